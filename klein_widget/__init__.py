@@ -1,0 +1,88 @@
+"""klein-widget: FLUX.2 [klein] 4B text-to-image in Jupyter, on WaveSpeed or a local emulator.
+
+Example:
+    >>> from klein_widget import KleinClient
+    >>> gen = KleinClient().generate("a red fox", width=768, height=512, seed=42)  # doctest: +SKIP
+    >>> gen.save("fox.png")  # doctest: +SKIP
+
+In a notebook: ``%load_ext klein_widget`` then ``%klein a red fox``, or
+``klein_widget.panel()``. Importing this package loads neither ipywidgets nor IPython;
+the widget pieces are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from klein_widget._base import Progress
+from klein_widget._client import AsyncKleinClient, KleinClient
+from klein_widget._core import PollSchedule, RetryPolicy
+from klein_widget._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BudgetExceededError,
+    GenerationFailedError,
+    GenerationTimeoutError,
+    InvalidRequestError,
+    KleinError,
+    RateLimitError,
+)
+from klein_widget._generation import Generation
+from klein_widget._ledger import Spend
+from klein_widget._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
+from klein_widget._session import Session, connect, session, set_api_key, use_emulator
+from klein_widget._version import __version__
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+# Names whose modules need ipywidgets or IPython: imported when first touched.
+_LAZY: dict[str, str] = {}
+
+__all__ = [
+    "PRICE_PER_IMAGE",
+    "APIConnectionError",
+    "APIStatusError",
+    "AsyncKleinClient",
+    "AuthenticationError",
+    "BudgetExceededError",
+    "Generation",
+    "GenerationFailedError",
+    "GenerationRequest",
+    "GenerationTimeoutError",
+    "InvalidRequestError",
+    "KleinClient",
+    "KleinError",
+    "PollSchedule",
+    "Prediction",
+    "Progress",
+    "RateLimitError",
+    "RetryPolicy",
+    "Session",
+    "Spend",
+    "__version__",
+    "connect",
+    "load_ipython_extension",
+    "session",
+    "set_api_key",
+    "use_emulator",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'klein_widget' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """``%load_ext klein_widget``: register ``%klein`` and ``%%klein``."""
+    from klein_widget._magic import KleinMagics
+
+    ipython.register_magics(KleinMagics)

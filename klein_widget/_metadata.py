@@ -1,0 +1,139 @@
+"""Generation parameters inside image files, written and read losslessly at the byte level.
+
+PNG gets an ``iTXt`` chunk right after ``IHDR``; JPEG gets a ``COM`` segment after its APP
+headers. Neither re-encodes the picture, so a saved image is the served image plus its
+parameters, and any image found on disk can be regenerated.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal
+
+ImageFormat = Literal["png", "jpeg", "webp", "unknown"]
+
+KEYWORD = "klein-widget"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SOI = b"\xff\xd8"
+_JPEG_PREFIX = KEYWORD.encode() + b":"
+
+__all__ = ["ImageFormat", "detect_format", "embed_params", "read_params"]
+
+
+def detect_format(data: bytes) -> ImageFormat:
+    """Tell the image format from its first bytes (servers are not consistent).
+
+    Example:
+        >>> detect_format(b"\\xff\\xd8\\xff\\xe0")
+        'jpeg'
+    """
+    if data.startswith(_PNG_SIGNATURE):
+        return "png"
+    if data.startswith(_JPEG_SOI):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return "unknown"
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes, int, int]]:
+    """(type, payload, start, end) of each chunk."""
+    chunks = []
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        chunks.append((kind, data[pos + 8 : pos + 8 + length], pos, end))
+        if kind == b"IEND":
+            break
+        pos = end
+    return chunks
+
+
+def _is_ours_png(kind: bytes, payload: bytes) -> bool:
+    return kind == b"iTXt" and payload.startswith(KEYWORD.encode() + b"\0")
+
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """(marker, start, end) of each header segment up to the start of scan."""
+    segments = []
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: image data follows
+            break
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        segments.append((marker, pos, pos + 2 + length))
+        pos += 2 + length
+    return segments
+
+
+def embed_params(data: bytes, params: dict[str, Any]) -> bytes:
+    """Return the image bytes with ``params`` embedded (replacing earlier ones).
+
+    Formats other than PNG and JPEG come back unchanged; callers keep a sidecar then.
+    """
+    text = json.dumps(params, ensure_ascii=False, sort_keys=True).encode()
+    fmt = detect_format(data)
+    if fmt == "png":
+        chunks = [c for c in _png_chunks(data) if not _is_ours_png(c[0], c[1])]
+        ours = _png_chunk(b"iTXt", KEYWORD.encode() + b"\0\0\0\0\0" + text)
+        head = data[: len(_PNG_SIGNATURE)] + data[chunks[0][2] : chunks[0][3]]  # IHDR first
+        rest = b"".join(data[start:end] for _, _, start, end in chunks[1:])
+        return head + ours + rest
+    if fmt == "jpeg":
+        comment = _JPEG_PREFIX + text
+        if len(comment) > 65533:  # a COM segment holds at most 64 KiB
+            return data
+        segments = _jpeg_segments(data)
+        scan = data[segments[-1][2] :] if segments else data[2:]
+        kept = [
+            data[s:e]
+            for m, s, e in segments
+            if not (m == 0xFE and data[s + 4 : e].startswith(_JPEG_PREFIX))
+        ]
+        # JFIF/EXIF APPn segments must stay first; our comment goes right after them.
+        n_app = sum(1 for m, _, _ in segments if 0xE0 <= m <= 0xEF)
+        ours = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
+        return _JPEG_SOI + b"".join(kept[:n_app]) + ours + b"".join(kept[n_app:]) + scan
+    return data
+
+
+def read_params(source: bytes | str | PathLike[str]) -> dict[str, Any] | None:
+    """Read the parameters embedded by `embed_params`, or None if there are none.
+
+    Example:
+        >>> read_params(b"not an image") is None
+        True
+    """
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    fmt = detect_format(data)
+    raw: bytes | None = None
+    if fmt == "png":
+        for kind, payload, _, _ in _png_chunks(data):
+            if _is_ours_png(kind, payload):
+                raw = payload[len(KEYWORD) + 5 :]
+                break
+    elif fmt == "jpeg":
+        for marker, start, end in _jpeg_segments(data):
+            segment = data[start + 4 : end]
+            if marker == 0xFE and segment.startswith(_JPEG_PREFIX):
+                raw = segment[len(_JPEG_PREFIX) :]
+                break
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw.decode())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None

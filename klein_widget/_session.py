@@ -1,0 +1,200 @@
+"""The notebook session: one configuration, one ledger and one history, shared by the panel,
+``%klein`` and the lesson helpers, so they show the same spend and the same images.
+
+The session hands out a blocking client (for ``%klein`` and scripts) and an async client
+(for the panel, which runs on the kernel's event loop); both share one ledger and journal.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from klein_widget import _core
+from klein_widget._client import AsyncKleinClient, KleinClient
+from klein_widget._generation import Generation
+from klein_widget._ledger import Ledger, Spend
+from klein_widget._models import GenerationRequest, Prediction
+
+if TYPE_CHECKING:
+    from klein_widget._base import Journal
+    from klein_widget.emulator import RunningEmulator
+
+HISTORY_LIMIT = 64  # images kept in memory; the gallery on disk keeps all of them
+
+Listener = Callable[[Generation], None]
+
+
+class Session:
+    """Shared state for everything interactive in one kernel.
+
+    Example:
+        >>> session = klein_widget.session()  # doctest: +SKIP
+        >>> session.client().generate("a red fox")  # doctest: +SKIP
+        >>> session.spend  # doctest: +SKIP
+        Spend(images=1, enhancements=0, mills=8)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.ledger = Ledger()
+        self.gallery: Journal | None = None  # the on-disk store, when enabled
+        self.history: deque[Generation] = deque(maxlen=HISTORY_LIMIT)
+        self._listeners: list[Listener] = []
+        self._api_key: str | None = None
+        self._base_url: str | None = None
+        self._sync: KleinClient | None = None
+        self._async: AsyncKleinClient | None = None
+        self.emulator: RunningEmulator | None = None
+        self.client_options: dict[str, Any] = {}
+
+    # --- configuration -------------------------------------------------------------------
+
+    def configure(
+        self, *, api_key: str | None = None, base_url: str | None = None, **client_options: Any
+    ) -> None:
+        """Change where and how the shared clients connect; they are rebuilt on next use."""
+        with self._lock:
+            if api_key is not None:
+                self._api_key = api_key
+            if base_url is not None:
+                self._base_url = base_url
+            self.client_options.update(client_options)
+            self._sync = None
+            self._async = None  # the old async client's pool closes with its loop
+
+    @property
+    def base_url(self) -> str:
+        """Where the shared clients send requests."""
+        return _core.resolve_base_url(self._base_url)
+
+    @property
+    def has_api_key(self) -> bool:
+        """True if a key is configured here or in ``$WAVESPEED_API_KEY``."""
+        return _core.resolve_api_key(self._api_key) is not None
+
+    @property
+    def using_emulator(self) -> bool:
+        """True if the session talks to a local emulator started by `use_emulator`."""
+        return self.emulator is not None and self.base_url == self.emulator.base_url
+
+    def _options(self) -> dict[str, Any]:
+        return {"ledger": self.ledger, "journal": self, **self.client_options}
+
+    def client(self) -> KleinClient:
+        """The shared blocking client."""
+        with self._lock:
+            if self._sync is None:
+                self._sync = KleinClient(self._api_key, self._base_url, **self._options())
+            return self._sync
+
+    def async_client(self) -> AsyncKleinClient:
+        """The shared async client (use it from tasks on the kernel's loop)."""
+        with self._lock:
+            if self._async is None:
+                self._async = AsyncKleinClient(self._api_key, self._base_url, **self._options())
+            return self._async
+
+    # --- history and spend -------------------------------------------------------------------
+
+    @property
+    def spend(self) -> Spend:
+        """Images and dollars spent this session, by every shared client."""
+        return self.ledger.spend
+
+    # The session is the shared clients' journal: every image they make passes here once.
+
+    def task_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
+        """Journal hook: forward to the gallery so an accepted task survives a restart."""
+        if self.gallery is not None:
+            self.gallery.task_submitted(request, prediction)
+
+    def task_completed(self, generation: Generation) -> Generation:
+        """Journal hook: store the image, add it to the history, tell listeners."""
+        if self.gallery is not None:
+            generation = self.gallery.task_completed(generation)
+        self.history.append(generation)
+        for listener in list(self._listeners):
+            listener(generation)
+        return generation
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with each new image; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+
+_SESSION = Session()
+
+
+def session() -> Session:
+    """The kernel's shared session."""
+    return _SESSION
+
+
+def set_api_key(api_key: str | None = None) -> None:
+    """Set the WaveSpeed key for this kernel; with no argument, prompt for it without echo.
+
+    The key goes to ``$WAVESPEED_API_KEY`` of this process (so snippets that read the
+    environment work) and nowhere else.
+
+    Example:
+        >>> klein_widget.set_api_key()  # doctest: +SKIP
+        WaveSpeed API key: ········
+    """
+    key = api_key if api_key is not None else getpass.getpass("WaveSpeed API key: ")
+    key = key.strip()
+    if not key:
+        raise ValueError("The key is empty: paste the key from your WaveSpeed dashboard.")
+    os.environ[_core.API_KEY_ENV] = key
+    _SESSION.configure(api_key=key)
+
+
+def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
+    """Start the local WaveSpeed emulator in the background and point the session at it.
+
+    ``knobs`` go to `klein_widget.emulator.start` (``inference_time``, ``fail_rate``...).
+    The environment variables are set too, so code snippets run against it unchanged.
+
+    Example:
+        >>> klein_widget.use_emulator()  # doctest: +SKIP
+        Using the local emulator at http://127.0.0.1:40123 (no key needed, images are drawn).
+    """
+    from klein_widget.emulator import start
+
+    if _SESSION.emulator is not None and not knobs:
+        running = _SESSION.emulator
+    else:
+        if _SESSION.emulator is not None:
+            _SESSION.emulator.stop()
+        running = start(port=0, **knobs)
+        _SESSION.emulator = running
+    os.environ[_core.BASE_URL_ENV] = running.base_url
+    os.environ.setdefault(_core.API_KEY_ENV, "emulator")
+    _SESSION.configure(base_url=running.base_url, api_key=os.environ[_core.API_KEY_ENV])
+    if not quiet:
+        print(
+            f"Using the local emulator at {running.base_url}: no key or network needed, and "
+            "its images are drawn locally (marked 'klein emulator'), not made by FLUX.2."
+        )
+    return running
+
+
+def connect(*, quiet: bool = False) -> str:
+    """Use the real API if ``$WAVESPEED_API_KEY`` is set, else start the local emulator.
+
+    Returns the base URL in use. Notebooks call this first so they run anywhere.
+
+    Example:
+        >>> klein_widget.connect()  # doctest: +SKIP
+        'https://api.wavespeed.ai'
+    """
+    if os.environ.get(_core.API_KEY_ENV) and not _SESSION.using_emulator:
+        if not quiet:
+            print(f"Using WaveSpeed at {_SESSION.base_url} with the key from $WAVESPEED_API_KEY.")
+        return _SESSION.base_url
+    return use_emulator(quiet=quiet).base_url
