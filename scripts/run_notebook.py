@@ -1,0 +1,61 @@
+"""Execute a notebook end to end and report what it made (used by quickstart.sh).
+
+Usage: python scripts/run_notebook.py notebooks/01-quickstart.ipynb [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("--out", type=Path, default=None, help="where to write the executed copy")
+    args = parser.parse_args()
+
+    out = args.out or Path("klein-outputs") / args.notebook.name
+    where = "WaveSpeed (WAVESPEED_API_KEY is set)" if os.environ.get("WAVESPEED_API_KEY") else (
+        "the local emulator (no WAVESPEED_API_KEY set)"
+    )
+    print(f"Running {args.notebook} on {where}...")
+    notebook = nbformat.read(args.notebook, as_version=4)
+    started = time.monotonic()
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="python3",
+        resources={"metadata": {"path": str(Path.cwd())}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        print(f"A cell failed:\n{error}", file=sys.stderr)
+        return 1
+    finally:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, out)
+
+    images = sum(
+        1
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {})
+    )
+    print(f"Done in {time.monotonic() - started:.1f} s: {len(notebook.cells)} cells, "
+          f"{images} images shown.")
+    print(f"Executed notebook with its outputs: {out}")
+    print("Every image is also in klein-outputs/ with its prompt and seed embedded.")
+    print("To work in it interactively: .venv/bin/pip install jupyterlab && "
+          f".venv/bin/jupyter lab {args.notebook}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Shared fixtures: every test talks to the package's own emulator, never the network.
+
+- `emulator_app`: an in-process emulator (Starlette app) with a tiny inference time.
+- `client` / `async_client`: real clients wired to that app through httpx transports.
+- `live_emulator`: the emulator served over loopback by uvicorn (module scope).
+- autouse `isolated`: no key or base URL leaks in from the environment, the gallery
+  writes into a temporary folder, and the shared session starts fresh.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+import klein_widget._session as session_module
+from klein_widget import AsyncKleinClient, KleinClient, PollSchedule, RetryPolicy
+from klein_widget.emulator import Emulator, RunningEmulator, create_app, start
+
+# A key distinctive enough to search for in every output (key-hygiene tests).
+FAKE_KEY = "wsk-test-3f9c1a7e5d2b4c6e8a0f"
+TEST_URL = "http://testserver"
+FAST_POLL = PollSchedule(fast=0.005, cap=0.05)
+FAST_RETRY = RetryPolicy(base_delay=0.001, max_delay=0.01)
+
+
+def fast_options(**overrides: Any) -> dict[str, Any]:
+    """Client options for tests: quick polls and retries, set through configuration."""
+    return {"poll": FAST_POLL, "retry": FAST_RETRY, **overrides}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Clean environment and a fresh shared session for every test."""
+    for name in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    gallery = tmp_path / "klein-outputs"
+    monkeypatch.setenv("KLEIN_GALLERY", str(gallery))
+    fresh = session_module.Session()
+    monkeypatch.setattr(session_module, "_SESSION", fresh)
+    yield gallery
+    if fresh.emulator is not None:
+        fresh.emulator.stop()
+
+
+@pytest.fixture
+def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A distinctive fake key, set in the environment."""
+    monkeypatch.setenv("WAVESPEED_API_KEY", FAKE_KEY)
+    return FAKE_KEY
+
+
+@pytest.fixture
+def emulator_app() -> Starlette:
+    """An in-process emulator that finishes images in 20 ms."""
+    return create_app(inference_time=0.02)
+
+
+@pytest.fixture
+def emulator(emulator_app: Starlette) -> Emulator:
+    """The in-process emulator's live state: request log, knobs, fault scripts."""
+    state: Emulator = emulator_app.state.emulator
+    return state
+
+
+@pytest.fixture
+def client(emulator_app: Starlette) -> Iterator[KleinClient]:
+    """A blocking client talking to the in-process emulator through Starlette's TestClient."""
+    with TestClient(emulator_app, base_url=TEST_URL) as http, KleinClient(
+        FAKE_KEY, TEST_URL, http_client=http, **fast_options()
+    ) as klein:
+        yield klein
+
+
+@pytest.fixture
+async def async_client(emulator_app: Starlette) -> AsyncIterator[AsyncKleinClient]:
+    """An async client talking to the in-process emulator through httpx.ASGITransport."""
+    transport = httpx.ASGITransport(app=emulator_app)
+    async with httpx.AsyncClient(transport=transport, base_url=TEST_URL) as http:
+        async with AsyncKleinClient(
+            FAKE_KEY, TEST_URL, http_client=http, **fast_options()
+        ) as klein:
+            yield klein
+
+
+@pytest.fixture(scope="module")
+def live_emulator() -> Iterator[RunningEmulator]:
+    """The emulator over loopback (uvicorn in a thread), shared by a test module."""
+    with start(port=0, inference_time=0.05) as running:
+        yield running
+
+
+@pytest.fixture
+def live_env(live_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point `$WAVESPEED_BASE_URL` and `$WAVESPEED_API_KEY` at the loopback emulator."""
+    monkeypatch.setenv("WAVESPEED_BASE_URL", live_emulator.base_url)
+    monkeypatch.setenv("WAVESPEED_API_KEY", FAKE_KEY)
+    return live_emulator.base_url
+
+
+def pytest_report_header() -> str:
+    return f"klein-widget tests: emulator only, no network (cwd {os.getcwd()})"

@@ -1,0 +1,99 @@
+"""`python -m klein_widget` as a user runs it: a real process against the loopback emulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from klein_widget._metadata import read_params
+from klein_widget.emulator import RunningEmulator
+from tests.conftest import FAKE_KEY
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "klein_widget", *args],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=60, check=False,
+    )
+
+
+@pytest.fixture
+def env(live_emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WAVESPEED_BASE_URL": live_emulator.base_url,
+        "WAVESPEED_API_KEY": FAKE_KEY,
+        "KLEIN_GALLERY": str(tmp_path / "gallery"),
+    }
+
+
+def test_generate_writes_the_image_with_parameters(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(
+        ["generate", "a red fox", "--width", "768", "--height", "512", "--seed", "42",
+         "-o", "fox.png"], env, tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    path = Path(result.stdout.strip())
+    assert path == Path("fox.png")
+    with Image.open(tmp_path / path) as image:
+        assert image.size == (768, 512)
+    params = read_params(tmp_path / path)
+    assert params is not None
+    assert params["seed"] == 42
+    assert "seed 42" in result.stderr
+    assert "$0.008" in result.stderr
+    assert FAKE_KEY not in result.stdout + result.stderr
+
+
+def test_random_seed_is_printed_and_in_the_file_name(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["generate", "a fox", "-W", "256", "-H", "256", "-q"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    name = result.stdout.strip()
+    seed = int(name.removeprefix("klein-").removesuffix(".png"))
+    assert read_params(tmp_path / name)["seed"] == seed  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "code", "words"),
+    [
+        (["generate", "a fox", "--width", "4096"], {}, 2, "width must be from 256 to 1536"),
+        (["generate", "   "], {}, 2, "prompt is empty"),
+        (["generate", "a fox"], {"WAVESPEED_API_KEY": ""}, 3, "WAVESPEED_API_KEY"),
+    ],
+)
+def test_errors_have_exit_codes_and_one_line(
+    env: dict[str, str], tmp_path: Path, args: list[str], extra_env: dict[str, str],
+    code: int, words: str,
+) -> None:
+    result = run(args, {**env, **extra_env}, tmp_path)
+    assert result.returncode == code
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+
+
+def test_failed_task_exit_code(
+    env: dict[str, str], tmp_path: Path, live_emulator: RunningEmulator
+) -> None:
+    live_emulator.emulator.script("task", "fail")
+    result = run(["generate", "a fox", "-W", "256", "-H", "256"], env, tmp_path)
+    assert result.returncode == 6
+    assert "failed on the server" in result.stderr
+
+
+def test_enhance_prints_the_new_prompt(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["enhance", "a fox"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "fox" in result.stdout.lower()
+    assert len(result.stdout.strip()) > 20
+
+
+def test_help_lists_exit_codes(tmp_path: Path) -> None:
+    result = run(["generate", "--help"], dict(os.environ), tmp_path)
+    assert result.returncode == 0
+    assert "2 InvalidRequestError" in result.stdout
