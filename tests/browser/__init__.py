@@ -1,0 +1,1 @@
+"""Browser tests: JupyterLab and Voila driven by Chromium (see harness.py)."""

@@ -1,0 +1,161 @@
+"""Fixtures for browser tests: Chromium pages, JupyterLab and Voila servers, failure reports.
+
+Fixtures:
+    browser      one headless Debian Chromium per session (fails clearly if it is missing)
+    page         a fresh context and page per test; its browser console is kept
+    start_lab    ``start_lab(root_dir, env=None) -> ServerProcess``; stopped after the test
+    start_voila  ``start_voila(notebook, env=None) -> ServerProcess``; stopped after the test
+
+After each test that used ``page`` a full-page screenshot is saved as
+``<tmp_path>/screenshot.png`` (path printed and shown in the report); when a test fails, the
+report also shows the browser console and each server's log.
+
+Example::
+
+    @pytest.mark.browser
+    def test_button(start_lab, page, tmp_path):
+        cells = ["import ipywidgets as w\\nw.Button(description='Go')"]
+        nb = write_notebook(tmp_path / "nb" / "t.ipynb", cells)
+        server = start_lab(nb.parent)
+        open_notebook(page, server, "t.ipynb")
+        run_all_cells(page)
+        click_button(page, "Go")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .harness import (
+    VIEWPORT,
+    ServerProcess,
+    launch_chromium,
+    require_chromium,
+    screenshot,
+)
+from .harness import start_lab as _start_lab
+from .harness import start_voila as _start_voila
+
+
+@dataclass
+class _Artifacts:
+    """What the report hook needs about one test's browser run."""
+
+    tmp_path: Path
+    page: Any = None
+    console: list[str] = field(default_factory=list)
+    servers: list[ServerProcess] = field(default_factory=list)
+
+
+_ARTIFACTS = pytest.StashKey[_Artifacts]()
+NOT_LOOPBACK = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]|data:|blob:)")
+
+
+def _artifacts(request: pytest.FixtureRequest, tmp_path: Path) -> _Artifacts:
+    node = request.node
+    art: _Artifacts = node.stash.setdefault(_ARTIFACTS, _Artifacts(tmp_path))
+    return art
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium, shared by the session's browser tests."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = launch_chromium(pw)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A new page in a fresh browser context; closed after the test."""
+    art = _artifacts(request, tmp_path)
+    context = browser.new_context(viewport=VIEWPORT)
+
+    def block(route: Any) -> None:
+        art.console.append(f"[blocked] {route.request.url}")
+        route.abort()
+
+    # Hermetic: Voila's template links Font Awesome from a CDN; nothing may leave loopback.
+    context.route(NOT_LOOPBACK, block)
+    new_page = context.new_page()
+    new_page.set_default_timeout(30_000)
+    new_page.on("console", lambda msg: art.console.append(f"[{msg.type}] {msg.text}"))
+    new_page.on("pageerror", lambda exc: art.console.append(f"[pageerror] {exc}"))
+    new_page.on(
+        "requestfailed",
+        lambda req: art.console.append(f"[requestfailed] {req.url} {req.failure}"),
+    )
+    art.page = new_page
+    try:
+        yield new_page
+    finally:
+        art.page = None
+        with contextlib.suppress(Exception):
+            context.close()
+
+
+ServerFactory = Callable[..., ServerProcess]
+
+
+@pytest.fixture
+def start_lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory: ``start_lab(root_dir, env=None)`` starts JupyterLab serving ``root_dir``."""
+    art = _artifacts(request, tmp_path)
+
+    def start(root_dir: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
+        server = _start_lab(root_dir, tmp_path / f"lab{len(art.servers)}", env)
+        art.servers.append(server)
+        return server
+
+    yield start
+    for server in art.servers:
+        server.stop()
+
+
+@pytest.fixture
+def start_voila(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory: ``start_voila(notebook, env=None)`` serves ``notebook`` as a Voila app."""
+    art = _artifacts(request, tmp_path)
+
+    def start(notebook: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
+        server = _start_voila(notebook, tmp_path / f"voila{len(art.servers)}", env)
+        art.servers.append(server)
+        return server
+
+    yield start
+    for server in art.servers:
+        server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Screenshot every browser test right after its body; on failure add console and logs."""
+    report = yield
+    art = item.stash.get(_ARTIFACTS, None)
+    if art is None or report.when not in ("setup", "call"):
+        return report
+    if report.when == "call" and art.page is not None:
+        try:
+            path = screenshot(art.page, art.tmp_path / "screenshot.png")
+            report.sections.append(("browser screenshot", str(path)))
+        except Exception as exc:  # a crashed page must not hide the real failure
+            report.sections.append(("browser screenshot", f"failed: {exc!r}"))
+    if report.failed:
+        if art.console:
+            report.sections.append(("browser console", "\n".join(art.console[-200:])))
+        for server in art.servers:
+            report.sections.append((f"{server.name} log ({server.log_path})", server.log_text()))
+    return report
