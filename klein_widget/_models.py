@@ -75,6 +75,15 @@ def check_prompt(prompt: object) -> str:
         raise InvalidRequestError(
             "prompt is empty: describe the image, e.g. 'a red fox in snow'", field="prompt"
         )
+    if not text.isascii():
+        try:  # a lone surrogate (a bad paste) cannot be sent as UTF-8 JSON
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequestError(
+                "prompt contains a broken character (an unpaired surrogate, often from a bad "
+                "copy-paste): retype that part of the prompt",
+                field="prompt",
+            ) from None
     return text
 
 
@@ -164,7 +173,8 @@ def parse_size(size: object) -> tuple[int, int]:
     """
     if isinstance(size, str):
         parts = size.lower().replace("x", "*").split("*")
-        if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        # isdecimal and ascii: "²".isdigit() is True but int("²") fails.
+        if len(parts) == 2 and all(p.strip().isdecimal() and p.isascii() for p in parts):
             return int(parts[0]), int(parts[1])
     raise InvalidRequestError(
         f'size must look like "1024*768" (width*height, each {MIN_SIDE} to {MAX_SIDE}), '

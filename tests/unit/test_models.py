@@ -51,6 +51,7 @@ def test_server_side_parsing_round_trips() -> None:
         ({"prompt": "fox", "size": "1024"}, "size"),
         ({"prompt": "fox", "size": "2048*1024"}, "width"),
         ({"prompt": "fox", "size": 1024}, "size"),
+        ({"prompt": "fox", "size": "²*512"}, "size"),
         ({"prompt": "fox", "seed": "7"}, "seed"),
         ({"prompt": "fox", "enable_sync_mode": 1}, "sync_mode"),
     ],

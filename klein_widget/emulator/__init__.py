@@ -1,0 +1,42 @@
+"""A local WaveSpeed-compatible server for FLUX.2 [klein] 4B: no key, no network.
+
+It speaks the same v3 API as WaveSpeed (same routes, envelope, statuses, sync and base64
+modes, validation, 401/404/429), so the official ``wavespeed`` SDK and klein-widget's own
+clients work against it unchanged, and it can misbehave on purpose (queueing, rate limits,
+5xx, dropped connections, failed tasks, sync timeouts, NSFW flags) to test clients.
+Images are pleasant placeholders, stamped "klein emulator", deterministic in
+(prompt, seed, size).
+
+Three ways to run it:
+
+* ``python -m klein_widget emulator --port 8765`` (see `cli`), then point a client at
+  the printed URL through ``base_url`` or ``WAVESPEED_BASE_URL``;
+* ``start(port=0, ...)``: a `RunningEmulator` in a background thread (scripts, notebooks,
+  tests over loopback);
+* ``create_app(...)``: the Starlette app, for ``httpx.ASGITransport`` or ``TestClient``.
+
+Knobs (``create_app`` / ``start`` arguments, CLI flags, and attributes of the live
+`Emulator` at ``app.state.emulator``): ``inference_time`` (0.6 s), ``api_key``,
+``concurrency``, ``rate_limit`` (per ``rate_window``, 60 s), ``sync_timeout``,
+``queue_time``, ``max_body_bytes``, ``faults`` (a `Faults`), ``seed``. Tests script exact
+faults with ``emulator.script(channel, *actions)`` and read ``emulator.requests``,
+``emulator.count(method, path)`` and ``emulator.accepted``; the channels and actions are
+listed in `klein_widget.emulator._faults`. A dropped connection closes the socket with
+no answer over a server (`start`, the CLI); in-process, where there is no socket, the
+request raises ``httpx.RemoteProtocolError`` (or ``httpx.ReadError`` for a reset), as
+httpx would over loopback.
+
+Example:
+    >>> from klein_widget.emulator import start
+    >>> with start(inference_time=0.02) as running:
+    ...     running.emulator.script("result", 503)   # the next result GET answers 503
+    ...     running.base_url.startswith("http://")
+    True
+"""
+
+from klein_widget.emulator._app import create_app
+from klein_widget.emulator._faults import Faults
+from klein_widget.emulator._server import RunningEmulator, start
+from klein_widget.emulator._state import Emulator
+
+__all__ = ["Emulator", "Faults", "RunningEmulator", "create_app", "start"]

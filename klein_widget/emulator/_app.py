@@ -1,0 +1,279 @@
+"""The emulator's HTTP surface: WaveSpeed's v3 API for FLUX.2 [klein] 4B, as a Starlette app.
+
+Routes (every JSON answer is the ``{"code", "message", "data"}`` envelope):
+
+* ``POST /api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image``: submit (or, with
+  ``enable_sync_mode``, submit and wait); validation by `GenerationRequest.from_json`.
+* ``POST /api/v3/wavespeed-ai/prompt-optimizer``: ``{"text", "mode", "style"}``; the
+  enhanced prompt is ``data.outputs[0]``. Free, not rate limited.
+* ``GET /api/v3/predictions/{id}/result`` and ``GET /api/v3/predictions/{id}``.
+* ``GET /emulator/images/{id}/0.png``: the output image, no key needed (like a CDN).
+* ``GET /``: what this server is.
+
+Errors are JSON ``{"code": <status>, "message": ..., "data": null}`` with a 4xx status
+(401 no or wrong key, 404 unknown task / model / route, 405, 413 body over
+``max_body_bytes``, 415 not ``application/json``, 400 anything else wrong, 429 over the
+rate limit with ``Retry-After``), except injected 502/504 faults, which are HTML gateway
+pages as a real gateway sends. Plumbing (errors, auth, bodies, hang-ups) is in `_http`.
+
+Example:
+    >>> app = create_app(inference_time=0.02)
+    >>> app.state.emulator.inference_time
+    0.02
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+import time
+from typing import Any, cast
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from klein_widget._models import ENHANCER_MODEL_ID, MODEL_ID, GenerationRequest
+from klein_widget.emulator._faults import Faults
+from klein_widget.emulator._http import (
+    EXCEPTION_HANDLERS,
+    Gate,
+    Problem,
+    act,
+    authorize,
+    envelope,
+    fault_response,
+    gateway_page,
+    read_json,
+)
+from klein_widget.emulator._prompts import MODES, STYLES, enhance_prompt
+from klein_widget.emulator._state import DEFAULT_MAX_BODY_BYTES, Emulator, Task
+
+__all__ = ["create_app"]
+
+
+def _emulator(request: Request) -> Emulator:
+    return cast(Emulator, request.app.state.emulator)
+
+
+def _iso(task: Task) -> str:
+    return task.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def _task_json(request: Request, task: Task, *, status: str | None = None) -> dict[str, Any]:
+    """The ``data`` of an envelope for ``task`` as it stands now (or with ``status`` forced)."""
+    status = status or task.status(time.monotonic())
+    base = str(request.base_url).rstrip("/")
+    outputs: list[str] = []
+    done = status == "completed"
+    if done and task.text is not None:
+        outputs = [task.text]
+    elif done and task.request is not None and task.request.base64_output:
+        png = await run_in_threadpool(task.image)  # rendering is CPU work: off the loop
+        outputs = [base64.b64encode(png).decode("ascii")]
+    elif done:
+        outputs = [f"{base}/emulator/images/{task.id}/0.png"]
+    return {
+        "id": task.id,
+        "model": task.model,
+        "outputs": outputs,
+        "urls": {"get": f"{base}/api/v3/predictions/{task.id}/result"},
+        "has_nsfw_contents": [task.nsfw] * len(outputs),
+        "status": status,
+        "created_at": _iso(task),
+        "error": task.fail_reason if status == "failed" else "",
+        "timings": {"inference": task.inference_ms if status in ("completed", "failed") else 0},
+    }
+
+
+# -- endpoints -----------------------------------------------------------------------------
+
+
+async def index(request: Request) -> JSONResponse:
+    """What this server is, for people and for readiness probes."""
+    base = str(request.base_url).rstrip("/")
+    return JSONResponse(
+        {
+            "name": "klein emulator",
+            "about": "A local stand-in for WaveSpeed's API; images are placeholders.",
+            "models": [MODEL_ID, ENHANCER_MODEL_ID],
+            "submit": f"{base}/api/v3/{MODEL_ID}",
+            "result": f"{base}/api/v3/predictions/{{id}}/result",
+        }
+    )
+
+
+async def submit(request: Request) -> Response:
+    """``POST /api/v3/{model}``: the text-to-image model or the prompt optimizer."""
+    emu = _emulator(request)
+    authorize(request, emu)
+    model = request.path_params["model"]
+    if model not in (MODEL_ID, ENHANCER_MODEL_ID):
+        raise Problem(
+            404,
+            f"Model {model!r} not found: this emulator serves {MODEL_ID} and {ENHANCER_MODEL_ID}.",
+        )
+    body = await read_json(request, emu.max_body_bytes)
+    if model == ENHANCER_MODEL_ID:
+        return await _enhance(request, emu, body)
+    fault = emu.next_fault("submit")
+    if isinstance(fault, int):
+        return fault_response(fault)
+    try:
+        gen = GenerationRequest.from_json(body)
+    except (ValueError, TypeError) as exc:  # InvalidRequestError is a ValueError
+        raise Problem(400, str(exc)) from None
+    now = time.monotonic()
+    wait = emu.rate_limited(now)
+    if wait is not None:
+        retry = max(1, math.ceil(wait))
+        raise Problem(
+            429,
+            f"Too many requests: at most {emu.rate_limit} images per "
+            f"{emu.rate_window:g} s. Retry in {retry} s.",
+            headers={"Retry-After": str(retry)},
+        )
+    task = emu.submit(gen, now)
+    act(fault)  # a "drop" here comes after the task was accepted, as the real risk is
+    if gen.sync_mode:
+        return await _wait_sync(request, emu, task)
+    # Like the real service, an accepted task is reported "created"; polls show the rest.
+    return JSONResponse(envelope(await _task_json(request, task, status="created")))
+
+
+async def _wait_sync(request: Request, emu: Emulator, task: Task) -> Response:
+    fault = emu.next_fault("sync")
+    remaining = task.finish - time.monotonic()
+    window = emu.sync_timeout
+    if fault is not None:
+        # An injected timeout answers before the task is done; the task goes on.
+        await asyncio.sleep(min(window or 0.0, max(0.0, remaining) / 2))
+        return await _sync_timeout(request, task, str(fault))
+    if window is not None and remaining > window:
+        await asyncio.sleep(window)
+        return await _sync_timeout(request, task, emu.faults.sync_timeout_style)
+    await asyncio.sleep(max(0.0, remaining))
+    return JSONResponse(envelope(await _task_json(request, task)))
+
+
+async def _sync_timeout(request: Request, task: Task, style: str) -> Response:
+    if style == "gateway":
+        return gateway_page(504)
+    data = await _task_json(request, task, status="processing")
+    data["code"] = 5004
+    data["error"] = (
+        "Sync mode timed out: the task is still processing. Query the result later at "
+        f"{data['urls']['get']}"
+    )
+    return JSONResponse(envelope(data))
+
+
+async def _enhance(request: Request, emu: Emulator, body: dict[str, Any]) -> Response:
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise Problem(
+            400,
+            'text is required: the prompt to improve, e.g. {"text": "a fox", '
+            '"enable_sync_mode": true}.',
+        )
+    mode, style = body.get("mode", "image"), body.get("style", "default")
+    if mode not in MODES:
+        raise Problem(400, f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
+    if style not in STYLES:
+        raise Problem(400, f"style must be one of {', '.join(STYLES)}, not {style!r}.")
+    sync = body.get("enable_sync_mode", False)
+    if not isinstance(sync, bool):
+        raise Problem(400, f"enable_sync_mode must be true or false, not {sync!r}.")
+    task = emu.submit_text(enhance_prompt(text, style=style, mode=mode))
+    if sync:
+        await asyncio.sleep(max(0.0, task.finish - time.monotonic()))
+    return JSONResponse(envelope(await _task_json(request, task)))
+
+
+async def result(request: Request) -> Response:
+    """``GET /api/v3/predictions/{id}/result`` (and the same without ``/result``)."""
+    emu = _emulator(request)
+    answer = act(emu.next_fault("result"))
+    if answer is not None:
+        return answer
+    authorize(request, emu)
+    task_id = request.path_params["task_id"]
+    task = emu.get(task_id)
+    if task is None:
+        raise Problem(
+            404,
+            f"Task not found: no prediction with id {task_id!r} on this server. "
+            "Ids come from the submit answer's data.id.",
+        )
+    return JSONResponse(envelope(await _task_json(request, task)))
+
+
+async def image(request: Request) -> Response:
+    """``GET /emulator/images/{id}/0.png``: the output of a completed task."""
+    emu = _emulator(request)
+    answer = act(emu.next_fault("image"))
+    if answer is not None:
+        return answer
+    task = emu.get(request.path_params["task_id"])
+    ready = task is not None and task.request is not None
+    if not ready or request.path_params["index"] != 0:
+        raise Problem(404, "Image not found.")
+    assert task is not None
+    if task.status(time.monotonic()) != "completed":
+        raise Problem(404, "Image not found: the task has not completed.")
+    png = await run_in_threadpool(task.image)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+def create_app(
+    *,
+    inference_time: float = 0.6,
+    api_key: str | None = None,
+    concurrency: int | None = None,
+    rate_limit: int | None = None,
+    faults: Faults | None = None,
+    seed: int = 0,
+    sync_timeout: float | None = None,
+    queue_time: float = 0.0,
+    rate_window: float = 60.0,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Starlette:
+    """Build an emulator app; its live state is ``app.state.emulator`` (an `Emulator`).
+
+    Example:
+        >>> import httpx
+        >>> app = create_app(inference_time=0.02)
+        >>> client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+        ...                            base_url="http://testserver")
+        >>> app.state.emulator.accepted
+        0
+    """
+    emulator = Emulator(
+        inference_time=inference_time,
+        api_key=api_key,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        faults=faults,
+        seed=seed,
+        sync_timeout=sync_timeout,
+        queue_time=queue_time,
+        rate_window=rate_window,
+        max_body_bytes=max_body_bytes,
+    )
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/api/v3/predictions/{task_id}/result", result, methods=["GET"]),
+            Route("/api/v3/predictions/{task_id}", result, methods=["GET"]),
+            Route("/api/v3/{model:path}", submit, methods=["POST"]),
+            Route("/emulator/images/{task_id}/{index:int}.png", image, methods=["GET"]),
+        ],
+        middleware=[Middleware(Gate, emulator=emulator)],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    app.state.emulator = emulator
+    return app

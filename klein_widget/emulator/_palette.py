@@ -1,0 +1,187 @@
+"""What a prompt looks like: palette, time of day and kind of landscape, from its words.
+
+Colour names ("red", "teal", "gold"...) tint the sun, the sky and the land; words such as
+"sunset", "night", "ocean", "city", "forest", "snow" pick the scene. A prompt without
+such words still gets its own look, chosen from a hash of its text.
+
+Example:
+    >>> read_scene("a teal sea at night").kind, read_scene("a teal sea at night").time
+    ('sea', 'night')
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import random
+import re
+from dataclasses import dataclass
+
+__all__ = ["RGB", "Scene", "digest", "mix", "read_scene"]
+
+RGB = tuple[int, int, int]
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_COLOURS: dict[str, RGB] = {
+    "red": (214, 58, 52),
+    "crimson": (186, 30, 60),
+    "scarlet": (230, 50, 35),
+    "orange": (240, 140, 40),
+    "amber": (245, 170, 40),
+    "gold": (235, 190, 60),
+    "golden": (235, 190, 60),
+    "yellow": (245, 215, 70),
+    "lime": (160, 215, 70),
+    "green": (70, 160, 80),
+    "emerald": (40, 160, 110),
+    "olive": (128, 128, 60),
+    "mint": (150, 225, 190),
+    "teal": (40, 150, 150),
+    "turquoise": (60, 200, 200),
+    "cyan": (70, 200, 230),
+    "aqua": (90, 210, 220),
+    "blue": (60, 110, 210),
+    "azure": (80, 150, 235),
+    "navy": (30, 45, 110),
+    "indigo": (75, 60, 150),
+    "violet": (140, 90, 200),
+    "purple": (130, 70, 170),
+    "lavender": (180, 160, 225),
+    "magenta": (205, 60, 170),
+    "pink": (240, 140, 180),
+    "rose": (225, 110, 140),
+    "peach": (250, 185, 150),
+    "coral": (245, 120, 100),
+    "brown": (130, 85, 55),
+    "tan": (200, 165, 120),
+    "beige": (225, 205, 170),
+    "white": (240, 240, 235),
+    "silver": (190, 195, 205),
+    "grey": (135, 140, 150),
+    "gray": (135, 140, 150),
+    "black": (30, 30, 38),
+    "copper": (190, 110, 70),
+    "bronze": (170, 120, 60),
+}
+
+_SCENES: dict[str, tuple[str, ...]] = {
+    "sea": _words(
+        "ocean sea beach lake river water wave waves harbor harbour coast island boat "
+        "ship sail shore bay fish"
+    ),
+    "mountains": _words(
+        "mountain mountains peak peaks alps volcano cliff glacier summit ridge rocky himalaya"
+    ),
+    "city": _words(
+        "city street skyline building buildings tower town village cyberpunk castle "
+        "downtown skyscraper robot car cafe house"
+    ),
+    "forest": _words(
+        "forest tree trees woods jungle garden park pine oak fox deer owl bear wolf mushroom elf"
+    ),
+    "desert": _words("desert dune dunes sand canyon mars camel cactus savanna lion"),
+    "hills": _words(
+        "hill hills meadow field fields farm valley countryside cow sheep horse flower "
+        "flowers picnic"
+    ),
+}
+_TIMES: dict[str, tuple[str, ...]] = {
+    "night": _words(
+        "night moon moonlit stars starry midnight dark galaxy space neon nocturnal astronaut"
+    ),
+    "sunset": _words("sunset dusk evening twilight golden autumn fall fire"),
+    "dawn": _words("dawn sunrise morning misty fog foggy spring"),
+    "day": _words("day noon sunny summer bright daylight afternoon"),
+}
+_WINTER = _words("snow snowy winter ice icy frozen arctic frost christmas")
+
+# (sky top, sky at horizon, sun or moon) for each time of day.
+_SKIES: dict[str, tuple[RGB, RGB, RGB]] = {
+    "day": ((64, 128, 212), (196, 226, 246), (255, 248, 225)),
+    "sunset": ((58, 48, 118), (252, 156, 92), (255, 214, 140)),
+    "dawn": ((112, 146, 212), (250, 206, 186), (255, 236, 200)),
+    "night": ((10, 16, 44), (44, 58, 112), (236, 236, 218)),
+}
+_GROUNDS: dict[str, RGB] = {
+    "hills": (78, 142, 74),
+    "forest": (34, 92, 58),
+    "mountains": (86, 96, 128),
+    "sea": (36, 96, 150),
+    "city": (54, 56, 78),
+    "desert": (206, 154, 92),
+}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The look of one prompt."""
+
+    kind: str
+    time: str
+    sky_top: RGB
+    sky_horizon: RGB
+    sun: RGB
+    ground: RGB
+    accent: RGB | None
+    winter: bool
+
+
+def digest(*parts: object) -> int:
+    """A stable 64-bit number from ``parts`` (unlike ``hash``, the same in every process)."""
+    text = "\x00".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+def mix(a: RGB, b: RGB, t: float) -> RGB:
+    """The colour a fraction ``t`` of the way from ``a`` to ``b``."""
+    return (
+        round(a[0] + (b[0] - a[0]) * t),
+        round(a[1] + (b[1] - a[1]) * t),
+        round(a[2] + (b[2] - a[2]) * t),
+    )
+
+
+def _shift_hue(c: RGB, turns: float) -> RGB:
+    h, s, v = colorsys.rgb_to_hsv(c[0] / 255, c[1] / 255, c[2] / 255)
+    r, g, b = colorsys.hsv_to_rgb((h + turns) % 1.0, s, v)
+    return (round(r * 255), round(g * 255), round(b * 255))
+
+
+def _pick(words: list[str], table: dict[str, tuple[str, ...]], fallback: list[str]) -> str:
+    for word in words:
+        for name, keys in table.items():
+            if word in keys:
+                return name
+    return fallback[0]
+
+
+def read_scene(prompt: str) -> Scene:
+    """Read the palette and the kind of landscape from the prompt's words."""
+    words = re.findall(r"[a-z]+", prompt.lower())
+    rng = random.Random(digest("palette", prompt))
+    kind = _pick(words, _SCENES, [rng.choice(sorted(_SCENES))])
+    colours = [_COLOURS[w] for w in words if w in _COLOURS]
+    # Night would drown the prompt's colours: only when asked for, if colours are named.
+    times = ["day", "day", "sunset", "sunset", "dawn"] + ([] if colours else ["night"])
+    time = _pick(words, _TIMES, [rng.choice(times)])
+    winter = any(w in _WINTER for w in words)
+    # A small hue turn per prompt, so two prompts without colour words still differ.
+    turn = rng.uniform(-0.06, 0.06)
+    sky_top, sky_horizon, sun = (_shift_hue(c, turn) for c in _SKIES[time])
+    ground = _shift_hue(_GROUNDS[kind], turn * 1.5)
+    accent: RGB | None = None
+    if colours:
+        accent = colours[0]
+        ground = mix(ground, colours[1] if len(colours) > 1 else colours[0], 0.6)
+        sky_horizon = mix(sky_horizon, colours[-1], 0.45)
+        sky_top = mix(sky_top, mix(colours[0], (0, 0, 0), 0.35), 0.3)
+        sun = mix(sun, colours[0], 0.45)
+    if winter:
+        ground = mix(ground, (236, 242, 250), 0.7)
+    if time == "night":
+        ground = mix(ground, (12, 16, 36), 0.55)
+    return Scene(kind, time, sky_top, sky_horizon, sun, ground, accent, winter)

@@ -1,0 +1,192 @@
+"""Serve the emulator with uvicorn: in a background thread (`start`) or in the foreground.
+
+`start` works from plain scripts, pytest, and inside a running Jupyter kernel (whose main
+thread already runs an event loop): uvicorn gets its own thread and its own loop.
+
+Example:
+    >>> with start(inference_time=0.02) as running:
+    ...     running.base_url.startswith("http://127.0.0.1:")
+    True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from klein_widget.emulator._app import create_app
+from klein_widget.emulator._http import DROP_EXTENSION
+from klein_widget.emulator._state import Emulator
+
+__all__ = ["RunningEmulator", "bind", "make_server", "start", "url_for"]
+
+_START_TIMEOUT = 15.0
+_STOP_TIMEOUT = 5.0
+
+
+class _HangUpProtocol(H11Protocol):
+    """uvicorn's h11 protocol, plus a scope extension that can drop the connection.
+
+    uvicorn answers 500 when an app raises before responding, so a real "no answer at
+    all" needs the transport; this hands the app a callable that closes or resets it.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        app = self.app
+
+        def hang_up(how: str) -> None:
+            if how == "reset":
+                sock = transport.get_extra_info("socket")
+                if sock is not None:  # linger 0: the close sends RST, not FIN
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                transport.abort()
+            else:
+                transport.close()
+
+        async def with_hang_up(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["extensions"] = {**(scope.get("extensions") or {}), DROP_EXTENSION: hang_up}
+            await app(scope, receive, send)
+
+        self.app = with_hang_up
+
+
+def url_for(host: str, port: int) -> str:
+    """The base URL a client should use for a server bound to ``host:port``."""
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on ``host:port`` (port 0: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(
+    app: Starlette,
+    *,
+    log_level: str = "warning",
+    access_log: bool = False,
+    configure_logging: bool = False,
+) -> uvicorn.Server:
+    """A uvicorn server for ``app`` with the hang-up-capable protocol."""
+    config = uvicorn.Config(
+        app,
+        http=_HangUpProtocol,
+        lifespan="off",
+        log_level=log_level,
+        access_log=access_log,
+        # A library must not reconfigure the host program's logging; the CLI may.
+        log_config=uvicorn.config.LOGGING_CONFIG if configure_logging else None,
+        timeout_graceful_shutdown=1,
+    )
+    return uvicorn.Server(config)
+
+
+class RunningEmulator:
+    """An emulator served by uvicorn in a daemon thread; stop it with `stop` or ``with``.
+
+    Example:
+        >>> running = start(inference_time=0.02)
+        >>> running.emulator.accepted
+        0
+        >>> running.stop()
+    """
+
+    def __init__(
+        self, app: Starlette, server: uvicorn.Server, thread: threading.Thread, base_url: str
+    ) -> None:
+        self.app = app
+        self.base_url = base_url
+        """Where clients point, e.g. ``"http://127.0.0.1:41234"``."""
+        self._server = server
+        self._thread = thread
+
+    @property
+    def emulator(self) -> Emulator:
+        """The live state (knobs, scripts, request log)."""
+        emulator: Emulator = self.app.state.emulator
+        return emulator
+
+    @property
+    def running(self) -> bool:
+        """True until the server thread has ended."""
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread (idempotent)."""
+        self._server.should_exit = True
+        self._thread.join(_STOP_TIMEOUT)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(_STOP_TIMEOUT)
+
+    def __enter__(self) -> RunningEmulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<RunningEmulator {self.base_url} {state}>"
+
+
+def start(
+    *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", **create_app_kwargs: Any
+) -> RunningEmulator:
+    """Serve a new emulator on ``host:port`` in a daemon thread; return once it accepts.
+
+    ``create_app_kwargs`` are `create_app`'s knobs (``inference_time``, ``faults``, ...).
+
+    Example:
+        >>> with start(port=0, inference_time=0.02, concurrency=2) as running:
+        ...     running.emulator.concurrency
+        2
+    """
+    app = create_app(**create_app_kwargs)
+    sock = bind(host, port)
+    server = make_server(app, log_level=log_level)
+    base_url = url_for(host, sock.getsockname()[1])
+    thread = threading.Thread(
+        target=server.run,
+        kwargs={"sockets": [sock]},
+        name=f"klein-emulator {base_url}",
+        daemon=True,
+    )
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"the klein emulator did not start on {base_url}")
+        time.sleep(0.005)
+    return RunningEmulator(app, server, thread, base_url)

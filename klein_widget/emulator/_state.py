@@ -1,0 +1,346 @@
+"""The emulator's live state: tasks, the simulated queue, the rate limiter, the request log.
+
+Time is simulated lazily, with no background workers: when a task is submitted it is
+given its place in a FIFO queue of ``concurrency`` slots, so its ``start`` and
+``finish`` instants are known at once; its status is then read off the clock
+(``created`` before ``start``, ``processing`` until ``finish``, then ``completed`` or
+``failed``). That works the same in-process (ASGITransport, TestClient) and over
+uvicorn, and survives event loops coming and going between requests.
+
+Every knob is a plain attribute and may be changed between requests; ``configure``
+does the same with validation. Changes apply to tasks submitted afterwards.
+
+Example:
+    >>> emu = Emulator(inference_time=0.02)
+    >>> emu.script("result", 503)
+    >>> emu.accepted
+    0
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from klein_widget._models import (
+    ENHANCER_MODEL_ID,
+    MODEL_ID,
+    RANDOM_SEED,
+    GenerationRequest,
+    Status,
+)
+from klein_widget.emulator._faults import (
+    Action,
+    Channel,
+    FaultDice,
+    Faults,
+    FaultScript,
+)
+from klein_widget.emulator._render import render_png
+
+__all__ = ["Emulator", "RequestRecord", "Task"]
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+# Enough for a sync answer and its download; a classroom server must not hoard images.
+_render = lru_cache(maxsize=32)(render_png)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the emulator answered. ``status`` 0 means the connection was dropped."""
+
+    method: str
+    path: str
+    status: int
+    at: float = field(default_factory=time.monotonic, compare=False)
+
+
+@dataclass
+class Task:
+    """One prediction: a text-to-image task (``request`` set) or an enhancer run (``text``)."""
+
+    id: str
+    model: str
+    created_at: datetime
+    start: float
+    finish: float
+    inference_ms: int
+    request: GenerationRequest | None = None
+    text: str | None = None
+    fail_reason: str = ""
+    nsfw: bool = False
+
+    def status(self, now: float) -> Status:
+        """Where the task stands at monotonic time ``now``."""
+        if now < self.start:
+            return "created"
+        if now < self.finish:
+            return "processing"
+        return "failed" if self.fail_reason else "completed"
+
+    def image(self) -> bytes:
+        """The output PNG (rendering is deterministic, so only recent ones are kept)."""
+        assert self.request is not None, "only text-to-image tasks have images"
+        r = self.request
+        return _render(r.prompt, r.seed, r.width, r.height)
+
+
+def _check_knobs(knobs: dict[str, Any]) -> None:
+    def number(name: str, low: float, allow_none: bool = False) -> None:
+        if name not in knobs:
+            return
+        value = knobs[name]
+        if value is None and allow_none:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            none = " or None" if allow_none else ""
+            raise ValueError(f"{name} must be a number >= {low}{none}, not {value!r}")
+
+    number("inference_time", 0)
+    number("queue_time", 0)
+    number("sync_timeout", 0, allow_none=True)
+    number("rate_window", 0.001)
+    number("concurrency", 1, allow_none=True)
+    number("rate_limit", 1, allow_none=True)
+    number("max_body_bytes", 1)
+    if knobs.get("faults") is not None and not isinstance(knobs["faults"], Faults):
+        raise ValueError(f"faults must be a Faults instance, not {knobs['faults']!r}")
+
+
+class Emulator:
+    """The state behind one emulator app, reachable as ``app.state.emulator``.
+
+    Example:
+        >>> emu = Emulator(concurrency=2, rate_limit=10)
+        >>> emu.configure(inference_time=0.05)
+        >>> emu.inference_time
+        0.05
+    """
+
+    def __init__(
+        self,
+        *,
+        inference_time: float = 0.6,
+        api_key: str | None = None,
+        concurrency: int | None = None,
+        rate_limit: int | None = None,
+        faults: Faults | None = None,
+        seed: int = 0,
+        sync_timeout: float | None = None,
+        queue_time: float = 0.0,
+        rate_window: float = 60.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        _check_knobs(dict(locals()))
+        self.inference_time = inference_time
+        """Seconds a task spends ``processing``."""
+        self.api_key = api_key
+        """If set, only ``Bearer <api_key>`` is accepted; otherwise any non-empty key."""
+        self.concurrency = concurrency
+        """Tasks processed at once; more wait in ``created``. None: no limit."""
+        self.rate_limit = rate_limit
+        """Text-to-image submissions allowed per ``rate_window``; None: no limit."""
+        self.rate_window = rate_window
+        self.sync_timeout = sync_timeout
+        """Longest a sync-mode POST waits before answering a timeout; None: no limit."""
+        self.queue_time = queue_time
+        """Seconds every task spends ``created`` before it may start."""
+        self.max_body_bytes = max_body_bytes
+        self.seed = seed
+        self._faults = faults or Faults()
+        self._dice = FaultDice(self._faults, seed)
+        self._script = FaultScript()
+        self._lock = threading.Lock()
+        self.tasks: dict[str, Task] = {}
+        self.requests: list[RequestRecord] = []
+        """Every answered request, oldest first (see `count`)."""
+        self.accepted = 0
+        """Text-to-image tasks accepted, i.e. billed (the optimizer is free here)."""
+        self._window_start = -math.inf
+        self._window_count = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"Emulator(inference_time={self.inference_time}, concurrency={self.concurrency}, "
+            f"rate_limit={self.rate_limit}, tasks={len(self.tasks)}, accepted={self.accepted})"
+        )
+
+    # -- knobs -------------------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        """The fault rates in force; assign a new `Faults` to change them all at once."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        _check_knobs({"faults": faults})
+        self._faults = faults
+        self._dice = FaultDice(faults, self.seed)
+
+    def configure(self, **knobs: Any) -> None:
+        """Set knobs by name, validated (``emu.configure(concurrency=1, rate_limit=2)``)."""
+        unknown = set(knobs) - {
+            "inference_time",
+            "api_key",
+            "concurrency",
+            "rate_limit",
+            "faults",
+            "sync_timeout",
+            "queue_time",
+            "rate_window",
+            "max_body_bytes",
+        }
+        if unknown:
+            raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
+        _check_knobs(knobs)
+        for name, value in knobs.items():
+            setattr(self, name, value)
+
+    def script(self, channel: Channel, *actions: Action) -> None:
+        """Queue exact faults for the next requests on ``channel`` (see `_faults`).
+
+        Example:
+            >>> emu = Emulator()
+            >>> emu.script("result", 503, 503, "drop")
+            >>> emu.script("task", "fail")
+        """
+        self._script.add(channel, *actions)
+
+    def pending_script(self, channel: Channel | None = None) -> int:
+        """How many scripted faults have not happened yet."""
+        return self._script.pending(channel)
+
+    def next_fault(self, channel: Channel) -> Action | None:
+        """The fault for this request: the script first, then the seeded rates."""
+        scripted = self._script.pop(channel)
+        if scripted is not None:
+            return None if scripted == "ok" else scripted
+        if channel in ("result", "image"):
+            return self._dice.result() if channel == "result" else None
+        if channel == "task":
+            return self._dice.task()
+        if channel == "sync":
+            return self._dice.sync()
+        return None
+
+    # -- log -----------------------------------------------------------------------------
+
+    def log(self, method: str, path: str, status: int) -> None:
+        """Record one answered request (called by the app)."""
+        with self._lock:
+            self.requests.append(RequestRecord(method, path, status))
+
+    def count(
+        self, method: str | None = None, path: str | None = None, *, status: int | None = None
+    ) -> int:
+        """How many logged requests match; ``path`` may use ``*`` wildcards.
+
+        Example:
+            >>> emu = Emulator()
+            >>> emu.count("GET", "/api/v3/predictions/*/result")
+            0
+        """
+        with self._lock:
+            records = list(self.requests)
+        return sum(
+            1
+            for r in records
+            if (method is None or r.method == method.upper())
+            and (path is None or fnmatch.fnmatchcase(r.path, path))
+            and (status is None or r.status == status)
+        )
+
+    def reset(self) -> None:
+        """Forget tasks, the log, scripted faults, the rate window and ``accepted``."""
+        with self._lock:
+            self.tasks.clear()
+            self.requests.clear()
+            self.accepted = 0
+            self._window_start = -math.inf
+            self._window_count = 0
+        self._script.clear()
+        self._dice = FaultDice(self._faults, self.seed)
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def rate_limited(self, now: float) -> float | None:
+        """Count one submission; return seconds to wait if it is over the limit."""
+        with self._lock:
+            if self.rate_limit is None:
+                return None
+            if now - self._window_start >= self.rate_window:
+                self._window_start, self._window_count = now, 0
+            if self._window_count >= self.rate_limit:
+                return self._window_start + self.rate_window - now
+            self._window_count += 1
+            return None
+
+    def _schedule(self, now: float) -> float:
+        """When a task submitted at ``now`` may start: FIFO over ``concurrency`` slots."""
+        earliest = now + self.queue_time
+        if self.concurrency is None:
+            return earliest
+        busy = sorted(
+            t.finish for t in self.tasks.values() if t.model == MODEL_ID and t.finish > earliest
+        )
+        if len(busy) < self.concurrency:
+            return earliest
+        # The slot that frees first among the last task of each of the busy slots.
+        return max(earliest, busy[len(busy) - self.concurrency])
+
+    def _new_task(self, model: str, now: float, duration: float, **fields: Any) -> Task:
+        with self._lock:
+            # Only text-to-image tasks queue; the optimizer starts at once.
+            start = self._schedule(now) if model == MODEL_ID else now
+            task = Task(
+                id=uuid.uuid4().hex,
+                model=model,
+                created_at=datetime.now(timezone.utc),
+                start=start,
+                finish=start + duration,
+                inference_ms=round(duration * 1000),
+                **fields,
+            )
+            self.tasks[task.id] = task
+            return task
+
+    def submit(self, request: GenerationRequest, now: float | None = None) -> Task:
+        """Accept (and bill) one text-to-image task; a -1 seed becomes a random one."""
+        now = time.monotonic() if now is None else now
+        if request.seed == RANDOM_SEED:
+            # Like the real service: random, not reproducible, and not reported back.
+            request = request.with_concrete_seed()
+        fault = self.next_fault("task")
+        task = self._new_task(
+            MODEL_ID,
+            now,
+            self.inference_time,
+            request=request,
+            fail_reason=(
+                "Emulated failure: the model could not generate this image (injected fault). "
+                "Submit the request again."
+                if fault == "fail"
+                else ""
+            ),
+            nsfw=fault == "nsfw",
+        )
+        with self._lock:
+            self.accepted += 1
+        return task
+
+    def submit_text(self, text: str, now: float | None = None) -> Task:
+        """Run the prompt optimizer (free, quick, never faulted)."""
+        now = time.monotonic() if now is None else now
+        return self._new_task(ENHANCER_MODEL_ID, now, min(self.inference_time, 0.2), text=text)
+
+    def get(self, task_id: str) -> Task | None:
+        """The task with this id, or None."""
+        return self.tasks.get(task_id)

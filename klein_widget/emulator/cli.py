@@ -1,0 +1,180 @@
+"""``python -m klein_widget emulator``: serve the emulator until Ctrl-C.
+
+Example:
+    $ python -m klein_widget emulator --port 8765 --concurrency 2 --fail-rate 0.1
+    klein emulator listening on http://127.0.0.1:8765
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from klein_widget.emulator._app import create_app
+from klein_widget.emulator._faults import Faults
+from klein_widget.emulator._server import bind, make_server, url_for
+
+__all__ = ["build_parser", "main"]
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (one flag per emulator knob)."""
+    p = argparse.ArgumentParser(
+        prog="python -m klein_widget emulator",
+        description="A local WaveSpeed-compatible server for FLUX.2 [klein] 4B: no key, no "
+        "network, placeholder images. Point clients at the printed URL (base_url or "
+        "WAVESPEED_BASE_URL).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    p.add_argument(
+        "--port", type=int, default=8765, help="port; 0 picks a free one (default %(default)s)"
+    )
+    p.add_argument(
+        "--inference-time",
+        type=_seconds,
+        default=0.6,
+        metavar="S",
+        help="seconds each image spends processing (default %(default)s)",
+    )
+    p.add_argument(
+        "--api-key", default=None, help="accept only this key (default: any non-empty key)"
+    )
+    p.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="tasks processed at once; the rest queue in 'created' (default: no limit)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="image submissions per minute before 429 (default: no limit)",
+    )
+    p.add_argument(
+        "--sync-timeout",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="longest a sync-mode POST waits before timing out (default: no limit)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault dice (default 0)")
+    p.add_argument(
+        "--fail-rate", type=_rate, default=0.0, metavar="P", help="share of tasks that end 'failed'"
+    )
+    p.add_argument(
+        "--result-error-rate",
+        type=_rate,
+        default=0.0,
+        metavar="P",
+        help="share of result GETs answered with --result-error-status",
+    )
+    p.add_argument(
+        "--result-error-status",
+        type=int,
+        default=503,
+        metavar="CODE",
+        help="status of injected result errors (default 503)",
+    )
+    p.add_argument(
+        "--drop-rate",
+        type=_rate,
+        default=0.0,
+        metavar="P",
+        help="share of result GETs whose connection is dropped",
+    )
+    p.add_argument(
+        "--sync-timeout-rate",
+        type=_rate,
+        default=0.0,
+        metavar="P",
+        help="share of sync-mode submissions that time out",
+    )
+    p.add_argument(
+        "--sync-timeout-style",
+        choices=("gateway", "body"),
+        default="gateway",
+        help="a 504 HTML page (gateway) or a JSON 'processing' body with code 5004",
+    )
+    p.add_argument(
+        "--nsfw-rate",
+        type=_rate,
+        default=0.0,
+        metavar="P",
+        help="share of images flagged has_nsfw_contents",
+    )
+    p.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn's log level (default %(default)s)",
+    )
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator in the foreground until Ctrl-C; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        faults = Faults(
+            result_error_rate=args.result_error_rate,
+            result_error_status=args.result_error_status,
+            drop_rate=args.drop_rate,
+            fail_rate=args.fail_rate,
+            sync_timeout_rate=args.sync_timeout_rate,
+            sync_timeout_style=args.sync_timeout_style,
+            nsfw_rate=args.nsfw_rate,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    app = create_app(
+        inference_time=args.inference_time,
+        api_key=args.api_key,
+        concurrency=args.concurrency,
+        rate_limit=args.rate_limit,
+        faults=faults,
+        seed=args.seed,
+        sync_timeout=args.sync_timeout,
+    )
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        parser.exit(1, f"klein emulator: cannot listen on {args.host}:{args.port}: {exc}\n")
+    server = make_server(
+        app, log_level=args.log_level, access_log=args.access_log, configure_logging=True
+    )
+    print(f"klein emulator listening on {url_for(args.host, sock.getsockname()[1])}", flush=True)
+    try:
+        # uvicorn handles Ctrl-C itself (graceful shutdown), then re-raises the signal.
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    print("klein emulator stopped", flush=True)
+    return 0

@@ -1,0 +1,67 @@
+"""Emulator images: exact size, deterministic, smooth, prompt- and seed-driven, clearly marked."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from klein_widget.emulator._render import render_png
+
+
+def load(png: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image
+
+
+def difference(a: bytes, b: bytes) -> float:
+    """Mean absolute difference per channel, 0-255."""
+    return sum(ImageStat.Stat(ImageChops.difference(load(a), load(b))).mean) / 3
+
+
+@pytest.mark.parametrize("size", [(256, 256), (1536, 256), (256, 1536), (1000, 600), (1536, 1536)])
+def test_png_of_exactly_the_requested_size(size: tuple[int, int]) -> None:
+    png = render_png("a teal sea", 1, *size)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = load(png)
+    assert (image.format, image.size, image.mode) == ("PNG", size, "RGB")
+
+
+def test_same_inputs_give_identical_bytes() -> None:
+    assert render_png("a red fox", 42, 512, 512) == render_png("a red fox", 42, 512, 512)
+
+
+def test_seed_and_prompt_change_the_picture_visibly() -> None:
+    base = render_png("a quiet valley", 1, 384, 384)
+    assert difference(base, render_png("a quiet valley", 2, 384, 384)) > 8
+    assert difference(base, render_png("a city at night", 1, 384, 384)) > 8
+
+
+def test_colour_words_set_the_palette() -> None:
+    def warmth(prompt: str) -> float:
+        r, _, b = ImageStat.Stat(load(render_png(prompt, 5, 256, 256))).mean
+        return r - b
+
+    assert warmth("red and orange hills") > warmth("blue and navy hills") + 20
+
+
+def test_smooth_not_noise() -> None:
+    image = load(render_png("mountains at dawn", 9, 512, 512)).convert("L")
+    shifted = image.crop((1, 0, 512, 512))
+    step = ImageStat.Stat(ImageChops.difference(image.crop((0, 0, 511, 512)), shifted)).mean[0]
+    assert step < 3  # neighbouring pixels are close: gradients and soft shapes
+
+
+def test_badge_marks_it_as_emulator_output() -> None:
+    png = render_png("a red fox", 42, 512, 512)
+    image = load(png)
+    assert "emulator" in image.info["Software"]
+    # The badge's amber title text sits in the bottom-left corner.
+    corner = image.crop((0, 400, 300, 512))
+    pixels: list[tuple[int, int, int]] = list(corner.get_flattened_data())  # type: ignore[arg-type]
+    amber = [p for p in pixels if p[0] > 220 and 180 < p[1] < 235 and p[2] < 140]
+    assert len(amber) > 30
+    # And the badge changes with the prompt's words even where the scene agrees.
+    assert render_png("a red fox", 42, 512, 512) != render_png("a red fox!", 42, 512, 512)
