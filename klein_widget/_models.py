@@ -194,7 +194,7 @@ def _parse_time(value: object) -> datetime | None:
 
 def _parse_status(value: object) -> Status:
     # An unknown status is treated as still running; the poll loop keeps asking.
-    return value if value in STATUSES else "processing"  # type: ignore[return-value]
+    return value if value in STATUSES else "processing"
 
 
 @dataclass(frozen=True)

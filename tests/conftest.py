@@ -72,9 +72,10 @@ def emulator(emulator_app: Starlette) -> Emulator:
 @pytest.fixture
 def client(emulator_app: Starlette) -> Iterator[KleinClient]:
     """A blocking client talking to the in-process emulator through Starlette's TestClient."""
-    with TestClient(emulator_app, base_url=TEST_URL) as http, KleinClient(
-        FAKE_KEY, TEST_URL, http_client=http, **fast_options()
-    ) as klein:
+    with (
+        TestClient(emulator_app, base_url=TEST_URL) as http,
+        KleinClient(FAKE_KEY, TEST_URL, http_client=http, **fast_options()) as klein,
+    ):
         yield klein
 
 
@@ -82,11 +83,11 @@ def client(emulator_app: Starlette) -> Iterator[KleinClient]:
 async def async_client(emulator_app: Starlette) -> AsyncIterator[AsyncKleinClient]:
     """An async client talking to the in-process emulator through httpx.ASGITransport."""
     transport = httpx.ASGITransport(app=emulator_app)
-    async with httpx.AsyncClient(transport=transport, base_url=TEST_URL) as http:
-        async with AsyncKleinClient(
-            FAKE_KEY, TEST_URL, http_client=http, **fast_options()
-        ) as klein:
-            yield klein
+    async with (
+        httpx.AsyncClient(transport=transport, base_url=TEST_URL) as http,
+        AsyncKleinClient(FAKE_KEY, TEST_URL, http_client=http, **fast_options()) as klein,
+    ):
+        yield klein
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,9 @@ async def test_wrong_key_is_an_authentication_error(make_client: MakeClient) -> 
     assert klein.client.spend.images == 0  # refused, so not billed
 
 
-async def test_failed_task_raises_with_reason_and_prediction(klein: Both, emulator: Emulator) -> None:
+async def test_failed_task_raises_with_reason_and_prediction(
+    klein: Both, emulator: Emulator
+) -> None:
     emulator.script("task", "fail")
     with pytest.raises(GenerationFailedError) as caught:
         await klein("generate", "a fox", width=256, height=256, seed=1)
@@ -124,9 +126,7 @@ async def test_rate_limit_that_persists_raises_rate_limit_error(
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-async def test_submit_5xx_is_never_retried(
-    klein: Both, emulator: Emulator, status: int
-) -> None:
+async def test_submit_5xx_is_never_retried(klein: Both, emulator: Emulator, status: int) -> None:
     emulator.script("submit", status)
     with pytest.raises(APIStatusError) as caught:
         await klein("generate", "a fox", width=256, height=256, seed=1)
@@ -192,4 +192,3 @@ async def test_unknown_task_is_a_404_without_retries(klein: Both, emulator: Emul
         await klein("get_result", "no-such-task")
     assert caught.value.status_code == 404
     assert emulator.count("GET", "/api/v3/predictions/no-such-task/result") == 1
-

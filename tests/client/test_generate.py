@@ -125,7 +125,11 @@ async def test_get_result_is_one_request(klein: Both, emulator: Emulator) -> Non
 async def test_progress_reports_every_stage_in_order(klein: Both) -> None:
     stages: list[str] = []
     await klein(
-        "generate", "a fox", width=256, height=256, seed=9,
+        "generate",
+        "a fox",
+        width=256,
+        height=256,
+        seed=9,
         on_progress=lambda p: stages.append(p.stage),
     )
     assert stages[0] == "submitting"

@@ -49,7 +49,9 @@ def test_repr_never_shows_the_key(live_env: str) -> None:
     assert "api_key=missing" in repr(KleinClient(api_key=""))
 
 
-def test_dropped_result_connections_are_retried(live_env: str, live_emulator: RunningEmulator) -> None:
+def test_dropped_result_connections_are_retried(
+    live_env: str, live_emulator: RunningEmulator
+) -> None:
     emulator = live_emulator.emulator
     before = emulator.count("POST", SUBMIT)
     emulator.script("result", "drop", "reset")
@@ -75,9 +77,14 @@ def test_dropped_submit_connection_is_not_retried(
 
 
 def test_unreachable_server_is_a_connection_error_and_not_billed(free_port: int) -> None:
-    with KleinClient(
-        FAKE_KEY, f"http://127.0.0.1:{free_port}", retry=RetryPolicy(max_attempts=2, base_delay=0)
-    ) as client, pytest.raises(APIConnectionError) as caught:
+    with (
+        KleinClient(
+            FAKE_KEY,
+            f"http://127.0.0.1:{free_port}",
+            retry=RetryPolicy(max_attempts=2, base_delay=0),
+        ) as client,
+        pytest.raises(APIConnectionError) as caught,
+    ):
         client.generate("a fox", width=256, height=256, seed=8)
     assert caught.value.maybe_accepted is False
     assert client.spend.images == 0

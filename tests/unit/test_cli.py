@@ -18,7 +18,12 @@ from tests.conftest import FAKE_KEY
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "klein_widget", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+        check=False,
     )
 
 
@@ -34,8 +39,20 @@ def env(live_emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
 
 def test_generate_writes_the_image_with_parameters(env: dict[str, str], tmp_path: Path) -> None:
     result = run(
-        ["generate", "a red fox", "--width", "768", "--height", "512", "--seed", "42",
-         "-o", "fox.png"], env, tmp_path,
+        [
+            "generate",
+            "a red fox",
+            "--width",
+            "768",
+            "--height",
+            "512",
+            "--seed",
+            "42",
+            "-o",
+            "fox.png",
+        ],
+        env,
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     path = Path(result.stdout.strip())
@@ -67,8 +84,12 @@ def test_random_seed_is_printed_and_in_the_file_name(env: dict[str, str], tmp_pa
     ],
 )
 def test_errors_have_exit_codes_and_one_line(
-    env: dict[str, str], tmp_path: Path, args: list[str], extra_env: dict[str, str],
-    code: int, words: str,
+    env: dict[str, str],
+    tmp_path: Path,
+    args: list[str],
+    extra_env: dict[str, str],
+    code: int,
+    words: str,
 ) -> None:
     result = run(args, {**env, **extra_env}, tmp_path)
     assert result.returncode == code

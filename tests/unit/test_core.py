@@ -16,8 +16,8 @@ from klein_widget import (
     PollSchedule,
     RateLimitError,
     RetryPolicy,
+    _core,
 )
-from klein_widget import _core
 
 KEY = "wsk-secret-123456"
 
@@ -28,7 +28,9 @@ def response(status: int, body: object, headers: dict[str, str] | None = None) -
 
 
 def test_envelope_data_is_returned() -> None:
-    data = _core.parse_envelope(response(200, {"code": 200, "message": "success", "data": {"id": "t"}}))
+    data = _core.parse_envelope(
+        response(200, {"code": 200, "message": "success", "data": {"id": "t"}})
+    )
     assert data == {"id": "t"}
 
 
@@ -81,8 +83,14 @@ def test_server_messages_are_redacted() -> None:
         (200, {"code": 5004, "data": {"id": "t1", "status": "processing"}}, (True, "t1")),
         (
             200,
-            {"code": 200, "data": {"id": "t2", "status": "processing",
-                                   "error": "Sync mode timed out after 60s"}},
+            {
+                "code": 200,
+                "data": {
+                    "id": "t2",
+                    "status": "processing",
+                    "error": "Sync mode timed out after 60s",
+                },
+            },
             (True, "t2"),
         ),
         (200, {"code": 200, "data": {"id": "t3", "status": "completed"}}, (False, "t3")),
@@ -151,7 +159,9 @@ def test_learned_expectation_follows_server_inference_times() -> None:
     assert _core.learn_expected(0.6, 1600) == pytest.approx(0.9)
 
 
-def test_configuration_comes_from_arguments_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configuration_comes_from_arguments_then_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("WAVESPEED_API_KEY", " env-key ")
     monkeypatch.setenv("WAVESPEED_BASE_URL", "http://env/")
     assert _core.resolve_api_key(None) == "env-key"

@@ -82,7 +82,8 @@ def test_prediction_parses_every_documented_field_and_tolerates_more() -> None:
             "something_new": {"nested": True},
         }
     )
-    assert prediction.done and not prediction.failed
+    assert prediction.done
+    assert not prediction.failed
     assert prediction.inference_ms == 587
     assert prediction.urls["get"] == "https://api/x"
     assert prediction.created_at == datetime(2026, 1, 15, 10, 0, 0, 500000, tzinfo=timezone.utc)
@@ -91,7 +92,8 @@ def test_prediction_parses_every_documented_field_and_tolerates_more() -> None:
 @pytest.mark.parametrize("status", ["failed", "cancelled", "timeout", "deleted"])
 def test_terminal_failures(status: str) -> None:
     prediction = Prediction.from_json({"id": "x", "status": status, "error": "why"})
-    assert prediction.done and prediction.failed
+    assert prediction.done
+    assert prediction.failed
 
 
 def test_missing_fields_default_and_unknown_status_keeps_waiting() -> None:
