@@ -39,7 +39,10 @@ def fast_options(**overrides: Any) -> dict[str, Any]:
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Clean environment and a fresh shared session for every test."""
     for name in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+        # setenv first so monkeypatch restores the original even if code under test
+        # (use_emulator, set_api_key) writes os.environ directly.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     gallery = tmp_path / "klein-outputs"
     monkeypatch.setenv("KLEIN_GALLERY", str(gallery))
     fresh = session_module.Session()
