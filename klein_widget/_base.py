@@ -34,6 +34,7 @@ from klein_widget._models import (
     GenerationRequest,
     Prediction,
 )
+from klein_widget._store import GalleryOption, resolve_gallery
 from klein_widget._version import __version__
 
 DEFAULT_TIMEOUT = 300.0  # seconds to wait for one image before giving up (the task goes on)
@@ -119,6 +120,7 @@ class BaseClient:
         max_spend: float | None = None,
         ledger: Ledger | None = None,
         journal: Journal | None = None,
+        gallery: GalleryOption = True,
         poll: _core.PollSchedule | None = None,
         retry: _core.RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -130,7 +132,8 @@ class BaseClient:
         self._ledger = ledger if ledger is not None else Ledger(max_spend)
         if ledger is not None and max_spend is not None:
             ledger.max_spend = max_spend
-        self.journal = journal
+        # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
+        self.journal: Journal | None = journal if journal is not None else resolve_gallery(gallery)
         self.poll = poll or _core.PollSchedule()
         self.retry = retry or _core.RetryPolicy()
         self._clock = clock

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from klein_widget import _core
+from klein_widget import _batch, _core
 from klein_widget._base import (
     BaseClient,
     ProgressCallback,
@@ -280,6 +280,8 @@ class KleinClient(BaseClient):
         self._check_completed(prediction)
         return self._enhanced_text(prediction)
 
+    generate_many = _batch.generate_many  # many images at once: see `_batch.generate_many`
+
 
 async def _async_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
@@ -510,3 +512,5 @@ class AsyncKleinClient(BaseClient):
             prediction = await self._wait(prediction.id, run)
         self._check_completed(prediction)
         return self._enhanced_text(prediction)
+
+    generate_many = _batch.agenerate_many  # see `_batch.agenerate_many`

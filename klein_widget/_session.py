@@ -7,6 +7,8 @@ The session hands out a blocking client (for ``%klein`` and scripts) and an asyn
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import getpass
 import os
 import threading
@@ -19,6 +21,7 @@ from klein_widget._client import AsyncKleinClient, KleinClient
 from klein_widget._generation import Generation
 from klein_widget._ledger import Ledger, Spend
 from klein_widget._models import GenerationRequest, Prediction
+from klein_widget._store import resolve_gallery
 
 if TYPE_CHECKING:
     from klein_widget._base import Journal
@@ -42,7 +45,8 @@ class Session:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.ledger = Ledger()
-        self.gallery: Journal | None = None  # the on-disk store, when enabled
+        # The on-disk store ($KLEIN_GALLERY, else ./klein-outputs; None when off).
+        self.gallery: Journal | None = resolve_gallery()
         self.history: deque[Generation] = deque(maxlen=HISTORY_LIMIT)
         self._listeners: list[Listener] = []
         self._api_key: str | None = None
@@ -63,9 +67,20 @@ class Session:
                 self._api_key = api_key
             if base_url is not None:
                 self._base_url = base_url
+            if "gallery" in client_options:  # the session, not each client, owns the gallery
+                self.gallery = resolve_gallery(client_options.pop("gallery"))
             self.client_options.update(client_options)
-            self._sync = None
-            self._async = None  # the old async client's pool closes with its loop
+            self._drop_clients()
+
+    def _drop_clients(self) -> None:
+        """Forget the shared clients (rebuilt on next use), closing their pools."""
+        old_sync, old_async, self._sync, self._async = self._sync, self._async, None, None
+        if old_sync is not None:
+            old_sync.close()
+        if old_async is not None:
+            # An async pool can only be closed on a running loop (the kernel's).
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().create_task(old_async.aclose())
 
     @property
     def base_url(self) -> str:
@@ -98,6 +113,19 @@ class Session:
             if self._async is None:
                 self._async = AsyncKleinClient(self._api_key, self._base_url, **self._options())
             return self._async
+
+    def leave_emulator(self) -> None:
+        """Stop the local emulator, if one runs, and go back to the configured API."""
+        running, self.emulator = self.emulator, None
+        if running is None:
+            return
+        if os.environ.get(_core.BASE_URL_ENV) == running.base_url:
+            del os.environ[_core.BASE_URL_ENV]
+        with self._lock:
+            if self._base_url == running.base_url:
+                self._base_url = None
+            self._drop_clients()
+        running.stop()
 
     # --- history and spend -------------------------------------------------------------------
 
@@ -151,7 +179,10 @@ def set_api_key(api_key: str | None = None) -> None:
     if not key:
         raise ValueError("The key is empty: paste the key from your WaveSpeed dashboard.")
     os.environ[_core.API_KEY_ENV] = key
+    # A real key means the real API: never send it on to a local emulator.
+    _SESSION.leave_emulator()
     _SESSION.configure(api_key=key)
+    print(f"Key set for this kernel; images now come from {_SESSION.base_url}.")
 
 
 def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
