@@ -64,9 +64,13 @@ def _artifacts(request: pytest.FixtureRequest, tmp_path: Path) -> _Artifacts:
     return art
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium, shared by the session's browser tests."""
+    """Headless Debian Chromium, shared by a module's browser tests.
+
+    Module scope, not session: while sync Playwright runs, its event loop is marked as
+    running in this thread, and any async test scheduled after it would fail.
+    """
     require_chromium()
     from playwright.sync_api import sync_playwright
 

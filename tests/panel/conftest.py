@@ -1,0 +1,49 @@
+"""Fixtures for panel tests: the shared session wired to the in-process emulator.
+
+The panel's default client is ``klein_widget.session().async_client()``; configuring the
+session with an ``httpx.AsyncClient`` on the emulator app makes the panel (and anything else
+using the session) talk to it, exactly as in a notebook after ``use_emulator()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from klein_widget import Session, session
+from klein_widget._panel import KleinPanel
+from tests.conftest import FAKE_KEY, TEST_URL, fast_options
+
+
+@pytest.fixture
+async def shared(emulator_app: Starlette) -> AsyncIterator[Session]:
+    """The shared session, pointed at the in-process emulator with a key."""
+    transport = httpx.ASGITransport(app=emulator_app)
+    async with httpx.AsyncClient(transport=transport, base_url=TEST_URL) as http:
+        current = session()
+        current.configure(api_key=FAKE_KEY, base_url=TEST_URL, http_client=http, **fast_options())
+        yield current
+
+
+@pytest.fixture
+async def panel(shared: Session) -> AsyncIterator[KleinPanel]:
+    """A panel on the session's default client (closed after the test)."""
+    made = KleinPanel()
+    yield made
+    made.close()
+
+
+async def until(predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Let the loop run until ``predicate()`` is truthy; fail saying ``what`` otherwise."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (value := predicate()):
+        if loop.time() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+    return value

@@ -1,0 +1,87 @@
+"""The history strip stays bounded however many images are made, and restores what it can."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from klein_widget import AsyncKleinClient, Generation
+from klein_widget._panel import KleinPanel
+from klein_widget._panel_history import FULL_IMAGES, LIMIT, THUMBNAIL_SIDE, thumbnail
+
+
+async def make(client: AsyncKleinClient, count: int) -> list[Generation]:
+    return list(
+        await asyncio.gather(
+            *(
+                client.generate(f"fox number {i}", width=512, height=256, seed=i)
+                for i in range(count)
+            )
+        )
+    )
+
+
+async def test_strip_is_bounded_and_keeps_few_full_images(
+    async_client: AsyncKleinClient, tmp_path: Path
+) -> None:
+    generations = await make(async_client, LIMIT + 3)
+    kept = tmp_path / "first.png"
+    kept.write_bytes(generations[3].image)
+    generations[3] = dataclasses.replace(generations[3], path=kept)  # as the gallery sets it
+    generations[4] = dataclasses.replace(generations[4], path=None)  # as with no gallery
+    panel = KleinPanel(async_client)
+    cards = []
+    try:
+        for gen in generations:
+            entry = panel.history_strip.add(gen, base_url=async_client.base_url)
+            cards.append(entry.card)
+
+        entries = panel.history
+        assert len(entries) == LIMIT == len(panel.history_strip.strip.children)
+        assert [e.task_id for e in entries] == [g.task_id for g in generations[::-1][:LIMIT]]
+        assert [e.generation is not None for e in entries] == (
+            [True] * FULL_IMAGES + [False] * (LIMIT - FULL_IMAGES)
+        )
+        assert all(card.comm is None for card in cards[:3])  # evicted: closed
+        assert all(card.comm is not None for card in cards[3:])
+        assert f"{LIMIT + 3} images this session (the newest {LIMIT} are shown)" in (
+            panel.history_strip.label.value
+        )
+        # Adding the same task again changes nothing.
+        panel.history_strip.add(generations[-1], base_url=async_client.base_url)
+        assert len(panel.history) == LIMIT
+
+        oldest = entries[-1]  # generations[3]: its file is still on disk
+        panel.restore(oldest)
+        assert panel.result.image.value == generations[3].image
+        assert panel.prompt == "fox number 3"
+        assert panel.seed == 3
+
+        no_file = entries[-2]  # generations[4]: not in memory, no file
+        panel.restore(LIMIT - 2)
+        assert panel.result.image.value == no_file.thumbnail
+        assert "(only its thumbnail is still kept)" in panel.status
+        assert "seed=4," in panel.snippets["Python"]
+    finally:
+        panel.close()
+
+
+async def test_thumbnails_are_small_and_nsfw_ones_blurred(
+    async_client: AsyncKleinClient,
+) -> None:
+    gen = await async_client.generate("a striped fox", width=1536, height=768, seed=5)
+    small = thumbnail(gen.image)
+    blurred = thumbnail(gen.image, blur=True)
+    with Image.open(io.BytesIO(small)) as image:
+        assert image.format == "JPEG"
+        assert image.size == (THUMBNAIL_SIDE, THUMBNAIL_SIDE // 2)
+        sharp_extrema = image.convert("L").getextrema()
+    with Image.open(io.BytesIO(blurred)) as image:
+        blurred_extrema = image.convert("L").getextrema()
+    assert len(small) < 10_000 < len(gen.image)
+    # Blurring narrows the range of brightness: the badge and caption are no longer legible.
+    assert blurred_extrema[1] - blurred_extrema[0] < sharp_extrema[1] - sharp_extrema[0]
