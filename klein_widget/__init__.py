@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from klein_widget._base import Progress
 from klein_widget._client import AsyncKleinClient, KleinClient
+from klein_widget._compare import CompareResult, compare
 from klein_widget._core import PollSchedule, RetryPolicy
 from klein_widget._exceptions import (
     APIConnectionError,
@@ -30,16 +31,28 @@ from klein_widget._exceptions import (
     RateLimitError,
 )
 from klein_widget._generation import Generation
+from klein_widget._grid import render_grid
+from klein_widget._history import history, load_params
 from klein_widget._ledger import Spend
 from klein_widget._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
+from klein_widget._prompts import PromptBuilder
+from klein_widget._resume import resume
 from klein_widget._session import Session, connect, session, set_api_key, use_emulator
+from klein_widget._store import Gallery
 from klein_widget._version import __version__
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from klein_widget._magic import KleinMagics
+    from klein_widget._panel import KleinPanel, panel
+
 # Names whose modules need ipywidgets or IPython: imported when first touched.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "KleinMagics": "klein_widget._magic",
+    "KleinPanel": "klein_widget._panel",
+    "panel": "klein_widget._panel",
+}
 
 __all__ = [
     "PRICE_PER_IMAGE",
@@ -48,6 +61,8 @@ __all__ = [
     "AsyncKleinClient",
     "AuthenticationError",
     "BudgetExceededError",
+    "CompareResult",
+    "Gallery",
     "Generation",
     "GenerationFailedError",
     "GenerationRequest",
@@ -55,20 +70,28 @@ __all__ = [
     "InvalidRequestError",
     "KleinClient",
     "KleinError",
+    "KleinMagics",
+    "KleinPanel",
     "PollSchedule",
     "Prediction",
     "Progress",
+    "PromptBuilder",
     "RateLimitError",
     "RetryPolicy",
     "Session",
     "Spend",
     "__version__",
+    "compare",
     "connect",
+    "history",
     "load_ipython_extension",
+    "load_params",
+    "panel",
+    "render_grid",
+    "resume",
     "session",
     "set_api_key",
     "use_emulator",
-    *_LAZY,
 ]
 
 

@@ -1,0 +1,170 @@
+"""The lesson notebooks: committed clean, and every one runs top to bottom on the emulator.
+
+Each notebook is executed with nbclient in a fresh ``python3`` kernel, in a temporary
+folder (the gallery and saved files land there), with no WaveSpeed key in the environment
+(the autouse ``isolated`` fixture removes it), so ``klein_widget.connect()`` starts the
+emulator. Any error in any cell fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NAMES = ["01-quickstart.ipynb", "02-prompt-engineering.ipynb", "03-seeds-and-batches.ipynb"]
+CELL_TIMEOUT = 180  # seconds; a whole grid of images is one cell
+
+
+def load(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / name, as_version=4)
+
+
+def test_the_lessons_are_all_there() -> None:
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_without_outputs(name: str) -> None:
+    notebook = load(name)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{name}: cell {cell.id} has outputs"
+            assert cell.execution_count is None, f"{name}: cell {cell.id} has a count"
+    assert "widgets" not in notebook.metadata, f"{name} carries saved widget state"
+    assert notebook.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_prices_in_text_are_not_read_as_maths(name: str) -> None:
+    # Jupyter renders $...$ in markdown as LaTeX: "$0.008 ... $0.05" would become maths.
+    for cell in load(name).cells:
+        if cell.cell_type == "markdown":
+            assert not re.search(r"(?<!\\)\$", cell.source), f"{name}: cell {cell.id}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_first_cell_installs_only_where_missing_then_connect(name: str) -> None:
+    code = [c for c in load(name).cells if c.cell_type == "code"]
+    install = code[0].source
+    assert install.startswith("# Install klein-widget only where it is missing")
+    assert "try:\n    import klein_widget.emulator" in install
+    assert re.search(
+        r'except ImportError:\n    %pip install -q "klein-widget\[emulator\] @ git\+https://',
+        install,
+    )
+    # The notebook connects before anything else talks to the API.
+    assert "klein_widget.connect()" in code[1].source
+
+
+def test_solutions_are_collapsed() -> None:
+    cells = load("02-prompt-engineering.ipynb").cells
+    solutions = [c for c in cells if "solution" in c.metadata.get("tags", [])]
+    assert len(solutions) == 3
+    for cell in solutions:
+        assert cell.metadata["jupyter"] == {"source_hidden": True}
+        assert cell.source.startswith("# Solution to exercise")
+
+
+def execute(name: str, where: Path) -> nbformat.NotebookNode:
+    notebook = load(name)
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(where)}},
+    )
+    client.execute()  # raises CellExecutionError on the first failing cell
+    return notebook
+
+
+def outputs(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    return [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+
+
+def text_of(notebook: nbformat.NotebookNode) -> str:
+    parts = []
+    for output in outputs(notebook):
+        if output.get("output_type") == "stream":
+            parts.append(output["text"])
+        for kind in ("text/plain", "text/html"):
+            parts.append(str(output.get("data", {}).get(kind, "")))
+    return "\n".join(parts)
+
+
+def images(notebook: nbformat.NotebookNode) -> int:
+    """PNG/JPEG outputs plus thumbnails in HTML grids."""
+    count = 0
+    for output in outputs(notebook):
+        data = output.get("data", {})
+        count += "image/png" in data or "image/jpeg" in data
+        count += str(data.get("text/html", "")).count("<img ")
+    return count
+
+
+def no_errors(notebook: nbformat.NotebookNode) -> None:
+    for output in outputs(notebook):
+        assert output.get("output_type") != "error", output
+        assert output.get("name") != "stderr" or "Traceback" not in output["text"], output
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    where = tmp_path / "lesson"
+    where.mkdir()
+    return where
+
+
+def test_quickstart_runs_on_the_emulator(workdir: Path) -> None:
+    notebook = execute("01-quickstart.ipynb", workdir)
+    no_errors(notebook)
+    text = text_of(notebook)
+    assert "Using the local emulator at http://127.0.0.1:" in text
+    assert images(notebook) >= 5  # %klein, a 3-seed grid, %%klein, the client's image
+    assert "'prompt': 'a paper boat on a puddle, overcast light'" in text  # load_params
+    assert (workdir / "klein-outputs" / "my-paper-boat.png").exists()
+    widgets = [
+        o
+        for o in outputs(notebook)
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert widgets, "the panel was not displayed"
+
+
+def test_prompt_engineering_runs_on_the_emulator(workdir: Path) -> None:
+    notebook = execute("02-prompt-engineering.ipynb", workdir)
+    no_errors(notebook)
+    text = text_of(notebook)
+    assert "Using the local emulator" in text
+    assert images(notebook) >= 29
+    # The grids highlight what each prompt adds, e.g. the styles of step 2.
+    assert re.search(r"<mark[^>]*>vintage travel poster</mark>", text)
+    assert "what it does" in text  # the explanation table
+    assert 'role="alert"' not in text  # no failed cell in any grid
+
+
+def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
+    notebook = execute("03-seeds-and-batches.ipynb", workdir)
+    no_errors(notebook)
+    text = text_of(notebook)
+    assert "identical bytes: True" in text
+    assert "8 images x $0.008 = $0.064" in text
+    assert "Nothing was sent (confirm=False)" in text
+    assert "BatchResult(8 items: 8 generated)" in text
+    assert "BatchResult(8 items: 0 generated, 8 from the gallery)" in text  # the rerun
+    assert "BatchResult(4 items: 2 generated, 2 failed)" in text  # the spending cap
+    assert "over the budget of" in text
+    assert images(notebook) >= 20
+    widget_views = [
+        json.dumps(o["data"])
+        for o in outputs(notebook)
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert widget_views, "the batch showed no progress bar"
