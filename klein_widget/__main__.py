@@ -54,14 +54,33 @@ def _parser() -> argparse.ArgumentParser:
 
     gen = commands.add_parser("generate", help="make one image and save it", epilog=_EPILOG)
     gen.add_argument("prompt", help="what the image shows (quote it)")
-    gen.add_argument("-W", "--width", type=int, default=DEFAULT_SIDE,
-                     help=f"{MIN_SIDE}-{MAX_SIDE}, default {DEFAULT_SIDE}")
-    gen.add_argument("-H", "--height", type=int, default=DEFAULT_SIDE,
-                     help=f"{MIN_SIDE}-{MAX_SIDE}, default {DEFAULT_SIDE}")
-    gen.add_argument("-s", "--seed", type=int, default=RANDOM_SEED,
-                     help=f"0-{MAX_SEED}, or -1 for random (the seed used is printed)")
-    gen.add_argument("-o", "--out", default=None,
-                     help="file to write (default: klein-<seed>.png); parameters are embedded")
+    gen.add_argument(
+        "-W",
+        "--width",
+        type=int,
+        default=DEFAULT_SIDE,
+        help=f"{MIN_SIDE}-{MAX_SIDE}, default {DEFAULT_SIDE}",
+    )
+    gen.add_argument(
+        "-H",
+        "--height",
+        type=int,
+        default=DEFAULT_SIDE,
+        help=f"{MIN_SIDE}-{MAX_SIDE}, default {DEFAULT_SIDE}",
+    )
+    gen.add_argument(
+        "-s",
+        "--seed",
+        type=int,
+        default=RANDOM_SEED,
+        help=f"0-{MAX_SEED}, or -1 for random (the seed used is printed)",
+    )
+    gen.add_argument(
+        "-o",
+        "--out",
+        default=None,
+        help="file to write (default: klein-<seed>.png); parameters are embedded",
+    )
     gen.add_argument("--sync", action="store_true", help="use WaveSpeed's sync mode")
     gen.add_argument("--base64", action="store_true", help="receive the image inline as base64")
     gen.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
@@ -88,8 +107,13 @@ def _generate(args: argparse.Namespace) -> int:
 
     with KleinClient() as client:
         generation = client.generate(
-            args.prompt, width=args.width, height=args.height, seed=args.seed,
-            sync_mode=args.sync, base64_output=args.base64, timeout=args.timeout,
+            args.prompt,
+            width=args.width,
+            height=args.height,
+            seed=args.seed,
+            sync_mode=args.sync,
+            base64_output=args.base64,
+            timeout=args.timeout,
             on_progress=show,
         )
     path = generation.save(args.out or f"klein-{generation.seed}.png")

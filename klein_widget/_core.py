@@ -67,9 +67,12 @@ def result_path(task_id: str) -> str:
 # --- responses ---------------------------------------------------------------------------
 
 
+_MIN_SECRET = 8  # a one-letter test key must not turn "klein" into "[redacted]lein"
+
+
 def redact(text: str, secret: str | None) -> str:
     """Remove the API key from text that may have echoed it (server messages, URLs)."""
-    return text.replace(secret, "[redacted]") if secret else text
+    return text.replace(secret, "[redacted]") if secret and len(secret) >= _MIN_SECRET else text
 
 
 def _json_or_none(content: bytes) -> Any:

@@ -23,14 +23,18 @@ def main() -> int:
     args = parser.parse_args()
 
     out = args.out or Path("klein-outputs") / args.notebook.name
-    where = "WaveSpeed (WAVESPEED_API_KEY is set)" if os.environ.get("WAVESPEED_API_KEY") else (
-        "the local emulator (no WAVESPEED_API_KEY set)"
+    where = (
+        "WaveSpeed (WAVESPEED_API_KEY is set)"
+        if os.environ.get("WAVESPEED_API_KEY")
+        else ("the local emulator (no WAVESPEED_API_KEY set)")
     )
     print(f"Running {args.notebook} on {where}...")
     notebook = nbformat.read(args.notebook, as_version=4)
     started = time.monotonic()
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3",
+        notebook,
+        timeout=300,
+        kernel_name="python3",
         resources={"metadata": {"path": str(Path.cwd())}},
     )
     try:
@@ -48,12 +52,16 @@ def main() -> int:
         for output in cell.get("outputs", [])
         if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {})
     )
-    print(f"Done in {time.monotonic() - started:.1f} s: {len(notebook.cells)} cells, "
-          f"{images} images shown.")
+    print(
+        f"Done in {time.monotonic() - started:.1f} s: {len(notebook.cells)} cells, "
+        f"{images} images shown."
+    )
     print(f"Executed notebook with its outputs: {out}")
     print("Every image is also in klein-outputs/ with its prompt and seed embedded.")
-    print("To work in it interactively: .venv/bin/pip install jupyterlab && "
-          f".venv/bin/jupyter lab {args.notebook}")
+    print(
+        "To work in it interactively: .venv/bin/pip install jupyterlab && "
+        f".venv/bin/jupyter lab {args.notebook}"
+    )
     return 0
 
 

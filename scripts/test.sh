@@ -4,12 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh dev
-if [ ! -x /usr/bin/chromium ]; then
-  echo "Installing Debian's chromium for the browser tests..."
+# Chromium drives the panel's browser tests; curl and jq run the panel's curl snippet for real.
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v curl >/dev/null || missing="$missing curl"
+command -v jq >/dev/null || missing="$missing jq"
+if [ -n "$missing" ]; then
+  echo "Installing Debian packages:$missing"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

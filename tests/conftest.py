@@ -108,5 +108,10 @@ def live_env(live_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) ->
     return live_emulator.base_url
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow browser tests last, so quick failures show first."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def pytest_report_header() -> str:
     return f"klein-widget tests: emulator only, no network (cwd {os.getcwd()})"

@@ -102,6 +102,11 @@ def test_sync_timeouts_are_recognised(
     assert _core.sync_timeout_task(response(status, body)) == expected
 
 
+def test_short_test_keys_are_not_redacted_out_of_words() -> None:
+    assert _core.redact("klein emulator", "k") == "klein emulator"
+    assert _core.redact(f"key {KEY} here", KEY) == "key [redacted] here"
+
+
 def test_retry_after_accepts_seconds_and_dates() -> None:
     assert _core.parse_retry_after("3") == 3.0
     assert _core.parse_retry_after(None) is None

@@ -1,0 +1,98 @@
+"""The benchmarks still run: ``python -m bench --smoke`` end to end, checking structure only.
+
+Benchmarks are not tests: nothing here looks at a time. This runs every benchmark with
+tiny counts and a tiny inference time, and checks that each prints its figures as
+ratios to its baseline and writes them to JSON, so the bench cannot rot unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RATIO = re.compile(r"\b\d+\.\d\dx\b")
+TITLES = {
+    "single": "1. One 1024x1024 image",
+    "requests": "2. HTTP requests per image",
+    "batch": "3. A batch of",
+    "imports": "4. Import time",
+    "memory": "5. Kernel memory",
+    "cpu": "6. Client CPU time per image",
+}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("bench") / "figures.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAVESPEED_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout, json.loads(out.read_text())
+
+
+def _section_text(stdout: str, title: str) -> str:
+    start = stdout.index(f"== {title}")
+    end = stdout.find("\n== ", start + 1)
+    return stdout[start : end if end != -1 else None]
+
+
+def test_every_section_prints_ratios_against_its_baseline(
+    smoke: tuple[str, dict[str, Any]],
+) -> None:
+    stdout, _ = smoke
+    for title in TITLES.values():
+        text = _section_text(stdout, title)
+        assert "baseline:" in text, text
+        table = [line for line in text.splitlines()[2:] if not line.lstrip().startswith("- ")]
+        rows_with_ratio = [line for line in table[1:] if RATIO.search(line)]
+        assert len(rows_with_ratio) >= 1, text
+    assert "== targets ==" in stdout
+
+
+def test_the_contenders_are_all_there(smoke: tuple[str, dict[str, Any]]) -> None:
+    stdout, _ = smoke
+    single = _section_text(stdout, TITLES["single"])
+    for name in ("klein_widget polling", "klein_widget sync_mode", "wavespeed SDK run()"):
+        assert name in single
+    batch = _section_text(stdout, TITLES["batch"])
+    assert "generate_many" in batch
+    assert "wavespeed SDK" in batch
+
+
+def test_json_has_each_section_with_numeric_ratios(smoke: tuple[str, dict[str, Any]]) -> None:
+    _, data = smoke
+    assert data["machine"]["cores"] >= 1
+    assert data["machine"]["python"]
+    sections = {s["key"]: s for s in data["sections"]}
+    assert set(sections) == set(TITLES)
+    for key, section in sections.items():
+        assert section["rows"], key
+        for row in section["rows"]:
+            assert row["values"], (key, row["label"])
+            assert all(isinstance(v, int | float) for v in row["values"].values())
+            if row["target"] is not None:
+                assert isinstance(row["ratio"], float)
+                assert row["verdict"] in ("met", "MISSED")
+
+
+def test_importing_the_package_loads_no_widget_stack(smoke: tuple[str, dict[str, Any]]) -> None:
+    _, data = smoke
+    imports = {s["key"]: s for s in data["sections"]}["imports"]
+    row = next(r for r in imports["rows"] if r["label"] == "import klein_widget")
+    assert row["values"]["forbidden_loaded"] == 0
