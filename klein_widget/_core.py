@@ -7,6 +7,7 @@ said and do what it decides, so each rule exists once.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 from collections.abc import Iterator, Mapping
@@ -304,22 +305,27 @@ class PollSchedule:
     without pausing (tests).
 
     Example:
-        >>> list(itertools.islice(PollSchedule().delays(None), 4))  # doctest: +SKIP
-        [0.05, 0.0625, 0.078125, 0.09765625]
+        >>> import itertools
+        >>> [round(d, 3) for d in itertools.islice(PollSchedule().delays(0.6), 4)]
+        [0.57, 0.02, 0.02, 0.02]
     """
 
-    fast: float = 0.025
+    fast: float = 0.02
     factor: float = 1.25
     cap: float = 1.0
-    lead: float = 0.9  # first poll at this fraction of the expected time
+    lead: float = 0.95  # first poll at this fraction of the expected time
 
     def delays(self, expected: float | None, elapsed: float = 0.0) -> Iterator[float]:
         """Yield the pauses between polls, forever (the caller enforces the timeout)."""
+        delay = self.fast * 2
         if expected:
             yield max(0.0, expected * self.lead - elapsed)
+            # Around the expected finish every poll may be the one that sees it: keep a
+            # steady fast pace until half again the expected time, then back off.
             delay = self.fast
-        else:
-            delay = self.fast * 2
+            if self.fast > 0:
+                for _ in range(math.ceil(expected * (1.5 - self.lead) / self.fast)):
+                    yield min(delay, self.cap)
         while True:
             yield min(delay, self.cap)
             delay = delay * self.factor

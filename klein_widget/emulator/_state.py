@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import math
 import threading
@@ -76,6 +77,7 @@ class Task:
     text: str | None = None
     fail_reason: str = ""
     nsfw: bool = False
+    prerendered: bool = False  # the image was drawn during the simulated inference
 
     def status(self, now: float) -> Status:
         """Where the task stands at monotonic time ``now``."""
@@ -159,6 +161,7 @@ class Emulator:
         self._script = FaultScript()
         self._lock = threading.Lock()
         self.tasks: dict[str, Task] = {}
+        self.background: set[asyncio.Task[None]] = set()  # image drawing in progress
         self.requests: list[RequestRecord] = []
         """Every answered request, oldest first (see `count`)."""
         self.accepted = 0

@@ -142,9 +142,11 @@ def test_connection_errors_know_whether_the_request_may_have_landed() -> None:
 
 def test_poll_schedule_waits_for_expected_time_then_polls_fast_and_caps() -> None:
     schedule = PollSchedule(fast=0.025, factor=2.0, cap=0.1, lead=0.9)
-    first, *rest = itertools.islice(schedule.delays(expected=0.6), 6)
+    first, *rest = itertools.islice(schedule.delays(expected=0.6), 22)
     assert first == pytest.approx(0.54)
-    assert rest == [0.025, 0.05, 0.1, 0.1, 0.1]
+    steady = rest[:15]  # from 0.9x to 1.5x the expected time, every 25 ms
+    assert steady == [0.025] * 15
+    assert rest[15:] == [0.025, 0.05, 0.1, 0.1, 0.1, 0.1]
     assert next(schedule.delays(expected=0.6, elapsed=0.7)) == 0.0
 
 
