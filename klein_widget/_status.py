@@ -35,7 +35,7 @@ def progress_text(progress: Progress) -> str:
     if progress.stage == "submitting":
         return "Submitting…"
     if progress.stage == "queued":
-        return f"Submitted, waiting in WaveSpeed's queue… {elapsed}"
+        return f"Submitted, waiting to start… {elapsed}"
     if progress.stage == "processing":
         return f"Generating… {elapsed}"
     if progress.stage == "downloading":
@@ -86,7 +86,7 @@ def error_text(error: BaseException) -> str:
     if isinstance(error, GenerationTimeoutError | APIConnectionError | APIStatusError):
         text = _sentence(error.message)
         if error.task_id and error.task_id not in text:
-            text += f" (task {error.task_id})"
+            text = f"{text[:-1]} (task {error.task_id}){text[-1]}"
         return text
     if isinstance(error, KleinError):
         return _sentence(error.message)
