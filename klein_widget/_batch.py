@@ -134,8 +134,13 @@ class _Tally:
         return None
 
     def wake_in(self, now: float) -> float | None:
-        """Seconds until a delayed job may start, or None if none waits."""
-        return max(0.0, min(t for t, _ in self.waiting) - now) if self.waiting else None
+        """Seconds until a requeued job's delay is over, or None if no job is delayed.
+
+        Jobs that are ready but held back by the concurrency limit need no timer (a
+        completion wakes the runner): a 0 here would make the runner spin.
+        """
+        delayed = [t for t, _ in self.waiting if t > now]
+        return max(0.0, min(delayed) - now) if delayed else None
 
     def record(
         self, job: int, outcome: Generation | BaseException, control: Concurrency, now: float

@@ -1,7 +1,8 @@
 """The batch's concurrency controller: AIMD on tasks in flight, bounded, thread-safe, pure.
 
-It starts at 2 (WaveSpeed's lowest tier runs 2 tasks at once), grows by one per window
-of successes, halves on a 429, and stops growing (and narrows to what is running plus
+It starts at its maximum (WaveSpeed queues tasks beyond an account's concurrency rather
+than refusing them, so starting high costs only polls), grows by one per window of
+successes, halves on a 429, and stops growing (and narrows to what is running plus
 one) while WaveSpeed holds some of our tasks in its queue: the account's own concurrency.
 """
 
@@ -13,10 +14,9 @@ from collections.abc import Callable
 
 from klein_widget._exceptions import InvalidRequestError
 
-__all__ = ["DEFAULT_CONCURRENCY", "START_CONCURRENCY", "Concurrency"]
+__all__ = ["DEFAULT_CONCURRENCY", "Concurrency"]
 
 DEFAULT_CONCURRENCY = 8  # upper bound; the controller finds the working level below it
-START_CONCURRENCY = 2  # WaveSpeed's lowest tier runs 2 tasks at once
 
 
 class Concurrency:
@@ -28,16 +28,16 @@ class Concurrency:
     Example:
         >>> c = Concurrency(maximum=8)
         >>> c.limit
-        2
+        8
         >>> c.rate_limited(); c.limit
-        1
+        4
     """
 
     def __init__(
         self,
         maximum: int = DEFAULT_CONCURRENCY,
         *,
-        start: int = START_CONCURRENCY,
+        start: int | None = None,  # default: maximum
         cooldown: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -47,7 +47,7 @@ class Concurrency:
                 field="concurrency",
             )
         self.maximum = maximum
-        self._window = float(min(start, maximum))
+        self._window = float(maximum if start is None else max(1, min(start, maximum)))
         self._cooldown = cooldown  # one cut per burst of 429s, not one per request
         self._clock = clock
         self._last_cut = -float("inf")

@@ -192,9 +192,13 @@ class HistoryStrip:
 
 
 def _close_tree(widget: Any) -> None:
-    """Close a widget and, recursively, its children (frees their comms)."""
+    """Close a widget, recursively its children, and its layout and style: each is a
+    widget with its own comm, which ``close()`` leaves open (ipywidgets 8)."""
     if widget is None:
         return
     for child in getattr(widget, "children", ()):
         _close_tree(child)
+    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+        if isinstance(part, w.Widget):
+            part.close()
     widget.close()

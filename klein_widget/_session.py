@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from klein_widget.emulator import RunningEmulator
 
 HISTORY_LIMIT = 64  # images kept in memory; the gallery on disk keeps all of them
+HISTORY_BYTES = 24 << 20  # and at most this much of them: a 1024x1024 PNG is ~1.5 MB
 
 Listener = Callable[[Generation], None]
 
@@ -146,6 +147,9 @@ class Session:
         if self.gallery is not None:
             generation = self.gallery.task_completed(generation)
         self.history.append(generation)
+        held = sum(len(g.image) for g in self.history)
+        while len(self.history) > 1 and held > HISTORY_BYTES:  # the newest always stays
+            held -= len(self.history.popleft().image)
         for listener in list(self._listeners):
             listener(generation)
         return generation

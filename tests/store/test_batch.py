@@ -340,7 +340,7 @@ async def test_batch_adapts_to_the_accounts_concurrency(
 
 def test_aimd_controller() -> None:
     now = [0.0]
-    c = Concurrency(maximum=4, cooldown=1.0, clock=lambda: now[0])
+    c = Concurrency(maximum=4, start=2, cooldown=1.0, clock=lambda: now[0])
     assert c.limit == 2
     for job in range(10):  # additive increase, bounded by the maximum
         c.started(job)
