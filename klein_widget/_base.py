@@ -41,7 +41,9 @@ DEFAULT_TIMEOUT = 300.0  # seconds to wait for one image before giving up (the t
 DOWNLOAD_GRACE = 60.0  # a paid image still gets this long to download after the timeout
 _REMEMBERED_TASKS = 4096
 
-Stage = Literal["submitting", "queued", "processing", "downloading", "done"]
+# "submitted": the server accepted the task (it answers "created" whether or not it will
+# queue it); "queued": a later poll still finds it waiting to start.
+Stage = Literal["submitting", "submitted", "queued", "processing", "downloading", "done"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class BaseClient:
             ledger.max_spend = max_spend
         # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
         self.journal: Journal | None = journal if journal is not None else resolve_gallery(gallery)
-        self.poll = poll or _core.PollSchedule()
+        self.poll = poll or _core.DEFAULT_POLL
         self.retry = retry or _core.RetryPolicy()
         self._clock = clock
         self._rng = rng or random.Random()
@@ -285,7 +287,7 @@ class BaseClient:
         self._remember(prediction.id, request)
         if self.journal is not None:
             self.journal.task_submitted(request, prediction)
-        run.report(stage_of(prediction), prediction)
+        run.report("submitted", prediction)
         return prediction
 
     def _remember(self, task_id: str, request: GenerationRequest) -> None:

@@ -34,8 +34,10 @@ def progress_text(progress: Progress) -> str:
     elapsed = f"{progress.elapsed:.1f} s"
     if progress.stage == "submitting":
         return "Submitting…"
+    if progress.stage == "submitted":
+        return "Submitted…"
     if progress.stage == "queued":
-        return f"Submitted, waiting to start… {elapsed}"
+        return f"Waiting to start… {elapsed}"
     if progress.stage == "processing":
         return f"Generating… {elapsed}"
     if progress.stage == "downloading":

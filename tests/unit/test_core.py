@@ -157,6 +157,13 @@ def test_poll_schedule_without_expectation_starts_fast() -> None:
     assert delays[-1] == 1.0
 
 
+def test_a_first_guess_stands_in_until_a_time_is_learned() -> None:
+    schedule = PollSchedule(fast=0.02, lead=0.95, first_guess=0.5)
+    assert next(schedule.delays(None)) == pytest.approx(0.475)
+    assert next(schedule.delays(0.6)) == pytest.approx(0.57)  # learned time wins
+    assert _core.DEFAULT_POLL.first_guess == 0.5
+
+
 def test_learned_expectation_follows_server_inference_times() -> None:
     expected = None
     for observed in (600, 600, 600):

@@ -22,7 +22,8 @@ REQUEST = GenerationRequest("a fox", width=768, height=512, seed=42)
     ("stage", "text"),
     [
         ("submitting", "Submitting…"),
-        ("queued", "Submitted, waiting to start… 1.2 s"),
+        ("submitted", "Submitted…"),
+        ("queued", "Waiting to start… 1.2 s"),
         ("processing", "Generating… 1.2 s"),
         ("downloading", "Downloading… 1.2 s"),
     ],
