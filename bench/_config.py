@@ -1,0 +1,58 @@
+"""How big each benchmark is: the full run (about 5 minutes), ``--quick`` and ``--smoke``.
+
+Example:
+    >>> PRESETS["smoke"].single_samples
+    2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROMPT = "a red fox in fresh snow at golden hour, telephoto"
+SIZE = 1024  # every image is 1024x1024, the size the 0.6 s figure is for
+
+
+@dataclass(frozen=True)
+class Config:
+    """Counts and times of one run."""
+
+    name: str
+    inference_time: float = 0.6  # seconds the emulator spends "processing" an image
+    single_samples: int = 20  # images per client for the end-to-end percentiles
+    cold_samples: int = 5  # first images of brand-new clients
+    batch_images: int = 64
+    batch_concurrency: int = 8  # the emulator's limit, and the clients' pool size
+    batch_repeats: int = 3
+    import_repeats: int = 40  # fresh interpreters per module
+    memory_generations: int = 200
+    memory_inference_time: float = 0.02  # the memory is what matters, not the wait
+    cpu_images: int = 12  # per client
+
+
+PRESETS: dict[str, Config] = {
+    "full": Config("full"),
+    "quick": Config(
+        "quick",
+        single_samples=6,
+        cold_samples=2,
+        batch_images=32,
+        batch_repeats=1,
+        import_repeats=10,
+        memory_generations=40,
+        cpu_images=5,
+    ),
+    # For the smoke test: every code path, tiny counts, tiny inference time.
+    "smoke": Config(
+        "smoke",
+        inference_time=0.05,
+        single_samples=2,
+        cold_samples=1,
+        batch_images=8,
+        batch_concurrency=4,
+        batch_repeats=1,
+        import_repeats=3,
+        memory_generations=4,
+        cpu_images=2,
+    ),
+}
