@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from klein_widget._metadata import ImageFormat, detect_format, embed_params
-from klein_widget._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
+from klein_widget._models import PRICE_PER_IMAGE, GenerationRequest, MadeFromRequest, Prediction
 from klein_widget._version import __version__
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ _EXTENSIONS: dict[str, ImageFormat] = {".png": "png", ".jpg": "jpeg", ".jpeg": "
 
 
 @dataclass(frozen=True, repr=False)
-class Generation:
+class Generation(MadeFromRequest):
     """A completed image: the bytes as served, the request (with its concrete seed), the task.
 
     Example:
@@ -33,21 +33,6 @@ class Generation:
     image: bytes
     elapsed: float = 0.0  # seconds from submit to image in hand, measured client-side
     path: Path | None = None  # where the gallery stored it, if it did
-
-    @property
-    def prompt(self) -> str:
-        """The prompt as sent."""
-        return self.request.prompt
-
-    @property
-    def seed(self) -> int:
-        """The concrete seed the image was made with (never -1)."""
-        return self.request.seed
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) as requested."""
-        return (self.request.width, self.request.height)
 
     @property
     def format(self) -> ImageFormat:

@@ -164,6 +164,30 @@ class GenerationRequest:
         )
 
 
+class MadeFromRequest:
+    """The prompt, seed and size of anything made from a `GenerationRequest`.
+
+    Shared by `Generation` and the gallery's entries, which hold a ``request`` field.
+    """
+
+    request: GenerationRequest
+
+    @property
+    def prompt(self) -> str:
+        """The prompt as sent."""
+        return self.request.prompt
+
+    @property
+    def seed(self) -> int:
+        """The concrete seed the image was made with (never -1)."""
+        return self.request.seed
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) as requested."""
+        return (self.request.width, self.request.height)
+
+
 def parse_size(size: object) -> tuple[int, int]:
     """Parse ``"W*H"`` (also ``"WxH"``) into two ints; range checks happen in the request.
 

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from klein_widget._generation import Generation
 from klein_widget._metadata import detect_format, embed_params
-from klein_widget._models import GenerationRequest, Prediction
+from klein_widget._models import GenerationRequest, MadeFromRequest, Prediction
 
 __all__ = [
     "DEFAULT_FOLDER",
@@ -118,8 +118,27 @@ def slug(prompt: str, limit: int = 40) -> str:
     return words or "image"
 
 
+def _task_columns(request: GenerationRequest, prediction: Prediction) -> tuple[Any, ...]:
+    """task_id, prompt, width, height, seed, sync_mode, base64_output, model, origin."""
+    return (
+        prediction.id,
+        request.prompt,
+        request.width,
+        request.height,
+        request.seed,
+        int(request.sync_mode),
+        int(request.base64_output),
+        prediction.model,
+        url_origin(prediction.urls.get("get", "")),
+    )
+
+
+def _created(prediction: Prediction) -> str | None:
+    return prediction.created_at.isoformat() if prediction.created_at else None
+
+
 @dataclass(frozen=True)
-class GalleryEntry:
+class GalleryEntry(MadeFromRequest):
     """One row of the gallery index: a task, its parameters, and (once done) its file.
 
     Example:
@@ -142,21 +161,6 @@ class GalleryEntry:
     path: Path | None
     error: str
     attempts: int
-
-    @property
-    def prompt(self) -> str:
-        """The prompt as sent."""
-        return self.request.prompt
-
-    @property
-    def seed(self) -> int:
-        """The concrete seed."""
-        return self.request.seed
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height)."""
-        return (self.request.width, self.request.height)
 
     @property
     def time(self) -> datetime | None:
@@ -264,19 +268,7 @@ class Gallery:
                     "sync_mode, base64_output, model, origin, submitted_at, created_at) "
                     "VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(task_id) DO NOTHING",
-                    (
-                        prediction.id,
-                        request.prompt,
-                        request.width,
-                        request.height,
-                        request.seed,
-                        int(request.sync_mode),
-                        int(request.base64_output),
-                        prediction.model,
-                        url_origin(prediction.urls.get("get", "")),
-                        _now(),
-                        prediction.created_at.isoformat() if prediction.created_at else None,
-                    ),
+                    (*_task_columns(request, prediction), _now(), _created(prediction)),
                 )
         except Exception as error:  # the task is accepted; losing the row must not lose it
             self._warn("record an accepted task", error)
@@ -325,8 +317,7 @@ class Gallery:
         raise FileExistsError(f"no free file name for {stem} in {folder}")
 
     def _index_completed(self, generation: Generation, path: Path) -> None:
-        request, prediction = generation.request, generation.prediction
-        created = prediction.created_at.isoformat() if prediction.created_at else None
+        prediction = generation.prediction
         with self._db() as db:
             db.execute(
                 "INSERT INTO images (task_id, status, prompt, width, height, seed, sync_mode, "
@@ -340,18 +331,10 @@ class Gallery:
                 "cost=excluded.cost, nsfw=excluded.nsfw, path=excluded.path, "
                 "model=excluded.model, error=''",
                 (
-                    generation.task_id,
-                    request.prompt,
-                    request.width,
-                    request.height,
-                    request.seed,
-                    int(request.sync_mode),
-                    int(request.base64_output),
-                    prediction.model,
-                    url_origin(prediction.urls.get("get", "")),
+                    *_task_columns(generation.request, prediction),
                     _now(),
                     _now(),
-                    created,
+                    _created(prediction),
                     prediction.inference_ms,
                     generation.elapsed,
                     generation.cost,
