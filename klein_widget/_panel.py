@@ -129,6 +129,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
         for generation in list(session().history)[-LIMIT:]:
             self.history_strip.add(generation, base_url=session().base_url)
         self._unsubscribe = session().subscribe(self._on_session_image)
+        self._unwatch = session().watch(self._render)  # set_api_key() elsewhere: redraw
         self._render()
 
     # --- Python-level access ---------------------------------------------------------
@@ -287,6 +288,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
             super().close()
             return
         self._unsubscribe()
+        self._unwatch()
         self.jobs.cancel()
         if self.enhancer.task is not None:
             self.enhancer.task.cancel()

@@ -50,6 +50,7 @@ class Session:
         self.gallery: Journal | None = resolve_gallery()
         self.history: deque[Generation] = deque(maxlen=HISTORY_LIMIT)
         self._listeners: list[Listener] = []
+        self._watchers: list[Callable[[], None]] = []  # told when the configuration changes
         self._api_key: str | None = None
         self._base_url: str | None = None
         self._sync: KleinClient | None = None
@@ -72,6 +73,7 @@ class Session:
                 self.gallery = resolve_gallery(client_options.pop("gallery"))
             self.client_options.update(client_options)
             self._drop_clients()
+        self._changed()
 
     def _drop_clients(self) -> None:
         """Forget the shared clients (rebuilt on next use), closing their pools."""
@@ -127,6 +129,17 @@ class Session:
                 self._base_url = None
             self._drop_clients()
         running.stop()
+        self._changed()
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` after each change of key, endpoint or options (open panels
+        redraw their connection line); returns a function that stops watching."""
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+
+    def _changed(self) -> None:
+        for callback in list(self._watchers):
+            callback()
 
     # --- history and spend -------------------------------------------------------------------
 

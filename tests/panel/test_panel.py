@@ -216,6 +216,22 @@ async def test_no_key_says_how_to_set_one_and_sends_nothing(emulator: Emulator) 
         made.close()
 
 
+async def test_setting_a_key_elsewhere_redraws_an_open_panel() -> None:
+    import klein_widget
+
+    made = KleinPanel(prompt="a fox")
+    try:
+        assert "no key" in made.connection_html.value
+        klein_widget.set_api_key("wsk-set-in-another-cell-0000")  # as if from another cell
+
+        assert "no key" not in made.connection_html.value
+        assert "WaveSpeed API" in made.connection_html.value
+        assert "set_api_key()" not in made.status
+        assert "wsk-set-in-another-cell" not in made.connection_html.value + made.status
+    finally:
+        made.close()
+
+
 @pytest.mark.parametrize(
     ("script", "expected"),
     [
