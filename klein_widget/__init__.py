@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from klein_widget._base import Progress
 from klein_widget._client import AsyncKleinClient, KleinClient
-from klein_widget._compare import CompareResult, compare
 from klein_widget._core import PollSchedule, RetryPolicy
 from klein_widget._exceptions import (
     APIConnectionError,
@@ -31,12 +30,8 @@ from klein_widget._exceptions import (
     RateLimitError,
 )
 from klein_widget._generation import Generation
-from klein_widget._grid import render_grid
-from klein_widget._history import history, load_params
 from klein_widget._ledger import Spend
 from klein_widget._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
-from klein_widget._prompts import PromptBuilder
-from klein_widget._resume import resume
 from klein_widget._session import Session, connect, session, set_api_key, use_emulator
 from klein_widget._store import Gallery
 from klein_widget._version import __version__
@@ -44,14 +39,27 @@ from klein_widget._version import __version__
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from klein_widget._compare import CompareResult, compare
+    from klein_widget._grid import render_grid
+    from klein_widget._history import history, load_params
     from klein_widget._magic import KleinMagics
     from klein_widget._panel import KleinPanel, panel
+    from klein_widget._prompts import PromptBuilder
+    from klein_widget._resume import resume
 
-# Names whose modules need ipywidgets or IPython: imported when first touched.
+# Imported when first touched: the widget and IPython pieces, and helpers a script that
+# only generates images never needs (keeps `import klein_widget` cheap).
 _LAZY: dict[str, str] = {
+    "CompareResult": "klein_widget._compare",
     "KleinMagics": "klein_widget._magic",
     "KleinPanel": "klein_widget._panel",
+    "PromptBuilder": "klein_widget._prompts",
+    "compare": "klein_widget._compare",
+    "history": "klein_widget._history",
+    "load_params": "klein_widget._history",
     "panel": "klein_widget._panel",
+    "render_grid": "klein_widget._grid",
+    "resume": "klein_widget._resume",
 }
 
 __all__ = [
