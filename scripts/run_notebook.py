@@ -30,7 +30,7 @@ def main() -> int:
     )
     print(f"Running {args.notebook} on {where}...")
     notebook = nbformat.read(args.notebook, as_version=4)
-    started = time.monotonic()
+    started, wall_started = time.monotonic(), time.time()
     client = NotebookClient(
         notebook,
         timeout=300,
@@ -46,18 +46,18 @@ def main() -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, out)
 
-    images = sum(
-        1
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-        if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {})
-    )
+    gallery = Path(os.environ.get("KLEIN_GALLERY") or "klein-outputs")
+    made = [
+        path
+        for path in gallery.glob("*/*")
+        if path.suffix in (".png", ".jpg") and path.stat().st_mtime >= wall_started
+    ]
     print(
-        f"Done in {time.monotonic() - started:.1f} s: {len(notebook.cells)} cells, "
-        f"{images} images shown."
+        f"Done in {time.monotonic() - started:.1f} s: {len(notebook.cells)} cells ran, "
+        f"{len(made)} images made."
     )
     print(f"Executed notebook with its outputs: {out}")
-    print("Every image is also in klein-outputs/ with its prompt and seed embedded.")
+    print(f"The images are in {gallery}/, each with its prompt, size and seed embedded.")
     print(
         "To work in it interactively: .venv/bin/pip install jupyterlab && "
         f".venv/bin/jupyter lab {args.notebook}"
