@@ -24,6 +24,7 @@ from klein_widget._exceptions import (
     GenerationFailedError,
     GenerationTimeoutError,
     KleinError,
+    RateLimitError,
 )
 from klein_widget._generation import Generation
 from klein_widget._ledger import Ledger, Spend
@@ -43,7 +44,10 @@ _REMEMBERED_TASKS = 4096
 
 # "submitted": the server accepted the task (it answers "created" whether or not it will
 # queue it); "queued": a later poll still finds it waiting to start.
-Stage = Literal["submitting", "submitted", "queued", "processing", "downloading", "done"]
+# "rate_limited": a submit was refused with 429 and the client waits to send it again.
+Stage = Literal[
+    "submitting", "rate_limited", "submitted", "queued", "processing", "downloading", "done"
+]
 
 
 @dataclass(frozen=True)
@@ -226,14 +230,24 @@ class BaseClient:
         return httpx.Timeout(read, connect=10.0)
 
     def _retry_delay(
-        self, error: KleinError, attempt: int, deadline: float, *, submit: bool = False
+        self,
+        error: KleinError,
+        attempt: int,
+        deadline: float,
+        *,
+        submit: bool = False,
+        run: _Run | None = None,
     ) -> float | None:
         """Seconds to wait before trying again, or None to give up and raise ``error``."""
         allowed = _core.should_retry_submit(error) if submit else _core.should_retry_read(error)
         if not allowed or attempt >= self.retry.max_attempts:
             return None
         delay = self.retry.delay(attempt, _core.retry_after_of(error), self._rng)
-        return delay if self._clock() + delay < deadline else None
+        if self._clock() + delay >= deadline:
+            return None
+        if run is not None and isinstance(error, RateLimitError):
+            run.report("rate_limited")  # say so: the status line, and batches back off
+        return delay
 
     def _check_submit_rate_limit(self, response: httpx.Response) -> None:
         """A 429 on submit means "not taken": raise it so the submit loop may retry."""

@@ -3,7 +3,8 @@
 `_batch_plan` decides what to do (validation, seeds, duplicates, the gallery, cost) and
 `_concurrency` how many at once; here are the two mirrored runners that do the I/O, one
 on threads (works inside a running notebook cell: no event loop of its own) and one on
-asyncio tasks. Both watch every 429 on submit, through an httpx response hook.
+asyncio tasks. The client tells them of every 429 it waits out (a ``rate_limited``
+progress stage), and the concurrency controller backs off.
 
 Example:
     >>> result = client.generate_many(["a red fox", "a blue heron"], seed=7)  # doctest: +SKIP
@@ -13,16 +14,13 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
-
-import httpx
 
 from klein_widget._batch_plan import (
     DEFAULT_CONFIRM_OVER,
@@ -67,42 +65,6 @@ __all__ = [
 
 MAX_REQUEUES = 5  # times an item refused with 429 (after the client's own retries) goes back
 REQUEUE_DELAY = 1.0  # seconds before a refused item is tried again, if the server gave no hint
-
-
-def _is_refused_submit(response: httpx.Response) -> bool:
-    return response.status_code == 429 and response.request.method == "POST"
-
-
-@contextlib.contextmanager
-def _watch_429(client: KleinClient, control: Concurrency) -> Iterator[None]:
-    """See every 429 on submit, including those the client retries by itself."""
-
-    def hook(response: httpx.Response) -> None:
-        if _is_refused_submit(response):
-            control.rate_limited()
-
-    hooks = client._http.event_hooks["response"]
-    hooks.append(hook)
-    try:
-        yield
-    finally:
-        hooks.remove(hook)
-
-
-@contextlib.asynccontextmanager
-async def _awatch_429(client: AsyncKleinClient, control: Concurrency) -> AsyncIterator[None]:
-    """See every 429 on submit (async mirror of `_watch_429`)."""
-
-    async def hook(response: httpx.Response) -> None:
-        if _is_refused_submit(response):
-            control.rate_limited()
-
-    hooks = client._http.event_hooks["response"]
-    hooks.append(hook)
-    try:
-        yield
-    finally:
-        hooks.remove(hook)
 
 
 # --- shared by both runners ------------------------------------------------------------------
@@ -273,33 +235,32 @@ def generate_many(
     running: dict[Future[Generation], int] = {}
     pool = ThreadPoolExecutor(max_workers=control.maximum, thread_name_prefix="klein-batch")
     try:
-        with _watch_429(client, control):
-            while tally.waiting or running:
-                now = time.monotonic()
-                while len(running) < control.limit and (job := tally.next_ready(now)) is not None:
-                    control.started(job)
-                    todo = plan.jobs[job]
-                    if todo.task_id is not None:
-                        future = pool.submit(
-                            client.fetch, todo.task_id, request=todo.request, timeout=timeout
-                        )
-                    else:
-                        future = pool.submit(
-                            client.generate,
-                            todo.request,
-                            timeout=timeout,
-                            on_progress=_on_progress(control, job),
-                        )
-                    running[future] = job
-                pause = tally.wake_in(now)
-                if not running:
-                    time.sleep(pause or 0.0)
-                    continue
-                done, _ = wait(running, timeout=pause, return_when=FIRST_COMPLETED)
-                for future in done:
-                    error = future.exception()
-                    outcome = future.result() if error is None else error
-                    tally.record(running.pop(future), outcome, control, time.monotonic())
+        while tally.waiting or running:
+            now = time.monotonic()
+            while len(running) < control.limit and (job := tally.next_ready(now)) is not None:
+                control.started(job)
+                todo = plan.jobs[job]
+                if todo.task_id is not None:
+                    future = pool.submit(
+                        client.fetch, todo.task_id, request=todo.request, timeout=timeout
+                    )
+                else:
+                    future = pool.submit(
+                        client.generate,
+                        todo.request,
+                        timeout=timeout,
+                        on_progress=_on_progress(control, job),
+                    )
+                running[future] = job
+            pause = tally.wake_in(now)
+            if not running:
+                time.sleep(pause or 0.0)
+                continue
+            done, _ = wait(running, timeout=pause, return_when=FIRST_COMPLETED)
+            for future in done:
+                error = future.exception()
+                outcome = future.result() if error is None else error
+                tally.record(running.pop(future), outcome, control, time.monotonic())
     finally:
         # On an interrupt, queued jobs are dropped; those in flight finish in the
         # background and land in the gallery, so a rerun skips them.
@@ -341,31 +302,30 @@ async def agenerate_many(
     tally = _Tally(plan, gallery, progress)
     running: dict[asyncio.Task[Generation], int] = {}
     try:
-        async with _awatch_429(client, control):
-            while tally.waiting or running:
-                now = time.monotonic()
-                while len(running) < control.limit and (job := tally.next_ready(now)) is not None:
-                    control.started(job)
-                    todo = plan.jobs[job]
-                    if todo.task_id is not None:
-                        work = client.fetch(todo.task_id, request=todo.request, timeout=timeout)
-                    else:
-                        work = client.generate(
-                            todo.request, timeout=timeout, on_progress=_on_progress(control, job)
-                        )
-                    task = asyncio.create_task(work)
-                    running[task] = job
-                pause = tally.wake_in(now)
-                if not running:
-                    await asyncio.sleep(pause or 0.0)
-                    continue
-                done, _ = await asyncio.wait(
-                    running, timeout=pause, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in done:
-                    error = asyncio.CancelledError() if task.cancelled() else task.exception()
-                    outcome = task.result() if error is None else error
-                    tally.record(running.pop(task), outcome, control, time.monotonic())
+        while tally.waiting or running:
+            now = time.monotonic()
+            while len(running) < control.limit and (job := tally.next_ready(now)) is not None:
+                control.started(job)
+                todo = plan.jobs[job]
+                if todo.task_id is not None:
+                    work = client.fetch(todo.task_id, request=todo.request, timeout=timeout)
+                else:
+                    work = client.generate(
+                        todo.request, timeout=timeout, on_progress=_on_progress(control, job)
+                    )
+                task = asyncio.create_task(work)
+                running[task] = job
+            pause = tally.wake_in(now)
+            if not running:
+                await asyncio.sleep(pause or 0.0)
+                continue
+            done, _ = await asyncio.wait(
+                running, timeout=pause, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                error = asyncio.CancelledError() if task.cancelled() else task.exception()
+                outcome = task.result() if error is None else error
+                tally.record(running.pop(task), outcome, control, time.monotonic())
     finally:
         for task in running:  # cancelled with us; accepted tasks stay in the gallery journal
             task.cancel()

@@ -112,7 +112,7 @@ class KleinClient(BaseClient):
                 self._check_submit_rate_limit(response)
                 return response
             except KleinError as error:
-                delay = self._retry_delay(error, attempt, run.deadline, submit=True)
+                delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
                 if delay is None:
                     raise
                 self._sleep(delay)
@@ -356,7 +356,7 @@ class AsyncKleinClient(BaseClient):
                 self._check_submit_rate_limit(response)
                 return response
             except KleinError as error:
-                delay = self._retry_delay(error, attempt, run.deadline, submit=True)
+                delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
                 if delay is None:
                     raise
                 await self._sleep(delay)

@@ -70,7 +70,11 @@ class Concurrency:
             self.peak = max(self.peak, len(self._in_flight))
 
     def stage(self, job: int, stage: str) -> None:
-        """A job's progress stage; ``queued`` means WaveSpeed is holding it back."""
+        """A job's progress stage; ``queued`` means WaveSpeed is holding it back, and
+        ``rate_limited`` that it refused a submit the client will retry by itself."""
+        if stage == "rate_limited":
+            self.rate_limited()  # the job stays in flight: its client is waiting to retry
+            return
         with self._lock:
             if job not in self._in_flight:
                 return

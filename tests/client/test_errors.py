@@ -109,6 +109,22 @@ async def test_rate_limited_submit_is_retried_after_retry_after(
     assert klein.client.spend.images == 1  # the refused attempt was not counted
 
 
+async def test_waiting_out_a_rate_limit_is_reported_as_progress(
+    klein: Both, emulator: Emulator
+) -> None:
+    emulator.script("submit", 429)
+    stages: list[str] = []
+    await klein(
+        "generate",
+        "a fox",
+        width=256,
+        height=256,
+        seed=1,
+        on_progress=lambda p: stages.append(p.stage),
+    )
+    assert stages[:3] == ["submitting", "rate_limited", "submitted"]
+
+
 async def test_rate_limit_that_persists_raises_rate_limit_error(
     make_client: MakeClient, emulator: Emulator
 ) -> None:

@@ -22,6 +22,7 @@ REQUEST = GenerationRequest("a fox", width=768, height=512, seed=42)
     ("stage", "text"),
     [
         ("submitting", "Submitting…"),
+        ("rate_limited", "Rate limited by WaveSpeed: sending again shortly… 1.2 s"),
         ("submitted", "Submitted…"),
         ("queued", "Waiting to start… 1.2 s"),
         ("processing", "Generating… 1.2 s"),
