@@ -26,7 +26,6 @@ from klein_widget._batch_plan import (
     DEFAULT_CONFIRM_OVER,
     BatchItem,
     BatchResult,
-    Job,
     Plan,
     build_requests,
     check_cost,
@@ -49,19 +48,7 @@ if TYPE_CHECKING:
     from klein_widget._client import AsyncKleinClient, KleinClient
 
 # The pure names are re-exported: `_compare` plans its grids with them.
-__all__ = [
-    "DEFAULT_CONFIRM_OVER",
-    "BatchItem",
-    "BatchResult",
-    "Concurrency",
-    "Job",
-    "Plan",
-    "agenerate_many",
-    "build_requests",
-    "check_cost",
-    "generate_many",
-    "plan_batch",
-]
+__all__ = ["BatchItem", "BatchResult", "agenerate_many", "generate_many"]
 
 MAX_REQUEUES = 5  # times an item refused with 429 (after the client's own retries) goes back
 REQUEUE_DELAY = 1.0  # seconds before a refused item is tried again, if the server gave no hint

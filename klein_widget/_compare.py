@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from klein_widget import _core
-from klein_widget._batch import DEFAULT_CONFIRM_OVER, Job, Plan, check_cost
+from klein_widget._batch_plan import DEFAULT_CONFIRM_OVER, Job, Plan, check_cost
 from klein_widget._client import KleinClient
 from klein_widget._generation import Generation
 from klein_widget._grid import Cell, GridHTML, highlight_differences, render_grid
