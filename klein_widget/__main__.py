@@ -133,8 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
-        from klein_widget.emulator.cli import main as emulator_main
-
+        try:
+            from klein_widget.emulator.cli import main as emulator_main
+        except ModuleNotFoundError as missing:  # the [emulator] extra is not installed
+            print(f"error: {missing}", file=sys.stderr)
+            return 2
         return emulator_main(argv[1:])
     args = _parser().parse_args(argv)
     try:

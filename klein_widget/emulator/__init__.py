@@ -34,6 +34,16 @@ Example:
     True
 """
 
+try:  # the server needs the [emulator] extra; say so instead of "no module starlette"
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        f"The local emulator needs {missing.name}, from the [emulator] extra: "
+        "pip install 'klein-widget[emulator]' (or set WAVESPEED_API_KEY to use WaveSpeed).",
+        name=missing.name,
+    ) from missing
+
 from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._server import RunningEmulator, start

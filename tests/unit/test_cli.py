@@ -118,3 +118,26 @@ def test_help_lists_exit_codes(tmp_path: Path) -> None:
     result = run(["generate", "--help"], dict(os.environ), tmp_path)
     assert result.returncode == 0
     assert "2 InvalidRequestError" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import klein_widget; klein_widget.connect()",
+        "import sys; from klein_widget.__main__ import main; sys.exit(main(['emulator']))",
+    ],
+)
+def test_without_the_emulator_extra_the_error_says_how_to_get_it(code: str, tmp_path: Path) -> None:
+    # sys.modules[name] = None makes the import fail exactly as an absent package does.
+    blocked = "import sys; sys.modules['starlette'] = None; " + code
+    result = subprocess.run(
+        [sys.executable, "-c", blocked],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "WAVESPEED_API_KEY"},
+    )
+    assert result.returncode != 0
+    assert "pip install 'klein-widget[emulator]'" in result.stderr
