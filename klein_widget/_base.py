@@ -11,7 +11,7 @@ import binascii
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
@@ -144,7 +144,7 @@ class BaseClient:
         self.retry = retry or _core.RetryPolicy()
         self._clock = clock
         self._rng = rng or random.Random()
-        self._expected: float | None = None  # learned inference time, seconds
+        self._inference = _core.InferenceTimes()  # learned, for the poll schedule
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
 
     # --- configuration -----------------------------------------------------------------
@@ -324,6 +324,11 @@ class BaseClient:
 
         return parse
 
+    def _poll_delays(self, run: _Run) -> Iterator[float]:
+        """The pauses between polls for this run's image size."""
+        expected = self._inference.expected(run.request.width * run.request.height)
+        return self.poll.delays(expected, run.elapsed())
+
     def _poll_delay(self, delays: Any, run: _Run, task_id: str) -> float:
         """The next pause, or raise `GenerationTimeoutError` if the deadline is reached."""
         remaining = run.deadline - self._clock()
@@ -376,7 +381,7 @@ class BaseClient:
     def _finish(
         self, request: GenerationRequest, prediction: Prediction, image: bytes, run: _Run
     ) -> Generation:
-        self._expected = _core.learn_expected(self._expected, prediction.inference_ms)
+        self._inference.learn(request.width * request.height, prediction.inference_ms)
         generation = Generation(request, prediction, image, elapsed=run.elapsed())
         if self.journal is not None:
             generation = self.journal.task_completed(generation)

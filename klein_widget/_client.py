@@ -145,7 +145,7 @@ class KleinClient(BaseClient):
         return self._accepted(request, response, token, run)
 
     def _wait(self, task_id: str, run: _Run) -> Prediction:
-        delays = self.poll.delays(self._expected, run.elapsed())
+        delays = self._poll_delays(run)
         parse = self._parse_result(task_id)
         while True:
             prediction: Prediction = self._read(
@@ -391,7 +391,7 @@ class AsyncKleinClient(BaseClient):
         return self._accepted(request, response, token, run)
 
     async def _wait(self, task_id: str, run: _Run) -> Prediction:
-        delays = self.poll.delays(self._expected, run.elapsed())
+        delays = self._poll_delays(run)
         parse = self._parse_result(task_id)
         while True:
             prediction: Prediction = await self._read(

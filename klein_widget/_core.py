@@ -338,9 +338,35 @@ class PollSchedule:
 DEFAULT_POLL = PollSchedule(first_guess=0.5)
 
 
-def learn_expected(previous: float | None, observed_ms: int | None) -> float | None:
-    """Fold a completed task's inference time into the running estimate (seconds)."""
-    if observed_ms is None or observed_ms <= 0:
-        return previous
-    seconds = observed_ms / 1000
-    return seconds if previous is None else 0.7 * previous + 0.3 * seconds
+class InferenceTimes:
+    """The server's inference time, learned per image size, for the poll schedule.
+
+    A size seen before gets its own running average. An unseen size gets the tightest
+    lower bound the others give (a smaller image's time, or a larger one's scaled down by
+    pixels), because polling a little early costs one cheap request, and polling late
+    costs the user's time.
+
+    Example:
+        >>> times = InferenceTimes()
+        >>> times.learn(1536 * 1536, 1400)
+        >>> round(times.expected(512 * 512), 3)  # scaled down: poll early, not a second late
+        0.156
+    """
+
+    def __init__(self) -> None:
+        self._seconds: dict[int, float] = {}  # pixels -> running average
+
+    def expected(self, pixels: int) -> float | None:
+        """Seconds an image of ``pixels`` should take, or None before anything is learned."""
+        if pixels in self._seconds:
+            return self._seconds[pixels]
+        bounds = [t * min(1.0, pixels / p) for p, t in self._seconds.items()]
+        return max(bounds, default=None)
+
+    def learn(self, pixels: int, observed_ms: int | None) -> None:
+        """Fold a completed task's inference time into its size's average."""
+        if observed_ms is None or observed_ms <= 0:
+            return
+        seconds = observed_ms / 1000
+        previous = self._seconds.get(pixels)
+        self._seconds[pixels] = seconds if previous is None else 0.7 * previous + 0.3 * seconds

@@ -164,13 +164,27 @@ def test_a_first_guess_stands_in_until_a_time_is_learned() -> None:
     assert _core.DEFAULT_POLL.first_guess == 0.5
 
 
-def test_learned_expectation_follows_server_inference_times() -> None:
-    expected = None
+def test_inference_time_is_learned_per_size() -> None:
+    times = _core.InferenceTimes()
+    assert times.expected(1024 * 1024) is None
     for observed in (600, 600, 600):
-        expected = _core.learn_expected(expected, observed)
-    assert expected == pytest.approx(0.6)
-    assert _core.learn_expected(0.6, None) == 0.6
-    assert _core.learn_expected(0.6, 1600) == pytest.approx(0.9)
+        times.learn(1024 * 1024, observed)
+    assert times.expected(1024 * 1024) == pytest.approx(0.6)
+    times.learn(1024 * 1024, None)  # nothing reported: nothing learned
+    assert times.expected(1024 * 1024) == pytest.approx(0.6)
+    times.learn(1024 * 1024, 1600)
+    assert times.expected(1024 * 1024) == pytest.approx(0.9)
+
+
+def test_unseen_sizes_get_a_lower_bound_from_the_others() -> None:
+    times = _core.InferenceTimes()
+    times.learn(1536 * 1536, 1400)
+    # After big images, a small one is expected scaled down by pixels, not 1.4 s.
+    assert times.expected(512 * 512) == pytest.approx(1.4 / 9)
+    times.learn(256 * 256, 200)
+    # A bigger unseen size takes at least what a smaller one took: the tighter bound wins.
+    assert times.expected(512 * 512) == pytest.approx(0.2)
+    assert times.expected(1024 * 1024) == pytest.approx(1.4 * 4 / 9)
 
 
 def test_configuration_comes_from_arguments_then_environment(
