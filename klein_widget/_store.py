@@ -9,7 +9,8 @@ klein-outputs/
 `Gallery` is the clients' `Journal`: a row is written when the server accepts a task
 (so `klein_widget.resume()` can fetch it after a kernel restart) and completed with the
 image's path once it is downloaded. Nothing here may crash a generation: a full disk or
-an unwritable folder warns once and the image is still returned.
+an unwritable folder warns once and the image is still returned. The index itself lives
+in `klein_widget._store_index` (SQLite) and `klein_widget._store_entry` (`GalleryEntry`).
 
 Example:
     >>> gallery = Gallery("klein-outputs")  # doctest: +SKIP
@@ -23,23 +24,20 @@ import dataclasses
 import json
 import os
 import re
-import sqlite3
 import threading
-import time
 import unicodedata
 import warnings
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal, Union
-from urllib.parse import urlsplit
+from typing import Union
 
 from klein_widget._generation import Generation
 from klein_widget._metadata import detect_format, embed_params
-from klein_widget._models import GenerationRequest, MadeFromRequest, Prediction
+from klein_widget._models import GenerationRequest, Prediction
+from klein_widget._store_entry import GalleryEntry
+from klein_widget._store_index import GalleryIndex, url_origin
 
 __all__ = [
     "DEFAULT_FOLDER",
@@ -48,60 +46,17 @@ __all__ = [
     "GalleryEntry",
     "GalleryOption",
     "resolve_gallery",
+    "slug",
+    "url_origin",
 ]
 
 DEFAULT_FOLDER = "klein-outputs"
 GALLERY_ENV = "KLEIN_GALLERY"
-INDEX_NAME = "index.sqlite3"
-MAX_ATTEMPTS = 3  # resume gives up on a task after this many fetches that went nowhere
 _OFF_WORDS = frozenset({"off", "none", "false", "no", "0"})
 _SUFFIXES = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 
-EntryStatus = Literal["submitted", "completed", "failed", "abandoned"]
 GalleryOption = Union["Gallery", str, "PathLike[str]", bool, None]
 """What ``gallery=`` accepts: a folder, a `Gallery`, False/None (off), True (the default)."""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS images (
-    task_id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    seed INTEGER NOT NULL,
-    sync_mode INTEGER NOT NULL DEFAULT 0,
-    base64_output INTEGER NOT NULL DEFAULT 0,
-    model TEXT NOT NULL DEFAULT '',
-    origin TEXT NOT NULL DEFAULT '',
-    submitted_at TEXT,
-    completed_at TEXT,
-    created_at TEXT,
-    inference_ms INTEGER,
-    elapsed REAL,
-    cost REAL,
-    nsfw INTEGER NOT NULL DEFAULT 0,
-    path TEXT,
-    error TEXT NOT NULL DEFAULT '',
-    attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS images_key ON images (prompt, width, height, seed);
-CREATE INDEX IF NOT EXISTS images_status ON images (status, submitted_at);
-CREATE INDEX IF NOT EXISTS images_completed ON images (completed_at);
-"""
-
-
-def _now() -> str:
-    # One fixed ISO format in UTC, so text order is time order in SQL.
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _parse(value: object) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def url_origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def slug(prompt: str, limit: int = 40) -> str:
@@ -118,69 +73,6 @@ def slug(prompt: str, limit: int = 40) -> str:
     return words or "image"
 
 
-def _task_columns(request: GenerationRequest, prediction: Prediction) -> tuple[Any, ...]:
-    """task_id, prompt, width, height, seed, sync_mode, base64_output, model, origin."""
-    return (
-        prediction.id,
-        request.prompt,
-        request.width,
-        request.height,
-        request.seed,
-        int(request.sync_mode),
-        int(request.base64_output),
-        prediction.model,
-        url_origin(prediction.urls.get("get", "")),
-    )
-
-
-def _created(prediction: Prediction) -> str | None:
-    return prediction.created_at.isoformat() if prediction.created_at else None
-
-
-@dataclass(frozen=True)
-class GalleryEntry(MadeFromRequest):
-    """One row of the gallery index: a task, its parameters, and (once done) its file.
-
-    Example:
-        >>> entry = klein_widget.history(limit=1)[0]  # doctest: +SKIP
-        >>> KleinClient().generate(**entry.params())  # doctest: +SKIP
-    """
-
-    task_id: str
-    status: EntryStatus
-    request: GenerationRequest
-    model: str
-    origin: str
-    submitted_at: datetime | None
-    completed_at: datetime | None
-    created_at: datetime | None
-    inference_ms: int | None
-    elapsed: float | None
-    cost: float | None
-    nsfw: bool
-    path: Path | None
-    error: str
-    attempts: int
-
-    @property
-    def time(self) -> datetime | None:
-        """When the image arrived (or, if it has not, when the task was accepted)."""
-        return self.completed_at or self.submitted_at
-
-    def params(self) -> dict[str, Any]:
-        """Keyword arguments that regenerate this image: ``client.generate(**e.params())``."""
-        r = self.request
-        return {"prompt": r.prompt, "width": r.width, "height": r.height, "seed": r.seed}
-
-
-def _connect(index: Path) -> sqlite3.Connection:
-    # One short-lived connection per operation: safe across threads and forked processes.
-    db = sqlite3.connect(index, timeout=30.0, isolation_level=None)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
-
-
 class Gallery:
     """Images on disk, their parameters embedded, indexed in ``index.sqlite3`` (WAL).
 
@@ -195,8 +87,7 @@ class Gallery:
 
     def __init__(self, path: str | PathLike[str] = DEFAULT_FOLDER) -> None:
         self.path = Path(path).expanduser().absolute()
-        self._ready = False
-        self._lock = threading.Lock()
+        self._index = GalleryIndex(self.path)
         self._write_lock = threading.Lock()
         self._warned = False
 
@@ -208,38 +99,10 @@ class Gallery:
     @property
     def index_path(self) -> Path:
         """The SQLite index file."""
-        return self.path / INDEX_NAME
+        return self._index.file
 
     def __repr__(self) -> str:
         return f"Gallery({str(self.path)!r})"
-
-    # --- plumbing ----------------------------------------------------------------------------
-
-    def _ensure(self) -> None:
-        # Re-checked each time: someone may have deleted the folder since.
-        if self._ready and self.index_path.exists():
-            return
-        with self._lock:
-            if self._ready and self.index_path.exists():
-                return
-            self.path.mkdir(parents=True, exist_ok=True)
-            for attempt in range(50):  # WAL switching needs a moment alone with the file
-                try:
-                    with closing(_connect(self.index_path)) as db:
-                        db.execute("PRAGMA journal_mode=WAL")
-                        db.executescript(_SCHEMA)
-                    break
-                except sqlite3.OperationalError as error:
-                    if "locked" not in str(error) or attempt == 49:
-                        raise
-                    time.sleep(0.02)
-            self._ready = True
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        self._ensure()
-        with closing(_connect(self.index_path)) as db:
-            yield db
 
     def _warn(self, doing: str, error: BaseException) -> None:
         if self._warned:
@@ -254,22 +117,12 @@ class Gallery:
             stacklevel=4,
         )
 
-    def _existing(self) -> bool:
-        return self.index_path.exists()
-
     # --- the Journal protocol ------------------------------------------------------------------
 
     def task_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
         """Record an accepted task so a restarted kernel can still fetch it."""
         try:
-            with self._db() as db:
-                db.execute(
-                    "INSERT INTO images (task_id, status, prompt, width, height, seed, "
-                    "sync_mode, base64_output, model, origin, submitted_at, created_at) "
-                    "VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(task_id) DO NOTHING",
-                    (*_task_columns(request, prediction), _now(), _created(prediction)),
-                )
+            self._index.record_submitted(request, prediction)
         except Exception as error:  # the task is accepted; losing the row must not lose it
             self._warn("record an accepted task", error)
 
@@ -277,11 +130,11 @@ class Gallery:
         """Write the image (parameters embedded) and index it; returns it with ``path`` set."""
         try:
             with self._write_lock:  # resume and a batch may both fetch one task: save it once
-                known = self.entry(generation.task_id) if self._existing() else None
+                known = self._index.entry(generation.task_id)
                 if known is not None and known.path is not None and known.path.exists():
                     return dataclasses.replace(generation, path=known.path)
                 path = self._write_file(generation)
-                self._index_completed(generation, path)
+                self._index.record_completed(generation, path)
         except Exception as error:
             self._warn("save an image", error)
             return generation
@@ -316,121 +169,39 @@ class Gallery:
             return target
         raise FileExistsError(f"no free file name for {stem} in {folder}")
 
-    def _index_completed(self, generation: Generation, path: Path) -> None:
-        prediction = generation.prediction
-        with self._db() as db:
-            db.execute(
-                "INSERT INTO images (task_id, status, prompt, width, height, seed, sync_mode, "
-                "base64_output, model, origin, submitted_at, completed_at, created_at, "
-                "inference_ms, elapsed, cost, nsfw, path) "
-                "VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(task_id) DO UPDATE SET status='completed', "
-                "completed_at=excluded.completed_at, "
-                "created_at=coalesce(excluded.created_at, created_at), "
-                "inference_ms=excluded.inference_ms, elapsed=excluded.elapsed, "
-                "cost=excluded.cost, nsfw=excluded.nsfw, path=excluded.path, "
-                "model=excluded.model, error=''",
-                (
-                    *_task_columns(generation.request, prediction),
-                    _now(),
-                    _now(),
-                    _created(prediction),
-                    prediction.inference_ms,
-                    generation.elapsed,
-                    generation.cost,
-                    int(generation.nsfw),
-                    str(path.relative_to(self.path)),
-                ),
-            )
-
     def mark_failed(self, task_id: str, reason: str) -> None:
         """The task ended without an image: never try to fetch it again."""
-        self._update(task_id, "UPDATE images SET status='failed', error=? WHERE task_id=?", reason)
+        self._update(self._index.mark_failed, task_id, reason)
 
     def mark_attempt(self, task_id: str, reason: str) -> None:
         """A fetch went nowhere; after `MAX_ATTEMPTS` the task is ``abandoned``."""
-        self._update(
-            task_id,
-            "UPDATE images SET attempts=attempts+1, error=?, status=CASE WHEN attempts+1>=? "
-            "THEN 'abandoned' ELSE status END WHERE task_id=? AND status='submitted'",
-            reason,
-            MAX_ATTEMPTS,
-        )
+        self._update(self._index.mark_attempt, task_id, reason)
 
-    def _update(self, task_id: str, sql: str, *args: object) -> None:
+    def _update(self, change: Callable[[str, str], None], task_id: str, reason: str) -> None:
+        # Both marks go through here, so the warning (stacklevel=4) names their caller.
         try:
-            with self._db() as db:
-                db.execute(sql, (*args, task_id))
+            change(task_id, reason)
         except Exception as error:
             self._warn("update a task", error)
 
     # --- reading ---------------------------------------------------------------------------------
 
-    def _entry(self, row: sqlite3.Row) -> GalleryEntry:
-        request = GenerationRequest(
-            row["prompt"],
-            row["width"],
-            row["height"],
-            row["seed"],
-            bool(row["sync_mode"]),
-            bool(row["base64_output"]),
-        )
-        return GalleryEntry(
-            task_id=row["task_id"],
-            status=row["status"],
-            request=request,
-            model=row["model"],
-            origin=row["origin"],
-            submitted_at=_parse(row["submitted_at"]),
-            completed_at=_parse(row["completed_at"]),
-            created_at=_parse(row["created_at"]),
-            inference_ms=row["inference_ms"],
-            elapsed=row["elapsed"],
-            cost=row["cost"],
-            nsfw=bool(row["nsfw"]),
-            path=self.path / row["path"] if row["path"] else None,
-            error=row["error"],
-            attempts=row["attempts"],
-        )
-
-    def _select(self, where: str, args: tuple[object, ...], tail: str = "") -> list[GalleryEntry]:
-        if not self._existing():  # reading never creates the folder
-            return []
-        with self._db() as db:
-            rows = db.execute(f"SELECT * FROM images WHERE {where} {tail}", args).fetchall()
-        return [self._entry(row) for row in rows]
-
     def entry(self, task_id: str) -> GalleryEntry | None:
         """The row for one task, or None."""
-        found = self._select("task_id=?", (task_id,))
-        return found[0] if found else None
+        return self._index.entry(task_id)
 
     def lookup(self, request: GenerationRequest) -> GalleryEntry | None:
         """The newest completed image of exactly this prompt, size and seed whose file exists."""
-        for entry in self._select(
-            "status='completed' AND prompt=? AND width=? AND height=? AND seed=?",
-            request.key,
-            "ORDER BY completed_at DESC",
-        ):
-            if entry.path is not None and entry.path.exists():
-                return entry
-        return None
+        return self._index.lookup(request)
 
     def lookup_pending(self, request: GenerationRequest, origin: str) -> GalleryEntry | None:
         """An accepted (paid) task for this prompt, size and seed on the server at ``origin``
         whose image never arrived: fetch it rather than pay again."""
-        for entry in self._select(
-            "status='submitted' AND prompt=? AND width=? AND height=? AND seed=?",
-            request.key,
-            "ORDER BY submitted_at DESC",
-        ):
-            if not entry.origin or entry.origin == origin:
-                return entry
-        return None
+        return self._index.lookup_pending(request, origin)
 
     def pending(self) -> list[GalleryEntry]:
         """Accepted tasks whose image never arrived (oldest first): what `resume` fetches."""
-        return self._select("status='submitted'", (), "ORDER BY submitted_at")
+        return self._index.pending()
 
     def find(
         self,
@@ -443,35 +214,10 @@ class Gallery:
         limit: int | None = 50,
     ) -> list[GalleryEntry]:
         """Completed images, newest first, filtered (prompt: a substring, any case)."""
-        where: list[str] = ["status='completed'"]
-        args: list[object] = []
-        if prompt:
-            escaped = prompt.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("prompt LIKE ? ESCAPE '\\'")
-            args.append(f"%{escaped}%")
-        if seed is not None:
-            where.append("seed=?")
-            args.append(seed)
-        if size is not None:
-            where += ["width=?", "height=?"]
-            args += [size[0], size[1]]
-        if since is not None:
-            where.append("completed_at>=?")
-            args.append(since.astimezone(timezone.utc).isoformat(timespec="microseconds"))
-        if until is not None:
-            where.append("completed_at<?")
-            args.append(until.astimezone(timezone.utc).isoformat(timespec="microseconds"))
-        tail = "ORDER BY completed_at DESC"
-        if limit is not None:
-            tail += f" LIMIT {max(0, int(limit))}"
-        return self._select(" AND ".join(where), tuple(args), tail)
+        return self._index.find(prompt, seed=seed, size=size, since=since, until=until, limit=limit)
 
     def __len__(self) -> int:
-        if not self._existing():
-            return 0
-        with self._db() as db:
-            (count,) = db.execute("SELECT count(*) FROM images WHERE status='completed'").fetchone()
-        return int(count)
+        return self._index.count()
 
     def load(self, entry: GalleryEntry | str) -> Generation:
         """The stored image as a `Generation` (bytes from disk, parameters from the index).
