@@ -12,7 +12,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -84,7 +84,6 @@ class _Run:
     clock: Callable[[], float]
     on_progress: ProgressCallback | None
     task_id: str | None = None
-    last_stage: str = field(default="")
 
     def elapsed(self) -> float:
         return self.clock() - self.started

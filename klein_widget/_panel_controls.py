@@ -233,20 +233,3 @@ class Controls:
                 layout=w.Layout(**row),
             ),
         ]
-
-    def widgets(self) -> list[Any]:
-        """Every widget owned here (to close them with the panel)."""
-        return [
-            self.prompt,
-            self.enhance,
-            self.undo,
-            self.enhance_note,
-            self.width,
-            self.height,
-            self.swap,
-            *self.presets.values(),
-            self.seed,
-            self.random_seed,
-            self.reuse_seed,
-            self.seed_note,
-        ]

@@ -8,8 +8,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as w
 
 from klein_widget._core import resolve_base_url
@@ -91,7 +89,3 @@ class ResultView:
         hidden = self.nsfw and not self.nsfw_toggle.value
         self.image.layout.display = "none" if hidden else None
         self.nsfw_toggle.description = "Hide" if self.nsfw_toggle.value else "Show anyway"
-
-    def widgets(self) -> list[Any]:
-        """The top-level box (close it recursively with the panel)."""
-        return [self.box]
