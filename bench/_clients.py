@@ -27,7 +27,7 @@ import wavespeed  # type: ignore[import-untyped]
 
 from bench._config import PROMPT, SIZE
 from klein_widget import KleinClient
-from klein_widget._models import MODEL_ID
+from klein_widget.client._models import MODEL_ID
 
 API_KEY = "bench-key"  # the emulator accepts any non-empty key
 

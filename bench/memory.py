@@ -41,7 +41,7 @@ def _bench(**figures):
     print("BENCH " + json.dumps({"rss": _rss_mb(), **figures}), flush=True)
 _bench(stage="kernel")
 import klein_widget
-from klein_widget._panel import KleinPanel
+from klein_widget.widget._widget import KleinPanel
 _bench(stage="imported")
 panel = KleinPanel(prompt=$PROMPT, width=$SIZE, height=$SIZE)
 display(panel)

@@ -15,10 +15,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from klein_widget._base import Progress
-from klein_widget._client import AsyncKleinClient, KleinClient
-from klein_widget._core import PollSchedule, RetryPolicy
-from klein_widget._exceptions import (
+from klein_widget._session import Session, connect, session, set_api_key, use_emulator
+from klein_widget._version import __version__
+from klein_widget.client._base import Progress
+from klein_widget.client._client import AsyncKleinClient, KleinClient
+from klein_widget.client._core import PollSchedule, RetryPolicy
+from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
@@ -29,37 +31,35 @@ from klein_widget._exceptions import (
     KleinError,
     RateLimitError,
 )
-from klein_widget._generation import Generation
-from klein_widget._ledger import Spend
-from klein_widget._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
-from klein_widget._session import Session, connect, session, set_api_key, use_emulator
-from klein_widget._store import Gallery
-from klein_widget._version import __version__
+from klein_widget.client._generation import Generation
+from klein_widget.client._ledger import Spend
+from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
+from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from klein_widget._compare import CompareResult, compare
-    from klein_widget._grid import render_grid
-    from klein_widget._history import history, load_params
-    from klein_widget._magic import KleinMagics
-    from klein_widget._panel import KleinPanel, panel
-    from klein_widget._prompts import PromptBuilder
-    from klein_widget._resume import resume
+    from klein_widget.batch._resume import resume
+    from klein_widget.lessons._compare import CompareResult, compare
+    from klein_widget.lessons._history import history, load_params
+    from klein_widget.lessons._prompts import PromptBuilder
+    from klein_widget.magic._magics import KleinMagics
+    from klein_widget.ui._grid import render_grid
+    from klein_widget.widget._widget import KleinPanel, panel
 
 # Imported when first touched: the widget and IPython pieces, and helpers a script that
 # only generates images never needs (keeps `import klein_widget` cheap).
 _LAZY: dict[str, str] = {
-    "CompareResult": "klein_widget._compare",
-    "KleinMagics": "klein_widget._magic",
-    "KleinPanel": "klein_widget._panel",
-    "PromptBuilder": "klein_widget._prompts",
-    "compare": "klein_widget._compare",
-    "history": "klein_widget._history",
-    "load_params": "klein_widget._history",
-    "panel": "klein_widget._panel",
-    "render_grid": "klein_widget._grid",
-    "resume": "klein_widget._resume",
+    "CompareResult": "klein_widget.lessons._compare",
+    "KleinMagics": "klein_widget.magic._magics",
+    "KleinPanel": "klein_widget.widget._widget",
+    "PromptBuilder": "klein_widget.lessons._prompts",
+    "compare": "klein_widget.lessons._compare",
+    "history": "klein_widget.lessons._history",
+    "load_params": "klein_widget.lessons._history",
+    "panel": "klein_widget.widget._widget",
+    "render_grid": "klein_widget.ui._grid",
+    "resume": "klein_widget.batch._resume",
 }
 
 __all__ = [
@@ -114,6 +114,6 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """``%load_ext klein_widget``: register ``%klein`` and ``%%klein``."""
-    from klein_widget._magic import KleinMagics
+    from klein_widget.magic._magics import KleinMagics
 
     ipython.register_magics(KleinMagics)

@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from klein_widget._base import Progress
-from klein_widget._client import KleinClient
-from klein_widget._exceptions import (
+from klein_widget.client._base import Progress
+from klein_widget.client._client import KleinClient
+from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
@@ -24,8 +24,8 @@ from klein_widget._exceptions import (
     KleinError,
     RateLimitError,
 )
-from klein_widget._models import DEFAULT_SIDE, MAX_SEED, MAX_SIDE, MIN_SIDE, RANDOM_SEED
-from klein_widget._status import done_text, error_text, progress_text
+from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, MAX_SIDE, MIN_SIDE, RANDOM_SEED
+from klein_widget.ui._text import done_text, error_text, progress_text
 
 # One exit code per error class, most specific first; documented in --help.
 EXIT_CODES: tuple[tuple[type[KleinError], int], ...] = (

@@ -16,15 +16,15 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from klein_widget import _core
-from klein_widget._client import AsyncKleinClient, KleinClient
-from klein_widget._generation import Generation
-from klein_widget._ledger import Ledger, Spend
-from klein_widget._models import GenerationRequest, Prediction
-from klein_widget._store import resolve_gallery
+from klein_widget.client import _core
+from klein_widget.client._client import AsyncKleinClient, KleinClient
+from klein_widget.client._generation import Generation
+from klein_widget.client._ledger import Ledger, Spend
+from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.store._gallery import resolve_gallery
 
 if TYPE_CHECKING:
-    from klein_widget._base import Journal
+    from klein_widget.client._base import Journal
     from klein_widget.emulator import RunningEmulator
 
 HISTORY_LIMIT = 64  # images kept in memory; the gallery on disk keeps all of them

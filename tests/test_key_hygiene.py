@@ -46,8 +46,8 @@ from klein_widget import (
     RateLimitError,
     RetryPolicy,
 )
-from klein_widget._status import error_text
 from klein_widget.emulator import RunningEmulator, start
+from klein_widget.ui._text import error_text
 from tests.conftest import FAKE_KEY, fast_options
 
 WRONG_KEY = "wsk-wrong-77e1d0c9b8a7f6e5d4c3"  # a rejected key must not leak either
@@ -333,7 +333,7 @@ async def panel_session(keyed_env: RunningEmulator) -> AsyncIterator[RunningEmul
 
 
 async def test_panel(panel_session: RunningEmulator, evidence: Evidence, isolated: Path) -> None:
-    from klein_widget._panel import KleinPanel
+    from klein_widget.widget._widget import KleinPanel
 
     panel = KleinPanel(prompt=XSS, width=256, height=256, seed=1)
     task = panel.generate()

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from klein_widget._models import ENHANCER_MODEL_ID, MODEL_ID, GenerationRequest
+from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID, GenerationRequest
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import (
     EXCEPTION_HANDLERS,

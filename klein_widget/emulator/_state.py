@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from klein_widget._models import (
+from klein_widget.client._models import (
     ENHANCER_MODEL_ID,
     MODEL_ID,
     RANDOM_SEED,

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from klein_widget import AsyncKleinClient, KleinClient
-from klein_widget._base import BaseClient
+from klein_widget.client._base import BaseClient
 from tests.conftest import FAKE_KEY, TEST_URL, fast_options
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from klein_widget import Generation, InvalidRequestError, Prediction
-from klein_widget._metadata import read_params
+from klein_widget.client._metadata import read_params
 from klein_widget.emulator import Emulator
 from tests.client.conftest import Both
 

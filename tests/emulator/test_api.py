@@ -14,7 +14,7 @@ from PIL import Image
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from klein_widget._models import ENHANCER_MODEL_ID, MODEL_ID, Prediction
+from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID, Prediction
 from klein_widget.emulator import Emulator, create_app
 
 from .conftest import AUTH, ENHANCE, FAST, SUBMIT, body, wait_done

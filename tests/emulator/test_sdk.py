@@ -9,7 +9,7 @@ import httpx
 import pytest
 import wavespeed
 
-from klein_widget._models import MODEL_ID
+from klein_widget.client._models import MODEL_ID
 from klein_widget.emulator import RunningEmulator, start
 
 from .conftest import SUBMIT

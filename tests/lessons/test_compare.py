@@ -21,9 +21,9 @@ from klein_widget import (
     InvalidRequestError,
     KleinClient,
 )
-from klein_widget._compare import CompareResult, compare
-from klein_widget._prompts import PromptBuilder
 from klein_widget.emulator import RunningEmulator, start
+from klein_widget.lessons._compare import CompareResult, compare
+from klein_widget.lessons._prompts import PromptBuilder
 from tests.conftest import FAKE_KEY, fast_options
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from klein_widget import GenerationFailedError, KleinClient, Prediction
-from klein_widget._grid import (
+from klein_widget.ui._grid import (
     GridHTML,
     Segment,
     highlight_differences,

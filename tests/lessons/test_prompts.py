@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from klein_widget._prompts import PARTS, PromptBuilder
+from klein_widget.lessons._prompts import PARTS, PromptBuilder
 
 
 def test_parts_are_written_in_order_and_unset_parts_are_skipped() -> None:

@@ -11,8 +11,8 @@ from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from IPython.utils.capture import capture_output
 
 import klein_widget
-from klein_widget._magic import KleinMagics
 from klein_widget.emulator import RunningEmulator
+from klein_widget.magic._magics import KleinMagics
 from tests.conftest import fast_options
 
 

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from klein_widget import GenerationRequest, InvalidRequestError
-from klein_widget._magic_args import (
+from klein_widget.client._models import MAX_SEED, MAX_SIDE, MIN_SIDE
+from klein_widget.magic._args import (
     MAX_COUNT,
     MagicArgs,
     MagicDefaults,
@@ -20,7 +21,6 @@ from klein_widget._magic_args import (
     parse_line,
     split_words,
 )
-from klein_widget._models import MAX_SEED, MAX_SIDE, MIN_SIDE
 
 
 def model_message(**fields: object) -> str:

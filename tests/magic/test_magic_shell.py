@@ -11,10 +11,10 @@ from traitlets.config import Config
 
 import klein_widget
 from klein_widget import Generation, GenerationFailedError, GenerationRequest, KleinError
-from klein_widget._magic import GenerationGrid, KleinMagics, ShownGeneration
-from klein_widget._magic_args import format_magic
-from klein_widget._metadata import read_params
-from klein_widget._status import done_text, error_text
+from klein_widget.client._metadata import read_params
+from klein_widget.magic._args import format_magic
+from klein_widget.magic._magics import GenerationGrid, KleinMagics, ShownGeneration
+from klein_widget.ui._text import done_text, error_text
 from tests.magic.conftest import Shell
 
 SMALL = "-W 256 -H 256"  # small images keep the emulator quick

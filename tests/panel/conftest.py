@@ -16,7 +16,7 @@ import pytest
 from starlette.applications import Starlette
 
 from klein_widget import Session, session
-from klein_widget._panel import KleinPanel
+from klein_widget.widget._widget import KleinPanel
 from tests.conftest import FAKE_KEY, TEST_URL, fast_options
 
 

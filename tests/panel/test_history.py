@@ -10,8 +10,8 @@ from pathlib import Path
 from PIL import Image
 
 from klein_widget import AsyncKleinClient, Generation
-from klein_widget._panel import KleinPanel
-from klein_widget._panel_history import FULL_IMAGES, LIMIT, THUMBNAIL_SIDE, thumbnail
+from klein_widget.widget._history import FULL_IMAGES, LIMIT, THUMBNAIL_SIDE, thumbnail
+from klein_widget.widget._widget import KleinPanel
 
 
 async def make(client: AsyncKleinClient, count: int) -> list[Generation]:

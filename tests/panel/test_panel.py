@@ -15,9 +15,9 @@ from PIL import Image
 
 import klein_widget
 from klein_widget import RetryPolicy, Session, session
-from klein_widget._panel import MAX_IN_FLIGHT, KleinPanel
-from klein_widget._panel_history import _close_tree
 from klein_widget.emulator import Emulator
+from klein_widget.widget._history import _close_tree
+from klein_widget.widget._widget import MAX_IN_FLIGHT, KleinPanel
 from tests.conftest import FAKE_KEY
 
 from .conftest import until

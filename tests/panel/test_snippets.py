@@ -21,15 +21,15 @@ from PIL import Image
 
 from klein_widget import GenerationRequest, session
 from klein_widget.__main__ import _parser
-from klein_widget._magic_args import parse_line
-from klein_widget._panel import KleinPanel
-from klein_widget._snippets import (
+from klein_widget.magic._args import parse_line
+from klein_widget.ui._snippets import (
     cli_snippet,
     curl_snippet,
     magic_snippet,
     python_snippet,
     snippets,
 )
+from klein_widget.widget._widget import KleinPanel
 from tests.conftest import FAKE_KEY
 
 TRICKY = 'it\'s a "fox" <b> & $HOME `id` \\ ünïcode — ok'

@@ -16,9 +16,9 @@ from PIL import Image
 
 import klein_widget
 from klein_widget import Gallery, InvalidRequestError, KleinClient, history, load_params
-from klein_widget._metadata import read_params
-from klein_widget._store import resolve_gallery, slug
+from klein_widget.client._metadata import read_params
 from klein_widget.emulator import Emulator, RunningEmulator
+from klein_widget.store._gallery import resolve_gallery, slug
 from tests.conftest import FAKE_KEY
 from tests.store.conftest import SUBMIT_PATH, run_python
 

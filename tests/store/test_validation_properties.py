@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from klein_widget import GenerationRequest, InvalidRequestError, KleinClient
-from klein_widget._models import MAX_SEED, MAX_SIDE, MIN_SIDE
+from klein_widget.client._models import MAX_SEED, MAX_SIDE, MIN_SIDE
 from klein_widget.emulator import create_app
 from tests.conftest import FAKE_KEY, TEST_URL, fast_options
 

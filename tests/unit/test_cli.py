@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from klein_widget._metadata import read_params
+from klein_widget.client._metadata import read_params
 from klein_widget.emulator import RunningEmulator
 from tests.conftest import FAKE_KEY
 

@@ -16,8 +16,8 @@ from klein_widget import (
     PollSchedule,
     RateLimitError,
     RetryPolicy,
-    _core,
 )
+from klein_widget.client import _core
 
 KEY = "wsk-secret-123456"
 

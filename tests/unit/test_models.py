@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from klein_widget import BudgetExceededError, GenerationRequest, InvalidRequestError, Prediction
-from klein_widget._ledger import Ledger
-from klein_widget._metadata import detect_format, embed_params, read_params
-from klein_widget._models import parse_size
+from klein_widget.client._ledger import Ledger
+from klein_widget.client._metadata import detect_format, embed_params, read_params
+from klein_widget.client._models import parse_size
 
 
 def test_request_body_is_flat_with_size_string() -> None:

@@ -12,8 +12,8 @@ from klein_widget import (
     Prediction,
     Progress,
 )
-from klein_widget._generation import Generation
-from klein_widget._status import done_text, error_text, progress_text
+from klein_widget.client._generation import Generation
+from klein_widget.ui._text import done_text, error_text, progress_text
 
 REQUEST = GenerationRequest("a fox", width=768, height=512, seed=42)
 

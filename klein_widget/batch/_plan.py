@@ -1,0 +1,249 @@
+"""The pure half of `generate_many`: validate a batch, draw its seeds, drop duplicates,
+find what the gallery already has (or an earlier run already paid for), price the rest,
+and ask before spending more than ``confirm_over``. No I/O except the question.
+
+Example:
+    >>> plan = plan_batch(build_requests(["a fox", "a cat", "a fox"], seed=1))
+    >>> len(plan.jobs), plan.cost
+    (2, 0.016)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, overload
+
+from klein_widget.client._exceptions import BudgetExceededError, InvalidRequestError
+from klein_widget.client._generation import Generation
+from klein_widget.client._models import (
+    DEFAULT_SIDE,
+    PRICE_PER_IMAGE_MILLS,
+    RANDOM_SEED,
+    GenerationRequest,
+)
+from klein_widget.store._gallery import GalleryEntry
+from klein_widget.ui._progress import ask
+
+if TYPE_CHECKING:
+    import random
+
+__all__ = [
+    "DEFAULT_CONFIRM_OVER",
+    "BatchItem",
+    "BatchResult",
+    "Job",
+    "Plan",
+    "build_requests",
+    "check_cost",
+    "plan_batch",
+]
+
+DEFAULT_CONFIRM_OVER = 1.00  # dollars: ask before spending more than this in one batch
+
+
+@dataclass
+class BatchItem:
+    """One input of a batch: its request (seed concrete) and its image or its error."""
+
+    index: int
+    request: GenerationRequest
+    generation: Generation | None = None
+    error: BaseException | None = None
+    skipped: bool = False  # already in the gallery: loaded from disk, nothing was sent
+    resumed: bool = False  # paid for by an earlier run, fetched now, not submitted again
+
+    @property
+    def ok(self) -> bool:
+        """True if the item has its image."""
+        return self.generation is not None
+
+
+class BatchResult(Sequence[BatchItem]):
+    """Per-item results of `generate_many`, in input order; one failure loses nothing else.
+
+    Example:
+        >>> result = client.generate_many(prompts, seed=1)  # doctest: +SKIP
+        >>> result.generations  # the images, in order  # doctest: +SKIP
+        >>> result.errors  # [(index, exception)]  # doctest: +SKIP
+    """
+
+    def __init__(self, items: Sequence[BatchItem]) -> None:
+        self.items = list(items)
+
+    @overload
+    def __getitem__(self, index: int) -> BatchItem: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[BatchItem]: ...
+
+    def __getitem__(self, index: int | slice) -> BatchItem | Sequence[BatchItem]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[BatchItem]:
+        return iter(self.items)
+
+    @property
+    def generations(self) -> list[Generation]:
+        """The images that are here (generated or from the gallery), in input order."""
+        return [item.generation for item in self.items if item.generation is not None]
+
+    @property
+    def errors(self) -> list[tuple[int, BaseException]]:
+        """``(input index, exception)`` for each item without an image."""
+        return [(item.index, item.error) for item in self.items if item.error is not None]
+
+    @property
+    def skipped(self) -> int:
+        """How many items came from the gallery instead of being generated."""
+        return sum(item.skipped for item in self.items)
+
+    def raise_for_errors(self) -> BatchResult:
+        """Raise the first item's error, if any failed; else return self."""
+        for _, error in self.errors:
+            raise error
+        return self
+
+    def __repr__(self) -> str:
+        made = sum(1 for item in self.items if item.ok and not (item.skipped or item.resumed))
+        resumed = sum(1 for item in self.items if item.ok and item.resumed)
+        parts = [f"{made} generated"]
+        if self.skipped:
+            parts.append(f"{self.skipped} from the gallery")
+        if resumed:
+            parts.append(f"{resumed} fetched from an earlier run")
+        if self.errors:
+            parts.append(f"{len(self.errors)} failed")
+        return f"BatchResult({len(self)} items: {', '.join(parts)})"
+
+
+# --- the plan ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One image to make, shared by every input item with the same prompt, size and seed."""
+
+    request: GenerationRequest
+    indices: tuple[int, ...]
+    task_id: str | None = None  # an earlier, paid task for it to fetch instead of submitting
+
+
+@dataclass
+class Plan:
+    """What a batch will do: requests per input item, jobs to run, items already stored."""
+
+    requests: list[GenerationRequest]
+    jobs: list[Job]
+    found: dict[int, GalleryEntry] = field(default_factory=dict)
+
+    @property
+    def new_jobs(self) -> int:
+        """Jobs that will be submitted (and paid for)."""
+        return sum(job.task_id is None for job in self.jobs)
+
+    @property
+    def cost_mills(self) -> int:
+        """The price of the new jobs, in mills (exact)."""
+        return self.new_jobs * PRICE_PER_IMAGE_MILLS
+
+    @property
+    def cost(self) -> float:
+        """The price of the jobs, in dollars."""
+        return self.cost_mills / 1000
+
+
+def build_requests(
+    items: Iterable[str | GenerationRequest],
+    *,
+    width: int = DEFAULT_SIDE,
+    height: int = DEFAULT_SIDE,
+    seed: int = RANDOM_SEED,
+    rng: random.Random | None = None,
+) -> list[GenerationRequest]:
+    """Validate every item before anything is sent and draw ``-1`` seeds here.
+
+    Prompts get ``width``, ``height`` and ``seed``; `GenerationRequest` items keep theirs.
+
+    Example:
+        >>> [r.seed for r in build_requests(["a fox", "a cat"], seed=3)]
+        [3, 3]
+    """
+    if isinstance(items, str | GenerationRequest):
+        raise InvalidRequestError(
+            "generate_many takes a list of prompts or GenerationRequest objects, e.g. "
+            "generate_many(['a fox', 'a cat']); for a single image use generate().",
+            field="items",
+        )
+    requests = []
+    for index, item in enumerate(items):
+        try:
+            if isinstance(item, GenerationRequest):
+                request = item
+            else:
+                request = GenerationRequest(item, width, height, seed)
+        except InvalidRequestError as error:
+            raise InvalidRequestError(
+                f"batch item {index}: {error.message}. Nothing was sent.", field=error.field
+            ) from None
+        requests.append(request.with_concrete_seed(rng))
+    return requests
+
+
+def plan_batch(
+    requests: Sequence[GenerationRequest],
+    lookup: Callable[[GenerationRequest], GalleryEntry | None] | None = None,
+    pending: Callable[[GenerationRequest], GalleryEntry | None] | None = None,
+) -> Plan:
+    """Group items by (prompt, size, seed); those the gallery has are not generated again,
+    and those already paid for but never downloaded (``pending``) are fetched, not resubmitted.
+
+    Example:
+        >>> plan = plan_batch([GenerationRequest("a fox", seed=1)] * 3)
+        >>> len(plan.jobs), plan.jobs[0].indices
+        (1, (0, 1, 2))
+    """
+    groups: dict[tuple[str, int, int, int], list[int]] = {}
+    for index, request in enumerate(requests):
+        groups.setdefault(request.key, []).append(index)
+    plan = Plan(list(requests), [])
+    for indices in groups.values():
+        request = requests[indices[0]]
+        entry = lookup(request) if lookup is not None else None
+        if entry is not None:
+            plan.found.update(dict.fromkeys(indices, entry))
+            continue
+        paid = pending(request) if pending is not None else None
+        plan.jobs.append(Job(request, tuple(indices), paid.task_id if paid else None))
+    return plan
+
+
+def check_cost(plan: Plan, *, confirm: bool | None, confirm_over: float | None) -> None:
+    """Ask before a batch costing more than ``confirm_over`` dollars; raise if not confirmed.
+
+    ``confirm=True`` goes ahead without asking, ``confirm=False`` refuses without asking;
+    with nobody to ask (no stdin) it refuses with a message saying how to go ahead.
+    """
+    if confirm is True or confirm_over is None or plan.cost_mills <= round(confirm_over * 1000):
+        return
+    n = plan.new_jobs
+    others = len(plan.found) + len(plan.jobs) - n
+    statement = (
+        f"This batch would generate {n} new image{'s' if n != 1 else ''} for "
+        f"${plan.cost:.3f}, over confirm_over=${confirm_over:.2f}"
+        + (f" ({others} more are already paid for or in the gallery)" if others else "")
+        + "."
+    )
+    how = " Pass confirm=True (or a higher confirm_over) to go ahead."
+    if confirm is False:
+        raise BudgetExceededError(f"{statement} Nothing was sent (confirm=False).{how}")
+    answer = ask(f"{statement} Go ahead? [y/N] ")
+    if answer is None:
+        raise BudgetExceededError(
+            f"{statement} There is no input to ask for confirmation, so nothing was sent.{how}"
+        )
+    if answer.strip().lower() not in ("y", "yes"):
+        raise BudgetExceededError(f"{statement} Not confirmed, so nothing was sent.")

@@ -1,0 +1,141 @@
+"""`resume()`: fetch images that were paid for but never downloaded (a kernel died, a cell
+was interrupted), without submitting anything again.
+
+The gallery records each task when the server accepts it; `resume` fetches the ones
+whose image never arrived. A task the server says failed is marked ``failed``; one that
+cannot be fetched ``MAX_ATTEMPTS`` times is marked ``abandoned``: neither is tried again.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from klein_widget.client._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    GenerationFailedError,
+    KleinError,
+)
+from klein_widget.client._generation import Generation
+from klein_widget.store._gallery import (
+    Gallery,
+    GalleryEntry,
+    GalleryOption,
+    resolve_gallery,
+    url_origin,
+)
+
+if TYPE_CHECKING:
+    from klein_widget.client._client import KleinClient
+
+__all__ = ["ResumeReport", "resume"]
+
+RESUME_WORKERS = 4
+
+
+@dataclass
+class ResumeReport:
+    """What `resume` did: images fetched, tasks given up on, tasks left for another server.
+
+    Example:
+        >>> report = klein_widget.resume()  # doctest: +SKIP
+        >>> report.generations[0].path  # doctest: +SKIP
+    """
+
+    generations: list[Generation] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # task id -> reason
+    retry_later: dict[str, str] = field(default_factory=dict)  # task id -> reason
+    other_servers: int = 0  # pending tasks submitted to a different base URL
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.generations)} fetched"]
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        if self.retry_later:
+            parts.append(f"{len(self.retry_later)} to retry later")
+        if self.other_servers:
+            parts.append(f"{self.other_servers} from another server (not tried)")
+        return f"ResumeReport({', '.join(parts)})"
+
+
+def _gallery_of(client: KleinClient) -> Gallery | None:
+    journal = client.journal
+    if isinstance(journal, Gallery):
+        return journal
+    nested = getattr(journal, "gallery", None)  # the session forwards to its gallery
+    return nested if isinstance(nested, Gallery) else None
+
+
+def _fetch(
+    client: KleinClient, gallery: Gallery, entry: GalleryEntry, timeout: float | None
+) -> Generation | KleinError:
+    try:
+        generation = client.fetch(entry.task_id, request=entry.request, timeout=timeout)
+    except GenerationFailedError as error:
+        gallery.mark_failed(entry.task_id, error.message)
+        return error
+    except AuthenticationError:
+        raise  # every other task would fail the same way: stop and say so
+    except APIStatusError as error:
+        if error.status_code == 404:  # the server no longer knows it: it will not come back
+            gallery.mark_failed(entry.task_id, error.message)
+        else:
+            gallery.mark_attempt(entry.task_id, error.message)
+        return error
+    except KleinError as error:
+        gallery.mark_attempt(entry.task_id, error.message)
+        return error
+    # The client's journal may be elsewhere (or off): make sure this gallery has the image.
+    current = gallery.entry(entry.task_id)
+    if current is None or current.status != "completed":
+        generation = gallery.task_completed(generation)
+    return generation
+
+
+def resume(
+    client: KleinClient | None = None,
+    *,
+    gallery: GalleryOption = None,
+    timeout: float | None = 120.0,
+) -> ResumeReport:
+    """Download every accepted task whose image never arrived, into the gallery.
+
+    Uses the session's client unless ``client`` is given; reads the client's gallery
+    unless ``gallery`` is given. Nothing is submitted: only results are fetched.
+
+    Example:
+        >>> klein_widget.connect()  # doctest: +SKIP
+        >>> klein_widget.resume()  # doctest: +SKIP
+        ResumeReport(3 fetched)
+    """
+    if client is None:
+        from klein_widget._session import session
+
+        client = session().client()
+    store = resolve_gallery(gallery) if gallery is not None else _gallery_of(client)
+    report = ResumeReport()
+    if store is None:
+        return report
+    here = url_origin(client.base_url)
+    todo = []
+    for entry in store.pending():
+        if entry.origin and entry.origin != here:
+            report.other_servers += 1
+        else:
+            todo.append(entry)
+    if not todo:
+        return report
+    with ThreadPoolExecutor(max_workers=min(RESUME_WORKERS, len(todo))) as pool:
+        outcomes = list(pool.map(lambda e: _fetch(client, store, e, timeout), todo))
+    for entry, outcome in zip(todo, outcomes, strict=True):
+        if isinstance(outcome, Generation):
+            report.generations.append(outcome)
+        elif isinstance(outcome, GenerationFailedError) or (
+            isinstance(outcome, APIStatusError) and outcome.status_code == 404
+        ):
+            report.failed[entry.task_id] = outcome.message
+        else:
+            report.retry_later[entry.task_id] = outcome.message
+    return report

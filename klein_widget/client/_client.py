@@ -1,0 +1,517 @@
+"""`KleinClient` and `AsyncKleinClient`: the same short I/O loops, once blocking, once awaited.
+
+Every decision (validation, error mapping, retry, poll schedule, budget, journal) is in
+`_base.BaseClient` and `_core`; keep the two classes below line-for-line mirrors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from klein_widget.batch import _runner as _batch
+from klein_widget.client import _core
+from klein_widget.client._base import (
+    BaseClient,
+    ProgressCallback,
+    _Run,
+    decode_base64_output,
+    stage_of,
+)
+from klein_widget.client._exceptions import KleinError
+from klein_widget.client._generation import Generation
+from klein_widget.client._models import (
+    DEFAULT_SIDE,
+    ENHANCER_MODEL_ID,
+    MODEL_ID,
+    PRICE_PER_ENHANCE_MILLS,
+    PRICE_PER_IMAGE_MILLS,
+    RANDOM_SEED,
+    GenerationRequest,
+    Prediction,
+    enhancer_body,
+)
+
+_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+
+
+class KleinClient(BaseClient):
+    """Blocking client for FLUX.2 [klein] 4B on WaveSpeed.
+
+    ``api_key`` defaults to ``$WAVESPEED_API_KEY`` and ``base_url`` to
+    ``$WAVESPEED_BASE_URL`` or WaveSpeed's API. Pass ``http_client`` to reuse a pool or to
+    talk to an in-process app (Starlette's ``TestClient`` is an ``httpx.Client``).
+
+    Example:
+        >>> with KleinClient() as client:  # doctest: +SKIP
+        ...     gen = client.generate("a red fox", width=768, height=512, seed=42)
+        ...     gen.save("fox.png")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(api_key, base_url, **options)
+        self._http = http_client or httpx.Client(limits=_LIMITS, follow_redirects=True)
+        self._owns_http = http_client is None
+        self._sleep = sleep
+
+    def close(self) -> None:
+        """Close the connection pool (if this client created it)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> KleinClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- the loops -----------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        during: str,
+        auth: bool,
+        timeout: httpx.Timeout,
+        json: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        try:
+            return self._http.request(
+                method, url, json=json, headers=self._headers(auth), timeout=timeout
+            )
+        except httpx.TransportError as exc:
+            raise _core.connection_error(exc, during=during, secret=self._api_key) from None
+
+    def _post(self, path: str, body: dict[str, Any], run: _Run) -> httpx.Response:
+        timeout = self._request_timeout(run, bool(body.get("enable_sync_mode")))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send(
+                    "POST",
+                    self._url(path),
+                    json=body,
+                    during="submit",
+                    auth=True,
+                    timeout=timeout,
+                )
+                self._check_submit_rate_limit(response)
+                return response
+            except KleinError as error:
+                delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
+                if delay is None:
+                    raise
+                self._sleep(delay)
+
+    def _read(
+        self, url: str, parse: Callable[[httpx.Response], Any], *, during: str, deadline: float
+    ) -> Any:
+        auth, timeout = self._same_origin(url), httpx.Timeout(60.0, connect=10.0)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return parse(self._send("GET", url, during=during, auth=auth, timeout=timeout))
+            except KleinError as error:
+                delay = self._retry_delay(error, attempt, deadline)
+                if delay is None:
+                    raise
+                self._sleep(delay)
+
+    def _submit(
+        self, request: GenerationRequest, run: _Run, model: str, mills: int, body: dict[str, Any]
+    ) -> Prediction:
+        run.report("submitting")
+        token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
+        try:
+            response = self._post(_core.submit_path(model), body, run)
+        except BaseException as error:  # an interrupt may come after the server took it
+            self._settle(token, error)
+            raise
+        return self._accepted(request, response, token, run)
+
+    def _wait(self, task_id: str, run: _Run) -> Prediction:
+        delays = self._poll_delays(run)
+        parse = self._parse_result(task_id)
+        while True:
+            prediction: Prediction = self._read(
+                self._url(_core.result_path(task_id)),
+                parse,
+                during="polling",
+                deadline=run.deadline,
+            )
+            if prediction.done:
+                return prediction
+            run.report(stage_of(prediction), prediction)
+            self._sleep(self._poll_delay(delays, run, task_id))
+
+    def _complete(
+        self, request: GenerationRequest, prediction: Prediction, run: _Run
+    ) -> Generation:
+        output = self._check_completed(prediction)
+        run.report("downloading", prediction)
+        image = decode_base64_output(output)
+        if image is None:
+            image = self._read(
+                output,
+                self._parse_image(prediction.id),
+                during="download",
+                deadline=self._download_deadline(run),
+            )
+        return self._finish(request, prediction, image, run)
+
+    # --- the public API --------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+        sync_mode: bool = False,
+        base64_output: bool = False,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Generation:
+        """Make one image and return it once it is downloaded.
+
+        ``seed=-1`` draws a seed here and sends it, so ``Generation.seed`` is always the
+        one used. Invalid input raises `InvalidRequestError` before anything is sent.
+
+        Example:
+            >>> gen = client.generate("a lighthouse at dusk", seed=7)  # doctest: +SKIP
+        """
+        request = self._build_request(
+            prompt,
+            width=width,
+            height=height,
+            seed=seed,
+            sync_mode=sync_mode,
+            base64_output=base64_output,
+        )
+        run = self._start(request, timeout, on_progress)
+        prediction = self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json())
+        if not prediction.done:
+            prediction = self._wait(prediction.id, run)
+        return self._complete(request, prediction, run)
+
+    def submit(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+        base64_output: bool = False,
+    ) -> Prediction:
+        """Submit a task and return at once (status ``created``/``processing``).
+
+        Example:
+            >>> pred = client.submit("a red fox", seed=42)  # doctest: +SKIP
+            >>> gen = client.fetch(pred.id)  # doctest: +SKIP
+        """
+        request = self._build_request(
+            prompt, width=width, height=height, seed=seed, base64_output=base64_output
+        )
+        run = self._start(request, None, None)
+        return self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json())
+
+    def get_result(self, task_id: str) -> Prediction:
+        """The task's current state: one request, no retries."""
+        self._headers(auth=True)  # fail early and clearly without a key
+        timeout = httpx.Timeout(60.0, connect=10.0)
+        response = self._send(
+            "GET",
+            self._url(_core.result_path(task_id)),
+            during="polling",
+            auth=True,
+            timeout=timeout,
+        )
+        return self._parse_result(task_id)(response)
+
+    def wait(self, task_id: str, *, timeout: float | None = None) -> Prediction:
+        """Poll until the task completes; raise if it fails or ``timeout`` passes."""
+        request = self.request_for(task_id) or GenerationRequest("(unknown)")
+        run = self._start(request, timeout, None)
+        prediction = self._wait(task_id, run)
+        self._check_completed(prediction)
+        return prediction
+
+    def fetch(
+        self,
+        task_id: str,
+        *,
+        request: GenerationRequest | None = None,
+        timeout: float | None = None,
+    ) -> Generation:
+        """Wait for an already-submitted task and download its image (nothing is resubmitted)."""
+        request = self._fetch_request(task_id, request)
+        run = self._start(request, timeout, None)
+        return self._complete(request, self._wait(task_id, run), run)
+
+    def enhance_prompt(self, text: str, *, timeout: float | None = None) -> str:
+        """Rewrite a prompt with WaveSpeed's prompt optimizer ($0.001); returns the new text.
+
+        Example:
+            >>> client.enhance_prompt("a fox")  # doctest: +SKIP
+            'A red fox standing in fresh snow at golden hour, ...'
+        """
+        request = self._build_request(text)
+        body = enhancer_body(request.prompt)
+        run = self._start(request, timeout, None)
+        prediction = self._submit(request, run, ENHANCER_MODEL_ID, PRICE_PER_ENHANCE_MILLS, body)
+        if not prediction.done:
+            prediction = self._wait(prediction.id, run)
+        self._check_completed(prediction)
+        return self._enhanced_text(prediction)
+
+    generate_many = _batch.generate_many  # many images at once: see `_batch.generate_many`
+
+
+async def _async_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+class AsyncKleinClient(BaseClient):
+    """The same client for ``await``: safe to run many generations at once on one loop.
+
+    Example:
+        >>> async with AsyncKleinClient() as client:  # doctest: +SKIP
+        ...     gen = await client.generate("a red fox", seed=42)
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = _async_sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(api_key, base_url, **options)
+        self._http = http_client or httpx.AsyncClient(limits=_LIMITS, follow_redirects=True)
+        self._owns_http = http_client is None
+        self._sleep = sleep
+
+    async def aclose(self) -> None:
+        """Close the connection pool (if this client created it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncKleinClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    # --- the loops (mirror KleinClient's) ----------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        during: str,
+        auth: bool,
+        timeout: httpx.Timeout,
+        json: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(
+                method, url, json=json, headers=self._headers(auth), timeout=timeout
+            )
+        except httpx.TransportError as exc:
+            raise _core.connection_error(exc, during=during, secret=self._api_key) from None
+
+    async def _post(self, path: str, body: dict[str, Any], run: _Run) -> httpx.Response:
+        timeout = self._request_timeout(run, bool(body.get("enable_sync_mode")))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._send(
+                    "POST",
+                    self._url(path),
+                    json=body,
+                    during="submit",
+                    auth=True,
+                    timeout=timeout,
+                )
+                self._check_submit_rate_limit(response)
+                return response
+            except KleinError as error:
+                delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
+                if delay is None:
+                    raise
+                await self._sleep(delay)
+
+    async def _read(
+        self, url: str, parse: Callable[[httpx.Response], Any], *, during: str, deadline: float
+    ) -> Any:
+        auth, timeout = self._same_origin(url), httpx.Timeout(60.0, connect=10.0)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return parse(
+                    await self._send("GET", url, during=during, auth=auth, timeout=timeout)
+                )
+            except KleinError as error:
+                delay = self._retry_delay(error, attempt, deadline)
+                if delay is None:
+                    raise
+                await self._sleep(delay)
+
+    async def _submit(
+        self, request: GenerationRequest, run: _Run, model: str, mills: int, body: dict[str, Any]
+    ) -> Prediction:
+        run.report("submitting")
+        token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
+        try:
+            response = await self._post(_core.submit_path(model), body, run)
+        except BaseException as error:  # a cancel may come after the server took it
+            self._settle(token, error)
+            raise
+        return self._accepted(request, response, token, run)
+
+    async def _wait(self, task_id: str, run: _Run) -> Prediction:
+        delays = self._poll_delays(run)
+        parse = self._parse_result(task_id)
+        while True:
+            prediction: Prediction = await self._read(
+                self._url(_core.result_path(task_id)),
+                parse,
+                during="polling",
+                deadline=run.deadline,
+            )
+            if prediction.done:
+                return prediction
+            run.report(stage_of(prediction), prediction)
+            await self._sleep(self._poll_delay(delays, run, task_id))
+
+    async def _complete(
+        self, request: GenerationRequest, prediction: Prediction, run: _Run
+    ) -> Generation:
+        output = self._check_completed(prediction)
+        run.report("downloading", prediction)
+        image = decode_base64_output(output)
+        if image is None:
+            image = await self._read(
+                output,
+                self._parse_image(prediction.id),
+                during="download",
+                deadline=self._download_deadline(run),
+            )
+        return self._finish(request, prediction, image, run)
+
+    # --- the public API (mirror KleinClient's) -------------------------------------------
+
+    async def generate(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+        sync_mode: bool = False,
+        base64_output: bool = False,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Generation:
+        """Make one image; see `KleinClient.generate`."""
+        request = self._build_request(
+            prompt,
+            width=width,
+            height=height,
+            seed=seed,
+            sync_mode=sync_mode,
+            base64_output=base64_output,
+        )
+        run = self._start(request, timeout, on_progress)
+        prediction = await self._submit(
+            request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json()
+        )
+        if not prediction.done:
+            prediction = await self._wait(prediction.id, run)
+        return await self._complete(request, prediction, run)
+
+    async def submit(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+        base64_output: bool = False,
+    ) -> Prediction:
+        """Submit a task and return at once; see `KleinClient.submit`."""
+        request = self._build_request(
+            prompt, width=width, height=height, seed=seed, base64_output=base64_output
+        )
+        run = self._start(request, None, None)
+        return await self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json())
+
+    async def get_result(self, task_id: str) -> Prediction:
+        """The task's current state: one request, no retries."""
+        self._headers(auth=True)
+        timeout = httpx.Timeout(60.0, connect=10.0)
+        response = await self._send(
+            "GET",
+            self._url(_core.result_path(task_id)),
+            during="polling",
+            auth=True,
+            timeout=timeout,
+        )
+        return self._parse_result(task_id)(response)
+
+    async def wait(self, task_id: str, *, timeout: float | None = None) -> Prediction:
+        """Poll until the task completes; see `KleinClient.wait`."""
+        request = self.request_for(task_id) or GenerationRequest("(unknown)")
+        run = self._start(request, timeout, None)
+        prediction = await self._wait(task_id, run)
+        self._check_completed(prediction)
+        return prediction
+
+    async def fetch(
+        self,
+        task_id: str,
+        *,
+        request: GenerationRequest | None = None,
+        timeout: float | None = None,
+    ) -> Generation:
+        """Wait for a submitted task and download its image; see `KleinClient.fetch`."""
+        request = self._fetch_request(task_id, request)
+        run = self._start(request, timeout, None)
+        return await self._complete(request, await self._wait(task_id, run), run)
+
+    async def enhance_prompt(self, text: str, *, timeout: float | None = None) -> str:
+        """Rewrite a prompt with the prompt optimizer; see `KleinClient.enhance_prompt`."""
+        request = self._build_request(text)
+        body = enhancer_body(request.prompt)
+        run = self._start(request, timeout, None)
+        prediction = await self._submit(
+            request, run, ENHANCER_MODEL_ID, PRICE_PER_ENHANCE_MILLS, body
+        )
+        if not prediction.done:
+            prediction = await self._wait(prediction.id, run)
+        self._check_completed(prediction)
+        return self._enhanced_text(prediction)
+
+    generate_many = _batch.agenerate_many  # see `_batch.agenerate_many`

@@ -1,0 +1,119 @@
+"""Every error klein-widget raises, under one root.
+
+```
+KleinError
+├── InvalidRequestError      bad input, caught before anything is sent (also a ValueError)
+├── BudgetExceededError      the submission would cross ``max_spend``; nothing is sent
+├── AuthenticationError      no API key, or the server refused it (401/403)
+├── APIConnectionError       the server could not be reached, or the connection broke
+├── APIStatusError           the server answered with an error (HTTP status or envelope code)
+│   └── RateLimitError       429: too many requests; ``retry_after`` says when to retry
+├── GenerationFailedError    the task ended failed, cancelled, timed out or deleted
+└── GenerationTimeoutError   we stopped waiting; the task may still finish: ``task_id``
+```
+
+Errors that happen after the server may have accepted (and billed) a task carry
+``task_id`` when it is known and ``maybe_accepted=True``, so nothing paid for is
+lost without a trace: ``client.wait(task_id)`` or ``klein_widget.resume()`` fetch it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from klein_widget.client._models import Prediction
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "AuthenticationError",
+    "BudgetExceededError",
+    "GenerationFailedError",
+    "GenerationTimeoutError",
+    "InvalidRequestError",
+    "KleinError",
+    "RateLimitError",
+]
+
+
+class KleinError(Exception):
+    """Base class of every klein-widget error.
+
+    Example:
+        >>> try:
+        ...     raise KleinError("boom", task_id="abc")
+        ... except KleinError as e:
+        ...     e.task_id
+        'abc'
+    """
+
+    def __init__(
+        self, message: str, *, task_id: str | None = None, maybe_accepted: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.task_id = task_id
+        self.maybe_accepted = maybe_accepted
+
+
+class InvalidRequestError(KleinError, ValueError):
+    """An input is out of range or of the wrong type; nothing was sent.
+
+    ``field`` names the offending parameter (``"width"``, ``"seed"``, ...).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BudgetExceededError(KleinError):
+    """Sending this request would cross the client's ``max_spend``; nothing was sent."""
+
+
+class AuthenticationError(KleinError):
+    """No API key is configured, or the server rejected it."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class APIConnectionError(KleinError):
+    """The server could not be reached, or the connection broke before an answer."""
+
+
+class APIStatusError(KleinError):
+    """The server answered with an error: a non-2xx HTTP status or an envelope ``code``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        task_id: str | None = None,
+        maybe_accepted: bool = False,
+    ) -> None:
+        super().__init__(message, task_id=task_id, maybe_accepted=maybe_accepted)
+        self.status_code = status_code
+
+
+class RateLimitError(APIStatusError):
+    """429 Too Many Requests. ``retry_after`` is the server's hint in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, status_code=429)
+        self.retry_after = retry_after
+
+
+class GenerationFailedError(KleinError):
+    """The task reached a terminal failure; ``prediction`` holds what the server said."""
+
+    def __init__(self, message: str, *, prediction: Prediction) -> None:
+        super().__init__(message, task_id=prediction.id, maybe_accepted=True)
+        self.prediction = prediction
+
+
+class GenerationTimeoutError(KleinError, TimeoutError):
+    """We stopped waiting; the task may still complete. Fetch it later with ``task_id``."""

@@ -1,0 +1,113 @@
+"""`Generation`: one finished image with everything needed to reproduce it."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from klein_widget._version import __version__
+from klein_widget.client._metadata import ImageFormat, detect_format, embed_params
+from klein_widget.client._models import (
+    PRICE_PER_IMAGE,
+    GenerationRequest,
+    MadeFromRequest,
+    Prediction,
+)
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+_EXTENSIONS: dict[str, ImageFormat] = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+
+
+@dataclass(frozen=True, repr=False)
+class Generation(MadeFromRequest):
+    """A completed image: the bytes as served, the request (with its concrete seed), the task.
+
+    Example:
+        >>> gen = client.generate("a red fox", width=768, height=512, seed=42)  # doctest: +SKIP
+        >>> gen.seed, gen.size, gen.save("fox.png")  # doctest: +SKIP
+        (42, (768, 512), PosixPath('fox.png'))
+    """
+
+    request: GenerationRequest
+    prediction: Prediction
+    image: bytes
+    elapsed: float = 0.0  # seconds from submit to image in hand, measured client-side
+    path: Path | None = None  # where the gallery stored it, if it did
+
+    @property
+    def format(self) -> ImageFormat:
+        """``"png"`` or ``"jpeg"`` (or another), read from the bytes themselves."""
+        return detect_format(self.image)
+
+    @property
+    def task_id(self) -> str:
+        """The server's id for the task."""
+        return self.prediction.id
+
+    @property
+    def nsfw(self) -> bool:
+        """True if the server flagged the image."""
+        return self.prediction.nsfw
+
+    @property
+    def cost(self) -> float:
+        """What this image cost, in dollars."""
+        return PRICE_PER_IMAGE
+
+    def params(self) -> dict[str, Any]:
+        """Everything needed to regenerate this image; embedded by `save`."""
+        created = self.prediction.created_at
+        return {
+            "prompt": self.prompt,
+            "width": self.request.width,
+            "height": self.request.height,
+            "seed": self.seed,
+            "model": self.prediction.model,
+            "task_id": self.task_id,
+            "created_at": created.isoformat() if created else None,
+            "inference_ms": self.prediction.inference_ms,
+            "cost": self.cost,
+            "generator": f"klein-widget {__version__}",
+        }
+
+    def to_pil(self) -> Image:
+        """The image as a Pillow ``Image`` (decoded on each call)."""
+        from PIL import Image as PILImage
+
+        return PILImage.open(io.BytesIO(self.image))
+
+    def save(self, path: str | PathLike[str]) -> Path:
+        """Write the image with its parameters embedded; returns the path written.
+
+        Without a suffix, the served format's suffix is added. A ``.jpg`` path for a PNG
+        image (or the reverse) converts it.
+        """
+        target = Path(path)
+        if target.suffix.lower() not in _EXTENSIONS:
+            target = target.with_name(target.name + (".jpg" if self.format == "jpeg" else ".png"))
+        data = self.image
+        wanted = _EXTENSIONS[target.suffix.lower()]
+        if wanted != self.format:
+            out = io.BytesIO()
+            self.to_pil().convert("RGB").save(out, format=wanted.upper())
+            data = out.getvalue()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(embed_params(data, self.params()))
+        return target
+
+    def _repr_png_(self) -> bytes | None:
+        return self.image if self.format == "png" else None
+
+    def _repr_jpeg_(self) -> bytes | None:
+        return self.image if self.format == "jpeg" else None
+
+    def __repr__(self) -> str:
+        return (
+            f"Generation(prompt={self.prompt!r}, size={self.request.width}x{self.request.height},"
+            f" seed={self.seed}, task_id={self.task_id!r}, {len(self.image)} bytes {self.format})"
+        )

@@ -1,0 +1,99 @@
+"""Spend and budget, counted exactly in mills (thousandths of a dollar), safe under concurrency.
+
+A submission reserves its price before it is sent, so many concurrent submissions can
+never together cross ``max_spend``. The reservation is committed once the server may
+have accepted the task (we count what may be billed) and released only when the server
+certainly refused it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from klein_widget.client._exceptions import BudgetExceededError
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What a client has spent: images made and dollars (images plus prompt enhancements)."""
+
+    images: int
+    enhancements: int
+    mills: int
+
+    @property
+    def dollars(self) -> float:
+        """The total in dollars."""
+        return self.mills / 1000
+
+    def __str__(self) -> str:
+        noun = "image" if self.images == 1 else "images"
+        return f"{self.images} {noun}, ${self.dollars:.3f}"
+
+
+class Ledger:
+    """Thread-safe spend counter with an optional cap.
+
+    Example:
+        >>> ledger = Ledger(max_spend=0.01)
+        >>> token = ledger.reserve(8, "image")
+        >>> ledger.commit(token)
+        >>> ledger.spend.dollars
+        0.008
+    """
+
+    def __init__(self, max_spend: float | None = None) -> None:
+        if max_spend is not None and max_spend < 0:
+            raise ValueError("max_spend must be a positive number of dollars, or None")
+        self._limit = None if max_spend is None else round(max_spend * 1000)
+        self._lock = threading.Lock()
+        self._committed = 0
+        self._reserved = 0
+        self._images = 0
+        self._enhancements = 0
+
+    @property
+    def max_spend(self) -> float | None:
+        """The cap in dollars, or None for no cap."""
+        return None if self._limit is None else self._limit / 1000
+
+    @max_spend.setter
+    def max_spend(self, value: float | None) -> None:
+        with self._lock:
+            self._limit = None if value is None else round(value * 1000)
+
+    @property
+    def spend(self) -> Spend:
+        """A snapshot of what has been spent (committed reservations)."""
+        with self._lock:
+            return Spend(self._images, self._enhancements, self._committed)
+
+    def reserve(self, mills: int, kind: str) -> tuple[int, str]:
+        """Hold ``mills`` for one submission, or raise `BudgetExceededError`."""
+        with self._lock:
+            if self._limit is not None and self._committed + self._reserved + mills > self._limit:
+                held = (self._committed + self._reserved) / 1000
+                raise BudgetExceededError(
+                    f"This {kind} would cost ${mills / 1000:.3f} and take spending to "
+                    f"${held + mills / 1000:.3f}, over the budget of ${self._limit / 1000:.3f} "
+                    "(max_spend). Nothing was sent. Raise max_spend to continue."
+                )
+            self._reserved += mills
+            return (mills, kind)
+
+    def commit(self, token: tuple[int, str]) -> None:
+        """The server may have accepted it: count it as spent."""
+        mills, kind = token
+        with self._lock:
+            self._reserved -= mills
+            self._committed += mills
+            if kind == "image":
+                self._images += 1
+            else:
+                self._enhancements += 1
+
+    def release(self, token: tuple[int, str]) -> None:
+        """The server certainly did not take it: give the reservation back."""
+        with self._lock:
+            self._reserved -= token[0]

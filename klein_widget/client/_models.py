@@ -1,0 +1,294 @@
+"""Pure data: what we ask for (`GenerationRequest`), what the server says (`Prediction`).
+
+Every rule about valid input lives here, once: the clients, the panel, the magic, the
+CLI and the emulator all build a `GenerationRequest`, and it refuses to exist invalid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from klein_widget.client._exceptions import InvalidRequestError
+
+MODEL_ID = "wavespeed-ai/flux-2-klein-4b/text-to-image"
+ENHANCER_MODEL_ID = "wavespeed-ai/prompt-optimizer"
+MIN_SIDE = 256
+MAX_SIDE = 1536
+DEFAULT_SIDE = 1024
+SIDE_STEP = 16  # the model works in multiples of 16; other sizes are resized server-side
+MAX_SEED = 2_147_483_647
+RANDOM_SEED = -1
+# Money is counted in mills (thousandths of a dollar) so sums are exact.
+PRICE_PER_IMAGE_MILLS = 8
+PRICE_PER_ENHANCE_MILLS = 1
+PRICE_PER_IMAGE = PRICE_PER_IMAGE_MILLS / 1000
+
+Status = Literal[
+    "created", "pending", "processing", "completed", "failed", "cancelled", "timeout", "deleted"
+]
+STATUSES: tuple[Status, ...] = get_args(Status)
+FAILED_STATUSES: frozenset[Status] = frozenset({"failed", "cancelled", "timeout", "deleted"})
+TERMINAL_STATUSES: frozenset[Status] = FAILED_STATUSES | {"completed"}
+
+
+def _check_int(name: str, value: object, low: int, high: int, hint: str = "") -> int:
+    # bool is an int subclass, and 1024.0 is a float: both are mistakes worth naming.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(
+            f"{name} must be a whole number from {low} to {high}{hint}, "
+            f"not {type(value).__name__} {value!r}",
+            field=name,
+        )
+    if not low <= value <= high:
+        raise InvalidRequestError(
+            f"{name} must be from {low} to {high}{hint}, not {value}", field=name
+        )
+    return value
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRequestError(
+            f"{name} must be True or False, not {type(value).__name__} {value!r}", field=name
+        )
+    return value
+
+
+def check_prompt(prompt: object) -> str:
+    """Return the prompt stripped of surrounding blanks, or raise `InvalidRequestError`.
+
+    Example:
+        >>> check_prompt("  a red fox ")
+        'a red fox'
+    """
+    if not isinstance(prompt, str):
+        raise InvalidRequestError(
+            f"prompt must be text, not {type(prompt).__name__}", field="prompt"
+        )
+    text = prompt.strip()
+    if not text:
+        raise InvalidRequestError(
+            "prompt is empty: describe the image, e.g. 'a red fox in snow'", field="prompt"
+        )
+    if not text.isascii():
+        try:  # a lone surrogate (a bad paste) cannot be sent as UTF-8 JSON
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequestError(
+                "prompt contains a broken character (an unpaired surrogate, often from a bad "
+                "copy-paste): retype that part of the prompt",
+                field="prompt",
+            ) from None
+    return text
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One text-to-image request, validated on construction.
+
+    ``seed=-1`` means "random"; `with_concrete_seed` draws it client-side so every image
+    has a known seed.
+
+    Example:
+        >>> r = GenerationRequest("a red fox", width=768, height=512, seed=42)
+        >>> r.to_json()["size"]
+        '768*512'
+    """
+
+    prompt: str
+    width: int = DEFAULT_SIDE
+    height: int = DEFAULT_SIDE
+    seed: int = RANDOM_SEED
+    sync_mode: bool = False
+    base64_output: bool = False
+
+    def __post_init__(self) -> None:
+        side_hint = f" pixels (multiples of {SIDE_STEP} work best)"
+        object.__setattr__(self, "prompt", check_prompt(self.prompt))
+        _check_int("width", self.width, MIN_SIDE, MAX_SIDE, side_hint)
+        _check_int("height", self.height, MIN_SIDE, MAX_SIDE, side_hint)
+        _check_int("seed", self.seed, RANDOM_SEED, MAX_SEED, " (-1 means random)")
+        _check_bool("sync_mode", self.sync_mode)
+        _check_bool("base64_output", self.base64_output)
+
+    @property
+    def size(self) -> str:
+        """The size as the API writes it, ``"W*H"``."""
+        return f"{self.width}*{self.height}"
+
+    @property
+    def key(self) -> tuple[str, int, int, int]:
+        """What makes two requests the same image: prompt, width, height, seed."""
+        return (self.prompt, self.width, self.height, self.seed)
+
+    def with_concrete_seed(self, rng: random.Random | None = None) -> GenerationRequest:
+        """Return this request with ``seed=-1`` replaced by a drawn seed (others unchanged)."""
+        if self.seed != RANDOM_SEED:
+            return self
+        seed = (rng or random.SystemRandom()).randint(0, MAX_SEED)
+        return dataclasses.replace(self, seed=seed)
+
+    def to_json(self) -> dict[str, Any]:
+        """The submit body, parameters flat as the API expects."""
+        return {
+            "prompt": self.prompt,
+            "size": self.size,
+            "seed": self.seed,
+            "enable_sync_mode": self.sync_mode,
+            "enable_base64_output": self.base64_output,
+        }
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> GenerationRequest:
+        """Validate a submit body the way the server does (used by the emulator).
+
+        Example:
+            >>> GenerationRequest.from_json({"prompt": "fox", "size": "512*512"}).width
+            512
+        """
+        if "prompt" not in body:
+            raise InvalidRequestError("prompt is required", field="prompt")
+        width, height = parse_size(body.get("size", f"{DEFAULT_SIDE}*{DEFAULT_SIDE}"))
+        return cls(
+            prompt=body["prompt"],
+            width=width,
+            height=height,
+            seed=body.get("seed", RANDOM_SEED),
+            sync_mode=body.get("enable_sync_mode", False),
+            base64_output=body.get("enable_base64_output", False),
+        )
+
+
+class MadeFromRequest:
+    """The prompt, seed and size of anything made from a `GenerationRequest`.
+
+    Shared by `Generation` and the gallery's entries, which hold a ``request`` field.
+    """
+
+    request: GenerationRequest
+
+    @property
+    def prompt(self) -> str:
+        """The prompt as sent."""
+        return self.request.prompt
+
+    @property
+    def seed(self) -> int:
+        """The concrete seed the image was made with (never -1)."""
+        return self.request.seed
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) as requested."""
+        return (self.request.width, self.request.height)
+
+
+def parse_size(size: object) -> tuple[int, int]:
+    """Parse ``"W*H"`` (also ``"WxH"``) into two ints; range checks happen in the request.
+
+    Example:
+        >>> parse_size("768*512")
+        (768, 512)
+    """
+    if isinstance(size, str):
+        parts = size.lower().replace("x", "*").split("*")
+        # isdecimal and ascii: "²".isdigit() is True but int("²") fails.
+        if len(parts) == 2 and all(p.strip().isdecimal() and p.isascii() for p in parts):
+            return int(parts[0]), int(parts[1])
+    raise InvalidRequestError(
+        f'size must look like "1024*768" (width*height, each {MIN_SIDE} to {MAX_SIDE}), '
+        f"not {size!r}",
+        field="size",
+    )
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _parse_status(value: object) -> Status:
+    # An unknown status is treated as still running; the poll loop keeps asking.
+    return value if value in STATUSES else "processing"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A task as the server reports it.
+
+    Example:
+        >>> p = Prediction.from_json({"id": "t1", "status": "completed", "outputs": ["u"]})
+        >>> p.done, p.outputs
+        (True, ('u',))
+    """
+
+    id: str
+    model: str = MODEL_ID
+    status: Status = "created"
+    outputs: tuple[str, ...] = ()
+    has_nsfw_contents: tuple[bool, ...] = ()
+    timings: Mapping[str, int] = field(default_factory=dict)
+    created_at: datetime | None = None
+    error: str = ""
+    urls: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Prediction:
+        """Build from an envelope's ``data``; unknown fields are ignored, missing ones default."""
+        timings = data.get("timings") or {}
+        return cls(
+            id=str(data.get("id") or ""),
+            model=str(data.get("model") or MODEL_ID),
+            status=_parse_status(data.get("status")),
+            outputs=tuple(str(o) for o in data.get("outputs") or ()),
+            has_nsfw_contents=tuple(bool(f) for f in data.get("has_nsfw_contents") or ()),
+            timings={
+                str(k): int(v)
+                for k, v in (timings.items() if isinstance(timings, Mapping) else ())
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            },
+            created_at=_parse_time(data.get("created_at")),
+            error=str(data.get("error") or ""),
+            urls={
+                str(k): str(v) for k, v in (data.get("urls") or {}).items() if isinstance(v, str)
+            },
+        )
+
+    @property
+    def done(self) -> bool:
+        """True once the task is in any terminal state."""
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def failed(self) -> bool:
+        """True if the task ended without an image."""
+        return self.status in FAILED_STATUSES
+
+    @property
+    def inference_ms(self) -> int | None:
+        """The server's inference time in milliseconds, once known."""
+        return self.timings.get("inference")
+
+    @property
+    def nsfw(self) -> bool:
+        """True if the server flagged any output as NSFW."""
+        return any(self.has_nsfw_contents)
+
+
+# The optimizer's input field is not in any public schema we have; `text` is what its
+# model page shows. Kept in one place so it is one line to change.
+ENHANCER_INPUT_FIELD = "text"
+
+
+def enhancer_body(text: str) -> dict[str, Any]:
+    """The prompt-optimizer's submit body (always sync mode: it answers in one request)."""
+    return {ENHANCER_INPUT_FIELD: check_prompt(text), "mode": "image", "enable_sync_mode": True}

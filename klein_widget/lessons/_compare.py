@@ -1,0 +1,288 @@
+"""`compare()`: every prompt with every seed, made concurrently, shown as a labelled grid.
+
+Rows are prompts, columns are seeds. Fixing the seed while changing the prompt shows
+what the words do; fixing the prompt while changing the seed shows what chance does.
+Row labels emphasise the words each prompt adds to the part all prompts share.
+
+The work runs in a small thread pool on the session's shared blocking client (no event
+loop tricks, so it also works in scripts). In a notebook the grid appears at once and
+fills in as images arrive; a failed cell shows its error and the others still render.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from klein_widget.batch._plan import DEFAULT_CONFIRM_OVER, Job, Plan, check_cost
+from klein_widget.client import _core
+from klein_widget.client._client import KleinClient
+from klein_widget.client._generation import Generation
+from klein_widget.client._models import (
+    PRICE_PER_IMAGE_MILLS,
+    RANDOM_SEED,
+    GenerationRequest,
+)
+from klein_widget.lessons._prompts import PromptBuilder
+from klein_widget.ui._grid import Cell, GridHTML, highlight_differences, render_grid
+
+__all__ = ["DEFAULT_SEEDS", "CompareResult", "compare"]
+
+DEFAULT_SEEDS = (1, 2, 3)
+DEFAULT_SIDE = 512  # same price as 1024 px, quicker, and plenty for side-by-side thumbnails
+MAX_WORKERS = 4  # concurrent requests: enough to overlap waiting, gentle on rate limits
+
+PromptLike = str | PromptBuilder
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """The outcome of `compare`: ``cells[row][column]`` is a `Generation` or the exception
+    that cell raised; rows follow ``prompts``, columns follow ``seeds``.
+
+    Displays as the grid. ``generations`` lists the images made, ``errors`` the failures.
+
+    Example:
+        >>> result = compare(["a fox", "a fox in snow"], seeds=[1, 2])  # doctest: +SKIP
+        >>> result[1, 0].prompt, result[1, 0].seed  # doctest: +SKIP
+        ('a fox in snow', 1)
+    """
+
+    prompts: tuple[str, ...]
+    seeds: tuple[int, ...]
+    width: int
+    height: int
+    cells: tuple[tuple[Generation | BaseException, ...], ...]
+    elapsed: float = 0.0
+    _shown_live: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def __getitem__(self, index: tuple[int, int]) -> Generation | BaseException:
+        row, column = index
+        return self.cells[row][column]
+
+    def __iter__(self) -> Iterator[Generation | BaseException]:
+        """Every cell, row by row."""
+        return (cell for row in self.cells for cell in row)
+
+    @property
+    def generations(self) -> list[Generation]:
+        """The images made, row by row."""
+        return [cell for cell in self if isinstance(cell, Generation)]
+
+    @property
+    def errors(self) -> list[tuple[str, int, BaseException]]:
+        """``(prompt, seed, error)`` for each cell that failed."""
+        return [
+            (self.prompts[r], self.seeds[c], cell)
+            for r, row in enumerate(self.cells)
+            for c, cell in enumerate(row)
+            if isinstance(cell, BaseException)
+        ]
+
+    @property
+    def cost(self) -> float:
+        """Dollars for the images made."""
+        return len(self.generations) * PRICE_PER_IMAGE_MILLS / 1000
+
+    def grid(self, *, thumbnail: int | None = None) -> GridHTML:
+        """The grid as HTML (``thumbnail`` sets the thumbnail side in pixels)."""
+        cells: list[list[Cell]] = [list(row) for row in self.cells]
+        return _render(
+            self.prompts, self.seeds, self.width, self.height, cells, thumbnail, _summary(self)
+        )
+
+    def _repr_html_(self) -> str | None:
+        # compare() already showed this grid live in the running cell: don't show it twice
+        # when the call is also the cell's last line. In later cells it displays normally.
+        if self._shown_live.is_set():
+            return None
+        return str(self.grid())
+
+    def __repr__(self) -> str:
+        return (
+            f"CompareResult({_count(len(self.prompts), 'prompt')} x "
+            f"{_count(len(self.seeds), 'seed')}, {_count(len(self.generations), 'image')}, "
+            f"{len(self.errors)} failed, {self.elapsed:.1f} s)"
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _summary(result: CompareResult) -> str:
+    made, failed = len(result.generations), len(result.errors)
+    text = (
+        f"{_count(len(result.prompts), 'prompt')} x {_count(len(result.seeds), 'seed')} at "
+        f"{result.width}x{result.height}: {_count(made, 'image')} "
+        f"(${result.cost:.3f}) in {result.elapsed:.1f} s"
+    )
+    return text + (f", {failed} failed" if failed else "")
+
+
+def _render(
+    prompts: Sequence[str],
+    seeds: Sequence[int],
+    width: int,
+    height: int,
+    cells: list[list[Cell]],
+    thumbnail: int | None,
+    title: str,
+) -> GridHTML:
+    columns = [f"seed {s}" if s != RANDOM_SEED else "random seed" for s in seeds]
+    options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
+    return render_grid(
+        cells,
+        row_labels=highlight_differences(prompts),
+        column_labels=columns,
+        title=title,
+        **options,
+    )
+
+
+def _as_prompts(prompts: PromptLike | Sequence[PromptLike]) -> tuple[str, ...]:
+    items: Sequence[PromptLike] = [prompts] if isinstance(prompts, str | PromptBuilder) else prompts
+    texts = tuple(str(p) if isinstance(p, PromptBuilder) else p for p in items)
+    if not texts:
+        raise ValueError("prompts is empty: give one prompt or a list, e.g. ['a fox', 'a cat']")
+    return texts
+
+
+def _as_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
+    values = (seeds,) if isinstance(seeds, int) else tuple(seeds)
+    if not values:
+        raise ValueError("seeds is empty: give one seed or a list, e.g. seeds=[1, 2, 3]")
+    return values
+
+
+def compare(
+    prompts: PromptLike | Sequence[PromptLike],
+    seeds: int | Sequence[int] = DEFAULT_SEEDS,
+    *,
+    width: int = DEFAULT_SIDE,
+    height: int = DEFAULT_SIDE,
+    client: KleinClient | None = None,
+    display: bool = True,
+    workers: int = MAX_WORKERS,
+    thumbnail: int | None = None,
+    confirm: bool | None = None,
+    confirm_over: float | None = DEFAULT_CONFIRM_OVER,
+) -> CompareResult:
+    """Make every (prompt, seed) combination concurrently and show them as a grid.
+
+    ``prompts`` are strings or `PromptBuilder` objects; ``seeds`` are whole numbers
+    (``-1`` draws a random one per cell). It costs ``len(prompts) * len(seeds)`` images.
+    ``client`` defaults to the session's shared client (see `klein_widget.connect`).
+    With ``display=True`` in a notebook, the grid shows at once and fills in as images
+    arrive. Everything is validated before anything is sent; a cell that fails shows
+    its error and the others still render. Like `generate_many`, a grid costing more than
+    ``confirm_over`` dollars asks first (``confirm=True`` goes ahead, ``False`` refuses).
+
+    Example:
+        >>> klein_widget.connect()  # doctest: +SKIP
+        >>> compare(["a lighthouse", "a lighthouse at night, oil painting"],
+        ...         seeds=[1, 2, 3])  # doctest: +SKIP
+    """
+    texts = _as_prompts(prompts)
+    seed_values = _as_seeds(seeds)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 16:
+        raise ValueError(f"workers must be a whole number from 1 to 16, not {workers!r}")
+    # Validate every cell before sending anything: one bad seed must not leave half a grid.
+    requests = [
+        [GenerationRequest(text, width, height, seed) for seed in seed_values] for text in texts
+    ]
+    prompt_texts = tuple(row[0].prompt for row in requests)
+    if client is None:
+        from klein_widget._session import session
+
+        client = session().client()
+    if not client.has_api_key:
+        raise _core.missing_key_error()
+    flat = [request for row in requests for request in row]
+    plan = Plan(flat, [Job(request, (i,)) for i, request in enumerate(flat)])
+    check_cost(plan, confirm=confirm, confirm_over=confirm_over)
+
+    cells: list[list[Cell]] = [[None] * len(seed_values) for _ in texts]
+    live = (
+        _LiveGrid.start(
+            lambda title: _render(prompt_texts, seed_values, width, height, cells, thumbnail, title)
+        )
+        if display
+        else None
+    )
+    total = len(texts) * len(seed_values)
+    if live is not None:
+        live.update(f"Making {_count(total, 'image')}…")
+
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=min(workers, total), thread_name_prefix="klein-compare")
+    futures: dict[Future[Generation], tuple[int, int]] = {
+        pool.submit(client.generate, request): (r, c)
+        for r, row in enumerate(requests)
+        for c, request in enumerate(row)
+    }
+    done = 0
+    try:
+        for future in as_completed(futures):
+            r, c = futures[future]
+            error = future.exception()
+            cells[r][c] = error if error is not None else future.result()
+            done += 1
+            if live is not None:
+                live.update(f"{done} of {total} done…")
+    except BaseException:
+        # Interrupted: don't start what is still queued. Requests already sent finish in
+        # the background and still reach the session's history and gallery.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+    finished: tuple[tuple[Generation | BaseException, ...], ...] = tuple(
+        tuple(cell for cell in row if isinstance(cell, Generation | BaseException)) for row in cells
+    )
+    result = CompareResult(
+        prompt_texts, seed_values, width, height, finished, time.monotonic() - started
+    )
+    if live is not None:
+        live.update(_summary(result))
+        live.mark_shown(result._shown_live)
+    return result
+
+
+class _LiveGrid:
+    """A display that is updated in place while a grid fills in (only inside IPython)."""
+
+    def __init__(self, shell: Any, render: Callable[[str], GridHTML]) -> None:
+        from IPython.display import display
+
+        self._shell = shell
+        self._render = render
+        self._handle = display(render(""), display_id=True)  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def start(cls, render: Callable[[str], GridHTML]) -> _LiveGrid | None:
+        """A live grid in a Jupyter kernel; None elsewhere (a terminal can't show HTML)."""
+        ipython = sys.modules.get("IPython")  # never import IPython just to find it absent
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is None or getattr(shell, "kernel", None) is None:
+            return None
+        return cls(shell, render)
+
+    def update(self, title: str) -> None:
+        self._handle.update(self._render(title))
+
+    def mark_shown(self, flag: threading.Event) -> None:
+        """Set ``flag`` until the running cell finishes, then clear it."""
+        flag.set()
+        events = self._shell.events
+
+        def clear(*_: object) -> None:
+            flag.clear()
+            events.unregister("post_run_cell", clear)
+
+        events.register("post_run_cell", clear)

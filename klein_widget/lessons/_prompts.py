@@ -1,0 +1,233 @@
+"""`PromptBuilder`: compose a prompt from named parts and explain what each part does.
+
+A teaching aid: learners fill in subject, style, lighting, colours, mood and composition,
+see the prompt they make, and vary one part at a time with `PromptBuilder.with_`.
+
+Example:
+    >>> fox = PromptBuilder("a red fox curled up asleep", style="watercolour illustration",
+    ...                     lighting="soft morning light")
+    >>> fox.prompt
+    'a red fox curled up asleep, watercolour illustration, soft morning light'
+    >>> fox.with_(lighting="moonlight").prompt
+    'a red fox curled up asleep, watercolour illustration, moonlight'
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from dataclasses import dataclass, fields
+from typing import Any
+
+from klein_widget.client._models import check_prompt
+
+__all__ = ["PARTS", "PART_HELP", "Explanation", "PromptBuilder"]
+
+# The order parts are written in: what the picture is of first, because text-to-image
+# models weigh the start of a prompt most; then the parts that change the whole look.
+PARTS = ("subject", "style", "lighting", "colours", "mood", "composition")
+
+PART_HELP: dict[str, str] = {
+    "subject": (
+        "What the picture is of, and what it is doing. It goes first: the model pays most "
+        "attention to the start of the prompt. Specific beats vague: 'an old fisherman "
+        "mending a net' gives the model far more to draw than 'a man'."
+    ),
+    "style": (
+        "The medium or look: photograph, watercolour, linocut print, 3D render, anime. "
+        "One style phrase changes every pixel, so it is the strongest lever after the subject."
+    ),
+    "lighting": (
+        "Where the light comes from and what it is like: golden hour, overcast, neon, "
+        "rim light, candlelight. Lighting sets depth, time of day and much of the mood."
+    ),
+    "colours": (
+        "The palette: named colours ('teal and orange', 'muted earth tones') are followed "
+        "closely, and keep a series of images looking like a set."
+    ),
+    "mood": (
+        "The feeling: serene, eerie, joyful, melancholic. One mood word steers many small "
+        "choices at once (expression, weather, contrast)."
+    ),
+    "composition": (
+        "Framing and camera: close-up, wide shot, from below, centred, rule of thirds, "
+        "shallow depth of field. It decides what is in the frame and where the eye goes."
+    ),
+}
+
+_UNSET = "not set: the model decides"
+
+
+def _clean(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be text, not {type(value).__name__} {value!r}")
+    # Parts are joined with ", ": trailing commas or full stops would double up.
+    return value.strip().rstrip(",.;").strip()
+
+
+@dataclass(frozen=True)
+class PartExplanation:
+    """One row of `PromptBuilder.explain`: the part, its text ("" if unset), what it does."""
+
+    part: str
+    text: str
+    does: str
+
+
+@dataclass(frozen=True, repr=False)
+class Explanation:
+    """A table of a prompt's parts; prints as text, displays as an HTML table.
+
+    Example:
+        >>> print(PromptBuilder("a lighthouse", mood="lonely").explain())  # doctest: +ELLIPSIS
+        prompt: a lighthouse, lonely
+        <BLANKLINE>
+        subject      a lighthouse
+                     What the picture is of, and what it is doing. It goes first: the model pays...
+    """
+
+    prompt: str
+    rows: tuple[PartExplanation, ...]
+
+    def __str__(self) -> str:
+        lines = [f"prompt: {self.prompt}"]
+        for row in self.rows:
+            lines.append("")
+            lines.append(f"{row.part:<12} {row.text or '(' + _UNSET + ')'}")
+            lines.extend(
+                textwrap.wrap(row.does, 88, initial_indent=" " * 13, subsequent_indent=" " * 13)
+            )
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        border = "border: 1px solid var(--jp-border-color2, rgba(128, 128, 128, 0.35));"
+        cell = f'style="{border} padding: 4px 8px; text-align: left; vertical-align: top;"'
+        muted = "color: var(--jp-ui-font-color2, #777); font-style: italic;"
+        body = []
+        for row in self.rows:
+            text = (
+                f"<code>{html.escape(row.text)}</code>"
+                if row.text
+                else f'<span style="{muted}">{_UNSET}</span>'
+            )
+            body.append(
+                f"<tr><th {cell}>{row.part}</th><td {cell}>{text}</td>"
+                f"<td {cell}>{html.escape(row.does)}</td></tr>"
+            )
+        return (
+            '<div class="klein-prompt" style="color: var(--jp-ui-font-color1, inherit);">'
+            f"<p><b>Prompt:</b> <code>{html.escape(self.prompt)}</code></p>"
+            '<table style="border-collapse: collapse;">'
+            f"<thead><tr><th {cell}>part</th><th {cell}>text</th><th {cell}>what it does</th>"
+            f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        )
+
+
+@dataclass(frozen=True, init=False)
+class PromptBuilder:
+    """A prompt made of named parts, written in a fixed, sensible order.
+
+    Only ``subject`` is required; unset parts are left to the model. ``colors`` is
+    accepted as another spelling of ``colours``. Builders are immutable: `with_` returns
+    a changed copy, so one part can be varied while the rest stay fixed.
+
+    Example:
+        >>> b = PromptBuilder("a lighthouse on a cliff", style="linocut print",
+        ...                   colors="deep blue and cream", mood="lonely")
+        >>> str(b)
+        'a lighthouse on a cliff, linocut print, deep blue and cream, lonely'
+        >>> b.with_(mood="").prompt
+        'a lighthouse on a cliff, linocut print, deep blue and cream'
+    """
+
+    subject: str
+    style: str
+    lighting: str
+    colours: str
+    mood: str
+    composition: str
+
+    def __init__(
+        self,
+        subject: str,
+        *,
+        style: str = "",
+        lighting: str = "",
+        colours: str = "",
+        mood: str = "",
+        composition: str = "",
+        colors: str | None = None,
+    ) -> None:
+        if colors is not None:
+            if colours:
+                raise TypeError("give colours= or colors=, not both (they are the same part)")
+            colours = colors
+        values = {
+            "subject": subject,
+            "style": style,
+            "lighting": lighting,
+            "colours": colours,
+            "mood": mood,
+            "composition": composition,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, _clean(name, value))
+        if not self.subject:
+            raise ValueError(
+                "subject is empty: say what the picture is of, e.g. "
+                "PromptBuilder('a red fox curled up asleep')"
+            )
+        check_prompt(self.prompt)
+
+    @property
+    def parts(self) -> dict[str, str]:
+        """The parts that are set, in prompt order."""
+        return {name: getattr(self, name) for name in PARTS if getattr(self, name)}
+
+    @property
+    def unset(self) -> tuple[str, ...]:
+        """The parts left to the model."""
+        return tuple(name for name in PARTS if not getattr(self, name))
+
+    @property
+    def prompt(self) -> str:
+        """The composed prompt: the set parts in order, joined with commas."""
+        return ", ".join(self.parts.values())
+
+    def with_(self, **changes: str) -> PromptBuilder:
+        """A copy with some parts changed (``""`` clears a part).
+
+        Example:
+            >>> PromptBuilder("a cat").with_(style="oil painting").prompt
+            'a cat, oil painting'
+        """
+        if "colors" in changes:
+            changes["colours"] = changes.pop("colors")
+        unknown = sorted(set(changes) - set(PARTS))
+        if unknown:
+            raise TypeError(f"unknown part {', '.join(unknown)}: the parts are {', '.join(PARTS)}")
+        current: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        current.update(changes)
+        subject = current.pop("subject")
+        return PromptBuilder(subject, **current)
+
+    replace = with_
+
+    def explain(self) -> Explanation:
+        """Each part, its text and what it does to the image (unset parts included)."""
+        rows = tuple(PartExplanation(name, getattr(self, name), PART_HELP[name]) for name in PARTS)
+        return Explanation(self.prompt, rows)
+
+    def __str__(self) -> str:
+        return self.prompt
+
+    def __repr__(self) -> str:
+        args = [repr(self.subject)] + [
+            f"{name}={value!r}" for name, value in self.parts.items() if name != "subject"
+        ]
+        return f"PromptBuilder({', '.join(args)})"
+
+    def _repr_html_(self) -> str:
+        return self.explain()._repr_html_()

@@ -1,0 +1,235 @@
+"""Pure parsing for ``%klein`` / ``%%klein``: a line in, a typed `MagicArgs` out, and back.
+
+No IPython here: `parse_line` turns the magic's text into `MagicArgs` (or raises
+`MagicUsageError` saying what is allowed), and `format_magic` writes the ``%klein`` line
+that reproduces a `GenerationRequest` (the panel's snippet). Ranges are checked by
+`GenerationRequest`, the one place those rules live. The steps live in their own
+modules (words in `klein_widget.magic._words`, ``{name}`` in `klein_widget.magic._expand`,
+options in `klein_widget.magic._options`); this one puts them together and re-exports
+what the rest of the package and the tests use.
+
+Rules of the line:
+
+* Words are split like a shell line: ``"..."`` and ``'...'`` group words, a backslash
+  escapes a quote, a backslash or a blank. A quote right after a letter or digit is
+  just a character, so ``a fox's den`` and ``a 12" record`` need no quoting.
+* Words that are not options form the prompt, joined by single spaces; ``--`` ends the
+  options (for a prompt that starts with ``-``). ``%%klein`` takes the cell body instead.
+* ``{name}`` (also ``{name.attr}``, ``{name[0]}``, ``{name:.2f}``) is filled in from the
+  namespace, in the prompt and in option values; ``{{`` and ``}}`` are literal braces.
+
+Example:
+    >>> args = parse_line('"a red fox, at dusk" -W 768 -H 512 -s 42')
+    >>> args.prompt, args.width, args.height, args.seed
+    ('a red fox, at dusk', 768, 512, 42)
+    >>> format_magic(args.request())
+    '%klein "a red fox, at dusk" -W 768 -H 512 -s 42'
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from klein_widget.client._exceptions import InvalidRequestError
+from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, RANDOM_SEED, GenerationRequest
+from klein_widget.magic._expand import escape_braces, expand
+from klein_widget.magic._options import (
+    MAX_COUNT,
+    MagicDefaults,
+    aspect_size,
+    invalid,
+    parse_options,
+    read_count,
+    read_seed,
+    read_size,
+)
+from klein_widget.magic._words import EXAMPLE, MagicUsageError, quote_word, split_words
+
+__all__ = [
+    "MAX_COUNT",
+    "MagicArgs",
+    "MagicDefaults",
+    "MagicUsageError",
+    "aspect_size",
+    "expand",
+    "format_magic",
+    "parse_line",
+    "split_words",
+]
+
+
+@dataclass(frozen=True)
+class MagicArgs:
+    """One parsed ``%klein``: what to make and what to do with it.
+
+    ``prompt`` is empty only when none was given (then ``%klein`` opens the panel).
+
+    Example:
+        >>> parse_line("a fox -n 3 -s 10").requests()[-1].seed
+        12
+    """
+
+    prompt: str
+    width: int = DEFAULT_SIDE
+    height: int = DEFAULT_SIDE
+    seed: int = RANDOM_SEED
+    count: int = 1
+    sync: bool = False
+    enhance: bool = False
+    out: str | None = None
+    panel: bool = False
+
+    def request(self, prompt: str | None = None) -> GenerationRequest:
+        """The first (or only) image's request; ``prompt`` replaces the prompt (--enhance)."""
+        return self.requests(prompt)[0]
+
+    def requests(
+        self, prompt: str | None = None, rng: random.Random | None = None
+    ) -> tuple[GenerationRequest, ...]:
+        """One request per image: ``count`` consecutive seeds from ``seed``.
+
+        With ``seed=-1`` and ``count > 1`` the first seed is drawn here, so the seeds of
+        a grid are consecutive and known; a single image keeps -1 (the client draws it).
+        """
+        first = self.seed
+        if first == RANDOM_SEED and self.count > 1:
+            first = (rng or random.SystemRandom()).randint(0, MAX_SEED - self.count + 1)
+        seeds = [first] if self.count == 1 else [first + i for i in range(self.count)]
+        text = self.prompt if prompt is None else prompt
+        return tuple(
+            GenerationRequest(text, self.width, self.height, seed, self.sync) for seed in seeds
+        )
+
+
+# --- the line -----------------------------------------------------------------------------
+
+
+def _strip_magic_name(line: str, cell: str | None) -> tuple[str, str | None]:
+    """Accept a whole ``%klein ...`` line or ``%%klein ...`` cell, as `format_magic` writes."""
+    text = line.lstrip()
+    for name in ("%%klein", "%klein"):
+        rest = text[len(name) :]
+        if text.startswith(name) and (not rest or rest[0].isspace()):
+            if name == "%%klein" and cell is None:
+                first, _, body = rest.partition("\n")
+                return first, body
+            return rest, cell
+    return line, cell
+
+
+def parse_line(
+    line: str,
+    defaults: MagicDefaults | None = None,
+    *,
+    cell: str | None = None,
+    namespace: Mapping[str, Any] | None = None,
+) -> MagicArgs:
+    """Parse a ``%klein`` line (and the ``%%klein`` cell body, if any) into `MagicArgs`.
+
+    ``{name}`` fields in the prompt and option values are filled in from ``namespace``
+    (none by default). Raises `MagicUsageError`, naming what is allowed, for any mistake.
+
+    Example:
+        >>> args = parse_line("a {animal} --aspect 16:9 -s 7", namespace={"animal": "fox"})
+        >>> args.prompt, args.width, args.height, args.seed
+        ('a fox', 1024, 576, 7)
+    """
+    defaults = defaults or MagicDefaults()
+    names: Mapping[str, Any] = namespace if namespace is not None else {}
+    line, cell = _strip_magic_name(line, cell)
+    options = parse_options(split_words(line))
+
+    def fill(text: str | None) -> str | None:
+        return None if text is None else expand(text, names)
+
+    # The prompt: words on the line, or the cell body; never both.
+    if cell is not None and options.words:
+        raise MagicUsageError(
+            "%%klein takes the prompt from the cell body: put the words "
+            f"{' '.join(options.words)!r} in the cell, and only options on the first line"
+        )
+    given = cell is not None or bool(options.words)
+    prompt = expand(cell if cell is not None else " ".join(options.words), names)
+    if given and not prompt.strip():
+        raise MagicUsageError(
+            "the prompt is empty: describe the image, e.g. "
+            + EXAMPLE
+            + " (or run %klein alone to open the panel)"
+        )
+
+    width, height = read_size(options, defaults, fill)
+    seed_text = fill(options.seed)
+    seed: Any = defaults.seed if seed_text is None else read_seed(seed_text)
+    count = read_count(fill(options.count))
+    sync = defaults.sync if options.sync is None else bool(options.sync)
+    out = fill(options.out)
+
+    if not prompt.strip() or options.panel:
+        extras = [
+            flag
+            for flag, used in (
+                ("-n", options.count is not None),
+                ("-o", options.out is not None),
+                ("--enhance", options.enhance),
+                ("--sync", options.sync is not None),
+            )
+            if used
+        ]
+        if extras:
+            raise MagicUsageError(
+                f"{' and '.join(extras)} only work when %klein makes images itself: give a "
+                f"prompt (e.g. {EXAMPLE} -n 4) and leave out --panel"
+            )
+
+    try:
+        # Without a prompt (the panel) the sizes and seed are still checked, by the same rules.
+        request = GenerationRequest(prompt if prompt.strip() else "-", width, height, seed, sync)
+    except InvalidRequestError as error:
+        raise invalid(error) from None
+    if count > 1 and request.seed != RANDOM_SEED and request.seed + count - 1 > MAX_SEED:
+        raise MagicUsageError(
+            f"-n {count} uses the seeds {request.seed} to {request.seed + count - 1}, but "
+            f"seeds go up to {MAX_SEED}: start at {MAX_SEED - count + 1} or lower"
+        )
+    return MagicArgs(
+        prompt=request.prompt if prompt.strip() else "",
+        width=request.width,
+        height=request.height,
+        seed=request.seed,
+        count=count,
+        sync=request.sync_mode,
+        enhance=bool(options.enhance),
+        out=out,
+        panel=bool(options.panel),
+    )
+
+
+# --- and back -----------------------------------------------------------------------------
+
+
+def format_magic(request: GenerationRequest) -> str:
+    """The ``%klein`` line that makes ``request`` again (a ``%%klein`` cell if multi-line).
+
+    Braces are doubled because the magic fills in ``{name}``; width, height and seed are
+    always written, so the line does not depend on ``%config`` defaults.
+
+    Example:
+        >>> format_magic(GenerationRequest("a {red} fox", 768, 512, seed=42))
+        '%klein "a {{red}} fox" -W 768 -H 512 -s 42'
+        >>> print(format_magic(GenerationRequest("a fox\\nin snow", seed=1)))
+        %%klein -W 1024 -H 1024 -s 1
+        a fox
+        in snow
+    """
+    prompt = escape_braces(request.prompt)
+    options = f"-W {request.width} -H {request.height} -s {request.seed}"
+    if request.sync_mode:
+        options += " --sync"
+    if len(prompt.splitlines()) > 1:
+        return f"%%klein {options}\n{prompt}"
+    if prompt.startswith("-"):
+        return f"%klein {options} -- {quote_word(prompt)}"
+    return f"%klein {quote_word(prompt)} {options}"

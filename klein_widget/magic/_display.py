@@ -1,0 +1,159 @@
+"""What ``%klein`` shows: its results, each shown once, and a live status line.
+
+``%klein`` shows its image itself (so ``fox = %klein ...`` shows it too) and returns it.
+If the call is also the cell's last expression, IPython would show the returned value a
+second time; objects ``%klein`` has shown (`mark_shown`) are therefore silent until the
+cell finishes (`cell_finished`, a ``post_run_cell`` hook). `ShownGeneration` and
+`GenerationGrid` are those returned values; `StatusLine` is the one line of text above.
+
+Example (in a notebook):
+    >>> fox = %klein a red fox  # shown here, once  # doctest: +SKIP
+    >>> fox  # the cell's last expression: not shown again  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from IPython import display as _ipython_display
+
+from klein_widget.client._generation import Generation
+from klein_widget.ui._grid import GridHTML, render_grid
+from klein_widget.ui._progress import in_kernel
+
+__all__ = [
+    "GRID_COLUMNS",
+    "GenerationGrid",
+    "ShownGeneration",
+    "StatusLine",
+    "cell_finished",
+    "display",
+    "grid_html",
+    "mark_shown",
+]
+
+GRID_COLUMNS = 4
+_STATUS_INTERVAL = 0.25  # s between status updates within one stage (keeps output light)
+
+
+def display(*objects: Any, **options: Any) -> Any:
+    """`IPython.display.display`, typed."""
+    return _ipython_display.display(*objects, **options)  # type: ignore[no-untyped-call]
+
+
+# --- shown once -------------------------------------------------------------------------
+
+# Weak references: a loop of %klein in one cell must not keep every image alive.
+_SHOWN: list[weakref.ref[Any]] = []
+_SHOWN_LOCK = threading.Lock()
+
+
+def mark_shown(value: object) -> None:
+    """Keep ``value`` from being shown again until the cell finishes (%klein showed it)."""
+    with _SHOWN_LOCK:
+        _SHOWN[:] = [ref for ref in _SHOWN if ref() is not None]
+        _SHOWN.append(weakref.ref(value))
+
+
+def _shown_in_this_cell(value: object) -> bool:
+    with _SHOWN_LOCK:
+        return any(ref() is value for ref in _SHOWN)
+
+
+def cell_finished(*_: object) -> None:
+    """``post_run_cell`` hook: what %klein showed may be shown again in later cells."""
+    with _SHOWN_LOCK:
+        _SHOWN.clear()
+
+
+def _plain(generation: Generation) -> Generation:
+    return Generation(
+        generation.request,
+        generation.prediction,
+        generation.image,
+        generation.elapsed,
+        generation.path,
+    )
+
+
+class ShownGeneration(Generation):
+    """The `Generation` ``%klein`` returns: the same image, not shown twice in its cell.
+
+    Example:
+        >>> fox = %klein a red fox  # doctest: +SKIP
+        >>> fox.seed, fox.save("fox.png")  # doctest: +SKIP
+    """
+
+    def _ipython_display_(self) -> None:
+        if not _shown_in_this_cell(self):
+            display(_plain(self))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Generation):
+            return _plain(self) == _plain(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as Generation's: fields are unhashable
+
+
+class GenerationGrid(list[Generation]):
+    """What ``%klein -n N`` returns: the N generations, displayed as their grid.
+
+    Example:
+        >>> foxes = %klein a red fox -n 4  # doctest: +SKIP
+        >>> [g.seed for g in foxes]  # doctest: +SKIP
+        [7, 8, 9, 10]
+    """
+
+    def __init__(self, generations: Iterable[Generation], title: str = "") -> None:
+        super().__init__(generations)
+        self.title = title
+
+    def _repr_html_(self) -> str:
+        return grid_html(list(self), self.title)
+
+    def _ipython_display_(self) -> None:
+        if not _shown_in_this_cell(self):
+            display(GridHTML(self._repr_html_()))
+
+
+def grid_html(cells: Sequence[Generation | BaseException | None], title: str) -> GridHTML:
+    """The grid of ``cells`` (None: still running), `GRID_COLUMNS` to a row."""
+    rows = [list(cells[i : i + GRID_COLUMNS]) for i in range(0, len(cells), GRID_COLUMNS)]
+    return render_grid(rows, title=title)
+
+
+# --- the status line ----------------------------------------------------------------------
+
+
+class StatusLine:
+    """One line of text, updated in place (a display handle).
+
+    In a terminal every update prints a new line, so there only a new stage (``key``)
+    or a final text is shown, not the ticking seconds.
+
+    Example:
+        >>> line = StatusLine("Submitting…")  # doctest: +SKIP
+        >>> line.update("Done in 0.7 s · seed 42", force=True)  # doctest: +SKIP
+    """
+
+    def __init__(self, text: str) -> None:
+        self._handle: Any = display({"text/plain": text}, raw=True, display_id=True)
+        self._text = text
+        self._key = ""
+        self._at = time.monotonic()
+        self._live = in_kernel()
+
+    def update(self, text: str, *, key: str = "", force: bool = False) -> None:
+        """Show ``text``; within one ``key`` (stage), at most every `_STATUS_INTERVAL`."""
+        now = time.monotonic()
+        if text == self._text:
+            return
+        if not force and key == self._key and (not self._live or now - self._at < _STATUS_INTERVAL):
+            return
+        self._handle.update({"text/plain": text}, raw=True)
+        self._text, self._key, self._at = text, key, now

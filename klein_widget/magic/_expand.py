@@ -1,0 +1,111 @@
+"""Safe ``{name}`` expansion for ``%klein``: fill in variables, never run code.
+
+`expand` is `str.format` over the notebook's namespace, limited to what a prompt
+needs: ``{name}``, ``{name.attr}``, ``{name[0]}``, ``{name[key]}`` and a format spec
+(``{name:.2f}``). No calls, no positional fields, no private (``_``) attributes; every
+mistake is a `MagicUsageError` that says how to write literal braces. `escape_braces`
+is the inverse, for `format_magic`. Pure: no IPython.
+
+Example:
+    >>> expand("a {colour} fox {{not a field}}", {"colour": "red"})
+    'a red fox {not a field}'
+    >>> expand(escape_braces("{odd}"), {})
+    '{odd}'
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from klein_widget.magic._words import MagicUsageError
+
+__all__ = ["escape_braces", "expand"]
+
+_BRACES_HELP = "write {{ and }} for literal braces"
+
+_FIELD_PART = re.compile(r"\.([^.\[]+)|\[([^\]]+)\]")
+
+
+def _split_field(field_name: str) -> tuple[str, list[tuple[bool, str | int]]]:
+    """``"a.b[0]"`` -> ``("a", [(True, "b"), (False, 0)])``, as `str.format` reads it."""
+    first = re.match(r"[^.\[]*", field_name)
+    name = first.group() if first else ""
+    parts: list[tuple[bool, str | int]] = []
+    position = len(name)
+    for match in _FIELD_PART.finditer(field_name, position):
+        if match.start() != position:
+            break
+        attribute, index = match.groups()
+        if attribute is not None:
+            parts.append((True, attribute))
+        else:
+            parts.append((False, int(index) if index.isdigit() else index))
+        position = match.end()
+    if position != len(field_name):
+        raise MagicUsageError(
+            f"{{{field_name}}} is not a variable reference: use {{name}}, {{name.attr}} or "
+            f"{{name[key]}}; {_BRACES_HELP}"
+        )
+    return name, parts
+
+
+class _NamespaceFormatter(string.Formatter):
+    """`str.format` over a namespace: names, ``.attr`` and ``[index]`` only, no calls."""
+
+    def __init__(self, namespace: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.namespace = namespace
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        first, rest = _split_field(field_name)
+        if not first or first.isdigit():
+            raise MagicUsageError(
+                f"{{}} and {{{field_name or 0}}} are not filled in: name a variable, e.g. "
+                f"{{animal}}, or {_BRACES_HELP}"
+            )
+        if first not in self.namespace:
+            raise MagicUsageError(
+                f"{{{field_name}}}: there is no variable named {first!r}; define it in a "
+                f"cell first, or {_BRACES_HELP}"
+            )
+        value = self.namespace[first]
+        for is_attribute, key in rest:
+            if is_attribute and str(key).startswith("_"):
+                raise MagicUsageError(
+                    f"{{{field_name}}}: private attributes (starting with _) are not filled in"
+                )
+            try:
+                value = getattr(value, str(key)) if is_attribute else value[key]
+            except (AttributeError, LookupError, TypeError) as error:
+                raise MagicUsageError(f"{{{field_name}}}: {error}") from None
+        return value, first
+
+
+def expand(text: str, namespace: Mapping[str, Any]) -> str:
+    """Fill in ``{name}`` fields from ``namespace``; ``{{`` and ``}}`` are literal braces.
+
+    Example:
+        >>> expand("a {colour} fox {{not a field}}", {"colour": "red"})
+        'a red fox {not a field}'
+    """
+    if "{" not in text and "}" not in text:
+        return text
+    try:
+        return _NamespaceFormatter(namespace).vformat(text, (), {})
+    except MagicUsageError:
+        raise
+    except (ValueError, TypeError) as error:  # unbalanced braces, a bad format spec
+        raise MagicUsageError(f"cannot fill in {text!r}: {error}; {_BRACES_HELP}") from None
+
+
+def escape_braces(text: str) -> str:
+    """Double every brace, so that `expand` gives ``text`` back unchanged.
+
+    Example:
+        >>> escape_braces("a {red} fox")
+        'a {{red}} fox'
+    """
+    return text.replace("{", "{{").replace("}", "}}")

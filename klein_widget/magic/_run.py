@@ -1,0 +1,202 @@
+"""What ``%klein`` does once its line is parsed: enhance, make one image or a grid, save.
+
+`make_one` shows a live status line and then the image; `make_grid` runs up to
+`MAX_PARALLEL` images of ``-n`` at once, updating the grid as each finishes. Both save
+what ``-o`` or ``KleinMagics.out_dir`` ask for and return the value ``%klein`` returns,
+marked as shown (`klein_widget.magic._display`). API errors come out as `KleinError`
+for the magic to word; a failure here that is the user's to fix is a `UsageError`.
+
+Example (in a notebook):
+    >>> %klein a lighthouse in a storm -n 4  # doctest: +SKIP
+    4/4 done in 2.10 s · seeds 7 to 10 · 1024×1024 · $0.032
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from IPython.core.error import UsageError
+
+from klein_widget.client._base import Progress
+from klein_widget.client._client import KleinClient
+from klein_widget.client._exceptions import KleinError
+from klein_widget.client._generation import Generation
+from klein_widget.magic._args import MagicArgs
+from klein_widget.magic._display import (
+    GenerationGrid,
+    ShownGeneration,
+    StatusLine,
+    display,
+    grid_html,
+    mark_shown,
+)
+from klein_widget.ui._snippets import default_filename
+from klein_widget.ui._text import done_text, error_text, progress_text
+
+__all__ = ["MAX_PARALLEL", "enhance_prompt", "make_grid", "make_one", "save_images"]
+
+MAX_PARALLEL = 4  # images of one -n grid in flight at once
+
+
+def enhance_prompt(client: KleinClient, prompt: str) -> str:
+    """``--enhance``: the prompt optimizer's rewrite of ``prompt``, shown as a status line."""
+    line = StatusLine("Enhancing the prompt…")
+    try:
+        text = client.enhance_prompt(prompt)
+    except BaseException:
+        line.update("Enhancing the prompt failed.", force=True)
+        raise
+    line.update(f"Enhanced prompt: {text}", force=True)
+    return text
+
+
+def make_one(
+    client: KleinClient, args: MagicArgs, prompt: str, out_dir: str | None
+) -> ShownGeneration:
+    """One image: a live status line, then the image, saved if asked for."""
+    request = args.request(prompt)
+    status = StatusLine("Submitting…")
+
+    def on_progress(progress: Progress) -> None:
+        if progress.stage != "done":  # done_text follows, with more to say
+            status.update(progress_text(progress), key=progress.stage)
+
+    try:
+        generation = client.generate(request, on_progress=on_progress)
+    except KeyboardInterrupt:
+        status.update("Interrupted.", force=True)
+        raise
+    except BaseException:
+        status.update("Failed (the error is below).", force=True)
+        raise
+    shown = ShownGeneration(
+        generation.request,
+        generation.prediction,
+        generation.image,
+        generation.elapsed,
+        generation.path,
+    )
+    status.update(done_text(generation), force=True)
+    display(generation)
+    mark_shown(shown)
+    saved = save_images([generation], args, out_dir)
+    if saved:
+        status.update(f"{done_text(generation)} · saved {saved[0]}", force=True)
+    return shown
+
+
+def make_grid(
+    client: KleinClient, args: MagicArgs, prompt: str, out_dir: str | None
+) -> GenerationGrid:
+    """``-n N``: N images, at most `MAX_PARALLEL` at once, shown as a grid that fills in."""
+    requests = args.requests(prompt)
+    count = len(requests)
+    cells: list[Generation | BaseException | None] = [None] * count
+    latest: dict[int, Progress] = {}
+    latest_lock = threading.Lock()
+    started = time.monotonic()
+    grid = display(grid_html(cells, prompt), display_id=True)
+    status = StatusLine(f"0/{count} done · Submitting…")
+
+    def progress_of(index: int) -> Callable[[Progress], None]:
+        def record(progress: Progress) -> None:
+            with latest_lock:  # the main thread reads it: it alone writes the output
+                latest[index] = progress
+
+        return record
+
+    pool = concurrent.futures.ThreadPoolExecutor(min(MAX_PARALLEL, count), "klein-magic")
+    futures = {
+        pool.submit(client.generate, request, on_progress=progress_of(index)): index
+        for index, request in enumerate(requests)
+    }
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = concurrent.futures.wait(
+                pending, timeout=0.1, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for future in done:
+                error = future.exception()
+                cells[futures[future]] = error if error is not None else future.result()
+            if done:
+                grid.update(grid_html(cells, prompt))
+            finished = count - len(pending)
+            with latest_lock:
+                running = [latest[i] for i in sorted(latest) if cells[i] is None]
+            text = f"{finished}/{count} done"
+            if running:
+                text += " · " + progress_text(running[-1])
+            status.update(text, key=str(finished))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        status.update(
+            f"Interrupted after {count - len(pending)}/{count}; images already submitted "
+            "still finish into klein_widget.session().history.",
+            force=True,
+        )
+        raise
+    pool.shutdown(wait=True)
+
+    made = [cell for cell in cells if isinstance(cell, Generation)]
+    failures = [cell for cell in cells if isinstance(cell, BaseException)]
+    saved = save_images(made, args, out_dir)
+    status.update(_grid_summary(made, count, time.monotonic() - started, saved), force=True)
+    for failure in failures:
+        if not isinstance(failure, KleinError):
+            raise failure  # a bug, not the API: show its traceback
+    if failures:
+        raise UsageError(
+            f"{len(failures)} of {count} images failed ({len(made)} shown above, also in "
+            f"klein_widget.session().history): {error_text(failures[0])}"
+        )
+    result = GenerationGrid(made, prompt)
+    mark_shown(result)
+    return result
+
+
+def save_images(
+    generations: Sequence[Generation], args: MagicArgs, out_dir: str | None
+) -> list[Path]:
+    """Write the images asked for by ``-o`` (numbered with -n) or ``out_dir``."""
+    folder = Path(out_dir).expanduser() if out_dir else None
+    targets: list[Path] = []
+    if args.out:
+        target = Path(args.out).expanduser()
+        if folder is not None and not target.is_absolute():
+            target = folder / target
+        if args.count == 1:
+            targets = [target]
+        else:
+            targets = [
+                target.with_name(f"{target.stem}-{index}{target.suffix}")
+                for index in range(1, len(generations) + 1)
+            ]
+    elif folder is not None:
+        targets = [folder / Path(default_filename(g.request)).stem for g in generations]
+    try:
+        return [g.save(path) for g, path in zip(generations, targets, strict=False)]
+    except OSError as error:
+        raise UsageError(
+            f"The image was made (it is in klein_widget.session().history) but could not "
+            f"be saved: {error}. Check the -o path or KleinMagics.out_dir."
+        ) from None
+
+
+def _grid_summary(made: Sequence[Generation], count: int, elapsed: float, saved: list[Path]) -> str:
+    if not made:
+        return f"0/{count} done."
+    seeds = sorted(g.seed for g in made)
+    width, height = made[0].size
+    cost = sum(g.cost for g in made)
+    text = (
+        f"{len(made)}/{count} done in {elapsed:.2f} s · seeds {seeds[0]} to {seeds[-1]} · "
+        f"{width}×{height} · ${cost:.3f}"
+    )
+    if saved:
+        text += f" · saved {saved[0]}" + (f" … {saved[-1].name}" if len(saved) > 1 else "")
+    return text

@@ -1,0 +1,298 @@
+"""The gallery's SQLite index: one row per accepted task, in ``index.sqlite3`` (WAL).
+
+A row is inserted as ``submitted`` when the server accepts a task and moves on to
+``completed`` (with the image's path, relative to the gallery folder), ``failed`` (the
+task ended without an image) or ``abandoned`` (`MAX_ATTEMPTS` fetches went nowhere).
+``submitted_at`` and ``completed_at`` are one fixed ISO format in UTC, so text order is
+time order in SQL.
+
+`GalleryIndex` raises on any database error: deciding that a broken index must not
+crash a generation is the `Gallery`'s job, not this module's.
+
+Example:
+    >>> index = GalleryIndex(Path("klein-outputs"))  # doctest: +SKIP
+    >>> index.find(prompt="fox", limit=5)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from klein_widget.client._generation import Generation
+from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.store._entry import GalleryEntry, entry_from_row
+
+__all__ = ["INDEX_NAME", "MAX_ATTEMPTS", "GalleryIndex", "url_origin"]
+
+INDEX_NAME = "index.sqlite3"
+MAX_ATTEMPTS = 3  # resume gives up on a task after this many fetches that went nowhere
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    task_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    sync_mode INTEGER NOT NULL DEFAULT 0,
+    base64_output INTEGER NOT NULL DEFAULT 0,
+    model TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',
+    submitted_at TEXT,
+    completed_at TEXT,
+    created_at TEXT,
+    inference_ms INTEGER,
+    elapsed REAL,
+    cost REAL,
+    nsfw INTEGER NOT NULL DEFAULT 0,
+    path TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS images_key ON images (prompt, width, height, seed);
+CREATE INDEX IF NOT EXISTS images_status ON images (status, submitted_at);
+CREATE INDEX IF NOT EXISTS images_completed ON images (completed_at);
+"""
+
+
+def url_origin(url: str) -> str:
+    """The ``scheme://host`` a task was accepted by: its ``origin`` column.
+
+    Example:
+        >>> url_origin("https://api.example.com/v1/tasks/42")
+        'https://api.example.com'
+    """
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _stamp(moment: datetime) -> str:
+    # One fixed ISO format in UTC, so text order is time order in SQL.
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _now() -> str:
+    return _stamp(datetime.now(timezone.utc))
+
+
+def _task_columns(request: GenerationRequest, prediction: Prediction) -> tuple[Any, ...]:
+    """task_id, prompt, width, height, seed, sync_mode, base64_output, model, origin."""
+    return (
+        prediction.id,
+        request.prompt,
+        request.width,
+        request.height,
+        request.seed,
+        int(request.sync_mode),
+        int(request.base64_output),
+        prediction.model,
+        url_origin(prediction.urls.get("get", "")),
+    )
+
+
+def _created(prediction: Prediction) -> str | None:
+    return prediction.created_at.isoformat() if prediction.created_at else None
+
+
+def _connect(index: Path) -> sqlite3.Connection:
+    # One short-lived connection per operation: safe across threads and forked processes.
+    db = sqlite3.connect(index, timeout=30.0, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+class GalleryIndex:
+    """The ``images`` table of the gallery in ``folder``; paths in it are relative to ``folder``.
+
+    Made on first write; reading a gallery that does not exist yet finds nothing.
+
+    Example:
+        >>> GalleryIndex(Path("klein-outputs")).file.name
+        'index.sqlite3'
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.file = folder / INDEX_NAME
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def exists(self) -> bool:
+        """Whether the index file is there (reading never creates it)."""
+        return self.file.exists()
+
+    def _ensure(self) -> None:
+        # Re-checked each time: someone may have deleted the folder since.
+        if self._ready and self.exists():
+            return
+        with self._lock:
+            if self._ready and self.exists():
+                return
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for attempt in range(50):  # WAL switching needs a moment alone with the file
+                try:
+                    with closing(_connect(self.file)) as db:
+                        db.execute("PRAGMA journal_mode=WAL")
+                        db.executescript(_SCHEMA)
+                    break
+                except sqlite3.OperationalError as error:
+                    if "locked" not in str(error) or attempt == 49:
+                        raise
+                    time.sleep(0.02)
+            self._ready = True
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        self._ensure()
+        with closing(_connect(self.file)) as db:
+            yield db
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def record_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
+        """Insert an accepted task as ``submitted`` (a row already there is left alone)."""
+        self._execute(
+            "INSERT INTO images (task_id, status, prompt, width, height, seed, "
+            "sync_mode, base64_output, model, origin, submitted_at, created_at) "
+            "VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(task_id) DO NOTHING",
+            (*_task_columns(request, prediction), _now(), _created(prediction)),
+        )
+
+    def record_completed(self, generation: Generation, path: Path) -> None:
+        """Mark the task ``completed`` with its image at ``path`` (inserting it if unknown)."""
+        prediction = generation.prediction
+        self._execute(
+            "INSERT INTO images (task_id, status, prompt, width, height, seed, sync_mode, "
+            "base64_output, model, origin, submitted_at, completed_at, created_at, "
+            "inference_ms, elapsed, cost, nsfw, path) "
+            "VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(task_id) DO UPDATE SET status='completed', "
+            "completed_at=excluded.completed_at, "
+            "created_at=coalesce(excluded.created_at, created_at), "
+            "inference_ms=excluded.inference_ms, elapsed=excluded.elapsed, "
+            "cost=excluded.cost, nsfw=excluded.nsfw, path=excluded.path, "
+            "model=excluded.model, error=''",
+            (
+                *_task_columns(generation.request, prediction),
+                _now(),
+                _now(),
+                _created(prediction),
+                prediction.inference_ms,
+                generation.elapsed,
+                generation.cost,
+                int(generation.nsfw),
+                str(path.relative_to(self.folder)),
+            ),
+        )
+
+    def mark_failed(self, task_id: str, reason: str) -> None:
+        """The task ended without an image: never try to fetch it again."""
+        self._execute(
+            "UPDATE images SET status='failed', error=? WHERE task_id=?", (reason, task_id)
+        )
+
+    def mark_attempt(self, task_id: str, reason: str) -> None:
+        """A fetch went nowhere; after `MAX_ATTEMPTS` the task is ``abandoned``."""
+        self._execute(
+            "UPDATE images SET attempts=attempts+1, error=?, status=CASE WHEN attempts+1>=? "
+            "THEN 'abandoned' ELSE status END WHERE task_id=? AND status='submitted'",
+            (reason, MAX_ATTEMPTS, task_id),
+        )
+
+    def _execute(self, sql: str, args: tuple[object, ...]) -> None:
+        with self._db() as db:
+            db.execute(sql, args)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _select(self, where: str, args: tuple[object, ...], tail: str = "") -> list[GalleryEntry]:
+        if not self.exists():  # reading never creates the folder
+            return []
+        with self._db() as db:
+            rows = db.execute(f"SELECT * FROM images WHERE {where} {tail}", args).fetchall()
+        return [entry_from_row(row, self.folder) for row in rows]
+
+    def entry(self, task_id: str) -> GalleryEntry | None:
+        """The row for one task, or None."""
+        found = self._select("task_id=?", (task_id,))
+        return found[0] if found else None
+
+    def lookup(self, request: GenerationRequest) -> GalleryEntry | None:
+        """The newest completed image of exactly this prompt, size and seed whose file exists."""
+        for entry in self._select(
+            "status='completed' AND prompt=? AND width=? AND height=? AND seed=?",
+            request.key,
+            "ORDER BY completed_at DESC",
+        ):
+            if entry.path is not None and entry.path.exists():
+                return entry
+        return None
+
+    def lookup_pending(self, request: GenerationRequest, origin: str) -> GalleryEntry | None:
+        """The newest ``submitted`` task for this prompt, size and seed from ``origin``
+        (or from an unrecorded origin)."""
+        for entry in self._select(
+            "status='submitted' AND prompt=? AND width=? AND height=? AND seed=?",
+            request.key,
+            "ORDER BY submitted_at DESC",
+        ):
+            if not entry.origin or entry.origin == origin:
+                return entry
+        return None
+
+    def pending(self) -> list[GalleryEntry]:
+        """``submitted`` tasks, oldest first."""
+        return self._select("status='submitted'", (), "ORDER BY submitted_at")
+
+    def find(
+        self,
+        prompt: str | None = None,
+        *,
+        seed: int | None = None,
+        size: tuple[int, int] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[GalleryEntry]:
+        """Completed images, newest first, filtered (prompt: a substring, any case)."""
+        where: list[str] = ["status='completed'"]
+        args: list[object] = []
+        if prompt:
+            escaped = prompt.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("prompt LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        if seed is not None:
+            where.append("seed=?")
+            args.append(seed)
+        if size is not None:
+            where += ["width=?", "height=?"]
+            args += [size[0], size[1]]
+        if since is not None:
+            where.append("completed_at>=?")
+            args.append(_stamp(since))
+        if until is not None:
+            where.append("completed_at<?")
+            args.append(_stamp(until))
+        tail = "ORDER BY completed_at DESC"
+        if limit is not None:
+            tail += f" LIMIT {max(0, int(limit))}"
+        return self._select(" AND ".join(where), tuple(args), tail)
+
+    def count(self) -> int:
+        """How many completed images the index holds."""
+        if not self.exists():
+            return 0
+        with self._db() as db:
+            (count,) = db.execute("SELECT count(*) FROM images WHERE status='completed'").fetchone()
+        return int(count)

@@ -1,0 +1,194 @@
+"""Code that reproduces one image: Python, ``%klein``, curl and the command line.
+
+Pure functions of a `GenerationRequest` with a concrete seed. The key is always read
+from ``$WAVESPEED_API_KEY`` by the code shown, never written into it.
+
+Example:
+    >>> from klein_widget.client._models import GenerationRequest
+    >>> print(cli_snippet(GenerationRequest("a red fox", 768, 512, seed=42)))
+    python -m klein_widget generate 'a red fox' --width 768 --height 512 --seed 42 -o klein-42.png
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from klein_widget.client._core import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    result_path,
+    submit_path,
+)
+from klein_widget.client._models import MODEL_ID, RANDOM_SEED, GenerationRequest
+
+__all__ = [
+    "cli_snippet",
+    "curl_snippet",
+    "default_filename",
+    "magic_snippet",
+    "python_snippet",
+    "snippets",
+]
+
+
+def _concrete(request: GenerationRequest) -> GenerationRequest:
+    # A snippet with seed -1 would make a different image: refuse it.
+    if request.seed == RANDOM_SEED:
+        raise ValueError(
+            "a snippet needs the concrete seed the image was made with, not -1: "
+            "use generation.request (or request.with_concrete_seed())"
+        )
+    return request
+
+
+def default_filename(request: GenerationRequest, extension: str = "png") -> str:
+    """The file name snippets save to: ``klein-<seed>.<extension>``.
+
+    Example:
+        >>> default_filename(GenerationRequest("fox", seed=7))
+        'klein-7.png'
+    """
+    return f"klein-{request.seed}.{extension}"
+
+
+def _custom_base_url(base_url: str | None) -> str | None:
+    url = (base_url or "").rstrip("/")
+    return url if url and url != DEFAULT_BASE_URL else None
+
+
+def python_snippet(
+    request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
+) -> str:
+    """Python that makes the same image with `klein_widget.KleinClient` and saves it.
+
+    ``base_url`` is written only if it is not WaveSpeed's (the client otherwise reads
+    ``$WAVESPEED_BASE_URL``).
+
+    Example:
+        >>> print(python_snippet(GenerationRequest("a red fox", 768, 512, seed=42)))
+        from klein_widget import KleinClient
+        <BLANKLINE>
+        client = KleinClient()  # reads the key from $WAVESPEED_API_KEY
+        gen = client.generate(
+            'a red fox',
+            width=768,
+            height=512,
+            seed=42,
+        )
+        gen.save('klein-42.png')
+    """
+    request = _concrete(request)
+    custom = _custom_base_url(base_url)
+    args = f"base_url={custom!r}" if custom else ""
+    return "\n".join(
+        [
+            "from klein_widget import KleinClient",
+            "",
+            f"client = KleinClient({args})  # reads the key from ${API_KEY_ENV}",
+            "gen = client.generate(",
+            f"    {request.prompt!r},",
+            f"    width={request.width},",
+            f"    height={request.height},",
+            f"    seed={request.seed},",
+            ")",
+            f"gen.save({filename or default_filename(request)!r})",
+        ]
+    )
+
+
+def cli_snippet(
+    request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
+) -> str:
+    """A shell command: ``python -m klein_widget generate ... -o FILE``.
+
+    A base URL other than WaveSpeed's is passed as ``WAVESPEED_BASE_URL=...`` in front.
+    """
+    request = _concrete(request)
+    custom = _custom_base_url(base_url)
+    prefix = f"{BASE_URL_ENV}={shlex.quote(custom)} " if custom else ""
+    options = (
+        f"--width {request.width} --height {request.height} --seed {request.seed} "
+        f"-o {shlex.quote(filename or default_filename(request))}"
+    )
+    prompt = shlex.quote(request.prompt)
+    # A prompt starting with "-" would be read as an option: put it after "--".
+    if request.prompt.startswith("-"):
+        return f"{prefix}python -m klein_widget generate {options} -- {prompt}"
+    return f"{prefix}python -m klein_widget generate {prompt} {options}"
+
+
+def curl_snippet(
+    request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
+) -> str:
+    """A POSIX shell script with curl and jq: submit, poll the result URL, download.
+
+    The body is exactly ``request.to_json()``; the key comes from ``$WAVESPEED_API_KEY``.
+    Errors are printed, never ``exit``: the script may be pasted into a terminal.
+    """
+    request = _concrete(request)
+    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    body = json.dumps(request.to_json(), ensure_ascii=False)
+    auth = f'-H "Authorization: Bearer ${API_KEY_ENV}"'
+    out = shlex.quote(filename or default_filename(request))
+    poll = result_path("$TASK")
+    return "\n".join(
+        [
+            f"# Submit, poll, download (needs curl and jq). The key comes from ${API_KEY_ENV}.",
+            f"BASE={shlex.quote(base)}",
+            f'SUBMIT=$(curl -sS -X POST "$BASE{submit_path(MODEL_ID)}" \\',
+            f"  {auth} \\",
+            '  -H "Content-Type: application/json" \\',
+            f"  -d {shlex.quote(body)})",
+            "TASK=$(printf '%s' \"$SUBMIT\" | jq -r '.data.id // empty')",
+            '[ -n "$TASK" ] || printf \'submit failed: %s\\n\' "$SUBMIT" >&2',
+            'STATUS=""',
+            'while [ -n "$TASK" ] && [ "$STATUS" != completed ]; do',
+            "  sleep 1",
+            f'  RESULT=$(curl -sS "$BASE{poll}" {auth})',
+            "  STATUS=$(printf '%s' \"$RESULT\" | jq -r '.data.status // empty')",
+            '  case "$STATUS" in failed|cancelled|timeout|deleted)',
+            '    printf \'%s\\n\' "$RESULT" >&2; TASK="";; esac',
+            "done",
+            '[ "$STATUS" = completed ] && \\',
+            f"  curl -sS -o {out} \"$(printf '%s' \"$RESULT\" | jq -r '.data.outputs[0]')\"",
+        ]
+    )
+
+
+def magic_snippet(request: GenerationRequest) -> str | None:
+    """The ``%klein`` line (or ``%%klein`` cell) for the request, or None if the magic's
+    formatter is not installed."""
+    request = _concrete(request)
+    try:
+        from klein_widget.magic._args import format_magic
+    except ImportError:
+        return None
+    return format_magic(request)
+
+
+def snippets(
+    request: GenerationRequest,
+    *,
+    base_url: str | None = None,
+    filename: str | None = None,
+    base_url_from_env: bool = False,
+) -> dict[str, str]:
+    """Every snippet for ``request``, by tab title: Python, %klein, curl, CLI.
+
+    ``base_url_from_env``: ``base_url`` is what ``$WAVESPEED_BASE_URL`` says, so the Python
+    and CLI snippets leave it out (they read the variable); curl always names it.
+
+    Example:
+        >>> list(snippets(GenerationRequest("fox", seed=1)))  # doctest: +SKIP
+        ['Python', '%klein', 'curl', 'CLI']
+    """
+    implicit = None if base_url_from_env else base_url
+    found = {
+        "Python": python_snippet(request, base_url=implicit, filename=filename),
+        "%klein": magic_snippet(request),
+        "curl": curl_snippet(request, base_url=base_url, filename=filename),
+        "CLI": cli_snippet(request, base_url=implicit, filename=filename),
+    }
+    return {title: text for title, text in found.items() if text is not None}

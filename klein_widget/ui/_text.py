@@ -1,0 +1,97 @@
+"""Status lines in words: shared by the panel, ``%klein`` and the CLI, so they all say the same.
+
+Example:
+    >>> error_text(InvalidRequestError("width must be from 256 to 1536, not 2000"))
+    'width must be from 256 to 1536, not 2000.'
+"""
+
+from __future__ import annotations
+
+from klein_widget.client._base import Progress
+from klein_widget.client._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BudgetExceededError,
+    GenerationFailedError,
+    GenerationTimeoutError,
+    InvalidRequestError,
+    KleinError,
+    RateLimitError,
+)
+from klein_widget.client._generation import Generation
+
+__all__ = ["done_text", "error_text", "progress_text"]
+
+
+def progress_text(progress: Progress) -> str:
+    """One short line for a step of a generation.
+
+    Example:
+        >>> progress_text(Progress("processing", 0.42, request))  # doctest: +SKIP
+        'Generating… 0.4 s'
+    """
+    elapsed = f"{progress.elapsed:.1f} s"
+    if progress.stage == "submitting":
+        return "Submitting…"
+    if progress.stage == "rate_limited":
+        return f"Rate limited by WaveSpeed: sending again shortly… {elapsed}"
+    if progress.stage == "submitted":
+        return "Submitted…"
+    if progress.stage == "queued":
+        return f"Waiting to start… {elapsed}"
+    if progress.stage == "processing":
+        return f"Generating… {elapsed}"
+    if progress.stage == "downloading":
+        return f"Downloading… {elapsed}"
+    return f"Done in {elapsed}"
+
+
+def done_text(generation: Generation) -> str:
+    """The closing line: total time, the server's inference time, seed, size and cost.
+
+    Example:
+        >>> done_text(gen)  # doctest: +SKIP
+        'Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008'
+    """
+    parts = [f"Done in {generation.elapsed:.2f} s"]
+    inference = generation.prediction.inference_ms
+    if inference is not None:
+        parts[0] += f" (inference {inference / 1000:.2f} s)"
+    width, height = generation.size
+    parts += [f"seed {generation.seed}", f"{width}×{height}", f"${generation.cost:.3f}"]
+    if generation.nsfw:
+        parts.append("flagged NSFW by the server")
+    return " · ".join(parts)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def error_text(error: BaseException) -> str:
+    """One or two plain sentences: what went wrong and what to do. Never a traceback.
+
+    The messages of klein-widget's errors already say what to do; this adds the task id
+    where it matters and names errors that come from elsewhere.
+    """
+    if isinstance(error, InvalidRequestError | BudgetExceededError | AuthenticationError):
+        return _sentence(error.message)
+    if isinstance(error, RateLimitError):
+        return _sentence(error.message)
+    if isinstance(error, GenerationFailedError):
+        reason = error.prediction.error or "no reason given"
+        return (
+            f"The generation failed on the server: {_sentence(reason)} Nothing to fetch; "
+            "try again, perhaps with another seed or a rephrased prompt "
+            f"(task {error.prediction.id})."
+        )
+    if isinstance(error, GenerationTimeoutError | APIConnectionError | APIStatusError):
+        text = _sentence(error.message)
+        if error.task_id and error.task_id not in text:
+            text = f"{text[:-1]} (task {error.task_id}){text[-1]}"
+        return text
+    if isinstance(error, KleinError):
+        return _sentence(error.message)
+    return _sentence(f"Unexpected {type(error).__name__}: {error}")
