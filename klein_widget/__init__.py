@@ -15,7 +15,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from klein_widget._session import Session, connect, session, set_api_key, use_emulator
+from klein_widget._session import (
+    Session,
+    connect,
+    resume,
+    session,
+    set_api_key,
+    use_emulator,
+)
 from klein_widget._version import __version__
 from klein_widget.client._base import Progress
 from klein_widget.client._client import AsyncKleinClient, KleinClient
@@ -39,7 +46,6 @@ from klein_widget.store._gallery import Gallery
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from klein_widget.batch._resume import resume
     from klein_widget.lessons._compare import CompareResult, compare
     from klein_widget.lessons._history import history, load_params
     from klein_widget.lessons._prompts import PromptBuilder
@@ -59,7 +65,6 @@ _LAZY: dict[str, str] = {
     "load_params": "klein_widget.lessons._history",
     "panel": "klein_widget.widget._widget",
     "render_grid": "klein_widget.ui._grid",
-    "resume": "klein_widget.batch._resume",
 }
 
 __all__ = [

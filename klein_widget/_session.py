@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 from klein_widget.client import _core
 from klein_widget.client._client import AsyncKleinClient, KleinClient
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import Providers, install
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import GenerationRequest, Prediction
-from klein_widget.store._gallery import resolve_gallery
+from klein_widget.store._gallery import Gallery, GalleryOption, resolve_gallery
+from klein_widget.store._resume import ResumeReport, resume_tasks
+from klein_widget.ui._progress import ask, progress_bar
 
 if TYPE_CHECKING:
-    from klein_widget.client._base import Journal
     from klein_widget.emulator import RunningEmulator
 
 HISTORY_LIMIT = 64  # images kept in memory; the gallery on disk keeps all of them
@@ -47,7 +49,7 @@ class Session:
         self._lock = threading.Lock()
         self.ledger = Ledger()
         # The on-disk store ($KLEIN_GALLERY, else ./klein-outputs; None when off).
-        self.gallery: Journal | None = resolve_gallery()
+        self.gallery: Gallery | None = resolve_gallery()
         self.history: deque[Generation] = deque(maxlen=HISTORY_LIMIT)
         self._listeners: list[Listener] = []
         self._watchers: list[Callable[[], None]] = []  # told when the configuration changes
@@ -167,11 +169,41 @@ class Session:
             listener(generation)
         return generation
 
+    def task_failed(self, task_id: str, reason: str) -> None:
+        """Journal hook: forward to the gallery."""
+        if self.gallery is not None:
+            self.gallery.task_failed(task_id, reason)
+
+    def task_attempted(self, task_id: str, reason: str) -> None:
+        """Journal hook: forward to the gallery."""
+        if self.gallery is not None:
+            self.gallery.task_attempted(task_id, reason)
+
+    def stored(self, request: GenerationRequest) -> Generation | None:
+        """Journal hook: the gallery's image for exactly this request, if any."""
+        return self.gallery.stored(request) if self.gallery is not None else None
+
+    def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
+        """Journal hook: a paid task for this request that never arrived, if any."""
+        return self.gallery.unfinished_task(request, origin) if self.gallery else None
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with each new image; returns a function that unsubscribes."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
+
+# The composition root: the client's journal, batch progress bar and confirmation question
+# come from the store and the UI, which the client itself may not import.
+install(
+    Providers(
+        open_journal=resolve_gallery,
+        progress_bar=lambda total, enabled, label: progress_bar(
+            total, enabled=enabled, label=label
+        ),
+        ask=ask,
+    )
+)
 
 _SESSION = Session()
 
@@ -246,3 +278,29 @@ def connect(*, quiet: bool = False) -> str:
             print(f"Using WaveSpeed at {_SESSION.base_url} with the key from $WAVESPEED_API_KEY.")
         return _SESSION.base_url
     return use_emulator(quiet=quiet).base_url
+
+
+def resume(
+    client: KleinClient | None = None,
+    *,
+    gallery: GalleryOption = None,
+    timeout: float | None = 120.0,
+) -> ResumeReport:
+    """Download every accepted task whose image never arrived, into the gallery.
+
+    Uses the session's client unless ``client`` is given; reads the client's gallery
+    unless ``gallery`` is given. Nothing is submitted: only results are fetched.
+
+    Example:
+        >>> klein_widget.connect()  # doctest: +SKIP
+        >>> klein_widget.resume()  # doctest: +SKIP
+        ResumeReport(3 fetched)
+    """
+    client = client if client is not None else _SESSION.client()
+    if gallery is not None:
+        store = resolve_gallery(gallery)
+    elif isinstance(client.journal, Session):
+        store = client.journal.gallery
+    else:
+        store = client.journal if isinstance(client.journal, Gallery) else None
+    return resume_tasks(client, store, timeout=timeout)

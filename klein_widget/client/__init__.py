@@ -1,1 +1,13 @@
-"""client."""
+"""The client: WaveSpeed's task API for FLUX.2 [klein] 4B, sync and async, and nothing else.
+
+- `_models`: what we ask for (`GenerationRequest`, every validation rule) and what the
+  server says (`Prediction`); `_exceptions`: the error tree; `_generation`: one image.
+- `_core`: pure decisions (configuration, envelopes, error mapping, retry and poll policy).
+- `_base`: what both clients share; `_client`: the mirrored sync and async I/O loops.
+- `_fanout`, `_plan`, `_concurrency`: the one runner for many images (`generate_many`).
+- `_ledger`: spend and the budget cap; `_metadata`: parameters embedded in image files.
+- `_journal`: what the client needs from above (the gallery, a progress bar, a question)
+  as protocols, installed by the composition root.
+
+Imports nothing else of the package, nor ipywidgets, IPython or sqlite3 (tested).
+"""

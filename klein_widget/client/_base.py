@@ -13,8 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
 import httpx
 
@@ -28,6 +27,7 @@ from klein_widget.client._exceptions import (
     RateLimitError,
 )
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._metadata import detect_format
 from klein_widget.client._models import (
@@ -36,7 +36,6 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
-from klein_widget.store._gallery import GalleryOption, resolve_gallery
 
 DEFAULT_TIMEOUT = 300.0  # seconds to wait for one image before giving up (the task goes on)
 DOWNLOAD_GRACE = 60.0  # a paid image still gets this long to download after the timeout
@@ -62,16 +61,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-class Journal(Protocol):
-    """Where a client records tasks, so nothing paid for is lost (the gallery implements it)."""
-
-    def task_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
-        """The server accepted ``request`` as ``prediction.id``: it may now be billed."""
-
-    def task_completed(self, generation: Generation) -> Generation:
-        """The image is here; store it and return the generation (with ``path`` set)."""
 
 
 @dataclass
@@ -138,7 +127,7 @@ class BaseClient:
         if ledger is not None and max_spend is not None:
             ledger.max_spend = max_spend
         # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
-        self.journal: Journal | None = journal if journal is not None else resolve_gallery(gallery)
+        self.journal: Journal | None = journal if journal is not None else journal_for(gallery)
         self.poll = poll or _core.DEFAULT_POLL
         self.retry = retry or _core.RetryPolicy()
         self._clock = clock
@@ -189,8 +178,7 @@ class BaseClient:
 
     def _same_origin(self, url: str) -> bool:
         # The key goes only to the API's own origin, never to a CDN serving outputs.
-        a, b = urlsplit(url), urlsplit(self.base_url)
-        return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+        return _core.url_origin(url) == _core.url_origin(self.base_url)
 
     # --- requests ----------------------------------------------------------------------
 

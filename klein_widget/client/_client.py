@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 
-from klein_widget.batch import _runner as _batch
-from klein_widget.client import _core
+from klein_widget.client import _core, _fanout
 from klein_widget.client._base import (
     BaseClient,
     ProgressCallback,
@@ -281,7 +280,7 @@ class KleinClient(BaseClient):
         self._check_completed(prediction)
         return self._enhanced_text(prediction)
 
-    generate_many = _batch.generate_many  # many images at once: see `_batch.generate_many`
+    generate_many = _fanout.generate_many  # many images at once: see `_fanout.generate_many`
 
 
 async def _async_sleep(seconds: float) -> None:
@@ -514,4 +513,4 @@ class AsyncKleinClient(BaseClient):
         self._check_completed(prediction)
         return self._enhanced_text(prediction)
 
-    generate_many = _batch.agenerate_many  # see `_batch.agenerate_many`
+    generate_many = _fanout.agenerate_many  # see `_fanout.agenerate_many`

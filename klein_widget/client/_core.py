@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -43,6 +44,18 @@ def resolve_base_url(base_url: str | None) -> str:
     """The explicit URL, else ``$WAVESPEED_BASE_URL``, else WaveSpeed's."""
     url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     return url.rstrip("/")
+
+
+def url_origin(url: str) -> str:
+    """The ``scheme://host`` of a URL ("" for a relative one): where a key may be sent,
+    and the gallery's ``origin`` column.
+
+    Example:
+        >>> url_origin("https://api.example.com/v1/tasks/42")
+        'https://api.example.com'
+    """
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def missing_key_error() -> AuthenticationError:

@@ -19,7 +19,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from klein_widget.batch._plan import DEFAULT_CONFIRM_OVER, Job, Plan, check_cost
 from klein_widget.client import _core
 from klein_widget.client._client import KleinClient
 from klein_widget.client._generation import Generation
@@ -28,6 +27,7 @@ from klein_widget.client._models import (
     RANDOM_SEED,
     GenerationRequest,
 )
+from klein_widget.client._plan import DEFAULT_CONFIRM_OVER, Job, Plan, check_cost
 from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.ui._grid import Cell, GridHTML, highlight_differences, render_grid
 

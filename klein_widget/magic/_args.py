@@ -35,7 +35,7 @@ from typing import Any
 
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, RANDOM_SEED, GenerationRequest
-from klein_widget.magic._expand import escape_braces, expand
+from klein_widget.magic._expand import expand
 from klein_widget.magic._options import (
     MAX_COUNT,
     MagicDefaults,
@@ -46,7 +46,8 @@ from klein_widget.magic._options import (
     read_seed,
     read_size,
 )
-from klein_widget.magic._words import EXAMPLE, MagicUsageError, quote_word, split_words
+from klein_widget.magic._words import EXAMPLE, MagicUsageError, split_words
+from klein_widget.ui._snippets import format_magic
 
 __all__ = [
     "MAX_COUNT",
@@ -208,28 +209,3 @@ def parse_line(
 
 
 # --- and back -----------------------------------------------------------------------------
-
-
-def format_magic(request: GenerationRequest) -> str:
-    """The ``%klein`` line that makes ``request`` again (a ``%%klein`` cell if multi-line).
-
-    Braces are doubled because the magic fills in ``{name}``; width, height and seed are
-    always written, so the line does not depend on ``%config`` defaults.
-
-    Example:
-        >>> format_magic(GenerationRequest("a {red} fox", 768, 512, seed=42))
-        '%klein "a {{red}} fox" -W 768 -H 512 -s 42'
-        >>> print(format_magic(GenerationRequest("a fox\\nin snow", seed=1)))
-        %%klein -W 1024 -H 1024 -s 1
-        a fox
-        in snow
-    """
-    prompt = escape_braces(request.prompt)
-    options = f"-W {request.width} -H {request.height} -s {request.seed}"
-    if request.sync_mode:
-        options += " --sync"
-    if len(prompt.splitlines()) > 1:
-        return f"%%klein {options}\n{prompt}"
-    if prompt.startswith("-"):
-        return f"%klein {options} -- {quote_word(prompt)}"
-    return f"%klein {quote_word(prompt)} {options}"

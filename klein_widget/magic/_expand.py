@@ -3,14 +3,12 @@
 `expand` is `str.format` over the notebook's namespace, limited to what a prompt
 needs: ``{name}``, ``{name.attr}``, ``{name[0]}``, ``{name[key]}`` and a format spec
 (``{name:.2f}``). No calls, no positional fields, no private (``_``) attributes; every
-mistake is a `MagicUsageError` that says how to write literal braces. `escape_braces`
-is the inverse, for `format_magic`. Pure: no IPython.
+mistake is a `MagicUsageError` that says how to write literal braces. Its inverse,
+`escape_braces`, writes snippets (`klein_widget.ui._snippets`). Pure: no IPython.
 
 Example:
     >>> expand("a {colour} fox {{not a field}}", {"colour": "red"})
     'a red fox {not a field}'
-    >>> expand(escape_braces("{odd}"), {})
-    '{odd}'
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from typing import Any
 
 from klein_widget.magic._words import MagicUsageError
 
-__all__ = ["escape_braces", "expand"]
+__all__ = ["expand"]
 
 _BRACES_HELP = "write {{ and }} for literal braces"
 
@@ -99,13 +97,3 @@ def expand(text: str, namespace: Mapping[str, Any]) -> str:
         raise
     except (ValueError, TypeError) as error:  # unbalanced braces, a bad format spec
         raise MagicUsageError(f"cannot fill in {text!r}: {error}; {_BRACES_HELP}") from None
-
-
-def escape_braces(text: str) -> str:
-    """Double every brace, so that `expand` gives ``text`` back unchanged.
-
-    Example:
-        >>> escape_braces("a {red} fox")
-        'a {{red}} fox'
-    """
-    return text.replace("{", "{{").replace("}", "}}")

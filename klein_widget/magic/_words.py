@@ -1,7 +1,8 @@
 """The words of a ``%klein`` line: split shell-style, quoted back; and the usage error.
 
-`split_words` splits a line the way a shell would, but kind to apostrophes; `quote_word` is
-its inverse for one word. `MagicUsageError` lives here, at the bottom of the parse,
+`split_words` splits a line the way a shell would, but kind to apostrophes
+(`klein_widget.ui._snippets.quote_word` is its inverse for one word).
+`MagicUsageError` lives here, at the bottom of the parse,
 because every step above (words, ``{name}`` fields, options, the line) raises it.
 Pure: no IPython.
 
@@ -9,13 +10,11 @@ Example:
     >>> words = split_words('''a fox's "den at dusk" -W 512''')
     >>> words
     ['a', "fox's", 'den at dusk', '-W', '512']
-    >>> split_words(quote_word(words[2])) == [words[2]]
-    True
 """
 
 from __future__ import annotations
 
-__all__ = ["EXAMPLE", "MagicUsageError", "quote_word", "split_words"]
+__all__ = ["EXAMPLE", "MagicUsageError", "split_words"]
 
 EXAMPLE = '%klein "a red fox in snow" -W 768 -H 512 -s 42'  # shown in usage errors
 
@@ -73,13 +72,3 @@ def split_words(text: str) -> list[str]:
     if started:
         words.append("".join(word))
     return words
-
-
-def quote_word(text: str) -> str:
-    r"""Quote a word so that `split_words` gives it back exactly.
-
-    Example:
-        >>> print(quote_word('say "hi" \\ end'))
-        "say \"hi\" \\ end"
-    """
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -37,7 +37,7 @@ from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import detect_format, embed_params
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry
-from klein_widget.store._index import GalleryIndex, url_origin
+from klein_widget.store._index import GalleryIndex
 
 __all__ = [
     "DEFAULT_FOLDER",
@@ -47,7 +47,6 @@ __all__ = [
     "GalleryOption",
     "resolve_gallery",
     "slug",
-    "url_origin",
 ]
 
 DEFAULT_FOLDER = "klein-outputs"
@@ -198,6 +197,26 @@ class Gallery:
         """An accepted (paid) task for this prompt, size and seed on the server at ``origin``
         whose image never arrived: fetch it rather than pay again."""
         return self._index.lookup_pending(request, origin)
+
+    # The rest of the client's `Journal` protocol, in its words.
+
+    def task_failed(self, task_id: str, reason: str) -> None:
+        """Journal hook: the task ended without an image (`mark_failed`)."""
+        self.mark_failed(task_id, reason)
+
+    def task_attempted(self, task_id: str, reason: str) -> None:
+        """Journal hook: a fetch went nowhere (`mark_attempt`)."""
+        self.mark_attempt(task_id, reason)
+
+    def stored(self, request: GenerationRequest) -> Generation | None:
+        """Journal hook: the image already made for exactly this request, from disk."""
+        found = self.lookup(request)
+        return self.load(found) if found is not None else None
+
+    def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
+        """Journal hook: a paid task for this request whose image never arrived."""
+        found = self.lookup_pending(request, origin)
+        return found.task_id if found is not None else None
 
     def pending(self) -> list[GalleryEntry]:
         """Accepted tasks whose image never arrived (oldest first): what `resume` fetches."""

@@ -24,13 +24,13 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from klein_widget.client._core import url_origin
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry, entry_from_row
 
-__all__ = ["INDEX_NAME", "MAX_ATTEMPTS", "GalleryIndex", "url_origin"]
+__all__ = ["INDEX_NAME", "MAX_ATTEMPTS", "GalleryIndex"]
 
 INDEX_NAME = "index.sqlite3"
 MAX_ATTEMPTS = 3  # resume gives up on a task after this many fetches that went nowhere
@@ -62,17 +62,6 @@ CREATE INDEX IF NOT EXISTS images_key ON images (prompt, width, height, seed);
 CREATE INDEX IF NOT EXISTS images_status ON images (status, submitted_at);
 CREATE INDEX IF NOT EXISTS images_completed ON images (completed_at);
 """
-
-
-def url_origin(url: str) -> str:
-    """The ``scheme://host`` a task was accepted by: its ``origin`` column.
-
-    Example:
-        >>> url_origin("https://api.example.com/v1/tasks/42")
-        'https://api.example.com'
-    """
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def _stamp(moment: datetime) -> str:

@@ -10,7 +10,9 @@ Example:
 from __future__ import annotations
 
 import sys
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
+
+from klein_widget.client._journal import Bar, NoBar
 
 __all__ = ["Bar", "ask", "in_kernel", "progress_bar"]
 
@@ -46,24 +48,6 @@ def _summary(done: int, total: int, failed: int, skipped: int) -> str:
     if failed:
         text += f", {failed} failed"
     return text
-
-
-class Bar(Protocol):
-    """What the batch runners report to."""
-
-    def update(self, *, done: int, failed: int, skipped: int) -> None:
-        """``done`` counts every finished item (generated, skipped or failed)."""
-
-    def close(self) -> None:
-        """The batch is over."""
-
-
-class _NoBar:
-    def update(self, *, done: int, failed: int, skipped: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 class _TextBar:
@@ -122,10 +106,10 @@ def progress_bar(
     Automatic means a widget in a notebook kernel, text if stderr is a terminal, else none.
     """
     if enabled is False:
-        return _NoBar()
+        return NoBar()
     if in_kernel():
         return _WidgetBar(total, label)
     out = stream or sys.stderr
     if enabled or (out is not None and out.isatty()):
         return _TextBar(total, label, out)
-    return _NoBar()
+    return NoBar()

@@ -27,8 +27,11 @@ __all__ = [
     "cli_snippet",
     "curl_snippet",
     "default_filename",
+    "escape_braces",
+    "format_magic",
     "magic_snippet",
     "python_snippet",
+    "quote_word",
     "snippets",
 ]
 
@@ -157,15 +160,57 @@ def curl_snippet(
     )
 
 
-def magic_snippet(request: GenerationRequest) -> str | None:
-    """The ``%klein`` line (or ``%%klein`` cell) for the request, or None if the magic's
-    formatter is not installed."""
-    request = _concrete(request)
-    try:
-        from klein_widget.magic._args import format_magic
-    except ImportError:
-        return None
-    return format_magic(request)
+def magic_snippet(request: GenerationRequest) -> str:
+    """The ``%klein`` line (or ``%%klein`` cell) for the request."""
+    return format_magic(_concrete(request))
+
+
+# --- the %klein language, written (the magic parses it: `klein_widget.magic._args`) ---------
+
+
+def quote_word(text: str) -> str:
+    r"""Quote a word so that `split_words` gives it back exactly.
+
+    Example:
+        >>> print(quote_word('say "hi" \\ end'))
+        "say \"hi\" \\ end"
+    """
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def escape_braces(text: str) -> str:
+    """Double every brace, so that `expand` gives ``text`` back unchanged.
+
+    Example:
+        >>> escape_braces("a {red} fox")
+        'a {{red}} fox'
+    """
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def format_magic(request: GenerationRequest) -> str:
+    """The ``%klein`` line that makes ``request`` again (a ``%%klein`` cell if multi-line).
+
+    Braces are doubled because the magic fills in ``{name}``; width, height and seed are
+    always written, so the line does not depend on ``%config`` defaults.
+
+    Example:
+        >>> format_magic(GenerationRequest("a {red} fox", 768, 512, seed=42))
+        '%klein "a {{red}} fox" -W 768 -H 512 -s 42'
+        >>> print(format_magic(GenerationRequest("a fox\\nin snow", seed=1)))
+        %%klein -W 1024 -H 1024 -s 1
+        a fox
+        in snow
+    """
+    prompt = escape_braces(request.prompt)
+    options = f"-W {request.width} -H {request.height} -s {request.seed}"
+    if request.sync_mode:
+        options += " --sync"
+    if len(prompt.splitlines()) > 1:
+        return f"%%klein {options}\n{prompt}"
+    if prompt.startswith("-"):
+        return f"%klein {options} -- {quote_word(prompt)}"
+    return f"%klein {quote_word(prompt)} {options}"
 
 
 def snippets(

@@ -17,10 +17,10 @@ from klein_widget.magic._args import (
     MagicUsageError,
     aspect_size,
     expand,
-    format_magic,
     parse_line,
     split_words,
 )
+from klein_widget.ui._snippets import format_magic
 
 
 def model_message(**fields: object) -> str:

@@ -12,8 +12,8 @@ from traitlets.config import Config
 import klein_widget
 from klein_widget import Generation, GenerationFailedError, GenerationRequest, KleinError
 from klein_widget.client._metadata import read_params
-from klein_widget.magic._args import format_magic
 from klein_widget.magic._magics import GenerationGrid, KleinMagics, ShownGeneration
+from klein_widget.ui._snippets import format_magic
 from klein_widget.ui._text import done_text, error_text
 from tests.magic.conftest import Shell
 

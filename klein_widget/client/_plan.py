@@ -1,6 +1,7 @@
 """The pure half of `generate_many`: validate a batch, draw its seeds, drop duplicates,
 find what the gallery already has (or an earlier run already paid for), price the rest,
-and ask before spending more than ``confirm_over``. No I/O except the question.
+and ask before spending more than ``confirm_over``. No I/O: the journal's look-ups and
+the question are passed in or installed (`klein_widget.client._journal`).
 
 Example:
     >>> plan = plan_batch(build_requests(["a fox", "a cat", "a fox"], seed=1))
@@ -16,14 +17,13 @@ from typing import TYPE_CHECKING, overload
 
 from klein_widget.client._exceptions import BudgetExceededError, InvalidRequestError
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import ask
 from klein_widget.client._models import (
     DEFAULT_SIDE,
     PRICE_PER_IMAGE_MILLS,
     RANDOM_SEED,
     GenerationRequest,
 )
-from klein_widget.store._gallery import GalleryEntry
-from klein_widget.ui._progress import ask
 
 if TYPE_CHECKING:
     import random
@@ -138,7 +138,7 @@ class Plan:
 
     requests: list[GenerationRequest]
     jobs: list[Job]
-    found: dict[int, GalleryEntry] = field(default_factory=dict)
+    found: dict[int, Generation] = field(default_factory=dict)  # made before: free
 
     @property
     def new_jobs(self) -> int:
@@ -195,11 +195,11 @@ def build_requests(
 
 def plan_batch(
     requests: Sequence[GenerationRequest],
-    lookup: Callable[[GenerationRequest], GalleryEntry | None] | None = None,
-    pending: Callable[[GenerationRequest], GalleryEntry | None] | None = None,
+    stored: Callable[[GenerationRequest], Generation | None] | None = None,
+    paid: Callable[[GenerationRequest], str | None] | None = None,
 ) -> Plan:
     """Group items by (prompt, size, seed); those the gallery has are not generated again,
-    and those already paid for but never downloaded (``pending``) are fetched, not resubmitted.
+    and those already paid for but never downloaded (``paid``) are fetched, not resubmitted.
 
     Example:
         >>> plan = plan_batch([GenerationRequest("a fox", seed=1)] * 3)
@@ -212,12 +212,12 @@ def plan_batch(
     plan = Plan(list(requests), [])
     for indices in groups.values():
         request = requests[indices[0]]
-        entry = lookup(request) if lookup is not None else None
-        if entry is not None:
-            plan.found.update(dict.fromkeys(indices, entry))
+        made = stored(request) if stored is not None else None
+        if made is not None:
+            plan.found.update(dict.fromkeys(indices, made))
             continue
-        paid = pending(request) if pending is not None else None
-        plan.jobs.append(Job(request, tuple(indices), paid.task_id if paid else None))
+        task_id = paid(request) if paid is not None else None
+        plan.jobs.append(Job(request, tuple(indices), task_id))
     return plan
 
 

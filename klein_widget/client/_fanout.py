@@ -15,15 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
-from klein_widget.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
-from klein_widget.batch._plan import (
+from klein_widget.client import _core
+from klein_widget.client._concurrency import DEFAULT_CONCURRENCY, Concurrency
+from klein_widget.client._exceptions import (
+    APIStatusError,
+    GenerationFailedError,
+    KleinError,
+    RateLimitError,
+)
+from klein_widget.client._generation import Generation
+from klein_widget.client._journal import Journal, progress_bar
+from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
+from klein_widget.client._plan import (
     DEFAULT_CONFIRM_OVER,
     BatchItem,
     BatchResult,
@@ -32,16 +41,6 @@ from klein_widget.batch._plan import (
     check_cost,
     plan_batch,
 )
-from klein_widget.client._exceptions import (
-    APIStatusError,
-    GenerationFailedError,
-    KleinError,
-    RateLimitError,
-)
-from klein_widget.client._generation import Generation
-from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
-from klein_widget.store._gallery import Gallery, url_origin
-from klein_widget.ui._progress import progress_bar
 
 if TYPE_CHECKING:
     from klein_widget.client._base import BaseClient, Progress
@@ -60,12 +59,12 @@ REQUEUE_DELAY = 1.0  # seconds before a refused item is tried again, if the serv
 class _Tally:
     """Per-job outcomes, requeue bookkeeping and the progress bar."""
 
-    def __init__(self, plan: Plan, gallery: Gallery | None, progress: bool | None) -> None:
+    def __init__(self, plan: Plan, journal: Journal | None, progress: bool | None) -> None:
         self.plan = plan
-        self.gallery = gallery
+        self.journal = journal
         self.items = [BatchItem(i, r) for i, r in enumerate(plan.requests)]
-        for index, entry in plan.found.items():
-            self.items[index].generation = gallery.load(entry) if gallery else None
+        for index, made in plan.found.items():
+            self.items[index].generation = made
             self.items[index].skipped = True
         self.waiting: deque[tuple[float, int]] = deque((0.0, j) for j in range(len(plan.jobs)))
         self.requeues = [0] * len(plan.jobs)
@@ -101,8 +100,8 @@ class _Tally:
                 self.plan.jobs[job] = dataclasses.replace(self.plan.jobs[job], task_id=None)
                 self.waiting.append((now, job))
                 return
-            if self.gallery is not None and isinstance(outcome, KleinError):
-                self.gallery.mark_attempt(paid, outcome.message)
+            if self.journal is not None and isinstance(outcome, KleinError):
+                self.journal.task_attempted(paid, outcome.message)
         if isinstance(outcome, RateLimitError) and self.requeues[job] < MAX_REQUEUES:
             # The server refused it, so nothing was billed: try it again a little later.
             control.rate_limited(job)
@@ -114,8 +113,8 @@ class _Tally:
             control.succeeded(job)
         else:
             control.failed(job)
-        if isinstance(outcome, GenerationFailedError) and self.gallery is not None:
-            self.gallery.mark_failed(outcome.prediction.id, outcome.message)  # not for resume
+        if isinstance(outcome, GenerationFailedError) and self.journal is not None:
+            self.journal.task_failed(outcome.prediction.id, outcome.message)  # not for resume
         for index in self.plan.jobs[job].indices:
             if isinstance(outcome, Generation):
                 self.items[index].generation = outcome
@@ -130,8 +129,8 @@ class _Tally:
         lost = isinstance(error, GenerationFailedError) or (
             isinstance(error, APIStatusError) and error.status_code == 404
         )
-        if lost and self.gallery is not None:
-            self.gallery.mark_failed(task_id, str(error))
+        if lost and self.journal is not None:
+            self.journal.task_failed(task_id, str(error))
         return lost
 
     def result(self) -> BatchResult:
@@ -148,25 +147,16 @@ def _prepare(
     skip_existing: bool,
     confirm: bool | None,
     confirm_over: float | None,
-) -> tuple[Plan, Gallery | None]:
+) -> Plan:
     requests = build_requests(items, width=width, height=height, seed=seed, rng=client._rng)
-    gallery = _gallery_of(client)
-    lookup = pending = None
-    if gallery is not None and skip_existing:
-        origin = url_origin(client.base_url)
-        lookup = gallery.lookup
-        pending = functools.partial(gallery.lookup_pending, origin=origin)
-    plan = plan_batch(requests, lookup, pending)
-    check_cost(plan, confirm=confirm, confirm_over=confirm_over)
-    return plan, gallery
-
-
-def _gallery_of(client: BaseClient) -> Gallery | None:
     journal = client.journal
-    if isinstance(journal, Gallery):
-        return journal
-    nested = getattr(journal, "gallery", None)  # the session forwards to its gallery
-    return nested if isinstance(nested, Gallery) else None
+    if journal is not None and skip_existing:
+        origin = _core.url_origin(client.base_url)
+        plan = plan_batch(requests, journal.stored, lambda r: journal.unfinished_task(r, origin))
+    else:
+        plan = plan_batch(requests)
+    check_cost(plan, confirm=confirm, confirm_over=confirm_over)
+    return plan
 
 
 def _on_progress(control: Concurrency, job: int) -> Callable[[Progress], None]:
@@ -208,7 +198,7 @@ def generate_many(
         >>> result.generations[0].path  # doctest: +SKIP
     """
     control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
-    plan, gallery = _prepare(
+    plan = _prepare(
         client,
         items,
         width=width,
@@ -218,7 +208,7 @@ def generate_many(
         confirm=confirm,
         confirm_over=confirm_over,
     )
-    tally = _Tally(plan, gallery, progress)
+    tally = _Tally(plan, client.journal, progress)
     running: dict[Future[Generation], int] = {}
     pool = ThreadPoolExecutor(max_workers=control.maximum, thread_name_prefix="klein-batch")
     try:
@@ -276,7 +266,7 @@ async def agenerate_many(
         >>> result = await client.generate_many(["a fox", "a heron"], seed=42)  # doctest: +SKIP
     """
     control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
-    plan, gallery = _prepare(
+    plan = _prepare(
         client,
         items,
         width=width,
@@ -286,7 +276,7 @@ async def agenerate_many(
         confirm=confirm,
         confirm_over=confirm_over,
     )
-    tally = _Tally(plan, gallery, progress)
+    tally = _Tally(plan, client.journal, progress)
     running: dict[asyncio.Task[Generation], int] = {}
     try:
         while tally.waiting or running:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from klein_widget.client._core import url_origin
 from klein_widget.client._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -19,18 +20,12 @@ from klein_widget.client._exceptions import (
     KleinError,
 )
 from klein_widget.client._generation import Generation
-from klein_widget.store._gallery import (
-    Gallery,
-    GalleryEntry,
-    GalleryOption,
-    resolve_gallery,
-    url_origin,
-)
+from klein_widget.store._gallery import Gallery, GalleryEntry
 
 if TYPE_CHECKING:
     from klein_widget.client._client import KleinClient
 
-__all__ = ["ResumeReport", "resume"]
+__all__ = ["ResumeReport", "resume_tasks"]
 
 RESUME_WORKERS = 4
 
@@ -60,14 +55,6 @@ class ResumeReport:
         return f"ResumeReport({', '.join(parts)})"
 
 
-def _gallery_of(client: KleinClient) -> Gallery | None:
-    journal = client.journal
-    if isinstance(journal, Gallery):
-        return journal
-    nested = getattr(journal, "gallery", None)  # the session forwards to its gallery
-    return nested if isinstance(nested, Gallery) else None
-
-
 def _fetch(
     client: KleinClient, gallery: Gallery, entry: GalleryEntry, timeout: float | None
 ) -> Generation | KleinError:
@@ -94,27 +81,14 @@ def _fetch(
     return generation
 
 
-def resume(
-    client: KleinClient | None = None,
-    *,
-    gallery: GalleryOption = None,
-    timeout: float | None = 120.0,
+def resume_tasks(
+    client: KleinClient, store: Gallery | None, *, timeout: float | None = 120.0
 ) -> ResumeReport:
-    """Download every accepted task whose image never arrived, into the gallery.
+    """Fetch ``store``'s accepted tasks whose image never arrived, with ``client``.
 
-    Uses the session's client unless ``client`` is given; reads the client's gallery
-    unless ``gallery`` is given. Nothing is submitted: only results are fetched.
-
-    Example:
-        >>> klein_widget.connect()  # doctest: +SKIP
-        >>> klein_widget.resume()  # doctest: +SKIP
-        ResumeReport(3 fetched)
+    Nothing is submitted: only results are fetched. `klein_widget.resume` is the door
+    that picks the session's client and gallery.
     """
-    if client is None:
-        from klein_widget._session import session
-
-        client = session().client()
-    store = resolve_gallery(gallery) if gallery is not None else _gallery_of(client)
     report = ResumeReport()
     if store is None:
         return report

@@ -1,0 +1,118 @@
+"""The package's imports point one way (docs/ARCHITECTURE.md draws it); this test keeps them so.
+
+Every import in every module counts, also those inside functions and under
+``TYPE_CHECKING``: a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "klein_widget"
+
+# For each part of the package, what it must never import (parts are subpackages or the
+# top-level modules; "klein_widget.X" prefixes, or third-party top-level names).
+DOORS = ("klein_widget.widget", "klein_widget.magic", "klein_widget.lessons")
+ABOVE_CLIENT = (
+    "klein_widget.store",
+    "klein_widget.ui",
+    "klein_widget.emulator",
+    "klein_widget._session",
+    "klein_widget.__main__",
+    *DOORS,
+)
+NEVER: dict[str, tuple[str, ...]] = {
+    "client": (*ABOVE_CLIENT, "ipywidgets", "IPython", "traitlets", "anywidget", "sqlite3"),
+    "store": (
+        "klein_widget.ui",
+        "klein_widget.emulator",
+        "klein_widget._session",
+        "klein_widget.__main__",
+        *DOORS,
+        "ipywidgets",
+        "IPython",
+    ),
+    "ui": ("klein_widget.store", "klein_widget.emulator", "klein_widget._session", *DOORS),
+    "emulator": (
+        "klein_widget.store",
+        "klein_widget.ui",
+        "klein_widget._session",
+        "klein_widget.__main__",
+        *DOORS,
+        "ipywidgets",
+        "IPython",
+    ),
+    "lessons": ("klein_widget.widget", "klein_widget.magic"),
+    "widget": ("klein_widget.magic", "klein_widget.lessons"),
+}
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module name a file imports, resolved to absolute dotted names."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import; the package imports one way"
+            base = node.module or ""
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def part_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def violations() -> list[str]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        forbidden = NEVER.get(part_of(path), ())
+        for name in sorted(imported_names(path)):
+            for banned in forbidden:
+                if name == banned or name.startswith(banned + "."):
+                    found.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    return found
+
+
+def test_imports_point_one_way() -> None:
+    assert violations() == []
+
+
+def test_the_rules_can_fail(tmp_path: Path) -> None:
+    """The checker sees an upward import, a lazy one and one under TYPE_CHECKING."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from klein_widget.store._gallery import Gallery\n"
+        "def f():\n    import ipywidgets\n    from klein_widget import _session\n"
+    )
+    assert imported_names(module) >= {
+        "klein_widget.store._gallery",
+        "ipywidgets",
+        "klein_widget._session",
+    }
+
+
+@pytest.mark.parametrize("part", sorted(NEVER))
+def test_every_part_exists(part: str) -> None:
+    assert (PACKAGE / part / "__init__.py").exists()
+
+
+def test_importing_the_package_loads_no_widgets_ipython_or_emulator() -> None:
+    code = (
+        "import sys, klein_widget\n"
+        "heavy = [m for m in ('ipywidgets', 'IPython', 'klein_widget.emulator', 'starlette',"
+        " 'klein_widget.widget', 'klein_widget.magic') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
