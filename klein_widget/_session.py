@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from klein_widget.client import _core
 from klein_widget.client._client import AsyncKleinClient, KleinClient
+from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import Providers, install
 from klein_widget.client._ledger import Ledger, Spend
@@ -95,7 +96,10 @@ class Session:
     @property
     def has_api_key(self) -> bool:
         """True if a key is configured here or in ``$WAVESPEED_API_KEY``."""
-        return _core.resolve_api_key(self._api_key) is not None
+        try:
+            return _core.resolve_api_key(self._api_key) is not None
+        except KleinError:  # set but unusable: the client says why when it is used
+            return True
 
     @property
     def using_emulator(self) -> bool:
@@ -227,6 +231,7 @@ def set_api_key(api_key: str | None = None) -> None:
     key = key.strip()
     if not key:
         raise ValueError("The key is empty: paste the key from your WaveSpeed dashboard.")
+    _core.resolve_api_key(key)  # refuses a key with a line break or such, without showing it
     os.environ[_core.API_KEY_ENV] = key
     # A real key means the real API: never send it on to a local emulator.
     _SESSION.leave_emulator()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import random
 import time
 from collections import OrderedDict
@@ -19,6 +20,14 @@ import httpx
 
 from klein_widget._version import __version__
 from klein_widget.client import _core
+from klein_widget.client._constants import (
+    CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    DOWNLOAD_GRACE,
+    MAX_IMAGE_PIXELS,
+    READ_TIMEOUT,
+    REMEMBERED_TASKS,
+)
 from klein_widget.client._exceptions import (
     APIStatusError,
     GenerationFailedError,
@@ -29,17 +38,14 @@ from klein_widget.client._exceptions import (
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger, Spend
-from klein_widget.client._metadata import detect_format
+from klein_widget.client._metadata import check_image
 from klein_widget.client._models import (
     DEFAULT_SIDE,
     RANDOM_SEED,
+    WAITING_STATUSES,
     GenerationRequest,
     Prediction,
 )
-
-DEFAULT_TIMEOUT = 300.0  # seconds to wait for one image before giving up (the task goes on)
-DOWNLOAD_GRACE = 60.0  # a paid image still gets this long to download after the timeout
-_REMEMBERED_TASKS = 4096
 
 # "submitted": the server accepted the task (it answers "created" whether or not it will
 # queue it); "queued": a later poll still finds it waiting to start.
@@ -88,18 +94,21 @@ class _Run:
 
 def stage_of(prediction: Prediction) -> Stage:
     """The progress stage a still-running task is in."""
-    return "queued" if prediction.status in ("created", "pending") else "processing"
+    return "queued" if prediction.status in WAITING_STATUSES else "processing"
 
 
 def decode_base64_output(output: str) -> bytes | None:
-    """The image bytes if ``output`` is base64 (naked or a data: URL), else None (a URL)."""
-    if output.startswith(("http://", "https://")):
+    """The image bytes if ``output`` is base64 (naked or a data: URL), None if it is a URL.
+
+    Raises `ValueError` if it is neither (text that is not base64).
+    """
+    if output.startswith(("http://", "https://", "/")):
         return None
     payload = output.split(",", 1)[1] if output.startswith("data:") else output
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        return None
+        raise ValueError("it is neither an image URL nor base64") from None
 
 
 class BaseClient:
@@ -211,10 +220,64 @@ class BaseClient:
         limit = self.timeout if timeout is None else timeout
         return _Run(request, now, now + limit, self._clock, on_progress)
 
-    def _request_timeout(self, run: _Run, sync_mode: bool) -> httpx.Timeout:
-        # A sync-mode POST stays open until the image is done: let it use the whole budget.
-        read = max(1.0, run.deadline - self._clock()) if sync_mode else 60.0
-        return httpx.Timeout(read, connect=10.0)
+    def _timeout(self, deadline: float, *, long_read: bool = False) -> httpx.Timeout:
+        """Per-operation timeouts that never reach past ``deadline``.
+
+        A sync-mode POST stays open until the image is done: ``long_read`` lets one read
+        use all the time left. The whole body is held to the deadline as it streams in.
+        """
+        remaining = max(0.001, deadline - self._clock())
+        read = remaining if long_read else min(READ_TIMEOUT, remaining)
+        return httpx.Timeout(read, connect=min(CONNECT_TIMEOUT, remaining))
+
+    def _check_body(self, size: int, limit: int, deadline: float, during: str) -> None:
+        """Raise if a body being read has grown past ``limit`` or the deadline has passed."""
+        if size > limit:
+            raise APIStatusError(
+                f"WaveSpeed's answer during {during} was larger than {limit >> 20} MB, far "
+                "more than an image or a task needs; it was not read further.",
+                status_code=502,
+                maybe_accepted=during != "submit",
+            )
+        if self._clock() > deadline:
+            raise httpx.ReadTimeout(f"the answer was still arriving at the deadline ({during})")
+
+    @staticmethod
+    def _buffered(response: httpx.Response, content: bytes) -> httpx.Response:
+        """A complete response holding ``content`` (already decoded from gzip or the like)."""
+        skip = {"content-encoding", "content-length", "transfer-encoding"}
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in skip]
+        return httpx.Response(
+            response.status_code, headers=headers, content=content, request=response.request
+        )
+
+    def _given_up(self, error: KleinError, task_id: str | None, run: _Run) -> KleinError:
+        """The error to raise when a read is given up: after acceptance it names the task.
+
+        Out of time, it is a `GenerationTimeoutError`, so every call that ran out of time
+        says so the same way.
+        """
+        if task_id is None:
+            return error
+        if self._clock() >= run.deadline and not isinstance(error, GenerationTimeoutError):
+            return self._timed_out(task_id, run, error)
+        error.task_id = error.task_id or task_id
+        error.maybe_accepted = True
+        return error
+
+    @staticmethod
+    def _timed_out(
+        task_id: str, run: _Run, cause: KleinError | None = None
+    ) -> GenerationTimeoutError:
+        waited = run.deadline - run.started
+        last = f" (the last answer: {cause.message})" if cause is not None else ""
+        return GenerationTimeoutError(
+            f"Gave up waiting after {waited:g} s for task {task_id}{last}; it may still finish "
+            f"(and is billed). Fetch it later with client.fetch({task_id!r}) or "
+            "klein_widget.resume().",
+            task_id=task_id,
+            maybe_accepted=True,
+        )
 
     def _retry_delay(
         self,
@@ -261,9 +324,9 @@ class BaseClient:
                     status_code=response.status_code,
                     maybe_accepted=True,
                 )
-        return _core.parse_envelope(
-            response, secret=self._api_key, maybe_accepted=response.status_code >= 500
-        )
+        # Only a 3xx or 4xx proves the task was refused; any 2xx or 5xx may have been taken.
+        refused = 300 <= response.status_code < 500
+        return _core.parse_envelope(response, secret=self._api_key, maybe_accepted=not refused)
 
     def _accepted(
         self,
@@ -274,15 +337,19 @@ class BaseClient:
     ) -> Prediction:
         """Turn the submit answer into a Prediction and record it, settling the ledger."""
         try:
-            prediction = Prediction.from_json(self._parse_submit(response, request.sync_mode))
+            prediction = self._prediction(self._parse_submit(response, request.sync_mode))
             if not prediction.id:
                 raise APIStatusError(
-                    "WaveSpeed accepted the request but returned no task id.",
+                    "WaveSpeed accepted the request but returned no task id, so it cannot be "
+                    "fetched; it may still be billed: check your WaveSpeed dashboard.",
                     status_code=502,
                     maybe_accepted=True,
                 )
         except KleinError as error:
             self._settle(token, error)
+            if error.task_id and self.journal is not None:  # accepted, badly described
+                self._remember(error.task_id, request)
+                self.journal.task_submitted(request, Prediction(id=error.task_id))
             raise
         self._ledger.commit(token)
         self._remember(prediction.id, request)
@@ -293,7 +360,7 @@ class BaseClient:
 
     def _remember(self, task_id: str, request: GenerationRequest) -> None:
         self._requests[task_id] = request
-        while len(self._requests) > _REMEMBERED_TASKS:
+        while len(self._requests) > REMEMBERED_TASKS:
             self._requests.popitem(last=False)
 
     def request_for(self, task_id: str) -> GenerationRequest | None:
@@ -302,14 +369,38 @@ class BaseClient:
 
     # --- results -----------------------------------------------------------------------
 
+    @staticmethod
+    def _prediction(data: dict[str, Any], task_id: str | None = None) -> Prediction:
+        """A Prediction from an envelope's data, or an error naming the task if it is bogus."""
+        try:
+            return Prediction.from_json(data)
+        except ValueError as error:
+            found = data.get("id")
+            task_id = task_id or (found if isinstance(found, str) and found else None)
+            raise APIStatusError(
+                f"WaveSpeed described task {task_id or '(no id)'} in a shape it never uses "
+                f"({error}). Try client.fetch(task_id) later, or klein_widget.resume().",
+                status_code=502,
+                task_id=task_id,
+                maybe_accepted=True,
+            ) from None
+
     def _parse_result(self, task_id: str) -> Callable[[httpx.Response], Prediction]:
         def parse(response: httpx.Response) -> Prediction:
             data = _core.parse_envelope(
                 response, secret=self._api_key, task_id=task_id, maybe_accepted=True
             )
-            return Prediction.from_json(data)
+            return self._prediction(data, task_id)
 
         return parse
+
+    def _poll_url(self, task_id: str, prediction: Prediction | None) -> str:
+        """Where to poll: the task's own ``urls.get`` when it is on the API's origin (as
+        WaveSpeed's docs show), else the result endpoint every official client uses."""
+        given = prediction.urls.get("get", "") if prediction is not None else ""
+        if given and self._same_origin(given) and task_id in given:
+            return given
+        return self._url(_core.result_path(task_id))
 
     def _poll_delays(self, run: _Run) -> Iterator[float]:
         """The pauses between polls for this run's image size."""
@@ -320,14 +411,7 @@ class BaseClient:
         """The next pause, or raise `GenerationTimeoutError` if the deadline is reached."""
         remaining = run.deadline - self._clock()
         if remaining <= 0:
-            waited = run.deadline - run.started
-            raise GenerationTimeoutError(
-                f"Gave up waiting after {waited:g} s for task {task_id}; it may still finish "
-                f"(and is billed). Fetch it later with client.wait({task_id!r}) or "
-                "klein_widget.resume().",
-                task_id=task_id,
-                maybe_accepted=True,
-            )
+            raise self._timed_out(task_id, run)
         return float(min(next(delays), remaining))
 
     def _check_completed(self, prediction: Prediction) -> str:
@@ -346,24 +430,55 @@ class BaseClient:
             )
         return prediction.outputs[0]
 
+    def _output(self, prediction: Prediction) -> tuple[bytes | None, str]:
+        """The completed task's image if inline (base64), else the absolute URL to fetch."""
+        output = self._check_completed(prediction)
+        try:
+            image = decode_base64_output(output)
+        except ValueError as error:
+            raise self._bogus_image(prediction.id, str(error)) from None
+        if image is not None:
+            return self._checked_image(prediction.id, image), ""
+        url = self._url(output) if output.startswith("/") else output
+        if _core.url_origin(url) == "":
+            raise self._bogus_image(prediction.id, f"its URL {output[:80]!r} is not http(s)")
+        return None, url
+
+    def _checked_image(self, task_id: str, image: bytes) -> bytes:
+        try:
+            check_image(image, MAX_IMAGE_PIXELS)
+        except ValueError as error:
+            raise self._bogus_image(task_id, str(error)) from None
+        return image
+
+    @staticmethod
+    def _bogus_image(task_id: str, why: str) -> APIStatusError:
+        return APIStatusError(
+            f"Task {task_id} completed, but its output is not a usable image: {why}. "
+            f"It may be billed; try client.fetch({task_id!r}) later.",
+            status_code=502,
+            task_id=task_id,
+            maybe_accepted=True,
+        )
+
     def _parse_image(self, task_id: str) -> Callable[[httpx.Response], bytes]:
         def parse(response: httpx.Response) -> bytes:
-            if response.status_code >= 300 or detect_format(response.content) == "unknown":
-                # An HTML error page from a CDN is as retryable as a 5xx.
-                status = response.status_code if response.status_code >= 300 else 502
+            if response.status_code >= 300:  # an error page from a CDN: retryable
                 raise _core.status_error(
-                    status,
+                    response.status_code,
                     f"downloading the image of task {task_id} failed",
                     retry_after=_core.parse_retry_after(response.headers.get("retry-after")),
                     task_id=task_id,
                     maybe_accepted=True,
                 )
-            return response.content
+            return self._checked_image(task_id, response.content)
 
         return parse
 
-    def _download_deadline(self, run: _Run) -> float:
-        return max(run.deadline, self._clock() + DOWNLOAD_GRACE)
+    def _download_run(self, run: _Run) -> _Run:
+        """The run a paid image's download is held to: the timeout, or the grace if later."""
+        deadline = max(run.deadline, self._clock() + DOWNLOAD_GRACE)
+        return dataclasses.replace(run, deadline=deadline)
 
     def _finish(
         self, request: GenerationRequest, prediction: Prediction, image: bytes, run: _Run

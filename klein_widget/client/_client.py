@@ -14,13 +14,8 @@ from typing import Any
 import httpx
 
 from klein_widget.client import _core, _fanout
-from klein_widget.client._base import (
-    BaseClient,
-    ProgressCallback,
-    _Run,
-    decode_base64_output,
-    stage_of,
-)
+from klein_widget.client._base import BaseClient, ProgressCallback, _Run, stage_of
+from klein_widget.client._constants import MAX_IMAGE_BYTES, MAX_JSON_BYTES, READ_TIMEOUT
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
@@ -61,7 +56,7 @@ class KleinClient(BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(api_key, base_url, **options)
-        self._http = http_client or httpx.Client(limits=_LIMITS, follow_redirects=True)
+        self._http = http_client or httpx.Client(limits=_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
 
@@ -85,18 +80,35 @@ class KleinClient(BaseClient):
         *,
         during: str,
         auth: bool,
-        timeout: httpx.Timeout,
+        deadline: float,
+        limit: int = MAX_JSON_BYTES,
+        long_read: bool = False,
         json: dict[str, Any] | None = None,
     ) -> httpx.Response:
+        """One request, its body streamed under ``limit`` bytes and held to ``deadline``.
+
+        Redirects are followed for GETs only: a submit is never re-sent elsewhere.
+        """
+        headers = self._headers(auth)
+        timeout = self._timeout(deadline, long_read=long_read)
         try:
-            return self._http.request(
-                method, url, json=json, headers=self._headers(auth), timeout=timeout
-            )
+            with self._http.stream(
+                method,
+                url,
+                json=json,
+                headers=headers,
+                timeout=timeout,
+                follow_redirects=method == "GET",
+            ) as response:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    self._check_body(len(body), limit, deadline, during)
         except httpx.TransportError as exc:
             raise _core.connection_error(exc, during=during, secret=self._api_key) from None
+        return self._buffered(response, bytes(body))
 
     def _post(self, path: str, body: dict[str, Any], run: _Run) -> httpx.Response:
-        timeout = self._request_timeout(run, bool(body.get("enable_sync_mode")))
         attempt = 0
         while True:
             attempt += 1
@@ -107,7 +119,8 @@ class KleinClient(BaseClient):
                     json=body,
                     during="submit",
                     auth=True,
-                    timeout=timeout,
+                    deadline=run.deadline,
+                    long_read=bool(body.get("enable_sync_mode")),
                 )
                 self._check_submit_rate_limit(response)
                 return response
@@ -118,18 +131,28 @@ class KleinClient(BaseClient):
                 self._sleep(delay)
 
     def _read(
-        self, url: str, parse: Callable[[httpx.Response], Any], *, during: str, deadline: float
+        self,
+        url: str,
+        parse: Callable[[httpx.Response], Any],
+        *,
+        during: str,
+        run: _Run,
+        task_id: str | None,
+        limit: int = MAX_JSON_BYTES,
     ) -> Any:
-        auth, timeout = self._same_origin(url), httpx.Timeout(60.0, connect=10.0)
+        auth = self._same_origin(url)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return parse(self._send("GET", url, during=during, auth=auth, timeout=timeout))
+                response = self._send(
+                    "GET", url, during=during, auth=auth, deadline=run.deadline, limit=limit
+                )
+                return parse(response)
             except KleinError as error:
-                delay = self._retry_delay(error, attempt, deadline)
+                delay = self._retry_delay(error, attempt, run.deadline)
                 if delay is None:
-                    raise
+                    raise self._given_up(error, task_id, run) from None
                 self._sleep(delay)
 
     def _submit(
@@ -144,15 +167,13 @@ class KleinClient(BaseClient):
             raise
         return self._accepted(request, response, token, run)
 
-    def _wait(self, task_id: str, run: _Run) -> Prediction:
+    def _wait(self, task_id: str, run: _Run, accepted: Prediction | None = None) -> Prediction:
         delays = self._poll_delays(run)
         parse = self._parse_result(task_id)
+        url = self._poll_url(task_id, accepted)
         while True:
             prediction: Prediction = self._read(
-                self._url(_core.result_path(task_id)),
-                parse,
-                during="polling",
-                deadline=run.deadline,
+                url, parse, during="polling", run=run, task_id=task_id
             )
             if prediction.done:
                 return prediction
@@ -162,15 +183,16 @@ class KleinClient(BaseClient):
     def _complete(
         self, request: GenerationRequest, prediction: Prediction, run: _Run
     ) -> Generation:
-        output = self._check_completed(prediction)
+        image, url = self._output(prediction)
         run.report("downloading", prediction)
-        image = decode_base64_output(output)
         if image is None:
             image = self._read(
-                output,
+                url,
                 self._parse_image(prediction.id),
                 during="download",
-                deadline=self._download_deadline(run),
+                run=self._download_run(run),
+                task_id=prediction.id,
+                limit=MAX_IMAGE_BYTES,
             )
         return self._finish(request, prediction, image, run)
 
@@ -207,7 +229,7 @@ class KleinClient(BaseClient):
         run = self._start(request, timeout, on_progress)
         prediction = self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json())
         if not prediction.done:
-            prediction = self._wait(prediction.id, run)
+            prediction = self._wait(prediction.id, run, prediction)
         return self._complete(request, prediction, run)
 
     def submit(
@@ -234,13 +256,12 @@ class KleinClient(BaseClient):
     def get_result(self, task_id: str) -> Prediction:
         """The task's current state: one request, no retries."""
         self._headers(auth=True)  # fail early and clearly without a key
-        timeout = httpx.Timeout(60.0, connect=10.0)
         response = self._send(
             "GET",
             self._url(_core.result_path(task_id)),
             during="polling",
             auth=True,
-            timeout=timeout,
+            deadline=self._clock() + READ_TIMEOUT,
         )
         return self._parse_result(task_id)(response)
 
@@ -305,7 +326,7 @@ class AsyncKleinClient(BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(api_key, base_url, **options)
-        self._http = http_client or httpx.AsyncClient(limits=_LIMITS, follow_redirects=True)
+        self._http = http_client or httpx.AsyncClient(limits=_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
 
@@ -329,18 +350,35 @@ class AsyncKleinClient(BaseClient):
         *,
         during: str,
         auth: bool,
-        timeout: httpx.Timeout,
+        deadline: float,
+        limit: int = MAX_JSON_BYTES,
+        long_read: bool = False,
         json: dict[str, Any] | None = None,
     ) -> httpx.Response:
+        """One request, its body streamed under ``limit`` bytes and held to ``deadline``.
+
+        Redirects are followed for GETs only: a submit is never re-sent elsewhere.
+        """
+        headers = self._headers(auth)
+        timeout = self._timeout(deadline, long_read=long_read)
         try:
-            return await self._http.request(
-                method, url, json=json, headers=self._headers(auth), timeout=timeout
-            )
+            async with self._http.stream(
+                method,
+                url,
+                json=json,
+                headers=headers,
+                timeout=timeout,
+                follow_redirects=method == "GET",
+            ) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    self._check_body(len(body), limit, deadline, during)
         except httpx.TransportError as exc:
             raise _core.connection_error(exc, during=during, secret=self._api_key) from None
+        return self._buffered(response, bytes(body))
 
     async def _post(self, path: str, body: dict[str, Any], run: _Run) -> httpx.Response:
-        timeout = self._request_timeout(run, bool(body.get("enable_sync_mode")))
         attempt = 0
         while True:
             attempt += 1
@@ -351,7 +389,8 @@ class AsyncKleinClient(BaseClient):
                     json=body,
                     during="submit",
                     auth=True,
-                    timeout=timeout,
+                    deadline=run.deadline,
+                    long_read=bool(body.get("enable_sync_mode")),
                 )
                 self._check_submit_rate_limit(response)
                 return response
@@ -362,20 +401,28 @@ class AsyncKleinClient(BaseClient):
                 await self._sleep(delay)
 
     async def _read(
-        self, url: str, parse: Callable[[httpx.Response], Any], *, during: str, deadline: float
+        self,
+        url: str,
+        parse: Callable[[httpx.Response], Any],
+        *,
+        during: str,
+        run: _Run,
+        task_id: str | None,
+        limit: int = MAX_JSON_BYTES,
     ) -> Any:
-        auth, timeout = self._same_origin(url), httpx.Timeout(60.0, connect=10.0)
+        auth = self._same_origin(url)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return parse(
-                    await self._send("GET", url, during=during, auth=auth, timeout=timeout)
+                response = await self._send(
+                    "GET", url, during=during, auth=auth, deadline=run.deadline, limit=limit
                 )
+                return parse(response)
             except KleinError as error:
-                delay = self._retry_delay(error, attempt, deadline)
+                delay = self._retry_delay(error, attempt, run.deadline)
                 if delay is None:
-                    raise
+                    raise self._given_up(error, task_id, run) from None
                 await self._sleep(delay)
 
     async def _submit(
@@ -390,15 +437,15 @@ class AsyncKleinClient(BaseClient):
             raise
         return self._accepted(request, response, token, run)
 
-    async def _wait(self, task_id: str, run: _Run) -> Prediction:
+    async def _wait(
+        self, task_id: str, run: _Run, accepted: Prediction | None = None
+    ) -> Prediction:
         delays = self._poll_delays(run)
         parse = self._parse_result(task_id)
+        url = self._poll_url(task_id, accepted)
         while True:
             prediction: Prediction = await self._read(
-                self._url(_core.result_path(task_id)),
-                parse,
-                during="polling",
-                deadline=run.deadline,
+                url, parse, during="polling", run=run, task_id=task_id
             )
             if prediction.done:
                 return prediction
@@ -408,15 +455,16 @@ class AsyncKleinClient(BaseClient):
     async def _complete(
         self, request: GenerationRequest, prediction: Prediction, run: _Run
     ) -> Generation:
-        output = self._check_completed(prediction)
+        image, url = self._output(prediction)
         run.report("downloading", prediction)
-        image = decode_base64_output(output)
         if image is None:
             image = await self._read(
-                output,
+                url,
                 self._parse_image(prediction.id),
                 during="download",
-                deadline=self._download_deadline(run),
+                run=self._download_run(run),
+                task_id=prediction.id,
+                limit=MAX_IMAGE_BYTES,
             )
         return self._finish(request, prediction, image, run)
 
@@ -448,7 +496,7 @@ class AsyncKleinClient(BaseClient):
             request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json()
         )
         if not prediction.done:
-            prediction = await self._wait(prediction.id, run)
+            prediction = await self._wait(prediction.id, run, prediction)
         return await self._complete(request, prediction, run)
 
     async def submit(
@@ -470,13 +518,12 @@ class AsyncKleinClient(BaseClient):
     async def get_result(self, task_id: str) -> Prediction:
         """The task's current state: one request, no retries."""
         self._headers(auth=True)
-        timeout = httpx.Timeout(60.0, connect=10.0)
         response = await self._send(
             "GET",
             self._url(_core.result_path(task_id)),
             during="polling",
             auth=True,
-            timeout=timeout,
+            deadline=self._clock() + READ_TIMEOUT,
         )
         return self._parse_result(task_id)(response)
 

@@ -35,9 +35,21 @@ BASE_URL_ENV = "WAVESPEED_BASE_URL"
 
 
 def resolve_api_key(api_key: str | None) -> str | None:
-    """The explicit key, else ``$WAVESPEED_API_KEY``, else None (checked at first request)."""
+    """The explicit key, else ``$WAVESPEED_API_KEY``, else None (checked at first request).
+
+    A key holding anything but printable ASCII (a line break, a space, a non-ASCII letter
+    from a bad paste) is refused here, before any request, without showing it.
+    """
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    return key.strip() or None if key else None
+    key = key.strip() if key else None
+    if key and not all("!" <= char <= "~" for char in key):
+        source = "The API key" if api_key is not None else f"${API_KEY_ENV}"
+        raise AuthenticationError(
+            f"{source} holds characters a WaveSpeed key never has (a line break, a space or "
+            "a non-ASCII letter, perhaps from a paste); nothing was sent. Copy the key from "
+            "your WaveSpeed dashboard again."
+        )
+    return key or None
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -92,7 +104,7 @@ def redact(text: str, secret: str | None) -> str:
 def _json_or_none(content: bytes) -> Any:
     try:
         return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nesting no task needs
         return None
 
 
@@ -152,6 +164,8 @@ def status_error(
             f"Rate limited by WaveSpeed (429: {message}).{hint} Limits reset every minute; "
             "lower the batch concurrency or wait.",
             retry_after=retry_after,
+            task_id=task_id,
+            maybe_accepted=maybe_accepted,
         )
     if status in (400, 422):
         message = f"WaveSpeed rejected the request ({status}): {message}"

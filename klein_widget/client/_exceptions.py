@@ -102,8 +102,15 @@ class APIStatusError(KleinError):
 class RateLimitError(APIStatusError):
     """429 Too Many Requests. ``retry_after`` is the server's hint in seconds, if any."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message, status_code=429)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        task_id: str | None = None,
+        maybe_accepted: bool = False,
+    ) -> None:
+        super().__init__(message, status_code=429, task_id=task_id, maybe_accepted=maybe_accepted)
         self.retry_after = retry_after
 
 

@@ -102,8 +102,12 @@ class _Tally:
                 return
             if self.journal is not None and isinstance(outcome, KleinError):
                 self.journal.task_attempted(paid, outcome.message)
-        if isinstance(outcome, RateLimitError) and self.requeues[job] < MAX_REQUEUES:
-            # The server refused it, so nothing was billed: try it again a little later.
+        if (
+            isinstance(outcome, RateLimitError)
+            and not outcome.maybe_accepted  # a 429 on a poll: paid, never resubmitted
+            and self.requeues[job] < MAX_REQUEUES
+        ):
+            # The submit itself was refused, so nothing was billed: try again a little later.
             control.rate_limited(job)
             self.requeues[job] += 1
             delay = outcome.retry_after if outcome.retry_after is not None else REQUEUE_DELAY

@@ -21,7 +21,7 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOI = b"\xff\xd8"
 _JPEG_PREFIX = KEYWORD.encode() + b":"
 
-__all__ = ["ImageFormat", "detect_format", "embed_params", "read_params"]
+__all__ = ["ImageFormat", "check_image", "detect_format", "embed_params", "read_params"]
 
 
 def detect_format(data: bytes) -> ImageFormat:
@@ -38,6 +38,42 @@ def detect_format(data: bytes) -> ImageFormat:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
     return "unknown"
+
+
+def check_image(data: bytes, max_pixels: int) -> ImageFormat:
+    """The format of ``data`` if it is an image that decodes, else raise `ValueError` saying why.
+
+    Cheap: Pillow reads the header and checks the file's structure without decoding pixels.
+    An image declaring more than ``max_pixels`` is refused before anything is decoded.
+
+    Example:
+        >>> check_image(b"abc", 100)
+        Traceback (most recent call last):
+        ...
+        ValueError: it is not a PNG, JPEG or WebP file (3 bytes)
+    """
+    found = detect_format(data)
+    if found == "unknown":
+        raise ValueError(f"it is not a PNG, JPEG or WebP file ({len(data)} bytes)")
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ValueError(
+                    f"it declares {width}x{height} pixels, far more than this model makes "
+                    "(refused as a decompression bomb)"
+                )
+            image.verify()
+    except ValueError:
+        raise
+    except Exception as error:  # Pillow raises many kinds for a broken file
+        reason = "" if "cannot identify" in str(error) else f" ({error})"
+        raise ValueError(f"it does not decode as {found.upper()}{reason}") from None
+    return found
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:

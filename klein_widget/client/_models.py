@@ -29,9 +29,19 @@ PRICE_PER_ENHANCE_MILLS = 1
 PRICE_PER_IMAGE = PRICE_PER_IMAGE_MILLS / 1000
 
 Status = Literal[
-    "created", "pending", "processing", "completed", "failed", "cancelled", "timeout", "deleted"
+    "created",
+    "pending",
+    "queued",
+    "starting",
+    "processing",
+    "completed",
+    "failed",
+    "cancelled",
+    "timeout",
+    "deleted",
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
+WAITING_STATUSES: frozenset[Status] = frozenset({"created", "pending", "queued", "starting"})
 FAILED_STATUSES: frozenset[Status] = frozenset({"failed", "cancelled", "timeout", "deleted"})
 TERMINAL_STATUSES: frozenset[Status] = FAILED_STATUSES | {"completed"}
 
@@ -216,6 +226,15 @@ def _parse_time(value: object) -> datetime | None:
         return None
 
 
+def _field(data: Mapping[str, Any], name: str, kind: type, default: Any) -> Any:
+    value = data.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise ValueError(f"'{name}' is a {type(value).__name__}, not a {kind.__name__}")
+    return value
+
+
 def _parse_status(value: object) -> Status:
     # An unknown status is treated as still running; the poll loop keeps asking.
     return value if value in STATUSES else "processing"
@@ -243,24 +262,31 @@ class Prediction:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Prediction:
-        """Build from an envelope's ``data``; unknown fields are ignored, missing ones default."""
-        timings = data.get("timings") or {}
+        """Build from an envelope's ``data``; unknown fields are ignored, missing ones default.
+
+        Raises `ValueError` naming the field when a field has the wrong type (``outputs``
+        not a list of strings, say): a server that says that has not described a task.
+        """
+        timings = _field(data, "timings", Mapping, {})
+        urls = _field(data, "urls", Mapping, {})
+        outputs = _field(data, "outputs", list, [])
+        if not all(isinstance(o, str) for o in outputs):
+            raise ValueError("'outputs' holds something other than text")
+        task_id = data.get("id")
         return cls(
-            id=str(data.get("id") or ""),
+            id=task_id if isinstance(task_id, str) else "",
             model=str(data.get("model") or MODEL_ID),
             status=_parse_status(data.get("status")),
-            outputs=tuple(str(o) for o in data.get("outputs") or ()),
-            has_nsfw_contents=tuple(bool(f) for f in data.get("has_nsfw_contents") or ()),
+            outputs=tuple(outputs),
+            has_nsfw_contents=tuple(bool(f) for f in _field(data, "has_nsfw_contents", list, [])),
             timings={
                 str(k): int(v)
-                for k, v in (timings.items() if isinstance(timings, Mapping) else ())
-                if isinstance(v, int | float) and not isinstance(v, bool)
+                for k, v in timings.items()
+                if isinstance(v, int | float) and not isinstance(v, bool) and abs(v) < 1e12
             },
             created_at=_parse_time(data.get("created_at")),
-            error=str(data.get("error") or ""),
-            urls={
-                str(k): str(v) for k, v in (data.get("urls") or {}).items() if isinstance(v, str)
-            },
+            error=str(data.get("error") or "")[:2000],
+            urls={str(k): v for k, v in urls.items() if isinstance(v, str)},
         )
 
     @property

@@ -1,0 +1,19 @@
+"""Every number the client's time, memory and money rules depend on, in one place.
+
+The promises they keep: a public call ends within its ``timeout`` (plus `DOWNLOAD_GRACE`
+when an image is already paid for and only its download is left); no answer is read past
+its cap, so memory stays bounded whatever a server sends.
+"""
+
+from __future__ import annotations
+
+DEFAULT_TIMEOUT = 300.0  # seconds to wait for one image before giving up (the task goes on)
+DOWNLOAD_GRACE = 30.0  # a paid image still gets this long to download after the timeout
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection
+READ_TIMEOUT = 60.0  # seconds one request may wait for bytes (less near the deadline)
+
+MAX_JSON_BYTES = 64 << 20  # an API answer; base64 outputs inline make it large, never this
+MAX_IMAGE_BYTES = 48 << 20  # one image file; a 1536x1536 PNG is under 8 MB
+MAX_IMAGE_PIXELS = 4096 * 4096  # larger is refused as a decompression bomb (the model: 1536²)
+
+REMEMBERED_TASKS = 4096  # task ids a client remembers the request of, for fetch()
