@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from klein_widget.client import _core
+from klein_widget.client import _config
 from klein_widget.client._client import AsyncKleinClient, KleinClient
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
@@ -91,13 +91,13 @@ class Session:
     @property
     def base_url(self) -> str:
         """Where the shared clients send requests."""
-        return _core.resolve_base_url(self._base_url)
+        return _config.resolve_base_url(self._base_url)
 
     @property
     def has_api_key(self) -> bool:
         """True if a key is configured here or in ``$WAVESPEED_API_KEY``."""
         try:
-            return _core.resolve_api_key(self._api_key) is not None
+            return _config.resolve_api_key(self._api_key) is not None
         except KleinError:  # set but unusable: the client says why when it is used
             return True
 
@@ -128,8 +128,8 @@ class Session:
         running, self.emulator = self.emulator, None
         if running is None:
             return
-        if os.environ.get(_core.BASE_URL_ENV) == running.base_url:
-            del os.environ[_core.BASE_URL_ENV]
+        if os.environ.get(_config.BASE_URL_ENV) == running.base_url:
+            del os.environ[_config.BASE_URL_ENV]
         with self._lock:
             if self._base_url == running.base_url:
                 self._base_url = None
@@ -231,8 +231,8 @@ def set_api_key(api_key: str | None = None) -> None:
     key = key.strip()
     if not key:
         raise ValueError("The key is empty: paste the key from your WaveSpeed dashboard.")
-    _core.resolve_api_key(key)  # refuses a key with a line break or such, without showing it
-    os.environ[_core.API_KEY_ENV] = key
+    _config.resolve_api_key(key)  # refuses a key with a line break or such, without showing it
+    os.environ[_config.API_KEY_ENV] = key
     # A real key means the real API: never send it on to a local emulator.
     _SESSION.leave_emulator()
     _SESSION.configure(api_key=key)
@@ -258,9 +258,9 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
             _SESSION.emulator.stop()
         running = start(port=0, **knobs)
         _SESSION.emulator = running
-    os.environ[_core.BASE_URL_ENV] = running.base_url
-    os.environ.setdefault(_core.API_KEY_ENV, "emulator")
-    _SESSION.configure(base_url=running.base_url, api_key=os.environ[_core.API_KEY_ENV])
+    os.environ[_config.BASE_URL_ENV] = running.base_url
+    os.environ.setdefault(_config.API_KEY_ENV, "emulator")
+    _SESSION.configure(base_url=running.base_url, api_key=os.environ[_config.API_KEY_ENV])
     if not quiet:
         print(
             f"Using the local emulator at {running.base_url}: no key or network needed, and "
@@ -278,7 +278,7 @@ def connect(*, quiet: bool = False) -> str:
         >>> klein_widget.connect()  # doctest: +SKIP
         'https://api.wavespeed.ai'
     """
-    if os.environ.get(_core.API_KEY_ENV) and not _SESSION.using_emulator:
+    if os.environ.get(_config.API_KEY_ENV) and not _SESSION.using_emulator:
         if not quiet:
             print(f"Using WaveSpeed at {_SESSION.base_url} with the key from $WAVESPEED_API_KEY.")
         return _SESSION.base_url

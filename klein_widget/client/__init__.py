@@ -2,7 +2,11 @@
 
 - `_models`: what we ask for (`GenerationRequest`, every validation rule) and what the
   server says (`Prediction`); `_exceptions`: the error tree; `_generation`: one image.
-- `_core`: pure decisions (configuration, envelopes, error mapping, retry and poll policy).
+- `_config`: environment, key and URLs; `_constants`: every timeout and size cap.
+- `_envelope`: what an answer means (envelopes, error mapping, Retry-After);
+  `_answers`: what it means for one task (outputs, images, bogus shapes);
+  `_policy`: when to retry and when to poll. All pure.
+- `_run`: one generation's clock and progress stages.
 - `_base`: what both clients share; `_client`: the mirrored sync and async I/O loops.
 - `_fanout`, `_plan`, `_concurrency`: the one runner for many images (`generate_many`).
 - `_ledger`: spend and the budget cap; `_metadata`: parameters embedded in image files.

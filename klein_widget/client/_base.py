@@ -6,31 +6,29 @@ decide between two requests is a method here, written once.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from klein_widget._version import __version__
-from klein_widget.client import _core
+from klein_widget.client import _config, _envelope, _policy
+from klein_widget.client._answers import (
+    prediction_from,
+)
 from klein_widget.client._constants import (
     CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
     DOWNLOAD_GRACE,
-    MAX_IMAGE_PIXELS,
     READ_TIMEOUT,
     REMEMBERED_TASKS,
 )
 from klein_widget.client._exceptions import (
     APIStatusError,
-    GenerationFailedError,
     GenerationTimeoutError,
     KleinError,
     RateLimitError,
@@ -38,77 +36,13 @@ from klein_widget.client._exceptions import (
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger, Spend
-from klein_widget.client._metadata import check_image
 from klein_widget.client._models import (
     DEFAULT_SIDE,
     RANDOM_SEED,
-    WAITING_STATUSES,
     GenerationRequest,
     Prediction,
 )
-
-# "submitted": the server accepted the task (it answers "created" whether or not it will
-# queue it); "queued": a later poll still finds it waiting to start.
-# "rate_limited": a submit was refused with 429 and the client waits to send it again.
-Stage = Literal[
-    "submitting", "rate_limited", "submitted", "queued", "processing", "downloading", "done"
-]
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One step of a generation, passed to ``on_progress`` callbacks (panel, magic, CLI)."""
-
-    stage: Stage
-    elapsed: float
-    request: GenerationRequest
-    task_id: str | None = None
-    prediction: Prediction | None = None
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass
-class _Run:
-    """The clock and callback of one generation."""
-
-    request: GenerationRequest
-    started: float
-    deadline: float
-    clock: Callable[[], float]
-    on_progress: ProgressCallback | None
-    task_id: str | None = None
-
-    def elapsed(self) -> float:
-        return self.clock() - self.started
-
-    def report(self, stage: Stage, prediction: Prediction | None = None) -> None:
-        if prediction is not None:
-            self.task_id = prediction.id or self.task_id
-        if self.on_progress is not None:
-            self.on_progress(
-                Progress(stage, self.elapsed(), self.request, self.task_id, prediction)
-            )
-
-
-def stage_of(prediction: Prediction) -> Stage:
-    """The progress stage a still-running task is in."""
-    return "queued" if prediction.status in WAITING_STATUSES else "processing"
-
-
-def decode_base64_output(output: str) -> bytes | None:
-    """The image bytes if ``output`` is base64 (naked or a data: URL), None if it is a URL.
-
-    Raises `ValueError` if it is neither (text that is not base64).
-    """
-    if output.startswith(("http://", "https://", "/")):
-        return None
-    payload = output.split(",", 1)[1] if output.startswith("data:") else output
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("it is neither an image URL nor base64") from None
+from klein_widget.client._run import ProgressCallback, Run, timed_out
 
 
 class BaseClient:
@@ -124,24 +58,24 @@ class BaseClient:
         ledger: Ledger | None = None,
         journal: Journal | None = None,
         gallery: GalleryOption = True,
-        poll: _core.PollSchedule | None = None,
-        retry: _core.RetryPolicy | None = None,
+        poll: _policy.PollSchedule | None = None,
+        retry: _policy.RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
-        self._api_key = _core.resolve_api_key(api_key)
-        self.base_url = _core.resolve_base_url(base_url)
+        self._api_key = _config.resolve_api_key(api_key)
+        self.base_url = _config.resolve_base_url(base_url)
         self.timeout = timeout
         self._ledger = ledger if ledger is not None else Ledger(max_spend)
         if ledger is not None and max_spend is not None:
             ledger.max_spend = max_spend
         # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
         self.journal: Journal | None = journal if journal is not None else journal_for(gallery)
-        self.poll = poll or _core.DEFAULT_POLL
-        self.retry = retry or _core.RetryPolicy()
+        self.poll = poll or _policy.DEFAULT_POLL
+        self.retry = retry or _policy.RetryPolicy()
         self._clock = clock
         self._rng = rng or random.Random()
-        self._inference = _core.InferenceTimes()  # learned, for the poll schedule
+        self._inference = _policy.InferenceTimes()  # learned, for the poll schedule
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
 
     # --- configuration -----------------------------------------------------------------
@@ -178,7 +112,7 @@ class BaseClient:
         headers = {"User-Agent": f"klein-widget/{__version__}"}
         if auth:
             if self._api_key is None:
-                raise _core.missing_key_error()
+                raise _config.missing_key_error()
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
@@ -187,7 +121,7 @@ class BaseClient:
 
     def _same_origin(self, url: str) -> bool:
         # The key goes only to the API's own origin, never to a CDN serving outputs.
-        return _core.url_origin(url) == _core.url_origin(self.base_url)
+        return _config.url_origin(url) == _config.url_origin(self.base_url)
 
     # --- requests ----------------------------------------------------------------------
 
@@ -207,7 +141,7 @@ class BaseClient:
         else:
             request = GenerationRequest(prompt, width, height, seed, sync_mode, base64_output)
         if self._api_key is None:
-            raise _core.missing_key_error()
+            raise _config.missing_key_error()
         return request.with_concrete_seed(self._rng)
 
     def _start(
@@ -215,10 +149,10 @@ class BaseClient:
         request: GenerationRequest,
         timeout: float | None,
         on_progress: ProgressCallback | None,
-    ) -> _Run:
+    ) -> Run:
         now = self._clock()
         limit = self.timeout if timeout is None else timeout
-        return _Run(request, now, now + limit, self._clock, on_progress)
+        return Run(request, now, now + limit, self._clock, on_progress)
 
     def _timeout(self, deadline: float, *, long_read: bool = False) -> httpx.Timeout:
         """Per-operation timeouts that never reach past ``deadline``.
@@ -242,16 +176,7 @@ class BaseClient:
         if self._clock() > deadline:
             raise httpx.ReadTimeout(f"the answer was still arriving at the deadline ({during})")
 
-    @staticmethod
-    def _buffered(response: httpx.Response, content: bytes) -> httpx.Response:
-        """A complete response holding ``content`` (already decoded from gzip or the like)."""
-        skip = {"content-encoding", "content-length", "transfer-encoding"}
-        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in skip]
-        return httpx.Response(
-            response.status_code, headers=headers, content=content, request=response.request
-        )
-
-    def _given_up(self, error: KleinError, task_id: str | None, run: _Run) -> KleinError:
+    def _given_up(self, error: KleinError, task_id: str | None, run: Run) -> KleinError:
         """The error to raise when a read is given up: after acceptance it names the task.
 
         Out of time, it is a `GenerationTimeoutError`, so every call that ran out of time
@@ -260,24 +185,10 @@ class BaseClient:
         if task_id is None:
             return error
         if self._clock() >= run.deadline and not isinstance(error, GenerationTimeoutError):
-            return self._timed_out(task_id, run, error)
+            return timed_out(task_id, run, error)
         error.task_id = error.task_id or task_id
         error.maybe_accepted = True
         return error
-
-    @staticmethod
-    def _timed_out(
-        task_id: str, run: _Run, cause: KleinError | None = None
-    ) -> GenerationTimeoutError:
-        waited = run.deadline - run.started
-        last = f" (the last answer: {cause.message})" if cause is not None else ""
-        return GenerationTimeoutError(
-            f"Gave up waiting after {waited:g} s for task {task_id}{last}; it may still finish "
-            f"(and is billed). Fetch it later with client.fetch({task_id!r}) or "
-            "klein_widget.resume().",
-            task_id=task_id,
-            maybe_accepted=True,
-        )
 
     def _retry_delay(
         self,
@@ -286,13 +197,13 @@ class BaseClient:
         deadline: float,
         *,
         submit: bool = False,
-        run: _Run | None = None,
+        run: Run | None = None,
     ) -> float | None:
         """Seconds to wait before trying again, or None to give up and raise ``error``."""
-        allowed = _core.should_retry_submit(error) if submit else _core.should_retry_read(error)
+        allowed = _policy.should_retry_submit(error) if submit else _policy.should_retry_read(error)
         if not allowed or attempt >= self.retry.max_attempts:
             return None
-        delay = self.retry.delay(attempt, _core.retry_after_of(error), self._rng)
+        delay = self.retry.delay(attempt, _policy.retry_after_of(error), self._rng)
         if self._clock() + delay >= deadline:
             return None
         if run is not None and isinstance(error, RateLimitError):
@@ -302,7 +213,7 @@ class BaseClient:
     def _check_submit_rate_limit(self, response: httpx.Response) -> None:
         """A 429 on submit means "not taken": raise it so the submit loop may retry."""
         if response.status_code == 429:
-            _core.parse_envelope(response, secret=self._api_key)
+            _envelope.parse_envelope(response, secret=self._api_key)
 
     def _settle(self, token: tuple[int, str], error: BaseException) -> None:
         """After a failed submit, count it as spent unless the server surely refused it."""
@@ -313,7 +224,7 @@ class BaseClient:
 
     def _parse_submit(self, response: httpx.Response, sync_mode: bool) -> dict[str, Any]:
         if sync_mode:
-            timed_out, task_id = _core.sync_timeout_task(response)
+            timed_out, task_id = _envelope.sync_timeout_task(response)
             if timed_out and task_id:
                 return {"id": task_id, "status": "processing"}  # keep going by polling
             if timed_out:
@@ -326,18 +237,18 @@ class BaseClient:
                 )
         # Only a 3xx or 4xx proves the task was refused; any 2xx or 5xx may have been taken.
         refused = 300 <= response.status_code < 500
-        return _core.parse_envelope(response, secret=self._api_key, maybe_accepted=not refused)
+        return _envelope.parse_envelope(response, secret=self._api_key, maybe_accepted=not refused)
 
     def _accepted(
         self,
         request: GenerationRequest,
         response: httpx.Response,
         token: tuple[int, str],
-        run: _Run,
+        run: Run,
     ) -> Prediction:
         """Turn the submit answer into a Prediction and record it, settling the ledger."""
         try:
-            prediction = self._prediction(self._parse_submit(response, request.sync_mode))
+            prediction = prediction_from(self._parse_submit(response, request.sync_mode))
             if not prediction.id:
                 raise APIStatusError(
                     "WaveSpeed accepted the request but returned no task id, so it cannot be "
@@ -369,119 +280,33 @@ class BaseClient:
 
     # --- results -----------------------------------------------------------------------
 
-    @staticmethod
-    def _prediction(data: dict[str, Any], task_id: str | None = None) -> Prediction:
-        """A Prediction from an envelope's data, or an error naming the task if it is bogus."""
-        try:
-            return Prediction.from_json(data)
-        except ValueError as error:
-            found = data.get("id")
-            task_id = task_id or (found if isinstance(found, str) and found else None)
-            raise APIStatusError(
-                f"WaveSpeed described task {task_id or '(no id)'} in a shape it never uses "
-                f"({error}). Try client.fetch(task_id) later, or klein_widget.resume().",
-                status_code=502,
-                task_id=task_id,
-                maybe_accepted=True,
-            ) from None
-
-    def _parse_result(self, task_id: str) -> Callable[[httpx.Response], Prediction]:
-        def parse(response: httpx.Response) -> Prediction:
-            data = _core.parse_envelope(
-                response, secret=self._api_key, task_id=task_id, maybe_accepted=True
-            )
-            return self._prediction(data, task_id)
-
-        return parse
-
     def _poll_url(self, task_id: str, prediction: Prediction | None) -> str:
         """Where to poll: the task's own ``urls.get`` when it is on the API's origin (as
         WaveSpeed's docs show), else the result endpoint every official client uses."""
         given = prediction.urls.get("get", "") if prediction is not None else ""
         if given and self._same_origin(given) and task_id in given:
             return given
-        return self._url(_core.result_path(task_id))
+        return self._url(_config.result_path(task_id))
 
-    def _poll_delays(self, run: _Run) -> Iterator[float]:
+    def _poll_delays(self, run: Run) -> Iterator[float]:
         """The pauses between polls for this run's image size."""
         expected = self._inference.expected(run.request.width * run.request.height)
         return self.poll.delays(expected, run.elapsed())
 
-    def _poll_delay(self, delays: Any, run: _Run, task_id: str) -> float:
+    def _poll_delay(self, delays: Any, run: Run, task_id: str) -> float:
         """The next pause, or raise `GenerationTimeoutError` if the deadline is reached."""
         remaining = run.deadline - self._clock()
         if remaining <= 0:
-            raise self._timed_out(task_id, run)
+            raise timed_out(task_id, run)
         return float(min(next(delays), remaining))
 
-    def _check_completed(self, prediction: Prediction) -> str:
-        """The first output of a completed task, or raise if it failed or has none."""
-        if prediction.failed:
-            reason = prediction.error or "no reason given"
-            raise GenerationFailedError(
-                f"Task {prediction.id} {prediction.status}: {reason}", prediction=prediction
-            )
-        if not prediction.outputs:
-            raise APIStatusError(
-                f"Task {prediction.id} completed without outputs.",
-                status_code=502,
-                task_id=prediction.id,
-                maybe_accepted=True,
-            )
-        return prediction.outputs[0]
-
-    def _output(self, prediction: Prediction) -> tuple[bytes | None, str]:
-        """The completed task's image if inline (base64), else the absolute URL to fetch."""
-        output = self._check_completed(prediction)
-        try:
-            image = decode_base64_output(output)
-        except ValueError as error:
-            raise self._bogus_image(prediction.id, str(error)) from None
-        if image is not None:
-            return self._checked_image(prediction.id, image), ""
-        url = self._url(output) if output.startswith("/") else output
-        if _core.url_origin(url) == "":
-            raise self._bogus_image(prediction.id, f"its URL {output[:80]!r} is not http(s)")
-        return None, url
-
-    def _checked_image(self, task_id: str, image: bytes) -> bytes:
-        try:
-            check_image(image, MAX_IMAGE_PIXELS)
-        except ValueError as error:
-            raise self._bogus_image(task_id, str(error)) from None
-        return image
-
-    @staticmethod
-    def _bogus_image(task_id: str, why: str) -> APIStatusError:
-        return APIStatusError(
-            f"Task {task_id} completed, but its output is not a usable image: {why}. "
-            f"It may be billed; try client.fetch({task_id!r}) later.",
-            status_code=502,
-            task_id=task_id,
-            maybe_accepted=True,
-        )
-
-    def _parse_image(self, task_id: str) -> Callable[[httpx.Response], bytes]:
-        def parse(response: httpx.Response) -> bytes:
-            if response.status_code >= 300:  # an error page from a CDN: retryable
-                raise _core.status_error(
-                    response.status_code,
-                    f"downloading the image of task {task_id} failed",
-                    retry_after=_core.parse_retry_after(response.headers.get("retry-after")),
-                    task_id=task_id,
-                    maybe_accepted=True,
-                )
-            return self._checked_image(task_id, response.content)
-
-        return parse
-
-    def _download_run(self, run: _Run) -> _Run:
+    def _download_run(self, run: Run) -> Run:
         """The run a paid image's download is held to: the timeout, or the grace if later."""
         deadline = max(run.deadline, self._clock() + DOWNLOAD_GRACE)
         return dataclasses.replace(run, deadline=deadline)
 
     def _finish(
-        self, request: GenerationRequest, prediction: Prediction, image: bytes, run: _Run
+        self, request: GenerationRequest, prediction: Prediction, image: bytes, run: Run
     ) -> Generation:
         self._inference.learn(request.width * request.height, prediction.inference_ms)
         generation = Generation(request, prediction, image, elapsed=run.elapsed())
@@ -499,12 +324,3 @@ class BaseClient:
                 task_id=task_id,
             )
         return found
-
-    @staticmethod
-    def _enhanced_text(prediction: Prediction) -> str:
-        text = prediction.outputs[0] if prediction.outputs else ""
-        if not text.strip():
-            raise APIStatusError(
-                "The prompt enhancer returned no text.", status_code=502, task_id=prediction.id
-            )
-        return text.strip()

@@ -1,7 +1,8 @@
 """`KleinClient` and `AsyncKleinClient`: the same short I/O loops, once blocking, once awaited.
 
 Every decision (validation, error mapping, retry, poll schedule, budget, journal) is in
-`_base.BaseClient` and `_core`; keep the two classes below line-for-line mirrors.
+`_base.BaseClient`, `_answers` and the pure policy modules; keep the two classes below
+line-for-line mirrors.
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ from typing import Any
 
 import httpx
 
-from klein_widget.client import _core, _fanout
-from klein_widget.client._base import BaseClient, ProgressCallback, _Run, stage_of
+from klein_widget.client import _config, _envelope, _fanout
+from klein_widget.client._answers import (
+    buffered,
+    enhanced_text,
+    first_output,
+    image_or_url,
+    image_parser,
+    result_parser,
+)
+from klein_widget.client._base import BaseClient
 from klein_widget.client._constants import MAX_IMAGE_BYTES, MAX_JSON_BYTES, READ_TIMEOUT
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
@@ -29,6 +38,7 @@ from klein_widget.client._models import (
     Prediction,
     enhancer_body,
 )
+from klein_widget.client._run import ProgressCallback, Run, stage_of
 
 _LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 
@@ -105,10 +115,10 @@ class KleinClient(BaseClient):
                     body += chunk
                     self._check_body(len(body), limit, deadline, during)
         except httpx.TransportError as exc:
-            raise _core.connection_error(exc, during=during, secret=self._api_key) from None
-        return self._buffered(response, bytes(body))
+            raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
+        return buffered(response, bytes(body))
 
-    def _post(self, path: str, body: dict[str, Any], run: _Run) -> httpx.Response:
+    def _post(self, path: str, body: dict[str, Any], run: Run) -> httpx.Response:
         attempt = 0
         while True:
             attempt += 1
@@ -136,7 +146,7 @@ class KleinClient(BaseClient):
         parse: Callable[[httpx.Response], Any],
         *,
         during: str,
-        run: _Run,
+        run: Run,
         task_id: str | None,
         limit: int = MAX_JSON_BYTES,
     ) -> Any:
@@ -156,20 +166,20 @@ class KleinClient(BaseClient):
                 self._sleep(delay)
 
     def _submit(
-        self, request: GenerationRequest, run: _Run, model: str, mills: int, body: dict[str, Any]
+        self, request: GenerationRequest, run: Run, model: str, mills: int, body: dict[str, Any]
     ) -> Prediction:
         run.report("submitting")
         token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
         try:
-            response = self._post(_core.submit_path(model), body, run)
+            response = self._post(_config.submit_path(model), body, run)
         except BaseException as error:  # an interrupt may come after the server took it
             self._settle(token, error)
             raise
         return self._accepted(request, response, token, run)
 
-    def _wait(self, task_id: str, run: _Run, accepted: Prediction | None = None) -> Prediction:
+    def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
         delays = self._poll_delays(run)
-        parse = self._parse_result(task_id)
+        parse = result_parser(task_id, self._api_key)
         url = self._poll_url(task_id, accepted)
         while True:
             prediction: Prediction = self._read(
@@ -180,15 +190,13 @@ class KleinClient(BaseClient):
             run.report(stage_of(prediction), prediction)
             self._sleep(self._poll_delay(delays, run, task_id))
 
-    def _complete(
-        self, request: GenerationRequest, prediction: Prediction, run: _Run
-    ) -> Generation:
-        image, url = self._output(prediction)
+    def _complete(self, request: GenerationRequest, prediction: Prediction, run: Run) -> Generation:
+        image, url = image_or_url(prediction, self.base_url)
         run.report("downloading", prediction)
         if image is None:
             image = self._read(
                 url,
-                self._parse_image(prediction.id),
+                image_parser(prediction.id),
                 during="download",
                 run=self._download_run(run),
                 task_id=prediction.id,
@@ -258,19 +266,19 @@ class KleinClient(BaseClient):
         self._headers(auth=True)  # fail early and clearly without a key
         response = self._send(
             "GET",
-            self._url(_core.result_path(task_id)),
+            self._url(_config.result_path(task_id)),
             during="polling",
             auth=True,
             deadline=self._clock() + READ_TIMEOUT,
         )
-        return self._parse_result(task_id)(response)
+        return result_parser(task_id, self._api_key)(response)
 
     def wait(self, task_id: str, *, timeout: float | None = None) -> Prediction:
         """Poll until the task completes; raise if it fails or ``timeout`` passes."""
         request = self.request_for(task_id) or GenerationRequest("(unknown)")
         run = self._start(request, timeout, None)
         prediction = self._wait(task_id, run)
-        self._check_completed(prediction)
+        first_output(prediction)
         return prediction
 
     def fetch(
@@ -298,8 +306,8 @@ class KleinClient(BaseClient):
         prediction = self._submit(request, run, ENHANCER_MODEL_ID, PRICE_PER_ENHANCE_MILLS, body)
         if not prediction.done:
             prediction = self._wait(prediction.id, run)
-        self._check_completed(prediction)
-        return self._enhanced_text(prediction)
+        first_output(prediction)
+        return enhanced_text(prediction)
 
     generate_many = _fanout.generate_many  # many images at once: see `_fanout.generate_many`
 
@@ -375,10 +383,10 @@ class AsyncKleinClient(BaseClient):
                     body += chunk
                     self._check_body(len(body), limit, deadline, during)
         except httpx.TransportError as exc:
-            raise _core.connection_error(exc, during=during, secret=self._api_key) from None
-        return self._buffered(response, bytes(body))
+            raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
+        return buffered(response, bytes(body))
 
-    async def _post(self, path: str, body: dict[str, Any], run: _Run) -> httpx.Response:
+    async def _post(self, path: str, body: dict[str, Any], run: Run) -> httpx.Response:
         attempt = 0
         while True:
             attempt += 1
@@ -406,7 +414,7 @@ class AsyncKleinClient(BaseClient):
         parse: Callable[[httpx.Response], Any],
         *,
         during: str,
-        run: _Run,
+        run: Run,
         task_id: str | None,
         limit: int = MAX_JSON_BYTES,
     ) -> Any:
@@ -426,22 +434,20 @@ class AsyncKleinClient(BaseClient):
                 await self._sleep(delay)
 
     async def _submit(
-        self, request: GenerationRequest, run: _Run, model: str, mills: int, body: dict[str, Any]
+        self, request: GenerationRequest, run: Run, model: str, mills: int, body: dict[str, Any]
     ) -> Prediction:
         run.report("submitting")
         token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
         try:
-            response = await self._post(_core.submit_path(model), body, run)
+            response = await self._post(_config.submit_path(model), body, run)
         except BaseException as error:  # a cancel may come after the server took it
             self._settle(token, error)
             raise
         return self._accepted(request, response, token, run)
 
-    async def _wait(
-        self, task_id: str, run: _Run, accepted: Prediction | None = None
-    ) -> Prediction:
+    async def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
         delays = self._poll_delays(run)
-        parse = self._parse_result(task_id)
+        parse = result_parser(task_id, self._api_key)
         url = self._poll_url(task_id, accepted)
         while True:
             prediction: Prediction = await self._read(
@@ -453,14 +459,14 @@ class AsyncKleinClient(BaseClient):
             await self._sleep(self._poll_delay(delays, run, task_id))
 
     async def _complete(
-        self, request: GenerationRequest, prediction: Prediction, run: _Run
+        self, request: GenerationRequest, prediction: Prediction, run: Run
     ) -> Generation:
-        image, url = self._output(prediction)
+        image, url = image_or_url(prediction, self.base_url)
         run.report("downloading", prediction)
         if image is None:
             image = await self._read(
                 url,
-                self._parse_image(prediction.id),
+                image_parser(prediction.id),
                 during="download",
                 run=self._download_run(run),
                 task_id=prediction.id,
@@ -520,19 +526,19 @@ class AsyncKleinClient(BaseClient):
         self._headers(auth=True)
         response = await self._send(
             "GET",
-            self._url(_core.result_path(task_id)),
+            self._url(_config.result_path(task_id)),
             during="polling",
             auth=True,
             deadline=self._clock() + READ_TIMEOUT,
         )
-        return self._parse_result(task_id)(response)
+        return result_parser(task_id, self._api_key)(response)
 
     async def wait(self, task_id: str, *, timeout: float | None = None) -> Prediction:
         """Poll until the task completes; see `KleinClient.wait`."""
         request = self.request_for(task_id) or GenerationRequest("(unknown)")
         run = self._start(request, timeout, None)
         prediction = await self._wait(task_id, run)
-        self._check_completed(prediction)
+        first_output(prediction)
         return prediction
 
     async def fetch(
@@ -557,7 +563,7 @@ class AsyncKleinClient(BaseClient):
         )
         if not prediction.done:
             prediction = await self._wait(prediction.id, run)
-        self._check_completed(prediction)
-        return self._enhanced_text(prediction)
+        first_output(prediction)
+        return enhanced_text(prediction)
 
     generate_many = _fanout.agenerate_many  # see `_fanout.agenerate_many`

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
-from klein_widget.client import _core
+from klein_widget.client import _config
 from klein_widget.client._concurrency import DEFAULT_CONCURRENCY, Concurrency
 from klein_widget.client._exceptions import (
     APIStatusError,
@@ -43,8 +43,9 @@ from klein_widget.client._plan import (
 )
 
 if TYPE_CHECKING:
-    from klein_widget.client._base import BaseClient, Progress
+    from klein_widget.client._base import BaseClient
     from klein_widget.client._client import AsyncKleinClient, KleinClient
+    from klein_widget.client._run import Progress
 
 # The pure names are re-exported: `_compare` plans its grids with them.
 __all__ = ["BatchItem", "BatchResult", "agenerate_many", "generate_many"]
@@ -155,7 +156,7 @@ def _prepare(
     requests = build_requests(items, width=width, height=height, seed=seed, rng=client._rng)
     journal = client.journal
     if journal is not None and skip_existing:
-        origin = _core.url_origin(client.base_url)
+        origin = _config.url_origin(client.base_url)
         plan = plan_batch(requests, journal.stored, lambda r: journal.unfinished_task(r, origin))
     else:
         plan = plan_batch(requests)

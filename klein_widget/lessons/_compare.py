@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from klein_widget.client import _core
+from klein_widget.client import _config
 from klein_widget.client._client import KleinClient
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
@@ -202,7 +202,7 @@ def compare(
 
         client = session().client()
     if not client.has_api_key:
-        raise _core.missing_key_error()
+        raise _config.missing_key_error()
     flat = [request for row in requests for request in row]
     plan = Plan(flat, [Job(request, (i,)) for i, request in enumerate(flat)])
     check_cost(plan, confirm=confirm, confirm_over=confirm_over)

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from klein_widget.client._core import url_origin
+from klein_widget.client._config import url_origin
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry, entry_from_row

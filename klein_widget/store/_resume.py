@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from klein_widget.client._core import url_origin
+from klein_widget.client._config import url_origin
 from klein_widget.client._exceptions import (
     APIStatusError,
     AuthenticationError,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from klein_widget.client._core import (
+from klein_widget.client._config import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,

@@ -7,7 +7,6 @@ Example:
 
 from __future__ import annotations
 
-from klein_widget.client._base import Progress
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -20,6 +19,7 @@ from klein_widget.client._exceptions import (
     RateLimitError,
 )
 from klein_widget.client._generation import Generation
+from klein_widget.client._run import Progress
 
 __all__ = ["done_text", "error_text", "progress_text"]
 

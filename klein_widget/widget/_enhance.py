@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Callable
 
 from klein_widget.client._client import AsyncKleinClient
-from klein_widget.client._core import missing_key_error
+from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS, check_prompt
 from klein_widget.ui._text import error_text

@@ -17,10 +17,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from klein_widget.client._base import Progress
 from klein_widget.client._client import AsyncKleinClient
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
+from klein_widget.client._run import Progress
 from klein_widget.widget._status import Job
 
 TICK = 0.25  # seconds between live updates of the elapsed time

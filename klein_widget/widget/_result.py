@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from klein_widget.client._core import resolve_base_url
+from klein_widget.client._config import resolve_base_url
 from klein_widget.client._models import GenerationRequest
 from klein_widget.ui._snippets import default_filename, snippets
 from klein_widget.widget._style import code_block, small

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 
 import ipywidgets as w
 
-from klein_widget.client._base import Progress
-from klein_widget.client._core import DEFAULT_BASE_URL
+from klein_widget.client._config import DEFAULT_BASE_URL
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Spend
 from klein_widget.client._models import GenerationRequest
+from klein_widget.client._run import Progress
 from klein_widget.ui._text import progress_text
 from klein_widget.widget._style import Kind, escape, line
 

@@ -23,7 +23,7 @@ from traitlets import Int, Unicode, observe
 
 from klein_widget._session import session
 from klein_widget.client._client import AsyncKleinClient
-from klein_widget.client._core import missing_key_error
+from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import PRICE_PER_IMAGE

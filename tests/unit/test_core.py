@@ -1,4 +1,4 @@
-"""The pure decisions in _core: envelopes, error mapping, retries, polling."""
+"""The pure decisions: envelopes and error mapping (_envelope), retries and polling (_policy)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from klein_widget import (
     RateLimitError,
     RetryPolicy,
 )
-from klein_widget.client import _core
+from klein_widget.client import _config, _envelope, _policy
 
 KEY = "wsk-secret-123456"
 
@@ -28,7 +28,7 @@ def response(status: int, body: object, headers: dict[str, str] | None = None) -
 
 
 def test_envelope_data_is_returned() -> None:
-    data = _core.parse_envelope(
+    data = _envelope.parse_envelope(
         response(200, {"code": 200, "message": "success", "data": {"id": "t"}})
     )
     assert data == {"id": "t"}
@@ -36,7 +36,7 @@ def test_envelope_data_is_returned() -> None:
 
 def test_envelope_code_is_checked_even_when_http_says_200() -> None:
     with pytest.raises(AuthenticationError) as caught:
-        _core.parse_envelope(response(200, {"code": 401, "message": "invalid authentication"}))
+        _envelope.parse_envelope(response(200, {"code": 401, "message": "invalid authentication"}))
     assert caught.value.status_code == 401
     assert "invalid authentication" in str(caught.value)
 
@@ -53,25 +53,25 @@ def test_envelope_code_is_checked_even_when_http_says_200() -> None:
 )
 def test_error_bodies_of_every_known_shape_give_their_message(body: object, expected: str) -> None:
     with pytest.raises(APIStatusError, match=expected):
-        _core.parse_envelope(response(418, body))
+        _envelope.parse_envelope(response(418, body))
 
 
 def test_rate_limit_carries_retry_after() -> None:
     with pytest.raises(RateLimitError) as caught:
-        _core.parse_envelope(response(429, {"message": "slow down"}, {"Retry-After": "7"}))
+        _envelope.parse_envelope(response(429, {"message": "slow down"}, {"Retry-After": "7"}))
     assert caught.value.retry_after == 7.0
 
 
 def test_non_json_success_is_a_retryable_gateway_error() -> None:
     with pytest.raises(APIStatusError) as caught:
-        _core.parse_envelope(response(200, b"<html>oops</html>"))
+        _envelope.parse_envelope(response(200, b"<html>oops</html>"))
     assert caught.value.status_code == 502
-    assert _core.should_retry_read(caught.value)
+    assert _policy.should_retry_read(caught.value)
 
 
 def test_server_messages_are_redacted() -> None:
     with pytest.raises(APIStatusError) as caught:
-        _core.parse_envelope(response(500, {"message": f"bad header Bearer {KEY}"}), secret=KEY)
+        _envelope.parse_envelope(response(500, {"message": f"bad header Bearer {KEY}"}), secret=KEY)
     assert KEY not in str(caught.value)
     assert "[redacted]" in str(caught.value)
 
@@ -99,19 +99,19 @@ def test_server_messages_are_redacted() -> None:
 def test_sync_timeouts_are_recognised(
     status: int, body: object, expected: tuple[bool, str | None]
 ) -> None:
-    assert _core.sync_timeout_task(response(status, body)) == expected
+    assert _envelope.sync_timeout_task(response(status, body)) == expected
 
 
 def test_short_test_keys_are_not_redacted_out_of_words() -> None:
-    assert _core.redact("klein emulator", "k") == "klein emulator"
-    assert _core.redact(f"key {KEY} here", KEY) == "key [redacted] here"
+    assert _envelope.redact("klein emulator", "k") == "klein emulator"
+    assert _envelope.redact(f"key {KEY} here", KEY) == "key [redacted] here"
 
 
 def test_retry_after_accepts_seconds_and_dates() -> None:
-    assert _core.parse_retry_after("3") == 3.0
-    assert _core.parse_retry_after(None) is None
-    assert _core.parse_retry_after("soon") is None
-    assert _core.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert _envelope.parse_retry_after("3") == 3.0
+    assert _envelope.parse_retry_after(None) is None
+    assert _envelope.parse_retry_after("soon") is None
+    assert _envelope.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
@@ -125,16 +125,18 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
 
 
 def test_submit_is_retried_only_when_surely_not_accepted() -> None:
-    assert _core.should_retry_submit(RateLimitError("429"))
-    assert _core.should_retry_submit(APIConnectionError("refused"))
-    assert not _core.should_retry_submit(APIConnectionError("broke", maybe_accepted=True))
-    assert not _core.should_retry_submit(APIStatusError("500", status_code=500))
+    assert _policy.should_retry_submit(RateLimitError("429"))
+    assert _policy.should_retry_submit(APIConnectionError("refused"))
+    assert not _policy.should_retry_submit(APIConnectionError("broke", maybe_accepted=True))
+    assert not _policy.should_retry_submit(APIStatusError("500", status_code=500))
 
 
 def test_connection_errors_know_whether_the_request_may_have_landed() -> None:
     request = httpx.Request("POST", "http://x")
-    never = _core.connection_error(httpx.ConnectError("refused", request=request), during="submit")
-    maybe = _core.connection_error(httpx.ReadTimeout("slow", request=request), during="submit")
+    never = _envelope.connection_error(
+        httpx.ConnectError("refused", request=request), during="submit"
+    )
+    maybe = _envelope.connection_error(httpx.ReadTimeout("slow", request=request), during="submit")
     assert not never.maybe_accepted
     assert maybe.maybe_accepted
     assert "not sent again" in str(maybe)
@@ -161,11 +163,11 @@ def test_a_first_guess_stands_in_until_a_time_is_learned() -> None:
     schedule = PollSchedule(fast=0.02, lead=0.95, first_guess=0.5)
     assert next(schedule.delays(None)) == pytest.approx(0.475)
     assert next(schedule.delays(0.6)) == pytest.approx(0.57)  # learned time wins
-    assert _core.DEFAULT_POLL.first_guess == 0.5
+    assert _policy.DEFAULT_POLL.first_guess == 0.5
 
 
 def test_inference_time_is_learned_per_size() -> None:
-    times = _core.InferenceTimes()
+    times = _policy.InferenceTimes()
     assert times.expected(1024 * 1024) is None
     for observed in (600, 600, 600):
         times.learn(1024 * 1024, observed)
@@ -177,7 +179,7 @@ def test_inference_time_is_learned_per_size() -> None:
 
 
 def test_unseen_sizes_get_a_lower_bound_from_the_others() -> None:
-    times = _core.InferenceTimes()
+    times = _policy.InferenceTimes()
     times.learn(1536 * 1536, 1400)
     # After big images, a small one is expected scaled down by pixels, not 1.4 s.
     assert times.expected(512 * 512) == pytest.approx(1.4 / 9)
@@ -192,9 +194,9 @@ def test_configuration_comes_from_arguments_then_environment(
 ) -> None:
     monkeypatch.setenv("WAVESPEED_API_KEY", " env-key ")
     monkeypatch.setenv("WAVESPEED_BASE_URL", "http://env/")
-    assert _core.resolve_api_key(None) == "env-key"
-    assert _core.resolve_api_key("arg") == "arg"
-    assert _core.resolve_base_url(None) == "http://env"
-    assert _core.resolve_base_url("http://arg/") == "http://arg"
+    assert _config.resolve_api_key(None) == "env-key"
+    assert _config.resolve_api_key("arg") == "arg"
+    assert _config.resolve_base_url(None) == "http://env"
+    assert _config.resolve_base_url("http://arg/") == "http://arg"
     monkeypatch.delenv("WAVESPEED_BASE_URL")
-    assert _core.resolve_base_url(None) == "https://api.wavespeed.ai"
+    assert _config.resolve_base_url(None) == "https://api.wavespeed.ai"

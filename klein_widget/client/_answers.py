@@ -1,0 +1,166 @@
+"""What the server's answers mean for one task: pure readings, each raising a `KleinError`
+that names the task when an answer is not what WaveSpeed ever sends.
+
+Example:
+    >>> decode_base64_output("https://cdn.example/fox.png") is None
+    True
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from klein_widget.client import _envelope
+from klein_widget.client._config import url_origin
+from klein_widget.client._constants import MAX_IMAGE_PIXELS
+from klein_widget.client._exceptions import APIStatusError, GenerationFailedError
+from klein_widget.client._metadata import check_image
+from klein_widget.client._models import Prediction
+
+__all__ = [
+    "bogus_image",
+    "buffered",
+    "checked_image",
+    "decode_base64_output",
+    "enhanced_text",
+    "first_output",
+    "image_or_url",
+    "image_parser",
+    "prediction_from",
+    "result_parser",
+]
+
+
+def decode_base64_output(output: str) -> bytes | None:
+    """The image bytes if ``output`` is base64 (naked or a data: URL), None if it is a URL.
+
+    Raises `ValueError` if it is neither (text that is not base64).
+    """
+    if output.startswith(("http://", "https://", "/")):
+        return None
+    payload = output.split(",", 1)[1] if output.startswith("data:") else output
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("it is neither an image URL nor base64") from None
+
+
+def buffered(response: httpx.Response, content: bytes) -> httpx.Response:
+    """A complete response holding ``content`` (already decoded from gzip or the like)."""
+    skip = {"content-encoding", "content-length", "transfer-encoding"}
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in skip]
+    return httpx.Response(
+        response.status_code, headers=headers, content=content, request=response.request
+    )
+
+
+def prediction_from(data: dict[str, Any], task_id: str | None = None) -> Prediction:
+    """A Prediction from an envelope's data, or an error naming the task if it is bogus."""
+    try:
+        return Prediction.from_json(data)
+    except ValueError as error:
+        found = data.get("id")
+        task_id = task_id or (found if isinstance(found, str) and found else None)
+        raise APIStatusError(
+            f"WaveSpeed described task {task_id or '(no id)'} in a shape it never uses "
+            f"({error}). Try client.fetch(task_id) later, or klein_widget.resume().",
+            status_code=502,
+            task_id=task_id,
+            maybe_accepted=True,
+        ) from None
+
+
+def first_output(prediction: Prediction) -> str:
+    """The first output of a completed task, or raise if it failed or has none."""
+    if prediction.failed:
+        reason = prediction.error or "no reason given"
+        raise GenerationFailedError(
+            f"Task {prediction.id} {prediction.status}: {reason}", prediction=prediction
+        )
+    if not prediction.outputs:
+        raise APIStatusError(
+            f"Task {prediction.id} completed without outputs.",
+            status_code=502,
+            task_id=prediction.id,
+            maybe_accepted=True,
+        )
+    return prediction.outputs[0]
+
+
+def checked_image(task_id: str, image: bytes) -> bytes:
+    try:
+        check_image(image, MAX_IMAGE_PIXELS)
+    except ValueError as error:
+        raise bogus_image(task_id, str(error)) from None
+    return image
+
+
+def bogus_image(task_id: str, why: str) -> APIStatusError:
+    return APIStatusError(
+        f"Task {task_id} completed, but its output is not a usable image: {why}. "
+        f"It may be billed; try client.fetch({task_id!r}) later.",
+        status_code=502,
+        task_id=task_id,
+        maybe_accepted=True,
+    )
+
+
+def enhanced_text(prediction: Prediction) -> str:
+    text = prediction.outputs[0] if prediction.outputs else ""
+    if not text.strip():
+        raise APIStatusError(
+            "The prompt enhancer returned no text.", status_code=502, task_id=prediction.id
+        )
+    return text.strip()
+
+
+def result_parser(task_id: str, secret: str | None) -> Callable[[httpx.Response], Prediction]:
+    """Read a poll's answer for ``task_id`` (every error names the task)."""
+
+    def parse(response: httpx.Response) -> Prediction:
+        data = _envelope.parse_envelope(
+            response, secret=secret, task_id=task_id, maybe_accepted=True
+        )
+        return prediction_from(data, task_id)
+
+    return parse
+
+
+def image_or_url(prediction: Prediction, base_url: str) -> tuple[bytes | None, str]:
+    """A completed task's image if inline (base64), else the absolute URL to download.
+
+    A relative URL is the API's own; anything but http(s) is refused.
+    """
+    output = first_output(prediction)
+    try:
+        image = decode_base64_output(output)
+    except ValueError as error:
+        raise bogus_image(prediction.id, str(error)) from None
+    if image is not None:
+        return checked_image(prediction.id, image), ""
+    url = base_url + output if output.startswith("/") else output
+    if url_origin(url) == "":
+        raise bogus_image(prediction.id, f"its URL {output[:80]!r} is not http(s)")
+    return None, url
+
+
+def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
+    """Read a download's answer: the image, checked, or an error naming the task."""
+
+    def parse(response: httpx.Response) -> bytes:
+        if response.status_code >= 300:  # an error page from a CDN: retryable
+            raise _envelope.status_error(
+                response.status_code,
+                f"downloading the image of task {task_id} failed",
+                retry_after=_envelope.parse_retry_after(response.headers.get("retry-after")),
+                task_id=task_id,
+                maybe_accepted=True,
+            )
+        return checked_image(task_id, response.content)
+
+    return parse

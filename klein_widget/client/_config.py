@@ -1,0 +1,73 @@
+"""Where the client talks to, and with which key: the environment, URLs and paths, once.
+
+Example:
+    >>> result_path("t1")
+    '/api/v3/predictions/t1/result'
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from klein_widget.client._exceptions import AuthenticationError
+
+DEFAULT_BASE_URL = "https://api.wavespeed.ai"
+API_KEY_ENV = "WAVESPEED_API_KEY"
+BASE_URL_ENV = "WAVESPEED_BASE_URL"
+
+
+def resolve_api_key(api_key: str | None) -> str | None:
+    """The explicit key, else ``$WAVESPEED_API_KEY``, else None (checked at first request).
+
+    A key holding anything but printable ASCII (a line break, a space, a non-ASCII letter
+    from a bad paste) is refused here, before any request, without showing it.
+    """
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    key = key.strip() if key else None
+    if key and not all("!" <= char <= "~" for char in key):
+        source = "The API key" if api_key is not None else f"${API_KEY_ENV}"
+        raise AuthenticationError(
+            f"{source} holds characters a WaveSpeed key never has (a line break, a space or "
+            "a non-ASCII letter, perhaps from a paste); nothing was sent. Copy the key from "
+            "your WaveSpeed dashboard again."
+        )
+    return key or None
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The explicit URL, else ``$WAVESPEED_BASE_URL``, else WaveSpeed's."""
+    url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    return url.rstrip("/")
+
+
+def url_origin(url: str) -> str:
+    """The ``scheme://host`` of a URL ("" for a relative one): where a key may be sent,
+    and the gallery's ``origin`` column.
+
+    Example:
+        >>> url_origin("https://api.example.com/v1/tasks/42")
+        'https://api.example.com'
+    """
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def missing_key_error() -> AuthenticationError:
+    """The error for "no key configured", saying every way to fix it."""
+    return AuthenticationError(
+        "No WaveSpeed API key is set. Set the WAVESPEED_API_KEY environment variable, call "
+        "klein_widget.set_api_key() (it prompts without echo), or pass api_key=... to the "
+        "client. To try everything without a key, run the local emulator: "
+        "klein_widget.use_emulator() in a notebook, or `python -m klein_widget emulator`."
+    )
+
+
+def submit_path(model: str) -> str:
+    """Path of a model's submit endpoint."""
+    return f"/api/v3/{model}"
+
+
+def result_path(task_id: str) -> str:
+    """Path of the result endpoint every official client polls."""
+    return f"/api/v3/predictions/{task_id}/result"

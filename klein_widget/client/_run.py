@@ -1,0 +1,81 @@
+"""One generation's clock and progress: the stages a user sees, and when time is up.
+
+Example:
+    >>> import time
+    >>> from klein_widget.client._models import GenerationRequest
+    >>> run = Run(GenerationRequest("a fox"), 0.0, 5.0, time.monotonic, None)
+    >>> timed_out("t1", run).task_id
+    't1'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from klein_widget.client._exceptions import GenerationTimeoutError, KleinError
+from klein_widget.client._models import WAITING_STATUSES, GenerationRequest, Prediction
+
+__all__ = ["Progress", "ProgressCallback", "Run", "Stage", "stage_of", "timed_out"]
+
+# "submitted": the server accepted the task (it answers "created" whether or not it will
+# queue it); "queued": a later poll still finds it waiting to start.
+# "rate_limited": a submit was refused with 429 and the client waits to send it again.
+Stage = Literal[
+    "submitting", "rate_limited", "submitted", "queued", "processing", "downloading", "done"
+]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a generation, passed to ``on_progress`` callbacks (panel, magic, CLI)."""
+
+    stage: Stage
+    elapsed: float
+    request: GenerationRequest
+    task_id: str | None = None
+    prediction: Prediction | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class Run:
+    """The clock, deadline and progress callback of one generation."""
+
+    request: GenerationRequest
+    started: float
+    deadline: float
+    clock: Callable[[], float]
+    on_progress: ProgressCallback | None
+    task_id: str | None = None
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def report(self, stage: Stage, prediction: Prediction | None = None) -> None:
+        if prediction is not None:
+            self.task_id = prediction.id or self.task_id
+        if self.on_progress is not None:
+            self.on_progress(
+                Progress(stage, self.elapsed(), self.request, self.task_id, prediction)
+            )
+
+
+def stage_of(prediction: Prediction) -> Stage:
+    """The progress stage a still-running task is in."""
+    return "queued" if prediction.status in WAITING_STATUSES else "processing"
+
+
+def timed_out(task_id: str, run: Run, cause: KleinError | None = None) -> GenerationTimeoutError:
+    waited = run.deadline - run.started
+    last = f" (the last answer: {cause.message})" if cause is not None else ""
+    return GenerationTimeoutError(
+        f"Gave up waiting after {waited:g} s for task {task_id}{last}; it may still finish "
+        f"(and is billed). Fetch it later with client.fetch({task_id!r}) or "
+        "klein_widget.resume().",
+        task_id=task_id,
+        maybe_accepted=True,
+    )
