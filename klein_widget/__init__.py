@@ -24,7 +24,7 @@ from klein_widget._session import (
     use_emulator,
 )
 from klein_widget._version import __version__
-from klein_widget.client._client import AsyncKleinClient, KleinClient
+from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -41,6 +41,7 @@ from klein_widget.client._ledger import Spend
 from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
 from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._run import Progress
+from klein_widget.client._sync_client import KleinClient
 from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:

@@ -11,7 +11,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from klein_widget.client._client import KleinClient
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -25,6 +24,7 @@ from klein_widget.client._exceptions import (
 )
 from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, MAX_SIDE, MIN_SIDE, RANDOM_SEED
 from klein_widget.client._run import Progress
+from klein_widget.client._sync_client import KleinClient
 from klein_widget.ui._text import done_text, error_text, progress_text
 
 # One exit code per error class, most specific first; documented in --help.

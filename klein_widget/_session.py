@@ -17,12 +17,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from klein_widget.client import _config
-from klein_widget.client._client import AsyncKleinClient, KleinClient
+from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import Providers, install
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.client._sync_client import KleinClient
 from klein_widget.store._gallery import Gallery, GalleryOption, resolve_gallery
 from klein_widget.store._resume import ResumeReport, resume_tasks
 from klein_widget.ui._progress import ask, progress_bar

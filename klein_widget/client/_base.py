@@ -7,6 +7,7 @@ decide between two requests is a method here, written once.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 import time
 from collections import OrderedDict
@@ -43,6 +44,8 @@ from klein_widget.client._models import (
     Prediction,
 )
 from klein_widget.client._run import ProgressCallback, Run, timed_out
+
+_log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
 class BaseClient:
@@ -200,12 +203,16 @@ class BaseClient:
         run: Run | None = None,
     ) -> float | None:
         """Seconds to wait before trying again, or None to give up and raise ``error``."""
+        what = "submit" if submit else "request"
         allowed = _policy.should_retry_submit(error) if submit else _policy.should_retry_read(error)
         if not allowed or attempt >= self.retry.max_attempts:
+            _log.debug("not retrying the %s (attempt %d): %s", what, attempt, error.message)
             return None
         delay = self.retry.delay(attempt, _policy.retry_after_of(error), self._rng)
         if self._clock() + delay >= deadline:
+            _log.debug("not retrying the %s: %.2f s would pass the deadline", what, delay)
             return None
+        _log.info("retrying the %s in %.2f s (attempt %d): %s", what, delay, attempt, error.message)
         if run is not None and isinstance(error, RateLimitError):
             run.report("rate_limited")  # say so: the status line, and batches back off
         return delay
@@ -297,8 +304,11 @@ class BaseClient:
         """The next pause, or raise `GenerationTimeoutError` if the deadline is reached."""
         remaining = run.deadline - self._clock()
         if remaining <= 0:
+            _log.info("giving up on task %s at the deadline", task_id)
             raise timed_out(task_id, run)
-        return float(min(next(delays), remaining))
+        pause = float(min(next(delays), remaining))
+        _log.debug("task %s still running; next poll in %.3f s", task_id, pause)
+        return pause
 
     def _download_run(self, run: Run) -> Run:
         """The run a paid image's download is held to: the timeout, or the grace if later."""

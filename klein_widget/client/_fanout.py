@@ -43,9 +43,10 @@ from klein_widget.client._plan import (
 )
 
 if TYPE_CHECKING:
+    from klein_widget.client._async_client import AsyncKleinClient
     from klein_widget.client._base import BaseClient
-    from klein_widget.client._client import AsyncKleinClient, KleinClient
     from klein_widget.client._run import Progress
+    from klein_widget.client._sync_client import KleinClient
 
 # The pure names are re-exported: `_compare` plans its grids with them.
 __all__ = ["BatchItem", "BatchResult", "agenerate_many", "generate_many"]

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from klein_widget.client import _config
-from klein_widget.client._client import KleinClient
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
     PRICE_PER_IMAGE_MILLS,
@@ -28,6 +27,7 @@ from klein_widget.client._models import (
     GenerationRequest,
 )
 from klein_widget.client._plan import DEFAULT_CONFIRM_OVER, Job, Plan, check_cost
+from klein_widget.client._sync_client import KleinClient
 from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.ui._grid import Cell, GridHTML, highlight_differences, render_grid
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-from klein_widget.client._client import KleinClient
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
+from klein_widget.client._sync_client import KleinClient
 from klein_widget.magic._args import MagicArgs
 from klein_widget.magic._display import (
     GenerationGrid,

@@ -23,7 +23,7 @@ from klein_widget.client._generation import Generation
 from klein_widget.store._gallery import Gallery, GalleryEntry
 
 if TYPE_CHECKING:
-    from klein_widget.client._client import KleinClient
+    from klein_widget.client._sync_client import KleinClient
 
 __all__ = ["ResumeReport", "resume_tasks"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from klein_widget.client._client import AsyncKleinClient
+from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS, check_prompt

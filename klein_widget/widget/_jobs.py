@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from klein_widget.client._client import AsyncKleinClient
+from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import Progress

@@ -22,7 +22,7 @@ import ipywidgets as w
 from traitlets import Int, Unicode, observe
 
 from klein_widget._session import session
-from klein_widget.client._client import AsyncKleinClient
+from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation

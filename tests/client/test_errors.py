@@ -208,3 +208,21 @@ async def test_unknown_task_is_a_404_without_retries(klein: Both, emulator: Emul
         await klein("get_result", "no-such-task")
     assert caught.value.status_code == 404
     assert emulator.count("GET", "/api/v3/predictions/no-such-task/result") == 1
+
+
+async def test_retry_and_poll_decisions_are_logged_quietly(
+    klein: Both, emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.configure(inference_time=0.2)  # a poll or more finds it still running
+    emulator.script("result", 503)
+    with caplog.at_level("DEBUG", logger="klein_widget.client"):
+        gen = await klein("generate", "a fox", width=256, height=256, seed=3)
+
+    records = [r for r in caplog.records if r.name == "klein_widget.client._base"]
+    retries = [r.getMessage() for r in records if r.levelname == "INFO"]
+    assert len(retries) == 1
+    assert retries[0].startswith("retrying the request in ")
+    assert "503" in retries[0]
+    assert all(r.levelno < 30 for r in records)  # nothing reaches a default (WARNING) handler
+    assert gen.prediction.id in " ".join(r.getMessage() for r in records if "poll" in r.msg)
+    assert FAKE_KEY not in caplog.text

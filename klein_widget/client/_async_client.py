@@ -1,0 +1,320 @@
+"""`AsyncKleinClient`: the client's I/O loops (send, sleep, await), and nothing else.
+
+Every decision (validation, error mapping, retry, poll schedule, budget, journal) is in
+`_base.BaseClient`, `_answers` and the pure policy modules. This file is the source of
+the blocking `KleinClient` too: ``python scripts/unasync.py`` writes ``_sync_client.py``
+from it, and a test fails if the two differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from klein_widget.client import _config, _envelope, _fanout
+from klein_widget.client._answers import (
+    buffered,
+    enhanced_text,
+    first_output,
+    image_or_url,
+    image_parser,
+    result_parser,
+)
+from klein_widget.client._base import BaseClient
+from klein_widget.client._constants import MAX_IMAGE_BYTES, MAX_JSON_BYTES, READ_TIMEOUT
+from klein_widget.client._exceptions import KleinError
+from klein_widget.client._generation import Generation
+from klein_widget.client._models import (
+    DEFAULT_SIDE,
+    ENHANCER_MODEL_ID,
+    MODEL_ID,
+    PRICE_PER_ENHANCE_MILLS,
+    PRICE_PER_IMAGE_MILLS,
+    RANDOM_SEED,
+    GenerationRequest,
+    Prediction,
+    enhancer_body,
+)
+from klein_widget.client._run import ProgressCallback, Run, stage_of
+
+_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+
+
+class AsyncKleinClient(BaseClient):
+    """FLUX.2 [klein] 4B on WaveSpeed: awaited, so many generations run at once on one event loop.
+
+    ``api_key`` defaults to ``$WAVESPEED_API_KEY`` and ``base_url`` to
+    ``$WAVESPEED_BASE_URL`` or WaveSpeed's API. Pass ``http_client`` to reuse a pool or to
+    talk to an in-process app (Starlette's ``TestClient``, or ``httpx.ASGITransport`` when awaited).
+
+    Example:
+        >>> async with AsyncKleinClient() as client:  # doctest: +SKIP
+        ...     gen = await client.generate("a red fox", width=768, height=512, seed=42)
+        ...     gen.save("fox.png")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(api_key, base_url, **options)
+        self._http = http_client or httpx.AsyncClient(limits=_LIMITS)
+        self._owns_http = http_client is None
+        self._sleep = sleep
+
+    async def aclose(self) -> None:
+        """Close the connection pool (if this client created it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncKleinClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    # --- the loops -----------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        during: str,
+        auth: bool,
+        deadline: float,
+        limit: int = MAX_JSON_BYTES,
+        long_read: bool = False,
+        json: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """One request, its body streamed under ``limit`` bytes and held to ``deadline``.
+
+        Redirects are followed for GETs only: a submit is never re-sent elsewhere.
+        """
+        headers = self._headers(auth)
+        timeout = self._timeout(deadline, long_read=long_read)
+        try:
+            async with self._http.stream(
+                method,
+                url,
+                json=json,
+                headers=headers,
+                timeout=timeout,
+                follow_redirects=method == "GET",
+            ) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    self._check_body(len(body), limit, deadline, during)
+        except httpx.TransportError as exc:
+            raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
+        return buffered(response, bytes(body))
+
+    async def _post(self, path: str, body: dict[str, Any], run: Run) -> httpx.Response:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._send(
+                    "POST",
+                    self._url(path),
+                    json=body,
+                    during="submit",
+                    auth=True,
+                    deadline=run.deadline,
+                    long_read=bool(body.get("enable_sync_mode")),
+                )
+                self._check_submit_rate_limit(response)
+                return response
+            except KleinError as error:
+                delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
+                if delay is None:
+                    raise
+                await self._sleep(delay)
+
+    async def _read(
+        self,
+        url: str,
+        parse: Callable[[httpx.Response], Any],
+        *,
+        during: str,
+        run: Run,
+        task_id: str | None,
+        limit: int = MAX_JSON_BYTES,
+    ) -> Any:
+        auth = self._same_origin(url)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._send(
+                    "GET", url, during=during, auth=auth, deadline=run.deadline, limit=limit
+                )
+                return parse(response)
+            except KleinError as error:
+                delay = self._retry_delay(error, attempt, run.deadline)
+                if delay is None:
+                    raise self._given_up(error, task_id, run) from None
+                await self._sleep(delay)
+
+    async def _submit(
+        self, request: GenerationRequest, run: Run, model: str, mills: int, body: dict[str, Any]
+    ) -> Prediction:
+        run.report("submitting")
+        token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
+        try:
+            response = await self._post(_config.submit_path(model), body, run)
+        except BaseException as error:  # a cancel may come after the server took it
+            self._settle(token, error)
+            raise
+        return self._accepted(request, response, token, run)
+
+    async def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
+        delays = self._poll_delays(run)
+        parse = result_parser(task_id, self._api_key)
+        url = self._poll_url(task_id, accepted)
+        while True:
+            prediction: Prediction = await self._read(
+                url, parse, during="polling", run=run, task_id=task_id
+            )
+            if prediction.done:
+                return prediction
+            run.report(stage_of(prediction), prediction)
+            await self._sleep(self._poll_delay(delays, run, task_id))
+
+    async def _complete(
+        self, request: GenerationRequest, prediction: Prediction, run: Run
+    ) -> Generation:
+        image, url = image_or_url(prediction, self.base_url)
+        run.report("downloading", prediction)
+        if image is None:
+            image = await self._read(
+                url,
+                image_parser(prediction.id),
+                during="download",
+                run=self._download_run(run),
+                task_id=prediction.id,
+                limit=MAX_IMAGE_BYTES,
+            )
+        return self._finish(request, prediction, image, run)
+
+    # --- the public API --------------------------------------------------------------------
+
+    async def generate(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+        sync_mode: bool = False,
+        base64_output: bool = False,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Generation:
+        """Make one image and return it once it is downloaded.
+
+        ``seed=-1`` draws a seed here and sends it, so ``Generation.seed`` is always the
+        one used. Invalid input raises `InvalidRequestError` before anything is sent.
+        The call ends within ``timeout`` (plus `DOWNLOAD_GRACE` for a paid image's
+        download); after that the task id is in the error, to `fetch` later.
+
+        Example:
+            >>> gen = await client.generate("a lighthouse at dusk", seed=7)  # doctest: +SKIP
+        """
+        request = self._build_request(
+            prompt,
+            width=width,
+            height=height,
+            seed=seed,
+            sync_mode=sync_mode,
+            base64_output=base64_output,
+        )
+        run = self._start(request, timeout, on_progress)
+        prediction = await self._submit(
+            request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json()
+        )
+        if not prediction.done:
+            prediction = await self._wait(prediction.id, run, prediction)
+        return await self._complete(request, prediction, run)
+
+    async def submit(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+        base64_output: bool = False,
+    ) -> Prediction:
+        """Submit a task and return at once (status ``created``/``processing``).
+
+        Example:
+            >>> pred = await client.submit("a red fox", seed=42)  # doctest: +SKIP
+            >>> gen = await client.fetch(pred.id)  # doctest: +SKIP
+        """
+        request = self._build_request(
+            prompt, width=width, height=height, seed=seed, base64_output=base64_output
+        )
+        run = self._start(request, None, None)
+        return await self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json())
+
+    async def get_result(self, task_id: str) -> Prediction:
+        """The task's current state: one request, no retries."""
+        self._headers(auth=True)  # fail early and clearly without a key
+        response = await self._send(
+            "GET",
+            self._url(_config.result_path(task_id)),
+            during="polling",
+            auth=True,
+            deadline=self._clock() + READ_TIMEOUT,
+        )
+        return result_parser(task_id, self._api_key)(response)
+
+    async def wait(self, task_id: str, *, timeout: float | None = None) -> Prediction:
+        """Poll until the task completes; raise if it fails or ``timeout`` passes."""
+        request = self.request_for(task_id) or GenerationRequest("(unknown)")
+        run = self._start(request, timeout, None)
+        prediction = await self._wait(task_id, run)
+        first_output(prediction)
+        return prediction
+
+    async def fetch(
+        self,
+        task_id: str,
+        *,
+        request: GenerationRequest | None = None,
+        timeout: float | None = None,
+    ) -> Generation:
+        """Wait for an already-submitted task and download its image (nothing is resubmitted)."""
+        request = self._fetch_request(task_id, request)
+        run = self._start(request, timeout, None)
+        return await self._complete(request, await self._wait(task_id, run), run)
+
+    async def enhance_prompt(self, text: str, *, timeout: float | None = None) -> str:
+        """Rewrite a prompt with WaveSpeed's prompt optimizer ($0.001); returns the new text.
+
+        Example:
+            >>> await client.enhance_prompt("a fox")  # doctest: +SKIP
+            'A red fox standing in fresh snow at golden hour, ...'
+        """
+        request = self._build_request(text)
+        body = enhancer_body(request.prompt)
+        run = self._start(request, timeout, None)
+        prediction = await self._submit(
+            request, run, ENHANCER_MODEL_ID, PRICE_PER_ENHANCE_MILLS, body
+        )
+        if not prediction.done:
+            prediction = await self._wait(prediction.id, run)
+        first_output(prediction)
+        return enhanced_text(prediction)
+
+    generate_many = _fanout.agenerate_many  # many images at once: see `_fanout.agenerate_many`
