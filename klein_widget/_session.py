@@ -24,7 +24,8 @@ from klein_widget.client._journal import Providers, install
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._sync_client import KleinClient
-from klein_widget.store._gallery import Gallery, GalleryOption, resolve_gallery
+from klein_widget.store._gallery import Gallery
+from klein_widget.store._place import GalleryOption, resolve_gallery
 from klein_widget.store._resume import ResumeReport, resume_tasks
 from klein_widget.ui._progress import ask, progress_bar
 

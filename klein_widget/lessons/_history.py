@@ -23,7 +23,8 @@ from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import read_params
 from klein_widget.client._models import GenerationRequest, parse_size
-from klein_widget.store._gallery import Gallery, GalleryEntry, GalleryOption, resolve_gallery
+from klein_widget.store._gallery import Gallery, GalleryEntry
+from klein_widget.store._place import GalleryOption, resolve_gallery
 
 __all__ = ["History", "history", "load_params"]
 

@@ -8,9 +8,12 @@ klein-outputs/
 
 `Gallery` is the clients' `Journal`: a row is written when the server accepts a task
 (so `klein_widget.resume()` can fetch it after a kernel restart) and completed with the
-image's path once it is downloaded. Nothing here may crash a generation: a full disk or
-an unwritable folder warns once and the image is still returned. The index itself lives
-in `klein_widget.store._index` (SQLite) and `klein_widget.store._entry` (`GalleryEntry`).
+image's path once it is downloaded. The file is written before the index, and nothing here
+may crash a generation or a read: a broken index, a full disk or a read-only folder warns
+(naming the image or task, every time) and the image is still returned. The files carry
+their parameters, so `Gallery.rebuild_index` can make a lost index again. The index lives
+in `klein_widget.store._index` (SQLite) and `klein_widget.store._entry` (`GalleryEntry`);
+the files in `klein_widget.store._files`; where a gallery lives in `_place`.
 
 Example:
     >>> gallery = Gallery("klein-outputs")  # doctest: +SKIP
@@ -21,55 +24,24 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import re
+import sqlite3
 import threading
-import unicodedata
 import warnings
 from collections.abc import Callable
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
-from typing import Union
+from typing import TypeVar
 
 from klein_widget.client._generation import Generation
-from klein_widget.client._metadata import detect_format, embed_params
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry
+from klein_widget.store._files import find_written, write_image, written_images
 from klein_widget.store._index import GalleryIndex
 
-__all__ = [
-    "DEFAULT_FOLDER",
-    "GALLERY_ENV",
-    "Gallery",
-    "GalleryEntry",
-    "GalleryOption",
-    "resolve_gallery",
-    "slug",
-]
+__all__ = ["Gallery", "GalleryEntry"]
 
-DEFAULT_FOLDER = "klein-outputs"
-GALLERY_ENV = "KLEIN_GALLERY"
-_OFF_WORDS = frozenset({"off", "none", "false", "no", "0"})
-_SUFFIXES = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
-
-GalleryOption = Union["Gallery", str, "PathLike[str]", bool, None]
-"""What ``gallery=`` accepts: a folder, a `Gallery`, False/None (off), True (the default)."""
-
-
-def slug(prompt: str, limit: int = 40) -> str:
-    """A readable file-name fragment from a prompt.
-
-    Example:
-        >>> slug("A red fox, in the snow!")
-        'a-red-fox-in-the-snow'
-    """
-    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    if len(words) > limit:
-        words = words[:limit].rsplit("-", 1)[0] if "-" in words[:limit] else words[:limit]
-    return words or "image"
+T = TypeVar("T")
 
 
 class Gallery:
@@ -84,16 +56,11 @@ class Gallery:
         'index.sqlite3'
     """
 
-    def __init__(self, path: str | PathLike[str] = DEFAULT_FOLDER) -> None:
+    def __init__(self, path: str | PathLike[str] = "klein-outputs") -> None:
         self.path = Path(path).expanduser().absolute()
         self._index = GalleryIndex(self.path)
         self._write_lock = threading.Lock()
-        self._warned = False
-
-    @classmethod
-    def default(cls) -> Gallery | None:
-        """The gallery ``$KLEIN_GALLERY`` names (a folder, or ``off``), else ``./klein-outputs``."""
-        return resolve_gallery(True)
+        self._reported: set[str] = set()  # unreadable rows already named in a warning
 
     @property
     def index_path(self) -> Path:
@@ -104,17 +71,34 @@ class Gallery:
         return f"Gallery({str(self.path)!r})"
 
     def _warn(self, doing: str, error: BaseException) -> None:
-        if self._warned:
-            return
-        self._warned = True
+        # Every time, naming what it was about: a paid image must never vanish silently.
         warnings.warn(
             f"klein-widget could not {doing} in the gallery at {self.path} "
             f"({type(error).__name__}: {error}). Images are still returned: save them with "
             "gen.save(path), or point gallery=... / $KLEIN_GALLERY at a writable folder "
-            "(or 'off'). This warning is shown once.",
+            "(or 'off'); Gallery(path).rebuild_index() remakes a broken index from the files.",
             RuntimeWarning,
             stacklevel=4,
         )
+
+    def _read(self, doing: str, read: Callable[[], T], nothing: T) -> T:
+        """Read the index; a broken or unreadable one warns and reads as ``nothing``."""
+        try:
+            found = read()
+        except sqlite3.Error as error:
+            self._warn(doing, error)
+            return nothing
+        fresh = {k: v for k, v in self._index.unreadable.items() if k not in self._reported}
+        if fresh:
+            self._reported.update(fresh)
+            names = ", ".join(f"{k} ({v})" for k, v in sorted(fresh.items())[:5])
+            warnings.warn(
+                f"klein-widget skipped {len(fresh)} unreadable row(s) of the gallery index at "
+                f"{self.index_path}: {names}. The rest of the gallery is fine.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return found
 
     # --- the Journal protocol ------------------------------------------------------------------
 
@@ -126,47 +110,63 @@ class Gallery:
             self._warn("record an accepted task", error)
 
     def task_completed(self, generation: Generation) -> Generation:
-        """Write the image (parameters embedded) and index it; returns it with ``path`` set."""
-        try:
-            with self._write_lock:  # resume and a batch may both fetch one task: save it once
-                known = self._index.entry(generation.task_id)
-                if known is not None and known.path is not None and known.path.exists():
-                    return dataclasses.replace(generation, path=known.path)
-                path = self._write_file(generation)
+        """Write the image (parameters embedded), then index it; returns it with ``path`` set.
+
+        The file comes first: if the index cannot be written, the image is still on disk
+        (and the warning says where). A task already written is never written twice.
+        """
+        task_id = generation.task_id
+        with self._write_lock:  # resume and a batch may both fetch one task: save it once
+            known = self._read("look up a task", lambda: self._index.entry(task_id), None)
+            if known is not None and known.path is not None and known.path.exists():
+                return dataclasses.replace(generation, path=known.path)
+            try:
+                path = find_written(self.path, generation) or write_image(self.path, generation)
+            except OSError as error:
+                self._warn(f"save the image of task {task_id}", error)
+                return generation
+            try:
                 self._index.record_completed(generation, path)
-        except Exception as error:
-            self._warn("save an image", error)
-            return generation
+            except Exception as error:
+                self._warn(f"index the image saved at {path}", error)
         return dataclasses.replace(generation, path=path)
 
-    # --- writing -------------------------------------------------------------------------------
+    def rebuild_index(self) -> int:
+        """Index every image file in the folder from its embedded parameters; returns how many.
 
-    def _write_file(self, generation: Generation) -> Path:
-        params = generation.params()
-        data = embed_params(generation.image, params)
-        fmt = detect_format(generation.image)
-        local = datetime.now().astimezone()
-        folder = self.path / local.strftime("%Y-%m-%d")
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{local:%H%M%S}-{slug(generation.prompt)}-{generation.seed}"
-        suffix = _SUFFIXES.get(fmt, ".bin")
-        for n in range(1, 10_000):
-            target = folder / (stem + (f"-{n}" if n > 1 else "") + suffix)
+        For a lost or broken ``index.sqlite3``: move it aside, then rebuild. Rows already
+        there are updated, not duplicated.
+
+        Example:
+            >>> Gallery("klein-outputs").rebuild_index()  # doctest: +SKIP
+            42
+        """
+        count = 0
+        for path, params in written_images(self.path):
             try:
-                # "x" reserves the name atomically: concurrent writers never clobber.
-                with open(target, "xb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-            except FileExistsError:
+                request = GenerationRequest(
+                    str(params["prompt"]),
+                    int(params["width"]),
+                    int(params["height"]),
+                    int(params["seed"]),
+                )
+                prediction = Prediction.from_json(
+                    {
+                        "id": str(params["task_id"]),
+                        "model": params.get("model"),
+                        "status": "completed",
+                        "created_at": params.get("created_at"),
+                        "timings": {"inference": params.get("inference_ms")},
+                    }
+                )
+            except (KeyError, TypeError, ValueError):  # not a file we wrote
                 continue
-            except BaseException:
-                target.unlink(missing_ok=True)  # no half-written image left behind
-                raise
-            if fmt not in ("png", "jpeg"):  # no place inside the file: keep a sidecar
-                target.with_name(target.name + ".json").write_text(json.dumps(params, indent=1))
-            return target
-        raise FileExistsError(f"no free file name for {stem} in {folder}")
+            with self._write_lock:
+                self._index.record_completed(Generation(request, prediction, b""), path)
+            count += 1
+        return count
+
+    # --- marks ---------------------------------------------------------------------------------
 
     def mark_failed(self, task_id: str, reason: str) -> None:
         """The task ended without an image: never try to fetch it again."""
@@ -187,16 +187,18 @@ class Gallery:
 
     def entry(self, task_id: str) -> GalleryEntry | None:
         """The row for one task, or None."""
-        return self._index.entry(task_id)
+        return self._read("read the index", lambda: self._index.entry(task_id), None)
 
     def lookup(self, request: GenerationRequest) -> GalleryEntry | None:
         """The newest completed image of exactly this prompt, size and seed whose file exists."""
-        return self._index.lookup(request)
+        return self._read("read the index", lambda: self._index.lookup(request), None)
 
     def lookup_pending(self, request: GenerationRequest, origin: str) -> GalleryEntry | None:
         """An accepted (paid) task for this prompt, size and seed on the server at ``origin``
         whose image never arrived: fetch it rather than pay again."""
-        return self._index.lookup_pending(request, origin)
+        return self._read(
+            "read the index", lambda: self._index.lookup_pending(request, origin), None
+        )
 
     # The rest of the client's `Journal` protocol, in its words.
 
@@ -220,7 +222,7 @@ class Gallery:
 
     def pending(self) -> list[GalleryEntry]:
         """Accepted tasks whose image never arrived (oldest first): what `resume` fetches."""
-        return self._index.pending()
+        return self._read("read the index", self._index.pending, [])
 
     def find(
         self,
@@ -233,10 +235,16 @@ class Gallery:
         limit: int | None = 50,
     ) -> list[GalleryEntry]:
         """Completed images, newest first, filtered (prompt: a substring, any case)."""
-        return self._index.find(prompt, seed=seed, size=size, since=since, until=until, limit=limit)
+        return self._read(
+            "read the index",
+            lambda: self._index.find(
+                prompt, seed=seed, size=size, since=since, until=until, limit=limit
+            ),
+            [],
+        )
 
     def __len__(self) -> int:
-        return self._index.count()
+        return self._read("read the index", self._index.count, 0)
 
     def load(self, entry: GalleryEntry | str) -> Generation:
         """The stored image as a `Generation` (bytes from disk, parameters from the index).
@@ -263,37 +271,3 @@ class Gallery:
             elapsed=found.elapsed or 0.0,
             path=found.path,
         )
-
-
-_GALLERIES: dict[Path, Gallery] = {}
-_GALLERIES_LOCK = threading.Lock()
-
-
-def _shared(path: str | PathLike[str]) -> Gallery:
-    # One instance per folder, so "warn once" and schema setup are per folder.
-    key = Path(path).expanduser().absolute()
-    with _GALLERIES_LOCK:
-        if key not in _GALLERIES:
-            _GALLERIES[key] = Gallery(key)
-        return _GALLERIES[key]
-
-
-def resolve_gallery(option: GalleryOption = True) -> Gallery | None:
-    """Turn a ``gallery=`` option into a `Gallery` or None (off).
-
-    True means the default: ``$KLEIN_GALLERY`` (a folder, or ``off``), else
-    ``./klein-outputs``. A string ``"off"`` turns it off too.
-
-    Example:
-        >>> resolve_gallery(False) is None
-        True
-    """
-    if isinstance(option, Gallery):
-        return option
-    if option is None or option is False:
-        return None
-    if option is True:
-        option = os.environ.get(GALLERY_ENV, "").strip() or DEFAULT_FOLDER
-    if isinstance(option, str) and option.strip().lower() in _OFF_WORDS:
-        return None
-    return _shared(option)

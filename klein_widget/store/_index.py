@@ -100,6 +100,24 @@ def _connect(index: Path) -> sqlite3.Connection:
     return db
 
 
+def _connect_to_read(index: Path) -> sqlite3.Connection:
+    """A read-only connection: it creates nothing, so a read-only gallery can be read.
+
+    A WAL database in a folder we may not write needs ``immutable`` (no -shm file).
+    """
+    uri = index.absolute().as_uri()
+    for mode in ("mode=ro", "immutable=1"):
+        try:
+            db = sqlite3.connect(f"{uri}?{mode}", uri=True, timeout=30.0, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            if mode == "immutable=1":
+                raise
+    raise AssertionError("unreachable")
+
+
 class GalleryIndex:
     """The ``images`` table of the gallery in ``folder``; paths in it are relative to ``folder``.
 
@@ -115,6 +133,7 @@ class GalleryIndex:
         self.file = folder / INDEX_NAME
         self._ready = False
         self._lock = threading.Lock()
+        self.unreadable: dict[str, str] = {}  # task id -> why its row was skipped
 
     def exists(self) -> bool:
         """Whether the index file is there (reading never creates it)."""
@@ -205,12 +224,25 @@ class GalleryIndex:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _select(self, where: str, args: tuple[object, ...], tail: str = "") -> list[GalleryEntry]:
+    def _rows(self, sql: str, args: tuple[object, ...]) -> list[sqlite3.Row]:
         if not self.exists():  # reading never creates the folder
             return []
-        with self._db() as db:
-            rows = db.execute(f"SELECT * FROM images WHERE {where} {tail}", args).fetchall()
-        return [entry_from_row(row, self.folder) for row in rows]
+        with closing(_connect_to_read(self.file)) as db:
+            try:
+                return db.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as error:
+                if "no such table" in str(error):  # created, never written
+                    return []
+                raise
+
+    def _select(self, where: str, args: tuple[object, ...], tail: str = "") -> list[GalleryEntry]:
+        entries = []
+        for row in self._rows(f"SELECT * FROM images WHERE {where} {tail}", args):
+            try:
+                entries.append(entry_from_row(row, self.folder))
+            except (ValueError, TypeError, KeyError) as error:  # a row no request can be
+                self.unreadable[str(row["task_id"])] = str(error)
+        return entries
 
     def entry(self, task_id: str) -> GalleryEntry | None:
         """The row for one task, or None."""
@@ -280,8 +312,5 @@ class GalleryIndex:
 
     def count(self) -> int:
         """How many completed images the index holds."""
-        if not self.exists():
-            return 0
-        with self._db() as db:
-            (count,) = db.execute("SELECT count(*) FROM images WHERE status='completed'").fetchone()
-        return int(count)
+        rows = self._rows("SELECT count(*) FROM images WHERE status='completed'", ())
+        return int(rows[0][0]) if rows else 0
