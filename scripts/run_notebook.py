@@ -8,12 +8,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets.config import Config
+
+
+def kernel_config(folder: Path) -> Config:
+    """Kernel manager settings: talk to the kernel over IPC files in ``folder``, not TCP.
+
+    Over TCP any local user can reach the kernel's ports, and ipykernel warns on every run
+    that the traffic is unencrypted. IPC sockets are files in ``folder`` (a private temporary
+    folder, mode 0700). ZeroMQ has no IPC on Windows, so there it stays on loopback TCP.
+    """
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        # The sockets are named after the connection file: ``folder/kernel-ipc-<port>``.
+        config.KernelManager.connection_file = str(folder / "kernel.json")
+    return config
 
 
 def main() -> int:
@@ -31,20 +48,22 @@ def main() -> int:
     print(f"Running {args.notebook} on {where}...")
     notebook = nbformat.read(args.notebook, as_version=4)
     started, wall_started = time.monotonic(), time.time()
-    client = NotebookClient(
-        notebook,
-        timeout=300,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(Path.cwd())}},
-    )
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        print(f"A cell failed:\n{error}", file=sys.stderr)
-        return 1
-    finally:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, out)
+    with tempfile.TemporaryDirectory(prefix="klein-kernel-") as kernel_folder:
+        client = NotebookClient(
+            notebook,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(Path.cwd())}},
+            config=kernel_config(Path(kernel_folder)),
+        )
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            print(f"A cell failed:\n{error}", file=sys.stderr)
+            return 1
+        finally:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, out)
 
     gallery = Path(os.environ.get("KLEIN_GALLERY") or "klein-outputs")
     made = [
