@@ -6,6 +6,8 @@ Usage: python scripts/run_notebook.py notebooks/01-quickstart.ipynb [--out PATH]
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import os
 import sys
 import tempfile
@@ -77,11 +79,19 @@ def main() -> int:
     )
     print(f"Executed notebook with its outputs: {out}")
     print(f"The images are in {gallery}/, each with its prompt, size and seed embedded.")
-    print(
-        "To work in it interactively: .venv/bin/pip install jupyterlab && "
-        f".venv/bin/jupyter lab {args.notebook}"
-    )
+    print(f"To work in it interactively: {open_in_lab_command(args.notebook)}")
     return 0
+
+
+def open_in_lab_command(notebook: Path) -> str:
+    """The shell command that opens ``notebook`` in JupyterLab from this Python's environment."""
+    bin_dir = Path(sys.executable).parent
+    with contextlib.suppress(ValueError):
+        bin_dir = bin_dir.relative_to(Path.cwd())
+    command = f"{bin_dir}/jupyter lab {notebook}"
+    if importlib.util.find_spec("jupyterlab") is None:
+        command = f"{bin_dir}/pip install jupyterlab && {command}"
+    return command
 
 
 if __name__ == "__main__":
