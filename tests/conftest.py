@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -69,19 +70,21 @@ def pytest_configure(config: pytest.Config) -> None:
         folder.mkdir()
         os.environ[name] = str(folder)
     config.stash[_HOME_STATE] = (state, saved)
+    # Removed at exit, not in pytest_unconfigure: a shell writes its last history in its own
+    # atexit hook, registered later and so run earlier than this one.
+    atexit.register(shutil.rmtree, state, ignore_errors=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Restore the variables and remove the session's state folder."""
+    """Restore the variables (the folder itself goes at exit)."""
     if _HOME_STATE not in config.stash:
         return
-    state, saved = config.stash[_HOME_STATE]
+    _, saved = config.stash[_HOME_STATE]
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
