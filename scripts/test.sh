@@ -1,23 +1,61 @@
 #!/usr/bin/env bash
-# Every check, from a fresh machine: .venv with the [dev] extra, Debian's Chromium for the
-# browser tests, then ruff, mypy --strict and the whole pytest suite. Extra args go to pytest.
+# Every check, from a fresh machine: .venv with the [dev] extra, the Debian packages the tests
+# need, then ruff, mypy --strict and the whole pytest suite. Extra args go to pytest, e.g.
+#   bash scripts/test.sh tests/client -x        one folder, stop at the first failure
+#   bash scripts/test.sh -m "not browser"       skip the browser tests (about 30 s)
+# The tests write nothing under your home (see tests/test_home.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
 bash scripts/setup-venv.sh dev
-# Chromium drives the panel's browser tests; curl and jq run the panel's curl snippet for real.
+
+# Debian packages: why each is needed, and how to tell it is there.
+why() {
+  case "$1" in
+  chromium) echo "the panel's browser tests drive it in JupyterLab and Voila" ;;
+  curl) echo "the panel's curl snippet is run for real" ;;
+  jq) echo "that curl snippet reads the answer with jq" ;;
+  esac
+}
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v curl >/dev/null || missing="$missing curl"
 command -v jq >/dev/null || missing="$missing jq"
 if [ -n "$missing" ]; then
-  echo "Installing Debian packages:$missing"
+  echo "The tests need Debian packages that are not installed:"
+  for package in $missing; do
+    echo "  $package: $(why "$package")"
+  done
+  if ! command -v apt-get >/dev/null; then
+    echo "error: no apt-get on this machine; install$missing yourself" \
+      "(Chromium must be at /usr/bin/chromium) and run this again" >&2
+    exit 1
+  fi
   sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      echo "error: not root and no sudo; as root run:" \
+        "apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+      exit 1
+    fi
+    sudo="sudo"
+    echo "Using sudo for apt-get (it may ask for your password)."
+  fi
+  # --no-install-recommends: Chromium's recommends are ~115 packages (udev, avahi-daemon, a
+  # systemd upgrade) that headless tests never use.
+  echo "Installing them with apt-get install -y --no-install-recommends (about a minute)..."
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Use-Pty=0 $missing
+  echo "Debian packages installed."
 fi
+
+echo "Running ruff check..."
 .venv/bin/ruff check .
+echo "Running ruff format --check..."
 .venv/bin/ruff format --check .
+echo "Running mypy (strict)..."
 .venv/bin/mypy
+echo "Running pytest (about 3-5 minutes; the browser tests come last)... [setup took $((SECONDS - started)) s]"
+# pytest's own exit code: 0 all passed; 5 (no tests collected) is a failure like any other.
 exec .venv/bin/python -m pytest "$@"

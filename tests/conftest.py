@@ -5,11 +5,16 @@
 - `live_emulator`: the emulator served over loopback by uvicorn (module scope).
 - autouse `isolated`: no key or base URL leaks in from the environment, the gallery
   writes into a temporary folder, and the shared session starts fresh.
+- `pytest_configure`: the user's home is left alone; IPython's and Jupyter's state for the
+  whole session goes to one temporary folder (`tests/test_home.py` proves it).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,10 +34,57 @@ TEST_URL = "http://testserver"
 FAST_POLL = PollSchedule(fast=0.005, cap=0.05)
 FAST_RETRY = RetryPolicy(base_delay=0.001, max_delay=0.01)
 
+# Where IPython, Jupyter and matplotlib would otherwise write under ~: a real InteractiveShell
+# records every test command in ~/.ipython/profile_default/history.sqlite, and each kernel
+# (nbclient, CLI subprocesses) writes its connection file under ~/.local/share/jupyter/runtime.
+# It also keeps a user's own ipython_config.py or kernelspecs from changing what tests see.
+# MPLCONFIGDIR matters only where matplotlib is installed (ipykernel's inline backend loads it).
+# Browser tests' servers and Chromium get their own folders in tests/browser/harness.py.
+HOME_STATE_VARS = (
+    "IPYTHONDIR",
+    "JUPYTER_CONFIG_DIR",
+    "JUPYTER_DATA_DIR",
+    "JUPYTER_RUNTIME_DIR",
+    "JUPYTERLAB_SETTINGS_DIR",
+    "JUPYTERLAB_WORKSPACES_DIR",
+    "MPLCONFIGDIR",
+)
+_HOME_STATE = pytest.StashKey[tuple[Path, dict[str, str | None]]]()
+
 
 def fast_options(**overrides: Any) -> dict[str, Any]:
     """Client options for tests: quick polls and retries, set through configuration."""
     return {"poll": FAST_POLL, "retry": FAST_RETRY, **overrides}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point IPython's and Jupyter's state at a temporary folder for the whole session.
+
+    Runs before any test module is collected, so before anything creates an IPython shell or
+    starts a kernel; subprocesses inherit the variables.
+    """
+    state = Path(tempfile.mkdtemp(prefix="klein-tests-state-"))
+    saved = {name: os.environ.get(name) for name in HOME_STATE_VARS}
+    for name in HOME_STATE_VARS:
+        folder = state / name.lower()
+        folder.mkdir()
+        os.environ[name] = str(folder)
+    config.stash[_HOME_STATE] = (state, saved)
+    # Removed at exit, not in pytest_unconfigure: a shell writes its last history in its own
+    # atexit hook, registered later and so run earlier than this one.
+    atexit.register(shutil.rmtree, state, ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Restore the variables (the folder itself goes at exit)."""
+    if _HOME_STATE not in config.stash:
+        return
+    _, saved = config.stash[_HOME_STATE]
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(autouse=True)

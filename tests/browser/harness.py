@@ -4,6 +4,8 @@ Everything here drives real things: a JupyterLab or Voila server in a subprocess
 loopback port (all Jupyter dirs in a temporary folder, kernels on ``sys.executable``), Debian's
 Chromium through Playwright's sync API, and the kernel itself through a second Jupyter client
 (:class:`KernelProbe`) to learn when the kernel has received a value typed in the browser.
+Nothing is written under the user's home: servers, kernels, npm and Chromium all get temporary
+folders (``tests/test_home.py`` checks it).
 
 Example (the fixtures in ``conftest.py`` wrap the server and browser parts)::
 
@@ -23,10 +25,12 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -144,6 +148,9 @@ def jupyter_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str,
         "JUPYTERLAB_WORKSPACES_DIR": home / "lab-workspaces",
         "IPYTHONDIR": home / "ipython",
     }
+    # jupyter-lsp runs `npm prefix -g` as Lab starts, and npm keeps a debug log in its cache
+    # folder (~/.npm/_logs by default).
+    dirs["npm_config_cache"] = home / "npm"
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     # The user data dir comes first on the kernel search path, so this spec wins over any other.
@@ -501,9 +508,23 @@ def launch_chromium(playwright: Any) -> Any:
         with sync_playwright() as pw:
             browser = launch_chromium(pw)
     """
-    return playwright.chromium.launch(
-        executable_path=str(require_chromium()), args=CHROMIUM_ARGS, headless=True
+    # Playwright already gives each launch a fresh temporary profile (--user-data-dir; it refuses
+    # that flag in ``args``). Chromium still writes outside it, under HOME and the XDG folders:
+    # ~/.config/chromium/Crash Reports and ~/.cache/dconf. So it gets a home of its own, removed
+    # when the browser goes away.
+    home = Path(tempfile.mkdtemp(prefix="klein-chromium-home-"))
+    env = dict(os.environ)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
     )
+    browser = playwright.chromium.launch(
+        executable_path=str(require_chromium()), args=CHROMIUM_ARGS, headless=True, env=env
+    )
+    browser.on("disconnected", lambda _: shutil.rmtree(home, ignore_errors=True))
+    return browser
 
 
 # --------------------------------------------------------------------------- JupyterLab pages

@@ -1,0 +1,216 @@
+"""Fit to publish: the README, notebooks and pyproject agree, and the sdist and wheel are sound.
+
+- The repository's address lives in pyproject's ``[project.urls]`` Source; the other URLs, the
+  README's Binder, Colab, install and file links, and the notebooks' install cell follow it
+  (``scripts/set-repo-url.py`` rewrites them; here we check they agree and that the script
+  really moves every one of them).
+- The README keeps its two first commands, and its exit codes are those ``klein --help`` lists.
+- ``python -m build`` makes an sdist and a wheel that pass ``twine check --strict``, with
+  nothing in the sdist that is not the project's (marked ``packaging``: a few seconds, but
+  build's isolated environment needs pip to reach an index).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SET_REPO_URL = ROOT / "scripts" / "set-repo-url.py"
+PLACEHOLDERS = re.compile(r"\bOWNER\b|<owner>|github\.com/owner/", re.IGNORECASE)
+
+
+def project_urls(pyproject: str) -> dict[str, str]:
+    section = re.search(r"^\[project\.urls\]\n(.*?)(?=^\[)", pyproject, re.M | re.S)
+    assert section, "pyproject.toml has no [project.urls]"
+    return dict(re.findall(r'^(\w+) = "([^"]*)"$', section.group(1), re.M))
+
+
+def source() -> str:
+    return project_urls((ROOT / "pyproject.toml").read_text())["Source"]
+
+
+def install_cell(notebook: Path) -> str:
+    cells = json.loads(notebook.read_text())["cells"]
+    return "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+
+
+def run_set_repo_url(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SET_REPO_URL), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+# --------------------------------------------------------------------------- one address
+
+
+def test_project_urls_follow_source() -> None:
+    url = source()
+    owner_and_name = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+)", url)
+    assert owner_and_name, url
+    assert project_urls((ROOT / "pyproject.toml").read_text()) == {
+        "Homepage": url,
+        "Source": url,
+        "Issues": f"{url}/issues",
+        "Documentation": f"{url}#readme",
+    }
+
+
+def test_readme_links_follow_source() -> None:
+    url = source()
+    owner, name = url.removeprefix("https://github.com/").split("/")
+    readme = README.read_text()
+    binder_root = f"https://mybinder.org/v2/gh/{owner}/{name}/main"
+    colab_root = f"https://colab.research.google.com/github/{owner}/{name}/blob/main"
+    for notebook in NOTEBOOKS:
+        binder = f"{binder_root}?labpath=notebooks%2F{notebook.name}"
+        colab = f"{colab_root}/notebooks/{notebook.name}"
+        assert f"[Binder]({binder})" in readme
+        assert f"[Colab]({colab})" in readme
+    assert f'"klein-widget[emulator] @ git+{url}"' in readme
+    # PyPI shows the README too: its pictures and file links must be absolute.
+    images = re.findall(r'<img src="([^"]+)"|!\[[^\]]*\]\(([^)]+)\)', readme)
+    assert images
+    for image in (a or b for a, b in images):
+        assert image.startswith(f"https://raw.githubusercontent.com/{owner}/{name}/main/"), image
+        assert (ROOT / image.split("/main/", 1)[1]).exists(), image
+    relative = re.findall(r"\]\((?!https://|#)([^)]+)\)", readme)
+    assert relative == [], f"relative links break on PyPI: {relative}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_install_cell_follows_source(notebook: Path) -> None:
+    assert f'%pip install -q "klein-widget[emulator] @ git+{source()}"' in install_cell(notebook)
+
+
+def test_no_placeholder_is_left() -> None:
+    for path in [README, ROOT / "pyproject.toml", *NOTEBOOKS, *(ROOT / "binder").iterdir()]:
+        found = PLACEHOLDERS.search(path.read_text())
+        assert found is None, f"{path.relative_to(ROOT)}: placeholder {found.group(0)!r}"
+
+
+def test_set_repo_url_finds_nothing_to_change() -> None:
+    checked = run_set_repo_url("--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_set_repo_url_moves_every_link_once(tmp_path: Path) -> None:
+    """One edit to Source and one run move everything; a second run changes nothing."""
+    for name in ("README.md", "pyproject.toml", "bench/RESULTS.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    old, new = source(), "https://github.com/someone-else/klein-fork"
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(f'Source = "{old}"', f'Source = "{new}"'))
+
+    assert run_set_repo_url("--root", str(tmp_path), "--check").returncode == 1
+    first = run_set_repo_url("--root", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert "README.md, notebooks/01-quickstart.ipynb" in first.stdout
+    second = run_set_repo_url("--root", str(tmp_path))
+    assert second.stdout.startswith("Already at"), second.stdout
+
+    old_path = old.removeprefix("https://github.com/")
+    texts = [path.read_text() for path in (tmp_path / "notebooks").glob("*.ipynb")]
+    texts += [(tmp_path / "README.md").read_text(), pyproject.read_text()]
+    for text in texts:
+        assert old_path not in text
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.count("mybinder.org/v2/gh/someone-else/klein-fork/main?") == len(NOTEBOOKS)
+    assert f"{new}/blob/main/bench/RESULTS.md" in readme
+    assert all(f"git+{new}" in install_cell(p) for p in (tmp_path / "notebooks").glob("*.ipynb"))
+    # Only the URL changed: the notebooks are still valid JSON with the same cells.
+    for path in (tmp_path / "notebooks").glob("*.ipynb"):
+        before = json.loads((ROOT / "notebooks" / path.name).read_text())
+        assert len(json.loads(path.read_text())["cells"]) == len(before["cells"])
+
+
+# --------------------------------------------------------------------------- the README
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    first_block = README.read_text().split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
+    assert commands == ["bash scripts/quickstart.sh", "bash scripts/test.sh"]
+
+
+def _help_exit_codes(*args: str) -> list[tuple[int, str]]:
+    klein = Path(sys.executable).with_name("klein")
+    command = [str(klein)] if klein.exists() else [sys.executable, "-m", "klein_widget"]
+    shown = subprocess.run([*command, *args, "--help"], capture_output=True, text=True, check=True)
+    epilog = " ".join(shown.stdout.split()).split("exit codes:", 1)[1]
+    return [(int(code), name) for code, name in re.findall(r"(\d+) (\w+)", epilog)]
+
+
+def test_readme_exit_codes_are_the_cli_help() -> None:
+    section = README.read_text().split("Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| (?:`(\w+)`|(ok))", section, re.M)
+    readme = [(int(code), name or ok) for code, name, ok in rows]
+    assert readme == _help_exit_codes()
+    assert readme == _help_exit_codes("generate")
+
+
+# --------------------------------------------------------------------------- sdist and wheel
+
+
+@pytest.mark.packaging
+def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    sdist = next(tmp_path.glob("*.tar.gz"))
+    wheel = next(tmp_path.glob("*.whl"))
+    checked = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(sdist), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    with tarfile.open(sdist) as archive:
+        in_sdist = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    top = {name.split("/", 1)[0] for name in in_sdist}
+    assert top == {
+        ".gitignore",  # hatchling always ships it, so a rebuild from the sdist ignores the same
+        "PKG-INFO",
+        "README.md",
+        "pyproject.toml",
+        "klein_widget",
+        "tests",
+        "notebooks",
+        "bench",
+        "binder",
+        "scripts",
+        "docs",
+    }
+    for needed in ("tests/conftest.py", "notebooks/01-quickstart.ipynb", "scripts/test.sh"):
+        assert needed in in_sdist
+    junk = [n for n in in_sdist if re.search(r"__pycache__|\.pyc$|klein-outputs|\.venv", n)]
+    assert junk == []
+
+    with zipfile.ZipFile(wheel) as archive:
+        in_wheel = archive.namelist()
+        metadata = archive.read(next(n for n in in_wheel if n.endswith(".dist-info/METADATA")))
+        entry_points = archive.read(next(n for n in in_wheel if n.endswith("entry_points.txt")))
+    assert {name.split("/", 1)[0] for name in in_wheel if not name.startswith("klein_widget-")} == {
+        "klein_widget"
+    }
+    assert "klein_widget/py.typed" in in_wheel
+    assert "klein = klein_widget.__main__:main" in entry_points.decode()
+    assert f"Project-URL: Source, {source()}" in metadata.decode()
