@@ -244,8 +244,11 @@ def set_api_key(api_key: str | None = None) -> None:
 def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
     """Start the local WaveSpeed emulator in the background and point the session at it.
 
-    ``knobs`` go to `klein_widget.emulator.start` (``inference_time``, ``fail_rate``...).
-    The environment variables are set too, so code snippets run against it unchanged.
+    ``knobs`` go to `klein_widget.emulator.start`: `create_app`'s (``inference_time``,
+    ``concurrency``, ``rate_limit``, ``api_key``, ``sync_timeout``, ``queue_time``, ...) and
+    the fault rates of `Faults` by name (``fail_rate``, ``drop_rate``, ``nsfw_rate``, ...).
+    A bad knob raises before the running emulator is touched. The environment variables
+    are set too, so code snippets run against it unchanged.
 
     Example:
         >>> klein_widget.use_emulator()  # doctest: +SKIP
@@ -256,9 +259,9 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
     if _SESSION.emulator is not None and not knobs:
         running = _SESSION.emulator
     else:
+        running = start(port=0, **knobs)  # first: a bad knob leaves the old one running
         if _SESSION.emulator is not None:
             _SESSION.emulator.stop()
-        running = start(port=0, **knobs)
         _SESSION.emulator = running
     os.environ[_config.BASE_URL_ENV] = running.base_url
     os.environ.setdefault(_config.API_KEY_ENV, "emulator")

@@ -153,6 +153,15 @@ def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
     """Read a download's answer: the image, checked, or an error naming the task."""
 
     def parse(response: httpx.Response) -> bytes:
+        if response.status_code in (401, 403, 404, 410):  # the link is gone, not the key
+            raise APIStatusError(
+                f"The image host refused the download of task {task_id} "
+                f"({response.status_code}); the link may have expired. Try "
+                f"client.fetch({task_id!r}) for a fresh one.",
+                status_code=response.status_code,
+                task_id=task_id,
+                maybe_accepted=True,
+            )
         if response.status_code >= 300:  # an error page from a CDN: retryable
             raise _envelope.status_error(
                 response.status_code,

@@ -89,6 +89,12 @@ class BaseClient:
         return self._api_key is not None
 
     @property
+    def key_missing(self) -> bool:
+        """True if this client cannot send anything: no key, and its server needs one
+        (WaveSpeed does; a local emulator or gateway may not)."""
+        return self._api_key is None and _config.needs_key(self.base_url)
+
+    @property
     def spend(self) -> Spend:
         """Images and dollars spent through this client (and any sharing its ledger)."""
         return self._ledger.spend
@@ -113,10 +119,10 @@ class BaseClient:
 
     def _headers(self, auth: bool) -> dict[str, str]:
         headers = {"User-Agent": f"klein-widget/{__version__}"}
-        if auth:
-            if self._api_key is None:
-                raise _config.missing_key_error()
+        if auth and self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key}"
+        elif auth and self.key_missing:
+            raise _config.missing_key_error()
         return headers
 
     def _url(self, path: str) -> str:
@@ -143,7 +149,7 @@ class BaseClient:
             request = prompt
         else:
             request = GenerationRequest(prompt, width, height, seed, sync_mode, base64_output)
-        if self._api_key is None:
+        if self.key_missing:
             raise _config.missing_key_error()
         return request.with_concrete_seed(self._rng)
 

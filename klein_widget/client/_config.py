@@ -53,13 +53,25 @@ def url_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
+def needs_key(base_url: str) -> bool:
+    """Does this server need a key? WaveSpeed's own hosts do; a local emulator or a
+    classroom gateway decides for itself (a 401 then says so).
+
+    Example:
+        >>> needs_key("https://api.wavespeed.ai"), needs_key("http://127.0.0.1:8765")
+        (True, False)
+    """
+    host = urlsplit(base_url).hostname or ""
+    return host == "wavespeed.ai" or host.endswith(".wavespeed.ai")
+
+
 def missing_key_error() -> AuthenticationError:
-    """The error for "no key configured", saying every way to fix it."""
+    """The error for "no key configured" on WaveSpeed's API, with what to do about it."""
     return AuthenticationError(
-        "No WaveSpeed API key is set. Set the WAVESPEED_API_KEY environment variable, call "
-        "klein_widget.set_api_key() (it prompts without echo), or pass api_key=... to the "
-        "client. To try everything without a key, run the local emulator: "
-        "klein_widget.use_emulator() in a notebook, or `python -m klein_widget emulator`."
+        "No WaveSpeed API key is set, so nothing was sent. Set the WAVESPEED_API_KEY "
+        "environment variable (in a notebook, klein_widget.set_api_key() asks for it). To "
+        "try everything without a key, use the local emulator: klein_widget.use_emulator() "
+        "in a notebook, or run `klein emulator` and set WAVESPEED_BASE_URL as it says."
     )
 
 

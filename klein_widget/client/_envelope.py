@@ -78,13 +78,22 @@ def status_error(
     retry_after: float | None = None,
     task_id: str | None = None,
     maybe_accepted: bool = False,
+    key_sent: bool = True,
 ) -> KleinError:
     """Map an error status (HTTP or envelope ``code``) to the right exception."""
     if status in (401, 403):
+        if key_sent:
+            text = (
+                f"WaveSpeed rejected the API key ({status}: {message}). Check "
+                "WAVESPEED_API_KEY; a new key works only after the account's first top-up."
+            )
+        else:
+            text = (
+                f"This server wants an API key ({status}: {message}) and none is set. Set "
+                "WAVESPEED_API_KEY (in a notebook, klein_widget.set_api_key() asks for it)."
+            )
         return AuthenticationError(
-            f"WaveSpeed rejected the API key ({status}: {message}). Check WAVESPEED_API_KEY; "
-            "a new key works only after the account's first top-up.",
-            status_code=status,
+            text, status_code=status, task_id=task_id, maybe_accepted=maybe_accepted
         )
     if status == 429:
         hint = f" Retry after {retry_after:g} s." if retry_after is not None else ""
@@ -127,6 +136,7 @@ def parse_envelope(
             retry_after=retry_after,
             task_id=task_id,
             maybe_accepted=maybe_accepted,
+            key_sent=secret is not None,
         )
     if not isinstance(body, Mapping):
         # A 2xx with a non-JSON page is a misbehaving gateway: worth another try on GETs.
@@ -145,6 +155,7 @@ def parse_envelope(
             retry_after=retry_after,
             task_id=task_id,
             maybe_accepted=maybe_accepted,
+            key_sent=secret is not None,
         )
     data = body.get("data")
     if not isinstance(data, Mapping):

@@ -75,8 +75,15 @@ class BudgetExceededError(KleinError):
 class AuthenticationError(KleinError):
     """No API key is configured, or the server rejected it."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        task_id: str | None = None,
+        maybe_accepted: bool = False,
+    ) -> None:
+        super().__init__(message, task_id=task_id, maybe_accepted=maybe_accepted)
         self.status_code = status_code
 
 

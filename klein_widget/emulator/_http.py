@@ -112,8 +112,15 @@ def fault_response(status: int) -> Response:
 
 
 def authorize(request: Request, emu: Emulator) -> None:
-    """Raise a 401 `Problem` unless the request carries an acceptable bearer key."""
+    """Raise a 401 `Problem` unless the request carries an acceptable bearer key.
+
+    Started without ``api_key``, the emulator is open: a request with no Authorization
+    header is served (so a client with no key works against it), but a malformed header
+    is refused as WaveSpeed refuses it. With ``api_key``, the header is required.
+    """
     header = request.headers.get("authorization")
+    if header is None and emu.api_key is None:
+        return
     if not header:
         raise Problem(
             401, "Missing Authorization header: send 'Authorization: Bearer <your API key>'."

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import struct
 import threading
@@ -25,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from klein_widget.emulator._app import create_app
+from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import DROP_EXTENSION
 from klein_widget.emulator._state import Emulator
 
@@ -170,14 +172,16 @@ def start(
 ) -> RunningEmulator:
     """Serve a new emulator on ``host:port`` in a daemon thread; return once it accepts.
 
-    ``create_app_kwargs`` are `create_app`'s knobs (``inference_time``, ``faults``, ...).
+    ``create_app_kwargs`` are `create_app`'s knobs (``inference_time``, ``faults``, ...),
+    and the fields of `Faults` by name (``fail_rate=0.2``, ``drop_rate=...``), gathered
+    into its ``faults``.
 
     Example:
         >>> with start(port=0, inference_time=0.02, concurrency=2) as running:
         ...     running.emulator.concurrency
         2
     """
-    app = create_app(**create_app_kwargs)
+    app = create_app(**_gather_faults(create_app_kwargs))
     sock = bind(host, port)
     server = make_server(app, log_level=log_level)
     base_url = url_for(host, sock.getsockname()[1])
@@ -196,3 +200,13 @@ def start(
             raise RuntimeError(f"the klein emulator did not start on {base_url}")
         time.sleep(0.005)
     return RunningEmulator(app, server, thread, base_url)
+
+
+def _gather_faults(knobs: dict[str, Any]) -> dict[str, Any]:
+    """Move `Faults` fields given by name (``fail_rate=...``) into ``faults``."""
+    names = {f.name for f in dataclasses.fields(Faults)}
+    rates = {name: knobs.pop(name) for name in list(knobs) if name in names}
+    if rates:
+        base = knobs.get("faults") or Faults()
+        knobs["faults"] = dataclasses.replace(base, **rates)
+    return knobs

@@ -1,8 +1,10 @@
-"""``python -m klein_widget emulator``: serve the emulator until Ctrl-C.
+"""``klein emulator`` (or ``python -m klein_widget emulator``): serve the emulator until Ctrl-C.
 
 Example:
-    $ python -m klein_widget emulator --port 8765 --concurrency 2 --fail-rate 0.1
-    klein emulator listening on http://127.0.0.1:8765
+    $ klein emulator --port 8765 --concurrency 2 --fail-rate 0.1
+    klein emulator listening on http://127.0.0.1:8765 (no key needed; images are drawn here).
+    ...
+        export WAVESPEED_BASE_URL=http://127.0.0.1:8765
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _seconds(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (one flag per emulator knob)."""
     p = argparse.ArgumentParser(
-        prog="python -m klein_widget emulator",
+        prog="klein emulator",
         description="A local WaveSpeed-compatible server for FLUX.2 [klein] 4B: no key, no "
         "network, placeholder images. Point clients at the printed URL (base_url or "
         "WAVESPEED_BASE_URL).",
@@ -168,7 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = make_server(
         app, log_level=args.log_level, access_log=args.access_log, configure_logging=True
     )
-    print(f"klein emulator listening on {url_for(args.host, sock.getsockname()[1])}", flush=True)
+    base_url = url_for(args.host, sock.getsockname()[1])
+    print(
+        f"klein emulator listening on {base_url} (no key needed; images are drawn here).\n"
+        "In another terminal, point the client, the CLI or a notebook at it:\n\n"
+        f"    export WAVESPEED_BASE_URL={base_url}\n\n"
+        "Stop it with Ctrl-C.",
+        flush=True,
+    )
     try:
         # uvicorn handles Ctrl-C itself (graceful shutdown), then re-raises the signal.
         server.run(sockets=[sock])

@@ -201,7 +201,7 @@ def compare(
         from klein_widget._session import session
 
         client = session().client()
-    if not client.has_api_key:
+    if client.key_missing:
         raise _config.missing_key_error()
     flat = [request for row in requests for request in row]
     plan = Plan(flat, [Job(request, (i,)) for i, request in enumerate(flat)])

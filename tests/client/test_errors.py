@@ -6,9 +6,11 @@ import pytest
 
 from klein_widget import (
     APIStatusError,
+    AsyncKleinClient,
     AuthenticationError,
     GenerationFailedError,
     GenerationTimeoutError,
+    KleinClient,
     RateLimitError,
 )
 from klein_widget.emulator import Emulator, create_app
@@ -19,18 +21,46 @@ SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
 RESULT = "/api/v3/predictions/*/result"
 
 
-async def test_missing_key_says_how_to_set_one_and_sends_nothing(
-    make_client: MakeClient, emulator: Emulator
+def _says_how_to_set_a_key(error: AuthenticationError) -> None:
+    message = str(error)
+    assert "nothing was sent" in message
+    assert "WAVESPEED_API_KEY" in message
+    assert "set_api_key()" in message
+    assert "emulator" in message
+
+
+# No server is reachable here: a request would fail with APIConnectionError instead.
+
+
+def test_missing_key_for_wavespeed_is_refused_before_sending() -> None:
+    client = KleinClient(None, "https://api.wavespeed.ai")
+    assert client.key_missing
+    with pytest.raises(AuthenticationError) as caught:
+        client.generate("a fox")
+    _says_how_to_set_a_key(caught.value)
+
+
+async def test_missing_key_for_wavespeed_is_refused_before_sending_async() -> None:
+    client = AsyncKleinClient(None, "https://api.wavespeed.ai")
+    assert client.key_missing
+    with pytest.raises(AuthenticationError) as caught:
+        await client.generate("a fox")
+    _says_how_to_set_a_key(caught.value)
+
+
+async def test_missing_key_for_a_server_that_wants_one_says_how_to_set_it(
+    make_client: MakeClient,
 ) -> None:
-    klein = make_client(api_key=None)
+    guarded = create_app(inference_time=0.01, api_key=FAKE_KEY)
+    klein = make_client(api_key=None, app=guarded)
+    assert not klein.client.key_missing  # a local server may not need one: ask it
     with pytest.raises(AuthenticationError) as caught:
         await klein("generate", "a fox")
 
     message = str(caught.value)
+    assert "none is set" in message
     assert "WAVESPEED_API_KEY" in message
-    assert "set_api_key()" in message
-    assert "emulator" in message
-    assert emulator.requests == []
+    assert guarded.state.emulator.accepted == 0
 
 
 async def test_wrong_key_is_an_authentication_error(make_client: MakeClient) -> None:

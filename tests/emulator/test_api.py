@@ -231,7 +231,7 @@ async def test_image_of_an_unfinished_task_is_404() -> None:
     assert "not completed" in r.json()["message"]
 
 
-async def test_missing_authorization_is_always_401(http: httpx.AsyncClient) -> None:
+async def test_malformed_authorization_is_always_401(http: httpx.AsyncClient) -> None:
     for headers in (
         {"Authorization": ""},
         {"Authorization": "Basic abc"},
@@ -243,6 +243,17 @@ async def test_missing_authorization_is_always_401(http: httpx.AsyncClient) -> N
     task_id = (await http.post(SUBMIT, json=body())).json()["data"]["id"]
     r = await http.get(f"/api/v3/predictions/{task_id}/result", headers={"Authorization": ""})
     assert r.status_code == 401
+
+
+async def test_no_authorization_is_served_only_without_an_api_key() -> None:
+    for api_key, expected in ((None, 200), ("wsk-required", 401)):
+        app = create_app(inference_time=FAST, api_key=api_key)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            r = await http.post(SUBMIT, json=body())
+        assert r.status_code == expected, api_key
+        if expected == 401:
+            assert "Missing Authorization header" in r.json()["message"]
 
 
 async def test_any_key_is_accepted_without_api_key(http: httpx.AsyncClient) -> None:

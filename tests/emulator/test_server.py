@@ -128,7 +128,10 @@ def test_cli_serves_with_its_flags_and_stops_cleanly_on_ctrl_c() -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
         assert line.startswith("klein emulator listening on http://127.0.0.1:")
-        url = line.rsplit(" ", 1)[1]
+        exports = [proc.stdout.readline().strip() for _ in range(4)]
+        [export] = [e for e in exports if e.startswith("export WAVESPEED_BASE_URL=")]
+        url = export.split("=", 1)[1]
+        assert url in line  # the line to paste is the address it listens on
         with httpx.Client(base_url=url) as http:
             wrong = http.post(SUBMIT, json=body(), headers={"Authorization": "Bearer x"})
             key = {"Authorization": "Bearer k"}

@@ -227,6 +227,7 @@ def test_a_missing_key_is_one_line_and_sends_nothing(
     ipython: Shell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("WAVESPEED_API_KEY")
+    klein_widget.session().configure(base_url="https://api.wavespeed.ai")  # needs a key
     ran = ipython.run(f"%klein a fox {SMALL}")
     assert isinstance(ran.error, UsageError)
     assert isinstance(ran.error.__cause__, KleinError)

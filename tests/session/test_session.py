@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,74 @@ async def test_sync_and_async_shared_clients_share_ledger_and_history() -> None:
     assert [g.seed for g in session.history] == [1, 2, 3]
     assert session.spend.images == 3
     assert session.client().spend == session.async_client().spend
+
+
+@pytest.mark.parametrize(
+    ("knob", "value", "seen"),
+    [
+        ("inference_time", 0.05, lambda e: e.inference_time),
+        ("concurrency", 3, lambda e: e.concurrency),
+        ("rate_limit", 7, lambda e: e.rate_limit),
+        ("rate_window", 2.0, lambda e: e.rate_window),
+        ("sync_timeout", 4.0, lambda e: e.sync_timeout),
+        ("queue_time", 0.01, lambda e: e.queue_time),
+        ("seed", 11, lambda e: e.seed),
+        ("max_body_bytes", 4096, lambda e: e.max_body_bytes),
+        ("fail_rate", 1.0, lambda e: e.faults.fail_rate),
+        ("drop_rate", 0.5, lambda e: e.faults.drop_rate),
+        ("result_error_rate", 0.25, lambda e: e.faults.result_error_rate),
+        ("sync_timeout_rate", 0.5, lambda e: e.faults.sync_timeout_rate),
+        ("nsfw_rate", 1.0, lambda e: e.faults.nsfw_rate),
+    ],
+)
+def test_every_use_emulator_knob_reaches_the_emulator(knob: str, value: object, seen: Any) -> None:
+    running = klein_widget.use_emulator(quiet=True, **{knob: value})
+    assert seen(running.emulator) == value
+
+
+def test_fail_rate_makes_every_task_fail() -> None:
+    klein_widget.use_emulator(quiet=True, fail_rate=1.0, inference_time=0.01)
+    session = klein_widget.session()
+    session.configure(poll=PollSchedule(fast=0.005, cap=0.05))
+    with pytest.raises(klein_widget.GenerationFailedError):
+        session.client().generate("a fox", width=256, height=256, seed=1)
+
+
+def test_a_bad_knob_leaves_the_running_emulator_alone() -> None:
+    first = klein_widget.use_emulator(quiet=True)
+    with pytest.raises(ValueError, match="fail_rate"):
+        klein_widget.use_emulator(quiet=True, fail_rate=2.0)
+    with pytest.raises(TypeError):
+        klein_widget.use_emulator(quiet=True, no_such_knob=1)
+    assert klein_widget.session().emulator is first
+    assert klein_widget.session().base_url == first.base_url
+
+
+def test_a_client_needs_no_key_for_a_local_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    running = klein_widget.use_emulator(quiet=True)
+    monkeypatch.delenv("WAVESPEED_API_KEY")  # use_emulator sets a stand-in for snippets
+    client = klein_widget.KleinClient(
+        api_key=None, base_url=running.base_url, poll=PollSchedule(fast=0.005, cap=0.05)
+    )
+    assert not client.key_missing
+    assert client.generate("a fox", width=256, height=256, seed=1).image
+
+
+def test_a_server_that_wants_a_key_says_how_to_set_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    running = klein_widget.use_emulator(quiet=True, api_key="wsk-the-servers-own-key")
+    monkeypatch.delenv("WAVESPEED_API_KEY")
+    client = klein_widget.KleinClient(api_key=None, base_url=running.base_url)
+    with pytest.raises(klein_widget.AuthenticationError) as caught:
+        client.generate("a fox", width=256, height=256, seed=1)
+    # "Missing Authorization header" is the emulator's answer to a request without one.
+    assert "Missing Authorization header" in caught.value.message
+    assert "none is set" in caught.value.message
+    assert "WAVESPEED_API_KEY" in caught.value.message
+    assert running.emulator.accepted == 0
+
+
+def test_wavespeed_itself_needs_a_key_before_anything_is_sent() -> None:
+    client = klein_widget.KleinClient(api_key=None, base_url="https://api.wavespeed.ai")
+    assert client.key_missing
+    with pytest.raises(klein_widget.AuthenticationError, match="nothing was sent"):
+        client.generate("a fox")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -199,9 +200,14 @@ def test_gallery_option_resolution(
     assert klein_widget.Session().gallery is None
     monkeypatch.delenv("KLEIN_GALLERY")
     monkeypatch.chdir(tmp_path)
-    fallback = resolve_gallery()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    fallback = resolve_gallery()  # a script: the user data folder
     assert fallback is not None
-    assert fallback.path == tmp_path / "klein-outputs"
+    assert fallback.path == tmp_path / "data" / "klein-widget" / "gallery"
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # what a notebook kernel has loaded
+    in_notebook = resolve_gallery()
+    assert in_notebook is not None
+    assert in_notebook.path == tmp_path / "klein-outputs"
 
 
 def test_gallery_off_writes_nothing(make_sync: Any, isolated: Path) -> None:

@@ -80,7 +80,12 @@ def test_random_seed_is_printed_and_in_the_file_name(env: dict[str, str], tmp_pa
     [
         (["generate", "a fox", "--width", "4096"], {}, 2, "width must be from 256 to 1536"),
         (["generate", "   "], {}, 2, "prompt is empty"),
-        (["generate", "a fox"], {"WAVESPEED_API_KEY": ""}, 3, "WAVESPEED_API_KEY"),
+        (
+            ["generate", "a fox"],
+            {"WAVESPEED_API_KEY": "", "WAVESPEED_BASE_URL": "https://api.wavespeed.ai"},
+            3,
+            "WAVESPEED_API_KEY",
+        ),
     ],
 )
 def test_errors_have_exit_codes_and_one_line(
