@@ -39,7 +39,6 @@ from klein_widget.magic._expand import expand
 from klein_widget.magic._options import (
     MAX_COUNT,
     MagicDefaults,
-    aspect_size,
     invalid,
     parse_options,
     read_count,
@@ -54,7 +53,6 @@ __all__ = [
     "MagicArgs",
     "MagicDefaults",
     "MagicUsageError",
-    "aspect_size",
     "expand",
     "format_magic",
     "parse_line",
@@ -206,6 +204,3 @@ def parse_line(
         out=out,
         panel=bool(options.panel),
     )
-
-
-# --- and back -----------------------------------------------------------------------------

@@ -30,10 +30,11 @@ from traitlets import Bool, Int, TraitError, Unicode, validate
 
 from klein_widget._session import session
 from klein_widget.client._exceptions import InvalidRequestError, KleinError
-from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
+from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
 from klein_widget.magic._args import MagicArgs, MagicDefaults, MagicUsageError, parse_line
 from klein_widget.magic._display import GenerationGrid, ShownGeneration, cell_finished, display
 from klein_widget.magic._run import enhance_prompt, make_grid, make_one
+from klein_widget.ui._sizes import check_settings
 from klein_widget.ui._text import error_text
 
 __all__ = ["GenerationGrid", "KleinMagics", "ShownGeneration"]
@@ -78,7 +79,7 @@ class KleinMagics(Magics):
     def _check_default(self, proposal: Any) -> Any:
         name, value = proposal["trait"].name, proposal["value"]
         try:  # the same rules as every request
-            GenerationRequest("-", **{name: value})
+            check_settings(**{name: value})
         except InvalidRequestError as error:
             raise TraitError(f"KleinMagics.{name}: {error}") from None
         return value
@@ -117,7 +118,8 @@ class KleinMagics(Magics):
                 both sides at once, e.g. --size 768x512 (not with -W/-H).
           --aspect W:H
                 e.g. 16:9. The longer side is the default's longer side (or give -W or
-                -H), the other is rounded down to a multiple of 16: 16:9 -> 1024x576.
+                -H), the other is the multiple of 16 that keeps the ratio closest:
+                16:9 -> 1024x576, 3:2 -> 1024x688.
           -s/--seed N
                 0 to 2147483647 for a repeatable image; -1 or random (the default)
                 draws a new seed, reported with the image.

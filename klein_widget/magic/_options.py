@@ -22,21 +22,15 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from klein_widget.client._exceptions import InvalidRequestError
-from klein_widget.client._models import (
-    DEFAULT_SIDE,
-    RANDOM_SEED,
-    SIDE_STEP,
-    GenerationRequest,
-    parse_size,
-)
+from klein_widget.client._models import DEFAULT_SIDE, MAX_SIDE, MIN_SIDE, RANDOM_SEED, parse_size
 from klein_widget.magic._words import EXAMPLE, MagicUsageError
+from klein_widget.ui._sizes import size_for_aspect
 
 __all__ = [
     "MAX_COUNT",
     "OPTIONS_HELP",
     "Fill",
     "MagicDefaults",
-    "aspect_size",
     "invalid",
     "parse_options",
     "read_count",
@@ -140,38 +134,6 @@ def _integer(text: str) -> int | str:
         return text
 
 
-def _floor_to_step(value: int) -> int:
-    return value // SIDE_STEP * SIDE_STEP
-
-
-def aspect_size(
-    aspect: str, long_side: int, *, width: int | None = None, height: int | None = None
-) -> tuple[int, int]:
-    """The size for ``--aspect W:H``.
-
-    With ``width`` (or ``height``) given, the other side follows from the ratio; with
-    neither, the longer side is ``long_side`` (the larger default side). The computed
-    side is rounded down to a multiple of 16. Ranges are checked by `GenerationRequest`.
-
-    Example:
-        >>> aspect_size("16:9", 1024), aspect_size("2:3", 1024), aspect_size("16:9", 0, width=768)
-        ((1024, 576), (672, 1024), (768, 432))
-    """
-    match = re.fullmatch(r"\s*(\d{1,4})\s*:\s*(\d{1,4})\s*", aspect)
-    if not match or 0 in (int(match.group(1)), int(match.group(2))):
-        raise MagicUsageError(
-            f"--aspect must be two whole numbers like 16:9, 3:2 or 1:1, not {aspect!r}"
-        )
-    a, b = int(match.group(1)), int(match.group(2))
-    if width is not None:
-        return width, _floor_to_step(width * b // a)
-    if height is not None:
-        return _floor_to_step(height * a // b), height
-    if a >= b:
-        return long_side, _floor_to_step(long_side * b // a)
-    return _floor_to_step(long_side * a // b), long_side
-
-
 def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) -> tuple[int, int]:
     """Width and height from -W, -H, --size and --aspect (``fill`` fills in ``{name}``).
 
@@ -193,7 +155,7 @@ def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) 
             return parse_size(size_text)
         except InvalidRequestError as error:
             raise MagicUsageError(
-                f"--size must look like 768x512 (width x height, each 256 to 1536), "
+                f"--size must look like 768x512 (width x height, each {MIN_SIDE} to {MAX_SIDE}), "
                 f"not {size_text!r}"
             ) from error
     width: Any = defaults.width if width_text is None else _integer(width_text)
@@ -204,22 +166,16 @@ def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) 
         raise MagicUsageError(
             "--aspect with both -W and -H: give one side (e.g. -W 768 --aspect 16:9) or neither"
         )
-    for name, side in (("width", width), ("height", height)):
-        try:  # the given side must be valid before a ratio is applied to it
-            GenerationRequest("-", **{name: side})
-        except InvalidRequestError as error:
-            raise invalid(error) from None
-    size = aspect_size(
-        aspect_text,
-        max(defaults.width, defaults.height),
-        width=width if width_text is not None else None,
-        height=height if height_text is not None else None,
-    )
     try:
-        GenerationRequest("-", *size)
+        return size_for_aspect(
+            aspect_text,
+            max(defaults.width, defaults.height),
+            width=width if width_text is not None else None,
+            height=height if height_text is not None else None,
+            label="--aspect",
+        )
     except InvalidRequestError as error:
-        raise invalid(error, f"--aspect {aspect_text} gives {size[0]}x{size[1]}") from None
-    return size
+        raise invalid(error) from None
 
 
 def read_seed(text: str) -> int | str:

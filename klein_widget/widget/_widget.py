@@ -26,9 +26,9 @@ from klein_widget.client._client import AsyncKleinClient
 from klein_widget.client._core import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
-from klein_widget.client._models import PRICE_PER_IMAGE
+from klein_widget.client._models import DEFAULT_SIDE, PRICE_PER_IMAGE, RANDOM_SEED
 from klein_widget.ui._text import error_text
-from klein_widget.widget._controls import Controls, check_seed, check_side
+from klein_widget.widget._controls import Controls
 from klein_widget.widget._enhance import Enhancer
 from klein_widget.widget._history import LIMIT, HistoryEntry, HistoryStrip, _close_tree
 from klein_widget.widget._jobs import NO_LOOP, Jobs
@@ -64,11 +64,10 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
         client: AsyncKleinClient | None = None,
         *,
         prompt: str = "",
-        width: int = 1024,
-        height: int = 1024,
-        seed: int = -1,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
     ) -> None:
-        check_side("width", width), check_side("height", height), check_seed(seed)
         self._client = client
         self.controls = Controls(prompt=prompt, width=width, height=height, seed=seed)
         self.result = ResultView()
@@ -150,7 +149,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
 
     @width.setter
     def width(self, value: int) -> None:
-        self.controls.width.value = check_side("width", value)
+        self.controls.set_side("width", value)
 
     @property
     def height(self) -> int:
@@ -159,7 +158,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
 
     @height.setter
     def height(self, value: int) -> None:
-        self.controls.height.value = check_side("height", value)
+        self.controls.set_side("height", value)
 
     @property
     def seed(self) -> int:
@@ -168,7 +167,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
 
     @seed.setter
     def seed(self, value: int) -> None:
-        self.controls.seed.value = check_seed(value)
+        self.controls.set_seed(value)
 
     @property
     def client(self) -> AsyncKleinClient:
@@ -371,9 +370,9 @@ def panel(
     client: AsyncKleinClient | None = None,
     *,
     prompt: str = "",
-    width: int = 1024,
-    height: int = 1024,
-    seed: int = -1,
+    width: int = DEFAULT_SIDE,
+    height: int = DEFAULT_SIDE,
+    seed: int = RANDOM_SEED,
 ) -> KleinPanel:
     """A new `KleinPanel` (display it by leaving it last in a cell).
 
