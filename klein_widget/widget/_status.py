@@ -5,7 +5,7 @@ hidden by a later success) and, live, each one still in flight. The words themse
 come from `klein_widget.ui._text`, shared with ``%klein`` and the CLI.
 
 Example:
-    >>> status = StatusLine()  # doctest: +SKIP
+    >>> status = PanelStatusLine()  # doctest: +SKIP
     >>> status.add("Done in 0.7 s · seed 42", "ok", job=1)  # doctest: +SKIP
     >>> status.render([], limit=4, has_key=True)  # doctest: +SKIP
     'Done in 0.7 s · seed 42'
@@ -42,7 +42,7 @@ NO_KEY_TEXT = (
 
 
 @dataclass
-class Job:
+class PanelJob:
     """One generation in flight."""
 
     number: int
@@ -67,7 +67,7 @@ class Outcome:
     job: int | None = None
 
 
-class StatusLine:
+class PanelStatusLine:
     """An HTML line (or a few) under the Generate button, and its plain text."""
 
     def __init__(self, keep: int = 4) -> None:
@@ -88,7 +88,7 @@ class StatusLine:
         """Forget past outcomes (a new batch starts)."""
         self.outcomes = []
 
-    def render(self, jobs: Sequence[Job], *, limit: int, has_key: bool) -> str:
+    def render(self, jobs: Sequence[PanelJob], *, limit: int, has_key: bool) -> str:
         """Redraw from the outcomes and the jobs in flight; returns the plain text."""
         numbered = sum(o.job is not None for o in self.outcomes) + len(jobs) > 1
         lines = [

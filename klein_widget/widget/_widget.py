@@ -33,7 +33,7 @@ from klein_widget.widget._enhance import Enhancer
 from klein_widget.widget._history import LIMIT, HistoryEntry, HistoryStrip, _close_tree
 from klein_widget.widget._jobs import NO_LOOP, Jobs
 from klein_widget.widget._result import ResultView
-from klein_widget.widget._status import Job, StatusLine, connection_text, spend_text
+from klein_widget.widget._status import PanelJob, PanelStatusLine, connection_text, spend_text
 from klein_widget.widget._style import STYLESHEET, Kind, small
 
 __all__ = ["MAX_IN_FLIGHT", "KleinPanel", "panel"]
@@ -72,7 +72,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
         self.controls = Controls(prompt=prompt, width=width, height=height, seed=seed)
         self.result = ResultView()
         self.history_strip = HistoryStrip(on_select=self.restore)
-        self.status_line = StatusLine(keep=MAX_IN_FLIGHT)
+        self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
         self.status_html = self.status_line.html
         self.generate_button = w.Button(
             description="Generate",
@@ -298,13 +298,13 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
 
     # --- results -----------------------------------------------------------------------
 
-    def _done(self, job: Job, generation: Generation, client: AsyncKleinClient) -> None:
+    def _done(self, job: PanelJob, generation: Generation, client: AsyncKleinClient) -> None:
         self.last = generation
         entry = self.history_strip.add(generation, base_url=client.base_url)
         self._show(entry, generation.image)
         self.status_line.add(entry.done, "ok", job.number)
 
-    def _failed(self, job: Job, error: Exception) -> None:
+    def _failed(self, job: PanelJob, error: Exception) -> None:
         self.status_line.add(error_text(error), "error", job.number)
 
     def _show(self, entry: HistoryEntry, image: bytes) -> None:
