@@ -24,11 +24,11 @@ from typing import Any, NoReturn
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import DEFAULT_SIDE, MAX_SIDE, MIN_SIDE, RANDOM_SEED, parse_size
 from klein_widget.magic._words import EXAMPLE, MagicUsageError
+from klein_widget.ui._magic_options import MAGIC_OPTIONS, MAX_COUNT, options_summary
 from klein_widget.ui._sizes import size_for_aspect
 
 __all__ = [
     "MAX_COUNT",
-    "OPTIONS_HELP",
     "Fill",
     "MagicDefaults",
     "invalid",
@@ -37,13 +37,6 @@ __all__ = [
     "read_seed",
     "read_size",
 ]
-
-MAX_COUNT = 16  # images per %klein -n: a grid, not a batch (use generate_many for more)
-
-OPTIONS_HELP = (
-    "-W/--width, -H/--height, --size WxH, --aspect W:H, -s/--seed, -n/--count, "
-    "--sync/--no-sync, --enhance, -o/--out FILE, --panel"
-)
 
 Fill = Callable[[str | None], str | None]
 """Fills in ``{name}`` fields of an option's text (None, for an option not given, stays)."""
@@ -78,28 +71,27 @@ def _explain(message: str) -> str:
     unknown = re.match(r"unrecognized arguments: (.*)", message)
     if unknown:
         return (
-            f"unknown option {unknown.group(1)}: the options are {OPTIONS_HELP} "
+            f"unknown option {unknown.group(1)}: the options are {options_summary()} "
             "(%klein? shows examples; quote a prompt that starts with -, after --)"
         )
     missing = re.match(r"argument (\S+): expected one argument", message)
     if missing:
         return f"{missing.group(1)} needs a value, e.g. {EXAMPLE}"
-    return f"{message}; the options are {OPTIONS_HELP} (%klein? shows examples)"
+    return f"{message}; the options are {options_summary()} (%klein? shows examples)"
 
 
 def _parser() -> _Parser:
+    """The argparse parser, built from the declared options (values stay text)."""
     parser = _Parser(prog="%klein", add_help=False, allow_abbrev=False)
     parser.add_argument("words", nargs="*")
-    parser.add_argument("-W", "--width")
-    parser.add_argument("-H", "--height")
-    parser.add_argument("--size")
-    parser.add_argument("--aspect")
-    parser.add_argument("-s", "--seed")
-    parser.add_argument("-n", "--count")
-    parser.add_argument("--sync", action=argparse.BooleanOptionalAction, default=None)
-    parser.add_argument("--enhance", action="store_true")
-    parser.add_argument("-o", "--out")
-    parser.add_argument("--panel", action="store_true")
+    for option in MAGIC_OPTIONS:
+        if option.negatable:
+            action: Any = argparse.BooleanOptionalAction
+            parser.add_argument(*option.flags, dest=option.name, action=action, default=None)
+        elif option.switch:
+            parser.add_argument(*option.flags, dest=option.name, action="store_true")
+        else:
+            parser.add_argument(*option.flags, dest=option.name, metavar=option.value)
     return parser
 
 
