@@ -32,6 +32,14 @@ _log = logging.getLogger("klein_widget.panel")
 T = TypeVar("T")
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running this code, or None outside one."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def spawn(work: Coroutine[Any, Any, T]) -> asyncio.Task[T] | None:
     """Run ``work`` as a task on the running loop; None (and ``work`` closed) if there is none."""
     try:

@@ -26,7 +26,7 @@ from klein_widget.client._base import Progress
 from klein_widget.client._core import DEFAULT_BASE_URL
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Spend
-from klein_widget.client._models import GenerationRequest
+from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest
 from klein_widget.ui._text import progress_text
 from klein_widget.widget._style import Kind, escape, line
 
@@ -106,6 +106,17 @@ class PanelStatusLine:
             return "Ready."
         self.html.value = "".join(line(escape(text), kind=kind) for text, kind in lines)
         return "\n".join(text for text, _ in lines)
+
+
+def cancelled_text(jobs: Sequence[PanelJob]) -> str:
+    """What Cancel says: which tasks it stopped waiting for, and that they are billed."""
+    ids = [j.progress.task_id for j in jobs if j.progress and j.progress.task_id]
+    tasks = f" (task {', '.join(ids[:2])}{'…' if len(ids) > 2 else ''})" if ids else ""
+    noun = "image" if len(jobs) == 1 else f"{len(jobs)} images"
+    return (
+        f"Cancelled: stopped waiting for the {noun}{tasks}. WaveSpeed still finishes "
+        f"what it accepted and bills it (${PRICE_PER_IMAGE:.3f} an image)."
+    )
 
 
 def connection_text(url: str, *, emulator: bool, has_key: bool) -> str:
