@@ -2,6 +2,7 @@
 
 Example:
     $ python -m klein_widget generate "a red fox" --width 768 --height 512 --seed 42 -o fox.png
+    $ python -m klein_widget generate "a lighthouse" --aspect 16:9 --seed 7
     $ python -m klein_widget emulator --port 8765
 """
 
@@ -22,9 +23,17 @@ from klein_widget.client._exceptions import (
     KleinError,
     RateLimitError,
 )
-from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, MAX_SIDE, MIN_SIDE, RANDOM_SEED
+from klein_widget.client._models import (
+    DEFAULT_SIDE,
+    MAX_SEED,
+    MAX_SIDE,
+    MIN_SIDE,
+    RANDOM_SEED,
+    SIDE_STEP,
+)
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.ui._sizes import ASPECT_PRESETS, size_for_aspect
 from klein_widget.ui._text import done_text, error_text, progress_text
 
 # One exit code per error class, most specific first; documented in --help.
@@ -54,19 +63,16 @@ def _parser() -> argparse.ArgumentParser:
 
     gen = commands.add_parser("generate", help="make one image and save it", epilog=_EPILOG)
     gen.add_argument("prompt", help="what the image shows (quote it)")
+    side = f"{MIN_SIDE}-{MAX_SIDE} pixels, default {DEFAULT_SIDE}"
+    gen.add_argument("-W", "--width", type=int, default=None, help=side)
+    gen.add_argument("-H", "--height", type=int, default=None, help=side)
     gen.add_argument(
-        "-W",
-        "--width",
-        type=int,
-        default=DEFAULT_SIDE,
-        help=f"{MIN_SIDE}-{MAX_SIDE}, default {DEFAULT_SIDE}",
-    )
-    gen.add_argument(
-        "-H",
-        "--height",
-        type=int,
-        default=DEFAULT_SIDE,
-        help=f"{MIN_SIDE}-{MAX_SIDE}, default {DEFAULT_SIDE}",
+        "--aspect",
+        default=None,
+        metavar="W:H",
+        help=f"e.g. {', '.join(ASPECT_PRESETS)}: the longer side is {DEFAULT_SIDE} (or give -W "
+        f"or -H) and the other the multiple of {SIDE_STEP} closest to the ratio, as in the "
+        "panel and %%klein",
     )
     gen.add_argument(
         "-s",
@@ -100,16 +106,32 @@ def exit_code(error: KleinError) -> int:
     return next(code for cls, code in EXIT_CODES if isinstance(error, cls))
 
 
+def requested_size(args: argparse.Namespace) -> tuple[int, int]:
+    """``(width, height)`` from ``generate``'s -W, -H and --aspect (the panel's rule).
+
+    Example:
+        >>> requested_size(_parser().parse_args(["generate", "fox", "--aspect", "3:2"]))
+        (1024, 688)
+    """
+    if args.aspect is not None:
+        return size_for_aspect(
+            args.aspect, DEFAULT_SIDE, width=args.width, height=args.height, label="--aspect"
+        )
+    width = DEFAULT_SIDE if args.width is None else args.width
+    return width, DEFAULT_SIDE if args.height is None else args.height
+
+
 def _generate(args: argparse.Namespace) -> int:
     def show(progress: Progress) -> None:
         if not args.quiet and progress.stage != "done":
             print(progress_text(progress), file=sys.stderr)
 
+    width, height = requested_size(args)
     with KleinClient() as client:
         generation = client.generate(
             args.prompt,
-            width=args.width,
-            height=args.height,
+            width=width,
+            height=height,
             seed=args.seed,
             sync_mode=args.sync,
             base64_output=args.base64,

@@ -104,6 +104,11 @@ class Session:
             return True
 
     @property
+    def key_missing(self) -> bool:
+        """True if the shared clients cannot send: no key, and the server needs one."""
+        return not self.has_api_key and _config.needs_key(self.base_url)
+
+    @property
     def using_emulator(self) -> bool:
         """True if the session talks to a local emulator started by `use_emulator`."""
         return self.emulator is not None and self.base_url == self.emulator.base_url

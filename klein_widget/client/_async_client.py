@@ -24,7 +24,12 @@ from klein_widget.client._answers import (
     result_parser,
 )
 from klein_widget.client._base import BaseClient
-from klein_widget.client._constants import MAX_IMAGE_BYTES, MAX_JSON_BYTES, READ_TIMEOUT
+from klein_widget.client._constants import (
+    MAX_IMAGE_BYTES,
+    MAX_JSON_BYTES,
+    POOL_LIMITS,
+    READ_TIMEOUT,
+)
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
@@ -39,8 +44,6 @@ from klein_widget.client._models import (
     enhancer_body,
 )
 from klein_widget.client._run import ProgressCallback, Run, stage_of
-
-_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 
 
 class AsyncKleinClient(BaseClient):
@@ -66,7 +69,7 @@ class AsyncKleinClient(BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(api_key, base_url, **options)
-        self._http = http_client or httpx.AsyncClient(limits=_LIMITS)
+        self._http = http_client or httpx.AsyncClient(limits=POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
 

@@ -7,6 +7,8 @@ its cap, so memory stays bounded whatever a server sends.
 
 from __future__ import annotations
 
+import httpx
+
 DEFAULT_TIMEOUT = 300.0  # seconds to wait for one image before giving up (the task goes on)
 DOWNLOAD_GRACE = 30.0  # a paid image still gets this long to download after the timeout
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection
@@ -16,4 +18,5 @@ MAX_JSON_BYTES = 64 << 20  # an API answer; base64 outputs inline make it large,
 MAX_IMAGE_BYTES = 48 << 20  # one image file; a 1536x1536 PNG is under 8 MB
 MAX_IMAGE_PIXELS = 4096 * 4096  # larger is refused as a decompression bomb (the model: 1536²)
 
+POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 REMEMBERED_TASKS = 4096  # task ids a client remembers the request of, for fetch()

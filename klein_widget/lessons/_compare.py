@@ -30,11 +30,14 @@ from klein_widget.client._plan import DEFAULT_CONFIRM_OVER, Job, Plan, check_cos
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.ui._grid import Cell, GridHTML, highlight_differences, render_grid
+from klein_widget.ui._sizes import size_for_aspect
 
-__all__ = ["DEFAULT_SEEDS", "CompareResult", "compare"]
+__all__ = ["COMPARE_SIDE", "DEFAULT_SEEDS", "CompareResult", "compare"]
 
 DEFAULT_SEEDS = (1, 2, 3)
-DEFAULT_SIDE = 512  # same price as 1024 px, quicker, and plenty for side-by-side thumbnails
+# compare()'s own choice, not the model's default (DEFAULT_SIDE, 1024): a grid shows
+# thumbnails, and 512 px images cost the same but arrive sooner.
+COMPARE_SIDE = 512
 MAX_WORKERS = 4  # concurrent requests: enough to overlap waiting, gentle on rate limits
 
 PromptLike = str | PromptBuilder
@@ -164,8 +167,9 @@ def compare(
     prompts: PromptLike | Sequence[PromptLike],
     seeds: int | Sequence[int] = DEFAULT_SEEDS,
     *,
-    width: int = DEFAULT_SIDE,
-    height: int = DEFAULT_SIDE,
+    width: int | None = None,
+    height: int | None = None,
+    aspect: str | None = None,
     client: KleinClient | None = None,
     display: bool = True,
     workers: int = MAX_WORKERS,
@@ -177,6 +181,9 @@ def compare(
 
     ``prompts`` are strings or `PromptBuilder` objects; ``seeds`` are whole numbers
     (``-1`` draws a random one per cell). It costs ``len(prompts) * len(seeds)`` images.
+    Images are `COMPARE_SIDE` (512) px square unless ``width``/``height`` say otherwise;
+    ``aspect="16:9"`` shapes them by the rule every door uses (the longer side 512, or
+    the ``width`` or ``height`` given; see `klein_widget.ui._sizes.size_for_aspect`).
     ``client`` defaults to the session's shared client (see `klein_widget.connect`).
     With ``display=True`` in a notebook, the grid shows at once and fills in as images
     arrive. Everything is validated before anything is sent; a cell that fails shows
@@ -190,6 +197,10 @@ def compare(
     """
     texts = _as_prompts(prompts)
     seed_values = _as_seeds(seeds)
+    if aspect is not None:
+        width, height = size_for_aspect(aspect, COMPARE_SIDE, width=width, height=height)
+    width = COMPARE_SIDE if width is None else width
+    height = COMPARE_SIDE if height is None else height
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 16:
         raise ValueError(f"workers must be a whole number from 1 to 16, not {workers!r}")
     # Validate every cell before sending anything: one bad seed must not leave half a grid.

@@ -8,10 +8,7 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import functools
 import html
-import io
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
@@ -22,13 +19,18 @@ from typing import Any, overload
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import read_params
-from klein_widget.client._models import GenerationRequest, parse_size
+from klein_widget.client._models import (
+    DEFAULT_SIDE,
+    RANDOM_SEED,
+    GenerationRequest,
+    parse_size,
+)
 from klein_widget.store._gallery import Gallery, GalleryEntry
 from klein_widget.store._place import GalleryOption, resolve_gallery
+from klein_widget.ui._images import THUMBNAIL_SIDE, ThumbnailError, thumbnail_uri
 
 __all__ = ["History", "history", "load_params"]
 
-THUMBNAIL_SIDE = 96
 DateLike = date | datetime | str
 
 
@@ -61,29 +63,19 @@ def _default_gallery() -> Gallery | None:
     return shared if isinstance(shared, Gallery) else resolve_gallery()
 
 
-def _thumbnail(path: Path | None) -> str | None:
-    """A small JPEG data URI of the image, or None if the file is gone or unreadable."""
+def _thumbnail_html(path: Path | None) -> str:
+    """The image's thumbnail as ``<img>``, or a short note if it cannot be shown."""
     if path is None:
-        return None
+        return "<em>file missing</em>"
     try:
-        stat = path.stat()
+        data = path.read_bytes()
     except OSError:
-        return None
-    return _cached_thumbnail(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=512)  # decoding full images is the slow part of a history view
-def _cached_thumbnail(path: str, _mtime_ns: int, _size: int) -> str | None:
+        return "<em>file missing</em>"
     try:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-            out = io.BytesIO()
-            image.convert("RGB").save(out, format="JPEG", quality=80)
-    except (OSError, ValueError):
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+        uri = thumbnail_uri(data, THUMBNAIL_SIDE)
+    except ThumbnailError as error:  # one bad file must not break the table
+        return f'<em title="{html.escape(str(error), quote=True)}">cannot show the image</em>'
+    return f'<img src="{uri}" alt="" style="max-width:{THUMBNAIL_SIDE}px">'
 
 
 def _local(moment: datetime | None) -> str:
@@ -152,16 +144,10 @@ class History(Sequence[GalleryEntry]):
             return head
         rows = []
         for e in self.entries:
-            thumb = _thumbnail(e.path)
-            picture = (
-                f'<img src="{thumb}" alt="" style="max-width:{THUMBNAIL_SIDE}px">'
-                if thumb
-                else "<em>file missing</em>"
-            )
             name = html.escape(e.path.name) if e.path else ""
             rows.append(
                 "<tr>"
-                f"<td>{picture}</td>"
+                f"<td>{_thumbnail_html(e.path)}</td>"
                 f'<td style="text-align:left;max-width:32em">{html.escape(e.prompt)}</td>'
                 f"<td>{e.seed}</td><td>{e.size[0]}&times;{e.size[1]}</td>"
                 f"<td>{html.escape(_local(e.time))}</td>"
@@ -240,9 +226,9 @@ def load_params(source: str | PathLike[str] | bytes) -> dict[str, Any]:
     try:
         request = GenerationRequest(
             params.get("prompt"),  # type: ignore[arg-type]  # validated right here
-            params.get("width", 1024),
-            params.get("height", 1024),
-            params.get("seed", -1),
+            params.get("width", DEFAULT_SIDE),
+            params.get("height", DEFAULT_SIDE),
+            params.get("seed", RANDOM_SEED),
         )
     except InvalidRequestError as error:
         raise ValueError(f"The parameters in {where} are not valid: {error}") from None

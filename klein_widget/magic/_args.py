@@ -5,7 +5,8 @@ No IPython here: `parse_line` turns the magic's text into `MagicArgs` (or raises
 that reproduces a `GenerationRequest` (the panel's snippet). Ranges are checked by
 `GenerationRequest`, the one place those rules live. The steps live in their own
 modules (words in `klein_widget.magic._words`, ``{name}`` in `klein_widget.magic._expand`,
-options in `klein_widget.magic._options`); this one puts them together and re-exports
+options in `klein_widget.magic._options`, built from the declaration in
+`klein_widget.ui._magic_options`); this one puts them together and re-exports
 what the rest of the package and the tests use.
 
 Rules of the line:
@@ -39,7 +40,6 @@ from klein_widget.magic._expand import expand
 from klein_widget.magic._options import (
     MAX_COUNT,
     MagicDefaults,
-    aspect_size,
     invalid,
     parse_options,
     read_count,
@@ -54,7 +54,6 @@ __all__ = [
     "MagicArgs",
     "MagicDefaults",
     "MagicUsageError",
-    "aspect_size",
     "expand",
     "format_magic",
     "parse_line",
@@ -206,6 +205,3 @@ def parse_line(
         out=out,
         panel=bool(options.panel),
     )
-
-
-# --- and back -----------------------------------------------------------------------------

@@ -22,34 +22,21 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from klein_widget.client._exceptions import InvalidRequestError
-from klein_widget.client._models import (
-    DEFAULT_SIDE,
-    RANDOM_SEED,
-    SIDE_STEP,
-    GenerationRequest,
-    parse_size,
-)
+from klein_widget.client._models import DEFAULT_SIDE, MAX_SIDE, MIN_SIDE, RANDOM_SEED, parse_size
 from klein_widget.magic._words import EXAMPLE, MagicUsageError
+from klein_widget.ui._magic_options import MAGIC_OPTIONS, MAX_COUNT, options_summary
+from klein_widget.ui._sizes import size_for_aspect
 
 __all__ = [
     "MAX_COUNT",
-    "OPTIONS_HELP",
     "Fill",
     "MagicDefaults",
-    "aspect_size",
     "invalid",
     "parse_options",
     "read_count",
     "read_seed",
     "read_size",
 ]
-
-MAX_COUNT = 16  # images per %klein -n: a grid, not a batch (use generate_many for more)
-
-OPTIONS_HELP = (
-    "-W/--width, -H/--height, --size WxH, --aspect W:H, -s/--seed, -n/--count, "
-    "--sync/--no-sync, --enhance, -o/--out FILE, --panel"
-)
 
 Fill = Callable[[str | None], str | None]
 """Fills in ``{name}`` fields of an option's text (None, for an option not given, stays)."""
@@ -84,28 +71,27 @@ def _explain(message: str) -> str:
     unknown = re.match(r"unrecognized arguments: (.*)", message)
     if unknown:
         return (
-            f"unknown option {unknown.group(1)}: the options are {OPTIONS_HELP} "
+            f"unknown option {unknown.group(1)}: the options are {options_summary()} "
             "(%klein? shows examples; quote a prompt that starts with -, after --)"
         )
     missing = re.match(r"argument (\S+): expected one argument", message)
     if missing:
         return f"{missing.group(1)} needs a value, e.g. {EXAMPLE}"
-    return f"{message}; the options are {OPTIONS_HELP} (%klein? shows examples)"
+    return f"{message}; the options are {options_summary()} (%klein? shows examples)"
 
 
 def _parser() -> _Parser:
+    """The argparse parser, built from the declared options (values stay text)."""
     parser = _Parser(prog="%klein", add_help=False, allow_abbrev=False)
     parser.add_argument("words", nargs="*")
-    parser.add_argument("-W", "--width")
-    parser.add_argument("-H", "--height")
-    parser.add_argument("--size")
-    parser.add_argument("--aspect")
-    parser.add_argument("-s", "--seed")
-    parser.add_argument("-n", "--count")
-    parser.add_argument("--sync", action=argparse.BooleanOptionalAction, default=None)
-    parser.add_argument("--enhance", action="store_true")
-    parser.add_argument("-o", "--out")
-    parser.add_argument("--panel", action="store_true")
+    for option in MAGIC_OPTIONS:
+        if option.negatable:
+            action: Any = argparse.BooleanOptionalAction
+            parser.add_argument(*option.flags, dest=option.name, action=action, default=None)
+        elif option.switch:
+            parser.add_argument(*option.flags, dest=option.name, action="store_true")
+        else:
+            parser.add_argument(*option.flags, dest=option.name, metavar=option.value)
     return parser
 
 
@@ -140,38 +126,6 @@ def _integer(text: str) -> int | str:
         return text
 
 
-def _floor_to_step(value: int) -> int:
-    return value // SIDE_STEP * SIDE_STEP
-
-
-def aspect_size(
-    aspect: str, long_side: int, *, width: int | None = None, height: int | None = None
-) -> tuple[int, int]:
-    """The size for ``--aspect W:H``.
-
-    With ``width`` (or ``height``) given, the other side follows from the ratio; with
-    neither, the longer side is ``long_side`` (the larger default side). The computed
-    side is rounded down to a multiple of 16. Ranges are checked by `GenerationRequest`.
-
-    Example:
-        >>> aspect_size("16:9", 1024), aspect_size("2:3", 1024), aspect_size("16:9", 0, width=768)
-        ((1024, 576), (672, 1024), (768, 432))
-    """
-    match = re.fullmatch(r"\s*(\d{1,4})\s*:\s*(\d{1,4})\s*", aspect)
-    if not match or 0 in (int(match.group(1)), int(match.group(2))):
-        raise MagicUsageError(
-            f"--aspect must be two whole numbers like 16:9, 3:2 or 1:1, not {aspect!r}"
-        )
-    a, b = int(match.group(1)), int(match.group(2))
-    if width is not None:
-        return width, _floor_to_step(width * b // a)
-    if height is not None:
-        return _floor_to_step(height * a // b), height
-    if a >= b:
-        return long_side, _floor_to_step(long_side * b // a)
-    return _floor_to_step(long_side * a // b), long_side
-
-
 def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) -> tuple[int, int]:
     """Width and height from -W, -H, --size and --aspect (``fill`` fills in ``{name}``).
 
@@ -193,7 +147,7 @@ def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) 
             return parse_size(size_text)
         except InvalidRequestError as error:
             raise MagicUsageError(
-                f"--size must look like 768x512 (width x height, each 256 to 1536), "
+                f"--size must look like 768x512 (width x height, each {MIN_SIDE} to {MAX_SIDE}), "
                 f"not {size_text!r}"
             ) from error
     width: Any = defaults.width if width_text is None else _integer(width_text)
@@ -204,22 +158,16 @@ def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) 
         raise MagicUsageError(
             "--aspect with both -W and -H: give one side (e.g. -W 768 --aspect 16:9) or neither"
         )
-    for name, side in (("width", width), ("height", height)):
-        try:  # the given side must be valid before a ratio is applied to it
-            GenerationRequest("-", **{name: side})
-        except InvalidRequestError as error:
-            raise invalid(error) from None
-    size = aspect_size(
-        aspect_text,
-        max(defaults.width, defaults.height),
-        width=width if width_text is not None else None,
-        height=height if height_text is not None else None,
-    )
     try:
-        GenerationRequest("-", *size)
+        return size_for_aspect(
+            aspect_text,
+            max(defaults.width, defaults.height),
+            width=width if width_text is not None else None,
+            height=height if height_text is not None else None,
+            label="--aspect",
+        )
     except InvalidRequestError as error:
-        raise invalid(error, f"--aspect {aspect_text} gives {size[0]}x{size[1]}") from None
-    return size
+        raise invalid(error) from None
 
 
 def read_seed(text: str) -> int | str:

@@ -1,9 +1,10 @@
 """`render_grid`: a labelled HTML grid of generations, for `compare()` and ``%klein -n N``.
 
-Cells are `Generation` objects (shown as small inline thumbnails, captioned with their
-seed; hover for the full prompt), exceptions (shown as their message), ``None`` (still
-waiting) or plain text. Row and column labels are text, or lists of `Segment` so the
-words that differ between prompts can be emphasised (`highlight_differences` finds them).
+Cells are `Generation` objects (shown as small inline thumbnails made by
+`klein_widget.ui._images`, captioned with their seed; hover for the full prompt),
+exceptions (shown as their message), ``None`` (still waiting) or plain text. Row and
+column labels are text, or lists of `Segment` so the words that differ between prompts
+can be emphasised (`highlight_differences` finds them).
 
 The result is an HTML string that also displays itself in Jupyter. Everything shown is
 escaped, styles are inline (they survive sanitizers, VS Code and Colab) and colours come
@@ -26,25 +27,28 @@ Example (prompts by seeds, with the differing words emphasised):
 
 from __future__ import annotations
 
-import base64
 import difflib
-import hashlib
 import html
-import io
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
 from klein_widget.client._generation import Generation
+from klein_widget.ui._images import ThumbnailError, thumbnail_uri
 from klein_widget.ui._text import error_text
 
-__all__ = ["Cell", "GridHTML", "Label", "Segment", "highlight_differences", "render_grid"]
+__all__ = [
+    "GRID_THUMBNAIL_SIDE",
+    "Cell",
+    "GridHTML",
+    "Label",
+    "Segment",
+    "highlight_differences",
+    "render_grid",
+]
 
-THUMBNAIL_SIDE = 256  # px, long side: enough to compare, small enough to keep notebooks light
-_JPEG_QUALITY = 82
+GRID_THUMBNAIL_SIDE = 256  # px, long side: enough to compare, small enough for notebooks
 
 
 @dataclass(frozen=True)
@@ -139,37 +143,6 @@ def _segments(prompt: str, matches: list[re.Match[str]], shared: set[int]) -> li
     return segments
 
 
-# --- thumbnails ---------------------------------------------------------------------------
-
-_THUMBS: OrderedDict[tuple[bytes, int], str] = OrderedDict()
-_THUMBS_LOCK = threading.Lock()
-_THUMBS_LIMIT = 256
-
-
-def thumbnail_uri(image: bytes, side: int = THUMBNAIL_SIDE) -> str:
-    """A ``data:`` URI of ``image`` scaled down to ``side`` px on its long side (JPEG).
-
-    Results are cached (a live grid re-renders often while it fills in).
-    """
-    key = (hashlib.blake2b(image, digest_size=16).digest(), side)
-    with _THUMBS_LOCK:
-        if key in _THUMBS:
-            _THUMBS.move_to_end(key)
-            return _THUMBS[key]
-    from PIL import Image
-
-    with Image.open(io.BytesIO(image)) as picture:
-        picture.thumbnail((side, side))
-        out = io.BytesIO()
-        picture.convert("RGB").save(out, format="JPEG", quality=_JPEG_QUALITY)
-    uri = "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-    with _THUMBS_LOCK:
-        _THUMBS[key] = uri
-        while len(_THUMBS) > _THUMBS_LIMIT:
-            _THUMBS.popitem(last=False)
-    return uri
-
-
 # --- HTML -------------------------------------------------------------------------------
 
 _FONT = "var(--jp-ui-font-color1, inherit)"
@@ -204,11 +177,18 @@ def _cell_html(cell: Cell, side: int) -> str:
             f"{cell.prompt}\nseed {cell.seed} · {cell.size[0]}x{cell.size[1]}", quote=True
         )
         caption = f"seed {cell.seed}" + (" · flagged NSFW" if cell.nsfw else "")
+        try:
+            picture = (
+                f'<img src="{thumbnail_uri(cell, side)}" alt="{tip}" '
+                'style="display: block; max-width: 100%; height: auto; margin: 0 auto; '
+                'border-radius: 3px;"/>'
+            )
+        except ThumbnailError as error:  # one unreadable image must not break the grid
+            picture = (
+                f'<div style="color: {_ERROR}; font-size: 0.9em;">{html.escape(str(error))}</div>'
+            )
         return (
-            f'<figure style="{box}" title="{tip}">'
-            f'<img src="{thumbnail_uri(cell.image, side)}" alt="{tip}" '
-            'style="display: block; max-width: 100%; height: auto; margin: 0 auto; '
-            'border-radius: 3px;"/>'
+            f'<figure style="{box}" title="{tip}">{picture}'
             f'<figcaption style="font-size: 0.85em; color: {_MUTED}; margin-top: 3px;">'
             f"{html.escape(caption)}</figcaption></figure>"
         )
@@ -233,7 +213,7 @@ def render_grid(
     row_labels: Sequence[Label] | None = None,
     column_labels: Sequence[Label] | None = None,
     title: Label | None = None,
-    thumbnail: int = THUMBNAIL_SIDE,
+    thumbnail: int = GRID_THUMBNAIL_SIDE,
 ) -> GridHTML:
     """An HTML table of ``rows`` of cells, with optional row and column labels and a title.
 

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from klein_widget.client._config import (
@@ -22,6 +23,7 @@ from klein_widget.client._config import (
     submit_path,
 )
 from klein_widget.client._models import MODEL_ID, RANDOM_SEED, GenerationRequest
+from klein_widget.ui._magic_options import magic_option
 
 __all__ = [
     "cli_snippet",
@@ -29,6 +31,7 @@ __all__ = [
     "default_filename",
     "escape_braces",
     "format_magic",
+    "format_option",
     "magic_snippet",
     "python_snippet",
     "quote_word",
@@ -188,11 +191,41 @@ def escape_braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_.,:/*+=@%-]+")
+
+
+def format_option(name: str, value: object) -> str:
+    """One ``%klein`` option as the magic reads it, with its declared flag.
+
+    A switch is its flag when ``value`` is true (``--no-sync`` for a false negatable one,
+    nothing for another false one); other values are written as one word, braces doubled
+    and quoted if need be. A value starting with ``-`` is attached (``--out=-x.png``) so
+    that it is not read as an option.
+
+    Example:
+        >>> format_option("width", 768), format_option("sync", False)
+        ('-W 768', '--no-sync')
+        >>> format_option("out", "a {b}.png"), format_option("out", "-x.png")
+        ('-o "a {{b}}.png"', '--out=-x.png')
+    """
+    option = magic_option(name)
+    if option.switch:
+        if value:
+            return option.flag
+        return f"--no-{option.name}" if option.negatable else ""
+    text = escape_braces(str(value))
+    word = text if _PLAIN_WORD.fullmatch(text) else quote_word(text)
+    if text.startswith("-") and not text.lstrip("-").isdecimal():
+        return f"--{option.name}={word}"
+    return f"{option.flag} {word}"
+
+
 def format_magic(request: GenerationRequest) -> str:
     """The ``%klein`` line that makes ``request`` again (a ``%%klein`` cell if multi-line).
 
     Braces are doubled because the magic fills in ``{name}``; width, height and seed are
-    always written, so the line does not depend on ``%config`` defaults.
+    always written, so the line does not depend on ``%config`` defaults. The flags are the
+    declared ones (`klein_widget.ui._magic_options`).
 
     Example:
         >>> format_magic(GenerationRequest("a {red} fox", 768, 512, seed=42))
@@ -203,9 +236,10 @@ def format_magic(request: GenerationRequest) -> str:
         in snow
     """
     prompt = escape_braces(request.prompt)
-    options = f"-W {request.width} -H {request.height} -s {request.seed}"
+    values = {"width": request.width, "height": request.height, "seed": request.seed}
     if request.sync_mode:
-        options += " --sync"
+        values["sync"] = True
+    options = " ".join(format_option(name, value) for name, value in values.items())
     if len(prompt.splitlines()) > 1:
         return f"%%klein {options}\n{prompt}"
     if prompt.startswith("-"):

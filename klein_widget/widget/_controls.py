@@ -1,8 +1,10 @@
 """The panel's input controls: prompt, size (sliders, aspect presets, swap) and seed.
 
 They cannot hold an invalid value: the sliders stop at 256-1536 in steps of 16 and the
-seed box at -1 (random) to 2147483647. `Controls.request` turns them into a validated
-`GenerationRequest`.
+seed box at -1 (random) to 2147483647. Values set from Python are checked by
+`GenerationRequest`'s own rules (`klein_widget.ui._sizes.check_settings`), and
+`Controls.request` turns the controls into a validated `GenerationRequest`. The presets
+and their sizes are the ones every door uses (`klein_widget.ui._sizes`).
 
 Example:
     >>> controls = Controls(prompt="a red fox", width=1024, height=1024)  # doctest: +SKIP
@@ -12,13 +14,12 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import ipywidgets as w
 
-from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import (
+    DEFAULT_SIDE,
     MAX_SEED,
     MAX_SIDE,
     MIN_SIDE,
@@ -26,71 +27,10 @@ from klein_widget.client._models import (
     SIDE_STEP,
     GenerationRequest,
 )
+from klein_widget.ui._sizes import ASPECT_PRESETS, check_settings, size_for_aspect, snap_side
 
-PRESETS: dict[str, tuple[int, int]] = {
-    "1:1": (1, 1),
-    "4:3": (4, 3),
-    "3:4": (3, 4),
-    "3:2": (3, 2),
-    "2:3": (2, 3),
-    "16:9": (16, 9),
-    "9:16": (9, 16),
-}
-_LABEL = {"description_width": "52px"}
+_DESCRIPTION_STYLE = {"description_width": "52px"}
 PLACEHOLDER = "Describe the image, e.g. a red fox in fresh snow at golden hour, telephoto"
-
-
-def snap(value: float) -> int:
-    """Round to the model's step of 16 and clamp to 256-1536.
-
-    Example:
-        >>> snap(682.7), snap(100), snap(4000)
-        (688, 256, 1536)
-    """
-    stepped = math.floor(value / SIDE_STEP + 0.5) * SIDE_STEP  # half up, not to even
-    return max(MIN_SIDE, min(MAX_SIDE, stepped))
-
-
-def preset_size(ratio: tuple[int, int], long_side: int) -> tuple[int, int]:
-    """The size with aspect ``ratio`` whose longer side is ``long_side`` (snapped to 16).
-
-    If the shorter side would be under 256 it becomes 256 and the longer side grows.
-
-    Example:
-        >>> preset_size((16, 9), 1024), preset_size((3, 4), 1024), preset_size((16, 9), 256)
-        ((1024, 576), (768, 1024), (448, 256))
-    """
-    rw, rh = ratio
-    big, little = max(rw, rh), min(rw, rh)
-    long_px = snap(long_side)
-    short_px = snap(long_px * little / big)
-    if long_px * little / big < MIN_SIDE:
-        short_px, long_px = MIN_SIDE, snap(MIN_SIDE * big / little)
-    return (long_px, short_px) if rw >= rh else (short_px, long_px)
-
-
-def check_side(name: str, value: object) -> int:
-    """Validate a width or height set from Python; snaps to a multiple of 16."""
-    if isinstance(value, bool) or not isinstance(value, int) or not MIN_SIDE <= value <= MAX_SIDE:
-        raise InvalidRequestError(
-            f"{name} must be a whole number of pixels from {MIN_SIDE} to {MAX_SIDE}, not {value!r}",
-            field=name,
-        )
-    return snap(value)
-
-
-def check_seed(value: object) -> int:
-    """Validate a seed set from Python: -1 (random) or 0 to 2147483647."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not RANDOM_SEED <= value <= MAX_SEED
-    ):
-        raise InvalidRequestError(
-            f"seed must be a whole number from 0 to {MAX_SEED}, or -1 for random, not {value!r}",
-            field="seed",
-        )
-    return value
 
 
 def _button(description: str, icon: str, tooltip: str, **layout: Any) -> Any:
@@ -105,13 +45,21 @@ def _button(description: str, icon: str, tooltip: str, **layout: Any) -> Any:
 class Controls:
     """The input widgets and what they do to each other (presets, swap, seed buttons)."""
 
-    def __init__(self, *, prompt: str = "", width: int = 1024, height: int = 1024, seed: int = -1):
+    def __init__(
+        self,
+        *,
+        prompt: str = "",
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+    ) -> None:
+        check_settings(width=width, height=height, seed=seed)  # before any widget exists
         self.prompt = w.Textarea(
             value=prompt,
             placeholder=PLACEHOLDER,
             description="Prompt",
             rows=3,
-            style=_LABEL,
+            style=_DESCRIPTION_STYLE,
             layout=w.Layout(width="100%"),
         )
         self.enhance = _button(
@@ -126,13 +74,11 @@ class Controls:
             "min": MIN_SIDE,
             "max": MAX_SIDE,
             "step": SIDE_STEP,
-            "style": _LABEL,
+            "style": _DESCRIPTION_STYLE,
             "layout": w.Layout(width="320px"),
         }
-        self.width = w.IntSlider(value=check_side("width", width), description="Width", **slider)
-        self.height = w.IntSlider(
-            value=check_side("height", height), description="Height", **slider
-        )
+        self.width = w.IntSlider(value=snap_side(width), description="Width", **slider)
+        self.height = w.IntSlider(value=snap_side(height), description="Height", **slider)
         self.swap = _button("", "exchange", "Swap width and height")
         self.swap.add_class("klein-swap")
         self.presets = {
@@ -141,17 +87,17 @@ class Controls:
                 tooltip=f"Aspect {name}, keeping the longer side",
                 layout=w.Layout(width="52px"),
             )
-            for name in PRESETS
+            for name in ASPECT_PRESETS
         }
         for name, button in self.presets.items():
             button.add_class("klein-preset")
             button.on_click(lambda _b, name=name: self.apply_preset(name))
         self.seed = w.BoundedIntText(
-            value=check_seed(seed),
+            value=seed,
             min=RANDOM_SEED,
             max=MAX_SEED,
             description="Seed",
-            style=_LABEL,
+            style=_DESCRIPTION_STYLE,
             layout=w.Layout(width="200px"),
         )
         self.random_seed = _button("Random", "random", "A new random seed for each image (-1)")
@@ -173,6 +119,17 @@ class Controls:
         """(width, height) as set."""
         return (int(self.width.value), int(self.height.value))
 
+    def set_side(self, name: str, value: int) -> None:
+        """Set ``"width"`` or ``"height"`` from Python: checked by the model's rules, then
+        snapped to the sliders' step of 16 (raises `InvalidRequestError`)."""
+        check_settings(**{name: value})
+        getattr(self, name).value = snap_side(value)
+
+    def set_seed(self, value: int) -> None:
+        """Set the seed from Python, checked by the model's rules (-1 is random)."""
+        check_settings(seed=value)
+        self.seed.value = value
+
     def do_swap(self) -> None:
         """Swap width and height."""
         width, height = self.size
@@ -180,13 +137,13 @@ class Controls:
 
     def apply_preset(self, name: str) -> None:
         """Set the size to the aspect ``name`` (e.g. ``"16:9"``), keeping the longer side."""
-        width, height = preset_size(PRESETS[name], max(self.size))
+        width, height = size_for_aspect(name, max(self.size))
         self.width.value, self.height.value = width, height
 
     def active_preset(self) -> str | None:
         """The preset the current size matches, if any."""
-        for name, ratio in PRESETS.items():
-            if preset_size(ratio, max(self.size)) == self.size:
+        for name in ASPECT_PRESETS:
+            if size_for_aspect(name, max(self.size)) == self.size:
                 return name
         return None
 

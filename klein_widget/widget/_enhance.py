@@ -56,7 +56,7 @@ class Enhancer:
             self._note(error_text(error), "error")
             return None
         client = self._get_client()
-        if not client.has_api_key:
+        if client.key_missing:
             self._note(error_text(missing_key_error()), "error")
             return None
         self.task = spawn(self._run(client, before))

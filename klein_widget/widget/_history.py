@@ -1,9 +1,10 @@
 """The panel's history strip: small thumbnails of this session's images, newest first.
 
 Memory stays bounded however many images are made: the strip keeps at most `LIMIT`
-entries (older thumbnail widgets are closed), each with a 96-pixel JPEG thumbnail, and
-holds full images only for the newest `FULL_IMAGES`; older ones are read back from the
-gallery file when restored, if there is one.
+entries (older thumbnail widgets are closed), each with a small JPEG thumbnail (made by
+`klein_widget.ui._images`, like every thumbnail), and holds full images only for the
+newest `FULL_IMAGES`; older ones are read back from the gallery file when restored, if
+there is one.
 
 Example:
     >>> strip = HistoryStrip(on_select=print)  # doctest: +SKIP
@@ -12,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,31 +22,19 @@ import ipywidgets as w
 
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
+from klein_widget.ui._images import THUMBNAIL_SIDE, ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
 
 LIMIT = 32  # thumbnails in the strip
 FULL_IMAGES = 6  # newest entries whose full image stays in memory
-THUMBNAIL_SIDE = 96  # px, the longer side
 
 
-def thumbnail(image: bytes, *, side: int = THUMBNAIL_SIDE, blur: bool = False) -> bytes:
-    """A small JPEG of ``image`` (blurred beyond recognition if ``blur``).
-
-    Example:
-        >>> len(thumbnail(gen.image)) < 8000  # doctest: +SKIP
-        True
-    """
-    from PIL import Image, ImageFilter
-
-    with Image.open(io.BytesIO(image)) as source:
-        source.draft("RGB", (side * 2, side * 2))  # JPEG decodes at reduced size: faster
-        small = source.convert("RGB")
-    small.thumbnail((side, side))
-    if blur:
-        small = small.filter(ImageFilter.GaussianBlur(side / 6))
-    out = io.BytesIO()
-    small.save(out, format="JPEG", quality=80)
-    return out.getvalue()
+def _strip_thumbnail(generation: Generation) -> bytes:
+    """The card's picture: blurred if flagged NSFW; grey if the image cannot be shown."""
+    try:
+        return thumbnail(generation, blur=generation.nsfw)
+    except ThumbnailError:
+        return placeholder()
 
 
 @dataclass
@@ -113,7 +101,7 @@ class HistoryStrip:
             number=self._count,
             request=generation.request,
             task_id=generation.task_id,
-            thumbnail=thumbnail(generation.image, blur=generation.nsfw),
+            thumbnail=_strip_thumbnail(generation),
             nsfw=generation.nsfw,
             done=done_text(generation),
             format="jpeg" if generation.format == "jpeg" else "png",

@@ -21,7 +21,7 @@ from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import Progress
-from klein_widget.widget._status import Job
+from klein_widget.widget._status import PanelJob
 
 TICK = 0.25  # seconds between live updates of the elapsed time
 NO_LOOP = (
@@ -30,6 +30,14 @@ NO_LOOP = (
 )
 _log = logging.getLogger("klein_widget.panel")
 T = TypeVar("T")
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running this code, or None outside one."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def spawn(work: Coroutine[Any, Any, T]) -> asyncio.Task[T] | None:
@@ -50,19 +58,19 @@ class Jobs:
         *,
         limit: int,
         on_change: Callable[[], None],
-        on_done: Callable[[Job, Generation, AsyncKleinClient], None],
-        on_failed: Callable[[Job, Exception], None],
+        on_done: Callable[[PanelJob, Generation, AsyncKleinClient], None],
+        on_failed: Callable[[PanelJob, Exception], None],
     ) -> None:
         self.limit = limit
         self._on_change = on_change
         self._on_done = on_done
         self._on_failed = on_failed
-        self._jobs: dict[int, Job] = {}
+        self._jobs: dict[int, PanelJob] = {}
         self._count = 0
         self._ticker: asyncio.Task[None] | None = None
 
     @property
-    def active(self) -> list[Job]:
+    def active(self) -> list[PanelJob]:
         """The jobs in flight, oldest first."""
         return list(self._jobs.values())
 
@@ -76,7 +84,7 @@ class Jobs:
     ) -> asyncio.Task[Generation | None] | None:
         """Start generating ``request`` (its seed is drawn here if -1, so it is known at
         once); None if there is no running loop."""
-        job = Job(self._count + 1, request.with_concrete_seed())
+        job = PanelJob(self._count + 1, request.with_concrete_seed())
         job.task = spawn(self._run(job, client))
         if job.task is None:
             return None
@@ -89,7 +97,7 @@ class Jobs:
         self._on_change()
         return job.task
 
-    def cancel(self) -> list[Job]:
+    def cancel(self) -> list[PanelJob]:
         """Stop waiting for every job; returns the jobs cancelled."""
         jobs = self.active
         for job in jobs:
@@ -99,7 +107,7 @@ class Jobs:
             self._ticker.cancel()
         return jobs
 
-    async def _run(self, job: Job, client: AsyncKleinClient) -> Generation | None:
+    async def _run(self, job: PanelJob, client: AsyncKleinClient) -> Generation | None:
         def on_progress(progress: Progress) -> None:
             stage_changed = job.progress is None or job.progress.stage != progress.stage
             job.progress = progress
@@ -122,6 +130,6 @@ class Jobs:
             await asyncio.sleep(TICK)
             self._on_change()
 
-    def _over(self, job: Job) -> None:
+    def _over(self, job: PanelJob) -> None:
         if self._jobs.pop(job.number, None) is not None:  # else already over
             self._on_change()

@@ -5,7 +5,7 @@ hidden by a later success) and, live, each one still in flight. The words themse
 come from `klein_widget.ui._text`, shared with ``%klein`` and the CLI.
 
 Example:
-    >>> status = StatusLine()  # doctest: +SKIP
+    >>> status = PanelStatusLine()  # doctest: +SKIP
     >>> status.add("Done in 0.7 s · seed 42", "ok", job=1)  # doctest: +SKIP
     >>> status.render([], limit=4, has_key=True)  # doctest: +SKIP
     'Done in 0.7 s · seed 42'
@@ -25,7 +25,7 @@ import ipywidgets as w
 from klein_widget.client._config import DEFAULT_BASE_URL
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Spend
-from klein_widget.client._models import GenerationRequest
+from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest
 from klein_widget.client._run import Progress
 from klein_widget.ui._text import progress_text
 from klein_widget.widget._style import Kind, escape, line
@@ -42,7 +42,7 @@ NO_KEY_TEXT = (
 
 
 @dataclass
-class Job:
+class PanelJob:
     """One generation in flight."""
 
     number: int
@@ -67,7 +67,7 @@ class Outcome:
     job: int | None = None
 
 
-class StatusLine:
+class PanelStatusLine:
     """An HTML line (or a few) under the Generate button, and its plain text."""
 
     def __init__(self, keep: int = 4) -> None:
@@ -88,7 +88,7 @@ class StatusLine:
         """Forget past outcomes (a new batch starts)."""
         self.outcomes = []
 
-    def render(self, jobs: Sequence[Job], *, limit: int, has_key: bool) -> str:
+    def render(self, jobs: Sequence[PanelJob], *, limit: int, has_key: bool) -> str:
         """Redraw from the outcomes and the jobs in flight; returns the plain text."""
         numbered = sum(o.job is not None for o in self.outcomes) + len(jobs) > 1
         lines = [
@@ -106,6 +106,17 @@ class StatusLine:
             return "Ready."
         self.html.value = "".join(line(escape(text), kind=kind) for text, kind in lines)
         return "\n".join(text for text, _ in lines)
+
+
+def cancelled_text(jobs: Sequence[PanelJob]) -> str:
+    """What Cancel says: which tasks it stopped waiting for, and that they are billed."""
+    ids = [j.progress.task_id for j in jobs if j.progress and j.progress.task_id]
+    tasks = f" (task {', '.join(ids[:2])}{'…' if len(ids) > 2 else ''})" if ids else ""
+    noun = "image" if len(jobs) == 1 else f"{len(jobs)} images"
+    return (
+        f"Cancelled: stopped waiting for the {noun}{tasks}. WaveSpeed still finishes "
+        f"what it accepted and bills it (${PRICE_PER_IMAGE:.3f} an image)."
+    )
 
 
 def connection_text(url: str, *, emulator: bool, has_key: bool) -> str:

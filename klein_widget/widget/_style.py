@@ -22,7 +22,7 @@ FG_MUTED = "var(--jp-ui-font-color2, #666)"
 BORDER = "var(--jp-border-color2, #ccc)"
 CODE_BG = "var(--jp-layout-color2, rgba(128, 128, 128, 0.1))"
 
-_COLOURS: dict[Kind, str] = {
+_KIND_COLOURS: dict[Kind, str] = {
     "info": FG,
     "busy": "var(--jp-brand-color1, #1976d2)",
     "ok": "var(--jp-success-color1, #388e3c)",
@@ -67,7 +67,7 @@ def line(text_html: str, *, kind: Kind = "info", mark: bool = True) -> str:
     """One status line, coloured by ``kind``; ``text_html`` must already be escaped."""
     symbol = _MARKS.get(kind, "") if mark else ""
     prefix = f'<span aria-hidden="true">{symbol}</span> ' if symbol else ""
-    style = f"color: {_COLOURS[kind]}; margin: 1px 0; white-space: normal"
+    style = f"color: {_KIND_COLOURS[kind]}; margin: 1px 0; white-space: normal"
     return f'<div class="klein-line klein-{kind}" style="{style}">{prefix}{text_html}</div>'
 
 
@@ -83,4 +83,4 @@ def code_block(code: str) -> str:
 
 def small(text_html: str, *, kind: Kind = "muted") -> str:
     """A short muted note."""
-    return f'<span style="color: {_COLOURS[kind]}; font-size: 12px">{text_html}</span>'
+    return f'<span style="color: {_KIND_COLOURS[kind]}; font-size: 12px">{text_html}</span>'

@@ -2,10 +2,11 @@
 
 Built from core ipywidgets 8 only (JupyterLab 4, Notebook 7, Voila, VS Code, Colab).
 Work runs as tasks on the kernel's event loop, so the kernel never blocks: other cells
-run meanwhile and up to `MAX_IN_FLIGHT` images can be in flight. The pieces:
-`_panel_controls` (inputs), `_panel_jobs` (tasks in flight), `_panel_enhance` (prompt
-optimizer), `_panel_status` (status and spend lines), `_panel_result` (image and
-snippets), `_panel_history` (thumbnails), `_panel_style` (look).
+run meanwhile and up to `MAX_IN_FLIGHT` images can be in flight. The pieces, all in
+``klein_widget.widget``: `_controls` (inputs), `_fields` (their Python properties),
+`_frame` (title, Generate / Cancel, spend), `_jobs` (tasks in flight), `_enhance` (prompt
+optimizer), `_status` (status, connection and spend text), `_result` (image and
+snippets), `_history` (thumbnails), `_style` (look).
 
 Example:
     >>> import klein_widget
@@ -26,22 +27,24 @@ from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
-from klein_widget.client._models import PRICE_PER_IMAGE
+from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
 from klein_widget.ui._text import error_text
-from klein_widget.widget._controls import Controls, check_seed, check_side
+from klein_widget.widget._controls import Controls
 from klein_widget.widget._enhance import Enhancer
+from klein_widget.widget._fields import PanelFields
+from klein_widget.widget._frame import PanelFrame
 from klein_widget.widget._history import LIMIT, HistoryEntry, HistoryStrip, _close_tree
-from klein_widget.widget._jobs import NO_LOOP, Jobs
+from klein_widget.widget._jobs import NO_LOOP, Jobs, running_loop
 from klein_widget.widget._result import ResultView
-from klein_widget.widget._status import Job, StatusLine, connection_text, spend_text
-from klein_widget.widget._style import STYLESHEET, Kind, small
+from klein_widget.widget._status import PanelJob, PanelStatusLine, cancelled_text
+from klein_widget.widget._style import Kind
 
 __all__ = ["MAX_IN_FLIGHT", "KleinPanel", "panel"]
 
 MAX_IN_FLIGHT = 4  # generations at once; WaveSpeed's lowest tier runs 2 and queues the rest
 
 
-class KleinPanel(w.VBox):  # type: ignore[misc]
+class KleinPanel(PanelFields, w.VBox):  # type: ignore[misc]
     """The interactive image panel.
 
     ``client`` defaults to the session's shared async client
@@ -64,61 +67,35 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
         client: AsyncKleinClient | None = None,
         *,
         prompt: str = "",
-        width: int = 1024,
-        height: int = 1024,
-        seed: int = -1,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
     ) -> None:
-        check_side("width", width), check_side("height", height), check_seed(seed)
         self._client = client
         self.controls = Controls(prompt=prompt, width=width, height=height, seed=seed)
         self.result = ResultView()
         self.history_strip = HistoryStrip(on_select=self.restore)
-        self.status_line = StatusLine(keep=MAX_IN_FLIGHT)
+        self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
         self.status_html = self.status_line.html
-        self.generate_button = w.Button(
-            description="Generate",
-            icon="play",
-            button_style="primary",
-            tooltip="Make the image ($0.008); several may run at once",
-            layout=w.Layout(width="120px"),
-        )
-        self.cancel_button = w.Button(
-            description="Cancel",
-            icon="stop",
-            disabled=True,
-            tooltip="Stop waiting; tasks the server accepted still finish and are billed",
-            layout=w.Layout(width="100px"),
-        )
-        self.connection_html = w.HTML(layout=w.Layout(margin="0 0 0 auto"))
-        self.spend_html = w.HTML()
-        title = STYLESHEET + '<span class="klein-title">FLUX.2 [klein] 4B</span> '
-        header = w.HBox(
-            [w.HTML(title + small("text to image")), self.connection_html],
-            layout=w.Layout(align_items="baseline", width="100%"),
-        )
-        actions = w.HBox(
-            [self.generate_button, self.cancel_button, self.status_line.html],
-            layout=w.Layout(align_items="flex-start", width="100%", margin="6px 0 0 0"),
-        )
+        self.frame = PanelFrame(self.status_html)
+        self.generate_button = self.frame.generate_button
+        self.cancel_button = self.frame.cancel_button
+        self.connection_html = self.frame.connection_html
+        self.spend_html = self.frame.spend_html
         super().__init__(
             [
-                header,
+                self.frame.header,
                 *self.controls.rows(),
-                actions,
+                self.frame.actions,
                 self.result.box,
                 self.history_strip.box,
                 self.spend_html,
             ],
-            layout=w.Layout(
-                width="100%",
-                max_width="800px",
-                padding="8px 12px",
-                border="1px solid var(--jp-border-color2, #ccc)",
-            ),
+            layout=self.frame.outline(),
         )
         self.add_class("klein-panel")
         self.last: Generation | None = None
-        self._loop = _running_loop()
+        self._loop = running_loop()
         self.jobs = Jobs(
             limit=MAX_IN_FLIGHT, on_change=self._render, on_done=self._done, on_failed=self._failed
         )
@@ -132,43 +109,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
         self._unwatch = session().watch(self._render)  # set_api_key() elsewhere: redraw
         self._render()
 
-    # --- Python-level access ---------------------------------------------------------
-
-    @property
-    def prompt(self) -> str:
-        """The prompt text."""
-        return str(self.controls.prompt.value)
-
-    @prompt.setter
-    def prompt(self, value: str) -> None:
-        self.controls.prompt.value = value
-
-    @property
-    def width(self) -> int:
-        """Width in pixels, 256-1536 (set values snap to multiples of 16)."""
-        return int(self.controls.width.value)
-
-    @width.setter
-    def width(self, value: int) -> None:
-        self.controls.width.value = check_side("width", value)
-
-    @property
-    def height(self) -> int:
-        """Height in pixels, 256-1536 (set values snap to multiples of 16)."""
-        return int(self.controls.height.value)
-
-    @height.setter
-    def height(self, value: int) -> None:
-        self.controls.height.value = check_side("height", value)
-
-    @property
-    def seed(self) -> int:
-        """The seed, or -1 for a new random seed per image."""
-        return int(self.controls.seed.value)
-
-    @seed.setter
-    def seed(self, value: int) -> None:
-        self.controls.seed.value = check_seed(value)
+    # --- Python-level access (also prompt, width, height, seed: PanelFields) -----------
 
     @property
     def client(self) -> AsyncKleinClient:
@@ -179,16 +120,6 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
     def tasks(self) -> list[asyncio.Task[Generation | None]]:
         """The generations in flight."""
         return [job.task for job in self.jobs.active if job.task is not None]
-
-    @property
-    def snippets(self) -> dict[str, str]:
-        """The snippets of the image shown, by tab title ({} before any image)."""
-        return dict(self.result.snippets)
-
-    @property
-    def history(self) -> list[HistoryEntry]:
-        """This session's images in the strip, newest first."""
-        return self.history_strip.entries
 
     def __repr__(self) -> str:
         prompt = self.prompt if len(self.prompt) <= 40 else self.prompt[:39] + "…"
@@ -216,12 +147,12 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
             )
             return None
         client = self.client
-        if not client.has_api_key:
+        if client.key_missing:
             self._refuse(error_text(missing_key_error()))
             return None
         if not self.jobs.active:
             self.status_line.clear()  # a new batch: past outcomes go
-        self._loop = self._loop or _running_loop()
+        self._loop = self._loop or running_loop()
         task = self.jobs.start(request, client)
         if task is None:
             self._refuse(NO_LOOP)
@@ -236,14 +167,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
         jobs = self.jobs.cancel()
         self.enhancer.cancel()
         if jobs:
-            ids = [j.progress.task_id for j in jobs if j.progress and j.progress.task_id]
-            tasks = f" (task {', '.join(ids[:2])}{'…' if len(ids) > 2 else ''})" if ids else ""
-            noun = "image" if len(jobs) == 1 else f"{len(jobs)} images"
-            self.status_line.set(
-                f"Cancelled: stopped waiting for the {noun}{tasks}. WaveSpeed still finishes "
-                f"what it accepted and bills it (${PRICE_PER_IMAGE:.3f} an image).",
-                "warn",
-            )
+            self.status_line.set(cancelled_text(jobs), "warn")
             self._render()
         return len(jobs)
 
@@ -299,13 +223,13 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
 
     # --- results -----------------------------------------------------------------------
 
-    def _done(self, job: Job, generation: Generation, client: AsyncKleinClient) -> None:
+    def _done(self, job: PanelJob, generation: Generation, client: AsyncKleinClient) -> None:
         self.last = generation
         entry = self.history_strip.add(generation, base_url=client.base_url)
         self._show(entry, generation.image)
         self.status_line.add(entry.done, "ok", job.number)
 
-    def _failed(self, job: Job, error: Exception) -> None:
+    def _failed(self, job: PanelJob, error: Exception) -> None:
         self.status_line.add(error_text(error), "error", job.number)
 
     def _show(self, entry: HistoryEntry, image: bytes) -> None:
@@ -318,7 +242,7 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
     def _on_session_image(self, generation: Generation) -> None:
         # Called by whoever made the image (%klein, another panel), maybe on another thread.
         loop = self._loop
-        if loop is None or loop.is_closed() or _running_loop() is loop:
+        if loop is None or loop.is_closed() or running_loop() is loop:
             self._add_external(generation)
         else:
             loop.call_soon_threadsafe(self._add_external, generation)
@@ -340,18 +264,12 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
 
     def _render(self) -> None:
         """Redraw the status, connection and spend lines from the current state."""
-        has_key = self._client.has_api_key if self._client is not None else session().has_api_key
         jobs = self.jobs.active if hasattr(self, "jobs") else []
+        has_key = self.frame.has_key(self._client)
         self.status = self.status_line.render(jobs, limit=MAX_IN_FLIGHT, has_key=has_key)
         self.running = len(jobs)
         self.cancel_button.disabled = not jobs and self.enhancer_task is None
-        url = self._client.base_url if self._client is not None else session().base_url
-        emulator = session().using_emulator and url == session().base_url
-        self.connection_html.value = small(connection_text(url, emulator=emulator, has_key=has_key))
-        ledger = self._client.ledger if self._client is not None else session().ledger
-        self.spend_html.value = small(
-            spend_text(ledger.spend, session_wide=ledger is session().ledger)
-        )
+        self.frame.redraw(self._client)
 
     @property
     def enhancer_task(self) -> asyncio.Task[str | None] | None:
@@ -360,20 +278,13 @@ class KleinPanel(w.VBox):  # type: ignore[misc]
         return enhancer.task if enhancer is not None else None
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 def panel(
     client: AsyncKleinClient | None = None,
     *,
     prompt: str = "",
-    width: int = 1024,
-    height: int = 1024,
-    seed: int = -1,
+    width: int = DEFAULT_SIDE,
+    height: int = DEFAULT_SIDE,
+    seed: int = RANDOM_SEED,
 ) -> KleinPanel:
     """A new `KleinPanel` (display it by leaving it last in a cell).
 

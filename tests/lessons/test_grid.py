@@ -16,7 +16,6 @@ from klein_widget.ui._grid import (
     highlight_differences,
     label_html,
     render_grid,
-    thumbnail_uri,
 )
 
 
@@ -111,13 +110,3 @@ def test_ragged_rows_are_padded_and_label_counts_checked() -> None:
         render_grid([["a", "b"]], column_labels=["1", "2", "3"])
     with pytest.raises(ValueError, match="thumbnail must be at least 16 px"):
         render_grid([["a"]], thumbnail=8)
-
-
-def test_thumbnails_are_cached_and_keep_small_images_small(client: KleinClient) -> None:
-    gen = client.generate("a teal sea", width=256, height=512, seed=9)
-    first = thumbnail_uri(gen.image, 128)
-    assert thumbnail_uri(gen.image, 128) is first
-    size = Image.open(io.BytesIO(base64.b64decode(first.split(",", 1)[1]))).size
-    assert size == (64, 128)
-    big = thumbnail_uri(gen.image, 1024)  # never scaled up
-    assert Image.open(io.BytesIO(base64.b64decode(big.split(",", 1)[1]))).size == (256, 512)

@@ -15,11 +15,11 @@ from klein_widget.magic._args import (
     MagicArgs,
     MagicDefaults,
     MagicUsageError,
-    aspect_size,
     expand,
     parse_line,
     split_words,
 )
+from klein_widget.ui._sizes import size_for_aspect
 from klein_widget.ui._snippets import format_magic
 
 
@@ -77,12 +77,13 @@ def test_size_and_aspect() -> None:
         768,
         512,
     )
-    assert aspect_size("16:9", 1024) == (1024, 576)
-    assert aspect_size("9:16", 1024) == (576, 1024)
-    assert aspect_size("3:2", 1024) == (1024, 672)  # 682.7 rounded down to a multiple of 16
-    assert aspect_size("1:1", 1024) == (1024, 1024)
-    assert aspect_size("16:9", 0, width=768) == (768, 432)
-    assert aspect_size("4:3", 0, height=768) == (1024, 768)
+    # --aspect is the panel's rule (klein_widget.ui._sizes), checked in full in tests/panel.
+    for aspect, size in [("16:9", (1024, 576)), ("3:2", (1024, 688)), ("9:16", (576, 1024))]:
+        assert size_for_aspect(aspect) == size
+        args = parse_line(f"fox --aspect {aspect}")
+        assert (args.width, args.height) == size
+    assert (parse_line("fox --aspect 16:9 -W 768").height, 768) == (432, 768)
+    assert parse_line("fox --aspect 4:3 -H 768").width == 1024
     args = parse_line("fox --aspect 16:9", MagicDefaults(width=768, height=512))
     assert (args.width, args.height) == (768, 432)  # the default's long side
     assert (parse_line("fox --aspect 2:3 -H 1536").width, 1536) == (1024, 1536)
@@ -129,7 +130,9 @@ def test_cell_body_is_the_prompt() -> None:
         ("a fox --size 768x512 --aspect 1:1", "--size and --aspect both set the shape"),
         ("a fox --aspect wide", "--aspect must be two whole numbers like 16:9"),
         ("a fox --aspect 16:0", "--aspect must be two whole numbers"),
-        ("a fox --aspect 10:1", "--aspect 10:1 gives 1024x96: " + model_message(height=96)),
+        ("a fox --aspect 10:1", "--aspect 10:1 gives 2560x256: " + model_message(width=2560)),
+        ("a fox --aspect 9:16 -W 1536", "--aspect 9:16 gives 1536x2736: "),
+        ("a fox --aspect 16:9 -W 100", model_message(width=100)),
         ("a fox --aspect 1:1 -W 768 -H 768", "--aspect with both -W and -H"),
         ("a fox --bogus", "unknown option --bogus: the options are -W/--width"),
         ("a fox --wid 512", "unknown option --wid 512"),

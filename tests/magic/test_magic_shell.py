@@ -13,6 +13,7 @@ import klein_widget
 from klein_widget import Generation, GenerationFailedError, GenerationRequest, KleinError
 from klein_widget.client._metadata import read_params
 from klein_widget.magic._magics import GenerationGrid, KleinMagics, ShownGeneration
+from klein_widget.ui._magic_options import MAGIC_OPTIONS
 from klein_widget.ui._snippets import format_magic
 from klein_widget.ui._text import done_text, error_text
 from tests.magic.conftest import Shell
@@ -263,6 +264,9 @@ def test_help_has_examples(ipython: Shell) -> None:
     ran = ipython.run("%klein?")
     for text in ("Examples:", "--aspect W:H", "%config KleinMagics.width = 768", "{name}"):
         assert text in ran.stdout
+    # The options section is generated from the declaration: every option is there.
+    for option in MAGIC_OPTIONS:
+        assert f"  {option.synopsis}\n" in ran.stdout
 
 
 def test_a_quoted_question_is_a_prompt(ipython: Shell) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from PIL import Image
 
 from klein_widget import AsyncKleinClient, Generation
-from klein_widget.widget._history import FULL_IMAGES, LIMIT, THUMBNAIL_SIDE, thumbnail
+from klein_widget.ui._images import THUMBNAIL_SIDE, placeholder, thumbnail
+from klein_widget.widget._history import FULL_IMAGES, LIMIT
 from klein_widget.widget._widget import KleinPanel
 
 
@@ -85,3 +86,23 @@ async def test_thumbnails_are_small_and_nsfw_ones_blurred(
     assert len(small) < 10_000 < len(gen.image)
     # Blurring narrows the range of brightness: the badge and caption are no longer legible.
     assert blurred_extrema[1] - blurred_extrema[0] < sharp_extrema[1] - sharp_extrema[0]
+
+
+async def test_an_image_that_cannot_be_shown_gets_a_placeholder_card(
+    async_client: AsyncKleinClient,
+) -> None:
+    gen = await async_client.generate("a damaged fox", width=256, height=256, seed=1)
+    broken = dataclasses.replace(gen, image=b"\x89PNG\r\n\x1a\n not really")
+    panel = KleinPanel(async_client)
+    try:
+        entry = panel.history_strip.add(broken, base_url=async_client.base_url)
+        assert entry.thumbnail == placeholder()
+        assert size_of(entry.thumbnail) == (THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+        assert panel.history == [entry]
+    finally:
+        panel.close()
+
+
+def size_of(jpeg: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return image.size

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import klein_widget
-from klein_widget import RetryPolicy, Session, session
+from klein_widget import GenerationRequest, InvalidRequestError, RetryPolicy, Session, session
 from klein_widget.emulator import Emulator
 from klein_widget.widget._history import _close_tree
 from klein_widget.widget._widget import MAX_IN_FLIGHT, KleinPanel
@@ -276,10 +276,14 @@ async def test_invalid_values_cannot_be_sent(panel: KleinPanel, emulator: Emulat
     assert panel.status.startswith("prompt is empty")
     assert emulator.count("POST", SUBMIT) == 0
 
-    with pytest.raises(ValueError, match="from 256 to 1536"):
-        panel.width = 100
-    with pytest.raises(ValueError, match="-1 for random"):
-        panel.seed = -2
+    # Values set from Python are refused in the model's own words (GenerationRequest's).
+    for field, value in (("width", 100), ("seed", -2), ("seed", True), ("height", 1024.0)):
+        with pytest.raises(InvalidRequestError) as caught:
+            GenerationRequest("x", **{field: value})  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError) as refused:
+            setattr(panel, field, value)
+        assert str(refused.value) == str(caught.value)
+    assert (panel.width, panel.height, panel.seed) == (1024, 1024, -1)  # unchanged
     panel.height = 1000  # snapped to the model's step of 16
     assert panel.height == 1008
     # The widgets themselves refuse out-of-range values (as the browser's do).

@@ -201,6 +201,8 @@ def test_gallery_option_resolution(
     monkeypatch.delenv("KLEIN_GALLERY")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for notebook in ("ipykernel", "marimo"):  # earlier tests may have imported them
+        monkeypatch.delitem(sys.modules, notebook, raising=False)
     fallback = resolve_gallery()  # a script: the user data folder
     assert fallback is not None
     assert fallback.path == tmp_path / "data" / "klein-widget" / "gallery"

@@ -79,6 +79,9 @@ def test_random_seed_is_printed_and_in_the_file_name(env: dict[str, str], tmp_pa
     ("args", "extra_env", "code", "words"),
     [
         (["generate", "a fox", "--width", "4096"], {}, 2, "width must be from 256 to 1536"),
+        (["generate", "a fox", "--aspect", "wide"], {}, 2, "--aspect must be two whole numbers"),
+        (["generate", "a fox", "--aspect", "10:1"], {}, 2, "--aspect 10:1 gives 2560x256: width"),
+        (["generate", "a fox", "--aspect", "1:1", "-W", "512", "-H", "512"], {}, 2, "both"),
         (["generate", "   "], {}, 2, "prompt is empty"),
         (
             ["generate", "a fox"],
@@ -101,6 +104,17 @@ def test_errors_have_exit_codes_and_one_line(
     assert words in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ")
+
+
+def test_aspect_makes_the_panels_size(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["generate", "a fox", "--aspect", "3:2", "-s", "3", "-q"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / result.stdout.strip()) as image:
+        assert image.size == (1024, 688)  # as the panel's 3:2 button and %klein --aspect 3:2
+    narrow = run(["generate", "a fox", "--aspect", "9:16", "-W", "432", "-q"], env, tmp_path)
+    assert narrow.returncode == 0, narrow.stderr
+    with Image.open(tmp_path / narrow.stdout.strip()) as image:
+        assert image.size == (432, 768)
 
 
 def test_failed_task_exit_code(

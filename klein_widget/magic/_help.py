@@ -1,0 +1,53 @@
+"""The text of ``%klein?``: usage and examples written here, the options section generated
+from their one declaration (`klein_widget.ui._magic_options`), so the help cannot list an
+option the parser does not take, or miss one it does.
+
+Example:
+    >>> "-W/--width N" in MAGIC_HELP and "Examples:" in MAGIC_HELP
+    True
+"""
+
+from __future__ import annotations
+
+from klein_widget.client._models import PRICE_PER_IMAGE
+from klein_widget.ui._magic_options import options_help
+
+__all__ = ["MAGIC_HELP"]
+
+_PRICE = f"${PRICE_PER_IMAGE:.3f}"
+_USAGE = f"""Make an image with FLUX.2 [klein] 4B from a prompt, right here ({_PRICE} an image).
+
+Usage:
+  %klein PROMPT [options]     one image, shown here and returned as a Generation
+  %%klein [options]           the rest of the cell is the prompt
+  %klein                      open the panel (also: %klein PROMPT --panel)
+
+Examples:
+  %klein a red fox in snow
+  fox = %klein "a fox, at dusk" -W 768 -H 512 -s 42
+  fox.save("fox.png"); fox.seed
+  %klein a lighthouse in a storm --aspect 16:9 -n 4     four seeds in a grid
+  %klein a {{animal}} in {{place}} -o {{animal}}.png        fills in your variables
+  %klein a cat --enhance                               the prompt optimizer first
+
+  %%klein --size 768x512 -s 7
+  a watercolour of a {{animal}},
+  soft morning light
+"""
+
+_NOTES = """
+Prompts: words split like a shell line. Quote to keep spacing exact; a quote
+right after a letter (fox's, 12") is just a character; -- ends the options.
+Quote a prompt that ends in ? (IPython reads a trailing ? as a help request).
+{name}, {name.attr} and {name[0]} are filled in from your variables (in the
+prompt and in option values); write {{ and }} for literal braces.
+
+Defaults: %config KleinMagics.width = 768 (also height, seed, sync, out_dir),
+or c.KleinMagics.width = 768 in ipython_config.py.
+
+Every image goes to klein_widget.session().history (and the gallery), and its
+cost to klein_widget.session().spend, shared with the panel.
+"""
+
+MAGIC_HELP = f"{_USAGE}\nOptions:\n{options_help()}\n{_NOTES}"
+"""What ``%klein?`` shows (the ``klein`` method's docstring)."""
