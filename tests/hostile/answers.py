@@ -22,6 +22,7 @@ from tests.hostile.server import (
     PNG_B64,
     PNG_GARBAGE,
     PNG_TRUNCATED,
+    RESULT_PATH_TEMPLATE,
     SUBMIT_PATH,
     Answer,
     envelope,
@@ -31,7 +32,7 @@ from tests.hostile.server import (
 
 RUNNING = ("created", "pending", "queued", "starting", "processing", "warming-up")
 FAILED = ("failed", "cancelled", "timeout", "deleted")
-RESULT = "/api/v3/predictions/%ID%/result"
+RESULT = RESULT_PATH_TEMPLATE
 PNG_TYPE = (("Content-Type", "image/png"),)
 
 # --- building blocks --------------------------------------------------------------------------

@@ -67,6 +67,7 @@ from typing import Any, Literal
 from PIL import Image
 
 SUBMIT_PATH = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
+RESULT_PATH_TEMPLATE = "/api/v3/predictions/%ID%/result"  # a body/header template
 MODEL = "wavespeed-ai/flux-2-klein-4b/text-to-image"
 Route = Literal["submit", "result", "result_alt", "image", "other"]
 ROUTES: tuple[Route, ...] = ("submit", "result", "result_alt", "image", "other")
