@@ -354,7 +354,7 @@ def routes(pairs: Iterable[tuple[str, Answer]]) -> dict[str, tuple[Answer, ...]]
 
 
 submit_429_huge = st.builds(with_retry_after, st.just(429), retry_after_huge, error_bodies)
-# A Retry-After past the deadline but short enough that today's batch (which sleeps it out
-# and resubmits) finishes the example in seconds rather than a day.
-SUBMIT_429_LONG = with_retry_after(429, "6", b'{"message":"slow down"}')
-POLL_429_LONG = with_retry_after(429, "3", b'{"message":"slow down"}')
+# Retry-After past a short deadline, yet short enough that today's batch (which sleeps it
+# out and resubmits) finishes the example in seconds rather than a day.
+SUBMIT_429_LONG = with_retry_after(429, "3", b'{"message":"slow down"}')
+POLL_429_LONG = with_retry_after(429, "2", b'{"message":"slow down"}')

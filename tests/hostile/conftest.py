@@ -1,7 +1,9 @@
-"""Fixtures for the hostile suite: the two hostile servers, and hypothesis settings.
+"""Fixtures for the hostile suite: the two hostile servers.
 
-`servers` starts the API server and a second one on another origin (it serves the images,
-as WaveSpeed's CDN does, and is where hostile redirects point); both stop at teardown.
+One pair of servers per test module (starting and stopping them per test cost a tenth of a
+second each time): the API server, and a second one on another origin that serves the
+images (as WaveSpeed's CDN does) and is where hostile redirects point. `servers` hands the
+pair to a test with its scripts, counters and stream limit reset.
 """
 
 from __future__ import annotations
@@ -18,9 +20,19 @@ from tests.hostile.server import HostileServer
 STREAM_SECONDS = 4.0
 
 
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    """The hostile API server and its other origin, fresh for each test."""
+@pytest.fixture(scope="module")
+def server_pair() -> Iterator[Servers]:
+    """The hostile API server and its other origin, shared by a test module."""
     img = HostileServer(name="img", stream_seconds=STREAM_SECONDS)
     with img, HostileServer(image_origin=img, stream_seconds=STREAM_SECONDS) as api:
         yield Servers(api, img)
+
+
+@pytest.fixture
+def servers(server_pair: Servers) -> Iterator[Servers]:
+    """The server pair, reset for this test (and aborted after it, ending any stream)."""
+    server_pair.reset()
+    for server in (server_pair.api, server_pair.img):
+        server.stream_seconds = STREAM_SECONDS
+    yield server_pair
+    server_pair.abort()

@@ -51,6 +51,7 @@ import base64
 import contextlib
 import http
 import io
+import itertools
 import json
 import re
 import socket
@@ -257,7 +258,6 @@ class _State:
     requests: list[Request] = field(default_factory=list)
     submits: list[SubmitRecord] = field(default_factory=list)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    next_id: int = 0
 
 
 class HostileServer:
@@ -281,6 +281,7 @@ class HostileServer:
         self._image_origin = image_origin
         self.other: HostileServer | None = image_origin
         self.bytes_streamed = 0
+        self._ids = itertools.count(1)  # never reset: task ids stay unique across examples
         owner = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -376,8 +377,7 @@ class HostileServer:
     # --- serving --------------------------------------------------------------------------------
 
     def _new_task_locked(self, body: dict[str, Any]) -> str:
-        self._state.next_id += 1
-        task_id = f"task-{self.port}-{self._state.next_id}"
+        task_id = f"task-{self.port}-{next(self._ids)}"
         self._state.tasks[task_id] = body
         return task_id
 
