@@ -438,7 +438,7 @@ def check_invariants(
         )
         client.max_spend = client.spend.dollars + klein_widget.PRICE_PER_IMAGE
         try:
-            token = client.ledger.reserve(8, "image")
+            token = client.ledger.reserve(round(klein_widget.PRICE_PER_IMAGE * 1000), "image")
         except BudgetExceededError:
             raise AssertionError(
                 f"[5 reservation leak] the budget is held by a finished call; {said}"
