@@ -12,12 +12,21 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.hostile import harness
 from tests.hostile.harness import Servers
 from tests.hostile.server import HostileServer
 
 # How long a held, trickling or endless answer lasts: longer than any call's timeout plus
 # slack, so a client that ignores its deadline is caught, short enough to keep CI fast.
 STREAM_SECONDS = 4.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gallery_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every example's gallery goes under pytest's temporary folder (cleaned by pytest)."""
+    harness.GALLERY_ROOT.append(tmp_path_factory.mktemp("hostile-galleries"))
+    yield
+    harness.GALLERY_ROOT.pop()
 
 
 @pytest.fixture(scope="module")

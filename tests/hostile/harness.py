@@ -210,8 +210,13 @@ def make_client(
     )
 
 
+GALLERY_ROOT: list[Path] = []  # set by conftest to a pytest temporary folder
+
+
 def new_gallery() -> Path:
-    return Path(tempfile.mkdtemp(prefix="klein-hostile-"))
+    """A fresh, empty gallery folder (under pytest's temporary folder when there is one)."""
+    root = GALLERY_ROOT[-1] if GALLERY_ROOT else None
+    return Path(tempfile.mkdtemp(prefix="gallery-", dir=root))
 
 
 def run_target(
