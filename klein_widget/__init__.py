@@ -25,6 +25,7 @@ from klein_widget._session import (
 )
 from klein_widget._version import __version__
 from klein_widget.client._async_client import AsyncKleinClient
+from klein_widget.client._constants import DEFAULT_TIMEOUT, DOWNLOAD_GRACE
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -69,6 +70,8 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
+    "DOWNLOAD_GRACE",
     "PRICE_PER_IMAGE",
     "APIConnectionError",
     "APIStatusError",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -59,10 +60,15 @@ def buffered(response: httpx.Response, content: bytes) -> httpx.Response:
     )
 
 
-def prediction_from(data: dict[str, Any], task_id: str | None = None) -> Prediction:
-    """A Prediction from an envelope's data, or an error naming the task if it is bogus."""
+def prediction_from(
+    data: dict[str, Any], task_id: str | None = None, secret: str | None = None
+) -> Prediction:
+    """A Prediction from an envelope's data, or an error naming the task if it is bogus.
+
+    The task's ``error`` text is redacted: a server may echo what it was sent.
+    """
     try:
-        return Prediction.from_json(data)
+        prediction = Prediction.from_json(data)
     except ValueError as error:
         found = data.get("id")
         task_id = task_id or (found if isinstance(found, str) and found else None)
@@ -73,6 +79,11 @@ def prediction_from(data: dict[str, Any], task_id: str | None = None) -> Predict
             task_id=task_id,
             maybe_accepted=True,
         ) from None
+    if prediction.error and secret:
+        prediction = dataclasses.replace(
+            prediction, error=_envelope.redact(prediction.error, secret)
+        )
+    return prediction
 
 
 def first_output(prediction: Prediction) -> str:
@@ -126,7 +137,7 @@ def result_parser(task_id: str, secret: str | None) -> Callable[[httpx.Response]
         data = _envelope.parse_envelope(
             response, secret=secret, task_id=task_id, maybe_accepted=True
         )
-        return prediction_from(data, task_id)
+        return prediction_from(data, task_id, secret)
 
     return parse
 

@@ -117,7 +117,7 @@ class AsyncKleinClient(BaseClient):
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     self._check_body(len(body), limit, deadline, during)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
         return buffered(response, bytes(body))
 

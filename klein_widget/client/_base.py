@@ -67,6 +67,7 @@ class BaseClient:
         rng: random.Random | None = None,
     ) -> None:
         self._api_key = _config.resolve_api_key(api_key)
+        _envelope.protect_logs(self._api_key)
         self.base_url = _config.resolve_base_url(base_url)
         self.timeout = timeout
         self._ledger = ledger if ledger is not None else Ledger(max_spend)
@@ -261,7 +262,9 @@ class BaseClient:
     ) -> Prediction:
         """Turn the submit answer into a Prediction and record it, settling the ledger."""
         try:
-            prediction = prediction_from(self._parse_submit(response, request.sync_mode))
+            prediction = prediction_from(
+                self._parse_submit(response, request.sync_mode), secret=self._api_key
+            )
             if not prediction.id:
                 raise APIStatusError(
                     "WaveSpeed accepted the request but returned no task id, so it cannot be "

@@ -7,6 +7,7 @@ the envelope ``code`` are checked, because they can disagree.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -27,6 +28,45 @@ _MIN_SECRET = 8  # a one-letter test key must not turn "klein" into "[redacted]l
 def redact(text: str, secret: str | None) -> str:
     """Remove the API key from text that may have echoed it (server messages, URLs)."""
     return text.replace(secret, "[redacted]") if secret and len(secret) >= _MIN_SECRET else text
+
+
+class _RedactKeys(logging.Filter):
+    """Takes the keys out of httpx's and httpcore's DEBUG records (a server may echo one
+    in a header, and httpcore logs response headers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, ()
+        return True
+
+
+_LOG_FILTER = _RedactKeys()
+# A logger's filters see only its own records, not its children's: name each one.
+_HTTP_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+
+
+def protect_logs(secret: str | None) -> None:
+    """Keep ``secret`` out of the HTTP libraries' log records from now on."""
+    if not secret or len(secret) < _MIN_SECRET or secret in _LOG_FILTER.secrets:
+        return
+    if not _LOG_FILTER.secrets:
+        for name in _HTTP_LOGGERS:
+            logging.getLogger(name).addFilter(_LOG_FILTER)
+    _LOG_FILTER.secrets.add(secret)
 
 
 def _json_or_none(content: bytes) -> Any:
@@ -160,7 +200,8 @@ def parse_envelope(
     data = body.get("data")
     if not isinstance(data, Mapping):
         raise APIStatusError(
-            "WaveSpeed answered without a data object: " + redact(content.decode()[:200], secret),
+            "WaveSpeed answered without a data object: "
+            + redact(content[:200].decode("utf-8", "replace"), secret),
             status_code=502,
             task_id=task_id,
             maybe_accepted=maybe_accepted,
@@ -190,9 +231,10 @@ def sync_timeout_task(response: httpx.Response) -> tuple[bool, str | None]:
 
 
 def connection_error(
-    exc: httpx.TransportError, *, during: str, secret: str | None = None
+    exc: httpx.RequestError, *, during: str, secret: str | None = None
 ) -> APIConnectionError:
-    """Map a transport failure; ``maybe_accepted`` says whether the request may have landed."""
+    """Map a transport failure (also a redirect loop or a body that does not decode);
+    ``maybe_accepted`` says whether the request may have landed."""
     never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     detail = redact(str(exc) or type(exc).__name__, secret)
     if during == "submit" and not never_sent:

@@ -53,6 +53,7 @@ __all__ = ["BatchItem", "BatchResult", "agenerate_many", "generate_many"]
 
 MAX_REQUEUES = 5  # times an item refused with 429 (after the client's own retries) goes back
 REQUEUE_DELAY = 1.0  # seconds before a refused item is tried again, if the server gave no hint
+MAX_REQUEUE_DELAY = 60.0  # a Retry-After longer than this is not waited out in full
 
 
 # --- shared by both runners ------------------------------------------------------------------
@@ -61,15 +62,19 @@ REQUEUE_DELAY = 1.0  # seconds before a refused item is tried again, if the serv
 class _Tally:
     """Per-job outcomes, requeue bookkeeping and the progress bar."""
 
-    def __init__(self, plan: Plan, journal: Journal | None, progress: bool | None) -> None:
+    def __init__(
+        self, plan: Plan, journal: Journal | None, progress: bool | None, timeout: float
+    ) -> None:
         self.plan = plan
         self.journal = journal
+        self.timeout = timeout  # each job's own: its requeues wait within it
         self.items = [BatchItem(i, r) for i, r in enumerate(plan.requests)]
         for index, made in plan.found.items():
             self.items[index].generation = made
             self.items[index].skipped = True
         self.waiting: deque[tuple[float, int]] = deque((0.0, j) for j in range(len(plan.jobs)))
         self.requeues = [0] * len(plan.jobs)
+        self.started: list[float | None] = [None] * len(plan.jobs)
         self.done = len(plan.found)
         self.failed = 0
         self.bar = progress_bar(len(self.items), enabled=progress, label="klein batch")
@@ -80,6 +85,8 @@ class _Tally:
         for position, (not_before, job) in enumerate(self.waiting):
             if not_before <= now:
                 del self.waiting[position]
+                if self.started[job] is None:
+                    self.started[job] = now
                 return job
         return None
 
@@ -104,16 +111,8 @@ class _Tally:
                 return
             if self.journal is not None and isinstance(outcome, KleinError):
                 self.journal.task_attempted(paid, outcome.message)
-        if (
-            isinstance(outcome, RateLimitError)
-            and not outcome.maybe_accepted  # a 429 on a poll: paid, never resubmitted
-            and self.requeues[job] < MAX_REQUEUES
-        ):
-            # The submit itself was refused, so nothing was billed: try again a little later.
+        if isinstance(outcome, RateLimitError) and self._requeue(job, outcome, now):
             control.rate_limited(job)
-            self.requeues[job] += 1
-            delay = outcome.retry_after if outcome.retry_after is not None else REQUEUE_DELAY
-            self.waiting.append((now + delay, job))
             return
         if isinstance(outcome, Generation):
             control.succeeded(job)
@@ -130,6 +129,22 @@ class _Tally:
                 self.failed += 1
             self.done += 1
         self.bar.update(done=self.done, failed=self.failed, skipped=len(self.plan.found))
+
+    def _requeue(self, job: int, refused: RateLimitError, now: float) -> bool:
+        """Put a job refused by a 429 on its submit back in line, if its time allows.
+
+        A 429 on a poll comes after acceptance: that task is paid and never resubmitted.
+        """
+        if refused.maybe_accepted or self.requeues[job] >= MAX_REQUEUES:
+            return False
+        hint = refused.retry_after if refused.retry_after is not None else REQUEUE_DELAY
+        delay = min(hint, MAX_REQUEUE_DELAY)
+        started = self.started[job]
+        if now + delay > (now if started is None else started) + self.timeout:
+            return False  # it would wait past its timeout: report the 429 instead
+        self.requeues[job] += 1
+        self.waiting.append((now + delay, job))
+        return True
 
     def _lost(self, task_id: str, error: BaseException) -> bool:
         lost = isinstance(error, GenerationFailedError) or (
@@ -214,7 +229,7 @@ def generate_many(
         confirm=confirm,
         confirm_over=confirm_over,
     )
-    tally = _Tally(plan, client.journal, progress)
+    tally = _Tally(plan, client.journal, progress, client.timeout if timeout is None else timeout)
     running: dict[Future[Generation], int] = {}
     pool = ThreadPoolExecutor(max_workers=control.maximum, thread_name_prefix="klein-batch")
     try:
@@ -282,7 +297,7 @@ async def agenerate_many(
         confirm=confirm,
         confirm_over=confirm_over,
     )
-    tally = _Tally(plan, client.journal, progress)
+    tally = _Tally(plan, client.journal, progress, client.timeout if timeout is None else timeout)
     running: dict[asyncio.Task[Generation], int] = {}
     try:
         while tally.waiting or running:

@@ -116,7 +116,7 @@ class KleinClient(BaseClient):
                 for chunk in response.iter_bytes():
                     body += chunk
                     self._check_body(len(body), limit, deadline, during)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
         return buffered(response, bytes(body))
 

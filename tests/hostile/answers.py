@@ -1,10 +1,9 @@
-"""Hypothesis strategies for the hostile server's answers, split by what today's client does.
+"""Hypothesis strategies for the hostile server's answers.
 
-The *safe* strategies draw answers the client already survives with all seven invariants
-(statuses, error bodies, Retry-After forms, dropped connections, redirects on GETs, odd
-2xx pages). Every other strategy is one *fault family* of issue 11 (or found while writing
-this suite) that breaks an invariant today; the property tests run each family under a
-strict xfail with a known failing example, so a fix shows up as an XPASS.
+The *safe* strategies draw well-formed trouble (statuses, error bodies, Retry-After forms,
+dropped connections, redirects on GETs, odd 2xx pages). Every other strategy is one *fault
+family* that broke an invariant in issue 11 (or was found while writing this suite); the
+property tests run each family with its known example first, then hypothesis explores it.
 """
 
 from __future__ import annotations
@@ -134,7 +133,7 @@ def on(route: str, answers: st.SearchStrategy[Answer]) -> st.SearchStrategy[tupl
     return answers.map(lambda a: (route, a))
 
 
-# --- the safe answer space (every invariant holds today) -------------------------------------
+# --- the safe answer space: well-formed trouble --------------------------------------------
 
 submit_safe = st.one_of(
     st.sampled_from(RUNNING).map(running),
@@ -217,7 +216,7 @@ SAFE = {"submit": submit_safe, "result": result_safe, "image": image_safe}
 READ_SAFE = {"result": result_safe, "image": image_safe}
 safe_scripts = scripts(**SAFE)
 
-# --- fault families (each breaks an invariant today) ------------------------------------------
+# --- fault families (each broke an invariant in issue 11) ------------------------------------
 
 _wrong_fields = st.sampled_from(
     [
@@ -354,7 +353,7 @@ def routes(pairs: Iterable[tuple[str, Answer]]) -> dict[str, tuple[Answer, ...]]
 
 
 submit_429_huge = st.builds(with_retry_after, st.just(429), retry_after_huge, error_bodies)
-# Retry-After past a short deadline, yet short enough that today's batch (which sleeps it
-# out and resubmits) finishes the example in seconds rather than a day.
+# Retry-After past a short deadline, yet short enough that a batch that wrongly sleeps it out
+# and resubmits still finishes the example in seconds rather than a day.
 SUBMIT_429_LONG = with_retry_after(429, "3", b'{"message":"slow down"}')
 POLL_429_LONG = with_retry_after(429, "2", b'{"message":"slow down"}')

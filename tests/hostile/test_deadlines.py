@@ -52,12 +52,6 @@ def assert_small(outcome: Outcome) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: an endless chunked image body is read without a size limit: "
-    "allocation passed 100 MB in ~0.3 s and only stopped when the test's watchdog cut the "
-    "stream (then the retry succeeded)",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_endless_image_body_is_capped(target: str, servers: Servers) -> None:
     outcome = bounded_run(target, servers, A.only("image", A.ENDLESS_IMAGE))
@@ -65,11 +59,6 @@ def test_endless_image_body_is_capped(target: str, servers: Servers) -> None:
     assert_in_time(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: an endless chunked result-poll body is read without a size limit "
-    "(>100 MB allocated before the watchdog cut it)",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_endless_poll_body_is_capped(target: str, servers: Servers) -> None:
     endless = Answer(body=b'{"code":200,"data":{"id":"%ID%","pad":"', endless=True)
@@ -78,21 +67,12 @@ def test_endless_poll_body_is_capped(target: str, servers: Servers) -> None:
     assert_in_time(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a 200 MB poll body (Content-Length given) is read whole: >100 MB allocated",
-)
 def test_huge_poll_body_is_capped(servers: Servers) -> None:
     huge = json_answer(envelope(), pad=200 * 2**20)
     outcome = bounded_run("sync", servers, A.only("result", huge))
     assert_small(outcome)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a poll body trickling 1 byte / 0.2 s is waited out for as long as the "
-    "server trickles (2 s here, the server's cap; 85 s in the issue) with timeout=0.5",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_trickling_body_respects_deadline(target: str, servers: Servers) -> None:
     trickle = json_answer(envelope(status="processing", outputs=[]), trickle=0.2)
@@ -100,36 +80,18 @@ def test_trickling_body_respects_deadline(target: str, servers: Servers) -> None
     assert_in_time(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: an image body trickling 1 byte / 0.2 s is waited out for as long as "
-    "the server trickles (2 s here) with timeout=0.5; async: see the slow_read property "
-    "(the private 60 s DOWNLOAD_GRACE is not public; export it and this test allows for it)",
-)
 def test_trickling_image_respects_deadline(servers: Servers) -> None:
     trickle = Answer(headers=A.PNG_TYPE, body=PNG, trickle=0.2)
     outcome = bounded_run("sync", servers, A.only("image", trickle))
     assert_in_time(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a result poll the server never answers is waited for until the "
-    "server hangs up (2 s here; httpx's 60 s read timeout in the issue) with timeout=0.5, "
-    "then APIConnectionError(task_id=None)",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_unanswered_poll_respects_deadline(target: str, servers: Servers) -> None:
     outcome = bounded_run(target, servers, A.only("result", Answer(hold=True)))
     assert_in_time(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a submit the server never answers is waited for until the server "
-    "hangs up (2 s here; 60 s read timeout) with timeout=0.5 (async: same code path "
-    "shape; covered by the slow_submit property)",
-)
 def test_unanswered_submit_respects_deadline(servers: Servers) -> None:
     outcome = bounded_run("sync", servers, A.only("submit", Answer(hold=True)))
     assert_in_time(outcome, servers)
@@ -140,7 +102,7 @@ def test_unanswered_submit_respects_deadline(servers: Servers) -> None:
 
 @pytest.mark.parametrize("target", BOTH)
 def test_slow_but_timely_answers_are_waited_for(target: str, servers: Servers) -> None:
-    """Holds today: a poll answered after 0.3 s (within the deadline) is not given up on."""
+    """A poll answered after 0.3 s (within the deadline) is not given up on."""
     late = json_answer(envelope(), delay=0.3)
     outcome = bounded_run(target, servers, A.only("result", late))
     assert outcome.raised is None, outcome.describe()

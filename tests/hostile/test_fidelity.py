@@ -55,12 +55,6 @@ def test_failed_status_words_end_with_the_task_id(word: str, servers: Servers) -
     check_invariants(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 (fidelity): the client always polls /api/v3/predictions/{id}/result "
-    "and ignores data.urls.get on the API's own origin (observed: 1 GET .../result, "
-    "0 GET /api/v3/predictions/{id})",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_polls_data_urls_get_when_same_origin(target: str, servers: Servers) -> None:
     created = json_answer(
@@ -74,7 +68,7 @@ def test_polls_data_urls_get_when_same_origin(target: str, servers: Servers) -> 
 
 @pytest.mark.parametrize("target", BOTH)
 def test_urls_get_on_another_origin_is_not_polled(target: str, servers: Servers) -> None:
-    """Holds today: a urls.get elsewhere is ignored; the key never goes there."""
+    """A urls.get elsewhere is ignored; the key never goes there."""
     created = json_answer(
         envelope(status="created", outputs=[], urls={"get": "%OTHER%/api/v3/predictions/%ID%"})
     )

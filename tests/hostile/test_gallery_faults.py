@@ -37,11 +37,6 @@ def a_gallery_with_one_image(servers: Servers) -> Path:
     return folder
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: with a corrupt index.sqlite3 the image is returned but never written "
-    "to disk (gen.path None, no file in the gallery; one RuntimeWarning for the first only)",
-)
 def test_corrupt_index_still_writes_image_file(servers: Servers) -> None:
     folder = new_gallery()
     (folder / "index.sqlite3").write_bytes(b"this is not a database" * 100)
@@ -54,12 +49,6 @@ def test_corrupt_index_still_writes_image_file(servers: Servers) -> None:
     assert len(image_files(folder)) == 2, "the paid images were not saved"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 (full disk): when the index update fails after the image file was "
-    "written, the row stays 'submitted' and resume() fetches and writes the image again: "
-    "2 files for 1 task",
-)
 def test_failed_index_update_leaves_no_duplicate_on_resume(servers: Servers) -> None:
     folder = a_gallery_with_one_image(servers)
     with index_of(folder) as db:  # every completion now fails, as on a full disk
@@ -99,11 +88,6 @@ def immutable(*paths: Path) -> Iterator[None]:
             subprocess.run(["chattr", "-i", str(path)], check=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: history() on a read-only gallery raises sqlite3.OperationalError "
-    "('unable to open database file')",
-)
 def test_readonly_gallery_history_still_lists(servers: Servers) -> None:
     folder = a_gallery_with_one_image(servers)
     with immutable(folder / "index.sqlite3", folder):
@@ -121,23 +105,14 @@ def _insert_invalid_row(folder: Path, status: str) -> None:
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: one invalid row (empty prompt, width 7) makes history() raise "
-    "InvalidRequestError for the whole gallery",
-)
 def test_history_skips_invalid_row(servers: Servers) -> None:
     folder = a_gallery_with_one_image(servers)
     _insert_invalid_row(folder, "completed")
-    past = klein_widget.history(gallery=str(folder))
+    with pytest.warns(RuntimeWarning, match=r"skipped 1 unreadable row.*bad-row.*prompt is empty"):
+        past = klein_widget.history(gallery=str(folder))
     assert [entry.prompt for entry in past] == [PROMPTS[0]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: one invalid 'submitted' row makes resume() raise InvalidRequestError, "
-    "so no pending task of the gallery is fetched",
-)
 def test_resume_skips_invalid_row(servers: Servers) -> None:
     folder = new_gallery()
     client = klein_widget.KleinClient(
@@ -145,7 +120,8 @@ def test_resume_skips_invalid_row(servers: Servers) -> None:
     )
     pending = client.submit(PROMPTS[0], width=SIDE, height=SIDE, seed=SEED)
     _insert_invalid_row(folder, "submitted")
-    report = klein_widget.resume(client, timeout=2.0)
+    with pytest.warns(RuntimeWarning, match=r"skipped 1 unreadable row.*bad-row"):
+        report = klein_widget.resume(client, timeout=2.0)
     assert [g.task_id for g in report.generations] == [pending.id]
 
 
@@ -158,11 +134,6 @@ def _bomb_in_gallery(folder: Path) -> Generation:
     return gallery.task_completed(bomb)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: one 20000x20000 PNG in the gallery makes history()'s HTML view raise "
-    "PIL.Image.DecompressionBombError",
-)
 def test_history_survives_decompression_bomb_file() -> None:
     folder = new_gallery()
     _bomb_in_gallery(folder)
@@ -171,11 +142,6 @@ def test_history_survives_decompression_bomb_file() -> None:
     assert "<table" in past._repr_html_()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a 20000x20000 PNG makes render_grid raise "
-    "PIL.Image.DecompressionBombError instead of showing a placeholder",
-)
 def test_grid_survives_decompression_bomb() -> None:
     bomb = _bomb_in_gallery(new_gallery())
     html = klein_widget.render_grid([[bomb]])
@@ -183,7 +149,7 @@ def test_grid_survives_decompression_bomb() -> None:
 
 
 def test_gallery_keeps_paid_images_and_no_key(servers: Servers) -> None:
-    """Holds today: a batch lands in the gallery, one file and one row per task, no key."""
+    """A batch lands in the gallery, one file and one row per task, no key."""
     folder = new_gallery()
     outcome = run_target("batch", servers, gallery=folder)
     assert outcome.raised is None, outcome.describe()
@@ -193,7 +159,7 @@ def test_gallery_keeps_paid_images_and_no_key(servers: Servers) -> None:
 
 
 def test_resume_fetches_without_submitting(servers: Servers) -> None:
-    """Holds today: resume() after a lost poll fetches the paid task, submits nothing."""
+    """Resume() after a lost poll fetches the paid task, submits nothing."""
     outcome = run_target("resume", servers, A.only("result", A.running("processing")))
     assert outcome.raised is None, outcome.describe()
     assert [g.task_id for g in outcome.result.generations] == [outcome.prepared]

@@ -26,13 +26,6 @@ def assert_refused_before_sending(outcome: Outcome, servers: Servers) -> None:
         assert outcome.client.spend.images == 0, "nothing was sent, yet it is counted as spent"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a key with a control character reaches httpx, which raises "
-    "APIConnectionError \"...Illegal header value b'Bearer wsk-hostile-CANARY\\n7f3a9e'\" "
-    "(the key, escaped, in the message), maybe_accepted=True and spend 1 though nothing was "
-    "sent; a tab is even sent to the server",
-)
 @pytest.mark.parametrize("char", ["\n", "\r", "\x00", "\t"], ids=["LF", "CR", "NUL", "TAB"])
 @pytest.mark.parametrize("target", BOTH)
 def test_key_with_newline_refused_before_sending(target: str, char: str, servers: Servers) -> None:
@@ -40,22 +33,12 @@ def test_key_with_newline_refused_before_sending(target: str, char: str, servers
     assert_refused_before_sending(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a non-ASCII key raises raw UnicodeEncodeError ('ascii' codec can't "
-    "encode character '\\xe9') from httpx, and spend counts 1 image",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_non_ascii_key_refused(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, key=HEAD + "-" + TAIL + "\u00e9")
     assert_refused_before_sending(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found here: a failed task's data.error goes into GenerationFailedError's "
-    "message unredacted; a server that echoes the Authorization header leaks the key",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_failed_task_error_text_is_redacted(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, A.only("result", A.FAILED_ECHO))
@@ -68,7 +51,7 @@ def test_failed_task_error_text_is_redacted(target: str, servers: Servers) -> No
 def test_key_never_sent_to_other_origin(
     target: str, servers: Servers, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Holds today: the CDN, and a poll redirected to another origin, never see the key."""
+    """The CDN, and a poll redirected to another origin, never see the key."""
     to_other = Answer(307, headers=(("Location", "%OTHER%" + RESULT_PATH_TEMPLATE),))
     with caplog.at_level(logging.DEBUG):
         outcome = run_target(target, servers, A.only("result", to_other))
@@ -86,7 +69,7 @@ def test_key_never_sent_to_other_origin(
 def test_echoed_key_is_redacted_in_errors_and_logs(
     target: str, servers: Servers, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Holds today: an error body that echoes the key is redacted in the error and logs."""
+    """An error body that echoes the key is redacted in the error and logs."""
     echo = A.json_answer(b'{"message":"you sent %AUTH%"}', 400)
     with caplog.at_level(logging.DEBUG):
         outcome = run_target(target, servers, A.only("submit", echo))
@@ -95,12 +78,6 @@ def test_echoed_key_is_redacted_in_errors_and_logs(
     check_invariants(outcome, servers, caplog.records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found here: a response header echoing the key is written to the DEBUG log by "
-    "httpcore ('receive_response_headers.complete return_value=... X-Echo: Bearer wsk-...'); "
-    "nothing filters the key out of httpx/httpcore log records",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_key_echoed_in_a_header_stays_out_of_logs(
     target: str, servers: Servers, caplog: pytest.LogCaptureFixture

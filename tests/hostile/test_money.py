@@ -29,12 +29,6 @@ def first_polls_rate_limited(times: int) -> object:
     return rule
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a 429 on a result poll escapes as RateLimitError(task_id=None, "
-    "maybe_accepted=False); generate_many takes the billed task for refused and resubmits: "
-    "observed 12 submits for 2 images, both items RateLimitError",
-)
 @pytest.mark.parametrize("target", BATCHES)
 def test_poll_429_does_not_resubmit_batch(target: str, servers: Servers) -> None:
     outcome = run_target(
@@ -48,11 +42,6 @@ def test_poll_429_does_not_resubmit_batch(target: str, servers: Servers) -> None
         assert item.ok or getattr(item.error, "task_id", None) in accepted, item.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a 429 on a result poll raises RateLimitError with task_id=None and "
-    "maybe_accepted=False although the task was accepted",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_poll_429_error_carries_task_id(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, A.only("result", A.POLL_429))
@@ -74,31 +63,16 @@ def _wrong_shape_on_submit(target: str, servers: Servers, answer: Answer) -> Non
     check_invariants(outcome, servers)  # also: the max_spend reservation was released
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: outputs: 7 on an accepted submit raises raw TypeError ('int' object "
-    "is not iterable); spend 0, no gallery row, the max_spend reservation stays held",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_outputs_not_a_list_is_klein_error_and_journaled(target: str, servers: Servers) -> None:
     _wrong_shape_on_submit(target, servers, json_answer(envelope(outputs=7)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: urls: ['x'] on an accepted submit raises raw AttributeError ('list' "
-    "object has no attribute 'items'); spend 0, no gallery row, reservation held",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_urls_not_an_object_is_klein_error_and_journaled(target: str, servers: Servers) -> None:
     _wrong_shape_on_submit(target, servers, json_answer(envelope(urls=["x"])))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a submit answer nested 100000 deep raises raw RecursionError from "
-    "json.loads; the reservation stays held",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_deeply_nested_submit_answer_is_klein_error(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, A.only("submit", json_answer(nested(100_000))))
@@ -106,11 +80,6 @@ def test_deeply_nested_submit_answer_is_klein_error(target: str, servers: Server
     check_invariants(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a result poll with outputs: 7 makes resume() raise raw TypeError on "
-    "every call (the task is never marked, so the next resume() raises again)",
-)
 def test_resume_survives_wrong_shape_poll(servers: Servers) -> None:
     def always_wrong(request: Request) -> Answer | None:
         return json_answer(envelope(outputs=7)) if request.route == "result" else None
@@ -120,11 +89,6 @@ def test_resume_survives_wrong_shape_poll(servers: Servers) -> None:
     assert first.prepared in first.result.retry_later or first.prepared in first.result.failed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a submit answered 307 to another origin is followed: the prompt is "
-    "POSTed there (other origin got 1 submit) and its answer taken as the submit's",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_submit_redirect_to_other_origin_not_followed(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, A.only("submit", A.SUBMIT_307_OTHER))
@@ -133,11 +97,6 @@ def test_submit_redirect_to_other_origin_not_followed(target: str, servers: Serv
     assert isinstance(outcome.raised, KleinError), outcome.describe()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a submit answered 307/308 to its own URL is followed: 2 submits "
-    "(2 billed tasks) for 1 image",
-)
 @pytest.mark.parametrize("code", [307, 308])
 def test_submit_redirect_same_origin_not_followed(code: int, servers: Servers) -> None:
     redirect = Answer(code, headers=(("Location", "%BASE%" + SUBMIT_PATH),))
@@ -145,12 +104,6 @@ def test_submit_redirect_same_origin_not_followed(code: int, servers: Servers) -
     assert servers.api.count("submit") == 1, f"{servers.api.count('submit')} submits"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found here: generate_many sleeps out a submit 429's Retry-After (not capped, "
-    "not bounded by timeout) before resubmitting: Retry-After 3 took 3 s with timeout=0.5; "
-    "Retry-After 99999 would sleep 27 hours",
-)
 @pytest.mark.parametrize("target", BATCHES)
 def test_batch_submit_429_long_retry_after_is_bounded(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, A.only("submit", A.SUBMIT_429_LONG), timeout=0.5)
@@ -159,7 +112,7 @@ def test_batch_submit_429_long_retry_after_is_bounded(target: str, servers: Serv
 
 @pytest.mark.parametrize("target", BOTH)
 def test_submit_429_is_retried_and_billed_once(target: str, servers: Servers) -> None:
-    """Holds today: a 429 on the submit itself proves the task was refused: send it again."""
+    """A 429 on the submit itself proves the task was refused: send it again."""
     refused = A.with_retry_after(429, "0", b'{"message":"slow down"}')
     outcome = run_target(target, servers, A.only("submit", refused, refused))
     assert outcome.raised is None, outcome.describe()
@@ -170,7 +123,7 @@ def test_submit_429_is_retried_and_billed_once(target: str, servers: Servers) ->
 
 @pytest.mark.parametrize("target", BOTH)
 def test_dropped_submit_is_not_resent(target: str, servers: Servers) -> None:
-    """Holds today: a submit whose connection broke after sending may be billed: no resend."""
+    """A submit whose connection broke after sending may be billed: no resend."""
     outcome = run_target(target, servers, A.only("submit", Answer(drop="before")))
     assert servers.api.count("submit") == 1
     assert isinstance(outcome.raised, KleinError)

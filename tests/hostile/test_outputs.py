@@ -35,44 +35,24 @@ def poll_says(*outputs: str) -> dict:
     return A.only("result", A.json_answer(A.envelope(outputs=list(outputs))))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a relative output URL raises APIConnectionError(task_id=None): "
-    "'Request URL is missing an http:// or https:// protocol'",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_relative_output_url_error_carries_task_id(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, poll_says("/img/%ID%.png"))
     assert_image_or_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a file:// output URL raises APIConnectionError(task_id=None) "
-    "('missing an http:// or https:// protocol'); the local file is not read (good)",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_file_url_output_error_carries_task_id(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, poll_says("file:///etc/passwd"))
     assert_fails_with_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: invalid base64 output is taken for a URL: APIConnectionError"
-    "(task_id=None) 'Could not reach WaveSpeed during download'",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_invalid_base64_is_error_with_task_id(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, poll_says("!!!notbase64!!!"), base64_output=True)
     assert_fails_with_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: base64 output 'abcd' is returned as a 3-byte image and saved to the "
-    "gallery as a .bin file (with a .json sidecar)",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_short_base64_is_not_an_image(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, poll_says("abcd"), base64_output=True)
@@ -80,54 +60,28 @@ def test_short_base64_is_not_an_image(target: str, servers: Servers) -> None:
     assert not list(outcome.gallery.rglob("*.bin")), "a bogus image was saved"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a plain-text output ('hello world') is taken for a URL: "
-    "APIConnectionError(task_id=None)",
-)
 def test_plain_text_output_is_error_with_task_id(servers: Servers) -> None:
     outcome = run_target("sync", servers, poll_says("hello world"))
     assert_fails_with_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a body starting with the PNG signature followed by garbage is "
-    "returned as the image (Pillow: UnidentifiedImageError) and saved as .png",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_png_signature_garbage_rejected(target: str, servers: Servers) -> None:
-    outcome = run_target(target, servers, A.only("image", Answer(body=PNG_GARBAGE)))
+    outcome = run_target(target, servers, A.only("image", Answer(body=PNG_GARBAGE, repeat=10)))
     assert_fails_with_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: a 119-byte PNG declaring 20000x20000 is returned and saved; Pillow "
-    "refuses to open it (DecompressionBombError), so history() HTML and grids then raise",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_decompression_bomb_refused(target: str, servers: Servers) -> None:
-    outcome = run_target(target, servers, A.only("image", Answer(body=BOMB_PNG)))
+    outcome = run_target(target, servers, A.only("image", Answer(body=BOMB_PNG, repeat=10)))
     assert_fails_with_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found here: a PNG cut in half (valid header, truncated data) is returned as "
-    "the image (Pillow: 'image file is truncated')",
-)
 def test_truncated_png_rejected(servers: Servers) -> None:
-    outcome = run_target("sync", servers, A.only("image", Answer(body=PNG_TRUNCATED)))
+    outcome = run_target("sync", servers, A.only("image", Answer(body=PNG_TRUNCATED, repeat=10)))
     assert_fails_with_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 (lost ids): a 403 from the image host raises AuthenticationError("
-    "task_id=None, maybe_accepted=False) saying 'WaveSpeed rejected the API key', though "
-    "the key is never sent to the image host",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_download_403_error_carries_task_id(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, A.only("image", Answer(403, body=b"denied")))
@@ -135,33 +89,18 @@ def test_download_403_error_carries_task_id(target: str, servers: Servers) -> No
     assert "API key" not in str(outcome.raised)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 (lost ids): 7 dropped downloads end in APIConnectionError("
-    "task_id=None) after 6 attempts",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_download_connection_errors_carry_task_id(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, A.only("image", Answer(drop="reset", repeat=7)))
     assert_fails_with_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 (lost ids): 7 dropped polls end in APIConnectionError(task_id=None) "
-    "after 6 attempts",
-)
 @pytest.mark.parametrize("target", BOTH)
 def test_poll_connection_errors_carry_task_id(target: str, servers: Servers) -> None:
     outcome = run_target(target, servers, A.only("result", Answer(drop="before", repeat=7)))
     assert_fails_with_task_id(outcome, servers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found here: a 401 on a poll raises AuthenticationError(task_id=None, "
-    "maybe_accepted=False) though the task was accepted",
-)
 def test_poll_401_error_carries_task_id(servers: Servers) -> None:
     outcome = run_target("sync", servers, A.only("result", A.json_answer(b"{}", 401)))
     assert_fails_with_task_id(outcome, servers)
@@ -169,14 +108,14 @@ def test_poll_401_error_carries_task_id(servers: Servers) -> None:
 
 @pytest.mark.parametrize("target", BOTH)
 def test_poll_404_error_carries_task_id(target: str, servers: Servers) -> None:
-    """Holds today: an error status on a poll names the task."""
+    """An error status on a poll names the task."""
     outcome = run_target(target, servers, A.only("result", A.json_answer(b"{}", 404)))
     assert_fails_with_task_id(outcome, servers)
 
 
 @pytest.mark.parametrize("target", BOTH)
 def test_base64_and_jpeg_outputs_are_returned(target: str, servers: Servers) -> None:
-    """Holds today: naked base64 (and a JPEG from the CDN) decode into real images."""
+    """Naked base64 (and a JPEG from the CDN) decode into real images."""
     outcome = run_target(target, servers, base64_output=True)
     assert outcome.raised is None, outcome.describe()
     assert decode_problem(outcome.generations[0].image) is None
