@@ -159,9 +159,12 @@ def _pick(words: list[str], table: dict[str, tuple[str, ...]], fallback: list[st
     return fallback[0]
 
 
+_READ_CHARS = 4000  # the words that set the scene; a huge prompt reads no slower
+
+
 def read_scene(prompt: str) -> Scene:
     """Read the palette and the kind of landscape from the prompt's words."""
-    words = re.findall(r"[a-z]+", prompt.lower())
+    words = re.findall(r"[a-z]+", prompt[:_READ_CHARS].lower())
     rng = random.Random(digest("palette", prompt))
     kind = _pick(words, _SCENES, [rng.choice(sorted(_SCENES))])
     colours = [_COLOURS[w] for w in words if w in _COLOURS]

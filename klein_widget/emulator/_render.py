@@ -245,15 +245,18 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
+_CAPTION_CHARS = 120  # more never fits the badge; measuring more only costs time
+
+
 def _caption(
     prompt: str,
     draw: ImageDraw.ImageDraw,
     font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
     max_width: float,
 ) -> str:
-    words = prompt.split()
-    text = " ".join(words[:8])
-    shortened = len(words) > 8
+    words = prompt[: _CAPTION_CHARS * 2].split()  # a 900k-character prompt draws no slower
+    text = " ".join(words[:8])[:_CAPTION_CHARS]
+    shortened = len(words) > 8 or len(text) < len(" ".join(words[:8]))
     while text and draw.textlength(f"\u201c{text}\u2026\u201d", font=font) > max_width:
         text = text[: -max(1, len(text) // 8)].rstrip()
         shortened = True

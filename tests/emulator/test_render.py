@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
 
 from klein_widget.emulator._render import render_png
 
@@ -65,3 +65,19 @@ def test_badge_marks_it_as_emulator_output() -> None:
     assert len(amber) > 30
     # And the badge changes with the prompt's words even where the scene agrees.
     assert render_png("a red fox", 42, 512, 512) != render_png("a red fox!", 42, 512, 512)
+
+
+def test_a_huge_prompt_is_read_and_drawn_from_its_start_only() -> None:
+    """A 900k-character prompt once held the emulator's loop for 11 s while its caption
+    was measured: only the start of a prompt is read and drawn now."""
+    from klein_widget.emulator._palette import read_scene
+    from klein_widget.emulator._render import _caption
+
+    huge = "x" * 900_000
+    assert read_scene(huge + " red").accent is None  # a colour word past the cap is not read
+    assert read_scene("red " + huge).accent is not None  # one before it is
+    probe = ImageDraw.Draw(Image.new("RGB", (64, 64)))
+    caption = _caption(huge, probe, ImageFont.load_default(), 400)
+    assert caption.endswith("\u2026\u201d")
+    assert len(caption) < 130
+    assert load(render_png(huge, 1, 256, 256)).size == (256, 256)
