@@ -1,10 +1,13 @@
-"""`generate_many`: many images at once, safe to rerun, polite to the rate limit.
+"""The one runner for many images: `generate_many`, `compare`, ``%klein -n`` and `resume`.
 
-`_batch_plan` decides what to do (validation, seeds, duplicates, the gallery, cost) and
-`_concurrency` how many at once; here are the two mirrored runners that do the I/O, one
-on threads (works inside a running notebook cell: no event loop of its own) and one on
-asyncio tasks. The client tells them of every 429 it waits out (a ``rate_limited``
-progress stage), and the concurrency controller backs off.
+`_plan` decides what to do (validation, seeds, duplicates, the gallery, cost), `_tally`
+keeps the books and `_concurrency` says how many at once; here are the two mirrored loops
+that do the I/O, one on threads (works inside a running notebook cell: no event loop of its
+own) and one on asyncio tasks. The client tells them of every 429 it waits out (a
+``rate_limited`` progress stage), and the concurrency controller backs off.
+
+``on_item`` (each finished item) and ``on_progress`` (each step of each image) are called
+in the caller's thread, so a door may update its display from them.
 
 Example:
     >>> result = client.generate_many(["a red fox", "a blue heron"], seed=7)  # doctest: +SKIP
@@ -14,23 +17,16 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import queue
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from klein_widget.client import _config
 from klein_widget.client._concurrency import DEFAULT_CONCURRENCY, Concurrency
-from klein_widget.client._exceptions import (
-    APIStatusError,
-    GenerationFailedError,
-    KleinError,
-    RateLimitError,
-)
 from klein_widget.client._generation import Generation
-from klein_widget.client._journal import Journal, progress_bar
+from klein_widget.client._journal import Journal
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._plan import (
     DEFAULT_CONFIRM_OVER,
@@ -41,121 +37,24 @@ from klein_widget.client._plan import (
     check_cost,
     plan_batch,
 )
+from klein_widget.client._tally import ItemCallback, Tally
 
 if TYPE_CHECKING:
     from klein_widget.client._async_client import AsyncKleinClient
     from klein_widget.client._base import BaseClient
-    from klein_widget.client._run import Progress
+    from klein_widget.client._run import Progress, ProgressCallback
     from klein_widget.client._sync_client import KleinClient
 
-# The pure names are re-exported: `_compare` plans its grids with them.
-__all__ = ["BatchItem", "BatchResult", "agenerate_many", "generate_many"]
+__all__ = [
+    "BatchItem",
+    "BatchResult",
+    "agenerate_many",
+    "arun_plan",
+    "generate_many",
+    "run_plan",
+]
 
-MAX_REQUEUES = 5  # times an item refused with 429 (after the client's own retries) goes back
-REQUEUE_DELAY = 1.0  # seconds before a refused item is tried again, if the server gave no hint
-MAX_REQUEUE_DELAY = 60.0  # a Retry-After longer than this is not waited out in full
-
-
-# --- shared by both runners ------------------------------------------------------------------
-
-
-class _Tally:
-    """Per-job outcomes, requeue bookkeeping and the progress bar."""
-
-    def __init__(
-        self, plan: Plan, journal: Journal | None, progress: bool | None, timeout: float
-    ) -> None:
-        self.plan = plan
-        self.journal = journal
-        self.timeout = timeout  # each job's own: its requeues wait within it
-        self.items = [BatchItem(i, r) for i, r in enumerate(plan.requests)]
-        for index, made in plan.found.items():
-            self.items[index].generation = made
-            self.items[index].skipped = True
-        self.waiting: deque[tuple[float, int]] = deque((0.0, j) for j in range(len(plan.jobs)))
-        self.requeues = [0] * len(plan.jobs)
-        self.started: list[float | None] = [None] * len(plan.jobs)
-        self.done = len(plan.found)
-        self.failed = 0
-        self.bar = progress_bar(len(self.items), enabled=progress, label="klein batch")
-        self.bar.update(done=self.done, failed=0, skipped=len(plan.found))
-
-    def next_ready(self, now: float) -> int | None:
-        """The next job whose requeue delay is over, or None."""
-        for position, (not_before, job) in enumerate(self.waiting):
-            if not_before <= now:
-                del self.waiting[position]
-                if self.started[job] is None:
-                    self.started[job] = now
-                return job
-        return None
-
-    def wake_in(self, now: float) -> float | None:
-        """Seconds until a requeued job's delay is over, or None if no job is delayed.
-
-        Jobs that are ready but held back by the concurrency limit need no timer (a
-        completion wakes the runner): a 0 here would make the runner spin.
-        """
-        delayed = [t for t, _ in self.waiting if t > now]
-        return max(0.0, min(delayed) - now) if delayed else None
-
-    def record(
-        self, job: int, outcome: Generation | BaseException, control: Concurrency, now: float
-    ) -> None:
-        paid = self.plan.jobs[job].task_id
-        if paid is not None and not isinstance(outcome, Generation):
-            if self._lost(paid, outcome):  # it will never arrive: make it afresh
-                control.failed(job)
-                self.plan.jobs[job] = dataclasses.replace(self.plan.jobs[job], task_id=None)
-                self.waiting.append((now, job))
-                return
-            if self.journal is not None and isinstance(outcome, KleinError):
-                self.journal.task_attempted(paid, outcome.message)
-        if isinstance(outcome, RateLimitError) and self._requeue(job, outcome, now):
-            control.rate_limited(job)
-            return
-        if isinstance(outcome, Generation):
-            control.succeeded(job)
-        else:
-            control.failed(job)
-        if isinstance(outcome, GenerationFailedError) and self.journal is not None:
-            self.journal.task_failed(outcome.prediction.id, outcome.message)  # not for resume
-        for index in self.plan.jobs[job].indices:
-            if isinstance(outcome, Generation):
-                self.items[index].generation = outcome
-                self.items[index].resumed = paid is not None
-            else:
-                self.items[index].error = outcome
-                self.failed += 1
-            self.done += 1
-        self.bar.update(done=self.done, failed=self.failed, skipped=len(self.plan.found))
-
-    def _requeue(self, job: int, refused: RateLimitError, now: float) -> bool:
-        """Put a job refused by a 429 on its submit back in line, if its time allows.
-
-        A 429 on a poll comes after acceptance: that task is paid and never resubmitted.
-        """
-        if refused.maybe_accepted or self.requeues[job] >= MAX_REQUEUES:
-            return False
-        hint = refused.retry_after if refused.retry_after is not None else REQUEUE_DELAY
-        delay = min(hint, MAX_REQUEUE_DELAY)
-        started = self.started[job]
-        if now + delay > (now if started is None else started) + self.timeout:
-            return False  # it would wait past its timeout: report the 429 instead
-        self.requeues[job] += 1
-        self.waiting.append((now + delay, job))
-        return True
-
-    def _lost(self, task_id: str, error: BaseException) -> bool:
-        lost = isinstance(error, GenerationFailedError) or (
-            isinstance(error, APIStatusError) and error.status_code == 404
-        )
-        if lost and self.journal is not None:
-            self.journal.task_failed(task_id, str(error))
-        return lost
-
-    def result(self) -> BatchResult:
-        return BatchResult(self.items)
+_TICK = 0.1  # seconds between deliveries of progress to the caller's thread
 
 
 def _prepare(
@@ -180,11 +79,35 @@ def _prepare(
     return plan
 
 
-def _on_progress(control: Concurrency, job: int) -> Callable[[Progress], None]:
-    return lambda progress: control.stage(job, progress.stage)
+def _reporter(control: Concurrency, job: int, deliver: ProgressCallback | None) -> ProgressCallback:
+    def report(progress: Progress) -> None:
+        control.stage(job, progress.stage)
+        if deliver is not None:
+            deliver(progress)
+
+    return report
 
 
-# --- the runners (keep them mirrored) ---------------------------------------------------------
+def _tally(
+    client: BaseClient,
+    plan: Plan,
+    journal: Journal | None,
+    progress: bool | None,
+    timeout: float | None,
+    on_item: ItemCallback | None,
+    resubmit_lost: bool,
+) -> Tally:
+    return Tally(
+        plan,
+        client.journal if journal is None else journal,
+        progress=progress,
+        timeout=client.timeout if timeout is None else timeout,
+        on_item=on_item,
+        resubmit_lost=resubmit_lost,
+    )
+
+
+# --- the public entry points ------------------------------------------------------------------
 
 
 def generate_many(
@@ -200,6 +123,8 @@ def generate_many(
     confirm: bool | None = None,
     confirm_over: float | None = DEFAULT_CONFIRM_OVER,
     timeout: float | None = None,
+    on_item: ItemCallback | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> BatchResult:
     """Generate many images concurrently; results and errors come back in input order.
 
@@ -211,14 +136,15 @@ def generate_many(
 
     Over ``confirm_over`` dollars it asks first (``confirm=True`` to skip asking).
     ``concurrency`` bounds the tasks in flight (or pass a `Concurrency` to watch it).
-    ``progress``: None shows a bar where one fits, False none. Works inside a running
+    ``progress``: None shows a bar where one fits, False none. ``timeout`` holds for each
+    image, re-queues after a 429 included. ``on_item`` hears of each finished item and
+    ``on_progress`` of each image's steps, in the calling thread. Works inside a running
     notebook cell.
 
     Example:
         >>> result = client.generate_many(["a fox", "a heron"], seed=42)  # doctest: +SKIP
         >>> result.generations[0].path  # doctest: +SKIP
     """
-    control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
     plan = _prepare(
         client,
         items,
@@ -229,7 +155,80 @@ def generate_many(
         confirm=confirm,
         confirm_over=confirm_over,
     )
-    tally = _Tally(plan, client.journal, progress, client.timeout if timeout is None else timeout)
+    return run_plan(
+        client,
+        plan,
+        concurrency=concurrency,
+        progress=progress,
+        timeout=timeout,
+        on_item=on_item,
+        on_progress=on_progress,
+    )
+
+
+async def agenerate_many(
+    client: AsyncKleinClient,
+    items: Iterable[str | GenerationRequest],
+    *,
+    width: int = DEFAULT_SIDE,
+    height: int = DEFAULT_SIDE,
+    seed: int = RANDOM_SEED,
+    concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
+    skip_existing: bool = True,
+    progress: bool | None = None,
+    confirm: bool | None = None,
+    confirm_over: float | None = DEFAULT_CONFIRM_OVER,
+    timeout: float | None = None,
+    on_item: ItemCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> BatchResult:
+    """Generate many images as concurrent tasks; see `KleinClient.generate_many`.
+
+    Example:
+        >>> result = await client.generate_many(["a fox", "a heron"], seed=42)  # doctest: +SKIP
+    """
+    plan = _prepare(
+        client,
+        items,
+        width=width,
+        height=height,
+        seed=seed,
+        skip_existing=skip_existing,
+        confirm=confirm,
+        confirm_over=confirm_over,
+    )
+    return await arun_plan(
+        client,
+        plan,
+        concurrency=concurrency,
+        progress=progress,
+        timeout=timeout,
+        on_item=on_item,
+        on_progress=on_progress,
+    )
+
+
+# --- the runners (keep them mirrored) ---------------------------------------------------------
+
+
+def run_plan(
+    client: KleinClient,
+    plan: Plan,
+    *,
+    concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
+    progress: bool | None = False,
+    timeout: float | None = None,
+    on_item: ItemCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    journal: Journal | None = None,
+    resubmit_lost: bool = True,
+) -> BatchResult:
+    """Run a planned batch on threads. ``journal`` (default: the client's) hears of paid
+    tasks that fail; ``resubmit_lost=False`` only fetches (what `resume` needs)."""
+    control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
+    tally = _tally(client, plan, journal, progress, timeout, on_item, resubmit_lost)
+    steps: queue.SimpleQueue[Progress] = queue.SimpleQueue()  # workers -> the caller's thread
+    deliver = steps.put if on_progress is not None else None
     running: dict[Future[Generation], int] = {}
     pool = ThreadPoolExecutor(max_workers=control.maximum, thread_name_prefix="klein-batch")
     try:
@@ -247,14 +246,18 @@ def generate_many(
                         client.generate,
                         todo.request,
                         timeout=timeout,
-                        on_progress=_on_progress(control, job),
+                        on_progress=_reporter(control, job, deliver),
                     )
                 running[future] = job
             pause = tally.wake_in(now)
+            if on_progress is not None:
+                pause = _TICK if pause is None else min(pause, _TICK)
             if not running:
                 time.sleep(pause or 0.0)
                 continue
             done, _ = wait(running, timeout=pause, return_when=FIRST_COMPLETED)
+            while on_progress is not None and not steps.empty():
+                on_progress(steps.get())
             for future in done:
                 error = future.exception()
                 outcome = future.result() if error is None else error
@@ -267,37 +270,21 @@ def generate_many(
     return tally.result()
 
 
-async def agenerate_many(
+async def arun_plan(
     client: AsyncKleinClient,
-    items: Iterable[str | GenerationRequest],
+    plan: Plan,
     *,
-    width: int = DEFAULT_SIDE,
-    height: int = DEFAULT_SIDE,
-    seed: int = RANDOM_SEED,
     concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
-    skip_existing: bool = True,
-    progress: bool | None = None,
-    confirm: bool | None = None,
-    confirm_over: float | None = DEFAULT_CONFIRM_OVER,
+    progress: bool | None = False,
     timeout: float | None = None,
+    on_item: ItemCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    journal: Journal | None = None,
+    resubmit_lost: bool = True,
 ) -> BatchResult:
-    """Generate many images as concurrent tasks; see `KleinClient.generate_many`.
-
-    Example:
-        >>> result = await client.generate_many(["a fox", "a heron"], seed=42)  # doctest: +SKIP
-    """
+    """Run a planned batch as asyncio tasks; see `run_plan` (callbacks run on the loop)."""
     control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
-    plan = _prepare(
-        client,
-        items,
-        width=width,
-        height=height,
-        seed=seed,
-        skip_existing=skip_existing,
-        confirm=confirm,
-        confirm_over=confirm_over,
-    )
-    tally = _Tally(plan, client.journal, progress, client.timeout if timeout is None else timeout)
+    tally = _tally(client, plan, journal, progress, timeout, on_item, resubmit_lost)
     running: dict[asyncio.Task[Generation], int] = {}
     try:
         while tally.waiting or running:
@@ -309,7 +296,9 @@ async def agenerate_many(
                     work = client.fetch(todo.task_id, request=todo.request, timeout=timeout)
                 else:
                     work = client.generate(
-                        todo.request, timeout=timeout, on_progress=_on_progress(control, job)
+                        todo.request,
+                        timeout=timeout,
+                        on_progress=_reporter(control, job, on_progress),
                     )
                 task = asyncio.create_task(work)
                 running[task] = job

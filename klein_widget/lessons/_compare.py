@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +25,7 @@ from klein_widget.client._models import (
     RANDOM_SEED,
     GenerationRequest,
 )
-from klein_widget.client._plan import DEFAULT_CONFIRM_OVER, Job, Plan, check_cost
+from klein_widget.client._plan import DEFAULT_CONFIRM_OVER, BatchItem
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.ui._grid import Cell, GridHTML, highlight_differences, render_grid
@@ -215,43 +214,35 @@ def compare(
     if client.key_missing:
         raise _config.missing_key_error()
     flat = [request for row in requests for request in row]
-    plan = Plan(flat, [Job(request, (i,)) for i, request in enumerate(flat)])
-    check_cost(plan, confirm=confirm, confirm_over=confirm_over)
+    columns = len(seed_values)
+    cells: list[list[Cell]] = [[None] * columns for _ in texts]
+    total = len(flat)
+    shown: list[_LiveGrid | None] = []  # the live grid, started with the first image
 
-    cells: list[list[Cell]] = [[None] * len(seed_values) for _ in texts]
-    live = (
-        _LiveGrid.start(
-            lambda title: _render(prompt_texts, seed_values, width, height, cells, thumbnail, title)
-        )
-        if display
-        else None
-    )
-    total = len(texts) * len(seed_values)
-    if live is not None:
-        live.update(f"Making {_count(total, 'image')}…")
+    def render(title: str) -> GridHTML:
+        return _render(prompt_texts, seed_values, width, height, cells, thumbnail, title)
+
+    def arrived(item: BatchItem) -> None:
+        row, column = divmod(item.index, columns)
+        cells[row][column] = item.generation if item.generation is not None else item.error
+        if display and not shown:
+            shown.append(_LiveGrid.start(render))
+        if shown and shown[0] is not None:
+            done = sum(cell is not None for row_cells in cells for cell in row_cells)
+            shown[0].update(f"{done} of {total} done…")
 
     started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=min(workers, total), thread_name_prefix="klein-compare")
-    futures: dict[Future[Generation], tuple[int, int]] = {
-        pool.submit(client.generate, request): (r, c)
-        for r, row in enumerate(requests)
-        for c, request in enumerate(row)
-    }
-    done = 0
-    try:
-        for future in as_completed(futures):
-            r, c = futures[future]
-            error = future.exception()
-            cells[r][c] = error if error is not None else future.result()
-            done += 1
-            if live is not None:
-                live.update(f"{done} of {total} done…")
-    except BaseException:
-        # Interrupted: don't start what is still queued. Requests already sent finish in
-        # the background and still reach the session's history and gallery.
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    # The one batch runner: cost asked first, images already in the gallery free, 429s
+    # paced, and every cell filled in as it arrives (in this thread).
+    client.generate_many(
+        flat,
+        concurrency=workers,
+        progress=False,
+        confirm=confirm,
+        confirm_over=confirm_over,
+        on_item=arrived,
+    )
+    live = shown[0] if shown else None
 
     finished: tuple[tuple[Generation | BaseException, ...], ...] = tuple(
         tuple(cell for cell in row if isinstance(cell, Generation | BaseException)) for row in cells

@@ -13,16 +13,15 @@ Example (in a notebook):
 
 from __future__ import annotations
 
-import concurrent.futures
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from IPython.core.error import UsageError
 
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
+from klein_widget.client._plan import BatchItem
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.magic._args import MagicArgs
@@ -97,50 +96,46 @@ def make_grid(
     count = len(requests)
     cells: list[Generation | BaseException | None] = [None] * count
     latest: dict[int, Progress] = {}
-    latest_lock = threading.Lock()
     started = time.monotonic()
     grid = display(grid_html(cells, prompt), display_id=True)
     status = StatusLine(f"0/{count} done · Submitting…")
 
-    def progress_of(index: int) -> Callable[[Progress], None]:
-        def record(progress: Progress) -> None:
-            with latest_lock:  # the main thread reads it: it alone writes the output
-                latest[index] = progress
+    index_of = {request: index for index, request in enumerate(requests)}
 
-        return record
+    def stepped(progress: Progress) -> None:  # called in this thread by the runner
+        latest[index_of.get(progress.request, -1)] = progress
+        show_status()
 
-    pool = concurrent.futures.ThreadPoolExecutor(min(MAX_PARALLEL, count), "klein-magic")
-    futures = {
-        pool.submit(client.generate, request, on_progress=progress_of(index)): index
-        for index, request in enumerate(requests)
-    }
-    pending = set(futures)
+    def arrived(item: BatchItem) -> None:
+        cells[item.index] = item.generation if item.generation is not None else item.error
+        grid.update(grid_html(cells, prompt))
+        show_status()
+
+    def show_status() -> None:
+        finished = sum(cell is not None for cell in cells)
+        running = [latest[i] for i in sorted(latest) if i >= 0 and cells[i] is None]
+        text = f"{finished}/{count} done"
+        if running:
+            text += " · " + progress_text(running[-1])
+        status.update(text, key=str(finished))
+
     try:
-        while pending:
-            done, pending = concurrent.futures.wait(
-                pending, timeout=0.1, return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            for future in done:
-                error = future.exception()
-                cells[futures[future]] = error if error is not None else future.result()
-            if done:
-                grid.update(grid_html(cells, prompt))
-            finished = count - len(pending)
-            with latest_lock:
-                running = [latest[i] for i in sorted(latest) if cells[i] is None]
-            text = f"{finished}/{count} done"
-            if running:
-                text += " · " + progress_text(running[-1])
-            status.update(text, key=str(finished))
+        # The one batch runner: 429s paced, what the gallery has is free, and the grid
+        # fills in as images arrive (its callbacks run in this thread).
+        client.generate_many(
+            requests,
+            concurrency=MAX_PARALLEL,
+            progress=False,
+            on_item=arrived,
+            on_progress=stepped,
+        )
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
         status.update(
-            f"Interrupted after {count - len(pending)}/{count}; images already submitted "
-            "still finish into klein_widget.session().history.",
+            f"Interrupted after {sum(cell is not None for cell in cells)}/{count}; images "
+            "already submitted still finish into klein_widget.session().history.",
             force=True,
         )
         raise
-    pool.shutdown(wait=True)
 
     made = [cell for cell in cells if isinstance(cell, Generation)]
     failures = [cell for cell in cells if isinstance(cell, BaseException)]

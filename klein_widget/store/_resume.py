@@ -8,7 +8,6 @@ cannot be fetched ``MAX_ATTEMPTS`` times is marked ``abandoned``: neither is tri
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,10 +16,11 @@ from klein_widget.client._exceptions import (
     APIStatusError,
     AuthenticationError,
     GenerationFailedError,
-    KleinError,
 )
+from klein_widget.client._fanout import run_plan
 from klein_widget.client._generation import Generation
-from klein_widget.store._gallery import Gallery, GalleryEntry
+from klein_widget.client._plan import Job, Plan
+from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:
     from klein_widget.client._sync_client import KleinClient
@@ -55,32 +55,6 @@ class ResumeReport:
         return f"ResumeReport({', '.join(parts)})"
 
 
-def _fetch(
-    client: KleinClient, gallery: Gallery, entry: GalleryEntry, timeout: float | None
-) -> Generation | KleinError:
-    try:
-        generation = client.fetch(entry.task_id, request=entry.request, timeout=timeout)
-    except GenerationFailedError as error:
-        gallery.mark_failed(entry.task_id, error.message)
-        return error
-    except AuthenticationError:
-        raise  # every other task would fail the same way: stop and say so
-    except APIStatusError as error:
-        if error.status_code == 404:  # the server no longer knows it: it will not come back
-            gallery.mark_failed(entry.task_id, error.message)
-        else:
-            gallery.mark_attempt(entry.task_id, error.message)
-        return error
-    except KleinError as error:
-        gallery.mark_attempt(entry.task_id, error.message)
-        return error
-    # The client's journal may be elsewhere (or off): make sure this gallery has the image.
-    current = gallery.entry(entry.task_id)
-    if current is None or current.status != "completed":
-        generation = gallery.task_completed(generation)
-    return generation
-
-
 def resume_tasks(
     client: KleinClient, store: Gallery | None, *, timeout: float | None = 120.0
 ) -> ResumeReport:
@@ -101,15 +75,34 @@ def resume_tasks(
             todo.append(entry)
     if not todo:
         return report
-    with ThreadPoolExecutor(max_workers=min(RESUME_WORKERS, len(todo))) as pool:
-        outcomes = list(pool.map(lambda e: _fetch(client, store, e, timeout), todo))
-    for entry, outcome in zip(todo, outcomes, strict=True):
-        if isinstance(outcome, Generation):
-            report.generations.append(outcome)
-        elif isinstance(outcome, GenerationFailedError) or (
-            isinstance(outcome, APIStatusError) and outcome.status_code == 404
+    plan = Plan(
+        [entry.request for entry in todo],
+        [Job(entry.request, (i,), entry.task_id) for i, entry in enumerate(todo)],
+    )
+    # The one batch runner, fetching only: a task that will never arrive is marked failed
+    # in this gallery, one that did not answer this time gets an attempt counted.
+    result = run_plan(
+        client,
+        plan,
+        concurrency=RESUME_WORKERS,
+        timeout=timeout,
+        journal=store,
+        resubmit_lost=False,
+    )
+    for entry, item in zip(todo, result, strict=True):
+        if item.generation is not None:
+            # The client's journal may be elsewhere (or off): make sure this gallery has it.
+            generation = item.generation
+            current = store.entry(entry.task_id)
+            if current is None or current.status != "completed":
+                generation = store.task_completed(generation)
+            report.generations.append(generation)
+        elif isinstance(item.error, AuthenticationError):
+            raise item.error  # every task fails the same way: stop and say so
+        elif isinstance(item.error, GenerationFailedError) or (
+            isinstance(item.error, APIStatusError) and item.error.status_code == 404
         ):
-            report.failed[entry.task_id] = outcome.message
+            report.failed[entry.task_id] = str(item.error)
         else:
-            report.retry_later[entry.task_id] = outcome.message
+            report.retry_later[entry.task_id] = str(item.error)
     return report

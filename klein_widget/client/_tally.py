@@ -1,0 +1,151 @@
+"""The bookkeeping of one batch: which job runs next, what each item got, who hears of it.
+
+Pure state, no I/O: the runners in `_fanout` feed it outcomes and ask it what to start.
+A 429 on a submit puts the job back in line (within its timeout); a paid task that will
+never arrive is made afresh, unless the batch only fetches (`resume`); every finished item
+is reported to the progress bar and to ``on_item``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Callable
+
+from klein_widget.client._concurrency import Concurrency
+from klein_widget.client._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    GenerationFailedError,
+    KleinError,
+    RateLimitError,
+)
+from klein_widget.client._generation import Generation
+from klein_widget.client._journal import Journal, progress_bar
+from klein_widget.client._plan import BatchItem, BatchResult, Plan
+
+__all__ = ["MAX_REQUEUES", "MAX_REQUEUE_DELAY", "REQUEUE_DELAY", "ItemCallback", "Tally"]
+
+MAX_REQUEUES = 5  # times an item refused with 429 (after the client's own retries) goes back
+REQUEUE_DELAY = 1.0  # seconds before a refused item is tried again, if the server gave no hint
+MAX_REQUEUE_DELAY = 60.0  # a Retry-After longer than this is not waited out in full
+
+ItemCallback = Callable[[BatchItem], None]
+
+
+class Tally:
+    """Per-job outcomes, requeue bookkeeping, the progress bar and the item callback."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        journal: Journal | None,
+        *,
+        progress: bool | None,
+        timeout: float,
+        on_item: ItemCallback | None = None,
+        resubmit_lost: bool = True,
+    ) -> None:
+        self.plan = plan
+        self.journal = journal
+        self.timeout = timeout  # each job's own: its requeues wait within it
+        self.on_item = on_item
+        self.resubmit_lost = resubmit_lost
+        self.items = [BatchItem(i, r) for i, r in enumerate(plan.requests)]
+        self.waiting: deque[tuple[float, int]] = deque((0.0, j) for j in range(len(plan.jobs)))
+        self.requeues = [0] * len(plan.jobs)
+        self.started: list[float | None] = [None] * len(plan.jobs)
+        self.done = 0
+        self.failed = 0
+        self.bar = progress_bar(len(self.items), enabled=progress, label="klein batch")
+        for index, made in plan.found.items():
+            self.items[index].skipped = True
+            self._finish(index, made)
+        self.bar.update(done=self.done, failed=0, skipped=len(plan.found))
+
+    def next_ready(self, now: float) -> int | None:
+        """The next job whose requeue delay is over, or None."""
+        for position, (not_before, job) in enumerate(self.waiting):
+            if not_before <= now:
+                del self.waiting[position]
+                if self.started[job] is None:
+                    self.started[job] = now
+                return job
+        return None
+
+    def wake_in(self, now: float) -> float | None:
+        """Seconds until a requeued job's delay is over, or None if no job is delayed.
+
+        Jobs that are ready but held back by the concurrency limit need no timer (a
+        completion wakes the runner): a 0 here would make the runner spin.
+        """
+        delayed = [t for t, _ in self.waiting if t > now]
+        return max(0.0, min(delayed) - now) if delayed else None
+
+    def record(
+        self, job: int, outcome: Generation | BaseException, control: Concurrency, now: float
+    ) -> None:
+        """One job ended with ``outcome``: requeue it, or give its items their result."""
+        paid = self.plan.jobs[job].task_id
+        if paid is not None and not isinstance(outcome, Generation):
+            if self._lost(paid, outcome) and self.resubmit_lost:  # make it afresh
+                control.failed(job)
+                self.plan.jobs[job] = dataclasses.replace(self.plan.jobs[job], task_id=None)
+                self.waiting.append((now, job))
+                return
+            keyless = isinstance(outcome, AuthenticationError)  # the key's fault, not the task's
+            if isinstance(outcome, KleinError) and not keyless and self.journal is not None:
+                self.journal.task_attempted(paid, str(outcome))
+        if isinstance(outcome, RateLimitError) and self._requeue(job, outcome, now):
+            control.rate_limited(job)
+            return
+        if isinstance(outcome, Generation):
+            control.succeeded(job)
+        else:
+            control.failed(job)
+        if isinstance(outcome, GenerationFailedError) and self.journal is not None:
+            self.journal.task_failed(outcome.prediction.id, outcome.message)  # not for resume
+        for index in self.plan.jobs[job].indices:
+            self.items[index].resumed = paid is not None and isinstance(outcome, Generation)
+            self._finish(index, outcome)
+        self.bar.update(done=self.done, failed=self.failed, skipped=len(self.plan.found))
+
+    def _finish(self, index: int, outcome: Generation | BaseException) -> None:
+        item = self.items[index]
+        if isinstance(outcome, Generation):
+            item.generation = outcome
+        else:
+            item.error = outcome
+            self.failed += 1
+        self.done += 1
+        if self.on_item is not None:
+            self.on_item(item)
+
+    def _requeue(self, job: int, refused: RateLimitError, now: float) -> bool:
+        """Put a job refused by a 429 on its submit back in line, if its time allows.
+
+        A 429 on a poll comes after acceptance: that task is paid and never resubmitted.
+        """
+        if refused.maybe_accepted or self.requeues[job] >= MAX_REQUEUES:
+            return False
+        hint = refused.retry_after if refused.retry_after is not None else REQUEUE_DELAY
+        delay = min(hint, MAX_REQUEUE_DELAY)
+        started = self.started[job]
+        if now + delay > (now if started is None else started) + self.timeout:
+            return False  # it would wait past its timeout: report the 429 instead
+        self.requeues[job] += 1
+        self.waiting.append((now + delay, job))
+        return True
+
+    def _lost(self, task_id: str, error: BaseException) -> bool:
+        """Will this paid task never arrive (failed, or unknown to the server)?"""
+        lost = isinstance(error, GenerationFailedError) or (
+            isinstance(error, APIStatusError) and error.status_code == 404
+        )
+        if lost and self.journal is not None:
+            self.journal.task_failed(task_id, str(error))
+        return lost
+
+    def result(self) -> BatchResult:
+        """The items, in input order."""
+        return BatchResult(self.items)
