@@ -50,7 +50,7 @@ def _klein_sync(config: Config, base_url: str) -> Callable[[int], int]:
                 height=SIZE,
                 progress=False,
                 confirm=True,
-                skip_existing=False,
+                fresh=True,
             )
         result.raise_for_errors()
         return len(result.generations)
@@ -67,7 +67,7 @@ def _klein_async(config: Config, base_url: str) -> Callable[[int], int]:
                 height=SIZE,
                 progress=False,
                 confirm=True,
-                skip_existing=False,
+                fresh=True,
             )
         result.raise_for_errors()
         return len(result.generations)

@@ -345,10 +345,12 @@ async def test_panel(panel_session: RunningEmulator, evidence: Evidence, isolate
     await enhanced
     panel_session.emulator.script("task", "fail")
     panel.prompt = XSS
+    panel.seed = 2  # seed 1 is in the gallery now: it would come back free
     failed = panel.generate()
     assert failed is not None
     assert await failed is None
     klein_widget.session().configure(api_key=WRONG_KEY)
+    panel.seed = 3
     rejected = panel.generate()
     assert rejected is not None
     assert await rejected is None

@@ -222,11 +222,15 @@ class AsyncKleinClient(BaseClient):
         base64_output: bool = False,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
+        fresh: bool = False,
     ) -> Generation:
         """Make one image and return it once it is downloaded.
 
         ``seed=-1`` draws a seed here and sends it, so ``Generation.seed`` is always the
         one used. Invalid input raises `InvalidRequestError` before anything is sent.
+        With a seed of your own, an image the gallery already holds for exactly this
+        prompt, size and seed comes back from disk, free (``from_gallery=True``);
+        ``fresh=True`` asks WaveSpeed again.
         The call ends within ``timeout`` (plus `DOWNLOAD_GRACE` for a paid image's
         download); after that the task id is in the error, to `fetch` later.
 
@@ -242,6 +246,10 @@ class AsyncKleinClient(BaseClient):
             base64_output=base64_output,
         )
         run = self._start(request, timeout, on_progress)
+        made = self._already_made(request, fresh)
+        if made is not None:
+            run.report("done", made.prediction)
+            return made
         prediction = await self._submit(
             request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json()
         )

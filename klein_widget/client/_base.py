@@ -39,6 +39,7 @@ from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import (
     DEFAULT_SIDE,
+    PRICE_PER_IMAGE_MILLS,
     RANDOM_SEED,
     GenerationRequest,
     Prediction,
@@ -153,6 +154,18 @@ class BaseClient:
         if self.key_missing:
             raise _config.missing_key_error()
         return request.with_concrete_seed(self._rng)
+
+    def _already_made(self, request: GenerationRequest, fresh: bool) -> Generation | None:
+        """Free re-runs, the one rule: a request with a seed of its own (not drawn here)
+        whose image the journal (the gallery, a lesson pack) already holds is answered from
+        there, not sent and not paid; ``fresh=True`` asks the server again."""
+        if fresh or request.seed_drawn or self.journal is None:
+            return None
+        made = self.journal.stored(request)
+        if made is None:
+            return None
+        self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
+        return dataclasses.replace(made, from_gallery=True)
 
     def _start(
         self,

@@ -64,15 +64,19 @@ def _prepare(
     width: int,
     height: int,
     seed: int,
-    skip_existing: bool,
+    fresh: bool,
     confirm: bool | None,
     confirm_over: float | None,
 ) -> Plan:
     requests = build_requests(items, width=width, height=height, seed=seed, rng=client._rng)
     journal = client.journal
-    if journal is not None and skip_existing:
+    if journal is not None and not fresh:
         origin = _config.url_origin(client.base_url)
-        plan = plan_batch(requests, journal.stored, lambda r: journal.unfinished_task(r, origin))
+        plan = plan_batch(
+            requests,
+            lambda r: client._already_made(r, fresh),
+            lambda r: journal.unfinished_task(r, origin),
+        )
     else:
         plan = plan_batch(requests)
     check_cost(plan, confirm=confirm, confirm_over=confirm_over)
@@ -118,7 +122,7 @@ def generate_many(
     height: int = DEFAULT_SIDE,
     seed: int = RANDOM_SEED,
     concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
-    skip_existing: bool = True,
+    fresh: bool = False,
     progress: bool | None = None,
     confirm: bool | None = None,
     confirm_over: float | None = DEFAULT_CONFIRM_OVER,
@@ -129,10 +133,11 @@ def generate_many(
     """Generate many images concurrently; results and errors come back in input order.
 
     Items are prompts (with ``width``, ``height``, ``seed``) or `GenerationRequest`
-    objects. Seeds of ``-1`` are drawn here before anything is sent. Items the gallery
-    already has (same prompt, size and seed) are loaded from disk, not generated again,
-    and those an earlier run paid for but never downloaded are fetched, not resubmitted:
-    a rerun after an interruption (or a dead kernel) only pays for what is missing.
+    objects. Seeds of ``-1`` are drawn here before anything is sent. Items with a seed of
+    their own that the gallery already has (same prompt, size and seed) are loaded from
+    disk, free, and those an earlier run paid for but never downloaded are fetched, not
+    resubmitted: a rerun (or one after a dead kernel) only pays for what is missing.
+    ``fresh=True`` asks WaveSpeed again for every item.
 
     Over ``confirm_over`` dollars it asks first (``confirm=True`` to skip asking).
     ``concurrency`` bounds the tasks in flight (or pass a `Concurrency` to watch it).
@@ -151,7 +156,7 @@ def generate_many(
         width=width,
         height=height,
         seed=seed,
-        skip_existing=skip_existing,
+        fresh=fresh,
         confirm=confirm,
         confirm_over=confirm_over,
     )
@@ -174,7 +179,7 @@ async def agenerate_many(
     height: int = DEFAULT_SIDE,
     seed: int = RANDOM_SEED,
     concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
-    skip_existing: bool = True,
+    fresh: bool = False,
     progress: bool | None = None,
     confirm: bool | None = None,
     confirm_over: float | None = DEFAULT_CONFIRM_OVER,
@@ -193,7 +198,7 @@ async def agenerate_many(
         width=width,
         height=height,
         seed=seed,
-        skip_existing=skip_existing,
+        fresh=fresh,
         confirm=confirm,
         confirm_over=confirm_over,
     )
@@ -247,6 +252,7 @@ def run_plan(
                         todo.request,
                         timeout=timeout,
                         on_progress=_reporter(control, job, deliver),
+                        fresh=True,  # the plan already took what was made before
                     )
                 running[future] = job
             pause = tally.wake_in(now)
@@ -299,6 +305,7 @@ async def arun_plan(
                         todo.request,
                         timeout=timeout,
                         on_progress=_reporter(control, job, on_progress),
+                        fresh=True,  # the plan already took what was made before
                     )
                 task = asyncio.create_task(work)
                 running[task] = job

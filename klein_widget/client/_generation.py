@@ -38,6 +38,7 @@ class Generation(MadeFromRequest):
     image: bytes
     elapsed: float = 0.0  # seconds from submit to image in hand, measured client-side
     path: Path | None = None  # where the gallery stored it, if it did
+    from_gallery: bool = False  # already made: answered from disk, not sent, not paid
 
     @property
     def format(self) -> ImageFormat:

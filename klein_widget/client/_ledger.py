@@ -21,15 +21,25 @@ class Spend:
     images: int
     enhancements: int
     mills: int
+    reused: int = 0  # images answered from the gallery or a lesson pack, free
+    saved_mills: int = 0  # what those would have cost
 
     @property
     def dollars(self) -> float:
         """The total in dollars."""
         return self.mills / 1000
 
+    @property
+    def saved(self) -> float:
+        """Dollars not spent thanks to images that were already made."""
+        return self.saved_mills / 1000
+
     def __str__(self) -> str:
         noun = "image" if self.images == 1 else "images"
-        return f"{self.images} {noun}, ${self.dollars:.3f}"
+        text = f"{self.images} {noun}, ${self.dollars:.3f}"
+        if self.reused:
+            text += f" ({self.reused} more from the gallery, ${self.saved:.3f} saved)"
+        return text
 
 
 class Ledger:
@@ -52,6 +62,8 @@ class Ledger:
         self._reserved = 0
         self._images = 0
         self._enhancements = 0
+        self._reused = 0
+        self._saved = 0
 
     @property
     def max_spend(self) -> float | None:
@@ -67,7 +79,15 @@ class Ledger:
     def spend(self) -> Spend:
         """A snapshot of what has been spent (committed reservations)."""
         with self._lock:
-            return Spend(self._images, self._enhancements, self._committed)
+            return Spend(
+                self._images, self._enhancements, self._committed, self._reused, self._saved
+            )
+
+    def reuse(self, mills: int) -> None:
+        """An image was answered from what was already made: count what it saved."""
+        with self._lock:
+            self._reused += 1
+            self._saved += mills
 
     def reserve(self, mills: int, kind: str) -> tuple[int, str]:
         """Hold ``mills`` for one submission, or raise `BudgetExceededError`."""

@@ -21,7 +21,14 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOI = b"\xff\xd8"
 _JPEG_PREFIX = KEYWORD.encode() + b":"
 
-__all__ = ["ImageFormat", "check_image", "detect_format", "embed_params", "read_params"]
+__all__ = [
+    "ImageFormat",
+    "check_image",
+    "detect_format",
+    "embed_params",
+    "read_params",
+    "strip_params",
+]
 
 
 def detect_format(data: bytes) -> ImageFormat:
@@ -142,6 +149,26 @@ def embed_params(data: bytes, params: dict[str, Any]) -> bytes:
         n_app = sum(1 for m, _, _ in segments if 0xE0 <= m <= 0xEF)
         ours = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
         return _JPEG_SOI + b"".join(kept[:n_app]) + ours + b"".join(kept[n_app:]) + scan
+    return data
+
+
+def strip_params(data: bytes) -> bytes:
+    """The image as it was served: `embed_params` undone, byte for byte.
+
+    Example:
+        >>> served = b"\xff\xd8\xff\xda" + b"scan"
+        >>> strip_params(embed_params(served, {"seed": 1})) == served
+        True
+    """
+    fmt = detect_format(data)
+    if fmt == "png":
+        for kind, payload, start, end in _png_chunks(data):
+            if _is_ours_png(kind, payload):
+                return data[:start] + data[end:]
+    elif fmt == "jpeg":
+        for marker, start, end in _jpeg_segments(data):
+            if marker == 0xFE and data[start + 4 : end].startswith(_JPEG_PREFIX):
+                return data[:start] + data[end:]
     return data
 
 

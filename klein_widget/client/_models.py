@@ -116,6 +116,8 @@ class GenerationRequest:
     seed: int = RANDOM_SEED
     sync_mode: bool = False
     base64_output: bool = False
+    # Drawn here for seed=-1: such a request never takes an image already made.
+    seed_drawn: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         side_hint = f" pixels (multiples of {SIDE_STEP} work best)"
@@ -141,7 +143,7 @@ class GenerationRequest:
         if self.seed != RANDOM_SEED:
             return self
         seed = (rng or random.SystemRandom()).randint(0, MAX_SEED)
-        return dataclasses.replace(self, seed=seed)
+        return dataclasses.replace(self, seed=seed, seed_drawn=True)
 
     def to_json(self) -> dict[str, Any]:
         """The submit body, parameters flat as the API expects."""

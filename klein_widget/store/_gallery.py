@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from klein_widget.client._generation import Generation
+from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry
 from klein_widget.store._files import find_written, write_image, written_images
@@ -247,7 +248,8 @@ class Gallery:
         return self._read("read the index", self._index.count, 0)
 
     def load(self, entry: GalleryEntry | str) -> Generation:
-        """The stored image as a `Generation` (bytes from disk, parameters from the index).
+        """The stored image as a `Generation`: the bytes as served (the embedded parameters
+        taken out again), the parameters from the index.
 
         Example:
             >>> gen = gallery.load(gallery.find(limit=1)[0])  # doctest: +SKIP
@@ -267,7 +269,7 @@ class Gallery:
         return Generation(
             found.request,
             prediction,
-            found.path.read_bytes(),
+            strip_params(found.path.read_bytes()),  # the bytes as served
             elapsed=found.elapsed or 0.0,
             path=found.path,
         )

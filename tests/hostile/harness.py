@@ -231,6 +231,7 @@ def run_target(
     max_spend: float | str | None = "asked",
     rule: Callable[[Request], Answer | None] | None = None,
     key: str = KEY,
+    fresh: bool = False,
 ) -> Outcome:
     """Make one call of ``target`` against the servers after applying ``scripts``."""
     servers.reset()
@@ -250,7 +251,8 @@ def run_target(
     outcome.submits_before = servers.submit_count()
     servers.script(scripts or {})
     servers.api.rule = rule
-    request = {"width": SIDE, "height": SIDE, "seed": SEED}
+    # A gallery given twice would answer the second call from disk: fresh asks again.
+    request = {"width": SIDE, "height": SIDE, "seed": SEED, "fresh": fresh}
 
     holder: dict[str, Any] = {}
 

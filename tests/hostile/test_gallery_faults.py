@@ -43,7 +43,7 @@ def test_corrupt_index_still_writes_image_file(servers: Servers) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # how loudly is the fixer's choice
         outcome = run_target("sync", servers, gallery=folder)
-        second = run_target("sync", servers, gallery=folder)
+        second = run_target("sync", servers, gallery=folder, fresh=True)
     assert outcome.raised is None, outcome.describe()
     assert second.raised is None, second.describe()
     assert len(image_files(folder)) == 2, "the paid images were not saved"
@@ -59,7 +59,7 @@ def test_failed_index_update_leaves_no_duplicate_on_resume(servers: Servers) -> 
     before = len(image_files(folder))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        outcome = run_target("sync", servers, gallery=folder)
+        outcome = run_target("sync", servers, gallery=folder, fresh=True)
     assert outcome.raised is None, outcome.describe()
     with index_of(folder) as db:  # space freed again
         db.execute("DROP TRIGGER disk_full")

@@ -277,7 +277,7 @@ def test_a_quoted_question_is_a_prompt(ipython: Shell) -> None:
 def test_the_key_appears_in_no_output(ipython: Shell, api_key: str) -> None:
     made = ipython.run(f"%klein a fox {SMALL} -s 1")
     ipython.emulator.emulator.script("submit", 401)
-    refused = ipython.run(f"%klein a fox {SMALL} -s 1")
+    refused = ipython.run(f"%klein a fox {SMALL} -s 2")  # -s 1 is in the gallery: free
     assert isinstance(refused.error, UsageError)
     for ran in (made, refused):
         everything = repr(ran.published) + ran.stdout + ran.stderr + str(ran.error)

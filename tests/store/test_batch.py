@@ -93,18 +93,18 @@ async def test_rerun_skips_what_the_gallery_has(
         assert before.generation is not None
         assert after.generation.task_id == before.generation.task_id
         assert after.generation.path == before.generation.path
-        assert after.generation.image == before.generation.path.read_bytes()  # type: ignore[union-attr]
+        assert after.generation.image == before.generation.image  # the bytes as served
         assert after.generation.seed == 5
     assert emulator.count("POST", SUBMIT_PATH) == 5
     assert (await batch(klein, PROMPTS, seed=5, **SMALL)).skipped == 5
     assert emulator.count("POST", SUBMIT_PATH) == 5
 
 
-async def test_skip_existing_false_generates_again(
+async def test_fresh_generates_again(
     klein: KleinClient | AsyncKleinClient, emulator: Emulator
 ) -> None:
     await batch(klein, PROMPTS[:2], seed=5, **SMALL)
-    again = await batch(klein, PROMPTS[:2], seed=5, skip_existing=False, **SMALL)
+    again = await batch(klein, PROMPTS[:2], seed=5, fresh=True, **SMALL)
 
     assert again.skipped == 0
     assert emulator.count("POST", SUBMIT_PATH) == 4
@@ -133,10 +133,12 @@ async def test_random_seeds_are_drawn_client_side_and_reproducible(
     assert seeds == [r.seed for r in expected]
     assert -1 not in seeds
     assert [g.seed for g in first.generations] == seeds
-    # The same seeded draw plans the same requests: a rerun skips everything.
+    # The same seeded draw plans the same requests, but seeds drawn here are random to the
+    # user: they never take an image already made (only seeds of your own do).
     again = make_sync(rng=random.Random(99)).generate_many(["a fox"] * 3, **SMALL)
-    assert again.skipped == 3
-    assert emulator.count("POST", SUBMIT_PATH) == 3
+    assert [item.request.seed for item in again] == seeds
+    assert again.skipped == 0
+    assert emulator.count("POST", SUBMIT_PATH) == 6
 
 
 async def test_invalid_items_are_refused_before_anything_is_sent(

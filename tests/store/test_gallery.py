@@ -75,7 +75,11 @@ def test_load_params_regenerates_identical_bytes(client: KleinClient, emulator: 
     assert first.path is not None
 
     params = load_params(first.path)
-    again = client.generate(**params)
+    reused = client.generate(**params)  # a seed of your own: already made, so free
+    assert reused.from_gallery
+    assert reused.image == first.image
+    assert emulator.count("POST", SUBMIT_PATH) == 1
+    again = client.generate(**params, fresh=True)
 
     assert params == {"prompt": "a lighthouse at dusk", "width": 512, "height": 256, "seed": 1234}
     assert again.image == first.image
@@ -275,7 +279,7 @@ def test_a_deleted_gallery_folder_is_recreated(client: KleinClient, isolated: Pa
 
 
 def test_same_prompt_and_seed_never_overwrites(client: KleinClient, isolated: Path) -> None:
-    gens = [client.generate("twins", width=256, height=256, seed=7) for _ in range(3)]
+    gens = [client.generate("twins", width=256, height=256, seed=7, fresh=True) for _ in range(3)]
 
     paths = {g.path for g in gens}
     assert len(paths) == 3
@@ -295,7 +299,7 @@ def test_concurrent_threads_write_one_gallery(make_sync: Any, isolated: Path) ->
     clients = [make_sync(gallery=Gallery(isolated)) for _ in range(4)]
 
     def make(i: int) -> Any:
-        return clients[i % 4].generate("crowd", width=256, height=256, seed=i % 3)
+        return clients[i % 4].generate("crowd", width=256, height=256, seed=i % 3, fresh=True)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         gens = list(pool.map(make, range(24)))
@@ -312,7 +316,7 @@ import sys
 from klein_widget import KleinClient, PollSchedule
 client = KleinClient(poll=PollSchedule(fast=0.005, cap=0.05))
 for i in range(6):
-    gen = client.generate("crowd", width=256, height=256, seed=i % 2)
+    gen = client.generate("crowd", width=256, height=256, seed=i % 2, fresh=True)
     print(gen.task_id, gen.path)
 """
 
@@ -332,7 +336,7 @@ def test_concurrent_processes_and_threads_write_one_gallery(
     with ThreadPoolExecutor(max_workers=6) as pool:
         procs = [pool.submit(run_python, _WRITER, env=env) for _ in range(3)]
         mine = [
-            pool.submit(local.generate, "crowd", width=256, height=256, seed=i % 2)
+            pool.submit(local.generate, "crowd", width=256, height=256, seed=i % 2, fresh=True)
             for i in range(6)
         ]
         outputs = [p.result() for p in procs]
