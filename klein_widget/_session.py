@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import os
 import threading
 from collections import deque
@@ -25,8 +24,7 @@ from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.store._gallery import Gallery
-from klein_widget.store._place import GalleryOption, resolve_gallery
-from klein_widget.store._resume import ResumeReport, resume_tasks
+from klein_widget.store._place import resolve_gallery
 from klein_widget.ui._progress import ask, progress_bar
 
 if TYPE_CHECKING:
@@ -222,100 +220,3 @@ _SESSION = Session()
 def session() -> Session:
     """The kernel's shared session."""
     return _SESSION
-
-
-def set_api_key(api_key: str | None = None) -> None:
-    """Set the WaveSpeed key for this kernel; with no argument, prompt for it without echo.
-
-    The key goes to ``$WAVESPEED_API_KEY`` of this process (so snippets that read the
-    environment work) and nowhere else.
-
-    Example:
-        >>> klein_widget.set_api_key()  # doctest: +SKIP
-        WaveSpeed API key: ········
-    """
-    key = api_key if api_key is not None else getpass.getpass("WaveSpeed API key: ")
-    key = key.strip()
-    if not key:
-        raise ValueError("The key is empty: paste the key from your WaveSpeed dashboard.")
-    _config.resolve_api_key(key)  # refuses a key with a line break or such, without showing it
-    os.environ[_config.API_KEY_ENV] = key
-    # A real key means the real API: never send it on to a local emulator.
-    _SESSION.leave_emulator()
-    _SESSION.configure(api_key=key)
-    print(f"Key set for this kernel; images now come from {_SESSION.base_url}.")
-
-
-def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
-    """Start the local WaveSpeed emulator in the background and point the session at it.
-
-    ``knobs`` go to `klein_widget.emulator.start`: `create_app`'s (``inference_time``,
-    ``concurrency``, ``rate_limit``, ``api_key``, ``sync_timeout``, ``queue_time``, ...) and
-    the fault rates of `Faults` by name (``fail_rate``, ``drop_rate``, ``nsfw_rate``, ...).
-    A bad knob raises before the running emulator is touched. The environment variables
-    are set too, so code snippets run against it unchanged.
-
-    Example:
-        >>> klein_widget.use_emulator()  # doctest: +SKIP
-        Using the local emulator at http://127.0.0.1:40123 (no key needed, images are drawn).
-    """
-    from klein_widget.emulator import start
-
-    if _SESSION.emulator is not None and not knobs:
-        running = _SESSION.emulator
-    else:
-        running = start(port=0, **knobs)  # first: a bad knob leaves the old one running
-        if _SESSION.emulator is not None:
-            _SESSION.emulator.stop()
-        _SESSION.emulator = running
-    os.environ[_config.BASE_URL_ENV] = running.base_url
-    os.environ.setdefault(_config.API_KEY_ENV, "emulator")
-    _SESSION.configure(base_url=running.base_url, api_key=os.environ[_config.API_KEY_ENV])
-    if not quiet:
-        print(
-            f"Using the local emulator at {running.base_url}: no key or network needed, and "
-            "its images are drawn locally (marked 'klein emulator'), not made by FLUX.2."
-        )
-    return running
-
-
-def connect(*, quiet: bool = False) -> str:
-    """Use the real API if ``$WAVESPEED_API_KEY`` is set, else start the local emulator.
-
-    Returns the base URL in use. Notebooks call this first so they run anywhere.
-
-    Example:
-        >>> klein_widget.connect()  # doctest: +SKIP
-        'https://api.wavespeed.ai'
-    """
-    if os.environ.get(_config.API_KEY_ENV) and not _SESSION.using_emulator:
-        if not quiet:
-            print(f"Using WaveSpeed at {_SESSION.base_url} with the key from $WAVESPEED_API_KEY.")
-        return _SESSION.base_url
-    return use_emulator(quiet=quiet).base_url
-
-
-def resume(
-    client: KleinClient | None = None,
-    *,
-    gallery: GalleryOption = None,
-    timeout: float | None = 120.0,
-) -> ResumeReport:
-    """Download every accepted task whose image never arrived, into the gallery.
-
-    Uses the session's client unless ``client`` is given; reads the client's gallery
-    unless ``gallery`` is given. Nothing is submitted: only results are fetched.
-
-    Example:
-        >>> klein_widget.connect()  # doctest: +SKIP
-        >>> klein_widget.resume()  # doctest: +SKIP
-        ResumeReport(3 fetched)
-    """
-    client = client if client is not None else _SESSION.client()
-    if gallery is not None:
-        store = resolve_gallery(gallery)
-    elif isinstance(client.journal, Session):
-        store = client.journal.gallery
-    else:
-        store = client.journal if isinstance(client.journal, Gallery) else None
-    return resume_tasks(client, store, timeout=timeout)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from klein_widget.client import _envelope
-from klein_widget.client._config import url_origin
+from klein_widget.client._config import result_path, url_origin
 from klein_widget.client._constants import MAX_IMAGE_PIXELS
 from klein_widget.client._exceptions import APIStatusError, GenerationFailedError
 from klein_widget.client._metadata import check_image
@@ -32,8 +32,10 @@ __all__ = [
     "first_output",
     "image_or_url",
     "image_parser",
+    "poll_url",
     "prediction_from",
     "result_parser",
+    "submit_data",
 ]
 
 
@@ -184,3 +186,39 @@ def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
         return checked_image(task_id, response.content)
 
     return parse
+
+
+def submit_data(response: httpx.Response, sync_mode: bool, secret: str | None) -> dict[str, Any]:
+    """The data of a submit's answer, or the error it means.
+
+    A sync-mode timeout that names its task becomes a task to poll. Only a 3xx or 4xx
+    proves the task was refused; any 2xx or 5xx may have been taken (``maybe_accepted``).
+    """
+    if sync_mode:
+        timed_out, task_id = _envelope.sync_timeout_task(response)
+        if timed_out and task_id:
+            return {"id": task_id, "status": "processing"}  # keep going by polling
+        if timed_out:
+            raise APIStatusError(
+                "Sync mode timed out at WaveSpeed's gateway, and the answer did not say "
+                "which task it was: it may still complete and be billed, but cannot be "
+                "fetched. Use polling (sync_mode=False) for this prompt.",
+                status_code=response.status_code,
+                maybe_accepted=True,
+            )
+    refused = 300 <= response.status_code < 500
+    return _envelope.parse_envelope(response, secret=secret, maybe_accepted=not refused)
+
+
+def poll_url(task_id: str, prediction: Prediction | None, base_url: str) -> str:
+    """Where to poll: the task's own ``urls.get`` when it is on the API's origin (as
+    WaveSpeed's docs show), else the result endpoint every official client uses.
+
+    Example:
+        >>> poll_url("t1", None, "https://api.wavespeed.ai")
+        'https://api.wavespeed.ai/api/v3/predictions/t1/result'
+    """
+    given = prediction.urls.get("get", "") if prediction is not None else ""
+    if given and task_id in given and url_origin(given) == url_origin(base_url):
+        return given
+    return base_url + result_path(task_id)

@@ -19,18 +19,17 @@ import httpx
 from klein_widget._version import __version__
 from klein_widget.client import _config, _envelope, _policy
 from klein_widget.client._answers import (
+    poll_url,
     prediction_from,
+    submit_data,
 )
 from klein_widget.client._constants import (
-    CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
     DOWNLOAD_GRACE,
-    READ_TIMEOUT,
     REMEMBERED_TASKS,
 )
 from klein_widget.client._exceptions import (
     APIStatusError,
-    GenerationTimeoutError,
     KleinError,
     RateLimitError,
 )
@@ -44,7 +43,7 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
-from klein_widget.client._run import ProgressCallback, Run, timed_out
+from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
@@ -178,40 +177,13 @@ class BaseClient:
         return Run(request, now, now + limit, self._clock, on_progress)
 
     def _timeout(self, deadline: float, *, long_read: bool = False) -> httpx.Timeout:
-        """Per-operation timeouts that never reach past ``deadline``.
-
-        A sync-mode POST stays open until the image is done: ``long_read`` lets one read
-        use all the time left. The whole body is held to the deadline as it streams in.
-        """
-        remaining = max(0.001, deadline - self._clock())
-        read = remaining if long_read else min(READ_TIMEOUT, remaining)
-        return httpx.Timeout(read, connect=min(CONNECT_TIMEOUT, remaining))
+        return _policy.request_timeout(deadline - self._clock(), long_read=long_read)
 
     def _check_body(self, size: int, limit: int, deadline: float, during: str) -> None:
-        """Raise if a body being read has grown past ``limit`` or the deadline has passed."""
-        if size > limit:
-            raise APIStatusError(
-                f"WaveSpeed's answer during {during} was larger than {limit >> 20} MB, far "
-                "more than an image or a task needs; it was not read further.",
-                status_code=502,
-                maybe_accepted=during != "submit",
-            )
-        if self._clock() > deadline:
-            raise httpx.ReadTimeout(f"the answer was still arriving at the deadline ({during})")
+        _policy.check_body(size, limit, past_deadline=self._clock() > deadline, during=during)
 
     def _given_up(self, error: KleinError, task_id: str | None, run: Run) -> KleinError:
-        """The error to raise when a read is given up: after acceptance it names the task.
-
-        Out of time, it is a `GenerationTimeoutError`, so every call that ran out of time
-        says so the same way.
-        """
-        if task_id is None:
-            return error
-        if self._clock() >= run.deadline and not isinstance(error, GenerationTimeoutError):
-            return timed_out(task_id, run, error)
-        error.task_id = error.task_id or task_id
-        error.maybe_accepted = True
-        return error
+        return given_up(error, task_id, run, self._clock())
 
     def _retry_delay(
         self,
@@ -249,23 +221,6 @@ class BaseClient:
         else:
             self._ledger.release(token)
 
-    def _parse_submit(self, response: httpx.Response, sync_mode: bool) -> dict[str, Any]:
-        if sync_mode:
-            timed_out, task_id = _envelope.sync_timeout_task(response)
-            if timed_out and task_id:
-                return {"id": task_id, "status": "processing"}  # keep going by polling
-            if timed_out:
-                raise APIStatusError(
-                    "Sync mode timed out at WaveSpeed's gateway, and the answer did not say "
-                    "which task it was: it may still complete and be billed, but cannot be "
-                    "fetched. Use polling (sync_mode=False) for this prompt.",
-                    status_code=response.status_code,
-                    maybe_accepted=True,
-                )
-        # Only a 3xx or 4xx proves the task was refused; any 2xx or 5xx may have been taken.
-        refused = 300 <= response.status_code < 500
-        return _envelope.parse_envelope(response, secret=self._api_key, maybe_accepted=not refused)
-
     def _accepted(
         self,
         request: GenerationRequest,
@@ -276,7 +231,7 @@ class BaseClient:
         """Turn the submit answer into a Prediction and record it, settling the ledger."""
         try:
             prediction = prediction_from(
-                self._parse_submit(response, request.sync_mode), secret=self._api_key
+                submit_data(response, request.sync_mode, self._api_key), secret=self._api_key
             )
             if not prediction.id:
                 raise APIStatusError(
@@ -310,12 +265,7 @@ class BaseClient:
     # --- results -----------------------------------------------------------------------
 
     def _poll_url(self, task_id: str, prediction: Prediction | None) -> str:
-        """Where to poll: the task's own ``urls.get`` when it is on the API's origin (as
-        WaveSpeed's docs show), else the result endpoint every official client uses."""
-        given = prediction.urls.get("get", "") if prediction is not None else ""
-        if given and self._same_origin(given) and task_id in given:
-            return given
-        return self._url(_config.result_path(task_id))
+        return poll_url(task_id, prediction, self.base_url)
 
     def _poll_delays(self, run: Run) -> Iterator[float]:
         """The pauses between polls for this run's image size."""

@@ -1,13 +1,10 @@
-"""The one runner for many images: `generate_many`, `compare`, ``%klein -n`` and `resume`.
+"""`generate_many`: the one way to make many images (`compare` and ``%klein -n`` use it;
+`resume` runs the same loops on a fetch-only plan).
 
-`_plan` decides what to do (validation, seeds, duplicates, the gallery, cost), `_tally`
-keeps the books and `_concurrency` says how many at once; here are the two mirrored loops
-that do the I/O, one on threads (works inside a running notebook cell: no event loop of its
-own) and one on asyncio tasks. The client tells them of every 429 it waits out (a
-``rate_limited`` progress stage), and the concurrency controller backs off.
-
-``on_item`` (each finished item) and ``on_progress`` (each step of each image) are called
-in the caller's thread, so a door may update its display from them.
+`_plan` decides what to do (validation, seeds, duplicates, what the gallery has, cost),
+`_tally` keeps the books, `_concurrency` says how many at once, and `_runner` has the two
+mirrored loops that do the I/O. ``on_item`` (each finished item) and ``on_progress`` (each
+step of each image) are called in the caller's thread, so a door may update its display.
 
 Example:
     >>> result = client.generate_many(["a red fox", "a blue heron"], seed=7)  # doctest: +SKIP
@@ -16,17 +13,11 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
-import queue
-import time
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
-from klein_widget.client import _config
+from klein_widget.client import _config, _runner
 from klein_widget.client._concurrency import DEFAULT_CONCURRENCY, Concurrency
-from klein_widget.client._generation import Generation
-from klein_widget.client._journal import Journal
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._plan import (
     DEFAULT_CONFIRM_OVER,
@@ -37,24 +28,15 @@ from klein_widget.client._plan import (
     check_cost,
     plan_batch,
 )
-from klein_widget.client._tally import ItemCallback, Tally
+from klein_widget.client._tally import ItemCallback
 
 if TYPE_CHECKING:
     from klein_widget.client._async_client import AsyncKleinClient
     from klein_widget.client._base import BaseClient
-    from klein_widget.client._run import Progress, ProgressCallback
+    from klein_widget.client._run import ProgressCallback
     from klein_widget.client._sync_client import KleinClient
 
-__all__ = [
-    "BatchItem",
-    "BatchResult",
-    "agenerate_many",
-    "arun_plan",
-    "generate_many",
-    "run_plan",
-]
-
-_TICK = 0.1  # seconds between deliveries of progress to the caller's thread
+__all__ = ["BatchItem", "BatchResult", "agenerate_many", "generate_many"]
 
 
 def _prepare(
@@ -81,34 +63,6 @@ def _prepare(
         plan = plan_batch(requests)
     check_cost(plan, confirm=confirm, confirm_over=confirm_over)
     return plan
-
-
-def _reporter(control: Concurrency, job: int, deliver: ProgressCallback | None) -> ProgressCallback:
-    def report(progress: Progress) -> None:
-        control.stage(job, progress.stage)
-        if deliver is not None:
-            deliver(progress)
-
-    return report
-
-
-def _tally(
-    client: BaseClient,
-    plan: Plan,
-    journal: Journal | None,
-    progress: bool | None,
-    timeout: float | None,
-    on_item: ItemCallback | None,
-    resubmit_lost: bool,
-) -> Tally:
-    return Tally(
-        plan,
-        client.journal if journal is None else journal,
-        progress=progress,
-        timeout=client.timeout if timeout is None else timeout,
-        on_item=on_item,
-        resubmit_lost=resubmit_lost,
-    )
 
 
 # --- the public entry points ------------------------------------------------------------------
@@ -160,7 +114,7 @@ def generate_many(
         confirm=confirm,
         confirm_over=confirm_over,
     )
-    return run_plan(
+    return _runner.run_plan(
         client,
         plan,
         concurrency=concurrency,
@@ -202,7 +156,7 @@ async def agenerate_many(
         confirm=confirm,
         confirm_over=confirm_over,
     )
-    return await arun_plan(
+    return await _runner.arun_plan(
         client,
         plan,
         concurrency=concurrency,
@@ -211,117 +165,3 @@ async def agenerate_many(
         on_item=on_item,
         on_progress=on_progress,
     )
-
-
-# --- the runners (keep them mirrored) ---------------------------------------------------------
-
-
-def run_plan(
-    client: KleinClient,
-    plan: Plan,
-    *,
-    concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
-    progress: bool | None = False,
-    timeout: float | None = None,
-    on_item: ItemCallback | None = None,
-    on_progress: ProgressCallback | None = None,
-    journal: Journal | None = None,
-    resubmit_lost: bool = True,
-) -> BatchResult:
-    """Run a planned batch on threads. ``journal`` (default: the client's) hears of paid
-    tasks that fail; ``resubmit_lost=False`` only fetches (what `resume` needs)."""
-    control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
-    tally = _tally(client, plan, journal, progress, timeout, on_item, resubmit_lost)
-    steps: queue.SimpleQueue[Progress] = queue.SimpleQueue()  # workers -> the caller's thread
-    deliver = steps.put if on_progress is not None else None
-    running: dict[Future[Generation], int] = {}
-    pool = ThreadPoolExecutor(max_workers=control.maximum, thread_name_prefix="klein-batch")
-    try:
-        while tally.waiting or running:
-            now = time.monotonic()
-            while len(running) < control.limit and (job := tally.next_ready(now)) is not None:
-                control.started(job)
-                todo = plan.jobs[job]
-                if todo.task_id is not None:
-                    future = pool.submit(
-                        client.fetch, todo.task_id, request=todo.request, timeout=timeout
-                    )
-                else:
-                    future = pool.submit(
-                        client.generate,
-                        todo.request,
-                        timeout=timeout,
-                        on_progress=_reporter(control, job, deliver),
-                        fresh=True,  # the plan already took what was made before
-                    )
-                running[future] = job
-            pause = tally.wake_in(now)
-            if on_progress is not None:
-                pause = _TICK if pause is None else min(pause, _TICK)
-            if not running:
-                time.sleep(pause or 0.0)
-                continue
-            done, _ = wait(running, timeout=pause, return_when=FIRST_COMPLETED)
-            while on_progress is not None and not steps.empty():
-                on_progress(steps.get())
-            for future in done:
-                error = future.exception()
-                outcome = future.result() if error is None else error
-                tally.record(running.pop(future), outcome, control, time.monotonic())
-    finally:
-        # On an interrupt, queued jobs are dropped; those in flight finish in the
-        # background and land in the gallery, so a rerun skips them.
-        pool.shutdown(wait=not running, cancel_futures=True)
-        tally.bar.close()
-    return tally.result()
-
-
-async def arun_plan(
-    client: AsyncKleinClient,
-    plan: Plan,
-    *,
-    concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
-    progress: bool | None = False,
-    timeout: float | None = None,
-    on_item: ItemCallback | None = None,
-    on_progress: ProgressCallback | None = None,
-    journal: Journal | None = None,
-    resubmit_lost: bool = True,
-) -> BatchResult:
-    """Run a planned batch as asyncio tasks; see `run_plan` (callbacks run on the loop)."""
-    control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
-    tally = _tally(client, plan, journal, progress, timeout, on_item, resubmit_lost)
-    running: dict[asyncio.Task[Generation], int] = {}
-    try:
-        while tally.waiting or running:
-            now = time.monotonic()
-            while len(running) < control.limit and (job := tally.next_ready(now)) is not None:
-                control.started(job)
-                todo = plan.jobs[job]
-                if todo.task_id is not None:
-                    work = client.fetch(todo.task_id, request=todo.request, timeout=timeout)
-                else:
-                    work = client.generate(
-                        todo.request,
-                        timeout=timeout,
-                        on_progress=_reporter(control, job, on_progress),
-                        fresh=True,  # the plan already took what was made before
-                    )
-                task = asyncio.create_task(work)
-                running[task] = job
-            pause = tally.wake_in(now)
-            if not running:
-                await asyncio.sleep(pause or 0.0)
-                continue
-            done, _ = await asyncio.wait(
-                running, timeout=pause, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done:
-                error = asyncio.CancelledError() if task.cancelled() else task.exception()
-                outcome = task.result() if error is None else error
-                tally.record(running.pop(task), outcome, control, time.monotonic())
-    finally:
-        for task in running:  # cancelled with us; accepted tasks stay in the gallery journal
-            task.cancel()
-        tally.bar.close()
-    return tally.result()

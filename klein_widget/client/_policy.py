@@ -10,6 +10,9 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
+
+from klein_widget.client._constants import CONNECT_TIMEOUT, READ_TIMEOUT
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -144,3 +147,35 @@ class InferenceTimes:
         seconds = observed_ms / 1000
         previous = self._seconds.get(pixels)
         self._seconds[pixels] = seconds if previous is None else 0.7 * previous + 0.3 * seconds
+
+
+# --- deadlines and caps of one request ----------------------------------------------------
+
+
+def request_timeout(remaining: float, *, long_read: bool = False) -> httpx.Timeout:
+    """Per-operation timeouts that never reach past the ``remaining`` seconds.
+
+    A sync-mode POST stays open until the image is done: ``long_read`` lets one read use
+    all the time left. The whole body is held to the deadline as it streams in
+    (`check_body`).
+
+    Example:
+        >>> request_timeout(5.0).read, request_timeout(500.0).read
+        (5.0, 60.0)
+    """
+    remaining = max(0.001, remaining)
+    read = remaining if long_read else min(READ_TIMEOUT, remaining)
+    return httpx.Timeout(read, connect=min(CONNECT_TIMEOUT, remaining))
+
+
+def check_body(size: int, limit: int, *, past_deadline: bool, during: str) -> None:
+    """Raise if a body being read has grown past ``limit`` or its deadline has passed."""
+    if size > limit:
+        raise APIStatusError(
+            f"WaveSpeed's answer during {during} was larger than {limit >> 20} MB, far "
+            "more than an image or a task needs; it was not read further.",
+            status_code=502,
+            maybe_accepted=during != "submit",
+        )
+    if past_deadline:
+        raise httpx.ReadTimeout(f"the answer was still arriving at the deadline ({during})")

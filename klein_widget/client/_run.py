@@ -17,7 +17,7 @@ from typing import Literal
 from klein_widget.client._exceptions import GenerationTimeoutError, KleinError
 from klein_widget.client._models import WAITING_STATUSES, GenerationRequest, Prediction
 
-__all__ = ["Progress", "ProgressCallback", "Run", "Stage", "stage_of", "timed_out"]
+__all__ = ["Progress", "ProgressCallback", "Run", "Stage", "given_up", "stage_of", "timed_out"]
 
 # "submitted": the server accepted the task (it answers "created" whether or not it will
 # queue it); "queued": a later poll still finds it waiting to start.
@@ -79,3 +79,18 @@ def timed_out(task_id: str, run: Run, cause: KleinError | None = None) -> Genera
         task_id=task_id,
         maybe_accepted=True,
     )
+
+
+def given_up(error: KleinError, task_id: str | None, run: Run, now: float) -> KleinError:
+    """The error to raise when a read is given up: after acceptance it names the task.
+
+    Out of time, it is a `GenerationTimeoutError`, so every call that ran out of time
+    says so the same way.
+    """
+    if task_id is None:
+        return error
+    if now >= run.deadline and not isinstance(error, GenerationTimeoutError):
+        return timed_out(task_id, run, error)
+    error.task_id = error.task_id or task_id
+    error.maybe_accepted = True
+    return error

@@ -17,9 +17,9 @@ from klein_widget.client._exceptions import (
     AuthenticationError,
     GenerationFailedError,
 )
-from klein_widget.client._fanout import run_plan
 from klein_widget.client._generation import Generation
 from klein_widget.client._plan import Job, Plan
+from klein_widget.client._runner import run_plan
 from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:

@@ -1,0 +1,122 @@
+"""The session's doors: ``connect()``, ``use_emulator()``, ``set_api_key()``, ``resume()``.
+
+Each changes or uses the kernel's shared `Session` (`klein_widget._session`), so every
+panel, ``%klein`` and lesson sees the change.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import TYPE_CHECKING, Any
+
+from klein_widget._session import Session, session
+from klein_widget.client import _config
+from klein_widget.client._sync_client import KleinClient
+from klein_widget.store._gallery import Gallery
+from klein_widget.store._place import GalleryOption, resolve_gallery
+from klein_widget.store._resume import ResumeReport, resume_tasks
+
+if TYPE_CHECKING:
+    from klein_widget.emulator import RunningEmulator
+
+__all__ = ["connect", "resume", "set_api_key", "use_emulator"]
+
+
+def set_api_key(api_key: str | None = None) -> None:
+    """Set the WaveSpeed key for this kernel; with no argument, prompt for it without echo.
+
+    The key goes to ``$WAVESPEED_API_KEY`` of this process (so snippets that read the
+    environment work) and nowhere else.
+
+    Example:
+        >>> klein_widget.set_api_key()  # doctest: +SKIP
+        WaveSpeed API key: ········
+    """
+    key = api_key if api_key is not None else getpass.getpass("WaveSpeed API key: ")
+    key = key.strip()
+    if not key:
+        raise ValueError("The key is empty: paste the key from your WaveSpeed dashboard.")
+    _config.resolve_api_key(key)  # refuses a key with a line break or such, without showing it
+    os.environ[_config.API_KEY_ENV] = key
+    # A real key means the real API: never send it on to a local emulator.
+    session().leave_emulator()
+    session().configure(api_key=key)
+    print(f"Key set for this kernel; images now come from {session().base_url}.")
+
+
+def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
+    """Start the local WaveSpeed emulator in the background and point the session at it.
+
+    ``knobs`` go to `klein_widget.emulator.start`: `create_app`'s (``inference_time``,
+    ``concurrency``, ``rate_limit``, ``api_key``, ``sync_timeout``, ``queue_time``, ...) and
+    the fault rates of `Faults` by name (``fail_rate``, ``drop_rate``, ``nsfw_rate``, ...).
+    A bad knob raises before the running emulator is touched. The environment variables
+    are set too, so code snippets run against it unchanged.
+
+    Example:
+        >>> klein_widget.use_emulator()  # doctest: +SKIP
+        Using the local emulator at http://127.0.0.1:40123 (no key needed, images are drawn).
+    """
+    from klein_widget.emulator import start
+
+    shared = session()
+    old = shared.emulator
+    if old is not None and not knobs:
+        running = old
+    else:
+        running = start(port=0, **knobs)  # first: a bad knob leaves the old one running
+        if old is not None:
+            old.stop()
+        shared.emulator = running
+    os.environ[_config.BASE_URL_ENV] = running.base_url
+    os.environ.setdefault(_config.API_KEY_ENV, "emulator")
+    shared.configure(base_url=running.base_url, api_key=os.environ[_config.API_KEY_ENV])
+    if not quiet:
+        print(
+            f"Using the local emulator at {running.base_url}: no key or network needed, and "
+            "its images are drawn locally (marked 'klein emulator'), not made by FLUX.2."
+        )
+    return running
+
+
+def connect(*, quiet: bool = False) -> str:
+    """Use the real API if ``$WAVESPEED_API_KEY`` is set, else start the local emulator.
+
+    Returns the base URL in use. Notebooks call this first so they run anywhere.
+
+    Example:
+        >>> klein_widget.connect()  # doctest: +SKIP
+        'https://api.wavespeed.ai'
+    """
+    if os.environ.get(_config.API_KEY_ENV) and not session().using_emulator:
+        if not quiet:
+            print(f"Using WaveSpeed at {session().base_url} with the key from $WAVESPEED_API_KEY.")
+        return session().base_url
+    return use_emulator(quiet=quiet).base_url
+
+
+def resume(
+    client: KleinClient | None = None,
+    *,
+    gallery: GalleryOption = None,
+    timeout: float | None = 120.0,
+) -> ResumeReport:
+    """Download every accepted task whose image never arrived, into the gallery.
+
+    Uses the session's client unless ``client`` is given; reads the client's gallery
+    unless ``gallery`` is given. Nothing is submitted: only results are fetched.
+
+    Example:
+        >>> klein_widget.connect()  # doctest: +SKIP
+        >>> klein_widget.resume()  # doctest: +SKIP
+        ResumeReport(3 fetched)
+    """
+    client = client if client is not None else session().client()
+    if gallery is not None:
+        store = resolve_gallery(gallery)
+    elif isinstance(client.journal, Session):
+        store = client.journal.gallery
+    else:
+        store = client.journal if isinstance(client.journal, Gallery) else None
+    return resume_tasks(client, store, timeout=timeout)
