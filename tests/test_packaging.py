@@ -4,7 +4,8 @@
   README's Binder, Colab, install and file links, and the notebooks' install cell follow it
   (``scripts/set-repo-url.py`` rewrites them; here we check they agree and that the script
   really moves every one of them).
-- The README keeps its two first commands, and its exit codes are those ``klein --help`` lists.
+- The README keeps its two first commands, and its exit codes (and what each means) are those
+  ``klein --help``, ``klein generate --help`` and ``klein enhance --help`` list.
 - ``python -m build`` makes an sdist and a wheel that pass ``twine check --strict``, with
   nothing in the sdist that is not the project's (marked ``packaging``: a few seconds, but
   build's isolated environment needs pip to reach an index).
@@ -149,16 +150,17 @@ def _help_exit_codes(*args: str) -> list[tuple[int, str]]:
     klein = Path(sys.executable).with_name("klein")
     command = [str(klein)] if klein.exists() else [sys.executable, "-m", "klein_widget"]
     shown = subprocess.run([*command, *args, "--help"], capture_output=True, text=True, check=True)
-    epilog = " ".join(shown.stdout.split()).split("exit codes:", 1)[1]
-    return [(int(code), name) for code, name in re.findall(r"(\d+) (\w+)", epilog)]
+    epilog = shown.stdout.split("exit codes:", 1)[1]
+    return [(int(code), meaning) for code, meaning in re.findall(r"^  (\d+) +(.+)$", epilog, re.M)]
 
 
-def test_readme_exit_codes_are_the_cli_help() -> None:
+@pytest.mark.parametrize("command", [(), ("generate",), ("enhance",)])
+def test_readme_exit_codes_are_the_cli_help(command: tuple[str, ...]) -> None:
     section = README.read_text().split("Exit codes", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| (\d+) \| (?:`(\w+)`|(ok))", section, re.M)
-    readme = [(int(code), name or ok) for code, name, ok in rows]
-    assert readme == _help_exit_codes()
-    assert readme == _help_exit_codes("generate")
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M)
+    readme = [(int(code), meaning.replace("`", "")) for code, meaning in rows]
+    assert [code for code, _ in readme] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 130]
+    assert readme == _help_exit_codes(*command)
 
 
 # --------------------------------------------------------------------------- sdist and wheel

@@ -34,7 +34,7 @@ from klein_widget.magic._display import (
     mark_shown,
 )
 from klein_widget.ui._snippets import default_filename
-from klein_widget.ui._text import done_text, error_text, progress_text
+from klein_widget.ui._text import done_text, error_text, price_text, progress_text
 
 __all__ = ["MAX_PARALLEL", "enhance_prompt", "make_grid", "make_one", "save_images"]
 
@@ -79,12 +79,13 @@ def make_one(
         generation.elapsed,
         generation.path,
     )
-    status.update(done_text(generation), force=True)
+    done = done_text(generation, base_url=client.base_url)
+    status.update(done, force=True)
     display(generation)
     mark_shown(shown)
     saved = save_images([generation], args, out_dir)
     if saved:
-        status.update(f"{done_text(generation)} · saved {saved[0]}", force=True)
+        status.update(f"{done} · saved {saved[0]}", force=True)
     return shown
 
 
@@ -140,7 +141,8 @@ def make_grid(
     made = [cell for cell in cells if isinstance(cell, Generation)]
     failures = [cell for cell in cells if isinstance(cell, BaseException)]
     saved = save_images(made, args, out_dir)
-    status.update(_grid_summary(made, count, time.monotonic() - started, saved), force=True)
+    elapsed = time.monotonic() - started
+    status.update(_grid_summary(made, count, elapsed, saved, client.base_url), force=True)
     for failure in failures:
         if not isinstance(failure, KleinError):
             raise failure  # a bug, not the API: show its traceback
@@ -182,7 +184,9 @@ def save_images(
         ) from None
 
 
-def _grid_summary(made: Sequence[Generation], count: int, elapsed: float, saved: list[Path]) -> str:
+def _grid_summary(
+    made: Sequence[Generation], count: int, elapsed: float, saved: list[Path], base_url: str
+) -> str:
     if not made:
         return f"0/{count} done."
     seeds = sorted(g.seed for g in made)
@@ -190,7 +194,7 @@ def _grid_summary(made: Sequence[Generation], count: int, elapsed: float, saved:
     cost = sum(g.cost for g in made)
     text = (
         f"{len(made)}/{count} done in {elapsed:.2f} s · seeds {seeds[0]} to {seeds[-1]} · "
-        f"{width}×{height} · ${cost:.3f}"
+        f"{width}×{height} · {price_text(cost, base_url)}"
     )
     if saved:
         text += f" · saved {saved[0]}" + (f" … {saved[-1].name}" if len(saved) > 1 else "")

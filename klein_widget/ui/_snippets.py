@@ -6,7 +6,7 @@ from ``$WAVESPEED_API_KEY`` by the code shown, never written into it.
 Example:
     >>> from klein_widget.client._models import GenerationRequest
     >>> print(cli_snippet(GenerationRequest("a red fox", 768, 512, seed=42)))
-    python -m klein_widget generate 'a red fox' --width 768 --height 512 --seed 42 -o klein-42.png
+    klein generate 'a red fox' --width 768 --height 512 --seed 42 -o klein-42.png
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ from klein_widget.client._config import (
 from klein_widget.client._models import MODEL_ID, RANDOM_SEED, GenerationRequest
 from klein_widget.ui._magic_options import magic_option
 
+CLI_COMMAND = "klein"  # the console script pyproject.toml installs
+
 __all__ = [
+    "CLI_COMMAND",
     "cli_snippet",
     "curl_snippet",
     "default_filename",
@@ -107,7 +110,8 @@ def python_snippet(
 def cli_snippet(
     request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
 ) -> str:
-    """A shell command: ``python -m klein_widget generate ... -o FILE``.
+    """A shell command: ``klein generate ... -o FILE`` (``klein`` is installed with the
+    package; ``python -m klein_widget`` is the same command).
 
     A base URL other than WaveSpeed's is passed as ``WAVESPEED_BASE_URL=...`` in front.
     """
@@ -121,8 +125,8 @@ def cli_snippet(
     prompt = shlex.quote(request.prompt)
     # A prompt starting with "-" would be read as an option: put it after "--".
     if request.prompt.startswith("-"):
-        return f"{prefix}python -m klein_widget generate {options} -- {prompt}"
-    return f"{prefix}python -m klein_widget generate {prompt} {options}"
+        return f"{prefix}{CLI_COMMAND} generate {options} -- {prompt}"
+    return f"{prefix}{CLI_COMMAND} generate {prompt} {options}"
 
 
 def curl_snippet(

@@ -7,6 +7,9 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -21,7 +24,39 @@ from klein_widget.client._exceptions import (
 from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 
-__all__ = ["done_text", "error_text", "progress_text"]
+__all__ = ["done_text", "error_text", "price_text", "prices_are_simulated", "progress_text"]
+
+
+def prices_are_simulated(base_url: str | None) -> bool:
+    """True if ``base_url`` is on this machine (loopback): a local emulator, which bills
+    nothing, so every price a door shows for it is only what WaveSpeed would charge.
+
+    Example:
+        >>> prices_are_simulated("http://127.0.0.1:8765")
+        True
+        >>> prices_are_simulated("https://api.wavespeed.ai")
+        False
+    """
+    host = urlsplit(base_url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: not this machine as far as we can tell
+        return False
+
+
+def price_text(dollars: float, base_url: str | None) -> str:
+    """A price as every door shows it: ``$0.008``, or ``$0.008 simulated`` on a local server.
+
+    Example:
+        >>> price_text(0.04, "http://localhost:8765")
+        '$0.040 simulated'
+        >>> price_text(0.008, "https://api.wavespeed.ai")
+        '$0.008'
+    """
+    simulated = " simulated" if prices_are_simulated(base_url) else ""
+    return f"${dollars:.3f}{simulated}"
 
 
 def progress_text(progress: Progress) -> str:
@@ -47,11 +82,14 @@ def progress_text(progress: Progress) -> str:
     return f"Done in {elapsed}"
 
 
-def done_text(generation: Generation) -> str:
+def done_text(generation: Generation, *, base_url: str | None) -> str:
     """The closing line: total time, the server's inference time, seed, size and cost.
 
+    ``base_url`` is where the image came from: a local emulator's cost says "simulated"
+    (`price_text`).
+
     Example:
-        >>> done_text(gen)  # doctest: +SKIP
+        >>> done_text(gen, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
         'Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008'
     """
     parts = [f"Done in {generation.elapsed:.2f} s"]
@@ -59,7 +97,7 @@ def done_text(generation: Generation) -> str:
     if inference is not None:
         parts[0] += f" (inference {inference / 1000:.2f} s)"
     width, height = generation.size
-    parts += [f"seed {generation.seed}", f"{width}×{height}", f"${generation.cost:.3f}"]
+    parts += [f"seed {generation.seed}", f"{width}×{height}", price_text(generation.cost, base_url)]
     if generation.nsfw:
         parts.append("flagged NSFW by the server")
     return " · ".join(parts)

@@ -18,7 +18,7 @@ from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS, check_prompt
-from klein_widget.ui._text import error_text
+from klein_widget.ui._text import error_text, price_text
 from klein_widget.widget._controls import Controls
 from klein_widget.widget._jobs import NO_LOOP, spawn
 from klein_widget.widget._style import Kind, escape, line, small
@@ -92,7 +92,7 @@ class Enhancer:
         self.before = before
         self._controls.prompt.value = after
         self._controls.undo.disabled = False
-        cost = f"${PRICE_PER_ENHANCE_MILLS / 1000:.3f}"
+        cost = price_text(PRICE_PER_ENHANCE_MILLS / 1000, client.base_url)
         self.text = f"Prompt enhanced ({cost}). Before: {before}\nAfter: {after}"
         self._controls.enhance_note.value = small(
             f"<b>Before:</b> {escape(_clip(before))}<br><b>After:</b> {escape(_clip(after))}"

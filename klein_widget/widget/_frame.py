@@ -77,5 +77,5 @@ class PanelFrame:
         )
         ledger = client.ledger if client is not None else session().ledger
         self.spend_html.value = small(
-            spend_text(ledger.spend, session_wide=ledger is session().ledger)
+            spend_text(ledger.spend, session_wide=ledger is session().ledger, base_url=url)
         )

@@ -103,7 +103,7 @@ class HistoryStrip:
             task_id=generation.task_id,
             thumbnail=_strip_thumbnail(generation),
             nsfw=generation.nsfw,
-            done=done_text(generation),
+            done=done_text(generation, base_url=base_url),
             format="jpeg" if generation.format == "jpeg" else "png",
             base_url=base_url,
             path=generation.path,

@@ -27,7 +27,7 @@ from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Spend
 from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest
 from klein_widget.client._run import Progress
-from klein_widget.ui._text import progress_text
+from klein_widget.ui._text import price_text, progress_text
 from klein_widget.widget._style import Kind, escape, line
 
 NO_KEY_HTML = (
@@ -108,14 +108,14 @@ class PanelStatusLine:
         return "\n".join(text for text, _ in lines)
 
 
-def cancelled_text(jobs: Sequence[PanelJob]) -> str:
+def cancelled_text(jobs: Sequence[PanelJob], *, base_url: str) -> str:
     """What Cancel says: which tasks it stopped waiting for, and that they are billed."""
     ids = [j.progress.task_id for j in jobs if j.progress and j.progress.task_id]
     tasks = f" (task {', '.join(ids[:2])}{'…' if len(ids) > 2 else ''})" if ids else ""
     noun = "image" if len(jobs) == 1 else f"{len(jobs)} images"
     return (
         f"Cancelled: stopped waiting for the {noun}{tasks}. WaveSpeed still finishes "
-        f"what it accepted and bills it (${PRICE_PER_IMAGE:.3f} an image)."
+        f"what it accepted and bills it (an image: {price_text(PRICE_PER_IMAGE, base_url)})."
     )
 
 
@@ -132,8 +132,9 @@ def connection_text(url: str, *, emulator: bool, has_key: bool) -> str:
     return f'{where} · <span style="color: var(--jp-warn-color1, #e65100)">no key</span>'
 
 
-def spend_text(spend: Spend, *, session_wide: bool) -> str:
-    """``This session: 3 images · $0.024 (counts %klein too)``."""
+def spend_text(spend: Spend, *, session_wide: bool, base_url: str) -> str:
+    """``This session: 3 images · $0.024 (counts %klein too)``; ``$0.024 simulated`` when
+    ``base_url`` is a local emulator (`klein_widget.ui._text.price_text`)."""
     images = f"{spend.images} image{'s' if spend.images != 1 else ''}"
     extra = ""
     if spend.enhancements:
@@ -141,4 +142,4 @@ def spend_text(spend: Spend, *, session_wide: bool) -> str:
         extra = f", {spend.enhancements} prompt enhancement{plural}"
     where = "This session" if session_wide else "This panel's client"
     also = " (counts %klein too)" if session_wide else ""
-    return f"{where}: {images}{extra} · ${spend.dollars:.3f}{also}"
+    return f"{where}: {images}{extra} · {price_text(spend.dollars, base_url)}{also}"

@@ -167,7 +167,7 @@ class KleinPanel(PanelFields, w.VBox):  # type: ignore[misc]
         jobs = self.jobs.cancel()
         self.enhancer.cancel()
         if jobs:
-            self.status_line.set(cancelled_text(jobs), "warn")
+            self.status_line.set(cancelled_text(jobs, base_url=self.client.base_url), "warn")
             self._render()
         return len(jobs)
 

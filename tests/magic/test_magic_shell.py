@@ -29,7 +29,8 @@ def test_line_magic_shows_a_status_line_then_the_image_once(ipython: Shell) -> N
     assert isinstance(gen, Generation)
     assert (gen.prompt, gen.seed, gen.size) == ("a red fox", 7, (256, 256))
     # What the page shows: the status line, now the closing line, then the image, once.
-    assert ran.texts == [done_text(gen)]
+    assert ran.texts == [done_text(gen, base_url=ipython.emulator.base_url)]
+    assert ran.texts[0].endswith("256×256 · $0.008 simulated")  # the emulator bills nothing
     assert ran.images == [gen.image]
     assert len(ran.outputs) == 2
     # The status line was live: it started before anything was sent and was updated.
@@ -103,6 +104,7 @@ def test_count_shows_a_grid_of_consecutive_seeds(ipython: Shell) -> None:
     assert ran.texts == [ran.texts[0]]
     assert ran.texts[0].startswith("3/3 done in ")
     assert "seeds 5 to 7" in ran.texts[0]
+    assert ran.texts[0].endswith("256×256 · $0.024 simulated")
     assert "[Generation(" not in ran.stdout
 
     later = ipython.run("foxes")
@@ -116,7 +118,9 @@ def test_out_saves_the_image_with_its_parameters(ipython: Shell, tmp_path: Path)
     params = read_params(saved)
     assert params is not None
     assert (params["prompt"], params["seed"]) == ("a fox", 3)
-    assert ran.texts == [f"{done_text(ran.value)} · saved {saved}"]
+    assert ran.texts == [
+        f"{done_text(ran.value, base_url=ipython.emulator.base_url)} · saved {saved}"
+    ]
 
     ipython.run(f"%klein a fox {SMALL} -s 3 -n 2 -o {tmp_path}/many.png")
     seeds = [read_params(tmp_path / f"many-{i}.png") for i in (1, 2)]
@@ -172,7 +176,7 @@ def test_enhance_shows_the_new_prompt_and_uses_it(ipython: Shell) -> None:
     assert enhanced != "a fox"
     assert "fox" in enhanced.lower()
     assert ran.texts[0] == f"Enhanced prompt: {enhanced}"
-    assert ran.texts[1] == done_text(ran.value)
+    assert ran.texts[1] == done_text(ran.value, base_url=ipython.emulator.base_url)
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,7 @@ def test_every_form_runs_in_a_kernel(live_env: str, tmp_path: Path) -> None:
     line = "%klein a red {animal} -W 256 -H 256 -s 1"
     status, _ = outputs(line)
     assert status.data["text/plain"].startswith("Done in ")
-    assert "seed 1 · 256×256 · $0.008" in status.data["text/plain"]
+    assert "seed 1 · 256×256 · $0.008 simulated" in status.data["text/plain"]
     assert len(images(line)) == 1
     assert outputs(line, "execute_result") == []
 

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from klein_widget import KleinClient
-from klein_widget.__main__ import _parser as cli_parser
-from klein_widget.__main__ import requested_size
+from klein_widget.cli import build_parser as cli_parser
+from klein_widget.cli import requested_size
 from klein_widget.client._models import DEFAULT_SIDE, MAX_SIDE, MIN_SIDE, SIDE_STEP
 from klein_widget.lessons._compare import COMPARE_SIDE, compare
 from klein_widget.magic._args import MagicDefaults, parse_line

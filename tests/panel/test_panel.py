@@ -18,7 +18,7 @@ from klein_widget import GenerationRequest, InvalidRequestError, RetryPolicy, Se
 from klein_widget.emulator import Emulator
 from klein_widget.widget._history import _close_tree
 from klein_widget.widget._widget import MAX_IN_FLIGHT, KleinPanel
-from tests.conftest import FAKE_KEY
+from tests.conftest import FAKE_KEY, fast_options
 
 from .conftest import until
 
@@ -65,7 +65,7 @@ async def test_click_makes_image_with_status_snippet_history_and_spend(
     assert panel.status.startswith("Done in ")
     assert "seed 42" in panel.status
     assert "768×512" in panel.status
-    assert "$0.008" in panel.status
+    assert panel.status.endswith("· $0.008")  # a server elsewhere: a real price
     assert "(inference " in panel.status
     assert "seed=42" in panel.snippets["Python"]
     assert "width=768" in panel.snippets["Python"]
@@ -388,6 +388,31 @@ async def test_history_click_restores_fields_image_and_snippet(panel: KleinPanel
     assert panel.seed == 7
 
 
+async def test_on_the_emulator_every_price_says_simulated() -> None:
+    # As a newcomer does it: no key, use_emulator(), a panel.
+    klein_widget.use_emulator(quiet=True, inference_time=0.05)
+    session().configure(**fast_options())
+    made = KleinPanel(prompt="a fox", width=256, height=256, seed=1)
+    try:
+        assert await click_generate(made) is not None
+        assert made.status.endswith("256×256 · $0.008 simulated")
+        assert "This session: 1 image · $0.008 simulated" in made.spend_html.value
+
+        enhanced = made.enhance()
+        assert enhanced is not None
+        assert await enhanced is not None
+        assert made.enhancer.text.startswith("Prompt enhanced ($0.001 simulated).")
+        assert "$0.009 simulated" in made.spend_html.value
+
+        made.controls.seed.value = 2
+        made.generate_button.click()
+        await until(lambda: made.jobs.active, "the job to start")
+        assert made.cancel() == 1
+        assert "bills it (an image: $0.008 simulated)" in made.status
+    finally:
+        made.close()
+
+
 async def test_images_from_elsewhere_in_the_session_count(
     panel: KleinPanel, shared: Session
 ) -> None:
@@ -412,7 +437,8 @@ async def test_magic_style_images_from_another_thread_join_the_strip(live_env: s
         other = await asyncio.to_thread(session().client().generate, "a %klein fox", seed=9)
         await until(lambda: made.history, "the image to reach the panel's loop")
         assert [e.task_id for e in made.history] == [other.task_id]
-        assert "1 image · $0.008 (counts %klein too)" in made.spend_html.value
+        # $WAVESPEED_BASE_URL is the loopback emulator: its prices are simulated.
+        assert "1 image · $0.008 simulated (counts %klein too)" in made.spend_html.value
         assert made.connection_html.value.count("127.0.0.1") == 1
     finally:
         made.close()

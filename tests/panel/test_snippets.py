@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from klein_widget import GenerationRequest, session
-from klein_widget.__main__ import _parser
+from klein_widget.cli import build_parser
 from klein_widget.magic._args import parse_line
 from klein_widget.ui._snippets import (
     cli_snippet,
@@ -103,11 +103,14 @@ async def test_curl_snippet_runs_and_downloads_the_same_image(
 async def test_cli_snippet_runs_and_makes_the_same_pixels(made: KleinPanel, tmp_path: Path) -> None:
     assert made.last is not None
     line = made.snippets["CLI"]
-    assert line.startswith("python -m klein_widget generate ")
+    assert line.startswith("klein generate ")
     words = shlex.split(line)
+    # The `klein` the package installs, next to this Python (as in an activated venv).
+    klein = Path(sys.executable).with_name("klein")
+    assert klein.exists(), "the klein console script is not installed next to python"
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, *words[1:]],
+        [str(klein), *words[1:]],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -138,8 +141,8 @@ def test_cli_snippet_matches_the_cli_flags() -> None:
     for prompt in (TRICKY, "-dash first", "two\nlines"):
         request = GenerationRequest(prompt, 1024, 576, seed=7)
         words = shlex.split(cli_snippet(request))
-        assert words[:4] == ["python", "-m", "klein_widget", "generate"]
-        args = _parser().parse_args(words[3:])
+        assert words[:2] == ["klein", "generate"]
+        args = build_parser().parse_args(words[1:])
         assert (args.prompt, args.width, args.height, args.seed, args.out) == (
             prompt,
             1024,

@@ -24,6 +24,7 @@ ABOVE_CLIENT = (
     "klein_widget.emulator",
     "klein_widget._session",
     "klein_widget.__main__",
+    "klein_widget.cli",
     *DOORS,
 )
 NEVER: dict[str, tuple[str, ...]] = {
@@ -33,22 +34,33 @@ NEVER: dict[str, tuple[str, ...]] = {
         "klein_widget.emulator",
         "klein_widget._session",
         "klein_widget.__main__",
+        "klein_widget.cli",
         *DOORS,
         "ipywidgets",
         "IPython",
     ),
-    "ui": ("klein_widget.store", "klein_widget.emulator", "klein_widget._session", *DOORS),
+    "ui": (
+        "klein_widget.store",
+        "klein_widget.emulator",
+        "klein_widget._session",
+        "klein_widget.__main__",
+        "klein_widget.cli",
+        *DOORS,
+    ),
     "emulator": (
         "klein_widget.store",
         "klein_widget.ui",
         "klein_widget._session",
         "klein_widget.__main__",
+        "klein_widget.cli",
         *DOORS,
         "ipywidgets",
         "IPython",
     ),
     "lessons": ("klein_widget.widget", "klein_widget.magic"),
     "widget": ("klein_widget.magic", "klein_widget.lessons"),
+    # The CLI is a door for a terminal: it reads no notebook's session and loads no widgets.
+    "cli": ("klein_widget._session", "ipywidgets", "IPython", "traitlets", *DOORS),
 }
 
 

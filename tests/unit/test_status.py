@@ -12,8 +12,16 @@ from klein_widget import (
     Prediction,
     Progress,
 )
+from klein_widget.client._config import DEFAULT_BASE_URL
 from klein_widget.client._generation import Generation
-from klein_widget.ui._text import done_text, error_text, progress_text
+from klein_widget.ui._text import (
+    done_text,
+    error_text,
+    price_text,
+    prices_are_simulated,
+    progress_text,
+)
+from tests.conftest import FAKE_KEY
 
 REQUEST = GenerationRequest("a fox", width=768, height=512, seed=42)
 
@@ -38,7 +46,35 @@ def test_done_line_has_times_seed_size_and_cost() -> None:
         {"id": "t", "status": "completed", "timings": {"inference": 600}}
     )
     generation = Generation(REQUEST, prediction, b"\x89PNG\r\n\x1a\n", elapsed=0.66)
-    assert done_text(generation) == "Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008"
+    done = "Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008"
+    assert done_text(generation, base_url=DEFAULT_BASE_URL) == done
+    assert done_text(generation, base_url="http://127.0.0.1:8765") == done + " simulated"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "simulated"),
+    [
+        ("http://127.0.0.1:8765", True),
+        ("http://localhost:8765/", True),
+        ("http://[::1]:8765", True),
+        ("http://127.0.0.2:9000", True),  # all of 127/8 is this machine
+        (DEFAULT_BASE_URL, False),
+        ("https://gateway.school.example", False),
+        ("http://testserver", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_prices_from_this_machine_are_simulated(base_url: str | None, simulated: bool) -> None:
+    assert prices_are_simulated(base_url) is simulated
+    assert price_text(0.04, base_url) == ("$0.040 simulated" if simulated else "$0.040")
+
+
+def test_a_client_on_wavespeed_shows_a_plain_price() -> None:
+    from klein_widget import KleinClient
+
+    with KleinClient(FAKE_KEY, DEFAULT_BASE_URL) as client:  # built, never sends
+        assert price_text(0.008, client.base_url) == "$0.008"
 
 
 def test_error_lines_say_what_happened_and_carry_the_task() -> None:

@@ -1,0 +1,114 @@
+"""What ``klein generate`` and ``klein enhance`` do, and how they show progress.
+
+Progress goes to stderr: on a terminal one line is updated in place; piped or logged,
+each stage is printed once. stdout holds only the result (the saved path, the new prompt),
+so ``klein generate ... -q`` and ``$(klein enhance ...)`` compose.
+
+Example:
+    $ klein generate "a red fox" --seed 42 -o fox.png
+    Submitting…
+    Generating… 0.1 s
+    Downloading… 0.7 s
+    Done in 0.71 s (inference 0.60 s) · seed 42 · 1024×1024 · $0.008
+    also kept in the gallery: /home/me/.local/share/klein-widget/gallery/2025-01-01/….png
+    fox.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from klein_widget.cli._parser import out_path, requested_size
+from klein_widget.client._run import Progress
+from klein_widget.client._sync_client import KleinClient
+from klein_widget.ui._text import done_text, progress_text
+
+__all__ = ["ImageNotWritten", "ProgressPrinter", "enhance", "generate"]
+
+
+class ImageNotWritten(Exception):
+    """The image was made (and paid for) but the ``-o`` file could not be written."""
+
+
+class ProgressPrinter:
+    """An ``on_progress`` callback for a terminal or a log.
+
+    ``live`` (default: the stream is a terminal) rewrites one line with ``\\r``; otherwise
+    each stage is printed once, however often the client reports it.
+    """
+
+    def __init__(self, stream: TextIO, *, live: bool | None = None) -> None:
+        self.stream = stream
+        self.live = stream.isatty() if live is None else live
+        self._shown: set[str] = set()
+        self._width = 0  # of the live line, to blank what a shorter text leaves
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.stage == "done":  # the done line follows, with more to say
+            return
+        text = progress_text(progress)
+        if self.live:
+            self.stream.write("\r" + text.ljust(self._width))
+            self._width = len(text)
+            self.stream.flush()
+        elif progress.stage not in self._shown:
+            self._shown.add(progress.stage)
+            print(text, file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        """Blank the live line, so what follows starts on a clean line."""
+        if self.live and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+            self.stream.flush()
+
+
+def generate(args: argparse.Namespace) -> int:
+    """``klein generate``: make one image, write exactly the ``-o`` file, print its path."""
+    width, height = requested_size(args)
+    if args.out is not None:
+        out_path(args.out, 0)  # a bad -o is refused before anything is paid for
+    show = ProgressPrinter(sys.stderr)
+    with KleinClient() as client:
+        try:
+            generation = client.generate(
+                args.prompt,
+                width=width,
+                height=height,
+                seed=args.seed,
+                sync_mode=args.sync,
+                base64_output=args.base64,
+                timeout=args.timeout,
+                on_progress=None if args.quiet else show,
+            )
+        finally:
+            show.finish()
+        base_url = client.base_url
+    target = out_path(args.out, generation.seed)
+    kept = (
+        f"it is kept in the gallery: {generation.path}"
+        if generation.path
+        else "the gallery is off, so there is no other copy"
+    )
+    try:
+        path = generation.save(target)
+    except OSError as error:
+        raise ImageNotWritten(
+            f"The image was made (task {generation.task_id}) but {target} could not be "
+            f"written ({error.strerror or error}); {kept}."
+        ) from None
+    if not args.quiet:
+        print(done_text(generation, base_url=base_url), file=sys.stderr)
+        if generation.path is not None:
+            print(f"also kept in the gallery: {generation.path}", file=sys.stderr)
+    print(path)
+    return 0
+
+
+def enhance(args: argparse.Namespace) -> int:
+    """``klein enhance``: print the prompt optimizer's rewrite of the prompt."""
+    with KleinClient() as client:
+        print(client.enhance_prompt(args.prompt))
+    return 0

@@ -1,0 +1,98 @@
+"""``klein``'s entry point: dispatch, and every error as one line and an exit code."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from klein_widget.cli._codes import INTERRUPTED, MISSING_EXTRA, NOT_WRITTEN, exit_code
+from klein_widget.cli._commands import ImageNotWritten, enhance, generate
+from klein_widget.cli._parser import build_parser
+from klein_widget.client._config import API_KEY_ENV, BASE_URL_ENV, resolve_base_url
+from klein_widget.client._exceptions import AuthenticationError, KleinError
+from klein_widget.ui._text import error_text
+
+__all__ = ["EMULATOR_EXTRA", "key_error_text", "main"]
+
+EMULATOR_EXTRA = ("starlette", "uvicorn")  # what `pip install "klein-widget[emulator]"` adds
+
+_TRY_FREE = (
+    f"or try it free: run `klein emulator` in another terminal, then here the "
+    f"`export {BASE_URL_ENV}=...` line it prints"
+)
+
+
+def key_error_text(error: AuthenticationError, *, base_url: str, key_set: bool) -> str:
+    """An `AuthenticationError` worded for a terminal: the steps are shell commands.
+
+    Example:
+        >>> error = AuthenticationError("no key")
+        >>> text = key_error_text(error, base_url="https://api.wavespeed.ai", key_set=False)
+        >>> text.startswith("No WaveSpeed API key is set, so nothing was sent: run `export")
+        True
+    """
+    export = f"run `export {API_KEY_ENV}=<your key>`"
+    if key_set:  # sent and refused, or unusable: the client's words name only the variable
+        return error_text(error)
+    if error.status_code is None:
+        return (
+            f"No WaveSpeed API key is set, so nothing was sent: {export} (the key from your "
+            f"WaveSpeed dashboard), {_TRY_FREE}."
+        )
+    return (
+        f"The server at {base_url} wants an API key ({error.status_code}) and none is set: "
+        f"{export} and try again."
+    )
+
+
+def _missing_extra() -> str | None:
+    """The first module of the [emulator] extra that cannot be imported, if any."""
+    for name in EMULATOR_EXTRA:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return name
+    return None
+
+
+def _emulator(argv: list[str]) -> int:
+    try:
+        from klein_widget.emulator.cli import main as emulator_main
+    except ImportError:
+        missing = _missing_extra()
+        if missing is None:
+            raise  # the extra is there: this is a bug, show it
+        print(
+            f"error: `klein emulator` needs the [emulator] extra ({missing} is not installed). "
+            f"Install it into the Python that runs klein ({sys.executable}):\n\n"
+            '    pip install "klein-widget[emulator]"\n',
+            file=sys.stderr,
+        )
+        return MISSING_EXTRA
+    return emulator_main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``klein`` command line; returns the exit code (``klein --help`` lists them)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        return _emulator(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return generate(args) if args.command == "generate" else enhance(args)
+    except AuthenticationError as error:
+        key_set = bool(os.environ.get(API_KEY_ENV, "").strip())
+        text = key_error_text(error, base_url=resolve_base_url(None), key_set=key_set)
+        print(f"error: {text}", file=sys.stderr)
+        return exit_code(error)
+    except KleinError as error:
+        print(f"error: {error_text(error)}", file=sys.stderr)
+        return exit_code(error)
+    except ImageNotWritten as error:
+        print(f"error: {error}", file=sys.stderr)
+        return NOT_WRITTEN
+    except KeyboardInterrupt:
+        print("interrupted: a submitted task may still finish and be billed", file=sys.stderr)
+        return INTERRUPTED

@@ -1,0 +1,130 @@
+"""The ``klein`` command's arguments: ``generate``, ``enhance`` and ``emulator``.
+
+Example:
+    >>> args = build_parser().parse_args(["generate", "a fox", "--aspect", "3:2"])
+    >>> requested_size(args)
+    (1024, 688)
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from klein_widget.cli._codes import exit_codes_text
+from klein_widget.client._exceptions import InvalidRequestError
+from klein_widget.client._models import (
+    DEFAULT_SIDE,
+    MAX_SEED,
+    MAX_SIDE,
+    MIN_SIDE,
+    RANDOM_SEED,
+    SIDE_STEP,
+)
+from klein_widget.ui._sizes import ASPECT_PRESETS, size_for_aspect
+from klein_widget.ui._snippets import CLI_COMMAND
+
+__all__ = ["IMAGE_SUFFIXES", "build_parser", "out_path", "requested_size"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+_DESCRIPTION = (
+    "FLUX.2 [klein] 4B on WaveSpeed. The key comes from $WAVESPEED_API_KEY;\n"
+    "$WAVESPEED_BASE_URL points elsewhere (e.g. at `klein emulator`, free and offline)."
+)
+
+
+def _subparser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=exit_codes_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``klein`` parser; every ``--help`` ends with the exit codes."""
+    parser = argparse.ArgumentParser(
+        prog=CLI_COMMAND,
+        description=_DESCRIPTION,
+        epilog=exit_codes_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = _subparser(commands, "generate", "make one image and save it")
+    gen.add_argument("prompt", help="what the image shows (quote it)")
+    side = f"{MIN_SIDE}-{MAX_SIDE} pixels, default {DEFAULT_SIDE}"
+    gen.add_argument("-W", "--width", type=int, default=None, help=side)
+    gen.add_argument("-H", "--height", type=int, default=None, help=side)
+    gen.add_argument(
+        "--aspect",
+        default=None,
+        metavar="W:H",
+        help=f"e.g. {', '.join(ASPECT_PRESETS)}: the longer side is {DEFAULT_SIDE} (or give -W "
+        f"or -H) and the other the multiple of {SIDE_STEP} closest to the ratio, as in the "
+        "panel and %%klein",
+    )
+    gen.add_argument(
+        "-s",
+        "--seed",
+        type=int,
+        default=RANDOM_SEED,
+        help=f"0-{MAX_SEED}, or -1 for random (the seed used is printed)",
+    )
+    gen.add_argument(
+        "-o",
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="the file to write, ending in .png, .jpg or .jpeg (default: klein-<seed>.png); "
+        "the parameters are embedded",
+    )
+    gen.add_argument("--sync", action="store_true", help="use WaveSpeed's sync mode")
+    gen.add_argument("--base64", action="store_true", help="receive the image inline as base64")
+    gen.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
+    gen.add_argument("-q", "--quiet", action="store_true", help="print only the saved path")
+
+    enhance = _subparser(commands, "enhance", "rewrite a prompt with the prompt optimizer")
+    enhance.add_argument("prompt", help="the prompt to rewrite (quote it)")
+
+    # `klein emulator ...` is handed whole to the emulator's own parser (see its --help).
+    commands.add_parser(
+        "emulator", add_help=False, help="run the local WaveSpeed emulator (see its --help)"
+    )
+    return parser
+
+
+def requested_size(args: argparse.Namespace) -> tuple[int, int]:
+    """``(width, height)`` from ``generate``'s -W, -H and --aspect (the panel's rule)."""
+    if args.aspect is not None:
+        return size_for_aspect(
+            args.aspect, DEFAULT_SIDE, width=args.width, height=args.height, label="--aspect"
+        )
+    width = DEFAULT_SIDE if args.width is None else args.width
+    return width, DEFAULT_SIDE if args.height is None else args.height
+
+
+def out_path(out: str | None, seed: int) -> Path:
+    """The file ``generate`` writes: exactly ``-o`` (checked before anything is sent), or
+    ``klein-<seed>.png``.
+
+    Example:
+        >>> str(out_path("fox.jpg", 7)), str(out_path(None, 7))
+        ('fox.jpg', 'klein-7.png')
+    """
+    if out is None:
+        return Path(f"klein-{seed}.png")
+    path = Path(out).expanduser()
+    if path.suffix.lower() not in IMAGE_SUFFIXES or out.endswith(("/", "\\")):
+        raise InvalidRequestError(
+            f"-o {out}: give a file name ending in .png, .jpg or .jpeg (e.g. -o fox.png); "
+            "nothing was sent"
+        )
+    if path.is_dir():
+        raise InvalidRequestError(f"-o {out} is a folder: give a file name, e.g. -o fox.png")
+    return path
