@@ -41,17 +41,17 @@ OFFICIAL_SYNC = "wavespeed SDK run(sync)"
 FLOOR = "floor: bare httpx sync POST + GET"
 
 
-def sdk_input(seed: int) -> dict[str, Any]:
+def sdk_input(seed: int, size: int = SIZE) -> dict[str, Any]:
     """The official SDK's input for one image (the same request klein_widget sends)."""
-    return {"prompt": PROMPT, "size": f"{SIZE}*{SIZE}", "seed": seed}
+    return {"prompt": PROMPT, "size": f"{size}*{size}", "seed": seed}
 
 
-def official(base_url: str, *, sync: bool = False) -> Maker:
+def official(base_url: str, *, sync: bool = False, size: int = SIZE) -> Maker:
     """``wavespeed.Client(...).run(...)`` with its defaults, then ``requests.get`` the URL."""
     client = wavespeed.Client(api_key=API_KEY, base_url=base_url)
 
     def make(seed: int) -> bytes:
-        output = client.run(MODEL_ID, sdk_input(seed), enable_sync_mode=sync)
+        output = client.run(MODEL_ID, sdk_input(seed, size), enable_sync_mode=sync)
         response = requests.get(output["outputs"][0], timeout=60)
         response.raise_for_status()
         return response.content
@@ -59,11 +59,16 @@ def official(base_url: str, *, sync: bool = False) -> Maker:
     return make
 
 
-def klein(client: KleinClient, *, sync: bool = False) -> Maker:
-    """``KleinClient.generate`` (it downloads the image itself)."""
+def klein(
+    client: KleinClient, *, sync: bool = False, base64: bool = False, size: int = SIZE
+) -> Maker:
+    """``KleinClient.generate`` (it downloads the image itself, unless it came inline)."""
 
     def make(seed: int) -> bytes:
-        return client.generate(PROMPT, width=SIZE, height=SIZE, seed=seed, sync_mode=sync).image
+        generation = client.generate(
+            PROMPT, width=size, height=size, seed=seed, sync_mode=sync, base64_output=base64
+        )
+        return generation.image
 
     return make
 

@@ -28,6 +28,14 @@ class Config:
     memory_generations: int = 200
     memory_inference_time: float = 0.02  # the memory is what matters, not the wait
     cpu_images: int = 12  # per client
+    # Issue 17: one image over a network, and the client's CPU under load.
+    latency_rtts: tuple[float, ...] = (0.0, 0.05, 0.15)  # seconds of round trip
+    latency_samples: int = 5  # images per client per round trip (median reported)
+    latency_size: int = 512
+    load_images: int = 300  # per CPU measurement at concurrency 32
+    load_concurrency: int = 32
+    load_size: int = 256
+    scale_images: int = 10_000  # one generate_many run: peak RSS and images/s
 
 
 PRESETS: dict[str, Config] = {
@@ -41,6 +49,9 @@ PRESETS: dict[str, Config] = {
         import_repeats=10,
         memory_generations=40,
         cpu_images=5,
+        latency_samples=3,
+        load_images=150,
+        scale_images=2_000,
     ),
     # For the smoke test: every code path, tiny counts, tiny inference time.
     "smoke": Config(
@@ -54,5 +65,10 @@ PRESETS: dict[str, Config] = {
         import_repeats=3,
         memory_generations=4,
         cpu_images=2,
+        latency_rtts=(0.0, 0.05),
+        latency_samples=1,
+        load_images=20,
+        load_concurrency=4,
+        scale_images=40,
     ),
 }

@@ -39,6 +39,10 @@ from klein_widget.emulator._server import bind, make_server, url_for
 from klein_widget.emulator._state import Task
 
 PHOTO_NOISE = 5  # sigma of the grain that makes a drawing compress like a photo
+# uvicorn closes a connection idle for 5 s; clients taking turns (the slowest image takes
+# ~3 s) would reconnect for every image, which costs handshakes once the network knob
+# charges them. Front ends of real APIs keep idle connections for a minute or more.
+KEEP_ALIVE = 75.0
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,6 +101,7 @@ def main() -> int:
     emulator: Emulator = app.state.emulator
     sock = bind("127.0.0.1", 0)
     server = make_server(app)
+    server.config.timeout_keep_alive = KEEP_ALIVE
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

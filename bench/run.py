@@ -1,13 +1,16 @@
-"""Run the benchmarks of issue 8: klein_widget against WaveSpeed's official SDK.
+"""Run the benchmarks of issues 8 and 17: klein_widget against WaveSpeed's official SDK.
 
-    .venv/bin/python -m bench            # the full run, about 5 minutes
+    .venv/bin/python -m bench            # the full run, about 8 minutes
+    .venv/bin/python -m bench --only latency,load   # issue 17's figures, about 3 minutes
     .venv/bin/python -m bench --quick    # under 2 minutes, for development
     .venv/bin/python -m bench --only single,batch --json out.json
     .venv/bin/python -m bench --record   # also write the figures into bench/RESULTS.md
 
 The emulator runs on loopback in a child process (its CPU and memory are not the
-client's) with 0.6 s of simulated inference. Every figure is printed as a ratio to a
-baseline measured in the same run. Progress goes to stderr, figures to stdout.
+client's) with 0.6 s of simulated inference; `latency` adds a network round trip to
+every request, `load` runs the client in child processes at concurrency 32. Every figure
+is printed as a ratio to a baseline measured in the same run. Progress goes to stderr,
+figures to stdout.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +33,16 @@ from bench._config import PRESETS, Config
 from bench._emulator import ROOT, EmulatorProcess
 from bench._report import Section
 
-SECTIONS = ("single", "batch", "cpu", "imports", "memory")
+SECTIONS = ("single", "batch", "cpu", "imports", "memory", "latency", "load")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def machine() -> dict[str, Any]:
@@ -55,6 +65,9 @@ def machine() -> dict[str, Any]:
         "wavespeed": version("wavespeed"),
         "httpx": version("httpx"),
         "requests": version("requests"),
+        "httpcore": _version("httpcore"),
+        "anyio": _version("anyio"),
+        "sniffio": _version("sniffio"),
         "load_before": [round(x, 2) for x in load],
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -64,7 +77,8 @@ def _describe(info: dict[str, Any]) -> str:
     return (
         f"{info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['os']}; "
         f"klein_widget {info['klein_widget']}, wavespeed {info['wavespeed']}, "
-        f"httpx {info['httpx']}, requests {info['requests']}; load average "
+        f"httpx {info['httpx']}, httpcore {info.get('httpcore')}, anyio {info.get('anyio')}, "
+        f"sniffio {info.get('sniffio')}, requests {info['requests']}; load average "
         f"{info['load_before']} before, {info.get('load_after', '?')} after; {info['when']}"
     )
 
@@ -82,7 +96,7 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
         gallery = Path(scratch) / "gallery"
         # Nothing may land in ./klein-outputs, whatever a client's default.
         os.environ["KLEIN_GALLERY"] = str(gallery / "default")
-        needs_server = {"single", "batch", "cpu"} & set(only)
+        needs_server = {"single", "batch", "cpu", "latency", "load"} & set(only)
         if needs_server:
             with EmulatorProcess(inference_time=config.inference_time) as emulator:
                 if "single" in only:
@@ -100,6 +114,16 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
 
                     print("client CPU (6)", file=sys.stderr)
                     done(cpu.run(config, emulator, gallery / "cpu"))
+                if "latency" in only:
+                    from bench import latency
+
+                    print("one image over a network (7)", file=sys.stderr)
+                    done(latency.run(config, emulator))
+                if "load" in only:
+                    from bench import load
+
+                    print("client CPU under load, and a big batch (8)", file=sys.stderr)
+                    done(load.run(config, emulator))
         if "imports" in only:
             from bench import imports
 
@@ -111,6 +135,7 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
             print("kernel memory (5)", file=sys.stderr)
             done(memory.run(config, gallery))
     order = {"single": 1, "requests": 2, "batch": 3, "imports": 4, "memory": 5, "cpu": 6}
+    order.update(latency=7, load=8)
     return sorted(sections, key=lambda s: order.get(s.key, 99))
 
 

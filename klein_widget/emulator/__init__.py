@@ -18,7 +18,9 @@ Three ways to run it:
 Knobs (``create_app`` / ``start`` arguments, CLI flags, and attributes of the live
 `Emulator` at ``app.state.emulator``): ``inference_time`` (0.6 s), ``api_key``,
 ``concurrency``, ``rate_limit`` (per ``rate_window``, 60 s), ``sync_timeout``,
-``queue_time``, ``max_body_bytes``, ``faults`` (a `Faults`), ``seed``. Tests script exact
+``queue_time``, ``max_body_bytes``, ``faults`` (a `Faults`), ``seed``, ``network_delay``
+(seconds of round trip, half each way) and ``connection_round_trips`` (see `_network`),
+and ``tier`` (a WaveSpeed account tier's rate limit and concurrency). Tests script exact
 faults with ``emulator.script(channel, *actions)`` and read ``emulator.requests``,
 ``emulator.count(method, path)`` and ``emulator.accepted``; the channels and actions are
 listed in `klein_widget.emulator._faults`. A dropped connection closes the socket with

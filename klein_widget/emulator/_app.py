@@ -50,6 +50,7 @@ from klein_widget.emulator._http import (
     gateway_page,
     read_json,
 )
+from klein_widget.emulator._network import Latency
 from klein_widget.emulator._prompts import MODES, STYLES, enhance_prompt
 from klein_widget.emulator._state import DEFAULT_MAX_BODY_BYTES, Emulator, Task
 
@@ -260,8 +261,17 @@ def create_app(
     queue_time: float = 0.0,
     rate_window: float = 60.0,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    network_delay: float = 0.0,
+    connection_round_trips: int = 0,
+    tier: str | None = None,
 ) -> Starlette:
     """Build an emulator app; its live state is ``app.state.emulator`` (an `Emulator`).
+
+    ``network_delay``: seconds of round trip added to every request (half each way; see
+    `klein_widget.emulator._network`, which also says how ``connection_round_trips``
+    charges new connections). ``tier``: ``"bronze"``, ``"silver"``, ``"gold"`` or
+    ``"ultra"`` sets ``rate_limit`` and ``concurrency`` to that WaveSpeed tier's
+    (per minute and at once), unless they are given too.
 
     Example:
         >>> import httpx
@@ -282,6 +292,9 @@ def create_app(
         queue_time=queue_time,
         rate_window=rate_window,
         max_body_bytes=max_body_bytes,
+        network_delay=network_delay,
+        connection_round_trips=connection_round_trips,
+        tier=tier,
     )
     app = Starlette(
         routes=[
@@ -291,7 +304,8 @@ def create_app(
             Route("/api/v3/{model:path}", submit, methods=["POST"]),
             Route("/emulator/images/{task_id}/{index:int}.png", image, methods=["GET"]),
         ],
-        middleware=[Middleware(Gate, emulator=emulator)],
+        # Latency is outermost: the network is outside everything the server does.
+        middleware=[Middleware(Latency, emulator=emulator), Middleware(Gate, emulator=emulator)],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.emulator = emulator

@@ -28,6 +28,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import DROP_EXTENSION
+from klein_widget.emulator._network import CONNECTION_EXTENSION
 from klein_widget.emulator._state import Emulator
 
 __all__ = ["RunningEmulator", "bind", "make_server", "start", "url_for"]
@@ -37,10 +38,12 @@ _STOP_TIMEOUT = 5.0
 
 
 class _HangUpProtocol(H11Protocol):
-    """uvicorn's h11 protocol, plus a scope extension that can drop the connection.
+    """uvicorn's h11 protocol, plus scope extensions: one can drop the connection.
 
     uvicorn answers 500 when an app raises before responding, so a real "no answer at
     all" needs the transport; this hands the app a callable that closes or resets it.
+    It also numbers the requests on each connection (`CONNECTION_EXTENSION`), so the
+    simulated network can charge a new connection's handshakes.
     """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -62,8 +65,16 @@ class _HangUpProtocol(H11Protocol):
             else:
                 transport.close()
 
+        served = 0  # requests begun on this connection
+
         async def with_hang_up(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["extensions"] = {**(scope.get("extensions") or {}), DROP_EXTENSION: hang_up}
+            nonlocal served
+            index, served = served, served + 1
+            scope["extensions"] = {
+                **(scope.get("extensions") or {}),
+                DROP_EXTENSION: hang_up,
+                CONNECTION_EXTENSION: index,
+            }
             await app(scope, receive, send)
 
         self.app = with_hang_up

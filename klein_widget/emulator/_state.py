@@ -46,11 +46,28 @@ from klein_widget.emulator._faults import (
 )
 from klein_widget.emulator._render import render_png
 
-__all__ = ["Emulator", "RequestRecord", "Task"]
+__all__ = ["TIERS", "Emulator", "RequestRecord", "Task", "Tier"]
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 # Enough for a sync answer and its download; a classroom server must not hoard images.
 _render = lru_cache(maxsize=32)(render_png)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One of WaveSpeed's public account tiers: images per minute and tasks at once."""
+
+    rate_limit: int
+    concurrency: int
+
+
+TIERS: dict[str, Tier] = {
+    # WaveSpeed's account-level limits (see WAVESPEED_API.md); over-concurrency tasks queue.
+    "bronze": Tier(rate_limit=2, concurrency=2),
+    "silver": Tier(rate_limit=500, concurrency=300),
+    "gold": Tier(rate_limit=3000, concurrency=3000),
+    "ultra": Tier(rate_limit=5000, concurrency=10000),
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,13 @@ def _check_knobs(knobs: dict[str, Any]) -> None:
     number("concurrency", 1, allow_none=True)
     number("rate_limit", 1, allow_none=True)
     number("max_body_bytes", 1)
+    number("network_delay", 0)
+    number("connection_round_trips", 0)
+    trips = knobs.get("connection_round_trips", 0)
+    if isinstance(trips, bool) or not isinstance(trips, int):
+        raise ValueError(f"connection_round_trips must be a whole number, not {trips!r}")
+    if knobs.get("tier") is not None and knobs["tier"] not in TIERS:
+        raise ValueError(f"tier must be one of {', '.join(TIERS)} or None, not {knobs['tier']!r}")
     if knobs.get("faults") is not None and not isinstance(knobs["faults"], Faults):
         raise ValueError(f"faults must be a Faults instance, not {knobs['faults']!r}")
 
@@ -139,8 +163,14 @@ class Emulator:
         queue_time: float = 0.0,
         rate_window: float = 60.0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        network_delay: float = 0.0,
+        connection_round_trips: int = 0,
+        tier: str | None = None,
     ) -> None:
         _check_knobs(dict(locals()))
+        if tier is not None:  # explicit rate_limit / concurrency win over the tier's
+            rate_limit = TIERS[tier].rate_limit if rate_limit is None else rate_limit
+            concurrency = TIERS[tier].concurrency if concurrency is None else concurrency
         self.inference_time = inference_time
         """Seconds a task spends ``processing``."""
         self.api_key = api_key
@@ -155,6 +185,13 @@ class Emulator:
         self.queue_time = queue_time
         """Seconds every task spends ``created`` before it may start."""
         self.max_body_bytes = max_body_bytes
+        self.network_delay = network_delay
+        """Seconds of network round trip added to every request over a server or in-process:
+        half before the app reads the request, half before the answer is sent (see
+        `klein_widget.emulator._network`)."""
+        self.connection_round_trips = connection_round_trips
+        """Extra round trips the first request on a new connection pays (1: TCP's
+        handshake; 2: TCP + TLS 1.3). Only over a server, where connections exist."""
         self.seed = seed
         self._faults = faults or Faults()
         self._dice = FaultDice(self._faults, seed)
@@ -189,7 +226,17 @@ class Emulator:
         self._dice = FaultDice(faults, self.seed)
 
     def configure(self, **knobs: Any) -> None:
-        """Set knobs by name, validated (``emu.configure(concurrency=1, rate_limit=2)``)."""
+        """Set knobs by name, validated (``emu.configure(concurrency=1, rate_limit=2)``).
+
+        ``tier="bronze"`` (or silver, gold, ultra) sets ``rate_limit`` and ``concurrency``
+        to that WaveSpeed tier's, unless they are given too.
+
+        Example:
+            >>> emu = Emulator()
+            >>> emu.configure(tier="silver", network_delay=0.05)
+            >>> (emu.rate_limit, emu.concurrency, emu.network_delay)
+            (500, 300, 0.05)
+        """
         unknown = set(knobs) - {
             "inference_time",
             "api_key",
@@ -200,10 +247,17 @@ class Emulator:
             "queue_time",
             "rate_window",
             "max_body_bytes",
+            "network_delay",
+            "connection_round_trips",
+            "tier",
         }
         if unknown:
             raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
         _check_knobs(knobs)
+        tier = knobs.pop("tier", None)
+        if tier is not None:  # as in the constructor, explicit limits win
+            knobs.setdefault("rate_limit", TIERS[tier].rate_limit)
+            knobs.setdefault("concurrency", TIERS[tier].concurrency)
         for name, value in knobs.items():
             setattr(self, name, value)
 

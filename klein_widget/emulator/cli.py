@@ -1,7 +1,7 @@
 """``klein emulator`` (or ``python -m klein_widget emulator``): serve the emulator until Ctrl-C.
 
 Example:
-    $ klein emulator --port 8765 --concurrency 2 --fail-rate 0.1
+    $ klein emulator --port 8765 --concurrency 2 --fail-rate 0.1 --network-delay 0.05
     klein emulator listening on http://127.0.0.1:8765 (no key needed; images are drawn here).
     ...
         export WAVESPEED_BASE_URL=http://127.0.0.1:8765
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._server import bind, make_server, url_for
+from klein_widget.emulator._state import TIERS
 
 __all__ = ["build_parser", "main"]
 
@@ -82,6 +83,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="S",
         help="longest a sync-mode POST waits before timing out (default: no limit)",
+    )
+    p.add_argument(
+        "--tier",
+        choices=tuple(TIERS),
+        default=None,
+        help="a WaveSpeed account tier's rate limit and concurrency ("
+        + "; ".join(f"{n}: {t.rate_limit}/min, {t.concurrency} at once" for n, t in TIERS.items())
+        + "); --rate-limit and --concurrency override it",
+    )
+    p.add_argument(
+        "--network-delay",
+        type=_seconds,
+        default=0.0,
+        metavar="S",
+        help="seconds of network round trip added to every request, half each way "
+        "(e.g. 0.05-0.15 for the internet; default 0)",
+    )
+    p.add_argument(
+        "--connection-round-trips",
+        type=int,
+        choices=(0, 1, 2, 3),
+        default=0,
+        metavar="N",
+        help="extra round trips a new connection's first request pays (1 TCP, 2 TCP + "
+        "TLS 1.3; default 0)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the fault dice (default 0)")
     p.add_argument(
@@ -162,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults=faults,
         seed=args.seed,
         sync_timeout=args.sync_timeout,
+        network_delay=args.network_delay,
+        connection_round_trips=args.connection_round_trips,
+        tier=args.tier,
     )
     try:
         sock = bind(args.host, args.port)

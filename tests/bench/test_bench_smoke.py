@@ -7,6 +7,7 @@ ratios to its baseline and writes them to JSON, so the bench cannot rot unnotice
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -26,6 +27,8 @@ TITLES = {
     "imports": "4. Import time",
     "memory": "5. Kernel memory",
     "cpu": "6. Client CPU time per image",
+    "latency": "7. One 512x512 image over a network",
+    "load": "8. Client CPU per image at concurrency",
 }
 
 
@@ -39,7 +42,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -96,3 +99,44 @@ def test_importing_the_package_loads_no_widget_stack(smoke: tuple[str, dict[str,
     imports = {s["key"]: s for s in data["sections"]}["imports"]
     row = next(r for r in imports["rows"] if r["label"] == "import klein_widget")
     assert row["values"]["forbidden_loaded"] == 0
+
+
+def test_latency_has_every_mode_at_every_round_trip_as_a_ratio_to_the_limit(
+    smoke: tuple[str, dict[str, Any]],
+) -> None:
+    stdout, data = smoke
+    text = _section_text(stdout, TITLES["latency"])
+    assert "physical limit" in text
+    rows = {s["key"]: s for s in data["sections"]}["latency"]["rows"]
+    modes = (
+        "klein_widget generate()",
+        "klein_widget sync_mode",
+        "klein_widget sync_mode + base64",
+        "wavespeed SDK run()",
+    )
+    for rtt in ("0 ms", "50 ms"):  # the smoke preset's round trips
+        for mode in modes:
+            (row,) = [r for r in rows if r["label"] == f"{mode} @ {rtt}"]
+            assert RATIO.fullmatch(row["cells"]["vs limit"]), row
+            assert row["values"]["vs_limit"] > 0
+            line = next(x for x in text.splitlines() if f"{mode} @ {rtt}" in x)
+            assert RATIO.search(line), line
+        limit = next(r for r in rows if r["label"].startswith("limit:") and rtt in r["label"])
+        assert limit["values"]["vs_limit"] == 1.0
+        assert limit["values"]["nominal_s"] >= limit["values"]["rtt_s"]
+
+
+def test_load_reports_cpu_with_and_without_sniffio_and_the_big_batch(
+    smoke: tuple[str, dict[str, Any]],
+) -> None:
+    stdout, data = smoke
+    text = _section_text(stdout, TITLES["load"])
+    labels = [r["label"] for r in {s["key"]: s for s in data["sections"]}["load"]["rows"]]
+    assert any(label.endswith("sniffio not installed") for label in labels), labels
+    if importlib.util.find_spec("sniffio") is not None:
+        assert any(label.endswith("sniffio importable") for label in labels), labels
+    assert "peak RSS" in text
+    assert "images/s" in text
+    rows = {s["key"]: s for s in data["sections"]}["load"]["rows"]
+    assert rows[-1]["values"]["peak_rss_mb"] >= rows[-1]["values"]["rss_warm_mb"] > 0
+    assert all(r["values"]["cpu_ms"] > 0 for r in rows)

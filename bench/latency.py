@@ -1,0 +1,154 @@
+"""Benchmark 7: one image over a network, against the physical limit (issue 17).
+
+Loopback hides round trips; users reach WaveSpeed over the internet, 50-150 ms away. The
+emulator adds half a round trip to each request and half to each answer
+(``network_delay``; kept-alive connections, no handshake charged, as in the issue's
+earlier measurement). For each round trip each contender makes one image (512x512,
+the run's inference time) in turn, after two warm-up images on fresh clients:
+
+- klein_widget ``generate()`` with its defaults (polling; gallery off);
+- ``sync_mode=True``, and ``sync_mode=True, base64_output=True``;
+- the official SDK's ``Client.run`` + ``requests.get`` of the URL.
+
+The physical limit is inference + one round trip: the request must reach the server and
+the image come back. It is measured in the same run as a bare httpx client's single
+sync-mode, base64 POST on a kept-alive connection (the least any client can do), and
+every figure is a ratio to it; the nominal ``inference + RTT`` is shown too.
+
+Example:
+    >>> section = run(PRESETS["quick"], emulator)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+import time
+from collections.abc import Callable
+
+import httpx
+
+from bench._clients import API_KEY, Maker, klein, official
+from bench._config import PROMPT, Config
+from bench._emulator import EmulatorProcess
+from bench._report import Section, median, ratio, seconds
+from klein_widget import KleinClient
+from klein_widget.client._models import MODEL_ID
+
+DEFAULT = "klein_widget generate()"
+SYNC = "klein_widget sync_mode"
+SYNC_B64 = "klein_widget sync_mode + base64"
+SDK = "wavespeed SDK run()"
+LIMIT = "limit: bare httpx sync+base64 POST"
+ORDER = (DEFAULT, SYNC, SYNC_B64, SDK, LIMIT)
+WARMUP = 2
+GAP = 0.05  # seconds between two images
+PNG = b"\x89PNG"
+
+
+def _limit(http: httpx.Client, base_url: str, size: int) -> Maker:
+    """One sync-mode POST with the image inline: the least a client can do."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+
+    def make(seed: int) -> bytes:
+        payload = {
+            "prompt": PROMPT,
+            "size": f"{size}*{size}",
+            "seed": seed,
+            "enable_sync_mode": True,
+            "enable_base64_output": True,
+        }
+        answer = http.post(f"{base_url}/api/v3/{MODEL_ID}", json=payload, headers=headers)
+        return base64.b64decode(answer.raise_for_status().json()["data"]["outputs"][0])
+
+    return make
+
+
+def _measure(config: Config, base_url: str, first_seed: int) -> dict[str, list[float]]:
+    """Seconds per image for each contender, on fresh clients warmed up at this RTT."""
+    size = config.latency_size
+    times: dict[str, list[float]] = {name: [] for name in ORDER}
+    with (
+        KleinClient(API_KEY, base_url, gallery=False) as plain,
+        KleinClient(API_KEY, base_url, gallery=False) as sync,
+        KleinClient(API_KEY, base_url, gallery=False) as inline,
+        httpx.Client(timeout=60) as http,
+    ):
+        makers: dict[str, Callable[[int], bytes]] = {
+            DEFAULT: klein(plain, size=size),
+            SYNC: klein(sync, sync=True, size=size),
+            SYNC_B64: klein(inline, sync=True, base64=True, size=size),
+            SDK: official(base_url, size=size),
+            LIMIT: _limit(http, base_url, size),
+        }
+        seed = first_seed
+        for _ in range(WARMUP):
+            for make in makers.values():
+                seed += 1
+                make(seed)
+        for _ in range(config.latency_samples):
+            for name, make in makers.items():
+                seed += 1
+                time.sleep(GAP)
+                began = time.perf_counter()
+                image = make(seed)
+                times[name].append(time.perf_counter() - began)
+                assert image.startswith(PNG), f"{name} did not return a PNG"
+    return times
+
+
+def run(config: Config, emulator: EmulatorProcess) -> Section:
+    """Measure every contender at every round trip; one row per contender and RTT."""
+    inference = config.inference_time
+    emulator.configure(inference_time=inference, concurrency=None, rate_limit=None)
+    results: dict[float, dict[str, list[float]]] = {}
+    try:
+        for index, rtt in enumerate(config.latency_rtts):
+            print(f"  latency: RTT {rtt * 1000:.0f} ms", file=sys.stderr)
+            emulator.configure(network_delay=rtt)
+            results[rtt] = _measure(config, emulator.base_url, 20_000 + 1000 * index)
+    finally:
+        emulator.configure(network_delay=0.0)
+    size = config.latency_size
+    section = Section(
+        "latency",
+        f"7. One {size}x{size} image over a network, against the physical limit",
+        f"the physical limit (inference {seconds(inference)} + 1 RTT), measured as a bare "
+        f"httpx sync+base64 POST; median of {config.latency_samples} per contender and RTT",
+        ["RTT", "median", "limit", "vs limit", "vs inference+RTT"],
+    )
+    for rtt, times in results.items():
+        limit = median(times[LIMIT])
+        nominal = inference + rtt
+        for name in ORDER:
+            value = median(times[name])
+            section.add(
+                f"{name} @ {rtt * 1000:.0f} ms",
+                {
+                    "RTT": f"{rtt * 1000:.0f} ms",
+                    "median": seconds(value),
+                    "limit": seconds(limit),
+                    "vs limit": ratio(value / limit),
+                    "vs inference+RTT": ratio(value / nominal),
+                },
+                values={
+                    "rtt_s": rtt,
+                    "median_s": value,
+                    "limit_s": limit,
+                    "nominal_s": nominal,
+                    "vs_limit": value / limit,
+                    "vs_nominal": value / nominal,
+                    "samples": len(times[name]),
+                },
+            )
+    section.notes += [
+        "The emulator holds each request and each answer for half a round trip "
+        "(network_delay); connections are kept alive and no handshake is charged. A client "
+        "that polls needs at least inference + 2 RTT (a poll's answer, then the download); "
+        "sync mode with a URL as much; sync + base64 needs 1 RTT.",
+        f"Each contender makes {WARMUP} images on fresh clients at each RTT before the "
+        "measured ones (connections open, klein_widget has learned the timing). Images are "
+        "photo-weight PNGs; the SDK downloads with requests.get (a new connection each "
+        "time, which over the internet would cost more round trips than here).",
+    ]
+    return section
