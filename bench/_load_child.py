@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             progress=False,
             confirm=True,
-            skip_existing=False,
+            fresh=True,
         )
         return len(result.errors)
 

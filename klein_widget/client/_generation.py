@@ -57,8 +57,8 @@ class Generation(MadeFromRequest):
 
     @property
     def cost(self) -> float:
-        """What this image cost, in dollars."""
-        return PRICE_PER_IMAGE
+        """What this image cost this time, in dollars: nothing if it came from the gallery."""
+        return 0.0 if self.from_gallery else PRICE_PER_IMAGE
 
     def params(self) -> dict[str, Any]:
         """Everything needed to regenerate this image; embedded by `save`."""

@@ -30,6 +30,7 @@ from klein_widget.client._sync_client import KleinClient
 from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.ui._grid import Cell, GridHTML, highlight_differences, render_grid
 from klein_widget.ui._sizes import size_for_aspect
+from klein_widget.ui._text import price_text
 
 __all__ = ["COMPARE_SIDE", "DEFAULT_SEEDS", "CompareResult", "compare"]
 
@@ -61,6 +62,7 @@ class CompareResult:
     height: int
     cells: tuple[tuple[Generation | BaseException, ...], ...]
     elapsed: float = 0.0
+    base_url: str = ""  # where the images came from: prices on a local emulator are simulated
     _shown_live: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     def __getitem__(self, index: tuple[int, int]) -> Generation | BaseException:
@@ -122,7 +124,7 @@ def _summary(result: CompareResult) -> str:
     text = (
         f"{_count(len(result.prompts), 'prompt')} x {_count(len(result.seeds), 'seed')} at "
         f"{result.width}x{result.height}: {_count(made, 'image')} "
-        f"(${result.cost:.3f}) in {result.elapsed:.1f} s"
+        f"({price_text(result.cost, result.base_url)}) in {result.elapsed:.1f} s"
     )
     return text + (f", {failed} failed" if failed else "")
 
@@ -248,7 +250,13 @@ def compare(
         tuple(cell for cell in row if isinstance(cell, Generation | BaseException)) for row in cells
     )
     result = CompareResult(
-        prompt_texts, seed_values, width, height, finished, time.monotonic() - started
+        prompt_texts,
+        seed_values,
+        width,
+        height,
+        finished,
+        time.monotonic() - started,
+        client.base_url,
     )
     if live is not None:
         live.update(_summary(result))

@@ -86,16 +86,19 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
     """The closing line: total time, the server's inference time, seed, size and cost.
 
     ``base_url`` is where the image came from: a local emulator's cost says "simulated"
-    (`price_text`).
+    (`price_text`). An image that came from the gallery says so, at $0.000.
 
     Example:
         >>> done_text(gen, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
         'Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008'
     """
-    parts = [f"Done in {generation.elapsed:.2f} s"]
-    inference = generation.prediction.inference_ms
-    if inference is not None:
-        parts[0] += f" (inference {inference / 1000:.2f} s)"
+    if generation.from_gallery:  # already made: nothing was sent, nothing was paid
+        parts = ["From your gallery"]
+    else:
+        parts = [f"Done in {generation.elapsed:.2f} s"]
+        inference = generation.prediction.inference_ms
+        if inference is not None:
+            parts[0] += f" (inference {inference / 1000:.2f} s)"
     width, height = generation.size
     parts += [f"seed {generation.seed}", f"{width}×{height}", price_text(generation.cost, base_url)]
     if generation.nsfw:

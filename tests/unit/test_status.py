@@ -87,3 +87,19 @@ def test_error_lines_say_what_happened_and_carry_the_task() -> None:
     assert error_text(timeout) == "Gave up after 5 s (task t7)."
     assert error_text(APIConnectionError("offline")) == "offline."
     assert error_text(KeyError("x")) == "Unexpected KeyError: 'x'."
+
+
+def test_an_image_from_the_gallery_says_so_and_costs_nothing() -> None:
+    import dataclasses
+
+    from klein_widget import Generation, GenerationRequest, Prediction
+    from klein_widget.ui._text import done_text
+
+    made = Generation(GenerationRequest("a fox", 256, 256, 7), Prediction(id="t1"), b"png")
+    reused = dataclasses.replace(made, from_gallery=True)
+
+    assert done_text(made, base_url="https://api.wavespeed.ai").endswith("· $0.008")
+    assert done_text(reused, base_url="https://api.wavespeed.ai") == (
+        "From your gallery · seed 7 · 256×256 · $0.000"
+    )
+    assert done_text(reused, base_url="http://127.0.0.1:8765").endswith("$0.000 simulated")
