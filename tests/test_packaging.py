@@ -190,6 +190,7 @@ def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path: Path) -> None:
     top = {name.split("/", 1)[0] for name in in_sdist}
     assert top == {
         ".gitignore",  # hatchling always ships it, so a rebuild from the sdist ignores the same
+        "LICENSE",
         "PKG-INFO",
         "README.md",
         "pyproject.toml",
@@ -214,5 +215,6 @@ def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path: Path) -> None:
         "klein_widget"
     }
     assert "klein_widget/py.typed" in in_wheel
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in in_wheel)
     assert "klein = klein_widget.__main__:main" in entry_points.decode()
     assert f"Project-URL: Source, {source()}" in metadata.decode()
