@@ -82,6 +82,7 @@ def generate(args: argparse.Namespace) -> int:
                 base64_output=args.base64,
                 timeout=args.timeout,
                 on_progress=None if args.quiet else show,
+                fresh=args.fresh,
             )
         finally:
             show.finish()

@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the parameters are embedded",
     )
     gen.add_argument("--sync", action="store_true", help="use WaveSpeed's sync mode")
+    gen.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ask WaveSpeed again even if the gallery has this prompt, size and seed",
+    )
     gen.add_argument("--base64", action="store_true", help="receive the image inline as base64")
     gen.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
     gen.add_argument("-q", "--quiet", action="store_true", help="print only the saved path")

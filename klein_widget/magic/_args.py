@@ -81,6 +81,7 @@ class MagicArgs:
     enhance: bool = False
     out: str | None = None
     panel: bool = False
+    fresh: bool = False
 
     def request(self, prompt: str | None = None) -> GenerationRequest:
         """The first (or only) image's request; ``prompt`` replaces the prompt (--enhance)."""
@@ -175,6 +176,7 @@ def parse_line(
                 ("-o", options.out is not None),
                 ("--enhance", options.enhance),
                 ("--sync", options.sync is not None),
+                ("--fresh", options.fresh),
             )
             if used
         ]
@@ -204,4 +206,5 @@ def parse_line(
         enhance=bool(options.enhance),
         out=out,
         panel=bool(options.panel),
+        fresh=bool(options.fresh),
     )

@@ -13,11 +13,12 @@ Example (in a notebook):
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import weakref
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from IPython import display as _ipython_display
 
@@ -70,14 +71,17 @@ def cell_finished(*_: object) -> None:
         _SHOWN.clear()
 
 
+G = TypeVar("G", bound=Generation)
+
+
+def copy_as(kind: type[G], generation: Generation) -> G:
+    """The same generation as a ``kind`` (every field kept, ``from_gallery`` too)."""
+    fields = {f.name: getattr(generation, f.name) for f in dataclasses.fields(generation)}
+    return kind(**fields)
+
+
 def _plain(generation: Generation) -> Generation:
-    return Generation(
-        generation.request,
-        generation.prediction,
-        generation.image,
-        generation.elapsed,
-        generation.path,
-    )
+    return copy_as(Generation, generation)
 
 
 class ShownGeneration(Generation):

@@ -29,6 +29,7 @@ from klein_widget.magic._display import (
     GenerationGrid,
     ShownGeneration,
     StatusLine,
+    copy_as,
     display,
     grid_html,
     mark_shown,
@@ -65,20 +66,14 @@ def make_one(
             status.update(progress_text(progress), key=progress.stage)
 
     try:
-        generation = client.generate(request, on_progress=on_progress)
+        generation = client.generate(request, on_progress=on_progress, fresh=args.fresh)
     except KeyboardInterrupt:
         status.update("Interrupted.", force=True)
         raise
     except BaseException:
         status.update("Failed (the error is below).", force=True)
         raise
-    shown = ShownGeneration(
-        generation.request,
-        generation.prediction,
-        generation.image,
-        generation.elapsed,
-        generation.path,
-    )
+    shown = copy_as(ShownGeneration, generation)
     done = done_text(generation, base_url=client.base_url)
     status.update(done, force=True)
     display(generation)
@@ -127,6 +122,7 @@ def make_grid(
             requests,
             concurrency=MAX_PARALLEL,
             progress=False,
+            fresh=args.fresh,
             on_item=arrived,
             on_progress=stepped,
         )

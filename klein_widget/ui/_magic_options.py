@@ -136,6 +136,11 @@ MAGIC_OPTIONS: tuple[MagicOption, ...] = (
         default="off, or %config KleinMagics.sync",
     ),
     MagicOption(
+        "fresh",
+        "ask WaveSpeed again even if the gallery already has this prompt, size and seed "
+        "(otherwise that image comes back free)",
+    ),
+    MagicOption(
         "enhance",
         "rewrite the prompt with WaveSpeed's prompt optimizer first "
         f"(${PRICE_PER_ENHANCE_MILLS / 1000:.3f}) and show the new prompt",

@@ -308,3 +308,16 @@ def test_format_magic_output_runs_back_to_the_same_request(ipython: Shell, promp
     ran = ipython.run(format_magic(request))
     assert ran.error is None, ran.stderr
     assert ran.value.request == request
+
+
+def test_a_fixed_seed_comes_back_free_unless_fresh(ipython: Shell) -> None:
+    emulator = ipython.emulator.emulator
+    before = emulator.count("POST")
+    first = ipython.run(f"%klein a quiet harbour {SMALL} -s 5")
+    again = ipython.run(f"_ = %klein a quiet harbour {SMALL} -s 5\n_.from_gallery")
+    fresh = ipython.run(f"%klein a quiet harbour {SMALL} -s 5 --fresh")
+
+    assert [ran.error for ran in (first, again, fresh)] == [None, None, None]
+    assert again.result.result is True  # the returned Generation says where it came from
+    assert again.sent == 0  # nothing was asked of the server
+    assert emulator.count("POST") - before == 2  # the first and the --fresh one

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from klein_widget.client._metadata import read_params
+from klein_widget.client._metadata import read_params, strip_params
 from klein_widget.emulator import RunningEmulator, start
 from tests.conftest import FAKE_KEY
 
@@ -316,3 +316,19 @@ def test_klein_emulator_without_the_extra_has_its_own_exit_code(
     assert '    pip install "klein-widget[emulator]"\n' in result.stderr
     assert "Traceback" not in result.stderr
     assert "No module named" not in result.stderr
+
+
+def test_a_fixed_seed_comes_back_free_unless_fresh(
+    env: dict[str, str], tmp_path: Path, live_emulator: RunningEmulator
+) -> None:
+    args = ["generate", "a quiet harbour", "-W", "256", "-H", "256", "--seed", "5", "-q"]
+    before = live_emulator.emulator.count("POST")
+    first = run([*args, "-o", "one.png"], env, tmp_path)
+    again = run([*args, "-o", "two.png"], env, tmp_path)
+    fresh = run([*args, "--fresh", "-o", "three.png"], env, tmp_path)
+
+    assert [r.returncode for r in (first, again, fresh)] == [0, 0, 0], again.stderr
+    assert live_emulator.emulator.count("POST") - before == 2  # the repeat was free
+    one, two = ((tmp_path / name).read_bytes() for name in ("one.png", "two.png"))
+    assert strip_params(one) == strip_params(two)  # the same image as served
+    assert read_params(two)["task_id"] == read_params(one)["task_id"]  # type: ignore[index]
