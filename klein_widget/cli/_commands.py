@@ -23,6 +23,8 @@ from typing import TextIO
 from klein_widget.cli._parser import out_path, requested_size
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.store._gallery import Gallery
+from klein_widget.store._resume import resume_tasks
 from klein_widget.ui._text import done_text, progress_text
 
 __all__ = ["ImageNotWritten", "ProgressPrinter", "enhance", "generate"]
@@ -105,6 +107,22 @@ def generate(args: argparse.Namespace) -> int:
         if generation.path is not None:
             print(f"also kept in the gallery: {generation.path}", file=sys.stderr)
     print(path)
+    return 0
+
+
+def resume(args: argparse.Namespace) -> int:
+    """``klein resume``: fetch the gallery's paid tasks whose image never arrived."""
+    with KleinClient() as client:
+        gallery = client.journal if isinstance(client.journal, Gallery) else None
+        report = resume_tasks(client, gallery, timeout=args.timeout)
+    for generation in report.generations:
+        print(generation.path or generation.task_id)
+    print(
+        f"{len(report.generations)} fetched, {len(report.failed)} failed on the server, "
+        f"{len(report.retry_later)} not ready yet (run klein resume again later), "
+        f"{report.other_servers} from another server",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -8,13 +8,17 @@ import sys
 from collections.abc import Sequence
 
 from klein_widget.cli._codes import INTERRUPTED, MISSING_EXTRA, NOT_WRITTEN, exit_code
-from klein_widget.cli._commands import ImageNotWritten, enhance, generate
+from klein_widget.cli._commands import ImageNotWritten, enhance, generate, resume
 from klein_widget.cli._parser import build_parser
 from klein_widget.client._config import API_KEY_ENV, BASE_URL_ENV, resolve_base_url
-from klein_widget.client._exceptions import AuthenticationError, KleinError
+from klein_widget.client._exceptions import AuthenticationError, KleinError, fetch_later
 from klein_widget.ui._text import error_text
 
-__all__ = ["EMULATOR_EXTRA", "key_error_text", "main"]
+__all__ = ["EMULATOR_EXTRA", "key_error_text", "main", "terminal_text"]
+
+# What a terminal user can do about a paid task that has not arrived (the client's words
+# name Python calls instead).
+FETCH_LATER = "Run `klein resume` later: it fetches it into the gallery, without paying again."
 
 EMULATOR_EXTRA = ("starlette", "uvicorn")  # what `pip install "klein-widget[emulator]"` adds
 
@@ -45,6 +49,16 @@ def key_error_text(error: AuthenticationError, *, base_url: str, key_set: bool) 
         f"The server at {base_url} wants an API key ({error.status_code}) and none is set: "
         f"{export} and try again."
     )
+
+
+def terminal_text(error: KleinError) -> str:
+    """A `KleinError` in a terminal's terms: the Python way to fetch later becomes a command.
+
+    Example:
+        >>> terminal_text(KleinError("Timed out. " + fetch_later("t1"), task_id="t1"))
+        'Timed out. Run `klein resume` later: it fetches it into the gallery, without paying again.'
+    """
+    return error_text(error).replace(fetch_later(error.task_id), FETCH_LATER)
 
 
 def _missing_extra() -> str | None:
@@ -81,14 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _emulator(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        return generate(args) if args.command == "generate" else enhance(args)
+        command = {"generate": generate, "enhance": enhance, "resume": resume}[args.command]
+        return command(args)
     except AuthenticationError as error:
         key_set = bool(os.environ.get(API_KEY_ENV, "").strip())
         text = key_error_text(error, base_url=resolve_base_url(None), key_set=key_set)
         print(f"error: {text}", file=sys.stderr)
         return exit_code(error)
     except KleinError as error:
-        print(f"error: {error_text(error)}", file=sys.stderr)
+        print(f"error: {terminal_text(error)}", file=sys.stderr)
         return exit_code(error)
     except ImageNotWritten as error:
         print(f"error: {error}", file=sys.stderr)

@@ -97,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     enhance = _subparser(commands, "enhance", "rewrite a prompt with the prompt optimizer")
     enhance.add_argument("prompt", help="the prompt to rewrite (quote it)")
 
+    resume = _subparser(
+        commands,
+        "resume",
+        "download every paid image that never arrived, into the gallery (nothing is submitted)",
+    )
+    resume.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for each task at most"
+    )
+
     # `klein emulator ...` is handed whole to the emulator's own parser (see its --help).
     commands.add_parser(
         "emulator", add_help=False, help="run the local WaveSpeed emulator (see its --help)"

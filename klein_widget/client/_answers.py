@@ -19,7 +19,7 @@ import httpx
 from klein_widget.client import _envelope
 from klein_widget.client._config import result_path, url_origin
 from klein_widget.client._constants import MAX_IMAGE_PIXELS
-from klein_widget.client._exceptions import APIStatusError, GenerationFailedError
+from klein_widget.client._exceptions import APIStatusError, GenerationFailedError, fetch_later
 from klein_widget.client._metadata import check_image
 from klein_widget.client._models import Prediction
 
@@ -76,7 +76,7 @@ def prediction_from(
         task_id = task_id or (found if isinstance(found, str) and found else None)
         raise APIStatusError(
             f"WaveSpeed described task {task_id or '(no id)'} in a shape it never uses "
-            f"({error}). Try client.fetch(task_id) later, or klein_widget.resume().",
+            f"({error}). {fetch_later(task_id)}",
             status_code=502,
             task_id=task_id,
             maybe_accepted=True,
@@ -116,7 +116,7 @@ def checked_image(task_id: str, image: bytes) -> bytes:
 def bogus_image(task_id: str, why: str) -> APIStatusError:
     return APIStatusError(
         f"Task {task_id} completed, but its output is not a usable image: {why}. "
-        f"It may be billed; try client.fetch({task_id!r}) later.",
+        f"It may be billed. {fetch_later(task_id)}",
         status_code=502,
         task_id=task_id,
         maybe_accepted=True,
@@ -169,8 +169,7 @@ def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
         if response.status_code in (401, 403, 404, 410):  # the link is gone, not the key
             raise APIStatusError(
                 f"The image host refused the download of task {task_id} "
-                f"({response.status_code}); the link may have expired. Try "
-                f"client.fetch({task_id!r}) for a fresh one.",
+                f"({response.status_code}); the link may have expired. {fetch_later(task_id)}",
                 status_code=response.status_code,
                 task_id=task_id,
                 maybe_accepted=True,

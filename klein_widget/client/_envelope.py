@@ -20,6 +20,7 @@ from klein_widget.client._exceptions import (
     AuthenticationError,
     KleinError,
     RateLimitError,
+    fetch_later,
 )
 
 _MIN_SECRET = 8  # a one-letter test key must not turn "klein" into "[redacted]lein"
@@ -240,8 +241,7 @@ def connection_error(
     if during == "submit" and not never_sent:
         return APIConnectionError(
             f"The connection broke after the request was sent ({detail}). WaveSpeed may have "
-            "accepted and billed the task, so it was not sent again; klein_widget.resume() "
-            "will fetch it if it was recorded, or check your WaveSpeed dashboard.",
+            f"accepted and billed the task, so it was not sent again. {fetch_later(None)}",
             maybe_accepted=True,
         )
     return APIConnectionError(

@@ -37,6 +37,19 @@ __all__ = [
 ]
 
 
+def fetch_later(task_id: str | None) -> str:
+    """How a Python user gets a paid task's image later: the one sentence every error after
+    acceptance ends with (other doors, such as the ``klein`` command, put theirs instead).
+
+    Example:
+        >>> fetch_later("t1")
+        "Fetch it later with client.fetch('t1') or klein_widget.resume()."
+    """
+    if task_id:
+        return f"Fetch it later with client.fetch({task_id!r}) or klein_widget.resume()."
+    return "klein_widget.resume() fetches it if it was recorded; or see your WaveSpeed dashboard."
+
+
 class KleinError(Exception):
     """Base class of every klein-widget error.
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from klein_widget.client._exceptions import GenerationTimeoutError, KleinError
+from klein_widget.client._exceptions import GenerationTimeoutError, KleinError, fetch_later
 from klein_widget.client._models import WAITING_STATUSES, GenerationRequest, Prediction
 
 __all__ = ["Progress", "ProgressCallback", "Run", "Stage", "given_up", "stage_of", "timed_out"]
@@ -74,8 +74,7 @@ def timed_out(task_id: str, run: Run, cause: KleinError | None = None) -> Genera
     last = f" (the last answer: {cause.message})" if cause is not None else ""
     return GenerationTimeoutError(
         f"Gave up waiting after {waited:g} s for task {task_id}{last}; it may still finish "
-        f"(and is billed). Fetch it later with client.fetch({task_id!r}) or "
-        "klein_widget.resume().",
+        f"(and is billed). {fetch_later(task_id)}",
         task_id=task_id,
         maybe_accepted=True,
     )

@@ -6,6 +6,7 @@ import os
 import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,29 @@ def test_a_fixed_seed_comes_back_free_unless_fresh(
     one, two = ((tmp_path / name).read_bytes() for name in ("one.png", "two.png"))
     assert strip_params(one) == strip_params(two)  # the same image as served
     assert read_params(two)["task_id"] == read_params(one)["task_id"]  # type: ignore[index]
+
+
+def test_a_timeout_says_klein_resume_and_klein_resume_fetches_it(
+    env: dict[str, str], tmp_path: Path, live_emulator: RunningEmulator
+) -> None:
+    emulator = live_emulator.emulator
+    previous = emulator.inference_time
+    emulator.configure(inference_time=1.5)
+    try:
+        args = ["generate", "a slow owl", "-W", "256", "-H", "256", "--seed", "3"]
+        late = run([*args, "--timeout", "0.3"], env, tmp_path)
+        submits = emulator.count("POST")
+        time.sleep(1.6)  # the task finishes on the server meanwhile
+        fetched = run(["resume"], env, tmp_path)
+    finally:
+        emulator.configure(inference_time=previous)
+
+    assert late.returncode == 7, late.stderr  # GenerationTimeoutError
+    assert "klein resume" in late.stderr
+    assert "klein_widget.resume" not in late.stderr  # a Python call, useless in a terminal
+    assert "client.fetch" not in late.stderr
+    assert fetched.returncode == 0, fetched.stderr
+    assert "1 fetched" in fetched.stderr
+    [path] = fetched.stdout.split()
+    assert read_params(path)["prompt"] == "a slow owl"  # type: ignore[index]
+    assert emulator.count("POST") == submits  # resume submits nothing
