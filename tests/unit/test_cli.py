@@ -359,3 +359,23 @@ def test_a_timeout_says_klein_resume_and_klein_resume_fetches_it(
     [path] = fetched.stdout.split()
     assert read_params(path)["prompt"] == "a slow owl"  # type: ignore[index]
     assert emulator.count("POST") == submits  # resume submits nothing
+
+
+@pytest.mark.parametrize(
+    ("flag", "never_asked"),
+    [
+        ("--sync", "/api/v3/predictions/*/result"),  # one request that waits: no polls
+        ("--base64", "/emulator/images/*"),  # the image comes inline: no download
+    ],
+)
+def test_sync_and_base64_flags_reach_the_server(
+    flag: str, never_asked: str, env: dict[str, str], tmp_path: Path, live_emulator: RunningEmulator
+) -> None:
+    emulator = live_emulator.emulator
+    before = emulator.count("GET", never_asked)
+    args = ["generate", f"a heron {flag}", "-W", "256", "-H", "256", "-q", flag, "-o", "h.png"]
+    result = run(args, env, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert read_params(tmp_path / "h.png")["prompt"] == f"a heron {flag}"  # type: ignore[index]
+    assert emulator.count("GET", never_asked) == before
