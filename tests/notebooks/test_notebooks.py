@@ -168,3 +168,28 @@ def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
         if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
     ]
     assert widget_views, "the batch showed no progress bar"
+
+
+def _made(gallery: Path) -> dict[str, tuple[str, int, int, int]]:
+    """task id -> (prompt, width, height, seed) of every task the gallery recorded."""
+    import sqlite3
+
+    with sqlite3.connect(gallery / "index.sqlite3") as db:
+        rows = db.execute("SELECT task_id, prompt, width, height, seed FROM images").fetchall()
+    return {task_id: (prompt, w, h, seed) for task_id, prompt, w, h, seed in rows}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_running_a_lesson_again_pays_for_no_fixed_seed(
+    name: str, workdir: Path, isolated: Path
+) -> None:
+    """Restart & Run All: every cell with a fixed seed is answered from the gallery the
+    second time; only random seeds (new images) are sent again."""
+    no_errors(execute(name, workdir))
+    first = _made(isolated)
+    no_errors(execute(name, workdir))
+    again = {task: key for task, key in _made(isolated).items() if task not in first}
+
+    assert first  # the lesson made images
+    resent = sorted(set(again.values()) & set(first.values()))
+    assert resent == [], f"{name} paid again for {resent}"
