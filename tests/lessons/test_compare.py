@@ -87,7 +87,8 @@ def test_the_grid_labels_rows_by_prompt_and_columns_by_seed(loop_client: KleinCl
     assert html.count("<img ") == 2
     assert re.search(r"<mark[^>]*>at night</mark>", html)
     assert ">seed 3</th>" in html
-    assert "2 prompts x 1 seed at 256x256: 2 images ($0.016)" in html
+    # A local emulator bills nothing: its prices say so (ui/_text.price_text).
+    assert "2 prompts x 1 seed at 256x256: 2 images ($0.016 simulated)" in html
 
 
 def test_a_failed_cell_shows_its_error_and_the_rest_render(
