@@ -100,22 +100,9 @@ def _connect(index: Path) -> sqlite3.Connection:
     return db
 
 
-def _connect_to_read(index: Path) -> sqlite3.Connection:
-    """A read-only connection: it creates nothing, so a read-only gallery can be read.
-
-    A WAL database in a folder we may not write needs ``immutable`` (no -shm file).
-    """
-    uri = index.absolute().as_uri()
-    for mode in ("mode=ro", "immutable=1"):
-        try:
-            db = sqlite3.connect(f"{uri}?{mode}", uri=True, timeout=30.0, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError:
-            if mode == "immutable=1":
-                raise
-    raise AssertionError("unreachable")
+# Read-only connections create nothing, so a read-only gallery can be read. A WAL database
+# in a folder we may not write needs ``immutable`` (no -shm file can be made): tried second.
+_READ_MODES = ("mode=ro", "immutable=1")
 
 
 class GalleryIndex:
@@ -227,13 +214,18 @@ class GalleryIndex:
     def _rows(self, sql: str, args: tuple[object, ...]) -> list[sqlite3.Row]:
         if not self.exists():  # reading never creates the folder
             return []
-        with closing(_connect_to_read(self.file)) as db:
+        uri = self.file.absolute().as_uri()
+        for mode in _READ_MODES:
             try:
-                return db.execute(sql, args).fetchall()
+                with closing(sqlite3.connect(f"{uri}?{mode}", uri=True, timeout=30.0)) as db:
+                    db.row_factory = sqlite3.Row
+                    return db.execute(sql, args).fetchall()
             except sqlite3.OperationalError as error:
                 if "no such table" in str(error):  # created, never written
                     return []
-                raise
+                if mode == _READ_MODES[-1]:
+                    raise
+        return []  # not reached: the last mode returns or raises
 
     def _select(self, where: str, args: tuple[object, ...], tail: str = "") -> list[GalleryEntry]:
         entries = []
