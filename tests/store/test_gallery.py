@@ -356,3 +356,26 @@ def test_concurrent_processes_and_threads_write_one_gallery(
     with sqlite3.connect(isolated / "index.sqlite3") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     local.close()
+
+
+def test_a_lost_index_is_rebuilt_from_the_files(
+    client: KleinClient, emulator: Emulator, isolated: Path
+) -> None:
+    made = [client.generate("an owl", width=256, height=256, seed=s) for s in (1, 2)]
+    (isolated / "index.sqlite3").rename(isolated / "broken.sqlite3")
+    for extra in isolated.glob("index.sqlite3-*"):  # WAL and shared-memory files go too
+        extra.unlink()
+    gallery = Gallery(isolated)
+    assert len(gallery) == 0
+
+    assert gallery.rebuild_index() == 2
+    assert gallery.rebuild_index() == 2  # again: rows are updated, not duplicated
+    assert len(gallery) == 2
+    for gen in made:
+        entry = gallery.entry(gen.task_id)
+        assert entry is not None
+        assert (entry.prompt, entry.seed, entry.path) == ("an owl", gen.seed, gen.path)
+        assert gallery.load(entry).image == gen.image
+    again = client.generate("an owl", width=256, height=256, seed=2)  # free again
+    assert again.from_gallery
+    assert emulator.count("POST", SUBMIT_PATH) == 2
