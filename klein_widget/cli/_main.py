@@ -88,11 +88,29 @@ def _emulator(argv: list[str]) -> int:
     return emulator_main(argv)
 
 
+def _gateway(argv: list[str]) -> int:
+    try:
+        from klein_widget.gateway.cli import main as gateway_main
+    except ImportError:
+        missing = _missing_extra()
+        if missing is None:
+            raise
+        print(
+            f"error: `klein gateway` needs the [gateway] extra ({missing} is not installed):"
+            '\n\n    pip install "klein-widget[gateway]"\n',
+            file=sys.stderr,
+        )
+        return MISSING_EXTRA
+    return gateway_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``klein`` command line; returns the exit code (``klein --help`` lists them)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
         return _emulator(argv[1:])
+    if argv[:1] == ["gateway"]:  # the classroom gateway's own parser (klein_widget.gateway.cli)
+        return _gateway(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         command = {"generate": generate, "enhance": enhance, "resume": resume}[args.command]
