@@ -1,0 +1,65 @@
+"""Budgets hold exactly: refused before forwarding, and never overspent under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from klein_widget.client._exceptions import APIStatusError
+from klein_widget.gateway import RunningGateway
+
+from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
+
+
+def test_a_submit_past_the_budget_is_refused_before_forwarding(gateway: RunningGateway) -> None:
+    token = gateway.gateway.db.add_student("ada", 20)  # $0.02: two images and $0.004
+    with student_client(gateway, token) as client:
+        client.generate("a fox", width=320, height=256, seed=1)
+        client.generate("a fox", width=320, height=256, seed=2)
+        try:
+            client.generate("a fox", width=320, height=256, seed=3)
+        except APIStatusError as error:
+            refused = error
+        else:
+            raise AssertionError("the third image was not refused")
+    assert refused.status_code == 402
+    assert "Your class budget of $0.02 is used up ($0.004 left; an image costs $0.008)" in (
+        refused.message
+    )
+    assert "ask your teacher" in refused.message
+    assert not refused.maybe_accepted  # the client knows nothing was sent on
+    assert upstream_of(gateway).accepted == 2
+    assert gateway.gateway.db.student("ada").spent_mills == 16  # type: ignore[union-attr]
+
+
+def test_twenty_concurrent_submits_at_the_edge_never_overspend(gateway: RunningGateway) -> None:
+    token = gateway.gateway.db.add_student("ada", 44)  # five images ($0.040) and $0.004
+
+    async def storm() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=gateway.base_url, headers=bearer(token)) as http:
+            return await asyncio.gather(
+                *(http.post(SUBMIT, json=body(seed=100 + i)) for i in range(20))
+            )
+
+    answers = asyncio.run(storm())
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200] * 5 + [402] * 15
+    for r in answers:
+        if r.status_code == 200:
+            assert (
+                wait_result(gateway.base_url, token, r.json()["data"]["id"])["status"]
+                == "completed"
+            )
+    assert upstream_of(gateway).accepted == 5
+    assert gateway.gateway.db.student("ada").spent_mills == 40  # type: ignore[union-attr]
+
+
+def test_a_raised_budget_works_at_once(gateway: RunningGateway) -> None:
+    token = gateway.gateway.db.add_student("ada", 0)
+    r = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(token))
+    assert r.status_code == 402
+    assert "$0.00" in r.json()["message"]
+    gateway.gateway.db.set_budget("ada", 8)
+    r = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(token))
+    assert r.status_code == 200
