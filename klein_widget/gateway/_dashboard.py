@@ -38,7 +38,7 @@ input[type=number]{width:6em}button{cursor:pointer}
 figure{margin:0}figure img{width:100%;border-radius:6px;cursor:zoom-in;background:#ddd}
 figcaption{font-size:13px;color:#444}#lightbox{position:fixed;inset:0;background:#000c;
 display:none;align-items:center;justify-content:center;flex-direction:column;color:#fff}
-#lightbox img{max-width:92vw;max-height:82vh}#lightbox.open{display:flex}
+#lightbox img{height:80vh;max-width:92vw;object-fit:contain}#lightbox.open{display:flex}
 """
 _SCRIPT = """
 const box=document.getElementById('lightbox');
@@ -54,7 +54,7 @@ async function refresh(){
     document.getElementById('limit').textContent=s.limit;
     const body=document.getElementById('queue');body.replaceChildren();
     for(const t of s.tasks){const tr=document.createElement('tr');
-      for(const v of [t.position??'', t.student, t.status, t.prompt]){
+      for(const v of [t.position??'–', t.student, t.status, t.prompt]){
         const td=document.createElement('td');td.textContent=v;tr.appendChild(td);}
       body.appendChild(tr);}
   }catch(e){}
