@@ -110,9 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "emulator", add_help=False, help="run the local WaveSpeed emulator (see its --help)"
     )
-    commands.add_parser(
-        "gateway", add_help=False, help="run a classroom gateway (see its --help)"
-    )
+    commands.add_parser("gateway", add_help=False, help="run a classroom gateway (see its --help)")
     return parser
 
 

@@ -18,7 +18,12 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NAMES = ["01-quickstart.ipynb", "02-prompt-engineering.ipynb", "03-seeds-and-batches.ipynb"]
+NAMES = [
+    "01-quickstart.ipynb",
+    "02-prompt-engineering.ipynb",
+    "03-seeds-and-batches.ipynb",
+    "04-classroom.ipynb",
+]
 CELL_TIMEOUT = 180  # seconds; a whole grid of images is one cell
 
 
@@ -193,3 +198,18 @@ def test_running_a_lesson_again_pays_for_no_fixed_seed(
     assert first  # the lesson made images
     resent = sorted(set(again.values()) & set(first.values()))
     assert resent == [], f"{name} paid again for {resent}"
+
+
+def test_classroom_runs_on_a_gateway(workdir: Path) -> None:
+    notebook = execute("04-classroom.ipynb", workdir)
+    no_errors(notebook)
+    text = text_of(notebook)
+    assert "Using WaveSpeed at http://127.0.0.1:" in text  # connect() took the gateway's URL
+    assert "the same image: True" in text
+    assert "{'cached': True, 'cost': 0.0}" in text
+    assert "made seed 101" in text
+    assert "made seed 102" not in text
+    assert "Your class budget of $0.03 is used up ($0.006 left" in text
+    assert "ada: spent 0.024 of 0.03 dollars" in text
+    assert "bo: spent 0.000 of 0.03 dollars" in text
+    assert images(notebook) >= 1
