@@ -112,3 +112,30 @@ def test_token_guessing_is_rate_limited(gateway: RunningGateway, ada: str) -> No
     assert blocked.status_code == 429  # even a right token waits: the address is guessing
     assert int(blocked.headers["retry-after"]) >= 1
     assert "try again in" in blocked.json()["message"]
+
+
+def test_serve_prints_the_url_the_teacher_link_and_the_export_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "class.sqlite3")
+    token = klein("add-student", "ada", "--db", db, cwd=tmp_path).stdout.strip()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "klein_widget", "gateway", "serve", "--db", db, "--port", "0",
+         "--upstream", "emulator"],
+        stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(5)]
+        base = lines[0].split("listening on ", 1)[1].split()[0]
+        assert base.startswith("http://127.0.0.1:")
+        assert "(upstream: the built-in emulator)" in lines[0]
+        assert lines[1].startswith(f"teacher dashboard: {base}/dashboard?token=kgw_")
+        assert lines[3].strip() == f"export WAVESPEED_BASE_URL={base}"
+        assert lines[4].strip() == "export WAVESPEED_API_KEY=<their token>"
+        answer = httpx.post(base + SUBMIT, json=body(), headers=bearer(token), timeout=30)
+        assert answer.status_code == 200
+        teacher = lines[1].split("token=", 1)[1].strip()
+        page = httpx.get(f"{base}/dashboard", cookies={"klein_teacher": teacher}, timeout=30)
+        assert "ada" in page.text
+    finally:
+        server.terminate()
+        server.wait(20)
