@@ -63,3 +63,24 @@ def test_a_raised_budget_works_at_once(gateway: RunningGateway) -> None:
     gateway.gateway.db.set_budget("ada", 8)
     r = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(token))
     assert r.status_code == 200
+
+
+def test_a_refused_forward_is_refunded_and_a_dropped_one_is_never_resent(
+    gateway: RunningGateway,
+) -> None:
+    token = gateway.gateway.db.add_student("ada", 2000)
+    emulator = upstream_of(gateway)
+    emulator.script("submit", 400, "drop")  # refused outright; then accepted, answer lost
+    refused = httpx.post(gateway.base_url + SUBMIT, json=body(seed=1), headers=bearer(token))
+    data = wait_result(gateway.base_url, token, refused.json()["data"]["id"])
+    assert data["status"] == "failed"
+    assert "400" in data["error"]
+    assert data["gateway"]["cost"] == 0.0  # refunded: it never reached WaveSpeed's queue
+    dropped = httpx.post(gateway.base_url + SUBMIT, json=body(seed=2), headers=bearer(token))
+    data = wait_result(gateway.base_url, token, dropped.json()["data"]["id"])
+    assert data["status"] == "failed"
+    assert "did not send it again" in data["error"]
+    assert data["gateway"]["cost"] == 0.008  # it may have been billed: so is the student
+    assert emulator.count("POST", SUBMIT) == 2  # one each: the dropped one was not re-sent
+    assert emulator.accepted == 1
+    assert gateway.gateway.db.student("ada").spent_mills == 8  # type: ignore[union-attr]

@@ -35,6 +35,8 @@ def refused(r: httpx.Response, status: int, says: str) -> None:
         (b"[" * 100_000, "application/json", 413, "too large"),
         (b'{"prompt": "x"}', "text/plain", 415, "application/json"),
         (b"\xff\xfe\x00garbage", "application/json", 400, "not valid JSON"),
+        (b'{"prompt": "x", "seed": Infinity}', "application/json", 400, "seed"),
+        (b'{"prompt": NaN}', "application/json", 400, "prompt"),
     ],
 )
 def test_bad_bodies(
