@@ -131,7 +131,12 @@ async def task_data(request: Request, task: GatewayTask) -> dict[str, Any]:
         nsfw = bool(entry and entry.nsfw)
         outputs = [f"{base}/gateway/images/{task.id}.png"]
     extra: dict[str, Any] = {"cached": task.cached, "cost": task.cost_mills / 1000}
-    place = gateway.dispatcher.position(task.id, task.student)
+    waits_for = gateway.db.task(task.leader) if task.status == "following" and task.leader else None
+    if waits_for is not None:  # shares another student's request: its progress is ours
+        status = _STATUS.get(waits_for.status, "processing")
+        place = gateway.dispatcher.position(waits_for.id, waits_for.student)
+    else:
+        place = gateway.dispatcher.position(task.id, task.student)
     if place is not None:
         extra["queue_position"], extra["estimated_wait_s"] = place
     return {
@@ -178,11 +183,18 @@ async def submit(request: Request) -> Response:
     made = None
     if kind == "image" and not asked.seed_drawn and asked.seed >= 0:
         made = gateway.gallery.lookup(asked)  # the store's one content-addressed lookup
+    leader = None
+    if made is None and kind == "image" and not asked.seed_drawn and asked.seed >= 0:
+        leader = gateway.db.leader_for(asked)  # being made right now: share it
     if made is not None:
         task = gateway.db.open_task(
             student.name, kind, asked, 0, status="completed", upstream_id=made.task_id,
             cached=True,
         )  # fmt: skip
+    elif leader is not None:
+        task = gateway.db.open_task(
+            student.name, kind, asked, 0, status="following", cached=True, leader=leader.id
+        )
     else:
         task = gateway.db.open_task(student.name, kind, asked.with_concrete_seed(), cost)
         if task is not None:

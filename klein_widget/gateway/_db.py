@@ -29,45 +29,16 @@ from os import PathLike
 from typing import Any
 
 from klein_widget.client._models import GenerationRequest
-from klein_widget.gateway._rows import GatewayTask, Student, student_from_row, task_from_row
+from klein_widget.gateway._rows import (
+    CLASS_SCHEMA,
+    GatewayTask,
+    Student,
+    student_from_row,
+    task_from_row,
+)
 from klein_widget.gateway._tokens import new_token, token_hash
 
 __all__ = ["ClassDB", "GatewayTask", "Student"]
-
-_CLASS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS students (
-    name TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL UNIQUE,
-    budget_mills INTEGER NOT NULL,
-    spent_mills INTEGER NOT NULL DEFAULT 0,
-    revoked INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tasks (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    student TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    width INTEGER NOT NULL DEFAULT 0,
-    height INTEGER NOT NULL DEFAULT 0,
-    seed INTEGER NOT NULL DEFAULT -1,
-    seed_drawn INTEGER NOT NULL DEFAULT 0,
-    sync_mode INTEGER NOT NULL DEFAULT 0,
-    base64_output INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL,
-    upstream_id TEXT,
-    cost_mills INTEGER NOT NULL,
-    cached INTEGER NOT NULL DEFAULT 0,
-    error TEXT NOT NULL DEFAULT '',
-    text_output TEXT,
-    inference_ms INTEGER,
-    created_at TEXT NOT NULL,
-    done_at TEXT
-);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, seq);
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
 
 
 def _now() -> str:
@@ -92,10 +63,10 @@ class ClassDB:
         self._conn.execute("PRAGMA busy_timeout = 10000")
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a crash
-        self._conn.executescript(_CLASS_SCHEMA)
+        self._conn.executescript(CLASS_SCHEMA)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (the database stays as it is: nothing is lost)."""
         with self._lock:
             self._conn.close()
 
@@ -190,6 +161,7 @@ class ClassDB:
         status: str = "queued",
         upstream_id: str | None = None,
         cached: bool = False,
+        leader: str | None = None,
     ) -> GatewayTask | None:
         """Charge ``cost_mills`` and record the task, in one transaction; None (nothing
         charged, nothing recorded) if that would pass the budget or the token is revoked."""
@@ -207,10 +179,10 @@ class ClassDB:
             db.execute(
                 "INSERT INTO tasks (id, student, kind, prompt, width, height, seed, seed_drawn,"
                 " sync_mode, base64_output, status, upstream_id, cost_mills, cached, created_at,"
-                " done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " done_at, leader) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (task_id, student, kind, r.prompt, r.width, r.height, r.seed, r.seed_drawn,
                  r.sync_mode, r.base64_output, status, upstream_id, cost_mills, cached,
-                 _now(), done),
+                 _now(), done, leader),
             )  # fmt: skip
         found = self.task(task_id)
         assert found is not None
@@ -226,6 +198,32 @@ class ClassDB:
         marks = ",".join("?" * len(statuses))
         sql = f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY seq LIMIT ?"
         return [task_from_row(r) for r in self._rows(sql, (*statuses, limit))]
+
+    def leader_for(self, request: GenerationRequest) -> GatewayTask | None:
+        """An unfinished image task for exactly this prompt, size and seed that is paying
+        for its image (not itself following one): a new one can share its image."""
+        sql = (
+            "SELECT * FROM tasks WHERE prompt = ? AND width = ? AND height = ? AND seed = ? "
+            "AND kind = 'image' AND status IN ('queued', 'forwarding', 'submitted') "
+            "ORDER BY seq LIMIT 1"
+        )
+        r = request
+        rows = self._rows(sql, (r.prompt, r.width, r.height, r.seed))
+        return task_from_row(rows[0]) if rows else None
+
+    def settle_followers(self, leader: GatewayTask) -> list[str]:
+        """The leader has finished: its followers complete with its image, or fail (free,
+        so the student may simply ask again). Returns their ids."""
+        sql = "SELECT id FROM tasks WHERE leader = ? AND status = 'following'"
+        ids = [r["id"] for r in self._rows(sql, (leader.id,))]
+        for task_id in ids:
+            if leader.status == "completed":
+                done = {"upstream_id": leader.upstream_id, "inference_ms": leader.inference_ms}
+                self.update(task_id, status="completed", **done)
+            else:
+                why = f"The same request of another student failed ({leader.error}); ask again."
+                self.update(task_id, status="failed", error=why)
+        return ids
 
     def gallery(self, limit: int = 60) -> list[GatewayTask]:
         """The class's completed images, newest first."""
@@ -266,7 +264,7 @@ class ClassDB:
         rows = self._rows(
             "SELECT student, SUM(status = 'completed' AND kind = 'image') AS images, "
             "SUM(cached) AS cached, SUM(status = 'failed') AS failed, "
-            "SUM(status IN ('queued', 'forwarding', 'submitted')) AS waiting "
+            "SUM(status IN ('queued', 'forwarding', 'submitted', 'following')) AS waiting "
             "FROM tasks GROUP BY student"
         )
         return {r["student"]: {k: int(r[k] or 0) for k in r.keys()[1:]} for r in rows}

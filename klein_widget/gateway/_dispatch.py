@@ -86,9 +86,11 @@ class Dispatcher:
     async def wait_done(self, task_id: str, timeout: float) -> bool:
         """Wait until the task has finished (True) or ``timeout`` seconds pass (False)."""
         task = self.db.task(task_id)
+        if task is not None and task.leader is not None:  # shares another task's image
+            task = self.db.task(task.leader)
         if task is None or not task.open:
             return True
-        event = self._done.setdefault(task_id, asyncio.Event())
+        event = self._done.setdefault(task.id, asyncio.Event())
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
         return event.is_set()
@@ -168,6 +170,7 @@ class Dispatcher:
         self._running.pop(task_id, None)
         task = self.db.task(task_id)
         if task is not None and not task.open:
+            self.db.settle_followers(task)
             self._done.setdefault(task_id, asyncio.Event()).set()
             self._done.pop(task_id, None)
         if self._wake is not None:
@@ -231,7 +234,12 @@ class Dispatcher:
 
     def resume_journal(self) -> None:
         """Queue what was queued; fetch what upstream accepted; never re-send the rest."""
-        for task in self.db.tasks("queued", "forwarding", "submitted"):
+        for task in self.db.tasks("queued", "forwarding", "submitted", "following"):
+            if task.status == "following":
+                leader = self.db.task(task.leader or "")
+                if leader is None or not leader.open:  # finished while we were down
+                    self.db.settle_followers(leader or dataclasses.replace(task, status="failed"))
+                continue
             if task.status == "queued":
                 self.enqueue(task)
                 continue

@@ -1,4 +1,5 @@
-"""The rows of the class database as Python: a `Student` and a `GatewayTask`.
+"""The class database's tables (`CLASS_SCHEMA`) and their rows as Python: a `Student` and
+a `GatewayTask`.
 
 Example:
     >>> Student("ada", 2000, 8, False).left_mills
@@ -12,9 +13,53 @@ from dataclasses import dataclass
 
 from klein_widget.client._models import GenerationRequest
 
-__all__ = ["OPEN_STATUSES", "GatewayTask", "Student", "student_from_row", "task_from_row"]
+__all__ = [
+    "CLASS_SCHEMA",
+    "OPEN_STATUSES",
+    "GatewayTask",
+    "Student",
+    "student_from_row",
+    "task_from_row",
+]
 
-OPEN_STATUSES = ("queued", "forwarding", "submitted")
+CLASS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS students (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    budget_mills INTEGER NOT NULL,
+    spent_mills INTEGER NOT NULL DEFAULT 0,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    student TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    width INTEGER NOT NULL DEFAULT 0,
+    height INTEGER NOT NULL DEFAULT 0,
+    seed INTEGER NOT NULL DEFAULT -1,
+    seed_drawn INTEGER NOT NULL DEFAULT 0,
+    sync_mode INTEGER NOT NULL DEFAULT 0,
+    base64_output INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    upstream_id TEXT,
+    cost_mills INTEGER NOT NULL,
+    cached INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT '',
+    text_output TEXT,
+    inference_ms INTEGER,
+    created_at TEXT NOT NULL,
+    done_at TEXT,
+    leader TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, seq);
+CREATE INDEX IF NOT EXISTS tasks_key ON tasks (prompt, width, height, seed);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# "following": waiting for another student's identical request (its ``leader``), free.
+OPEN_STATUSES = ("queued", "forwarding", "submitted", "following")
 
 
 @dataclass(frozen=True)
@@ -55,6 +100,7 @@ class GatewayTask:
     inference_ms: int | None
     created_at: str
     done_at: str | None
+    leader: str | None = None  # for a "following" task: the task whose image it shares
 
     @property
     def open(self) -> bool:
@@ -87,6 +133,7 @@ def task_from_row(row: sqlite3.Row) -> GatewayTask:
         inference_ms=row["inference_ms"],
         created_at=row["created_at"],
         done_at=row["done_at"],
+        leader=row["leader"],
     )
 
 

@@ -93,6 +93,7 @@ def _serve(args: argparse.Namespace) -> int:
         public_gallery=args.public_gallery,
     )
     sock = bind(args.host, args.port)
+    sock.listen(2048)  # connections made as soon as the URL is printed wait, not fail
     base = url_for(args.host, sock.getsockname()[1])
     gateway = app.state.gateway
     print(f"klein gateway listening on {base} (upstream: {gateway.upstream.label})")

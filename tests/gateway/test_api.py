@@ -3,6 +3,7 @@ official ``wavespeed`` SDK, curl and httpx (upstream: the emulator in-process)."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -104,3 +105,41 @@ def test_curl_and_the_prompt_optimizer(gateway: RunningGateway, ada: str) -> Non
     assert gateway.gateway.db.student("ada").spent_mills == 1  # type: ignore[union-attr]
     with student_client(gateway, ada) as client:
         assert "fox" in client.enhance_prompt("a fox").lower()
+
+
+def test_a_class_running_one_cell_at_once_pays_once(
+    gateway: RunningGateway, ada: str, bo: str
+) -> None:
+    db = gateway.gateway.db
+    tokens = [ada, bo, *(db.add_student(f"student{i}", 2000) for i in range(6))]
+    upstream_of(gateway).configure(inference_time=0.3)  # all eight ask while it is made
+
+    async def everyone() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as http:
+            return await asyncio.gather(
+                *(http.post(SUBMIT, json=body(), headers=bearer(t)) for t in tokens)
+            )
+
+    answers = asyncio.run(everyone())
+    images = set()
+    for token, answer in zip(tokens, answers, strict=True):
+        data = wait_result(gateway.base_url, token, answer.json()["data"]["id"])
+        assert data["status"] == "completed"
+        images.add(httpx.get(data["outputs"][0]).content)
+    assert len(images) == 1
+    assert upstream_of(gateway).accepted == 1
+    spent = sorted(s.spent_mills for s in db.students())
+    assert spent == [0] * 7 + [8]  # the first paid; the seven others shared it, free
+
+
+def test_sync_mode_waits_for_a_shared_image(gateway: RunningGateway, ada: str, bo: str) -> None:
+    upstream_of(gateway).configure(inference_time=0.3)
+    first = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada))
+    second = httpx.post(
+        gateway.base_url + SUBMIT, json=body(enable_sync_mode=True), headers=bearer(bo),
+        timeout=30,
+    )  # fmt: skip
+    data = second.json()["data"]
+    assert data["status"] == "completed"
+    assert data["gateway"] == {"cached": True, "cost": 0.0}
+    assert wait_result(gateway.base_url, ada, first.json()["data"]["id"])["status"] == "completed"
