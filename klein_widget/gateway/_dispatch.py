@@ -26,7 +26,12 @@ from collections.abc import Coroutine
 from typing import Any
 
 from klein_widget.client._concurrency import Concurrency
-from klein_widget.client._exceptions import GenerationFailedError, KleinError, RateLimitError
+from klein_widget.client._exceptions import (
+    AuthenticationError,
+    GenerationFailedError,
+    KleinError,
+    RateLimitError,
+)
 from klein_widget.client._run import Progress
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._rows import GatewayTask
@@ -36,6 +41,10 @@ __all__ = ["Dispatcher"]
 
 _log = logging.getLogger(__name__)
 _RESUMES = 3  # fetches of an accepted task before it is reported lost (still charged)
+KEY_REFUSED = (
+    "WaveSpeed refused the gateway's own key (the teacher's, not your token), so nothing "
+    "was made and nothing was charged: tell your teacher."
+)
 NOT_RESENT = (
     "The connection to WaveSpeed broke after this task was sent, so it may have been "
     "accepted and billed; the gateway did not send it again. Ask your teacher."
@@ -221,7 +230,10 @@ class Dispatcher:
             self._lines.move_to_end(task.student, last=False)
             return
         self.concurrency.failed(task.seq)
-        if isinstance(error, GenerationFailedError) or not error.maybe_accepted:
+        if isinstance(error, AuthenticationError) and not error.maybe_accepted:
+            _log.error("upstream refused the gateway's key: %s", error.message)
+            self.db.refund(task.id, KEY_REFUSED)  # the client's words would name a variable
+        elif isinstance(error, GenerationFailedError) or not error.maybe_accepted:
             # Refused, or failed upstream (WaveSpeed refunds failed tasks): refund too.
             self.db.refund(task.id, error.message)
         elif error.task_id:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 
 from klein_widget.client._exceptions import APIStatusError
-from klein_widget.gateway import RunningGateway
+from klein_widget.emulator import create_app as create_emulator
+from klein_widget.gateway import RunningGateway, start
+from klein_widget.gateway._dispatch import KEY_REFUSED
 
 from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
 
@@ -84,3 +87,14 @@ def test_a_refused_forward_is_refunded_and_a_dropped_one_is_never_resent(
     assert emulator.count("POST", SUBMIT) == 2  # one each: the dropped one was not re-sent
     assert emulator.accepted == 1
     assert gateway.gateway.db.student("ada").spent_mills == 8  # type: ignore[union-attr]
+
+
+def test_a_refused_teacher_key_is_explained_and_not_charged(tmp_path: Path) -> None:
+    upstream = create_emulator(inference_time=0.02, api_key="wsk-the-right-key-000")
+    with start(tmp_path / "class.sqlite3", upstream=upstream, api_key="wsk-a-wrong-key-111") as gw:
+        token = gw.gateway.db.add_student("ada", 2000)
+        r = httpx.post(gw.base_url + SUBMIT, json=body(), headers=bearer(token))
+        data = wait_result(gw.base_url, token, r.json()["data"]["id"])
+        assert data["status"] == "failed"
+        assert data["error"] == KEY_REFUSED
+        assert gw.gateway.db.student("ada").spent_mills == 0  # type: ignore[union-attr]
