@@ -24,7 +24,7 @@ from klein_widget._version import __version__
 from klein_widget.client._constants import MAX_IMAGE_PIXELS
 from klein_widget.client._metadata import check_image, embed_params, read_params, strip_params
 from klein_widget.client._models import MODEL_ID, GenerationRequest
-from klein_widget.store._files import slug, written_images
+from klein_widget.store._files import _SUFFIXES, slug, written_images
 from klein_widget.store._notebook_images import notebook_images
 from klein_widget.store._pack import PACK_FORMAT, PACK_VERSION, PackEntry, open_pack
 from klein_widget.store._pack_files import MANIFEST_NAME, MAX_PACK_FILES, PackError
@@ -32,7 +32,6 @@ from klein_widget.store._pack_files import MANIFEST_NAME, MAX_PACK_FILES, PackEr
 __all__ = ["make_pack", "pack_entry"]
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can say: the same for every member
-_SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
 
 
 def pack_entry(data: bytes) -> tuple[PackEntry, bytes]:
