@@ -215,8 +215,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         app, log_level=args.log_level, access_log=args.access_log, configure_logging=True
     )
     base_url = url_for(args.host, sock.getsockname()[1])
-    for pack in packs:
-        print(f"Serving the {len(pack)} images of the lesson pack {pack.path}.", flush=True)
     print(
         f"klein emulator listening on {base_url} (no key needed; images are drawn here).\n"
         "In another terminal, point the client, the CLI or a notebook at it:\n\n"
@@ -224,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Stop it with Ctrl-C.",
         flush=True,
     )
+    for pack in packs:
+        print(f"Serving the {len(pack)} real images of the lesson pack {pack.path}.", flush=True)
     try:
         # uvicorn handles Ctrl-C itself (graceful shutdown), then re-raises the signal.
         server.run(sockets=[sock])

@@ -297,6 +297,11 @@ def open_pack(path: str | PathLike[str], *, verify: bool = False) -> LessonPack:
                 raise PackError(f"the manifest lists {entry.file}, which is not in the pack")
             if entry.size > MAX_IMAGE_BYTES:
                 raise PackError(f"{entry.file} is larger than {MAX_IMAGE_BYTES:,} bytes")
+            if files.declared(entry.file) != entry.size:
+                raise PackError(
+                    f"the pack declares {files.declared(entry.file):,} bytes for {entry.file} "
+                    f"and its manifest line {entry.size:,}"
+                )
     except PackError as error:
         raise PackError(
             f"The lesson pack {where} is refused: {error}. Ask for a new copy of the pack "

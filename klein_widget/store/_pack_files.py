@@ -85,6 +85,9 @@ class PackFiles(Protocol):
     def names(self) -> list[str]:
         """Every file's name (checked by `safe_member_name`)."""
 
+    def declared(self, name: str) -> int:
+        """The size the zip's directory (or the file system) gives for the file."""
+
     def read(self, name: str, limit: int) -> bytes:
         """The file's bytes; `PackError` if it is missing or larger than ``limit``."""
 
@@ -139,6 +142,10 @@ class ZipFiles:
         """Every file's name."""
         return sorted(self._sizes)
 
+    def declared(self, name: str) -> int:
+        """The uncompressed size the zip's directory declares for ``name``."""
+        return self._sizes[name]
+
     def read(self, name: str, limit: int) -> bytes:
         """One member's bytes, at most ``limit`` (and at most what the directory declared)."""
         if name not in self._sizes:
@@ -192,6 +199,10 @@ class FolderFiles:
             if len(found) > MAX_PACK_FILES + 1:
                 raise PackError(f"it holds more than {MAX_PACK_FILES + 1:,} files")
         return found
+
+    def declared(self, name: str) -> int:
+        """The file's size on disk."""
+        return self._path(name).stat().st_size
 
     def read(self, name: str, limit: int) -> bytes:
         """One file's bytes, at most ``limit``."""
