@@ -51,7 +51,9 @@ class Gallery:
     """Images on disk, their parameters embedded, indexed in ``index.sqlite3`` (WAL).
 
     Cheap to create: the folder and index are made on first write. Implements the
-    clients' `Journal` (``task_submitted`` / ``task_completed``).
+    clients' `Journal` (``task_submitted`` / ``task_completed``). ``packs``: read-only
+    lesson packs consulted after the gallery's own images (None: those attached to the
+    process, see `klein_widget.store._attached`; ``()``: none).
 
     Example:
         >>> gallery = Gallery("klein-outputs")

@@ -28,6 +28,7 @@ from klein_widget.store._files import _SUFFIXES, slug, written_images
 from klein_widget.store._notebook_images import notebook_images
 from klein_widget.store._pack import PACK_FORMAT, PACK_VERSION, PackEntry, open_pack
 from klein_widget.store._pack_files import MANIFEST_NAME, MAX_PACK_FILES, PackError
+from klein_widget.store._place import DEFAULT_FOLDER, GALLERY_ENV, resolve_gallery
 
 __all__ = ["make_pack", "pack_entry"]
 
@@ -77,9 +78,10 @@ def _gallery_images(folder: Path) -> list[bytes]:
 
 
 def _default_gallery(notebook: Path) -> Path:
-    # The rule of `klein_widget.store._place` for a notebook: $KLEIN_GALLERY, else beside it.
-    env = os.environ.get("KLEIN_GALLERY", "").strip()
-    return Path(env).expanduser() if env else notebook.parent / "klein-outputs"
+    # `klein_widget.store._place`'s rule, for a notebook: $KLEIN_GALLERY, else beside it.
+    env = os.environ.get(GALLERY_ENV, "").strip()
+    found = resolve_gallery(env) if env else None
+    return found.path if found is not None else notebook.parent / DEFAULT_FOLDER
 
 
 def _write(out: Path, manifest: dict[str, Any], files: dict[str, bytes]) -> None:
