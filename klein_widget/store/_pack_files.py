@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -111,12 +112,12 @@ class ZipFiles:
         try:
             with zipfile.ZipFile(where) as archive:
                 infos = archive.infolist()
-        except zipfile.BadZipFile as error:
+        except (zipfile.BadZipFile, ValueError, IndexError, EOFError) as error:
             raise PackError(f"it is not a readable zip file ({error})") from None
         self._sizes: dict[str, int] = {}
         total = 0
         for info in infos:
-            if info.is_dir():
+            if info.filename.endswith("/"):  # a folder entry: nothing to read
                 continue
             name = safe_member_name(info.filename)
             if stat.S_ISLNK(info.external_attr >> 16):
@@ -156,7 +157,8 @@ class ZipFiles:
         try:
             with zipfile.ZipFile(self.where) as archive, archive.open(name) as member:
                 data = member.read(declared + 1)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:  # also a bad CRC
+        # A bad CRC, a truncated file, an encrypted member, an unknown compression method.
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as error:
             raise PackError(f"{name} cannot be read from the zip ({error})") from None
         if len(data) != declared:
             raise PackError(

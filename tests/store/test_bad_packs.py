@@ -253,3 +253,41 @@ def test_plain_relative_names_are_accepted(parts: list[str]) -> None:
     if any(p in (".", "..") for p in parts):
         return
     assert safe_member_name(name) == name
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=20))
+def test_any_member_name_opens_or_is_refused_never_crashes(name: str) -> None:
+    """A zip whose manifest names a member ``name``: a clear refusal, or a pack."""
+    with tempfile.TemporaryDirectory() as folder:
+        pack = Path(folder) / "p.zip"
+        line = {
+            "file": name,
+            "model": LESSON_MODEL,
+            "prompt": "a fox",
+            "width": 256,
+            "height": 256,
+            "seed": 1,
+            "sha256": "0" * 64,
+            "bytes": 1,
+        }
+        manifest = {"format": "klein-widget lesson pack", "version": 1, "images": [line]}
+        with zipfile.ZipFile(pack, "w") as archive:
+            archive.writestr("manifest.json", json.dumps(manifest))
+            info = zipfile.ZipInfo("x")
+            info.filename = name  # as a hostile zip would write it, uncleaned
+            archive.writestr(info, b"x")
+        try:
+            plain = safe_member_name(name) == name
+        except PackError:
+            plain = False
+        if not plain:
+            with pytest.raises(PackError, match="points outside the pack"):
+                open_pack(pack)
+            return
+        try:
+            opened = open_pack(pack)
+        except PackError:  # a plain name may still clash, e.g. a second manifest.json
+            return
+        with pytest.raises(PackError, match="does not match its sha256"):
+            opened.verify()  # and its one byte is no image

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from klein_widget.client._metadata import strip_params
+from klein_widget.emulator import RunningEmulator
+from tests.conftest import FAKE_KEY
 from tests.store.packs import LESSON, teach
 from tests.unit.test_cli import run
 
@@ -42,3 +45,25 @@ def test_make_from_neither_a_notebook_nor_a_gallery(tmp_path: Path) -> None:
     assert made.returncode == 1
     assert "is neither a notebook (.ipynb) nor a gallery folder" in made.stderr
     assert not (tmp_path / "p.zip").exists()
+
+
+def test_klein_generate_answers_from_klein_packs(
+    tmp_path: Path, live_emulator: RunningEmulator
+) -> None:
+    made = teach(tmp_path / "teacher")
+    run(["pack", "make", str(tmp_path / "teacher"), "-o", "lesson.zip"], dict(os.environ), tmp_path)
+    env = {
+        **os.environ,
+        "WAVESPEED_BASE_URL": live_emulator.base_url,
+        "WAVESPEED_API_KEY": FAKE_KEY,
+        "KLEIN_GALLERY": str(tmp_path / "student"),
+        "KLEIN_PACKS": str(tmp_path / "lesson.zip"),
+    }
+    before = live_emulator.emulator.count("POST")
+    first = LESSON[0]
+    size = ["-W", str(first.width), "-H", str(first.height), "-s", str(first.seed)]
+    done = run(["generate", first.prompt, *size, "-o", "boat.png"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert live_emulator.emulator.count("POST") == before  # nothing sent
+    assert "From your lesson pack (lesson.zip) · seed 1 · 256×256 · $0.000" in done.stderr
+    assert strip_params((tmp_path / "boat.png").read_bytes()) == made[0].image
