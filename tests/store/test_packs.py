@@ -174,3 +174,14 @@ def test_a_notebooks_images_make_a_pack(tmp_path: Path) -> None:
     manifest = make_pack(notebook, tmp_path / "lesson.zip", gallery=tmp_path / "klein-outputs")
     shown = {(i["prompt"], i["seed"]) for i in manifest["images"]}
     assert shown == {(r.prompt, r.seed) for r in LESSON}  # not the image it did not show
+
+
+def test_use_emulator_with_packs_serves_them_over_loopback(tmp_path: Path) -> None:
+    made = teach(tmp_path / "teacher")
+    make_pack(tmp_path / "teacher", tmp_path / "lesson.zip")
+    running = klein_widget.use_emulator(packs=[tmp_path / "lesson.zip"], quiet=True)
+    klein_widget.session().configure(**fast_options())
+    gen = klein_widget.session().client().generate(LESSON[2])
+    assert running.emulator.count("POST", SUBMIT_PATH) == 1  # sent: the emulator answers
+    assert not gen.from_gallery
+    assert gen.image == made[2].image  # with the pack's image, not a drawn one
