@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from klein_widget.client._models import GenerationRequest
@@ -23,6 +24,13 @@ __all__ = ["PACK_FORMAT", "PACK_VERSION", "PackEntry", "read_manifest"]
 
 PACK_FORMAT = "klein-widget lesson pack"
 PACK_VERSION = 1
+
+
+def _when(value: object) -> str | None:
+    """An ISO time (checked), or None."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(str(value)).isoformat()
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,10 @@ class PackEntry:
                 sha256=str(line["sha256"]).lower(),
                 size=int(line["bytes"]),
                 task_id=str(line.get("task_id") or ""),
-                created_at=line.get("created_at"),
-                inference_ms=line.get("inference_ms"),
+                created_at=_when(line.get("created_at")),
+                inference_ms=None
+                if line.get("inference_ms") is None
+                else int(line["inference_ms"]),
                 nsfw=bool(line.get("nsfw", False)),
             )
         except KeyError as missing:

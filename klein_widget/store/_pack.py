@@ -47,10 +47,26 @@ __all__ = ["PACK_FORMAT", "PACK_VERSION", "LessonPack", "PackEntry", "PackError"
 _KEYS = ("model", "prompt", "width", "height", "seed")  # what must match inside the image
 
 
+def refused(where: Path, error: BaseException) -> PackError:
+    """The one way a bad pack is refused: which pack, what is wrong, and what to do.
+
+    Example:
+        >>> str(refused(Path("/x/p.zip"), PackError("it has no manifest.json")))[:47]
+        'The lesson pack /x/p.zip is refused: it has no '
+    """
+    return PackError(
+        f"The lesson pack {where} is refused: {error}. Ask for a new copy of the pack "
+        "(or make it again with `klein pack make`)."
+    )
+
+
 def check_image_file(entry: PackEntry, data: bytes) -> bytes:
     """The image as served (parameters taken out), after checking ``data`` against ``entry``:
     its size, its sha256, a readable image of sane pixel count, and embedded parameters
     equal to the manifest's. `PackError` says which check failed.
+
+    Example:
+        >>> served = check_image_file(pack.entries[0], data)  # doctest: +SKIP
     """
     if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
         raise PackError(
@@ -102,12 +118,6 @@ class LessonPack:
     def __repr__(self) -> str:
         return f"LessonPack({str(self.path)!r}, {len(self)} images)"
 
-    def _fail(self, error: PackError) -> PackError:
-        return PackError(
-            f"The lesson pack {self.path} is refused: {error}. Ask for a new copy of the pack "
-            "(or make it again with `klein pack make`)."
-        )
-
     def entry_for(self, request: GenerationRequest, model: str = MODEL_ID) -> PackEntry | None:
         """The manifest line for exactly this model, prompt, size and concrete seed."""
         if request.seed_drawn or request.seed < 0:
@@ -119,8 +129,8 @@ class LessonPack:
         try:
             data = self._files.read(entry.file, min(entry.size, MAX_IMAGE_BYTES))
             image = check_image_file(entry, data)
-        except PackError as error:
-            raise self._fail(error) from None
+        except (PackError, OSError) as error:  # OSError: the pack was moved or deleted
+            raise refused(self.path, error) from None
         with self._lock:
             self._checked.add(entry.file)
         return image
@@ -192,12 +202,7 @@ def open_pack(path: str | PathLike[str], *, verify: bool = False) -> LessonPack:
                     f"the pack declares {files.declared(entry.file):,} bytes for {entry.file} "
                     f"and its manifest line {entry.size:,}"
                 )
-    except PackError as error:
-        raise PackError(
-            f"The lesson pack {where} is refused: {error}. Ask for a new copy of the pack "
-            "(or make it again with `klein pack make`)."
-        ) from None
-    except OSError as error:
-        raise PackError(f"The lesson pack {where} cannot be read: {error}.") from None
+    except (PackError, OSError) as error:
+        raise refused(where, error) from None
     pack = LessonPack(where, entries, files)
     return pack.verify() if verify else pack
