@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from klein_widget._connect import connect, resume, set_api_key, use_emulator
+from klein_widget._connect import connect, resume, set_api_key, use_emulator, use_pack
 from klein_widget._session import Session, session
 from klein_widget._version import __version__
 from klein_widget.client._async_client import AsyncKleinClient
@@ -103,6 +103,7 @@ __all__ = [
     "session",
     "set_api_key",
     "use_emulator",
+    "use_pack",
 ]
 
 

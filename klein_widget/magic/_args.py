@@ -82,6 +82,7 @@ class MagicArgs:
     out: str | None = None
     panel: bool = False
     fresh: bool = False
+    pack: str | None = None  # a lesson pack to attach first
 
     def request(self, prompt: str | None = None) -> GenerationRequest:
         """The first (or only) image's request; ``prompt`` replaces the prompt (--enhance)."""
@@ -207,4 +208,5 @@ def parse_line(
         out=out,
         panel=bool(options.panel),
         fresh=bool(options.fresh),
+        pack=fill(options.pack),
     )

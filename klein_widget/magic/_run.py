@@ -19,6 +19,7 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
+from klein_widget._connect import use_pack
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._plan import BatchItem
@@ -37,9 +38,22 @@ from klein_widget.magic._display import (
 from klein_widget.ui._snippets import default_filename
 from klein_widget.ui._text import done_text, error_text, price_text, progress_text
 
-__all__ = ["MAX_PARALLEL", "enhance_prompt", "make_grid", "make_one", "save_images"]
+__all__ = [
+    "MAX_PARALLEL",
+    "enhance_prompt",
+    "make_grid",
+    "make_one",
+    "save_images",
+    "use_pack_of",
+]
 
 MAX_PARALLEL = 4  # images of one -n grid in flight at once
+
+
+def use_pack_of(args: MagicArgs) -> None:
+    """``--pack``: attach the lesson pack (a bad one raises `PackError`, a `KleinError`)."""
+    if args.pack:
+        use_pack(args.pack)
 
 
 def enhance_prompt(client: KleinClient, prompt: str) -> str:

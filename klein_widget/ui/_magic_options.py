@@ -152,6 +152,12 @@ MAGIC_OPTIONS: tuple[MagicOption, ...] = (
         value="FILE",
     ),
     MagicOption("panel", "open the panel with these settings instead of generating"),
+    MagicOption(
+        "pack",
+        "attach a lesson pack (a .zip or folder from `klein pack make`) first: the images "
+        "it holds come from it, free, for the rest of the session",
+        value="PACK",
+    ),
 )
 
 _BY_NAME = {option.name: option for option in MAGIC_OPTIONS}

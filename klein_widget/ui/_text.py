@@ -86,13 +86,16 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
     """The closing line: total time, the server's inference time, seed, size and cost.
 
     ``base_url`` is where the image came from: a local emulator's cost says "simulated"
-    (`price_text`). An image that came from the gallery says so, at $0.000.
+    (`price_text`). An image that came from the gallery (or a lesson pack) says so, at
+    $0.000.
 
     Example:
         >>> done_text(gen, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
         'Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008'
     """
-    if generation.from_gallery:  # already made: nothing was sent, nothing was paid
+    if generation.from_pack:  # made by whoever made the pack: nothing sent or paid
+        parts = [f"From your lesson pack ({generation.from_pack})"]
+    elif generation.from_gallery:  # already made: nothing was sent, nothing was paid
         parts = ["From your gallery"]
     else:
         parts = [f"Done in {generation.elapsed:.2f} s"]

@@ -160,12 +160,19 @@ def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
     no_errors(notebook)
     text = text_of(notebook)
     assert "identical bytes: True" in text
+    assert "the second came from the gallery: True · it cost 0.0" in text  # said so
     assert "8 images x $0.008 = $0.064" in text
     assert "Nothing was sent (confirm=False)" in text
     assert "BatchResult(8 items: 8 generated)" in text
     assert "BatchResult(8 items: 0 generated, 8 from the gallery)" in text  # the rerun
     assert "BatchResult(4 items: 2 generated, 2 failed)" in text  # the spending cap
     assert "over the budget of" in text
+    # The lesson pack: made from the gallery, then a student's request sends nothing.
+    assert re.search(r"\d+ images in lesson-03.zip; the first:", text)
+    assert "from the pack: lesson-03.zip · cost: 0.0" in text
+    assert "the teacher's picture: True" in text
+    assert "images the student paid for: 0" in text
+    assert (workdir / "lesson-03.zip").is_file()
     assert images(notebook) >= 20
     widget_views = [
         json.dumps(o["data"])
