@@ -90,6 +90,7 @@ def create_app(
             Route("/gateway/images/{task_id}.png", _api.image, methods=["GET"]),
             Route("/dashboard", _dashboard.dashboard, methods=["GET"]),
             Route("/dashboard/state.json", _dashboard.state, methods=["GET"]),
+            Route("/dashboard/pack.zip", _dashboard.pack, methods=["GET"]),
             Route("/dashboard/students/{name}/revoke", _dashboard.revoke, methods=["POST"]),
             Route("/dashboard/students/{name}/budget", _dashboard.budget, methods=["POST"]),
         ],

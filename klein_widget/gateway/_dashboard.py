@@ -1,6 +1,6 @@
 """The teacher's dashboard at ``/dashboard``: spend and budgets, the live queue, the class
-gallery (click to enlarge), revoke and budget controls. Server-rendered HTML with a little
-plain JavaScript (no CDN); every student-written text is escaped.
+gallery (click to enlarge), revoke and budget controls, the lesson-pack export.
+Server-rendered HTML with a little plain JavaScript (no CDN); student text is escaped.
 
 Opening ``/dashboard?token=<teacher token>`` sets an HttpOnly, SameSite=Strict cookie and
 drops the token from the address bar; forms post back to the same origin.
@@ -12,17 +12,21 @@ Example:
 from __future__ import annotations
 
 import hmac
+import tempfile
 from html import escape
+from pathlib import Path
 from urllib.parse import parse_qs, quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from klein_widget.emulator._http import Problem
 from klein_widget.gateway._rows import GatewayTask
-from klein_widget.gateway._state import Gateway, gateway_of
+from klein_widget.gateway._state import Gateway, export_pack, gateway_of
+from klein_widget.store._pack_files import PackError
 
-__all__ = ["TEACHER_COOKIE", "budget", "dashboard", "revoke", "state"]
+__all__ = ["TEACHER_COOKIE", "budget", "dashboard", "pack", "revoke", "state"]
 
 TEACHER_COOKIE = "klein_teacher"
 _STYLE = """
@@ -146,7 +150,10 @@ queued <b id="queued">{gateway.dispatcher.queued}</b> · upstream slots
 <b id="limit">{gateway.dispatcher.concurrency.limit}</b></p>
 <table><thead><tr><th>#</th><th>student</th><th>status</th><th>prompt</th></tr></thead>
 <tbody id="queue"></tbody></table></section>
-<section><h2>Class gallery</h2><div id="gallery">{figures}</div></section></main>
+<section><h2>Class gallery</h2>
+<p><a href="/dashboard/pack.zip" download id="export">Export as a lesson pack</a>
+(every image of the class, for <code>klein pack</code> and students' free re-runs)</p>
+<div id="gallery">{figures}</div></section></main>
 <div id="lightbox" role="dialog"><img alt="enlarged image"><p></p></div>
 <script>{_SCRIPT}</script></body></html>"""
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
@@ -173,6 +180,26 @@ async def state(request: Request) -> Response:
             "limit": gateway.dispatcher.concurrency.limit,
             "tasks": sorted(tasks, key=lambda t: (t["position"] is None, t["position"] or 0)),
         }
+    )
+
+
+async def pack(request: Request) -> Response:
+    """``GET /dashboard/pack.zip``: the class's images as a lesson pack (`export_pack`)."""
+    gateway = _teacher(request)
+
+    def build() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="klein-gateway-pack-") as scratch:
+            out = Path(scratch) / "class-pack.zip"
+            export_pack(gateway.gallery.path, out)
+            return out.read_bytes()
+
+    try:
+        data = await run_in_threadpool(build)
+    except PackError as error:
+        raise Problem(409, str(error)) from None
+    disposition = 'attachment; filename="class-pack.zip"'
+    return Response(
+        data, media_type="application/zip", headers={"Content-Disposition": disposition}
     )
 
 

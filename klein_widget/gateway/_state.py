@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from os import PathLike
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.types import ASGIApp
@@ -23,8 +23,16 @@ from klein_widget.gateway._dispatch import Dispatcher
 from klein_widget.gateway._tokens import FailedLogins, new_token, token_hash
 from klein_widget.gateway._upstream import Upstream
 from klein_widget.store._gallery import Gallery
+from klein_widget.store._make_pack import make_pack
+from klein_widget.store._pack_files import PackError
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES_GATEWAY", "Gateway", "gateway_of", "images_folder"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES_GATEWAY",
+    "Gateway",
+    "export_pack",
+    "gateway_of",
+    "images_folder",
+]
 
 DEFAULT_MAX_BODY_BYTES_GATEWAY = 64 << 10  # a prompt is at most a few kB of JSON
 
@@ -38,6 +46,18 @@ def images_folder(db_path: str | PathLike[str]) -> Path:
     """
     path = Path(db_path)
     return path.with_name(path.stem + "-images")
+
+
+def export_pack(images: Path, out: str | PathLike[str]) -> dict[str, Any]:
+    """Write the class's images as a lesson pack (the store's one `make_pack`); returns its
+    manifest. `PackError` when there is nothing to pack.
+
+    Example:
+        >>> export_pack(images_folder("class.sqlite3"), "lesson.zip")  # doctest: +SKIP
+    """
+    if not images.is_dir():
+        raise PackError("the class has no images yet: nothing to pack")
+    return make_pack(images, out)
 
 
 class Gateway:

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("budget", type=_dollars)
     roster = command("import", "add every student of a CSV (name,budget); prints their tokens")
     roster.add_argument("csv", type=Path)
+    export = command("export-pack", "write the class's images as a lesson pack (klein pack)")
+    export.add_argument("-o", "--out", required=True, help="the pack: a .zip, else a folder")
     return p
 
 
@@ -125,11 +127,26 @@ def _roster(db: object, path: Path) -> int:
     return 1 if failed else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from klein_widget.gateway._state import export_pack, images_folder
+    from klein_widget.store._pack_files import PackError
+
+    try:
+        manifest = export_pack(images_folder(args.db), args.out)
+    except PackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: {len(manifest['images'])} images (students open it with --pack)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``klein gateway``; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "export-pack":
+        return _export(args)
     from klein_widget.gateway._db import ClassDB
 
     db = ClassDB(args.db)

@@ -1,6 +1,6 @@
 """The teacher's dashboard in Debian's Chromium (Playwright): spend and budgets, the live
-queue, the class gallery with click-to-enlarge, budget and revoke controls. Screenshots go
-to the test's temporary folder (``dashboard.png``, ``enlarged.png``)."""
+queue, the class gallery with click-to-enlarge, the pack export, budget and revoke controls.
+Screenshots go to the test's temporary folder (``dashboard.png``, ``enlarged.png``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from klein_widget.gateway import RunningGateway
+from klein_widget.store import open_pack
 from tests.browser.harness import VIEWPORT, launch_chromium, require_chromium, screenshot
 
 from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
@@ -79,6 +80,13 @@ def test_the_dashboard_shows_spend_queue_gallery_and_controls(
     screenshot(page, tmp_path / "enlarged.png")
     box.click()
     box.wait_for(state="hidden")
+
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Export as a lesson pack").click()
+    download = waiting.value
+    assert download.suggested_filename == "class-pack.zip"
+    download.save_as(tmp_path / "class-pack.zip")
+    assert len(open_pack(tmp_path / "class-pack.zip", verify=True)) == 3
 
     bo_row = rows.nth(2)
     bo_row.locator("input[name=budget]").fill("5.00")
