@@ -78,7 +78,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.ensure_started()  # resume the journal at once, not at the first request
         yield
-        await gateway.dispatcher.stop()
+        await gateway.dispatcher.stop()  # what is in flight stays in the journal
+        await gateway.upstream.aclose()
 
     handlers = {**EXCEPTION_HANDLERS, Exception: _crash}
     app = Starlette(
