@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import warnings
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -142,13 +141,6 @@ def use_pack(pack: str | PathLike[str] | LessonPack, *, quiet: bool = False) -> 
         Using the lesson pack lesson-02.zip: its 24 images come from it, free.
     """
     attached = attach_pack(pack)
-    if session().gallery is None:
-        warnings.warn(
-            "The gallery is off, so this session's clients consult no lesson pack: turn the "
-            "gallery on (unset $KLEIN_GALLERY) to use it.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
     if not quiet:
         print(
             f"Using the lesson pack {attached.name}: its {len(attached)} images come from it, "

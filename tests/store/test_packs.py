@@ -136,6 +136,19 @@ def test_use_pack_serves_the_session(pack: Path, capsys: pytest.CaptureFixture[s
     assert klein_widget.session().spend.images == 0
 
 
+def test_a_pack_serves_the_session_with_the_gallery_off(pack: Path) -> None:
+    klein_widget.use_pack(pack, quiet=True)
+    app = create_app(inference_time=0.01)
+    with TestClient(app, base_url=TEST_URL) as http:
+        klein_widget.session().configure(
+            api_key=FAKE_KEY, base_url=TEST_URL, http_client=http, gallery=False, **fast_options()
+        )
+        assert klein_widget.session().gallery is None
+        gen = klein_widget.session().client().generate(LESSON[1])
+        assert app.state.emulator.count("POST", SUBMIT_PATH) == 0
+    assert gen.from_pack == "lesson.zip"
+
+
 def test_klein_packs_attaches_for_every_gallery(
     pack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
