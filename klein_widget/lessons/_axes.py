@@ -49,6 +49,7 @@ class GridAxis:
 
     name: str
     labels: tuple[Label, ...]
+    short: tuple[Label, ...] = ()  # for column heads, where room is short (else ``labels``)
 
     @property
     def prompt_part(self) -> bool:
@@ -96,7 +97,7 @@ class GridPlan:
             GridSection(
                 grid,
                 row_labels=self._labels(self.rows, [self.fixed_label]),
-                column_labels=self._labels(self.columns, [seed_axis.labels[0]]),
+                column_labels=self._labels(self.columns, [seed_axis.labels[0]], short=True),
                 heading=self.axes[self.sections].labels[s] if self.sections is not None else None,
             )
             for s, grid in enumerate(grids)
@@ -105,8 +106,11 @@ class GridPlan:
     def _where(self) -> tuple[int | None, int | None, int | None]:
         return (self.sections, self.rows, self.columns)
 
-    def _labels(self, axis: int | None, fixed: list[Label]) -> list[Label]:
-        return list(self.axes[axis].labels) if axis is not None else fixed
+    def _labels(self, axis: int | None, fixed: list[Label], short: bool = False) -> list[Label]:
+        if axis is None:
+            return fixed
+        found = self.axes[axis]
+        return list(found.short if short and found.short else found.labels)
 
 
 def size_label(size: tuple[int, int], name: str | None = None) -> str:
@@ -163,7 +167,12 @@ def plan_grid(
     varying = len(wide) + (len(seeds) > 1) + (len(sizes) > 1)
     if len(expansions) == 1 and len(groups) > 1 and varying <= 3:
         prompt_axes = [
-            GridAxis(g.source, _group_labels(expansions[0], i)) for i, g in enumerate(groups)
+            GridAxis(
+                g.source,
+                _group_labels(expansions[0], i),
+                tuple([Segment(value, True)] for value in g.values),
+            )
+            for i, g in enumerate(groups)
         ]
     elif len(expansions) == 1 and groups:
         prompt_axes = [GridAxis("prompt", tuple(list(v.segments) for v in expansions[0]))]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,7 +237,9 @@ def expand_variants(template: str, *, wildcards: str | os.PathLike[str] | None =
     context = _context(folder)
     guarded = guard(template)
     try:
-        command = parse(guarded, parser_config=context.parser_config)
+        with warnings.catch_warnings():  # pyparsing's notices about the library's own code
+            warnings.simplefilter("ignore", DeprecationWarning)
+            command = parse(guarded, parser_config=context.parser_config)
     except pyparsing.ParseBaseException as error:
         near = restore(guarded[error.loc : error.loc + 12])
         raise _invalid(
