@@ -206,6 +206,7 @@ def compare(
     thumbnail: int | None = None,
     confirm: bool | None = None,
     confirm_over: float | None = VARIANTS_CONFIRM_OVER,
+    fresh: bool = False,
 ) -> CompareResult:
     """Make every combination of prompt variants, seeds and sizes, and show them as a grid.
 
@@ -220,7 +221,8 @@ def compare(
     Rows, columns and (for a third axis) sections say what differs; the varying words
     are highlighted. The cost is printed before anything is sent, images already in the
     gallery are free, and more than 64 new images (``confirm_over``, $0.512) asks first
-    (``confirm=True`` goes ahead, ``False`` refuses). Everything is validated first; a
+    (``confirm=True`` goes ahead, ``False`` refuses); ``fresh=True`` asks again even
+    for images the gallery has. Everything is validated first; a
     cell that fails shows its error and the others still render. In a notebook the grid
     shows at once and fills in as images arrive (``display=False``: not at all).
 
@@ -273,6 +275,7 @@ def compare(
         progress=False,
         confirm=confirm,
         confirm_over=confirm_over,
+        fresh=fresh,
         on_item=arrived,
     )
     live = shown[0] if shown else None

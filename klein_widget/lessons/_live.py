@@ -14,7 +14,7 @@ from typing import Any
 
 from klein_widget.ui._grid import GridHTML
 
-__all__ = ["LiveGrid"]
+__all__ = ["LiveGrid", "hold_until_cell_ends"]
 
 
 class LiveGrid:
@@ -41,11 +41,20 @@ class LiveGrid:
 
     def mark_shown(self, flag: threading.Event) -> None:
         """Set ``flag`` until the running cell finishes, then clear it."""
-        flag.set()
-        events = self._shell.events
+        hold_until_cell_ends(self._shell, flag)
 
-        def clear(*_: object) -> None:
-            flag.clear()
-            events.unregister("post_run_cell", clear)
 
-        events.register("post_run_cell", clear)
+def hold_until_cell_ends(shell: Any, flag: threading.Event) -> None:
+    """Set ``flag`` until ``shell``'s running cell finishes, then clear it.
+
+    Example:
+        >>> hold_until_cell_ends(get_ipython(), result._shown_live)  # doctest: +SKIP
+    """
+    flag.set()
+    events = shell.events
+
+    def clear(*_: object) -> None:
+        flag.clear()
+        events.unregister("post_run_cell", clear)
+
+    events.register("post_run_cell", clear)
