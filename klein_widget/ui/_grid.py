@@ -284,7 +284,8 @@ def render_tiles(
     count = columns or tile_columns(len(cells))
     natural = count * (thumbnail + _CELL_PAD)
     tiles = "".join(
-        f'<div style="border: 1px solid {_BORDER}; padding: 6px; min-width: 0;">'
+        f'<div style="border: 1px solid {_BORDER}; padding: 6px; min-width: 0; '
+        'text-align: center;">'
         f"{_cell_html(cell, thumbnail)}</div>"
         for cell in cells
     )
