@@ -231,6 +231,8 @@ def as_sizes(
         if aspect is not None:
             width, height = size_for_aspect(aspect, COMPARE_SIDE, width=width, height=height)
         return [(width or COMPARE_SIDE, height or COMPARE_SIDE)], [aspect]
+    if aspect is not None:
+        raise ValueError('give sizes= (e.g. ["1:1", "16:9"]) or aspect=, not both')
     if isinstance(sizes, str) or not sizes:
         raise ValueError('sizes is a list, e.g. sizes=["1:1", "16:9", (768, 512)]')
     found: list[tuple[int, int]] = []

@@ -19,7 +19,15 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["WILDCARDS_ENV", "guard", "has_variants", "literal", "restore", "wildcards_folder"]
+__all__ = [
+    "WILDCARD",
+    "WILDCARDS_ENV",
+    "guard",
+    "has_variants",
+    "literal",
+    "restore",
+    "wildcards_folder",
+]
 
 WILDCARDS_ENV = "KLEIN_WILDCARDS"
 
@@ -28,9 +36,10 @@ WILDCARDS_ENV = "KLEIN_WILDCARDS"
 _STAND_IN = {"#": "\ue000", "/": "\ue001", "$": "\ue002", "%": "\ue003", "_": "\ue004"}
 _STAND_IN.update({"{": "\ue005", "}": "\ue006", "|": "\ue007"})
 _RESTORE = {ord(v): k for k, v in _STAND_IN.items()}
-_WILDCARD = re.compile(r"__(?:[^\W_]|[/.*\-]|_(?!_))+__")
+WILDCARD = re.compile(r"__(?:[^\W_]|[/.*\-]|_(?!_))+__")
+"""A ``__name__`` wildcard reference (``__colours/warm__``, ``__animal*__``)."""
 _LOOSE = re.compile(r"/(?=[/*])|(?<!\$)\$(?![${])|%(?!\{)|__+|#")
-_VARIANT_HINT = re.compile(r"\{|" + _WILDCARD.pattern)
+_VARIANT_HINT = re.compile(r"\{|" + WILDCARD.pattern)
 
 
 def literal(text: str) -> str:
@@ -61,7 +70,7 @@ def guard(template: str) -> str:
         True
     """
     pieces, position = [], 0
-    for match in _WILDCARD.finditer(template):
+    for match in WILDCARD.finditer(template):
         pieces.append(_LOOSE.sub(lambda m: literal(m.group()), template[position : match.start()]))
         pieces.append(match.group())
         position = match.end()

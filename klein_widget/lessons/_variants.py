@@ -57,6 +57,7 @@ __all__ = [
     "Variants",
     "expand_variants",
     "has_variants",
+    "known_wildcard",
     "literal",
     "wildcards_folder",
 ]
@@ -160,6 +161,19 @@ def _context(folder: Path | None) -> SamplingContext:
         default_sampling_method=SamplingMethod.COMBINATORIAL,
         wildcard_manager=WildcardManager(folder),
     )
+
+
+def known_wildcard(name: str, *, wildcards: str | os.PathLike[str] | None = None) -> bool:
+    """True if ``__name__`` has options in the wildcards folder (see `wildcards_folder`).
+
+    Example:
+        >>> known_wildcard("no such list", wildcards="/nowhere")
+        False
+    """
+    folder = wildcards_folder(wildcards)
+    if folder is None:
+        return False
+    return bool(_context(folder).wildcard_manager.get_values(name))
 
 
 def _check(command: Any, template: str, context: SamplingContext, folder: Path | None) -> None:

@@ -25,7 +25,7 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from klein_widget.lessons._variant_text import literal, restore
+from klein_widget.lessons._variant_text import WILDCARD, literal, restore
 from klein_widget.magic._words import MagicUsageError
 
 __all__ = ["expand", "is_variant_field", "restore"]
@@ -113,7 +113,22 @@ def _closing(text: str, start: int) -> int:
     raise MagicUsageError(f"a {{ is not closed in {text!r}: close it, or {_BRACES_HELP}")
 
 
+def _known_wildcards_only(text: str) -> str:
+    """``__name__`` is a wildcard only where its file exists; elsewhere it is just words
+    (a prompt about ``__init__``), so every snippet line reads back as the same prompt."""
+    if "__" not in text:
+        return text
+    from klein_widget.lessons._variants import known_wildcard
+
+    def keep(match: re.Match[str]) -> str:
+        word = match.group()
+        return word if known_wildcard(word[2:-2]) else literal(word)
+
+    return WILDCARD.sub(keep, text)
+
+
 def _expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
+    text = _known_wildcards_only(text)
     pieces: list[str] = []
     position = 0
     while position < len(text):
@@ -148,10 +163,10 @@ def expand(text: str, namespace: Mapping[str, Any], *, variants: bool = False) -
         >>> expand("a {colour} fox {{not a field}}", {"colour": "red"})
         'a red fox {not a field}'
     """
-    if "{" not in text and "}" not in text:
-        return text
     if variants:
         return _expand_prompt(text, namespace)
+    if "{" not in text and "}" not in text:
+        return text
     try:
         return _NamespaceFormatter(namespace).vformat(text, (), {})
     except MagicUsageError:

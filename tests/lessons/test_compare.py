@@ -284,6 +284,8 @@ def test_sizes_are_an_axis_of_presets_and_pixel_pairs(
     assert emu.emulator.count("POST", SUBMIT) == 6
     with pytest.raises(InvalidRequestError, match="sizes 40:1 gives"):
         compare("a fox", sizes=["40:1"], client=loop_client, display=False)
+    with pytest.raises(ValueError, match="or aspect=, not both"):
+        compare("a fox", sizes=["1:1"], aspect="16:9", client=loop_client, display=False)
     with pytest.raises(ValueError, match="sizes is a list"):
         compare("a fox", sizes="16:9", client=loop_client, display=False)  # type: ignore[arg-type]
     assert emu.emulator.count("POST", SUBMIT) == 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -152,7 +153,6 @@ def test_cell_body_is_the_prompt() -> None:
         ("a }", "a single } in 'a }': write {{ and }} for literal braces"),
         ("a {red|blue", "a { is not closed in 'a {red|blue'"),
         ("a {x$$red|blue} fox", "cannot read it at character 3"),
-        ("a __nowhere__ fox", "__nowhere__ has no options"),
         ("a fox -s 1,x", model_message(seed="x")),
         ("a fox -s 1,2 -n 3", "-n with a list of seeds"),
         ("a {red|blue} fox --enhance", "--enhance rewrites one prompt"),
@@ -280,3 +280,20 @@ def test_a_random_seed_is_drawn_once_for_every_variant() -> None:
     seeds = args.grid_seeds(random.Random(3))
     assert seeds[1] == seeds[0] + 1
     assert seeds[0] >= 0
+
+
+def test_a_wildcard_is_one_only_where_its_file_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a file, __init__ is just words: a snippet of that prompt reads back the same.
+    plain = parse_line("a python __init__ method, __animal__ style")
+    assert not plain.variants
+    assert plain.prompt == "a python __init__ method, __animal__ style"
+    (tmp_path / "animal.txt").write_text("fox\nheron\n", encoding="utf-8")
+    monkeypatch.setenv("KLEIN_WILDCARDS", str(tmp_path))
+    args = parse_line("a python __init__ method, __animal__ style -s 3")
+    assert args.variants
+    assert sorted(expand_variants(args.prompt).prompts) == [
+        "a python __init__ method, fox style",
+        "a python __init__ method, heron style",
+    ]
