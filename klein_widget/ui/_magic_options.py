@@ -117,7 +117,7 @@ MAGIC_OPTIONS: tuple[MagicOption, ...] = (
     MagicOption(
         "seed",
         f"0 to {MAX_SEED} for a repeatable image; -1 or random draws a new seed for each "
-        "image, reported with it",
+        "image, reported with it; a list (1,2,3) makes a labelled grid, a column a seed",
         short="s",
         value="N",
         default="random, or %config KleinMagics.seed",
