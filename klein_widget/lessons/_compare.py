@@ -132,17 +132,27 @@ class CompareResult:
 
     @property
     def cost(self) -> float:
-        """Dollars for the images made."""
-        return len(self.generations) * PRICE_PER_IMAGE_MILLS / 1000
+        """Dollars for the images made this time (those from the gallery or a pack cost 0)."""
+        return (len(self.generations) - self.reused) * PRICE_PER_IMAGE_MILLS / 1000
+
+    @property
+    def reused(self) -> int:
+        """How many images came from the gallery or a lesson pack, free."""
+        return sum(generation.from_gallery for generation in self.generations)
+
+    @property
+    def summary(self) -> str:
+        """The grid's title line: its axes, images, cost and time."""
+        return _summary(self)
 
     def grid(self, *, thumbnail: int | None = None) -> GridHTML:
         """The grid as HTML (``thumbnail`` sets the thumbnail side in pixels)."""
         options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
-        return render_sections(self.sections, title=_summary(self), **options)
+        return render_sections(self.sections, title=self.summary, **options)
 
     def png(self, *, thumbnail: int = GRID_THUMBNAIL_SIDE) -> bytes:
         """The grid as one labelled PNG image (bytes)."""
-        return grid_png(self.sections, title=_summary(self), thumbnail_side=thumbnail)
+        return grid_png(self.sections, title=self.summary, thumbnail_side=thumbnail)
 
     def save(self, path: str | os.PathLike[str], *, thumbnail: int = GRID_THUMBNAIL_SIDE) -> Path:
         """Write the grid as one labelled PNG (for slides) and return its path.
@@ -186,6 +196,7 @@ def _summary(result: CompareResult) -> str:
         f"({price_text(result.cost, result.base_url)}) in {result.elapsed:.1f} s"
     )
     text += f", {failed} failed" if failed else ""
+    text += f", {result.reused} from your gallery, free" if result.reused else ""
     if len(result.prompts) == 1 and result.plan.rows is not None:  # no row says the prompt
         text += f" · {result.prompts[0]}"
     return text

@@ -61,7 +61,18 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def _words(label: Label) -> list[tuple[str, bool]]:
     segments = [Segment(label)] if isinstance(label, str) else list(label)
-    return [(word, s.emphasised) for s in segments for word in s.text.split()]
+    # Pillow's bundled font has no "×" (it drew a box in "512×512").
+    return [(word.replace("×", "x"), s.emphasised) for s in segments for word in s.text.split()]
+
+
+def _row_height(row: Sequence[Cell], side: int) -> int:
+    """The tallest thumbnail of a row: a landscape image's is less than ``side``."""
+    heights = [
+        side * min(cell.request.height, cell.request.width) // cell.request.width
+        for cell in row
+        if isinstance(cell, Generation)
+    ]
+    return max(heights) if len(heights) == len(row) and heights else side
 
 
 def _lines(
@@ -177,7 +188,7 @@ def grid_png(
         for index, row in enumerate(section.rows):
             label = section.row_labels[index] if section.row_labels is not None else ""
             lines = _lines(probe, label, font, label_width - _PNG_PAD) if label_width else []
-            tall = max(side, len(lines) * (size + 4)) + _PNG_PAD
+            tall = max(_row_height(row, side), len(lines) * (size + 4)) + _PNG_PAD
             blocks.append(_Block("row", tall, lines=lines, row=row))
     picture = Image.new("RGB", (width, _PNG_PAD + sum(b.height for b in blocks)), (255, 255, 255))
     draw = ImageDraw.Draw(picture)

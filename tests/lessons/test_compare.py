@@ -249,6 +249,9 @@ def test_a_variant_grid_sends_one_submit_per_cell_and_a_second_run_none(
     assert emu.emulator.count("POST", SUBMIT) == 12  # every image came from the gallery
     assert all(g.from_gallery for g in again.generations)
     assert [g.image for g in again.generations] == [g.image for g in first.generations]
+    assert (first.cost, again.cost, again.reused) == (0.096, 0.0, 12)
+    assert "12 images ($0.000 simulated)" in again.summary
+    assert "12 from your gallery, free" in again.summary
     # Three axes vary: colour rows, weather columns, a table per seed.
     sections = again.sections
     assert [s.heading for s in sections] == ["seed 1", "seed 2", "seed 3"]
@@ -325,6 +328,21 @@ def test_save_writes_one_labelled_png(loop_client: KleinClient, tmp_path: Path) 
         # The highlight colour of the varying words is drawn.
         colours = {c for _, c in picture.convert("RGB").getcolors(1 << 20) or []}
         assert (255, 214, 90) in colours
+
+
+def test_a_landscape_rows_png_is_as_tall_as_its_thumbnails(
+    loop_client: KleinClient, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    def png_height(aspect: str) -> int:
+        result = compare("a {red|blue} fox", seeds=[1], aspect=aspect, client=loop_client)
+        with Image.open(result.save(tmp_path / f"{aspect.replace(':', 'x')}.png")) as picture:
+            return picture.size[1]
+
+    square, wide = png_height("1:1"), png_height("16:9")
+    side = 256  # GRID_THUMBNAIL_SIDE: a 16:9 thumbnail is 144 px tall, two rows save ~224 px
+    assert square - wide >= 2 * (side - side * 9 // 16) - 8
 
 
 def test_more_than_64_new_images_ask_first(emu: RunningEmulator, loop_client: KleinClient) -> None:
