@@ -27,7 +27,7 @@ try:  # the server needs the [gateway] extra; say so instead of "no module starl
 except ModuleNotFoundError as missing:
     raise ModuleNotFoundError(
         f"The classroom gateway needs {missing.name}, from the [gateway] extra: "
-        "pip install 'klein-widget[gateway]'.",
+        'pip install "klein-widget[gateway]".',
         name=missing.name,
     ) from missing
 
