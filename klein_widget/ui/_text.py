@@ -153,6 +153,8 @@ def short_error_text(error: BaseException) -> str:
         'The generation failed on the server (out of memory): Retry, or change the seed.'
     """
     if isinstance(error, GenerationFailedError):
-        reason = (error.prediction.error or "no reason given").strip().rstrip(".")
+        # The server's own words, first sentence only: the rest says what Retry does.
+        reason = (error.prediction.error or "no reason given").strip().split(". ")[0]
+        reason = reason.rstrip(".")
         return f"The generation failed on the server ({reason}): Retry, or change the seed."
     return error_text(error)

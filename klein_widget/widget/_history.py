@@ -3,12 +3,12 @@
 Memory stays bounded however many images are made: at most `LIMIT` entries, each with a
 small JPEG thumbnail (made by `klein_widget.ui._images`, like every thumbnail), and full
 images only for the newest `FULL_IMAGES`; older ones are read back from their gallery
-file when restored. A new panel starts from the gallery on disk (`History.load`), so the
+file when restored. A new panel starts from the gallery on disk (`PanelHistory.open`), so the
 history survives kernel restarts. Entries carry no widgets: the front end draws them from
 `HistoryEntry.item` and gets each thumbnail once, as a binary buffer.
 
 Example:
-    >>> history = History()
+    >>> history = PanelHistory()
     >>> history.entries
     []
     >>> entry = history.add(generation, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
@@ -28,7 +28,7 @@ from klein_widget.store._gallery import Gallery
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
 
-__all__ = ["FULL_IMAGES", "LIMIT", "History", "HistoryEntry"]
+__all__ = ["FULL_IMAGES", "LIMIT", "HistoryEntry", "PanelHistory"]
 
 LIMIT = 32  # entries kept (thumbnails about 3 KB each)
 FULL_IMAGES = 6  # newest entries whose full image stays in memory
@@ -84,7 +84,7 @@ class HistoryEntry:
         }
 
 
-class History:
+class PanelHistory:
     """The panel's entries, newest first, at most `LIMIT`."""
 
     def __init__(self) -> None:

@@ -118,6 +118,7 @@ class Jobs:
             job.detached = True
         elif job.task is not None:
             job.task.cancel()
+            self._jobs.pop(job.number, None)  # gone now, not when the loop next runs it
         self._on_change()
 
     def stop_all(self) -> None:

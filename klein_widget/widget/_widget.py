@@ -32,7 +32,7 @@ from klein_widget.client._policy import InferenceTimes
 from klein_widget.ui._sizes import ASPECT_PRESETS, size_for_aspect
 from klein_widget.ui._text import done_text, error_text, short_error_text
 from klein_widget.widget._enhance import Enhancer
-from klein_widget.widget._history import History, HistoryEntry
+from klein_widget.widget._history import HistoryEntry, PanelHistory
 from klein_widget.widget._jobs import NO_LOOP, Jobs, running_loop
 from klein_widget.widget._messages import handle_message
 from klein_widget.widget._show import Shower
@@ -84,7 +84,7 @@ class KleinPanel(PanelState):
         self.enhancer = Enhancer(self, lambda: self.client, on_change=self._render)
         self.shower = Shower(self)
         self._retry: GenerationRequest | None = None
-        self._history = History()
+        self._history = PanelHistory()
         self._history.open(
             session().gallery if client is None else None,
             recent=list(session().history),
