@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,7 @@ class PanelHistory:
 
     def __init__(self) -> None:
         self._entries: list[HistoryEntry] = []
+        self._lock = threading.Lock()
         self.count = 0  # images added this panel's life (also those no longer kept)
 
     @property
@@ -105,12 +107,20 @@ class PanelHistory:
         found = self.find(generation.task_id) if generation.task_id else None
         if found is not None:
             return found
+        picture = _thumb(generation.image, generation.nsfw)  # slow: outside the lock
+        with self._lock:  # the kernel may hand over images on two threads at once
+            found = self.find(generation.task_id) if generation.task_id else None
+            return found or self._insert(generation, picture, base_url, newest)
+
+    def _insert(
+        self, generation: Generation, picture: bytes, base_url: str, newest: bool
+    ) -> HistoryEntry:
         self.count += 1
         entry = HistoryEntry(
             number=self.count,
             request=generation.request,
             task_id=generation.task_id,
-            thumbnail=_thumb(generation.image, generation.nsfw),
+            thumbnail=picture,
             nsfw=generation.nsfw,
             done=done_text(generation, base_url=base_url),
             format="jpeg" if generation.format == "jpeg" else "png",
