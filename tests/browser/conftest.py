@@ -116,11 +116,16 @@ ServerFactory = Callable[..., ServerProcess]
 
 @pytest.fixture
 def start_lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
-    """Factory: ``start_lab(root_dir, env=None)`` starts JupyterLab serving ``root_dir``."""
+    """Factory: ``start_lab(root_dir, env=None, notebook7=False)`` starts JupyterLab (or
+    Notebook 7) serving ``root_dir``."""
     art = _artifacts(request, tmp_path)
 
-    def start(root_dir: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
-        server = _start_lab(root_dir, tmp_path / f"lab{len(art.servers)}", env)
+    def start(
+        root_dir: Path, env: Mapping[str, str] | None = None, *, notebook7: bool = False
+    ) -> ServerProcess:
+        server = _start_lab(
+            root_dir, tmp_path / f"lab{len(art.servers)}", env, notebook7=notebook7
+        )
         art.servers.append(server)
         return server
 
