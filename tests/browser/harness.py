@@ -421,6 +421,48 @@ def start_voila(
     )
 
 
+def start_marimo(
+    notebook: Path, work_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> ServerProcess:
+    """Serve a marimo notebook (a ``.py`` file) as an app on a free port, no token.
+
+    Its config, cache and state folders (marimo writes under ``~``) are in ``work_dir``.
+
+    Example: ``server = start_marimo(tmp_path / "nb.py", tmp_path / "marimo", env)``
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    home = work_dir / "home"
+    full_env = dict(os.environ)
+    for name in ("config", "cache", "state", "data"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+        full_env[f"XDG_{name.upper()}_HOME"] = str(home / name)
+    full_env["HOME"] = str(home)
+    full_env["PYTHONUNBUFFERED"] = "1"
+    full_env.update(env or {})
+    cmd = [
+        sys.executable,
+        "-m",
+        "marimo",
+        "run",
+        str(notebook),
+        "--headless",
+        "--no-token",
+        "--host=127.0.0.1",
+        f"--port={port}",
+    ]
+    return start_server(
+        "marimo",
+        cmd,
+        url=f"{url}/",
+        ready_url=f"{url}/health",
+        log_path=work_dir / "marimo.log",
+        env=full_env,
+        cwd=notebook.parent,
+        timeout=timeout,
+    )
+
+
 # --------------------------------------------------------------------------- kernel probe
 
 

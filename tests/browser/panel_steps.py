@@ -197,8 +197,13 @@ def drive_panel(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -
     panel.get_by_label("Prompt", exact=True).focus()
     page.keyboard.press("Tab")
     focused = page.evaluate(
-        "() => [document.activeElement.textContent, getComputedStyle(document.activeElement)"
-        ".outlineStyle]"
+        """() => {
+          let node = document.activeElement;  // marimo draws widgets in shadow roots
+          while (node && node.shadowRoot && node.shadowRoot.activeElement) {
+            node = node.shadowRoot.activeElement;
+          }
+          return [node.textContent, getComputedStyle(node).outlineStyle];
+        }"""
     )
     assert focused == ["Enhance prompt", "solid"], focused
 
