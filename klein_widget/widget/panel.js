@@ -136,7 +136,7 @@ function render({ model, el }) {
     h("label", { for: `${id}-prompt`, class: "kp-label", text: "Prompt" }), prompt, hint,
     h("div", { class: "kp-row" }, enhance, undo), enhanceNote,
     h("fieldset", { class: "kp-size" }, h("legend", { text: "Size" }),
-      widthSlider.row, heightSlider.row, h("div", { class: "kp-row" }, swap, presets)),
+      widthSlider.row, heightSlider.row, h("div", { class: "kp-row" }, swap), presets),
     h("div", { class: "kp-seedrow" },
       h("label", { for: `${id}-seed`, class: "kp-label", text: "Seed" }), seedInput, seedMode),
     h("div", { class: "kp-row" }, toRandom, reuse), seedMsg,

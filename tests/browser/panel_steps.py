@@ -209,3 +209,36 @@ def drive_panel(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -
 
     check_layout(page, panel, shots, "light")
     assert BROWSER_KEY not in page.content()  # the key never reaches the page
+
+
+def check_image_tools(page: Any, panel: Any, tmp_path: Path) -> None:
+    """Click to enlarge (Escape closes), Download (named from prompt and seed, parameters
+    embedded), Copy (the snippet reaches the clipboard)."""
+    from klein_widget.client._metadata import read_params
+
+    prompt, width, height, seed = SECOND
+    set_fields(panel, prompt, width, height, seed)  # seed 43 is in the gallery: free
+    panel.get_by_role("button", name="Generate").click()
+    wait_image(panel, width, height)
+    expect(panel.locator(".klein-ok").first).to_contain_text("From your gallery · seed 43")
+
+    panel.get_by_role("button", name="Enlarge the image").click()
+    dialog = page.get_by_role("dialog", name="The image, enlarged")
+    expect(dialog).to_contain_text(f"{prompt} · {width}×{height} · seed {seed}")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+
+    with page.expect_download() as caught:
+        panel.get_by_role("button", name="Download").click()
+    download = caught.value
+    assert download.suggested_filename == "a-lighthouse-at-dusk-43.png"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    params = read_params(saved)
+    assert params is not None
+    assert (params["prompt"], params["seed"]) == (prompt, seed)
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    panel.get_by_role("button", name="Copy the Python code").click()
+    expect(panel.get_by_role("button", name="Copy the Python code")).to_have_text("Copied ✓")
+    assert "seed=43," in page.evaluate("() => navigator.clipboard.readText()")

@@ -1,5 +1,5 @@
-"""The klein panel in JupyterLab: Ctrl+Enter, Generate, restore from history, Escape cancels;
-no horizontal scrollbar at 600/900/1400 px in the light and dark themes.
+"""The klein panel in JupyterLab: Ctrl+Enter, Generate, restore from history, Escape cancels,
+lightbox, Download and Copy; no horizontal scrollbar at 600/900/1400 px, light and dark.
 
 Screenshots are saved next to the test's temporary files.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from .harness import open_notebook, run_all_cells, timed, wait_for_widget, write_notebook
-from .panel_steps import PANEL_CELL, check_layout, drive_panel, emulator_env
+from .panel_steps import PANEL_CELL, check_image_tools, check_layout, drive_panel, emulator_env
 
 
 @pytest.mark.browser
@@ -32,6 +32,8 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
         assert not fallback.is_visible()
         with timed("lab: two images, a restore, a cancel"):
             drive_panel(page, panel, emu.running, tmp_path)
+        with timed("lab: lightbox, download, copy"):
+            check_image_tools(page, panel, tmp_path)
         page.evaluate(
             "() => window.jupyterapp.commands.execute("
             "'apputils:change-theme', {theme: 'JupyterLab Dark'})"
