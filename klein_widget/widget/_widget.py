@@ -210,8 +210,8 @@ class KleinPanel(PanelState):
         note = self.shower.show_entry(entry)
         self.seed_restored = True
         self.status_line.set(
-            f"Restored image #{entry.number}{note}: seed {r.seed} is now fixed · "
-            f"{r.width}\u00d7{r.height}",
+            f"Restored image #{entry.number}{note} ({r.width}\u00d7{r.height}): seed {r.seed} "
+            "is now fixed, so Generate repeats it; Back to random for new ones.",
             "info",
         )
         self._render()

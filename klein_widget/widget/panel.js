@@ -247,8 +247,9 @@ function render({ model, el }) {
       seedMsg.textContent = "";
     }
     const fixed = seed !== -1;
-    seedMode.textContent = fixed ? (model.get("seed_restored")
-      ? "Fixed (restored): Generate repeats this image" : "Fixed") : "Random each time";
+    const restored = fixed && model.get("seed_restored");
+    seedMode.textContent = fixed ? (restored ? "Fixed · from history" : "Fixed") : "Random each time";
+    seedMode.title = fixed ? "Generate repeats the same image with this seed" : "";
     seedMode.className = `kp-badge ${fixed ? "kp-fixed" : "kp-random"}`;
     toRandom.disabled = !fixed;
     reuse.disabled = !model.get("image_info").seed && model.get("image_info").seed !== 0;

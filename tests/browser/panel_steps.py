@@ -165,7 +165,7 @@ def drive_panel(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -
     wait_image(panel, width, height)
     expect(panel.locator(".kp-code")).to_contain_text(f"seed={seed},")
     expect(panel.locator(".klein-line").first).to_contain_text("Restored image #1")
-    expect(panel.locator(".kp-badge")).to_contain_text("Fixed (restored)")
+    expect(panel.locator(".kp-badge")).to_contain_text("Fixed · from history")
     panel_screenshot(page, panel, shots / "panel-restored.png")
     panel.get_by_role("button", name="Back to random").click()
     expect(panel.get_by_label("Seed", exact=True)).to_have_value("-1")
