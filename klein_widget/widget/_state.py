@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-from traitlets import Bool, Bytes, Dict, Int, List, TraitType, Unicode
+from traitlets import Bool, Bytes, Dict, Int, List, TraitType, Unicode, observe
 
 from klein_widget.client._models import MAX_SEED, MAX_SIDE, MIN_SIDE, RANDOM_SEED, SIDE_STEP
-from klein_widget.ui._sizes import ASPECT_PRESETS, check_settings, snap_side
+from klein_widget.ui._sizes import ASPECT_PRESETS, check_settings, size_for_aspect, snap_side
 from klein_widget.widget._fallback import fallback_html
 
 __all__ = ["PanelState", "Setting"]
@@ -98,6 +98,29 @@ class PanelState(anywidget.AnyWidget):
     connection = Unicode("", help="Where images come from.").tag(sync=True)
     spend_line = Unicode("", help="What was spent (and saved).").tag(sync=True)
     key_missing = Bool(False).tag(sync=True)
+
+    def apply_preset(self, name: str) -> None:
+        """Set the size to the aspect ``name`` (e.g. ``"16:9"``), keeping the longer side."""
+        self.width, self.height = size_for_aspect(name, max(self.width, self.height))
+
+    def swap(self) -> None:
+        """Swap width and height."""
+        self.width, self.height = self.height, self.width
+
+    def reuse_seed(self) -> None:
+        """Fix the seed to the one of the image shown."""
+        if self.image_info:
+            self.seed = int(self.image_info["seed"])
+
+    @observe("width", "height")
+    def _size_changed(self, _change: object = None) -> None:
+        size = (self.width, self.height)
+        found = [n for n in ASPECT_PRESETS if size_for_aspect(n, max(size)) == size]
+        self.active_preset = found[0] if found else ""
+
+    @observe("seed")
+    def _seed_changed(self, _change: object) -> None:
+        self.seed_restored = False  # a restore sets it after the seed
 
     _fallback_id: str = ""
     _fallback: str = fallback_html(None)

@@ -29,7 +29,6 @@ from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._policy import InferenceTimes
-from klein_widget.ui._sizes import ASPECT_PRESETS, size_for_aspect
 from klein_widget.ui._text import done_text, error_text, short_error_text
 from klein_widget.widget._enhance import Enhancer
 from klein_widget.widget._history import HistoryEntry, PanelHistory
@@ -95,7 +94,6 @@ class KleinPanel(PanelState):
         self.on_msg(lambda _w, content, _b: handle_message(self, content))
         self._unsubscribe = session().subscribe(self._on_session_image)
         self._unwatch = session().watch(self._render)  # set_api_key() elsewhere: redraw
-        self._sizes_changed()
         self._render()
 
     # --- Python-level access -------------------------------------------------------------
@@ -182,19 +180,6 @@ class KleinPanel(PanelState):
         """Put back the prompt from before the last enhancement."""
         self.enhancer.undo()
 
-    def apply_preset(self, name: str) -> None:
-        """Set the size to the aspect ``name`` (e.g. ``"16:9"``), keeping the longer side."""
-        self.width, self.height = size_for_aspect(name, max(self.width, self.height))
-
-    def swap(self) -> None:
-        """Swap width and height."""
-        self.width, self.height = self.height, self.width
-
-    def reuse_seed(self) -> None:
-        """Fix the seed to the one of the image shown."""
-        if self.image_info:
-            self.seed = int(self.image_info["seed"])
-
     def restore(self, entry: HistoryEntry | int | str) -> None:
         """Show a history entry (or its index, 0 = newest, or its task id) and put its
         prompt, size and seed back; the seed is then fixed (say ``seed = -1`` for random)."""
@@ -272,19 +257,9 @@ class KleinPanel(PanelState):
     def _input_changed(self, change: dict[str, Any]) -> None:
         if not hasattr(self, "status_line"):
             return
-        if change["name"] == "seed" and self.seed_restored:
-            self.seed_restored = False
-        if change["name"] in ("width", "height"):
-            self._sizes_changed()
         if not self.jobs.active and any(o.kind == "error" for o in self.status_line.outcomes):
             self.status_line.clear_errors()  # a stale note about the old input goes
             self._render()
-
-    def _sizes_changed(self) -> None:
-        size = (self.width, self.height)
-        long_side = max(size)
-        found = [n for n in ASPECT_PRESETS if size_for_aspect(n, long_side) == size]
-        self.active_preset = found[0] if found else ""
 
     def refresh(self) -> None:
         """Redraw status, progress, connection and spend from the current state."""
