@@ -130,10 +130,47 @@ OVERFLOW_JS = """el => {
 }"""
 
 
+CONTRAST_JS = """el => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const lum = ({ r, g, b }) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const backgroundOf = (node) => {
+    for (let n = node; n; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const low = [];
+  let checked = 0;
+  for (const node of el.querySelectorAll('*')) {
+    const text = [...node.childNodes].filter((t) => t.nodeType === 3).map((t) => t.textContent)
+      .join('').trim();
+    if (!text || node.closest(':disabled') || !node.getClientRects().length) continue;
+    const fg = parse(getComputedStyle(node).color);
+    const [a, b] = [lum(fg), lum(backgroundOf(node))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    checked += 1;
+    if (ratio < 4.5) low.push(`${text.slice(0, 30)}: ${ratio.toFixed(2)}`);
+  }
+  return { low, checked };
+}"""
+
+
 def check_layout(page: Any, panel: Any, shots: Path, label: str) -> None:
     """At each width: no horizontal scrollbar in or around the panel; side by side from
     900 px of panel, stacked below; the image within ~60% of the viewport's height."""
     size = page.viewport_size or VIEWPORT
+    contrast = panel.evaluate(CONTRAST_JS)  # WCAG AA: 4.5:1 for text
+    assert contrast["checked"] > 20, contrast
+    assert contrast["low"] == [], (label, contrast)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": size["height"]})
         page.wait_for_timeout(300)  # the page re-lays out
