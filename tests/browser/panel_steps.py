@@ -130,6 +130,11 @@ OVERFLOW_JS = """el => {
 }"""
 
 
+NAMES_JS = """el => [...el.querySelectorAll('button, input, textarea, select, a[href]')]
+  .filter((c) => !(c.getAttribute('aria-label') || (c.labels && c.labels[0] &&
+    c.labels[0].textContent.trim()) || c.textContent.trim() || c.title))
+  .map((c) => c.outerHTML.slice(0, 80))"""
+
 CONTRAST_JS = """el => {
   const parse = (c) => {
     const m = c.match(/rgba?\\(([^)]+)\\)/);
@@ -229,6 +234,16 @@ def drive_panel(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -
     expect(thumbs).to_have_count(3, timeout=20_000)
     expect(panel.locator(".kp-spend")).to_contain_text("3 images · $0.024")
     emulator.emulator.configure(inference_time=0.3)
+
+    # The history's filter box narrows the thumbnails by prompt.
+    panel.get_by_label("Filter", exact=True).fill("lighthouse")
+    expect(thumbs).to_have_count(1)
+    panel.get_by_label("Filter", exact=True).fill("")
+    expect(thumbs).to_have_count(3)
+
+    # Every control has an accessible name.
+    unnamed = panel.evaluate(NAMES_JS)
+    assert unnamed == [], unnamed
 
     # Every control is reachable by Tab, with a visible focus ring.
     panel.get_by_label("Prompt", exact=True).focus()
