@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import io
 import re
+from pathlib import Path
 
+import nbformat
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
+from nbclient import NotebookClient
 from PIL import Image
 
 from klein_widget import Session
@@ -52,3 +55,30 @@ async def test_display_shows_the_view_and_a_fallback_updated_as_images_arrive(
             assert image.size == (512, 341)  # the fallback's 512 px long side
     finally:
         panel.close()
+
+
+def test_a_saved_notebook_keeps_the_last_image(live_env: str, tmp_path: Path) -> None:
+    # A real kernel runs the notebook (as Jupyter does); the saved file is read back.
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(source)
+        for source in (
+            "import klein_widget\nfrom klein_widget import PollSchedule\n"
+            "klein_widget.session().configure(poll=PollSchedule(fast=0.005, cap=0.05))\n"
+            "panel = klein_widget.panel(prompt='a kept fox', width=256, height=256, seed=3)\n"
+            "panel",
+            "gen = await panel.generate()\nprint(gen.seed)",
+        )
+    ]
+    NotebookClient(
+        notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    saved = tmp_path / "saved.ipynb"
+    nbformat.write(notebook, saved)
+
+    outputs = nbformat.read(saved, as_version=4).cells[0].outputs
+    assert [WIDGET_VIEW in o.get("data", {}) for o in outputs] == [True, False]
+    html = outputs[1]["data"]["text/html"]
+    assert "data:image/jpeg;base64," in html  # updated when the image arrived
+    assert "a kept fox" in html
+    assert "256×256 · seed 3" in html
