@@ -48,8 +48,10 @@ class Shower:
         self._panel = panel
         self._history: list[HistoryEntry] = []
 
-    def show_entry(self, entry: HistoryEntry, image: bytes | None = None) -> str:
-        """Show ``entry``'s image and snippets; returns a note if only its thumbnail is left."""
+    def show_entry(self, entry: HistoryEntry, image: bytes | None = None, *, done: str = "") -> str:
+        """Show ``entry``'s image and snippets, captioned ``done`` (default: how it was
+        first made); returns a note if only its thumbnail is left."""
+        done = done or entry.done
         p, r = self._panel, entry.request
         note, fmt = "", entry.format
         generation = entry.generation
@@ -79,13 +81,13 @@ class Shower:
                 "height": r.height,
                 "seed": r.seed,
                 "nsfw": entry.nsfw,
-                "done": entry.done,
+                "done": done,
                 "filename": download_name(r.prompt, r.seed, extension),
             }
             p.snippets = code
             p.current_id = entry.task_id
             p.image_stale = False
-        p._set_fallback(fallback_html(r, data, status=entry.done, python=code.get("Python", "")))
+        p._set_fallback(fallback_html(r, data, status=done, python=code.get("Python", "")))
         return note
 
     def sent_thumbnail(self, entry: HistoryEntry) -> None:

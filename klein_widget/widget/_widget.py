@@ -223,8 +223,9 @@ class KleinPanel(PanelState):
             self.status_line.add(f"Image #{job.number} arrived: it is in the history.", "muted")
             return
         self.last = generation
-        self.shower.show_entry(entry, generation.image)
-        self.status_line.add(done_text(generation, base_url=client.base_url), "ok", job.number)
+        done = done_text(generation, base_url=client.base_url)
+        self.shower.show_entry(entry, generation.image, done=done)
+        self.status_line.add(done, "ok", job.number)
 
     def _failed(self, job: PanelJob, error: Exception) -> None:
         if job.detached:
