@@ -131,6 +131,7 @@ function render({ model, el }) {
   const statusBox = h("div", { class: "kp-status", role: "status", "aria-live": "polite" });
   const retry = h("button", { type: "button", class: "kp-btn", onclick: () => send("retry") }, "Retry");
   const progress = h("div", { class: "kp-progress" });
+  const stageAnnouncer = h("div", { class: "kp-offscreen", "aria-live": "polite" });
 
   const controls = h("div", { class: "kp-controls" },
     h("label", { for: `${id}-prompt`, class: "kp-label", text: "Prompt" }), prompt, hint,
@@ -143,7 +144,7 @@ function render({ model, el }) {
     h("div", { class: "kp-row" }, fresh,
       h("label", { for: `${id}-fresh`, text: "Fresh: ask WaveSpeed again, not the gallery" })),
     h("div", { class: "kp-row kp-actions" }, generate, cancel),
-    progress, h("div", { class: "kp-row" }, statusBox, retry));
+    progress, stageAnnouncer, h("div", { class: "kp-row" }, statusBox, retry));
 
   // --- result --------------------------------------------------------------------------
   const img = h("img", { class: "kp-image", alt: "" });
@@ -262,8 +263,12 @@ function render({ model, el }) {
     }));
   }
   function drawStatus() {
-    statusBox.replaceChildren(...model.get("status_lines").map((line) =>
+    // Jobs in flight show as bars; the live region announces stages, not every tick.
+    const lines = model.get("status_lines").filter((line) => line.kind !== "busy");
+    statusBox.replaceChildren(...lines.map((line) =>
       h("div", { class: `klein-line klein-${line.kind}`, text: line.text })));
+    const stages = model.get("in_flight").map((job) => `Image #${job.number} ${job.stage}.`).join(" ");
+    if (stageAnnouncer.textContent !== stages) stageAnnouncer.textContent = stages;
     retry.hidden = !model.get("can_retry");
     const jobs = model.get("in_flight");
     cancel.disabled = jobs.length === 0 && !model.get("enhancing");
@@ -276,7 +281,10 @@ function render({ model, el }) {
         "aria-label": `Image #${job.number}: ${job.stage}, ${job.elapsed.toFixed(1)} s` },
         h("div", { class: "kp-fill", style: pct === null ? "" : `width: ${pct}%` }));
       return h("div", { class: "kp-job" },
-        h("span", { class: "kp-small", text: `#${job.number} ${job.stage} · ${job.elapsed.toFixed(1)} s · seed ${job.seed}` }),
+        h("span", { class: "kp-small", text: `#${job.number} ${job.stage} · ${job.elapsed.toFixed(1)} s`
+          + (job.expected ? ` of ~${job.expected.toFixed(1)} s` : "")
+          + (job.expected && job.elapsed > 1.5 * job.expected ? " (longer than usual)" : "")
+          + ` · seed ${job.seed}` }),
         bar,
         h("button", { type: "button", class: "kp-btn kp-x", "aria-label": `Cancel image #${job.number}`,
           title: "Stop waiting for this image", onclick: () => send("cancel", { job: job.number }) }, "✕"));
