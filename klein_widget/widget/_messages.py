@@ -1,7 +1,9 @@
 """What the panel's front end asks for: small messages such as ``{"type": "generate"}``.
 
 Each calls one public method of `KleinPanel`, so a test (or a user) doing the same from
-Python gets the same result as a click in the page.
+Python gets the same result as a click in the page. ipykernel 7 may deliver a widget's
+messages on another thread with its own event loop (a subshell); the work hops to the
+kernel's loop the panel was made on, so its tasks, its client and its traits stay there.
 
 Example:
     >>> handle_message(panel, {"type": "preset", "name": "16:9"})  # doctest: +SKIP
@@ -17,6 +19,7 @@ from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import RANDOM_SEED
 from klein_widget.ui._sizes import ASPECT_PRESETS
 from klein_widget.ui._text import error_text
+from klein_widget.widget._jobs import running_loop
 
 if TYPE_CHECKING:
     from klein_widget.widget._widget import KleinPanel
@@ -41,7 +44,15 @@ def generate_from(panel: KleinPanel, content: dict[str, Any]) -> None:
 
 
 def handle_message(panel: KleinPanel, content: Any) -> None:
-    """Do what the front end asked; unknown messages are ignored."""
+    """Do what the front end asked, on the panel's loop; unknown messages are ignored."""
+    home = panel.home_loop
+    if home is not None and not home.is_closed() and running_loop() is not home:
+        home.call_soon_threadsafe(_handle, panel, content)
+    else:
+        _handle(panel, content)
+
+
+def _handle(panel: KleinPanel, content: Any) -> None:
     if not isinstance(content, dict):
         return
     kind = content.get("type")

@@ -75,12 +75,12 @@ class KleinPanel(PanelState):
         self.times = InferenceTimes()  # seconds a generation takes, learned per size
         self.jobs = Jobs(
             limit=MAX_IN_FLIGHT,
-            on_change=self._render,
+            on_change=self.refresh,
             on_done=self._done,
             on_failed=self._failed,
             expected=lambda r: self.times.expected(r.width * r.height),
         )
-        self.enhancer = Enhancer(self, lambda: self.client, on_change=self._render)
+        self.enhancer = Enhancer(self, lambda: self.client, on_change=self.refresh)
         self.shower = Shower(self)
         self._retry: GenerationRequest | None = None
         self._history = PanelHistory()
@@ -93,8 +93,8 @@ class KleinPanel(PanelState):
         self.shower.sync_items()
         self.on_msg(lambda _w, content, _b: handle_message(self, content))
         self._unsubscribe = session().subscribe(self._on_session_image)
-        self._unwatch = session().watch(self._render)  # set_api_key() elsewhere: redraw
-        self._render()
+        self._unwatch = session().watch(self.refresh)  # set_api_key() elsewhere: redraw
+        self.refresh()
 
     # --- Python-level access -------------------------------------------------------------
 
@@ -107,6 +107,11 @@ class KleinPanel(PanelState):
     def tasks(self) -> list[asyncio.Task[Generation | None]]:
         """The generations in flight (those the panel still waits for)."""
         return [job.task for job in self.jobs.active if job.task is not None]
+
+    @property
+    def home_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The kernel's loop the panel was made on: its tasks run there."""
+        return self._loop
 
     @property
     def history(self) -> list[HistoryEntry]:
@@ -168,7 +173,7 @@ class KleinPanel(PanelState):
             return 0
         self.jobs.cancel(job)
         self.status_line.add(cancelled_text(job, base_url=self.client.base_url), "warn")
-        self._render()
+        self.refresh()
         return 1
 
     def enhance(self) -> asyncio.Task[str | None] | None:
@@ -199,7 +204,7 @@ class KleinPanel(PanelState):
             "is now fixed, so Generate repeats it; Back to random for new ones.",
             "info",
         )
-        self._render()
+        self.refresh()
 
     def close(self) -> None:
         """Stop every task, unsubscribe, and close the widget."""
@@ -245,14 +250,14 @@ class KleinPanel(PanelState):
     def _add_external(self, generation: Generation) -> None:
         entry = self._history.add(generation, base_url=session().base_url)
         self.shower.sent_thumbnail(entry)
-        self._render()
+        self.refresh()
 
     # --- status ----------------------------------------------------------------------------
 
     def _refuse(self, text: str, kind: Kind = "error") -> None:
         """Say why nothing was sent (kept beside the outcomes of jobs still running)."""
         self.status_line.add(text, kind)
-        self._render()
+        self.refresh()
 
     @observe("prompt", "width", "height", "seed")
     def _input_changed(self, change: dict[str, Any]) -> None:
@@ -260,26 +265,19 @@ class KleinPanel(PanelState):
             return
         if not self.jobs.active and any(o.kind == "error" for o in self.status_line.outcomes):
             self.status_line.clear_errors()  # a stale note about the old input goes
-            self._render()
+            self.refresh()
 
     def refresh(self) -> None:
         """Redraw status, progress, connection and spend from the current state."""
-        self._render()
-
-    def _render(self) -> None:
         if not hasattr(self, "jobs"):
             return
+        self.shower.redraw_frame(self._client)  # also sets key_missing
         active = self.jobs.active
         self.status, self.status_lines = self.status_line.render(
-            active, limit=MAX_IN_FLIGHT, has_key=not self.client_key_missing()
+            active, limit=MAX_IN_FLIGHT, has_key=not self.key_missing
         )
         self.in_flight = [job.item() for job in active]
         self.running = len(active)
-        self.shower.redraw_frame(self._client)
-
-    def client_key_missing(self) -> bool:
-        """True if the next click cannot send (no key, and the server needs one)."""
-        return self._client.key_missing if self._client is not None else session().key_missing
 
 
 def panel(

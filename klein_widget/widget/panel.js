@@ -198,8 +198,10 @@ function render({ model, el }) {
     lightbox.addEventListener("keydown", (event) => {
       if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeLightbox(); }
     });
-    // Outside the panel: its container query makes it the box of fixed elements.
-    document.body.append(lightbox);
+    // Outside the panel (its container query makes it the box of fixed elements), but in
+    // the same tree as its stylesheet: marimo draws widgets in a shadow root.
+    const tree = root.getRootNode();
+    (tree instanceof ShadowRoot ? tree : document.body).append(lightbox);
     close.focus();
   }
   function closeLightbox() {

@@ -277,6 +277,10 @@ def check_image_tools(page: Any, panel: Any, tmp_path: Path) -> None:
     panel.get_by_role("button", name="Enlarge the image").click()
     dialog = page.get_by_role("dialog", name="The image, enlarged")
     expect(dialog).to_contain_text(f"{prompt} · {width}×{height} · seed {seed}")
+    box = dialog.bounding_box()  # an overlay over the whole window
+    assert box is not None
+    assert (box["x"], box["y"]) == (0, 0)
+    assert box["width"] == page.viewport_size["width"]
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
 

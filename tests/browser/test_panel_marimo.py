@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from .harness import timed, wait_for_widget
-from .panel_steps import drive_panel, emulator_env
+from .panel_steps import check_image_tools, drive_panel, emulator_env
 
 NOTEBOOK = """import marimo
 
@@ -44,3 +44,5 @@ def test_panel_in_marimo(start_marimo: Any, page: Any, tmp_path: Path) -> None:
             panel = wait_for_widget(page, ".klein-panel", timeout=90)
         with timed("marimo: two images, a restore, a cancel"):
             drive_panel(page, panel, emu.running, tmp_path)
+        with timed("marimo: lightbox, download, copy"):
+            check_image_tools(page, panel, tmp_path)

@@ -93,6 +93,25 @@ async def test_random_seed_is_concrete_everywhere(panel: KleinPanel) -> None:
     assert panel.seed == -1
 
 
+async def test_a_click_delivered_on_another_loop_runs_on_the_panels_loop(
+    panel: KleinPanel,
+) -> None:
+    # ipykernel 7 may hand a widget's messages to a subshell: another thread, another loop.
+    # The shared async client is bound to the kernel's loop, so the work must hop there.
+    panel.prompt = "a fox from a subshell"
+    home = asyncio.get_running_loop()
+
+    async def on_the_subshell_loop() -> None:
+        click(panel, "generate")
+
+    await asyncio.to_thread(asyncio.run, on_the_subshell_loop())
+    (task,) = await until(lambda: panel.tasks, "the job to start on the panel's loop")
+    assert task.get_loop() is home
+    generation = await task
+    assert generation is not None
+    assert panel.status.startswith("Done in")
+
+
 async def test_status_and_progress_update_live_while_waiting(
     panel: KleinPanel, emulator: Emulator
 ) -> None:
