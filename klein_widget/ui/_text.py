@@ -24,7 +24,14 @@ from klein_widget.client._exceptions import (
 from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 
-__all__ = ["done_text", "error_text", "price_text", "prices_are_simulated", "progress_text"]
+__all__ = [
+    "done_text",
+    "error_text",
+    "price_text",
+    "prices_are_simulated",
+    "progress_text",
+    "short_error_text",
+]
 
 
 def prices_are_simulated(base_url: str | None) -> bool:
@@ -139,3 +146,18 @@ def error_text(error: BaseException) -> str:
     if isinstance(error, KleinError):
         return _sentence(error.message)
     return _sentence(f"Unexpected {type(error).__name__}: {error}")
+
+
+def short_error_text(error: BaseException) -> str:
+    """`error_text` in one sentence where a Retry button stands beside it (the panel).
+
+    Example:
+        >>> short_error_text(failed)  # doctest: +SKIP
+        'The generation failed on the server (out of memory): Retry, or change the seed.'
+    """
+    if isinstance(error, GenerationFailedError):
+        # The server's own words, first sentence only: the rest says what Retry does.
+        reason = (error.prediction.error or "no reason given").strip().split(". ")[0]
+        reason = reason.rstrip(".")
+        return f"The generation failed on the server ({reason}): Retry, or change the seed."
+    return error_text(error)

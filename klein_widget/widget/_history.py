@@ -1,45 +1,52 @@
-"""The panel's history strip: small thumbnails of this session's images, newest first.
+"""The panel's history: thumbnails of the images made, newest first, bounded.
 
-Memory stays bounded however many images are made: the strip keeps at most `LIMIT`
-entries (older thumbnail widgets are closed), each with a small JPEG thumbnail (made by
-`klein_widget.ui._images`, like every thumbnail), and holds full images only for the
-newest `FULL_IMAGES`; older ones are read back from the gallery file when restored, if
-there is one.
+Memory stays bounded however many images are made: at most `LIMIT` entries, each with a
+small JPEG thumbnail (made by `klein_widget.ui._images`, like every thumbnail), and full
+images only for the newest `FULL_IMAGES`; older ones are read back from their gallery
+file when restored. A new panel starts from the gallery on disk (`PanelHistory.open`), so the
+history survives kernel restarts. Entries carry no widgets: the front end draws them from
+`HistoryEntry.item` and gets each thumbnail once, as a binary buffer.
 
 Example:
-    >>> strip = HistoryStrip(on_select=print)  # doctest: +SKIP
-    >>> entry = strip.add(generation, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
+    >>> history = PanelHistory()
+    >>> history.entries
+    []
+    >>> entry = history.add(generation, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
-
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
-from klein_widget.ui._images import THUMBNAIL_SIDE, ThumbnailError, placeholder, thumbnail
+from klein_widget.client._policy import InferenceTimes
+from klein_widget.store._gallery import Gallery
+from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
 
-LIMIT = 32  # thumbnails in the strip
+__all__ = ["FULL_IMAGES", "LIMIT", "HistoryEntry", "PanelHistory"]
+
+LIMIT = 32  # entries kept (thumbnails about 3 KB each)
 FULL_IMAGES = 6  # newest entries whose full image stays in memory
+_log = logging.getLogger("klein_widget.panel")
 
 
-def _strip_thumbnail(generation: Generation) -> bytes:
+def _thumb(image: bytes, nsfw: bool) -> bytes:
     """The card's picture: blurred if flagged NSFW; grey if the image cannot be shown."""
     try:
-        return thumbnail(generation, blur=generation.nsfw)
+        return thumbnail(image, blur=nsfw)
     except ThumbnailError:
         return placeholder()
 
 
 @dataclass
 class HistoryEntry:
-    """One image in the strip: what restores it, without necessarily the image itself."""
+    """One image in the history: what restores it, without necessarily the image itself."""
 
     number: int
     request: GenerationRequest
@@ -52,7 +59,6 @@ class HistoryEntry:
     path: Path | None
     # Dropped once the entry is no longer among the newest FULL_IMAGES.
     generation: Generation | None = field(repr=False)
-    card: Any = field(default=None, repr=False)
 
     def image(self) -> bytes | None:
         """The full image: from memory, else from the gallery file, else None."""
@@ -65,22 +71,27 @@ class HistoryEntry:
                 return None
         return None
 
+    def item(self) -> dict[str, Any]:
+        """What the front end shows for it (the thumbnail travels separately)."""
+        r = self.request
+        return {
+            "id": self.task_id,
+            "number": self.number,
+            "prompt": r.prompt,
+            "width": r.width,
+            "height": r.height,
+            "seed": r.seed,
+            "nsfw": self.nsfw,
+        }
 
-class HistoryStrip:
-    """A horizontally scrolling row of thumbnail cards; clicking one calls ``on_select``."""
 
-    def __init__(self, on_select: Callable[[HistoryEntry], None]) -> None:
-        self._on_select = on_select
-        self._entries: list[HistoryEntry] = []  # newest first
-        self._count = 0
-        self.label = w.HTML()
-        self.strip = w.HBox(
-            layout=w.Layout(
-                overflow="auto hidden", flex_flow="row nowrap", width="100%", padding="2px 0 4px 0"
-            )
-        )
-        self.box = w.VBox([self.label, self.strip], layout=w.Layout(display="none"))
-        self._relabel()
+class PanelHistory:
+    """The panel's entries, newest first, at most `LIMIT`."""
+
+    def __init__(self) -> None:
+        self._entries: list[HistoryEntry] = []
+        self._lock = threading.Lock()
+        self.count = 0  # images added this panel's life (also those no longer kept)
 
     @property
     def entries(self) -> list[HistoryEntry]:
@@ -88,20 +99,28 @@ class HistoryStrip:
         return list(self._entries)
 
     def find(self, task_id: str) -> HistoryEntry | None:
-        """The entry of a task, if it is in the strip."""
+        """The entry of a task, if it is kept."""
         return next((e for e in self._entries if e.task_id == task_id), None)
 
-    def add(self, generation: Generation, *, base_url: str) -> HistoryEntry:
-        """Add ``generation`` as the newest entry (or return its entry if already there)."""
+    def add(self, generation: Generation, *, base_url: str, newest: bool = True) -> HistoryEntry:
+        """Add ``generation`` (newest, or oldest when loading) or return its entry."""
         found = self.find(generation.task_id) if generation.task_id else None
         if found is not None:
             return found
-        self._count += 1
+        picture = _thumb(generation.image, generation.nsfw)  # slow: outside the lock
+        with self._lock:  # the kernel may hand over images on two threads at once
+            found = self.find(generation.task_id) if generation.task_id else None
+            return found or self._insert(generation, picture, base_url, newest)
+
+    def _insert(
+        self, generation: Generation, picture: bytes, base_url: str, newest: bool
+    ) -> HistoryEntry:
+        self.count += 1
         entry = HistoryEntry(
-            number=self._count,
+            number=self.count,
             request=generation.request,
             task_id=generation.task_id,
-            thumbnail=_strip_thumbnail(generation),
+            thumbnail=picture,
             nsfw=generation.nsfw,
             done=done_text(generation, base_url=base_url),
             format="jpeg" if generation.format == "jpeg" else "png",
@@ -109,84 +128,52 @@ class HistoryStrip:
             path=generation.path,
             generation=generation,
         )
-        entry.card = self._card(entry)
-        self._entries.insert(0, entry)
+        if newest:
+            self._entries.insert(0, entry)
+        else:
+            self._entries.append(entry)
         for old in self._entries[FULL_IMAGES:]:
             old.generation = None
-        for gone in self._entries[LIMIT:]:
-            _close_tree(gone.card)
         del self._entries[LIMIT:]
-        self.strip.children = tuple(e.card for e in self._entries)
-        self.box.layout.display = None
-        self._relabel()
         return entry
 
-    def mark_current(self, entry: HistoryEntry | None) -> None:
-        """Outline the card of the image being shown."""
-        for e in self._entries:
-            if e is entry:
-                e.card.add_class("klein-current")
-            else:
-                e.card.remove_class("klein-current")
+    def load(self, gallery: Gallery | None, *, base_url: str) -> int:
+        """Fill an empty history from the gallery's newest images; returns how many."""
+        if gallery is None:
+            return 0
+        found = gallery.find(limit=LIMIT)
+        for row in reversed(found):  # oldest first, so numbers count up to the newest
+            try:
+                made = gallery.load(row)
+            except (LookupError, OSError) as error:
+                _log.debug("history: skipped %s (%s)", row.task_id, error)
+                continue
+            self.add(made, base_url=base_url)
+        return len(found)
 
-    def close(self) -> None:
-        """Close every widget of the strip."""
-        for entry in self._entries:
-            _close_tree(entry.card)
+    def open(
+        self,
+        gallery: Gallery | None,
+        *,
+        recent: list[Generation],
+        base_url: str,
+        times: InferenceTimes,
+    ) -> None:
+        """Start a new panel's history: the gallery's newest images, else ``recent`` (the
+        session's, when there is no gallery); learn from them how long images take."""
+        self.load(gallery, base_url=base_url)
+        if not self._entries:
+            for generation in recent[-LIMIT:]:
+                self.add(generation, base_url=base_url)
+        for entry in reversed(self._entries):
+            made = entry.generation
+            if made is not None and made.elapsed > 0 and not made.from_gallery:
+                times.learn(entry.request.width * entry.request.height, round(made.elapsed * 1000))
+
+    def items(self) -> list[dict[str, Any]]:
+        """The front end's list, newest first."""
+        return [e.item() for e in self._entries]
+
+    def clear(self) -> None:
+        """Forget every entry."""
         self._entries.clear()
-        _close_tree(self.box)
-
-    def _relabel(self) -> None:
-        count = len(self._entries)
-        more = f" (the newest {LIMIT} are shown)" if self._count > LIMIT else ""
-        self.label.value = (
-            '<span style="color: var(--jp-ui-font-color2, #666); font-size: 12px">'
-            f"History · {self._count} image{'s' if self._count != 1 else ''} this session"
-            f"{more} · newest first · click one to restore it</span>"
-            if count
-            else ""
-        )
-
-    def _card(self, entry: HistoryEntry) -> Any:
-        request = entry.request
-        scale = THUMBNAIL_SIDE / max(request.width, request.height)
-        picture = w.Image(
-            value=entry.thumbnail,
-            format="jpeg",
-            layout=w.Layout(
-                width=f"{round(request.width * scale)}px",
-                height=f"{round(request.height * scale)}px",
-            ),
-        )
-        prompt = request.prompt if len(request.prompt) <= 160 else request.prompt[:157] + "…"
-        flag = " · flagged NSFW" if entry.nsfw else ""
-        button = w.Button(
-            description=f"{request.width}\u00d7{request.height}",
-            tooltip=f"#{entry.number} · seed {request.seed}{flag}\n{prompt}\nClick to restore",
-            layout=w.Layout(width="100%", margin="0"),
-        )
-        button.on_click(lambda _b: self._on_select(entry))
-        card = w.VBox(
-            [picture, button],
-            layout=w.Layout(
-                flex="0 0 auto",
-                align_items="center",
-                margin="0 6px 0 0",
-                width=f"{THUMBNAIL_SIDE + 4}px",
-            ),
-        )
-        card.add_class("klein-thumb")
-        return card
-
-
-def _close_tree(widget: Any) -> None:
-    """Close a widget, recursively its children, and its layout and style: each is a
-    widget with its own comm, which ``close()`` leaves open (ipywidgets 8)."""
-    if widget is None:
-        return
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
-        if isinstance(part, w.Widget):
-            part.close()
-    widget.close()

@@ -1,6 +1,7 @@
-"""The klein panel in JupyterLab: type, size, Generate, see the image; restore from history.
+"""The klein panel in JupyterLab: Ctrl+Enter, Generate, restore from history, Escape cancels,
+lightbox, Download and Copy; no horizontal scrollbar at 600/900/1400 px, light and dark.
 
-Screenshots (light theme, then dark) are saved next to the test's temporary files.
+Screenshots are saved next to the test's temporary files.
 """
 
 from __future__ import annotations
@@ -11,26 +12,38 @@ from typing import Any
 import pytest
 
 from .harness import open_notebook, run_all_cells, timed, wait_for_widget, write_notebook
-from .panel_steps import PANEL_CELL, drive_panel, emulator_env, panel_screenshot
+from .panel_steps import PANEL_CELL, check_image_tools, check_layout, drive_panel, emulator_env
 
 
 @pytest.mark.browser
 def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
     nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL])
-    with emulator_env(tmp_path) as env:
+    with emulator_env(tmp_path) as emu:
         with timed("lab: server up"):
-            server = start_lab(nb.parent, env=env)
+            server = start_lab(nb.parent, env=emu.env)
         with timed("lab: kernel idle"):
             open_notebook(page, server, "panel.ipynb")
         with timed("lab: panel shown"):
             run_all_cells(page)
             panel = wait_for_widget(page, ".klein-panel")
-        with timed("lab: two images and a restore"):
-            drive_panel(page, panel, server.kernel(), tmp_path)
-        # Dark theme: the panel must stay readable (checked by eye on this screenshot).
+        # A live panel hides its static fallback (the output a saved notebook keeps).
+        fallback = page.locator(".klein-fallback")
+        assert fallback.count() == 1
+        assert not fallback.is_visible()
+        with timed("lab: two images, a restore, a cancel"):
+            drive_panel(page, panel, emu.running, tmp_path)
+        with timed("lab: lightbox, download, copy"):
+            check_image_tools(page, panel, tmp_path)
         page.evaluate(
             "() => window.jupyterapp.commands.execute("
             "'apputils:change-theme', {theme: 'JupyterLab Dark'})"
         )
         page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
-        panel_screenshot(page, panel, tmp_path / "panel-dark.png")
+        check_layout(page, panel, tmp_path, "dark")
+        # The fallback output was updated with the last image, by its display id.
+        html = page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0)"
+            ".toJSON().outputs.map(o => (o.data || {})['text/html'] || '').join('')"
+        )
+        assert "data:image/jpeg;base64," in html
+        assert "seed" in html

@@ -38,6 +38,11 @@ async def panel(shared: Session) -> AsyncIterator[KleinPanel]:
     made.close()
 
 
+def click(panel: KleinPanel, kind: str, **extra: Any) -> None:
+    """Send the panel what its front end sends for a click (a custom comm message)."""
+    panel._handle_custom_msg({"type": kind, **extra}, [])
+
+
 async def until(predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
     """Let the loop run until ``predicate()`` is truthy; fail saying ``what`` otherwise."""
     loop = asyncio.get_running_loop()
