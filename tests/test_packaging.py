@@ -224,6 +224,7 @@ def test_sdist_and_wheel_build_and_pass_twine_check(dist: Path) -> None:
         "klein_widget"
     }
     assert "klein_widget/py.typed" in in_wheel
+    assert {"klein_widget/widget/panel.js", "klein_widget/widget/panel.css"} <= set(in_wheel)
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in in_wheel)
     assert "klein = klein_widget.__main__:main" in entry_points.decode()
     assert f"Project-URL: Source, {source()}" in metadata.decode()

@@ -23,7 +23,7 @@ __all__ = ["FALLBACK_SIDE", "fallback_html"]
 
 FALLBACK_SIDE = 512  # px, long side of the image kept in the saved notebook
 
-_STYLE = (
+_CSS = (
     "font-family: system-ui, sans-serif; font-size: 13px; border: 1px solid #8888; "
     "border-radius: 6px; padding: 8px 12px; max-width: 760px; overflow-wrap: anywhere"
 )
@@ -46,7 +46,7 @@ def fallback_html(
     title = "<b>FLUX.2 [klein] panel</b>"
     if request is None:
         body = "<p>No image made yet. Run the cell to use the panel.</p>"
-        return f'<div class="klein-fallback" style="{_STYLE}">{title}{body}</div>'
+        return f'<div class="klein-fallback" style="{_CSS}">{title}{body}</div>'
     prompt = html.escape(request.prompt)
     picture = ""
     if image is not None:
@@ -68,4 +68,4 @@ def fallback_html(
         if python
         else ""
     )
-    return f'<div class="klein-fallback" style="{_STYLE}">{title}{picture}{facts}{code}</div>'
+    return f'<div class="klein-fallback" style="{_CSS}">{title}{picture}{facts}{code}</div>'
