@@ -20,8 +20,10 @@ import re
 from pathlib import Path
 
 __all__ = [
+    "PROTECTED",
     "WILDCARD",
     "WILDCARDS_ENV",
+    "escape_own",
     "guard",
     "has_variants",
     "literal",
@@ -35,7 +37,15 @@ WILDCARDS_ENV = "KLEIN_WILDCARDS"
 # (restored afterwards) unless it is variant syntax.
 _STAND_IN = {"#": "\ue000", "/": "\ue001", "$": "\ue002", "%": "\ue003", "_": "\ue004"}
 _STAND_IN.update({"{": "\ue005", "}": "\ue006", "|": "\ue007"})
-_RESTORE = {ord(v): k for k, v in _STAND_IN.items()}
+_RESTORE = {v: k for k, v in _STAND_IN.items()}
+# A stand-in (or this escape, or the mark) already in the user's text is kept as escape +
+# itself, so restoring never turns a character the user typed into another (found by
+# hypothesis). A template already protected (by `literal` and `escape_own`, as `%klein`
+# builds one) starts with `PROTECTED`, so `expand_variants` does not escape it twice.
+_ESCAPE = "\ue008"
+PROTECTED = "\ue009"
+_OWN = re.compile(r"[\ue000-\ue009]")
+_RESTORING = re.compile(r"\ue008([\ue000-\ue009])|([\ue000-\ue007])|\ue009")
 WILDCARD = re.compile(r"__(?:[^\W_]|[/.*\-]|_(?!_))+__")
 """A ``__name__`` wildcard reference (``__colours/warm__``, ``__animal*__``)."""
 _LOOSE = re.compile(r"/(?=[/*])|(?<!\$)\$(?![${])|%(?!\{)|__+|#")
@@ -49,7 +59,21 @@ def literal(text: str) -> str:
         >>> restore(literal("{x}")) == "{x}" and not has_variants(literal("{x}"))
         True
     """
-    return "".join(_STAND_IN.get(char, char) for char in text)
+    return "".join(_STAND_IN.get(char) or _own(char) for char in text)
+
+
+def _own(char: str) -> str:
+    return _ESCAPE + char if _OWN.fullmatch(char) else char
+
+
+def escape_own(text: str) -> str:
+    """``text`` with the stand-in characters a user typed escaped (`restore` undoes it).
+
+    Example:
+        >>> restore(escape_own("\ue000")) == "\ue000"
+        True
+    """
+    return _OWN.sub(lambda m: _ESCAPE + m.group(), text)
 
 
 def has_variants(template: str) -> bool:
@@ -80,7 +104,9 @@ def guard(template: str) -> str:
 
 def restore(text: str) -> str:
     """Undo `literal` and `guard`: the stand-ins back to the characters they stand for."""
-    return text.translate(_RESTORE)
+    return _RESTORING.sub(
+        lambda m: m.group(1) or (_RESTORE[m.group(2)] if m.group(2) else ""), text
+    )
 
 
 def wildcards_folder(folder: str | os.PathLike[str] | None = None) -> Path | None:

@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING, Any, overload
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
 from klein_widget.lessons._variant_text import (
+    PROTECTED,
     WILDCARDS_ENV,
+    escape_own,
     guard,
     has_variants,
     literal,
@@ -240,6 +242,9 @@ def expand_variants(template: str, *, wildcards: str | os.PathLike[str] | None =
     """
     if not isinstance(template, str):
         raise InvalidRequestError(f"prompt must be text, not {type(template).__name__}")
+    # %klein's templates come protected already; anyone else's is the user's own text.
+    protected = template.startswith(PROTECTED)
+    template = template[1:] if protected else escape_own(template)
     if not has_variants(template):
         plain = restore(template)
         return Variants(plain, (), (Variant(plain, (), (Segment(plain),)),))

@@ -25,7 +25,7 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from klein_widget.lessons._variant_text import WILDCARD, literal, restore
+from klein_widget.lessons._variant_text import PROTECTED, WILDCARD, escape_own, literal, restore
 from klein_widget.magic._words import MagicUsageError
 
 __all__ = ["expand", "is_variant_field", "restore"]
@@ -128,7 +128,7 @@ def _known_wildcards_only(text: str) -> str:
 
 
 def _expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
-    text = _known_wildcards_only(text)
+    text = _known_wildcards_only(escape_own(text))
     pieces: list[str] = []
     position = 0
     while position < len(text):
@@ -150,7 +150,7 @@ def _expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
         else:
             pieces.append(char)
             position += 1
-    return "".join(pieces)
+    return PROTECTED + "".join(pieces)
 
 
 def expand(text: str, namespace: Mapping[str, Any], *, variants: bool = False) -> str:

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from klein_widget import InvalidRequestError
-from klein_widget.lessons._variant_text import guard, has_variants, literal, restore
+from klein_widget.lessons._variant_text import (
+    PROTECTED,
+    escape_own,
+    guard,
+    has_variants,
+    literal,
+    restore,
+)
 from klein_widget.lessons._variants import (
     MAX_EXPANSIONS,
     WILDCARDS_ENV,
@@ -63,11 +70,17 @@ def test_characters_the_library_treats_as_syntax_stay_literal_beside_variants() 
     )
 
 
-@given(st.text(alphabet="ab #$%/_*{}|:xyz ", max_size=30))
+# The private-use characters are those the guard itself stands in with.
+@given(st.text(alphabet="ab #$%/_*{}|:xyz \ue000\ue003\ue007\ue008", max_size=30))
 def test_literal_text_survives_guarding_and_never_expands(text: str) -> None:
-    assert restore(guard(text)) == text
+    assert restore(guard(escape_own(text))) == text
     assert restore(literal(text)) == text
-    assert expand_variants(literal(text) + " {1|2}").prompts == (f"{text} 1", f"{text} 2")
+    # %klein's way: a protected template, its values kept literal...
+    protected = PROTECTED + literal(text) + " {1|2}"
+    assert expand_variants(protected).prompts == (f"{text} 1", f"{text} 2")
+    # ...and anyone else's: the user's own text, whatever characters it holds.
+    if not has_variants(text):
+        assert expand_variants(text).prompts == (text,)
 
 
 def test_wildcards_from_a_folder_argument_or_the_environment(
