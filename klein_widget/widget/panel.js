@@ -1,9 +1,21 @@
 // The klein panel's front end: a plain ES module for anywidget (no build step, no CDN).
 // State lives in the model's traits (klein_widget/widget/_state.py); buttons send small
 // messages ({type: "generate"}, ...) that Python handles. Thumbnails arrive once each as
-// binary buffers of a "thumbs" message.
+// binary buffers of a "thumbs" message. Each image crosses the comm once: the page keeps
+// the images it received (by content key, shared by every view in the page) and asks for
+// one it lacks with a "want" message (see klein_widget/widget/_transfer.py); a view that
+// sees an image arrive that it is not showing yet draws it.
 
 let counter = 0;
+const KEEP_IMAGES = 24; // images kept in the page; an evicted one is asked for again
+const images = new Map(); // content key -> Blob, oldest first
+const wanted = new Map(); // content key -> when a view asked for it (views ask once together)
+
+function keepImage(key, blob) {
+  images.delete(key);
+  images.set(key, blob);
+  while (images.size > KEEP_IMAGES) images.delete(images.keys().next().value);
+}
 
 function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -15,14 +27,6 @@ function h(tag, attrs = {}, ...children) {
   }
   for (const child of children) if (child) node.append(child);
   return node;
-}
-
-function bytesOf(value) {
-  if (!value) return null;
-  if (value instanceof DataView) return value.byteLength ? value : null;
-  if (value instanceof ArrayBuffer) return value.byteLength ? value : null;
-  if (ArrayBuffer.isView(value)) return value.byteLength ? value : null;
-  return null;
 }
 
 async function copyText(text, button) {
@@ -49,6 +53,8 @@ function render({ model, el }) {
   const thumbs = new Map(); // task id -> blob URL
   const cleanups = [];
   let imageUrl = null;
+  let shownKey = "";
+  let received = 0; // images that crossed the comm to this view (tests read it)
   let tab = "Python";
 
   const send = (type, extra = {}) => model.send({ type, ...extra });
@@ -300,13 +306,22 @@ function render({ model, el }) {
     spend.textContent = model.get("spend_line");
   }
   function drawImage() {
-    const data = bytesOf(model.get("image"));
+    const key = model.get("image_key");
+    const blob = images.get(key);
+    if (key && !blob) {
+      // Not in this page yet: ask once; the previous image stays until it arrives.
+      if (performance.now() - (wanted.get(key) ?? -1e9) > 5000) {
+        wanted.set(key, performance.now());
+        send("want", { key });
+      }
+      return;
+    }
     if (imageUrl) URL.revokeObjectURL(imageUrl);
     imageUrl = null;
-    result.hidden = !data;
-    if (!data) return;
-    const type = model.get("image_format") === "jpeg" ? "image/jpeg" : "image/png";
-    imageUrl = URL.createObjectURL(new Blob([data], { type }));
+    shownKey = key;
+    result.hidden = !blob;
+    if (!blob) return;
+    imageUrl = URL.createObjectURL(blob);
     const info = model.get("image_info");
     img.src = imageUrl;
     img.alt = info.prompt || "";
@@ -365,11 +380,19 @@ function render({ model, el }) {
   };
   on("prompt width height seed seed_restored fresh active_preset image_info limits", drawFields);
   on("status_lines can_retry in_flight enhancing can_undo enhance_note enhance_kind connection spend_line", drawStatus);
-  on("image image_info", drawImage);
+  on("image_key image_info", drawImage);
   on("image_stale", drawStale);
   on("snippets", drawSnippets);
   on("history_items history_count current_id", drawHistory);
   const onMessage = (msg, buffers) => {
+    if (msg && msg.type === "image" && buffers && buffers[0]) {
+      const type = msg.format === "jpeg" ? "image/jpeg" : "image/png";
+      keepImage(msg.key, new Blob([buffers[0]], { type }));
+      root.dataset.received = String(++received);
+      wanted.delete(msg.key);
+      if (msg.key === model.get("image_key") && msg.key !== shownKey) drawImage();
+      return;
+    }
     if (!msg || msg.type !== "thumbs") return;
     msg.ids.forEach((key, i) => {
       if (thumbs.has(key)) URL.revokeObjectURL(thumbs.get(key));

@@ -11,20 +11,38 @@ from typing import Any
 
 import pytest
 
-from .harness import open_notebook, run_all_cells, timed, wait_for_widget, write_notebook
-from .panel_steps import PANEL_CELL, check_image_tools, check_layout, drive_panel, emulator_env
+from .harness import (
+    open_notebook,
+    run_cell,
+    screenshot,
+    timed,
+    wait_for_widget,
+    wait_kernel_idle,
+    write_notebook,
+)
+from .panel_steps import (
+    PANEL_CELL,
+    SECOND,
+    check_image_tools,
+    check_layout,
+    drive_panel,
+    emulator_env,
+    wait_image,
+)
+
+SECOND_VIEW = "panel  # a second view of the same panel"
 
 
 @pytest.mark.browser
 def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
-    nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL])
+    nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL, SECOND_VIEW])
     with emulator_env(tmp_path) as emu:
         with timed("lab: server up"):
             server = start_lab(nb.parent, env=emu.env)
         with timed("lab: kernel idle"):
             open_notebook(page, server, "panel.ipynb")
         with timed("lab: panel shown"):
-            run_all_cells(page)
+            run_cell(page, 0)
             panel = wait_for_widget(page, ".klein-panel")
         # A live panel hides its static fallback (the output a saved notebook keeps).
         fallback = page.locator(".klein-fallback")
@@ -47,3 +65,22 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
         )
         assert "data:image/jpeg;base64," in html
         assert "seed" in html
+
+        # A second view of the same panel, and a reloaded page, still get the image shown;
+        # the second view in the same page takes it from the page's store (nothing sent).
+        kernel = server.kernel()
+        sent = kernel.eval("panel.shower.transfer.transfers")
+        run_cell(page, 1)
+        second = page.locator(".klein-panel").nth(1)
+        second.wait_for(state="visible", timeout=60_000)
+        wait_image(second, SECOND[1], SECOND[2])
+        assert kernel.eval("panel.shower.transfer.transfers") == sent
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+        page.reload()
+        wait_kernel_idle(page)
+        reloaded = wait_for_widget(page, ".klein-panel")
+        wait_image(reloaded, SECOND[1], SECOND[2])
+        screenshot(page, tmp_path / "panel-reloaded.png")
+        assert kernel.eval("panel.shower.transfer.transfers") == sent + 1  # asked once
+        kernel.close()

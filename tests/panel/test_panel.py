@@ -515,6 +515,8 @@ async def test_a_new_panel_starts_with_the_gallery(shared: Session) -> None:
 
     later = KleinPanel()
     try:
+        assert later.history_loaded is not None
+        await later.history_loaded  # filled on the loop, after the panel first shows
         assert [i["id"] for i in later.history_items] == [second.task_id, first.task_id]
         later.restore(first.task_id)
         assert read_params(later.image)["seed"] == 1
@@ -560,6 +562,8 @@ async def test_images_from_elsewhere_in_the_session_count(
 
     later = KleinPanel()  # a new panel starts with the session's images
     try:
+        assert later.history_loaded is not None
+        await later.history_loaded
         assert [e.task_id for e in later.history] == [other.task_id]
     finally:
         later.close()
