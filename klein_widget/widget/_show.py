@@ -102,8 +102,8 @@ class Shower:
         """Update the history list and send the thumbnails of ``entries`` (default: every
         kept one, for a view that just opened)."""
         self.sync_items()
-        entries = self._entries() if entries is None else entries
-        if entries:
+        hello, entries = entries is None, self._entries() if entries is None else entries
+        if entries or hello:  # a view always gets an answer: it knows its kernel is there
             self._panel.send(
                 {"type": "thumbs", "ids": [e.task_id for e in entries]},
                 [e.thumbnail for e in entries],

@@ -34,6 +34,7 @@ from klein_widget.widget._fallback import fallback_html
 __all__ = ["PanelState", "Setting"]
 
 _HERE = Path(__file__).parent
+LIVE_VIEW_TEXT = "KleinPanel: the live panel shows here when its cell runs with a kernel."
 
 
 class Setting(TraitType[int, int]):
@@ -140,6 +141,7 @@ class PanelState(anywidget.AnyWidget):
         if not self._fallback_id:
             self._fallback_id = f"klein-panel-{uuid.uuid4().hex}"
         data, metadata = self._repr_mimebundle_()  # type: ignore[misc]
+        data["text/plain"] = LIVE_VIEW_TEXT  # shown where the live view cannot be
         display(data, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
         display(  # type: ignore[no-untyped-call]
             {"text/html": self._fallback}, raw=True, display_id=self._fallback_id

@@ -7,6 +7,7 @@
 // sees an image arrive that it is not showing yet draws it.
 
 let counter = 0;
+const OFFLINE_AFTER = 5000; // ms without an answer from the kernel: a saved view
 const KEEP_IMAGES = 24; // images kept in the page; an evicted one is asked for again
 const images = new Map(); // content key -> Blob, oldest first
 const wanted = new Map(); // content key -> when a view asked for it (views ask once together)
@@ -46,6 +47,17 @@ async function copyText(text, button) {
   button.dataset.label = before;
   button.textContent = ok ? "Copied ✓" : "Select and copy";
   setTimeout(() => { button.textContent = before; }, 1500);
+}
+
+// The output area holding this view and its static fallback (Jupyter's classes first).
+function outputAreaOf(el) {
+  const area = el.closest(".jp-OutputArea, .output");
+  if (area) return area;
+  for (let node = el.parentElement, i = 0; node && i < 8; node = node.parentElement, i++) {
+    if (node.querySelector(".klein-fallback")) return node;
+    if (node.matches(".jp-Cell, .cell, .jp-Notebook, body")) return null;
+  }
+  return null;
 }
 
 function render({ model, el }) {
@@ -189,6 +201,24 @@ function render({ model, el }) {
     "data-p-suppress-shortcuts": "true" },
     head, h("div", { class: "kp-main" }, controls, result), history, spend);
   el.append(root);
+
+  // Live or saved: a view drawn from a saved notebook's widget state has no kernel to
+  // answer its "hello"; it shrinks to one line and leaves the static fallback visible.
+  // Any message from the kernel (even a late one, from a busy kernel) makes it live.
+  let live = false;
+  const offlineNote = h("div", { class: "kp-offline-note kp-small kp-muted", role: "note",
+    text: "This panel is not connected to its kernel (a saved notebook, or the kernel is "
+      + "busy or gone): run its cell to use it. What it made last is shown below." });
+  root.append(offlineNote);
+  const offlineTimer = setTimeout(() => { if (!live) root.classList.add("kp-offline"); },
+    OFFLINE_AFTER);
+  function markLive() {
+    if (live) return;
+    live = true;
+    clearTimeout(offlineTimer);
+    root.classList.remove("kp-offline");
+    outputAreaOf(el)?.classList.add("kp-live-output");
+  }
 
   // --- lightbox ------------------------------------------------------------------------
   let lightbox = null;
@@ -385,6 +415,7 @@ function render({ model, el }) {
   on("snippets", drawSnippets);
   on("history_items history_count current_id", drawHistory);
   const onMessage = (msg, buffers) => {
+    markLive();
     if (msg && msg.type === "image" && buffers && buffers[0]) {
       const type = msg.format === "jpeg" ? "image/jpeg" : "image/png";
       keepImage(msg.key, new Blob([buffers[0]], { type }));
@@ -410,6 +441,7 @@ function render({ model, el }) {
   send("hello");
 
   return () => {
+    clearTimeout(offlineTimer);
     for (const clean of cleanups) clean();
     if (lightbox) lightbox.remove();
     for (const url of thumbs.values()) URL.revokeObjectURL(url);

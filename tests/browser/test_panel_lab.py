@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from .harness import (
     open_notebook,
@@ -46,8 +47,8 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
             panel = wait_for_widget(page, ".klein-panel")
         # A live panel hides its static fallback (the output a saved notebook keeps).
         fallback = page.locator(".klein-fallback")
-        assert fallback.count() == 1
-        assert not fallback.is_visible()
+        expect(fallback).to_have_count(1)
+        expect(fallback).to_be_hidden()  # once the kernel answered the view
         with timed("lab: two images, a restore, a cancel"):
             drive_panel(page, panel, emu.running, tmp_path)
         with timed("lab: lightbox, download, copy"):
