@@ -29,12 +29,12 @@ from typing import Any
 
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
-from klein_widget.client._policy import InferenceTimes
 from klein_widget.store._gallery import Gallery
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
+from klein_widget.widget._times import GenerationTimes
 
-__all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory", "learn_times"]
+__all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory"]
 
 LIMIT = 32  # entries kept (thumbnails about 3 KB each)
 FULL_IMAGES = 6  # newest entries whose full image stays in memory
@@ -56,14 +56,6 @@ def _prepare(chunk: list[tuple[int, Source]]) -> list[Prepared]:
             continue
         made.append((number, generation, _thumb(generation.image, generation.nsfw)))
     return made
-
-
-def learn_times(entries: list[HistoryEntry], times: InferenceTimes) -> None:
-    """Learn from ``entries`` (newest first) how long images take, oldest first."""
-    for entry in reversed(entries):
-        made = entry.generation
-        if made is not None and made.elapsed > 0 and not made.from_gallery:
-            times.learn(entry.request.width * entry.request.height, round(made.elapsed * 1000))
 
 
 def _thumb(image: bytes, nsfw: bool) -> bytes:
@@ -211,14 +203,15 @@ class PanelHistory:
         base_url: str,
         loop: asyncio.AbstractEventLoop | None,
         on_step: Callable[[list[HistoryEntry]], None],
-        times: InferenceTimes,
+        times: GenerationTimes,
         on_done: Callable[[list[HistoryEntry]], object],
     ) -> asyncio.Task[None] | None:
         """`fill` as a task on ``loop``, or at once with no loop (a script) or nothing to
         read; then learn from the entries how long images take, and call ``on_done``."""
 
         def done(entries: list[HistoryEntry]) -> None:
-            learn_times(entries, times)
+            for entry in reversed(entries):  # oldest first, as they were made
+                times.learn_from(entry.generation)
             on_done(entries)
 
         if loop is None or not sources:

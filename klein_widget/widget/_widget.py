@@ -28,7 +28,6 @@ from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
-from klein_widget.client._policy import InferenceTimes
 from klein_widget.ui._text import done_text, error_text, short_error_text
 from klein_widget.widget._enhance import Enhancer
 from klein_widget.widget._history import HistoryEntry, PanelHistory
@@ -37,6 +36,7 @@ from klein_widget.widget._messages import handle_message
 from klein_widget.widget._show import Shower
 from klein_widget.widget._state import PanelState
 from klein_widget.widget._status import Kind, PanelJob, PanelStatusLine, cancelled_text
+from klein_widget.widget._times import GenerationTimes
 
 __all__ = ["MAX_IN_FLIGHT", "KleinPanel", "panel"]
 
@@ -72,13 +72,13 @@ class KleinPanel(PanelState):
         self.last: Generation | None = None
         self._loop = running_loop()
         self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
-        self.times = InferenceTimes()  # seconds a generation takes, learned per size
+        self.times = GenerationTimes()  # seconds a generation takes, learned per size
         self.jobs = Jobs(
             limit=MAX_IN_FLIGHT,
             on_change=self.refresh,
             on_done=self._done,
             on_failed=self._failed,
-            expected=lambda r: self.times.expected(r.width * r.height),
+            expected=self.times.expected,
         )
         self.enhancer = Enhancer(self, lambda: self.client, on_change=self.refresh)
         self.shower = Shower(self)
@@ -228,10 +228,7 @@ class KleinPanel(PanelState):
     # --- results ---------------------------------------------------------------------------
 
     def _done(self, job: PanelJob, generation: Generation, client: AsyncKleinClient) -> None:
-        if not generation.from_gallery:
-            pixels = generation.request.width * generation.request.height
-            self.times.learn(pixels, round(generation.elapsed * 1000))
-        entry = self._history.add(generation, base_url=client.base_url)
+        entry = self._add(generation, client.base_url)
         self.shower.sent_thumbnail(entry)
         if job.detached:  # the user stopped waiting: it joins the history quietly
             self.status_line.add(f"Image #{job.number} arrived: it is in the history.", "muted")
@@ -256,8 +253,15 @@ class KleinPanel(PanelState):
         else:
             loop.call_soon_threadsafe(self._add_external, generation)
 
+    def _add(self, generation: Generation, base_url: str) -> HistoryEntry:
+        """Add to the history; a new image also teaches how long images take (once,
+        whether it comes from this panel or from elsewhere in the session)."""
+        if self._history.find(generation.task_id) is None:
+            self.times.learn_from(generation)
+        return self._history.add(generation, base_url=base_url)
+
     def _add_external(self, generation: Generation) -> None:
-        entry = self._history.add(generation, base_url=session().base_url)
+        entry = self._add(generation, session().base_url)
         self.shower.sent_thumbnail(entry)
         self.refresh()
 
