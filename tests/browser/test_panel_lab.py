@@ -32,11 +32,12 @@ from .panel_steps import (
 )
 
 SECOND_VIEW = "panel  # a second view of the same panel"
+BUSY = "import time\ntime.sleep(9)  # the kernel answers the panel's view late"
 
 
 @pytest.mark.browser
 def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
-    nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL, SECOND_VIEW])
+    nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL, SECOND_VIEW, BUSY])
     with emulator_env(tmp_path) as emu:
         with timed("lab: server up"):
             server = start_lab(nb.parent, env=emu.env)
@@ -44,11 +45,21 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
             open_notebook(page, server, "panel.ipynb")
         with timed("lab: panel shown"):
             run_cell(page, 0)
+            run_cell(page, 2)  # queued before the view's hello: the kernel is busy
             panel = wait_for_widget(page, ".klein-panel")
-        # A live panel hides its static fallback (the output a saved notebook keeps).
+        # Until its kernel answers, a view says it is not connected and the static
+        # fallback (the output a saved notebook keeps) shows; once it answers, the live
+        # panel shows and the fallback hides.
         fallback = page.locator(".klein-fallback")
         expect(fallback).to_have_count(1)
-        expect(fallback).to_be_hidden()  # once the kernel answered the view
+        note = panel.locator(".kp-offline-note")
+        expect(note).to_be_visible(timeout=15_000)
+        expect(note).to_contain_text("not connected to its kernel")
+        expect(fallback).to_be_visible()
+        expect(panel.get_by_label("Prompt", exact=True)).to_be_hidden()
+        screenshot(page, tmp_path / "panel-waiting-for-kernel.png")
+        expect(note).to_be_hidden(timeout=30_000)
+        expect(fallback).to_be_hidden()
         with timed("lab: two images, a restore, a cancel"):
             drive_panel(page, panel, emu.running, tmp_path)
         with timed("lab: lightbox, download, copy"):

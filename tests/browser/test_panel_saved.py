@@ -118,3 +118,18 @@ def test_saved_notebook_in_nbviewer_html_and_in_lab(
     screenshot(page, tmp_path / "saved-lab.png")
     text = output.inner_text()
     assert not [e for e in ERRORS if e in text], text
+
+    # JupyterLab with no kernel at all: the file names none, and the user picks No Kernel.
+    del notebook.metadata["kernelspec"]
+    notebook.metadata.pop("language_info", None)  # else Lab starts a Python kernel for it
+    nbformat.write(notebook, folder / "nokernel.ipynb")
+    page.goto(f"{server.url}/lab/tree/nokernel.ipynb?reset")
+    page.get_by_role("dialog").get_by_role("button", name="No Kernel", exact=True).click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.locator(".jp-StatusBar-TextItem", has_text="No Kernel")).to_be_visible()
+    page.wait_for_function(SETTLED, timeout=30_000)
+    output = page.locator(".jp-Cell").first.locator(".jp-OutputArea")
+    check_fallback(output)
+    screenshot(page, tmp_path / "saved-lab-no-kernel.png")
+    text = output.inner_text()
+    assert not [e for e in ERRORS if e in text], text
