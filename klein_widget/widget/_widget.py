@@ -84,24 +84,21 @@ class KleinPanel(PanelState):
         self.shower = Shower(self)
         self._retry: GenerationRequest | None = None
         self._history = PanelHistory()
-        self.history_loaded = self._open_history(client is None)
-        self.on_msg(lambda _w, content, _b: handle_message(self, content))
-        self._unsubscribe = session().subscribe(self._on_session_image)
-        self._unwatch = session().watch(self.refresh)  # set_api_key() elsewhere: redraw
-        self.refresh()
-
-    def _open_history(self, from_gallery: bool) -> asyncio.Task[None] | None:
-        """Fill the history from the gallery (else the session's images), a few at a time
-        on the kernel's loop, so the panel shows at once."""
-        gallery = session().gallery if from_gallery else None
-        return self._history.start(
+        # Filled from the gallery (else the session's images) a few at a time on the
+        # kernel's loop, so the panel shows at once; this task (None: done) says when.
+        gallery = session().gallery if client is None else None
+        self.history_loaded = self._history.start(
             self._history.sources(gallery, recent=list(session().history)),
-            base_url=session().base_url if from_gallery else self.client.base_url,
+            base_url=session().base_url if client is None else self.client.base_url,
             loop=self._loop,
             on_step=self.shower.send_thumbnails,
             times=self.times,
             on_done=lambda _entries: self.shower.sync_items(),
         )
+        self.on_msg(lambda _w, content, _b: handle_message(self, content))
+        self._unsubscribe = session().subscribe(self._on_session_image)
+        self._unwatch = session().watch(self.refresh)  # set_api_key() elsewhere: redraw
+        self.refresh()
 
     # --- Python-level access -------------------------------------------------------------
 

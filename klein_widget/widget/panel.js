@@ -8,7 +8,7 @@
 
 let counter = 0;
 const OFFLINE_AFTER = 5000; // ms without an answer from the kernel: a saved view
-const KEEP_IMAGES = 24; // images kept in the page; an evicted one is asked for again
+const KEEP_IMAGES = 16; // images kept in the page; an evicted one is asked for again
 const images = new Map(); // content key -> Blob, oldest first
 const wanted = new Map(); // content key -> when a view asked for it (views ask once together)
 
