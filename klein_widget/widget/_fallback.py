@@ -4,7 +4,9 @@ A notebook saved with a panel holds the widget's view (which needs a kernel) and
 HTML output: the last image as a JPEG (`klein_widget.ui._images.thumbnail`), its
 parameters and its Python snippet. The panel updates it (by its display id) as images
 arrive, so GitHub, nbviewer or a notebook opened without a kernel show what was made.
-While a panel is live, panel.css hides it (the live view shows the same thing).
+Once a view's kernel answers, panel.js hides the fallback of that output area (the live
+view shows the same thing); a view drawn from a saved notebook's widget state with no
+kernel behind it shrinks to one line and leaves the fallback visible.
 
 Example:
     >>> "klein-fallback" in fallback_html(None)

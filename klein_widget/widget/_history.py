@@ -3,9 +3,11 @@
 Memory stays bounded however many images are made: at most `LIMIT` entries, each with a
 small JPEG thumbnail (made by `klein_widget.ui._images`, like every thumbnail), and full
 images only for the newest `FULL_IMAGES`; older ones are read back from their gallery
-file when restored. A new panel starts from the gallery on disk (`PanelHistory.open`), so the
-history survives kernel restarts. Entries carry no widgets: the front end draws them from
-`HistoryEntry.item` and gets each thumbnail once, as a binary buffer.
+file when restored. A new panel starts from the gallery on disk (`PanelHistory.sources`,
+then `PanelHistory.fill` a few images at a time in a worker thread, so the panel shows at
+once and its history fills in), so the history survives kernel restarts. Entries carry no
+widgets: the front end draws them from `HistoryEntry.item` and gets each thumbnail once,
+as a binary buffer.
 
 Example:
     >>> history = PanelHistory()
@@ -16,24 +18,44 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
-from klein_widget.client._policy import InferenceTimes
 from klein_widget.store._gallery import Gallery
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
+from klein_widget.widget._times import GenerationTimes
 
-__all__ = ["FULL_IMAGES", "LIMIT", "HistoryEntry", "PanelHistory"]
+__all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory"]
 
 LIMIT = 32  # entries kept (thumbnails about 3 KB each)
 FULL_IMAGES = 6  # newest entries whose full image stays in memory
+STEP = 4  # images read and thumbnailed per step when a panel opens
 _log = logging.getLogger("klein_widget.panel")
+
+Source = Callable[[], Generation]  # reads one image (a gallery file, or one in memory)
+Prepared = tuple[int, Generation, bytes]  # number, image, thumbnail
+
+
+def _prepare(chunk: list[tuple[int, Source]]) -> list[Prepared]:
+    """Read and thumbnail a few images (in a worker thread); skip unreadable ones."""
+    made: list[Prepared] = []
+    for number, source in chunk:
+        try:
+            generation = source()
+        except (LookupError, OSError) as error:
+            _log.debug("history: skipped image #%d (%s)", number, error)
+            continue
+        made.append((number, generation, _thumb(generation.image, generation.nsfw)))
+    return made
 
 
 def _thumb(image: bytes, nsfw: bool) -> bytes:
@@ -116,8 +138,20 @@ class PanelHistory:
         self, generation: Generation, picture: bytes, base_url: str, newest: bool
     ) -> HistoryEntry:
         self.count += 1
-        entry = HistoryEntry(
-            number=self.count,
+        entry = self._entry(self.count, generation, picture, base_url)
+        if newest:
+            self._entries.insert(0, entry)
+        else:
+            self._entries.append(entry)
+        for old in self._entries[FULL_IMAGES:]:
+            old.generation = None
+        del self._entries[LIMIT:]
+        return entry
+
+    @staticmethod
+    def _entry(number: int, generation: Generation, picture: bytes, base_url: str) -> HistoryEntry:
+        return HistoryEntry(
+            number=number,
             request=generation.request,
             task_id=generation.task_id,
             thumbnail=picture,
@@ -128,47 +162,90 @@ class PanelHistory:
             path=generation.path,
             generation=generation,
         )
-        if newest:
-            self._entries.insert(0, entry)
-        else:
-            self._entries.append(entry)
-        for old in self._entries[FULL_IMAGES:]:
-            old.generation = None
-        del self._entries[LIMIT:]
-        return entry
 
-    def load(self, gallery: Gallery | None, *, base_url: str) -> int:
-        """Fill an empty history from the gallery's newest images; returns how many."""
-        if gallery is None:
-            return 0
-        found = gallery.find(limit=LIMIT)
-        for row in reversed(found):  # oldest first, so numbers count up to the newest
-            try:
-                made = gallery.load(row)
-            except (LookupError, OSError) as error:
-                _log.debug("history: skipped %s (%s)", row.task_id, error)
-                continue
-            self.add(made, base_url=base_url)
-        return len(found)
+    def sources(self, gallery: Gallery | None, *, recent: list[Generation]) -> list[Source]:
+        """What a new panel's history starts from, newest first: the gallery's newest
+        images, else ``recent`` (the session's, when there is no gallery). Cheap: reads
+        the index only; the images are read (and thumbnailed) by `fill`."""
+        if gallery is not None:
+            rows = gallery.find(limit=LIMIT)
+            if rows:
+                return [functools.partial(gallery.load, row) for row in rows]
+        return [functools.partial(lambda g: g, g) for g in reversed(recent[-LIMIT:])]
 
-    def open(
+    async def fill(
         self,
-        gallery: Gallery | None,
+        sources: list[Source],
         *,
-        recent: list[Generation],
         base_url: str,
-        times: InferenceTimes,
-    ) -> None:
-        """Start a new panel's history: the gallery's newest images, else ``recent`` (the
-        session's, when there is no gallery); learn from them how long images take."""
-        self.load(gallery, base_url=base_url)
-        if not self._entries:
-            for generation in recent[-LIMIT:]:
-                self.add(generation, base_url=base_url)
-        for entry in reversed(self._entries):
-            made = entry.generation
-            if made is not None and made.elapsed > 0 and not made.from_gallery:
-                times.learn(entry.request.width * entry.request.height, round(made.elapsed * 1000))
+        on_step: Callable[[list[HistoryEntry]], None],
+        step: int = STEP,
+    ) -> list[HistoryEntry]:
+        """Add ``sources`` (newest first) below what is there, ``step`` at a time: each
+        step's files are read and thumbnailed in a worker thread, so the kernel's loop
+        (and the panel's first render) never waits; ``on_step`` shows each step."""
+        numbers = self._reserve(len(sources))
+        added: list[HistoryEntry] = []
+        for start in range(0, len(sources), step):
+            chunk = list(
+                zip(numbers[start : start + step], sources[start : start + step], strict=True)
+            )
+            made = await asyncio.to_thread(_prepare, chunk)
+            entries = self._append(made, base_url)
+            added += entries
+            on_step(entries)
+        return added
+
+    def start(
+        self,
+        sources: list[Source],
+        *,
+        base_url: str,
+        loop: asyncio.AbstractEventLoop | None,
+        on_step: Callable[[list[HistoryEntry]], None],
+        times: GenerationTimes,
+        on_done: Callable[[list[HistoryEntry]], object],
+    ) -> asyncio.Task[None] | None:
+        """`fill` as a task on ``loop``, or at once with no loop (a script) or nothing to
+        read; then learn from the entries how long images take, and call ``on_done``."""
+
+        def done(entries: list[HistoryEntry]) -> None:
+            for entry in reversed(entries):  # oldest first, as they were made
+                times.learn_from(entry.generation)
+            on_done(entries)
+
+        if loop is None or not sources:
+            done(self.fill_now(sources, base_url=base_url))
+            return None
+
+        async def fill() -> None:
+            done(await self.fill(sources, base_url=base_url, on_step=on_step))
+
+        return loop.create_task(fill())
+
+    def fill_now(self, sources: list[Source], *, base_url: str) -> list[HistoryEntry]:
+        """`fill` without an event loop (a script): all at once."""
+        numbers = self._reserve(len(sources))
+        return self._append(_prepare(list(zip(numbers, sources, strict=True))), base_url)
+
+    def _reserve(self, count: int) -> list[int]:
+        """Numbers for ``count`` older images, newest first; later images count on."""
+        with self._lock:
+            first = self.count + 1
+            self.count += count
+        return list(range(first + count - 1, first - 1, -1))
+
+    def _append(self, made: list[Prepared], base_url: str) -> list[HistoryEntry]:
+        entries: list[HistoryEntry] = []
+        with self._lock:
+            for number, generation, picture in made:
+                if self.find(generation.task_id) is not None or len(self._entries) >= LIMIT:
+                    continue
+                entries.append(self._entry(number, generation, picture, base_url))
+                self._entries.append(entries[-1])
+            for old in self._entries[FULL_IMAGES:]:
+                old.generation = None
+        return entries
 
     def items(self) -> list[dict[str, Any]]:
         """The front end's list, newest first."""

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from klein_widget.client._exceptions import InvalidRequestError
@@ -56,7 +57,7 @@ def _handle(panel: KleinPanel, content: Any) -> None:
     if not isinstance(content, dict):
         return
     kind = content.get("type")
-    actions = {
+    actions: dict[str, Callable[[], object]] = {
         "generate": lambda: generate_from(panel, content),
         "retry": panel.retry,
         "cancel": lambda: panel.cancel(content.get("job")),
@@ -67,6 +68,7 @@ def _handle(panel: KleinPanel, content: Any) -> None:
         "reuse_seed": panel.reuse_seed,
         "restore": lambda: panel.restore(str(content.get("id", ""))),
         "hello": panel.shower.send_thumbnails,
+        "want": lambda: panel.shower.transfer.want(str(content.get("key", ""))),
     }
     if kind == "preset" and content.get("name") in ASPECT_PRESETS:
         panel.apply_preset(content["name"])

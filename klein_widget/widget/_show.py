@@ -24,6 +24,7 @@ from klein_widget.ui._snippets import default_filename, snippets
 from klein_widget.widget._fallback import fallback_html
 from klein_widget.widget._history import HistoryEntry
 from klein_widget.widget._status import connection_text, spend_text
+from klein_widget.widget._transfer import ImageTransfer
 
 if TYPE_CHECKING:
     from klein_widget.widget._state import PanelState
@@ -47,6 +48,7 @@ class Shower:
     def __init__(self, panel: PanelState) -> None:
         self._panel = panel
         self._history: list[HistoryEntry] = []
+        self.transfer = ImageTransfer(lambda content, buffers: panel.send(content, buffers))
 
     def show_entry(self, entry: HistoryEntry, image: bytes | None = None, *, done: str = "") -> str:
         """Show ``entry``'s image and snippets, captioned ``done`` (default: how it was
@@ -70,9 +72,10 @@ class Shower:
             filename=default_filename(r, extension),
             base_url_from_env=entry.base_url == resolve_base_url(None),
         )
-        with p.hold_sync():
+        with p.hold_sync():  # the bytes go first (once), the key with the other traits
             p.image_format = fmt
             p.image = data
+            p.image_key = self.transfer.show(data, fmt)
             p.image_info = {
                 "id": entry.task_id,
                 "number": entry.number,
@@ -95,11 +98,12 @@ class Shower:
         self.sync_items()
         self._panel.send({"type": "thumbs", "ids": [entry.task_id]}, [entry.thumbnail])
 
-    def send_thumbnails(self) -> None:
-        """Send every kept thumbnail (a view just opened)."""
+    def send_thumbnails(self, entries: list[HistoryEntry] | None = None) -> None:
+        """Update the history list and send the thumbnails of ``entries`` (default: every
+        kept one, for a view that just opened)."""
         self.sync_items()
-        entries = self._entries()
-        if entries:
+        hello, entries = entries is None, self._entries() if entries is None else entries
+        if entries or hello:  # a view always gets an answer: it knows its kernel is there
             self._panel.send(
                 {"type": "thumbs", "ids": [e.task_id for e in entries]},
                 [e.thumbnail for e in entries],

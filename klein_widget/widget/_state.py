@@ -5,8 +5,9 @@ The front end is ``panel.js`` (a plain ES module, ``render({ model, el })``) and
 and the browser see the same state. ``width``, ``height`` and ``seed`` are checked by
 `GenerationRequest`'s own rules (`klein_widget.ui._sizes.check_settings`): setting an
 invalid value raises the same `InvalidRequestError` a request would, and nothing changes.
-Each image crosses the comm once (the ``image`` trait changes only when another image is
-shown); thumbnails travel once each as binary buffers of custom messages.
+Each image crosses the comm once: ``image`` stays in Python and the page learns its
+``image_key``, asking for bytes it lacks (`klein_widget.widget._transfer`); thumbnails
+travel as binary buffers of custom messages.
 
 Displaying the panel shows the live view and, beside it, a static HTML fallback
 (`klein_widget.widget._fallback`) updated by display id as images arrive.
@@ -33,6 +34,7 @@ from klein_widget.widget._fallback import fallback_html
 __all__ = ["PanelState", "Setting"]
 
 _HERE = Path(__file__).parent
+LIVE_VIEW_TEXT = "KleinPanel: the live panel shows here when its cell runs with a kernel."
 
 
 class Setting(TraitType[int, int]):
@@ -82,7 +84,14 @@ class PanelState(anywidget.AnyWidget):
     ).tag(sync=True)
     presets = List(Unicode(), list(ASPECT_PRESETS), help="Aspect preset names.").tag(sync=True)
     active_preset = Unicode("1:1", help="The preset the size matches, or ''.").tag(sync=True)
-    image = Bytes(b"", help="The image shown (parameters embedded).").tag(sync=True)
+    image = Bytes(
+        b"",
+        help="The image shown (parameters embedded); not synced: the page "
+        "gets its bytes once (`klein_widget.widget._transfer`).",
+    )
+    image_key = Unicode("", help="Content key of the image shown (the page keeps them).").tag(
+        sync=True
+    )
     image_format = Unicode("png").tag(sync=True)
     image_info = Dict(help="The image shown: prompt, size, seed, id, file name...").tag(sync=True)
     image_stale = Bool(False, help="The image shown is not the last attempt's.").tag(sync=True)
@@ -132,6 +141,7 @@ class PanelState(anywidget.AnyWidget):
         if not self._fallback_id:
             self._fallback_id = f"klein-panel-{uuid.uuid4().hex}"
         data, metadata = self._repr_mimebundle_()  # type: ignore[misc]
+        data["text/plain"] = LIVE_VIEW_TEXT  # shown where the live view cannot be
         display(data, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
         display(  # type: ignore[no-untyped-call]
             {"text/html": self._fallback}, raw=True, display_id=self._fallback_id

@@ -28,7 +28,6 @@ from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
-from klein_widget.client._policy import InferenceTimes
 from klein_widget.ui._text import done_text, error_text, short_error_text
 from klein_widget.widget._enhance import Enhancer
 from klein_widget.widget._history import HistoryEntry, PanelHistory
@@ -37,6 +36,7 @@ from klein_widget.widget._messages import handle_message
 from klein_widget.widget._show import Shower
 from klein_widget.widget._state import PanelState
 from klein_widget.widget._status import Kind, PanelJob, PanelStatusLine, cancelled_text
+from klein_widget.widget._times import GenerationTimes
 
 __all__ = ["MAX_IN_FLIGHT", "KleinPanel", "panel"]
 
@@ -72,25 +72,29 @@ class KleinPanel(PanelState):
         self.last: Generation | None = None
         self._loop = running_loop()
         self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
-        self.times = InferenceTimes()  # seconds a generation takes, learned per size
+        self.times = GenerationTimes()  # seconds a generation takes, learned per size
         self.jobs = Jobs(
             limit=MAX_IN_FLIGHT,
             on_change=self.refresh,
             on_done=self._done,
             on_failed=self._failed,
-            expected=lambda r: self.times.expected(r.width * r.height),
+            expected=self.times.expected,
         )
         self.enhancer = Enhancer(self, lambda: self.client, on_change=self.refresh)
         self.shower = Shower(self)
         self._retry: GenerationRequest | None = None
         self._history = PanelHistory()
-        self._history.open(
-            session().gallery if client is None else None,
-            recent=list(session().history),
-            base_url=self.client.base_url if client is not None else session().base_url,
+        # Filled from the gallery (else the session's images) a few at a time on the
+        # kernel's loop, so the panel shows at once; this task (None: done) says when.
+        gallery = session().gallery if client is None else None
+        self.history_loaded = self._history.start(
+            self._history.sources(gallery, recent=list(session().history)),
+            base_url=session().base_url if client is None else self.client.base_url,
+            loop=self._loop,
+            on_step=self.shower.send_thumbnails,
             times=self.times,
+            on_done=lambda _entries: self.shower.sync_items(),
         )
-        self.shower.sync_items()
         self.on_msg(lambda _w, content, _b: handle_message(self, content))
         self._unsubscribe = session().subscribe(self._on_session_image)
         self._unwatch = session().watch(self.refresh)  # set_api_key() elsewhere: redraw
@@ -212,6 +216,8 @@ class KleinPanel(PanelState):
             self._unsubscribe()
             self._unwatch()
             self.jobs.stop_all()
+            if self.history_loaded is not None:
+                self.history_loaded.cancel()
             if self.enhancer.task is not None:
                 self.enhancer.task.cancel()
         super().close()
@@ -219,10 +225,7 @@ class KleinPanel(PanelState):
     # --- results ---------------------------------------------------------------------------
 
     def _done(self, job: PanelJob, generation: Generation, client: AsyncKleinClient) -> None:
-        if not generation.from_gallery:
-            pixels = generation.request.width * generation.request.height
-            self.times.learn(pixels, round(generation.elapsed * 1000))
-        entry = self._history.add(generation, base_url=client.base_url)
+        entry = self._add(generation, client.base_url)
         self.shower.sent_thumbnail(entry)
         if job.detached:  # the user stopped waiting: it joins the history quietly
             self.status_line.add(f"Image #{job.number} arrived: it is in the history.", "muted")
@@ -247,8 +250,15 @@ class KleinPanel(PanelState):
         else:
             loop.call_soon_threadsafe(self._add_external, generation)
 
+    def _add(self, generation: Generation, base_url: str) -> HistoryEntry:
+        """Add to the history; a new image also teaches how long images take (once,
+        whether it comes from this panel or from elsewhere in the session)."""
+        if self._history.find(generation.task_id) is None:
+            self.times.learn_from(generation)
+        return self._history.add(generation, base_url=base_url)
+
     def _add_external(self, generation: Generation) -> None:
-        entry = self._history.add(generation, base_url=session().base_url)
+        entry = self._add(generation, session().base_url)
         self.shower.sent_thumbnail(entry)
         self.refresh()
 

@@ -1,9 +1,22 @@
 // The klein panel's front end: a plain ES module for anywidget (no build step, no CDN).
 // State lives in the model's traits (klein_widget/widget/_state.py); buttons send small
 // messages ({type: "generate"}, ...) that Python handles. Thumbnails arrive once each as
-// binary buffers of a "thumbs" message.
+// binary buffers of a "thumbs" message. Each image crosses the comm once: the page keeps
+// the images it received (by content key, shared by every view in the page) and asks for
+// one it lacks with a "want" message (see klein_widget/widget/_transfer.py); a view that
+// sees an image arrive that it is not showing yet draws it.
 
 let counter = 0;
+const OFFLINE_AFTER = 5000; // ms without an answer from the kernel: a saved view
+const KEEP_IMAGES = 16; // images kept in the page; an evicted one is asked for again
+const images = new Map(); // content key -> Blob, oldest first
+const wanted = new Map(); // content key -> when a view asked for it (views ask once together)
+
+function keepImage(key, blob) {
+  images.delete(key);
+  images.set(key, blob);
+  while (images.size > KEEP_IMAGES) images.delete(images.keys().next().value);
+}
 
 function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -15,14 +28,6 @@ function h(tag, attrs = {}, ...children) {
   }
   for (const child of children) if (child) node.append(child);
   return node;
-}
-
-function bytesOf(value) {
-  if (!value) return null;
-  if (value instanceof DataView) return value.byteLength ? value : null;
-  if (value instanceof ArrayBuffer) return value.byteLength ? value : null;
-  if (ArrayBuffer.isView(value)) return value.byteLength ? value : null;
-  return null;
 }
 
 async function copyText(text, button) {
@@ -44,11 +49,24 @@ async function copyText(text, button) {
   setTimeout(() => { button.textContent = before; }, 1500);
 }
 
+// The output area holding this view and its static fallback (Jupyter's classes first).
+function outputAreaOf(el) {
+  const area = el.closest(".jp-OutputArea, .output");
+  if (area) return area;
+  for (let node = el.parentElement, i = 0; node && i < 8; node = node.parentElement, i++) {
+    if (node.querySelector(".klein-fallback")) return node;
+    if (node.matches(".jp-Cell, .cell, .jp-Notebook, body")) return null;
+  }
+  return null;
+}
+
 function render({ model, el }) {
   const id = `kp${++counter}-${Math.random().toString(36).slice(2, 7)}`;
   const thumbs = new Map(); // task id -> blob URL
   const cleanups = [];
   let imageUrl = null;
+  let shownKey = "";
+  let received = 0; // images that crossed the comm to this view (tests read it)
   let tab = "Python";
 
   const send = (type, extra = {}) => model.send({ type, ...extra });
@@ -184,6 +202,24 @@ function render({ model, el }) {
     head, h("div", { class: "kp-main" }, controls, result), history, spend);
   el.append(root);
 
+  // Live or saved: a view drawn from a saved notebook's widget state has no kernel to
+  // answer its "hello"; it shrinks to one line and leaves the static fallback visible.
+  // Any message from the kernel (even a late one, from a busy kernel) makes it live.
+  let live = false;
+  const offlineNote = h("div", { class: "kp-offline-note kp-small kp-muted", role: "note",
+    text: "This panel is not connected to its kernel (a saved notebook, or the kernel is "
+      + "busy or gone): run its cell to use it. What it made last is shown below." });
+  root.append(offlineNote);
+  const offlineTimer = setTimeout(() => { if (!live) root.classList.add("kp-offline"); },
+    OFFLINE_AFTER);
+  function markLive() {
+    if (live) return;
+    live = true;
+    clearTimeout(offlineTimer);
+    root.classList.remove("kp-offline");
+    outputAreaOf(el)?.classList.add("kp-live-output");
+  }
+
   // --- lightbox ------------------------------------------------------------------------
   let lightbox = null;
   function openLightbox() {
@@ -300,13 +336,22 @@ function render({ model, el }) {
     spend.textContent = model.get("spend_line");
   }
   function drawImage() {
-    const data = bytesOf(model.get("image"));
+    const key = model.get("image_key");
+    const blob = images.get(key);
+    if (key && !blob) {
+      // Not in this page yet: ask once; the previous image stays until it arrives.
+      if (performance.now() - (wanted.get(key) ?? -1e9) > 5000) {
+        wanted.set(key, performance.now());
+        send("want", { key });
+      }
+      return;
+    }
     if (imageUrl) URL.revokeObjectURL(imageUrl);
     imageUrl = null;
-    result.hidden = !data;
-    if (!data) return;
-    const type = model.get("image_format") === "jpeg" ? "image/jpeg" : "image/png";
-    imageUrl = URL.createObjectURL(new Blob([data], { type }));
+    shownKey = key;
+    result.hidden = !blob;
+    if (!blob) return;
+    imageUrl = URL.createObjectURL(blob);
     const info = model.get("image_info");
     img.src = imageUrl;
     img.alt = info.prompt || "";
@@ -365,11 +410,20 @@ function render({ model, el }) {
   };
   on("prompt width height seed seed_restored fresh active_preset image_info limits", drawFields);
   on("status_lines can_retry in_flight enhancing can_undo enhance_note enhance_kind connection spend_line", drawStatus);
-  on("image image_info", drawImage);
+  on("image_key image_info", drawImage);
   on("image_stale", drawStale);
   on("snippets", drawSnippets);
   on("history_items history_count current_id", drawHistory);
   const onMessage = (msg, buffers) => {
+    markLive();
+    if (msg && msg.type === "image" && buffers && buffers[0]) {
+      const type = msg.format === "jpeg" ? "image/jpeg" : "image/png";
+      keepImage(msg.key, new Blob([buffers[0]], { type }));
+      root.dataset.received = String(++received);
+      wanted.delete(msg.key);
+      if (msg.key === model.get("image_key") && msg.key !== shownKey) drawImage();
+      return;
+    }
     if (!msg || msg.type !== "thumbs") return;
     msg.ids.forEach((key, i) => {
       if (thumbs.has(key)) URL.revokeObjectURL(thumbs.get(key));
@@ -387,6 +441,7 @@ function render({ model, el }) {
   send("hello");
 
   return () => {
+    clearTimeout(offlineTimer);
     for (const clean of cleanups) clean();
     if (lightbox) lightbox.remove();
     for (const url of thumbs.values()) URL.revokeObjectURL(url);

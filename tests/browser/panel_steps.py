@@ -187,6 +187,20 @@ def check_layout(page: Any, panel: Any, shots: Path, label: str) -> None:
     page.set_viewport_size(size)
 
 
+def check_restores_send_nothing(
+    panel: Any, first: tuple[Any, ...], second: tuple[Any, ...]
+) -> None:
+    """Each image crosses the comm once: the page counts the images it received (two, one
+    per image made); restoring each of them again shows it from the page's own store."""
+    expect(panel).to_have_attribute("data-received", "2")
+    for _ in range(2):
+        for number, (_prompt, width, height, _seed) in ((2, second), (1, first)):
+            panel.get_by_role("button", name=re.compile(rf"^Restore image #{number}:")).click()
+            wait_image(panel, width, height)
+            expect(panel.locator(".klein-line").first).to_contain_text(f"Restored image #{number}")
+    expect(panel).to_have_attribute("data-received", "2")
+
+
 def drive_panel(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -> None:
     """Two images, restore the first, Escape cancels a third; layout checked throughout."""
     expect(panel.locator(".klein-line")).to_contain_text("Ready.")
@@ -209,6 +223,7 @@ def drive_panel(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -
     expect(panel.locator(".klein-line").first).to_contain_text("Restored image #1")
     expect(panel.locator(".kp-badge")).to_contain_text("Fixed · from history")
     panel_screenshot(page, panel, shots / "panel-restored.png")
+    check_restores_send_nothing(panel, FIRST, SECOND)
     panel.get_by_role("button", name="Back to random").click()
     expect(panel.get_by_label("Seed", exact=True)).to_have_value("-1")
     expect(panel.locator(".kp-badge")).to_contain_text("Random each time")

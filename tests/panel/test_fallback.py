@@ -19,6 +19,7 @@ from nbclient import NotebookClient
 from PIL import Image
 
 from klein_widget import Session
+from klein_widget.widget._state import LIVE_VIEW_TEXT
 from klein_widget.widget._widget import KleinPanel
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -34,6 +35,8 @@ async def test_display_shows_the_view_and_a_fallback_updated_as_images_arrive(
             shell.display_formatter.format(panel)  # what leaving it last in a cell does
         view, fallback = shown.outputs
         assert view.data[WIDGET_VIEW]["model_id"] == panel.model_id
+        # Where the view cannot be drawn (a saved notebook, a new kernel), its text says so.
+        assert view.data["text/plain"] == LIVE_VIEW_TEXT
         assert "No image made yet" in fallback.data["text/html"]
         display_id = fallback.transient["display_id"]
 

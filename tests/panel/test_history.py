@@ -9,10 +9,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from klein_widget import AsyncKleinClient, Generation
+from klein_widget import AsyncKleinClient, Generation, Session
 from klein_widget.ui._images import THUMBNAIL_SIDE, placeholder, thumbnail
-from klein_widget.widget._history import FULL_IMAGES, LIMIT
+from klein_widget.widget._history import FULL_IMAGES, LIMIT, STEP
 from klein_widget.widget._widget import KleinPanel
+
+from .conftest import RecordingComm
+from .test_panel import click_generate
 
 
 async def make(client: AsyncKleinClient, count: int) -> list[Generation]:
@@ -103,3 +106,50 @@ async def test_an_image_that_cannot_be_shown_gets_a_placeholder(
 def size_of(jpeg: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(jpeg)) as image:
         return image.size
+
+
+async def test_opening_a_panel_shows_at_once_and_fills_the_history_in_steps(
+    shared: Session, recording: None
+) -> None:
+    # 2 * STEP + 1 images in the gallery, as after a kernel restart.
+    made = []
+    for seed in range(2 * STEP + 1):
+        client = shared.async_client()
+        made.append(await client.generate("a gallery fox", width=256, height=256, seed=seed))
+    shared.history.clear()
+
+    panel = KleinPanel()
+    try:
+        # The panel exists (and its first view can render) before any image is read.
+        assert panel.history == []
+        assert panel.history_items == []
+        assert panel.history_loaded is not None
+
+        await panel.history_loaded
+
+        ids = [g.task_id for g in reversed(made)]
+        assert [e.task_id for e in panel.history] == ids  # newest first
+        assert [e.number for e in panel.history] == list(range(len(made), 0, -1))
+        steps = thumbnail_messages(panel)
+        assert [len(ids_) for ids_, _ in steps] == [STEP, STEP, 1]  # a few at a time
+        assert [i for ids_, _ in steps for i in ids_] == ids  # each thumbnail once
+        assert all(size > 0 for _, sizes in steps for size in sizes)
+
+        # An image made meanwhile is numbered after the gallery's, and goes first.
+        panel.prompt = "a newer fox"
+        newer = await click_generate(panel)
+        assert newer is not None
+        assert panel.history[0].task_id == newer.task_id
+        assert panel.history[0].number == len(made) + 1
+    finally:
+        panel.close()
+
+
+def thumbnail_messages(panel: KleinPanel) -> list[tuple[list[str], list[int]]]:
+    """(ids, buffer sizes) of each thumbnails message the panel sent."""
+    assert isinstance(panel.comm, RecordingComm)
+    return [
+        (data["content"]["ids"], sizes)
+        for _kind, data, sizes in panel.comm.sent
+        if data.get("method") == "custom" and data["content"].get("type") == "thumbs"
+    ]

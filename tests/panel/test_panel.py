@@ -157,6 +157,27 @@ async def test_progress_is_estimated_from_learned_times(
     await second
 
 
+async def test_the_estimate_learns_from_images_made_elsewhere_once(
+    panel: KleinPanel, shared: Session, emulator: Emulator
+) -> None:
+    # %klein (the session's client) makes a 512x512 image: the panel's bar learns from it.
+    emulator.configure(inference_time=0.2)
+    other = await shared.async_client().generate("a magic fox", width=512, height=512, seed=1)
+    panel.prompt, panel.width, panel.height, panel.seed = "a timed fox", 512, 512, 2
+    first = panel.generate()
+    assert first is not None
+    assert panel.in_flight[0]["expected"] == pytest.approx(other.elapsed, rel=0.01)
+    made = await first
+    assert made is not None
+    # Its own image is learned once (the session hands it to the panel too): 0.7/0.3.
+    panel.seed = 3
+    second = panel.generate()
+    assert second is not None
+    expected = 0.7 * other.elapsed + 0.3 * made.elapsed
+    assert panel.in_flight[0]["expected"] == pytest.approx(expected, rel=0.01)
+    await second
+
+
 async def test_several_in_flight_up_to_the_limit(panel: KleinPanel, emulator: Emulator) -> None:
     emulator.configure(inference_time=0.3)
     panel.prompt = "a busy fox"
@@ -515,6 +536,8 @@ async def test_a_new_panel_starts_with_the_gallery(shared: Session) -> None:
 
     later = KleinPanel()
     try:
+        assert later.history_loaded is not None
+        await later.history_loaded  # filled on the loop, after the panel first shows
         assert [i["id"] for i in later.history_items] == [second.task_id, first.task_id]
         later.restore(first.task_id)
         assert read_params(later.image)["seed"] == 1
@@ -560,6 +583,8 @@ async def test_images_from_elsewhere_in_the_session_count(
 
     later = KleinPanel()  # a new panel starts with the session's images
     try:
+        assert later.history_loaded is not None
+        await later.history_loaded
         assert [e.task_id for e in later.history] == [other.task_id]
     finally:
         later.close()
