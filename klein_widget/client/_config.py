@@ -7,6 +7,7 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import urlsplit
 
@@ -63,6 +64,22 @@ def needs_key(base_url: str) -> bool:
     """
     host = urlsplit(base_url).hostname or ""
     return host == "wavespeed.ai" or host.endswith(".wavespeed.ai")
+
+
+def is_local(base_url: str | None) -> bool:
+    """True if ``base_url`` is on this machine (loopback), where the emulator runs.
+
+    Example:
+        >>> is_local("http://127.0.0.1:8765"), is_local("https://api.wavespeed.ai")
+        (True, False)
+    """
+    host = urlsplit(base_url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: not this machine as far as we can tell
+        return False
 
 
 def missing_key_error() -> AuthenticationError:

@@ -237,6 +237,19 @@ def _field(data: Mapping[str, Any], name: str, kind: type, default: Any) -> Any:
     return value
 
 
+def _queue_place(gateway: object) -> dict[str, Any]:
+    """A classroom gateway's place in line (``data.gateway``); anything odd is ignored."""
+    if not isinstance(gateway, Mapping):
+        return {}
+    position, wait = gateway.get("queue_position"), gateway.get("estimated_wait_s")
+    place: dict[str, Any] = {}
+    if isinstance(position, int) and not isinstance(position, bool) and 0 < position < 1 << 31:
+        place["queue_position"] = position
+    if isinstance(wait, int | float) and not isinstance(wait, bool) and 0 <= wait < 1e7:
+        place["queue_wait"] = float(wait)
+    return place
+
+
 def _parse_status(value: object) -> Status:
     # An unknown status is treated as still running; the poll loop keeps asking.
     return value if value in STATUSES else "processing"
@@ -261,6 +274,11 @@ class Prediction:
     created_at: datetime | None = None
     error: str = ""
     urls: Mapping[str, str] = field(default_factory=dict)
+    # Not WaveSpeed's: the local emulator and a classroom gateway say whether their price is
+    # simulated, and a gateway says where a waiting task stands in the class's queue.
+    simulated: bool | None = None
+    queue_position: int | None = None
+    queue_wait: float | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Prediction:
@@ -274,7 +292,7 @@ class Prediction:
         outputs = _field(data, "outputs", list, [])
         if not all(isinstance(o, str) for o in outputs):
             raise ValueError("'outputs' holds something other than text")
-        task_id = data.get("id")
+        task_id, simulated = data.get("id"), data.get("simulated")
         return cls(
             id=task_id if isinstance(task_id, str) else "",
             model=str(data.get("model") or MODEL_ID),
@@ -289,6 +307,8 @@ class Prediction:
             created_at=_parse_time(data.get("created_at")),
             error=str(data.get("error") or "")[:2000],
             urls={str(k): v for k, v in urls.items() if isinstance(v, str)},
+            simulated=simulated if isinstance(simulated, bool) else None,
+            **_queue_place(data.get("gateway")),
         )
 
     @property

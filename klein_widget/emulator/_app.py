@@ -92,6 +92,7 @@ async def _task_json(request: Request, task: Task, *, status: str | None = None)
         "created_at": _iso(task),
         "error": task.fail_reason if status == "failed" else "",
         "timings": {"inference": task.inference_ms if status in ("completed", "failed") else 0},
+        "simulated": True,  # not WaveSpeed's: tells clients that its prices bill nothing
     }
 
 

@@ -149,6 +149,8 @@ async def task_data(request: Request, task: GatewayTask) -> dict[str, Any]:
         "created_at": task.created_at.replace("+00:00", "Z"),
         "error": task.error if status == "failed" else "",
         "timings": {"inference": task.inference_ms or 0},
+        # Whether this class's prices are real (WaveSpeed upstream) or the emulator's.
+        "simulated": gateway.upstream.simulated,
         "gateway": extra,
     }
 

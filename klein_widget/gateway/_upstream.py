@@ -19,7 +19,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from klein_widget.client._async_client import AsyncKleinClient
-from klein_widget.client._config import DEFAULT_BASE_URL, url_origin
+from klein_widget.client._config import DEFAULT_BASE_URL, is_local, url_origin
 from klein_widget.client._constants import POOL_LIMITS
 from klein_widget.client._policy import RetryPolicy
 from klein_widget.store._gallery import Gallery
@@ -84,6 +84,11 @@ class Upstream:
             retry=retry,
         )
         return cls(client, url_origin(base_url), label, http, app)
+
+    @property
+    def simulated(self) -> bool:
+        """True if the upstream bills nothing: the built-in emulator, or one on this machine."""
+        return self.app is not None or is_local(self.origin)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

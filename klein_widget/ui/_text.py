@@ -7,9 +7,7 @@ Example:
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlsplit
-
+from klein_widget.client._config import is_local
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -22,6 +20,7 @@ from klein_widget.client._exceptions import (
     RateLimitError,
 )
 from klein_widget.client._generation import Generation
+from klein_widget.client._models import Prediction
 from klein_widget.client._run import Progress
 
 __all__ = [
@@ -44,16 +43,10 @@ def prices_are_simulated(base_url: str | None) -> bool:
         >>> prices_are_simulated("https://api.wavespeed.ai")
         False
     """
-    host = urlsplit(base_url or "").hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: not this machine as far as we can tell
-        return False
+    return is_local(base_url)
 
 
-def price_text(dollars: float, base_url: str | None) -> str:
+def price_text(dollars: float, base_url: str | None, *, simulated: bool | None = None) -> str:
     """A price as every door shows it: ``$0.008``, or ``$0.008 simulated`` on a local server.
 
     Example:
@@ -62,8 +55,9 @@ def price_text(dollars: float, base_url: str | None) -> str:
         >>> price_text(0.008, "https://api.wavespeed.ai")
         '$0.008'
     """
-    simulated = " simulated" if prices_are_simulated(base_url) else ""
-    return f"${dollars:.3f}{simulated}"
+    if simulated is None:  # the server did not say (WaveSpeed never does): judge by where
+        simulated = prices_are_simulated(base_url)
+    return f"${dollars:.3f}{' simulated' if simulated else ''}"
 
 
 def progress_text(progress: Progress) -> str:
@@ -81,12 +75,27 @@ def progress_text(progress: Progress) -> str:
     if progress.stage == "submitted":
         return "Submitted…"
     if progress.stage == "queued":
-        return f"Waiting to start… {elapsed}"
+        return f"{_waiting(progress.prediction)}… {elapsed}"
     if progress.stage == "processing":
         return f"Generating… {elapsed}"
     if progress.stage == "downloading":
         return f"Downloading… {elapsed}"
     return f"Done in {elapsed}"
+
+
+def _waiting(prediction: Prediction | None) -> str:
+    """What a queued task waits for: a classroom gateway says its place in line."""
+    position = prediction.queue_position if prediction is not None else None
+    if position is None:
+        return "Waiting to start"
+    text = f"In the class queue, {_ordinal(position)} in line"
+    wait = prediction.queue_wait if prediction is not None else None
+    return text + (f", about {wait:.0f} s" if wait is not None else "")
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def done_text(generation: Generation, *, base_url: str | None) -> str:
@@ -110,7 +119,11 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
         if inference is not None:
             parts[0] += f" (inference {inference / 1000:.2f} s)"
     width, height = generation.size
-    parts += [f"seed {generation.seed}", f"{width}×{height}", price_text(generation.cost, base_url)]
+    parts += [
+        f"seed {generation.seed}",
+        f"{width}×{height}",
+        price_text(generation.cost, base_url, simulated=generation.prediction.simulated),
+    ]
     if generation.nsfw:
         parts.append("flagged NSFW by the server")
     return " · ".join(parts)

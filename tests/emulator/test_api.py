@@ -30,6 +30,7 @@ DATA_KEYS = {
     "created_at",
     "error",
     "timings",
+    "simulated",  # the emulator's own: its prices bill nothing (WaveSpeed never sends it)
 }
 
 
@@ -46,6 +47,7 @@ async def test_submit_answers_created_with_every_field(http: httpx.AsyncClient) 
     assert data["outputs"] == []
     assert data["has_nsfw_contents"] == []
     assert data["error"] == ""
+    assert data["simulated"] is True
     assert data["urls"]["get"] == f"http://testserver/api/v3/predictions/{data['id']}/result"
     assert datetime.fromisoformat(data["created_at"].replace("Z", "+00:00")).tzinfo is not None
     assert isinstance(data["timings"]["inference"], int)

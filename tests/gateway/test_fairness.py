@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 
 from klein_widget.gateway import start
+from klein_widget.ui._text import done_text, progress_text
 
-from .conftest import SUBMIT, bearer, body, upstream_of, wait_result
+from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
 
 
 def test_one_students_grid_does_not_starve_another(tmp_path: Path) -> None:
@@ -60,3 +61,32 @@ def test_429s_teach_the_gateway_and_nothing_is_paid_twice(tmp_path: Path) -> Non
         assert emulator.accepted == 7  # every 429 was "not taken"; nothing billed twice
         assert gw.gateway.dispatcher.concurrency.cuts >= 1
         assert gw.gateway.db.student("ada").spent_mills == 56  # type: ignore[union-attr]
+
+
+def test_a_students_client_shows_its_place_in_the_class_queue(tmp_path: Path) -> None:
+    with start(
+        tmp_path / "class.sqlite3", upstream="emulator", emulator_inference_time=0.1,
+        max_concurrency=1,
+    ) as gw:  # fmt: skip
+        ada, bo = gw.gateway.db.add_student("ada", 2000), gw.gateway.db.add_student("bo", 2000)
+        for seed in range(4):  # ada's grid fills the one upstream slot and the queue
+            httpx.post(gw.base_url + SUBMIT, json=body(seed=seed), headers=bearer(ada))
+        lines: list[str] = []
+        client = student_client(gw, bo)
+        gen = client.generate(
+            "a heron", width=256, height=256, seed=5, on_progress=lambda p: lines.append(
+                progress_text(p)
+            ),
+        )  # fmt: skip
+        assert any(line.startswith("In the class queue, 1st in line") for line in lines), lines
+        # The emulator upstream bills nothing: the price says so, from the answer itself.
+        assert gen.prediction.simulated is True
+        assert done_text(gen, base_url=gw.base_url).endswith("$0.008 simulated")
+        assert done_text(gen, base_url="https://api.wavespeed.ai").endswith("$0.008 simulated")
+
+
+def test_a_gateway_in_front_of_wavespeed_says_its_prices_are_real(tmp_path: Path) -> None:
+    with start(tmp_path / "class.sqlite3", upstream="https://api.wavespeed.ai") as gw:
+        assert gw.gateway.upstream.simulated is False  # though the gateway is on loopback
+    with start(tmp_path / "rehearsal.sqlite3", upstream="emulator") as gw:
+        assert gw.gateway.upstream.simulated is True

@@ -41,6 +41,43 @@ def test_progress_lines(stage: str, text: str) -> None:
     assert progress_text(Progress(stage, 1.23, REQUEST)) == text  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("gateway", "text"),
+    [
+        (
+            {"queue_position": 1, "estimated_wait_s": 12.4},
+            "In the class queue, 1st in line, about 12 s",
+        ),
+        ({"queue_position": 2}, "In the class queue, 2nd in line"),
+        (
+            {"queue_position": 13, "estimated_wait_s": 0},
+            "In the class queue, 13th in line, about 0 s",
+        ),
+        ({"queue_position": 23}, "In the class queue, 23rd in line"),
+        # What a server should not send is ignored, not shown or raised.
+        ({"queue_position": True, "estimated_wait_s": "soon"}, "Waiting to start"),
+        ({"queue_position": -3}, "Waiting to start"),
+        ("third", "Waiting to start"),
+    ],
+)
+def test_a_gateways_queue_place_is_the_queued_line(gateway: object, text: str) -> None:
+    prediction = Prediction.from_json({"id": "t", "status": "created", "gateway": gateway})
+    line = progress_text(Progress("queued", 1.23, REQUEST, "t", prediction))
+    assert line == f"{text}… 1.2 s"
+
+
+@pytest.mark.parametrize(("said", "shown"), [(True, " simulated"), (False, ""), ("yes", "")])
+def test_a_server_that_says_its_prices_are_simulated_decides_the_label(
+    said: object, shown: str
+) -> None:
+    prediction = Prediction.from_json({"id": "t", "status": "completed", "simulated": said})
+    gen = Generation(REQUEST, prediction, b"png", 0.5)
+    # WaveSpeed never says: only then does where the server is decide.
+    on_loopback = "http://127.0.0.1:8800"
+    expected = shown if said in (True, False) else " simulated"
+    assert done_text(gen, base_url=on_loopback).endswith(f"$0.008{expected}")
+
+
 def test_done_line_has_times_seed_size_and_cost() -> None:
     prediction = Prediction.from_json(
         {"id": "t", "status": "completed", "timings": {"inference": 600}}
