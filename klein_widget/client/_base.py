@@ -217,7 +217,7 @@ class BaseClient:
     def _settle(self, token: tuple[int, str], error: BaseException) -> None:
         """After a failed submit, count it as spent unless the server surely refused it."""
         if not isinstance(error, KleinError) or error.maybe_accepted:
-            self._ledger.commit(token)
+            self._ledger.commit(token, simulated=self._simulates(None))
         else:
             self._ledger.release(token)
 
@@ -246,12 +246,18 @@ class BaseClient:
                 self._remember(error.task_id, request)
                 self.journal.task_submitted(request, Prediction(id=error.task_id))
             raise
-        self._ledger.commit(token)
+        self._ledger.commit(token, simulated=self._simulates(prediction))
         self._remember(prediction.id, request)
         if self.journal is not None:
             self.journal.task_submitted(request, prediction)
         run.report("submitted", prediction)
         return prediction
+
+    def _simulates(self, prediction: Prediction | None) -> bool:
+        """Whether a charge is only simulated: as the server says (the emulator and a
+        gateway do), else by where it is (on this machine: an emulator)."""
+        said = prediction.simulated if prediction is not None else None
+        return _config.is_local(self.base_url) if said is None else said
 
     def _remember(self, task_id: str, request: GenerationRequest) -> None:
         self._requests[task_id] = request

@@ -23,6 +23,7 @@ class Spend:
     mills: int
     reused: int = 0  # images answered from the gallery or a lesson pack, free
     saved_mills: int = 0  # what those would have cost
+    simulated_mills: int = 0  # the part of ``mills`` a local emulator "charged": not billed
 
     @property
     def dollars(self) -> float:
@@ -30,13 +31,33 @@ class Spend:
         return self.mills / 1000
 
     @property
+    def billed(self) -> float:
+        """Dollars a real server may bill: the total without the emulator's simulated part."""
+        return (self.mills - self.simulated_mills) / 1000
+
+    @property
     def saved(self) -> float:
         """Dollars not spent thanks to images that were already made."""
         return self.saved_mills / 1000
 
+    @property
+    def price(self) -> str:
+        """The total as shown: ``$0.016``, ``$0.016 simulated`` or ``$0.008 + $0.016 simulated``.
+
+        Example:
+            >>> Spend(3, 0, 24, simulated_mills=16).price
+            '$0.008 + $0.016 simulated'
+        """
+        simulated = f"${self.simulated_mills / 1000:.3f} simulated"
+        if not self.simulated_mills:
+            return f"${self.dollars:.3f}"
+        return (
+            simulated if self.mills == self.simulated_mills else f"${self.billed:.3f} + {simulated}"
+        )
+
     def __str__(self) -> str:
         noun = "image" if self.images == 1 else "images"
-        text = f"{self.images} {noun}, ${self.dollars:.3f}"
+        text = f"{self.images} {noun}, {self.price}"
         if self.reused:
             text += f" ({self.reused} more from the gallery, ${self.saved:.3f} saved)"
         return text
@@ -64,6 +85,7 @@ class Ledger:
         self._enhancements = 0
         self._reused = 0
         self._saved = 0
+        self._simulated = 0
 
     @property
     def max_spend(self) -> float | None:
@@ -80,7 +102,12 @@ class Ledger:
         """A snapshot of what has been spent (committed reservations)."""
         with self._lock:
             return Spend(
-                self._images, self._enhancements, self._committed, self._reused, self._saved
+                self._images,
+                self._enhancements,
+                self._committed,
+                self._reused,
+                self._saved,
+                self._simulated,
             )
 
     def reuse(self, mills: int) -> None:
@@ -102,12 +129,14 @@ class Ledger:
             self._reserved += mills
             return (mills, kind)
 
-    def commit(self, token: tuple[int, str]) -> None:
-        """The server may have accepted it: count it as spent."""
+    def commit(self, token: tuple[int, str], *, simulated: bool = False) -> None:
+        """The server may have accepted it: count it as spent (``simulated``: by a local
+        emulator, which bills nothing; kept apart so a later real bill is not mixed in)."""
         mills, kind = token
         with self._lock:
             self._reserved -= mills
             self._committed += mills
+            self._simulated += mills if simulated else 0
             if kind == "image":
                 self._images += 1
             else:

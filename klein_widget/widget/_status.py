@@ -156,7 +156,8 @@ def connection_text(url: str, *, emulator: bool, has_key: bool) -> str:
 
 def spend_text(spend: Spend, *, session_wide: bool, base_url: str) -> str:
     """``This session: 3 images · $0.024 · 2 from your gallery, $0.016 saved (counts %klein
-    too)``; prices say ``simulated`` on a local emulator (`klein_widget.ui._text.price_text`)."""
+    too)``; what an emulator charged says ``simulated`` (`Spend.price`), as does the
+    saving on one (`klein_widget.ui._text.price_text`)."""
     images = f"{spend.images} image{'s' if spend.images != 1 else ''}"
     extra = ""
     if spend.enhancements:
@@ -167,4 +168,6 @@ def spend_text(spend: Spend, *, session_wide: bool, base_url: str) -> str:
         saved = f" · {spend.reused} from your gallery, {price_text(spend.saved, base_url)} saved"
     where = "This session" if session_wide else "This panel's client"
     also = " (counts %klein too)" if session_wide else ""
-    return f"{where}: {images}{extra} · {price_text(spend.dollars, base_url)}{saved}{also}"
+    # The total as charged: what a local emulator "charged" is labelled simulated, apart
+    # from anything WaveSpeed bills after a switch to a real key (`Spend.price`).
+    return f"{where}: {images}{extra} · {spend.price}{saved}{also}"

@@ -26,7 +26,7 @@ async def test_a_fixed_seed_is_made_once_then_comes_from_the_gallery(
     assert emulator.count("POST", SUBMIT) == 1
     spend = klein.client.spend
     assert (spend.images, spend.reused, spend.saved) == (1, 1, 0.008)
-    assert str(spend) == "1 image, $0.008 (1 more from the gallery, $0.008 saved)"
+    assert str(spend) == "1 image, $0.008 simulated (1 more from the gallery, $0.008 saved)"
 
 
 async def test_fresh_asks_the_server_again(klein: Both, emulator: Emulator) -> None:

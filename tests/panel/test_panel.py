@@ -58,7 +58,7 @@ async def test_click_makes_image_with_status_snippet_history_and_spend(
     assert panel.status.startswith("Done in ")
     assert "seed 42" in panel.status
     assert "768×512" in panel.status
-    assert panel.status.endswith("· $0.008")  # a server elsewhere: a real price
+    assert panel.status.endswith("· $0.008 simulated")  # the emulator says so, wherever it is
     assert "(inference " in panel.status
     assert panel.status_lines == [{"text": panel.status, "kind": "ok"}]
     assert "seed=42" in panel.snippets["Python"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import klein_widget
-from klein_widget import PollSchedule
+from klein_widget import PollSchedule, Prediction
 
 
 def test_connect_without_key_starts_the_emulator_and_says_so(
@@ -53,6 +53,25 @@ def test_set_api_key_leaves_the_emulator(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert "api.wavespeed.ai" in out
     assert "wsk-real-key" not in out
+
+
+def test_the_emulators_spend_stays_simulated_after_a_real_key() -> None:
+    klein_widget.use_emulator()
+    session = klein_widget.session()
+    session.configure(poll=PollSchedule(fast=0.005, cap=0.05))
+    for seed in (1, 2):
+        session.client().generate("a fox", width=256, height=256, seed=seed)
+    assert session.spend.price == "$0.016 simulated"
+    klein_widget.set_api_key("wsk-real-key-0000000000")
+    # The session's ledger goes on: what the emulator "charged" is not read as a bill.
+    assert (session.spend.dollars, session.spend.billed) == (0.016, 0.0)
+    assert session.spend.price == "$0.016 simulated"
+    # The rule for what comes next: a server that does not say (WaveSpeed) and is not on
+    # this machine bills for real; a server that says so is believed.
+    client = session.client()
+    assert client.base_url == "https://api.wavespeed.ai"
+    assert client._simulates(None) is False
+    assert client._simulates(Prediction(id="t", simulated=True)) is True
 
 
 def test_empty_key_is_refused() -> None:

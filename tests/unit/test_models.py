@@ -131,6 +131,16 @@ def test_format_is_detected_from_bytes() -> None:
     assert detect_format(b"<html>") == "unknown"
 
 
+def test_a_ledger_keeps_simulated_charges_apart_from_billed_ones() -> None:
+    ledger = Ledger()
+    for simulated in (True, True, False):
+        ledger.commit(ledger.reserve(8, "image"), simulated=simulated)
+    spend = ledger.spend
+    assert (spend.images, spend.mills, spend.simulated_mills, spend.billed) == (3, 24, 16, 0.008)
+    assert spend.price == "$0.008 + $0.016 simulated"
+    assert str(spend) == "3 images, $0.008 + $0.016 simulated"
+
+
 def test_ledger_counts_exactly_and_refuses_beyond_the_cap() -> None:
     ledger = Ledger(max_spend=0.02)
     tokens = [ledger.reserve(8, "image"), ledger.reserve(8, "image")]
