@@ -112,13 +112,15 @@ class KleinClient(BaseClient):
                 timeout=timeout,
                 follow_redirects=method == "GET",
             ) as response:
-                body = bytearray()
+                chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
+                size = 0
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    self._check_body(len(body), limit, deadline, during)
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    self._check_body(size, limit, deadline, during)
         except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
-        return buffered(response, bytes(body))
+        return buffered(response, chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     def _post(self, path: str, body: dict[str, Any], run: Run) -> httpx.Response:
         attempt = 0

@@ -122,7 +122,11 @@ class Gallery:
             if known is not None and known.path is not None and known.path.exists():
                 return dataclasses.replace(generation, path=known.path)
             try:
-                path = find_written(self.path, generation) or write_image(self.path, generation)
+                # Only a task the index never heard of may have been written without it
+                # (by another process, or before the index broke); looking for it scans
+                # every file, so a task this gallery recorded is written without a scan.
+                found = find_written(self.path, generation) if known is None else None
+                path = found or write_image(self.path, generation)
             except OSError as error:
                 self._warn(f"save the image of task {task_id}", error)
                 return generation
