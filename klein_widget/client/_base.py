@@ -65,6 +65,7 @@ class BaseClient:
         retry: _policy.RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        inline_images: bool = True,
     ) -> None:
         self._api_key = _config.resolve_api_key(api_key)
         _envelope.protect_logs(self._api_key)
@@ -80,6 +81,9 @@ class BaseClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._inference = _policy.InferenceTimes()  # learned, for the poll schedule
+        # Images come inline in the answer that says "completed" (no download round trip);
+        # False: as URLs, downloaded after (unless a call asks for base64 itself).
+        self.inline_images = inline_images
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
 
     # --- configuration -----------------------------------------------------------------
@@ -165,6 +169,15 @@ class BaseClient:
             return None
         self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
         return dataclasses.replace(made, from_gallery=True)
+
+    def _submit_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The submit body on the wire: the request, with the image asked inline when the
+        policy says so (the request itself, its snippet and its gallery row stay as asked)."""
+        body = request.to_json()
+        pixels = request.width * request.height
+        if self.inline_images and _policy.inline_output(pixels, asked=request.base64_output):
+            body["enable_base64_output"] = True
+        return body
 
     def _start(
         self,
@@ -270,7 +283,8 @@ class BaseClient:
     def _poll_delays(self, run: Run) -> Iterator[float]:
         """The pauses between polls for this run's image size."""
         expected = self._inference.expected(run.request.width * run.request.height)
-        return self.poll.delays(expected, run.elapsed())
+        since = self._clock() - (run.started if run.sent is None else run.sent)
+        return self.poll.delays(expected, since)
 
     def _poll_delay(self, delays: Any, run: Run, task_id: str) -> float:
         """The next pause, or raise `GenerationTimeoutError` if the deadline is reached."""
@@ -281,6 +295,12 @@ class BaseClient:
         pause = float(min(next(delays), remaining))
         _log.debug("task %s still running; next poll in %.3f s", task_id, pause)
         return pause
+
+    @staticmethod
+    def _without_inline(prediction: Prediction) -> Prediction:
+        """A prediction whose inline image the client asked for itself, without it: the
+        image is kept once (as bytes), not a second time as base64 text."""
+        return dataclasses.replace(prediction, outputs=())
 
     def _download_run(self, run: Run) -> Run:
         """The run a paid image's download is held to: the timeout, or the grace if later."""

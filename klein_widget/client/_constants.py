@@ -16,6 +16,9 @@ READ_TIMEOUT = 60.0  # seconds one request may wait for bytes (less near the dea
 
 MAX_JSON_BYTES = 64 << 20  # an API answer; base64 outputs inline make it large, never this
 MAX_IMAGE_BYTES = 48 << 20  # one image file; a 1536x1536 PNG is under 8 MB
+# Images up to this size come inline (base64 in the poll's answer): cheaper than a
+# separate download at every size the model makes (1536x1536), measured in bench/.
+INLINE_MAX_PIXELS = 1536 * 1536
 MAX_IMAGE_PIXELS = 4096 * 4096  # larger is refused as a decompression bomb (the model: 1536²)
 
 # As many idle connections kept as may be busy (16 for 32 made 904 new connections for

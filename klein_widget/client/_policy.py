@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from klein_widget.client._constants import CONNECT_TIMEOUT, READ_TIMEOUT
+from klein_widget.client._constants import CONNECT_TIMEOUT, INLINE_MAX_PIXELS, READ_TIMEOUT
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -83,22 +83,28 @@ class PollSchedule:
 
     Example:
         >>> import itertools
-        >>> [round(d, 3) for d in itertools.islice(PollSchedule().delays(0.6), 4)]
-        [0.57, 0.02, 0.02, 0.02]
+        >>> [round(d, 3) for d in itertools.islice(DEFAULT_POLL.delays(0.6), 4)]
+        [0.615, 0.02, 0.02, 0.02]
     """
 
     fast: float = 0.02
     factor: float = 1.25
     cap: float = 1.0
-    lead: float = 0.95  # first poll at this fraction of the expected time
+    lead: float = 0.95  # first poll at this fraction of the expected time...
+    margin: float = 0.0  # ...plus this many seconds
     first_guess: float | None = None  # expected time before any has been learned
 
     def delays(self, expected: float | None, elapsed: float = 0.0) -> Iterator[float]:
-        """Yield the pauses between polls, forever (the caller enforces the timeout)."""
+        """Yield the pauses between polls, forever (the caller enforces the timeout).
+
+        ``elapsed``: seconds since the submit was sent. A poll sent ``t`` seconds after
+        the submit reaches the server ``t`` after the task's clock started there, whatever
+        the round trip, so the first poll is timed from the submit's sending.
+        """
         expected = expected or self.first_guess
         delay = self.fast * 2
         if expected:
-            yield max(0.0, expected * self.lead - elapsed)
+            yield max(0.0, expected * self.lead + self.margin - elapsed)
             # Around the expected finish every poll may be the one that sees it: keep a
             # steady fast pace until half again the expected time, then back off.
             delay = self.fast
@@ -111,8 +117,26 @@ class PollSchedule:
 
 
 # What clients use unless told otherwise. FLUX.2 [klein] 4B takes about 0.57 s at
-# 1024x1024 on an H100, so a new client first polls just before half a second.
-DEFAULT_POLL = PollSchedule(first_guess=0.5)
+# 1024x1024 on an H100, so a new client first polls at half a second. Polls are sent one
+# after another, so over a network each poll that comes too early costs a whole round
+# trip: the first is aimed just after the expected finish (issue 17: at 150 ms round trip,
+# aiming 5% early cost 1.36x the physical limit), not before it.
+DEFAULT_POLL = PollSchedule(lead=1.0, margin=0.015, first_guess=0.5)
+
+
+def inline_output(pixels: int, *, asked: bool) -> bool:
+    """Ask WaveSpeed for the image inline (base64 in the answer) rather than as a URL?
+
+    Inline, the answer that says "completed" carries the image, and the download's round
+    trip is gone; the bytes are the same file, a third larger in transit. The bench (issue
+    17) measured inline as cheaper at every size the model makes, so it is the default up
+    to `INLINE_MAX_PIXELS`. ``asked``: the caller asked for base64 itself.
+
+    Example:
+        >>> inline_output(1024 * 1024, asked=False), inline_output(4096 * 4096, asked=False)
+        (True, False)
+    """
+    return asked or pixels <= INLINE_MAX_PIXELS
 
 
 class InferenceTimes:

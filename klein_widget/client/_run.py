@@ -51,6 +51,7 @@ class Run:
     clock: Callable[[], float]
     on_progress: ProgressCallback | None
     task_id: str | None = None
+    sent: float | None = None  # when the submit (its last attempt) was sent: polls aim from it
 
     def elapsed(self) -> float:
         return self.clock() - self.started

@@ -126,6 +126,7 @@ class KleinClient(BaseClient):
         attempt = 0
         while True:
             attempt += 1
+            run.sent = self._clock()
             try:
                 response = self._send(
                     "POST",
@@ -185,6 +186,8 @@ class KleinClient(BaseClient):
         delays = self._poll_delays(run)
         parse = result_parser(task_id, self._api_key)
         url = self._poll_url(task_id, accepted)
+        if run.sent is not None:  # just submitted: no poll before the expected finish
+            self._sleep(self._poll_delay(delays, run, task_id))
         while True:
             prediction: Prediction = self._read(
                 url, parse, during="polling", run=run, task_id=task_id
@@ -196,6 +199,8 @@ class KleinClient(BaseClient):
 
     def _complete(self, request: GenerationRequest, prediction: Prediction, run: Run) -> Generation:
         image, url = image_or_url(prediction, self.base_url)
+        if image is not None and not request.base64_output:
+            prediction = self._without_inline(prediction)  # the bytes are in `image` now
         run.report("downloading", prediction)
         if image is None:
             image = self._read(
@@ -249,7 +254,8 @@ class KleinClient(BaseClient):
         if made is not None:
             run.report("done", made.prediction)
             return made
-        prediction = self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json())
+        body = self._submit_body(request)
+        prediction = self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, body)
         if not prediction.done:
             prediction = self._wait(prediction.id, run, prediction)
         return self._complete(request, prediction, run)

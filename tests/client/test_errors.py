@@ -119,7 +119,10 @@ async def test_result_errors_give_up_after_max_attempts(
     assert emulator.count("GET", RESULT) == 3
 
 
-async def test_image_download_errors_are_retried(klein: Both, emulator: Emulator) -> None:
+async def test_image_download_errors_are_retried(
+    make_client: MakeClient, emulator: Emulator
+) -> None:
+    klein = make_client(inline_images=False)  # images as URLs: downloaded after the poll
     emulator.script("image", 503, 502)
     gen = await klein("generate", "a fox", width=256, height=256, seed=1)
     assert gen.format == "png"
