@@ -123,10 +123,14 @@ class AsyncKleinClient(BaseClient):
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
         return buffered(response, chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
-    async def _post(self, path: str, body: dict[str, Any], run: Run) -> httpx.Response:
+    async def _post(
+        self, path: str, body: dict[str, Any], run: Run, *, paced: bool = False
+    ) -> httpx.Response:
         attempt = 0
         while True:
             attempt += 1
+            while paced and (pause := self._pace(run)) > 0:  # the account's rate limit
+                await self._sleep(pause)
             run.sent = self._clock()
             try:
                 response = await self._send(
@@ -139,12 +143,19 @@ class AsyncKleinClient(BaseClient):
                     long_read=bool(body.get("enable_sync_mode")),
                 )
                 self._check_submit_rate_limit(response)
-                return response
-            except KleinError as error:
+            except BaseException as error:
+                if paced:
+                    self._paced(error)
+                if not isinstance(error, KleinError):
+                    raise
                 delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
                 if delay is None:
                     raise
                 await self._sleep(delay)
+                continue
+            if paced:
+                self._paced(None)
+            return response
 
     async def _read(
         self,
@@ -177,7 +188,9 @@ class AsyncKleinClient(BaseClient):
         run.report("submitting")
         token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
         try:
-            response = await self._post(_config.submit_path(model), body, run)
+            response = await self._post(
+                _config.submit_path(model), body, run, paced=model == MODEL_ID
+            )
         except BaseException as error:  # a cancel may come after the server took it
             self._settle(token, error)
             raise

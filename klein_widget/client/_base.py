@@ -43,9 +43,11 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
+from klein_widget.client._pacing import Pacer, RateLimit, pacer_for
 from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
+_PACE_QUIET = 0.1  # seconds: a pacing wait shorter than this is not reported
 
 
 class BaseClient:
@@ -66,6 +68,7 @@ class BaseClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         inline_images: bool = True,
+        rate_limit: int | RateLimit | Pacer | None = None,
     ) -> None:
         self._api_key = _config.resolve_api_key(api_key)
         _envelope.protect_logs(self._api_key)
@@ -84,6 +87,9 @@ class BaseClient:
         # Images come inline in the answer that says "completed" (no download round trip);
         # False: as URLs, downloaded after (unless a call asks for base64 itself).
         self.inline_images = inline_images
+        # Submits paced to the account's rate limit: ``rate_limit`` images a minute (or a
+        # `RateLimit`), else what 429s show; shared by every call and batch of this client.
+        self.pacer = pacer_for(rate_limit, clock)
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
 
     # --- configuration -----------------------------------------------------------------
@@ -219,8 +225,36 @@ class BaseClient:
             return None
         _log.info("retrying the %s in %.2f s (attempt %d): %s", what, delay, attempt, error.message)
         if run is not None and isinstance(error, RateLimitError):
-            run.report("rate_limited")  # say so: the status line, and batches back off
+            # Say so: the status line, and batches back off.
+            run.report("rate_limited", note=self.pacer.note())
         return delay
+
+    def _pace(self, run: Run) -> float:
+        """Claim a submit's place under the rate limit: 0 to send now, else seconds to
+        sleep before asking again (a countdown is reported). Raises `RateLimitError`
+        (nothing sent, nothing billed) when the wait would pass the call's deadline."""
+        wait = self.pacer.claim()
+        if wait <= 0:
+            return 0.0
+        if self._clock() + wait >= run.deadline:
+            raise RateLimitError(
+                f"{self.pacer.note()}: the next image could go only after this call's "
+                "timeout, so nothing was sent. Use a longer timeout, or generate_many, "
+                "which waits its turn.",
+                retry_after=wait,
+            )
+        if wait > _PACE_QUIET:  # not for the brief waits for a submit's answer
+            run.report("rate_limited", note=self.pacer.note(), wait=wait)
+        return min(wait, 1.0)  # look again each second: the countdown moves
+
+    def _paced(self, error: BaseException | None) -> None:
+        """Tell the pacer how a claimed submit ended (None: answered, not with a 429)."""
+        if error is None:
+            self.pacer.accepted()
+        elif isinstance(error, RateLimitError) and not error.maybe_accepted:
+            self.pacer.refused(error.retry_after)
+        else:
+            self.pacer.released()
 
     def _check_submit_rate_limit(self, response: httpx.Response) -> None:
         """A 429 on submit means "not taken": raise it so the submit loop may retry."""

@@ -122,10 +122,14 @@ class KleinClient(BaseClient):
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
         return buffered(response, chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
-    def _post(self, path: str, body: dict[str, Any], run: Run) -> httpx.Response:
+    def _post(
+        self, path: str, body: dict[str, Any], run: Run, *, paced: bool = False
+    ) -> httpx.Response:
         attempt = 0
         while True:
             attempt += 1
+            while paced and (pause := self._pace(run)) > 0:  # the account's rate limit
+                self._sleep(pause)
             run.sent = self._clock()
             try:
                 response = self._send(
@@ -138,12 +142,19 @@ class KleinClient(BaseClient):
                     long_read=bool(body.get("enable_sync_mode")),
                 )
                 self._check_submit_rate_limit(response)
-                return response
-            except KleinError as error:
+            except BaseException as error:
+                if paced:
+                    self._paced(error)
+                if not isinstance(error, KleinError):
+                    raise
                 delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
                 if delay is None:
                     raise
                 self._sleep(delay)
+                continue
+            if paced:
+                self._paced(None)
+            return response
 
     def _read(
         self,
@@ -176,7 +187,7 @@ class KleinClient(BaseClient):
         run.report("submitting")
         token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
         try:
-            response = self._post(_config.submit_path(model), body, run)
+            response = self._post(_config.submit_path(model), body, run, paced=model == MODEL_ID)
         except BaseException as error:  # an interrupt may come after the server took it
             self._settle(token, error)
             raise
