@@ -87,6 +87,7 @@ def _tally(
     timeout: float | None,
     on_item: ItemCallback | None,
     resubmit_lost: bool,
+    keep_images: bool | None,
 ) -> Tally:
     return Tally(
         plan,
@@ -95,6 +96,7 @@ def _tally(
         timeout=client.timeout if timeout is None else timeout,
         on_item=on_item,
         resubmit_lost=resubmit_lost,
+        keep_images=keep_images,
     )
 
 
@@ -112,11 +114,12 @@ def run_plan(
     on_progress: ProgressCallback | None = None,
     journal: Journal | None = None,
     resubmit_lost: bool = True,
+    keep_images: bool | None = True,
 ) -> BatchResult:
     """Run a planned batch on threads. ``journal`` (default: the client's) hears of paid
     tasks that fail; ``resubmit_lost=False`` only fetches (what `resume` needs)."""
     control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
-    tally = _tally(client, plan, journal, progress, timeout, on_item, resubmit_lost)
+    tally = _tally(client, plan, journal, progress, timeout, on_item, resubmit_lost, keep_images)
     steps: queue.SimpleQueue[Progress] = queue.SimpleQueue()  # workers -> the caller's thread
     deliver = steps.put if on_progress is not None else None
     running: dict[Future[Generation], int] = {}
@@ -180,10 +183,11 @@ async def arun_plan(
     on_progress: ProgressCallback | None = None,
     journal: Journal | None = None,
     resubmit_lost: bool = True,
+    keep_images: bool | None = True,
 ) -> BatchResult:
     """Run a planned batch as asyncio tasks; see `run_plan` (callbacks run on the loop)."""
     control = concurrency if isinstance(concurrency, Concurrency) else Concurrency(concurrency)
-    tally = _tally(client, plan, journal, progress, timeout, on_item, resubmit_lost)
+    tally = _tally(client, plan, journal, progress, timeout, on_item, resubmit_lost, keep_images)
     running: dict[asyncio.Task[Generation], int] = {}
     gate = _Gate(client, tally, on_progress)
     try:
