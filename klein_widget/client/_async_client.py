@@ -44,6 +44,7 @@ from klein_widget.client._models import (
     enhancer_body,
 )
 from klein_widget.client._run import ProgressCallback, Run, stage_of
+from klein_widget.client._transport import default_async_http
 
 
 class AsyncKleinClient(BaseClient):
@@ -69,7 +70,7 @@ class AsyncKleinClient(BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(api_key, base_url, **options)
-        self._http = http_client or httpx.AsyncClient(limits=POOL_LIMITS)
+        self._http = http_client or default_async_http(POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
 
@@ -153,8 +154,7 @@ class AsyncKleinClient(BaseClient):
                     raise
                 await self._sleep(delay)
                 continue
-            if paced:
-                self._paced(None)
+            self._submitted(run, paced=paced, sync=bool(body.get("enable_sync_mode")))
             return response
 
     async def _read(

@@ -43,14 +43,14 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
-from klein_widget.client._pacing import Pacer, RateLimit, pacer_for
+from klein_widget.client._pacing import Pacer, RateLimit
 from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
+from klein_widget.client._submits import SubmitRules
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
-_PACE_QUIET = 0.1  # seconds: a pacing wait shorter than this is not reported
 
 
-class BaseClient:
+class BaseClient(SubmitRules):
     """Configuration and decisions shared by the sync and async clients."""
 
     def __init__(
@@ -86,10 +86,7 @@ class BaseClient:
         self._inference = _policy.InferenceTimes()  # learned, for the poll schedule
         # Images come inline in the answer that says "completed" (no download round trip);
         # False: as URLs, downloaded after (unless a call asks for base64 itself).
-        self.inline_images = inline_images
-        # Submits paced to the account's rate limit: ``rate_limit`` images a minute (or a
-        # `RateLimit`), else what 429s show; shared by every call and batch of this client.
-        self.pacer = pacer_for(rate_limit, clock)
+        self._init_submits(inline_images, rate_limit, clock)
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
 
     # --- configuration -----------------------------------------------------------------
@@ -176,15 +173,6 @@ class BaseClient:
         self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
         return dataclasses.replace(made, from_gallery=True)
 
-    def _submit_body(self, request: GenerationRequest) -> dict[str, Any]:
-        """The submit body on the wire: the request, with the image asked inline when the
-        policy says so (the request itself, its snippet and its gallery row stay as asked)."""
-        body = request.to_json()
-        pixels = request.width * request.height
-        if self.inline_images and _policy.inline_output(pixels, asked=request.base64_output):
-            body["enable_base64_output"] = True
-        return body
-
     def _start(
         self,
         request: GenerationRequest,
@@ -228,33 +216,6 @@ class BaseClient:
             # Say so: the status line, and batches back off.
             run.report("rate_limited", note=self.pacer.note())
         return delay
-
-    def _pace(self, run: Run) -> float:
-        """Claim a submit's place under the rate limit: 0 to send now, else seconds to
-        sleep before asking again (a countdown is reported). Raises `RateLimitError`
-        (nothing sent, nothing billed) when the wait would pass the call's deadline."""
-        wait = self.pacer.claim()
-        if wait <= 0:
-            return 0.0
-        if self._clock() + wait >= run.deadline:
-            raise RateLimitError(
-                f"{self.pacer.note()}: the next image could go only after this call's "
-                "timeout, so nothing was sent. Use a longer timeout, or generate_many, "
-                "which waits its turn.",
-                retry_after=wait,
-            )
-        if wait > _PACE_QUIET:  # not for the brief waits for a submit's answer
-            run.report("rate_limited", note=self.pacer.note(), wait=wait)
-        return min(wait, 1.0)  # look again each second: the countdown moves
-
-    def _paced(self, error: BaseException | None) -> None:
-        """Tell the pacer how a claimed submit ended (None: answered, not with a 429)."""
-        if error is None:
-            self.pacer.accepted()
-        elif isinstance(error, RateLimitError) and not error.maybe_accepted:
-            self.pacer.refused(error.retry_after)
-        else:
-            self.pacer.released()
 
     def _check_submit_rate_limit(self, response: httpx.Response) -> None:
         """A 429 on submit means "not taken": raise it so the submit loop may retry."""
@@ -329,12 +290,6 @@ class BaseClient:
         pause = float(min(next(delays), remaining))
         _log.debug("task %s still running; next poll in %.3f s", task_id, pause)
         return pause
-
-    @staticmethod
-    def _without_inline(prediction: Prediction) -> Prediction:
-        """A prediction whose inline image the client asked for itself, without it: the
-        image is kept once (as bytes), not a second time as base64 text."""
-        return dataclasses.replace(prediction, outputs=())
 
     def _download_run(self, run: Run) -> Run:
         """The run a paid image's download is held to: the timeout, or the grace if later."""

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from klein_widget.client._constants import CONNECT_TIMEOUT, INLINE_MAX_PIXELS, READ_TIMEOUT
+from klein_widget.client._constants import (
+    CONNECT_TIMEOUT,
+    INLINE_ALWAYS_PIXELS,
+    INLINE_COST_PER_PIXEL,
+    READ_TIMEOUT,
+)
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -124,19 +129,25 @@ class PollSchedule:
 DEFAULT_POLL = PollSchedule(lead=1.0, margin=0.015, first_guess=0.5)
 
 
-def inline_output(pixels: int, *, asked: bool) -> bool:
+def inline_output(pixels: int, *, asked: bool, round_trip: float | None) -> bool:
     """Ask WaveSpeed for the image inline (base64 in the answer) rather than as a URL?
 
-    Inline, the answer that says "completed" carries the image, and the download's round
-    trip is gone; the bytes are the same file, a third larger in transit. The bench (issue
-    17) measured inline as cheaper at every size the model makes, so it is the default up
-    to `INLINE_MAX_PIXELS`. ``asked``: the caller asked for base64 itself.
+    Inline, the answer that says "completed" carries the image and the download's round
+    trip is gone; but the image travels a third larger, as JSON text to parse and decode.
+    Measured in ``bench/`` (issue 17, section 7b) at no round trip: the same cost at
+    512x512 and below, about 50 ms more per megapixel above. So small images always come
+    inline, larger ones when the round trip learned from earlier submits costs more than
+    that. ``asked``: the caller asked for base64 itself.
 
     Example:
-        >>> inline_output(1024 * 1024, asked=False), inline_output(4096 * 4096, asked=False)
-        (True, False)
+        >>> inline_output(512 * 512, asked=False, round_trip=None)
+        True
+        >>> [inline_output(1024 * 1024, asked=False, round_trip=rtt) for rtt in (0.01, 0.15)]
+        [False, True]
     """
-    return asked or pixels <= INLINE_MAX_PIXELS
+    if asked or pixels <= INLINE_ALWAYS_PIXELS:
+        return True
+    return round_trip is not None and round_trip >= INLINE_COST_PER_PIXEL * pixels
 
 
 class InferenceTimes:

@@ -152,8 +152,7 @@ class KleinClient(BaseClient):
                     raise
                 self._sleep(delay)
                 continue
-            if paced:
-                self._paced(None)
+            self._submitted(run, paced=paced, sync=bool(body.get("enable_sync_mode")))
             return response
 
     def _read(
