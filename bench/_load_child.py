@@ -94,14 +94,17 @@ def _run(args: argparse.Namespace) -> int:
         return len(result.errors)
 
     async def go() -> dict[str, float]:
-        http = None
+        import httpx
+
+        from klein_widget.client._constants import POOL_LIMITS
+        from klein_widget.client._transport import default_async_http
+
+        # Named explicitly: the client's default is aiohttp's pool when it is installed.
         if args.transport == "aiohttp":
-            import httpx
-            from httpx_aiohttp import AiohttpTransport
-
-            from klein_widget.client._constants import POOL_LIMITS
-
-            http = httpx.AsyncClient(transport=AiohttpTransport(), limits=POOL_LIMITS)
+            http = default_async_http(POOL_LIMITS)
+            assert not isinstance(http._transport, httpx.AsyncHTTPTransport), "no aiohttp"
+        else:
+            http = httpx.AsyncClient(limits=POOL_LIMITS)
         gallery: str | bool = False
         if args.gallery:
             gallery = tempfile.mkdtemp(prefix="klein-bench-gallery-")
@@ -123,8 +126,7 @@ def _run(args: argparse.Namespace) -> int:
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
-        if http is not None:
-            await http.aclose()
+        await http.aclose()
         if isinstance(gallery, str):
             import shutil
 

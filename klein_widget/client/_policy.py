@@ -134,10 +134,11 @@ def inline_output(pixels: int, *, asked: bool, round_trip: float | None) -> bool
 
     Inline, the answer that says "completed" carries the image and the download's round
     trip is gone; but the image travels a third larger, as JSON text to parse and decode.
-    Measured in ``bench/`` (issue 17, section 7b) at no round trip: the same cost at
-    512x512 and below, about 50 ms more per megapixel above. So small images always come
-    inline, larger ones when the round trip learned from earlier submits costs more than
-    that. ``asked``: the caller asked for base64 itself.
+    Measured in ``bench/`` (issue 17, section 7b) at no round trip: within 6 ms of a
+    download at 512x512 and below, 20-60 ms more per megapixel above (and 2.4-3.5x the
+    CPU). So small images always come inline, larger ones when the round trip learned
+    from earlier submits is longer than `INLINE_COST_PER_PIXEL` says inline costs.
+    ``asked``: the caller asked for base64 itself.
 
     Example:
         >>> inline_output(512 * 512, asked=False, round_trip=None)
