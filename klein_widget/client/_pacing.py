@@ -37,6 +37,7 @@ __all__ = ["Pacer", "RateLimit", "pacer_for"]
 
 _ANSWER_POLL = 0.02  # seconds between looks while a submit's answer is awaited
 _MAX_BURST = 1 << 20  # submits in flight once acceptances have shown no limit near
+_SLOW_START_END = 64  # submits in a round with no 429 after which rounds stop
 _SLACK = 1.0  # seconds: Retry-After is whole seconds, and answers take a round trip
 
 
@@ -126,7 +127,7 @@ class Pacer:
     def _wait(self, now: float) -> float:
         if now < self._hold_until:
             return self._hold_until - now
-        if self._round >= self._burst:
+        if self._burst < _MAX_BURST and self._round >= self._burst:
             return _ANSWER_POLL  # wait for an answer: it says how far to go
         if self.limit is None or now - self._window_start >= self.limit.per:
             return 0.0
@@ -169,8 +170,9 @@ class Pacer:
         self._sending = max(0, self._sending - 1)
         self._grow = self._grow and grow
         if self._sending == 0:  # the round is over: the next may be larger
-            if self._grow:
-                self._burst = min(_MAX_BURST, self._burst * 2)
+            if self._grow:  # past a few clean rounds the slow start is over
+                grown = self._burst * 2
+                self._burst = grown if grown < _SLOW_START_END else _MAX_BURST
             self._round, self._grow = 0, True
 
     def refused(self, retry_after: float | None) -> None:

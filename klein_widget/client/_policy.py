@@ -106,9 +106,9 @@ class PollSchedule:
         the submit reaches the server ``t`` after the task's clock started there, whatever
         the round trip, so the first poll is timed from the submit's sending.
         """
-        expected = expected or self.first_guess
+        expected = expected if expected is not None else self.first_guess
         delay = self.fast * 2
-        if expected:
+        if expected is not None:
             yield max(0.0, expected * self.lead + self.margin - elapsed)
             # Around the expected finish every poll may be the one that sees it: keep a
             # steady fast pace until half again the expected time, then back off.
@@ -178,7 +178,7 @@ class InferenceTimes:
 
     def learn(self, pixels: int, observed_ms: int | None) -> None:
         """Fold a completed task's inference time into its size's average."""
-        if observed_ms is None or observed_ms <= 0:
+        if observed_ms is None or observed_ms < 0:  # 0 is a time too: a server that is instant
             return
         seconds = observed_ms / 1000
         previous = self._seconds.get(pixels)
