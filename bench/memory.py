@@ -50,7 +50,8 @@ _bench(stage="panel")
 
 _CLICK = """
 async def _click():
-    panel.generate_button.click()
+    from klein_widget.widget._messages import handle_message
+    handle_message(panel, {"type": "generate"})  # what the page's Generate button sends
     (task,) = panel.tasks
     generation = await task
     assert generation is not None, panel.status

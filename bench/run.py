@@ -34,6 +34,7 @@ from bench._emulator import ROOT, EmulatorProcess
 from bench._report import Section
 
 SECTIONS = ("single", "batch", "cpu", "imports", "memory", "latency", "load")
+ON_REQUEST = ("gateway",)  # only with --only: issue 16's classroom gateway
 RESULTS = Path(__file__).with_name("RESULTS.md")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -124,6 +125,11 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
 
                     print("client CPU under load, and a big batch (8)", file=sys.stderr)
                     done(load.run(config, emulator))
+        if "gateway" in only:
+            from bench import gateway
+
+            print("classroom gateway (9)", file=sys.stderr)
+            done(gateway.run(config))
         if "imports" in only:
             from bench import imports
 
@@ -135,7 +141,7 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
             print("kernel memory (5)", file=sys.stderr)
             done(memory.run(config, gallery))
     order = {"single": 1, "requests": 2, "batch": 3, "imports": 4, "memory": 5, "cpu": 6}
-    order.update(latency=7, inline=8, load=9)
+    order.update(latency=7, inline=8, load=9, gateway=10)
     return sorted(sections, key=lambda s: order.get(s.key, 99))
 
 
@@ -186,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = set(only) - set(SECTIONS)
+    unknown = set(only) - set(SECTIONS) - set(ON_REQUEST)
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; pick from {SECTIONS}")
     preset = "smoke" if args.smoke else "quick" if args.quick else "full"

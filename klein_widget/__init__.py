@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from klein_widget._connect import connect, resume, set_api_key, use_emulator
+from klein_widget._connect import connect, resume, set_api_key, use_emulator, use_pack
 from klein_widget._session import Session, session
 from klein_widget._version import __version__
 from klein_widget.client._async_client import AsyncKleinClient
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from klein_widget.lessons._compare import CompareResult, compare
     from klein_widget.lessons._history import history, load_params
     from klein_widget.lessons._prompts import PromptBuilder
+    from klein_widget.lessons._variants import expand_variants
     from klein_widget.magic._magics import KleinMagics
     from klein_widget.ui._grid import render_grid
     from klein_widget.widget._widget import KleinPanel, panel
@@ -57,6 +58,7 @@ _LAZY: dict[str, str] = {
     "KleinPanel": "klein_widget.widget._widget",
     "PromptBuilder": "klein_widget.lessons._prompts",
     "compare": "klein_widget.lessons._compare",
+    "expand_variants": "klein_widget.lessons._variants",
     "history": "klein_widget.lessons._history",
     "load_params": "klein_widget.lessons._history",
     "panel": "klein_widget.widget._widget",
@@ -94,6 +96,7 @@ __all__ = [
     "__version__",
     "compare",
     "connect",
+    "expand_variants",
     "history",
     "load_ipython_extension",
     "load_params",
@@ -103,6 +106,7 @@ __all__ = [
     "session",
     "set_api_key",
     "use_emulator",
+    "use_pack",
 ]
 
 

@@ -1,4 +1,5 @@
-"""The session's doors: ``connect()``, ``use_emulator()``, ``set_api_key()``, ``resume()``.
+"""The session's doors: ``connect()``, ``use_emulator()``, ``set_api_key()``, ``resume()``,
+``use_pack()``.
 
 Each changes or uses the kernel's shared `Session` (`klein_widget._session`), so every
 panel, ``%klein`` and lesson sees the change.
@@ -8,19 +9,22 @@ from __future__ import annotations
 
 import getpass
 import os
+from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from klein_widget._session import Session, session
 from klein_widget.client import _config
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.store._attached import attach_pack
 from klein_widget.store._gallery import Gallery
+from klein_widget.store._pack import LessonPack
 from klein_widget.store._place import GalleryOption, resolve_gallery
 from klein_widget.store._resume import ResumeReport, resume_tasks
 
 if TYPE_CHECKING:
     from klein_widget.emulator import RunningEmulator
 
-__all__ = ["connect", "resume", "set_api_key", "use_emulator"]
+__all__ = ["connect", "resume", "set_api_key", "use_emulator", "use_pack"]
 
 
 def set_api_key(api_key: str | None = None) -> None:
@@ -49,7 +53,8 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
     """Start the local WaveSpeed emulator in the background and point the session at it.
 
     ``knobs`` go to `klein_widget.emulator.start`: `create_app`'s (``inference_time``,
-    ``concurrency``, ``rate_limit``, ``api_key``, ``sync_timeout``, ``queue_time``, ...) and
+    ``concurrency``, ``rate_limit``, ``api_key``, ``sync_timeout``, ``queue_time``,
+    ``packs``: lesson packs whose images it serves to every client, ...) and
     the fault rates of `Faults` by name (``fail_rate``, ``drop_rate``, ``nsfw_rate``, ...).
     A bad knob raises before the running emulator is touched. The environment variables
     are set too, so code snippets run against it unchanged.
@@ -120,3 +125,25 @@ def resume(
     else:
         store = client.journal if isinstance(client.journal, Gallery) else None
     return resume_tasks(client, store, timeout=timeout)
+
+
+def use_pack(pack: str | PathLike[str] | LessonPack, *, quiet: bool = False) -> LessonPack:
+    """Attach a lesson pack: requests it holds come from it, free, with no key or network.
+
+    The pack (a ``.zip`` or folder made by `klein_widget.store.make_pack` or ``klein pack
+    make``) is checked in full first; a bad one raises `klein_widget.store.PackError`
+    saying what is wrong. It is consulted after the gallery's own images, by every client,
+    panel and ``%klein`` of this process (``$KLEIN_PACKS`` attaches packs the same way).
+    Requests it does not hold go to WaveSpeed or the emulator as before.
+
+    Example:
+        >>> klein_widget.use_pack("lesson-02.zip")  # doctest: +SKIP
+        Using the lesson pack lesson-02.zip: its 24 images come from it, free.
+    """
+    attached = attach_pack(pack)
+    if not quiet:
+        print(
+            f"Using the lesson pack {attached.name}: its {len(attached)} images come from it, "
+            "free (same prompt, size and seed); anything else is made as usual."
+        )
+    return attached

@@ -23,6 +23,7 @@ from klein_widget.client._journal import Providers, install
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.store._attached import stored_in_packs
 from klein_widget.store._gallery import Gallery
 from klein_widget.store._place import resolve_gallery
 from klein_widget.ui._progress import ask, progress_bar
@@ -189,8 +190,11 @@ class Session:
             self.gallery.task_attempted(task_id, reason)
 
     def stored(self, request: GenerationRequest) -> Generation | None:
-        """Journal hook: the gallery's image for exactly this request, if any."""
-        return self.gallery.stored(request) if self.gallery is not None else None
+        """Journal hook: the image for exactly this request in the gallery or, with the
+        gallery off, in an attached lesson pack."""
+        if self.gallery is not None:
+            return self.gallery.stored(request)
+        return stored_in_packs(None, request)
 
     def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
         """Journal hook: a paid task for this request that never arrived, if any."""

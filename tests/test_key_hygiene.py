@@ -357,7 +357,7 @@ async def test_panel(panel_session: RunningEmulator, evidence: Evidence, isolate
     assert "rejected the API key" in panel.status
 
     states = widget_states(panel)
-    assert len(states) > 20
+    assert states[0]["_model_name"] == "AnyModel"  # the panel is one anywidget
     evidence.add("panel state", states)
     evidence.add("all widgets", [w.get_state() for w in list(widget_instances.values())])
     evidence.add("panel", panel)
@@ -366,7 +366,7 @@ async def test_panel(panel_session: RunningEmulator, evidence: Evidence, isolate
     evidence.add("status", panel.status)
     for html in html_values(states):
         assert "<script" not in html.lower()
-    assert any("&lt;script&gt;" in html for html in html_values(states))
+    assert "&lt;script&gt;" in panel._fallback  # the saved-notebook picture escapes it
     evidence.add_folder("gallery", isolated)
     panel.close()
 
@@ -451,7 +451,7 @@ def test_saved_notebook_with_widget_state(
 
     text = saved.read_text()
     state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    assert len(state) > 20  # the panel's widgets were stored
+    assert any(m["model_name"] == "AnyModel" for m in state.values())  # the panel was stored
     assert "IntProgressModel" in text  # and the batch's progress bar
     assert "Done in" in text
     assert "HTTP Request: POST" in text  # the kernel's httpx log lines

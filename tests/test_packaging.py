@@ -9,6 +9,8 @@
 - ``python -m build`` makes an sdist and a wheel that pass ``twine check --strict``, with
   nothing in the sdist that is not the project's (marked ``packaging``: a few seconds, but
   build's isolated environment needs pip to reach an index).
+- The wheel installs with its ``[emulator]`` extra into a new, empty venv and makes an image
+  there with no key, as a newcomer's first steps do (``packaging`` too: about a minute).
 """
 
 from __future__ import annotations
@@ -166,17 +168,24 @@ def test_readme_exit_codes_are_the_cli_help(command: tuple[str, ...]) -> None:
 # --------------------------------------------------------------------------- sdist and wheel
 
 
-@pytest.mark.packaging
-def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and wheel, built once for this module's tests."""
+    out = tmp_path_factory.mktemp("dist")
     built = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
         capture_output=True,
         text=True,
         timeout=240,
     )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    sdist = next(tmp_path.glob("*.tar.gz"))
-    wheel = next(tmp_path.glob("*.whl"))
+    return out
+
+
+@pytest.mark.packaging
+def test_sdist_and_wheel_build_and_pass_twine_check(dist: Path) -> None:
+    sdist = next(dist.glob("*.tar.gz"))
+    wheel = next(dist.glob("*.whl"))
     checked = subprocess.run(
         [sys.executable, "-m", "twine", "check", "--strict", str(sdist), str(wheel)],
         capture_output=True,
@@ -215,6 +224,49 @@ def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path: Path) -> None:
         "klein_widget"
     }
     assert "klein_widget/py.typed" in in_wheel
+    assert {"klein_widget/widget/panel.js", "klein_widget/widget/panel.css"} <= set(in_wheel)
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in in_wheel)
     assert "klein = klein_widget.__main__:main" in entry_points.decode()
     assert f"Project-URL: Source, {source()}" in metadata.decode()
+
+
+FIRST_IMAGE = """
+import klein_widget
+klein_widget.use_emulator()
+gen = klein_widget.KleinClient().generate("a red fox", width=256, height=256, seed=7)
+print(gen.seed, gen.request.width, len(gen.image) > 1000, gen.path is not None)
+"""
+
+
+@pytest.mark.packaging
+def test_the_wheel_installs_in_a_new_venv_and_makes_an_image(dist: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    wheel = next(dist.glob("*.whl"))
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-cache-dir", f"{wheel}[emulator]"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),  # a newcomer's empty home; the gallery goes there
+    }
+    made = subprocess.run(
+        [str(python), "-c", FIRST_IMAGE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert made.stdout.splitlines()[-1] == "7 256 True True"
+    helped = subprocess.run(
+        [str(venv / "bin" / "klein"), "--help"], capture_output=True, text=True, env=env
+    )
+    assert helped.returncode == 0
+    assert re.findall(r"^    (\w+) ", helped.stdout, re.M)[:3] == ["generate", "enhance", "resume"]

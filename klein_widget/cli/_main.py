@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from klein_widget.cli._codes import INTERRUPTED, MISSING_EXTRA, NOT_WRITTEN, exit_code
 from klein_widget.cli._commands import ImageNotWritten, enhance, generate, resume
+from klein_widget.cli._pack import pack
 from klein_widget.cli._parser import build_parser
 from klein_widget.client._config import API_KEY_ENV, BASE_URL_ENV, resolve_base_url
 from klein_widget.client._exceptions import AuthenticationError, KleinError, fetch_later
@@ -88,14 +89,33 @@ def _emulator(argv: list[str]) -> int:
     return emulator_main(argv)
 
 
+def _gateway(argv: list[str]) -> int:
+    try:
+        from klein_widget.gateway.cli import main as gateway_main
+    except ImportError:
+        missing = _missing_extra()
+        if missing is None:
+            raise
+        print(
+            f"error: `klein gateway` needs the [gateway] extra ({missing} is not installed):"
+            '\n\n    pip install "klein-widget[gateway]"\n',
+            file=sys.stderr,
+        )
+        return MISSING_EXTRA
+    return gateway_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``klein`` command line; returns the exit code (``klein --help`` lists them)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
         return _emulator(argv[1:])
+    if argv[:1] == ["gateway"]:  # the classroom gateway's own parser (klein_widget.gateway.cli)
+        return _gateway(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        command = {"generate": generate, "enhance": enhance, "resume": resume}[args.command]
+        commands = {"generate": generate, "enhance": enhance, "resume": resume, "pack": pack}
+        command = commands[args.command]
         return command(args)
     except AuthenticationError as error:
         key_set = bool(os.environ.get(API_KEY_ENV, "").strip())

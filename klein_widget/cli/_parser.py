@@ -1,4 +1,5 @@
-"""The ``klein`` command's arguments: ``generate``, ``enhance`` and ``emulator``.
+"""The ``klein`` command's arguments: ``generate``, ``enhance``, ``resume``, ``pack`` (its
+own module, `klein_widget.cli._pack`) and ``emulator``.
 
 Example:
     >>> args = build_parser().parse_args(["generate", "a fox", "--aspect", "3:2"])
@@ -12,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from klein_widget.cli._codes import exit_codes_text
+from klein_widget.cli._pack import add_pack_parser
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -106,10 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=120.0, help="seconds to wait for each task at most"
     )
 
+    add_pack_parser(commands)
+
     # `klein emulator ...` is handed whole to the emulator's own parser (see its --help).
     commands.add_parser(
         "emulator", add_help=False, help="run the local WaveSpeed emulator (see its --help)"
     )
+    commands.add_parser("gateway", add_help=False, help="run a classroom gateway (see its --help)")
     return parser
 
 

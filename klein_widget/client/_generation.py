@@ -39,6 +39,7 @@ class Generation(MadeFromRequest):
     elapsed: float = 0.0  # seconds from submit to image in hand, measured client-side
     path: Path | None = None  # where the gallery stored it, if it did
     from_gallery: bool = False  # already made: answered from disk, not sent, not paid
+    from_pack: str = ""  # the lesson pack's name, if it came from one (from_gallery too)
 
     @property
     def format(self) -> ImageFormat:

@@ -42,7 +42,7 @@ try:  # the server needs the [emulator] extra; say so instead of "no module star
 except ModuleNotFoundError as missing:
     raise ModuleNotFoundError(
         f"The local emulator needs {missing.name}, from the [emulator] extra: "
-        "pip install 'klein-widget[emulator]' (or set WAVESPEED_API_KEY to use WaveSpeed).",
+        'pip install "klein-widget[emulator]" (or set WAVESPEED_API_KEY to use WaveSpeed).',
         name=missing.name,
     ) from missing
 

@@ -28,6 +28,8 @@ import asyncio
 import base64
 import math
 import time
+from collections.abc import Sequence
+from os import PathLike
 from typing import Any, cast
 
 from starlette.applications import Starlette
@@ -37,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from klein_widget.client._metadata import detect_format
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID, GenerationRequest
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import (
@@ -53,6 +56,7 @@ from klein_widget.emulator._http import (
 from klein_widget.emulator._network import Latency
 from klein_widget.emulator._prompts import MODES, STYLES, enhance_prompt
 from klein_widget.emulator._state import DEFAULT_MAX_BODY_BYTES, Emulator, Task
+from klein_widget.store._pack import LessonPack, PackError, open_pack
 
 __all__ = ["create_app"]
 
@@ -104,6 +108,7 @@ async def index(request: Request) -> JSONResponse:
             "models": [MODEL_ID, ENHANCER_MODEL_ID],
             "submit": f"{base}/api/v3/{MODEL_ID}",
             "result": f"{base}/api/v3/predictions/{{id}}/result",
+            "lesson_packs": [pack.name for pack in _emulator(request).packs],
         }
     )
 
@@ -138,7 +143,11 @@ async def submit(request: Request) -> Response:
             f"{emu.rate_window:g} s. Retry in {retry} s.",
             headers={"Retry-After": str(retry)},
         )
-    task = emu.submit(gen, now)
+    try:  # reading and checking a pack's image is file work: off the loop
+        stored = await run_in_threadpool(emu.pack_image, gen) if emu.packs else None
+    except PackError as error:  # the pack changed on disk since the emulator started
+        raise Problem(500, str(error)) from None
+    task = emu.submit(gen, now, stored=stored)
     _prerender(emu, task)
     act(fault)  # a "drop" here comes after the task was accepted, as the real risk is
     if gen.sync_mode:
@@ -245,8 +254,9 @@ async def image(request: Request) -> Response:
     assert task is not None
     if task.status(time.monotonic()) != "completed":
         raise Problem(404, "Image not found: the task has not completed.")
-    png = await run_in_threadpool(task.image)
-    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+    data = await run_in_threadpool(task.image)
+    kind = "image/jpeg" if detect_format(data) == "jpeg" else "image/png"  # a pack's may be JPEG
+    return Response(data, media_type=kind, headers={"Cache-Control": "max-age=3600"})
 
 
 def create_app(
@@ -264,6 +274,7 @@ def create_app(
     network_delay: float = 0.0,
     connection_round_trips: int = 0,
     tier: str | None = None,
+    packs: Sequence[LessonPack | str | PathLike[str]] = (),
 ) -> Starlette:
     """Build an emulator app; its live state is ``app.state.emulator`` (an `Emulator`).
 
@@ -271,7 +282,10 @@ def create_app(
     `klein_widget.emulator._network`, which also says how ``connection_round_trips``
     charges new connections). ``tier``: ``"bronze"``, ``"silver"``, ``"gold"`` or
     ``"ultra"`` sets ``rate_limit`` and ``concurrency`` to that WaveSpeed tier's
-    (per minute and at once), unless they are given too.
+    (per minute and at once), unless they are given too. ``packs``: lesson packs (paths
+    or `LessonPack`s, each checked in full now): a submit one of them holds (a concrete
+    seed, the same model, prompt and size) completes with the pack's image, so the
+    official SDK and curl get the real image; everything else gets a drawn stand-in.
 
     Example:
         >>> import httpx
@@ -295,6 +309,7 @@ def create_app(
         network_delay=network_delay,
         connection_round_trips=connection_round_trips,
         tier=tier,
+        packs=[p if isinstance(p, LessonPack) else open_pack(p, verify=True) for p in packs],
     )
     app = Starlette(
         routes=[

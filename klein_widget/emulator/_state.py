@@ -25,8 +25,9 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klein_widget.client._models import (
     ENHANCER_MODEL_ID,
@@ -42,6 +43,9 @@ from klein_widget.emulator._faults import (
     FaultScript,
 )
 from klein_widget.emulator._task import TIERS, RequestRecord, Task, Tier, check_knobs
+
+if TYPE_CHECKING:
+    from klein_widget.store._pack import LessonPack
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "TIERS", "Emulator", "RequestRecord", "Task", "Tier"]
 
@@ -74,6 +78,7 @@ class Emulator:
         network_delay: float = 0.0,
         connection_round_trips: int = 0,
         tier: str | None = None,
+        packs: Sequence[LessonPack] = (),
     ) -> None:
         check_knobs(dict(locals()))
         if tier is not None:  # explicit rate_limit / concurrency win over the tier's
@@ -101,6 +106,9 @@ class Emulator:
         """Extra round trips the first request on a new connection pays (1: TCP's
         handshake; 2: TCP + TLS 1.3). Only over a server, where connections exist."""
         self.seed = seed
+        self.packs = list(packs)
+        """Lesson packs: a submit one of them holds (same model, prompt, size and concrete
+        seed) completes with the pack's image instead of a drawn one."""
         self._faults = faults or Faults()
         self._dice = FaultDice(self._faults, seed)
         self._script = FaultScript()
@@ -277,8 +285,23 @@ class Emulator:
             self.tasks[task.id] = task
             return task
 
-    def submit(self, request: GenerationRequest, now: float | None = None) -> Task:
-        """Accept (and bill) one text-to-image task; a -1 seed becomes a random one."""
+    def pack_image(self, request: GenerationRequest) -> bytes | None:
+        """The image a lesson pack holds for this request (never for a -1 seed), or None."""
+        if request.seed == RANDOM_SEED:
+            return None
+        for pack in self.packs:
+            found = pack.image_for(request)
+            if found is not None:
+                return found
+        return None
+
+    def submit(
+        self, request: GenerationRequest, now: float | None = None, *, stored: bytes | None = None
+    ) -> Task:
+        """Accept (and bill) one text-to-image task; a -1 seed becomes a random one.
+
+        ``stored``: the image to serve (a lesson pack's, see `pack_image`) instead of a
+        drawn one."""
         now = time.monotonic() if now is None else now
         if request.seed == RANDOM_SEED:
             # Like the real service: random, not reproducible, and not reported back.
@@ -296,6 +319,7 @@ class Emulator:
                 else ""
             ),
             nsfw=fault == "nsfw",
+            stored=stored,
         )
         with self._lock:
             self.accepted += 1

@@ -66,6 +66,7 @@ class Task:
     fail_reason: str = ""
     nsfw: bool = False
     prerendered: bool = False  # the image was drawn during the simulated inference
+    stored: bytes | None = None  # a lesson pack's image for this request, served as it is
 
     def status(self, now: float) -> Status:
         """Where the task stands at monotonic time ``now``."""
@@ -76,8 +77,11 @@ class Task:
         return "failed" if self.fail_reason else "completed"
 
     def image(self) -> bytes:
-        """The output PNG (rendering is deterministic, so only recent ones are kept)."""
+        """The output image: a lesson pack's, else a drawn PNG (rendering is deterministic,
+        so only recent ones are kept)."""
         assert self.request is not None, "only text-to-image tasks have images"
+        if self.stored is not None:
+            return self.stored
         r = self.request
         return _render(r.prompt, r.seed, r.width, r.height)
 

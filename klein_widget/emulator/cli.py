@@ -2,6 +2,7 @@
 
 Example:
     $ klein emulator --port 8765 --concurrency 2 --fail-rate 0.1 --network-delay 0.05
+    $ klein emulator --pack lesson-02.zip    # the pack's requests get its real images
     klein emulator listening on http://127.0.0.1:8765 (no key needed; images are drawn here).
     ...
         export WAVESPEED_BASE_URL=http://127.0.0.1:8765
@@ -16,6 +17,7 @@ from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._server import bind, make_server, url_for
 from klein_widget.emulator._state import TIERS
+from klein_widget.store._pack import PackError, open_pack
 
 __all__ = ["build_parser", "main"]
 
@@ -109,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra round trips a new connection's first request pays (1 TCP, 2 TCP + "
         "TLS 1.3; default 0)",
     )
+    p.add_argument(
+        "--pack",
+        action="append",
+        default=[],
+        metavar="PACK",
+        help="a lesson pack (.zip or folder, from `klein pack make`); requests it holds get "
+        "its real images, the rest drawn ones. Repeat for more packs",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the fault dice (default 0)")
     p.add_argument(
         "--fail-rate", type=_rate, default=0.0, metavar="P", help="share of tasks that end 'failed'"
@@ -180,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ValueError as exc:
         parser.error(str(exc))
+    try:
+        packs = [open_pack(path, verify=True) for path in args.pack]
+    except PackError as exc:
+        parser.exit(2, f"klein emulator: {exc}\n")
     app = create_app(
         inference_time=args.inference_time,
         api_key=args.api_key,
@@ -191,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         network_delay=args.network_delay,
         connection_round_trips=args.connection_round_trips,
         tier=args.tier,
+        packs=packs,
     )
     try:
         sock = bind(args.host, args.port)
@@ -207,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Stop it with Ctrl-C.",
         flush=True,
     )
+    for pack in packs:
+        print(f"Serving the {len(pack)} real images of the lesson pack {pack.path}.", flush=True)
     try:
         # uvicorn handles Ctrl-C itself (graceful shutdown), then re-raises the signal.
         server.run(sockets=[sock])

@@ -1,8 +1,10 @@
-"""`compare()`: every prompt with every seed, made concurrently, shown as a labelled grid.
+"""`compare()`: an X/Y/Z grid of prompt variants, seeds and sizes, made concurrently.
 
-Rows are prompts, columns are seeds. Fixing the seed while changing the prompt shows
-what the words do; fixing the prompt while changing the seed shows what chance does.
-Row labels emphasise the words each prompt adds to the part all prompts share.
+Fixing the seed while changing the prompt shows what the words do; fixing the prompt
+while changing the seed shows what chance does; sizes show what the frame does. A
+template's variant groups (``"a {red|blue} fox"``, see `klein_widget.lessons._variants`)
+are axes of their own; `klein_widget.lessons._axes` says which axis goes where. Labels
+emphasise the words that vary. ``CompareResult.save("grid.png")`` writes it for slides.
 
 The work runs in a small thread pool on the session's shared blocking client (no event
 loop tricks, so it also works in scripts). In a notebook the grid appears at once and
@@ -11,36 +13,39 @@ fills in as images arrive; a failed cell shows its error and the others still re
 
 from __future__ import annotations
 
-import sys
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from klein_widget.client import _config
 from klein_widget.client._generation import Generation
-from klein_widget.client._models import (
-    PRICE_PER_IMAGE_MILLS,
-    RANDOM_SEED,
-    GenerationRequest,
-)
-from klein_widget.client._plan import DEFAULT_CONFIRM_OVER, BatchItem
+from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
+from klein_widget.client._plan import BatchItem
 from klein_widget.client._sync_client import KleinClient
-from klein_widget.lessons._prompts import PromptBuilder
-from klein_widget.ui._grid import Cell, GridHTML, highlight_differences, render_grid
-from klein_widget.ui._sizes import size_for_aspect
+from klein_widget.lessons._axes import (
+    COMPARE_SIDE,
+    GridPlan,
+    PromptLike,
+    SizeLike,
+    as_prompts,
+    as_seeds,
+    as_sizes,
+    plan_grid,
+)
+from klein_widget.lessons._live import LiveGrid
+from klein_widget.lessons._variants import VARIANTS_CONFIRM_OVER, Variants, expand_variants
+from klein_widget.ui._grid import GRID_THUMBNAIL_SIDE, Cell, GridHTML, GridSection, render_sections
+from klein_widget.ui._grid_image import grid_png
 from klein_widget.ui._text import price_text
 
 __all__ = ["COMPARE_SIDE", "DEFAULT_SEEDS", "CompareResult", "compare"]
 
 DEFAULT_SEEDS = (1, 2, 3)
-# compare()'s own choice, not the model's default (DEFAULT_SIDE, 1024): a grid shows
-# thumbnails, and 512 px images cost the same but arrive sooner.
-COMPARE_SIDE = 512
 MAX_WORKERS = 4  # concurrent requests: enough to overlap waiting, gentle on rate limits
-
-PromptLike = str | PromptBuilder
 
 
 @dataclass(frozen=True)
@@ -50,28 +55,66 @@ class CompareResult:
 
     Displays as the grid. ``generations`` lists the images made, ``errors`` the failures.
 
+    With a third axis, ``result[section, row, column]`` reaches every table.
+
     Example:
         >>> result = compare(["a fox", "a fox in snow"], seeds=[1, 2])  # doctest: +SKIP
         >>> result[1, 0].prompt, result[1, 0].seed  # doctest: +SKIP
         ('a fox in snow', 1)
+        >>> result.save("grid.png")  # doctest: +SKIP
     """
 
-    prompts: tuple[str, ...]
-    seeds: tuple[int, ...]
-    width: int
-    height: int
-    cells: tuple[tuple[Generation | BaseException, ...], ...]
+    plan: GridPlan
+    items: tuple[Generation | BaseException, ...]  # one per request, in plan order
     elapsed: float = 0.0
     base_url: str = ""  # where the images came from: prices on a local emulator are simulated
     _shown_live: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
-    def __getitem__(self, index: tuple[int, int]) -> Generation | BaseException:
-        row, column = index
-        return self.cells[row][column]
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        """Every prompt, variants expanded."""
+        return self.plan.prompts
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The seeds asked for (-1: a random one per cell)."""
+        return self.plan.seeds
+
+    @property
+    def sizes(self) -> tuple[tuple[int, int], ...]:
+        """The ``(width, height)`` sizes."""
+        return self.plan.sizes
+
+    @property
+    def width(self) -> int:
+        """The (first) size's width."""
+        return self.sizes[0][0]
+
+    @property
+    def height(self) -> int:
+        """The (first) size's height."""
+        return self.sizes[0][1]
+
+    @property
+    def sections(self) -> list[GridSection]:
+        """The grid's tables (one unless a third axis varies)."""
+        return self.plan.layout(self.items)
+
+    @property
+    def cells(self) -> tuple[tuple[Cell, ...], ...]:
+        """The first table's rows of cells."""
+        return tuple(tuple(row) for row in self.sections[0].rows)
+
+    def __getitem__(self, index: tuple[int, ...]) -> Generation | BaseException:
+        section, row, column = (0, *index) if len(index) == 2 else index
+        cell = self.sections[section].rows[row][column]
+        if not isinstance(cell, Generation | BaseException):
+            raise IndexError(f"no image at {index}")
+        return cell
 
     def __iter__(self) -> Iterator[Generation | BaseException]:
-        """Every cell, row by row."""
-        return (cell for row in self.cells for cell in row)
+        """Every cell, in request order (prompt, then seed, then size)."""
+        return iter(self.items)
 
     @property
     def generations(self) -> list[Generation]:
@@ -82,23 +125,45 @@ class CompareResult:
     def errors(self) -> list[tuple[str, int, BaseException]]:
         """``(prompt, seed, error)`` for each cell that failed."""
         return [
-            (self.prompts[r], self.seeds[c], cell)
-            for r, row in enumerate(self.cells)
-            for c, cell in enumerate(row)
-            if isinstance(cell, BaseException)
+            (request.prompt, request.seed, item)
+            for request, item in zip(self.plan.requests, self.items, strict=True)
+            if isinstance(item, BaseException)
         ]
 
     @property
     def cost(self) -> float:
-        """Dollars for the images made."""
-        return len(self.generations) * PRICE_PER_IMAGE_MILLS / 1000
+        """Dollars for the images made this time (those from the gallery or a pack cost 0)."""
+        return (len(self.generations) - self.reused) * PRICE_PER_IMAGE_MILLS / 1000
+
+    @property
+    def reused(self) -> int:
+        """How many images came from the gallery or a lesson pack, free."""
+        return sum(generation.from_gallery for generation in self.generations)
+
+    @property
+    def summary(self) -> str:
+        """The grid's title line: its axes, images, cost and time."""
+        return _summary(self)
 
     def grid(self, *, thumbnail: int | None = None) -> GridHTML:
         """The grid as HTML (``thumbnail`` sets the thumbnail side in pixels)."""
-        cells: list[list[Cell]] = [list(row) for row in self.cells]
-        return _render(
-            self.prompts, self.seeds, self.width, self.height, cells, thumbnail, _summary(self)
-        )
+        options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
+        return render_sections(self.sections, title=self.summary, **options)
+
+    def png(self, *, thumbnail: int = GRID_THUMBNAIL_SIDE) -> bytes:
+        """The grid as one labelled PNG image (bytes)."""
+        return grid_png(self.sections, title=self.summary, thumbnail_side=thumbnail)
+
+    def save(self, path: str | os.PathLike[str], *, thumbnail: int = GRID_THUMBNAIL_SIDE) -> Path:
+        """Write the grid as one labelled PNG (for slides) and return its path.
+
+        Example:
+            >>> compare("a {red|blue} fox", seeds=[1, 2]).save("grid.png")  # doctest: +SKIP
+            PosixPath('grid.png')
+        """
+        target = Path(path).expanduser()
+        target.write_bytes(self.png(thumbnail=thumbnail))
+        return target
 
     def _repr_html_(self) -> str | None:
         # compare() already showed this grid live in the running cell: don't show it twice
@@ -109,8 +174,7 @@ class CompareResult:
 
     def __repr__(self) -> str:
         return (
-            f"CompareResult({_count(len(self.prompts), 'prompt')} x "
-            f"{_count(len(self.seeds), 'seed')}, {_count(len(self.generations), 'image')}, "
+            f"CompareResult({_axes_text(self)}, {_count(len(self.generations), 'image')}, "
             f"{len(self.errors)} failed, {self.elapsed:.1f} s)"
         )
 
@@ -119,180 +183,116 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
 
 
+def _axes_text(result: CompareResult) -> str:
+    text = f"{_count(len(result.prompts), 'prompt')} x {_count(len(result.seeds), 'seed')}"
+    return text + (f" x {len(result.sizes)} sizes" if len(result.sizes) > 1 else "")
+
+
 def _summary(result: CompareResult) -> str:
     made, failed = len(result.generations), len(result.errors)
+    at = "" if len(result.sizes) > 1 else f" at {result.width}x{result.height}"
     text = (
-        f"{_count(len(result.prompts), 'prompt')} x {_count(len(result.seeds), 'seed')} at "
-        f"{result.width}x{result.height}: {_count(made, 'image')} "
+        f"{_axes_text(result)}{at}: {_count(made, 'image')} "
         f"({price_text(result.cost, result.base_url)}) in {result.elapsed:.1f} s"
     )
-    return text + (f", {failed} failed" if failed else "")
-
-
-def _render(
-    prompts: Sequence[str],
-    seeds: Sequence[int],
-    width: int,
-    height: int,
-    cells: list[list[Cell]],
-    thumbnail: int | None,
-    title: str,
-) -> GridHTML:
-    columns = [f"seed {s}" if s != RANDOM_SEED else "random seed" for s in seeds]
-    options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
-    return render_grid(
-        cells,
-        row_labels=highlight_differences(prompts),
-        column_labels=columns,
-        title=title,
-        **options,
-    )
-
-
-def _as_prompts(prompts: PromptLike | Sequence[PromptLike]) -> tuple[str, ...]:
-    items: Sequence[PromptLike] = [prompts] if isinstance(prompts, str | PromptBuilder) else prompts
-    texts = tuple(str(p) if isinstance(p, PromptBuilder) else p for p in items)
-    if not texts:
-        raise ValueError("prompts is empty: give one prompt or a list, e.g. ['a fox', 'a cat']")
-    return texts
-
-
-def _as_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
-    values = (seeds,) if isinstance(seeds, int) else tuple(seeds)
-    if not values:
-        raise ValueError("seeds is empty: give one seed or a list, e.g. seeds=[1, 2, 3]")
-    return values
+    text += f", {failed} failed" if failed else ""
+    text += f", {result.reused} from your gallery, free" if result.reused else ""
+    if len(result.prompts) == 1 and result.plan.rows is not None:  # no row says the prompt
+        text += f" · {result.prompts[0]}"
+    return text
 
 
 def compare(
     prompts: PromptLike | Sequence[PromptLike],
     seeds: int | Sequence[int] = DEFAULT_SEEDS,
     *,
+    sizes: Sequence[SizeLike] | None = None,
     width: int | None = None,
     height: int | None = None,
     aspect: str | None = None,
+    wildcards: str | os.PathLike[str] | None = None,
     client: KleinClient | None = None,
     display: bool = True,
     workers: int = MAX_WORKERS,
     thumbnail: int | None = None,
     confirm: bool | None = None,
-    confirm_over: float | None = DEFAULT_CONFIRM_OVER,
+    confirm_over: float | None = VARIANTS_CONFIRM_OVER,
+    fresh: bool = False,
 ) -> CompareResult:
-    """Make every (prompt, seed) combination concurrently and show them as a grid.
+    """Make every combination of prompt variants, seeds and sizes, and show them as a grid.
 
-    ``prompts`` are strings or `PromptBuilder` objects; ``seeds`` are whole numbers
-    (``-1`` draws a random one per cell). It costs ``len(prompts) * len(seeds)`` images.
-    Images are `COMPARE_SIDE` (512) px square unless ``width``/``height`` say otherwise;
-    ``aspect="16:9"`` shapes them by the rule every door uses (the longer side 512, or
-    the ``width`` or ``height`` given; see `klein_widget.ui._sizes.size_for_aspect`).
-    ``client`` defaults to the session's shared client (see `klein_widget.connect`).
-    With ``display=True`` in a notebook, the grid shows at once and fills in as images
-    arrive. Everything is validated before anything is sent; a cell that fails shows
-    its error and the others still render. Like `generate_many`, a grid costing more than
-    ``confirm_over`` dollars asks first (``confirm=True`` goes ahead, ``False`` refuses).
+    ``prompts`` is one template or a list of prompts (strings or `PromptBuilder`);
+    ``{red|blue}``, ``{2::a|b}``, ``{2$$a|b|c}`` and ``__wildcard__`` expand (see
+    `klein_widget.lessons._variants`; ``wildcards`` names the folder). Each variant group
+    of one template is an axis; a list is one axis. ``seeds`` are whole numbers (``-1``
+    draws a random one per cell). ``sizes`` lists aspect presets (``"16:9"``) and
+    ``(width, height)`` pairs; without it every image is ``width`` x ``height`` (default
+    `COMPARE_SIDE`, 512, square) or ``aspect``-shaped by the rule every door uses.
+
+    Rows, columns and (for a third axis) sections say what differs; the varying words
+    are highlighted. The cost is printed before anything is sent, images already in the
+    gallery are free, and more than 64 new images (``confirm_over``, $0.512) asks first
+    (``confirm=True`` goes ahead, ``False`` refuses); ``fresh=True`` asks again even
+    for images the gallery has. Everything is validated first; a
+    cell that fails shows its error and the others still render. In a notebook the grid
+    shows at once and fills in as images arrive (``display=False``: not at all).
 
     Example:
-        >>> klein_widget.connect()  # doctest: +SKIP
-        >>> compare(["a lighthouse", "a lighthouse at night, oil painting"],
-        ...         seeds=[1, 2, 3])  # doctest: +SKIP
+        >>> compare("a {red|blue} fox", seeds=[1, 2], sizes=["1:1", "16:9"])  # doctest: +SKIP
+        >>> compare(["a lighthouse", "a lighthouse at night"], seeds=[1, 2, 3])  # doctest: +SKIP
     """
-    texts = _as_prompts(prompts)
-    seed_values = _as_seeds(seeds)
-    if aspect is not None:
-        width, height = size_for_aspect(aspect, COMPARE_SIDE, width=width, height=height)
-    width = COMPARE_SIDE if width is None else width
-    height = COMPARE_SIDE if height is None else height
+    texts = as_prompts(prompts)
+    seed_values = as_seeds(seeds)
+    size_values, size_names = as_sizes(sizes, width, height, aspect)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 16:
         raise ValueError(f"workers must be a whole number from 1 to 16, not {workers!r}")
+    expanded = [expand_variants(text, wildcards=wildcards) for text in texts]
     # Validate every cell before sending anything: one bad seed must not leave half a grid.
-    requests = [
-        [GenerationRequest(text, width, height, seed) for seed in seed_values] for text in texts
-    ]
-    prompt_texts = tuple(row[0].prompt for row in requests)
+    plan = plan_grid(texts, seed_values, size_values, size_names, expanded=expanded)
     if client is None:
         from klein_widget._session import session
 
         client = session().client()
     if client.key_missing:
         raise _config.missing_key_error()
-    flat = [request for row in requests for request in row]
-    columns = len(seed_values)
-    cells: list[list[Cell]] = [[None] * columns for _ in texts]
-    total = len(flat)
-    shown: list[_LiveGrid | None] = []  # the live grid, started with the first image
+    total = len(plan.requests)
+    items: list[Generation | BaseException | None] = [None] * total
+    shown: list[LiveGrid | None] = []  # the live grid, started with the first image
+    if display:
+        counts = (len(seed_values), len(size_values), client.base_url)
+        cost = expanded[0].cost_text(*counts)
+        if len(expanded) > 1:  # a list of prompts: count them all
+            cost = Variants(texts[0], (), tuple(v for e in expanded for v in e)).cost_text(*counts)
+        print(f"compare: {cost}")
 
     def render(title: str) -> GridHTML:
-        return _render(prompt_texts, seed_values, width, height, cells, thumbnail, title)
+        options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
+        return render_sections(plan.layout(items), title=title, **options)
 
     def arrived(item: BatchItem) -> None:
-        row, column = divmod(item.index, columns)
-        cells[row][column] = item.generation if item.generation is not None else item.error
+        items[item.index] = item.generation if item.generation is not None else item.error
         if display and not shown:
-            shown.append(_LiveGrid.start(render))
+            shown.append(LiveGrid.start(render))
         if shown and shown[0] is not None:
-            done = sum(cell is not None for row_cells in cells for cell in row_cells)
+            done = sum(cell is not None for cell in items)
             shown[0].update(f"{done} of {total} done…")
 
     started = time.monotonic()
     # The one batch runner: cost asked first, images already in the gallery free, 429s
     # paced, and every cell filled in as it arrives (in this thread).
     client.generate_many(
-        flat,
+        plan.requests,
         concurrency=workers,
         progress=False,
         confirm=confirm,
         confirm_over=confirm_over,
+        fresh=fresh,
         on_item=arrived,
     )
     live = shown[0] if shown else None
-
-    finished: tuple[tuple[Generation | BaseException, ...], ...] = tuple(
-        tuple(cell for cell in row if isinstance(cell, Generation | BaseException)) for row in cells
-    )
-    result = CompareResult(
-        prompt_texts,
-        seed_values,
-        width,
-        height,
-        finished,
-        time.monotonic() - started,
-        client.base_url,
-    )
+    finished = tuple(item for item in items if isinstance(item, Generation | BaseException))
+    result = CompareResult(plan, finished, time.monotonic() - started, client.base_url)
     if live is not None:
         live.update(_summary(result))
         live.mark_shown(result._shown_live)
     return result
-
-
-class _LiveGrid:
-    """A display that is updated in place while a grid fills in (only inside IPython)."""
-
-    def __init__(self, shell: Any, render: Callable[[str], GridHTML]) -> None:
-        from IPython.display import display
-
-        self._shell = shell
-        self._render = render
-        self._handle = display(render(""), display_id=True)  # type: ignore[no-untyped-call]
-
-    @classmethod
-    def start(cls, render: Callable[[str], GridHTML]) -> _LiveGrid | None:
-        """A live grid in a Jupyter kernel; None elsewhere (a terminal can't show HTML)."""
-        ipython = sys.modules.get("IPython")  # never import IPython just to find it absent
-        shell = ipython.get_ipython() if ipython is not None else None
-        if shell is None or getattr(shell, "kernel", None) is None:
-            return None
-        return cls(shell, render)
-
-    def update(self, title: str) -> None:
-        self._handle.update(self._render(title))
-
-    def mark_shown(self, flag: threading.Event) -> None:
-        """Set ``flag`` until the running cell finishes, then clear it."""
-        flag.set()
-        events = self._shell.events
-
-        def clear(*_: object) -> None:
-            flag.clear()
-            events.unregister("post_run_cell", clear)
-
-        events.register("post_run_cell", clear)

@@ -10,16 +10,23 @@ Example:
     'a red fox curled up asleep, watercolour illustration, soft morning light'
     >>> fox.with_(lighting="moonlight").prompt
     'a red fox curled up asleep, watercolour illustration, moonlight'
+
+A part may hold prompt variants (``{dawn|dusk}``); `PromptBuilder.vary` writes them and
+`PromptBuilder.expand` lists every prompt the builder stands for (``compare`` takes it too):
+    >>> [p[-4:] for p in fox.vary("lighting", "dawn", "dusk").expand()]
+    ['dawn', 'dusk']
 """
 
 from __future__ import annotations
 
 import html
+import os
 import textwrap
 from dataclasses import dataclass, fields
 from typing import Any
 
 from klein_widget.client._models import check_prompt
+from klein_widget.lessons._variants import Variants, expand_variants
 
 __all__ = ["PARTS", "PART_HELP", "Explanation", "PromptBuilder"]
 
@@ -214,6 +221,41 @@ class PromptBuilder:
         return PromptBuilder(subject, **current)
 
     replace = with_
+
+    def vary(self, part: str, *options: str) -> PromptBuilder:
+        """A copy whose ``part`` is each of ``options`` in turn: ``{a|b|c}`` variant syntax.
+
+        Example:
+            >>> PromptBuilder("a cat").vary("style", "oil painting", "linocut").prompt
+            'a cat, {oil painting|linocut}'
+        """
+        if len(options) < 2:
+            raise ValueError(f"vary() needs two or more options for {part}, not {len(options)}")
+        for option in options:
+            text = _clean(part, option)
+            if not text or any(char in text for char in "{}|"):
+                raise ValueError(
+                    f"each option is plain, non-empty text without braces or |, not {option!r}"
+                )
+        return self.with_(**{part: "{" + "|".join(_clean(part, o) for o in options) + "}"})
+
+    def variants(self, *, wildcards: str | os.PathLike[str] | None = None) -> Variants:
+        """What the prompt's ``{a|b}`` and ``__wildcard__`` parts expand to, with labels.
+
+        Example:
+            >>> PromptBuilder("a {red|blue} fox").variants().axes[0].values
+            ('red', 'blue')
+        """
+        return expand_variants(self.prompt, wildcards=wildcards)
+
+    def expand(self, *, wildcards: str | os.PathLike[str] | None = None) -> list[str]:
+        """Every prompt this builder stands for (one if it has no variants).
+
+        Example:
+            >>> PromptBuilder("a fox", mood="{calm|eerie}").expand()
+            ['a fox, calm', 'a fox, eerie']
+        """
+        return list(self.variants(wildcards=wildcards).prompts)
 
     def explain(self) -> Explanation:
         """Each part, its text and what it does to the image (unset parts included)."""

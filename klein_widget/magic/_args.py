@@ -18,6 +18,9 @@ Rules of the line:
   options (for a prompt that starts with ``-``). ``%%klein`` takes the cell body instead.
 * ``{name}`` (also ``{name.attr}``, ``{name[0]}``, ``{name:.2f}``) is filled in from the
   namespace, in the prompt and in option values; ``{{`` and ``}}`` are literal braces.
+* In the prompt, ``{red|blue}`` (any ``{...}`` with ``|``, ``$$`` or ``::``) and
+  ``__wildcard__`` are prompt variants: ``%klein`` makes a labelled grid of them
+  (`klein_widget.lessons._compare.compare`), as it does for a list of seeds ``-s 1,2,3``.
 
 Example:
     >>> args = parse_line('"a red fox, at dusk" -W 768 -H 512 -s 42')
@@ -36,7 +39,9 @@ from typing import Any
 
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, RANDOM_SEED, GenerationRequest
-from klein_widget.magic._expand import expand
+from klein_widget.lessons._variant_text import has_variants
+from klein_widget.lessons._variants import expand_variants
+from klein_widget.magic._expand import expand, restore
 from klein_widget.magic._options import (
     MAX_COUNT,
     MagicDefaults,
@@ -82,6 +87,27 @@ class MagicArgs:
     out: str | None = None
     panel: bool = False
     fresh: bool = False
+    pack: str | None = None  # a lesson pack to attach first
+    seeds: tuple[int, ...] = ()  # -s 1,2,3: a labelled grid, one column per seed
+    variants: bool = False  # the prompt is a template (kept protected: see _expand)
+
+    @property
+    def grid(self) -> bool:
+        """True when this line makes a labelled grid (variants or a list of seeds)."""
+        return self.variants or len(self.seeds) > 1
+
+    def grid_seeds(self, rng: random.Random | None = None) -> tuple[int, ...]:
+        """The seeds of a labelled grid: the ``-s`` list, or ``-n`` seeds from ``-s``.
+
+        A random seed is drawn once here, so every variant shares it: the grid then
+        shows what the words do, not what chance does.
+        """
+        if self.seeds:
+            return self.seeds
+        first = self.seed
+        if first == RANDOM_SEED:
+            first = (rng or random.SystemRandom()).randint(0, MAX_SEED - self.count + 1)
+        return tuple(first + i for i in range(self.count))
 
     def request(self, prompt: str | None = None) -> GenerationRequest:
         """The first (or only) image's request; ``prompt`` replaces the prompt (--enhance)."""
@@ -153,7 +179,9 @@ def parse_line(
             f"{' '.join(options.words)!r} in the cell, and only options on the first line"
         )
     given = cell is not None or bool(options.words)
-    prompt = expand(cell if cell is not None else " ".join(options.words), names)
+    template = expand(cell if cell is not None else " ".join(options.words), names, variants=True)
+    variants = has_variants(template)
+    prompt = restore(template)
     if given and not prompt.strip():
         raise MagicUsageError(
             "the prompt is empty: describe the image, e.g. "
@@ -163,8 +191,13 @@ def parse_line(
 
     width, height = read_size(options, defaults, fill)
     seed_text = fill(options.seed)
-    seed: Any = defaults.seed if seed_text is None else read_seed(seed_text)
+    seeds = _seed_list(seed_text) if seed_text is not None and "," in seed_text else ()
+    seed: Any = defaults.seed if seed_text is None else seeds[0] if seeds else read_seed(seed_text)
     count = read_count(fill(options.count))
+    if seeds and count > 1:
+        raise MagicUsageError(
+            "-n with a list of seeds: give -s 1,2,3 (those seeds) or -s 1 -n 3 (three from 1)"
+        )
     sync = defaults.sync if options.sync is None else bool(options.sync)
     out = fill(options.out)
 
@@ -177,6 +210,7 @@ def parse_line(
                 ("--enhance", options.enhance),
                 ("--sync", options.sync is not None),
                 ("--fresh", options.fresh),
+                ("-s with a list", bool(seeds)),
             )
             if used
         ]
@@ -189,15 +223,24 @@ def parse_line(
     try:
         # Without a prompt (the panel) the sizes and seed are still checked, by the same rules.
         request = GenerationRequest(prompt if prompt.strip() else "-", width, height, seed, sync)
+        checked = [GenerationRequest(request.prompt, width, height, s) for s in seeds]
+        if variants and given:
+            expand_variants(template)  # bad variant syntax: said now, nothing sent
     except InvalidRequestError as error:
         raise invalid(error) from None
+    if (variants or seeds) and options.enhance:
+        raise MagicUsageError(
+            "--enhance rewrites one prompt: use it without {a|b} variants or a list of seeds"
+        )
     if count > 1 and request.seed != RANDOM_SEED and request.seed + count - 1 > MAX_SEED:
         raise MagicUsageError(
             f"-n {count} uses the seeds {request.seed} to {request.seed + count - 1}, but "
             f"seeds go up to {MAX_SEED}: start at {MAX_SEED - count + 1} or lower"
         )
+    variant_grid = variants and given
+    text = template.strip() if variant_grid else request.prompt if prompt.strip() else ""
     return MagicArgs(
-        prompt=request.prompt if prompt.strip() else "",
+        prompt=text,
         width=request.width,
         height=request.height,
         seed=request.seed,
@@ -207,4 +250,12 @@ def parse_line(
         out=out,
         panel=bool(options.panel),
         fresh=bool(options.fresh),
+        pack=fill(options.pack),
+        seeds=tuple(r.seed for r in checked),
+        variants=variant_grid,
     )
+
+
+def _seed_list(text: str) -> tuple[Any, ...]:
+    """``-s 1,2,3``: each seed as `read_seed` reads one (bad ones are refused later)."""
+    return tuple(read_seed(part) for part in text.split(",") if part.strip())

@@ -23,11 +23,10 @@ from typing import Any, TypeVar
 from IPython import display as _ipython_display
 
 from klein_widget.client._generation import Generation
-from klein_widget.ui._grid import GridHTML, render_grid
+from klein_widget.ui._grid import GridHTML, render_tiles
 from klein_widget.ui._progress import in_kernel
 
 __all__ = [
-    "GRID_COLUMNS",
     "GenerationGrid",
     "ShownGeneration",
     "StatusLine",
@@ -37,7 +36,6 @@ __all__ = [
     "mark_shown",
 ]
 
-GRID_COLUMNS = 4
 _STATUS_INTERVAL = 0.25  # s between status updates within one stage (keeps output light)
 
 
@@ -126,9 +124,8 @@ class GenerationGrid(list[Generation]):
 
 
 def grid_html(cells: Sequence[Generation | BaseException | None], title: str) -> GridHTML:
-    """The grid of ``cells`` (None: still running), `GRID_COLUMNS` to a row."""
-    rows = [list(cells[i : i + GRID_COLUMNS]) for i in range(0, len(cells), GRID_COLUMNS)]
-    return render_grid(rows, title=title)
+    """The grid of ``cells`` (None: still running), wrapped to fit the cell: four as 2x2."""
+    return render_tiles(cells, title=title)
 
 
 # --- the status line ----------------------------------------------------------------------

@@ -6,9 +6,16 @@ needs: ``{name}``, ``{name.attr}``, ``{name[0]}``, ``{name[key]}`` and a format 
 mistake is a `MagicUsageError` that says how to write literal braces. Its inverse,
 `escape_braces`, writes snippets (`klein_widget.ui._snippets`). Pure: no IPython.
 
+In a prompt (``variants=True``) a ``{...}`` holding ``|``, ``$$`` or ``::`` is a prompt
+variant (``{red|blue}``, see `klein_widget.lessons._variants`) and is kept for the grid;
+``{name}`` is still a variable, and ``{{``/``}}`` and filled-in values are kept literal
+(`klein_widget.lessons._variant_text.literal`): they never expand as variants.
+
 Example:
     >>> expand("a {colour} fox {{not a field}}", {"colour": "red"})
     'a red fox {not a field}'
+    >>> restore(expand("a {size} {red|blue} fox", {"size": "small"}, variants=True))
+    'a small {red|blue} fox'
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from klein_widget.lessons._variant_text import PROTECTED, WILDCARD, escape_own, literal, restore
 from klein_widget.magic._words import MagicUsageError
 
-__all__ = ["expand"]
+__all__ = ["expand", "is_variant_field", "restore"]
 
 _BRACES_HELP = "write {{ and }} for literal braces"
 
@@ -82,13 +90,81 @@ class _NamespaceFormatter(string.Formatter):
         return value, first
 
 
-def expand(text: str, namespace: Mapping[str, Any]) -> str:
+_VARIANT_FIELD = re.compile(r"\||\$\$|::")
+
+
+def is_variant_field(field: str) -> bool:
+    """True for the inside of a ``{...}`` that is a prompt variant, not a variable.
+
+    Example:
+        >>> is_variant_field("red|blue"), is_variant_field("2$$a|b"), is_variant_field("colour")
+        (True, True, False)
+    """
+    return bool(_VARIANT_FIELD.search(field))
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the ``}`` that closes the ``{`` at ``start`` (nested braces counted)."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return index
+    raise MagicUsageError(f"a {{ is not closed in {text!r}: close it, or {_BRACES_HELP}")
+
+
+def _known_wildcards_only(text: str) -> str:
+    """``__name__`` is a wildcard only where its file exists; elsewhere it is just words
+    (a prompt about ``__init__``), so every snippet line reads back as the same prompt."""
+    if "__" not in text:
+        return text
+    from klein_widget.lessons._variants import known_wildcard
+
+    def keep(match: re.Match[str]) -> str:
+        word = match.group()
+        return word if known_wildcard(word[2:-2]) else literal(word)
+
+    return WILDCARD.sub(keep, text)
+
+
+def _expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
+    text = _known_wildcards_only(escape_own(text))
+    pieces: list[str] = []
+    position = 0
+    while position < len(text):
+        pair = text[position : position + 2]
+        char = text[position]
+        if pair in ("{{", "}}"):
+            pieces.append(literal(pair[0]))
+            position += 2
+        elif char == "{":
+            end = _closing(text, position)
+            field = text[position + 1 : end]
+            if is_variant_field(field):
+                pieces.append(text[position : end + 1])
+            else:
+                pieces.append(literal(expand("{" + field + "}", namespace)))
+            position = end + 1
+        elif char == "}":
+            raise MagicUsageError(f"a single }} in {text!r}: {_BRACES_HELP}")
+        else:
+            pieces.append(char)
+            position += 1
+    return PROTECTED + "".join(pieces)
+
+
+def expand(text: str, namespace: Mapping[str, Any], *, variants: bool = False) -> str:
     """Fill in ``{name}`` fields from ``namespace``; ``{{`` and ``}}`` are literal braces.
+
+    With ``variants=True`` (a prompt) variant fields are kept and literal text is
+    protected for `klein_widget.lessons._variants` (`restore` gives plain text back).
 
     Example:
         >>> expand("a {colour} fox {{not a field}}", {"colour": "red"})
         'a red fox {not a field}'
     """
+    if variants:
+        return _expand_prompt(text, namespace)
     if "{" not in text and "}" not in text:
         return text
     try:

@@ -27,6 +27,7 @@ Examples:
   fox = %klein "a fox, at dusk" -W 768 -H 512 -s 42
   fox.save("fox.png"); fox.seed
   %klein a lighthouse in a storm --aspect 16:9 -n 4     four seeds in a grid
+  %klein a {{red|blue}} fox -s 1,2,3                    a labelled grid of variants
   %klein a {{animal}} in {{place}} -o {{animal}}.png        fills in your variables
   %klein a cat --enhance                               the prompt optimizer first
 
@@ -41,6 +42,10 @@ right after a letter (fox's, 12") is just a character; -- ends the options.
 Quote a prompt that ends in ? (IPython reads a trailing ? as a help request).
 {name}, {name.attr} and {name[0]} are filled in from your variables (in the
 prompt and in option values); write {{ and }} for literal braces.
+Variants: {red|blue}, {2::red|blue} (weighted), {2$$red|blue|green} (two at
+once) and __animal__ (a line of wildcards/animal.txt, or $KLEIN_WILDCARDS) make
+a labelled grid of every combination, its cost said first; over 64 new images
+it asks first. -o grid.png saves that grid as one picture.
 
 Defaults: %config KleinMagics.width = 768 (also height, seed, sync, out_dir),
 or c.KleinMagics.width = 768 in ipython_config.py.

@@ -34,7 +34,13 @@ from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
 from klein_widget.magic._args import MagicArgs, MagicDefaults, MagicUsageError, parse_line
 from klein_widget.magic._display import GenerationGrid, ShownGeneration, cell_finished, display
 from klein_widget.magic._help import MAGIC_HELP
-from klein_widget.magic._run import enhance_prompt, make_grid, make_one
+from klein_widget.magic._run import (
+    enhance_prompt,
+    make_grid,
+    make_labelled_grid,
+    make_one,
+    use_pack_of,
+)
 from klein_widget.ui._sizes import check_settings
 from klein_widget.ui._text import error_text
 
@@ -100,11 +106,17 @@ class KleinMagics(Magics):
             args = parse_line(line, self.defaults(), cell=cell, namespace=namespace)
         except MagicUsageError as error:
             raise UsageError(str(error)) from None
+        try:
+            use_pack_of(args)
+        except KleinError as error:
+            raise UsageError(error_text(error)) from error
         if args.panel or not args.prompt:
             self._open_panel(args)
             return None
         client = session().client()
         try:
+            if args.grid:
+                return make_labelled_grid(client, args, self.out_dir)
             prompt = enhance_prompt(client, args.prompt) if args.enhance else args.prompt
             if args.count == 1:
                 return make_one(client, args, prompt, self.out_dir)

@@ -17,13 +17,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from IPython import get_ipython
 from IPython.core.error import UsageError
 
+from klein_widget._connect import use_pack
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._plan import BatchItem
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.lessons._compare import CompareResult, compare
+from klein_widget.lessons._live import hold_until_cell_ends
 from klein_widget.magic._args import MagicArgs
 from klein_widget.magic._display import (
     GenerationGrid,
@@ -34,12 +38,27 @@ from klein_widget.magic._display import (
     grid_html,
     mark_shown,
 )
+from klein_widget.ui._grid import GridHTML
 from klein_widget.ui._snippets import default_filename
 from klein_widget.ui._text import done_text, error_text, price_text, progress_text
 
-__all__ = ["MAX_PARALLEL", "enhance_prompt", "make_grid", "make_one", "save_images"]
+__all__ = [
+    "MAX_PARALLEL",
+    "enhance_prompt",
+    "make_grid",
+    "make_labelled_grid",
+    "make_one",
+    "save_images",
+    "use_pack_of",
+]
 
 MAX_PARALLEL = 4  # images of one -n grid in flight at once
+
+
+def use_pack_of(args: MagicArgs) -> None:
+    """``--pack``: attach the lesson pack (a bad one raises `PackError`, a `KleinError`)."""
+    if args.pack:
+        use_pack(args.pack)
 
 
 def enhance_prompt(client: KleinClient, prompt: str) -> str:
@@ -149,6 +168,39 @@ def make_grid(
         )
     result = GenerationGrid(made, prompt)
     mark_shown(result)
+    return result
+
+
+def make_labelled_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> CompareResult:
+    """Variants (``{red|blue}``) or a list of seeds (``-s 1,2,3``): `compare`'s labelled grid.
+
+    The cost is printed first, more than 64 new images ask first, images already in the
+    gallery are free, and ``-o grid.png`` saves the grid as one labelled PNG.
+    """
+    result = compare(
+        args.prompt,
+        seeds=args.grid_seeds(),
+        width=args.width,
+        height=args.height,
+        client=client,
+        workers=MAX_PARALLEL,
+        fresh=args.fresh,
+    )
+    if not result._shown_live.is_set():  # outside a kernel: show it now, once
+        display(GridHTML(result.grid()))
+        shell = get_ipython()
+        if shell is not None:
+            hold_until_cell_ends(shell, result._shown_live)
+    if args.out:
+        folder = Path(out_dir).expanduser() if out_dir else None
+        target = Path(args.out).expanduser()
+        if folder is not None and not target.is_absolute():
+            target = folder / target
+        try:
+            saved = result.save(target)
+        except OSError as error:
+            raise UsageError(f"The grid was made but could not be saved: {error}.") from None
+        print(f"Saved the grid to {saved}")
     return result
 
 

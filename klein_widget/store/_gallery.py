@@ -27,7 +27,7 @@ import dataclasses
 import sqlite3
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
@@ -36,9 +36,11 @@ from typing import TypeVar
 from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.store._attached import stored_in_packs
 from klein_widget.store._entry import GalleryEntry
 from klein_widget.store._files import find_written, write_image, written_images
 from klein_widget.store._index import GalleryIndex
+from klein_widget.store._pack import LessonPack
 
 __all__ = ["Gallery", "GalleryEntry"]
 
@@ -49,7 +51,9 @@ class Gallery:
     """Images on disk, their parameters embedded, indexed in ``index.sqlite3`` (WAL).
 
     Cheap to create: the folder and index are made on first write. Implements the
-    clients' `Journal` (``task_submitted`` / ``task_completed``).
+    clients' `Journal` (``task_submitted`` / ``task_completed``). ``packs``: read-only
+    lesson packs consulted after the gallery's own images (None: those attached to the
+    process, see `klein_widget.store._attached`; ``()``: none).
 
     Example:
         >>> gallery = Gallery("klein-outputs")
@@ -57,8 +61,14 @@ class Gallery:
         'index.sqlite3'
     """
 
-    def __init__(self, path: str | PathLike[str] = "klein-outputs") -> None:
+    def __init__(
+        self,
+        path: str | PathLike[str] = "klein-outputs",
+        *,
+        packs: Sequence[LessonPack] | None = None,
+    ) -> None:
         self.path = Path(path).expanduser().absolute()
+        self.packs = packs  # read-only lesson packs; None: those attached to the process
         self._index = GalleryIndex(self.path)
         self._write_lock = threading.Lock()
         self._reported: set[str] = set()  # unreadable rows already named in a warning
@@ -221,9 +231,10 @@ class Gallery:
         self.mark_attempt(task_id, reason)
 
     def stored(self, request: GenerationRequest) -> Generation | None:
-        """Journal hook: the image already made for exactly this request, from disk."""
+        """Journal hook: the image already made for exactly this request, from disk:
+        this gallery's own, else a lesson pack's (``packs``, or the attached ones)."""
         found = self.lookup(request)
-        return self.load(found) if found is not None else None
+        return self.load(found) if found is not None else stored_in_packs(self.packs, request)
 
     def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
         """Journal hook: a paid task for this request whose image never arrived."""

@@ -1,18 +1,19 @@
-"""`render_grid`: a labelled HTML grid of generations, for `compare()` and ``%klein -n N``.
+"""Grids of generations as HTML that fits the notebook: `compare()` and ``%klein -n N``.
 
-Cells are `Generation` objects (shown as small inline thumbnails made by
-`klein_widget.ui._images`, captioned with their seed; hover for the full prompt),
-exceptions (shown as their message), ``None`` (still waiting) or plain text. Row and
-column labels are text, or lists of `Segment` so the words that differ between prompts
-can be emphasised (`highlight_differences` finds them).
+Cells are `Generation` objects (small inline thumbnails made by `klein_widget.ui._images`,
+captioned with their seed; hover for the full prompt), exceptions (their message),
+``None`` (still waiting) or plain text. Labels are text or lists of `Segment`, so the
+words that differ can be highlighted (`klein_widget.ui._labels`).
+
+Layout rules, for an 800-px notebook column or narrower: a labelled grid
+(`render_grid`, `render_sections`) is a fixed-layout table as wide as the cell and never
+wider than its thumbnails need; images scale down with it, and row labels keep a fifth
+of the width or more and wrap between words. Unlabelled images (`render_tiles`, ``%klein
+-n 4``) wrap into a near-square block (2x2 for four). Nothing scrolls sideways.
 
 The result is an HTML string that also displays itself in Jupyter. Everything shown is
-escaped, styles are inline (they survive sanitizers, VS Code and Colab) and colours come
-from JupyterLab's theme variables with fallbacks, so the grid reads in light and dark themes.
-
-Example (one row of seeds, as ``%klein -n 3`` shows it):
-    >>> gens = [client.generate("a red fox", seed=s) for s in (1, 2, 3)]  # doctest: +SKIP
-    >>> render_grid([gens], title="a red fox")  # doctest: +SKIP
+escaped, styles are inline (they survive sanitizers, saved notebooks, VS Code and Colab)
+and colours come from JupyterLab's theme variables with fallbacks (light and dark).
 
 Example (prompts by seeds, with the differing words emphasised):
     >>> prompts = ["a red fox", "a red fox, oil painting"]
@@ -21,45 +22,41 @@ Example (prompts by seeds, with the differing words emphasised):
     ['oil painting']
     >>> html = render_grid([[None, None], [None, None]], row_labels=labels,
     ...                    column_labels=["seed 1", "seed 2"])
-    >>> "<mark" in html and "oil painting" in html
+    >>> "<mark" in html and "oil painting" in html and "table-layout: fixed" in html
     True
 """
 
 from __future__ import annotations
 
-import difflib
 import html
-import re
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
 from klein_widget.client._generation import Generation
 from klein_widget.ui._images import ThumbnailError, thumbnail_uri
+from klein_widget.ui._labels import Label, Segment, highlight_differences, label_text
 from klein_widget.ui._text import error_text
 
 __all__ = [
     "GRID_THUMBNAIL_SIDE",
     "Cell",
     "GridHTML",
+    "GridSection",
     "Label",
     "Segment",
     "highlight_differences",
     "render_grid",
+    "render_sections",
+    "render_tiles",
+    "tile_columns",
 ]
 
 GRID_THUMBNAIL_SIDE = 256  # px, long side: enough to compare, small enough for notebooks
+LABEL_WIDTH = 180  # px the row labels get when there is room
+_CELL_PAD = 14  # px around a thumbnail (padding and border)
 
-
-@dataclass(frozen=True)
-class Segment:
-    """A piece of a label; ``emphasised`` pieces are highlighted."""
-
-    text: str
-    emphasised: bool = False
-
-
-Label: TypeAlias = str | Sequence[Segment]
 Cell: TypeAlias = Generation | BaseException | str | None
 
 
@@ -75,75 +72,30 @@ class GridHTML(str):
         return f"<GridHTML, {len(self)} characters>"
 
 
-# --- emphasis ---------------------------------------------------------------------------
-
-_WORD = re.compile(r"\S+")
-_EDGE_PUNCTUATION = ".,;:!?\"'()[]{}"
-
-
-def _normalise(word: str) -> str:
-    return word.strip(_EDGE_PUNCTUATION).lower()
-
-
-def _common_words(token_lists: Sequence[list[str]]) -> list[str]:
-    """The longest common word sequence of all prompts, found pairwise (good enough)."""
-    common = token_lists[0]
-    for tokens in token_lists[1:]:
-        matcher = difflib.SequenceMatcher(a=common, b=tokens, autojunk=False)
-        common = [
-            w
-            for block in matcher.get_matching_blocks()
-            for w in common[block.a : block.a + block.size]
-        ]
-    return common
-
-
-def highlight_differences(prompts: Sequence[str]) -> list[list[Segment]]:
-    """Split each prompt into segments, emphasising the words it adds to the common part.
-
-    The common part is the word sequence every prompt shares (case and edge punctuation
-    ignored). With a single prompt, or identical prompts, nothing is emphasised.
+@dataclass(frozen=True)
+class GridSection:
+    """One table of a grid: rows of cells, their labels, and a heading (a third axis).
 
     Example:
-        >>> rows = highlight_differences(["a fox", "a fox in snow", "a small fox"])
-        >>> [[s.text for s in row if s.emphasised] for row in rows]
-        [[], ['in snow'], ['small']]
+        >>> GridSection([[None]], column_labels=["seed 1"], heading="16:9").heading
+        '16:9'
     """
-    matches = [list(_WORD.finditer(p)) for p in prompts]
-    token_lists = [[_normalise(m.group()) for m in ms] for ms in matches]
-    if len(prompts) < 2:
-        return [[Segment(p)] if p else [] for p in prompts]
-    common = _common_words(token_lists)
-    result: list[list[Segment]] = []
-    for prompt, ms, tokens in zip(prompts, matches, token_lists, strict=True):
-        # Words of this prompt that are part of the common sequence, aligned the same way.
-        matcher = difflib.SequenceMatcher(a=tokens, b=common, autojunk=False)
-        shared = {
-            i for blk in matcher.get_matching_blocks() for i in range(blk.a, blk.a + blk.size)
-        }
-        result.append(_segments(prompt, ms, shared))
-    return result
 
+    rows: Sequence[Sequence[Cell]]
+    row_labels: Sequence[Label] | None = None
+    column_labels: Sequence[Label] | None = None
+    heading: Label | None = None
 
-def _segments(prompt: str, matches: list[re.Match[str]], shared: set[int]) -> list[Segment]:
-    segments: list[Segment] = []
-    position = 0
-    for index, match in enumerate(matches):
-        emphasised = index not in shared
-        gap = prompt[position : match.start()]
-        position = match.end()
-        if segments and segments[-1].emphasised == emphasised:
-            segments[-1] = Segment(segments[-1].text + gap + match.group(), emphasised)
-        elif segments and not segments[-1].emphasised:
-            # Whitespace between a plain and an emphasised run belongs to the plain side.
-            segments[-1] = Segment(segments[-1].text + gap, False)
-            segments.append(Segment(match.group(), emphasised))
-        else:
-            segments.append(Segment(gap + match.group(), emphasised))
-    return segments
+    @property
+    def columns(self) -> int:
+        """The number of columns (the longest row)."""
+        return max((len(row) for row in self.rows), default=0)
 
+    def check(self) -> None:
+        """Raise ValueError if a label list does not match the rows or columns."""
+        _check_labels("row_labels", self.row_labels, len(self.rows))
+        _check_labels("column_labels", self.column_labels, self.columns)
 
-# --- HTML -------------------------------------------------------------------------------
 
 _FONT = "var(--jp-ui-font-color1, inherit)"
 _MUTED = "var(--jp-ui-font-color2, #777)"
@@ -152,7 +104,7 @@ _ERROR = "var(--jp-error-color1, #d32f2f)"
 # Translucent, so the highlight reads on light and dark backgrounds alike.
 _MARK = "background: rgba(255, 196, 0, 0.38); color: inherit; padding: 0 2px; border-radius: 3px;"
 _CELL = f"padding: 6px; vertical-align: top; text-align: center; border: 1px solid {_BORDER};"
-_LABEL = f"padding: 6px 10px; vertical-align: middle; border: 1px solid {_BORDER}; color: {_FONT};"
+_LABEL = f"padding: 6px 8px; vertical-align: middle; border: 1px solid {_BORDER}; color: {_FONT};"
 
 
 def label_html(label: Label) -> str:
@@ -166,12 +118,8 @@ def label_html(label: Label) -> str:
     return "".join(parts)
 
 
-def _label_text(label: Label) -> str:
-    return label if isinstance(label, str) else "".join(s.text for s in label)
-
-
 def _cell_html(cell: Cell, side: int) -> str:
-    box = f"width: {side}px; max-width: 100%; margin: 0 auto;"
+    box = f"max-width: {side}px; margin: 0 auto;"
     if isinstance(cell, Generation):
         tip = html.escape(
             f"{cell.prompt}\nseed {cell.seed} · {cell.size[0]}x{cell.size[1]}", quote=True
@@ -180,7 +128,7 @@ def _cell_html(cell: Cell, side: int) -> str:
         try:
             picture = (
                 f'<img src="{thumbnail_uri(cell, side)}" alt="{tip}" '
-                'style="display: block; max-width: 100%; height: auto; margin: 0 auto; '
+                'style="display: block; width: 100%; height: auto; margin: 0 auto; '
                 'border-radius: 3px;"/>'
             )
         except ThumbnailError as error:  # one unreadable image must not break the grid
@@ -207,6 +155,84 @@ def _check_labels(name: str, labels: Sequence[Label] | None, count: int) -> None
         raise ValueError(f"{name} has {len(labels)} labels for {count} {name.split('_')[0]}s")
 
 
+def _title_html(title: Label | None) -> str:
+    if title is None:
+        return ""
+    return f'<div style="font-weight: 600; margin: 4px 0 6px;">{label_html(title)}</div>'
+
+
+def _table(section: GridSection, side: int) -> str:
+    columns = section.columns
+    labelled = section.row_labels is not None
+    natural = columns * (side + _CELL_PAD) + (LABEL_WIDTH if labelled else 0)
+    lines = [
+        f'<table style="border-collapse: collapse; margin: 0 0 8px; table-layout: fixed; '
+        f'width: 100%; max-width: {natural}px;">'
+    ]
+    if labelled:  # a fifth of the width or more, so labels wrap between words
+        share = min(40.0, max(20.0, 100 * LABEL_WIDTH / natural))
+        lines.append(f'<colgroup><col style="width: {share:.1f}%;"/></colgroup>')
+    if section.column_labels is not None:
+        corner = f'<th style="{_LABEL}"></th>' if labelled else ""
+        heads = "".join(
+            f'<th scope="col" style="{_LABEL} text-align: center; font-weight: 600; '
+            f'overflow-wrap: break-word;">{label_html(label)}</th>'
+            for label in section.column_labels
+        )
+        lines.append(f"<thead><tr>{corner}{heads}</tr></thead>")
+    lines.append("<tbody>")
+    for index, row in enumerate(section.rows):
+        cells = []
+        if section.row_labels is not None:
+            label = section.row_labels[index]
+            tip = html.escape(label_text(label), quote=True)
+            cells.append(
+                f'<th scope="row" title="{tip}" style="{_LABEL} text-align: left; '
+                'font-weight: normal; overflow-wrap: break-word; hyphens: auto;">'
+                f"{label_html(label)}</th>"
+            )
+        cells.extend(f'<td style="{_CELL}">{_cell_html(cell, side)}</td>' for cell in row)
+        cells.extend(f'<td style="{_CELL}"></td>' for _ in range(columns - len(row)))
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    lines.append("</tbody></table>")
+    return "\n".join(lines)
+
+
+def _check_side(thumbnail: int) -> None:
+    if thumbnail < 16:
+        raise ValueError(f"thumbnail must be at least 16 px, not {thumbnail}")
+
+
+def render_sections(
+    sections: Sequence[GridSection],
+    *,
+    title: Label | None = None,
+    thumbnail: int = GRID_THUMBNAIL_SIDE,
+) -> GridHTML:
+    """Several labelled tables under one title, each with its heading (an X/Y/Z grid).
+
+    Example:
+        >>> html = render_sections([GridSection([["a"]], heading="1:1"),
+        ...                         GridSection([["b"]], heading="16:9")], title="sizes")
+        >>> html.count("<table"), "16:9" in html
+        (2, True)
+    """
+    _check_side(thumbnail)
+    for section in sections:
+        section.check()
+    lines = [f'<div class="klein-grid" style="color: {_FONT}; max-width: 100%;">']
+    lines.append(_title_html(title))
+    for section in sections:
+        if section.heading is not None:
+            lines.append(
+                f'<div style="font-weight: 600; margin: 10px 0 4px;">'
+                f"{label_html(section.heading)}</div>"
+            )
+        lines.append(_table(section, thumbnail))
+    lines.append("</div>")
+    return GridHTML("\n".join(line for line in lines if line))
+
+
 def render_grid(
     rows: Sequence[Sequence[Cell]],
     *,
@@ -226,36 +252,46 @@ def render_grid(
         >>> "seed 7" in html and "&lt;b&gt;x&lt;/b&gt;" in html
         True
     """
-    columns = max((len(row) for row in rows), default=0)
-    _check_labels("row_labels", row_labels, len(rows))
-    _check_labels("column_labels", column_labels, columns)
-    if thumbnail < 16:
-        raise ValueError(f"thumbnail must be at least 16 px, not {thumbnail}")
-    lines = [f'<div class="klein-grid" style="color: {_FONT}; overflow-x: auto; max-width: 100%;">']
-    if title is not None:
-        lines.append(f'<div style="font-weight: 600; margin: 4px 0 6px;">{label_html(title)}</div>')
-    lines.append('<table style="border-collapse: collapse; margin: 0; table-layout: auto;">')
-    if column_labels is not None:
-        corner = f'<th style="{_LABEL}"></th>' if row_labels is not None else ""
-        heads = "".join(
-            f'<th scope="col" style="{_LABEL} text-align: center; font-weight: 600;">'
-            f"{label_html(label)}</th>"
-            for label in column_labels
-        )
-        lines.append(f"<thead><tr>{corner}{heads}</tr></thead>")
-    lines.append("<tbody>")
-    for index, row in enumerate(rows):
-        cells = []
-        if row_labels is not None:
-            label = row_labels[index]
-            tip = html.escape(_label_text(label), quote=True)
-            cells.append(
-                f'<th scope="row" title="{tip}" style="{_LABEL} text-align: left; '
-                f'font-weight: normal; max-width: 18em; overflow-wrap: anywhere;">'
-                f"{label_html(label)}</th>"
-            )
-        cells.extend(f'<td style="{_CELL}">{_cell_html(cell, thumbnail)}</td>' for cell in row)
-        cells.extend(f'<td style="{_CELL}"></td>' for _ in range(columns - len(row)))
-        lines.append("<tr>" + "".join(cells) + "</tr>")
-    lines.append("</tbody></table></div>")
-    return GridHTML("\n".join(lines))
+    section = GridSection(rows, row_labels, column_labels)
+    return render_sections([section], title=title, thumbnail=thumbnail)
+
+
+def tile_columns(count: int) -> int:
+    """Columns for ``count`` unlabelled images: up to 3 in a row, then a near square.
+
+    Example:
+        >>> [tile_columns(n) for n in (1, 3, 4, 6, 9, 16)]
+        [1, 3, 2, 3, 3, 4]
+    """
+    return max(1, count if count <= 3 else math.ceil(math.sqrt(count)))
+
+
+def render_tiles(
+    cells: Sequence[Cell],
+    *,
+    title: Label | None = None,
+    thumbnail: int = GRID_THUMBNAIL_SIDE,
+    columns: int | None = None,
+) -> GridHTML:
+    """Unlabelled images that wrap into `tile_columns` columns and shrink to fit the cell.
+
+    Example:
+        >>> html = render_tiles([None] * 4)
+        >>> "repeat(2, minmax(0, 1fr))" in html
+        True
+    """
+    _check_side(thumbnail)
+    count = columns or tile_columns(len(cells))
+    natural = count * (thumbnail + _CELL_PAD)
+    tiles = "".join(
+        f'<div style="border: 1px solid {_BORDER}; padding: 6px; min-width: 0; '
+        'text-align: center;">'
+        f"{_cell_html(cell, thumbnail)}</div>"
+        for cell in cells
+    )
+    return GridHTML(
+        f'<div class="klein-grid" style="color: {_FONT}; max-width: 100%;">'
+        f"{_title_html(title)}"
+        f'<div style="display: grid; grid-template-columns: repeat({count}, minmax(0, 1fr)); '
+        f'gap: 4px; width: 100%; max-width: {natural}px;">{tiles}</div></div>'
+    )

@@ -117,7 +117,7 @@ MAGIC_OPTIONS: tuple[MagicOption, ...] = (
     MagicOption(
         "seed",
         f"0 to {MAX_SEED} for a repeatable image; -1 or random draws a new seed for each "
-        "image, reported with it",
+        "image, reported with it; a list (1,2,3) makes a labelled grid, a column a seed",
         short="s",
         value="N",
         default="random, or %config KleinMagics.seed",
@@ -152,6 +152,12 @@ MAGIC_OPTIONS: tuple[MagicOption, ...] = (
         value="FILE",
     ),
     MagicOption("panel", "open the panel with these settings instead of generating"),
+    MagicOption(
+        "pack",
+        "attach a lesson pack (a .zip or folder from `klein pack make`) first: the images "
+        "it holds come from it, free, for the rest of the session",
+        value="PACK",
+    ),
 )
 
 _BY_NAME = {option.name: option for option in MAGIC_OPTIONS}

@@ -24,7 +24,14 @@ from klein_widget.client._exceptions import (
 from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 
-__all__ = ["done_text", "error_text", "price_text", "prices_are_simulated", "progress_text"]
+__all__ = [
+    "done_text",
+    "error_text",
+    "price_text",
+    "prices_are_simulated",
+    "progress_text",
+    "short_error_text",
+]
 
 
 def prices_are_simulated(base_url: str | None) -> bool:
@@ -86,13 +93,16 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
     """The closing line: total time, the server's inference time, seed, size and cost.
 
     ``base_url`` is where the image came from: a local emulator's cost says "simulated"
-    (`price_text`). An image that came from the gallery says so, at $0.000.
+    (`price_text`). An image that came from the gallery (or a lesson pack) says so, at
+    $0.000.
 
     Example:
         >>> done_text(gen, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
         'Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008'
     """
-    if generation.from_gallery:  # already made: nothing was sent, nothing was paid
+    if generation.from_pack:  # made by whoever made the pack: nothing sent or paid
+        parts = [f"From your lesson pack ({generation.from_pack})"]
+    elif generation.from_gallery:  # already made: nothing was sent, nothing was paid
         parts = ["From your gallery"]
     else:
         parts = [f"Done in {generation.elapsed:.2f} s"]
@@ -136,3 +146,18 @@ def error_text(error: BaseException) -> str:
     if isinstance(error, KleinError):
         return _sentence(error.message)
     return _sentence(f"Unexpected {type(error).__name__}: {error}")
+
+
+def short_error_text(error: BaseException) -> str:
+    """`error_text` in one sentence where a Retry button stands beside it (the panel).
+
+    Example:
+        >>> short_error_text(failed)  # doctest: +SKIP
+        'The generation failed on the server (out of memory): Retry, or change the seed.'
+    """
+    if isinstance(error, GenerationFailedError):
+        # The server's own words, first sentence only: the rest says what Retry does.
+        reason = (error.prediction.error or "no reason given").strip().split(". ")[0]
+        reason = reason.rstrip(".")
+        return f"The generation failed on the server ({reason}): Retry, or change the seed."
+    return error_text(error)

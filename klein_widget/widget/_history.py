@@ -1,45 +1,74 @@
-"""The panel's history strip: small thumbnails of this session's images, newest first.
+"""The panel's history: thumbnails of the images made, newest first, bounded.
 
-Memory stays bounded however many images are made: the strip keeps at most `LIMIT`
-entries (older thumbnail widgets are closed), each with a small JPEG thumbnail (made by
-`klein_widget.ui._images`, like every thumbnail), and holds full images only for the
-newest `FULL_IMAGES`; older ones are read back from the gallery file when restored, if
-there is one.
+Memory stays bounded however many images are made: at most `LIMIT` entries, each with a
+small JPEG thumbnail (made by `klein_widget.ui._images`, like every thumbnail), and full
+images only for the newest `FULL_IMAGES`; older ones are read back from their gallery
+file when restored. A new panel starts from the gallery on disk (`PanelHistory.sources`,
+then `PanelHistory.fill` a few images at a time in a worker thread, so the panel shows at
+once and its history fills in), so the history survives kernel restarts. Entries carry no
+widgets: the front end draws them from `HistoryEntry.item` and gets each thumbnail once,
+as a binary buffer.
 
 Example:
-    >>> strip = HistoryStrip(on_select=print)  # doctest: +SKIP
-    >>> entry = strip.add(generation, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
+    >>> history = PanelHistory()
+    >>> history.entries
+    []
+    >>> entry = history.add(generation, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
-
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
-from klein_widget.ui._images import THUMBNAIL_SIDE, ThumbnailError, placeholder, thumbnail
+from klein_widget.store._gallery import Gallery
+from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
+from klein_widget.widget._times import GenerationTimes
 
-LIMIT = 32  # thumbnails in the strip
+__all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory"]
+
+LIMIT = 32  # entries kept (thumbnails about 3 KB each)
 FULL_IMAGES = 6  # newest entries whose full image stays in memory
+STEP = 4  # images read and thumbnailed per step when a panel opens
+_log = logging.getLogger("klein_widget.panel")
+
+Source = Callable[[], Generation]  # reads one image (a gallery file, or one in memory)
+Prepared = tuple[int, Generation, bytes]  # number, image, thumbnail
 
 
-def _strip_thumbnail(generation: Generation) -> bytes:
+def _prepare(chunk: list[tuple[int, Source]]) -> list[Prepared]:
+    """Read and thumbnail a few images (in a worker thread); skip unreadable ones."""
+    made: list[Prepared] = []
+    for number, source in chunk:
+        try:
+            generation = source()
+        except (LookupError, OSError) as error:
+            _log.debug("history: skipped image #%d (%s)", number, error)
+            continue
+        made.append((number, generation, _thumb(generation.image, generation.nsfw)))
+    return made
+
+
+def _thumb(image: bytes, nsfw: bool) -> bytes:
     """The card's picture: blurred if flagged NSFW; grey if the image cannot be shown."""
     try:
-        return thumbnail(generation, blur=generation.nsfw)
+        return thumbnail(image, blur=nsfw)
     except ThumbnailError:
         return placeholder()
 
 
 @dataclass
 class HistoryEntry:
-    """One image in the strip: what restores it, without necessarily the image itself."""
+    """One image in the history: what restores it, without necessarily the image itself."""
 
     number: int
     request: GenerationRequest
@@ -52,7 +81,6 @@ class HistoryEntry:
     path: Path | None
     # Dropped once the entry is no longer among the newest FULL_IMAGES.
     generation: Generation | None = field(repr=False)
-    card: Any = field(default=None, repr=False)
 
     def image(self) -> bytes | None:
         """The full image: from memory, else from the gallery file, else None."""
@@ -65,22 +93,27 @@ class HistoryEntry:
                 return None
         return None
 
+    def item(self) -> dict[str, Any]:
+        """What the front end shows for it (the thumbnail travels separately)."""
+        r = self.request
+        return {
+            "id": self.task_id,
+            "number": self.number,
+            "prompt": r.prompt,
+            "width": r.width,
+            "height": r.height,
+            "seed": r.seed,
+            "nsfw": self.nsfw,
+        }
 
-class HistoryStrip:
-    """A horizontally scrolling row of thumbnail cards; clicking one calls ``on_select``."""
 
-    def __init__(self, on_select: Callable[[HistoryEntry], None]) -> None:
-        self._on_select = on_select
-        self._entries: list[HistoryEntry] = []  # newest first
-        self._count = 0
-        self.label = w.HTML()
-        self.strip = w.HBox(
-            layout=w.Layout(
-                overflow="auto hidden", flex_flow="row nowrap", width="100%", padding="2px 0 4px 0"
-            )
-        )
-        self.box = w.VBox([self.label, self.strip], layout=w.Layout(display="none"))
-        self._relabel()
+class PanelHistory:
+    """The panel's entries, newest first, at most `LIMIT`."""
+
+    def __init__(self) -> None:
+        self._entries: list[HistoryEntry] = []
+        self._lock = threading.Lock()
+        self.count = 0  # images added this panel's life (also those no longer kept)
 
     @property
     def entries(self) -> list[HistoryEntry]:
@@ -88,20 +121,40 @@ class HistoryStrip:
         return list(self._entries)
 
     def find(self, task_id: str) -> HistoryEntry | None:
-        """The entry of a task, if it is in the strip."""
+        """The entry of a task, if it is kept."""
         return next((e for e in self._entries if e.task_id == task_id), None)
 
-    def add(self, generation: Generation, *, base_url: str) -> HistoryEntry:
-        """Add ``generation`` as the newest entry (or return its entry if already there)."""
+    def add(self, generation: Generation, *, base_url: str, newest: bool = True) -> HistoryEntry:
+        """Add ``generation`` (newest, or oldest when loading) or return its entry."""
         found = self.find(generation.task_id) if generation.task_id else None
         if found is not None:
             return found
-        self._count += 1
-        entry = HistoryEntry(
-            number=self._count,
+        picture = _thumb(generation.image, generation.nsfw)  # slow: outside the lock
+        with self._lock:  # the kernel may hand over images on two threads at once
+            found = self.find(generation.task_id) if generation.task_id else None
+            return found or self._insert(generation, picture, base_url, newest)
+
+    def _insert(
+        self, generation: Generation, picture: bytes, base_url: str, newest: bool
+    ) -> HistoryEntry:
+        self.count += 1
+        entry = self._entry(self.count, generation, picture, base_url)
+        if newest:
+            self._entries.insert(0, entry)
+        else:
+            self._entries.append(entry)
+        for old in self._entries[FULL_IMAGES:]:
+            old.generation = None
+        del self._entries[LIMIT:]
+        return entry
+
+    @staticmethod
+    def _entry(number: int, generation: Generation, picture: bytes, base_url: str) -> HistoryEntry:
+        return HistoryEntry(
+            number=number,
             request=generation.request,
             task_id=generation.task_id,
-            thumbnail=_strip_thumbnail(generation),
+            thumbnail=picture,
             nsfw=generation.nsfw,
             done=done_text(generation, base_url=base_url),
             format="jpeg" if generation.format == "jpeg" else "png",
@@ -109,84 +162,95 @@ class HistoryStrip:
             path=generation.path,
             generation=generation,
         )
-        entry.card = self._card(entry)
-        self._entries.insert(0, entry)
-        for old in self._entries[FULL_IMAGES:]:
-            old.generation = None
-        for gone in self._entries[LIMIT:]:
-            _close_tree(gone.card)
-        del self._entries[LIMIT:]
-        self.strip.children = tuple(e.card for e in self._entries)
-        self.box.layout.display = None
-        self._relabel()
-        return entry
 
-    def mark_current(self, entry: HistoryEntry | None) -> None:
-        """Outline the card of the image being shown."""
-        for e in self._entries:
-            if e is entry:
-                e.card.add_class("klein-current")
-            else:
-                e.card.remove_class("klein-current")
+    def sources(self, gallery: Gallery | None, *, recent: list[Generation]) -> list[Source]:
+        """What a new panel's history starts from, newest first: the gallery's newest
+        images, else ``recent`` (the session's, when there is no gallery). Cheap: reads
+        the index only; the images are read (and thumbnailed) by `fill`."""
+        if gallery is not None:
+            rows = gallery.find(limit=LIMIT)
+            if rows:
+                return [functools.partial(gallery.load, row) for row in rows]
+        return [functools.partial(lambda g: g, g) for g in reversed(recent[-LIMIT:])]
 
-    def close(self) -> None:
-        """Close every widget of the strip."""
-        for entry in self._entries:
-            _close_tree(entry.card)
+    async def fill(
+        self,
+        sources: list[Source],
+        *,
+        base_url: str,
+        on_step: Callable[[list[HistoryEntry]], None],
+        step: int = STEP,
+    ) -> list[HistoryEntry]:
+        """Add ``sources`` (newest first) below what is there, ``step`` at a time: each
+        step's files are read and thumbnailed in a worker thread, so the kernel's loop
+        (and the panel's first render) never waits; ``on_step`` shows each step."""
+        numbers = self._reserve(len(sources))
+        added: list[HistoryEntry] = []
+        for start in range(0, len(sources), step):
+            chunk = list(
+                zip(numbers[start : start + step], sources[start : start + step], strict=True)
+            )
+            made = await asyncio.to_thread(_prepare, chunk)
+            entries = self._append(made, base_url)
+            added += entries
+            on_step(entries)
+        return added
+
+    def start(
+        self,
+        sources: list[Source],
+        *,
+        base_url: str,
+        loop: asyncio.AbstractEventLoop | None,
+        on_step: Callable[[list[HistoryEntry]], None],
+        times: GenerationTimes,
+        on_done: Callable[[list[HistoryEntry]], object],
+    ) -> asyncio.Task[None] | None:
+        """`fill` as a task on ``loop``, or at once with no loop (a script) or nothing to
+        read; then learn from the entries how long images take, and call ``on_done``."""
+
+        def done(entries: list[HistoryEntry]) -> None:
+            for entry in reversed(entries):  # oldest first, as they were made
+                times.learn_from(entry.generation)
+            on_done(entries)
+
+        if loop is None or not sources:
+            done(self.fill_now(sources, base_url=base_url))
+            return None
+
+        async def fill() -> None:
+            done(await self.fill(sources, base_url=base_url, on_step=on_step))
+
+        return loop.create_task(fill())
+
+    def fill_now(self, sources: list[Source], *, base_url: str) -> list[HistoryEntry]:
+        """`fill` without an event loop (a script): all at once."""
+        numbers = self._reserve(len(sources))
+        return self._append(_prepare(list(zip(numbers, sources, strict=True))), base_url)
+
+    def _reserve(self, count: int) -> list[int]:
+        """Numbers for ``count`` older images, newest first; later images count on."""
+        with self._lock:
+            first = self.count + 1
+            self.count += count
+        return list(range(first + count - 1, first - 1, -1))
+
+    def _append(self, made: list[Prepared], base_url: str) -> list[HistoryEntry]:
+        entries: list[HistoryEntry] = []
+        with self._lock:
+            for number, generation, picture in made:
+                if self.find(generation.task_id) is not None or len(self._entries) >= LIMIT:
+                    continue
+                entries.append(self._entry(number, generation, picture, base_url))
+                self._entries.append(entries[-1])
+            for old in self._entries[FULL_IMAGES:]:
+                old.generation = None
+        return entries
+
+    def items(self) -> list[dict[str, Any]]:
+        """The front end's list, newest first."""
+        return [e.item() for e in self._entries]
+
+    def clear(self) -> None:
+        """Forget every entry."""
         self._entries.clear()
-        _close_tree(self.box)
-
-    def _relabel(self) -> None:
-        count = len(self._entries)
-        more = f" (the newest {LIMIT} are shown)" if self._count > LIMIT else ""
-        self.label.value = (
-            '<span style="color: var(--jp-ui-font-color2, #666); font-size: 12px">'
-            f"History · {self._count} image{'s' if self._count != 1 else ''} this session"
-            f"{more} · newest first · click one to restore it</span>"
-            if count
-            else ""
-        )
-
-    def _card(self, entry: HistoryEntry) -> Any:
-        request = entry.request
-        scale = THUMBNAIL_SIDE / max(request.width, request.height)
-        picture = w.Image(
-            value=entry.thumbnail,
-            format="jpeg",
-            layout=w.Layout(
-                width=f"{round(request.width * scale)}px",
-                height=f"{round(request.height * scale)}px",
-            ),
-        )
-        prompt = request.prompt if len(request.prompt) <= 160 else request.prompt[:157] + "…"
-        flag = " · flagged NSFW" if entry.nsfw else ""
-        button = w.Button(
-            description=f"{request.width}\u00d7{request.height}",
-            tooltip=f"#{entry.number} · seed {request.seed}{flag}\n{prompt}\nClick to restore",
-            layout=w.Layout(width="100%", margin="0"),
-        )
-        button.on_click(lambda _b: self._on_select(entry))
-        card = w.VBox(
-            [picture, button],
-            layout=w.Layout(
-                flex="0 0 auto",
-                align_items="center",
-                margin="0 6px 0 0",
-                width=f"{THUMBNAIL_SIDE + 4}px",
-            ),
-        )
-        card.add_class("klein-thumb")
-        return card
-
-
-def _close_tree(widget: Any) -> None:
-    """Close a widget, recursively its children, and its layout and style: each is a
-    widget with its own comm, which ``close()`` leaves open (ipywidgets 8)."""
-    if widget is None:
-        return
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
-        if isinstance(part, w.Widget):
-            part.close()
-    widget.close()

@@ -2,8 +2,9 @@
 
 Nothing here blocks: each generation is an ``asyncio`` task created with
 ``asyncio.get_running_loop().create_task``, and a ticker task refreshes the elapsed time
-while any is running. Cancelling stops waiting; the server still finishes (and bills)
-tasks it accepted.
+while any is running. Cancelling a job means "stop waiting": a job the server may
+already have accepted is detached (its task runs on, and its image still lands in the
+gallery and the history, so spend and history agree); one not yet sent is cancelled.
 
 Example:
     >>> jobs = Jobs(limit=4, on_change=redraw, on_done=show, on_failed=report)  # doctest: +SKIP
@@ -60,32 +61,40 @@ class Jobs:
         on_change: Callable[[], None],
         on_done: Callable[[PanelJob, Generation, AsyncKleinClient], None],
         on_failed: Callable[[PanelJob, Exception], None],
+        expected: Callable[[GenerationRequest], float | None] = lambda _r: None,
     ) -> None:
         self.limit = limit
         self._on_change = on_change
         self._on_done = on_done
         self._on_failed = on_failed
+        self._expected = expected
         self._jobs: dict[int, PanelJob] = {}
         self._count = 0
         self._ticker: asyncio.Task[None] | None = None
 
     @property
     def active(self) -> list[PanelJob]:
-        """The jobs in flight, oldest first."""
-        return list(self._jobs.values())
+        """The jobs in flight that the user waits for, oldest first."""
+        return [job for job in self._jobs.values() if not job.detached]
+
+    @property
+    def detached(self) -> list[PanelJob]:
+        """Jobs the user stopped waiting for that still run (their images are paid)."""
+        return [job for job in self._jobs.values() if job.detached]
 
     @property
     def full(self) -> bool:
         """True when no more may start."""
-        return len(self._jobs) >= self.limit
+        return len(self.active) >= self.limit
 
     def start(
-        self, request: GenerationRequest, client: AsyncKleinClient
+        self, request: GenerationRequest, client: AsyncKleinClient, *, fresh: bool = False
     ) -> asyncio.Task[Generation | None] | None:
         """Start generating ``request`` (its seed is drawn here if -1, so it is known at
-        once); None if there is no running loop."""
-        job = PanelJob(self._count + 1, request.with_concrete_seed())
-        job.task = spawn(self._run(job, client))
+        once); None if there is no running loop. ``fresh`` skips the gallery."""
+        concrete = request.with_concrete_seed()
+        job = PanelJob(self._count + 1, concrete, request, self._expected(concrete))
+        job.task = spawn(self._run(job, client, fresh))
         if job.task is None:
             return None
         self._count += 1
@@ -97,17 +106,30 @@ class Jobs:
         self._on_change()
         return job.task
 
-    def cancel(self) -> list[PanelJob]:
-        """Stop waiting for every job; returns the jobs cancelled."""
-        jobs = self.active
-        for job in jobs:
+    def get(self, number: int) -> PanelJob | None:
+        """The job in flight with this number, if any."""
+        job = self._jobs.get(number)
+        return job if job is not None and not job.detached else None
+
+    def cancel(self, job: PanelJob) -> None:
+        """Stop waiting for ``job``: detach it if the server may have accepted it (it
+        finishes in the background), else cancel its task."""
+        if job.accepted:
+            job.detached = True
+        elif job.task is not None:
+            job.task.cancel()
+            self._jobs.pop(job.number, None)  # gone now, not when the loop next runs it
+        self._on_change()
+
+    def stop_all(self) -> None:
+        """Cancel every task, detached or not (the panel is closing)."""
+        for job in self._jobs.values():
             if job.task is not None:
                 job.task.cancel()
         if self._ticker is not None:
             self._ticker.cancel()
-        return jobs
 
-    async def _run(self, job: PanelJob, client: AsyncKleinClient) -> Generation | None:
+    async def _run(self, job: PanelJob, client: AsyncKleinClient, fresh: bool) -> Generation | None:
         def on_progress(progress: Progress) -> None:
             stage_changed = job.progress is None or job.progress.stage != progress.stage
             job.progress = progress
@@ -115,7 +137,7 @@ class Jobs:
                 self._on_change()
 
         try:
-            generation = await client.generate(job.request, on_progress=on_progress)
+            generation = await client.generate(job.request, on_progress=on_progress, fresh=fresh)
         except Exception as error:
             _log.debug("generation #%d failed", job.number, exc_info=True)
             self._on_failed(job, error)
@@ -126,7 +148,7 @@ class Jobs:
         return generation
 
     async def _tick(self) -> None:
-        while self._jobs:
+        while self.active:
             await asyncio.sleep(TICK)
             self._on_change()
 

@@ -1,13 +1,13 @@
-"""The panel's status line, connection label and spend line.
+"""The panel's words: the status lines, each job's progress, connection and spend.
 
 The status shows how each generation of the current batch ended (so an error is not
 hidden by a later success) and, live, each one still in flight. The words themselves
 come from `klein_widget.ui._text`, shared with ``%klein`` and the CLI.
 
 Example:
-    >>> status = PanelStatusLine()  # doctest: +SKIP
-    >>> status.add("Done in 0.7 s · seed 42", "ok", job=1)  # doctest: +SKIP
-    >>> status.render([], limit=4, has_key=True)  # doctest: +SKIP
+    >>> status = PanelStatusLine()
+    >>> status.add("Done in 0.7 s · seed 42", "ok", job=1)
+    >>> status.render([], limit=4, has_key=True)[0]
     'Done in 0.7 s · seed 42'
 """
 
@@ -18,9 +18,8 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlsplit
-
-import ipywidgets as w
 
 from klein_widget.client._config import DEFAULT_BASE_URL
 from klein_widget.client._generation import Generation
@@ -28,34 +27,60 @@ from klein_widget.client._ledger import Spend
 from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest
 from klein_widget.client._run import Progress
 from klein_widget.ui._text import price_text, progress_text
-from klein_widget.widget._style import Kind, escape, line
 
-NO_KEY_HTML = (
-    "No WaveSpeed API key yet. Set the <code>WAVESPEED_API_KEY</code> environment variable, "
-    "or run <code>klein_widget.set_api_key()</code> in a cell (it asks without echo); or try "
-    "everything offline with <code>klein_widget.use_emulator()</code>."
-)
+Kind = Literal["info", "busy", "ok", "warn", "error", "muted"]
+
 NO_KEY_TEXT = (
     "No WaveSpeed API key yet: set WAVESPEED_API_KEY, run klein_widget.set_api_key(), "
     "or klein_widget.use_emulator()."
 )
+_STAGES = {  # what the progress bar names each stage
+    "submitting": "sending",
+    "rate_limited": "rate limited",
+    "submitted": "queued",
+    "queued": "queued",
+    "processing": "generating",
+    "downloading": "downloading",
+    "done": "done",
+}
 
 
 @dataclass
 class PanelJob:
-    """One generation in flight."""
+    """One generation in flight. ``asked`` is the request as the user made it (seed -1
+    stays -1, for Retry); ``request`` has the concrete seed sent."""
 
     number: int
     request: GenerationRequest
+    asked: GenerationRequest
+    expected: float | None = None  # seconds, from the learned inference time
     started: float = dataclasses.field(default_factory=time.monotonic)
     progress: Progress | None = None
     task: asyncio.Task[Generation | None] | None = None
+    detached: bool = False  # the user stopped waiting; the image still lands in history
+
+    @property
+    def accepted(self) -> bool:
+        """True once the server may have accepted the task (it may be billed)."""
+        return self.progress is not None and self.progress.stage != "rate_limited"
 
     def line(self) -> str:
         """What it is doing, with the elapsed time counted live."""
         progress = self.progress or Progress("submitting", 0.0, self.request)
         live = dataclasses.replace(progress, elapsed=time.monotonic() - self.started)
         return f"{progress_text(live)} · seed {self.request.seed}"
+
+    def item(self) -> dict[str, Any]:
+        """The front end's progress bar for it."""
+        stage = self.progress.stage if self.progress else "submitting"
+        return {
+            "number": self.number,
+            "stage": _STAGES.get(stage, stage),
+            "elapsed": round(time.monotonic() - self.started, 2),
+            "expected": self.expected,
+            "seed": self.request.seed,
+            "text": self.line(),
+        }
 
 
 @dataclass(frozen=True)
@@ -68,10 +93,9 @@ class Outcome:
 
 
 class PanelStatusLine:
-    """An HTML line (or a few) under the Generate button, and its plain text."""
+    """The outcomes of the current batch, rendered with the jobs still in flight."""
 
     def __init__(self, keep: int = 4) -> None:
-        self.html = w.HTML(layout=w.Layout(flex="1 1 0%", margin="0 0 0 10px"))
         self.outcomes: list[Outcome] = []
         self._keep = keep
 
@@ -85,61 +109,62 @@ class PanelStatusLine:
         self.outcomes = [*self.outcomes, Outcome(text, kind, job)][-self._keep :]
 
     def clear(self) -> None:
-        """Forget past outcomes (a new batch starts)."""
+        """Forget past outcomes (a new batch starts, or the input changed)."""
         self.outcomes = []
 
-    def render(self, jobs: Sequence[PanelJob], *, limit: int, has_key: bool) -> str:
-        """Redraw from the outcomes and the jobs in flight; returns the plain text."""
+    def clear_errors(self) -> None:
+        """Forget notes about what was wrong (the input changed since)."""
+        self.outcomes = [o for o in self.outcomes if o.kind not in ("error", "warn")]
+
+    def render(
+        self, jobs: Sequence[PanelJob], *, limit: int, has_key: bool
+    ) -> tuple[str, list[dict[str, str]]]:
+        """The plain text and the front end's lines, from the outcomes and the jobs."""
         numbered = sum(o.job is not None for o in self.outcomes) + len(jobs) > 1
-        lines = [
+        lines: list[tuple[str, Kind]] = [
             (f"#{o.job} {o.text}" if numbered and o.job is not None else o.text, o.kind)
             for o in self.outcomes
         ]
         lines += [(f"#{j.number} {j.line()}" if numbered else j.line(), "busy") for j in jobs]
         if len(jobs) >= limit:
             lines.append((f"{limit} in flight, the most at once.", "muted"))
-        if not lines and not has_key:
-            self.html.value = line(NO_KEY_HTML, kind="warn")
-            return NO_KEY_TEXT
         if not lines:
-            self.html.value = line("Ready.", kind="muted", mark=False)
-            return "Ready."
-        self.html.value = "".join(line(escape(text), kind=kind) for text, kind in lines)
-        return "\n".join(text for text, _ in lines)
+            lines = [(NO_KEY_TEXT, "warn")] if not has_key else [("Ready.", "muted")]
+        return "\n".join(t for t, _ in lines), [{"text": t, "kind": k} for t, k in lines]
 
 
-def cancelled_text(jobs: Sequence[PanelJob], *, base_url: str) -> str:
-    """What Cancel says: which tasks it stopped waiting for, and that they are billed."""
-    ids = [j.progress.task_id for j in jobs if j.progress and j.progress.task_id]
-    tasks = f" (task {', '.join(ids[:2])}{'…' if len(ids) > 2 else ''})" if ids else ""
-    noun = "image" if len(jobs) == 1 else f"{len(jobs)} images"
+def cancelled_text(job: PanelJob, *, base_url: str) -> str:
+    """What Cancel says for one job: stopped waiting, and whether it is still billed."""
+    if not job.accepted:
+        return f"Cancelled image #{job.number} before WaveSpeed accepted it: nothing is billed."
     return (
-        f"Cancelled: stopped waiting for the {noun}{tasks}. WaveSpeed still finishes "
-        f"what it accepted and bills it (an image: {price_text(PRICE_PER_IMAGE, base_url)})."
+        f"Stopped waiting for image #{job.number}; WaveSpeed already accepted it, so it bills "
+        f"it ({price_text(PRICE_PER_IMAGE, base_url)}) and it still arrives in your history."
     )
 
 
 def connection_text(url: str, *, emulator: bool, has_key: bool) -> str:
-    """Where images come from, as HTML: the emulator, WaveSpeed, or another host."""
+    """Where images come from, in words: the emulator, WaveSpeed, or another host."""
     if emulator:
         where = "local emulator"
     elif url == DEFAULT_BASE_URL:
         where = "WaveSpeed API"
     else:
-        where = f"API at {escape(urlsplit(url).netloc or url)}"
-    if has_key:
-        return where
-    return f'{where} · <span style="color: var(--jp-warn-color1, #e65100)">no key</span>'
+        where = f"API at {urlsplit(url).netloc or url}"
+    return where if has_key else f"{where} · no key"
 
 
 def spend_text(spend: Spend, *, session_wide: bool, base_url: str) -> str:
-    """``This session: 3 images · $0.024 (counts %klein too)``; ``$0.024 simulated`` when
-    ``base_url`` is a local emulator (`klein_widget.ui._text.price_text`)."""
+    """``This session: 3 images · $0.024 · 2 from your gallery, $0.016 saved (counts %klein
+    too)``; prices say ``simulated`` on a local emulator (`klein_widget.ui._text.price_text`)."""
     images = f"{spend.images} image{'s' if spend.images != 1 else ''}"
     extra = ""
     if spend.enhancements:
         plural = "s" if spend.enhancements != 1 else ""
         extra = f", {spend.enhancements} prompt enhancement{plural}"
+    saved = ""
+    if spend.reused:
+        saved = f" · {spend.reused} from your gallery, {price_text(spend.saved, base_url)} saved"
     where = "This session" if session_wide else "This panel's client"
     also = " (counts %klein too)" if session_wide else ""
-    return f"{where}: {images}{extra} · {price_text(spend.dollars, base_url)}{also}"
+    return f"{where}: {images}{extra} · {price_text(spend.dollars, base_url)}{saved}{also}"

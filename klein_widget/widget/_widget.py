@@ -1,12 +1,12 @@
 """`KleinPanel`: make an image from a prompt in one click, watch it happen, get its code.
 
-Built from core ipywidgets 8 only (JupyterLab 4, Notebook 7, Voila, VS Code, Colab).
-Work runs as tasks on the kernel's event loop, so the kernel never blocks: other cells
-run meanwhile and up to `MAX_IN_FLIGHT` images can be in flight. The pieces, all in
-``klein_widget.widget``: `_controls` (inputs), `_fields` (their Python properties),
-`_frame` (title, Generate / Cancel, spend), `_jobs` (tasks in flight), `_enhance` (prompt
-optimizer), `_status` (status, connection and spend text), `_result` (image and
-snippets), `_history` (thumbnails), `_style` (look).
+One anywidget (`klein_widget.widget._state.PanelState`: synced traits, panel.js and
+panel.css). Work runs as tasks on the kernel's event loop, so the kernel never blocks:
+other cells run meanwhile and up to `MAX_IN_FLIGHT` images can be in flight. The front
+end sends small messages (``{"type": "generate"}``...) that call the methods below.
+The pieces, all in ``klein_widget.widget``: `_state` (traits), `_jobs` (tasks in flight),
+`_enhance` (prompt optimizer), `_status` (words), `_history` (thumbnails), `_fallback`
+(the static copy for saved notebooks).
 
 Example:
     >>> import klein_widget
@@ -18,33 +18,32 @@ Example:
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-import ipywidgets as w
-from traitlets import Int, Unicode, observe
+from traitlets import observe
 
 from klein_widget._session import session
 from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import missing_key_error
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
-from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
-from klein_widget.ui._text import error_text
-from klein_widget.widget._controls import Controls
+from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
+from klein_widget.ui._text import done_text, error_text, short_error_text
 from klein_widget.widget._enhance import Enhancer
-from klein_widget.widget._fields import PanelFields
-from klein_widget.widget._frame import PanelFrame
-from klein_widget.widget._history import LIMIT, HistoryEntry, HistoryStrip, _close_tree
+from klein_widget.widget._history import HistoryEntry, PanelHistory
 from klein_widget.widget._jobs import NO_LOOP, Jobs, running_loop
-from klein_widget.widget._result import ResultView
-from klein_widget.widget._status import PanelJob, PanelStatusLine, cancelled_text
-from klein_widget.widget._style import Kind
+from klein_widget.widget._messages import handle_message
+from klein_widget.widget._show import Shower
+from klein_widget.widget._state import PanelState
+from klein_widget.widget._status import Kind, PanelJob, PanelStatusLine, cancelled_text
+from klein_widget.widget._times import GenerationTimes
 
 __all__ = ["MAX_IN_FLIGHT", "KleinPanel", "panel"]
 
 MAX_IN_FLIGHT = 4  # generations at once; WaveSpeed's lowest tier runs 2 and queues the rest
 
 
-class KleinPanel(PanelFields, w.VBox):  # type: ignore[misc]
+class KleinPanel(PanelState):
     """The interactive image panel.
 
     ``client`` defaults to the session's shared async client
@@ -59,9 +58,6 @@ class KleinPanel(PanelFields, w.VBox):  # type: ignore[misc]
         42
     """
 
-    running = Int(0, help="Generations in flight.")
-    status = Unicode("", help="The status line, as plain text.")
-
     def __init__(
         self,
         client: AsyncKleinClient | None = None,
@@ -72,44 +68,39 @@ class KleinPanel(PanelFields, w.VBox):  # type: ignore[misc]
         seed: int = RANDOM_SEED,
     ) -> None:
         self._client = client
-        self.controls = Controls(prompt=prompt, width=width, height=height, seed=seed)
-        self.result = ResultView()
-        self.history_strip = HistoryStrip(on_select=self.restore)
-        self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
-        self.status_html = self.status_line.html
-        self.frame = PanelFrame(self.status_html)
-        self.generate_button = self.frame.generate_button
-        self.cancel_button = self.frame.cancel_button
-        self.connection_html = self.frame.connection_html
-        self.spend_html = self.frame.spend_html
-        super().__init__(
-            [
-                self.frame.header,
-                *self.controls.rows(),
-                self.frame.actions,
-                self.result.box,
-                self.history_strip.box,
-                self.spend_html,
-            ],
-            layout=self.frame.outline(),
-        )
-        self.add_class("klein-panel")
+        super().__init__(prompt=prompt, width=width, height=height, seed=seed)
         self.last: Generation | None = None
         self._loop = running_loop()
+        self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
+        self.times = GenerationTimes()  # seconds a generation takes, learned per size
         self.jobs = Jobs(
-            limit=MAX_IN_FLIGHT, on_change=self._render, on_done=self._done, on_failed=self._failed
+            limit=MAX_IN_FLIGHT,
+            on_change=self.refresh,
+            on_done=self._done,
+            on_failed=self._failed,
+            expected=self.times.expected,
         )
-        self.enhancer = Enhancer(self.controls, lambda: self.client, on_change=self._render)
-        self.generate_button.on_click(lambda _b: self.generate())
-        self.cancel_button.on_click(lambda _b: self.cancel())
-        self.controls.reuse_seed.on_click(lambda _b: self.reuse_seed())
-        for generation in list(session().history)[-LIMIT:]:
-            self.history_strip.add(generation, base_url=session().base_url)
+        self.enhancer = Enhancer(self, lambda: self.client, on_change=self.refresh)
+        self.shower = Shower(self)
+        self._retry: GenerationRequest | None = None
+        self._history = PanelHistory()
+        # Filled from the gallery (else the session's images) a few at a time on the
+        # kernel's loop, so the panel shows at once; this task (None: done) says when.
+        gallery = session().gallery if client is None else None
+        self.history_loaded = self._history.start(
+            self._history.sources(gallery, recent=list(session().history)),
+            base_url=session().base_url if client is None else self.client.base_url,
+            loop=self._loop,
+            on_step=self.shower.send_thumbnails,
+            times=self.times,
+            on_done=lambda _entries: self.shower.sync_items(),
+        )
+        self.on_msg(lambda _w, content, _b: handle_message(self, content))
         self._unsubscribe = session().subscribe(self._on_session_image)
-        self._unwatch = session().watch(self._render)  # set_api_key() elsewhere: redraw
-        self._render()
+        self._unwatch = session().watch(self.refresh)  # set_api_key() elsewhere: redraw
+        self.refresh()
 
-    # --- Python-level access (also prompt, width, height, seed: PanelFields) -----------
+    # --- Python-level access -------------------------------------------------------------
 
     @property
     def client(self) -> AsyncKleinClient:
@@ -118,126 +109,138 @@ class KleinPanel(PanelFields, w.VBox):  # type: ignore[misc]
 
     @property
     def tasks(self) -> list[asyncio.Task[Generation | None]]:
-        """The generations in flight."""
+        """The generations in flight (those the panel still waits for)."""
         return [job.task for job in self.jobs.active if job.task is not None]
+
+    @property
+    def home_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The kernel's loop the panel was made on: its tasks run there."""
+        return self._loop
+
+    @property
+    def history(self) -> list[HistoryEntry]:
+        """The images in the history, newest first."""
+        return self._history.entries
 
     def __repr__(self) -> str:
         prompt = self.prompt if len(self.prompt) <= 40 else self.prompt[:39] + "…"
         return (
             f"KleinPanel(prompt={prompt!r}, size={self.width}x{self.height}, seed={self.seed}, "
-            f"running={self.running}, images={len(self.history_strip.entries)})"
+            f"running={self.running}, images={len(self._history.entries)})"
         )
 
-    # --- actions -----------------------------------------------------------------------
+    # --- actions -------------------------------------------------------------------------
 
-    def generate(self) -> asyncio.Task[Generation | None] | None:
-        """Start one generation from the controls; returns its task, or None if nothing
-        could be sent (the status says why). The task's result is the `Generation`, or
-        None if it failed (the status says why)."""
-        try:
-            request = self.controls.request()
-        except InvalidRequestError as error:
-            self._refuse(error_text(error))
-            return None
-        if self.jobs.full:
-            self._refuse(
-                f"{MAX_IN_FLIGHT} images are already in flight, the most at once: wait for "
-                "one to finish, or Cancel.",
-                "warn",
-            )
-            return None
+    def generate(
+        self, request: GenerationRequest | None = None
+    ) -> asyncio.Task[Generation | None] | None:
+        """Start one generation (from the fields unless ``request`` is given); returns its
+        task, or None if nothing could be sent (the status says why). The task's result
+        is the `Generation`, or None if it failed (the status says why)."""
         client = self.client
-        if client.key_missing:
-            self._refuse(error_text(missing_key_error()))
+        try:
+            request = request or GenerationRequest(self.prompt, self.width, self.height, self.seed)
+        except InvalidRequestError as error:
+            refusal = error_text(error)
+        else:
+            refusal = error_text(missing_key_error()) if client.key_missing else ""
+        if self.jobs.full:
+            refusal = (
+                f"{MAX_IN_FLIGHT} images are already in flight, the most at once: wait for "
+                "one to finish, or Cancel one."
+            )
+        if refusal or request is None:
+            self._refuse(refusal, "warn" if self.jobs.full else "error")
             return None
         if not self.jobs.active:
             self.status_line.clear()  # a new batch: past outcomes go
+        self.can_retry, self._retry = False, None
         self._loop = self._loop or running_loop()
-        task = self.jobs.start(request, client)
+        task = self.jobs.start(request, client, fresh=self.fresh)
         if task is None:
             self._refuse(NO_LOOP)
-            return None
         return task
 
-    def cancel(self) -> int:
-        """Stop waiting for everything in flight; returns how many images were cancelled.
+    def retry(self) -> asyncio.Task[Generation | None] | None:
+        """Send again the request that failed last (its seed as the user set it)."""
+        return self.generate(self._retry) if self._retry is not None else None
 
-        The server still finishes tasks it accepted, and bills them.
-        """
-        jobs = self.jobs.cancel()
-        self.enhancer.cancel()
-        if jobs:
-            self.status_line.set(cancelled_text(jobs, base_url=self.client.base_url), "warn")
-            self._render()
-        return len(jobs)
+    def cancel(self, number: int | None = None) -> int:
+        """Stop waiting for job ``number`` (default: the newest); returns how many jobs
+        stopped. A job WaveSpeed may have accepted still finishes in the background and
+        lands in the gallery and the history (it is billed); one not yet sent is not."""
+        active = self.jobs.active
+        job = self.jobs.get(number) if number is not None else (active[-1] if active else None)
+        if job is None:
+            if self.enhancer.task is not None:
+                self.enhancer.cancel()
+            return 0
+        self.jobs.cancel(job)
+        self.status_line.add(cancelled_text(job, base_url=self.client.base_url), "warn")
+        self.refresh()
+        return 1
 
     def enhance(self) -> asyncio.Task[str | None] | None:
         """Rewrite the prompt with the prompt optimizer; returns the task (result: the new
-        prompt, or None on error; the note beside the button says what happened)."""
+        prompt, or None on error; ``enhance_note`` says what happened)."""
         return self.enhancer.start()
 
     def undo_enhance(self) -> None:
         """Put back the prompt from before the last enhancement."""
         self.enhancer.undo()
 
-    def reuse_seed(self) -> None:
-        """Set the seed to the one of the image shown."""
-        if self.result.request is not None:
-            self.seed = self.result.request.seed
-
-    def restore(self, entry: HistoryEntry | int) -> None:
-        """Show a history entry (or its index, 0 = newest) and put its prompt, size and
-        seed back into the controls."""
+    def restore(self, entry: HistoryEntry | int | str) -> None:
+        """Show a history entry (or its index, 0 = newest, or its task id) and put its
+        prompt, size and seed back; the seed is then fixed (say ``seed = -1`` for random)."""
         if isinstance(entry, int):
-            entry = self.history_strip.entries[entry]
-        request = entry.request
-        self.prompt = request.prompt
-        self.controls.width.value, self.controls.height.value = request.width, request.height
-        self.seed = request.seed
-        image, fmt, note = entry.image(), entry.format, ""
-        if image is None:  # evicted from memory and not on disk: the thumbnail stands in
-            image, fmt, note = entry.thumbnail, "jpeg", " (only its thumbnail is still kept)"
-        self.result.show(request, image, fmt, nsfw=entry.nsfw, base_url=entry.base_url)
-        self.history_strip.mark_current(entry)
-        self.controls.reuse_seed.disabled = False
-        size = f"{request.width}\u00d7{request.height}"
+            entry = self._history.entries[entry]
+        elif isinstance(entry, str):
+            found = self._history.find(entry)
+            if found is None:
+                return
+            entry = found
+        r = entry.request
+        self.prompt, self.width, self.height, self.seed = r.prompt, r.width, r.height, r.seed
+        note = self.shower.show_entry(entry)
+        self.seed_restored = True
         self.status_line.set(
-            f"Restored image #{entry.number}{note}: seed {request.seed} · {size}", "info"
+            f"Restored image #{entry.number}{note} ({r.width}\u00d7{r.height}): seed {r.seed} "
+            "is now fixed, so Generate repeats it; Back to random for new ones.",
+            "info",
         )
-        self._render()
+        self.refresh()
 
     def close(self) -> None:
-        """Stop waiting for work in flight, unsubscribe, and close every widget."""
-        if not hasattr(self, "_unsubscribe"):  # __init__ failed: only the base is set up
-            super().close()
-            return
-        self._unsubscribe()
-        self._unwatch()
-        self.jobs.cancel()
-        if self.enhancer.task is not None:
-            self.enhancer.task.cancel()
-        self.history_strip.close()
-        for child in self.children:
-            _close_tree(child)
+        """Stop every task, unsubscribe, and close the widget."""
+        if hasattr(self, "_unsubscribe"):  # else __init__ failed: only the base is set up
+            self._unsubscribe()
+            self._unwatch()
+            self.jobs.stop_all()
+            if self.history_loaded is not None:
+                self.history_loaded.cancel()
+            if self.enhancer.task is not None:
+                self.enhancer.task.cancel()
         super().close()
 
-    # --- results -----------------------------------------------------------------------
+    # --- results ---------------------------------------------------------------------------
 
     def _done(self, job: PanelJob, generation: Generation, client: AsyncKleinClient) -> None:
+        entry = self._add(generation, client.base_url)
+        self.shower.sent_thumbnail(entry)
+        if job.detached:  # the user stopped waiting: it joins the history quietly
+            self.status_line.add(f"Image #{job.number} arrived: it is in the history.", "muted")
+            return
         self.last = generation
-        entry = self.history_strip.add(generation, base_url=client.base_url)
-        self._show(entry, generation.image)
-        self.status_line.add(entry.done, "ok", job.number)
+        done = done_text(generation, base_url=client.base_url)
+        self.shower.show_entry(entry, generation.image, done=done)
+        self.status_line.add(done, "ok", job.number)
 
     def _failed(self, job: PanelJob, error: Exception) -> None:
-        self.status_line.add(error_text(error), "error", job.number)
-
-    def _show(self, entry: HistoryEntry, image: bytes) -> None:
-        self.result.show(
-            entry.request, image, entry.format, nsfw=entry.nsfw, base_url=entry.base_url
-        )
-        self.history_strip.mark_current(entry)
-        self.controls.reuse_seed.disabled = False
+        if job.detached:
+            return
+        self.status_line.add(short_error_text(error), "error", job.number)
+        self._retry, self.can_retry = job.asked, True
+        self.image_stale = bool(self.image)
 
     def _on_session_image(self, generation: Generation) -> None:
         # Called by whoever made the image (%klein, another panel), maybe on another thread.
@@ -247,35 +250,44 @@ class KleinPanel(PanelFields, w.VBox):  # type: ignore[misc]
         else:
             loop.call_soon_threadsafe(self._add_external, generation)
 
-    def _add_external(self, generation: Generation) -> None:
-        self.history_strip.add(generation, base_url=session().base_url)
-        self._render()
+    def _add(self, generation: Generation, base_url: str) -> HistoryEntry:
+        """Add to the history; a new image also teaches how long images take (once,
+        whether it comes from this panel or from elsewhere in the session)."""
+        if self._history.find(generation.task_id) is None:
+            self.times.learn_from(generation)
+        return self._history.add(generation, base_url=base_url)
 
-    # --- status -------------------------------------------------------------------------
+    def _add_external(self, generation: Generation) -> None:
+        entry = self._add(generation, session().base_url)
+        self.shower.sent_thumbnail(entry)
+        self.refresh()
+
+    # --- status ----------------------------------------------------------------------------
 
     def _refuse(self, text: str, kind: Kind = "error") -> None:
         """Say why nothing was sent (kept beside the outcomes of jobs still running)."""
         self.status_line.add(text, kind)
-        self._render()
+        self.refresh()
 
-    @observe("running")
-    def _running_changed(self, _change: object) -> None:
-        self.generate_button.disabled = self.running >= MAX_IN_FLIGHT
+    @observe("prompt", "width", "height", "seed")
+    def _input_changed(self, change: dict[str, Any]) -> None:
+        if not hasattr(self, "status_line"):
+            return
+        if not self.jobs.active and any(o.kind == "error" for o in self.status_line.outcomes):
+            self.status_line.clear_errors()  # a stale note about the old input goes
+            self.refresh()
 
-    def _render(self) -> None:
-        """Redraw the status, connection and spend lines from the current state."""
-        jobs = self.jobs.active if hasattr(self, "jobs") else []
-        has_key = self.frame.has_key(self._client)
-        self.status = self.status_line.render(jobs, limit=MAX_IN_FLIGHT, has_key=has_key)
-        self.running = len(jobs)
-        self.cancel_button.disabled = not jobs and self.enhancer_task is None
-        self.frame.redraw(self._client)
-
-    @property
-    def enhancer_task(self) -> asyncio.Task[str | None] | None:
-        """The prompt enhancement in flight, if any."""
-        enhancer: Enhancer | None = getattr(self, "enhancer", None)
-        return enhancer.task if enhancer is not None else None
+    def refresh(self) -> None:
+        """Redraw status, progress, connection and spend from the current state."""
+        if not hasattr(self, "jobs"):
+            return
+        self.shower.redraw_frame(self._client)  # also sets key_missing
+        active = self.jobs.active
+        self.status, self.status_lines = self.status_line.render(
+            active, limit=MAX_IN_FLIGHT, has_key=not self.key_missing
+        )
+        self.in_flight = [job.item() for job in active]
+        self.running = len(active)
 
 
 def panel(

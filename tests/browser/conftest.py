@@ -41,6 +41,7 @@ from .harness import (
     screenshot,
 )
 from .harness import start_lab as _start_lab
+from .harness import start_marimo as _start_marimo
 from .harness import start_voila as _start_voila
 
 
@@ -116,11 +117,14 @@ ServerFactory = Callable[..., ServerProcess]
 
 @pytest.fixture
 def start_lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
-    """Factory: ``start_lab(root_dir, env=None)`` starts JupyterLab serving ``root_dir``."""
+    """Factory: ``start_lab(root_dir, env=None, notebook7=False)`` starts JupyterLab (or
+    Notebook 7) serving ``root_dir``."""
     art = _artifacts(request, tmp_path)
 
-    def start(root_dir: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
-        server = _start_lab(root_dir, tmp_path / f"lab{len(art.servers)}", env)
+    def start(
+        root_dir: Path, env: Mapping[str, str] | None = None, *, notebook7: bool = False
+    ) -> ServerProcess:
+        server = _start_lab(root_dir, tmp_path / f"lab{len(art.servers)}", env, notebook7=notebook7)
         art.servers.append(server)
         return server
 
@@ -136,6 +140,21 @@ def start_voila(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serv
 
     def start(notebook: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
         server = _start_voila(notebook, tmp_path / f"voila{len(art.servers)}", env)
+        art.servers.append(server)
+        return server
+
+    yield start
+    for server in art.servers:
+        server.stop()
+
+
+@pytest.fixture
+def start_marimo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory: ``start_marimo(notebook_py, env=None)`` serves a marimo notebook as an app."""
+    art = _artifacts(request, tmp_path)
+
+    def start(notebook: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
+        server = _start_marimo(notebook, tmp_path / f"marimo{len(art.servers)}", env)
         art.servers.append(server)
         return server
 

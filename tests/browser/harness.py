@@ -333,22 +333,30 @@ def start_server(
 
 
 def start_lab(
-    root_dir: Path, work_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 60.0
+    root_dir: Path,
+    work_dir: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    *,
+    notebook7: bool = False,
 ) -> ServerProcess:
     """Start JupyterLab serving ``root_dir`` (no token, no xsrf, news off) on a free port.
 
     ``work_dir`` receives the Jupyter dirs and ``lab.log``. ``env`` is added to the environment
     of the server and its kernels.
 
+    With ``notebook7``, the server is Notebook 7's (``/notebooks/NAME.ipynb``).
+
     Example: ``server = start_lab(nb_dir, tmp_path / "lab", {"WAVESPEED_BASE_URL": emu_url})``
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     full_env = jupyter_env(work_dir / "jupyter", env)
+    app = "JupyterNotebookApp" if notebook7 else "LabApp"
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        "notebook" if notebook7 else "jupyterlab",
         "--no-browser",
         "--allow-root",
         "--ip=127.0.0.1",
@@ -360,10 +368,10 @@ def start_lab(
         "--ServerApp.disable_check_xsrf=True",
         "--LabApp.news_url=None",
         # window.jupyterapp lets run_all_cells() call Lab commands instead of hunting menus.
-        "--LabApp.expose_app_in_browser=True",
+        f"--{app}.expose_app_in_browser=True",
     ]
     return start_server(
-        "jupyterlab",
+        "notebook7" if notebook7 else "jupyterlab",
         cmd,
         url=url,
         ready_url=f"{url}/api/status",
@@ -409,6 +417,48 @@ def start_voila(
         env=full_env,
         cwd=notebook.parent,
         runtime_dir=Path(full_env["JUPYTER_RUNTIME_DIR"]),
+        timeout=timeout,
+    )
+
+
+def start_marimo(
+    notebook: Path, work_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> ServerProcess:
+    """Serve a marimo notebook (a ``.py`` file) as an app on a free port, no token.
+
+    Its config, cache and state folders (marimo writes under ``~``) are in ``work_dir``.
+
+    Example: ``server = start_marimo(tmp_path / "nb.py", tmp_path / "marimo", env)``
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    home = work_dir / "home"
+    full_env = dict(os.environ)
+    for name in ("config", "cache", "state", "data"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+        full_env[f"XDG_{name.upper()}_HOME"] = str(home / name)
+    full_env["HOME"] = str(home)
+    full_env["PYTHONUNBUFFERED"] = "1"
+    full_env.update(env or {})
+    cmd = [
+        sys.executable,
+        "-m",
+        "marimo",
+        "run",
+        str(notebook),
+        "--headless",
+        "--no-token",
+        "--host=127.0.0.1",
+        f"--port={port}",
+    ]
+    return start_server(
+        "marimo",
+        cmd,
+        url=f"{url}/",
+        ready_url=f"{url}/health",
+        log_path=work_dir / "marimo.log",
+        env=full_env,
+        cwd=notebook.parent,
         timeout=timeout,
     )
 
@@ -547,6 +597,16 @@ def wait_kernel_idle(page: Any, timeout: float = 90.0) -> None:
     """
     page.locator(".jp-StatusBar-TextItem", has_text=LAB_KERNEL_IDLE).first.wait_for(
         timeout=timeout * 1000
+    )
+
+
+def open_notebook7(page: Any, server: ServerProcess, name: str, timeout: float = 90.0) -> None:
+    """Open ``name`` in Notebook 7 and wait until its kernel is idle."""
+    page.goto(f"{server.url}/notebooks/{name}")
+    page.wait_for_function(
+        "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel"
+        "?.status === 'idle'",
+        timeout=timeout * 1000,
     )
 
 

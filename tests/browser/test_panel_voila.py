@@ -1,4 +1,4 @@
-"""The klein panel as a Voila app: type, size, Generate, see the image; restore from history."""
+"""The klein panel as a Voila app: the same user steps as in JupyterLab."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from .panel_steps import PANEL_CELL, drive_panel, emulator_env
 @pytest.mark.browser
 def test_panel_in_voila(start_voila: Any, page: Any, tmp_path: Path) -> None:
     nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL])
-    with emulator_env(tmp_path) as env:
+    with emulator_env(tmp_path) as emu:
         with timed("voila: server up"):
-            server = start_voila(nb, env=env)
+            server = start_voila(nb, env=emu.env)
         with timed("voila: panel shown"):
             page.goto(server.url)
             panel = wait_for_widget(page, ".klein-panel", timeout=90)
-        with timed("voila: two images and a restore"):
-            drive_panel(page, panel, server.kernel(), tmp_path)
+        with timed("voila: two images, a restore, a cancel"):
+            drive_panel(page, panel, emu.running, tmp_path)
     assert page.locator(".jp-InputArea").count() == 0  # an app: outputs only

@@ -24,6 +24,7 @@ from klein_widget import (
 from klein_widget.emulator import RunningEmulator, start
 from klein_widget.lessons._compare import CompareResult, compare
 from klein_widget.lessons._prompts import PromptBuilder
+from klein_widget.ui._sizes import size_for_aspect
 from tests.conftest import FAKE_KEY, fast_options
 
 
@@ -227,3 +228,124 @@ def test_in_a_kernel_the_grid_shows_live_once(tmp_path: Path) -> None:
     # In a later cell the result displays as the grid.
     [shown] = [o for o in later if o.output_type == "execute_result"]
     assert shown.data["text/html"].count("<img ") == 4
+
+
+SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
+
+
+def test_a_variant_grid_sends_one_submit_per_cell_and_a_second_run_none(
+    emu: RunningEmulator, loop_client: KleinClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = "a {red|blue} fox in {snow|rain}"
+    first = compare(template, seeds=[1, 2, 3], width=256, height=256, client=loop_client)
+    # The cost was shown before anything was sent.
+    assert "compare: 4 prompts x 3 seeds = 12 images, at most $0.096 simulated" in (
+        capsys.readouterr().out
+    )
+    assert emu.emulator.count("POST", SUBMIT) == 12
+    assert len(first.generations) == 12
+    assert not any(g.from_gallery for g in first.generations)
+    again = compare(template, seeds=[1, 2, 3], width=256, height=256, client=loop_client)
+    assert emu.emulator.count("POST", SUBMIT) == 12  # every image came from the gallery
+    assert all(g.from_gallery for g in again.generations)
+    assert [g.image for g in again.generations] == [g.image for g in first.generations]
+    assert (first.cost, again.cost, again.reused) == (0.096, 0.0, 12)
+    assert "12 images ($0.000 simulated)" in again.summary
+    assert "12 from your gallery, free" in again.summary
+    # Three axes vary: colour rows, weather columns, a table per seed.
+    sections = again.sections
+    assert [s.heading for s in sections] == ["seed 1", "seed 2", "seed 3"]
+    cell = again[2, 1, 0]
+    assert isinstance(cell, Generation)
+    assert (cell.prompt, cell.seed) == ("a blue fox in snow", 3)
+    html = str(again.grid())
+    assert html.count("<table") == 3
+    assert html.count("<img ") == 12
+    assert re.search(r"a <mark[^>]*>blue</mark> fox in \{snow\|rain\}", html)
+    assert re.search(r'<th scope="col"[^>]*><mark[^>]*>rain</mark></th>', html)
+
+
+def test_sizes_are_an_axis_of_presets_and_pixel_pairs(
+    emu: RunningEmulator, loop_client: KleinClient
+) -> None:
+    result = compare(
+        "a {red|blue} fox",
+        seeds=[5],
+        sizes=["1:1", "16:9", (384, 256)],
+        client=loop_client,
+        display=False,
+    )
+    assert result.sizes == ((512, 512), (512, 288), (384, 256))
+    assert [[g.size for g in row] for row in result.cells] == [  # type: ignore[union-attr]
+        [(512, 512), (512, 288), (384, 256)],
+        [(512, 512), (512, 288), (384, 256)],
+    ]
+    html = str(result.grid())
+    for label in ("1:1 · 512×512", "16:9 · 512×288", "384×256"):
+        assert f">{label}</th>" in html
+    assert "2 prompts x 1 seed x 3 sizes: 6 images" in html
+    assert emu.emulator.count("POST", SUBMIT) == 6
+    with pytest.raises(InvalidRequestError, match="sizes 40:1 gives"):
+        compare("a fox", sizes=["40:1"], client=loop_client, display=False)
+    with pytest.raises(ValueError, match="or aspect=, not both"):
+        compare("a fox", sizes=["1:1"], aspect="16:9", client=loop_client, display=False)
+    with pytest.raises(ValueError, match="sizes is a list"):
+        compare("a fox", sizes="16:9", client=loop_client, display=False)  # type: ignore[arg-type]
+    assert emu.emulator.count("POST", SUBMIT) == 6
+
+
+def test_one_prompt_with_seeds_and_sizes_names_the_prompt_in_the_title(
+    loop_client: KleinClient,
+) -> None:
+    result = compare(
+        "a heron", seeds=[1, 2], sizes=["1:1", "2:3"], client=loop_client, display=False
+    )
+    [section] = result.sections
+    assert section.row_labels == ["seed 1", "seed 2"]
+    w, h = size_for_aspect("2:3", 512)  # the one aspect rule
+    assert section.column_labels == ["1:1 · 512×512", f"2:3 · {w}×{h}"]
+    assert "· a heron" in str(result.grid())
+
+
+def test_save_writes_one_labelled_png(loop_client: KleinClient, tmp_path: Path) -> None:
+    result = compare(
+        "a {red|blue} fox",
+        seeds=[1, 2, 3],
+        width=256,
+        height=256,
+        client=loop_client,
+        display=False,
+    )
+    path = result.save(tmp_path / "grid.png", thumbnail=128)
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        assert picture.format == "PNG"
+        width, height = picture.size
+        # A label column, three 128-px thumbnails; a title, a head row, two rows.
+        assert width > 3 * 128 + 100
+        assert height > 2 * 128 + 40
+        # The highlight colour of the varying words is drawn.
+        colours = {c for _, c in picture.convert("RGB").getcolors(1 << 20) or []}
+        assert (255, 214, 90) in colours
+
+
+def test_a_landscape_rows_png_is_as_tall_as_its_thumbnails(
+    loop_client: KleinClient, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    def png_height(aspect: str) -> int:
+        result = compare("a {red|blue} fox", seeds=[1], aspect=aspect, client=loop_client)
+        with Image.open(result.save(tmp_path / f"{aspect.replace(':', 'x')}.png")) as picture:
+            return picture.size[1]
+
+    square, wide = png_height("1:1"), png_height("16:9")
+    side = 256  # GRID_THUMBNAIL_SIDE: a 16:9 thumbnail is 144 px tall, two rows save ~224 px
+    assert square - wide >= 2 * (side - side * 9 // 16) - 8
+
+
+def test_more_than_64_new_images_ask_first(emu: RunningEmulator, loop_client: KleinClient) -> None:
+    with pytest.raises(BudgetExceededError, match=r"would generate 65 new images for \$0\.520"):
+        compare("a {a|b|c|d|e} fox", seeds=list(range(13)), client=loop_client, confirm=False)
+    assert emu.emulator.count("POST") == 0

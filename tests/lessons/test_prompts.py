@@ -6,7 +6,11 @@ import dataclasses
 
 import pytest
 
+from klein_widget import KleinClient
+from klein_widget.emulator import start
+from klein_widget.lessons._compare import compare
 from klein_widget.lessons._prompts import PARTS, PromptBuilder
+from tests.conftest import FAKE_KEY, fast_options
 
 
 def test_parts_are_written_in_order_and_unset_parts_are_skipped() -> None:
@@ -82,3 +86,38 @@ def test_explain_lists_every_part_with_what_it_does() -> None:
 def test_repr_shows_only_the_set_parts() -> None:
     assert repr(PromptBuilder("a fox", mood="calm")) == "PromptBuilder('a fox', mood='calm')"
     assert PromptBuilder("a fox")._repr_html_().count("not set: the model decides") == 5
+
+
+def test_a_builder_writes_variants_and_expands_them() -> None:
+    fox = PromptBuilder("a red fox", style="watercolour")
+    varied = fox.vary("lighting", "dawn", "dusk, ")
+    assert varied.prompt == "a red fox, watercolour, {dawn|dusk}"
+    assert varied.expand() == ["a red fox, watercolour, dawn", "a red fox, watercolour, dusk"]
+    assert varied.variants().axes[0].values == ("dawn", "dusk")
+    assert PromptBuilder("a {red|blue} fox").expand() == ["a red fox", "a blue fox"]
+    assert fox.expand() == ["a red fox, watercolour"]
+    with pytest.raises(ValueError, match="two or more options"):
+        fox.vary("mood", "calm")
+    with pytest.raises(ValueError, match="without braces or"):
+        fox.vary("mood", "calm", "a|b")
+    with pytest.raises(TypeError, match="unknown part"):
+        fox.vary("texture", "rough", "smooth")
+
+
+def test_compare_takes_a_varied_builder_as_one_template() -> None:
+    with (
+        start(port=0, inference_time=0.01) as emu,
+        KleinClient(FAKE_KEY, emu.base_url, **fast_options()) as client,
+    ):
+        builder = PromptBuilder("a fox").vary("mood", "calm", "eerie").vary("style", "ink", "oil")
+        result = compare(builder, seeds=[3], width=256, height=256, client=client, display=False)
+    assert result.prompts == (
+        "a fox, ink, calm",
+        "a fox, ink, eerie",
+        "a fox, oil, calm",
+        "a fox, oil, eerie",
+    )
+    [section] = result.sections
+    assert len(section.rows) == 2  # style rows, mood columns: two variant groups, two axes
+    assert section.column_labels is not None
+    assert [label[0].text for label in section.column_labels] == ["calm", "eerie"]  # type: ignore[index]

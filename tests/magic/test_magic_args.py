@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 
 from klein_widget import GenerationRequest, InvalidRequestError
 from klein_widget.client._models import MAX_SEED, MAX_SIDE, MIN_SIDE
+from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._args import (
     MAX_COUNT,
     MagicArgs,
@@ -19,6 +22,7 @@ from klein_widget.magic._args import (
     parse_line,
     split_words,
 )
+from klein_widget.magic._expand import restore
 from klein_widget.ui._sizes import size_for_aspect
 from klein_widget.ui._snippets import format_magic
 
@@ -146,7 +150,12 @@ def test_cell_body_is_the_prompt() -> None:
         ("a 'fox", "a ' quote is not closed"),
         ("a {animal}", "{animal}: there is no variable named 'animal'"),
         ("a {}", "{} and {0} are not filled in"),
-        ("a }", "Single '}' encountered"),
+        ("a }", "a single } in 'a }': write {{ and }} for literal braces"),
+        ("a {red|blue", "a { is not closed in 'a {red|blue'"),
+        ("a {x$$red|blue} fox", "cannot read it at character 3"),
+        ("a fox -s 1,x", model_message(seed="x")),
+        ("a fox -s 1,2 -n 3", "-n with a list of seeds"),
+        ("a {red|blue} fox --enhance", "--enhance rewrites one prompt"),
     ],
 )
 def test_mistakes(line: str, message: str) -> None:
@@ -243,3 +252,48 @@ def test_format_then_parse_gives_the_request_back(
     args = parse_line(text, defaults)
     assert args.request() == request
     assert (args.count, args.enhance, args.out, args.panel) == (1, False, None, False)
+
+
+def test_variants_make_a_grid_and_variables_stay_variables() -> None:
+    args = parse_line("a {size} {red|blue} fox -s 1,2,3 -W 512", namespace={"size": "{x|y}"})
+    assert args.variants
+    assert args.grid
+    assert args.seeds == (1, 2, 3)
+    assert args.grid_seeds() == (1, 2, 3)
+    # The filled-in value stays literal: only the {red|blue} written on the line varies.
+    assert expand_variants(args.prompt).prompts == ("a {x|y} red fox", "a {x|y} blue fox")
+    assert restore(args.prompt) == "a {x|y} {red|blue} fox"
+    counted = parse_line("a {2$$salt|pepper|oil} on {1::rice|toast} -n 2 -s 7")
+    assert counted.variants
+    assert counted.grid_seeds() == (7, 8)
+    literal_braces = parse_line("a {{red|blue}} fox")
+    assert not literal_braces.variants
+    assert literal_braces.prompt == "a {red|blue} fox"
+    seeds_only = parse_line("a fox -s 4,5")
+    assert seeds_only.grid
+    assert not seeds_only.variants
+    assert seeds_only.prompt == "a fox"
+
+
+def test_a_random_seed_is_drawn_once_for_every_variant() -> None:
+    args = parse_line("a {red|blue} fox -n 2")
+    seeds = args.grid_seeds(random.Random(3))
+    assert seeds[1] == seeds[0] + 1
+    assert seeds[0] >= 0
+
+
+def test_a_wildcard_is_one_only_where_its_file_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a file, __init__ is just words: a snippet of that prompt reads back the same.
+    plain = parse_line("a python __init__ method, __animal__ style")
+    assert not plain.variants
+    assert plain.prompt == "a python __init__ method, __animal__ style"
+    (tmp_path / "animal.txt").write_text("fox\nheron\n", encoding="utf-8")
+    monkeypatch.setenv("KLEIN_WILDCARDS", str(tmp_path))
+    args = parse_line("a python __init__ method, __animal__ style -s 3")
+    assert args.variants
+    assert sorted(expand_variants(args.prompt).prompts) == [
+        "a python __init__ method, fox style",
+        "a python __init__ method, heron style",
+    ]

@@ -23,6 +23,7 @@ SAMPLES: dict[str, list[str]] = {
     "seed": ["42", "-1", "random"],
     "count": ["3"],
     "out": ["fox.png", "my fox {1}.png", "-x.png", 'say "hi".png'],
+    "pack": ["lesson-02.zip", "my lessons/{n}.zip"],
 }
 
 

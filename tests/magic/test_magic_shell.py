@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -321,3 +322,57 @@ def test_a_fixed_seed_comes_back_free_unless_fresh(ipython: Shell) -> None:
     assert again.result.result is True  # the returned Generation says where it came from
     assert again.sent == 0  # nothing was asked of the server
     assert emulator.count("POST") - before == 2  # the first and the --fresh one
+
+
+def test_variants_make_a_labelled_grid_once_and_a_second_run_is_free(ipython: Shell) -> None:
+    emulator = ipython.emulator.emulator
+    before = emulator.count("POST")
+    line = f"grid = %klein a {{red|blue}} fox -s 1,2,3 {SMALL}\ngrid"
+    ran = ipython.run(line)
+    assert ran.error is None
+    # The cost is said before anything is sent.
+    assert "compare: 2 prompts x 3 seeds = 6 images, at most $0.048 simulated" in ran.stdout
+    assert emulator.count("POST") - before == 6  # one submit per cell
+    [grid] = ran.html  # shown once, though the result is also the cell's last line
+    assert grid.count("<img ") == 6
+    assert re.search(r"a <mark[^>]*>red</mark> fox", grid)
+    assert all(f">seed {seed}</th>" in grid for seed in (1, 2, 3))
+    result = ipython.shell.user_ns["grid"]
+    assert [g.prompt for g in result.generations[:3]] == ["a red fox"] * 3
+    assert [g.seed for g in result.generations[3:]] == [1, 2, 3]
+
+    again = ipython.run(line)
+    assert again.error is None
+    assert again.sent == 0  # every cell came from the gallery
+    assert all(g.from_gallery for g in ipython.shell.user_ns["grid"].generations)
+
+
+def test_a_variable_stays_a_variable_and_its_value_never_varies(ipython: Shell) -> None:
+    ipython.run("animal = 'fox {or|not}'")
+    ran = ipython.run(f"g = %klein a {{small|big}} {{animal}} -s 4 {SMALL}")
+    assert ran.error is None
+    assert [g.prompt for g in ipython.shell.user_ns["g"].generations] == [
+        "a small fox {or|not}",
+        "a big fox {or|not}",
+    ]
+
+
+def test_a_variant_grid_saves_one_png(ipython: Shell, tmp_path: Path) -> None:
+    ran = ipython.run(f"%klein a {{red|blue}} fox -s 9 {SMALL} -o {tmp_path}/grid.png")
+    assert ran.error is None
+    assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_variant_syntax_is_one_usage_line_and_sends_nothing(ipython: Shell) -> None:
+    ran = ipython.run(f"%klein a {{x$$red|blue}} fox {SMALL}")
+    assert isinstance(ran.error, UsageError)
+    assert "cannot read it at character 3" in str(ran.error)
+    assert ran.sent == 0
+
+
+def test_count_four_wraps_into_two_by_two(ipython: Shell) -> None:
+    ran = ipython.run(f"%klein a fox -n 4 -s 30 {SMALL}")
+    assert ran.error is None
+    [grid] = ran.html
+    assert grid.count("<img ") == 4
+    assert "grid-template-columns: repeat(2, minmax(0, 1fr))" in grid

@@ -83,3 +83,15 @@ def test_every_form_runs_in_a_kernel(live_env: str, tmp_path: Path) -> None:
     # prompt, size and seed as the first were answered from the gallery, free.
     summary = outputs("import klein_widget", "execute_result")[0].data["text/plain"]
     assert summary == "(4, [10, 11, 12])"
+
+    # Variants: a labelled grid, shown live once (not again as the cell's result).
+    variants = "grid = %klein a {red|blue} {animal} -s 20,21 -W 256 -H 256"
+    shown = [o.data["text/html"] for o in outputs(variants) if "text/html" in o.get("data", {})]
+    assert len(shown) == 1
+    assert shown[0].count("<img ") == 4
+    assert "<mark" in shown[0]
+    assert "a red fox" in shown[0]
+    assert any("2 prompts x 2 seeds = 4 images" in o.get("text", "") for o in outputs(variants))
+    [echo] = outputs(variants, "execute_result")
+    assert "text/html" not in echo.data
+    assert echo.data["text/plain"].startswith("CompareResult(2 prompts x 2 seeds, 4 images")

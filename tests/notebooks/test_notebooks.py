@@ -18,7 +18,12 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NAMES = ["01-quickstart.ipynb", "02-prompt-engineering.ipynb", "03-seeds-and-batches.ipynb"]
+NAMES = [
+    "01-quickstart.ipynb",
+    "02-prompt-engineering.ipynb",
+    "03-seeds-and-batches.ipynb",
+    "04-classroom.ipynb",
+]
 CELL_TIMEOUT = 180  # seconds; a whole grid of images is one cell
 
 
@@ -155,12 +160,19 @@ def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
     no_errors(notebook)
     text = text_of(notebook)
     assert "identical bytes: True" in text
+    assert "the second came from the gallery: True · it cost 0.0" in text  # said so
     assert "8 images x $0.008 = $0.064" in text
     assert "Nothing was sent (confirm=False)" in text
     assert "BatchResult(8 items: 8 generated)" in text
     assert "BatchResult(8 items: 0 generated, 8 from the gallery)" in text  # the rerun
     assert "BatchResult(4 items: 2 generated, 2 failed)" in text  # the spending cap
     assert "over the budget of" in text
+    # The lesson pack: made from the gallery, then a student's request sends nothing.
+    assert re.search(r"\d+ images in lesson-03.zip; the first:", text)
+    assert "from the pack: lesson-03.zip · cost: 0.0" in text
+    assert "the teacher's picture: True" in text
+    assert "images the student paid for: 0" in text
+    assert (workdir / "lesson-03.zip").is_file()
     assert images(notebook) >= 20
     widget_views = [
         json.dumps(o["data"])
@@ -193,3 +205,18 @@ def test_running_a_lesson_again_pays_for_no_fixed_seed(
     assert first  # the lesson made images
     resent = sorted(set(again.values()) & set(first.values()))
     assert resent == [], f"{name} paid again for {resent}"
+
+
+def test_classroom_runs_on_a_gateway(workdir: Path) -> None:
+    notebook = execute("04-classroom.ipynb", workdir)
+    no_errors(notebook)
+    text = text_of(notebook)
+    assert "Using WaveSpeed at http://127.0.0.1:" in text  # connect() took the gateway's URL
+    assert "the same image: True" in text
+    assert "{'cached': True, 'cost': 0.0}" in text
+    assert "made seed 101" in text
+    assert "made seed 102" not in text
+    assert "Your class budget of $0.03 is used up ($0.006 left" in text
+    assert "ada: spent 0.024 of 0.03 dollars" in text
+    assert "bo: spent 0.000 of 0.03 dollars" in text
+    assert images(notebook) >= 1

@@ -11,8 +11,10 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import comm
 import httpx
 import pytest
+from comm.base_comm import BaseComm
 from starlette.applications import Starlette
 
 from klein_widget import Session, session
@@ -38,6 +40,11 @@ async def panel(shared: Session) -> AsyncIterator[KleinPanel]:
     made.close()
 
 
+def click(panel: KleinPanel, kind: str, **extra: Any) -> None:
+    """Send the panel what its front end sends for a click (a custom comm message)."""
+    panel._handle_custom_msg({"type": kind, **extra}, [])
+
+
 async def until(predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
     """Let the loop run until ``predicate()`` is truthy; fail saying ``what`` otherwise."""
     loop = asyncio.get_running_loop()
@@ -47,3 +54,27 @@ async def until(predicate: Callable[[], Any], what: str, timeout: float = 10.0) 
             pytest.fail(f"timed out waiting for {what}")
         await asyncio.sleep(0.005)
     return value
+
+
+class RecordingComm(BaseComm):
+    """A comm that keeps what would be sent to the page: (kind, data, buffer sizes)."""
+
+    sent: list[tuple[str, dict[str, Any], list[int]]]
+
+    def publish_msg(
+        self,
+        msg_type: str,
+        data: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        buffers: list[Any] | None = None,
+        **keys: Any,
+    ) -> None:
+        if not hasattr(self, "sent"):
+            self.sent = []
+        self.sent.append((msg_type, data or {}, [len(memoryview(b)) for b in buffers or []]))
+
+
+@pytest.fixture
+def recording(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Panels made in the test publish to a `RecordingComm` (``panel.comm.sent``)."""
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **k: RecordingComm(*a, **k))

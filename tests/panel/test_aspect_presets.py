@@ -23,6 +23,8 @@ from klein_widget.magic._args import MagicDefaults, parse_line
 from klein_widget.ui._sizes import ASPECT_PRESETS, size_for_aspect
 from klein_widget.widget._widget import KleinPanel
 
+from .conftest import click
+
 # What every door gives at the default long side: the table issue 12 asked for, written
 # out so that a change of rule shows up here as a change of numbers.
 AT_1024 = {
@@ -38,8 +40,8 @@ AT_1024 = {
 
 def panel_size(panel: KleinPanel, preset: str, long_side: int) -> tuple[int, int]:
     panel.width, panel.height = long_side, long_side
-    panel.controls.presets[preset].click()
-    assert panel.controls.active_preset() == preset
+    click(panel, "preset", name=preset)
+    assert panel.active_preset == preset
     return (panel.width, panel.height)
 
 

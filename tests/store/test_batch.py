@@ -330,7 +330,9 @@ async def test_async_batch_sees_429s_the_client_retries(
 async def test_batch_adapts_to_the_accounts_concurrency(
     klein: KleinClient | AsyncKleinClient, emulator: Emulator
 ) -> None:
-    emulator.configure(concurrency=1, inference_time=0.05)
+    # Long enough that the queue outlasts a busy machine's first polls (at 0.05 s, six
+    # tasks could all finish before a loaded client ever saw one of them queued).
+    emulator.configure(concurrency=1, inference_time=0.25)
     control = Concurrency(maximum=6, start=6)
 
     result = await batch(klein, [f"owl {i}" for i in range(6)], concurrency=control, **SMALL)

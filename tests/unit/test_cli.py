@@ -299,7 +299,7 @@ def test_connect_without_the_emulator_extra_says_how_to_get_it(tmp_path: Path) -
         env={k: v for k, v in os.environ.items() if k != "WAVESPEED_API_KEY"},
     )
     assert result.returncode != 0
-    assert "pip install 'klein-widget[emulator]'" in result.stderr
+    assert 'pip install "klein-widget[emulator]"' in result.stderr
 
 
 @pytest.mark.parametrize("missing", ["starlette", "uvicorn"])

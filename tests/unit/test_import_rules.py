@@ -18,7 +18,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "klein_widget"
 # For each part of the package, what it must never import (parts are subpackages or the
 # top-level modules; "klein_widget.X" prefixes, or third-party top-level names).
 DOORS = ("klein_widget.widget", "klein_widget.magic", "klein_widget.lessons")
+GATEWAY = "klein_widget.gateway"  # a server of its own: only the CLI starts it
 ABOVE_CLIENT = (
+    GATEWAY,
     "klein_widget.store",
     "klein_widget.ui",
     "klein_widget.emulator",
@@ -30,6 +32,7 @@ ABOVE_CLIENT = (
 NEVER: dict[str, tuple[str, ...]] = {
     "client": (*ABOVE_CLIENT, "ipywidgets", "IPython", "traitlets", "anywidget", "sqlite3"),
     "store": (
+        GATEWAY,
         "klein_widget.ui",
         "klein_widget.emulator",
         "klein_widget._session",
@@ -40,6 +43,7 @@ NEVER: dict[str, tuple[str, ...]] = {
         "IPython",
     ),
     "ui": (
+        GATEWAY,
         "klein_widget.store",
         "klein_widget.emulator",
         "klein_widget._session",
@@ -48,6 +52,7 @@ NEVER: dict[str, tuple[str, ...]] = {
         *DOORS,
     ),
     "emulator": (
+        GATEWAY,
         "klein_widget.store",
         "klein_widget.ui",
         "klein_widget._session",
@@ -57,10 +62,31 @@ NEVER: dict[str, tuple[str, ...]] = {
         "ipywidgets",
         "IPython",
     ),
-    "lessons": ("klein_widget.widget", "klein_widget.magic"),
-    "widget": ("klein_widget.magic", "klein_widget.lessons"),
+    "lessons": (GATEWAY, "klein_widget.widget", "klein_widget.magic"),
+    "widget": (GATEWAY, "klein_widget.magic", "klein_widget.lessons"),
+    "magic": (GATEWAY,),
+    # The gateway forwards through the client, keeps images in the store and may run the
+    # emulator in-process; it is no notebook door and reads no session.
+    "gateway": (
+        "klein_widget.ui",
+        "klein_widget._session",
+        "klein_widget._connect",
+        "klein_widget.__main__",
+        "klein_widget.cli",
+        *DOORS,
+        "ipywidgets",
+        "IPython",
+        "traitlets",
+        "anywidget",
+    ),
     # The CLI is a door for a terminal: it reads no notebook's session and loads no widgets.
     "cli": ("klein_widget._session", "ipywidgets", "IPython", "traitlets", *DOORS),
+}
+
+# Exceptions to NEVER, each with its reason.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    # `klein emulator --pack` serves lesson packs through the one reader and its checks.
+    "emulator": ("klein_widget.store._pack",),
 }
 
 
@@ -88,7 +114,10 @@ def violations() -> list[str]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         forbidden = NEVER.get(part_of(path), ())
+        allowed = ALLOWED.get(part_of(path), ())
         for name in sorted(imported_names(path)):
+            if any(name == ok or name.startswith(ok + ".") for ok in allowed):
+                continue
             for banned in forbidden:
                 if name == banned or name.startswith(banned + "."):
                     found.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
@@ -97,6 +126,17 @@ def violations() -> list[str]:
 
 def test_imports_point_one_way() -> None:
     assert violations() == []
+
+
+def test_nothing_but_the_cli_imports_the_gateway() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if part_of(path) not in ("cli", "gateway")
+        for name in sorted(imported_names(path))
+        if name == GATEWAY or name.startswith(GATEWAY + ".")
+    ]
+    assert found == []
 
 
 def test_the_rules_can_fail(tmp_path: Path) -> None:
@@ -123,7 +163,8 @@ def test_importing_the_package_loads_no_widgets_ipython_or_emulator() -> None:
     code = (
         "import sys, klein_widget\n"
         "heavy = [m for m in ('ipywidgets', 'IPython', 'klein_widget.emulator', 'starlette',"
-        " 'klein_widget.widget', 'klein_widget.magic') if m in sys.modules]\n"
+        " 'klein_widget.widget', 'klein_widget.magic', 'klein_widget.gateway')"
+        " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,0 +1,270 @@
+"""The gateway's SQLite database (WAL): students, the ledger of tasks, the queue, settings.
+
+One row per student (budget and spend in mills, thousandths of a dollar, so sums are
+exact) and one row per task a student asked for. A task's row is its place in the queue
+(``seq``), its journal entry (``status``: queued → forwarding → submitted → completed or
+failed; ``forwarding`` is written *before* the submit is sent, so a restart knows it may
+have reached upstream) and its line in the ledger (``cost_mills``). Images live in the
+gateway's gallery (`klein_widget.store.Gallery`), keyed by the upstream task id.
+
+The charge and the task row are written in one transaction, with the budget check in the
+same UPDATE, so concurrent submits can never spend past a budget.
+
+Example:
+    >>> db = ClassDB(":memory:")
+    >>> token = db.add_student("ada", 2000)
+    >>> db.student_by_token(token).name
+    'ada'
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from os import PathLike
+from typing import Any
+
+from klein_widget.client._models import GenerationRequest
+from klein_widget.gateway._rows import (
+    CLASS_SCHEMA,
+    GatewayTask,
+    Student,
+    student_from_row,
+    task_from_row,
+)
+from klein_widget.gateway._tokens import new_token, token_hash
+
+__all__ = ["ClassDB", "GatewayTask", "Student"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class ClassDB:
+    """The database of one class (a file, or ``":memory:"`` for doctests).
+
+    Example:
+        >>> db = ClassDB(":memory:")
+        >>> _ = db.add_student("ada", 16)
+        >>> [s.name for s in db.students()]
+        ['ada']
+    """
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA busy_timeout = 10000")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a crash
+        self._conn.executescript(CLASS_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection (the database stays as it is: nothing is lost)."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, args))
+
+    # --- students -----------------------------------------------------------------------
+
+    def add_student(self, name: str, budget_mills: int) -> str:
+        """Add a student; returns the token (only its hash is stored). Raises `ValueError`
+        if the name is taken or empty."""
+        name = name.strip()
+        if not name or len(name) > 100 or not name.isprintable():
+            raise ValueError(f"a student's name must be 1-100 printable characters: {name!r}")
+        if budget_mills < 0:
+            raise ValueError("a budget cannot be negative")
+        token = new_token()
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO students (name, token_hash, budget_mills, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (name, token_hash(token), budget_mills, _now()),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"there is already a student called {name!r}") from None
+        return token
+
+    def students(self) -> list[Student]:
+        """Every student, by name."""
+        return [student_from_row(r) for r in self._rows("SELECT * FROM students ORDER BY name")]
+
+    def student(self, name: str) -> Student | None:
+        """One student by name, or None."""
+        rows = self._rows("SELECT * FROM students WHERE name = ?", (name,))
+        return student_from_row(rows[0]) if rows else None
+
+    def student_by_token(self, token: str) -> Student | None:
+        """The student holding ``token`` (revoked ones too), found by the token's hash."""
+        rows = self._rows("SELECT * FROM students WHERE token_hash = ?", (token_hash(token),))
+        return student_from_row(rows[0]) if rows else None
+
+    def _update_student(self, name: str, sql: str, args: tuple[Any, ...]) -> None:
+        with self._write() as db:
+            if db.execute(sql, (*args, name)).rowcount == 0:
+                raise KeyError(f"there is no student called {name!r}")
+
+    def revoke(self, name: str) -> None:
+        """The student's token stops working at once (spend and images are kept)."""
+        self._update_student(name, "UPDATE students SET revoked = 1 WHERE name = ?", ())
+
+    def set_budget(self, name: str, budget_mills: int) -> None:
+        """Set a student's budget (spend so far stays)."""
+        if budget_mills < 0:
+            raise ValueError("a budget cannot be negative")
+        sql = "UPDATE students SET budget_mills = ? WHERE name = ?"
+        self._update_student(name, sql, (budget_mills,))
+
+    # --- settings -----------------------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        """A stored setting, or None."""
+        rows = self._rows("SELECT value FROM settings WHERE key = ?", (key,))
+        return str(rows[0]["value"]) if rows else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Store a setting."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+
+    # --- tasks and the ledger -----------------------------------------------------------
+
+    def open_task(
+        self,
+        student: str,
+        kind: str,
+        request: GenerationRequest,
+        cost_mills: int,
+        *,
+        status: str = "queued",
+        upstream_id: str | None = None,
+        cached: bool = False,
+        leader: str | None = None,
+    ) -> GatewayTask | None:
+        """Charge ``cost_mills`` and record the task, in one transaction; None (nothing
+        charged, nothing recorded) if that would pass the budget or the token is revoked."""
+        task_id = secrets.token_hex(16)
+        r = request
+        with self._write() as db:
+            charged = db.execute(
+                "UPDATE students SET spent_mills = spent_mills + ? WHERE name = ? "
+                "AND revoked = 0 AND spent_mills + ? <= budget_mills",
+                (cost_mills, student, cost_mills),
+            ).rowcount
+            if not charged:
+                return None
+            done = _now() if status in ("completed", "failed") else None
+            db.execute(
+                "INSERT INTO tasks (id, student, kind, prompt, width, height, seed, seed_drawn,"
+                " sync_mode, base64_output, status, upstream_id, cost_mills, cached, created_at,"
+                " done_at, leader) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (task_id, student, kind, r.prompt, r.width, r.height, r.seed, r.seed_drawn,
+                 r.sync_mode, r.base64_output, status, upstream_id, cost_mills, cached,
+                 _now(), done, leader),
+            )  # fmt: skip
+        found = self.task(task_id)
+        assert found is not None
+        return found
+
+    def task(self, task_id: str) -> GatewayTask | None:
+        """One task by its gateway id, or None."""
+        rows = self._rows("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        return task_from_row(rows[0]) if rows else None
+
+    def tasks(self, *statuses: str, limit: int = 100_000) -> list[GatewayTask]:
+        """Tasks in these statuses, oldest first."""
+        marks = ",".join("?" * len(statuses))
+        sql = f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY seq LIMIT ?"
+        return [task_from_row(r) for r in self._rows(sql, (*statuses, limit))]
+
+    def leader_for(self, request: GenerationRequest) -> GatewayTask | None:
+        """An unfinished image task for exactly this prompt, size and seed that is paying
+        for its image (not itself following one): a new one can share its image."""
+        sql = (
+            "SELECT * FROM tasks WHERE prompt = ? AND width = ? AND height = ? AND seed = ? "
+            "AND kind = 'image' AND status IN ('queued', 'forwarding', 'submitted') "
+            "ORDER BY seq LIMIT 1"
+        )
+        r = request
+        rows = self._rows(sql, (r.prompt, r.width, r.height, r.seed))
+        return task_from_row(rows[0]) if rows else None
+
+    def settle_followers(self, leader: GatewayTask) -> list[str]:
+        """The leader has finished: its followers complete with its image, or fail (free,
+        so the student may simply ask again). Returns their ids."""
+        sql = "SELECT id FROM tasks WHERE leader = ? AND status = 'following'"
+        ids = [r["id"] for r in self._rows(sql, (leader.id,))]
+        for task_id in ids:
+            if leader.status == "completed":
+                done = {"upstream_id": leader.upstream_id, "inference_ms": leader.inference_ms}
+                self.update(task_id, status="completed", **done)
+            else:
+                why = f"The same request of another student failed ({leader.error}); ask again."
+                self.update(task_id, status="failed", error=why)
+        return ids
+
+    def gallery(self, limit: int = 60) -> list[GatewayTask]:
+        """The class's completed images, newest first."""
+        sql = (
+            "SELECT * FROM tasks WHERE status = 'completed' AND kind = 'image' "
+            "ORDER BY seq DESC LIMIT ?"
+        )
+        return [task_from_row(r) for r in self._rows(sql, (limit,))]
+
+    def update(self, task_id: str, **fields: Any) -> None:
+        """Set a task's columns (``status``, ``upstream_id``, ``error``, ...)."""
+        if fields.get("status") in ("completed", "failed"):
+            fields.setdefault("done_at", _now())
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        with self._write() as db:
+            db.execute(f"UPDATE tasks SET {columns} WHERE id = ?", (*fields.values(), task_id))
+
+    def refund(self, task_id: str, reason: str) -> None:
+        """The task surely never reached upstream: fail it and give the money back."""
+        with self._write() as db:
+            rows = list(
+                db.execute("SELECT student, cost_mills FROM tasks WHERE id = ?", (task_id,))
+            )
+            if not rows:
+                return
+            db.execute(
+                "UPDATE students SET spent_mills = spent_mills - ? WHERE name = ?",
+                (rows[0]["cost_mills"], rows[0]["student"]),
+            )
+            db.execute(
+                "UPDATE tasks SET status = 'failed', error = ?, cost_mills = 0, done_at = ? "
+                "WHERE id = ?",
+                (reason, _now(), task_id),
+            )
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per student: images made, from the cache, failed, waiting."""
+        rows = self._rows(
+            "SELECT student, SUM(status = 'completed' AND kind = 'image') AS images, "
+            "SUM(cached) AS cached, SUM(status = 'failed') AS failed, "
+            "SUM(status IN ('queued', 'forwarding', 'submitted', 'following')) AS waiting "
+            "FROM tasks GROUP BY student"
+        )
+        return {r["student"]: {k: int(r[k] or 0) for k in r.keys()[1:]} for r in rows}

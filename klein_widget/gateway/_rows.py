@@ -1,0 +1,141 @@
+"""The class database's tables (`CLASS_SCHEMA`) and their rows as Python: a `Student` and
+a `GatewayTask`.
+
+Example:
+    >>> Student("ada", 2000, 8, False).left_mills
+    1992
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from klein_widget.client._models import GenerationRequest
+
+__all__ = [
+    "CLASS_SCHEMA",
+    "OPEN_STATUSES",
+    "GatewayTask",
+    "Student",
+    "student_from_row",
+    "task_from_row",
+]
+
+CLASS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS students (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    budget_mills INTEGER NOT NULL,
+    spent_mills INTEGER NOT NULL DEFAULT 0,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    student TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    width INTEGER NOT NULL DEFAULT 0,
+    height INTEGER NOT NULL DEFAULT 0,
+    seed INTEGER NOT NULL DEFAULT -1,
+    seed_drawn INTEGER NOT NULL DEFAULT 0,
+    sync_mode INTEGER NOT NULL DEFAULT 0,
+    base64_output INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    upstream_id TEXT,
+    cost_mills INTEGER NOT NULL,
+    cached INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT '',
+    text_output TEXT,
+    inference_ms INTEGER,
+    created_at TEXT NOT NULL,
+    done_at TEXT,
+    leader TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, seq);
+CREATE INDEX IF NOT EXISTS tasks_key ON tasks (prompt, width, height, seed);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# "following": waiting for another student's identical request (its ``leader``), free.
+OPEN_STATUSES = ("queued", "forwarding", "submitted", "following")
+
+
+@dataclass(frozen=True)
+class Student:
+    """One student: budget and spend in mills ($0.001), and whether the token still works.
+
+    Example:
+        >>> Student("ada", 2000, 8, False).left_mills
+        1992
+    """
+
+    name: str
+    budget_mills: int
+    spent_mills: int
+    revoked: bool
+
+    @property
+    def left_mills(self) -> int:
+        """What the student may still spend."""
+        return max(0, self.budget_mills - self.spent_mills)
+
+
+@dataclass(frozen=True)
+class GatewayTask:
+    """One task a student asked for (a row of ``tasks``)."""
+
+    seq: int
+    id: str
+    student: str
+    kind: str  # "image" or "enhance"
+    request: GenerationRequest
+    status: str
+    upstream_id: str | None
+    cost_mills: int
+    cached: bool
+    error: str
+    text_output: str | None
+    inference_ms: int | None
+    created_at: str
+    done_at: str | None
+    leader: str | None = None  # for a "following" task: the task whose image it shares
+
+    @property
+    def open(self) -> bool:
+        """Not finished yet (queued, or on its way upstream)."""
+        return self.status in OPEN_STATUSES
+
+
+def task_from_row(row: sqlite3.Row) -> GatewayTask:
+    request = GenerationRequest(
+        row["prompt"],
+        row["width"] or 1024,
+        row["height"] or 1024,
+        row["seed"],
+        bool(row["sync_mode"]),
+        bool(row["base64_output"]),
+        seed_drawn=bool(row["seed_drawn"]),
+    )
+    return GatewayTask(
+        seq=row["seq"],
+        id=row["id"],
+        student=row["student"],
+        kind=row["kind"],
+        request=request,
+        status=row["status"],
+        upstream_id=row["upstream_id"],
+        cost_mills=row["cost_mills"],
+        cached=bool(row["cached"]),
+        error=row["error"],
+        text_output=row["text_output"],
+        inference_ms=row["inference_ms"],
+        created_at=row["created_at"],
+        done_at=row["done_at"],
+        leader=row["leader"],
+    )
+
+
+def student_from_row(row: sqlite3.Row) -> Student:
+    return Student(row["name"], row["budget_mills"], row["spent_mills"], bool(row["revoked"]))

@@ -1,0 +1,129 @@
+"""`Gateway`: everything one classroom gateway holds (database, store, upstream, queue,
+teacher token), reachable from a request as ``request.app.state.gateway``.
+
+Example:
+    >>> gateway = Gateway.open("class.sqlite3", upstream="emulator")  # doctest: +SKIP
+    >>> gateway.images  # doctest: +SKIP
+    PosixPath('.../class-images')
+"""
+
+from __future__ import annotations
+
+import asyncio
+from os import PathLike
+from pathlib import Path
+from typing import Any, cast
+
+from starlette.requests import Request
+from starlette.types import ASGIApp
+
+from klein_widget.client._policy import RetryPolicy
+from klein_widget.gateway._db import ClassDB
+from klein_widget.gateway._dispatch import Dispatcher
+from klein_widget.gateway._tokens import FailedLogins, new_token, token_hash
+from klein_widget.gateway._upstream import Upstream
+from klein_widget.store._gallery import Gallery
+from klein_widget.store._make_pack import make_pack
+from klein_widget.store._pack_files import PackError
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES_GATEWAY",
+    "Gateway",
+    "export_pack",
+    "gateway_of",
+    "images_folder",
+]
+
+DEFAULT_MAX_BODY_BYTES_GATEWAY = 64 << 10  # a prompt is at most a few kB of JSON
+
+
+def images_folder(db_path: str | PathLike[str]) -> Path:
+    """The class's image store next to its database: ``class.sqlite3`` → ``class-images/``.
+
+    Example:
+        >>> images_folder("/srv/class.sqlite3").name
+        'class-images'
+    """
+    path = Path(db_path)
+    return path.with_name(path.stem + "-images")
+
+
+def export_pack(images: Path, out: str | PathLike[str]) -> dict[str, Any]:
+    """Write the class's images as a lesson pack (the store's one `make_pack`); returns its
+    manifest. `PackError` when there is nothing to pack.
+
+    Example:
+        >>> export_pack(images_folder("class.sqlite3"), "lesson.zip")  # doctest: +SKIP
+    """
+    if not images.is_dir():
+        raise PackError("the class has no images yet: nothing to pack")
+    return make_pack(images, out)
+
+
+class Gateway:
+    """The state of one gateway app (see `create_app`)."""
+
+    def __init__(
+        self,
+        db: ClassDB,
+        gallery: Gallery,
+        upstream: Upstream,
+        *,
+        teacher_token: str | None = None,
+        public_gallery: bool = False,
+        max_concurrency: int = 8,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES_GATEWAY,
+        sync_window: float = 100.0,
+        failed_logins: FailedLogins | None = None,
+    ) -> None:
+        self.db = db
+        self.gallery = gallery
+        self.upstream = upstream
+        self.dispatcher = Dispatcher(db, upstream, max_concurrency=max_concurrency)
+        self.teacher_token = teacher_token or new_token()
+        """Printed at start; opens /dashboard. Only its hash is kept in the database."""
+        db.set_setting("teacher_token_hash", token_hash(self.teacher_token))
+        self.public_gallery = public_gallery
+        self.max_body_bytes = max_body_bytes
+        self.sync_window = sync_window
+        self.logins = failed_logins or FailedLogins()
+
+    @classmethod
+    def open(
+        cls,
+        db_path: str | PathLike[str],
+        *,
+        upstream: str | ASGIApp = "emulator",
+        api_key: str | None = None,
+        images: str | PathLike[str] | None = None,
+        retry: RetryPolicy | None = None,
+        emulator_inference_time: float = 0.6,
+        **options: object,
+    ) -> Gateway:
+        """Open (or create) a class database and its image store, and connect upstream."""
+        db = ClassDB(db_path)
+        gallery = Gallery(images if images is not None else images_folder(db_path))
+        link = Upstream.connect(
+            upstream,
+            gallery=gallery,
+            api_key=api_key,
+            retry=retry,
+            emulator_inference_time=emulator_inference_time,
+        )
+        return cls(db, gallery, link, **options)  # type: ignore[arg-type]
+
+    def ensure_started(self) -> None:
+        """Start the queue on the running loop (first request, or the server's startup)."""
+        self.dispatcher.start()
+
+    async def aclose(self) -> None:
+        """Stop the queue (the journal keeps what is in flight) and close connections."""
+        await self.dispatcher.stop()
+        await self.upstream.aclose()
+        await asyncio.sleep(0)
+        self.db.close()
+
+
+def gateway_of(request: Request) -> Gateway:
+    """The `Gateway` behind a request's app."""
+    return cast(Gateway, request.app.state.gateway)

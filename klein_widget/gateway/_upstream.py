@@ -1,0 +1,90 @@
+"""Where the gateway sends its students' images: WaveSpeed, any base URL, or the built-in
+emulator (in-process, for rehearsal and tests), always through the package's own
+`AsyncKleinClient`, so the money rules are the client's: a submit is sent at most once, only
+a 429 (or a connection never made) allows another, and every error after acceptance
+carries the upstream task id. Its journal is the gateway's `Gallery`, so every image paid for
+is on disk before a student sees it.
+
+Example:
+    >>> link = Upstream.connect("emulator", gallery=None, api_key=None)  # doctest: +SKIP
+    >>> link.origin  # doctest: +SKIP
+    'http://emulator.invalid'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from starlette.types import ASGIApp
+
+from klein_widget.client._async_client import AsyncKleinClient
+from klein_widget.client._config import DEFAULT_BASE_URL, url_origin
+from klein_widget.client._constants import POOL_LIMITS
+from klein_widget.client._policy import RetryPolicy
+from klein_widget.store._gallery import Gallery
+
+__all__ = ["EMULATOR_ORIGIN", "Upstream"]
+
+EMULATOR_ORIGIN = "http://emulator.invalid"  # the in-process emulator's name (never resolved)
+
+
+@dataclass
+class Upstream:
+    """The client the gateway forwards through, and what it talks to."""
+
+    client: AsyncKleinClient
+    origin: str
+    label: str  # for people: "WaveSpeed", "the built-in emulator", a URL
+    http: httpx.AsyncClient
+    app: ASGIApp | None = None  # the in-process emulator, when there is one
+
+    @classmethod
+    def connect(
+        cls,
+        upstream: str | ASGIApp,
+        *,
+        gallery: Gallery | None,
+        api_key: str | None,
+        timeout: float = 600.0,
+        retry: RetryPolicy | None = None,
+        emulator_inference_time: float = 0.6,
+    ) -> Upstream:
+        """``upstream``: ``"emulator"``, ``"wavespeed"``, a base URL, or an ASGI app.
+
+        ``api_key`` is the teacher's key (``$WAVESPEED_API_KEY`` when None); it is only
+        ever put in the Authorization header of requests to ``upstream``.
+        """
+        app: ASGIApp | None = None
+        if upstream == "emulator":
+            from klein_widget.emulator import create_app
+
+            app = create_app(inference_time=emulator_inference_time)
+        elif not isinstance(upstream, str):
+            app = upstream
+        if app is not None:
+            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), limits=POOL_LIMITS)
+            base_url, label = EMULATOR_ORIGIN, "the built-in emulator"
+        else:
+            assert isinstance(upstream, str)
+            base_url = DEFAULT_BASE_URL if upstream == "wavespeed" else upstream.rstrip("/")
+            if not url_origin(base_url):
+                raise ValueError(
+                    f"--upstream must be 'emulator' or an http(s) URL, not {upstream!r}"
+                )
+            http = httpx.AsyncClient(limits=POOL_LIMITS)
+            label = "WaveSpeed" if base_url == DEFAULT_BASE_URL else base_url
+        client = AsyncKleinClient(
+            api_key,
+            base_url,
+            http_client=http,
+            journal=gallery,
+            gallery=gallery if gallery is not None else False,
+            timeout=timeout,
+            retry=retry,
+        )
+        return cls(client, url_origin(base_url), label, http, app)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.http.aclose()

@@ -1,0 +1,250 @@
+"""The axes of a `compare()` grid: prompt variants, seeds and sizes, and where each goes.
+
+`plan_grid` turns what `compare` was given into every request (the product of the axes,
+the first axis slowest) and a layout: the first axis that varies gives the rows, the
+second the columns, the third one table per value (sections). Each variant group of a
+single template (``"a {red|blue} fox in {snow|rain}"``) is an axis of its own; a list of
+prompts is one axis. More than three varying axes fold the variant groups into one.
+
+Example:
+    >>> plan = plan_grid(["a {red|blue} fox"], [1, 2], [(512, 512)], [])
+    >>> [a.name for a in plan.axes], plan.rows, plan.columns, len(plan.requests)
+    (['prompt', 'seed', 'size'], 0, 1, 4)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from klein_widget.client._models import RANDOM_SEED, GenerationRequest
+from klein_widget.lessons._prompts import PromptBuilder
+from klein_widget.lessons._variants import Variants
+from klein_widget.ui._grid import Cell, GridSection
+from klein_widget.ui._labels import Label, Segment, highlight_differences
+from klein_widget.ui._sizes import size_for_aspect
+
+__all__ = [
+    "COMPARE_SIDE",
+    "GridAxis",
+    "GridPlan",
+    "SizeLike",
+    "as_prompts",
+    "as_seeds",
+    "as_sizes",
+    "plan_grid",
+    "size_label",
+]
+
+# compare()'s own choice, not the model's default (DEFAULT_SIDE, 1024): a grid shows
+# thumbnails, and 512 px images cost the same but arrive sooner.
+COMPARE_SIDE = 512
+
+
+@dataclass(frozen=True)
+class GridAxis:
+    """One axis: its name (``"seed"``, ``"size"``, ``"prompt"`` or a variant group such as
+    ``"{red|blue}"``) and the label of each of its values."""
+
+    name: str
+    labels: tuple[Label, ...]
+    short: tuple[Label, ...] = ()  # for column heads, where room is short (else ``labels``)
+
+    @property
+    def prompt_part(self) -> bool:
+        """True for an axis that changes the prompt."""
+        return self.name not in ("seed", "size")
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    """Every request of a grid, in product order, and which axis goes where."""
+
+    prompts: tuple[str, ...]
+    seeds: tuple[int, ...]
+    sizes: tuple[tuple[int, int], ...]
+    axes: tuple[GridAxis, ...]
+    rows: int | None
+    columns: int | None
+    sections: int | None
+    requests: tuple[GenerationRequest, ...]
+    fixed_label: Label  # the row label when no axis gives the rows
+
+    def position(self, index: int) -> tuple[int, ...]:
+        """The value index on each axis of the ``index``-th request."""
+        place: list[int] = []
+        for axis in reversed(self.axes):
+            index, value = divmod(index, len(axis.labels))
+            place.append(value)
+        return tuple(reversed(place))
+
+    def layout(self, items: Sequence[Cell]) -> list[GridSection]:
+        """``items`` (one per request, in order) arranged into labelled sections."""
+        count = {i: len(a.labels) for i, a in enumerate(self.axes)}
+        blocks = count.get(self.sections, 1) if self.sections is not None else 1
+        height = count[self.rows] if self.rows is not None else 1
+        width = count[self.columns] if self.columns is not None else 1
+        grids: list[list[list[Cell]]] = [
+            [[None] * width for _ in range(height)] for _ in range(blocks)
+        ]
+        for index, item in enumerate(items):
+            place = self.position(index)
+            s, r, c = (place[a] if a is not None else 0 for a in self._where())
+            grids[s][r][c] = item
+        seed_axis = self.axes[-2]
+        return [
+            GridSection(
+                grid,
+                row_labels=self._labels(self.rows, [self.fixed_label]),
+                column_labels=self._labels(self.columns, [seed_axis.labels[0]], short=True),
+                heading=self.axes[self.sections].labels[s] if self.sections is not None else None,
+            )
+            for s, grid in enumerate(grids)
+        ]
+
+    def _where(self) -> tuple[int | None, int | None, int | None]:
+        return (self.sections, self.rows, self.columns)
+
+    def _labels(self, axis: int | None, fixed: list[Label], short: bool = False) -> list[Label]:
+        if axis is None:
+            return fixed
+        found = self.axes[axis]
+        return list(found.short if short and found.short else found.labels)
+
+
+def size_label(size: tuple[int, int], name: str | None = None) -> str:
+    """``"16:9 · 512×288"``, or ``"768×512"`` for a size given as pixels."""
+    pixels = f"{size[0]}×{size[1]}"
+    return f"{name} · {pixels}" if name else pixels
+
+
+def _seed_label(seed: int) -> str:
+    return "random seed" if seed == RANDOM_SEED else f"seed {seed}"
+
+
+def _group_labels(variants: Variants, axis: int) -> tuple[Label, ...]:
+    """For variant group ``axis``: the template with this group's value emphasised and
+    the other groups written as they were (``a [red] fox in {snow|rain}``)."""
+    sample = variants[0].segments
+    labels: list[Label] = []
+    for value in variants.axes[axis].values:
+        seen, pieces = 0, []
+        for segment in sample:
+            if not segment.emphasised:
+                pieces.append(segment)
+                continue
+            if seen == axis:
+                pieces.append(Segment(value, True))
+            else:
+                pieces.append(Segment(variants.axes[seen].source))
+            seen += 1
+        labels.append(pieces if len(variants.axes) > 1 else [Segment(value, True)])
+    if len(variants.axes) == 1:  # one group: the whole prompt reads best
+        return tuple(list(v.segments) for v in variants)
+    return tuple(labels)
+
+
+def plan_grid(
+    prompts: Sequence[str],
+    seeds: Sequence[int],
+    sizes: Sequence[tuple[int, int]],
+    size_names: Sequence[str | None],
+    *,
+    expanded: Sequence[Variants] | None = None,
+) -> GridPlan:
+    """The grid for ``prompts`` (templates: one, or several forming one axis), ``seeds``
+    and ``sizes`` (``size_names`` label presets). ``expanded``: the templates' expansions."""
+    from klein_widget.lessons._variants import expand_variants
+
+    expansions = list(expanded) if expanded is not None else [expand_variants(p) for p in prompts]
+    texts = tuple(p for v in expansions for p in v.prompts)
+    names = list(size_names) + [None] * (len(sizes) - len(size_names))
+    seed_axis = GridAxis("seed", tuple(_seed_label(s) for s in seeds))
+    size_axis = GridAxis("size", tuple(size_label(s, n) for s, n in zip(sizes, names, strict=True)))
+    groups = expansions[0].axes if len(expansions) == 1 else ()
+    wide = [g for g in groups if len(g.values) > 1]
+    varying = len(wide) + (len(seeds) > 1) + (len(sizes) > 1)
+    if len(expansions) == 1 and len(groups) > 1 and varying <= 3:
+        prompt_axes = [
+            GridAxis(
+                g.source,
+                _group_labels(expansions[0], i),
+                tuple([Segment(value, True)] for value in g.values),
+            )
+            for i, g in enumerate(groups)
+        ]
+    elif len(expansions) == 1 and groups:
+        prompt_axes = [GridAxis("prompt", tuple(list(v.segments) for v in expansions[0]))]
+    else:
+        labels: list[Label] = list(highlight_differences(texts))
+        prompt_axes = [GridAxis("prompt", tuple(labels))]
+    axes = (*prompt_axes, seed_axis, size_axis)
+    wide_axes = [i for i, a in enumerate(axes) if len(a.labels) > 1]
+    rows = columns = sections = None
+    if len(wide_axes) == 1:
+        if axes[wide_axes[0]].prompt_part:
+            rows = wide_axes[0]
+        else:
+            columns = wide_axes[0]
+    elif wide_axes:
+        rows, columns = wide_axes[0], wide_axes[1]
+        sections = wide_axes[2] if len(wide_axes) > 2 else None
+    assert math.prod(len(a.labels) for a in prompt_axes) == len(texts)
+    requests = tuple(
+        GenerationRequest(text, w, h, seed) for text in texts for seed in seeds for w, h in sizes
+    )
+    fixed = texts[0] if len(texts) == 1 else "prompt"
+    return GridPlan(
+        texts, tuple(seeds), tuple(sizes), axes, rows, columns, sections, requests, fixed
+    )
+
+
+PromptLike = str | PromptBuilder
+
+
+def as_prompts(prompts: PromptLike | Sequence[PromptLike]) -> tuple[str, ...]:
+    """The prompts as text: one or a list, `PromptBuilder` objects written out."""
+    items: Sequence[PromptLike] = [prompts] if isinstance(prompts, str | PromptBuilder) else prompts
+    texts = tuple(str(p) if isinstance(p, PromptBuilder) else p for p in items)
+    if not texts:
+        raise ValueError("prompts is empty: give one prompt or a list, e.g. ['a fox', 'a cat']")
+    return texts
+
+
+def as_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
+    """One seed or a list, as a tuple (never empty)."""
+    values = (seeds,) if isinstance(seeds, int) else tuple(seeds)
+    if not values:
+        raise ValueError("seeds is empty: give one seed or a list, e.g. seeds=[1, 2, 3]")
+    return values
+
+
+SizeLike = str | tuple[int, int]
+
+
+def as_sizes(
+    sizes: Sequence[SizeLike] | None, width: int | None, height: int | None, aspect: str | None
+) -> tuple[list[tuple[int, int]], list[str | None]]:
+    """Sizes and their names: presets and ``W:H`` by the one aspect rule, or ``(w, h)``."""
+    if sizes is None:
+        if aspect is not None:
+            width, height = size_for_aspect(aspect, COMPARE_SIDE, width=width, height=height)
+        return [(width or COMPARE_SIDE, height or COMPARE_SIDE)], [aspect]
+    if aspect is not None:
+        raise ValueError('give sizes= (e.g. ["1:1", "16:9"]) or aspect=, not both')
+    if isinstance(sizes, str) or not sizes:
+        raise ValueError('sizes is a list, e.g. sizes=["1:1", "16:9", (768, 512)]')
+    found: list[tuple[int, int]] = []
+    names: list[str | None] = []
+    for size in sizes:
+        if isinstance(size, str):
+            long_side = max(width or COMPARE_SIDE, height or COMPARE_SIDE)
+            found.append(size_for_aspect(size, long_side, label="sizes"))
+            names.append(size.strip())
+        elif isinstance(size, tuple) and len(size) == 2:
+            found.append((size[0], size[1]))
+            names.append(None)
+        else:
+            raise ValueError(f"each size is a preset like '16:9' or (width, height), not {size!r}")
+    return found, names

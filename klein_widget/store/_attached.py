@@ -1,0 +1,93 @@
+"""The lesson packs attached to this process: by `attach_pack` (``klein_widget.use_pack``,
+``%klein --pack``) and by ``$KLEIN_PACKS`` (paths separated by `os.pathsep`).
+
+Every gallery that was not given its own ``packs=`` consults these after its own index,
+in `Gallery.stored`: the one lookup behind free re-runs and lesson packs.
+
+Example:
+    >>> pack = attach_pack("lesson-02.zip")  # doctest: +SKIP
+    >>> attached_packs()  # doctest: +SKIP
+    [LessonPack('/home/me/lesson-02.zip', 24 images)]
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+from klein_widget.client._generation import Generation
+from klein_widget.client._models import GenerationRequest
+from klein_widget.store._pack import LessonPack, PackError, open_pack
+
+__all__ = ["PACKS_ENV", "attach_pack", "attached_packs", "detach_packs", "stored_in_packs"]
+
+PACKS_ENV = "KLEIN_PACKS"
+
+_LOCK = threading.Lock()
+_ATTACHED: list[LessonPack] = []
+_FROM_ENV: tuple[str, list[LessonPack]] = ("", [])  # the value read, and its packs
+
+
+def attach_pack(pack: LessonPack | str | PathLike[str]) -> LessonPack:
+    """Attach a pack (opened and fully checked first) to every gallery of this process.
+
+    Attaching the same path again replaces it (a new copy of the pack is read again).
+
+    Example:
+        >>> attach_pack("lesson-02.zip")  # doctest: +SKIP
+        LessonPack('/home/me/lesson-02.zip', 24 images)
+    """
+    opened = pack if isinstance(pack, LessonPack) else open_pack(pack, verify=True)
+    with _LOCK:
+        _ATTACHED[:] = [p for p in _ATTACHED if p.path != opened.path] + [opened]
+    return opened
+
+
+def detach_packs() -> None:
+    """Detach every pack attached by `attach_pack` (``$KLEIN_PACKS`` still applies)."""
+    with _LOCK:
+        _ATTACHED.clear()
+
+
+def _env_packs() -> list[LessonPack]:
+    global _FROM_ENV
+    value = os.environ.get(PACKS_ENV, "").strip()
+    with _LOCK:
+        if value == _FROM_ENV[0]:
+            return _FROM_ENV[1]
+    packs = []
+    for part in value.split(os.pathsep):
+        if part.strip():
+            try:
+                packs.append(open_pack(Path(part.strip()), verify=True))
+            except PackError as error:
+                raise PackError(f"${PACKS_ENV} names a pack that cannot be used. {error}") from None
+    with _LOCK:
+        _FROM_ENV = (value, packs)
+    return packs
+
+
+def attached_packs() -> list[LessonPack]:
+    """The packs every gallery consults: ``$KLEIN_PACKS``'s first, then attached ones."""
+    env = _env_packs()
+    with _LOCK:
+        return env + [p for p in _ATTACHED if p.path not in {e.path for e in env}]
+
+
+def stored_in_packs(
+    packs: Sequence[LessonPack] | None, request: GenerationRequest
+) -> Generation | None:
+    """The first pack's image for exactly this request (``packs``: None means attached ones).
+
+    Example:
+        >>> stored_in_packs([], request) is None  # doctest: +SKIP
+        True
+    """
+    for pack in attached_packs() if packs is None else packs:
+        found = pack.stored(request)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,134 @@
+"""What the panel shows: the image and its snippets, the thumbnails, the frame's lines.
+
+`Shower` writes the panel's traits from a history entry (image with its parameters
+embedded, so Download saves a reproducible file; snippets from `klein_widget.ui._snippets`),
+sends each thumbnail to the front end once as a binary buffer, and keeps the static
+fallback (`klein_widget.widget._fallback`) in step with the image shown.
+
+Example:
+    >>> shower = Shower(panel)  # doctest: +SKIP
+    >>> shower.show_entry(panel.history[0])  # doctest: +SKIP
+    ''
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from klein_widget._session import session
+from klein_widget.client._async_client import AsyncKleinClient
+from klein_widget.client._config import resolve_base_url
+from klein_widget.client._metadata import embed_params
+from klein_widget.store._files import slug
+from klein_widget.ui._snippets import default_filename, snippets
+from klein_widget.widget._fallback import fallback_html
+from klein_widget.widget._history import HistoryEntry
+from klein_widget.widget._status import connection_text, spend_text
+from klein_widget.widget._transfer import ImageTransfer
+
+if TYPE_CHECKING:
+    from klein_widget.widget._state import PanelState
+
+__all__ = ["Shower", "download_name"]
+
+
+def download_name(prompt: str, seed: int, extension: str) -> str:
+    """The file name Download saves to: from the prompt and the seed.
+
+    Example:
+        >>> download_name("A red fox, in snow!", 42, "png")
+        'a-red-fox-in-snow-42.png'
+    """
+    return f"{slug(prompt)}-{seed}.{extension}"
+
+
+class Shower:
+    """Writes what the panel shows into its traits."""
+
+    def __init__(self, panel: PanelState) -> None:
+        self._panel = panel
+        self._history: list[HistoryEntry] = []
+        self.transfer = ImageTransfer(lambda content, buffers: panel.send(content, buffers))
+
+    def show_entry(self, entry: HistoryEntry, image: bytes | None = None, *, done: str = "") -> str:
+        """Show ``entry``'s image and snippets, captioned ``done`` (default: how it was
+        first made); returns a note if only its thumbnail is left."""
+        done = done or entry.done
+        p, r = self._panel, entry.request
+        note, fmt = "", entry.format
+        generation = entry.generation
+        if generation is not None:
+            data = embed_params(image or generation.image, generation.params())
+        else:
+            found = image or entry.image()  # a gallery file has its parameters embedded
+            if found is None:
+                found, fmt, note = entry.thumbnail, "jpeg", " (only its thumbnail is still kept)"
+            data = found
+        extension = "jpg" if fmt == "jpeg" else "png"
+        # Python and the CLI read $WAVESPEED_BASE_URL: name the URL only if it differs.
+        code = snippets(
+            r,
+            base_url=entry.base_url,
+            filename=default_filename(r, extension),
+            base_url_from_env=entry.base_url == resolve_base_url(None),
+        )
+        with p.hold_sync():  # the bytes go first (once), the key with the other traits
+            p.image_format = fmt
+            p.image = data
+            p.image_key = self.transfer.show(data, fmt)
+            p.image_info = {
+                "id": entry.task_id,
+                "number": entry.number,
+                "prompt": r.prompt,
+                "width": r.width,
+                "height": r.height,
+                "seed": r.seed,
+                "nsfw": entry.nsfw,
+                "done": done,
+                "filename": download_name(r.prompt, r.seed, extension),
+            }
+            p.snippets = code
+            p.current_id = entry.task_id
+            p.image_stale = False
+        p._set_fallback(fallback_html(r, data, status=done, python=code.get("Python", "")))
+        return note
+
+    def sent_thumbnail(self, entry: HistoryEntry) -> None:
+        """Update the history list and send ``entry``'s thumbnail (once)."""
+        self.sync_items()
+        self._panel.send({"type": "thumbs", "ids": [entry.task_id]}, [entry.thumbnail])
+
+    def send_thumbnails(self, entries: list[HistoryEntry] | None = None) -> None:
+        """Update the history list and send the thumbnails of ``entries`` (default: every
+        kept one, for a view that just opened)."""
+        self.sync_items()
+        hello, entries = entries is None, self._entries() if entries is None else entries
+        if entries or hello:  # a view always gets an answer: it knows its kernel is there
+            self._panel.send(
+                {"type": "thumbs", "ids": [e.task_id for e in entries]},
+                [e.thumbnail for e in entries],
+            )
+
+    def _entries(self) -> list[HistoryEntry]:
+        return list(getattr(self._panel, "history", []))
+
+    def sync_items(self) -> None:
+        """Write the history list (without thumbnails) into the panel's traits."""
+        entries = self._entries()
+        with self._panel.hold_sync():
+            self._panel.history_items = [e.item() for e in entries]
+            self._panel.history_count = max((e.number for e in entries), default=0)
+
+    def redraw_frame(self, client: AsyncKleinClient | None) -> None:
+        """Where images come from and what was spent, for ``client`` (None: the
+        session's, whose spend also counts ``%klein``)."""
+        url = client.base_url if client is not None else session().base_url
+        missing = client.key_missing if client is not None else session().key_missing
+        emulator = session().using_emulator and url == session().base_url
+        ledger = client.ledger if client is not None else session().ledger
+        with self._panel.hold_sync():
+            self._panel.key_missing = missing
+            self._panel.connection = connection_text(url, emulator=emulator, has_key=not missing)
+            self._panel.spend_line = spend_text(
+                ledger.spend, session_wide=ledger is session().ledger, base_url=url
+            )

@@ -1,0 +1,452 @@
+// The klein panel's front end: a plain ES module for anywidget (no build step, no CDN).
+// State lives in the model's traits (klein_widget/widget/_state.py); buttons send small
+// messages ({type: "generate"}, ...) that Python handles. Thumbnails arrive once each as
+// binary buffers of a "thumbs" message. Each image crosses the comm once: the page keeps
+// the images it received (by content key, shared by every view in the page) and asks for
+// one it lacks with a "want" message (see klein_widget/widget/_transfer.py); a view that
+// sees an image arrive that it is not showing yet draws it.
+
+let counter = 0;
+const OFFLINE_AFTER = 5000; // ms without an answer from the kernel: a saved view
+const KEEP_IMAGES = 16; // images kept in the page; an evicted one is asked for again
+const images = new Map(); // content key -> Blob, oldest first
+const wanted = new Map(); // content key -> when a view asked for it (views ask once together)
+
+function keepImage(key, blob) {
+  images.delete(key);
+  images.set(key, blob);
+  while (images.size > KEEP_IMAGES) images.delete(images.keys().next().value);
+}
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+async function copyText(text, button) {
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    ok = true;
+  } catch {
+    const area = h("textarea", { "aria-hidden": "true", class: "kp-offscreen" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    try { ok = document.execCommand("copy"); } catch { ok = false; }
+    area.remove();
+  }
+  const before = button.dataset.label || button.textContent;
+  button.dataset.label = before;
+  button.textContent = ok ? "Copied ✓" : "Select and copy";
+  setTimeout(() => { button.textContent = before; }, 1500);
+}
+
+// The output area holding this view and its static fallback (Jupyter's classes first).
+function outputAreaOf(el) {
+  const area = el.closest(".jp-OutputArea, .output");
+  if (area) return area;
+  for (let node = el.parentElement, i = 0; node && i < 8; node = node.parentElement, i++) {
+    if (node.querySelector(".klein-fallback")) return node;
+    if (node.matches(".jp-Cell, .cell, .jp-Notebook, body")) return null;
+  }
+  return null;
+}
+
+function render({ model, el }) {
+  const id = `kp${++counter}-${Math.random().toString(36).slice(2, 7)}`;
+  const thumbs = new Map(); // task id -> blob URL
+  const cleanups = [];
+  let imageUrl = null;
+  let shownKey = "";
+  let received = 0; // images that crossed the comm to this view (tests read it)
+  let tab = "Python";
+
+  const send = (type, extra = {}) => model.send({ type, ...extra });
+  const values = () => ({
+    prompt: model.get("prompt"), width: model.get("width"), height: model.get("height"),
+    seed: model.get("seed"), fresh: model.get("fresh"),
+  });
+  const setTrait = (name, value) => { model.set(name, value); model.save_changes(); };
+
+  // --- header --------------------------------------------------------------------------
+  const conn = h("span", { class: "kp-conn" });
+  const head = h("div", { class: "kp-head" },
+    h("span", { class: "kp-title", text: "FLUX.2 [klein] 4B" }),
+    h("span", { class: "kp-muted", text: "text to image" }), conn);
+
+  // --- controls ------------------------------------------------------------------------
+  const prompt = h("textarea", {
+    id: `${id}-prompt`, rows: 3, class: "kp-prompt", "aria-describedby": `${id}-hint`,
+    placeholder: "Describe the image, e.g. a red fox in fresh snow at golden hour, telephoto",
+  });
+  prompt.addEventListener("input", () => setTrait("prompt", prompt.value));
+  const hint = h("div", { id: `${id}-hint`, class: "kp-muted kp-small",
+    text: "Ctrl+Enter (⌘+Enter) generates · Esc cancels the newest job" });
+  const enhance = h("button", { type: "button", class: "kp-btn", onclick: () => send("enhance"),
+    title: "Rewrite the prompt with WaveSpeed's prompt optimizer ($0.001)" }, "Enhance prompt");
+  const undo = h("button", { type: "button", class: "kp-btn", onclick: () => send("undo") }, "Undo");
+  const enhanceNote = h("div", { class: "kp-note kp-small", "aria-live": "polite" });
+
+  function slider(name, label) {
+    const input = h("input", { type: "range", id: `${id}-${name}`, class: "kp-range" });
+    const number = h("output", { for: `${id}-${name}`, class: "kp-readout" });
+    input.addEventListener("input", () => {
+      number.textContent = input.value;
+      setTrait(name, Number(input.value));
+    });
+    const row = h("div", { class: "kp-slider" },
+      h("label", { for: `${id}-${name}`, text: label }), input, number);
+    return { input, number, row };
+  }
+  const widthSlider = slider("width", "Width");
+  const heightSlider = slider("height", "Height");
+  const swap = h("button", { type: "button", class: "kp-btn kp-swap", onclick: () => send("swap"),
+    "aria-label": "Swap width and height", title: "Swap width and height" }, "⇄ Swap");
+  const presets = h("div", { class: "kp-presets", role: "group", "aria-label": "Aspect ratio" });
+
+  const seedInput = h("input", { type: "text", id: `${id}-seed`, class: "kp-seed",
+    inputmode: "numeric", autocomplete: "off", "aria-describedby": `${id}-seedmsg ${id}-seedmode` });
+  const seedMsg = h("div", { id: `${id}-seedmsg`, class: "kp-seedmsg kp-small", "aria-live": "polite" });
+  const seedMode = h("span", { id: `${id}-seedmode`, class: "kp-badge" });
+  const toRandom = h("button", { type: "button", class: "kp-btn", onclick: () => send("random_seed") },
+    "Back to random");
+  const reuse = h("button", { type: "button", class: "kp-btn", onclick: () => send("reuse_seed"),
+    title: "Fix the seed to the one of the image shown" }, "Reuse image's seed");
+  seedInput.addEventListener("input", () => {
+    const text = seedInput.value.trim();
+    const { min_seed: lo, max_seed: hi } = model.get("limits");
+    if (!/^-?\d+$/.test(text)) {
+      seedMsg.textContent = text === "" ? "Enter a seed: -1 for random, or 0 to 2147483647."
+        : `"${text}" is not a whole number: use -1 for random, or 0 to ${hi}.`;
+      seedInput.setAttribute("aria-invalid", "true");
+      return;
+    }
+    const value = Number(text);
+    if (value < lo || value > hi) {
+      seedMsg.textContent = `${text} is out of range: use -1 for random, or 0 to ${hi}.`;
+      seedInput.setAttribute("aria-invalid", "true");
+      return;
+    }
+    seedMsg.textContent = "";
+    seedInput.removeAttribute("aria-invalid");
+    setTrait("seed", value);
+  });
+  const fresh = h("input", { type: "checkbox", id: `${id}-fresh` });
+  fresh.addEventListener("change", () => setTrait("fresh", fresh.checked));
+
+  const generate = h("button", { type: "button", class: "kp-btn kp-primary",
+    onclick: () => doGenerate() }, "Generate");
+  const cancel = h("button", { type: "button", class: "kp-btn", onclick: () => send("cancel"),
+    title: "Stop waiting for the newest image" }, "Cancel");
+  const statusBox = h("div", { class: "kp-status", role: "status", "aria-live": "polite" });
+  const retry = h("button", { type: "button", class: "kp-btn", onclick: () => send("retry") }, "Retry");
+  const progress = h("div", { class: "kp-progress" });
+  const stageAnnouncer = h("div", { class: "kp-offscreen", "aria-live": "polite" });
+
+  const controls = h("div", { class: "kp-controls" },
+    h("label", { for: `${id}-prompt`, class: "kp-label", text: "Prompt" }), prompt, hint,
+    h("div", { class: "kp-row" }, enhance, undo), enhanceNote,
+    h("fieldset", { class: "kp-size" }, h("legend", { text: "Size" }),
+      widthSlider.row, heightSlider.row, h("div", { class: "kp-row" }, swap), presets),
+    h("div", { class: "kp-seedrow" },
+      h("label", { for: `${id}-seed`, class: "kp-label", text: "Seed" }), seedInput, seedMode),
+    h("div", { class: "kp-row" }, toRandom, reuse), seedMsg,
+    h("div", { class: "kp-row" }, fresh,
+      h("label", { for: `${id}-fresh`, text: "Fresh: ask WaveSpeed again, not the gallery" })),
+    h("div", { class: "kp-row kp-actions" }, generate, cancel),
+    progress, stageAnnouncer, h("div", { class: "kp-row" }, statusBox, retry));
+
+  // --- result --------------------------------------------------------------------------
+  const img = h("img", { class: "kp-image", alt: "" });
+  const enlarge = h("button", { type: "button", class: "kp-imgbtn", onclick: () => openLightbox(),
+    "aria-label": "Enlarge the image" }, img);
+  const caption = h("div", { class: "kp-caption kp-small" });
+  const staleNote = h("div", { class: "kp-stale kp-small" });
+  const nsfwNote = h("div", { class: "kp-nsfw" },
+    h("span", { text: "The server flagged this image as possibly unsafe (NSFW), so it is hidden. " }));
+  const nsfwShow = h("button", { type: "button", class: "kp-btn",
+    onclick: () => { root.classList.toggle("kp-nsfw-shown"); } }, "Show / hide");
+  nsfwNote.append(nsfwShow);
+  const download = h("a", { class: "kp-btn", role: "button" }, "Download");
+  const tabs = h("div", { class: "kp-tabs", role: "tablist", "aria-label": "Code for this image" });
+  const code = h("pre", { class: "kp-code", id: `${id}-code`, role: "tabpanel", tabindex: 0 });
+  const copy = h("button", { type: "button", class: "kp-btn kp-copy",
+    onclick: () => copyText(model.get("snippets")[tab] || "", copy) }, "Copy");
+  const snippetBox = h("div", { class: "kp-snippets" },
+    h("div", { class: "kp-small kp-muted", text: "Reproduce exactly this image (the key is read from $WAVESPEED_API_KEY):" }),
+    h("div", { class: "kp-row kp-tabrow" }, tabs, copy), code);
+  const result = h("div", { class: "kp-result" }, nsfwNote, enlarge, staleNote, caption,
+    h("div", { class: "kp-row" }, download), snippetBox);
+
+  // --- history -------------------------------------------------------------------------
+  const historyHead = h("div", { class: "kp-small kp-muted" });
+  const filter = h("input", { type: "search", id: `${id}-filter`, class: "kp-filter",
+    placeholder: "Filter by prompt" });
+  const strip = h("div", { class: "kp-strip", role: "list" });
+  filter.addEventListener("input", () => drawHistory());
+  const history = h("section", { class: "kp-history", "aria-label": "History" },
+    h("div", { class: "kp-row" }, historyHead,
+      h("label", { for: `${id}-filter`, class: "kp-small", text: "Filter" }), filter), strip);
+  const spend = h("div", { class: "kp-small kp-muted kp-spend" });
+
+  const root = h("div", { class: "klein-panel", "data-lm-suppress-shortcuts": "true",
+    "data-p-suppress-shortcuts": "true" },
+    head, h("div", { class: "kp-main" }, controls, result), history, spend);
+  el.append(root);
+
+  // Live or saved: a view drawn from a saved notebook's widget state has no kernel to
+  // answer its "hello"; it shrinks to one line and leaves the static fallback visible.
+  // Any message from the kernel (even a late one, from a busy kernel) makes it live.
+  let live = false;
+  const offlineNote = h("div", { class: "kp-offline-note kp-small kp-muted", role: "note",
+    text: "This panel is not connected to its kernel (a saved notebook, or the kernel is "
+      + "busy or gone): run its cell to use it. What it made last is shown below." });
+  root.append(offlineNote);
+  const offlineTimer = setTimeout(() => { if (!live) root.classList.add("kp-offline"); },
+    OFFLINE_AFTER);
+  function markLive() {
+    if (live) return;
+    live = true;
+    clearTimeout(offlineTimer);
+    root.classList.remove("kp-offline");
+    outputAreaOf(el)?.classList.add("kp-live-output");
+  }
+
+  // --- lightbox ------------------------------------------------------------------------
+  let lightbox = null;
+  function openLightbox() {
+    if (!imageUrl || lightbox) return;
+    const info = model.get("image_info");
+    const close = h("button", { type: "button", class: "kp-btn", onclick: () => closeLightbox() }, "Close");
+    lightbox = h("div", { class: "kp-lightbox", role: "dialog", "aria-modal": "true",
+      "aria-label": "The image, enlarged", onclick: (e) => { if (e.target === lightbox) closeLightbox(); } },
+      h("div", { class: "kp-lightbox-inner" },
+        h("img", { src: imageUrl, alt: info.prompt || "" }),
+        h("p", { text: `${info.prompt} · ${info.width}×${info.height} · seed ${info.seed}` }), close));
+    lightbox.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeLightbox(); }
+    });
+    // Outside the panel (its container query makes it the box of fixed elements), but in
+    // the same tree as its stylesheet: marimo draws widgets in a shadow root.
+    const tree = root.getRootNode();
+    (tree instanceof ShadowRoot ? tree : document.body).append(lightbox);
+    close.focus();
+  }
+  function closeLightbox() {
+    if (!lightbox) return;
+    lightbox.remove();
+    lightbox = null;
+    enlarge.focus();
+  }
+
+  // --- actions and keys ----------------------------------------------------------------
+  function doGenerate() {
+    if (seedInput.getAttribute("aria-invalid") === "true") {
+      seedInput.focus();
+      return;
+    }
+    send("generate", values());
+  }
+  root.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      event.stopPropagation();
+      doGenerate();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      if (lightbox) closeLightbox();
+      else send("cancel");
+    }
+  });
+
+  // --- drawing from the model ----------------------------------------------------------
+  function drawFields() {
+    if (document.activeElement !== prompt && prompt.value !== model.get("prompt")) {
+      prompt.value = model.get("prompt");
+    }
+    const limits = model.get("limits");
+    for (const [s, name] of [[widthSlider, "width"], [heightSlider, "height"]]) {
+      Object.assign(s.input, { min: limits.min_side, max: limits.max_side, step: limits.step });
+      s.input.value = model.get(name);
+      s.number.textContent = String(model.get(name));
+    }
+    const seed = model.get("seed");
+    if (seedInput.getAttribute("aria-invalid") !== "true" || document.activeElement !== seedInput) {
+      if (seedInput.value !== String(seed)) seedInput.value = String(seed);
+      seedInput.removeAttribute("aria-invalid");
+      seedMsg.textContent = "";
+    }
+    const fixed = seed !== -1;
+    const restored = fixed && model.get("seed_restored");
+    seedMode.textContent = fixed ? (restored ? "Fixed · from history" : "Fixed") : "Random each time";
+    seedMode.title = fixed ? "Generate repeats the same image with this seed" : "";
+    seedMode.className = `kp-badge ${fixed ? "kp-fixed" : "kp-random"}`;
+    toRandom.disabled = !fixed;
+    reuse.disabled = !model.get("image_info").seed && model.get("image_info").seed !== 0;
+    fresh.checked = model.get("fresh");
+    presets.replaceChildren(...model.get("presets").map((name) => {
+      const on = model.get("active_preset") === name;
+      return h("button", { type: "button", class: `kp-btn kp-preset${on ? " kp-on" : ""}`,
+        "aria-pressed": on ? "true" : "false", "aria-label": `Aspect ${name}`,
+        onclick: () => send("preset", { name }) }, on ? `✓ ${name}` : name);
+    }));
+  }
+  function drawStatus() {
+    // Jobs in flight show as bars; the live region announces stages, not every tick.
+    const lines = model.get("status_lines").filter((line) => line.kind !== "busy");
+    statusBox.replaceChildren(...lines.map((line) =>
+      h("div", { class: `klein-line klein-${line.kind}`, text: line.text })));
+    const stages = model.get("in_flight").map((job) => `Image #${job.number} ${job.stage}.`).join(" ");
+    if (stageAnnouncer.textContent !== stages) stageAnnouncer.textContent = stages;
+    retry.hidden = !model.get("can_retry");
+    const jobs = model.get("in_flight");
+    cancel.disabled = jobs.length === 0 && !model.get("enhancing");
+    generate.disabled = jobs.length >= 4;
+    progress.replaceChildren(...jobs.map((job) => {
+      const pct = job.expected ? Math.min(95, (100 * job.elapsed) / job.expected) : null;
+      const bar = h("div", { class: `kp-bar${pct === null ? " kp-indeterminate" : ""}`,
+        role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100,
+        "aria-valuenow": pct === null ? null : Math.round(pct),
+        "aria-label": `Image #${job.number}: ${job.stage}, ${job.elapsed.toFixed(1)} s` },
+        h("div", { class: "kp-fill", style: pct === null ? "" : `width: ${pct}%` }));
+      return h("div", { class: "kp-job" },
+        h("span", { class: "kp-small", text: `#${job.number} ${job.stage} · ${job.elapsed.toFixed(1)} s`
+          + (job.expected ? ` of ~${job.expected.toFixed(1)} s` : "")
+          + (job.expected && job.elapsed > 1.5 * job.expected ? " (longer than usual)" : "")
+          + ` · seed ${job.seed}` }),
+        bar,
+        h("button", { type: "button", class: "kp-btn kp-x", "aria-label": `Cancel image #${job.number}`,
+          title: "Stop waiting for this image", onclick: () => send("cancel", { job: job.number }) }, "✕"));
+    }));
+    root.classList.toggle("kp-busy", jobs.length > 0);
+    enhance.disabled = model.get("enhancing");
+    undo.disabled = !model.get("can_undo");
+    enhanceNote.textContent = model.get("enhance_note");
+    enhanceNote.className = `kp-note kp-small klein-${model.get("enhance_kind")}`;
+    conn.textContent = model.get("connection");
+    spend.textContent = model.get("spend_line");
+  }
+  function drawImage() {
+    const key = model.get("image_key");
+    const blob = images.get(key);
+    if (key && !blob) {
+      // Not in this page yet: ask once; the previous image stays until it arrives.
+      if (performance.now() - (wanted.get(key) ?? -1e9) > 5000) {
+        wanted.set(key, performance.now());
+        send("want", { key });
+      }
+      return;
+    }
+    if (imageUrl) URL.revokeObjectURL(imageUrl);
+    imageUrl = null;
+    shownKey = key;
+    result.hidden = !blob;
+    if (!blob) return;
+    imageUrl = URL.createObjectURL(blob);
+    const info = model.get("image_info");
+    img.src = imageUrl;
+    img.alt = info.prompt || "";
+    img.width = info.width;
+    img.height = info.height;
+    download.href = imageUrl;
+    download.download = info.filename || "klein.png";
+    caption.textContent = info.done || "";
+    root.classList.toggle("kp-nsfw", !!info.nsfw);
+    root.classList.remove("kp-nsfw-shown");
+    drawStale();
+    drawSnippets();
+  }
+  function drawStale() {
+    const stale = model.get("image_stale");
+    root.classList.toggle("kp-stale-image", stale);
+    staleNote.textContent = stale ? "This is the previous image: the last attempt failed." : "";
+  }
+  function drawSnippets() {
+    const all = model.get("snippets");
+    if (!(tab in all)) tab = Object.keys(all)[0] || "Python";
+    tabs.replaceChildren(...Object.keys(all).map((title) => h("button", {
+      type: "button", role: "tab", class: `kp-tab${title === tab ? " kp-on" : ""}`,
+      "aria-selected": title === tab ? "true" : "false", "aria-controls": `${id}-code`,
+      onclick: () => { tab = title; drawSnippets(); } }, title)));
+    code.textContent = all[tab] || "";
+    copy.setAttribute("aria-label", `Copy the ${tab} code`);
+  }
+  function drawHistory() {
+    const items = model.get("history_items");
+    const words = filter.value.trim().toLowerCase();
+    const shown = words ? items.filter((e) => e.prompt.toLowerCase().includes(words)) : items;
+    const count = model.get("history_count");
+    history.hidden = items.length === 0;
+    historyHead.textContent = `History · ${count} image${count === 1 ? "" : "s"} · newest first · click one to restore it`;
+    const current = model.get("current_id");
+    strip.replaceChildren(...shown.map((entry) => {
+      const pic = h("img", { alt: entry.prompt, src: thumbs.get(entry.id) || null,
+        width: entry.width >= entry.height ? 96 : Math.round((96 * entry.width) / entry.height),
+        height: entry.height >= entry.width ? 96 : Math.round((96 * entry.height) / entry.width) });
+      return h("div", { role: "listitem", class: "kp-cell" }, h("button", {
+        type: "button", class: `klein-thumb${entry.id === current ? " klein-current" : ""}`,
+        "aria-current": entry.id === current ? "true" : null,
+        title: `#${entry.number} · seed ${entry.seed}${entry.nsfw ? " · flagged NSFW" : ""}\n${entry.prompt}\nClick to restore`,
+        "aria-label": `Restore image #${entry.number}: ${entry.prompt}, ${entry.width}×${entry.height}, seed ${entry.seed}`,
+        onclick: () => send("restore", { id: entry.id }) },
+        pic, h("span", { class: "kp-small", text: `${entry.width}×${entry.height} · ${entry.seed}` })));
+    }));
+  }
+
+  const on = (names, fn) => {
+    for (const name of names.split(" ")) {
+      model.on(`change:${name}`, fn);
+      cleanups.push(() => model.off(`change:${name}`, fn));
+    }
+  };
+  on("prompt width height seed seed_restored fresh active_preset image_info limits", drawFields);
+  on("status_lines can_retry in_flight enhancing can_undo enhance_note enhance_kind connection spend_line", drawStatus);
+  on("image_key image_info", drawImage);
+  on("image_stale", drawStale);
+  on("snippets", drawSnippets);
+  on("history_items history_count current_id", drawHistory);
+  const onMessage = (msg, buffers) => {
+    markLive();
+    if (msg && msg.type === "image" && buffers && buffers[0]) {
+      const type = msg.format === "jpeg" ? "image/jpeg" : "image/png";
+      keepImage(msg.key, new Blob([buffers[0]], { type }));
+      root.dataset.received = String(++received);
+      wanted.delete(msg.key);
+      if (msg.key === model.get("image_key") && msg.key !== shownKey) drawImage();
+      return;
+    }
+    if (!msg || msg.type !== "thumbs") return;
+    msg.ids.forEach((key, i) => {
+      if (thumbs.has(key)) URL.revokeObjectURL(thumbs.get(key));
+      thumbs.set(key, URL.createObjectURL(new Blob([buffers[i]], { type: "image/jpeg" })));
+    });
+    drawHistory();
+  };
+  model.on("msg:custom", onMessage);
+  cleanups.push(() => model.off("msg:custom", onMessage));
+
+  drawFields();
+  drawStatus();
+  drawImage();
+  drawHistory();
+  send("hello");
+
+  return () => {
+    clearTimeout(offlineTimer);
+    for (const clean of cleanups) clean();
+    if (lightbox) lightbox.remove();
+    for (const url of thumbs.values()) URL.revokeObjectURL(url);
+    if (imageUrl) URL.revokeObjectURL(imageUrl);
+  };
+}
+
+export default { render };

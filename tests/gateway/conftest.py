@@ -1,0 +1,74 @@
+"""Fixtures for the gateway's tests: a gateway over loopback whose upstream is the
+package's emulator (in-process), students with tokens, and clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from klein_widget import KleinClient
+from klein_widget.emulator import Emulator
+from klein_widget.gateway import RunningGateway, start
+from tests.conftest import fast_options
+
+SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
+ENHANCE = "/api/v3/wavespeed-ai/prompt-optimizer"
+FAST = 0.02  # the emulator's inference time where timing is not the subject
+
+
+def upstream_of(running: RunningGateway) -> Emulator:
+    """The in-process emulator behind a gateway."""
+    app: Any = running.gateway.upstream.app
+    emulator: Emulator = app.state.emulator
+    return emulator
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def body(prompt: str = "a red fox in the snow", **fields: Any) -> dict[str, Any]:
+    """A submit body with a concrete seed and a small size."""
+    return {"prompt": prompt, "size": "320*256", "seed": 42, **fields}
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
+    """A gateway on loopback; upstream: the emulator in-process (20 ms per image)."""
+    with start(tmp_path / "class.sqlite3", upstream="emulator", emulator_inference_time=FAST) as gw:
+        yield gw
+
+
+@pytest.fixture
+def ada(gateway: RunningGateway) -> str:
+    """Ada's token ($2.00)."""
+    return gateway.gateway.db.add_student("ada", 2000)
+
+
+@pytest.fixture
+def bo(gateway: RunningGateway) -> str:
+    """Bo's token ($2.00)."""
+    return gateway.gateway.db.add_student("bo", 2000)
+
+
+def student_client(gateway: RunningGateway, token: str) -> KleinClient:
+    """A klein client as a student sets it up: base URL = the gateway, key = the token."""
+    return KleinClient(token, gateway.base_url, gallery=False, **fast_options())
+
+
+def wait_result(base: str, token: str, task_id: str, limit: float = 10.0) -> dict[str, Any]:
+    """Poll a task on the gateway until it is terminal; return its data."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{base}/api/v3/predictions/{task_id}/result", headers=bearer(token))
+        data: dict[str, Any] = r.json()["data"]
+        if data["status"] in ("completed", "failed"):
+            return data
+        time.sleep(0.01)
+    raise AssertionError(f"task {task_id} did not finish in {limit} s")

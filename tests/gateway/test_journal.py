@@ -1,0 +1,58 @@
+"""A restart loses nothing: queued tasks are sent, accepted ones are fetched without paying
+again, and one that may have reached upstream is never sent twice."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from klein_widget.client._models import GenerationRequest
+from klein_widget.emulator import start as start_emulator
+from klein_widget.gateway import ClassDB, start
+from klein_widget.gateway._dispatch import NOT_RESENT
+
+from .conftest import SUBMIT, bearer, body, wait_result
+
+TEACHER_KEY = "wsk-teacher-restart-0123456789"
+
+
+def test_a_restart_resumes_from_the_journal_without_paying_again(tmp_path: Path) -> None:
+    db_path = tmp_path / "class.sqlite3"
+    with start_emulator(inference_time=1.0, api_key=TEACHER_KEY) as upstream:
+        options = {"upstream": upstream.base_url, "api_key": TEACHER_KEY}
+        first = start(db_path, **options)
+        token = first.gateway.db.add_student("ada", 2000)
+        ids = [
+            httpx.post(first.base_url + SUBMIT, json=body(seed=s), headers=bearer(token)).json()[
+                "data"
+            ]["id"]
+            for s in (1, 2, 3)
+        ]
+        deadline = time.monotonic() + 10
+        while upstream.emulator.accepted < 3:  # all three accepted upstream, none finished
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        first.stop()
+        db = ClassDB(db_path)
+        assert {db.task(i).status for i in ids} == {"submitted"}  # type: ignore[union-attr]
+        # A crash right after a submit left: no upstream id known, and one still queued.
+        lost = db.open_task("ada", "image", GenerationRequest("a lost fox", 320, 256, 7), 8)
+        queued = db.open_task("ada", "image", GenerationRequest("a queued fox", 320, 256, 8), 8)
+        assert lost is not None
+        assert queued is not None
+        db.update(lost.id, status="forwarding")
+        db.close()
+
+        with start(db_path, **options) as second:
+            for task_id in [*ids, queued.id]:
+                data = wait_result(second.base_url, token, task_id)
+                assert data["status"] == "completed"
+                assert httpx.get(data["outputs"][0]).content.startswith(b"\x89PNG")
+            gone = wait_result(second.base_url, token, lost.id)
+            assert gone["status"] == "failed"
+            assert gone["error"] == NOT_RESENT
+            assert upstream.emulator.accepted == 4  # 3 before, the queued one after; no re-send
+            # Charged for all five: the lost one may have been billed upstream.
+            assert second.gateway.db.student("ada").spent_mills == 40  # type: ignore[union-attr]

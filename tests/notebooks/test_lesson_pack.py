@@ -1,0 +1,53 @@
+"""`make_pack` from a notebook a teacher ran: the images its saved outputs show, and only
+those, make a pack that answers a student's same requests without sending anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from starlette.testclient import TestClient
+
+from klein_widget import Gallery, GenerationRequest, KleinClient
+from klein_widget.emulator import create_app
+from klein_widget.store import make_pack, open_pack
+from tests.conftest import FAKE_KEY, TEST_URL, fast_options
+from tests.notebooks.test_notebooks import execute, no_errors
+from tests.store.packs import teach
+
+BOAT = "a paper boat on a puddle, overcast light, reflections of a red umbrella"
+
+
+def test_a_pack_from_a_run_notebook_serves_a_student(tmp_path: Path, isolated: Path) -> None:
+    workdir = tmp_path / "lesson"
+    workdir.mkdir()
+    hidden = GenerationRequest("made but never shown", width=256, height=256, seed=3)
+    teach(isolated, [hidden])  # the same gallery holds an image the notebook never shows
+    notebook = execute("03-seeds-and-batches.ipynb", workdir)
+    no_errors(notebook)
+    saved = workdir / "03-run.ipynb"
+    nbformat.write(notebook, saved)
+
+    manifest = make_pack(saved, tmp_path / "lesson-03.zip")  # the gallery: $KLEIN_GALLERY
+    keys = {(i["prompt"], i["width"], i["height"], i["seed"]) for i in manifest["images"]}
+    assert (BOAT, 512, 512, 1234) in keys  # a Generation shown in a grid
+    assert {(BOAT, 512, 512, s) for s in range(1, 7)} <= keys  # the seed sweep
+    assert len(keys) >= 1 + 6 + 6 + 8  # and the prompt grid and the batch
+    assert hidden.key not in keys
+
+    app = create_app(inference_time=0.01)
+    pack = open_pack(tmp_path / "lesson-03.zip", verify=True)
+    with (
+        TestClient(app, base_url=TEST_URL) as http,
+        KleinClient(
+            FAKE_KEY,
+            TEST_URL,
+            http_client=http,
+            gallery=Gallery(tmp_path / "student", packs=[pack]),
+            **fast_options(),
+        ) as student,
+    ):
+        result = student.generate_many([GenerationRequest(*key) for key in sorted(keys)])
+    assert app.state.emulator.count("POST") == 0
+    assert {g.from_pack for g in result.generations} == {"lesson-03.zip"}
+    assert len(result.generations) == len(keys)
