@@ -94,11 +94,15 @@ class Pacer:
         self,
         limit: RateLimit | None = None,
         *,
-        window: float = RATE_WINDOW,
+        window: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = limit
-        self._window = window  # over which a limit is learned (WaveSpeed: a minute)
+        # Over which a limit is learned: given, or read off the first 429 (at most
+        # WaveSpeed's minute; a server with shorter windows says so by its Retry-After).
+        self._window = RATE_WINDOW if window is None else window
+        self._window_given = window is not None
+        self._first_accept: float | None = None  # in the window being counted
         self.given = limit is not None  # a given limit is never re-learned
         self._clock = clock
         self._lock = threading.Lock()
@@ -145,6 +149,8 @@ class Pacer:
                 return wait
             if self.limit is None or now - self._window_start >= self.limit.per:
                 self._window_start, self._count, self._opened = now, 0, False
+                if self.limit is not None:
+                    self._first_accept = None
             self._count += 1
             self._sending += 1
             self._round += 1
@@ -158,6 +164,8 @@ class Pacer:
             if not self._opened:  # WaveSpeed's window began when it took this, not before:
                 self._window_start, self._opened = now, True  # count from its answer
             self._accepted.append(now)
+            if self._first_accept is None:
+                self._first_accept = now
             while self._accepted and self._accepted[0] <= now - self.window:
                 self._accepted.popleft()
 
@@ -186,13 +194,19 @@ class Pacer:
             hold = retry_after if retry_after is not None else 1.0
             self._hold_until = max(self._hold_until, now + hold)
             if not self.given:
-                # The window this 429 closes began ``per - hold`` before now (Retry-After
-                # says when it resets, rounded up to whole seconds: hence the slack). What
+                window = self.window
+                if not self._window_given and self._first_accept is not None:
+                    # The window ends at now + hold and began no later than our first
+                    # acceptance in it: at least that long, at most WaveSpeed's minute.
+                    window = min(RATE_WINDOW, max(hold, now + hold - self._first_accept))
+                # The window this 429 closes began ``window - hold`` before now
+                # (Retry-After is whole seconds, rounded up: hence the slack). What
                 # WaveSpeed accepted from us since then is the account's limit.
-                since = now + hold - self.window - _SLACK
+                since = now + hold - window - _SLACK
                 taken = sum(1 for t in self._accepted if t > since)
                 if taken > 0:  # none: the quota went elsewhere; keep what is known
-                    self.limit = RateLimit(taken, per=self.window)
+                    self.limit = RateLimit(taken, per=window)
+            self._first_accept = None
             if self.limit is not None:  # full until the hold ends; the next opens after it
                 self._window_start = now + hold - self.limit.per
                 self._count, self._opened = self.limit.images, True

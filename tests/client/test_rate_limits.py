@@ -52,6 +52,24 @@ def test_a_bronze_minute_costs_one_429_then_the_pacer_knows() -> None:
     assert pacer.refusals == 1
 
 
+def test_a_shorter_window_is_read_off_the_retry_after() -> None:
+    clock = Clock()
+    pacer = Pacer(clock=clock)
+    assert pacer.claim() == 0.0
+    pacer.accepted()
+    assert pacer.claim() == 0.0
+    assert pacer.claim() == 0.0
+    pacer.accepted()
+    clock.now += 0.01
+    pacer.refused(retry_after=1.0)  # a server whose window is a second, not a minute
+
+    assert pacer.limit is not None
+    assert pacer.limit.images == 2
+    assert pacer.limit.per == pytest.approx(1.01)  # not WaveSpeed's minute: no 60 s wait
+    clock.now += 1.0
+    assert pacer.claim() == 0.0
+
+
 def test_a_given_limit_is_kept_and_never_relearned() -> None:
     clock = Clock()
     pacer = Pacer(RateLimit(500), clock=clock)  # Silver
@@ -103,11 +121,16 @@ async def test_a_grid_on_bronze_learns_the_limit_and_fails_nothing(
     assert [item.ok for item in result] == [True] * 6
     assert emulator.count("POST", SUBMIT, status=200) == 6  # one paid submit per image
     assert max(_refusals_per_window(emulator), default=0) <= 1  # at most one 429 a window
-    assert klein.client.pacer.limit == RateLimit(2, per=WINDOW)
+    learned = klein.client.pacer.limit
+    assert learned is not None
+    assert learned.per == WINDOW
+    # Never more than the server allows; on a loaded machine a late answer can make the
+    # count 1 (slower, still no failure), so the exact 2 is checked on the clock above.
+    assert 1 <= learned.images <= 2
     notes = [p.note for p in heard if p.stage == "rate_limited" and p.wait]
     assert notes, "the wait was silent"
     assert "next image in" in notes[-1]
-    assert "WaveSpeed allows 2 per 2 s on this account" in notes[-1]
+    assert f"WaveSpeed allows {learned.images} per 2 s on this account" in notes[-1]
 
 
 async def test_a_given_limit_meets_no_429_at_all(
