@@ -56,6 +56,15 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=0)
     parser.add_argument("--hide", default="")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the run here")
+    parser.add_argument(
+        "--transport",
+        choices=("httpcore", "aiohttp"),
+        default="httpcore",
+        help="httpx's own transport, or httpx-aiohttp's (through http_client=)",
+    )
+    parser.add_argument(
+        "--gallery", action="store_true", help="write every image to a temporary gallery"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="klein-bench-hide-") as scratch:
         if args.hide:
@@ -85,7 +94,23 @@ def _run(args: argparse.Namespace) -> int:
         return len(result.errors)
 
     async def go() -> dict[str, float]:
-        async with AsyncKleinClient(API_KEY, args.base_url, gallery=False) as client:
+        import httpx
+
+        from klein_widget.client._constants import POOL_LIMITS
+        from klein_widget.client._transport import default_async_http
+
+        # Named explicitly: the client's default is aiohttp's pool when it is installed.
+        if args.transport == "aiohttp":
+            http = default_async_http(POOL_LIMITS)
+            assert not isinstance(http._transport, httpx.AsyncHTTPTransport), "no aiohttp"
+        else:
+            http = httpx.AsyncClient(limits=POOL_LIMITS)
+        gallery: str | bool = False
+        if args.gallery:
+            gallery = tempfile.mkdtemp(prefix="klein-bench-gallery-")
+        async with AsyncKleinClient(
+            API_KEY, args.base_url, gallery=gallery, http_client=http
+        ) as client:
             if args.warmup:
                 await batch(client, "warm-up", args.warmup)
             rss_warm = _rss_mb()
@@ -101,6 +126,11 @@ def _run(args: argparse.Namespace) -> int:
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
+        await http.aclose()
+        if isinstance(gallery, str):
+            import shutil
+
+            shutil.rmtree(gallery, ignore_errors=True)
         return {"cpu_s": cpu, "wall_s": wall, "rss_warm_mb": rss_warm, "errors": errors}
 
     figures = asyncio.run(go())

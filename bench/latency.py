@@ -6,7 +6,9 @@ emulator adds half a round trip to each request and half to each answer
 earlier measurement). For each round trip each contender makes one image (512x512,
 the run's inference time) in turn, after two warm-up images on fresh clients:
 
-- klein_widget ``generate()`` with its defaults (polling; gallery off);
+- klein_widget ``generate()`` with its defaults (polling, the image inline in the poll
+  that says completed; gallery off), and the same with ``inline_images=False`` (the image
+  as a URL, downloaded after);
 - ``sync_mode=True``, and ``sync_mode=True, base64_output=True``;
 - the official SDK's ``Client.run`` + ``requests.get`` of the URL.
 
@@ -15,8 +17,11 @@ the image come back. It is measured in the same run as a bare httpx client's sin
 sync-mode, base64 POST on a kept-alive connection (the least any client can do), and
 every figure is a ratio to it; the nominal ``inference + RTT`` is shown too.
 
+A second table weighs the image inline (base64) against a download, per size, at no
+round trip (where a download costs least): time and client CPU per image.
+
 Example:
-    >>> section = run(PRESETS["quick"], emulator)  # doctest: +SKIP
+    >>> sections = run(PRESETS["quick"], emulator)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -36,11 +41,14 @@ from klein_widget import KleinClient
 from klein_widget.client._models import MODEL_ID
 
 DEFAULT = "klein_widget generate()"
+BY_URL = "klein_widget generate(), image as URL"
+TARGET = 1.05  # of inference + 1 RTT, for the default generate() (issue 17)
+SIZES = (256, 512, 1024, 1536)
 SYNC = "klein_widget sync_mode"
 SYNC_B64 = "klein_widget sync_mode + base64"
 SDK = "wavespeed SDK run()"
 LIMIT = "limit: bare httpx sync+base64 POST"
-ORDER = (DEFAULT, SYNC, SYNC_B64, SDK, LIMIT)
+ORDER = (DEFAULT, BY_URL, SYNC, SYNC_B64, SDK, LIMIT)
 WARMUP = 2
 GAP = 0.05  # seconds between two images
 PNG = b"\x89PNG"
@@ -70,12 +78,14 @@ def _measure(config: Config, base_url: str, first_seed: int) -> dict[str, list[f
     times: dict[str, list[float]] = {name: [] for name in ORDER}
     with (
         KleinClient(API_KEY, base_url, gallery=False) as plain,
+        KleinClient(API_KEY, base_url, gallery=False, inline_images=False) as by_url,
         KleinClient(API_KEY, base_url, gallery=False) as sync,
         KleinClient(API_KEY, base_url, gallery=False) as inline,
         httpx.Client(timeout=60) as http,
     ):
         makers: dict[str, Callable[[int], bytes]] = {
             DEFAULT: klein(plain, size=size),
+            BY_URL: klein(by_url, size=size),
             SYNC: klein(sync, sync=True, size=size),
             SYNC_B64: klein(inline, sync=True, base64=True, size=size),
             SDK: official(base_url, size=size),
@@ -97,7 +107,67 @@ def _measure(config: Config, base_url: str, first_seed: int) -> dict[str, list[f
     return times
 
 
-def run(config: Config, emulator: EmulatorProcess) -> Section:
+def inline_or_download(config: Config, emulator: EmulatorProcess) -> Section:
+    """Per size, at RTT 0: the image inline in the last poll vs a download after it."""
+    emulator.configure(inference_time=0.1, network_delay=0.0)
+    rows: dict[tuple[int, str], tuple[float, float]] = {}
+    samples = max(3, config.latency_samples)
+    for size in SIZES:
+        print(f"  latency: inline or download, {size}x{size}", file=sys.stderr)
+        with (
+            KleinClient(API_KEY, emulator.base_url, gallery=False) as inline,
+            KleinClient(API_KEY, emulator.base_url, gallery=False, inline_images=False) as url,
+        ):
+            # Inline asked for outright: the default picks per size, which is what is weighed.
+            makers = {
+                "inline": klein(inline, size=size, base64=True),
+                "download": klein(url, size=size),
+            }
+            seed = 40_000 + size
+            times: dict[str, list[float]] = {name: [] for name in makers}
+            cpu: dict[str, float] = dict.fromkeys(makers, 0.0)
+            for round_ in range(WARMUP + samples):
+                for name, make in makers.items():
+                    seed += 1
+                    began, cpu_began = time.perf_counter(), time.process_time()
+                    make(seed)
+                    if round_ >= WARMUP:
+                        times[name].append(time.perf_counter() - began)
+                        cpu[name] += time.process_time() - cpu_began
+            for name in makers:
+                rows[(size, name)] = (median(times[name]), cpu[name] / samples)
+    emulator.configure(inference_time=config.inference_time)
+    section = Section(
+        "inline",
+        "7b. The image inline (base64 in the last poll) or downloaded after it, per size",
+        f"the download, at no round trip (where it costs least); inference 0.1 s, median "
+        f"of {samples}",
+        ["size", "mode", "median", "vs download", "CPU/image", "CPU vs download"],
+    )
+    for size in SIZES:
+        base_time, base_cpu = rows[(size, "download")]
+        for name in ("inline", "download"):
+            wall, cpu_s = rows[(size, name)]
+            section.add(
+                f"{size}x{size} {name}",
+                {
+                    "size": f"{size}x{size}",
+                    "mode": name,
+                    "median": seconds(wall),
+                    "vs download": ratio(wall / base_time),
+                    "CPU/image": f"{cpu_s * 1000:.1f} ms",
+                    "CPU vs download": ratio(cpu_s / base_cpu),
+                },
+                values={"size": size, "median_s": wall, "cpu_ms": cpu_s * 1000},
+            )
+    section.notes.append(
+        "Over a network the download also costs a round trip, which inline saves; this "
+        "table shows what inline costs where that round trip is free."
+    )
+    return section
+
+
+def run(config: Config, emulator: EmulatorProcess) -> list[Section]:
     """Measure every contender at every round trip; one row per contender and RTT."""
     inference = config.inference_time
     emulator.configure(inference_time=inference, concurrency=None, rate_limit=None)
@@ -140,15 +210,21 @@ def run(config: Config, emulator: EmulatorProcess) -> Section:
                     "vs_nominal": value / nominal,
                     "samples": len(times[name]),
                 },
+                ratio=value / nominal if name == DEFAULT else None,
+                target=TARGET if name == DEFAULT else None,
+                target_text=f"<= {TARGET}x of inference + RTT",
             )
     section.notes += [
         "The emulator holds each request and each answer for half a round trip "
         "(network_delay); connections are kept alive and no handshake is charged. A client "
-        "that polls needs at least inference + 2 RTT (a poll's answer, then the download); "
-        "sync mode with a URL as much; sync + base64 needs 1 RTT.",
+        "that polls and then downloads needs at least inference + 2 RTT; with the image "
+        "inline in the poll that says completed (klein_widget's default since issue 17), "
+        "and that poll sent as the task completes, 1 RTT, as sync mode + base64. "
+        "klein_widget's sync_mode rows are inline by default too. The target (<= 1.05x of "
+        "inference + RTT) applies to the default generate().",
         f"Each contender makes {WARMUP} images on fresh clients at each RTT before the "
         "measured ones (connections open, klein_widget has learned the timing). Images are "
         "photo-weight PNGs; the SDK downloads with requests.get (a new connection each "
         "time, which over the internet would cost more round trips than here).",
     ]
-    return section
+    return [section, inline_or_download(config, emulator)]

@@ -119,7 +119,7 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
                     from bench import latency
 
                     print("one image over a network (7)", file=sys.stderr)
-                    done(latency.run(config, emulator))
+                    done(*latency.run(config, emulator))
                 if "load" in only:
                     from bench import load
 
@@ -141,7 +141,7 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
             print("kernel memory (5)", file=sys.stderr)
             done(memory.run(config, gallery))
     order = {"single": 1, "requests": 2, "batch": 3, "imports": 4, "memory": 5, "cpu": 6}
-    order.update(latency=7, load=8, gateway=9)
+    order.update(latency=7, inline=8, load=9, gateway=10)
     return sorted(sections, key=lambda s: order.get(s.key, 99))
 
 

@@ -9,9 +9,14 @@
 - `_run`: one generation's clock and progress stages.
 - `_base`: what both clients share; `_client`: the mirrored sync and async I/O loops.
 - `_fanout`, `_plan`, `_concurrency`: the one runner for many images (`generate_many`).
+- `_pacing`: submits paced to the account's rate limit (given, or learned from 429s).
 - `_ledger`: spend and the budget cap; `_metadata`: parameters embedded in image files.
 - `_journal`: what the client needs from above (the gallery, a progress bar, a question)
   as protocols, installed by the composition root.
 
 Imports nothing else of the package, nor ipywidgets, IPython or sqlite3 (tested).
 """
+
+from klein_widget.client._pacing import Pacer, RateLimit
+
+__all__ = ["Pacer", "RateLimit"]

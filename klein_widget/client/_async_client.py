@@ -44,6 +44,7 @@ from klein_widget.client._models import (
     enhancer_body,
 )
 from klein_widget.client._run import ProgressCallback, Run, stage_of
+from klein_widget.client._transport import default_async_http
 
 
 class AsyncKleinClient(BaseClient):
@@ -69,7 +70,7 @@ class AsyncKleinClient(BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(api_key, base_url, **options)
-        self._http = http_client or httpx.AsyncClient(limits=POOL_LIMITS)
+        self._http = http_client or default_async_http(POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
 
@@ -113,18 +114,25 @@ class AsyncKleinClient(BaseClient):
                 timeout=timeout,
                 follow_redirects=method == "GET",
             ) as response:
-                body = bytearray()
+                chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
+                size = 0
                 async for chunk in response.aiter_bytes():
-                    body += chunk
-                    self._check_body(len(body), limit, deadline, during)
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    self._check_body(size, limit, deadline, during)
         except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
-        return buffered(response, bytes(body))
+        return buffered(response, chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
-    async def _post(self, path: str, body: dict[str, Any], run: Run) -> httpx.Response:
+    async def _post(
+        self, path: str, body: dict[str, Any], run: Run, *, paced: bool = False
+    ) -> httpx.Response:
         attempt = 0
         while True:
             attempt += 1
+            while paced and (pause := self._pace(run)) > 0:  # the account's rate limit
+                await self._sleep(pause)
+            run.sent = self._clock()
             try:
                 response = await self._send(
                     "POST",
@@ -136,12 +144,18 @@ class AsyncKleinClient(BaseClient):
                     long_read=bool(body.get("enable_sync_mode")),
                 )
                 self._check_submit_rate_limit(response)
-                return response
-            except KleinError as error:
+            except BaseException as error:
+                if paced:
+                    self._paced(error)
+                if not isinstance(error, KleinError):
+                    raise
                 delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
                 if delay is None:
                     raise
                 await self._sleep(delay)
+                continue
+            self._submitted(run, paced=paced, sync=bool(body.get("enable_sync_mode")))
+            return response
 
     async def _read(
         self,
@@ -174,7 +188,9 @@ class AsyncKleinClient(BaseClient):
         run.report("submitting")
         token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
         try:
-            response = await self._post(_config.submit_path(model), body, run)
+            response = await self._post(
+                _config.submit_path(model), body, run, paced=model == MODEL_ID
+            )
         except BaseException as error:  # a cancel may come after the server took it
             self._settle(token, error)
             raise
@@ -184,6 +200,8 @@ class AsyncKleinClient(BaseClient):
         delays = self._poll_delays(run)
         parse = result_parser(task_id, self._api_key)
         url = self._poll_url(task_id, accepted)
+        if run.sent is not None:  # just submitted: no poll before the expected finish
+            await self._sleep(self._poll_delay(delays, run, task_id))
         while True:
             prediction: Prediction = await self._read(
                 url, parse, during="polling", run=run, task_id=task_id
@@ -197,6 +215,8 @@ class AsyncKleinClient(BaseClient):
         self, request: GenerationRequest, prediction: Prediction, run: Run
     ) -> Generation:
         image, url = image_or_url(prediction, self.base_url)
+        if image is not None and not request.base64_output:
+            prediction = self._without_inline(prediction)  # the bytes are in `image` now
         run.report("downloading", prediction)
         if image is None:
             image = await self._read(
@@ -250,9 +270,8 @@ class AsyncKleinClient(BaseClient):
         if made is not None:
             run.report("done", made.prediction)
             return made
-        prediction = await self._submit(
-            request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json()
-        )
+        body = self._submit_body(request)
+        prediction = await self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, body)
         if not prediction.done:
             prediction = await self._wait(prediction.id, run, prediction)
         return await self._complete(request, prediction, run)

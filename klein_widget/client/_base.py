@@ -43,12 +43,14 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
+from klein_widget.client._pacing import Pacer, RateLimit
 from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
+from klein_widget.client._submits import SubmitRules
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
-class BaseClient:
+class BaseClient(SubmitRules):
     """Configuration and decisions shared by the sync and async clients."""
 
     def __init__(
@@ -65,6 +67,8 @@ class BaseClient:
         retry: _policy.RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        inline_images: bool = True,
+        rate_limit: int | RateLimit | Pacer | None = None,
     ) -> None:
         self._api_key = _config.resolve_api_key(api_key)
         _envelope.protect_logs(self._api_key)
@@ -80,6 +84,9 @@ class BaseClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._inference = _policy.InferenceTimes()  # learned, for the poll schedule
+        # Images come inline in the answer that says "completed" (no download round trip);
+        # False: as URLs, downloaded after (unless a call asks for base64 itself).
+        self._init_submits(inline_images, rate_limit, clock)
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
 
     # --- configuration -----------------------------------------------------------------
@@ -206,7 +213,8 @@ class BaseClient:
             return None
         _log.info("retrying the %s in %.2f s (attempt %d): %s", what, delay, attempt, error.message)
         if run is not None and isinstance(error, RateLimitError):
-            run.report("rate_limited")  # say so: the status line, and batches back off
+            # Say so: the status line, and batches back off.
+            run.report("rate_limited", note=self.pacer.note())
         return delay
 
     def _check_submit_rate_limit(self, response: httpx.Response) -> None:
@@ -276,7 +284,8 @@ class BaseClient:
     def _poll_delays(self, run: Run) -> Iterator[float]:
         """The pauses between polls for this run's image size."""
         expected = self._inference.expected(run.request.width * run.request.height)
-        return self.poll.delays(expected, run.elapsed())
+        since = self._clock() - (run.started if run.sent is None else run.sent)
+        return self.poll.delays(expected, since)
 
     def _poll_delay(self, delays: Any, run: Run, task_id: str) -> float:
         """The next pause, or raise `GenerationTimeoutError` if the deadline is reached."""

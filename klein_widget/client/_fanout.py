@@ -83,6 +83,7 @@ def generate_many(
     timeout: float | None = None,
     on_item: ItemCallback | None = None,
     on_progress: ProgressCallback | None = None,
+    keep_images: bool | None = None,
 ) -> BatchResult:
     """Generate many images concurrently; results and errors come back in input order.
 
@@ -98,7 +99,11 @@ def generate_many(
     ``progress``: None shows a bar where one fits, False none. ``timeout`` holds for each
     image, re-queues after a 429 included. ``on_item`` hears of each finished item and
     ``on_progress`` of each image's steps, in the calling thread. Works inside a running
-    notebook cell.
+    notebook cell. Submits are paced to the account's rate limit (the client's
+    ``rate_limit=``, or what a 429 shows), with a countdown through ``on_progress``.
+    ``keep_images``: hold every image in memory (True), or only the gallery's path,
+    reading the image back on access (False); None: in memory up to
+    `KEEP_IMAGES_UP_TO` images, so a batch of 10,000 keeps memory flat.
 
     Example:
         >>> result = client.generate_many(["a fox", "a heron"], seed=42)  # doctest: +SKIP
@@ -122,6 +127,7 @@ def generate_many(
         timeout=timeout,
         on_item=on_item,
         on_progress=on_progress,
+        keep_images=keep_images,
     )
 
 
@@ -140,6 +146,7 @@ async def agenerate_many(
     timeout: float | None = None,
     on_item: ItemCallback | None = None,
     on_progress: ProgressCallback | None = None,
+    keep_images: bool | None = None,
 ) -> BatchResult:
     """Generate many images as concurrent tasks; see `KleinClient.generate_many`.
 
@@ -164,4 +171,5 @@ async def agenerate_many(
         timeout=timeout,
         on_item=on_item,
         on_progress=on_progress,
+        keep_images=keep_images,
     )

@@ -50,8 +50,10 @@ def detect_format(data: bytes) -> ImageFormat:
 def check_image(data: bytes, max_pixels: int) -> ImageFormat:
     """The format of ``data`` if it is an image that decodes, else raise `ValueError` saying why.
 
-    Cheap: Pillow reads the header and checks the file's structure without decoding pixels.
-    An image declaring more than ``max_pixels`` is refused before anything is decoded.
+    Cheap: a PNG's structure is walked here (IHDR first and sane, every chunk inside the
+    file, image data, IEND) without Pillow's CRC pass over the pixels (TCP and TLS already
+    guard the bytes in transit); JPEG and WebP go through Pillow's header parse. An image
+    declaring more than ``max_pixels`` is refused before anything is decoded.
 
     Example:
         >>> check_image(b"abc", 100)
@@ -62,6 +64,11 @@ def check_image(data: bytes, max_pixels: int) -> ImageFormat:
     found = detect_format(data)
     if found == "unknown":
         raise ValueError(f"it is not a PNG, JPEG or WebP file ({len(data)} bytes)")
+    if found == "png":
+        why = _png_problem(data, max_pixels)
+        if why is not None:
+            raise ValueError(f"it does not decode as PNG ({why})")
+        return found
     import io
 
     from PIL import Image
@@ -69,11 +76,7 @@ def check_image(data: bytes, max_pixels: int) -> ImageFormat:
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
-            if width * height > max_pixels:
-                raise ValueError(
-                    f"it declares {width}x{height} pixels, far more than this model makes "
-                    "(refused as a decompression bomb)"
-                )
+            _check_pixels(width, height, max_pixels)
             image.verify()
     except ValueError:
         raise
@@ -81,6 +84,44 @@ def check_image(data: bytes, max_pixels: int) -> ImageFormat:
         reason = "" if "cannot identify" in str(error) else f" ({error})"
         raise ValueError(f"it does not decode as {found.upper()}{reason}") from None
     return found
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise ValueError(
+            f"it declares {width}x{height} pixels, far more than this model makes "
+            "(refused as a decompression bomb)"
+        )
+
+
+# PNG colour types and the bit depths each allows (the PNG specification, table 11.1).
+_PNG_DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
+
+
+def _png_problem(data: bytes, max_pixels: int) -> str | None:
+    """Why ``data`` (with a PNG signature) is not a whole PNG, or None if its structure holds.
+
+    A header declaring more than ``max_pixels`` raises at once, before the rest is read.
+    """
+    pos, size, seen_data = len(_PNG_SIGNATURE), len(data), False
+    if size < 33 or data[12:16] != b"IHDR" or data[8:12] != b"\0\0\0\r":
+        return "no IHDR header first"
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    _check_pixels(width, height, max_pixels)
+    if width == 0 or height == 0 or depth not in _PNG_DEPTHS.get(colour, ()):
+        return f"an impossible header: {width}x{height}, depth {depth}, colour type {colour}"
+    while pos + 12 <= size:
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > size:
+            return f"chunk {kind!r} runs past the end of the file"
+        if not kind.isalpha():
+            return f"a chunk type that is not a name: {kind!r}"
+        if kind == b"IEND":
+            return None if seen_data else "no image data"
+        seen_data = seen_data or kind == b"IDAT"
+        pos = end
+    return "it is cut short (no IEND)"
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -96,7 +137,9 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes, int, int]]:
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         kind = data[pos + 4 : pos + 8]
         end = pos + 12 + length
-        chunks.append((kind, data[pos + 8 : pos + 8 + length], pos, end))
+        # Only small chunks can be ours: no copy of the image data.
+        payload = data[pos + 8 : pos + 8 + length] if kind != b"IDAT" else b""
+        chunks.append((kind, payload, pos, end))
         if kind == b"IEND":
             break
         pos = end
@@ -131,9 +174,9 @@ def embed_params(data: bytes, params: dict[str, Any]) -> bytes:
     if fmt == "png":
         chunks = [c for c in _png_chunks(data) if not _is_ours_png(c[0], c[1])]
         ours = _png_chunk(b"iTXt", KEYWORD.encode() + b"\0\0\0\0\0" + text)
-        head = data[: len(_PNG_SIGNATURE)] + data[chunks[0][2] : chunks[0][3]]  # IHDR first
-        rest = b"".join(data[start:end] for _, _, start, end in chunks[1:])
-        return head + ours + rest
+        view = memoryview(data)  # one copy of the image data, in the join, not three
+        head = [view[: len(_PNG_SIGNATURE)], view[chunks[0][2] : chunks[0][3]]]  # IHDR first
+        return b"".join([*head, ours, *(view[start:end] for _, _, start, end in chunks[1:])])
     if fmt == "jpeg":
         comment = _JPEG_PREFIX + text
         if len(comment) > 65533:  # a COM segment holds at most 64 KiB

@@ -11,13 +11,15 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, overload
 
-from klein_widget.client._exceptions import BudgetExceededError, InvalidRequestError
+from klein_widget.client._exceptions import BudgetExceededError, InvalidRequestError, KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import ask
+from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import (
     DEFAULT_SIDE,
     PRICE_PER_IMAGE_MILLS,
@@ -30,33 +32,74 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONFIRM_OVER",
+    "KEEP_IMAGES_UP_TO",
     "BatchItem",
     "BatchResult",
     "Job",
     "Plan",
     "build_requests",
     "check_cost",
+    "keeps_in_memory",
     "plan_batch",
 ]
 
 DEFAULT_CONFIRM_OVER = 1.00  # dollars: ask before spending more than this in one batch
+# A batch of more images than this keeps them in the gallery and reads each back on
+# access (10,000 images at 256x256 held ~1 GB); smaller ones keep them in memory.
+KEEP_IMAGES_UP_TO = 256
+
+
+def keeps_in_memory(keep_images: bool | None, images: int) -> bool:
+    """Does a batch of ``images`` hold its images in memory (``keep_images=`` option)?
+
+    Example:
+        >>> keeps_in_memory(None, 12), keeps_in_memory(None, 10_000), keeps_in_memory(True, 10_000)
+        (True, False, True)
+    """
+    return keep_images if keep_images is not None else images <= KEEP_IMAGES_UP_TO
 
 
 @dataclass
 class BatchItem:
-    """One input of a batch: its request (seed concrete) and its image or its error."""
+    """One input of a batch: its request (seed concrete) and its image or its error.
+
+    A large batch keeps its images in the gallery, not in memory: ``generation.image``
+    is then read back from the file (parameters stripped: the bytes as served) on access.
+    """
 
     index: int
     request: GenerationRequest
-    generation: Generation | None = None
     error: BaseException | None = None
     skipped: bool = False  # already in the gallery: loaded from disk, nothing was sent
     resumed: bool = False  # paid for by an earlier run, fetched now, not submitted again
+    _kept: Generation | None = field(default=None, repr=False)
+    _on_disk: bool = field(default=False, repr=False)  # image read from _kept.path on access
 
     @property
     def ok(self) -> bool:
         """True if the item has its image."""
-        return self.generation is not None
+        return self._kept is not None
+
+    @property
+    def generation(self) -> Generation | None:
+        """The image and everything needed to make it again (None if the item failed)."""
+        if self._kept is None or not self._on_disk or self._kept.path is None:
+            return self._kept
+        try:
+            image = strip_params(self._kept.path.read_bytes())
+        except OSError as error:
+            raise KleinError(
+                f"Batch item {self.index}'s image was kept in the gallery, not in memory, "
+                f"and reading it back failed ({error}). Pass keep_images=True to hold "
+                "every image in memory."
+            ) from None
+        return dataclasses.replace(self._kept, image=image)
+
+    def keep(self, generation: Generation, *, in_memory: bool) -> None:
+        """Hold ``generation``; unless ``in_memory``, only its path when the gallery has it."""
+        on_disk = not in_memory and generation.path is not None
+        self._kept = dataclasses.replace(generation, image=b"") if on_disk else generation
+        self._on_disk = on_disk
 
 
 class BatchResult(Sequence[BatchItem]):

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from klein_widget.client._constants import CONNECT_TIMEOUT, READ_TIMEOUT
+from klein_widget.client._constants import (
+    CONNECT_TIMEOUT,
+    INLINE_ALWAYS_PIXELS,
+    INLINE_COST_PER_PIXEL,
+    READ_TIMEOUT,
+)
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -83,22 +88,28 @@ class PollSchedule:
 
     Example:
         >>> import itertools
-        >>> [round(d, 3) for d in itertools.islice(PollSchedule().delays(0.6), 4)]
-        [0.57, 0.02, 0.02, 0.02]
+        >>> [round(d, 3) for d in itertools.islice(DEFAULT_POLL.delays(0.6), 4)]
+        [0.615, 0.02, 0.02, 0.02]
     """
 
     fast: float = 0.02
     factor: float = 1.25
     cap: float = 1.0
-    lead: float = 0.95  # first poll at this fraction of the expected time
+    lead: float = 0.95  # first poll at this fraction of the expected time...
+    margin: float = 0.0  # ...plus this many seconds
     first_guess: float | None = None  # expected time before any has been learned
 
     def delays(self, expected: float | None, elapsed: float = 0.0) -> Iterator[float]:
-        """Yield the pauses between polls, forever (the caller enforces the timeout)."""
-        expected = expected or self.first_guess
+        """Yield the pauses between polls, forever (the caller enforces the timeout).
+
+        ``elapsed``: seconds since the submit was sent. A poll sent ``t`` seconds after
+        the submit reaches the server ``t`` after the task's clock started there, whatever
+        the round trip, so the first poll is timed from the submit's sending.
+        """
+        expected = expected if expected is not None else self.first_guess
         delay = self.fast * 2
-        if expected:
-            yield max(0.0, expected * self.lead - elapsed)
+        if expected is not None:
+            yield max(0.0, expected * self.lead + self.margin - elapsed)
             # Around the expected finish every poll may be the one that sees it: keep a
             # steady fast pace until half again the expected time, then back off.
             delay = self.fast
@@ -111,8 +122,33 @@ class PollSchedule:
 
 
 # What clients use unless told otherwise. FLUX.2 [klein] 4B takes about 0.57 s at
-# 1024x1024 on an H100, so a new client first polls just before half a second.
-DEFAULT_POLL = PollSchedule(first_guess=0.5)
+# 1024x1024 on an H100, so a new client first polls at half a second. Polls are sent one
+# after another, so over a network each poll that comes too early costs a whole round
+# trip: the first is aimed just after the expected finish (issue 17: at 150 ms round trip,
+# aiming 5% early cost 1.36x the physical limit), not before it.
+DEFAULT_POLL = PollSchedule(lead=1.0, margin=0.015, first_guess=0.5)
+
+
+def inline_output(pixels: int, *, asked: bool, round_trip: float | None) -> bool:
+    """Ask WaveSpeed for the image inline (base64 in the answer) rather than as a URL?
+
+    Inline, the answer that says "completed" carries the image and the download's round
+    trip is gone; but the image travels a third larger, as JSON text to parse and decode.
+    Measured in ``bench/`` (issue 17, section 7b) at no round trip: within 6 ms of a
+    download at 512x512 and below, 20-60 ms more per megapixel above (and 2.4-3.5x the
+    CPU). So small images always come inline, larger ones when the round trip learned
+    from earlier submits is longer than `INLINE_COST_PER_PIXEL` says inline costs.
+    ``asked``: the caller asked for base64 itself.
+
+    Example:
+        >>> inline_output(512 * 512, asked=False, round_trip=None)
+        True
+        >>> [inline_output(1024 * 1024, asked=False, round_trip=rtt) for rtt in (0.01, 0.15)]
+        [False, True]
+    """
+    if asked or pixels <= INLINE_ALWAYS_PIXELS:
+        return True
+    return round_trip is not None and round_trip >= INLINE_COST_PER_PIXEL * pixels
 
 
 class InferenceTimes:
@@ -142,7 +178,7 @@ class InferenceTimes:
 
     def learn(self, pixels: int, observed_ms: int | None) -> None:
         """Fold a completed task's inference time into its size's average."""
-        if observed_ms is None or observed_ms <= 0:
+        if observed_ms is None or observed_ms < 0:  # 0 is a time too: a server that is instant
             return
         seconds = observed_ms / 1000
         previous = self._seconds.get(pixels)

@@ -36,6 +36,8 @@ class Progress:
     request: GenerationRequest
     task_id: str | None = None
     prediction: Prediction | None = None
+    note: str = ""  # a rate limit's countdown: "rate limit: next image in 23 s; ..."
+    wait: float | None = None  # seconds until the submit may go, while paced to the limit
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -51,16 +53,24 @@ class Run:
     clock: Callable[[], float]
     on_progress: ProgressCallback | None
     task_id: str | None = None
+    sent: float | None = None  # when the submit (its last attempt) was sent: polls aim from it
 
     def elapsed(self) -> float:
         return self.clock() - self.started
 
-    def report(self, stage: Stage, prediction: Prediction | None = None) -> None:
+    def report(
+        self,
+        stage: Stage,
+        prediction: Prediction | None = None,
+        *,
+        note: str = "",
+        wait: float | None = None,
+    ) -> None:
         if prediction is not None:
             self.task_id = prediction.id or self.task_id
         if self.on_progress is not None:
             self.on_progress(
-                Progress(stage, self.elapsed(), self.request, self.task_id, prediction)
+                Progress(stage, self.elapsed(), self.request, self.task_id, prediction, note, wait)
             )
 
 

@@ -112,18 +112,25 @@ class KleinClient(BaseClient):
                 timeout=timeout,
                 follow_redirects=method == "GET",
             ) as response:
-                body = bytearray()
+                chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
+                size = 0
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    self._check_body(len(body), limit, deadline, during)
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    self._check_body(size, limit, deadline, during)
         except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
-        return buffered(response, bytes(body))
+        return buffered(response, chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
-    def _post(self, path: str, body: dict[str, Any], run: Run) -> httpx.Response:
+    def _post(
+        self, path: str, body: dict[str, Any], run: Run, *, paced: bool = False
+    ) -> httpx.Response:
         attempt = 0
         while True:
             attempt += 1
+            while paced and (pause := self._pace(run)) > 0:  # the account's rate limit
+                self._sleep(pause)
+            run.sent = self._clock()
             try:
                 response = self._send(
                     "POST",
@@ -135,12 +142,18 @@ class KleinClient(BaseClient):
                     long_read=bool(body.get("enable_sync_mode")),
                 )
                 self._check_submit_rate_limit(response)
-                return response
-            except KleinError as error:
+            except BaseException as error:
+                if paced:
+                    self._paced(error)
+                if not isinstance(error, KleinError):
+                    raise
                 delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
                 if delay is None:
                     raise
                 self._sleep(delay)
+                continue
+            self._submitted(run, paced=paced, sync=bool(body.get("enable_sync_mode")))
+            return response
 
     def _read(
         self,
@@ -173,7 +186,7 @@ class KleinClient(BaseClient):
         run.report("submitting")
         token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
         try:
-            response = self._post(_config.submit_path(model), body, run)
+            response = self._post(_config.submit_path(model), body, run, paced=model == MODEL_ID)
         except BaseException as error:  # an interrupt may come after the server took it
             self._settle(token, error)
             raise
@@ -183,6 +196,8 @@ class KleinClient(BaseClient):
         delays = self._poll_delays(run)
         parse = result_parser(task_id, self._api_key)
         url = self._poll_url(task_id, accepted)
+        if run.sent is not None:  # just submitted: no poll before the expected finish
+            self._sleep(self._poll_delay(delays, run, task_id))
         while True:
             prediction: Prediction = self._read(
                 url, parse, during="polling", run=run, task_id=task_id
@@ -194,6 +209,8 @@ class KleinClient(BaseClient):
 
     def _complete(self, request: GenerationRequest, prediction: Prediction, run: Run) -> Generation:
         image, url = image_or_url(prediction, self.base_url)
+        if image is not None and not request.base64_output:
+            prediction = self._without_inline(prediction)  # the bytes are in `image` now
         run.report("downloading", prediction)
         if image is None:
             image = self._read(
@@ -247,7 +264,8 @@ class KleinClient(BaseClient):
         if made is not None:
             run.report("done", made.prediction)
             return made
-        prediction = self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json())
+        body = self._submit_body(request)
+        prediction = self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, body)
         if not prediction.done:
             prediction = self._wait(prediction.id, run, prediction)
         return self._complete(request, prediction, run)

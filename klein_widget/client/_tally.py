@@ -22,7 +22,7 @@ from klein_widget.client._exceptions import (
 )
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import Journal, progress_bar
-from klein_widget.client._plan import BatchItem, BatchResult, Plan
+from klein_widget.client._plan import BatchItem, BatchResult, Plan, keeps_in_memory
 
 __all__ = ["MAX_REQUEUES", "MAX_REQUEUE_DELAY", "REQUEUE_DELAY", "ItemCallback", "Tally"]
 
@@ -45,12 +45,14 @@ class Tally:
         timeout: float,
         on_item: ItemCallback | None = None,
         resubmit_lost: bool = True,
+        keep_images: bool | None = True,
     ) -> None:
         self.plan = plan
         self.journal = journal
         self.timeout = timeout  # each job's own: its requeues wait within it
         self.on_item = on_item
         self.resubmit_lost = resubmit_lost
+        self.in_memory = keeps_in_memory(keep_images, len(plan.requests))
         self.items = [BatchItem(i, r) for i, r in enumerate(plan.requests)]
         self.waiting: deque[tuple[float, int]] = deque((0.0, j) for j in range(len(plan.jobs)))
         self.requeues = [0] * len(plan.jobs)
@@ -113,7 +115,7 @@ class Tally:
     def _finish(self, index: int, outcome: Generation | BaseException) -> None:
         item = self.items[index]
         if isinstance(outcome, Generation):
-            item.generation = outcome
+            item.keep(outcome, in_memory=self.in_memory)
         else:
             item.error = outcome
             self.failed += 1

@@ -72,6 +72,7 @@ class Gallery:
         self._index = GalleryIndex(self.path)
         self._write_lock = threading.Lock()
         self._reported: set[str] = set()  # unreadable rows already named in a warning
+        self._unwritten: set[str] = set()  # submitted here, no file written for them yet
 
     @property
     def index_path(self) -> Path:
@@ -117,6 +118,7 @@ class Gallery:
         """Record an accepted task so a restarted kernel can still fetch it."""
         try:
             self._index.record_submitted(request, prediction)
+            self._unwritten.add(prediction.id)
         except Exception as error:  # the task is accepted; losing the row must not lose it
             self._warn("record an accepted task", error)
 
@@ -128,11 +130,18 @@ class Gallery:
         """
         task_id = generation.task_id
         with self._write_lock:  # resume and a batch may both fetch one task: save it once
-            known = self._read("look up a task", lambda: self._index.entry(task_id), None)
-            if known is not None and known.path is not None and known.path.exists():
-                return dataclasses.replace(generation, path=known.path)
+            # A task this object recorded as submitted, and has not written, has no file
+            # and no path yet: no index read and no scan. Only others (another kernel, a
+            # write whose index update failed) need them; the scan lists every file.
+            fresh = task_id in self._unwritten
+            self._unwritten.discard(task_id)
+            if not fresh:
+                known = self._read("look up a task", lambda: self._index.entry(task_id), None)
+                if known is not None and known.path is not None and known.path.exists():
+                    return dataclasses.replace(generation, path=known.path)
             try:
-                path = find_written(self.path, generation) or write_image(self.path, generation)
+                found = None if fresh else find_written(self.path, generation)
+                path = found or write_image(self.path, generation)
             except OSError as error:
                 self._warn(f"save the image of task {task_id}", error)
                 return generation

@@ -28,6 +28,7 @@ TITLES = {
     "memory": "5. Kernel memory",
     "cpu": "6. Client CPU time per image",
     "latency": "7. One 512x512 image over a network",
+    "inline": "7b. The image inline",
     "load": "8. Client CPU per image at concurrency",
 }
 
@@ -110,6 +111,7 @@ def test_latency_has_every_mode_at_every_round_trip_as_a_ratio_to_the_limit(
     rows = {s["key"]: s for s in data["sections"]}["latency"]["rows"]
     modes = (
         "klein_widget generate()",
+        "klein_widget generate(), image as URL",
         "klein_widget sync_mode",
         "klein_widget sync_mode + base64",
         "wavespeed SDK run()",
@@ -140,3 +142,25 @@ def test_load_reports_cpu_with_and_without_sniffio_and_the_big_batch(
     rows = {s["key"]: s for s in data["sections"]}["load"]["rows"]
     assert rows[-1]["values"]["peak_rss_mb"] >= rows[-1]["values"]["rss_warm_mb"] > 0
     assert all(r["values"]["cpu_ms"] > 0 for r in rows)
+
+
+def test_inline_is_weighed_against_a_download_at_every_size(
+    smoke: tuple[str, dict[str, Any]],
+) -> None:
+    _, data = smoke
+    rows = {s["key"]: s for s in data["sections"]}["inline"]["rows"]
+    for size in (256, 512, 1024, 1536):
+        for mode in ("inline", "download"):
+            (row,) = [r for r in rows if r["label"] == f"{size}x{size} {mode}"]
+            assert RATIO.fullmatch(row["cells"]["vs download"]), row
+            assert row["values"]["cpu_ms"] > 0
+
+
+def test_load_measures_the_aiohttp_pool_when_it_is_installed(
+    smoke: tuple[str, dict[str, Any]],
+) -> None:
+    _, data = smoke
+    labels = [r["label"] for r in {s["key"]: s for s in data["sections"]}["load"]["rows"]]
+    if importlib.util.find_spec("httpx_aiohttp") is not None:
+        assert any("httpx-aiohttp" in label for label in labels), labels
+    assert any("gallery on" in label for label in labels), labels

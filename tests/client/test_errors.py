@@ -13,6 +13,7 @@ from klein_widget import (
     KleinClient,
     RateLimitError,
 )
+from klein_widget.client._run import Progress
 from klein_widget.emulator import Emulator, create_app
 from tests.client.conftest import Both, MakeClient
 from tests.conftest import FAKE_KEY
@@ -119,7 +120,10 @@ async def test_result_errors_give_up_after_max_attempts(
     assert emulator.count("GET", RESULT) == 3
 
 
-async def test_image_download_errors_are_retried(klein: Both, emulator: Emulator) -> None:
+async def test_image_download_errors_are_retried(
+    make_client: MakeClient, emulator: Emulator
+) -> None:
+    klein = make_client(inline_images=False)  # images as URLs: downloaded after the poll
     emulator.script("image", 503, 502)
     gen = await klein("generate", "a fox", width=256, height=256, seed=1)
     assert gen.format == "png"
@@ -144,15 +148,17 @@ async def test_waiting_out_a_rate_limit_is_reported_as_progress(
 ) -> None:
     emulator.script("submit", 429)
     stages: list[str] = []
-    await klein(
-        "generate",
-        "a fox",
-        width=256,
-        height=256,
-        seed=1,
-        on_progress=lambda p: stages.append(p.stage),
-    )
-    assert stages[:3] == ["submitting", "rate_limited", "submitted"]
+    notes: list[str] = []
+
+    def heard(progress: Progress) -> None:
+        stages.append(progress.stage)
+        notes.append(progress.note)
+
+    await klein("generate", "a fox", width=256, height=256, seed=1, on_progress=heard)
+    assert stages[:2] == ["submitting", "rate_limited"]
+    assert set(stages[1 : stages.index("submitted")]) == {"rate_limited"}
+    assert stages.index("submitted") < stages.index("done")
+    assert notes[1].startswith("rate limit")  # the status line says why it waits
 
 
 async def test_rate_limit_that_persists_raises_rate_limit_error(

@@ -10,7 +10,7 @@ from PIL import Image
 from klein_widget import Generation, InvalidRequestError, Prediction
 from klein_widget.client._metadata import read_params
 from klein_widget.emulator import Emulator
-from tests.client.conftest import Both
+from tests.client.conftest import Both, MakeClient
 
 SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
 
@@ -30,15 +30,34 @@ async def test_generate_returns_image_of_requested_size(klein: Both, emulator: E
     assert klein.client.spend.dollars == 0.008
 
 
-async def test_polling_sync_and_base64_give_identical_bytes(klein: Both) -> None:
-    polled = await klein("generate", "a lighthouse", width=512, height=512, seed=7)
+async def test_polling_sync_and_base64_give_identical_bytes(
+    klein: Both, make_client: MakeClient, emulator: Emulator
+) -> None:
     same = {"width": 512, "height": 512, "seed": 7, "fresh": True}  # ask the server each time
-    synced = await klein("generate", "a lighthouse", sync_mode=True, **same)
-    inline = await klein("generate", "a lighthouse", base64_output=True, **same)
+    by_url = make_client(inline_images=False)
+    polled = await by_url("generate", "a lighthouse", **same)
+    synced = await by_url("generate", "a lighthouse", sync_mode=True, **same)
+    asked = await klein("generate", "a lighthouse", base64_output=True, **same)
+    mark = len(emulator.requests)
+    default = await klein("generate", "a lighthouse", **same)
 
-    assert polled.image == synced.image == inline.image
+    assert polled.image == synced.image == asked.image == default.image
+    assert polled.prediction.outputs[0].startswith("http://testserver/")
     assert synced.prediction.outputs[0].startswith("http://testserver/")
-    assert not inline.prediction.outputs[0].startswith("http")
+    assert not asked.prediction.outputs[0].startswith("http")  # asked for: kept
+    # By default the image comes inline in the poll that says "completed": no download,
+    # and the base64 text is not kept beside the bytes.
+    paths = [r.path for r in emulator.requests[mark:]]
+    assert not any(path.startswith("/emulator/images/") for path in paths)
+    assert default.prediction.outputs == ()
+
+
+async def test_the_inline_choice_stays_off_the_request(klein: Both, emulator: Emulator) -> None:
+    gen = await klein("generate", "a heron", width=256, height=256, seed=3)
+
+    assert gen.request.base64_output is False  # snippets and the gallery see what was asked
+    assert klein.client._submit_body(gen.request)["enable_base64_output"] is True
+    assert emulator.tasks[gen.task_id].request.base64_output is True
 
 
 async def test_sync_mode_sends_one_request_and_no_polls(klein: Both, emulator: Emulator) -> None:

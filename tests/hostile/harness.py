@@ -241,7 +241,10 @@ def run_target(
     kind = "async" if target in ("async", "abatch") else "sync"
     # A budget of exactly the images asked for: a reservation left held shows up below.
     budget = max(asked, 1) * klein_widget.PRICE_PER_IMAGE if max_spend == "asked" else max_spend
-    options = {"max_spend": budget, "key": key}
+    # A script for the download makes the client ask for URLs, so the download it scripts
+    # happens; otherwise clients keep their default (the image inline in the last poll).
+    inline = not (scripts and "image" in scripts)
+    options = {"max_spend": budget, "key": key, "inline_images": inline}
     if target == "resume":
         client = make_client("sync", servers, folder, timeout=timeout, **options)
         outcome.prepared = client.submit(

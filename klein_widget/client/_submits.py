@@ -1,0 +1,101 @@
+"""What the clients decide around a submit: its body on the wire (the image inline or as
+a URL), its place under the account's rate limit, and the round trip its answer shows.
+
+A mixin of `BaseClient`, kept apart so each module reads in one sitting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from klein_widget.client import _policy
+from klein_widget.client._exceptions import RateLimitError
+from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.client._pacing import Pacer, RateLimit, pacer_for
+from klein_widget.client._run import Run
+
+__all__ = ["SubmitRules"]
+
+_PACE_QUIET = 0.1  # seconds: a pacing wait shorter than this is not reported
+
+
+class SubmitRules:
+    """The submit's body, pacing and round trip (mixed into `BaseClient`)."""
+
+    _clock: Callable[[], float]
+
+    def _init_submits(
+        self,
+        inline_images: bool,
+        rate_limit: int | RateLimit | Pacer | None,
+        clock: Callable[[], float],
+    ) -> None:
+        # Images come inline in the answer that says "completed" (no download round trip)
+        # where that is cheaper; False: always as URLs (unless a call asks for base64).
+        self.inline_images = inline_images
+        self._round_trip: float | None = None  # seconds, learned from submits' answers
+        # Submits paced to the account's rate limit: ``rate_limit`` images a minute (or a
+        # `RateLimit`, or a shared `Pacer`), else what 429s show; for every call and batch.
+        self.pacer = pacer_for(rate_limit, clock)
+
+    def _submit_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The submit body on the wire: the request, with the image asked inline when the
+        policy says so (the request itself, its snippet and its gallery row stay as asked)."""
+        body = request.to_json()
+        pixels = request.width * request.height
+        asked = request.base64_output
+        if self.inline_images and _policy.inline_output(
+            pixels, asked=asked, round_trip=self._round_trip
+        ):
+            body["enable_base64_output"] = True
+        return body
+
+    def _learn_round_trip(self, run: Run) -> None:
+        """Fold a (non-sync) submit's round trip into the running estimate."""
+        if run.sent is None:
+            return
+        seconds = self._clock() - run.sent
+        previous = self._round_trip
+        self._round_trip = seconds if previous is None else 0.7 * previous + 0.3 * seconds
+
+    def _pace(self, run: Run) -> float:
+        """Claim a submit's place under the rate limit: 0 to send now, else seconds to
+        sleep before asking again (a countdown is reported). Raises `RateLimitError`
+        (nothing sent, nothing billed) when the wait would pass the call's deadline."""
+        wait = self.pacer.claim()
+        if wait <= 0:
+            return 0.0
+        if self._clock() + wait >= run.deadline:
+            raise RateLimitError(
+                f"{self.pacer.note()}: the next image could go only after this call's "
+                "timeout, so nothing was sent. Use a longer timeout, or generate_many, "
+                "which waits its turn.",
+                retry_after=wait,
+            )
+        if wait > _PACE_QUIET:  # not for the brief waits for a submit's answer
+            run.report("rate_limited", note=self.pacer.note(), wait=wait)
+        return min(wait, 1.0)  # look again each second: the countdown moves
+
+    def _submitted(self, run: Run, *, paced: bool, sync: bool) -> None:
+        """A submit was answered (not with a 429): count it, and learn the round trip."""
+        if paced:
+            self.pacer.accepted()
+        if not sync:  # a sync-mode answer waits for the image: no round trip to learn
+            self._learn_round_trip(run)
+
+    def _paced(self, error: BaseException | None) -> None:
+        """Tell the pacer how a claimed submit ended (None: answered, not with a 429)."""
+        if error is None:
+            self.pacer.accepted()
+        elif isinstance(error, RateLimitError) and not error.maybe_accepted:
+            self.pacer.refused(error.retry_after)
+        else:
+            self.pacer.released()
+
+    @staticmethod
+    def _without_inline(prediction: Prediction) -> Prediction:
+        """A prediction whose inline image the client asked for itself, without it: the
+        image is kept once (as bytes), not a second time as base64 text."""
+        return dataclasses.replace(prediction, outputs=())

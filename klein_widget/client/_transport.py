@@ -1,0 +1,116 @@
+"""The async client's connection pool: httpx's API over aiohttp's pool, when installed.
+
+Measured in ``bench/`` (issue 17), 300 images at concurrency 32: httpx's own pool
+(httpcore) costs about 5 ms of client CPU per image, most of it walking every connection
+on every request; the same client over ``httpx-aiohttp``'s transport (what openai-python
+offers as ``DefaultAioHttpClient``) about 2 ms. The client keeps httpx's API either way,
+and ``http_client=`` still takes any ``httpx.AsyncClient``.
+
+Corrections on the way, found by the hostile suite (tests/hostile): httpx-aiohttp 0.2
+reports every aiohttp connection error as ``httpx.ConnectTimeout``, even a connection
+dropped after the request was sent; for a submit that would mean "never sent, safe to
+send again", and a second bill. Here only a failure to connect
+(``aiohttp.ClientConnectorError``) stays a connect error; every other one becomes a read
+error, which the client treats as "may have been accepted". aiohttp errors it lets
+through unmapped (a malformed answer) become ``httpx.RemoteProtocolError``, and aiohttp's
+silent second try of a GET on a dropped connection is off: the client's retry policy
+decides.
+
+Example:
+    >>> http = default_async_http(httpx.Limits(max_connections=4))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+__all__ = ["SafeAiohttpTransport", "default_async_http"]
+
+
+def _aiohttp() -> Any:
+    return importlib.import_module("aiohttp")
+
+
+def _remapped(error: Exception) -> httpx.TransportError:
+    """An httpx error for what aiohttp raised: a connect error only if nothing was sent."""
+    cause = error.__cause__ if isinstance(error, httpx.ConnectTimeout) else error
+    if isinstance(cause, _aiohttp().ClientConnectorError):
+        return httpx.ConnectError(str(error))  # never connected: nothing was sent
+    if isinstance(error, httpx.ConnectTimeout):
+        return httpx.ReadError(str(error) or "the connection broke")  # it may have been sent
+    return httpx.RemoteProtocolError(str(error) or type(error).__name__)  # a broken answer
+
+
+def _foreign(error: Exception) -> bool:
+    """An error httpx-aiohttp mislabels (see above) or lets through unmapped."""
+    return isinstance(error, httpx.ConnectTimeout | _aiohttp().ClientError)
+
+
+class _RemappedStream(httpx.AsyncByteStream):
+    """A response body whose broken connections read as broken reads, not connects."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except Exception as error:
+            if not _foreign(error):
+                raise
+            raise _remapped(error) from error
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class SafeAiohttpTransport(httpx.AsyncBaseTransport):
+    """httpx-aiohttp's transport, with connection errors told apart (see above)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._inner.handle_async_request(request)
+        except Exception as error:
+            if not _foreign(error):
+                raise
+            raise _remapped(error) from error
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _RemappedStream(response.stream)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def default_async_http(limits: httpx.Limits) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` an `AsyncKleinClient` opens when given none: over
+    aiohttp's pool if ``httpx-aiohttp`` is installed, else httpx's own."""
+    try:
+        module = importlib.import_module("httpx_aiohttp")
+    except ImportError:
+        return httpx.AsyncClient(limits=limits)
+    aiohttp = _aiohttp()
+    ssl_context = httpx.create_ssl_context()
+
+    def session() -> Any:  # made on first use, inside the running loop
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections or 0,
+            keepalive_timeout=limits.keepalive_expiry,
+            ssl=ssl_context,
+        )
+        made = aiohttp.ClientSession(connector=connector)
+        # aiohttp quietly sends a GET again when a kept-alive connection drops; the
+        # client's own retry policy (counted, logged, within the deadline) decides here.
+        made._retry_connection = False
+        return made
+
+    inner: httpx.AsyncBaseTransport = module.AiohttpTransport(limits=limits, client=session)
+    return httpx.AsyncClient(transport=SafeAiohttpTransport(inner), limits=limits)
