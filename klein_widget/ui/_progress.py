@@ -56,13 +56,24 @@ class _TextBar:
     def __init__(self, total: int, label: str, stream: TextIO) -> None:
         self.total, self.label, self.stream = total, label, stream
         self._last = ""
+        self._note = ""
+        self._counts = (0, 0, 0)
+
+    def note(self, text: str) -> None:
+        """A rate limit's countdown, shown after the counts until the next image is done."""
+        self._note = text
+        done, failed, skipped = self._counts
+        self.update(done=done, failed=failed, skipped=skipped)
+        self._note = ""
 
     def update(self, *, done: int, failed: int, skipped: int) -> None:
+        self._counts = (done, failed, skipped)
         filled = _TEXT_WIDTH * done // max(1, self.total)
         line = (
             f"\r{self.label} [{'#' * filled}{'.' * (_TEXT_WIDTH - filled)}] "
             f"{_summary(done, self.total, failed, skipped)}"
         )
+        line += f" · {self._note}" if self._note else ""
         if line != self._last:
             self.stream.write(line.ljust(len(self._last)))
             self.stream.flush()
@@ -85,6 +96,7 @@ class _WidgetBar:
         self.bar: Any = ipywidgets.IntProgress(value=0, min=0, max=max(1, total))
         self.text: Any = ipywidgets.Label(value=f"{label}: 0/{total}")
         self.label = label
+        self.summary = f"{label}: 0/{total}"
         self.failed = 0
         self.box: Any = ipywidgets.HBox([self.bar, self.text])
         display(self.box)  # type: ignore[no-untyped-call]
@@ -92,7 +104,12 @@ class _WidgetBar:
     def update(self, *, done: int, failed: int, skipped: int) -> None:
         self.bar.value = done
         self.failed = failed
-        self.text.value = f"{self.label}: {_summary(done, self.total, failed, skipped)}"
+        self.summary = f"{self.label}: {_summary(done, self.total, failed, skipped)}"
+        self.text.value = self.summary
+
+    def note(self, text: str) -> None:
+        """A rate limit's countdown beside the counts, until the next image is done."""
+        self.text.value = f"{self.summary} · {text}"
 
     def close(self) -> None:
         self.bar.bar_style = "warning" if self.failed else "success"

@@ -70,6 +70,8 @@ def progress_text(progress: Progress) -> str:
     elapsed = f"{progress.elapsed:.1f} s"
     if progress.stage == "submitting":
         return "Submitting…"
+    if progress.stage == "rate_limited" and progress.note:  # paced: the countdown
+        return progress.note[:1].upper() + progress.note[1:]
     if progress.stage == "rate_limited":
         return f"Rate limited by WaveSpeed: sending again shortly… {elapsed}"
     if progress.stage == "submitted":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from klein_widget import (
@@ -14,6 +16,7 @@ from klein_widget import (
 )
 from klein_widget.client._config import DEFAULT_BASE_URL
 from klein_widget.client._generation import Generation
+from klein_widget.ui._progress import progress_bar
 from klein_widget.ui._text import (
     done_text,
     error_text,
@@ -140,3 +143,17 @@ def test_an_image_from_the_gallery_says_so_and_costs_nothing() -> None:
         "From your gallery · seed 7 · 256×256 · $0.000"
     )
     assert done_text(reused, base_url="http://127.0.0.1:8765").endswith("$0.000 simulated")
+
+
+def test_a_paced_batch_shows_the_rate_limits_countdown() -> None:
+    note = "rate limit: next image in 23 s; WaveSpeed allows 2 a minute on this account"
+    line = progress_text(Progress("rate_limited", 0.0, REQUEST, note=note, wait=23.0))
+    assert line == "Rate limit: next image in 23 s; WaveSpeed allows 2 a minute on this account"
+    stream = io.StringIO()
+    bar = progress_bar(12, enabled=True, stream=stream)
+    bar.update(done=3, failed=0, skipped=0)
+    note_bar = bar.note
+    note_bar(note)
+    assert stream.getvalue().rstrip().endswith(f"3/12 · {note}")
+    bar.update(done=4, failed=0, skipped=0)  # the next image: the countdown is gone
+    assert stream.getvalue().rstrip().endswith("4/12")
