@@ -329,15 +329,20 @@ class AsyncKleinClient(BaseClient):
         run = self._start(request, timeout, None)
         return await self._complete(request, await self._wait(task_id, run), run)
 
-    async def enhance_prompt(self, text: str, *, timeout: float | None = None) -> str:
+    async def enhance_prompt(
+        self, text: str, *, style: str | None = None, timeout: float | None = None
+    ) -> str:
         """Rewrite a prompt with WaveSpeed's prompt optimizer ($0.001); returns the new text.
+
+        ``style``: one of `ENHANCER_STYLES` ("anime", "photographic", ...); None leaves the
+        optimizer's default.
 
         Example:
             >>> await client.enhance_prompt("a fox")  # doctest: +SKIP
             'A red fox standing in fresh snow at golden hour, ...'
         """
         request = self._build_request(text)
-        body = enhancer_body(request.prompt)
+        body = enhancer_body(request.prompt, style)
         run = self._start(request, timeout, None)
         prediction = await self._submit(
             request, run, ENHANCER_MODEL_ID, PRICE_PER_ENHANCE_MILLS, body

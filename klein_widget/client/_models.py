@@ -337,6 +337,30 @@ class Prediction:
 ENHANCER_INPUT_FIELD = "text"
 
 
-def enhancer_body(text: str) -> dict[str, Any]:
-    """The prompt-optimizer's submit body (always sync mode: it answers in one request)."""
-    return {ENHANCER_INPUT_FIELD: check_prompt(text), "mode": "image", "enable_sync_mode": True}
+# The optimizer's styles, as its model page lists them; "default" is what it uses unasked.
+ENHANCER_STYLES = ("default", "artistic", "photographic", "technical", "anime", "realistic")
+
+
+def check_style(style: object) -> str:
+    """``style`` if the prompt optimizer knows it, else `InvalidRequestError` (nothing sent).
+
+    Example:
+        >>> check_style("anime")
+        'anime'
+    """
+    if style not in ENHANCER_STYLES:
+        raise InvalidRequestError(
+            f"style must be one of {', '.join(ENHANCER_STYLES)}, not {style!r}", field="style"
+        )
+    return str(style)
+
+
+def enhancer_body(text: str, style: str | None = None) -> dict[str, Any]:
+    """The prompt-optimizer's submit body (always sync mode: it answers in one request).
+
+    Example:
+        >>> enhancer_body("a fox", "anime")["style"]
+        'anime'
+    """
+    body = {ENHANCER_INPUT_FIELD: check_prompt(text), "mode": "image", "enable_sync_mode": True}
+    return body if style is None else {**body, "style": check_style(style)}

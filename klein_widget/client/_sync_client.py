@@ -323,15 +323,20 @@ class KleinClient(BaseClient):
         run = self._start(request, timeout, None)
         return self._complete(request, self._wait(task_id, run), run)
 
-    def enhance_prompt(self, text: str, *, timeout: float | None = None) -> str:
+    def enhance_prompt(
+        self, text: str, *, style: str | None = None, timeout: float | None = None
+    ) -> str:
         """Rewrite a prompt with WaveSpeed's prompt optimizer ($0.001); returns the new text.
+
+        ``style``: one of `ENHANCER_STYLES` ("anime", "photographic", ...); None leaves the
+        optimizer's default.
 
         Example:
             >>> client.enhance_prompt("a fox")  # doctest: +SKIP
             'A red fox standing in fresh snow at golden hour, ...'
         """
         request = self._build_request(text)
-        body = enhancer_body(request.prompt)
+        body = enhancer_body(request.prompt, style)
         run = self._start(request, timeout, None)
         prediction = self._submit(request, run, ENHANCER_MODEL_ID, PRICE_PER_ENHANCE_MILLS, body)
         if not prediction.done:

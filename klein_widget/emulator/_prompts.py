@@ -16,9 +16,11 @@ import hashlib
 import random
 import re
 
+from klein_widget.client._models import ENHANCER_STYLES
+
 __all__ = ["MODES", "STYLES", "enhance_prompt"]
 
-STYLES = ("default", "artistic", "photographic", "technical", "anime", "realistic")
+STYLES = ENHANCER_STYLES  # the one list, in the client
 MODES = ("image", "video")
 
 _MEDIUMS: dict[str, tuple[str, ...]] = {

@@ -35,6 +35,7 @@ from klein_widget.client._models import (
     PRICE_PER_ENHANCE_MILLS,
     PRICE_PER_IMAGE_MILLS,
     GenerationRequest,
+    check_style,
 )
 from klein_widget.emulator._http import Problem, envelope, read_json
 from klein_widget.gateway._rows import GatewayTask, Student
@@ -164,9 +165,20 @@ def _parse(model: str, body: dict[str, Any]) -> GenerationRequest:
             sync = body.get("enable_sync_mode", False)
             if not isinstance(sync, bool):
                 raise ValueError(f"enable_sync_mode must be true or false, not {sync!r}")
+            if body.get("mode", "image") != "image":
+                raise ValueError('mode must be "image": this gateway serves an image model')
             return GenerationRequest(text, sync_mode=sync)
         return GenerationRequest.from_json(body)
     except (ValueError, TypeError) as error:  # InvalidRequestError is a ValueError
+        raise Problem(400, str(error)) from None
+
+
+def _style(body: dict[str, Any]) -> str | None:
+    """The optimizer's ``style``, checked by the client's rule (None: the default)."""
+    style = body.get("style")
+    try:
+        return None if style is None else check_style(style)
+    except ValueError as error:
         raise Problem(400, str(error)) from None
 
 
@@ -179,9 +191,9 @@ async def submit(request: Request) -> Response:
         raise Problem(404, f"Model {model[:80]!r} not found: this gateway serves {MODEL_ID}.")
     body = await read_json(request, gateway.max_body_bytes)
     asked = _parse(model, body)
-    kind, cost = "image", PRICE_PER_IMAGE_MILLS
+    kind, cost, style = "image", PRICE_PER_IMAGE_MILLS, None
     if model == ENHANCER_MODEL_ID:
-        kind, cost = "enhance", PRICE_PER_ENHANCE_MILLS
+        kind, cost, style = "enhance", PRICE_PER_ENHANCE_MILLS, _style(body)
     made = None
     if kind == "image" and not asked.seed_drawn and asked.seed >= 0:
         made = gateway.gallery.lookup(asked)  # the store's one content-addressed lookup
@@ -198,7 +210,9 @@ async def submit(request: Request) -> Response:
             student.name, kind, asked, 0, status="following", cached=True, leader=leader.id
         )
     else:
-        task = gateway.db.open_task(student.name, kind, asked.with_concrete_seed(), cost)
+        task = gateway.db.open_task(
+            student.name, kind, asked.with_concrete_seed(), cost, style=style
+        )
         if task is not None:
             gateway.dispatcher.enqueue(task)
     if task is None:

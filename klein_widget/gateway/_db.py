@@ -162,6 +162,7 @@ class ClassDB:
         upstream_id: str | None = None,
         cached: bool = False,
         leader: str | None = None,
+        style: str | None = None,
     ) -> GatewayTask | None:
         """Charge ``cost_mills`` and record the task, in one transaction; None (nothing
         charged, nothing recorded) if that would pass the budget or the token is revoked."""
@@ -179,10 +180,11 @@ class ClassDB:
             db.execute(
                 "INSERT INTO tasks (id, student, kind, prompt, width, height, seed, seed_drawn,"
                 " sync_mode, base64_output, status, upstream_id, cost_mills, cached, created_at,"
-                " done_at, leader) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " done_at, leader, style) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?)",
                 (task_id, student, kind, r.prompt, r.width, r.height, r.seed, r.seed_drawn,
                  r.sync_mode, r.base64_output, status, upstream_id, cost_mills, cached,
-                 _now(), done, leader),
+                 _now(), done, leader, style),
             )  # fmt: skip
         found = self.task(task_id)
         assert found is not None

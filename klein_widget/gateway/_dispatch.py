@@ -201,7 +201,7 @@ class Dispatcher:
         request = dataclasses.replace(task.request, sync_mode=False, base64_output=False)
         try:
             if task.kind == "enhance":
-                text = await self.upstream.client.enhance_prompt(request.prompt)
+                text = await self.upstream.client.enhance_prompt(request.prompt, style=task.style)
                 self.db.update(task.id, status="completed", text_output=text)
             else:
                 gen = await self.upstream.client.generate(request, fresh=True, on_progress=progress)

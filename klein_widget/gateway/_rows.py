@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     inference_ms INTEGER,
     created_at TEXT NOT NULL,
     done_at TEXT,
-    leader TEXT
+    leader TEXT,
+    style TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, seq);
 CREATE INDEX IF NOT EXISTS tasks_key ON tasks (prompt, width, height, seed);
@@ -101,6 +102,7 @@ class GatewayTask:
     created_at: str
     done_at: str | None
     leader: str | None = None  # for a "following" task: the task whose image it shares
+    style: str | None = None  # an "enhance" task's optimizer style, as the student asked
 
     @property
     def open(self) -> bool:
@@ -134,6 +136,7 @@ def task_from_row(row: sqlite3.Row) -> GatewayTask:
         created_at=row["created_at"],
         done_at=row["done_at"],
         leader=row["leader"],
+        style=row["style"],
     )
 
 

@@ -9,8 +9,10 @@ import json
 import subprocess
 
 import httpx
+import pytest
 import wavespeed
 
+from klein_widget import InvalidRequestError
 from klein_widget.client._models import MODEL_ID
 from klein_widget.gateway import RunningGateway
 
@@ -105,6 +107,30 @@ def test_curl_and_the_prompt_optimizer(gateway: RunningGateway, ada: str) -> Non
     assert gateway.gateway.db.student("ada").spent_mills == 1  # type: ignore[union-attr]
     with student_client(gateway, ada) as client:
         assert "fox" in client.enhance_prompt("a fox").lower()
+
+
+def test_the_optimizers_style_reaches_upstream_and_a_bad_one_is_refused(
+    gateway: RunningGateway, ada: str
+) -> None:
+    with student_client(gateway, ada) as client:
+        plain = client.enhance_prompt("a robot")
+        anime = client.enhance_prompt("a robot", style="anime")
+        with pytest.raises(InvalidRequestError, match="style must be one of default, artistic"):
+            client.enhance_prompt("a robot", style="cubist")  # refused before it is sent
+    assert "anime" in anime
+    assert "anime" not in plain
+    for wrong, says in (
+        ({"style": "cubist"}, "style must be one of"),
+        ({"mode": "video"}, "mode must be"),
+    ):
+        answer = httpx.post(
+            gateway.base_url + ENHANCE,
+            json={"text": "a fox", "enable_sync_mode": True, **wrong},
+            headers=bearer(ada),
+        )
+        assert answer.status_code == 400
+        assert says in answer.json()["message"]
+    assert gateway.gateway.db.student("ada").spent_mills == 2  # type: ignore[union-attr]
 
 
 def test_a_class_running_one_cell_at_once_pays_once(
