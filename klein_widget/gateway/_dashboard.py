@@ -139,11 +139,14 @@ async def dashboard(request: Request) -> Response:
         response.set_cookie(TEACHER_COOKIE, gateway.teacher_token, httponly=True, samesite="strict")
         return response
     spent = sum(s.spent_mills for s in gateway.db.students())
+    # A rehearsal on the emulator bills nothing: say so beside the class's spend.
+    simulated = " simulated (the emulator bills nothing)" if gateway.upstream.simulated else ""
     figures = "".join(_figure(t) for t in gateway.db.gallery(limit=60)) or "<p>No images yet.</p>"
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>klein gateway · class dashboard</title><style>{_STYLE}</style></head><body>
 <header><h1>klein gateway · class dashboard</h1>
-<div>upstream: {escape(gateway.upstream.label)} · class spend {_money(spent)}</div></header>
+<div>upstream: {escape(gateway.upstream.label)} ·
+class spend {_money(spent)}{simulated}</div></header>
 <main><section><h2>Students</h2>{_students_html(gateway)}</section>
 <section><h2>Live queue</h2><p>running <b id="running">{gateway.dispatcher.running}</b> ·
 queued <b id="queued">{gateway.dispatcher.queued}</b> · upstream slots

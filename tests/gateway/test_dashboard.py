@@ -58,6 +58,7 @@ def test_the_dashboard_shows_spend_queue_gallery_and_controls(
     assert rows.count() == 3
     assert "$0.016" in rows.nth(1).inner_text()  # ada: two images
     assert "$2.000" in rows.nth(1).inner_text()
+    assert "class spend $0.040 simulated" in page.locator("header").inner_text()
     page.locator("#queue tr").first.wait_for()
     page.wait_for_function("document.querySelectorAll('#queue tr').length === 2")
     queue = page.locator("#queue").inner_text()
