@@ -41,7 +41,7 @@ from klein_widget.emulator._http import Problem, envelope, read_json
 from klein_widget.gateway._rows import GatewayTask, Student
 from klein_widget.gateway._state import Gateway, gateway_of
 
-__all__ = ["budget_text", "image", "result", "submit", "task_data"]
+__all__ = ["budget_text", "guard_logins", "image", "result", "submit", "task_data"]
 
 TASK_ID = re.compile(r"[0-9a-f]{32}")
 _STATUS = {"queued": "created", "forwarding": "processing", "submitted": "processing"}
@@ -60,8 +60,10 @@ def budget_text(student: Student, cost: int = PRICE_PER_IMAGE_MILLS) -> str:
     )
 
 
-def authorize(request: Request) -> Student:
-    """The student whose token the request carries, or a 401 / 429 `Problem`."""
+def guard_logins(request: Request, *, whose: str) -> tuple[Gateway, str]:
+    """The gateway and the caller's address, or a 429 while that address is locked out
+    after too many wrong tokens (students' and the teacher's alike); ``whose`` names the
+    token to try again with."""
     gateway = gateway_of(request)
     gateway.ensure_started()
     address = request.client.host if request.client else "unknown"
@@ -69,10 +71,15 @@ def authorize(request: Request) -> Student:
     if wait:
         raise Problem(
             429,
-            f"Too many wrong tokens from your address: try again in {wait:g} s, with the "
-            "token your teacher gave you.",
+            f"Too many wrong tokens from your address: try again in {wait:g} s, with {whose}.",
             headers={"Retry-After": str(int(wait))},
         )
+    return gateway, address
+
+
+def authorize(request: Request) -> Student:
+    """The student whose token the request carries, or a 401 / 429 `Problem`."""
+    gateway, address = guard_logins(request, whose="the token your teacher gave you")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

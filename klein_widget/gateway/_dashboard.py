@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from klein_widget.emulator._http import Problem
+from klein_widget.gateway._api import guard_logins
 from klein_widget.gateway._rows import GatewayTask
-from klein_widget.gateway._state import Gateway, export_pack, gateway_of
+from klein_widget.gateway._state import Gateway, export_pack
 from klein_widget.store._pack_files import PackError
 
 __all__ = ["TEACHER_COOKIE", "budget", "dashboard", "pack", "revoke", "state"]
@@ -69,12 +70,7 @@ refresh();setInterval(refresh,2000);
 
 def _teacher(request: Request) -> Gateway:
     """The gateway, if the request carries the teacher's token; else a 401 / 429."""
-    gateway = gateway_of(request)
-    gateway.ensure_started()
-    address = request.client.host if request.client else "unknown"
-    wait = gateway.logins.wait(address)
-    if wait:
-        raise Problem(429, f"Too many wrong tokens: try again in {wait:g} s.")
+    gateway, address = guard_logins(request, whose="the teacher token")
     given = request.cookies.get(TEACHER_COOKIE) or request.query_params.get("token") or ""
     if not hmac.compare_digest(given.encode(), gateway.teacher_token.encode()):
         gateway.logins.failed(address)

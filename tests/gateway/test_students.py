@@ -139,3 +139,18 @@ def test_serve_prints_the_url_the_teacher_link_and_the_export_line(tmp_path: Pat
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_dashboard_token_guessing_is_rate_limited_by_the_same_rule(
+    gateway: RunningGateway,
+) -> None:
+    gateway.gateway.logins = FailedLogins(limit=3, window=60)
+    codes = [
+        httpx.get(f"{gateway.base_url}/dashboard?token=kgw_guess{i}").status_code for i in range(5)
+    ]
+    assert codes == [401] * 3 + [429] * 2
+    teacher = gateway.gateway.teacher_token
+    blocked = httpx.get(f"{gateway.base_url}/dashboard?token={teacher}")
+    assert blocked.status_code == 429
+    assert "with the teacher token" in blocked.json()["message"]
+    assert int(blocked.headers["retry-after"]) >= 1
