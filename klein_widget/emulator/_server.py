@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -31,7 +31,7 @@ from klein_widget.emulator._http import DROP_EXTENSION
 from klein_widget.emulator._network import CONNECTION_EXTENSION
 from klein_widget.emulator._state import Emulator
 
-__all__ = ["RunningEmulator", "bind", "make_server", "start", "url_for"]
+__all__ = ["RunningEmulator", "ServedInThread", "bind", "make_server", "start", "url_for"]
 
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 5.0
@@ -124,15 +124,17 @@ def make_server(
     return uvicorn.Server(config)
 
 
-class RunningEmulator:
-    """An emulator served by uvicorn in a daemon thread; stop it with `stop` or ``with``.
+class ServedInThread:
+    """A Starlette app served by uvicorn in a daemon thread (the emulator's, the gateway's);
+    `stop` or ``with`` ends it.
 
     Example:
-        >>> running = start(inference_time=0.02)
-        >>> running.emulator.accepted
-        0
-        >>> running.stop()
+        >>> with start(inference_time=0.02) as running:  # a RunningEmulator
+        ...     running.running
+        True
     """
+
+    stop_wait = _STOP_TIMEOUT  # seconds `stop` waits before forcing the server to exit
 
     def __init__(
         self, app: Starlette, server: uvicorn.Server, thread: threading.Thread, base_url: str
@@ -143,11 +145,26 @@ class RunningEmulator:
         self._server = server
         self._thread = thread
 
-    @property
-    def emulator(self) -> Emulator:
-        """The live state (knobs, scripts, request log)."""
-        emulator: Emulator = self.app.state.emulator
-        return emulator
+    @classmethod
+    def launch(
+        cls: type[_Served], app: Starlette, server: uvicorn.Server, host: str, port: int, what: str
+    ) -> _Served:
+        """Serve ``app`` on ``host:port`` (0: a free port) in a daemon thread; return once it
+        accepts connections. ``what`` names it in the thread and in the error."""
+        sock = bind(host, port)
+        base_url = url_for(host, sock.getsockname()[1])
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"{what} {base_url}", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                sock.close()
+                raise RuntimeError(f"the {what} did not start on {base_url}")
+            time.sleep(0.005)
+        return cls(app, server, thread, base_url)
 
     @property
     def running(self) -> bool:
@@ -157,12 +174,12 @@ class RunningEmulator:
     def stop(self) -> None:
         """Stop serving and wait for the thread (idempotent)."""
         self._server.should_exit = True
-        self._thread.join(_STOP_TIMEOUT)
+        self._thread.join(self.stop_wait)
         if self._thread.is_alive():
             self._server.force_exit = True
             self._thread.join(_STOP_TIMEOUT)
 
-    def __enter__(self) -> RunningEmulator:
+    def __enter__(self: _Served) -> _Served:
         return self
 
     def __exit__(
@@ -172,6 +189,26 @@ class RunningEmulator:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+_Served = TypeVar("_Served", bound=ServedInThread)
+
+
+class RunningEmulator(ServedInThread):
+    """An emulator served by uvicorn in a daemon thread; stop it with `stop` or ``with``.
+
+    Example:
+        >>> running = start(inference_time=0.02)
+        >>> running.emulator.accepted
+        0
+        >>> running.stop()
+    """
+
+    @property
+    def emulator(self) -> Emulator:
+        """The live state (knobs, scripts, request log)."""
+        emulator: Emulator = self.app.state.emulator
+        return emulator
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -193,24 +230,8 @@ def start(
         2
     """
     app = create_app(**_gather_faults(create_app_kwargs))
-    sock = bind(host, port)
     server = make_server(app, log_level=log_level)
-    base_url = url_for(host, sock.getsockname()[1])
-    thread = threading.Thread(
-        target=server.run,
-        kwargs={"sockets": [sock]},
-        name=f"klein-emulator {base_url}",
-        daemon=True,
-    )
-    thread.start()
-    deadline = time.monotonic() + _START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError(f"the klein emulator did not start on {base_url}")
-        time.sleep(0.005)
-    return RunningEmulator(app, server, thread, base_url)
+    return RunningEmulator.launch(app, server, host, port, "klein emulator")
 
 
 def _gather_faults(knobs: dict[str, Any]) -> dict[str, Any]:
