@@ -4,9 +4,10 @@ The repository's location lives in one place, ``Source = "https://github.com/OWN
 under ``[project.urls]`` in pyproject.toml. This script derives everything else from it:
 
 - pyproject.toml: ``Homepage``, ``Issues`` and ``Documentation`` under ``[project.urls]``;
-- README.md: the Binder and Colab links, ``pip install "...@ git+https://..."``, images
-  (``raw.githubusercontent.com``, so they also show on PyPI) and ``github.com/.../blob/...``
-  links to files of this repository;
+- pyproject.toml: the roots that the PyPI readme's substitutions give the README's relative
+  pictures (``raw.githubusercontent.com``) and file links (``github.com/.../blob/...``);
+- README.md: the Binder and Colab links, ``pip install "...@ git+https://..."``, and any
+  absolute ``raw.githubusercontent.com`` or ``github.com/.../blob/...`` links to its files;
 - notebooks/*.ipynb: the ``git+https://...`` URL in the install cell.
 
 Run it after changing Source (it only rewrites text; run again and nothing changes):
@@ -93,7 +94,19 @@ def rewrites(
 
 
 def rewrite_pyproject(text: str, source: str) -> str:
-    """Derive Homepage, Issues and Documentation under [project.urls] from Source."""
+    """Derive Homepage, Issues and Documentation under [project.urls] from Source, and the
+    roots the PyPI readme's substitutions give the README's relative pictures and links."""
+    owner_and_name = source.removeprefix("https://github.com/")
+    text = re.sub(
+        rf"https://raw\.githubusercontent\.com/{_SEGMENT}/{_SEGMENT}/{_SEGMENT}/(?=\\)",
+        f"https://raw.githubusercontent.com/{owner_and_name}/{BRANCH}/",
+        text,
+    )
+    text = re.sub(
+        rf"https://github\.com/{_SEGMENT}/{_SEGMENT}/blob/{_SEGMENT}/(?=\\)",
+        f"{source}/blob/{BRANCH}/",
+        text,
+    )
     derived = {
         "Homepage": source,
         "Issues": f"{source}/issues",

@@ -1,4 +1,4 @@
-"""The ``klein`` command's exit codes: one table, shown by every ``--help`` and the README.
+"""The ``klein`` command's exit codes: one table, shown by every ``--help`` and docs/CLIENT.md.
 
 Example:
     >>> exit_code(InvalidRequestError("width must be from 256 to 1536"))
@@ -48,7 +48,7 @@ ERROR_CODES: tuple[tuple[type[KleinError], int, str], ...] = (
     (KleinError, 1, "any other klein-widget error"),
 )
 
-# Every code, in order, with what it means (the README's table says the same).
+# Every code, in order, with what it means (docs/CLIENT.md's table says the same).
 EXIT_CODES: tuple[tuple[int, str], ...] = tuple(
     sorted(
         [
