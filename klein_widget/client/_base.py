@@ -88,6 +88,10 @@ class BaseClient(SubmitRules):
         # False: as URLs, downloaded after (unless a call asks for base64 itself).
         self._init_submits(inline_images, rate_limit, clock)
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
+        # What this client's server last said about "simulated" (origin, said): see `_simulates`.
+        self._heard: tuple[str, bool] | None = None
+        # Recipe keys whose gallery stand-in was passed over -> the stand-in's service.
+        self._passed_over: OrderedDict[str, str] = OrderedDict()
 
     # --- configuration -----------------------------------------------------------------
 
@@ -101,6 +105,13 @@ class BaseClient(SubmitRules):
         """True if this client cannot send anything: no key, and its server needs one
         (WaveSpeed does; a local emulator or gateway may not)."""
         return self._api_key is None and _config.needs_key(self.base_url)
+
+    @property
+    def server_simulates(self) -> bool:
+        """Whether this client's server is taken to simulate (the emulator, a rehearsal
+        gateway): then its charges bill nothing and any stored image may answer it; a real
+        service is answered only with real images. See `_simulates`, the one rule."""
+        return self._simulates(None)
 
     @property
     def spend(self) -> Spend:
@@ -164,11 +175,23 @@ class BaseClient(SubmitRules):
     def _already_made(self, request: GenerationRequest, fresh: bool) -> Generation | None:
         """Free re-runs, the one rule: a request with a seed of its own (not drawn here)
         whose image the journal (the gallery, a lesson pack) already holds is answered from
-        there, not sent and not paid; ``fresh=True`` asks the server again."""
+        there, not sent and not paid; ``fresh=True`` asks the server again.
+
+        A request to a real service takes only a real image: a simulated stand-in (or one
+        whose origin is unknown) is passed over, the request is sent, and the finished
+        image says which stand-in it replaced (``passed_over``)."""
         if fresh or request.seed_drawn or self.journal is None:
             return None
-        made = self.journal.stored(request)
+        real_only = not self.server_simulates
+        made = self.journal.stored(request, real_only=real_only)
         if made is None:
+            if real_only:
+                stand_in = self.journal.stored(request, real_only=False)
+                if stand_in is not None:
+                    _log.info("passing over a stand-in for %r: asking the real service", request)
+                    self._passed_over[request.key] = stand_in.service or "a simulating server"
+                    while len(self._passed_over) > REMEMBERED_TASKS:
+                        self._passed_over.popitem(last=False)
             return None
         self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
         return dataclasses.replace(made, from_gallery=True)
@@ -250,22 +273,40 @@ class BaseClient(SubmitRules):
                 )
         except KleinError as error:
             self._settle(token, error)
-            if error.task_id and self.journal is not None:  # accepted, badly described
+            if error.task_id and self.journal is not None and token[1] == "image":
                 self._remember(error.task_id, request)
                 self.journal.task_submitted(request, Prediction(id=error.task_id))
             raise
-        self._ledger.commit(token, simulated=self._simulates(prediction))
+        if prediction.cached:  # a gateway's class store answered: nothing was charged
+            self._ledger.release(token)
+            self._ledger.reuse(token[0])
+        else:
+            self._ledger.commit(token, simulated=self._simulates(prediction))
         self._remember(prediction.id, request)
-        if self.journal is not None:
+        if self.journal is not None and token[1] == "image":  # an enhancement is no image
             self.journal.task_submitted(request, prediction)
         run.report("submitted", prediction)
         return prediction
 
     def _simulates(self, prediction: Prediction | None) -> bool:
-        """Whether a charge is only simulated: as the server says (the emulator and a
-        gateway do), else by where it is (on this machine: an emulator)."""
+        """Whether this client's server only simulates (its charges bill nothing, its
+        images are stand-ins): the one rule, for the spend line and the gallery alike.
+
+        As the server says in an answer (the emulator and a gateway do; remembered for the
+        next request), else by where it is: on this machine (loopback), an emulator.
+        """
+        origin = _config.url_origin(self.base_url)
         said = prediction.simulated if prediction is not None else None
-        return _config.is_local(self.base_url) if said is None else said
+        if said is not None:
+            self._heard = (origin, said)
+            return said
+        if self._heard is not None and self._heard[0] == origin:
+            return self._heard[1]
+        return _config.is_local(self.base_url)
+
+    def _service(self, simulated: bool) -> str:
+        """The name the gallery records for this client's server."""
+        return _config.service_name(self.base_url, simulated)
 
     def _remember(self, task_id: str, request: GenerationRequest) -> None:
         self._requests[task_id] = request
@@ -306,7 +347,16 @@ class BaseClient(SubmitRules):
         self, request: GenerationRequest, prediction: Prediction, image: bytes, run: Run
     ) -> Generation:
         self._inference.learn(request.width * request.height, prediction.inference_ms)
-        generation = Generation(request, prediction, image, elapsed=run.elapsed())
+        simulated = self._simulates(prediction)
+        generation = Generation(
+            request,
+            prediction,
+            image,
+            elapsed=run.elapsed(),
+            simulated=simulated,
+            service=self._service(simulated),
+            passed_over=self._passed_over.pop(request.key, ""),
+        )
         if self.journal is not None:
             generation = self.journal.task_completed(generation)
         run.report("done", prediction)
