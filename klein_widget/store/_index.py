@@ -27,7 +27,7 @@ from typing import Any
 
 from klein_widget.client._config import url_origin
 from klein_widget.client._generation import Generation
-from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.client._models import ENHANCER_MODEL_ID, GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry, entry_from_row
 
 __all__ = ["INDEX_NAME", "MAX_ATTEMPTS", "GalleryIndex"]
@@ -302,8 +302,11 @@ class GalleryIndex:
         return None
 
     def pending(self) -> list[GalleryEntry]:
-        """``submitted`` tasks, oldest first."""
-        return self._select("status='submitted'", (), "ORDER BY submitted_at")
+        """``submitted`` image tasks, oldest first (a prompt optimizer's task, which older
+        versions journaled too, is no image: never pending)."""
+        return self._select(
+            "status='submitted' AND model!=?", (ENHANCER_MODEL_ID,), "ORDER BY submitted_at"
+        )
 
     def find(
         self,
