@@ -5,7 +5,6 @@ as it is, a prompt with a newline in the listing, an enhancement never pending."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -19,20 +18,17 @@ from klein_widget.cli._main import main
 from klein_widget.client._models import ENHANCER_MODEL_ID
 from klein_widget.emulator import Faults, create_app
 from klein_widget.store import PackError, make_pack, open_pack
-from klein_widget.store._attached import PACKS_ENV, detach_packs
 from klein_widget.store._place import GALLERY_ENV
 from klein_widget.store._resume import resume_tasks
 from tests.conftest import FAKE_KEY, fast_options
 from tests.store.packs import LESSON, LOCAL_URL
 
+pytestmark = pytest.mark.usefixtures("no_attached_packs")
+
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(PACKS_ENV, raising=False)
+def no_gallery_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(GALLERY_ENV, raising=False)
-    detach_packs()
-    yield
-    detach_packs()
 
 
 def make(app: Starlette, gallery: Gallery, requests: list[GenerationRequest]) -> list[Generation]:

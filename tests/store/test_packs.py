@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,13 @@ import klein_widget
 from klein_widget import Gallery, GenerationRequest, KleinClient
 from klein_widget.emulator import Emulator, create_app
 from klein_widget.store import LessonPack, make_pack, open_pack
-from klein_widget.store._attached import PACKS_ENV, detach_packs
+from klein_widget.store._attached import PACKS_ENV
 from klein_widget.ui._text import done_text
 from tests.conftest import FAKE_KEY, TEST_URL, fast_options
 from tests.store.conftest import SUBMIT_PATH
 from tests.store.packs import LESSON, LOCAL_URL, SMALL, members, teach
 
-
-@pytest.fixture(autouse=True)
-def no_attached_packs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Packs attached to the process by one test never reach another."""
-    monkeypatch.delenv(PACKS_ENV, raising=False)
-    detach_packs()
-    yield
-    detach_packs()
+pytestmark = pytest.mark.usefixtures("no_attached_packs")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ from starlette.testclient import TestClient
 from klein_widget import Gallery, GenerationRequest, KleinClient, Prediction
 from klein_widget.emulator import create_app
 from klein_widget.store import make_pack, open_pack
-from klein_widget.store._attached import PACKS_ENV, detach_packs
 from klein_widget.store._resume import resume_tasks
 from klein_widget.ui._text import done_text
 from tests.conftest import FAKE_KEY, fast_options
@@ -27,18 +27,38 @@ from tests.store.packs import LESSON, LOCAL_URL
 REAL_URL = "http://real.test"  # served in-process: a non-loopback name, no network
 
 
-@pytest.fixture(autouse=True)
-def no_attached_packs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(PACKS_ENV, raising=False)
-    detach_packs()
-    yield
-    detach_packs()
+pytestmark = pytest.mark.usefixtures("no_attached_packs")
 
 
 @pytest.fixture
 def servers() -> tuple[Starlette, Starlette]:
     """The emulator, and a second emulator that answers as a real service."""
     return create_app(inference_time=0.01), create_app(inference_time=0.01, simulated=False)
+
+
+@dataclass
+class Lab:
+    """One gallery, a client on the emulator and one on the real-acting server."""
+
+    emulator: Starlette
+    real: Starlette
+    gallery: Gallery
+    rehearsal: KleinClient
+    paid: KleinClient
+
+
+@pytest.fixture
+def lab(tmp_path: Path, servers: tuple[Starlette, Starlette]) -> Iterator[Lab]:
+    emulator, real = servers
+    gallery = Gallery(tmp_path / "gallery")
+    with ExitStack() as stack:
+        yield Lab(
+            emulator,
+            real,
+            gallery,
+            client_at(stack, emulator, LOCAL_URL, gallery),
+            client_at(stack, real, REAL_URL, gallery),
+        )
 
 
 def client_at(stack: ExitStack, app: Starlette, url: str, gallery: Gallery) -> KleinClient:
@@ -53,41 +73,34 @@ def sent(app: Starlette) -> int:
     return count
 
 
-def test_a_real_service_gets_real_images_then_reruns_are_free(
-    tmp_path: Path, servers: tuple[Starlette, Starlette]
-) -> None:
-    emulator, real = servers
-    gallery = Gallery(tmp_path / "gallery")
-    with ExitStack() as stack:
-        rehearsal = client_at(stack, emulator, LOCAL_URL, gallery)
-        stand_ins = [rehearsal.generate(r) for r in LESSON]
-        assert [(g.simulated, g.service) for g in stand_ins] == [
-            (True, "emulator @127.0.0.1:8765")
-        ] * len(LESSON)
+def test_a_real_service_gets_real_images_then_reruns_are_free(lab: Lab) -> None:
+    emulator, real, rehearsal, paid = lab.emulator, lab.real, lab.rehearsal, lab.paid
+    stand_ins = [rehearsal.generate(r) for r in LESSON]
+    assert [(g.simulated, g.service) for g in stand_ins] == [
+        (True, "emulator @127.0.0.1:8765")
+    ] * len(LESSON)
+    first = [paid.generate(r) for r in LESSON]
+    assert sent(real) == len(LESSON)  # every one sent and paid: no stand-in answered
+    assert paid.spend.images == len(LESSON)
+    for generation in first:
+        assert not generation.from_gallery
+        assert (generation.simulated, generation.service) == (False, "real.test")
+        assert done_text(generation, base_url=REAL_URL).startswith(
+            "Your gallery only had an emulator stand-in for this; asked real.test · Done in"
+        )
+    assert {g.task_id for g in first}.isdisjoint(g.task_id for g in stand_ins)
 
-        paid = client_at(stack, real, REAL_URL, gallery)
-        first = [paid.generate(r) for r in LESSON]
-        assert sent(real) == len(LESSON)  # every one sent and paid: no stand-in answered
-        assert paid.spend.images == len(LESSON)
-        for generation in first:
-            assert not generation.from_gallery
-            assert (generation.simulated, generation.service) == (False, "real.test")
-            assert done_text(generation, base_url=REAL_URL).startswith(
-                "Your gallery only had an emulator stand-in for this; asked real.test · Done in"
-            )
-        assert {g.task_id for g in first}.isdisjoint(g.task_id for g in stand_ins)
+    again = [paid.generate(r) for r in LESSON]  # fixed seeds on the real one: free
+    assert sent(real) == len(LESSON)
+    assert all(g.from_gallery and not g.simulated for g in again)
+    assert [g.task_id for g in again] == [g.task_id for g in first]
+    assert done_text(again[0], base_url=REAL_URL).startswith("From your gallery · seed 1")
 
-        again = [paid.generate(r) for r in LESSON]  # fixed seeds on the real one: free
-        assert sent(real) == len(LESSON)
-        assert all(g.from_gallery and not g.simulated for g in again)
-        assert [g.task_id for g in again] == [g.task_id for g in first]
-        assert done_text(again[0], base_url=REAL_URL).startswith("From your gallery · seed 1")
-
-        # The emulator may be answered by either: the real image is preferred.
-        back = rehearsal.generate(LESSON[0])
-        assert back.from_gallery
-        assert back.task_id == first[0].task_id
-        assert sent(emulator) == len(LESSON)
+    # The emulator may be answered by either: the real image is preferred.
+    back = rehearsal.generate(LESSON[0])
+    assert back.from_gallery
+    assert back.task_id == first[0].task_id
+    assert sent(emulator) == len(LESSON)
 
 
 def test_the_emulators_caption_says_stand_in(
@@ -147,25 +160,19 @@ def test_a_loopback_server_is_an_emulator_until_it_says_otherwise(
     assert made.passed_over == "emulator @127.0.0.1:8765"
 
 
-def test_resume_never_asks_a_real_service_for_a_stand_ins_task(
-    tmp_path: Path, servers: tuple[Starlette, Starlette]
-) -> None:
-    emulator, real = servers
-    gallery = Gallery(tmp_path / "gallery")
-    with ExitStack() as stack:
-        rehearsal = client_at(stack, emulator, LOCAL_URL, gallery)
-        waiting = rehearsal.submit(LESSON[0])  # paid, never fetched: origin recorded
-        # A row from before origins and provenance were kept: nobody knows where it went.
-        gallery.task_submitted(LESSON[1], Prediction(id="old-stand-in"))
-        paid = client_at(stack, real, REAL_URL, gallery)
-        report = resume_tasks(paid, gallery, timeout=5)
-        assert real.state.emulator.count("GET") == 0  # nothing asked of the real service
-        assert (report.other_servers, report.stand_ins, report.generations) == (1, 1, [])
-        assert "1 emulator stand-ins (not asked of a real service)" in repr(report)
-        assert gallery.entry("old-stand-in") is not None
-        assert gallery.entry("old-stand-in").status == "submitted"  # type: ignore[union-attr]
+def test_resume_never_asks_a_real_service_for_a_stand_ins_task(lab: Lab) -> None:
+    real, rehearsal, paid, gallery = lab.real, lab.rehearsal, lab.paid, lab.gallery
+    waiting = rehearsal.submit(LESSON[0])  # paid, never fetched: origin recorded
+    # A row from before origins and provenance were kept: nobody knows where it went.
+    gallery.task_submitted(LESSON[1], Prediction(id="old-stand-in"))
+    report = resume_tasks(paid, gallery, timeout=5)
+    assert real.state.emulator.count("GET") == 0  # nothing asked of the real service
+    assert (report.other_servers, report.stand_ins, report.generations) == (1, 1, [])
+    assert "1 emulator stand-ins (not asked of a real service)" in repr(report)
+    assert gallery.entry("old-stand-in") is not None
+    assert gallery.entry("old-stand-in").status == "submitted"  # type: ignore[union-attr]
 
-        fetched = resume_tasks(rehearsal, gallery, timeout=5)  # its own server fetches it
+    fetched = resume_tasks(rehearsal, gallery, timeout=5)  # its own server fetches it
     assert waiting.id in {g.task_id for g in fetched.generations}
 
 
