@@ -44,13 +44,14 @@ from klein_widget.client._models import (
     Prediction,
 )
 from klein_widget.client._pacing import Pacer, RateLimit
+from klein_widget.client._provenance import ProvenanceRules
 from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
 from klein_widget.client._submits import SubmitRules
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
-class BaseClient(SubmitRules):
+class BaseClient(SubmitRules, ProvenanceRules):
     """Configuration and decisions shared by the sync and async clients."""
 
     def __init__(
@@ -88,10 +89,7 @@ class BaseClient(SubmitRules):
         # False: as URLs, downloaded after (unless a call asks for base64 itself).
         self._init_submits(inline_images, rate_limit, clock)
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
-        # What this client's server last said about "simulated" (origin, said): see `_simulates`.
-        self._heard: tuple[str, bool] | None = None
-        # Recipe keys whose gallery stand-in was passed over -> the stand-in's service.
-        self._passed_over: OrderedDict[str, str] = OrderedDict()
+        self._init_provenance()
 
     # --- configuration -----------------------------------------------------------------
 
@@ -105,13 +103,6 @@ class BaseClient(SubmitRules):
         """True if this client cannot send anything: no key, and its server needs one
         (WaveSpeed does; a local emulator or gateway may not)."""
         return self._api_key is None and _config.needs_key(self.base_url)
-
-    @property
-    def server_simulates(self) -> bool:
-        """Whether this client's server is taken to simulate (the emulator, a rehearsal
-        gateway): then its charges bill nothing and any stored image may answer it; a real
-        service is answered only with real images. See `_simulates`, the one rule."""
-        return self._simulates(None)
 
     @property
     def spend(self) -> Spend:
@@ -189,9 +180,7 @@ class BaseClient(SubmitRules):
                 stand_in = self.journal.stored(request, real_only=False)
                 if stand_in is not None:
                     _log.info("passing over a stand-in for %r: asking the real service", request)
-                    self._passed_over[request.key] = stand_in.service or "a simulating server"
-                    while len(self._passed_over) > REMEMBERED_TASKS:
-                        self._passed_over.popitem(last=False)
+                    self._pass_over(request, stand_in)
             return None
         self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
         return dataclasses.replace(made, from_gallery=True)
@@ -288,26 +277,6 @@ class BaseClient(SubmitRules):
         run.report("submitted", prediction)
         return prediction
 
-    def _simulates(self, prediction: Prediction | None) -> bool:
-        """Whether this client's server only simulates (its charges bill nothing, its
-        images are stand-ins): the one rule, for the spend line and the gallery alike.
-
-        As the server says in an answer (the emulator and a gateway do; remembered for the
-        next request), else by where it is: on this machine (loopback), an emulator.
-        """
-        origin = _config.url_origin(self.base_url)
-        said = prediction.simulated if prediction is not None else None
-        if said is not None:
-            self._heard = (origin, said)
-            return said
-        if self._heard is not None and self._heard[0] == origin:
-            return self._heard[1]
-        return _config.is_local(self.base_url)
-
-    def _service(self, simulated: bool) -> str:
-        """The name the gallery records for this client's server."""
-        return _config.service_name(self.base_url, simulated)
-
     def _remember(self, task_id: str, request: GenerationRequest) -> None:
         self._requests[task_id] = request
         while len(self._requests) > REMEMBERED_TASKS:
@@ -347,15 +316,12 @@ class BaseClient(SubmitRules):
         self, request: GenerationRequest, prediction: Prediction, image: bytes, run: Run
     ) -> Generation:
         self._inference.learn(request.width * request.height, prediction.inference_ms)
-        simulated = self._simulates(prediction)
         generation = Generation(
             request,
             prediction,
             image,
             elapsed=run.elapsed(),
-            simulated=simulated,
-            service=self._service(simulated),
-            passed_over=self._passed_over.pop(request.key, ""),
+            **self._provenance(request, prediction),
         )
         if self.journal is not None:
             generation = self.journal.task_completed(generation)
