@@ -103,14 +103,9 @@ def test_a_real_service_gets_real_images_then_reruns_are_free(lab: Lab) -> None:
     assert sent(emulator) == len(LESSON)
 
 
-def test_the_emulators_caption_says_stand_in(
-    tmp_path: Path, servers: tuple[Starlette, Starlette]
-) -> None:
-    emulator, _ = servers
-    with ExitStack() as stack:
-        client = client_at(stack, emulator, LOCAL_URL, Gallery(tmp_path / "g"))
-        client.generate(LESSON[0])
-        again = client.generate(LESSON[0])
+def test_the_emulators_caption_says_stand_in(lab: Lab) -> None:
+    lab.rehearsal.generate(LESSON[0])
+    again = lab.rehearsal.generate(LESSON[0])
     assert again.from_gallery
     assert done_text(again, base_url=LOCAL_URL).startswith(
         "From your gallery (emulator stand-in) · seed 1"
