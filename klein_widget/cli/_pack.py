@@ -74,7 +74,9 @@ def _title(name: str, count: int, extra: str = "") -> str:
 
 def _line(image: dict[str, Any]) -> str:
     size = f"{image['width']}x{image['height']}"
-    made = "stand-in" if image["simulated"] else "real"
+    # A line from before provenance was recorded is not known to be real: "unknown".
+    known = image["service"] and not image["service"].startswith("unknown")
+    made = "real" if not image["simulated"] else "stand-in" if known else "unknown"
     flag = "NSFW" if image["nsfw"] else "-"
     # Control characters as escapes keep one image on one line (a %%klein prompt may hold
     # newlines); every other character shows as it is.
@@ -90,7 +92,7 @@ def pack(args: argparse.Namespace) -> int:
         return 0
     opened = open_pack(args.pack, verify=True)
     stand_ins = sum(entry.simulated for entry in opened.entries)
-    extra = f", {stand_ins} of them emulator stand-ins" if stand_ins else ""
+    extra = f", {stand_ins} of them emulator stand-ins (or unknown)" if stand_ins else ""
     print(_title(opened.name, len(opened), ", every one checked" + extra))
     for entry in sorted(opened.entries, key=lambda e: e.order):
         print(_line(entry.to_json()))

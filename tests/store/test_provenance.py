@@ -16,13 +16,14 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from klein_widget import Gallery, GenerationRequest, KleinClient, Prediction
+from klein_widget.cli._main import main
 from klein_widget.emulator import create_app
 from klein_widget.store import make_pack, open_pack
 from klein_widget.store._resume import resume_tasks
 from klein_widget.ui._text import done_text
 from tests.conftest import FAKE_KEY, fast_options
 from tests.store.conftest import SUBMIT_PATH
-from tests.store.packs import LESSON, LOCAL_URL
+from tests.store.packs import LESSON, LOCAL_URL, manifest_of, members, rezip, with_manifest
 
 REAL_URL = "http://real.test"  # served in-process: a non-loopback name, no network
 
@@ -201,3 +202,24 @@ def test_one_key_for_one_recipe() -> None:
     assert request.key == request.recipe().key
     assert request.recipe("another/model").key != request.key
     assert GenerationRequest("a fox", 512, 512, 7, sync_mode=True).key == request.key
+
+
+def test_a_pack_from_before_provenance_is_not_passed_off_as_real(
+    tmp_path: Path, lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for request in LESSON:
+        lab.rehearsal.generate(request)
+    make_pack(lab.gallery.path, tmp_path / "new.zip")
+    files = members(tmp_path / "new.zip")
+    manifest = manifest_of(files)
+    for line in manifest["images"]:  # as an older klein-widget wrote it
+        del line["simulated"], line["service"]
+    del manifest["simulated"]
+    old = rezip(tmp_path / "old.zip", with_manifest(files, manifest))
+
+    pack = open_pack(old, verify=True)
+    assert {entry.simulated for entry in pack.entries} == {True}
+    assert pack.stored(LESSON[0], real_only=True) is None
+    assert main(["pack", "show", str(old)]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [row.split()[3] for row in rows] == ["unknown"] * len(LESSON)

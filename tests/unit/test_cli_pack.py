@@ -24,7 +24,7 @@ def test_make_then_show_a_pack_from_a_gallery(tmp_path: Path) -> None:
     lines = shown.stdout.splitlines()
     assert (
         lines[0] == "lesson.zip: 3 images, every one checked, 3 of them emulator stand-ins "
-        "(klein-widget lesson pack, version 1)"
+        "(or unknown) (klein-widget lesson pack, version 1)"
     )
     listed = sorted((r.prompt, f"{r.width}x{r.height}", r.seed) for r in LESSON)
     for line, (prompt, size, seed) in zip(lines[1:], listed, strict=True):
