@@ -189,12 +189,12 @@ class Session:
         if self.gallery is not None:
             self.gallery.task_attempted(task_id, reason)
 
-    def stored(self, request: GenerationRequest) -> Generation | None:
+    def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
         """Journal hook: the image for exactly this request in the gallery or, with the
-        gallery off, in an attached lesson pack."""
+        gallery off, in an attached lesson pack (``real_only``: no stand-in)."""
         if self.gallery is not None:
-            return self.gallery.stored(request)
-        return stored_in_packs(None, request)
+            return self.gallery.stored(request, real_only=real_only)
+        return stored_in_packs(None, request, real_only=real_only)
 
     def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
         """Journal hook: a paid task for this request that never arrived, if any."""

@@ -120,7 +120,12 @@ def resume(args: argparse.Namespace) -> int:
     print(
         f"{len(report.generations)} fetched, {len(report.failed)} failed on the server, "
         f"{len(report.retry_later)} not ready yet (run klein resume again later), "
-        f"{report.other_servers} from another server",
+        f"{report.other_servers} from another server"
+        + (
+            f", {report.stand_ins} emulator stand-in tasks not asked of this real service"
+            if report.stand_ins
+            else ""
+        ),
         file=sys.stderr,
     )
     return 0

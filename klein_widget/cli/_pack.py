@@ -5,7 +5,7 @@ Example:
     lesson-02.zip: 24 images (klein-widget lesson pack, version 1)
     $ klein pack show lesson-02.zip
     lesson-02.zip: 24 images, every one checked (klein-widget lesson pack, version 1)
-      768x512   seed 42     a red fox in the snow
+      768x512   seed 42         real     -    a red fox in the snow
       ...
 """
 
@@ -74,7 +74,14 @@ def _title(name: str, count: int, extra: str = "") -> str:
 
 def _line(image: dict[str, Any]) -> str:
     size = f"{image['width']}x{image['height']}"
-    return f"  {size:<10}seed {image['seed']:<11}{image['prompt']}"
+    # A line from before provenance was recorded is not known to be real: "unknown".
+    known = image["service"] and not image["service"].startswith("unknown")
+    made = "real" if not image["simulated"] else "stand-in" if known else "unknown"
+    flag = "NSFW" if image["nsfw"] else "-"
+    # Control characters as escapes keep one image on one line (a %%klein prompt may hold
+    # newlines); every other character shows as it is.
+    prompt = "".join(c if c.isprintable() else repr(c)[1:-1] for c in image["prompt"])
+    return f"  {size:<10}seed {image['seed']:<11}{made:<9}{flag:<5}{prompt}"
 
 
 def pack(args: argparse.Namespace) -> int:
@@ -84,8 +91,10 @@ def pack(args: argparse.Namespace) -> int:
         print(_title(args.out, len(manifest["images"])))
         return 0
     opened = open_pack(args.pack, verify=True)
-    print(_title(opened.name, len(opened), ", every one checked"))
-    for entry in sorted(opened.entries, key=lambda e: e.key):
+    stand_ins = sum(entry.simulated for entry in opened.entries)
+    extra = f", {stand_ins} of them emulator stand-ins (or unknown)" if stand_ins else ""
+    print(_title(opened.name, len(opened), ", every one checked" + extra))
+    for entry in sorted(opened.entries, key=lambda e: e.order):
         print(_line(entry.to_json()))
     sys.stdout.flush()
     return 0

@@ -44,13 +44,14 @@ from klein_widget.client._models import (
     Prediction,
 )
 from klein_widget.client._pacing import Pacer, RateLimit
+from klein_widget.client._provenance import ProvenanceRules
 from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
 from klein_widget.client._submits import SubmitRules
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
-class BaseClient(SubmitRules):
+class BaseClient(SubmitRules, ProvenanceRules):
     """Configuration and decisions shared by the sync and async clients."""
 
     def __init__(
@@ -88,6 +89,7 @@ class BaseClient(SubmitRules):
         # False: as URLs, downloaded after (unless a call asks for base64 itself).
         self._init_submits(inline_images, rate_limit, clock)
         self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
+        self._init_provenance()
 
     # --- configuration -----------------------------------------------------------------
 
@@ -164,11 +166,21 @@ class BaseClient(SubmitRules):
     def _already_made(self, request: GenerationRequest, fresh: bool) -> Generation | None:
         """Free re-runs, the one rule: a request with a seed of its own (not drawn here)
         whose image the journal (the gallery, a lesson pack) already holds is answered from
-        there, not sent and not paid; ``fresh=True`` asks the server again."""
+        there, not sent and not paid; ``fresh=True`` asks the server again.
+
+        A request to a real service takes only a real image: a simulated stand-in (or one
+        whose origin is unknown) is passed over, the request is sent, and the finished
+        image says which stand-in it replaced (``passed_over``)."""
         if fresh or request.seed_drawn or self.journal is None:
             return None
-        made = self.journal.stored(request)
+        real_only = not self.server_simulates
+        made = self.journal.stored(request, real_only=real_only)
         if made is None:
+            if real_only:
+                stand_in = self.journal.stored(request, real_only=False)
+                if stand_in is not None:
+                    _log.info("passing over a stand-in for %r: asking the real service", request)
+                    self._pass_over(request, stand_in)
             return None
         self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
         return dataclasses.replace(made, from_gallery=True)
@@ -250,22 +262,20 @@ class BaseClient(SubmitRules):
                 )
         except KleinError as error:
             self._settle(token, error)
-            if error.task_id and self.journal is not None:  # accepted, badly described
+            if error.task_id and self.journal is not None and token[1] == "image":
                 self._remember(error.task_id, request)
                 self.journal.task_submitted(request, Prediction(id=error.task_id))
             raise
-        self._ledger.commit(token, simulated=self._simulates(prediction))
+        if prediction.cached:  # a gateway's class store answered: nothing was charged
+            self._ledger.release(token)
+            self._ledger.reuse(token[0])
+        else:
+            self._ledger.commit(token, simulated=self._simulates(prediction))
         self._remember(prediction.id, request)
-        if self.journal is not None:
+        if self.journal is not None and token[1] == "image":  # an enhancement is no image
             self.journal.task_submitted(request, prediction)
         run.report("submitted", prediction)
         return prediction
-
-    def _simulates(self, prediction: Prediction | None) -> bool:
-        """Whether a charge is only simulated: as the server says (the emulator and a
-        gateway do), else by where it is (on this machine: an emulator)."""
-        said = prediction.simulated if prediction is not None else None
-        return _config.is_local(self.base_url) if said is None else said
 
     def _remember(self, task_id: str, request: GenerationRequest) -> None:
         self._requests[task_id] = request
@@ -306,7 +316,13 @@ class BaseClient(SubmitRules):
         self, request: GenerationRequest, prediction: Prediction, image: bytes, run: Run
     ) -> Generation:
         self._inference.learn(request.width * request.height, prediction.inference_ms)
-        generation = Generation(request, prediction, image, elapsed=run.elapsed())
+        generation = Generation(
+            request,
+            prediction,
+            image,
+            elapsed=run.elapsed(),
+            **self._provenance(request, prediction),
+        )
         if self.journal is not None:
             generation = self.journal.task_completed(generation)
         run.report("done", prediction)

@@ -82,6 +82,22 @@ def is_local(base_url: str | None) -> bool:
         return False
 
 
+def service_name(base_url: str, simulated: bool) -> str:
+    """Which service made an image, as the gallery records it: the host of a real one, the
+    emulator (on this machine) or another simulating server (a rehearsal gateway).
+
+    Example:
+        >>> service_name("https://api.wavespeed.ai", False)
+        'api.wavespeed.ai'
+        >>> service_name("http://127.0.0.1:8765", True)
+        'emulator @127.0.0.1:8765'
+    """
+    where = urlsplit(base_url).netloc or base_url
+    if not simulated:
+        return where
+    return f"emulator @{where}" if is_local(base_url) else f"simulated @{where}"
+
+
 def missing_key_error() -> AuthenticationError:
     """The error for "no key configured" on WaveSpeed's API, with what to do about it."""
     return AuthenticationError(

@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 
+from klein_widget.client._config import needs_key
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
+    BudgetExceededError,
     KleinError,
     RateLimitError,
     fetch_later,
@@ -120,8 +122,19 @@ def status_error(
     task_id: str | None = None,
     maybe_accepted: bool = False,
     key_sent: bool = True,
+    server: str = "WaveSpeed",
 ) -> KleinError:
-    """Map an error status (HTTP or envelope ``code``) to the right exception."""
+    """Map an error status (HTTP or envelope ``code``) to the right exception.
+
+    ``server`` names who answered (`server_name`): a 402 from a class gateway is its
+    budget refusal, and says so.
+    """
+    if status == 402:
+        return BudgetExceededError(
+            f"{server} refused this request for lack of budget (402): {message.rstrip('.')}. "
+            "Nothing was made or charged.",
+            task_id=task_id,
+        )
     if status in (401, 403):
         if key_sent:
             text = (
@@ -154,6 +167,21 @@ def status_error(
     )
 
 
+def server_name(response: httpx.Response) -> str:
+    """Who answered ``response``: WaveSpeed on its own hosts, else the class gateway (the
+    only other server that refuses for budget).
+
+    Example:
+        >>> server_name(httpx.Response(402, request=httpx.Request("GET", "http://gw:8000/")))
+        'The class gateway'
+    """
+    try:
+        url = str(response.request.url)
+    except RuntimeError:  # a response made without a request (tests): say WaveSpeed
+        return "WaveSpeed"
+    return "WaveSpeed" if needs_key(url) else "The class gateway"
+
+
 def parse_envelope(
     response: httpx.Response,
     *,
@@ -178,6 +206,7 @@ def parse_envelope(
             task_id=task_id,
             maybe_accepted=maybe_accepted,
             key_sent=secret is not None,
+            server=server_name(response),
         )
     if not isinstance(body, Mapping):
         # A 2xx with a non-JSON page is a misbehaving gateway: worth another try on GETs.
@@ -197,6 +226,7 @@ def parse_envelope(
             task_id=task_id,
             maybe_accepted=maybe_accepted,
             key_sent=secret is not None,
+            server=server_name(response),
         )
     data = body.get("data")
     if not isinstance(data, Mapping):

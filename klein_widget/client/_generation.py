@@ -40,6 +40,13 @@ class Generation(MadeFromRequest):
     path: Path | None = None  # where the gallery stored it, if it did
     from_gallery: bool = False  # already made: answered from disk, not sent, not paid
     from_pack: str = ""  # the lesson pack's name, if it came from one (from_gallery too)
+    # Provenance: made by a simulating server (the emulator, a rehearsal gateway) or by the
+    # real service, and which one. Unknown counts as simulated: never passed off as real.
+    simulated: bool = True
+    service: str = ""
+    # A stand-in the gallery held for this request and did not use (the request went to a
+    # real service): the stand-in's service, so the status can say why this was paid.
+    passed_over: str = ""
 
     @property
     def format(self) -> ImageFormat:
@@ -58,8 +65,9 @@ class Generation(MadeFromRequest):
 
     @property
     def cost(self) -> float:
-        """What this image cost this time, in dollars: nothing if it came from the gallery."""
-        return 0.0 if self.from_gallery else PRICE_PER_IMAGE
+        """What this image cost this time, in dollars: nothing if it came from the gallery
+        (or a gateway's class store answered it, ``cached``)."""
+        return 0.0 if self.from_gallery or self.prediction.cached else PRICE_PER_IMAGE
 
     def params(self) -> dict[str, Any]:
         """Everything needed to regenerate this image; embedded by `save`."""
@@ -74,6 +82,9 @@ class Generation(MadeFromRequest):
             "created_at": created.isoformat() if created else None,
             "inference_ms": self.prediction.inference_ms,
             "cost": self.cost,
+            "nsfw": self.nsfw,
+            "simulated": self.simulated,
+            "service": self.service,
             "generator": f"klein-widget {__version__}",
         }
 

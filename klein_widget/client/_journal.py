@@ -51,8 +51,9 @@ class Journal(Protocol):
     def task_attempted(self, task_id: str, reason: str) -> None:
         """Fetching the task went nowhere this time (it may be given up after a few)."""
 
-    def stored(self, request: GenerationRequest) -> Generation | None:
-        """An image already made for exactly this request (model, prompt, size, seed)."""
+    def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
+        """An image already made for exactly this request's recipe (`recipe_key`), a real
+        one preferred; ``real_only``: never a simulated (or unknown) stand-in."""
 
     def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
         """The id of a paid task for this request at ``origin`` whose image never arrived."""

@@ -26,6 +26,7 @@ __all__ = [
     "check_image",
     "detect_format",
     "embed_params",
+    "emulator_stamped",
     "read_params",
     "strip_params",
 ]
@@ -122,6 +123,26 @@ def _png_problem(data: bytes, max_pixels: int) -> str | None:
         seen_data = seen_data or kind == b"IDAT"
         pos = end
     return "it is cut short (no IEND)"
+
+
+# The local emulator's stand-ins carry this PNG text chunk (emulator/_render.py writes it).
+_EMULATOR_STAMP = b"Software\0klein-widget emulator"
+
+
+def emulator_stamped(data: bytes) -> bool:
+    """True if ``data`` is a PNG the local emulator drew (its ``Software`` stamp): how an
+    image stored before provenance was recorded is still known to be a stand-in.
+
+    Example:
+        >>> emulator_stamped(b"not an image")
+        False
+    """
+    if detect_format(data) != "png":
+        return False
+    return any(
+        kind == b"tEXt" and payload.startswith(_EMULATOR_STAMP)
+        for kind, payload, _, _ in _png_chunks(data)
+    )
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:

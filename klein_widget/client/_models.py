@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from klein_widget.client._exceptions import InvalidRequestError
+from klein_widget.client._recipe import Recipe, recipe_key
 
 MODEL_ID = "wavespeed-ai/flux-2-klein-4b/text-to-image"
 ENHANCER_MODEL_ID = "wavespeed-ai/prompt-optimizer"
@@ -133,10 +134,14 @@ class GenerationRequest:
         """The size as the API writes it, ``"W*H"``."""
         return f"{self.width}*{self.height}"
 
+    def recipe(self, model: str = MODEL_ID) -> Recipe:
+        """What decides this request's picture (on ``model``): see `Recipe`."""
+        return Recipe(model, self.prompt, self.width, self.height, self.seed)
+
     @property
-    def key(self) -> tuple[str, int, int, int]:
-        """What makes two requests the same image: prompt, width, height, seed."""
-        return (self.prompt, self.width, self.height, self.seed)
+    def key(self) -> str:
+        """What makes two requests the same image: the key of its `recipe` (`recipe_key`)."""
+        return recipe_key(self.recipe())
 
     def with_concrete_seed(self, rng: random.Random | None = None) -> GenerationRequest:
         """Return this request with ``seed=-1`` replaced by a drawn seed (others unchanged)."""
@@ -277,6 +282,7 @@ class Prediction:
     # Not WaveSpeed's: the local emulator and a classroom gateway say whether their price is
     # simulated, and a gateway says where a waiting task stands in the class's queue.
     simulated: bool | None = None
+    cached: bool = False  # a gateway answered from its class store: nothing was charged
     queue_position: int | None = None
     queue_wait: float | None = None
 
@@ -293,6 +299,7 @@ class Prediction:
         if not all(isinstance(o, str) for o in outputs):
             raise ValueError("'outputs' holds something other than text")
         task_id, simulated = data.get("id"), data.get("simulated")
+        gateway = data.get("gateway")
         return cls(
             id=task_id if isinstance(task_id, str) else "",
             model=str(data.get("model") or MODEL_ID),
@@ -308,7 +315,8 @@ class Prediction:
             error=str(data.get("error") or "")[:2000],
             urls={str(k): v for k, v in urls.items() if isinstance(v, str)},
             simulated=simulated if isinstance(simulated, bool) else None,
-            **_queue_place(data.get("gateway")),
+            cached=isinstance(gateway, Mapping) and gateway.get("cached") is True,
+            **_queue_place(gateway),
         )
 
     @property

@@ -249,7 +249,7 @@ def plan_batch(
         >>> len(plan.jobs), plan.jobs[0].indices
         (1, (0, 1, 2))
     """
-    groups: dict[tuple[str, int, int, int], list[int]] = {}
+    groups: dict[str, list[int]] = {}  # by recipe key
     for index, request in enumerate(requests):
         groups.setdefault(request.key, []).append(index)
     plan = Plan(list(requests), [])

@@ -92,7 +92,9 @@ async def _task_json(request: Request, task: Task, *, status: str | None = None)
         "created_at": _iso(task),
         "error": task.fail_reason if status == "failed" else "",
         "timings": {"inference": task.inference_ms if status in ("completed", "failed") else 0},
-        "simulated": True,  # not WaveSpeed's: tells clients that its prices bill nothing
+        # Not WaveSpeed's: tells clients that its prices bill nothing and its images are
+        # stand-ins. `create_app(simulated=False)` plays a real service (tests, rehearsals).
+        "simulated": getattr(request.app.state, "simulated", True),
     }
 
 
@@ -276,6 +278,7 @@ def create_app(
     connection_round_trips: int = 0,
     tier: str | None = None,
     packs: Sequence[LessonPack | str | PathLike[str]] = (),
+    simulated: bool = True,
 ) -> Starlette:
     """Build an emulator app; its live state is ``app.state.emulator`` (an `Emulator`).
 
@@ -287,6 +290,8 @@ def create_app(
     or `LessonPack`s, each checked in full now): a submit one of them holds (a concrete
     seed, the same model, prompt and size) completes with the pack's image, so the
     official SDK and curl get the real image; everything else gets a drawn stand-in.
+    ``simulated=False``: answers say ``"simulated": false``, as a real service behind a
+    gateway does (for tests of how clients treat real and simulated images).
 
     Example:
         >>> import httpx
@@ -325,4 +330,5 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.emulator = emulator
+    app.state.simulated = simulated
     return app

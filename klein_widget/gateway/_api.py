@@ -203,7 +203,9 @@ async def submit(request: Request) -> Response:
         kind, cost, style = "enhance", PRICE_PER_ENHANCE_MILLS, _style(body)
     made = None
     if kind == "image" and not asked.seed_drawn and asked.seed >= 0:
-        made = gateway.gallery.lookup(asked)  # the store's one content-addressed lookup
+        # The store's one lookup by recipe key; a class on the real service never gets a
+        # stand-in left from a rehearsal on the emulator.
+        made = gateway.gallery.lookup(asked, real_only=not gateway.upstream.simulated)
     leader = None
     if made is None and kind == "image" and not asked.seed_drawn and asked.seed >= 0:
         leader = gateway.db.leader_for(asked)  # being made right now: share it

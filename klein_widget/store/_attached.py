@@ -78,16 +78,19 @@ def attached_packs() -> list[LessonPack]:
 
 
 def stored_in_packs(
-    packs: Sequence[LessonPack] | None, request: GenerationRequest
+    packs: Sequence[LessonPack] | None, request: GenerationRequest, *, real_only: bool = False
 ) -> Generation | None:
-    """The first pack's image for exactly this request (``packs``: None means attached ones).
+    """The first pack's image for exactly this request (``packs``: None means attached ones),
+    a real image before a stand-in (``real_only``: never a stand-in).
 
     Example:
         >>> stored_in_packs([], request) is None  # doctest: +SKIP
         True
     """
+    stand_in = None
     for pack in attached_packs() if packs is None else packs:
         found = pack.stored(request)
-        if found is not None:
+        if found is not None and not found.simulated:
             return found
-    return None
+        stand_in = stand_in or found
+    return None if real_only else stand_in

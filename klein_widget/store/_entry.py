@@ -18,7 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from klein_widget.client._models import GenerationRequest, MadeFromRequest
+from klein_widget.client._config import is_local, needs_key, service_name
+from klein_widget.client._metadata import emulator_stamped
+from klein_widget.client._models import MODEL_ID, GenerationRequest, MadeFromRequest
 
 __all__ = ["EntryStatus", "GalleryEntry", "entry_from_row"]
 
@@ -49,6 +51,11 @@ class GalleryEntry(MadeFromRequest):
     path: Path | None
     error: str
     attempts: int
+    # Provenance: a simulating server's stand-in (or unknown: rows from before it was
+    # recorded that cannot be shown real), and which service made it.
+    simulated: bool = True
+    service: str = ""
+    recipe_key: str = ""  # `recipe_key` of what it was made with (the lookup compares it)
 
     @property
     def time(self) -> datetime | None:
@@ -59,6 +66,43 @@ class GalleryEntry(MadeFromRequest):
         """Keyword arguments that regenerate this image: ``client.generate(**e.params())``."""
         r = self.request
         return {"prompt": r.prompt, "width": r.width, "height": r.height, "seed": r.seed}
+
+
+def infer_provenance(origin: str, path: Path | None) -> tuple[bool, str]:
+    """(simulated, service) of a row written before provenance was recorded: real only if
+    its task went to WaveSpeed's own host and its file has no emulator stamp; anything else
+    is a stand-in, so an unknown image is never passed off as real.
+
+    Example:
+        >>> infer_provenance("http://127.0.0.1:8765", None)
+        (True, 'emulator @127.0.0.1:8765')
+    """
+    if origin and needs_key(origin):  # WaveSpeed itself never simulates; the file may say
+        try:
+            stamped = path is not None and emulator_stamped(path.read_bytes())
+        except OSError:
+            stamped = False
+        return stamped, service_name(origin, stamped)
+    if origin and is_local(origin):
+        return True, service_name(origin, True)
+    return True, service_name(origin, True) if origin else _UNKNOWN
+
+
+def file_provenance(params: dict[str, Any], data: bytes) -> tuple[bool, str]:
+    """(simulated, service) of an image file from its embedded parameters; a file from
+    before provenance was recorded is a stand-in (an emulator's if it carries its stamp).
+
+    Example:
+        >>> file_provenance({"simulated": False, "service": "api.wavespeed.ai"}, b"")
+        (False, 'api.wavespeed.ai')
+    """
+    said = params.get("simulated")
+    if isinstance(said, bool):
+        return said, str(params.get("service") or "")
+    return True, "emulator" if emulator_stamped(data) else _UNKNOWN
+
+
+_UNKNOWN = "unknown (stored before provenance)"
 
 
 def _parse(value: object) -> datetime | None:
@@ -79,6 +123,14 @@ def entry_from_row(row: sqlite3.Row, folder: Path) -> GalleryEntry:
         bool(row["sync_mode"]),
         bool(row["base64_output"]),
     )
+    names = row.keys()
+    path = folder / row["path"] if row["path"] else None
+    said = row["simulated"] if "simulated" in names else None
+    if said is None:
+        simulated, service = infer_provenance(row["origin"], path)
+    else:
+        simulated, service = bool(said), row["service"] or ""
+    key = row["recipe"] if "recipe" in names else None
     return GalleryEntry(
         task_id=row["task_id"],
         status=row["status"],
@@ -92,7 +144,10 @@ def entry_from_row(row: sqlite3.Row, folder: Path) -> GalleryEntry:
         elapsed=row["elapsed"],
         cost=row["cost"],
         nsfw=bool(row["nsfw"]),
-        path=folder / row["path"] if row["path"] else None,
+        path=path,
         error=row["error"],
         attempts=row["attempts"],
+        simulated=simulated,
+        service=service,
+        recipe_key=key or request.recipe(row["model"] or MODEL_ID).key,
     )

@@ -37,7 +37,7 @@ from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.store._attached import stored_in_packs
-from klein_widget.store._entry import GalleryEntry
+from klein_widget.store._entry import GalleryEntry, file_provenance
 from klein_widget.store._files import find_written, write_image, written_images
 from klein_widget.store._index import GalleryIndex
 from klein_widget.store._pack import LessonPack
@@ -177,12 +177,15 @@ class Gallery:
                         "status": "completed",
                         "created_at": params.get("created_at"),
                         "timings": {"inference": params.get("inference_ms")},
+                        "has_nsfw_contents": [bool(params.get("nsfw", False))],
                     }
                 )
-            except (KeyError, TypeError, ValueError):  # not a file we wrote
+                simulated, service = file_provenance(params, path.read_bytes())
+            except (KeyError, TypeError, ValueError, OSError):  # not a file we wrote
                 continue
+            made = Generation(request, prediction, b"", simulated=simulated, service=service)
             with self._write_lock:
-                self._index.record_completed(Generation(request, prediction, b""), path)
+                self._index.record_completed(made, path)
             count += 1
         return count
 
@@ -209,9 +212,12 @@ class Gallery:
         """The row for one task, or None."""
         return self._read("read the index", lambda: self._index.entry(task_id), None)
 
-    def lookup(self, request: GenerationRequest) -> GalleryEntry | None:
-        """The newest completed image of exactly this prompt, size and seed whose file exists."""
-        return self._read("read the index", lambda: self._index.lookup(request), None)
+    def lookup(self, request: GenerationRequest, *, real_only: bool = False) -> GalleryEntry | None:
+        """The newest completed image of exactly this recipe (`recipe_key`) whose file
+        exists, a real one first (``real_only``: never a stand-in)."""
+        return self._read(
+            "read the index", lambda: self._index.lookup(request, real_only=real_only), None
+        )
 
     def lookup_pending(self, request: GenerationRequest, origin: str) -> GalleryEntry | None:
         """An accepted (paid) task for this prompt, size and seed on the server at ``origin``
@@ -230,11 +236,18 @@ class Gallery:
         """Journal hook: a fetch went nowhere (`mark_attempt`)."""
         self.mark_attempt(task_id, reason)
 
-    def stored(self, request: GenerationRequest) -> Generation | None:
+    def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
         """Journal hook: the image already made for exactly this request, from disk:
-        this gallery's own, else a lesson pack's (``packs``, or the attached ones)."""
-        found = self.lookup(request)
-        return self.load(found) if found is not None else stored_in_packs(self.packs, request)
+        this gallery's own, else a lesson pack's (``packs``, or the attached ones); a real
+        image before a stand-in, and with ``real_only`` never a stand-in."""
+        found = self.lookup(request, real_only=real_only)
+        if found is not None and (found.simulated and not real_only):
+            packed = stored_in_packs(self.packs, request, real_only=True)
+            if packed is not None:  # a pack's real image beats the gallery's stand-in
+                return packed
+        if found is not None:
+            return self.load(found)
+        return stored_in_packs(self.packs, request, real_only=real_only)
 
     def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
         """Journal hook: a paid task for this request whose image never arrived."""
@@ -292,4 +305,6 @@ class Gallery:
             strip_params(found.path.read_bytes()),  # the bytes as served
             elapsed=found.elapsed or 0.0,
             path=found.path,
+            simulated=found.simulated,
+            service=found.service,
         )

@@ -27,7 +27,7 @@ from typing import Any
 
 from klein_widget.client._config import url_origin
 from klein_widget.client._generation import Generation
-from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.client._models import ENHANCER_MODEL_ID, GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry, entry_from_row
 
 __all__ = ["INDEX_NAME", "MAX_ATTEMPTS", "GalleryIndex"]
@@ -56,12 +56,28 @@ CREATE TABLE IF NOT EXISTS images (
     nsfw INTEGER NOT NULL DEFAULT 0,
     path TEXT,
     error TEXT NOT NULL DEFAULT '',
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    recipe TEXT,
+    simulated INTEGER,
+    service TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS images_key ON images (prompt, width, height, seed);
 CREATE INDEX IF NOT EXISTS images_status ON images (status, submitted_at);
 CREATE INDEX IF NOT EXISTS images_completed ON images (completed_at);
 """
+
+
+# Columns added after the first release: an older index gets them on its first write, and
+# its rows read with their provenance inferred (`klein_widget.store._entry.infer_provenance`).
+# ``simulated`` NULL means "not recorded"; ``recipe`` NULL means "compute it from the row".
+_ADDED = {"recipe": "TEXT", "simulated": "INTEGER", "service": "TEXT NOT NULL DEFAULT ''"}
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(images)")}
+    for name, kind in _ADDED.items():
+        if name not in have:
+            db.execute(f"ALTER TABLE images ADD COLUMN {name} {kind}")
 
 
 def _stamp(moment: datetime) -> str:
@@ -74,7 +90,7 @@ def _now() -> str:
 
 
 def _task_columns(request: GenerationRequest, prediction: Prediction) -> tuple[Any, ...]:
-    """task_id, prompt, width, height, seed, sync_mode, base64_output, model, origin."""
+    """task_id, prompt, width, height, seed, sync_mode, base64_output, model, origin, recipe."""
     return (
         prediction.id,
         request.prompt,
@@ -85,6 +101,7 @@ def _task_columns(request: GenerationRequest, prediction: Prediction) -> tuple[A
         int(request.base64_output),
         prediction.model,
         url_origin(prediction.urls.get("get", "")),
+        request.recipe(prediction.model).key,
     )
 
 
@@ -139,6 +156,7 @@ class GalleryIndex:
                     with closing(_connect(self.file)) as db:
                         db.execute("PRAGMA journal_mode=WAL")
                         db.executescript(_SCHEMA)
+                        _migrate(db)
                     break
                 except sqlite3.OperationalError as error:
                     if "locked" not in str(error) or attempt == 49:
@@ -158,10 +176,15 @@ class GalleryIndex:
         """Insert an accepted task as ``submitted`` (a row already there is left alone)."""
         self._execute(
             "INSERT INTO images (task_id, status, prompt, width, height, seed, "
-            "sync_mode, base64_output, model, origin, submitted_at, created_at) "
-            "VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "sync_mode, base64_output, model, origin, recipe, submitted_at, created_at, "
+            "simulated) VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(task_id) DO NOTHING",
-            (*_task_columns(request, prediction), _now(), _created(prediction)),
+            (
+                *_task_columns(request, prediction),
+                _now(),
+                _created(prediction),
+                prediction.simulated,  # as the server said on accepting it (None: not said)
+            ),
         )
 
     def record_completed(self, generation: Generation, path: Path) -> None:
@@ -169,15 +192,16 @@ class GalleryIndex:
         prediction = generation.prediction
         self._execute(
             "INSERT INTO images (task_id, status, prompt, width, height, seed, sync_mode, "
-            "base64_output, model, origin, submitted_at, completed_at, created_at, "
-            "inference_ms, elapsed, cost, nsfw, path) "
-            "VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "base64_output, model, origin, recipe, submitted_at, completed_at, created_at, "
+            "inference_ms, elapsed, cost, nsfw, path, simulated, service) "
+            "VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(task_id) DO UPDATE SET status='completed', "
             "completed_at=excluded.completed_at, "
             "created_at=coalesce(excluded.created_at, created_at), "
             "inference_ms=excluded.inference_ms, elapsed=excluded.elapsed, "
             "cost=excluded.cost, nsfw=excluded.nsfw, path=excluded.path, "
-            "model=excluded.model, error=''",
+            "model=excluded.model, recipe=excluded.recipe, simulated=excluded.simulated, "
+            "service=excluded.service, error=''",
             (
                 *_task_columns(generation.request, prediction),
                 _now(),
@@ -188,6 +212,8 @@ class GalleryIndex:
                 generation.cost,
                 int(generation.nsfw),
                 str(path.relative_to(self.folder)),
+                int(generation.simulated),
+                generation.service,
             ),
         )
 
@@ -241,32 +267,46 @@ class GalleryIndex:
         found = self._select("task_id=?", (task_id,))
         return found[0] if found else None
 
-    def lookup(self, request: GenerationRequest) -> GalleryEntry | None:
-        """The newest completed image of exactly this prompt, size and seed whose file exists."""
-        for entry in self._select(
-            "status='completed' AND prompt=? AND width=? AND height=? AND seed=?",
-            request.key,
-            "ORDER BY completed_at DESC",
-        ):
-            if entry.path is not None and entry.path.exists():
-                return entry
-        return None
+    def _same_recipe(
+        self, status: str, request: GenerationRequest, order: str
+    ) -> list[GalleryEntry]:
+        # The indexed columns narrow the rows; the one key (`recipe_key`) decides.
+        key = request.key
+        found = self._select(
+            f"status='{status}' AND prompt=? AND width=? AND height=? AND seed=?",
+            (request.prompt, request.width, request.height, request.seed),
+            f"ORDER BY {order} DESC",
+        )
+        return [entry for entry in found if entry.recipe_key == key]
+
+    def lookup(self, request: GenerationRequest, *, real_only: bool = False) -> GalleryEntry | None:
+        """The newest completed image of exactly this recipe whose file exists, a real one
+        before a stand-in (``real_only``: never a stand-in or an image of unknown origin)."""
+        there = [
+            entry
+            for entry in self._same_recipe("completed", request, "completed_at")
+            if entry.path is not None and entry.path.exists()
+        ]
+        real = [entry for entry in there if not entry.simulated]
+        chosen = real or ([] if real_only else there)
+        return chosen[0] if chosen else None
 
     def lookup_pending(self, request: GenerationRequest, origin: str) -> GalleryEntry | None:
-        """The newest ``submitted`` task for this prompt, size and seed from ``origin``
+        """The newest ``submitted`` task for this recipe from ``origin``
         (or from an unrecorded origin)."""
-        for entry in self._select(
-            "status='submitted' AND prompt=? AND width=? AND height=? AND seed=?",
-            request.key,
-            "ORDER BY submitted_at DESC",
-        ):
-            if not entry.origin or entry.origin == origin:
+        for entry in self._same_recipe("submitted", request, "submitted_at"):
+            # An unrecorded origin is taken only for a real task: a stand-in's task id is
+            # never asked of another server.
+            if entry.origin == origin or (not entry.origin and not entry.simulated):
                 return entry
         return None
 
     def pending(self) -> list[GalleryEntry]:
-        """``submitted`` tasks, oldest first."""
-        return self._select("status='submitted'", (), "ORDER BY submitted_at")
+        """``submitted`` image tasks, oldest first (a prompt optimizer's task, which older
+        versions journaled too, is no image: never pending)."""
+        return self._select(
+            "status='submitted' AND model!=?", (ENHANCER_MODEL_ID,), "ORDER BY submitted_at"
+        )
 
     def find(
         self,

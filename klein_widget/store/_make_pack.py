@@ -24,7 +24,9 @@ from klein_widget._version import __version__
 from klein_widget.client._constants import MAX_IMAGE_PIXELS
 from klein_widget.client._metadata import check_image, embed_params, read_params, strip_params
 from klein_widget.client._models import MODEL_ID, GenerationRequest
+from klein_widget.store._entry import file_provenance
 from klein_widget.store._files import _SUFFIXES, slug, written_images
+from klein_widget.store._index import INDEX_NAME
 from klein_widget.store._notebook_images import notebook_images
 from klein_widget.store._pack import PACK_FORMAT, PACK_VERSION, PackEntry, open_pack
 from klein_widget.store._pack_files import MANIFEST_NAME, MAX_PACK_FILES, PackError
@@ -57,6 +59,7 @@ def pack_entry(data: bytes) -> tuple[PackEntry, bytes]:
     if params.get("model") != model:
         data = embed_params(strip_params(data), {**params, "model": model})
     name = f"images/{slug(request.prompt)}-{request.width}x{request.height}-{request.seed}"
+    simulated, service = file_provenance(params, data)
     entry = PackEntry(
         file=name + _SUFFIXES.get(fmt, ".png"),
         model=model,
@@ -67,6 +70,8 @@ def pack_entry(data: bytes) -> tuple[PackEntry, bytes]:
         created_at=params.get("created_at"),
         inference_ms=params.get("inference_ms"),
         nsfw=bool(params.get("nsfw", False)),
+        simulated=simulated,
+        service=service,
     )
     return entry, data
 
@@ -78,10 +83,15 @@ def _gallery_images(folder: Path) -> list[bytes]:
 
 
 def _default_gallery(notebook: Path) -> Path:
-    # `klein_widget.store._place`'s rule, for a notebook: $KLEIN_GALLERY, else beside it.
+    # `klein_widget.store._place`'s rule, for a notebook: $KLEIN_GALLERY, else beside it;
+    # a notebook saved inside a gallery (the quickstart's) has its images right there.
     env = os.environ.get(GALLERY_ENV, "").strip()
     found = resolve_gallery(env) if env else None
-    return found.path if found is not None else notebook.parent / DEFAULT_FOLDER
+    if found is not None:
+        return found.path
+    if (notebook.parent / INDEX_NAME).exists():
+        return notebook.parent
+    return notebook.parent / DEFAULT_FOLDER
 
 
 def _write(out: Path, manifest: dict[str, Any], files: dict[str, bytes]) -> None:
@@ -132,12 +142,17 @@ def make_pack(
         images = notebook_images(src, where)
     elif src.is_dir():
         images = _gallery_images(src)
+    elif not src.exists():
+        raise PackError(
+            f"{src} does not exist: give a notebook you ran and saved (.ipynb) or a gallery "
+            "folder (klein-outputs)"
+        )
     else:
         raise PackError(
             f"{src} is neither a notebook (.ipynb) nor a gallery folder: give one of them, "
             "e.g. `klein pack make lesson-02.ipynb -o lesson-02.zip`"
         )
-    chosen: dict[tuple[str, str, int, int, int], tuple[PackEntry, bytes]] = {}
+    chosen: dict[str, tuple[PackEntry, bytes]] = {}
     for data in images:
         try:
             entry, stored = pack_entry(data)
@@ -153,7 +168,7 @@ def make_pack(
         raise PackError(f"{len(chosen)} images are more than a pack holds ({MAX_PACK_FILES})")
     files: dict[str, bytes] = {}
     lines = []
-    for entry, data in sorted(chosen.values(), key=lambda pair: pair[0].key):
+    for entry, data in sorted(chosen.values(), key=lambda pair: pair[0].order):
         name, n = entry.file, 1
         while name in files:  # two prompts with the same slug
             n += 1
@@ -165,6 +180,8 @@ def make_pack(
         "format": PACK_FORMAT,
         "version": PACK_VERSION,
         "generator": f"klein-widget {__version__}",
+        # True if any image is a simulating server's stand-in (each line says which).
+        "simulated": any(line["simulated"] for line in lines),
         "images": lines,
     }
     _write(target, manifest, files)

@@ -39,8 +39,8 @@ class PackEntry:
 
     Example:
         >>> entry = open_pack("lesson-02.zip").entries[0]  # doctest: +SKIP
-        >>> entry.request.key  # doctest: +SKIP
-        ('a red fox', 768, 512, 42)
+        >>> entry.request.prompt, entry.request.seed, entry.simulated  # doctest: +SKIP
+        ('a red fox', 42, False)
     """
 
     file: str
@@ -52,6 +52,10 @@ class PackEntry:
     created_at: str | None = None
     inference_ms: int | None = None
     nsfw: bool = False
+    # Provenance, as `Generation` has it; a manifest line without it (a pack made before it
+    # was recorded) is a stand-in: never passed off as a real image.
+    simulated: bool = True
+    service: str = ""
 
     @classmethod
     def from_json(cls, line: object, number: int) -> PackEntry:
@@ -73,6 +77,8 @@ class PackEntry:
                 if line.get("inference_ms") is None
                 else int(line["inference_ms"]),
                 nsfw=bool(line.get("nsfw", False)),
+                simulated=line.get("simulated") is not False,
+                service=str(line.get("service") or ""),
             )
         except KeyError as missing:
             raise PackError(f"{where} has no {missing.args[0]!r}") from None
@@ -87,9 +93,15 @@ class PackEntry:
         return entry
 
     @property
-    def key(self) -> tuple[str, str, int, int, int]:
-        """What the entry answers: the model, then the request's prompt, size and seed."""
-        return (self.model, *self.request.key)
+    def key(self) -> str:
+        """What the entry answers: the `recipe_key` of its model, prompt, size and seed."""
+        return self.request.recipe(self.model).key
+
+    @property
+    def order(self) -> tuple[str, str, int, int, int]:
+        """Where the line goes in a manifest and a listing: model, prompt, size, seed."""
+        r = self.request
+        return (self.model, r.prompt, r.width, r.height, r.seed)
 
     def to_json(self) -> dict[str, Any]:
         """The manifest line (what `from_json` reads)."""
@@ -107,6 +119,8 @@ class PackEntry:
             "created_at": self.created_at,
             "inference_ms": self.inference_ms,
             "nsfw": self.nsfw,
+            "simulated": self.simulated,
+            "service": self.service,
         }
 
 

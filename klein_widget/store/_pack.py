@@ -122,7 +122,7 @@ class LessonPack:
         """The manifest line for exactly this model, prompt, size and concrete seed."""
         if request.seed_drawn or request.seed < 0:
             return None
-        return self._by_key.get((model, *request.key))
+        return self._by_key.get(request.recipe(model).key)
 
     def read(self, entry: PackEntry) -> bytes:
         """The image of ``entry`` as served, checked (see `check_image_file`)."""
@@ -140,15 +140,16 @@ class LessonPack:
         entry = self.entry_for(request, model)
         return self.read(entry) if entry is not None else None
 
-    def stored(self, request: GenerationRequest) -> Generation | None:
-        """Journal hook (as `Gallery.stored`): the pack's image for exactly this request.
+    def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
+        """Journal hook (as `Gallery.stored`): the pack's image for exactly this request
+        (``real_only``: not if the pack's image is a stand-in).
 
         Example:
             >>> open_pack("lesson-02.zip").stored(request).from_pack  # doctest: +SKIP
             'lesson-02.zip'
         """
         entry = self.entry_for(request)
-        if entry is None:
+        if entry is None or (real_only and entry.simulated):
             return None
         image = self.read(entry)
         prediction = Prediction(
@@ -159,8 +160,19 @@ class LessonPack:
             timings={"inference": entry.inference_ms} if entry.inference_ms is not None else {},
             created_at=datetime.fromisoformat(entry.created_at) if entry.created_at else None,
         )
-        made = GenerationRequest(*entry.request.key, request.sync_mode, request.base64_output)
-        return Generation(made, prediction, image, from_gallery=True, from_pack=self.name)
+        r = entry.request
+        made = GenerationRequest(
+            r.prompt, r.width, r.height, r.seed, request.sync_mode, request.base64_output
+        )
+        return Generation(
+            made,
+            prediction,
+            image,
+            from_gallery=True,
+            from_pack=self.name,
+            simulated=entry.simulated,
+            service=entry.service,
+        )
 
     def verify(self) -> LessonPack:
         """Read and check every image now (`open_pack` checks only the manifest); returns self.

@@ -43,6 +43,7 @@ class ResumeReport:
     failed: dict[str, str] = field(default_factory=dict)  # task id -> reason
     retry_later: dict[str, str] = field(default_factory=dict)  # task id -> reason
     other_servers: int = 0  # pending tasks submitted to a different base URL
+    stand_ins: int = 0  # a simulating server's tasks, origin unrecorded: never asked of a real one
 
     def __repr__(self) -> str:
         parts = [f"{len(self.generations)} fetched"]
@@ -52,6 +53,8 @@ class ResumeReport:
             parts.append(f"{len(self.retry_later)} to retry later")
         if self.other_servers:
             parts.append(f"{self.other_servers} from another server (not tried)")
+        if self.stand_ins:
+            parts.append(f"{self.stand_ins} emulator stand-ins (not asked of a real service)")
         return f"ResumeReport({', '.join(parts)})"
 
 
@@ -67,10 +70,15 @@ def resume_tasks(
     if store is None:
         return report
     here = url_origin(client.base_url)
+    real = not client.server_simulates
     todo = []
     for entry in store.pending():
         if entry.origin and entry.origin != here:
             report.other_servers += 1
+        elif not entry.origin and entry.simulated and real:
+            # Submitted to a simulating server (or nobody knows where): its id means
+            # nothing to a real service, and a 404 there would mark a live task failed.
+            report.stand_ins += 1
         else:
             todo.append(entry)
     if not todo:

@@ -26,10 +26,12 @@ from klein_widget.client._run import Progress
 __all__ = [
     "done_text",
     "error_text",
+    "passed_over_text",
     "price_text",
     "prices_are_simulated",
     "progress_text",
     "short_error_text",
+    "stand_in_text",
 ]
 
 
@@ -111,15 +113,18 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
         >>> done_text(gen, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
         'Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008'
     """
+    made = stand_in_text(generation)
     if generation.from_pack:  # made by whoever made the pack: nothing sent or paid
-        parts = [f"From your lesson pack ({generation.from_pack})"]
+        parts = [f"From your lesson pack ({generation.from_pack}{made})"]
     elif generation.from_gallery:  # already made: nothing was sent, nothing was paid
-        parts = ["From your gallery"]
+        parts = [f"From your gallery{f' ({made[2:]})' if made else ''}"]
     else:
         parts = [f"Done in {generation.elapsed:.2f} s"]
         inference = generation.prediction.inference_ms
         if inference is not None:
             parts[0] += f" (inference {inference / 1000:.2f} s)"
+        if generation.passed_over:
+            parts.insert(0, passed_over_text(generation))
     width, height = generation.size
     parts += [
         f"seed {generation.seed}",
@@ -129,6 +134,30 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
     if generation.nsfw:
         parts.append("flagged NSFW by the server")
     return " · ".join(parts)
+
+
+def stand_in_text(generation: Generation) -> str:
+    """``", emulator stand-in"`` for an image a simulating server drew (only the emulator
+    draws them; a rehearsal gateway passes them on), answered from the gallery or a pack
+    (a caption says which it is); ``""`` for a real image.
+
+    Example:
+        >>> stand_in_text(gen)  # doctest: +SKIP
+        ', emulator stand-in'
+    """
+    return ", emulator stand-in" if generation.simulated else ""
+
+
+def passed_over_text(generation: Generation) -> str:
+    """Why an image that looked already made was sent and paid: the gallery held only a
+    stand-in for it, and the request went to a real service.
+
+    Example:
+        >>> passed_over_text(gen)  # doctest: +SKIP
+        'Your gallery only had an emulator stand-in for this; asked api.wavespeed.ai'
+    """
+    asked = "WaveSpeed" if generation.service.endswith("wavespeed.ai") else generation.service
+    return f"Your gallery only had an emulator stand-in for this; asked {asked}"
 
 
 def _sentence(text: str) -> str:

@@ -287,7 +287,9 @@ def check_image_tools(page: Any, panel: Any, tmp_path: Path) -> None:
     set_fields(panel, prompt, width, height, seed)  # seed 43 is in the gallery: free
     panel.get_by_role("button", name="Generate").click()
     wait_image(panel, width, height)
-    expect(panel.locator(".klein-ok").first).to_contain_text("From your gallery · seed 43")
+    expect(panel.locator(".klein-ok").first).to_contain_text(
+        "From your gallery (emulator stand-in) · seed 43"
+    )
 
     panel.get_by_role("button", name="Enlarge the image").click()
     dialog = page.get_by_role("dialog", name="The image, enlarged")

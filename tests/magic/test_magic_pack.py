@@ -30,7 +30,9 @@ def test_pack_on_the_line_attaches_it_and_nothing_is_sent(ipython: Shell, pack: 
     assert isinstance(gen, Generation)
     assert gen.from_pack == "lesson.zip"
     assert ran.sent == 0
-    assert ran.texts[0].startswith("From your lesson pack (lesson.zip) · seed 1 · 256×256")
+    assert ran.texts[0].startswith(
+        "From your lesson pack (lesson.zip, emulator stand-in) · seed 1 · 256×256"
+    )
     assert "Using the lesson pack lesson.zip" in ran.stdout
 
     # Attached for the session: a grid of the pack's seeds sends nothing either.

@@ -509,7 +509,7 @@ async def test_a_restored_seed_comes_back_free_unless_fresh(
 
     assert again is not None
     assert again.from_gallery
-    assert panel.status.startswith("From your gallery · seed 11")
+    assert panel.status.startswith("From your gallery (emulator stand-in) · seed 11")
     assert panel.image_info["done"] == panel.status  # the caption says so too
     assert "$0.000" in panel.status
     assert "1 from your gallery, $0.008 saved" in panel.spend_line

@@ -22,6 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
+def no_attached_packs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Packs attached to the process by one test never reach another."""
+    from klein_widget.store._attached import PACKS_ENV, detach_packs
+
+    monkeypatch.delenv(PACKS_ENV, raising=False)
+    detach_packs()
+    yield
+    detach_packs()
+
+
+@pytest.fixture
 def make_sync(emulator_app: Starlette) -> Iterator[Any]:
     """``make_sync(**options)``: another blocking client on the in-process emulator."""
     opened: list[TestClient] = []

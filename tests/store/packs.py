@@ -12,9 +12,12 @@ from starlette.testclient import TestClient
 
 from klein_widget import Gallery, Generation, GenerationRequest, KleinClient
 from klein_widget.emulator import create_app
-from tests.conftest import FAKE_KEY, TEST_URL, fast_options
+from tests.conftest import FAKE_KEY, fast_options
 
 SMALL = {"width": 256, "height": 256}
+# An emulator's address (loopback, served in-process): its images are stand-ins, and a
+# client there may be answered by stand-ins (a real service never is).
+LOCAL_URL = "http://127.0.0.1:8765"
 LESSON = [
     GenerationRequest("a paper boat on a puddle", seed=1, **SMALL),
     GenerationRequest("a paper boat on a puddle", seed=2, **SMALL),
@@ -26,9 +29,9 @@ def teach(gallery: Path, requests: list[GenerationRequest] = LESSON) -> list[Gen
     """A teacher runs the lesson once: every request made on an emulator, into ``gallery``."""
     app = create_app(inference_time=0.01)
     with (
-        TestClient(app, base_url=TEST_URL) as http,
+        TestClient(app, base_url=LOCAL_URL) as http,
         KleinClient(
-            FAKE_KEY, TEST_URL, http_client=http, gallery=Gallery(gallery), **fast_options()
+            FAKE_KEY, LOCAL_URL, http_client=http, gallery=Gallery(gallery), **fast_options()
         ) as client,
     ):
         return [client.generate(request) for request in requests]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,13 @@ import klein_widget
 from klein_widget import Gallery, GenerationRequest, KleinClient
 from klein_widget.emulator import Emulator, create_app
 from klein_widget.store import LessonPack, make_pack, open_pack
-from klein_widget.store._attached import PACKS_ENV, detach_packs
+from klein_widget.store._attached import PACKS_ENV
 from klein_widget.ui._text import done_text
 from tests.conftest import FAKE_KEY, TEST_URL, fast_options
 from tests.store.conftest import SUBMIT_PATH
-from tests.store.packs import LESSON, SMALL, members, teach
+from tests.store.packs import LESSON, LOCAL_URL, SMALL, members, teach
 
-
-@pytest.fixture(autouse=True)
-def no_attached_packs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Packs attached to the process by one test never reach another."""
-    monkeypatch.delenv(PACKS_ENV, raising=False)
-    detach_packs()
-    yield
-    detach_packs()
+pytestmark = pytest.mark.usefixtures("no_attached_packs")
 
 
 @pytest.fixture
@@ -41,8 +33,8 @@ def pack(tmp_path: Path) -> Path:
 
 def student(gallery: Gallery) -> tuple[KleinClient, TestClient, Emulator]:
     app = create_app(inference_time=0.01)
-    http = TestClient(app, base_url=TEST_URL)
-    client = KleinClient(FAKE_KEY, TEST_URL, http_client=http, gallery=gallery, **fast_options())
+    http = TestClient(app, base_url=LOCAL_URL)
+    client = KleinClient(FAKE_KEY, LOCAL_URL, http_client=http, gallery=gallery, **fast_options())
     return client, http, app.state.emulator
 
 
@@ -51,7 +43,7 @@ def test_a_student_gets_the_teachers_images_and_sends_nothing(tmp_path: Path) ->
     manifest = make_pack(tmp_path / "teacher", tmp_path / "lesson.zip")
     assert [
         (i["prompt"], i["width"], i["height"], i["seed"]) for i in manifest["images"]
-    ] == sorted(r.key for r in LESSON)
+    ] == sorted((r.prompt, r.width, r.height, r.seed) for r in LESSON)
 
     pack = open_pack(tmp_path / "lesson.zip", verify=True)
     client, http, emulator = student(Gallery(tmp_path / "student", packs=[pack]))
@@ -71,7 +63,7 @@ def test_a_student_gets_the_teachers_images_and_sends_nothing(tmp_path: Path) ->
     assert not random_seed.from_gallery
     assert not random_seed.from_pack
     assert done_text(one, base_url=TEST_URL).startswith(
-        "From your lesson pack (lesson.zip) · seed 1 · 256×256 · $0.000"
+        "From your lesson pack (lesson.zip, emulator stand-in) · seed 1 · 256×256 · $0.000"
     )
 
 
@@ -126,9 +118,9 @@ def test_use_pack_serves_the_session(pack: Path, capsys: pytest.CaptureFixture[s
     assert isinstance(attached, LessonPack)
     assert "Using the lesson pack lesson.zip: its 3 images" in capsys.readouterr().out
     app = create_app(inference_time=0.01)
-    with TestClient(app, base_url=TEST_URL) as http:
+    with TestClient(app, base_url=LOCAL_URL) as http:
         klein_widget.session().configure(
-            api_key=FAKE_KEY, base_url=TEST_URL, http_client=http, **fast_options()
+            api_key=FAKE_KEY, base_url=LOCAL_URL, http_client=http, **fast_options()
         )
         gen = klein_widget.session().client().generate(LESSON[1])
         assert app.state.emulator.count("POST", SUBMIT_PATH) == 0
@@ -139,9 +131,9 @@ def test_use_pack_serves_the_session(pack: Path, capsys: pytest.CaptureFixture[s
 def test_a_pack_serves_the_session_with_the_gallery_off(pack: Path) -> None:
     klein_widget.use_pack(pack, quiet=True)
     app = create_app(inference_time=0.01)
-    with TestClient(app, base_url=TEST_URL) as http:
+    with TestClient(app, base_url=LOCAL_URL) as http:
         klein_widget.session().configure(
-            api_key=FAKE_KEY, base_url=TEST_URL, http_client=http, gallery=False, **fast_options()
+            api_key=FAKE_KEY, base_url=LOCAL_URL, http_client=http, gallery=False, **fast_options()
         )
         assert klein_widget.session().gallery is None
         gen = klein_widget.session().client().generate(LESSON[1])

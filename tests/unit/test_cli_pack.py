@@ -23,11 +23,12 @@ def test_make_then_show_a_pack_from_a_gallery(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert (
-        lines[0] == "lesson.zip: 3 images, every one checked (klein-widget lesson pack, version 1)"
+        lines[0] == "lesson.zip: 3 images, every one checked, 3 of them emulator stand-ins "
+        "(or unknown) (klein-widget lesson pack, version 1)"
     )
     listed = sorted((r.prompt, f"{r.width}x{r.height}", r.seed) for r in LESSON)
     for line, (prompt, size, seed) in zip(lines[1:], listed, strict=True):
-        assert line.split() == [size, "seed", str(seed), *prompt.split()]
+        assert line.split() == [size, "seed", str(seed), "stand-in", "-", *prompt.split()]
 
 
 def test_a_bad_pack_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
@@ -65,5 +66,8 @@ def test_klein_generate_answers_from_klein_packs(
     done = run(["generate", first.prompt, *size, "-o", "boat.png"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert live_emulator.emulator.count("POST") == before  # nothing sent
-    assert "From your lesson pack (lesson.zip) · seed 1 · 256×256 · $0.000" in done.stderr
+    assert (
+        "From your lesson pack (lesson.zip, emulator stand-in) · seed 1 · 256×256 · $0.000"
+        in done.stderr
+    )
     assert strip_params((tmp_path / "boat.png").read_bytes()) == made[0].image

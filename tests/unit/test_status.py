@@ -135,14 +135,19 @@ def test_an_image_from_the_gallery_says_so_and_costs_nothing() -> None:
     from klein_widget import Generation, GenerationRequest, Prediction
     from klein_widget.ui._text import done_text
 
-    made = Generation(GenerationRequest("a fox", 256, 256, 7), Prediction(id="t1"), b"png")
+    request = GenerationRequest("a fox", 256, 256, 7)
+    made = Generation(request, Prediction(id="t1"), b"png", simulated=False, service="x.ai")
     reused = dataclasses.replace(made, from_gallery=True)
+    stand_in = dataclasses.replace(reused, simulated=True, service="emulator @127.0.0.1:8765")
 
     assert done_text(made, base_url="https://api.wavespeed.ai").endswith("· $0.008")
     assert done_text(reused, base_url="https://api.wavespeed.ai") == (
         "From your gallery · seed 7 · 256×256 · $0.000"
     )
     assert done_text(reused, base_url="http://127.0.0.1:8765").endswith("$0.000 simulated")
+    assert done_text(stand_in, base_url="http://127.0.0.1:8765").startswith(
+        "From your gallery (emulator stand-in) · seed 7"
+    )
 
 
 def test_a_paced_batch_shows_the_rate_limits_countdown() -> None:
