@@ -128,11 +128,17 @@ def _roster(db: object, path: Path) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from klein_widget.gateway._db import ClassDB
     from klein_widget.gateway._state import export_pack, images_folder
     from klein_widget.store._pack_files import PackError
 
+    db = ClassDB(args.db)
     try:
-        manifest = export_pack(images_folder(args.db), args.out)
+        hidden = db.hidden_images()  # images the teacher hid on the dashboard stay out
+    finally:
+        db.close()
+    try:
+        manifest = export_pack(images_folder(args.db), args.out, hidden=hidden)
     except PackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -1,0 +1,113 @@
+"""The teacher's views of the class's work beyond the dashboard: one student's page
+(prompts over time with their images, times, costs and hand-ins) and the class's tasks as
+CSV (safe to open in a spreadsheet: no cell is read as a formula).
+
+Example:
+    >>> csv_cell("=1+2")
+    "'=1+2"
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from klein_widget.gateway._dashboard import hand_in_rows, page_frame, student_named, student_row
+from klein_widget.gateway._rows import GatewayTask
+from klein_widget.gateway._state import Gateway
+from klein_widget.gateway._teacher import money, render, shown_image, teacher
+
+__all__ = ["CSV_COLUMNS", "csv_cell", "student_page", "tasks_csv"]
+
+# What a spreadsheet reads as a formula (or a DDE command) when a cell starts with it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+CSV_COLUMNS = (
+    "created_at", "done_at", "student", "kind", "prompt", "width", "height", "seed", "status",
+    "cost_dollars", "from_store", "nsfw_flagged", "hidden", "image_url", "error", "task_id",
+)  # fmt: skip
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: one that starts like a formula gets a ``'``
+    in front (OWASP's rule for CSV injection). Numbers we write are left as they are.
+
+    Example:
+        >>> csv_cell("a fox"), csv_cell("@SUM(A1)"), csv_cell(-1)
+        ('a fox', "'@SUM(A1)", '-1')
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _task_row(gateway: Gateway, task: GatewayTask, base: str, hidden: set[str]) -> list[str]:
+    image = task.kind == "image" and task.status == "completed"
+    entry = gateway.gallery.entry(task.upstream_id or "") if image else None
+    r = task.request
+    cells: list[object] = [
+        task.created_at, task.done_at, task.student, task.kind, r.prompt, r.width, r.height,
+        r.seed, task.status, task.cost_mills / 1000, int(task.cached),
+        int(bool(entry and entry.nsfw)), int((task.upstream_id or "") in hidden),
+        f"{base}/gateway/images/{task.id}.png" if image else "", task.error, task.id,
+    ]  # fmt: skip
+    return [csv_cell(c) for c in cells]
+
+
+async def tasks_csv(request: Request) -> Response:
+    """``GET /dashboard/tasks.csv``: every task of the class, oldest first."""
+    gateway = teacher(request)
+    base = str(request.base_url).rstrip("/")
+    hidden = gateway.db.hidden_images()
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for task in gateway.db.every_task():
+            writer.writerow(_task_row(gateway, task, base, hidden))
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+        yield out.getvalue()
+
+    headers = {
+        "Content-Disposition": 'attachment; filename="class-tasks.csv"',
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def student_page(request: Request) -> Response:
+    """``GET /dashboard/students/{number}``: one student's work over time."""
+    gateway = teacher(request)
+    student = student_named(gateway, request)
+    hidden = gateway.db.hidden_images()
+    tasks = []
+    for task in gateway.db.tasks_of(student.name):
+        shows = task.kind == "image" and task.status == "completed"
+        tasks.append(
+            {
+                "time": task.created_at[:19].replace("T", " "),
+                "kind": task.kind,
+                "prompt": task.request.prompt,
+                "seed": task.request.seed if task.kind == "image" else "",
+                "status": task.status + (" (from store)" if task.cached else ""),
+                "cost": money(task.cost_mills),
+                "image": shown_image(gateway, task, hidden) if shows else None,
+            }
+        )
+    hand_ins = hand_in_rows(gateway, student.name)
+    counts = {**gateway.db.counts().get(student.name, {}), "hand_ins": len(hand_ins)}
+    return render(
+        request,
+        "student.html",
+        **page_frame(gateway),
+        student=student_row(student, request.path_params["number"], counts),
+        tasks=tasks,
+        hand_ins=hand_ins,
+    )
