@@ -26,8 +26,8 @@ HOSTILE = (
 )
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+@pytest.fixture(scope="module", name="chromium")
+def chromium_browser() -> Iterator[Any]:
     """Debian's Chromium through Playwright, shared by a module's tests."""
     require_chromium()
     from playwright.sync_api import sync_playwright

@@ -15,7 +15,7 @@ from klein_widget.store import open_pack
 from tests.browser.harness import VIEWPORT, screenshot
 
 from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
-from .dashboard_helpers import chromium  # noqa: F401  (a fixture)
+from .dashboard_helpers import chromium_browser  # noqa: F401  (the chromium fixture)
 
 pytestmark = pytest.mark.browser
 HOSTILE = "<script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'>"
@@ -26,7 +26,7 @@ def test_the_dashboard_shows_spend_queue_gallery_and_controls(
     ada: str,
     bo: str,
     chromium: Any,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     with student_client(gateway, ada) as client:
         for seed in (1, 2):

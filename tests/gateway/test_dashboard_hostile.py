@@ -16,7 +16,7 @@ from klein_widget.gateway import RunningGateway
 from tests.browser.harness import screenshot
 
 from .conftest import SUBMIT, bearer, body, wait_result
-from .dashboard_helpers import HOSTILE, chromium, teacher_page  # noqa: F401  (a fixture)
+from .dashboard_helpers import HOSTILE, chromium_browser, teacher_page  # noqa: F401  (the chromium fixture)
 
 pytestmark = pytest.mark.browser
 SLASHED = "6/b ?x=1#top %2F.."
@@ -25,7 +25,7 @@ SLASHED = "6/b ?x=1#top %2F.."
 def test_every_field_shows_hostile_text_literally_and_runs_nothing(
     gateway: RunningGateway,
     chromium: Any,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     db = gateway.gateway.db
     for n, text in enumerate(HOSTILE):
