@@ -38,6 +38,7 @@ from klein_widget.client._models import (
     check_style,
 )
 from klein_widget.emulator._http import Problem, envelope, read_json
+from klein_widget.gateway._hidden import from_store, served_to
 from klein_widget.gateway._rows import GatewayTask, Student
 from klein_widget.gateway._state import Gateway, gateway_of
 
@@ -203,7 +204,7 @@ async def submit(request: Request) -> Response:
         kind, cost, style = "enhance", PRICE_PER_ENHANCE_MILLS, _style(body)
     made = None
     if kind == "image" and not asked.seed_drawn and asked.seed >= 0:
-        made = gateway.gallery.lookup(asked)  # the store's one content-addressed lookup
+        made = from_store(request, gateway.gallery.lookup(asked))  # not one the teacher hid
     leader = None
     if made is None and kind == "image" and not asked.seed_drawn and asked.seed >= 0:
         leader = gateway.db.leader_for(asked)  # being made right now: share it
@@ -251,6 +252,7 @@ async def image(request: Request) -> Response:
     task = gateway.db.task(task_id) if TASK_ID.fullmatch(task_id) else None
     if task is None or task.status != "completed" or task.kind != "image":
         raise Problem(404, "Image not found: image links come from a completed task's outputs.")
+    served_to(request, task)
     data, _ = await _image_bytes(gateway, task)
     kind = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
     return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})

@@ -22,12 +22,12 @@ from starlette.templating import Jinja2Templates
 
 from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import guard_logins
+from klein_widget.gateway._hidden import TEACHER_COOKIE
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import Gateway
 
 __all__ = ["PAGE_HEADERS", "STATIC", "TEACHER_COOKIE", "money", "render", "shown_image", "teacher"]
 
-TEACHER_COOKIE = "klein_teacher"
 STATIC = Path(__file__).parent / "static"
 _TEMPLATES = Jinja2Templates(
     env=jinja2.Environment(
