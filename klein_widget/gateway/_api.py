@@ -39,7 +39,7 @@ from klein_widget.client._models import (
 )
 from klein_widget.emulator._http import Problem, envelope, read_json
 from klein_widget.gateway._hidden import from_store, served_to
-from klein_widget.gateway._rows import GatewayTask, Student
+from klein_widget.gateway._rows import GatewayTask, Student, budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
 
 __all__ = ["budget_text", "guard_logins", "image", "result", "submit", "task_data"]
@@ -230,6 +230,7 @@ async def submit(request: Request) -> Response:
         await gateway.dispatcher.wait_done(task.id, gateway.sync_window)
         task = gateway.db.task(task.id) or task
     data = await task_data(request, task)
+    data["gateway"].update(budget_fields(gateway.db.student(student.name) or student))
     if asked.sync_mode and task.open:
         data["code"] = 5004  # as WaveSpeed: keep polling data.urls.get
         data["error"] = (
@@ -242,7 +243,9 @@ async def result(request: Request) -> Response:
     """``GET /api/v3/predictions/{id}/result`` (and without ``/result``)."""
     student = authorize(request)
     task = _own_task(request, student)
-    return JSONResponse(envelope(await task_data(request, task)))
+    data = await task_data(request, task)
+    data["gateway"].update(budget_fields(student))  # the caller's, whoever's task it is
+    return JSONResponse(envelope(data))
 
 
 async def image(request: Request) -> Response:

@@ -14,14 +14,17 @@ import io
 from collections.abc import Iterator
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 
+from klein_widget.emulator._http import Problem
+from klein_widget.gateway._api import TASK_ID
+from klein_widget.gateway._classwork import hand_ins_folder
 from klein_widget.gateway._dashboard import hand_in_rows, page_frame, student_named, student_row
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import Gateway
 from klein_widget.gateway._teacher import money, render, shown_image, teacher
 
-__all__ = ["CSV_COLUMNS", "csv_cell", "student_page", "tasks_csv"]
+__all__ = ["CSV_COLUMNS", "csv_cell", "hand_in_file", "student_page", "tasks_csv"]
 
 # What a spreadsheet reads as a formula (or a DDE command) when a cell starts with it.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -111,3 +114,17 @@ async def student_page(request: Request) -> Response:
         tasks=tasks,
         hand_ins=hand_ins,
     )
+
+
+async def hand_in_file(request: Request) -> Response:
+    """``GET /dashboard/hand-ins/{id}.zip``: a hand-in, named after its student and title."""
+    gateway = teacher(request)
+    hand_in_id = request.path_params["hand_in_id"]
+    found = gateway.db.hand_in(hand_in_id) if TASK_ID.fullmatch(hand_in_id) else None
+    path = hand_ins_folder(gateway.db.path) / f"{hand_in_id}.zip"
+    if found is None or not path.is_file():
+        raise Problem(404, "No such hand-in.")
+    name = "".join(
+        c if c.isalnum() or c in "-_." else "-" for c in f"{found.student}-{found.title}"
+    )
+    return FileResponse(path, media_type="application/zip", filename=f"{name[:80]}.zip")

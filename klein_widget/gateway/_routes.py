@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from klein_widget.gateway import _dashboard, _pages
+from klein_widget.gateway import _classwork, _dashboard, _pages
 from klein_widget.gateway._teacher import STATIC
 
 __all__ = ["teacher_routes"]
@@ -30,5 +30,8 @@ def teacher_routes() -> list[BaseRoute]:
         Route("/dashboard/students/{number:int}/revoke", d.revoke, methods=["POST"]),
         Route("/dashboard/students/{number:int}/budget", d.budget, methods=["POST"]),
         Route("/dashboard/images/{task_id}/hide", d.hide, methods=["POST"]),
+        Route("/dashboard/hand-ins/{hand_in_id}.zip", _pages.hand_in_file, methods=["GET"]),
+        Route("/api/klein/me", _classwork.me, methods=["GET"]),
+        Route("/api/klein/hand-in", _classwork.hand_in, methods=["POST"]),
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from klein_widget.client._models import GenerationRequest
 
@@ -19,6 +20,7 @@ __all__ = [
     "GatewayTask",
     "HandIn",
     "Student",
+    "budget_fields",
     "student_from_row",
     "task_from_row",
 ]
@@ -131,6 +133,21 @@ class HandIn:
     images: int
     size: int
     created_at: str
+
+
+def budget_fields(student: Student) -> dict[str, Any]:
+    """A student's budget as every answer states it (mills are exact; dollars to show).
+
+    Example:
+        >>> budget_fields(Student("ada", 2000, 16, False))["budget_left_mills"]
+        1984
+    """
+    return {
+        "budget_mills": student.budget_mills,
+        "spent_mills": student.spent_mills,
+        "budget_left_mills": student.left_mills,
+        "budget_left": f"${student.left_mills / 1000:.3f}",
+    }
 
 
 def task_from_row(row: sqlite3.Row) -> GatewayTask:

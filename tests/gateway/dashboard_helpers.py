@@ -61,6 +61,10 @@ def teacher_page(chromium: Any, gateway: RunningGateway) -> TeacherPage:
     page = context.new_page()
     opened = TeacherPage(context, page)
     page.on("pageerror", lambda e: opened.errors.append(str(e)))
-    page.on("dialog", lambda d: (opened.dialogs.append(d.message), d.dismiss()))
+    def dialog(d: Any) -> None:
+        opened.dialogs.append(d.message)
+        d.dismiss()
+
+    page.on("dialog", dialog)
     page.goto(f"{gateway.base_url}/dashboard?token={gateway.gateway.teacher_token}")
     return opened
