@@ -61,6 +61,7 @@ def teacher_page(chromium: Any, gateway: RunningGateway) -> TeacherPage:
     page = context.new_page()
     opened = TeacherPage(context, page)
     page.on("pageerror", lambda e: opened.errors.append(str(e)))
+
     def dialog(d: Any) -> None:
         opened.dialogs.append(d.message)
         d.dismiss()
