@@ -24,9 +24,10 @@ from klein_widget.gateway import RunningGateway
 from klein_widget.gateway._classwork import HAND_IN_MAX_BYTES
 from klein_widget.gateway.cli import main as gateway_cli
 from klein_widget.store import open_pack
+from klein_widget.ui._text import done_text
 from tests.conftest import fast_options
 
-from .conftest import SUBMIT, bearer, body, wait_result
+from .conftest import SUBMIT, bearer, body, student_client, wait_result
 
 
 @contextmanager
@@ -92,6 +93,11 @@ def test_a_student_sees_what_is_left_in_me_and_in_every_answer(
     me = httpx.get(gateway.base_url + "/api/klein/me", headers=bearer(ada)).json()["data"]
     assert (me["spent_mills"], me["budget_left"]) == (8, "$1.992")
     assert httpx.get(gateway.base_url + "/api/klein/me").status_code == 401
+
+    # The client's status line (panel, %klein, CLI) says it too.
+    with student_client(gateway, ada) as client:
+        line = done_text(client.generate("a hare", seed=3, width=320, height=256), base_url="")
+    assert "class budget $1.984 left · $0.008" in line
 
 
 def test_the_tasks_csv_lists_every_task_and_no_cell_is_a_formula(gateway: RunningGateway) -> None:
