@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from klein_widget.gateway import RunningGateway
+from klein_widget.gateway._state import export_pack
 from tests.browser.harness import screenshot
 
 from .conftest import SUBMIT, bearer, body, wait_result
@@ -28,22 +29,35 @@ def test_every_field_shows_hostile_text_literally_and_runs_nothing(
     tmp_path: Path,
 ) -> None:
     db = gateway.gateway.db
+    tokens = []
     for n, text in enumerate(HOSTILE):
-        token = db.add_student(text, 2000)
+        tokens.append(db.add_student(text, 2000))
         made = httpx.post(
-            gateway.base_url + SUBMIT, json=body(text, seed=n), headers=bearer(token)
+            gateway.base_url + SUBMIT, json=body(text, seed=n), headers=bearer(tokens[-1])
         ).json()
-        wait_result(gateway.base_url, token, made["data"]["id"])
+        wait_result(gateway.base_url, tokens[-1], made["data"]["id"])
     db.add_student(SLASHED, 2000)
+    pack = export_pack(gateway.gateway.gallery.path, tmp_path / "pack.zip")
+    assert len(pack["images"]) == len(HOSTILE)
+    for token, text in zip(tokens, HOSTILE, strict=True):  # hand-in titles too
+        handed = httpx.post(
+            gateway.base_url + "/api/klein/hand-in",
+            params={"title": text},
+            content=(tmp_path / "pack.zip").read_bytes(),
+            headers=bearer(token),
+        )
+        assert handed.status_code == 200
 
     tab = teacher_page(chromium, gateway)
     page = tab.page
     students = page.locator("#students").inner_text()
     gallery = page.locator("#gallery").inner_text()
+    hand_ins = page.locator("#hand-ins").inner_text()
     for text in HOSTILE:
         assert text in students  # the name, as typed
         assert text in gallery  # the prompt and the owner's name
-    assert "49" not in students + gallery  # "{{ 7 * 7 }}" was shown, not evaluated
+        assert hand_ins.count(text) >= 2  # the hand-in's title and its student
+    assert "49" not in students + gallery + hand_ins  # "{{ 7 * 7 }}" shown, not evaluated
     assert page.locator("#gallery img").count() == len(HOSTILE)
     tab.assert_nothing_ran()
     screenshot(page, tmp_path / "hostile.png")
