@@ -6,7 +6,7 @@
   kept, at most `HAND_IN_MAX_BYTES` and `HAND_INS_PER_STUDENT` per student. The teacher's
   dashboard lists it with a download link.
 
-The v3 API's answers carry the same budget fields (`budget_fields`) in ``data.gateway``.
+The v3 API's answers carry what is left (`budget_fields`) in ``data.gateway``.
 
 Example:
     $ curl -H "Authorization: Bearer $WAVESPEED_API_KEY" $WAVESPEED_BASE_URL/api/klein/me
@@ -59,7 +59,10 @@ async def me(request: Request) -> Response:
     counts = gateway.db.counts().get(student.name, {})
     data = {
         "name": student.name,
+        "budget_mills": student.budget_mills,
+        "spent_mills": student.spent_mills,
         **budget_fields(student),
+        "budget_left": f"${student.left_mills / 1000:.3f}",
         "images": counts.get("images", 0),
         "waiting": counts.get("waiting", 0),
         "hand_ins": len(gateway.db.hand_ins(student.name)),

@@ -155,11 +155,13 @@ async def form(request: Request) -> dict[str, str]:
 
 
 def student_named(gateway: Gateway, request: Request) -> Student:
-    """The student whose number is in the path, or a 404."""
-    number = request.path_params["number"]
-    found = gateway.db.student_by_id(number)
+    """The student whose number is in the path, or a 404 (asked after the login, so a
+    stranger learns nothing from it)."""
+    number = str(request.path_params["number"])
+    ok = number.isdecimal() and len(number) < 19  # SQLite holds 64-bit numbers
+    found = gateway.db.student_by_id(int(number)) if ok else None
     if found is None:
-        raise Problem(404, f"There is no student number {number}.")
+        raise Problem(404, f"There is no student number {number[:20]!r}.")
     return found
 
 

@@ -110,7 +110,7 @@ async def student_page(request: Request) -> Response:
         request,
         "student.html",
         **page_frame(gateway),
-        student=student_row(student, request.path_params["number"], counts),
+        student=student_row(student, int(request.path_params["number"]), counts),
         tasks=tasks,
         hand_ins=hand_ins,
     )

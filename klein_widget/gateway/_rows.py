@@ -136,18 +136,14 @@ class HandIn:
 
 
 def budget_fields(student: Student) -> dict[str, Any]:
-    """A student's budget as every answer states it (mills are exact; dollars to show).
+    """What a student's budget still holds, as the v3 answers state it in ``data.gateway``
+    (``GET /api/klein/me`` adds the rest).
 
     Example:
-        >>> budget_fields(Student("ada", 2000, 16, False))["budget_left_mills"]
-        1984
+        >>> budget_fields(Student("ada", 2000, 16, False))
+        {'budget_left_mills': 1984}
     """
-    return {
-        "budget_mills": student.budget_mills,
-        "spent_mills": student.spent_mills,
-        "budget_left_mills": student.left_mills,
-        "budget_left": f"${student.left_mills / 1000:.3f}",
-    }
+    return {"budget_left_mills": student.left_mills}
 
 
 def task_from_row(row: sqlite3.Row) -> GatewayTask:
