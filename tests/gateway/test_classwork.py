@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import nbformat
 import pytest
 
 from klein_widget import KleinClient
@@ -128,13 +129,20 @@ def test_a_hand_in_is_checked_listed_and_downloaded(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    gallery = tmp_path / "ada-gallery"
+    gallery = tmp_path / "klein-outputs"  # beside the notebook, as the doors write it
     with KleinClient(ada, gateway.base_url, gallery=gallery, **fast_options()) as client:
-        for seed in (1, 2):
-            client.generate("a lighthouse", width=320, height=256, seed=seed)
+        made = [client.generate("a lighthouse", width=320, height=256, seed=s) for s in (1, 2)]
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("client.generate(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": repr(g)}, execution_count=1)
+        for g in made
+    ]
+    notebook.cells = [cell]
+    nbformat.write(notebook, tmp_path / "lesson-02.ipynb")
     monkeypatch.setenv("WAVESPEED_BASE_URL", gateway.base_url)
     monkeypatch.setenv("WAVESPEED_API_KEY", ada)
-    assert klein(["hand-in", str(gallery), "--title", "lesson 02 <b>"]) == 0
+    assert klein(["hand-in", str(tmp_path / "lesson-02.ipynb"), "--title", "lesson 02 <b>"]) == 0
     assert 'handed in "lesson 02 <b>": 2 images' in capsys.readouterr().out
 
     url = gateway.base_url + "/api/klein/hand-in"
@@ -148,6 +156,8 @@ def test_a_hand_in_is_checked_listed_and_downloaded(
     assert httpx.post(url, content=b"PK", headers=bearer("kgw_wrong")).status_code == 401
     monkeypatch.setenv("WAVESPEED_API_KEY", "")
     assert klein(["hand-in", str(gallery)]) == 2  # said before anything is sent
+    monkeypatch.setenv("WAVESPEED_API_KEY", ada)
+    assert klein(["hand-in", str(tmp_path / "junk.zip")]) == 1  # not a pack: not sent
 
     hand_ins = gateway.gateway.db.hand_ins("ada")
     assert [(h.title, h.images) for h in hand_ins] == [("lesson 02 <b>", 2)]
