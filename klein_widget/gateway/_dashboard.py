@@ -26,7 +26,14 @@ from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import TASK_ID
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, export_pack
-from klein_widget.gateway._teacher import TEACHER_COOKIE, money, render, shown_image, teacher
+from klein_widget.gateway._teacher import (
+    TEACHER_COOKIE,
+    money,
+    nsfw_flags,
+    render,
+    shown_image,
+    teacher,
+)
 from klein_widget.store._pack_files import PackError
 
 __all__ = ["TEACHER_COOKIE", "budget", "dashboard", "hide", "pack", "page_frame", "revoke", "state"]
@@ -82,6 +89,8 @@ async def dashboard(request: Request) -> Response:
     db = gateway.db
     counts, numbers, hidden = db.counts(), db.student_ids(), db.hidden_images()
     hand_ins = hand_in_rows(gateway)
+    shown = db.gallery(limit=GALLERY_LIMIT)
+    flags = nsfw_flags(gateway, shown)
     for h in hand_ins:
         counts.setdefault(h["student"], {})
         counts[h["student"]]["hand_ins"] = counts[h["student"]].get("hand_ins", 0) + 1
@@ -94,7 +103,7 @@ async def dashboard(request: Request) -> Response:
         queued=gateway.dispatcher.queued,
         limit=gateway.dispatcher.concurrency.limit,
         hand_ins=hand_ins,
-        images=[shown_image(gateway, t, hidden) for t in db.gallery(limit=GALLERY_LIMIT)],
+        images=[shown_image(t, flags, hidden) for t in shown],
         gallery_limit=GALLERY_LIMIT,
     )
 

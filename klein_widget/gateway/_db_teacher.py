@@ -1,6 +1,6 @@
 """The class database's teacher-side records, mixed into `ClassDB`: students by number
-(URLs never carry a name), a student's tasks over time, images the teacher hid from the
-class, reissued tokens and hand-ins.
+(URLs never carry a name), a student's tasks over time, WaveSpeed's NSFW flag per image,
+images the teacher hid from the class, reissued tokens and hand-ins.
 
 Example:
     >>> db = ClassDB(":memory:")  # doctest: +SKIP
@@ -74,18 +74,35 @@ class TeacherRecords:
         sql = "SELECT * FROM tasks WHERE student = ? ORDER BY seq DESC LIMIT ?"
         return [task_from_row(r) for r in self._rows(sql, (student, limit))]
 
-    def every_task(self) -> Iterator[GatewayTask]:
-        """Every task of the class, oldest first (for the CSV), read a page at a time."""
+    def task_pages(self, size: int = 500) -> Iterator[list[GatewayTask]]:
+        """Every task of the class, oldest first (for the CSV), ``size`` at a time."""
         seq = 0
         while True:
-            rows = self._rows("SELECT * FROM tasks WHERE seq > ? ORDER BY seq LIMIT 1000", (seq,))
+            sql = "SELECT * FROM tasks WHERE seq > ? ORDER BY seq LIMIT ?"
+            rows = self._rows(sql, (seq, size))
             if not rows:
                 return
-            for row in rows:
-                yield task_from_row(row)
+            yield [task_from_row(row) for row in rows]
             seq = rows[-1]["seq"]
 
-    # --- images hidden from the class ---------------------------------------------------
+    # --- WaveSpeed's flags, and images hidden from the class -----------------------------
+
+    def nsfw_flags(self, upstream_ids: list[str]) -> dict[str, bool]:
+        """The stored ``has_nsfw_contents`` of these images (those known so far)."""
+        found: dict[str, bool] = {}
+        for start in range(0, len(upstream_ids), 500):  # SQLite's limit on parameters
+            part = upstream_ids[start : start + 500]
+            sql = f"SELECT * FROM image_flags WHERE upstream_id IN ({','.join('?' * len(part))})"
+            found.update({r["upstream_id"]: bool(r["nsfw"]) for r in self._rows(sql, tuple(part))})
+        return found
+
+    def record_nsfw_flags(self, flags: dict[str, bool]) -> None:
+        """Store images' flags (an image's flag never changes once it is made)."""
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO image_flags (upstream_id, nsfw) VALUES (?, ?)",
+                [(upstream_id, int(nsfw)) for upstream_id, nsfw in flags.items()],
+            )
 
     def hide_image(self, upstream_id: str, hidden: bool) -> None:
         """Hide an image (by its upstream task id: every task sharing it) from the class's

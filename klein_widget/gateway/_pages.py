@@ -21,8 +21,7 @@ from klein_widget.gateway._api import TASK_ID
 from klein_widget.gateway._classwork import hand_ins_folder
 from klein_widget.gateway._dashboard import hand_in_rows, page_frame, student_named, student_row
 from klein_widget.gateway._rows import GatewayTask
-from klein_widget.gateway._state import Gateway
-from klein_widget.gateway._teacher import money, render, shown_image, teacher
+from klein_widget.gateway._teacher import money, nsfw_flags, render, shown_image, teacher
 
 __all__ = ["CSV_COLUMNS", "csv_cell", "hand_in_file", "student_page", "tasks_csv"]
 
@@ -48,14 +47,14 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _task_row(gateway: Gateway, task: GatewayTask, base: str, hidden: set[str]) -> list[str]:
+def _task_row(task: GatewayTask, base: str, flags: dict[str, bool], hidden: set[str]) -> list[str]:
     image = task.kind == "image" and task.status == "completed"
-    entry = gateway.gallery.entry(task.upstream_id or "") if image else None
     r = task.request
     cells: list[object] = [
         task.created_at, task.done_at, task.student, task.kind, r.prompt, r.width, r.height,
         r.seed, task.status, task.cost_mills / 1000, int(task.cached),
-        int(bool(entry and entry.nsfw)), int((task.upstream_id or "") in hidden),
+        int(image and flags.get(task.upstream_id or "", False)),
+        int((task.upstream_id or "") in hidden),
         f"{base}/gateway/images/{task.id}.png" if image else "", task.error, task.id,
     ]  # fmt: skip
     return [csv_cell(c) for c in cells]
@@ -71,12 +70,14 @@ async def tasks_csv(request: Request) -> Response:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        for task in gateway.db.every_task():
-            writer.writerow(_task_row(gateway, task, base, hidden))
+        for page in gateway.db.task_pages():
+            flags = nsfw_flags(gateway, [t for t in page if t.status == "completed"])
+            for task in page:
+                writer.writerow(_task_row(task, base, flags, hidden))
             yield out.getvalue()
             out.seek(0)
             out.truncate()
-        yield out.getvalue()
+        yield out.getvalue()  # the header alone, for a class with no tasks yet
 
     headers = {
         "Content-Disposition": 'attachment; filename="class-tasks.csv"',
@@ -90,8 +91,10 @@ async def student_page(request: Request) -> Response:
     gateway = teacher(request)
     student = student_named(gateway, request)
     hidden = gateway.db.hidden_images()
+    mine = gateway.db.tasks_of(student.name)
+    flags = nsfw_flags(gateway, [t for t in mine if t.status == "completed"])
     tasks = []
-    for task in gateway.db.tasks_of(student.name):
+    for task in mine:
         shows = task.kind == "image" and task.status == "completed"
         tasks.append(
             {
@@ -101,7 +104,7 @@ async def student_page(request: Request) -> Response:
                 "seed": task.request.seed if task.kind == "image" else "",
                 "status": task.status + (" (from store)" if task.cached else ""),
                 "cost": money(task.cost_mills),
-                "image": shown_image(gateway, task, hidden) if shows else None,
+                "image": shown_image(task, flags, hidden) if shows else None,
             }
         )
     hand_ins = hand_in_rows(gateway, student.name)

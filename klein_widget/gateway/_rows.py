@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, seq);
 CREATE INDEX IF NOT EXISTS tasks_key ON tasks (prompt, width, height, seed);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS image_flags (upstream_id TEXT PRIMARY KEY, nsfw INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS hidden_images (upstream_id TEXT PRIMARY KEY, hidden_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hand_ins (
     id TEXT PRIMARY KEY,

@@ -26,7 +26,16 @@ from klein_widget.gateway._hidden import TEACHER_COOKIE
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import Gateway
 
-__all__ = ["PAGE_HEADERS", "STATIC", "TEACHER_COOKIE", "money", "render", "shown_image", "teacher"]
+__all__ = [
+    "PAGE_HEADERS",
+    "STATIC",
+    "TEACHER_COOKIE",
+    "money",
+    "nsfw_flags",
+    "render",
+    "shown_image",
+    "teacher",
+]
 
 STATIC = Path(__file__).parent / "static"
 _TEMPLATES = Jinja2Templates(
@@ -85,12 +94,27 @@ def money(mills: int) -> str:
     return f"${mills / 1000:.3f}"
 
 
-def shown_image(gateway: Gateway, task: GatewayTask, hidden: set[str]) -> dict[str, Any]:
+def nsfw_flags(gateway: Gateway, tasks: list[GatewayTask]) -> dict[str, bool]:
+    """WaveSpeed's flag of each task's image, by upstream id: stored in the class database
+    per image, read once from the class store's index (``has_nsfw_contents``) and kept."""
+    ids = sorted({t.upstream_id for t in tasks if t.upstream_id})
+    flags = gateway.db.nsfw_flags(ids)
+    learned = {}
+    for upstream_id in ids:
+        if upstream_id not in flags:
+            entry = gateway.gallery.entry(upstream_id)
+            if entry is not None and entry.path is not None:  # the image is stored: final
+                learned[upstream_id] = entry.nsfw
+    if learned:
+        gateway.db.record_nsfw_flags(learned)
+    return {**flags, **learned}
+
+
+def shown_image(task: GatewayTask, flags: dict[str, bool], hidden: set[str]) -> dict[str, Any]:
     """What a page shows of a completed image task: its link, prompt, seed, size, owner,
-    whether WaveSpeed flagged it (the class store's flag, from ``has_nsfw_contents``) and
-    whether the teacher hid it from the class."""
-    entry = gateway.gallery.entry(task.upstream_id or "")
+    whether WaveSpeed flagged it (`nsfw_flags`) and whether the teacher hid it."""
     r = task.request
+    upstream_id = task.upstream_id or ""
     return {
         "id": task.id,
         "src": f"/gateway/images/{task.id}.png",
@@ -99,7 +123,7 @@ def shown_image(gateway: Gateway, task: GatewayTask, hidden: set[str]) -> dict[s
         "size": f"{r.width}×{r.height}",
         "student": task.student,
         "cached": task.cached,
-        "flagged": bool(entry and entry.nsfw),
-        "hidden": (task.upstream_id or "") in hidden,
+        "flagged": flags.get(upstream_id, False),
+        "hidden": upstream_id in hidden,
         "time": task.created_at[:19].replace("T", " "),
     }

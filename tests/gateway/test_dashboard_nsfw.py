@@ -43,6 +43,10 @@ def test_flagged_images_are_blurred_until_show_and_keep_their_flag_in_the_pack(
     page = tab.page
     figure = page.locator("#gallery figure.flagged")
     assert figure.count() == 1
+    task = gateway.gateway.db.task(flagged["id"])
+    assert task is not None
+    assert task.upstream_id is not None
+    assert gateway.gateway.db.nsfw_flags([task.upstream_id]) == {task.upstream_id: True}
     assert "a flagged harbour" in figure.inner_text()
     assert "flagged" in figure.locator(".mark").inner_text()
     assert "blur" in page.evaluate(BLUR)
