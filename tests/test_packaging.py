@@ -231,6 +231,8 @@ def test_sdist_and_wheel_build_and_pass_twine_check(dist: Path) -> None:
     }
     assert "klein_widget/py.typed" in in_wheel
     assert {"klein_widget/widget/panel.js", "klein_widget/widget/panel.css"} <= set(in_wheel)
+    dashboard = ("templates/dashboard.html", "templates/student.html", "static/dashboard.js")
+    assert {f"klein_widget/gateway/{name}" for name in dashboard} <= set(in_wheel)
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in in_wheel)
     assert "klein = klein_widget.__main__:main" in entry_points.decode()
     assert f"Project-URL: Source, {source()}" in metadata.decode()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from klein_widget.cli._codes import INTERRUPTED, MISSING_EXTRA, NOT_WRITTEN, exit_code
 from klein_widget.cli._commands import ImageNotWritten, enhance, generate, resume
+from klein_widget.cli._hand_in import hand_in_command
 from klein_widget.cli._pack import pack
 from klein_widget.cli._parser import build_parser
 from klein_widget.client._config import API_KEY_ENV, BASE_URL_ENV, resolve_base_url
@@ -114,7 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _gateway(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        commands = {"generate": generate, "enhance": enhance, "resume": resume, "pack": pack}
+        commands = {
+            "generate": generate,
+            "enhance": enhance,
+            "resume": resume,
+            "pack": pack,
+            "hand-in": hand_in_command,
+        }
         command = commands[args.command]
         return command(args)
     except AuthenticationError as error:

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from klein_widget.cli._codes import exit_codes_text
+from klein_widget.cli._hand_in import add_hand_in_parser
 from klein_widget.cli._pack import add_pack_parser
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import (
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_pack_parser(commands)
+    add_hand_in_parser(commands)
 
     # `klein emulator ...` is handed whole to the emulator's own parser (see its --help).
     commands.add_parser(

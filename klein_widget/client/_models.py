@@ -243,7 +243,8 @@ def _field(data: Mapping[str, Any], name: str, kind: type, default: Any) -> Any:
 
 
 def _queue_place(gateway: object) -> dict[str, Any]:
-    """A classroom gateway's place in line (``data.gateway``); anything odd is ignored."""
+    """A classroom gateway's place in line and the student's budget left (``data.gateway``);
+    anything odd is ignored."""
     if not isinstance(gateway, Mapping):
         return {}
     position, wait = gateway.get("queue_position"), gateway.get("estimated_wait_s")
@@ -252,6 +253,9 @@ def _queue_place(gateway: object) -> dict[str, Any]:
         place["queue_position"] = position
     if isinstance(wait, int | float) and not isinstance(wait, bool) and 0 <= wait < 1e7:
         place["queue_wait"] = float(wait)
+    left = gateway.get("budget_left_mills")  # what the student's class budget still holds
+    if isinstance(left, int) and not isinstance(left, bool) and 0 <= left < 1 << 40:
+        place["budget_left_mills"] = left
     return place
 
 
@@ -285,6 +289,7 @@ class Prediction:
     cached: bool = False  # a gateway answered from its class store: nothing was charged
     queue_position: int | None = None
     queue_wait: float | None = None
+    budget_left_mills: int | None = None  # a gateway's: what the student's budget holds
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Prediction:

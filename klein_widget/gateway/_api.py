@@ -38,7 +38,8 @@ from klein_widget.client._models import (
     check_style,
 )
 from klein_widget.emulator._http import Problem, envelope, read_json
-from klein_widget.gateway._rows import GatewayTask, Student
+from klein_widget.gateway._hidden import from_store, served_to
+from klein_widget.gateway._rows import GatewayTask, Student, budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
 
 __all__ = ["budget_text", "guard_logins", "image", "result", "submit", "task_data"]
@@ -204,8 +205,10 @@ async def submit(request: Request) -> Response:
     made = None
     if kind == "image" and not asked.seed_drawn and asked.seed >= 0:
         # The store's one lookup by recipe key; a class on the real service never gets a
-        # stand-in left from a rehearsal on the emulator.
-        made = gateway.gallery.lookup(asked, real_only=not gateway.upstream.simulated)
+        # stand-in left from a rehearsal on the emulator, nor an image the teacher hid.
+        made = from_store(
+            request, gateway.gallery.lookup(asked, real_only=not gateway.upstream.simulated)
+        )
     leader = None
     if made is None and kind == "image" and not asked.seed_drawn and asked.seed >= 0:
         leader = gateway.db.leader_for(asked)  # being made right now: share it
@@ -231,6 +234,7 @@ async def submit(request: Request) -> Response:
         await gateway.dispatcher.wait_done(task.id, gateway.sync_window)
         task = gateway.db.task(task.id) or task
     data = await task_data(request, task)
+    data["gateway"].update(budget_fields(gateway.db.student(student.name) or student))
     if asked.sync_mode and task.open:
         data["code"] = 5004  # as WaveSpeed: keep polling data.urls.get
         data["error"] = (
@@ -243,7 +247,9 @@ async def result(request: Request) -> Response:
     """``GET /api/v3/predictions/{id}/result`` (and without ``/result``)."""
     student = authorize(request)
     task = _own_task(request, student)
-    return JSONResponse(envelope(await task_data(request, task)))
+    data = await task_data(request, task)
+    data["gateway"].update(budget_fields(student))  # the caller's, whoever's task it is
+    return JSONResponse(envelope(data))
 
 
 async def image(request: Request) -> Response:
@@ -253,6 +259,7 @@ async def image(request: Request) -> Response:
     task = gateway.db.task(task_id) if TASK_ID.fullmatch(task_id) else None
     if task is None or task.status != "completed" or task.kind != "image":
         raise Problem(404, "Image not found: image links come from a completed task's outputs.")
+    served_to(request, task)
     data, _ = await _image_bytes(gateway, task)
     kind = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
     return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})

@@ -22,7 +22,8 @@ from starlette.types import ASGIApp
 
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._http import EXCEPTION_HANDLERS, envelope
-from klein_widget.gateway import _api, _dashboard
+from klein_widget.gateway import _api
+from klein_widget.gateway._routes import teacher_routes
 from klein_widget.gateway._state import Gateway, gateway_of
 
 __all__ = ["create_app"]
@@ -89,11 +90,7 @@ def create_app(
             Route("/api/v3/predictions/{task_id}", _api.result, methods=["GET"]),
             Route("/api/v3/{model:path}", _api.submit, methods=["POST"]),
             Route("/gateway/images/{task_id}.png", _api.image, methods=["GET"]),
-            Route("/dashboard", _dashboard.dashboard, methods=["GET"]),
-            Route("/dashboard/state.json", _dashboard.state, methods=["GET"]),
-            Route("/dashboard/pack.zip", _dashboard.pack, methods=["GET"]),
-            Route("/dashboard/students/{name}/revoke", _dashboard.revoke, methods=["POST"]),
-            Route("/dashboard/students/{name}/budget", _dashboard.budget, methods=["POST"]),
+            *teacher_routes(),
         ],
         exception_handlers=handlers,
         lifespan=lifespan,

@@ -1,9 +1,11 @@
-"""The teacher's dashboard at ``/dashboard``: spend and budgets, the live queue, the class
-gallery (click to enlarge), revoke and budget controls, the lesson-pack export.
-Server-rendered HTML with a little plain JavaScript (no CDN); student text is escaped.
+"""The teacher's dashboard at ``/dashboard``: spend and budgets, the live queue, hand-ins,
+the class gallery (click to enlarge; flagged images blurred until "Show"; "Hide from class"),
+revoke and budget controls, the lesson-pack export. Pages render from ``templates/`` with
+autoescape (`_teacher.render`); the Python side passes plain data.
 
 Opening ``/dashboard?token=<teacher token>`` sets an HttpOnly, SameSite=Strict cookie and
-drops the token from the address bar; forms post back to the same origin.
+drops the token from the address bar; forms post back to the same origin. Students are
+addressed by number (``/dashboard/students/3``), never by name.
 
 Example:
     $ klein gateway serve --db class.sqlite3   # prints http://127.0.0.1:8800/dashboard?token=...
@@ -11,156 +13,104 @@ Example:
 
 from __future__ import annotations
 
-import hmac
 import tempfile
-from html import escape
 from pathlib import Path
-from urllib.parse import parse_qs, quote
+from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from klein_widget.emulator._http import Problem
-from klein_widget.gateway._api import guard_logins
-from klein_widget.gateway._rows import GatewayTask
+from klein_widget.gateway._api import TASK_ID
+from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, export_pack
+from klein_widget.gateway._teacher import (
+    TEACHER_COOKIE,
+    money,
+    nsfw_flags,
+    render,
+    shown_image,
+    teacher,
+)
 from klein_widget.store._pack_files import PackError
 
-__all__ = ["TEACHER_COOKIE", "budget", "dashboard", "pack", "revoke", "state"]
+__all__ = ["TEACHER_COOKIE", "budget", "dashboard", "hide", "pack", "page_frame", "revoke", "state"]
 
-TEACHER_COOKIE = "klein_teacher"
-_STYLE = """
-body{font:15px system-ui,sans-serif;margin:0;background:#f6f6f4;color:#222}
-header{background:#1d3557;color:#fff;padding:12px 20px}header h1{margin:0;font-size:20px}
-main{padding:16px 20px;display:grid;gap:18px}section{background:#fff;border-radius:8px;
-padding:12px 16px;box-shadow:0 1px 3px #0002}h2{font-size:16px;margin:4px 0 10px}
-table{border-collapse:collapse;width:100%}td,th{padding:5px 8px;border-bottom:1px solid #eee;
-text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.revoked{color:#999;text-decoration:line-through}form{display:inline}
-input[type=number]{width:6em}button{cursor:pointer}
-#gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px}
-figure{margin:0}figure img{width:100%;border-radius:6px;cursor:zoom-in;background:#ddd}
-figcaption{font-size:13px;color:#444}#lightbox{position:fixed;inset:0;background:#000c;
-display:none;align-items:center;justify-content:center;flex-direction:column;color:#fff}
-#lightbox img{height:80vh;max-width:92vw;object-fit:contain}#lightbox.open{display:flex}
-"""
-_SCRIPT = """
-const box=document.getElementById('lightbox');
-document.querySelectorAll('#gallery img').forEach(img=>img.addEventListener('click',()=>{
-  box.querySelector('img').src=img.src;
-  box.querySelector('p').textContent=img.dataset.caption;box.classList.add('open');}));
-box.addEventListener('click',()=>box.classList.remove('open'));
-async function refresh(){
-  try{const r=await fetch('/dashboard/state.json',{credentials:'same-origin'});
-    if(!r.ok)return;const s=await r.json();
-    document.getElementById('running').textContent=s.running;
-    document.getElementById('queued').textContent=s.queued;
-    document.getElementById('limit').textContent=s.limit;
-    const body=document.getElementById('queue');body.replaceChildren();
-    for(const t of s.tasks){const tr=document.createElement('tr');
-      for(const v of [t.position??'–', t.student, t.status, t.prompt]){
-        const td=document.createElement('td');td.textContent=v;tr.appendChild(td);}
-      body.appendChild(tr);}
-  }catch(e){}
-}
-refresh();setInterval(refresh,2000);
-"""
+GALLERY_LIMIT = 60
 
 
-def _teacher(request: Request) -> Gateway:
-    """The gateway, if the request carries the teacher's token; else a 401 / 429."""
-    gateway, address = guard_logins(request, whose="the teacher token")
-    given = request.cookies.get(TEACHER_COOKIE) or request.query_params.get("token") or ""
-    if not hmac.compare_digest(given.encode(), gateway.teacher_token.encode()):
-        gateway.logins.failed(address)
-        raise Problem(
-            401,
-            "The dashboard needs the teacher token printed by `klein gateway serve`: open "
-            "the /dashboard?token=... link it printed.",
-        )
-    return gateway
+def page_frame(gateway: Gateway) -> dict[str, Any]:
+    """What every teacher page's header shows."""
+    return {
+        "upstream": gateway.upstream.label,
+        "class_spend": money(sum(s.spent_mills for s in gateway.db.students())),
+        # A rehearsal on the emulator bills nothing: say so beside the class's spend.
+        "simulated": gateway.upstream.simulated,
+    }
 
 
-def _money(mills: int) -> str:
-    return f"${mills / 1000:.3f}"
+def student_row(student: Student, number: int, counts: dict[str, int]) -> dict[str, Any]:
+    """A student as the pages show them (plain data)."""
+    return {
+        "id": number,
+        "name": student.name,
+        "spent": money(student.spent_mills),
+        "budget": money(student.budget_mills),
+        "left": money(student.left_mills),
+        "budget_dollars": f"{student.budget_mills / 1000:.2f}",
+        "revoked": student.revoked,
+        **{k: counts.get(k, 0) for k in ("images", "cached", "waiting", "hand_ins")},
+    }
 
 
-def _students_html(gateway: Gateway) -> str:
-    counts = gateway.db.counts()
-    rows = []
-    for s in gateway.db.students():
-        c = counts.get(s.name, {})
-        name = escape(s.name)
-        path = quote(s.name, safe="")
-        cls = ' class="revoked"' if s.revoked else ""
-        revoke = (
-            "revoked"
-            if s.revoked
-            else f'<form method="post" action="/dashboard/students/{path}/revoke">'
-            f'<button aria-label="revoke {name}">Revoke</button></form>'
-        )
-        rows.append(
-            f"<tr><td{cls}>{name}</td><td class=n>{_money(s.spent_mills)}</td>"
-            f"<td class=n>{_money(s.budget_mills)}</td><td class=n>{c.get('images', 0)}</td>"
-            f"<td class=n>{c.get('cached', 0)}</td><td class=n>{c.get('waiting', 0)}</td>"
-            f'<td><form method="post" action="/dashboard/students/{path}/budget">'
-            f'<input type="number" name="budget" step="0.01" min="0" '
-            f'value="{s.budget_mills / 1000:.2f}" aria-label="budget of {name}">'
-            f"<button>Set budget</button></form></td><td>{revoke}</td></tr>"
-        )
-    head = (
-        "<tr><th>student</th><th>spent</th><th>budget</th><th>images</th><th>from store</th>"
-        "<th>waiting</th><th></th><th></th></tr>"
-    )
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
-def _figure(task: GatewayTask) -> str:
-    r = task.request
-    caption = f"{r.prompt} · seed {r.seed} · {r.width}×{r.height} · {task.student}"
-    return (
-        f'<figure><img loading="lazy" src="/gateway/images/{task.id}.png" '
-        f'alt="{escape(r.prompt)}" data-caption="{escape(caption)}">'
-        f"<figcaption>{escape(r.prompt)}<br>seed {r.seed} · {escape(task.student)}"
-        f"{' · from store' if task.cached else ''}</figcaption></figure>"
-    )
+def hand_in_rows(gateway: Gateway, student: str | None = None) -> list[dict[str, Any]]:
+    """Hand-ins as the pages list them, newest first."""
+    return [
+        {
+            "id": h.id,
+            "student": h.student,
+            "title": h.title,
+            "images": h.images,
+            "time": h.created_at[:19].replace("T", " "),
+        }
+        for h in gateway.db.hand_ins(student)
+    ]
 
 
 async def dashboard(request: Request) -> Response:
     """``GET /dashboard``: the page (``?token=`` logs in and redirects without it)."""
-    gateway = _teacher(request)
+    gateway = teacher(request)
     if "token" in request.query_params:
         response: Response = RedirectResponse("/dashboard", status_code=303)
         response.set_cookie(TEACHER_COOKIE, gateway.teacher_token, httponly=True, samesite="strict")
         return response
-    spent = sum(s.spent_mills for s in gateway.db.students())
-    # A rehearsal on the emulator bills nothing: say so beside the class's spend.
-    simulated = " simulated (the emulator bills nothing)" if gateway.upstream.simulated else ""
-    figures = "".join(_figure(t) for t in gateway.db.gallery(limit=60)) or "<p>No images yet.</p>"
-    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>klein gateway · class dashboard</title><style>{_STYLE}</style></head><body>
-<header><h1>klein gateway · class dashboard</h1>
-<div>upstream: {escape(gateway.upstream.label)} ·
-class spend {_money(spent)}{simulated}</div></header>
-<main><section><h2>Students</h2>{_students_html(gateway)}</section>
-<section><h2>Live queue</h2><p>running <b id="running">{gateway.dispatcher.running}</b> ·
-queued <b id="queued">{gateway.dispatcher.queued}</b> · upstream slots
-<b id="limit">{gateway.dispatcher.concurrency.limit}</b></p>
-<table><thead><tr><th>#</th><th>student</th><th>status</th><th>prompt</th></tr></thead>
-<tbody id="queue"></tbody></table></section>
-<section><h2>Class gallery</h2>
-<p><a href="/dashboard/pack.zip" download id="export">Export as a lesson pack</a>
-(every image of the class, for <code>klein pack</code> and students' free re-runs)</p>
-<div id="gallery">{figures}</div></section></main>
-<div id="lightbox" role="dialog"><img alt="enlarged image"><p></p></div>
-<script>{_SCRIPT}</script></body></html>"""
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    db = gateway.db
+    counts, numbers, hidden = db.counts(), db.student_ids(), db.hidden_images()
+    hand_ins = hand_in_rows(gateway)
+    shown = db.gallery(limit=GALLERY_LIMIT)
+    flags = nsfw_flags(gateway, shown)
+    for h in hand_ins:
+        counts.setdefault(h["student"], {})
+        counts[h["student"]]["hand_ins"] = counts[h["student"]].get("hand_ins", 0) + 1
+    return render(
+        request,
+        "dashboard.html",
+        **page_frame(gateway),
+        students=[student_row(s, numbers[s.name], counts.get(s.name, {})) for s in db.students()],
+        running=gateway.dispatcher.running,
+        queued=gateway.dispatcher.queued,
+        limit=gateway.dispatcher.concurrency.limit,
+        hand_ins=hand_ins,
+        images=[shown_image(t, flags, hidden) for t in shown],
+        gallery_limit=GALLERY_LIMIT,
+    )
 
 
 async def state(request: Request) -> Response:
     """``GET /dashboard/state.json``: the live queue, for the page's refresh."""
-    gateway = _teacher(request)
+    gateway = teacher(request)
     tasks = []
     for task in gateway.db.tasks("queued", "forwarding", "submitted", limit=200):
         place = gateway.dispatcher.position(task.id, task.student)
@@ -178,18 +128,20 @@ async def state(request: Request) -> Response:
             "queued": gateway.dispatcher.queued,
             "limit": gateway.dispatcher.concurrency.limit,
             "tasks": sorted(tasks, key=lambda t: (t["position"] is None, t["position"] or 0)),
-        }
+        },
+        headers={"Cache-Control": "no-store"},
     )
 
 
 async def pack(request: Request) -> Response:
-    """``GET /dashboard/pack.zip``: the class's images as a lesson pack (`export_pack`)."""
-    gateway = _teacher(request)
+    """``GET /dashboard/pack.zip``: the class's images as a lesson pack (`export_pack`:
+    without the images the teacher hid, with WaveSpeed's flags)."""
+    gateway = teacher(request)
 
     def build() -> bytes:
         with tempfile.TemporaryDirectory(prefix="klein-gateway-pack-") as scratch:
             out = Path(scratch) / "class-pack.zip"
-            export_pack(gateway.gallery.path, out)
+            export_pack(gateway.gallery.path, out, hidden=gateway.db.hidden_images())
             return out.read_bytes()
 
     try:
@@ -202,7 +154,8 @@ async def pack(request: Request) -> Response:
     )
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form(request: Request) -> dict[str, str]:
+    """A small url-encoded form's fields (a 413 past 4 kB)."""
     body = await request.body()
     if len(body) > 4096:
         raise Problem(413, "Form too large.")
@@ -210,29 +163,52 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
-def _student_name(gateway: Gateway, request: Request) -> str:
-    name = request.path_params["name"]
-    if gateway.db.student(name) is None:
-        raise Problem(404, f"There is no student called {name[:100]!r}.")
-    return str(name)
+def student_named(gateway: Gateway, request: Request) -> Student:
+    """The student whose number is in the path, or a 404 (asked after the login, so a
+    stranger learns nothing from it)."""
+    number = str(request.path_params["number"])
+    ok = number.isdecimal() and len(number) < 19  # SQLite holds 64-bit numbers
+    found = gateway.db.student_by_id(int(number)) if ok else None
+    if found is None:
+        raise Problem(404, f"There is no student number {number[:20]!r}.")
+    return found
+
+
+def back(request: Request) -> Response:
+    """Back to the page the form was on (only this server's own dashboard pages)."""
+    where = request.query_params.get("back", "")
+    same_site = where.startswith("/dashboard") and not where.startswith("/dashboard/static")
+    return RedirectResponse(where if same_site else "/dashboard", status_code=303)
 
 
 async def revoke(request: Request) -> Response:
-    """``POST /dashboard/students/{name}/revoke``."""
-    gateway = _teacher(request)
-    gateway.db.revoke(_student_name(gateway, request))
-    return RedirectResponse("/dashboard", status_code=303)
+    """``POST /dashboard/students/{number}/revoke``."""
+    gateway = teacher(request)
+    gateway.db.revoke(student_named(gateway, request).name)
+    return back(request)
 
 
 async def budget(request: Request) -> Response:
-    """``POST /dashboard/students/{name}/budget`` with ``budget`` in dollars."""
-    gateway = _teacher(request)
-    name = _student_name(gateway, request)
+    """``POST /dashboard/students/{number}/budget`` with ``budget`` in dollars."""
+    gateway = teacher(request)
+    name = student_named(gateway, request).name
     try:
-        mills = round(float((await _form(request)).get("budget", "")) * 1000)
+        mills = round(float((await form(request)).get("budget", "")) * 1000)
         if not 0 <= mills <= 10_000_000:
             raise ValueError
     except ValueError:
         raise Problem(400, "The budget must be a number of dollars, 0 or more.") from None
     gateway.db.set_budget(name, mills)
-    return RedirectResponse("/dashboard", status_code=303)
+    return back(request)
+
+
+async def hide(request: Request) -> Response:
+    """``POST /dashboard/images/{task_id}/hide`` with ``hidden`` 1 (hide the image from the
+    class's store and exports) or 0 (show it again)."""
+    gateway = teacher(request)
+    task_id = request.path_params["task_id"]
+    task = gateway.db.task(task_id) if TASK_ID.fullmatch(task_id) else None
+    if task is None or task.upstream_id is None:
+        raise Problem(404, "No such image.")
+    gateway.db.hide_image(task.upstream_id, (await form(request)).get("hidden") != "0")
+    return back(request)

@@ -29,6 +29,7 @@ from os import PathLike
 from typing import Any
 
 from klein_widget.client._models import GenerationRequest
+from klein_widget.gateway._db_teacher import TeacherRecords
 from klein_widget.gateway._rows import (
     CLASS_SCHEMA,
     GatewayTask,
@@ -45,7 +46,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-class ClassDB:
+class ClassDB(TeacherRecords):
     """The database of one class (a file, or ``":memory:"`` for doctests).
 
     Example:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from klein_widget.client._models import GenerationRequest
 
@@ -17,7 +18,9 @@ __all__ = [
     "CLASS_SCHEMA",
     "OPEN_STATUSES",
     "GatewayTask",
+    "HandIn",
     "Student",
+    "budget_fields",
     "student_from_row",
     "task_from_row",
 ]
@@ -58,6 +61,17 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, seq);
 CREATE INDEX IF NOT EXISTS tasks_key ON tasks (prompt, width, height, seed);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS image_flags (upstream_id TEXT PRIMARY KEY, nsfw INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS hidden_images (upstream_id TEXT PRIMARY KEY, hidden_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hand_ins (
+    id TEXT PRIMARY KEY,
+    student TEXT NOT NULL,
+    title TEXT NOT NULL,
+    images INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_student ON tasks (student, seq);
 """
 # "following": waiting for another student's identical request (its ``leader``), free.
 OPEN_STATUSES = ("queued", "forwarding", "submitted", "following")
@@ -108,6 +122,29 @@ class GatewayTask:
     def open(self) -> bool:
         """Not finished yet (queued, or on its way upstream)."""
         return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class HandIn:
+    """A lesson pack a student handed in (the file is ``<id>.zip`` in the hand-ins folder)."""
+
+    id: str
+    student: str
+    title: str
+    images: int
+    size: int
+    created_at: str
+
+
+def budget_fields(student: Student) -> dict[str, Any]:
+    """What a student's budget still holds, as the v3 answers state it in ``data.gateway``
+    (``GET /api/klein/me`` adds the rest).
+
+    Example:
+        >>> budget_fields(Student("ada", 2000, 16, False))
+        {'budget_left_mills': 1984}
+    """
+    return {"budget_left_mills": student.left_mills}
 
 
 def task_from_row(row: sqlite3.Row) -> GatewayTask:

@@ -10,6 +10,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections.abc import Collection
 from os import PathLike
 from pathlib import Path
 from typing import Any, cast
@@ -17,11 +19,13 @@ from typing import Any, cast
 from starlette.requests import Request
 from starlette.types import ASGIApp
 
+from klein_widget.client._metadata import embed_params, strip_params
 from klein_widget.client._policy import RetryPolicy
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._dispatch import Dispatcher
 from klein_widget.gateway._tokens import FailedLogins, new_token, token_hash
 from klein_widget.gateway._upstream import Upstream
+from klein_widget.store._files import written_images
 from klein_widget.store._gallery import Gallery
 from klein_widget.store._make_pack import make_pack
 from klein_widget.store._pack_files import PackError
@@ -48,16 +52,37 @@ def images_folder(db_path: str | PathLike[str]) -> Path:
     return path.with_name(path.stem + "-images")
 
 
-def export_pack(images: Path, out: str | PathLike[str]) -> dict[str, Any]:
+def export_pack(
+    images: Path, out: str | PathLike[str], *, hidden: Collection[str] = ()
+) -> dict[str, Any]:
     """Write the class's images as a lesson pack (the store's one `make_pack`); returns its
-    manifest. `PackError` when there is nothing to pack.
+    manifest. Images whose upstream task id is in ``hidden`` (the teacher hid them) are left
+    out; WaveSpeed's NSFW flag, kept in the store's index, is written into each flagged
+    image's parameters so the pack carries it. `PackError` when there is nothing to pack.
 
     Example:
         >>> export_pack(images_folder("class.sqlite3"), "lesson.zip")  # doctest: +SKIP
     """
     if not images.is_dir():
         raise PackError("the class has no images yet: nothing to pack")
-    return make_pack(images, out)
+    gallery = Gallery(images, packs=[])
+    with tempfile.TemporaryDirectory(prefix="klein-gateway-export-") as scratch:
+        chosen = Path(scratch) / "images"  # make_pack reads a gallery's day folders
+        chosen.mkdir()
+        for n, (path, params) in enumerate(written_images(images)):
+            task_id = str(params["task_id"])
+            if task_id in hidden:
+                continue
+            data = path.read_bytes()
+            entry = gallery.entry(task_id)
+            if entry is not None and entry.nsfw and not params.get("nsfw"):
+                data = embed_params(strip_params(data), {**params, "nsfw": True})
+            copy = chosen / f"{n:06d}-{path.name}"
+            copy.write_bytes(data)
+            sidecar = path.with_name(path.name + ".json")  # formats with no room inside
+            if sidecar.is_file():
+                copy.with_name(copy.name + ".json").write_bytes(sidecar.read_bytes())
+        return make_pack(chosen.parent, out)
 
 
 class Gateway:

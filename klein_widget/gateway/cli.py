@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--budget", type=_dollars, default=_dollars("2.00"), help="dollars")
     command("list", "list students, spend and budgets")
+    reissue = command(
+        "reissue", "print a new token for a student; the old one stops working at once"
+    )
+    reissue.add_argument("name")
     revoke = command("revoke", "turn a student's token off")
     revoke.add_argument("name")
     budget = command("set-budget", "set a student's budget in dollars")
@@ -128,11 +132,17 @@ def _roster(db: object, path: Path) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from klein_widget.gateway._db import ClassDB
     from klein_widget.gateway._state import export_pack, images_folder
     from klein_widget.store._pack_files import PackError
 
+    db = ClassDB(args.db)
     try:
-        manifest = export_pack(images_folder(args.db), args.out)
+        hidden = db.hidden_images()  # images the teacher hid on the dashboard stay out
+    finally:
+        db.close()
+    try:
+        manifest = export_pack(images_folder(args.db), args.out, hidden=hidden)
     except PackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -159,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 state = "revoked" if s.revoked else "active"
                 spent, budget = s.spent_mills / 1000, s.budget_mills / 1000
                 print(f"{s.name:20} ${spent:>8.3f} ${budget:>8.3f}  {state}")
+        elif args.command == "reissue":
+            print(db.reissue(args.name))
+            print(f"(give this new token to {args.name}; the old one no longer works)",
+                  file=sys.stderr)  # fmt: skip
         elif args.command == "revoke":
             db.revoke(args.name)
             print(f"{args.name}'s token no longer works")

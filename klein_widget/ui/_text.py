@@ -126,9 +126,11 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
         if generation.passed_over:
             parts.insert(0, passed_over_text(generation))
     width, height = generation.size
+    parts += [f"seed {generation.seed}", f"{width}×{height}"]
+    left = generation.prediction.budget_left_mills
+    if left is not None:  # through a classroom gateway: what the student's budget holds
+        parts.append(f"class budget {price_text(left / 1000, base_url, simulated=False)} left")
     parts += [
-        f"seed {generation.seed}",
-        f"{width}×{height}",
         price_text(generation.cost, base_url, simulated=generation.prediction.simulated),
     ]
     if generation.nsfw:

@@ -4,7 +4,6 @@ Screenshots go to the test's temporary folder (``dashboard.png``, ``enlarged.png
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,29 +12,21 @@ import pytest
 
 from klein_widget.gateway import RunningGateway
 from klein_widget.store import open_pack
-from tests.browser.harness import VIEWPORT, launch_chromium, require_chromium, screenshot
+from tests.browser.harness import VIEWPORT, screenshot
 
 from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
+from .dashboard_helpers import chromium_browser  # noqa: F401  (the chromium fixture)
 
 pytestmark = pytest.mark.browser
 HOSTILE = "<script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'>"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def test_the_dashboard_shows_spend_queue_gallery_and_controls(
-    gateway: RunningGateway, ada: str, bo: str, chromium: Any, tmp_path: Path
+    gateway: RunningGateway,
+    ada: str,
+    bo: str,
+    chromium: Any,
+    tmp_path: Path,
 ) -> None:
     with student_client(gateway, ada) as client:
         for seed in (1, 2):

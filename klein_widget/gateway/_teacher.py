@@ -1,0 +1,129 @@
+"""What every teacher page shares: the teacher's login (a ``?token=`` link or its cookie)
+and rendering through Jinja2 templates with autoescape (``templates/*.html`` beside this
+file), so no page builds HTML by hand and no field can skip escaping.
+
+Pages also send a Content-Security-Policy that allows only this server's own scripts and
+styles (``static/``): even a value that escaped escaping could not run.
+
+Example:
+    >>> render(request, "dashboard.html", students=[])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from klein_widget.emulator._http import Problem
+from klein_widget.gateway._api import guard_logins
+from klein_widget.gateway._hidden import TEACHER_COOKIE
+from klein_widget.gateway._rows import GatewayTask
+from klein_widget.gateway._state import Gateway
+
+__all__ = [
+    "PAGE_HEADERS",
+    "STATIC",
+    "TEACHER_COOKIE",
+    "money",
+    "nsfw_flags",
+    "render",
+    "shown_image",
+    "teacher",
+]
+
+STATIC = Path(__file__).parent / "static"
+_TEMPLATES = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,  # every {{ value }} is escaped, whatever the file's name
+        undefined=jinja2.StrictUndefined,  # a misspelt field fails the test, not the page
+    )
+)
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+# A cookie from before a restart is dropped with the 401, so the browser stops sending it.
+_DROP_COOKIE = f'{TEACHER_COOKIE}=""; Max-Age=0; Path=/; HttpOnly; SameSite=Strict'
+NOT_TEACHER = (
+    "The dashboard needs the teacher token printed by `klein gateway serve`: open the "
+    "/dashboard?token=... link it printed (a gateway that restarted printed a new one)."
+)
+
+
+def _same(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
+
+
+def teacher(request: Request) -> Gateway:
+    """The gateway, if the request carries the teacher's token (a ``?token=`` link first:
+    a fresh link beats a stale cookie); else a 401 that drops a stale cookie, or a 429."""
+    gateway, address = guard_logins(request, whose="the teacher token")
+    link = request.query_params.get("token")
+    cookie = request.cookies.get(TEACHER_COOKIE)
+    if any(given is not None and _same(given, gateway.teacher_token) for given in (link, cookie)):
+        return gateway
+    gateway.logins.failed(address)
+    raise Problem(401, NOT_TEACHER, headers={"Set-Cookie": _DROP_COOKIE} if cookie else None)
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    """A page from ``templates/<template>`` with plain data (escaped by the template)."""
+    return _TEMPLATES.TemplateResponse(
+        request, template, context, status_code=status, headers=PAGE_HEADERS
+    )
+
+
+def money(mills: int) -> str:
+    """Mills as dollars to the mill: ``$0.016``.
+
+    Example:
+        >>> money(16)
+        '$0.016'
+    """
+    return f"${mills / 1000:.3f}"
+
+
+def nsfw_flags(gateway: Gateway, tasks: list[GatewayTask]) -> dict[str, bool]:
+    """WaveSpeed's flag of each task's image, by upstream id: stored in the class database
+    per image, read once from the class store's index (``has_nsfw_contents``) and kept."""
+    ids = sorted({t.upstream_id for t in tasks if t.upstream_id})
+    flags = gateway.db.nsfw_flags(ids)
+    learned = {}
+    for upstream_id in ids:
+        if upstream_id not in flags:
+            entry = gateway.gallery.entry(upstream_id)
+            if entry is not None and entry.path is not None:  # the image is stored: final
+                learned[upstream_id] = entry.nsfw
+    if learned:
+        gateway.db.record_nsfw_flags(learned)
+    return {**flags, **learned}
+
+
+def shown_image(task: GatewayTask, flags: dict[str, bool], hidden: set[str]) -> dict[str, Any]:
+    """What a page shows of a completed image task: its link, prompt, seed, size, owner,
+    whether WaveSpeed flagged it (`nsfw_flags`) and whether the teacher hid it."""
+    r = task.request
+    upstream_id = task.upstream_id or ""
+    return {
+        "id": task.id,
+        "src": f"/gateway/images/{task.id}.png",
+        "prompt": r.prompt,
+        "seed": r.seed,
+        "size": f"{r.width}×{r.height}",
+        "student": task.student,
+        "cached": task.cached,
+        "flagged": flags.get(upstream_id, False),
+        "hidden": upstream_id in hidden,
+        "time": task.created_at[:19].replace("T", " "),
+    }
