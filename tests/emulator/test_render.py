@@ -7,6 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
 
+from klein_widget.emulator._palette import palette_words, read_scene
 from klein_widget.emulator._render import render_png
 
 
@@ -45,6 +46,35 @@ def test_colour_words_set_the_palette() -> None:
         return r - b
 
     assert warmth("red and orange hills") > warmth("blue and navy hills") + 20
+
+
+# Lesson 02's colour step: one subject and light, three palettes written last.
+LESSON_PALETTES = ["teal and orange", "muted greys and soft blues", "bright red, cream and navy"]
+SUBJECT = "a vintage travel poster of a striped lighthouse on a headland, golden hour sunlight"
+
+
+def test_the_last_colour_words_win_and_plurals_count() -> None:
+    assert palette_words("a red barn, teal and orange") == ("red", "teal", "orange")
+    assert palette_words("a red barn, in teal, orange and navy") == ("teal", "orange", "navy")
+    assert palette_words("muted greys and soft blues") == ("grey", "blue")
+    assert palette_words("golden hour sunlight") == ()  # light, not a palette
+    late = read_scene("a red-and-white lighthouse, teal and orange")
+    assert late.accent == read_scene("a lighthouse, white, teal and orange").accent
+
+
+def test_colour_words_of_other_languages_count() -> None:
+    for prompt in ("ein roter Fuchs", "un renard rouge", "un zorro rojo", "una volpe rossa"):
+        assert palette_words(prompt) == ("red",), prompt
+        assert read_scene(prompt).accent == read_scene("a red fox").accent
+    assert palette_words("bleu, vert et jaune") == ("blue", "green", "yellow")
+    assert palette_words("grüne Wälder, azules") == ("green", "blue")
+
+
+def test_the_lessons_palettes_give_clearly_different_pictures() -> None:
+    pictures = [render_png(f"{SUBJECT}, {palette}", 7, 256, 256) for palette in LESSON_PALETTES]
+    for i, first in enumerate(pictures):
+        for second in pictures[i + 1 :]:
+            assert difference(first, second) > 12
 
 
 def test_smooth_not_noise() -> None:
