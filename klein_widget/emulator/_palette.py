@@ -103,7 +103,7 @@ _FOREIGN_BY_COLOUR = {
     "brown": "braun braune brauner marron marrón marrone",
     "pink": "rosa",
     "purple": "lila morado morada viola roxo roxa",
-    "orange": "naranja arancione laranja",
+    "orange": "naranja arancione laranja roux rousse",
     "turquoise": "türkis turquesa turchese",
     "gold": "doré dorée dorado dorada dorato dourado",
 }
