@@ -8,7 +8,7 @@ a prompt change it, and nothing else (subjects, styles, counts, text, moods are 
   land (the second) and the horizon (the last), so a palette written at the end of a
   prompt beats a colour mentioned earlier. Plurals count ("greys", "blues"), and so do
   the common colour words of German, French, Spanish, Italian and Portuguese ("rot",
-  "rouge", "rojo", "rosso", "vermelho"...).
+  "rouge", "rojo", "rosso", "vermelho"...), and hex codes ("#1E90FF").
 * **scene words** ("ocean", "city", "forest", "mountain", "desert", "meadow"...: `SCENE_WORDS`)
   pick the landscape; **time words** ("night", "sunset", "dawn", "noon"...) pick the
   sky; **winter words** ("snow", "ice"...) whiten the ground.
@@ -24,6 +24,8 @@ Example:
     ('red', 'grey', 'blue')
     >>> palette_words("ein roter Fuchs im Schnee, rouge et bleu")
     ('red', 'red', 'blue')
+    >>> palette_words("a poster, background colour #1E90FF, sail colour #FF6F3C")
+    ('#1e90ff', '#ff6f3c')
 """
 
 from __future__ import annotations
@@ -134,7 +136,8 @@ _SCENES: dict[str, tuple[str, ...]] = {
 }
 _TIMES: dict[str, tuple[str, ...]] = {
     "night": _words(
-        "night moon moonlit stars starry midnight dark galaxy space neon nocturnal astronaut"
+        "night moon moonlit moonlight stars starry midnight dark galaxy space neon nocturnal "
+        "astronaut"
     ),
     "sunset": _words("sunset dusk evening twilight golden autumn fall fire"),
     "dawn": _words("dawn sunrise morning misty fog foggy spring"),
@@ -206,8 +209,14 @@ _READ_CHARS = 4000  # the words that set the scene; a huge prompt reads no slowe
 _PALETTE_SIZE = 3  # the last this many colour words make the palette
 
 
+_HEX = re.compile(r"#[0-9a-f]{6}(?![0-9a-z])")
+
+
 def _colour_name(word: str) -> str | None:
-    """The colour a word names (English, a plural, or another language's word), if any."""
+    """The colour a word names (English, a plural, another language's word, or a hex code
+    such as ``#1e90ff``), if any."""
+    if _HEX.fullmatch(word):
+        return word
     for form in (
         word,
         word[:-1] if word.endswith("s") else "",
@@ -221,7 +230,13 @@ def _colour_name(word: str) -> str | None:
 
 
 def _prompt_words(prompt: str) -> list[str]:
-    return re.findall(r"[^\W\d_]+", prompt[:_READ_CHARS].lower())
+    return re.findall(_HEX.pattern + r"|[^\W\d_]+", prompt[:_READ_CHARS].lower())
+
+
+def _rgb(name: str) -> RGB:
+    if name.startswith("#"):
+        return (int(name[1:3], 16), int(name[3:5], 16), int(name[5:7], 16))
+    return _COLOURS[name]
 
 
 def palette_words(prompt: str) -> tuple[str, ...]:
@@ -240,7 +255,7 @@ def read_scene(prompt: str) -> Scene:
     words = _prompt_words(prompt)
     rng = random.Random(digest("palette", prompt))
     kind = _pick(words, _SCENES, [rng.choice(sorted(_SCENES))])
-    colours = [_COLOURS[name] for name in palette_words(prompt)]
+    colours = [_rgb(name) for name in palette_words(prompt)]
     # Night would drown the prompt's colours: only when asked for, if colours are named.
     times = ["day", "day", "sunset", "sunset", "dawn"] + ([] if colours else ["night"])
     time = _pick(words, _TIMES, [rng.choice(times)])

@@ -70,6 +70,16 @@ def test_colour_words_of_other_languages_count() -> None:
     assert palette_words("grüne Wälder, azules") == ("green", "blue")
 
 
+def test_hex_colour_codes_count_as_colours() -> None:
+    assert palette_words("a red boat, background #1E90FF, sail #ff6f3c") == (
+        "red",
+        "#1e90ff",
+        "#ff6f3c",
+    )
+    assert palette_words("issue #123456789 and #12345") == ()  # not a colour code
+    assert read_scene("a sail, #D63A34").accent == read_scene("a sail, red").accent
+
+
 def test_the_lessons_palettes_give_clearly_different_pictures() -> None:
     pictures = [render_png(f"{SUBJECT}, {palette}", 7, 256, 256) for palette in LESSON_PALETTES]
     for i, first in enumerate(pictures):
