@@ -11,7 +11,8 @@ a prompt change it, and nothing else (subjects, styles, counts, text, moods are 
   "rouge", "rojo", "rosso", "vermelho"...), and hex codes ("#1E90FF").
 * **scene words** ("ocean", "city", "forest", "mountain", "desert", "meadow"...: `SCENE_WORDS`)
   pick the landscape; **time words** ("night", "sunset", "dawn", "noon"...) pick the
-  sky; **winter words** ("snow", "ice"...) whiten the ground.
+  sky; **winter words** ("snow", "ice"..., and "Schnee", "neige", "nieve", "neve") whiten
+  the ground. Scene and time words are English only.
 * A prompt without scene or time words gets a landscape and sky chosen by a hash of its
   text: different prompts look different, but that difference means nothing.
 
@@ -143,7 +144,10 @@ _TIMES: dict[str, tuple[str, ...]] = {
     "dawn": _words("dawn sunrise morning misty fog foggy spring"),
     "day": _words("day noon sunny summer bright daylight afternoon"),
 }
-_WINTER = _words("snow snowy winter ice icy frozen arctic frost christmas")
+_WINTER = _words(
+    "snow snowy winter ice icy frozen arctic frost christmas schnee winter neige hiver nieve "
+    "invierno neve inverno"
+)
 
 # (sky top, sky at horizon, sun or moon) for each time of day.
 _SKIES: dict[str, tuple[RGB, RGB, RGB]] = {

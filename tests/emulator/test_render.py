@@ -68,6 +68,8 @@ def test_colour_words_of_other_languages_count() -> None:
         assert read_scene(prompt).accent == read_scene("a red fox").accent
     assert palette_words("bleu, vert et jaune") == ("blue", "green", "yellow")
     assert palette_words("grüne Wälder, azules") == ("green", "blue")
+    assert read_scene("ein roter Fuchs im Schnee").winter
+    assert read_scene("un zorro rojo en la nieve").winter
 
 
 def test_hex_colour_codes_count_as_colours() -> None:
