@@ -13,8 +13,8 @@ a prompt change it, and nothing else (subjects, styles, counts, text, moods are 
   pick the landscape; **time words** ("night", "sunset", "dawn", "noon"...) pick the
   sky; **winter words** ("snow", "ice"..., and "Schnee", "neige", "nieve", "neve") whiten
   the ground. Scene and time words are English only.
-* A prompt without scene or time words gets a landscape and sky chosen by a hash of its
-  text: different prompts look different, but that difference means nothing.
+* A prompt without scene words gets plain hills, and without time words a day sky: "a
+  cat" and "a dog" get the same meadow (a slight tint per prompt keeps their files apart).
 
 The seed sets the layout (`klein_widget.emulator._render`).
 
@@ -209,6 +209,9 @@ def _pick(words: list[str], table: dict[str, tuple[str, ...]], fallback: list[st
     return fallback[0]
 
 
+# Without scene or time words: one plain scene for every prompt, so that no difference
+# between two stand-ins comes from chance (a cat and a dog look alike, as they should here).
+_PLAIN_SCENE, _PLAIN_TIME = "hills", "day"
 _READ_CHARS = 4000  # the words that set the scene; a huge prompt reads no slower
 _PALETTE_SIZE = 3  # the last this many colour words make the palette
 
@@ -258,11 +261,9 @@ def read_scene(prompt: str) -> Scene:
     """Read the palette and the kind of landscape from the prompt's words."""
     words = _prompt_words(prompt)
     rng = random.Random(digest("palette", prompt))
-    kind = _pick(words, _SCENES, [rng.choice(sorted(_SCENES))])
+    kind = _pick(words, _SCENES, [_PLAIN_SCENE])
     colours = [_rgb(name) for name in palette_words(prompt)]
-    # Night would drown the prompt's colours: only when asked for, if colours are named.
-    times = ["day", "day", "sunset", "sunset", "dawn"] + ([] if colours else ["night"])
-    time = _pick(words, _TIMES, [rng.choice(times)])
+    time = _pick(words, _TIMES, [_PLAIN_TIME])
     winter = any(w in _WINTER for w in words)
     # A small hue turn per prompt, so two prompts without colour words still differ.
     turn = rng.uniform(-0.06, 0.06)

@@ -62,6 +62,12 @@ def test_the_last_colour_words_win_and_plurals_count() -> None:
     assert late.accent == read_scene("a lighthouse, white, teal and orange").accent
 
 
+def test_a_prompt_without_scene_words_gets_the_plain_scene_not_a_chance_one() -> None:
+    scenes = [read_scene(p) for p in ("a cat", "a dog", "a portrait photo of a CEO", "a sign")]
+    assert {(s.kind, s.time, s.winter) for s in scenes} == {("hills", "day", False)}
+    assert read_scene("a cat at night by the sea").kind == "sea"
+
+
 def test_colour_words_of_other_languages_count() -> None:
     for prompt in ("ein roter Fuchs", "un renard rouge", "un zorro rojo", "una volpe rossa"):
         assert palette_words(prompt) == ("red",), prompt
