@@ -3,9 +3,9 @@
 `render_png(prompt, seed, width, height)` paints a soft landscape (sky gradient, sun or
 moon, clouds, layered hills / mountains / sea / city / forest / dunes) and stamps a
 "klein emulator" badge with the seed and the first words of the prompt, so nobody takes
-it for the model's output. The prompt chooses the palette and scene (colour names such
-as "red" or "teal", words like "sunset", "night", "ocean", "city", "forest", "snow");
-the seed chooses the composition (where the sun sits, the shape of the land, the
+it for the model's output. A few words of the prompt choose the palette and scene, and
+nothing else in it counts (`klein_widget.emulator._palette` lists exactly which: the last
+colour words win); the seed chooses the composition (where the sun sits, the shape of the land, the
 clouds), so "same seed, new prompt" keeps the layout and changes the look.
 
 The same (prompt, seed, width, height) always gives the same bytes. The scene is

@@ -68,8 +68,14 @@ _UNSET = "not set: the model decides"
 def _clean(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be text, not {type(value).__name__} {value!r}")
-    # Parts are joined with ", ": trailing commas or full stops would double up.
-    return value.strip().rstrip(",.;").strip()
+    return value.strip()
+
+
+def _joined(parts: list[str]) -> str:
+    """Parts joined with ", "; a part followed by another loses its trailing commas and
+    full stops (they would double up), the last part is kept as written."""
+    trimmed = [part.rstrip(",.;").strip() or part for part in parts[:-1]]
+    return ", ".join(trimmed + parts[-1:])
 
 
 @dataclass(frozen=True)
@@ -200,8 +206,9 @@ class PromptBuilder:
 
     @property
     def prompt(self) -> str:
-        """The composed prompt: the set parts in order, joined with commas."""
-        return ", ".join(self.parts.values())
+        """The composed prompt: the set parts in order, joined with commas (a subject alone
+        is the prompt exactly as written)."""
+        return _joined(list(self.parts.values()))
 
     def with_(self, **changes: str) -> PromptBuilder:
         """A copy with some parts changed (``""`` clears a part).
@@ -231,13 +238,13 @@ class PromptBuilder:
         """
         if len(options) < 2:
             raise ValueError(f"vary() needs two or more options for {part}, not {len(options)}")
-        for option in options:
-            text = _clean(part, option)
+        texts = [_clean(part, option).rstrip(",.;").strip() for option in options]
+        for option, text in zip(options, texts, strict=True):
             if not text or any(char in text for char in "{}|"):
                 raise ValueError(
                     f"each option is plain, non-empty text without braces or |, not {option!r}"
                 )
-        return self.with_(**{part: "{" + "|".join(_clean(part, o) for o in options) + "}"})
+        return self.with_(**{part: "{" + "|".join(texts) + "}"})
 
     def variants(self, *, wildcards: str | os.PathLike[str] | None = None) -> Variants:
         """What the prompt's ``{a|b}`` and ``__wildcard__`` parts expand to, with labels.

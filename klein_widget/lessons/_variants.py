@@ -7,6 +7,10 @@ Weights (``{2::a|b}``) matter only to random sampling, so a grid shows each opti
 Wildcards come from ``NAME.txt`` files (one option a line) in the folder given as
 ``wildcards=``, else ``$KLEIN_WILDCARDS``, else ``./wildcards`` when it exists.
 
+Only a brace group holding ``|``, a ``__wildcard__`` or a counted or weighted form is a
+variant: ``a sign that says {OPEN}`` is sent as written, and so is a JSON prompt
+(``{"scene": "a fox in snow"}``), which is never expanded.
+
 Each `Variant` says which words varied (``choices``, and ``segments`` with those words
 emphasised, for grid labels). Mistakes are `InvalidRequestError` before anything is sent.
 The library treats ``#``, ``//``, ``$``, ``%`` and ``__`` as syntax everywhere; here they
@@ -38,7 +42,9 @@ from klein_widget.lessons._variant_text import (
     escape_own,
     guard,
     has_variants,
+    is_json_prompt,
     literal,
+    literal_braces,
     restore,
     wildcards_folder,
 )
@@ -243,8 +249,13 @@ def expand_variants(template: str, *, wildcards: str | os.PathLike[str] | None =
     if not isinstance(template, str):
         raise InvalidRequestError(f"prompt must be text, not {type(template).__name__}")
     # %klein's templates come protected already; anyone else's is the user's own text.
-    protected = template.startswith(PROTECTED)
-    template = template[1:] if protected else escape_own(template)
+    if template.startswith(PROTECTED):
+        template = template[1:]
+    elif is_json_prompt(template):
+        template = literal(template)  # a structured prompt is sent as written
+    else:
+        template = escape_own(template)
+    template = literal_braces(template)
     if not has_variants(template):
         plain = restore(template)
         return Variants(plain, (), (Variant(plain, (), (Segment(plain),)),))

@@ -11,15 +11,21 @@ what the rest of the package and the tests use.
 
 Rules of the line:
 
-* Words are split like a shell line: ``"..."`` and ``'...'`` group words, a backslash
-  escapes a quote, a backslash or a blank. A quote right after a letter or digit is
-  just a character, so ``a fox's den`` and ``a 12" record`` need no quoting.
-* Words that are not options form the prompt, joined by single spaces; ``--`` ends the
-  options (for a prompt that starts with ``-``). ``%%klein`` takes the cell body instead.
+* Words are split like a shell line to find the options: ``"..."`` and ``'...'`` group
+  words, a backslash escapes a quote, a backslash or a blank. A quote right after a letter
+  or digit is just a character, so ``a fox's den`` and ``a 12" record`` need no quoting.
+* The prompt is sent as typed: the line's text from its first prompt word to its last,
+  quotes included (``%klein a shop sign that says "OPEN"`` sends the quotes, which tell
+  FLUX.2 which text to draw). One exception: a prompt that is ONE quoted string
+  (``%klein "a fox, at dusk" --aspect 16:9``) is sent without those outer quotes. Words
+  split by options are joined by one space; ``--`` ends the options (for a prompt that
+  starts with ``-``). ``%%klein`` takes the cell body instead, exactly as written.
+* A prompt that is a JSON object or list (``{"scene": "a fox in snow"}``) is sent as
+  written: no ``{name}`` is filled in and nothing expands.
 * ``{name}`` (also ``{name.attr}``, ``{name[0]}``, ``{name:.2f}``) is filled in from the
   namespace, in the prompt and in option values; ``{{`` and ``}}`` are literal braces.
-* In the prompt, ``{red|blue}`` (any ``{...}`` with ``|``, ``$$`` or ``::``) and
-  ``__wildcard__`` are prompt variants: ``%klein`` makes a labelled grid of them
+* In the prompt, ``{red|blue}`` (a ``{...}`` holding ``|``, a ``__wildcard__``, ``N$$`` or
+  ``N::``) and ``__wildcard__`` are prompt variants: ``%klein`` makes a labelled grid of them
   (`klein_widget.lessons._compare.compare`), as it does for a list of seeds ``-s 1,2,3``.
 
 Example:
@@ -32,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,7 +58,7 @@ from klein_widget.magic._options import (
     read_seed,
     read_size,
 )
-from klein_widget.magic._words import EXAMPLE, MagicUsageError, split_words
+from klein_widget.magic._words import EXAMPLE, MagicUsageError, Word, prompt_text, split_words
 from klein_widget.ui._snippets import format_magic
 
 __all__ = [
@@ -167,7 +174,17 @@ def parse_line(
     defaults = defaults or MagicDefaults()
     names: Mapping[str, Any] = namespace if namespace is not None else {}
     line, cell = _strip_magic_name(line, cell)
+    head, line = _json_head(line) if cell is None else ("", line)
     options = parse_options(split_words(line))
+    typed = head or prompt_text(line, options.words)
+    if head and options.words:
+        raise MagicUsageError(
+            f"after a JSON prompt only options may follow, not {' '.join(options.words)!r}: "
+            "put every word inside the JSON"
+        )
+    for name, value in vars(options).items():  # option values as plain text from here on
+        if isinstance(value, Word):
+            setattr(options, name, str(value))
 
     def fill(text: str | None) -> str | None:
         return None if text is None else expand(text, names)
@@ -178,8 +195,8 @@ def parse_line(
             "%%klein takes the prompt from the cell body: put the words "
             f"{' '.join(options.words)!r} in the cell, and only options on the first line"
         )
-    given = cell is not None or bool(options.words)
-    template = expand(cell if cell is not None else " ".join(options.words), names, variants=True)
+    given = cell is not None or bool(options.words) or bool(head)
+    template = expand(cell if cell is not None else typed, names, variants=True)
     variants = has_variants(template)
     prompt = restore(template)
     if given and not prompt.strip():
@@ -254,6 +271,21 @@ def parse_line(
         seeds=tuple(r.seed for r in checked),
         variants=variant_grid,
     )
+
+
+def _json_head(line: str) -> tuple[str, str]:
+    """A line that starts with a JSON object or list: that JSON (the prompt, as written) and
+    the rest of the line (its options); otherwise ``("", line)``."""
+    text = line.lstrip()
+    if text[:1] not in ("{", "["):
+        return "", line
+    try:
+        value, end = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        return "", line
+    if not isinstance(value, (dict, list)) or text[end : end + 1].strip():
+        return "", line
+    return text[:end], text[end:]
 
 
 def _seed_list(text: str) -> tuple[Any, ...]:

@@ -6,10 +6,12 @@ needs: ``{name}``, ``{name.attr}``, ``{name[0]}``, ``{name[key]}`` and a format 
 mistake is a `MagicUsageError` that says how to write literal braces. Its inverse,
 `escape_braces`, writes snippets (`klein_widget.ui._snippets`). Pure: no IPython.
 
-In a prompt (``variants=True``) a ``{...}`` holding ``|``, ``$$`` or ``::`` is a prompt
-variant (``{red|blue}``, see `klein_widget.lessons._variants`) and is kept for the grid;
-``{name}`` is still a variable, and ``{{``/``}}`` and filled-in values are kept literal
-(`klein_widget.lessons._variant_text.literal`): they never expand as variants.
+In a prompt (``variants=True``) a ``{...}`` that is a variant group (it holds ``|``, a
+``__wildcard__``, or ``N$$`` / ``N::``: `klein_widget.lessons._variant_text.is_variant_group`)
+is kept for the grid; ``{name}`` is still a variable, and ``{{``/``}}`` and filled-in values
+are kept literal (`klein_widget.lessons._variant_text.literal`): they never expand as
+variants. A prompt that is a JSON object or list is sent as written: nothing in it is
+filled in or expanded.
 
 Example:
     >>> expand("a {colour} fox {{not a field}}", {"colour": "red"})
@@ -25,7 +27,15 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from klein_widget.lessons._variant_text import PROTECTED, WILDCARD, escape_own, literal, restore
+from klein_widget.lessons._variant_text import (
+    PROTECTED,
+    WILDCARD,
+    escape_own,
+    is_json_prompt,
+    is_variant_group,
+    literal,
+    restore,
+)
 from klein_widget.magic._words import MagicUsageError
 
 __all__ = ["expand", "is_variant_field", "restore"]
@@ -90,9 +100,6 @@ class _NamespaceFormatter(string.Formatter):
         return value, first
 
 
-_VARIANT_FIELD = re.compile(r"\||\$\$|::")
-
-
 def is_variant_field(field: str) -> bool:
     """True for the inside of a ``{...}`` that is a prompt variant, not a variable.
 
@@ -100,7 +107,7 @@ def is_variant_field(field: str) -> bool:
         >>> is_variant_field("red|blue"), is_variant_field("2$$a|b"), is_variant_field("colour")
         (True, True, False)
     """
-    return bool(_VARIANT_FIELD.search(field))
+    return is_variant_group(field)
 
 
 def _closing(text: str, start: int) -> int:
@@ -128,6 +135,8 @@ def _known_wildcards_only(text: str) -> str:
 
 
 def _expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
+    if is_json_prompt(text):
+        return PROTECTED + literal(text)
     text = _known_wildcards_only(escape_own(text))
     pieces: list[str] = []
     position = 0

@@ -37,8 +37,9 @@ Examples:
 """
 
 _NOTES = """
-Prompts: words split like a shell line. Quote to keep spacing exact; a quote
-right after a letter (fox's, 12") is just a character; -- ends the options.
+Prompts are sent as typed, quotes included ("OPEN" asks FLUX.2 to write it);
+a prompt that is one quoted string is sent without its outer quotes, and a
+JSON prompt ({"scene": ...}) exactly as written; -- ends the options.
 Quote a prompt that ends in ? (IPython reads a trailing ? as a help request).
 {name}, {name.attr} and {name[0]} are filled in from your variables (in the
 prompt and in option values); write {{ and }} for literal braces.

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["EXAMPLE", "MagicUsageError", "split_words"]
+__all__ = ["EXAMPLE", "MagicUsageError", "Word", "prompt_text", "split_words"]
 
 EXAMPLE = '%klein "a red fox in snow" -W 768 -H 512 -s 42'  # shown in usage errors
 
@@ -23,6 +23,68 @@ _QUOTES = "'\""
 
 class MagicUsageError(ValueError):
     """A mistake in a ``%klein`` line; the message says what is allowed. Nothing was sent."""
+
+
+class Word(str):
+    """One word of a line (quotes and escapes done), knowing where it stood in the line."""
+
+    start: int
+    end: int
+
+    def __new__(cls, text: str, start: int, end: int) -> Word:
+        word = super().__new__(cls, text)
+        word.start, word.end = start, end
+        return word
+
+
+def prompt_text(line: str, words: list[str]) -> str:
+    """The prompt as typed: the line's text from the first prompt word to the last, quotes
+    and all (quotes tell FLUX.2 which text to draw); a prompt that is one quoted string
+    (``"a fox, at dusk"``) is that string without its quotes. Words separated by options
+    are joined by one space.
+
+    Example:
+        >>> line = 'a shop sign that says "OPEN" -s 3'
+        >>> prompt_text(line, split_words(line)[:6])
+        'a shop sign that says "OPEN"'
+        >>> prompt_text('"a fox, at dusk" -s 3', split_words('"a fox, at dusk" -s 3')[:1])
+        'a fox, at dusk'
+    """
+    spans = [(w.start, w.end) if isinstance(w, Word) else None for w in words]
+    if not words or None in spans:
+        return " ".join(words)
+    first = words[0]
+    assert isinstance(first, Word)
+    if len(words) == 1 and _whole_quoted(line[first.start : first.end]):
+        return str(first)
+    runs: list[str] = []
+    run_start = run_end = -1
+    for word in words:
+        assert isinstance(word, Word)
+        if run_end >= 0 and line[run_end : word.start].strip():
+            runs.append(line[run_start:run_end])
+            run_start = -1
+        if run_start < 0:
+            run_start = word.start
+        run_end = word.end
+    runs.append(line[run_start:run_end])
+    return " ".join(runs)
+
+
+def _whole_quoted(raw: str) -> bool:
+    """True if ``raw`` is one quoted string from its first character to its last."""
+    quote = raw[:1]
+    if quote not in _QUOTES or not quote:
+        return False
+    i = 1
+    while i < len(raw):
+        if raw[i] == "\\" and quote == '"' and i + 1 < len(raw) and raw[i + 1] in '"\\':
+            i += 2
+            continue
+        if raw[i] == quote:
+            return i == len(raw) - 1
+        i += 1
+    return False
 
 
 def split_words(text: str) -> list[str]:
@@ -38,6 +100,7 @@ def split_words(text: str) -> list[str]:
     words: list[str] = []
     word: list[str] = []
     started = False  # a word has begun (even an empty "" one)
+    start = 0
     quote = ""
     i, n = 0, len(text)
     while i < n:
@@ -52,15 +115,18 @@ def split_words(text: str) -> list[str]:
                 word.append(char)
         elif char.isspace():
             if started:
-                words.append("".join(word))
+                words.append(Word("".join(word), start, i))
                 word, started = [], False
         elif char in _QUOTES and not (i > 0 and text[i - 1].isalnum()):
+            start = i if not started else start
             quote, started = char, True
         elif char == "\\" and i + 1 < n and (text[i + 1] in "\\'\"" or text[i + 1].isspace()):
+            start = i if not started else start
             i += 1
             word.append(text[i])
             started = True
         else:
+            start = i if not started else start
             word.append(char)
             started = True
         i += 1
@@ -70,5 +136,5 @@ def split_words(text: str) -> list[str]:
             f"e.g. {EXAMPLE}, or write \\{quote} for the character itself"
         )
     if started:
-        words.append("".join(word))
+        words.append(Word("".join(word), start, n))
     return words

@@ -7,6 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
 
+from klein_widget.emulator._palette import palette_words, read_scene
 from klein_widget.emulator._render import render_png
 
 
@@ -45,6 +46,53 @@ def test_colour_words_set_the_palette() -> None:
         return r - b
 
     assert warmth("red and orange hills") > warmth("blue and navy hills") + 20
+
+
+# Lesson 02's colour step: one subject and light, three palettes written last.
+LESSON_PALETTES = ["teal and orange", "muted greys and soft blues", "bright red, cream and navy"]
+SUBJECT = "a vintage travel poster of a striped lighthouse on a headland, golden hour sunlight"
+
+
+def test_the_last_colour_words_win_and_plurals_count() -> None:
+    assert palette_words("a red barn, teal and orange") == ("red", "teal", "orange")
+    assert palette_words("a red barn, in teal, orange and navy") == ("teal", "orange", "navy")
+    assert palette_words("muted greys and soft blues") == ("grey", "blue")
+    assert palette_words("golden hour sunlight") == ()  # light, not a palette
+    late = read_scene("a red-and-white lighthouse, teal and orange")
+    assert late.accent == read_scene("a lighthouse, white, teal and orange").accent
+
+
+def test_a_prompt_without_scene_words_gets_the_plain_scene_not_a_chance_one() -> None:
+    scenes = [read_scene(p) for p in ("a cat", "a dog", "a portrait photo of a CEO", "a sign")]
+    assert {(s.kind, s.time, s.winter) for s in scenes} == {("hills", "day", False)}
+    assert read_scene("a cat at night by the sea").kind == "sea"
+
+
+def test_colour_words_of_other_languages_count() -> None:
+    for prompt in ("ein roter Fuchs", "un renard rouge", "un zorro rojo", "una volpe rossa"):
+        assert palette_words(prompt) == ("red",), prompt
+        assert read_scene(prompt).accent == read_scene("a red fox").accent
+    assert palette_words("bleu, vert et jaune") == ("blue", "green", "yellow")
+    assert palette_words("grüne Wälder, azules") == ("green", "blue")
+    assert read_scene("ein roter Fuchs im Schnee").winter
+    assert read_scene("un zorro rojo en la nieve").winter
+
+
+def test_hex_colour_codes_count_as_colours() -> None:
+    assert palette_words("a red boat, background #1E90FF, sail #ff6f3c") == (
+        "red",
+        "#1e90ff",
+        "#ff6f3c",
+    )
+    assert palette_words("issue #123456789 and #12345") == ()  # not a colour code
+    assert read_scene("a sail, #D63A34").accent == read_scene("a sail, red").accent
+
+
+def test_the_lessons_palettes_give_clearly_different_pictures() -> None:
+    pictures = [render_png(f"{SUBJECT}, {palette}", 7, 256, 256) for palette in LESSON_PALETTES]
+    for i, first in enumerate(pictures):
+        for second in pictures[i + 1 :]:
+            assert difference(first, second) > 12
 
 
 def test_smooth_not_noise() -> None:

@@ -37,8 +37,9 @@ def test_parts_are_written_in_order_and_unset_parts_are_skipped() -> None:
 
 def test_blanks_and_trailing_punctuation_do_not_double_the_commas() -> None:
     builder = PromptBuilder("  a fox,  ", style="oil painting.", lighting="   ")
-    assert builder.prompt == "a fox, oil painting"
+    assert builder.prompt == "a fox, oil painting."  # the last part is kept as written
     assert builder.lighting == ""
+    assert PromptBuilder("a fox.").prompt == "a fox."  # a subject alone is the prompt
 
 
 def test_colors_is_another_spelling_of_colours() -> None:

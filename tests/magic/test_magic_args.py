@@ -50,7 +50,7 @@ def model_message(**fields: object) -> str:
         ("a -W 512 fox", "a fox"),
         ("-W 512 -- -fox in snow", "-fox in snow"),
         ("%klein a red fox", "a red fox"),
-        ("  a   red\tfox  ", "a red fox"),
+        ("  a   red\tfox  ", "a   red\tfox"),  # as typed, between its first and last word
     ],
 )
 def test_prompt_words(line: str, prompt: str) -> None:

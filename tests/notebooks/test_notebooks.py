@@ -17,13 +17,19 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.notebooks import lesson_costs
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NAMES = [
+    "00-teacher.ipynb",
     "01-quickstart.ipynb",
     "02-prompt-engineering.ipynb",
     "03-seeds-and-batches.ipynb",
     "04-classroom.ipynb",
+    "05-what-models-get-wrong.ipynb",
+    "06-bias-safety-ethics.ipynb",
 ]
+LESSONS = NAMES[1:]  # the students' notebooks (00 is the teacher's)
 CELL_TIMEOUT = 180  # seconds; a whole grid of images is one cell
 
 
@@ -65,21 +71,48 @@ def test_first_cell_installs_only_where_missing_then_connect(name: str) -> None:
         r'except ImportError:\n    %pip install -q "klein-widget\[emulator\] @ git\+https://',
         install,
     )
-    # The notebook connects before anything else talks to the API.
-    assert "klein_widget.connect()" in code[1].source
+    # The notebook connects before anything else talks to the API (04 first starts the
+    # practice gateway it connects to).
+    assert any("klein_widget.connect()" in cell.source for cell in code[1:3])
 
 
-def test_solutions_are_collapsed() -> None:
-    cells = load("02-prompt-engineering.ipynb").cells
-    solutions = [c for c in cells if "solution" in c.metadata.get("tags", [])]
-    assert len(solutions) == 3
-    for cell in solutions:
-        assert cell.metadata["jupyter"] == {"source_hidden": True}
-        assert cell.source.startswith("# Solution to exercise")
+_DETAILS = re.compile(r"<details>.*?</details>", re.DOTALL)
+_ASSIGNED = re.compile(r"^(\w+)\s*=", re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_exercises_are_gradable_and_run_all_never_runs_a_solution(name: str) -> None:
+    cells = load(name).cells
+    markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    code = [c for c in cells if c.cell_type == "code"]
+    assert re.search(r"^#+ Exercise", markdown, re.MULTILINE), f"{name} has no exercise"
+    assert "Predict" in markdown, f"{name} has no predict-then-check step"
+    assert "Rubric" in markdown or "*Rubric:*" in markdown, f"{name} has no rubric"
+    assert any("reflection" in c.metadata.get("tags", []) for c in cells), f"{name}: no reflection"
+    for cell in code:  # solutions are never code cells: Run All would run them
+        assert "solution" not in cell.metadata.get("tags", []), f"{name}: cell {cell.id}"
+        assert not cell.source.lstrip().startswith("# Solution"), f"{name}: cell {cell.id}"
+    students_names = {n for c in code for n in _ASSIGNED.findall(c.source)}
+    for block in _DETAILS.findall(markdown):  # a copied solution never overwrites their work
+        clash = set(_ASSIGNED.findall(block)) & students_names
+        assert not clash, f"{name}: a solution reuses the student's names {clash}"
+
+
+def test_the_final_project_and_menus_are_there() -> None:
+    assert "## Final project" in "\n".join(c.source for c in load(LESSONS[-1]).cells)
+    for name in LESSONS:
+        cells = load(name).cells
+        if any("menu" in c.metadata.get("tags", []) for c in cells):
+            assert "Menu" in "\n".join(c.source for c in cells if c.cell_type == "markdown")
+
+
+def left_behind(where: Path) -> list[str]:
+    """What a lesson wrote in its folder outside klein-outputs/ (it should write nothing)."""
+    return sorted(p.name for p in where.iterdir() if p.name != "klein-outputs")
 
 
 def execute(name: str, where: Path) -> nbformat.NotebookNode:
-    notebook = load(name)
+    notebook = lesson_costs.with_measure(load(name))  # a last cell prints what it made
     client = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT,
@@ -130,6 +163,8 @@ def workdir(tmp_path: Path) -> Path:
 def test_quickstart_runs_on_the_emulator(workdir: Path) -> None:
     notebook = execute("01-quickstart.ipynb", workdir)
     no_errors(notebook)
+    lesson_costs.check("01-quickstart.ipynb", notebook)
+    assert left_behind(workdir) == []
     text = text_of(notebook)
     assert "Using the local emulator at http://127.0.0.1:" in text
     assert images(notebook) >= 5  # %klein, a 3-seed grid, %%klein, the client's image
@@ -146,9 +181,12 @@ def test_quickstart_runs_on_the_emulator(workdir: Path) -> None:
 def test_prompt_engineering_runs_on_the_emulator(workdir: Path) -> None:
     notebook = execute("02-prompt-engineering.ipynb", workdir)
     no_errors(notebook)
+    cost = lesson_costs.check("02-prompt-engineering.ipynb", notebook)
+    assert left_behind(workdir) == []
+    assert (workdir / "klein-outputs" / "lighthouse-moods.png").is_file()
     text = text_of(notebook)
     assert "Using the local emulator" in text
-    assert images(notebook) >= 29
+    assert images(notebook) >= cost.images
     # The grids highlight what each prompt adds, e.g. the styles of step 2.
     assert re.search(r"<mark[^>]*>vintage travel poster</mark>", text)
     assert "what it does" in text  # the explanation table
@@ -158,6 +196,8 @@ def test_prompt_engineering_runs_on_the_emulator(workdir: Path) -> None:
 def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
     notebook = execute("03-seeds-and-batches.ipynb", workdir)
     no_errors(notebook)
+    lesson_costs.check("03-seeds-and-batches.ipynb", notebook)
+    assert left_behind(workdir) == []
     text = text_of(notebook)
     assert "identical bytes: True" in text
     assert "the second came from the gallery: True · it cost 0.0" in text  # said so
@@ -172,7 +212,7 @@ def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
     assert "from the pack: lesson-03.zip · cost: 0.0" in text
     assert "the teacher's picture: True" in text
     assert "images the student paid for: 0" in text
-    assert (workdir / "lesson-03.zip").is_file()
+    assert (workdir / "klein-outputs" / "lesson-03.zip").is_file()
     assert images(notebook) >= 20
     widget_views = [
         json.dumps(o["data"])
@@ -191,7 +231,7 @@ def _made(gallery: Path) -> dict[str, tuple[str, int, int, int]]:
     return {task_id: (prompt, w, h, seed) for task_id, prompt, w, h, seed in rows}
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", LESSONS)  # 00's rehearsal saves nothing: its students
 def test_running_a_lesson_again_pays_for_no_fixed_seed(
     name: str, workdir: Path, isolated: Path
 ) -> None:
@@ -210,6 +250,8 @@ def test_running_a_lesson_again_pays_for_no_fixed_seed(
 def test_classroom_runs_on_a_gateway(workdir: Path) -> None:
     notebook = execute("04-classroom.ipynb", workdir)
     no_errors(notebook)
+    lesson_costs.check("04-classroom.ipynb", notebook)
+    assert left_behind(workdir) == []
     text = text_of(notebook)
     assert "Using WaveSpeed at http://127.0.0.1:" in text  # connect() took the gateway's URL
     assert "the same image: True" in text
@@ -217,6 +259,45 @@ def test_classroom_runs_on_a_gateway(workdir: Path) -> None:
     assert "made seed 101" in text
     assert "made seed 102" not in text
     assert "Your class budget of $0.03 is used up ($0.006 left" in text
-    assert "ada: spent 0.024 of 0.03 dollars" in text
-    assert "bo: spent 0.000 of 0.03 dollars" in text
+    assert "the SDK got its picture from the gateway: True" in text  # base_url set in code
+    assert "what you spent: 3 images" in text
     assert images(notebook) >= 1
+
+
+def test_teachers_notebook_rehearses_a_class(workdir: Path) -> None:
+    notebook = execute("00-teacher.ipynb", workdir)
+    no_errors(notebook)
+    lesson_costs.check("00-teacher.ipynb", notebook)
+    assert left_behind(workdir) == []
+    text = text_of(notebook)
+    assert "bo, same cell: 0.0" in text  # the class store answered
+    assert "di: " in text
+    assert "is used up" in text
+    assert "ada: spent 0.008 of 0.024 dollars" in text
+    # The teacher's table of lesson sizes is the measured one, within the same tolerance.
+    source = next(c.source for c in load("00-teacher.ipynb").cells if "LESSON_IMAGES" in c.source)
+    table = dict(re.findall(r'"(\d\d)": (\d+)', source))
+    for name in LESSONS:
+        said, real = int(table[name[:2]]), lesson_costs.stated(name).images
+        assert abs(said - real) <= lesson_costs.TOLERANCE * max(real, 1), name
+
+
+def test_what_models_get_wrong_runs_on_the_emulator(workdir: Path) -> None:
+    notebook = execute("05-what-models-get-wrong.ipynb", workdir)
+    no_errors(notebook)
+    cost = lesson_costs.check("05-what-models-get-wrong.ipynb", notebook)
+    assert left_behind(workdir) == []
+    text = text_of(notebook)
+    assert '"subjects": [{"description": "a blue cube"' in text  # the JSON prompt, as sent
+    assert images(notebook) >= cost.images
+    assert 'role="alert"' not in text
+
+
+def test_bias_safety_ethics_runs_on_the_emulator(workdir: Path) -> None:
+    notebook = execute("06-bias-safety-ethics.ipynb", workdir)
+    no_errors(notebook)
+    cost = lesson_costs.check("06-bias-safety-ethics.ipynb", notebook)
+    assert left_behind(workdir) == []
+    text = text_of(notebook)
+    assert "flagged by the safety checker: True" in text  # the emulator flagged it
+    assert images(notebook) >= cost.images - 1  # all but the flagged one are shown
