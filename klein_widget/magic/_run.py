@@ -95,7 +95,7 @@ def make_one(
     shown = copy_as(ShownGeneration, generation)
     done = done_text(generation, base_url=client.base_url)
     status.update(done, force=True)
-    display(generation)
+    display(shown)  # bounded like the panel's image, hidden if flagged NSFW
     mark_shown(shown)
     saved = save_images([generation], args, out_dir)
     if saved:
