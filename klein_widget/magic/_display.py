@@ -26,9 +26,11 @@ from IPython import display as _ipython_display
 
 from klein_widget._session import session
 from klein_widget.client._generation import Generation
+from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS
 from klein_widget.ui._figure import generation_alt, nsfw_gate
 from klein_widget.ui._grid import GridHTML, render_tiles
 from klein_widget.ui._progress import in_kernel
+from klein_widget.ui._text import price_text
 
 __all__ = [
     "GenerationGrid",
@@ -39,6 +41,7 @@ __all__ = [
     "grid_html",
     "image_html",
     "mark_shown",
+    "with_enhancement",
 ]
 
 _STATUS_INTERVAL = 0.25  # s between status updates within one stage (keeps output light)
@@ -85,6 +88,22 @@ def copy_as(kind: type[G], generation: Generation) -> G:
 
 def _plain(generation: Generation) -> Generation:
     return copy_as(Generation, generation)
+
+
+def with_enhancement(text: str, images: float, base_url: str, *, enhanced: bool) -> str:
+    """``text`` with the prompt enhancer's price added to the total (``%klein --enhance``).
+
+    Example:
+        >>> with_enhancement("Done · $0.008", 0.008, "https://api.wavespeed.ai", enhanced=True)
+        'Done · $0.008 · prompt enhanced $0.001 · $0.009 in all'
+    """
+    if not enhanced:
+        return text
+    enhancer = PRICE_PER_ENHANCE_MILLS / 1000
+    return (
+        f"{text} · prompt enhanced {price_text(enhancer, base_url)} · "
+        f"{price_text(images + enhancer, base_url)} in all"
+    )
 
 
 def image_html(generation: Generation) -> str:

@@ -119,3 +119,9 @@ def test_a_failed_task_is_refunded_not_counted_as_an_image(ipython: Shell) -> No
     assert after.images == before.images
     assert after.mills == before.mills
     assert after.refunded == before.refunded + 1
+
+
+def test_an_enhanced_grid_counts_the_enhancer(ipython: Shell) -> None:
+    ran = ipython.run(f"%klein a fox {SMALL} -n 2 -s 80 --enhance")
+    assert ran.error is None
+    assert ran.texts[-1].endswith("· prompt enhanced $0.001 simulated · $0.017 simulated in all")
