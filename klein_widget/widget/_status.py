@@ -39,7 +39,7 @@ NO_KEY_TEXT = (
 _STAGES = {  # what the progress bar names each stage
     "submitting": "sending",
     "rate_limited": "rate limited",
-    "submitted": "queued",
+    "submitted": "accepted",  # all that is known until the first poll: not "queued"
     "queued": "queued",
     "processing": "generating",
     "downloading": "downloading",

@@ -134,24 +134,29 @@ function render({ model, el }) {
       number.textContent = input.value;
       setTrait(name, Number(input.value));
     });
-    input.addEventListener("keydown", (event) => {
-      const lo = Number(input.min), hi = Number(input.max), step = Number(input.step) || 1;
-      let value = null;
-      if (event.key in SLIDER_KEYS) value = Number(input.value) + SLIDER_KEYS[event.key] * step;
-      else if (event.key === "Home") value = lo;
-      else if (event.key === "End") value = hi;
-      if (value === null || event.ctrlKey || event.metaKey || event.altKey) return;
-      event.preventDefault();
-      event.stopPropagation(); // not Jupyter's: ↓ must not move to the next cell
-      value = Math.min(hi, Math.max(lo, value));
-      if (value === Number(input.value)) return;
-      input.value = String(value);
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-    });
-    const row = h("div", { class: "kp-slider" },
-      h("label", { for: `${id}-${name}`, text: label }), input, number);
-    return { input, number, row };
+    return { input, number, row: h("div", { class: "kp-slider" },
+      h("label", { for: `${id}-${name}`, text: label }), input, number) };
   }
+  // A slider's keys, handled by the panel. Notebook 7 handles keys on the window before
+  // the page sees them (capture), so the panel listens there first, for its sliders only.
+  function sliderKey(event) {
+    const input = event.composedPath()[0];
+    if (input !== widthSlider.input && input !== heightSlider.input) return;
+    const lo = Number(input.min), hi = Number(input.max), step = Number(input.step) || 1;
+    let value = null;
+    if (event.key in SLIDER_KEYS) value = Number(input.value) + SLIDER_KEYS[event.key] * step;
+    else if (event.key === "Home") value = lo;
+    else if (event.key === "End") value = hi;
+    if (value === null || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault();
+    event.stopImmediatePropagation(); // not Jupyter's: ↓ must not move to the next cell
+    value = Math.min(hi, Math.max(lo, value));
+    if (value === Number(input.value)) return;
+    input.value = String(value);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  window.addEventListener("keydown", sliderKey, true);
+  cleanups.push(() => window.removeEventListener("keydown", sliderKey, true));
   const widthSlider = slider("width", "Width");
   const heightSlider = slider("height", "Height");
   const swap = h("button", { type: "button", class: "kp-btn kp-swap", onclick: () => send("swap"),
@@ -207,7 +212,7 @@ function render({ model, el }) {
   const statusBox = h("div", { class: "kp-status", role: "status", "aria-live": "polite" });
   const retry = h("button", { type: "button", class: "kp-btn", onclick: () => send("retry") }, "Retry");
   const progress = h("div", { class: "kp-progress" });
-  const lostNote = h("div", { class: "kp-lost klein-line klein-error", role: "alert" });
+  const lostNote = h("div", { class: "kp-lost klein-error", role: "alert" });
   lostNote.hidden = true;
   const stageAnnouncer = h("div", { class: "kp-offscreen", "aria-live": "polite" });
 
@@ -588,6 +593,7 @@ function render({ model, el }) {
   on("image_stale", drawStale);
   on("snippets", drawSnippets);
   on("history_items history_count current_id", drawHistory);
+  on("history_items current_id", drawLightbox); // marimo may send these after the image
   const onMessage = (msg, buffers) => {
     markLive();
     if (msg && msg.type === "ack") return;

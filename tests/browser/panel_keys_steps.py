@@ -193,3 +193,22 @@ def check_lost_kernel(page: Any, panel: Any, restart: Callable[[], None], shots:
     soft(problems, "a restarted kernel's panel says so", says_lost)
     panel_screenshot(page, panel, shots / "panel-lost-kernel.png")
     return problems
+
+
+def keys_problems(
+    page: Any,
+    panel: Any,
+    emulator: RunningEmulator,
+    shots: Path,
+    restart: Callable[[], None] | None = None,
+) -> list[str]:
+    """Every check above, in order (the lost kernel last, where the front end restarts one)."""
+    panel.get_by_label("Prompt", exact=True).wait_for(state="visible", timeout=60_000)
+    make_two(panel)
+    problems = check_alt_text(panel)
+    problems += check_slider_keys(page, panel)
+    problems += check_seed_box(panel, emulator)
+    problems += check_lightbox(page, panel, shots)
+    if restart is not None:
+        problems += check_lost_kernel(page, panel, restart, shots)
+    return problems

@@ -244,7 +244,9 @@ def drive_panel(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -
     emulator.emulator.configure(inference_time=2.0)
     panel.get_by_role("button", name="Generate").click()
     expect(panel.get_by_role("progressbar")).to_have_count(1)
-    expect(panel.locator(".kp-job")).to_contain_text(re.compile(r"Seed \d+: (queued|generating)"))
+    expect(panel.locator(".kp-job")).to_contain_text(
+        re.compile(r"Seed \d+: (accepted|queued|generating)")
+    )
     panel.get_by_label("Prompt", exact=True).press("Escape")
     expect(panel.get_by_role("progressbar")).to_have_count(0)
     expect(panel.locator(".kp-status")).to_contain_text("Stopped waiting for the image with seed")
