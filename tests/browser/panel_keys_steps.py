@@ -174,6 +174,30 @@ def check_lightbox(page: Any, panel: Any, shots: Path) -> list[str]:
     return problems
 
 
+def check_history_strip(panel: Any) -> list[str]:
+    """One Tab stop for the whole strip (arrows move on), and a filter that matches nothing
+    says so instead of showing an empty strip under the full count."""
+    problems: list[str] = []
+    thumbs = panel.locator(".klein-thumb")
+
+    def one_stop() -> None:
+        stops = thumbs.evaluate_all("els => els.filter((b) => b.tabIndex >= 0).length")
+        assert stops == 1, f"{stops} Tab stops in the history strip"
+
+    def no_match() -> None:
+        box = panel.get_by_label("Filter", exact=True)
+        box.fill("zebra")
+        expect(thumbs).to_have_count(0)
+        expect(panel.locator(".kp-nomatch")).to_contain_text('No image\'s prompt contains "zebra"')
+        expect(panel.locator(".kp-history")).to_contain_text("0 of 2 images match")
+        box.fill("")
+        expect(thumbs).to_have_count(2)
+
+    soft(problems, "one Tab stop in the history strip", one_stop)
+    soft(problems, "a filter that matches nothing says so", no_match)
+    return problems
+
+
 def check_lost_kernel(page: Any, panel: Any, restart: Callable[[], None], shots: Path) -> list[str]:
     """After a kernel restart the panel says it lost its kernel and stops offering Generate."""
     problems: list[str] = []
@@ -209,6 +233,7 @@ def keys_problems(
     problems += check_slider_keys(page, panel)
     problems += check_seed_box(panel, emulator)
     problems += check_lightbox(page, panel, shots)
+    problems += check_history_strip(panel)
     if restart is not None:
         problems += check_lost_kernel(page, panel, restart, shots)
     return problems

@@ -126,7 +126,9 @@ OVERFLOW_JS = """el => {
   const panel = el.getBoundingClientRect();
   const controls = el.querySelector('.kp-controls').getBoundingClientRect();
   const result = el.querySelector('.kp-result').getBoundingClientRect();
+  const history = el.querySelector('.kp-history').getBoundingClientRect();
   return {wide, width: panel.width, side: result.left >= controls.right - 1,
+          historyBeside: history.left >= result.right - 1 && history.top < result.bottom,
           image: el.querySelector('img.kp-image').getBoundingClientRect().height,
           viewport: window.innerHeight};
 }"""
@@ -184,6 +186,8 @@ def check_layout(page: Any, panel: Any, shots: Path, label: str) -> None:
         found = panel.evaluate(OVERFLOW_JS)
         assert found["wide"] == [], (label, width, found)
         assert found["side"] == (found["width"] >= 900), (label, width, found)
+        # Wide: the history is a column beside the image, in view with it (issue 23).
+        assert found["historyBeside"] == (found["width"] >= 900), (label, width, found)
         assert found["image"] <= 0.6 * found["viewport"] + 1, (label, width, found)
         panel_screenshot(page, panel, shots / f"panel-{label}-{width}.png")
     page.set_viewport_size(size)
