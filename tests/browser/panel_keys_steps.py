@@ -198,6 +198,42 @@ def check_history_strip(panel: Any) -> list[str]:
     return problems
 
 
+def check_nsfw(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -> list[str]:
+    """A flagged image is hidden behind "Show / hide" in the panel, and stays hidden when the
+    lightbox steps onto it from a neighbour."""
+    problems: list[str] = []
+    enlarge = panel.get_by_role("button", name="Enlarge the image")
+    dialog = page.get_by_role("dialog", name="The image, enlarged")
+
+    def hidden_in_panel() -> None:
+        emulator.emulator.script("task", "nsfw")
+        set_fields(panel, "a flagged kitten", 512, 512, 7)
+        panel.get_by_role("button", name="Generate").click()
+        expect(panel.locator(".kp-caption")).to_contain_text("seed 7", timeout=30_000)
+        expect(panel.locator(".kp-nsfw")).to_contain_text("so it is hidden")
+        expect(enlarge).to_be_hidden()
+        panel.get_by_role("button", name="Show / hide").click()
+        expect(enlarge).to_be_visible()
+        panel_screenshot(page, panel, shots / "panel-nsfw-shown.png")
+
+    def hidden_in_lightbox() -> None:
+        panel.get_by_role("button", name=re.compile(r"^Restore image #2:")).click()
+        expect(panel.get_by_label("Seed", exact=True)).to_have_value("6")
+        enlarge.click()
+        page.keyboard.press("ArrowRight")  # newer: the flagged kitten
+        expect(dialog).to_contain_text("Flagged NSFW, hidden", timeout=10_000)
+        expect(dialog.locator("img")).to_be_hidden()
+        page.screenshot(path=str(shots / "lightbox-nsfw.png"))
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+
+    soft(problems, "a flagged image is hidden in the panel", hidden_in_panel)
+    soft(problems, "a flagged image stays hidden in the lightbox", hidden_in_lightbox)
+    if dialog.count():
+        dialog.get_by_role("button", name="Close").click()
+    return problems
+
+
 def check_lost_kernel(page: Any, panel: Any, restart: Callable[[], None], shots: Path) -> list[str]:
     """After a kernel restart the panel says it lost its kernel and stops offering Generate."""
     problems: list[str] = []
@@ -234,6 +270,7 @@ def keys_problems(
     problems += check_seed_box(panel, emulator)
     problems += check_lightbox(page, panel, shots)
     problems += check_history_strip(panel)
+    problems += check_nsfw(page, panel, emulator, shots)
     if restart is not None:
         problems += check_lost_kernel(page, panel, restart, shots)
     return problems
