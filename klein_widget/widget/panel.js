@@ -254,7 +254,7 @@ function render({ model, el }) {
   // --- history -------------------------------------------------------------------------
   const historyHead = h("div", { class: "kp-small kp-muted" });
   const filter = h("input", { type: "search", id: `${id}-filter`, class: "kp-filter",
-    placeholder: "Filter by prompt" });
+    placeholder: "words in the prompt" });
   const strip = h("div", { class: "kp-strip", role: "list" });
   const noMatch = h("div", { class: "kp-small kp-muted kp-nomatch" });
   filter.addEventListener("input", () => drawHistory());
