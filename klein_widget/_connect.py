@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["connect", "resume", "set_api_key", "use_emulator", "use_pack"]
 
+_plain_emulator: list[RunningEmulator] = []  # the one started without knobs, if running
+
 
 def set_api_key(api_key: str | None = None) -> None:
     """Set the WaveSpeed key for this kernel; with no argument, prompt for it without echo.
@@ -67,13 +69,14 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
 
     shared = session()
     old = shared.emulator
-    if old is not None and not knobs:
-        running = old
+    if old is not None and not knobs and old in _plain_emulator:
+        running = old  # no knobs asks for a default emulator: only a default one is reused
     else:
         running = start(port=0, **knobs)  # first: a bad knob leaves the old one running
         if old is not None:
             old.stop()
         shared.emulator = running
+        _plain_emulator[:] = [] if knobs else [running]
     os.environ[_config.BASE_URL_ENV] = running.base_url
     os.environ.setdefault(_config.API_KEY_ENV, "emulator")
     shared.configure(base_url=running.base_url, api_key=os.environ[_config.API_KEY_ENV])

@@ -76,6 +76,7 @@ class BaseClient(SubmitRules, ProvenanceRules):
         self.base_url = _config.resolve_base_url(base_url)
         self.timeout = timeout
         self._ledger = ledger if ledger is not None else Ledger(max_spend)
+        self._refunded: set[str] = set()  # failed tasks taken off the spend
         if ledger is not None and max_spend is not None:
             ledger.max_spend = max_spend
         # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
@@ -276,6 +277,12 @@ class BaseClient(SubmitRules, ProvenanceRules):
             self.journal.task_submitted(request, prediction)
         run.report("submitted", prediction)
         return prediction
+
+    def _refund_if_failed(self, prediction: Prediction) -> None:
+        """WaveSpeed refunds an image task that ends ``failed``: take it off the spend."""
+        if prediction.status == "failed" and prediction.id not in self._refunded:
+            self._refunded.add(prediction.id)
+            self._ledger.refund(PRICE_PER_IMAGE_MILLS, simulated=self._simulates(prediction))
 
     def _remember(self, task_id: str, request: GenerationRequest) -> None:
         self._requests[task_id] = request

@@ -3,7 +3,8 @@
 A submission reserves its price before it is sent, so many concurrent submissions can
 never together cross ``max_spend``. The reservation is committed once the server may
 have accepted the task (we count what may be billed) and released only when the server
-certainly refused it.
+certainly refused it. A task that then ends failed is refunded by WaveSpeed: `refund`
+takes it off again (and counts it as refunded, not as an image).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Spend:
     reused: int = 0  # images answered from the gallery or a lesson pack, free
     saved_mills: int = 0  # what those would have cost
     simulated_mills: int = 0  # the part of ``mills`` a local emulator "charged": not billed
+    refunded: int = 0  # accepted tasks that ended failed: WaveSpeed refunds them
 
     @property
     def dollars(self) -> float:
@@ -86,6 +88,7 @@ class Ledger:
         self._reused = 0
         self._saved = 0
         self._simulated = 0
+        self._refunded = 0
 
     @property
     def max_spend(self) -> float | None:
@@ -108,6 +111,7 @@ class Ledger:
                 self._reused,
                 self._saved,
                 self._simulated,
+                self._refunded,
             )
 
     def reuse(self, mills: int) -> None:
@@ -141,6 +145,15 @@ class Ledger:
                 self._images += 1
             else:
                 self._enhancements += 1
+
+    def refund(self, mills: int, *, simulated: bool = False) -> None:
+        """An accepted image task ended failed, and WaveSpeed refunds those: take it off
+        the spend and the images, and count it as refunded."""
+        with self._lock:
+            self._committed -= mills
+            self._simulated -= mills if simulated else 0
+            self._images -= 1
+            self._refunded += 1
 
     def release(self, token: tuple[int, str]) -> None:
         """The server certainly did not take it: give the reservation back."""

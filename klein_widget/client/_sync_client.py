@@ -208,6 +208,7 @@ class KleinClient(BaseClient):
             self._sleep(self._poll_delay(delays, run, task_id))
 
     def _complete(self, request: GenerationRequest, prediction: Prediction, run: Run) -> Generation:
+        self._refund_if_failed(prediction)
         image, url = image_or_url(prediction, self.base_url)
         if image is not None and not request.base64_output:
             prediction = self._without_inline(prediction)  # the bytes are in `image` now

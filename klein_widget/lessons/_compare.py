@@ -148,7 +148,9 @@ class CompareResult:
     def grid(self, *, thumbnail: int | None = None) -> GridHTML:
         """The grid as HTML (``thumbnail`` sets the thumbnail side in pixels)."""
         options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
-        return render_sections(self.sections, title=self.summary, **options)
+        return render_sections(
+            self.sections, title=self.summary, base_url=self.base_url or None, **options
+        )
 
     def png(self, *, thumbnail: int = GRID_THUMBNAIL_SIDE) -> bytes:
         """The grid as one labelled PNG image (bytes)."""
@@ -171,6 +173,13 @@ class CompareResult:
         if self._shown_live.is_set():
             return None
         return str(self.grid())
+
+    def _ipython_display_(self) -> None:
+        # As _repr_html_, and nothing at all (not the text repr) when already shown live.
+        if not self._shown_live.is_set():
+            from IPython.display import display
+
+            display(GridHTML(self.grid()))  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:
         return (
@@ -265,9 +274,11 @@ def compare(
             cost = Variants(texts[0], (), tuple(v for e in expanded for v in e)).cost_text(*counts)
         print(f"compare: {cost}")
 
+    base_url = client.base_url
+
     def render(title: str) -> GridHTML:
         options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
-        return render_sections(plan.layout(items), title=title, **options)
+        return render_sections(plan.layout(items), title=title, base_url=base_url, **options)
 
     def arrived(item: BatchItem) -> None:
         items[item.index] = item.generation if item.generation is not None else item.error

@@ -13,7 +13,9 @@ Example (in a notebook):
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import html
 import threading
 import time
 import weakref
@@ -22,9 +24,13 @@ from typing import Any, TypeVar
 
 from IPython import display as _ipython_display
 
+from klein_widget._session import session
 from klein_widget.client._generation import Generation
+from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS
+from klein_widget.ui._figure import generation_alt, nsfw_gate
 from klein_widget.ui._grid import GridHTML, render_tiles
 from klein_widget.ui._progress import in_kernel
+from klein_widget.ui._text import price_text
 
 __all__ = [
     "GenerationGrid",
@@ -33,7 +39,9 @@ __all__ = [
     "cell_finished",
     "display",
     "grid_html",
+    "image_html",
     "mark_shown",
+    "with_enhancement",
 ]
 
 _STATUS_INTERVAL = 0.25  # s between status updates within one stage (keeps output light)
@@ -82,6 +90,42 @@ def _plain(generation: Generation) -> Generation:
     return copy_as(Generation, generation)
 
 
+def with_enhancement(text: str, images: float, base_url: str, *, enhanced: bool) -> str:
+    """``text`` with the prompt enhancer's price added to the total (``%klein --enhance``).
+
+    Example:
+        >>> with_enhancement("Done · $0.008", 0.008, "https://api.wavespeed.ai", enhanced=True)
+        'Done · $0.008 · prompt enhanced $0.001 · $0.009 in all'
+    """
+    if not enhanced:
+        return text
+    enhancer = PRICE_PER_ENHANCE_MILLS / 1000
+    return (
+        f"{text} · prompt enhanced {price_text(enhancer, base_url)} · "
+        f"{price_text(images + enhancer, base_url)} in all"
+    )
+
+
+def image_html(generation: Generation) -> str:
+    """One image as ``%klein`` shows it: bounded as the panel's (at most 60% of the window's
+    height and the cell's width, its shape kept), with alt text, hidden if flagged NSFW.
+
+    Example:
+        >>> "max-height: 60vh" in image_html(fox)  # doctest: +SKIP
+        True
+    """
+    mime = "image/jpeg" if generation.format == "jpeg" else "image/png"
+    data = base64.b64encode(generation.image).decode("ascii")
+    alt = html.escape(generation_alt(generation, session().base_url), quote=True)
+    width, height = generation.size
+    picture = (
+        f'<img src="data:{mime};base64,{data}" alt="{alt}" width="{width}" height="{height}" '
+        'style="display: block; max-width: 100%; max-height: 60vh; width: auto; height: auto; '
+        'object-fit: contain;"/>'
+    )
+    return f'<div class="klein-image">{nsfw_gate(picture, nsfw=generation.nsfw)}</div>'
+
+
 class ShownGeneration(Generation):
     """The `Generation` ``%klein`` returns: the same image, not shown twice in its cell.
 
@@ -92,7 +136,7 @@ class ShownGeneration(Generation):
 
     def _ipython_display_(self) -> None:
         if not _shown_in_this_cell(self):
-            display(_plain(self))
+            display({"text/html": image_html(self), "text/plain": repr(_plain(self))}, raw=True)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Generation):
@@ -125,7 +169,7 @@ class GenerationGrid(list[Generation]):
 
 def grid_html(cells: Sequence[Generation | BaseException | None], title: str) -> GridHTML:
     """The grid of ``cells`` (None: still running), wrapped to fit the cell: four as 2x2."""
-    return render_tiles(cells, title=title)
+    return render_tiles(cells, title=title, base_url=session().base_url)
 
 
 # --- the status line ----------------------------------------------------------------------

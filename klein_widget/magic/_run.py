@@ -37,6 +37,7 @@ from klein_widget.magic._display import (
     display,
     grid_html,
     mark_shown,
+    with_enhancement,
 )
 from klein_widget.ui._grid import GridHTML
 from klein_widget.ui._snippets import default_filename
@@ -94,8 +95,9 @@ def make_one(
         raise
     shown = copy_as(ShownGeneration, generation)
     done = done_text(generation, base_url=client.base_url)
+    done = with_enhancement(done, generation.cost, client.base_url, enhanced=args.enhance)
     status.update(done, force=True)
-    display(generation)
+    display(shown)  # bounded like the panel's image, hidden if flagged NSFW
     mark_shown(shown)
     saved = save_images([generation], args, out_dir)
     if saved:
@@ -157,7 +159,11 @@ def make_grid(
     failures = [cell for cell in cells if isinstance(cell, BaseException)]
     saved = save_images(made, args, out_dir)
     elapsed = time.monotonic() - started
-    status.update(_grid_summary(made, count, elapsed, saved, client.base_url), force=True)
+    summary = _grid_summary(made, count, elapsed, saved, client.base_url)
+    cost = sum(g.cost for g in made)
+    status.update(
+        with_enhancement(summary, cost, client.base_url, enhanced=args.enhance), force=True
+    )
     for failure in failures:
         if not isinstance(failure, KleinError):
             raise failure  # a bug, not the API: show its traceback

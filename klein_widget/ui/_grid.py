@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from klein_widget.client._generation import Generation
+from klein_widget.ui._figure import generation_alt, nsfw_gate
 from klein_widget.ui._images import ThumbnailError, thumbnail_uri
 from klein_widget.ui._labels import Label, Segment, highlight_differences, label_text
 from klein_widget.ui._text import error_text
@@ -101,8 +102,12 @@ _FONT = "var(--jp-ui-font-color1, inherit)"
 _MUTED = "var(--jp-ui-font-color2, #777)"
 _BORDER = "var(--jp-border-color2, rgba(128, 128, 128, 0.35))"
 _ERROR = "var(--jp-error-color1, #d32f2f)"
-# Translucent, so the highlight reads on light and dark backgrounds alike.
-_MARK = "background: rgba(255, 196, 0, 0.38); color: inherit; padding: 0 2px; border-radius: 3px;"
+# Translucent, so the highlight reads on light and dark backgrounds alike; underlined and
+# bold too, so the changed words stand out without seeing colour.
+_MARK = (
+    "background: rgba(255, 196, 0, 0.38); color: inherit; padding: 0 2px; border-radius: 3px; "
+    "font-weight: 700; text-decoration: underline; text-decoration-thickness: 2px;"
+)
 _CELL = f"padding: 6px; vertical-align: top; text-align: center; border: 1px solid {_BORDER};"
 _LABEL = f"padding: 6px 8px; vertical-align: middle; border: 1px solid {_BORDER}; color: {_FONT};"
 
@@ -118,18 +123,20 @@ def label_html(label: Label) -> str:
     return "".join(parts)
 
 
-def _cell_html(cell: Cell, side: int) -> str:
+def _cell_html(cell: Cell, side: int, base_url: str | None = None) -> str:
     box = f"max-width: {side}px; margin: 0 auto;"
     if isinstance(cell, Generation):
         tip = html.escape(
             f"{cell.prompt}\nseed {cell.seed} · {cell.size[0]}x{cell.size[1]}", quote=True
         )
+        alt = html.escape(generation_alt(cell, base_url), quote=True)
         caption = f"seed {cell.seed}" + (" · flagged NSFW" if cell.nsfw else "")
         try:
-            picture = (
-                f'<img src="{thumbnail_uri(cell, side)}" alt="{tip}" '
+            picture = nsfw_gate(
+                f'<img src="{thumbnail_uri(cell, side)}" alt="{alt}" '
                 'style="display: block; width: 100%; height: auto; margin: 0 auto; '
-                'border-radius: 3px;"/>'
+                'border-radius: 3px;"/>',
+                nsfw=cell.nsfw,
             )
         except ThumbnailError as error:  # one unreadable image must not break the grid
             picture = (
@@ -161,7 +168,7 @@ def _title_html(title: Label | None) -> str:
     return f'<div style="font-weight: 600; margin: 4px 0 6px;">{label_html(title)}</div>'
 
 
-def _table(section: GridSection, side: int) -> str:
+def _table(section: GridSection, side: int, base_url: str | None) -> str:
     columns = section.columns
     labelled = section.row_labels is not None
     natural = columns * (side + _CELL_PAD) + (LABEL_WIDTH if labelled else 0)
@@ -191,7 +198,7 @@ def _table(section: GridSection, side: int) -> str:
                 'font-weight: normal; overflow-wrap: break-word; hyphens: auto;">'
                 f"{label_html(label)}</th>"
             )
-        cells.extend(f'<td style="{_CELL}">{_cell_html(cell, side)}</td>' for cell in row)
+        cells.extend(f'<td style="{_CELL}">{_cell_html(cell, side, base_url)}</td>' for cell in row)
         cells.extend(f'<td style="{_CELL}"></td>' for _ in range(columns - len(row)))
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody></table>")
@@ -208,8 +215,10 @@ def render_sections(
     *,
     title: Label | None = None,
     thumbnail: int = GRID_THUMBNAIL_SIDE,
+    base_url: str | None = None,
 ) -> GridHTML:
     """Several labelled tables under one title, each with its heading (an X/Y/Z grid).
+    ``base_url`` (where the images came from) tells emulator stand-ins in alt texts.
 
     Example:
         >>> html = render_sections([GridSection([["a"]], heading="1:1"),
@@ -228,7 +237,7 @@ def render_sections(
                 f'<div style="font-weight: 600; margin: 10px 0 4px;">'
                 f"{label_html(section.heading)}</div>"
             )
-        lines.append(_table(section, thumbnail))
+        lines.append(_table(section, thumbnail, base_url))
     lines.append("</div>")
     return GridHTML("\n".join(line for line in lines if line))
 
@@ -272,6 +281,7 @@ def render_tiles(
     title: Label | None = None,
     thumbnail: int = GRID_THUMBNAIL_SIDE,
     columns: int | None = None,
+    base_url: str | None = None,
 ) -> GridHTML:
     """Unlabelled images that wrap into `tile_columns` columns and shrink to fit the cell.
 
@@ -286,7 +296,7 @@ def render_tiles(
     tiles = "".join(
         f'<div style="border: 1px solid {_BORDER}; padding: 6px; min-width: 0; '
         'text-align: center;">'
-        f"{_cell_html(cell, thumbnail)}</div>"
+        f"{_cell_html(cell, thumbnail, base_url)}</div>"
         for cell in cells
     )
     return GridHTML(

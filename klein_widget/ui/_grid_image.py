@@ -1,7 +1,8 @@
 """A grid as one labelled PNG, for slides: `grid_png` draws what `render_sections` shows.
 
 Thumbnails come from the one rule in `klein_widget.ui._images`; labels wrap between
-words and their emphasised words get the same yellow highlight as in the notebook. The
+words and their emphasised words get the same yellow highlight and underline as in the
+notebook. The
 font is Pillow's bundled one (scalable with FreeType, which Pillow's wheels include), so
 nothing is downloaded.
 
@@ -109,6 +110,8 @@ def _draw_label(
                 joined = index + 1 < len(line) and line[index + 1][1]
                 right = x + length + (space if joined else 0) + 2
                 draw.rounded_rectangle((x - 2, y - 1, right, y + height + 2), 3, fill=_PNG_MARK)
+                # Underlined too: the change is visible without seeing colour.
+                draw.line((x, y + height + 1, x + length, y + height + 1), fill=colour, width=2)
             draw.text((x, y), word, font=font, fill=colour)
             x += length + space
         y += height + 4

@@ -19,6 +19,7 @@ import base64
 import html
 
 from klein_widget.client._models import GenerationRequest
+from klein_widget.ui._figure import nsfw_gate
 from klein_widget.ui._images import ThumbnailError, thumbnail
 
 __all__ = ["FALLBACK_SIDE", "fallback_html"]
@@ -37,9 +38,13 @@ def fallback_html(
     *,
     status: str = "",
     python: str = "",
+    nsfw: bool = False,
+    alt: str = "",
 ) -> str:
-    """The static card: the image with its prompt, size, seed and snippet, or a note that
-    none was made yet. Every user text is escaped.
+    """The static card: the image with its prompt, how it was made (``status``, else its
+    size and seed) and its snippet, or a note that none was made yet. A flagged image is
+    closed behind "Show / hide" (`klein_widget.ui._figure.nsfw_gate`); ``alt`` is its alt
+    text (default: the prompt). Every user text is escaped.
 
     Example:
         >>> fallback_html(GenerationRequest("a <b>fox</b>", seed=1), None).count("&lt;b&gt;")
@@ -54,18 +59,21 @@ def fallback_html(
     if image is not None:
         try:
             data = base64.b64encode(thumbnail(image, FALLBACK_SIDE)).decode("ascii")
-            picture = (
-                f'<img src="data:image/jpeg;base64,{data}" alt="{prompt}" '
-                'style="max-width: 100%; max-height: 512px; border-radius: 4px; display: block">'
+            picture = nsfw_gate(
+                f'<img src="data:image/jpeg;base64,{data}" '
+                f'alt="{html.escape(alt or request.prompt, quote=True)}" '
+                'style="max-width: 100%; max-height: 512px; border-radius: 4px; display: block">',
+                nsfw=nsfw,
             )
         except ThumbnailError as error:
             picture = f"<p>{html.escape(str(error))}</p>"
-    facts = (
-        f"<p>{prompt}<br>{request.width}×{request.height} · seed {request.seed}"
-        f"{' · ' + html.escape(status) if status else ''}</p>"
-    )
+    # The status line already says the seed and size: each fact once.
+    size = f"{request.width}×{request.height} · seed {request.seed}"
+    how = html.escape(status) if status else size
+    facts = f"<p>{prompt}<br>{how}</p>"
     code = (
-        '<pre style="white-space: pre-wrap; font-size: 12px; margin: 0">'
+        '<pre style="white-space: pre-wrap; font-size: 12px; margin: 0; '
+        'font-family: var(--jp-code-font-family, ui-monospace, monospace)">'
         f"{html.escape(python)}</pre>"
         if python
         else ""

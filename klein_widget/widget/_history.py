@@ -30,6 +30,7 @@ from typing import Any
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
 from klein_widget.store._gallery import Gallery
+from klein_widget.ui._figure import generation_alt
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
 from klein_widget.widget._times import GenerationTimes
@@ -81,6 +82,12 @@ class HistoryEntry:
     path: Path | None
     # Dropped once the entry is no longer among the newest FULL_IMAGES.
     generation: Generation | None = field(repr=False)
+    alt: str = ""  # `klein_widget.ui._figure.alt_text`
+    made_with: dict[str, Any] = field(default_factory=dict, repr=False)  # Generation.params
+
+    def params(self) -> dict[str, Any]:
+        """The parameters embedded in its image (`Generation.params`)."""
+        return dict(self.made_with)
 
     def image(self) -> bytes | None:
         """The full image: from memory, else from the gallery file, else None."""
@@ -104,6 +111,7 @@ class HistoryEntry:
             "height": r.height,
             "seed": r.seed,
             "nsfw": self.nsfw,
+            "alt": self.alt,
         }
 
 
@@ -161,6 +169,8 @@ class PanelHistory:
             base_url=base_url,
             path=generation.path,
             generation=generation,
+            alt=generation_alt(generation, base_url),
+            made_with=generation.params(),
         )
 
     def sources(self, gallery: Gallery | None, *, recent: list[Generation]) -> list[Source]:

@@ -5,6 +5,9 @@ Python gets the same result as a click in the page. ipykernel 7 may deliver a wi
 messages on another thread with its own event loop (a subshell); the work hops to the
 kernel's loop the panel was made on, so its tasks, its client and its traits stay there.
 
+Every message gets an ``{"type": "ack"}`` back (a ``"ping"`` gets only that), so the
+page knows its kernel is there; panel.js says the kernel is lost when a click gets none.
+
 Example:
     >>> handle_message(panel, {"type": "preset", "name": "16:9"})  # doctest: +SKIP
     >>> (panel.width, panel.height)  # doctest: +SKIP
@@ -56,6 +59,9 @@ def handle_message(panel: KleinPanel, content: Any) -> None:
 def _handle(panel: KleinPanel, content: Any) -> None:
     if not isinstance(content, dict):
         return
+    # Every message is answered at once: a page that hears nothing back within a few
+    # seconds says its kernel is busy or gone (a restart) instead of looking alive.
+    panel.send({"type": "ack"})
     kind = content.get("type")
     actions: dict[str, Callable[[], object]] = {
         "generate": lambda: generate_from(panel, content),

@@ -13,12 +13,14 @@ Example:
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 from klein_widget._session import session
 from klein_widget.client._async_client import AsyncKleinClient
-from klein_widget.client._config import resolve_base_url
-from klein_widget.client._metadata import embed_params
+from klein_widget.client._config import is_local, resolve_base_url
+from klein_widget.client._generation import Generation
+from klein_widget.client._metadata import embed_params, read_params
 from klein_widget.store._files import slug
 from klein_widget.ui._snippets import default_filename, snippets
 from klein_widget.widget._fallback import fallback_html
@@ -42,6 +44,37 @@ def download_name(prompt: str, seed: int, extension: str) -> str:
     return f"{slug(prompt)}-{seed}.{extension}"
 
 
+EMULATOR_FIRST = (
+    "import klein_widget\n\n"
+    "klein_widget.use_emulator()  # this image came from the local emulator\n"
+)
+
+
+def entry_snippets(entry: HistoryEntry, filename: str) -> dict[str, str]:
+    """The code that makes ``entry``'s image again. Python and the CLI read
+    ``$WAVESPEED_BASE_URL``, so the URL is named only if it differs; an emulator's port
+    never is (it changes with each start, and an image restored from the gallery may come
+    from one long stopped): its Python starts one, its CLI and curl read the variable.
+
+    Example:
+        >>> entry_snippets(panel.history[0], "klein-7.png")["curl"]  # doctest: +SKIP
+        '# Submit, poll, download ... BASE="$WAVESPEED_BASE_URL" ...'
+    """
+    emulator = is_local(entry.base_url)
+    code = snippets(
+        entry.request,
+        base_url=entry.base_url,
+        filename=filename,
+        base_url_from_env=emulator or entry.base_url == resolve_base_url(None),
+    )
+    if emulator and "Python" in code:
+        code["Python"] = EMULATOR_FIRST + code["Python"]
+    if emulator and "curl" in code:
+        named = f"BASE={shlex.quote(entry.base_url.rstrip('/'))}"
+        code["curl"] = code["curl"].replace(named, 'BASE="$WAVESPEED_BASE_URL"', 1)
+    return code
+
+
 class Shower:
     """Writes what the panel shows into its traits."""
 
@@ -50,28 +83,28 @@ class Shower:
         self._history: list[HistoryEntry] = []
         self.transfer = ImageTransfer(lambda content, buffers: panel.send(content, buffers))
 
-    def show_entry(self, entry: HistoryEntry, image: bytes | None = None, *, done: str = "") -> str:
-        """Show ``entry``'s image and snippets, captioned ``done`` (default: how it was
-        first made); returns a note if only its thumbnail is left."""
+    def show_entry(
+        self, entry: HistoryEntry, generation: Generation | None = None, *, done: str = ""
+    ) -> str:
+        """Show ``entry``'s image (``generation``'s, if given: the one just made) and
+        snippets, captioned ``done`` (default: how it was first made); returns a note if
+        only its thumbnail is left. The bytes shown carry their parameters, so Download
+        saves a file `load_params` reads back."""
         done = done or entry.done
         p, r = self._panel, entry.request
         note, fmt = "", entry.format
-        generation = entry.generation
+        generation = generation or entry.generation
         if generation is not None:
-            data = embed_params(image or generation.image, generation.params())
+            data = embed_params(generation.image, generation.params())
         else:
-            found = image or entry.image()  # a gallery file has its parameters embedded
+            found = entry.image()  # a gallery file has its parameters embedded
             if found is None:
                 found, fmt, note = entry.thumbnail, "jpeg", " (only its thumbnail is still kept)"
+            elif read_params(found) is None:
+                found = embed_params(found, entry.params())
             data = found
         extension = "jpg" if fmt == "jpeg" else "png"
-        # Python and the CLI read $WAVESPEED_BASE_URL: name the URL only if it differs.
-        code = snippets(
-            r,
-            base_url=entry.base_url,
-            filename=default_filename(r, extension),
-            base_url_from_env=entry.base_url == resolve_base_url(None),
-        )
+        code = entry_snippets(entry, default_filename(r, extension))
         with p.hold_sync():  # the bytes go first (once), the key with the other traits
             p.image_format = fmt
             p.image = data
@@ -84,13 +117,18 @@ class Shower:
                 "height": r.height,
                 "seed": r.seed,
                 "nsfw": entry.nsfw,
+                "alt": entry.alt,
                 "done": done,
                 "filename": download_name(r.prompt, r.seed, extension),
             }
             p.snippets = code
             p.current_id = entry.task_id
             p.image_stale = False
-        p._set_fallback(fallback_html(r, data, status=done, python=code.get("Python", "")))
+        p._set_fallback(
+            fallback_html(
+                r, data, status=done, python=code.get("Python", ""), nsfw=entry.nsfw, alt=entry.alt
+            )
+        )
         return note
 
     def sent_thumbnail(self, entry: HistoryEntry) -> None:

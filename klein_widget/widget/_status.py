@@ -1,12 +1,14 @@
 """The panel's words: the status lines, each job's progress, connection and spend.
 
 The status shows how each generation of the current batch ended (so an error is not
-hidden by a later success) and, live, each one still in flight. The words themselves
+hidden by a later success) and, live, each one still in flight. One numbering for every
+door: "#N" is only ever the history's number of an image; a job in flight or one that
+failed (it never becomes an image) is named by its seed. The words themselves
 come from `klein_widget.ui._text`, shared with ``%klein`` and the CLI.
 
 Example:
     >>> status = PanelStatusLine()
-    >>> status.add("Done in 0.7 s · seed 42", "ok", job=1)
+    >>> status.add("Done in 0.7 s · seed 42", "ok", tag="#1")
     >>> status.render([], limit=4, has_key=True)[0]
     'Done in 0.7 s · seed 42'
 """
@@ -37,7 +39,7 @@ NO_KEY_TEXT = (
 _STAGES = {  # what the progress bar names each stage
     "submitting": "sending",
     "rate_limited": "rate limited",
-    "submitted": "queued",
+    "submitted": "accepted",  # all that is known until the first poll: not "queued"
     "queued": "queued",
     "processing": "generating",
     "downloading": "downloading",
@@ -85,11 +87,12 @@ class PanelJob:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How something ended: a finished job (``job`` set) or a message."""
+    """How something ended: a job's image (``tag`` "#N", the history's number), a job
+    that failed (``tag`` "seed S") or a message (no tag)."""
 
     text: str
     kind: Kind
-    job: int | None = None
+    tag: str = ""
 
 
 class PanelStatusLine:
@@ -103,10 +106,10 @@ class PanelStatusLine:
         """Replace everything shown with one message."""
         self.outcomes = [Outcome(text, kind)]
 
-    def add(self, text: str, kind: Kind, job: int | None = None) -> None:
+    def add(self, text: str, kind: Kind, tag: str = "") -> None:
         """Add how one job (or request) ended, keeping the last few."""
-        self.outcomes = [o for o in self.outcomes if o.text != text or o.job != job]
-        self.outcomes = [*self.outcomes, Outcome(text, kind, job)][-self._keep :]
+        self.outcomes = [o for o in self.outcomes if o.text != text or o.tag != tag]
+        self.outcomes = [*self.outcomes, Outcome(text, kind, tag)][-self._keep :]
 
     def clear(self) -> None:
         """Forget past outcomes (a new batch starts, or the input changed)."""
@@ -120,12 +123,11 @@ class PanelStatusLine:
         self, jobs: Sequence[PanelJob], *, limit: int, has_key: bool
     ) -> tuple[str, list[dict[str, str]]]:
         """The plain text and the front end's lines, from the outcomes and the jobs."""
-        numbered = sum(o.job is not None for o in self.outcomes) + len(jobs) > 1
+        numbered = sum(bool(o.tag) for o in self.outcomes) + len(jobs) > 1
         lines: list[tuple[str, Kind]] = [
-            (f"#{o.job} {o.text}" if numbered and o.job is not None else o.text, o.kind)
-            for o in self.outcomes
+            (f"{o.tag} {o.text}" if numbered and o.tag else o.text, o.kind) for o in self.outcomes
         ]
-        lines += [(f"#{j.number} {j.line()}" if numbered else j.line(), "busy") for j in jobs]
+        lines += [(j.line(), "busy") for j in jobs]  # each says its seed
         if len(jobs) >= limit:
             lines.append((f"{limit} in flight, the most at once.", "muted"))
         if not lines:
@@ -135,11 +137,14 @@ class PanelStatusLine:
 
 def cancelled_text(job: PanelJob, *, base_url: str) -> str:
     """What Cancel says for one job: stopped waiting, and whether it is still billed."""
+    seed = job.request.seed
     if not job.accepted:
-        return f"Cancelled image #{job.number} before WaveSpeed accepted it: nothing is billed."
+        return (
+            f"Cancelled the image with seed {seed} before WaveSpeed accepted it: nothing is billed."
+        )
     return (
-        f"Stopped waiting for image #{job.number}; WaveSpeed already accepted it, so it bills "
-        f"it ({price_text(PRICE_PER_IMAGE, base_url)}) and it still arrives in your history."
+        f"Stopped waiting for the image with seed {seed}; WaveSpeed already accepted it, so it "
+        f"bills it ({price_text(PRICE_PER_IMAGE, base_url)}) and it still arrives in your history."
     )
 
 
@@ -166,6 +171,9 @@ def spend_text(spend: Spend, *, session_wide: bool, base_url: str) -> str:
     saved = ""
     if spend.reused:
         saved = f" · {spend.reused} from your gallery, {price_text(spend.saved, base_url)} saved"
+    if spend.refunded:
+        failed = "task" if spend.refunded == 1 else "tasks"
+        saved += f" · {spend.refunded} failed {failed}, not counted (WaveSpeed refunds them)"
     where = "This session" if session_wide else "This panel's client"
     also = " (counts %klein too)" if session_wide else ""
     # The total as charged: what a local emulator "charged" is labelled simulated, apart

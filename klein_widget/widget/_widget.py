@@ -228,17 +228,23 @@ class KleinPanel(PanelState):
         entry = self._add(generation, client.base_url)
         self.shower.sent_thumbnail(entry)
         if job.detached:  # the user stopped waiting: it joins the history quietly
-            self.status_line.add(f"Image #{job.number} arrived: it is in the history.", "muted")
+            self.status_line.add(
+                f"Image #{entry.number} (seed {generation.seed}) arrived: it is in the history.",
+                "muted",
+            )
             return
         self.last = generation
         done = done_text(generation, base_url=client.base_url)
-        self.shower.show_entry(entry, generation.image, done=done)
-        self.status_line.add(done, "ok", job.number)
+        self.shower.show_entry(entry, generation, done=done)
+        self.status_line.add(done, "ok", f"#{entry.number}")
 
     def _failed(self, job: PanelJob, error: Exception) -> None:
         if job.detached:
             return
-        self.status_line.add(short_error_text(error), "error", job.number)
+        text = short_error_text(error)
+        if job.asked.seed == RANDOM_SEED:  # Retry draws a new seed: nothing to change
+            text = text.replace(": Retry, or change the seed.", ": Retry (with a new random seed).")
+        self.status_line.add(text, "error", f"seed {job.request.seed}")
         self._retry, self.can_retry = job.asked, True
         self.image_stale = bool(self.image)
 

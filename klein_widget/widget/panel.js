@@ -8,6 +8,14 @@
 
 let counter = 0;
 const OFFLINE_AFTER = 5000; // ms without an answer from the kernel: a saved view
+const ANSWER_WITHIN = 4000; // ms for the kernel to answer a click (it acks every message)
+const LOST_TEXT = "This panel lost its kernel (restarted?). Run the cell again.";
+const SLOW_TEXT = "No answer from the kernel yet: it is busy with another cell, or it restarted "
+  + "(then run this panel's cell again).";
+// Keys a range input answers: the panel handles them itself (Jupyter's notebook would
+// take arrows to move between cells), with the input's own step.
+const SLIDER_KEYS = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1,
+  PageDown: -10, PageUp: 10 };
 const KEEP_IMAGES = 16; // images kept in the page; an evicted one is asked for again
 const images = new Map(); // content key -> Blob, oldest first
 const wanted = new Map(); // content key -> when a view asked for it (views ask once together)
@@ -60,6 +68,13 @@ function outputAreaOf(el) {
   return null;
 }
 
+// The focused element inside ``scope`` (through shadow roots: marimo), or null.
+function focusedIn(scope) {
+  let node = scope.getRootNode().activeElement;
+  while (node && node.shadowRoot && node.shadowRoot.activeElement) node = node.shadowRoot.activeElement;
+  return node && scope.contains(node) ? node : null;
+}
+
 function render({ model, el }) {
   const id = `kp${++counter}-${Math.random().toString(36).slice(2, 7)}`;
   const thumbs = new Map(); // task id -> blob URL
@@ -69,7 +84,24 @@ function render({ model, el }) {
   let received = 0; // images that crossed the comm to this view (tests read it)
   let tab = "Python";
 
-  const send = (type, extra = {}) => model.send({ type, ...extra });
+  // Every message is answered ({type: "ack"} at least); a click that gets no answer in
+  // ANSWER_WITHIN ms means the kernel is busy or gone: the panel says so (see markLost).
+  let answerTimer = null;
+  let lost = "";
+  const send = (type, extra = {}) => {
+    try {
+      model.send({ type, ...extra });
+    } catch (error) { // Jupyter: "Cannot send" once the comm's kernel restarted or died
+      commGone = true;
+      markLost(LOST_TEXT);
+      return;
+    }
+    if (type !== "hello" && type !== "want" && answerTimer === null) {
+      answerTimer = setTimeout(() => { answerTimer = null; markLost(commGone ? LOST_TEXT : SLOW_TEXT); },
+        ANSWER_WITHIN);
+    }
+  };
+  let commGone = false; // Jupyter said the model's comm is no longer live (a restart)
   const values = () => ({
     prompt: model.get("prompt"), width: model.get("width"), height: model.get("height"),
     seed: model.get("seed"), fresh: model.get("fresh"),
@@ -102,10 +134,29 @@ function render({ model, el }) {
       number.textContent = input.value;
       setTrait(name, Number(input.value));
     });
-    const row = h("div", { class: "kp-slider" },
-      h("label", { for: `${id}-${name}`, text: label }), input, number);
-    return { input, number, row };
+    return { input, number, row: h("div", { class: "kp-slider" },
+      h("label", { for: `${id}-${name}`, text: label }), input, number) };
   }
+  // A slider's keys, handled by the panel. Notebook 7 handles keys on the window before
+  // the page sees them (capture), so the panel listens there first, for its sliders only.
+  function sliderKey(event) {
+    const input = event.composedPath()[0];
+    if (input !== widthSlider.input && input !== heightSlider.input) return;
+    const lo = Number(input.min), hi = Number(input.max), step = Number(input.step) || 1;
+    let value = null;
+    if (event.key in SLIDER_KEYS) value = Number(input.value) + SLIDER_KEYS[event.key] * step;
+    else if (event.key === "Home") value = lo;
+    else if (event.key === "End") value = hi;
+    if (value === null || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault();
+    event.stopImmediatePropagation(); // not Jupyter's: ↓ must not move to the next cell
+    value = Math.min(hi, Math.max(lo, value));
+    if (value === Number(input.value)) return;
+    input.value = String(value);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  window.addEventListener("keydown", sliderKey, true);
+  cleanups.push(() => window.removeEventListener("keydown", sliderKey, true));
   const widthSlider = slider("width", "Width");
   const heightSlider = slider("height", "Height");
   const swap = h("button", { type: "button", class: "kp-btn kp-swap", onclick: () => send("swap"),
@@ -116,28 +167,40 @@ function render({ model, el }) {
     inputmode: "numeric", autocomplete: "off", "aria-describedby": `${id}-seedmsg ${id}-seedmode` });
   const seedMsg = h("div", { id: `${id}-seedmsg`, class: "kp-seedmsg kp-small", "aria-live": "polite" });
   const seedMode = h("span", { id: `${id}-seedmode`, class: "kp-badge" });
-  const toRandom = h("button", { type: "button", class: "kp-btn", onclick: () => send("random_seed") },
-    "Back to random");
-  const reuse = h("button", { type: "button", class: "kp-btn", onclick: () => send("reuse_seed"),
+  const toRandom = h("button", { type: "button", class: "kp-btn",
+    onclick: () => { seedTyped(); send("random_seed"); } }, "Back to random");
+  const reuse = h("button", { type: "button", class: "kp-btn",
+    onclick: () => { seedTyped(); send("reuse_seed"); },
     title: "Fix the seed to the one of the image shown" }, "Reuse image's seed");
-  seedInput.addEventListener("input", () => {
-    const text = seedInput.value.trim();
+  function seedTyped() { // a button that sets the seed replaces what was typed
+    seedInput.removeAttribute("aria-invalid");
+    shownSeed = null;
+  }
+  // What was typed stays in the box until the user changes it or a button of theirs sets
+  // the seed (Back to random, Reuse, a restore): a wrong value keeps its error, and
+  // Generate refuses it, whatever else is clicked meanwhile.
+  let shownSeed = model.get("seed"); // the model's seed the box last showed
+  function seedProblem(text) {
     const { min_seed: lo, max_seed: hi } = model.get("limits");
     if (!/^-?\d+$/.test(text)) {
-      seedMsg.textContent = text === "" ? "Enter a seed: -1 for random, or 0 to 2147483647."
+      return text === "" ? `Enter a seed: -1 for random, or 0 to ${hi}.`
         : `"${text}" is not a whole number: use -1 for random, or 0 to ${hi}.`;
-      seedInput.setAttribute("aria-invalid", "true");
-      return;
     }
     const value = Number(text);
-    if (value < lo || value > hi) {
-      seedMsg.textContent = `${text} is out of range: use -1 for random, or 0 to ${hi}.`;
+    return value < lo || value > hi ? `${text} is out of range: use -1 for random, or 0 to ${hi}.` : "";
+  }
+  seedInput.addEventListener("input", () => {
+    const text = seedInput.value.trim();
+    const problem = seedProblem(text);
+    seedMsg.textContent = problem;
+    if (problem) {
       seedInput.setAttribute("aria-invalid", "true");
-      return;
+    } else {
+      seedInput.removeAttribute("aria-invalid");
+      shownSeed = Number(text);
+      setTrait("seed", shownSeed);
     }
-    seedMsg.textContent = "";
-    seedInput.removeAttribute("aria-invalid");
-    setTrait("seed", value);
+    drawSeedMode();
   });
   const fresh = h("input", { type: "checkbox", id: `${id}-fresh` });
   fresh.addEventListener("change", () => setTrait("fresh", fresh.checked));
@@ -149,6 +212,8 @@ function render({ model, el }) {
   const statusBox = h("div", { class: "kp-status", role: "status", "aria-live": "polite" });
   const retry = h("button", { type: "button", class: "kp-btn", onclick: () => send("retry") }, "Retry");
   const progress = h("div", { class: "kp-progress" });
+  const lostNote = h("div", { class: "kp-lost klein-error", role: "alert" });
+  lostNote.hidden = true;
   const stageAnnouncer = h("div", { class: "kp-offscreen", "aria-live": "polite" });
 
   const controls = h("div", { class: "kp-controls" },
@@ -161,7 +226,7 @@ function render({ model, el }) {
     h("div", { class: "kp-row" }, toRandom, reuse), seedMsg,
     h("div", { class: "kp-row" }, fresh,
       h("label", { for: `${id}-fresh`, text: "Fresh: ask WaveSpeed again, not the gallery" })),
-    h("div", { class: "kp-row kp-actions" }, generate, cancel),
+    h("div", { class: "kp-row kp-actions" }, generate, cancel), lostNote,
     progress, stageAnnouncer, h("div", { class: "kp-row" }, statusBox, retry));
 
   // --- result --------------------------------------------------------------------------
@@ -189,17 +254,35 @@ function render({ model, el }) {
   // --- history -------------------------------------------------------------------------
   const historyHead = h("div", { class: "kp-small kp-muted" });
   const filter = h("input", { type: "search", id: `${id}-filter`, class: "kp-filter",
-    placeholder: "Filter by prompt" });
+    placeholder: "words in the prompt" });
   const strip = h("div", { class: "kp-strip", role: "list" });
+  const noMatch = h("div", { class: "kp-small kp-muted kp-nomatch" });
   filter.addEventListener("input", () => drawHistory());
+  // One Tab stop for the whole strip (the image shown, else the newest); arrows move on.
+  strip.addEventListener("keydown", (event) => {
+    const keys = { ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1 };
+    const buttons = [...strip.querySelectorAll("button")];
+    const at = buttons.indexOf(focusedIn(strip));
+    if (at < 0) return;
+    let to = null;
+    if (event.key in keys) to = Math.min(buttons.length - 1, Math.max(0, at + keys[event.key]));
+    else if (event.key === "Home") to = 0;
+    else if (event.key === "End") to = buttons.length - 1;
+    if (to === null) return;
+    event.preventDefault();
+    event.stopPropagation();
+    buttons[at].tabIndex = -1;
+    buttons[to].tabIndex = 0;
+    buttons[to].focus();
+  });
   const history = h("section", { class: "kp-history", "aria-label": "History" },
     h("div", { class: "kp-row" }, historyHead,
-      h("label", { for: `${id}-filter`, class: "kp-small", text: "Filter" }), filter), strip);
+      h("label", { for: `${id}-filter`, class: "kp-small", text: "Filter" }), filter), noMatch, strip);
   const spend = h("div", { class: "kp-small kp-muted kp-spend" });
 
   const root = h("div", { class: "klein-panel", "data-lm-suppress-shortcuts": "true",
     "data-p-suppress-shortcuts": "true" },
-    head, h("div", { class: "kp-main" }, controls, result), history, spend);
+    head, h("div", { class: "kp-main" }, controls, result, history), spend);
   el.append(root);
 
   // Live or saved: a view drawn from a saved notebook's widget state has no kernel to
@@ -213,43 +296,119 @@ function render({ model, el }) {
   const offlineTimer = setTimeout(() => { if (!live) root.classList.add("kp-offline"); },
     OFFLINE_AFTER);
   function markLive() {
+    if (answerTimer !== null) clearTimeout(answerTimer);
+    answerTimer = null;
+    if (lost) {
+      lost = "";
+      commGone = false;
+      lostNote.hidden = true;
+      drawStatus();
+    }
     if (live) return;
     live = true;
     clearTimeout(offlineTimer);
     root.classList.remove("kp-offline");
     outputAreaOf(el)?.classList.add("kp-live-output");
   }
+  // No answer to a click: say so where the status is, and stop offering Generate (its
+  // click would go nowhere). Any later message from the kernel undoes this (markLive).
+  function markLost(text) {
+    lost = text;
+    lostNote.textContent = text;
+    lostNote.hidden = false;
+    root.classList.remove("kp-busy");
+    drawStatus();
+  }
+  // Jupyter marks a model's comm dead when its kernel restarts: check at once with a ping.
+  const onCommLive = () => {
+    commGone = !!el.closest(".jupyter-widgets-disconnected") || model.comm_live === false;
+    if (answerTimer !== null) clearTimeout(answerTimer);
+    answerTimer = null;
+    send("ping");
+  };
+  model.on("comm_live_update", onCommLive);
+  cleanups.push(() => model.off("comm_live_update", onCommLive));
 
   // --- lightbox ------------------------------------------------------------------------
+  // A modal dialog: Tab cycles inside it, Escape closes it, ←/→ step through the history
+  // (each step restores that image, as clicking its thumbnail would), and focus goes back
+  // to what opened it.
   let lightbox = null;
+  let opener = null;
+  const lbImg = h("img", { alt: "" });
+  const lbText = h("p", {});
+  const lbPrev = h("button", { type: "button", class: "kp-btn", "aria-label": "Previous image (older)",
+    onclick: () => step(1) }, "← Older");
+  const lbNext = h("button", { type: "button", class: "kp-btn", "aria-label": "Next image (newer)",
+    onclick: () => step(-1) }, "Newer →");
+  const lbClose = h("button", { type: "button", class: "kp-btn", onclick: () => closeLightbox() }, "Close");
+  function step(by) {
+    const items = model.get("history_items");
+    const at = items.findIndex((e) => e.id === model.get("current_id"));
+    const next = items[at + by];
+    if (at >= 0 && next) send("restore", { id: next.id });
+  }
+  function drawLightbox() {
+    if (!lightbox) return;
+    const info = model.get("image_info");
+    const hidden = info.nsfw && !root.classList.contains("kp-nsfw-shown");
+    lbImg.src = imageUrl || "";
+    lbImg.alt = info.alt || "";
+    lbImg.hidden = hidden; // stepping onto a flagged image keeps it hidden
+    lbText.textContent = (hidden ? "Flagged NSFW, hidden (Show / hide is under the panel's image). " : "")
+      + `#${info.number} · ${info.prompt} · ${info.width}×${info.height} · seed ${info.seed}`;
+    const items = model.get("history_items");
+    const at = items.findIndex((e) => e.id === model.get("current_id"));
+    lbPrev.disabled = at < 0 || at >= items.length - 1;
+    lbNext.disabled = at <= 0;
+  }
   function openLightbox() {
     if (!imageUrl || lightbox) return;
-    const info = model.get("image_info");
-    const close = h("button", { type: "button", class: "kp-btn", onclick: () => closeLightbox() }, "Close");
+    opener = focusedIn(root) || enlarge;
     lightbox = h("div", { class: "kp-lightbox", role: "dialog", "aria-modal": "true",
-      "aria-label": "The image, enlarged", onclick: (e) => { if (e.target === lightbox) closeLightbox(); } },
-      h("div", { class: "kp-lightbox-inner" },
-        h("img", { src: imageUrl, alt: info.prompt || "" }),
-        h("p", { text: `${info.prompt} · ${info.width}×${info.height} · seed ${info.seed}` }), close));
+      "aria-label": "The image, enlarged", "data-lm-suppress-shortcuts": "true",
+      "data-p-suppress-shortcuts": "true",
+      onclick: (e) => { if (e.target === lightbox) closeLightbox(); } },
+      h("div", { class: "kp-lightbox-inner" }, lbImg, lbText,
+        h("div", { class: "kp-row" }, lbPrev, lbNext, lbClose)));
     lightbox.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeLightbox(); }
+      const keys = { Escape: () => closeLightbox(), ArrowLeft: () => step(1), ArrowRight: () => step(-1) };
+      if (event.key === "Tab") {
+        const stops = [lbPrev, lbNext, lbClose].filter((b) => !b.disabled);
+        const at = stops.indexOf(focusedIn(lightbox));
+        const next = stops[(at + (event.shiftKey ? -1 : 1) + stops.length) % stops.length];
+        next.focus();
+      } else if (!(event.key in keys)) {
+        return;
+      } else {
+        keys[event.key]();
+      }
+      event.preventDefault();
+      event.stopPropagation();
+    });
+    // Focus that leaves the dialog anyhow (a click outside its buttons) comes back.
+    lightbox.addEventListener("focusout", (event) => {
+      if (lightbox && !lightbox.contains(event.relatedTarget)) setTimeout(() => lightbox?.contains(focusedIn(lightbox)) || lbClose.focus(), 0);
     });
     // Outside the panel (its container query makes it the box of fixed elements), but in
     // the same tree as its stylesheet: marimo draws widgets in a shadow root.
     const tree = root.getRootNode();
     (tree instanceof ShadowRoot ? tree : document.body).append(lightbox);
-    close.focus();
+    drawLightbox();
+    lbClose.focus();
   }
   function closeLightbox() {
     if (!lightbox) return;
     lightbox.remove();
     lightbox = null;
-    enlarge.focus();
+    (opener && opener.isConnected ? opener : enlarge).focus();
   }
 
   // --- actions and keys ----------------------------------------------------------------
   function doGenerate() {
+    if (lost) return;
     if (seedInput.getAttribute("aria-invalid") === "true") {
+      seedMsg.textContent = `${seedProblem(seedInput.value.trim())} Nothing was sent.`;
       seedInput.focus();
       return;
     }
@@ -280,17 +439,17 @@ function render({ model, el }) {
       s.number.textContent = String(model.get(name));
     }
     const seed = model.get("seed");
-    if (seedInput.getAttribute("aria-invalid") !== "true" || document.activeElement !== seedInput) {
+    // The box shows the model's seed unless it holds the user's own (wrong) text and the
+    // model's seed has not changed since: then the text and its error stay.
+    const invalid = seedInput.getAttribute("aria-invalid") === "true";
+    if (!invalid || seed !== shownSeed) {
       if (seedInput.value !== String(seed)) seedInput.value = String(seed);
       seedInput.removeAttribute("aria-invalid");
       seedMsg.textContent = "";
     }
-    const fixed = seed !== -1;
-    const restored = fixed && model.get("seed_restored");
-    seedMode.textContent = fixed ? (restored ? "Fixed · from history" : "Fixed") : "Random each time";
-    seedMode.title = fixed ? "Generate repeats the same image with this seed" : "";
-    seedMode.className = `kp-badge ${fixed ? "kp-fixed" : "kp-random"}`;
-    toRandom.disabled = !fixed;
+    shownSeed = seed;
+    drawSeedMode();
+    toRandom.disabled = seed === -1;
     reuse.disabled = !model.get("image_info").seed && model.get("image_info").seed !== 0;
     fresh.checked = model.get("fresh");
     presets.replaceChildren(...model.get("presets").map((name) => {
@@ -300,34 +459,46 @@ function render({ model, el }) {
         onclick: () => send("preset", { name }) }, on ? `✓ ${name}` : name);
     }));
   }
+  function drawSeedMode() {
+    const seed = model.get("seed");
+    const fixed = seed !== -1;
+    const restored = fixed && model.get("seed_restored");
+    const invalid = seedInput.getAttribute("aria-invalid") === "true";
+    seedMode.textContent = invalid ? "Not a seed yet" : fixed ? (restored ? "Fixed · from history" : "Fixed")
+      : "Random each time";
+    seedMode.title = !invalid && fixed ? "Generate repeats the same image with this seed" : "";
+    seedMode.className = `kp-badge ${invalid ? "kp-invalid" : fixed ? "kp-fixed" : "kp-random"}`;
+  }
   function drawStatus() {
     // Jobs in flight show as bars; the live region announces stages, not every tick.
     const lines = model.get("status_lines").filter((line) => line.kind !== "busy");
     statusBox.replaceChildren(...lines.map((line) =>
       h("div", { class: `klein-line klein-${line.kind}`, text: line.text })));
-    const stages = model.get("in_flight").map((job) => `Image #${job.number} ${job.stage}.`).join(" ");
+    // Jobs in flight are named by their seed: "#N" is only ever the history's number.
+    const stages = model.get("in_flight").map((job) => `Seed ${job.seed}: ${job.stage}.`).join(" ");
     if (stageAnnouncer.textContent !== stages) stageAnnouncer.textContent = stages;
     retry.hidden = !model.get("can_retry");
     const jobs = model.get("in_flight");
     cancel.disabled = jobs.length === 0 && !model.get("enhancing");
-    generate.disabled = jobs.length >= 4;
+    generate.disabled = jobs.length >= 4 || !!lost;
     progress.replaceChildren(...jobs.map((job) => {
       const pct = job.expected ? Math.min(95, (100 * job.elapsed) / job.expected) : null;
       const bar = h("div", { class: `kp-bar${pct === null ? " kp-indeterminate" : ""}`,
         role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100,
         "aria-valuenow": pct === null ? null : Math.round(pct),
-        "aria-label": `Image #${job.number}: ${job.stage}, ${job.elapsed.toFixed(1)} s` },
+        "aria-label": `Image with seed ${job.seed}: ${job.stage}, ${job.elapsed.toFixed(1)} s` },
         h("div", { class: "kp-fill", style: pct === null ? "" : `width: ${pct}%` }));
       return h("div", { class: "kp-job" },
-        h("span", { class: "kp-small", text: `#${job.number} ${job.stage} · ${job.elapsed.toFixed(1)} s`
+        h("span", { class: "kp-small", text: `Seed ${job.seed}: ${job.stage} · ${job.elapsed.toFixed(1)} s`
           + (job.expected ? ` of ~${job.expected.toFixed(1)} s` : "")
           + (job.expected && job.elapsed > 1.5 * job.expected ? " (longer than usual)" : "")
-          + ` · seed ${job.seed}` }),
+        }),
         bar,
-        h("button", { type: "button", class: "kp-btn kp-x", "aria-label": `Cancel image #${job.number}`,
+        h("button", { type: "button", class: "kp-btn kp-x", "aria-label": `Cancel the image with seed ${job.seed}`,
           title: "Stop waiting for this image", onclick: () => send("cancel", { job: job.number }) }, "✕"));
     }));
-    root.classList.toggle("kp-busy", jobs.length > 0);
+    root.classList.toggle("kp-busy", jobs.length > 0 && !lost);
+    progress.hidden = !!lost;
     enhance.disabled = model.get("enhancing");
     undo.disabled = !model.get("can_undo");
     enhanceNote.textContent = model.get("enhance_note");
@@ -354,7 +525,7 @@ function render({ model, el }) {
     imageUrl = URL.createObjectURL(blob);
     const info = model.get("image_info");
     img.src = imageUrl;
-    img.alt = info.prompt || "";
+    img.alt = info.alt || info.prompt || "";
     img.width = info.width;
     img.height = info.height;
     download.href = imageUrl;
@@ -364,6 +535,7 @@ function render({ model, el }) {
     root.classList.remove("kp-nsfw-shown");
     drawStale();
     drawSnippets();
+    drawLightbox();
   }
   function drawStale() {
     const stale = model.get("image_stale");
@@ -386,14 +558,21 @@ function render({ model, el }) {
     const shown = words ? items.filter((e) => e.prompt.toLowerCase().includes(words)) : items;
     const count = model.get("history_count");
     history.hidden = items.length === 0;
-    historyHead.textContent = `History · ${count} image${count === 1 ? "" : "s"} · newest first · click one to restore it`;
+    const images = `${count} image${count === 1 ? "" : "s"}`;
+    historyHead.textContent = words
+      ? `History · ${shown.length} of ${images} match · newest first · click one to restore it`
+      : `History · ${images} · newest first · click one to restore it`;
+    noMatch.textContent = words && !shown.length ? `No image's prompt contains "${filter.value.trim()}".` : "";
+    noMatch.hidden = !noMatch.textContent;
     const current = model.get("current_id");
+    const stop = shown.some((e) => e.id === current) ? current : shown[0]?.id;
     strip.replaceChildren(...shown.map((entry) => {
-      const pic = h("img", { alt: entry.prompt, src: thumbs.get(entry.id) || null,
+      const pic = h("img", { alt: entry.alt || entry.prompt, src: thumbs.get(entry.id) || null,
         width: entry.width >= entry.height ? 96 : Math.round((96 * entry.width) / entry.height),
         height: entry.height >= entry.width ? 96 : Math.round((96 * entry.height) / entry.width) });
       return h("div", { role: "listitem", class: "kp-cell" }, h("button", {
         type: "button", class: `klein-thumb${entry.id === current ? " klein-current" : ""}`,
+        tabindex: entry.id === stop ? 0 : -1,
         "aria-current": entry.id === current ? "true" : null,
         title: `#${entry.number} · seed ${entry.seed}${entry.nsfw ? " · flagged NSFW" : ""}\n${entry.prompt}\nClick to restore`,
         "aria-label": `Restore image #${entry.number}: ${entry.prompt}, ${entry.width}×${entry.height}, seed ${entry.seed}`,
@@ -414,8 +593,10 @@ function render({ model, el }) {
   on("image_stale", drawStale);
   on("snippets", drawSnippets);
   on("history_items history_count current_id", drawHistory);
+  on("history_items current_id", drawLightbox); // marimo may send these after the image
   const onMessage = (msg, buffers) => {
     markLive();
+    if (msg && msg.type === "ack") return;
     if (msg && msg.type === "image" && buffers && buffers[0]) {
       const type = msg.format === "jpeg" ? "image/jpeg" : "image/png";
       keepImage(msg.key, new Blob([buffers[0]], { type }));

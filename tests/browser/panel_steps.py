@@ -92,7 +92,9 @@ def make_image(
     expect(status).to_contain_text(re.compile(r"Done in \d+\.\d+ s \(inference 0\.\d+ s\)"))
     expect(status).to_contain_text(f"seed {seed} · {width}×{height} · $0.008")
     expect(panel.locator(".kp-code")).to_contain_text(f"seed={seed},")
-    expect(panel.locator("img.kp-image")).to_have_attribute("alt", prompt)
+    expect(panel.locator("img.kp-image")).to_have_attribute(
+        "alt", f"emulator stand-in for: {prompt}"
+    )
 
 
 def panel_screenshot(page: Any, panel: Any, path: Path) -> None:
@@ -124,7 +126,9 @@ OVERFLOW_JS = """el => {
   const panel = el.getBoundingClientRect();
   const controls = el.querySelector('.kp-controls').getBoundingClientRect();
   const result = el.querySelector('.kp-result').getBoundingClientRect();
+  const history = el.querySelector('.kp-history').getBoundingClientRect();
   return {wide, width: panel.width, side: result.left >= controls.right - 1,
+          historyBeside: history.left >= result.right - 1 && history.top < result.bottom,
           image: el.querySelector('img.kp-image').getBoundingClientRect().height,
           viewport: window.innerHeight};
 }"""
@@ -182,6 +186,8 @@ def check_layout(page: Any, panel: Any, shots: Path, label: str) -> None:
         found = panel.evaluate(OVERFLOW_JS)
         assert found["wide"] == [], (label, width, found)
         assert found["side"] == (found["width"] >= 900), (label, width, found)
+        # Wide: the history is a column beside the image, in view with it (issue 23).
+        assert found["historyBeside"] == (found["width"] >= 900), (label, width, found)
         assert found["image"] <= 0.6 * found["viewport"] + 1, (label, width, found)
         panel_screenshot(page, panel, shots / f"panel-{label}-{width}.png")
     page.set_viewport_size(size)
@@ -242,10 +248,12 @@ def drive_panel(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) -
     emulator.emulator.configure(inference_time=2.0)
     panel.get_by_role("button", name="Generate").click()
     expect(panel.get_by_role("progressbar")).to_have_count(1)
-    expect(panel.locator(".kp-job")).to_contain_text(re.compile(r"#3 (queued|generating)"))
+    expect(panel.locator(".kp-job")).to_contain_text(
+        re.compile(r"Seed \d+: (accepted|queued|generating)")
+    )
     panel.get_by_label("Prompt", exact=True).press("Escape")
     expect(panel.get_by_role("progressbar")).to_have_count(0)
-    expect(panel.locator(".kp-status")).to_contain_text("Stopped waiting for image #3")
+    expect(panel.locator(".kp-status")).to_contain_text("Stopped waiting for the image with seed")
     expect(thumbs).to_have_count(3, timeout=20_000)
     expect(panel.locator(".kp-spend")).to_contain_text("3 images · $0.024")
     emulator.emulator.configure(inference_time=0.3)

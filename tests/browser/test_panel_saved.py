@@ -75,10 +75,10 @@ def check_fallback(scope: Any) -> None:
     expect(card).to_have_count(1)
     expect(card).to_be_visible()
     expect(card).to_contain_text(PROMPT)
-    expect(card).to_contain_text(f"{WIDTH}×{HEIGHT} · seed {SEED}")
+    expect(card).to_contain_text(f"seed {SEED} · {WIDTH}×{HEIGHT}")  # said once, as made
     expect(card).to_contain_text(f"seed={SEED},")  # the Python snippet
     picture = card.locator("img")
-    expect(picture).to_have_attribute("alt", PROMPT)
+    expect(picture).to_have_attribute("alt", f"emulator stand-in for: {PROMPT}")
     size = picture.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert size == [WIDTH, HEIGHT], size  # under the fallback's 512 px: kept as made
 

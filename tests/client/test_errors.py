@@ -88,7 +88,9 @@ async def test_failed_task_raises_with_reason_and_prediction(
     assert error.prediction.error
     assert error.prediction.error in str(error)
     assert error.task_id == error.prediction.id
-    assert klein.client.spend.images == 1  # accepted tasks are billed even when they fail
+    # WaveSpeed refunds failed tasks (within 3 hours): not an image, not spent.
+    assert klein.client.spend.images == 0
+    assert klein.client.spend.refunded == 1
 
 
 async def test_result_5xx_is_retried_with_backoff(klein: Both, emulator: Emulator) -> None:

@@ -221,12 +221,11 @@ def test_in_a_kernel_the_grid_shows_live_once(tmp_path: Path) -> None:
     assert live.data["text/html"].count("<img ") == 4
     assert "waiting…" not in live.data["text/html"]
     assert "2 prompts x 2 seeds at 256x256: 4 images" in live.data["text/html"]
-    # Echoing the result in the same cell adds only the one-line summary, not a second grid.
-    [echo] = [o for o in first if o.output_type == "execute_result"]
-    assert "text/html" not in echo.data
-    assert echo.data["text/plain"].startswith("CompareResult(2 prompts x 2 seeds, 4 images")
+    # Echoing the result in the same cell adds nothing: no second grid, no
+    # "CompareResult(...)" line under it (issue 23 item 10).
+    assert [o for o in first if o.output_type == "execute_result"] == []
     # In a later cell the result displays as the grid.
-    [shown] = [o for o in later if o.output_type == "execute_result"]
+    [shown] = [o for o in later if o.output_type in ("execute_result", "display_data")]
     assert shown.data["text/html"].count("<img ") == 4
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,15 @@ import klein_widget
 from klein_widget.emulator import RunningEmulator
 from klein_widget.magic._magics import KleinMagics
 from tests.conftest import fast_options
+
+# %klein shows one image as bounded HTML (klein_widget.magic._display.image_html).
+SHOWN_IMAGE = re.compile(r'class="klein-image">.*?src="data:image/[a-z]+;base64,([^"]+)"', re.S)
+
+
+def shown_image(bundle: dict[str, Any]) -> bytes | None:
+    """The image bytes a display bundle shows as one %klein image (HTML), if any."""
+    found = SHOWN_IMAGE.search(str(bundle.get("text/html", "")))
+    return base64.b64decode(found.group(1)) if found else None
 
 
 @dataclass
@@ -38,7 +49,8 @@ class Ran:
 
     @property
     def images(self) -> list[bytes]:
-        return [o["image/png"] for o in self.outputs if "image/png" in o]
+        shown = [o["image/png"] if "image/png" in o else shown_image(o) for o in self.outputs]
+        return [image for image in shown if image is not None]
 
     @property
     def texts(self) -> list[str]:

@@ -177,7 +177,9 @@ def test_enhance_shows_the_new_prompt_and_uses_it(ipython: Shell) -> None:
     assert enhanced != "a fox"
     assert "fox" in enhanced.lower()
     assert ran.texts[0] == f"Enhanced prompt: {enhanced}"
-    assert ran.texts[1] == done_text(ran.value, base_url=ipython.emulator.base_url)
+    done = done_text(ran.value, base_url=ipython.emulator.base_url)
+    # The enhancer's cost is in the total (issue 23 item 7).
+    assert ran.texts[1] == f"{done} · prompt enhanced $0.001 simulated · $0.009 simulated in all"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
+from tests.magic.conftest import shown_image
+
 NOTEBOOK = Path(__file__).with_name("magic_forms.ipynb")
 
 
@@ -35,11 +37,13 @@ def test_every_form_runs_in_a_kernel(live_env: str, tmp_path: Path) -> None:
         return [o for o in found if kind is None or o.output_type == kind]
 
     def images(first_line: str) -> list[bytes]:
-        return [
+        found = [
             base64.b64decode(o.data["image/png"])
-            for o in outputs(first_line)
             if "image/png" in o.get("data", {})
+            else shown_image(o.get("data", {}))
+            for o in outputs(first_line)
         ]
+        return [image for image in found if image is not None]
 
     # The last-expression form: a status line and one image, no second copy as a result.
     line = "%klein a red {animal} -W 256 -H 256 -s 1"
@@ -92,6 +96,8 @@ def test_every_form_runs_in_a_kernel(live_env: str, tmp_path: Path) -> None:
     assert "<mark" in shown[0]
     assert "a red fox" in shown[0]
     assert any("2 prompts x 2 seeds = 4 images" in o.get("text", "") for o in outputs(variants))
-    [echo] = outputs(variants, "execute_result")
-    assert "text/html" not in echo.data
-    assert echo.data["text/plain"].startswith("CompareResult(2 prompts x 2 seeds, 4 images")
+    # The changed words are marked without colour too (issue 28 item 8).
+    assert "text-decoration: underline" in shown[0]
+    assert "font-weight: 700" in shown[0]
+    # Nothing under the grid: no "CompareResult(...)" echo as the cell's result.
+    assert outputs(variants, "execute_result") == []

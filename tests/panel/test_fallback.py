@@ -49,8 +49,8 @@ async def test_display_shows_the_view_and_a_fallback_updated_as_images_arrive(
         assert update.transient["display_id"] == display_id
         html = update.data["text/html"]
         assert 'class="klein-fallback"' in html
-        assert 'alt="a saved &lt;fox&gt;"' in html
-        assert "768×512 · seed 4" in html
+        assert 'alt="emulator stand-in for: a saved &lt;fox&gt;"' in html  # issue 28 item 8
+        assert "seed 4 · 768×512" in html  # once: the done line says it
         assert "seed=4" in html  # the Python snippet
         data = re.search(r'src="data:image/jpeg;base64,([^"]+)"', html)
         assert data is not None
@@ -84,4 +84,4 @@ def test_a_saved_notebook_keeps_the_last_image(live_env: str, tmp_path: Path) ->
     html = outputs[1]["data"]["text/html"]
     assert "data:image/jpeg;base64," in html  # updated when the image arrived
     assert "a kept fox" in html
-    assert "256×256 · seed 3" in html
+    assert "seed 3 · 256×256" in html

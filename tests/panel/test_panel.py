@@ -207,14 +207,18 @@ async def test_an_error_is_not_hidden_by_a_later_success(
     first, second = panel.generate(), panel.generate()
     assert first is not None
     assert second is not None
+    first_seed = panel.jobs.active[0].request.seed
 
     assert await first is None
     assert await second is not None
 
     lines = panel.status.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("#1 The generation failed on the server")
-    assert lines[1].startswith("#2 Done in")
+    # The failed task never became an image: named by its seed; the image is #1, as in
+    # the history.
+    assert lines[0].startswith(f"seed {first_seed} The generation failed on the server")
+    assert lines[1].startswith("#1 Done in")
+    assert [e.number for e in panel.history] == [1]
     assert [line["kind"] for line in panel.status_lines] == ["error", "ok"]
     # A new batch starts clean.
     await click_generate(panel)
@@ -283,7 +287,8 @@ async def test_cancel_stops_waiting_and_the_paid_image_still_lands(
     assert panel.tasks == []
     assert panel.running == 0
     assert panel.in_flight == []
-    assert panel.status.startswith("Stopped waiting for image #1; WaveSpeed already accepted")
+    assert panel.status.startswith("Stopped waiting for the image with seed ")
+    assert "WaveSpeed already accepted" in panel.status
     assert "$0.008" in panel.status
     assert len(panel.status) < 160  # no raw task ids
     assert panel.image == b""
@@ -563,6 +568,9 @@ async def test_on_the_emulator_every_price_says_simulated() -> None:
         assert "$0.009 simulated" in made.spend_line
 
         made.seed = 2
+        running = session().emulator
+        assert running is not None
+        running.emulator.configure(inference_time=0.5)  # slow enough to see and cancel
         click(made, "generate")
         await until(lambda: "Generating" in made.status, "the job to be accepted")
         assert made.cancel() == 1
