@@ -60,7 +60,9 @@ CREATE INDEX IF NOT EXISTS tasks_key ON tasks (prompt, width, height, seed);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # "following": waiting for another student's identical request (its ``leader``), free.
-OPEN_STATUSES = ("queued", "forwarding", "submitted", "following")
+# "pending": its submit may or may not have reached upstream; settled against upstream's
+# record of predictions, then charged (followed on) or refunded.
+OPEN_STATUSES = ("queued", "forwarding", "submitted", "following", "pending")
 
 
 @dataclass(frozen=True)
