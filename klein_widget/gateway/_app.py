@@ -15,6 +15,7 @@ from os import PathLike
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._http import EXCEPTION_HANDLERS, envelope
 from klein_widget.gateway import _api, _dashboard
+from klein_widget.gateway._conn import BodyLimit
 from klein_widget.gateway._state import Gateway, gateway_of
 
 __all__ = ["create_app"]
@@ -82,6 +84,8 @@ def create_app(
         await gateway.upstream.aclose()
 
     handlers = {**EXCEPTION_HANDLERS, Exception: _crash}
+    limits = gateway.limits
+    body = Middleware(BodyLimit, max_bytes=gateway.max_body_bytes, timeout=limits.body_timeout)
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
@@ -95,6 +99,7 @@ def create_app(
             Route("/dashboard/students/{name}/revoke", _dashboard.revoke, methods=["POST"]),
             Route("/dashboard/students/{name}/budget", _dashboard.budget, methods=["POST"]),
         ],
+        middleware=[body],
         exception_handlers=handlers,
         lifespan=lifespan,
     )

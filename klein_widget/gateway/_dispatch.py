@@ -29,6 +29,7 @@ from typing import Any
 
 from klein_widget.client._concurrency import Concurrency
 from klein_widget.client._exceptions import (
+    APIConnectionError,
     AuthenticationError,
     GenerationFailedError,
     KleinError,
@@ -48,6 +49,10 @@ _log = logging.getLogger(__name__)
 KEY_REFUSED = (
     "WaveSpeed refused the gateway's own key (the teacher's, not your token), so nothing "
     "was made and nothing was charged: tell your teacher."
+)
+UPSTREAM_DOWN = (
+    "The gateway could not reach WaveSpeed, so nothing was sent and nothing was charged: "
+    "ask again in a minute, or tell your teacher if it goes on."
 )
 ENHANCE_LOST = (
     "The prompt optimizer's answer was lost ({}); it may have run and been charged "
@@ -294,6 +299,8 @@ class Dispatcher:
             await self.run(
                 self.db.refund, task.id, KEY_REFUSED
             )  # the client's words name a variable
+        elif isinstance(error, APIConnectionError) and not error.maybe_accepted:
+            await self.run(self.db.refund, task.id, UPSTREAM_DOWN)  # not the student's URL
         elif isinstance(error, GenerationFailedError) or not error.maybe_accepted:
             # Refused, or failed upstream (WaveSpeed refunds failed tasks): refund too.
             await self.run(self.db.refund, task.id, error.message)

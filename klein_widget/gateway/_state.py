@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from klein_widget.client._policy import RetryPolicy
 from klein_widget.gateway._checks import MIN_FREE_BYTES, StoreWatch
+from klein_widget.gateway._conn import Limits
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._dispatch import Dispatcher
 from klein_widget.gateway._tokens import FailedLogins, new_token, token_hash
@@ -80,6 +81,7 @@ class Gateway:
         min_free_bytes: int = MIN_FREE_BYTES,
         settle_after: float = 10.0,
         max_backoff: float = 60.0,
+        limits: Limits | None = None,
     ) -> None:
         self.db = db
         self.gallery = gallery
@@ -104,6 +106,8 @@ class Gateway:
         self.max_body_bytes = max_body_bytes
         self.sync_window = sync_window
         self.logins = failed_logins or FailedLogins()
+        self.limits = limits or Limits()
+        """Timeouts and caps on connections and bodies (`_conn`), applied by `server_for`."""
 
     @classmethod
     def open(
