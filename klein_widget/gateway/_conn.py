@@ -138,7 +138,12 @@ class BodyLimit:
         self.timeout = timeout
 
     def _too_large(self) -> Problem:
-        return Problem(413, f"Request body too large: at most {self.max_bytes} bytes are accepted.")
+        # Connection: close, so the rest of the body is never read (uvicorn hangs up).
+        return Problem(
+            413,
+            f"Request body too large: at most {self.max_bytes} bytes are accepted.",
+            headers={"Connection": "close"},
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -156,7 +161,8 @@ class BodyLimit:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
-                raise Problem(408, "The request body came too slowly: send it again.") from None
+                why = "The request body came too slowly: send it again."
+                raise Problem(408, why, headers={"Connection": "close"}) from None
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
                 raise self._too_large()
@@ -169,6 +175,6 @@ async def _answer(scope: Scope, receive: Receive, send: Send, problem: Problem) 
     answer = JSONResponse(
         envelope(None, problem.status, problem.message),
         status_code=problem.status,
-        headers={"Connection": "close"},  # the unread body must not be taken as a request
+        headers=problem.headers,
     )
     await answer(scope, receive, send)
