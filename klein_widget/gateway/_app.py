@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._http import EXCEPTION_HANDLERS, envelope
 from klein_widget.gateway import _api, _dashboard
-from klein_widget.gateway._conn import BodyLimit
+from klein_widget.gateway._conn import BodyLimit, quiet_accept_errors
 from klein_widget.gateway._state import Gateway, gateway_of
 
 __all__ = ["create_app"]
@@ -78,6 +79,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        quiet_accept_errors(asyncio.get_running_loop())  # one line a minute, not a flood
         gateway.ensure_started()  # resume the journal at once, not at the first request
         yield
         await gateway.dispatcher.stop()  # what is in flight stays in the journal

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import math
 import resource
 import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import h11
 from starlette.responses import JSONResponse
@@ -35,9 +38,21 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from klein_widget.emulator._http import Problem, envelope
 
-__all__ = ["BodyLimit", "Limits", "connections_for", "protocol_for", "raise_file_limit"]
+__all__ = [
+    "BodyLimit",
+    "Limits",
+    "connections_for",
+    "protocol_for",
+    "quiet_accept_errors",
+    "raise_file_limit",
+]
 
-_RESERVED_FILES = 64  # the database, the store, upstream connections, logs
+_log = logging.getLogger(__name__)
+
+# Files kept for other work (the database, the store, upstream connections, logs, ~48),
+# and for one batch of accepts: asyncio accepts up to ``backlog`` sockets per wake-up
+# before any of them can be turned away, so the batch is kept small (`Limits.backlog`).
+_RESERVED_FILES = 112
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,7 @@ class Limits:
     body_timeout: float = 30.0
     max_head_bytes: int = 16 << 10
     max_connections: int = 1000
+    backlog: int = 64  # connections waiting to be accepted; also asyncio's accepts per tick
 
 
 def raise_file_limit(want: int = 65536) -> int:
@@ -67,9 +83,33 @@ def connections_for(file_limit: int) -> int:
 
     Example:
         >>> connections_for(256), connections_for(65536)
-        (192, 8192)
+        (144, 8192)
     """
     return max(16, min(8192, file_limit - _RESERVED_FILES))
+
+
+def quiet_accept_errors(loop: asyncio.AbstractEventLoop, every: float = 60.0) -> None:
+    """Say "out of file descriptors" once a minute, not once per refused accept: asyncio
+    logs a traceback for each one (191 MB in 32 s under a flood of sockets)."""
+    last = [-math.inf]
+    default = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != "socket.accept() out of system resource":
+            if default is not None:
+                default(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        if time.monotonic() - last[0] >= every:
+            last[0] = time.monotonic()
+            _log.warning(
+                "out of file descriptors: new connections wait (%s); the gateway closes "
+                "idle ones to make room",
+                context.get("exception"),
+            )
+
+    loop.set_exception_handler(handler)
 
 
 def protocol_for(limits: Limits) -> type[H11Protocol]:

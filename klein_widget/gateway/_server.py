@@ -44,6 +44,7 @@ def server_for(
         # Requests beyond this many at once get uvicorn's 503: a backstop to the cap on
         # connections, which keeps file descriptors from running out.
         limit_concurrency=limits.max_connections + 1,
+        backlog=limits.backlog,
         proxy_headers=bool(trust_proxy),
         forwarded_allow_ips=list(trust_proxy) or None,
     )
