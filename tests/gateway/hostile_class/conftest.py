@@ -33,8 +33,9 @@ SERVED = 5.0  # seconds within which a valid student is answered while the class
 
 
 class Flaky:
-    """ASGI wrapper: scripted "hang" (sleep ``hang`` s, then hang up) and "garbage" (a
-    200 that is not JSON) on requests matching a path pattern; else the emulator."""
+    """ASGI wrapper: scripted "hang" (sleep ``hang`` s, then hang up), "slow" (sleep, then
+    answer) and "garbage" (a 200 that is not JSON) on requests matching a path pattern;
+    else the emulator."""
 
     def __init__(self, app: Any, hang: float = 0.3) -> None:
         self.app = app
@@ -55,6 +56,8 @@ class Flaky:
         if action == "hang":
             await asyncio.sleep(self.hang)
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        if action == "slow":  # answers, but only after a long while
+            await asyncio.sleep(self.hang)
         if action == "garbage":
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"<html>oops</html>"})

@@ -107,3 +107,20 @@ def test_mixed_draws_over_a_class(hostile: Callable[..., HostileClass], seed: in
     for token, task_id in ids:
         klass.settled(token, task_id)
     klass.invariants()
+
+
+def test_one_hanging_submit_does_not_hold_back_the_class(
+    hostile: Callable[..., HostileClass],
+) -> None:
+    klass = hostile()
+    klass.flaky.hang = 4.0
+    tokens = [klass.running.gateway.db.add_student(f"s{i}", 100) for i in range(4)]
+    klass.flaky.script(f"POST {SUBMIT}", "slow")  # the first submit hangs for a while
+    first = klass.submit(tokens[0], seed=1).json()["data"]["id"]
+    others = [(t, klass.submit(t, seed=2 + i).json()["data"]["id"]) for i, t in
+              enumerate(tokens[1:])]  # fmt: skip
+    for token, task_id in others:
+        assert klass.settled(token, task_id)["status"] == "completed"
+    assert klass.result(tokens[0], first)["status"] != "completed"  # still hanging upstream
+    assert klass.settled(tokens[0], first)["status"] == "completed"
+    klass.invariants()
