@@ -23,7 +23,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
@@ -39,6 +39,7 @@ from klein_widget.client._run import Progress
 from klein_widget.gateway._aftercare import PENDING, Aftercare
 from klein_widget.gateway._checks import StoreWatch
 from klein_widget.gateway._db import ClassDB
+from klein_widget.gateway._lines import Lines
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._upstream import Upstream
 from klein_widget.gateway._worker import DBThread
@@ -82,7 +83,7 @@ class Dispatcher:
         self.store = store
         self.care = Aftercare(db, self.run, upstream, self.finished, **aftercare)
         self.concurrency = Concurrency(maximum=max_concurrency)
-        self._lines: OrderedDict[str, deque[str]] = OrderedDict()  # student -> queued ids
+        self._lines = Lines()  # student -> queued ids, round-robin
         self._running: dict[str, asyncio.Task[None]] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._wake: asyncio.Event | None = None
@@ -111,7 +112,7 @@ class Dispatcher:
 
     def enqueue(self, task: GatewayTask) -> None:
         """Put a queued task at the end of its student's line."""
-        self._lines.setdefault(task.student, deque()).append(task.id)
+        self._lines.push(task.student, task.id)
         self._done.setdefault(task.id, asyncio.Event())
         if self._wake is not None:
             self._wake.set()
@@ -129,21 +130,11 @@ class Dispatcher:
         return event.is_set()
 
     def position(self, task_id: str, student: str) -> tuple[int, float] | None:
-        """(1-based place in the whole queue, estimated seconds until it starts), if queued.
-
-        Round-robin order: before the k-th task of its student go that student's k-1 and,
-        from every other line, at most k (k-1 for lines served after it this round).
-        """
-        line = self._lines.get(student)
-        if line is None or task_id not in line:
+        """(1-based place in the whole queue, estimated seconds until it starts), if queued
+        (round-robin order: `Lines.ahead`)."""
+        ahead = self._lines.ahead(task_id, student)
+        if ahead is None:
             return None
-        k = line.index(task_id)
-        ahead = k
-        names = list(self._lines)
-        mine = names.index(student)
-        for i, name in enumerate(names):
-            if name != student:
-                ahead += min(len(self._lines[name]), k + (1 if i < mine else 0))
         slots = max(1, self.concurrency.limit)
         per_task = sum(self._durations) / len(self._durations) if self._durations else 1.0
         busy = len(self._running) >= slots
@@ -154,7 +145,7 @@ class Dispatcher:
     @property
     def queued(self) -> int:
         """Tasks waiting for a slot."""
-        return sum(len(line) for line in self._lines.values())
+        return len(self._lines)
 
     @property
     def running(self) -> int:
@@ -162,19 +153,6 @@ class Dispatcher:
         return len(self._running) + len(self.care.jobs)
 
     # --- the loop ------------------------------------------------------------------------
-
-    def _next(self) -> str | None:
-        """The next task id, round-robin: take from the first line, move it to the back."""
-        while self._lines:
-            student, line = next(iter(self._lines.items()))
-            self._lines.move_to_end(student)
-            if line:
-                task_id = line.popleft()
-                if not line:
-                    del self._lines[student]
-                return task_id
-            del self._lines[student]
-        return None
 
     async def _main(self) -> None:
         await self.resume_journal()
@@ -191,7 +169,7 @@ class Dispatcher:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            task_id = self._next()
+            task_id = self._lines.take()
             task = await self.run(self.db.task, task_id) if task_id else None
             if task is None or task.status != "queued":
                 continue
@@ -287,8 +265,7 @@ class Dispatcher:
             self.concurrency.rate_limited(task.seq)
             self._paused_until = time.monotonic() + (error.retry_after or 5.0)
             await self.run(self.db.update, task.id, status="queued")
-            self._lines.setdefault(task.student, deque()).appendleft(task.id)
-            self._lines.move_to_end(task.student, last=False)
+            self._lines.push_front(task.student, task.id)
             return
         if error.task_id and error.maybe_accepted and not isinstance(error, GenerationFailedError):
             await self._accepted(task, error.task_id)
