@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -41,9 +42,11 @@ from klein_widget.emulator._http import Problem, envelope, read_json
 from klein_widget.gateway._rows import GatewayTask, Student
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._tokens import same_token, token_bucket, token_hash
+from klein_widget.store._entry import GalleryEntry
 
 __all__ = [
     "authorize",
+    "authorize_and",
     "budget_text",
     "charge_state",
     "guard_logins",
@@ -53,6 +56,7 @@ __all__ = [
     "task_data",
 ]
 
+T = TypeVar("T")
 TASK_ID = re.compile(r"[0-9a-f]{32}")
 STORE_DOWN = (
     "The class's image store cannot keep images now ({}): nothing was sent and nothing "
@@ -130,6 +134,14 @@ def guard_logins(request: Request, *, whose: str) -> tuple[Gateway, str]:
 async def authorize(request: Request) -> Student:
     """The student whose token the request carries, or a 401 / 429 `Problem`. A right
     token is always let in (looked up first); only wrong ones are counted and held back."""
+    student, _ = await authorize_and(request, lambda: None)
+    return student
+
+
+async def authorize_and(request: Request, then: Callable[[], T]) -> tuple[Student, T | None]:
+    """`authorize`, and ``then()`` in the same trip to the database thread (one hop per
+    request, not one per lookup: each hop is latency on a kept-alive connection);
+    ``then`` runs only for a right token."""
     gateway = gateway_of(request)
     gateway.ensure_started()
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -140,7 +152,12 @@ async def authorize(request: Request) -> Student:
             "No class token was sent: set WAVESPEED_API_KEY to the token your teacher gave "
             "you (ask your teacher if you have none).",
         )
-    student = await gateway.run(gateway.db.student_by_token, token)
+
+    def lookup() -> tuple[Student | None, T | None]:
+        found = gateway.db.student_by_token(token)
+        return found, then() if found is not None and not found.revoked else None
+
+    student, extra = await gateway.run(lookup)
     if student is None:
         bucket = token_bucket(token)
         wait = gateway.logins.wait(bucket)
@@ -152,13 +169,12 @@ async def authorize(request: Request) -> Student:
         )
     if student.revoked:
         raise Problem(401, "Your token was turned off by your teacher: ask your teacher.")
-    return student
+    return student, extra
 
 
-async def _own_task(request: Request, student: Student) -> GatewayTask:
+def _own_task(request: Request, student: Student, task: GatewayTask | None) -> GatewayTask:
     gateway = gateway_of(request)
     task_id = request.path_params["task_id"]
-    task = await gateway.run(gateway.db.task, task_id) if TASK_ID.fullmatch(task_id) else None
     if task is None or (task.student != student.name and not gateway.public_gallery):
         raise Problem(
             404,
@@ -177,9 +193,12 @@ async def _image_bytes(gateway: Gateway, task: GatewayTask) -> tuple[bytes, bool
     return generation.image, entry.nsfw
 
 
-async def task_data(request: Request, task: GatewayTask) -> dict[str, Any]:
+async def task_data(
+    request: Request, task: GatewayTask, entry: GalleryEntry | None = None
+) -> dict[str, Any]:
     """The envelope's ``data`` for a task as it stands, in WaveSpeed's shape (plus
-    ``gateway``: cost, cache, place in line)."""
+    ``gateway``: cost, cache, place in line). ``entry``: its image's gallery row, if
+    already looked up."""
     gateway = gateway_of(request)
     base = str(request.base_url).rstrip("/")
     status = _STATUS.get(task.status, task.status)
@@ -191,7 +210,8 @@ async def task_data(request: Request, task: GatewayTask) -> dict[str, Any]:
         image, nsfw = await _image_bytes(gateway, task)
         outputs = [base64.b64encode(image).decode("ascii")]
     elif status == "completed":
-        entry = await run_in_threadpool(gateway.gallery.entry, task.upstream_id or "")
+        if entry is None:
+            entry = await run_in_threadpool(gateway.gallery.entry, task.upstream_id or "")
         nsfw = bool(entry and entry.nsfw)
         outputs = [f"{base}/gateway/images/{task.id}.png"]
     extra: dict[str, Any] = {
@@ -300,9 +320,19 @@ async def submit(request: Request) -> Response:
 
 async def result(request: Request) -> Response:
     """``GET /api/v3/predictions/{id}/result`` (and without ``/result``)."""
-    student = await authorize(request)
-    task = await _own_task(request, student)
-    return JSONResponse(envelope(await task_data(request, task)))
+    gateway = gateway_of(request)
+    task_id = request.path_params["task_id"]
+
+    def lookup() -> tuple[GatewayTask | None, GalleryEntry | None]:
+        task = gateway.db.task(task_id) if TASK_ID.fullmatch(task_id) else None
+        if task is None or task.status != "completed" or task.kind != "image":
+            return task, None
+        return task, gateway.gallery.entry(task.upstream_id or "")
+
+    student, found = await authorize_and(request, lookup)
+    task, entry = found or (None, None)
+    task = _own_task(request, student, task)
+    return JSONResponse(envelope(await task_data(request, task, entry)))
 
 
 async def image(request: Request) -> Response:
