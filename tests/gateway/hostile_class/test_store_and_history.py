@@ -81,3 +81,28 @@ def test_the_emulator_lists_predictions_by_time_window() -> None:
         assert httpx.post(url + "/api/v3/predictions", json={}).status_code == 401
         bad = httpx.post(url + "/api/v3/predictions", json={"created_after": "soon"}, headers=KEY)
         assert bad.status_code == 400
+
+
+def test_an_image_the_store_could_not_keep_is_fetched_again_once_it_can(
+    hostile: Callable[..., HostileClass],
+) -> None:
+    klass = hostile()
+    token = klass.running.gateway.db.add_student("ada", 100)
+    klass.flaky.hang = 1.0
+    klass.flaky.script("GET /api/v3/predictions/*", "slow")  # time to break the store
+    task_id = klass.submit(token).json()["data"]["id"]
+    db = klass.running.gateway.db
+    deadline = time.monotonic() + 10
+    while (task := db.task(task_id)) is not None and task.status != "submitted":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    _break(klass)  # the image is paid upstream; the store cannot take it now
+    time.sleep(1.5)  # bounded: the fetch ends and fails to save meanwhile
+    assert klass.result(token, task_id)["status"] == "processing"  # not "completed" + 404
+    folder = klass.running.gateway.gallery.path
+    folder.unlink()
+    folder.mkdir()
+    data = klass.settled(token, task_id)
+    assert data["status"] == "completed"
+    assert httpx.get(data["outputs"][0]).content.startswith(b"\x89PNG")
+    klass.invariants()
