@@ -124,3 +124,18 @@ def test_one_hanging_submit_does_not_hold_back_the_class(
     assert klass.result(tokens[0], first)["status"] != "completed"  # still hanging upstream
     assert klass.settled(tokens[0], first)["status"] == "completed"
     klass.invariants()
+
+
+@pytest.mark.parametrize("fault", ["garbage", "hang"])
+def test_an_unreadable_history_keeps_a_task_pending_until_it_can_be_read(
+    hostile: Callable[..., HostileClass], fault: str
+) -> None:
+    klass = hostile()
+    token = klass.running.gateway.db.add_student("ada", 100)
+    klass.emulator.script("submit", "drop")  # made upstream, answer lost
+    klass.flaky.script("POST /api/v3/predictions", *[fault] * 3)  # the history errs a while
+    task_id = klass.submit(token).json()["data"]["id"]
+    data = klass.settled(token, task_id)
+    assert (data["status"], data["gateway"]["charge"]) == ("completed", "charged")
+    assert not klass.flaky.scripts["POST /api/v3/predictions"]  # every fault was met
+    klass.invariants()
