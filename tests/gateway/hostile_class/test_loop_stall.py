@@ -19,7 +19,7 @@ from klein_widget.store._gallery import Gallery
 from tests.conftest import FAST_RETRY
 from tests.gateway.conftest import FAST, SUBMIT, bearer
 
-SLOW = 0.15  # seconds per database call: more than the stall allowed
+SLOW = 0.12  # seconds per database call: more than the stall allowed
 STALL = 0.100  # the worst loop stall allowed, in seconds
 
 
@@ -49,7 +49,7 @@ async def _class(tmp_path: Path, upstream_url: str) -> float:
     # Upstream over loopback, in its own thread: only the gateway's work is on this loop.
     upstream = Upstream.connect(upstream_url, gallery=gallery, api_key=None, retry=FAST_RETRY)
     db = SlowDB(db_path)
-    tokens = [db.add_student(f"s{i}", 1000) for i in range(4)]
+    tokens = [db.add_student(f"s{i}", 1000) for i in range(3)]
     gateway = Gateway(db, gallery, upstream)
     app = create_app(gateway=gateway)
     transport = httpx.ASGITransport(app=app)
