@@ -6,6 +6,9 @@ students are `AsyncKleinClient`s in this process, each with its own token. Figur
 
 - latency added per image: one image at a time, through the gateway vs straight to the
   emulator (median seconds, prompt to bytes in hand; the ratio is gateway / direct);
+- kept-alive latency: one small request after another on one kept-alive connection (a
+  finished task's result), through the gateway vs straight to the emulator: what the
+  gateway adds to a request when nothing is waited for (TCP_NODELAY matters here);
 - capacity: many students at once, distinct prompts (no free answers from the store):
   images/s and HTTP requests/s the gateway answered, and the gateway's CPU per image
   (user + system time of its process), from which images/s per core follows.
@@ -106,6 +109,22 @@ async def _classroom(base_url: str, tokens: list[str], per_student: int) -> tupl
     return time.perf_counter() - began, sent
 
 
+def _kept_alive(base_url: str, key: str, n: int) -> float:
+    """Median seconds of a finished task's result GET, ``n`` times on one connection."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        body = {"prompt": f"{PROMPT}, kept alive", "size": "256*256", "seed": 1,
+                "enable_sync_mode": True}  # fmt: skip
+        task_id = client.post("/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image",
+                              json=body).json()["data"]["id"]  # fmt: skip
+        times = []
+        for _ in range(n + 5):  # the first few warm the connection
+            began = time.perf_counter()
+            client.get(f"/api/v3/predictions/{task_id}/result").raise_for_status()
+            times.append(time.perf_counter() - began)
+    return median(times[5:])
+
+
 def run(config: Config) -> Section:
     """Measure, and return the section."""
     samples, students, per_student = _COUNTS.get(config.name, _COUNTS["quick"])
@@ -113,7 +132,14 @@ def run(config: Config) -> Section:
         "gateway",
         f"9. Classroom gateway on one core ({students} students x {per_student} images)",
         f"straight to the emulator (inference {config.inference_time:g} s, {SIDE}x{SIDE})",
-        ["p50 per image", "added", "images/s", "requests/s", "gateway CPU/image"],
+        [
+            "p50 per image",
+            "added",
+            "kept-alive GET",
+            "images/s",
+            "requests/s",
+            "gateway CPU/image",
+        ],
     )
     with tempfile.TemporaryDirectory(prefix="klein-bench-gateway-") as scratch:
         db_path = Path(scratch) / "class.sqlite3"
@@ -123,6 +149,8 @@ def run(config: Config) -> Section:
         with EmulatorProcess(inference_time=config.inference_time) as emulator:
             gateway = _GatewayProcess(db_path, emulator.base_url)
             try:
+                alive_direct = _kept_alive(emulator.base_url, "bench-key", 10 * samples)
+                alive_through = _kept_alive(gateway.base_url, tokens[0], 10 * samples)
                 direct = median(asyncio.run(
                     _one_at_a_time(emulator.base_url, "bench-key", samples, "direct")))  # fmt: skip
                 through = median(asyncio.run(
@@ -133,13 +161,19 @@ def run(config: Config) -> Section:
             finally:
                 gateway.stop()
     images = students * per_student
-    section.add("direct", {"p50 per image": seconds(direct)}, values={"p50_s": direct})
+    alive_ms = f"{alive_through * 1000:.2f} ms (+{(alive_through - alive_direct) * 1000:.2f})"
+    section.add(
+        "direct",
+        {"p50 per image": seconds(direct), "kept-alive GET": f"{alive_direct * 1000:.2f} ms"},
+        values={"p50_s": direct, "kept_alive_ms": alive_direct * 1000},
+    )
     per_image_ms = cpu / images * 1000
     section.add(
         "through the gateway",
         {
             "p50 per image": seconds(through),
             "added": f"{(through - direct) * 1000:.0f} ms ({ratio(through / direct)})",
+            "kept-alive GET": alive_ms,
             "images/s": f"{images / wall:.1f}",
             "requests/s": f"{sent / wall:.0f}",
             "gateway CPU/image": f"{per_image_ms:.1f} ms",
@@ -148,6 +182,8 @@ def run(config: Config) -> Section:
         values={
             "p50_s": through,
             "added_ms": (through - direct) * 1000,
+            "kept_alive_ms": alive_through * 1000,
+            "kept_alive_added_ms": (alive_through - alive_direct) * 1000,
             "images_per_s": images / wall,
             "requests_per_s": sent / wall,
             "gateway_cpu_ms_per_image": per_image_ms,

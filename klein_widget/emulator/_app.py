@@ -7,6 +7,9 @@ Routes (every JSON answer is the ``{"code", "message", "data"}`` envelope):
 * ``POST /api/v3/wavespeed-ai/prompt-optimizer``: ``{"text", "mode", "style"}``; the
   enhanced prompt is ``data.outputs[0]``. Free, not rate limited.
 * ``GET /api/v3/predictions/{id}/result`` and ``GET /api/v3/predictions/{id}``.
+* ``POST /api/v3/predictions``: the account's prediction history, ``{"page",
+  "page_size", "created_after", "created_before"}`` (ISO 8601), newest first; each item
+  carries the ``input`` it was submitted with.
 * ``GET /emulator/images/{id}/0.png``: the output image, no key needed (like a CDN).
 * ``GET /``: what this server is.
 
@@ -29,6 +32,7 @@ import base64
 import math
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from os import PathLike
 from typing import Any, cast
 
@@ -244,6 +248,44 @@ async def result(request: Request) -> Response:
     return JSONResponse(envelope(await _task_json(request, task)))
 
 
+def _when(body: dict[str, Any], name: str) -> datetime | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise Problem(400, f"{name} must be an ISO 8601 time, not {value!r}.") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+async def history(request: Request) -> Response:
+    """``POST /api/v3/predictions``: the account's predictions in a time window, by page."""
+    emu = _emulator(request)
+    authorize(request, emu)
+    body = await read_json(request, emu.max_body_bytes)
+    page, size = body.get("page", 1), body.get("page_size", 20)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (page, size)):
+        raise Problem(400, "page and page_size must be whole numbers.")
+    if page < 1 or not 1 <= size <= 100:
+        raise Problem(400, "page starts at 1; page_size is 1-100.")
+    found = emu.history(_when(body, "created_after"), _when(body, "created_before"))
+    items = []
+    for task in found[(page - 1) * size : page * size]:
+        data = await _task_json(request, task) if task.text is not None else {}
+        if task.request is not None:  # outputs as links: a listing never renders images
+            r = task.request
+            status = task.status(time.monotonic())
+            data = {"id": task.id, "model": task.model, "status": status,
+                    "created_at": _iso(task), "outputs": [], "simulated": True,
+                    "input": {"prompt": r.prompt, "size": f"{r.width}*{r.height}",
+                              "seed": r.seed}}  # fmt: skip
+        items.append(data)
+    return JSONResponse(
+        envelope({"page": page, "page_size": size, "total": len(found), "items": items})
+    )
+
+
 async def image(request: Request) -> Response:
     """``GET /emulator/images/{id}/0.png``: the output of a completed task."""
     emu = _emulator(request)
@@ -322,6 +364,7 @@ def create_app(
             Route("/", index, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}/result", result, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}", result, methods=["GET"]),
+            Route("/api/v3/predictions", history, methods=["POST"]),
             Route("/api/v3/{model:path}", submit, methods=["POST"]),
             Route("/emulator/images/{task_id}/{index:int}.png", image, methods=["GET"]),
         ],

@@ -333,3 +333,24 @@ class Emulator:
     def get(self, task_id: str) -> Task | None:
         """The task with this id, or None."""
         return self.tasks.get(task_id)
+
+    def history(self, after: datetime | None, before: datetime | None) -> list[Task]:
+        """The account's predictions created in ``[after, before]`` (either end open),
+        newest first: what ``POST /api/v3/predictions`` lists.
+
+        Example:
+            >>> Emulator().history(None, None)
+            []
+        """
+        with self._lock:
+            tasks = list(self.tasks.values())
+        return sorted(
+            (
+                t
+                for t in tasks
+                if (after is None or t.created_at >= after)
+                and (before is None or t.created_at <= before)
+            ),
+            key=lambda t: t.created_at,
+            reverse=True,
+        )

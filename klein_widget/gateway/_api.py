@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -41,11 +42,48 @@ from klein_widget.emulator._http import Problem, envelope, read_json
 from klein_widget.gateway._hidden import from_store, served_to
 from klein_widget.gateway._rows import GatewayTask, Student, budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
+from klein_widget.gateway._tokens import same_token, token_bucket, token_hash
+from klein_widget.store._entry import GalleryEntry
 
-__all__ = ["budget_text", "guard_logins", "image", "result", "submit", "task_data"]
+__all__ = [
+    "authorize",
+    "authorize_and",
+    "budget_text",
+    "charge_state",
+    "guard_logins",
+    "image",
+    "result",
+    "submit",
+    "task_data",
+]
 
+T = TypeVar("T")
 TASK_ID = re.compile(r"[0-9a-f]{32}")
-_STATUS = {"queued": "created", "forwarding": "processing", "submitted": "processing"}
+STORE_DOWN = (
+    "The class's image store cannot keep images now ({}): nothing was sent and nothing "
+    "charged. Tell your teacher."
+)
+_STATUS = {
+    "queued": "created",
+    "forwarding": "processing",
+    "submitted": "processing",
+    "pending": "processing",  # clients poll on while the gateway settles it
+}
+
+
+def charge_state(task: GatewayTask) -> str:
+    """What the student pays for a task: "free" (from the store or shared), "charged",
+    "pending" (settling a submit of unknown fate) or "refunded".
+
+    Example:
+        >>> charge_state(refunded_task)  # doctest: +SKIP
+        'refunded'
+    """
+    if task.cached:
+        return "free"
+    if task.status == "pending":
+        return "pending"
+    return "charged" if task.cost_mills > 0 else "refunded"
 
 
 def _dollars(mills: int) -> str:
@@ -61,49 +99,83 @@ def budget_text(student: Student, cost: int = PRICE_PER_IMAGE_MILLS) -> str:
     )
 
 
+def _presented(request: Request) -> str:
+    """The credential a request carries: a bearer token, else the dashboard's cookie or
+    ``?token=`` (what a wrong one is counted under)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()[:512]
+    return request.cookies.get("klein_teacher") or request.query_params.get("token") or ""
+
+
+def _locked_out(wait: float, whose: str) -> Problem:
+    return Problem(
+        429,
+        f"Too many tries of this wrong token: try again in {wait:g} s, with {whose}.",
+        headers={"Retry-After": str(int(wait))},
+    )
+
+
 def guard_logins(request: Request, *, whose: str) -> tuple[Gateway, str]:
-    """The gateway and the caller's address, or a 429 while that address is locked out
-    after too many wrong tokens (students' and the teacher's alike); ``whose`` names the
+    """The gateway and the bucket the request's token is counted under if it is wrong
+    (`token_bucket`), or a 429 while that wrong token is held back. The teacher's token
+    is never held back, so one stale tab cannot lock the teacher out; ``whose`` names the
     token to try again with."""
     gateway = gateway_of(request)
     gateway.ensure_started()
-    address = request.client.host if request.client else "unknown"
-    wait = gateway.logins.wait(address)
+    given = _presented(request)
+    if given and same_token(given, token_hash(gateway.teacher_token)):
+        return gateway, token_bucket(given)
+    wait = gateway.logins.wait(token_bucket(given))
     if wait:
-        raise Problem(
-            429,
-            f"Too many wrong tokens from your address: try again in {wait:g} s, with {whose}.",
-            headers={"Retry-After": str(int(wait))},
-        )
-    return gateway, address
+        raise _locked_out(wait, whose)
+    return gateway, token_bucket(given)
 
 
-def authorize(request: Request) -> Student:
-    """The student whose token the request carries, or a 401 / 429 `Problem`."""
-    gateway, address = guard_logins(request, whose="the token your teacher gave you")
+async def authorize(request: Request) -> Student:
+    """The student whose token the request carries, or a 401 / 429 `Problem`. A right
+    token is always let in (looked up first); only wrong ones are counted and held back."""
+    student, _ = await authorize_and(request, lambda: None)
+    return student
+
+
+async def authorize_and(request: Request, then: Callable[[], T]) -> tuple[Student, T | None]:
+    """`authorize`, and ``then()`` in the same trip to the database thread (one hop per
+    request, not one per lookup: each hop is latency on a kept-alive connection);
+    ``then`` runs only for a right token."""
+    gateway = gateway_of(request)
+    gateway.ensure_started()
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
+    token = token.strip()[:512]
     if scheme.lower() != "bearer" or not token:
         raise Problem(
             401,
             "No class token was sent: set WAVESPEED_API_KEY to the token your teacher gave "
             "you (ask your teacher if you have none).",
         )
-    student = gateway.db.student_by_token(token[:512])
+
+    def lookup() -> tuple[Student | None, T | None]:
+        found = gateway.db.student_by_token(token)
+        return found, then() if found is not None and not found.revoked else None
+
+    student, extra = await gateway.run(lookup)
     if student is None:
-        gateway.logins.failed(address)
+        bucket = token_bucket(token)
+        wait = gateway.logins.wait(bucket)
+        if wait:
+            raise _locked_out(wait, "the token your teacher gave you")
+        gateway.logins.failed(bucket)
         raise Problem(
             401, "This token is not one of this class's: ask your teacher for your token."
         )
     if student.revoked:
         raise Problem(401, "Your token was turned off by your teacher: ask your teacher.")
-    return student
+    return student, extra
 
 
-def _own_task(request: Request, student: Student) -> GatewayTask:
+def _own_task(request: Request, student: Student, task: GatewayTask | None) -> GatewayTask:
     gateway = gateway_of(request)
     task_id = request.path_params["task_id"]
-    task = gateway.db.task(task_id) if TASK_ID.fullmatch(task_id) else None
     if task is None or (task.student != student.name and not gateway.public_gallery):
         raise Problem(
             404,
@@ -115,16 +187,19 @@ def _own_task(request: Request, student: Student) -> GatewayTask:
 
 async def _image_bytes(gateway: Gateway, task: GatewayTask) -> tuple[bytes, bool]:
     """The stored image of a completed task, and its NSFW flag."""
-    entry = gateway.gallery.entry(task.upstream_id or "")
+    entry = await run_in_threadpool(gateway.gallery.entry, task.upstream_id or "")
     if entry is None or entry.path is None:
         raise Problem(404, "Image not found: the class store no longer has it.")
     generation = await run_in_threadpool(gateway.gallery.load, entry)
     return generation.image, entry.nsfw
 
 
-async def task_data(request: Request, task: GatewayTask) -> dict[str, Any]:
+async def task_data(
+    request: Request, task: GatewayTask, entry: GalleryEntry | None = None
+) -> dict[str, Any]:
     """The envelope's ``data`` for a task as it stands, in WaveSpeed's shape (plus
-    ``gateway``: cost, cache, place in line)."""
+    ``gateway``: cost, cache, place in line). ``entry``: its image's gallery row, if
+    already looked up."""
     gateway = gateway_of(request)
     base = str(request.base_url).rstrip("/")
     status = _STATUS.get(task.status, task.status)
@@ -136,11 +211,17 @@ async def task_data(request: Request, task: GatewayTask) -> dict[str, Any]:
         image, nsfw = await _image_bytes(gateway, task)
         outputs = [base64.b64encode(image).decode("ascii")]
     elif status == "completed":
-        entry = gateway.gallery.entry(task.upstream_id or "")
+        if entry is None:
+            entry = await run_in_threadpool(gateway.gallery.entry, task.upstream_id or "")
         nsfw = bool(entry and entry.nsfw)
         outputs = [f"{base}/gateway/images/{task.id}.png"]
-    extra: dict[str, Any] = {"cached": task.cached, "cost": task.cost_mills / 1000}
-    waits_for = gateway.db.task(task.leader) if task.status == "following" and task.leader else None
+    extra: dict[str, Any] = {
+        "cached": task.cached,
+        "cost": task.cost_mills / 1000,
+        "charge": charge_state(task),
+    }
+    leader = task.leader if task.status == "following" else None
+    waits_for = await gateway.run(gateway.db.task, leader) if leader else None
     if waits_for is not None:  # shares another student's request: its progress is ours
         status = _STATUS.get(waits_for.status, "processing")
         place = gateway.dispatcher.position(waits_for.id, waits_for.student)
@@ -192,7 +273,7 @@ def _style(body: dict[str, Any]) -> str | None:
 
 async def submit(request: Request) -> Response:
     """``POST /api/v3/{model}``: charge, queue (or answer from the store), answer."""
-    student = authorize(request)
+    student = await authorize(request)
     gateway = gateway_of(request)
     model = request.path_params["model"]
     if model not in (MODEL_ID, ENHANCER_MODEL_ID):
@@ -204,37 +285,40 @@ async def submit(request: Request) -> Response:
         kind, cost, style = "enhance", PRICE_PER_ENHANCE_MILLS, _style(body)
     made = None
     if kind == "image" and not asked.seed_drawn and asked.seed >= 0:
-        # The store's one lookup by recipe key; a class on the real service never gets a
-        # stand-in left from a rehearsal on the emulator, nor an image the teacher hid.
-        made = from_store(
-            request, gateway.gallery.lookup(asked, real_only=not gateway.upstream.simulated)
-        )
-    leader = None
-    if made is None and kind == "image" and not asked.seed_drawn and asked.seed >= 0:
-        leader = gateway.db.leader_for(asked)  # being made right now: share it
+        # The store's one lookup by recipe key (its index and a file: off the loop); a class
+        # on the real service never gets a stand-in left from a rehearsal on the emulator, nor
+        # an image the teacher hid.
+        def stored() -> GalleryEntry | None:
+            found = gateway.gallery.lookup(asked, real_only=not gateway.upstream.simulated)
+            return from_store(request, found)
+
+        made = await run_in_threadpool(stored)
+    db, name = gateway.db, student.name
     if made is not None:
-        task = gateway.db.open_task(
-            student.name, kind, asked, 0, status="completed", upstream_id=made.task_id,
+        task = await gateway.run(
+            db.open_task, name, kind, asked, 0, status="completed", upstream_id=made.task_id,
             cached=True,
         )  # fmt: skip
-    elif leader is not None:
-        task = gateway.db.open_task(
-            student.name, kind, asked, 0, status="following", cached=True, leader=leader.id
-        )
     else:
-        task = gateway.db.open_task(
-            student.name, kind, asked.with_concrete_seed(), cost, style=style
-        )
-        if task is not None:
+        problem = await gateway.store.problem() if kind == "image" else None
+        if problem is not None:  # refuse before charging: it could not keep the image
+            raise Problem(503, STORE_DOWN.format(problem), headers={"Retry-After": "60"})
+        if kind == "image":  # being made right now for someone: share it
+            share = not asked.seed_drawn and asked.seed >= 0
+            task = await gateway.run(db.open_or_follow, name, asked, cost, share=share)
+        else:
+            task = await gateway.run(db.open_task, name, kind, asked, cost, style=style)
+        if task is not None and task.status == "queued":
             gateway.dispatcher.enqueue(task)
     if task is None:
-        now = gateway.db.student(student.name) or student
+        now = await gateway.run(db.student, name) or student
         raise Problem(402, budget_text(now, cost))
     if asked.sync_mode and task.open:
         await gateway.dispatcher.wait_done(task.id, gateway.sync_window)
-        task = gateway.db.task(task.id) or task
+        task = await gateway.run(db.task, task.id) or task
     data = await task_data(request, task)
-    data["gateway"].update(budget_fields(gateway.db.student(student.name) or student))
+    after: Student | None = await gateway.run(db.student, name)
+    data["gateway"].update(budget_fields(after or student))
     if asked.sync_mode and task.open:
         data["code"] = 5004  # as WaveSpeed: keep polling data.urls.get
         data["error"] = (
@@ -245,9 +329,19 @@ async def submit(request: Request) -> Response:
 
 async def result(request: Request) -> Response:
     """``GET /api/v3/predictions/{id}/result`` (and without ``/result``)."""
-    student = authorize(request)
-    task = _own_task(request, student)
-    data = await task_data(request, task)
+    gateway = gateway_of(request)
+    task_id = request.path_params["task_id"]
+
+    def lookup() -> tuple[GatewayTask | None, GalleryEntry | None]:
+        task = gateway.db.task(task_id) if TASK_ID.fullmatch(task_id) else None
+        if task is None or task.status != "completed" or task.kind != "image":
+            return task, None
+        return task, gateway.gallery.entry(task.upstream_id or "")
+
+    student, found = await authorize_and(request, lookup)
+    task, entry = found or (None, None)
+    task = _own_task(request, student, task)
+    data = await task_data(request, task, entry)
     data["gateway"].update(budget_fields(student))  # the caller's, whoever's task it is
     return JSONResponse(envelope(data))
 
@@ -256,10 +350,10 @@ async def image(request: Request) -> Response:
     """``GET /gateway/images/{id}.png``: a completed task's image."""
     gateway = gateway_of(request)
     task_id = request.path_params["task_id"]
-    task = gateway.db.task(task_id) if TASK_ID.fullmatch(task_id) else None
+    task = await gateway.run(gateway.db.task, task_id) if TASK_ID.fullmatch(task_id) else None
     if task is None or task.status != "completed" or task.kind != "image":
         raise Problem(404, "Image not found: image links come from a completed task's outputs.")
-    served_to(request, task)
+    await gateway.run(served_to, request, task)
     data, _ = await _image_bytes(gateway, task)
     kind = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
     return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from os import PathLike
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,6 +25,8 @@ from starlette.types import ASGIApp
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._http import EXCEPTION_HANDLERS, envelope
 from klein_widget.gateway import _api
+from klein_widget.gateway._classwork import HAND_IN_MAX_BYTES, HAND_IN_PATH
+from klein_widget.gateway._conn import BodyLimit, quiet_accept_errors
 from klein_widget.gateway._routes import teacher_routes
 from klein_widget.gateway._state import Gateway, gateway_of
 
@@ -77,12 +81,20 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        quiet_accept_errors(asyncio.get_running_loop())  # one line a minute, not a flood
         gateway.ensure_started()  # resume the journal at once, not at the first request
         yield
         await gateway.dispatcher.stop()  # what is in flight stays in the journal
         await gateway.upstream.aclose()
 
     handlers = {**EXCEPTION_HANDLERS, Exception: _crash}
+    limits = gateway.limits
+    body = Middleware(
+        BodyLimit,
+        max_bytes=gateway.max_body_bytes,
+        timeout=limits.body_timeout,
+        larger={HAND_IN_PATH: HAND_IN_MAX_BYTES},  # a lesson pack: checked again by its route
+    )
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
@@ -92,6 +104,7 @@ def create_app(
             Route("/gateway/images/{task_id}.png", _api.image, methods=["GET"]),
             *teacher_routes(),
         ],
+        middleware=[body],
         exception_handlers=handlers,
         lifespan=lifespan,
     )

@@ -32,12 +32,14 @@ from klein_widget.store import PackError, open_pack
 __all__ = [
     "HAND_INS_PER_STUDENT",
     "HAND_IN_MAX_BYTES",
+    "HAND_IN_PATH",
     "hand_in",
     "hand_ins_folder",
     "me",
 ]
 
 HAND_IN_MAX_BYTES = 64 << 20  # a notebook's images: a few dozen PNGs of ~1 MB
+HAND_IN_PATH = "/api/klein/hand-in"
 HAND_INS_PER_STUDENT = 50  # bounds the disk one student's token can fill
 
 
@@ -54,9 +56,10 @@ def hand_ins_folder(db_path: str | PathLike[str]) -> Path:
 
 async def me(request: Request) -> Response:
     """``GET /api/klein/me``: the caller's own budget and work."""
-    student = authorize(request)
+    student = await authorize(request)
     gateway = gateway_of(request)
-    counts = gateway.db.counts().get(student.name, {})
+    counts = (await gateway.run(gateway.db.counts)).get(student.name, {})
+    hand_ins = await gateway.run(gateway.db.hand_ins, student.name)
     data = {
         "name": student.name,
         "budget_mills": student.budget_mills,
@@ -65,7 +68,7 @@ async def me(request: Request) -> Response:
         "budget_left": f"${student.left_mills / 1000:.3f}",
         "images": counts.get("images", 0),
         "waiting": counts.get("waiting", 0),
-        "hand_ins": len(gateway.db.hand_ins(student.name)),
+        "hand_ins": len(hand_ins),
         "simulated": gateway.upstream.simulated,
     }
     return JSONResponse(envelope(data), headers={"Cache-Control": "no-store"})
@@ -108,10 +111,10 @@ def _keep(gateway: Gateway, student: str, title: str, data: bytes) -> dict[str, 
 
 async def hand_in(request: Request) -> Response:
     """``POST /api/klein/hand-in?title=NAME`` with a lesson pack's zip as the body."""
-    student = authorize(request)
+    student = await authorize(request)
     gateway = gateway_of(request)
     title = (request.query_params.get("title") or "hand-in").strip()[:200] or "hand-in"
-    if len(gateway.db.hand_ins(student.name)) >= HAND_INS_PER_STUDENT:
+    if len(await gateway.run(gateway.db.hand_ins, student.name)) >= HAND_INS_PER_STUDENT:
         raise Problem(409, f"You have handed in {HAND_INS_PER_STUDENT} times: ask your teacher.")
     data = await _body(request)
     kept = await run_in_threadpool(_keep, gateway, student.name, title, data)

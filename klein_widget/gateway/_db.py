@@ -214,6 +214,25 @@ class ClassDB(TeacherRecords):
         rows = self._rows(sql, (r.prompt, r.width, r.height, r.seed))
         return task_from_row(rows[0]) if rows else None
 
+    def open_or_follow(
+        self,
+        student: str,
+        request: GenerationRequest,
+        cost_mills: int,
+        *,
+        share: bool,
+    ) -> GatewayTask | None:
+        """One image task: following an unfinished identical one if ``share`` and there is
+        one (free), else charged and queued. Atomic: two identical requests at once make
+        one leader and one follower. None if the budget or the token refuses it."""
+        with self._lock:
+            leader = self.leader_for(request) if share else None
+            if leader is not None:
+                return self.open_task(
+                    student, "image", request, 0, status="following", cached=True, leader=leader.id
+                )
+            return self.open_task(student, "image", request.with_concrete_seed(), cost_mills)
+
     def settle_followers(self, leader: GatewayTask) -> list[str]:
         """The leader has finished: its followers complete with its image, or fail (free,
         so the student may simply ask again). Returns their ids."""
@@ -262,12 +281,24 @@ class ClassDB(TeacherRecords):
                 (reason, _now(), task_id),
             )
 
+    def owned_upstream_ids(self, upstream_ids: list[str]) -> set[str]:
+        """Which of these upstream ids already belong to a task of this class."""
+        found: set[str] = set()
+        for start in range(0, len(upstream_ids), 500):  # SQLite's limit on variables
+            part = upstream_ids[start : start + 500]
+            sql = (
+                f"SELECT upstream_id FROM tasks WHERE upstream_id IN ({','.join('?' * len(part))})"
+            )
+            found |= {r["upstream_id"] for r in self._rows(sql, tuple(part))}
+        return found
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Per student: images made, from the cache, failed, waiting."""
         rows = self._rows(
             "SELECT student, SUM(status = 'completed' AND kind = 'image') AS images, "
             "SUM(cached) AS cached, SUM(status = 'failed') AS failed, "
-            "SUM(status IN ('queued', 'forwarding', 'submitted', 'following')) AS waiting "
+            "SUM(status IN ('queued', 'forwarding', 'submitted', 'following', 'pending')) "
+            "AS waiting "
             "FROM tasks GROUP BY student"
         )
         return {r["student"]: {k: int(r[k] or 0) for k in r.keys()[1:]} for r in rows}

@@ -32,6 +32,6 @@ def teacher_routes() -> list[BaseRoute]:
         Route("/dashboard/images/{task_id}/hide", d.hide, methods=["POST"]),
         Route("/dashboard/hand-ins/{hand_in_id}.zip", _pages.hand_in_file, methods=["GET"]),
         Route("/api/klein/me", _classwork.me, methods=["GET"]),
-        Route("/api/klein/hand-in", _classwork.hand_in, methods=["POST"]),
+        Route(_classwork.HAND_IN_PATH, _classwork.hand_in, methods=["POST"]),
         Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
     ]

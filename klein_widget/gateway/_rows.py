@@ -74,7 +74,9 @@ CREATE TABLE IF NOT EXISTS hand_ins (
 CREATE INDEX IF NOT EXISTS tasks_student ON tasks (student, seq);
 """
 # "following": waiting for another student's identical request (its ``leader``), free.
-OPEN_STATUSES = ("queued", "forwarding", "submitted", "following")
+# "pending": its submit may or may not have reached upstream; settled against upstream's
+# record of predictions, then charged (followed on) or refunded.
+OPEN_STATUSES = ("queued", "forwarding", "submitted", "following", "pending")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
@@ -17,13 +18,19 @@ from starlette.applications import Starlette
 
 from klein_widget.emulator._server import ServedInThread
 from klein_widget.gateway._app import create_app
+from klein_widget.gateway._conn import Limits, protocol_for
 from klein_widget.gateway._state import Gateway
 
 __all__ = ["RunningGateway", "server_for", "start"]
 
 
-def server_for(app: Starlette, log_level: str = "warning") -> uvicorn.Server:
-    """A uvicorn server for a gateway app (lifespan on: the journal resumes at start)."""
+def server_for(
+    app: Starlette, log_level: str = "warning", trust_proxy: Sequence[str] = ()
+) -> uvicorn.Server:
+    """A uvicorn server for a gateway app (lifespan on: the journal resumes at start),
+    with the gateway's `Limits`. ``X-Forwarded-For`` is believed only from the addresses
+    in ``trust_proxy`` (default: from nobody)."""
+    limits: Limits = app.state.gateway.limits
     config = uvicorn.Config(
         app,
         lifespan="on",
@@ -31,6 +38,15 @@ def server_for(app: Starlette, log_level: str = "warning") -> uvicorn.Server:
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=2,
+        http=protocol_for(limits),
+        timeout_keep_alive=limits.keep_alive,
+        h11_max_incomplete_event_size=limits.max_head_bytes,
+        # Requests beyond this many at once get uvicorn's 503: a backstop to the cap on
+        # connections, which keeps file descriptors from running out.
+        limit_concurrency=limits.max_connections + 1,
+        backlog=limits.backlog,
+        proxy_headers=bool(trust_proxy),
+        forwarded_allow_ips=list(trust_proxy) or None,
     )
     return uvicorn.Server(config)
 

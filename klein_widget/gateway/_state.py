@@ -21,10 +21,13 @@ from starlette.types import ASGIApp
 
 from klein_widget.client._metadata import embed_params, strip_params
 from klein_widget.client._policy import RetryPolicy
+from klein_widget.gateway._checks import MIN_FREE_BYTES, StoreWatch
+from klein_widget.gateway._conn import Limits
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._dispatch import Dispatcher
 from klein_widget.gateway._tokens import FailedLogins, new_token, token_hash
 from klein_widget.gateway._upstream import Upstream
+from klein_widget.gateway._worker import DBThread
 from klein_widget.store._files import written_images
 from klein_widget.store._gallery import Gallery
 from klein_widget.store._make_pack import make_pack
@@ -100,11 +103,27 @@ class Gateway:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES_GATEWAY,
         sync_window: float = 100.0,
         failed_logins: FailedLogins | None = None,
+        min_free_bytes: int = MIN_FREE_BYTES,
+        settle_after: float = 10.0,
+        max_backoff: float = 60.0,
+        limits: Limits | None = None,
     ) -> None:
         self.db = db
         self.gallery = gallery
         self.upstream = upstream
-        self.dispatcher = Dispatcher(db, upstream, max_concurrency=max_concurrency)
+        self.run = DBThread()
+        """The one thread every database call of a request or the queue runs on."""
+        self.store = StoreWatch(gallery.path, min_free_bytes)
+        """Whether the image store can keep images (checked off the loop, every 2 s)."""
+        self.dispatcher = Dispatcher(
+            db,
+            upstream,
+            max_concurrency=max_concurrency,
+            run=self.run,
+            store=self.store,
+            settle_after=settle_after,
+            max_backoff=max_backoff,
+        )
         self.teacher_token = teacher_token or new_token()
         """Printed at start; opens /dashboard. Only its hash is kept in the database."""
         db.set_setting("teacher_token_hash", token_hash(self.teacher_token))
@@ -112,6 +131,8 @@ class Gateway:
         self.max_body_bytes = max_body_bytes
         self.sync_window = sync_window
         self.logins = failed_logins or FailedLogins()
+        self.limits = limits or Limits()
+        """Timeouts and caps on connections and bodies (`_conn`), applied by `server_for`."""
 
     @classmethod
     def open(
@@ -146,6 +167,7 @@ class Gateway:
         await self.dispatcher.stop()
         await self.upstream.aclose()
         await asyncio.sleep(0)
+        await asyncio.to_thread(self.run.close)
         self.db.close()
 
 

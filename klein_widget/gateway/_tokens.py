@@ -18,10 +18,10 @@ import math
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
-__all__ = ["FailedLogins", "new_token", "same_token", "token_hash"]
+__all__ = ["FailedLogins", "new_token", "same_token", "token_bucket", "token_hash"]
 
 _PREFIX = "kgw_"  # says where a token belongs when one turns up in a notebook
 
@@ -56,44 +56,84 @@ def same_token(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(token_hash(token), stored_hash)
 
 
+def token_bucket(token: str) -> str:
+    """What a wrong token is counted under: a short hash of what it claims to be, so one
+    stale tab or one guesser slows down only itself, never a classmate behind the same
+    address (a school's NAT, JupyterHub on the same host).
+
+    Example:
+        >>> token_bucket("kgw_stale") == token_bucket("kgw_stale") != token_bucket("kgw_x")
+        True
+    """
+    return token_hash(token)[:16]
+
+
 class FailedLogins:
-    """At most ``limit`` failed token checks per ``window`` seconds from one address.
+    """At most ``limit`` failed checks per ``window`` seconds of one wrong token (its
+    `token_bucket`), and at most ``overall`` of all wrong tokens together, so a flood of
+    different guesses is bounded too. The table keeps the ``cap`` most recent buckets (LRU),
+    so memory and time per check stay flat under any number of guesses. Only wrong tokens
+    are ever held back: callers check a token before asking `wait`.
 
     Example:
         >>> guard = FailedLogins(limit=2, window=60)
-        >>> guard.failed("1.2.3.4"); guard.failed("1.2.3.4")
-        >>> guard.wait("1.2.3.4") > 0
-        True
+        >>> guard.failed("bucket-a"); guard.failed("bucket-a")
+        >>> guard.wait("bucket-a") > 0, guard.wait("bucket-b")
+        (True, 0.0)
     """
 
     def __init__(
-        self, limit: int = 20, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int = 20,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        overall: int = 600,
+        cap: int = 4096,
     ) -> None:
         self.limit = limit
         self.window = window
+        self.overall = overall
+        self.cap = cap
         self._clock = clock
         self._lock = threading.Lock()
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._all: deque[float] = deque()
 
-    def _recent(self, address: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(address, deque())
+    def _trim(self, times: deque[float], now: float) -> deque[float]:
         while times and times[0] <= now - self.window:
             times.popleft()
         return times
 
-    def wait(self, address: str) -> float:
-        """Seconds this address must wait before its next token check (0: go ahead)."""
-        with self._lock:
-            now = self._clock()
-            times = self._recent(address, now)
-            if len(times) < self.limit:
-                return 0.0
-            return max(1.0, math.ceil(times[0] + self.window - now))
+    @staticmethod
+    def _seconds(oldest: float, window: float, now: float) -> float:
+        return float(max(1.0, math.ceil(oldest + window - now)))
 
-    def failed(self, address: str) -> None:
-        """Count one failed check from ``address``."""
+    def wait(self, bucket: str) -> float:
+        """Seconds this wrong token (or every wrong token, in a flood) must wait before its
+        next check (0: go ahead)."""
         with self._lock:
             now = self._clock()
-            self._recent(address, now).append(now)
-            if len(self._failures) > 10_000:  # a flood of addresses must not grow memory
-                self._failures = {a: t for a, t in self._failures.items() if t}
+            mine = self._trim(self._failures.get(bucket, deque()), now)
+            if len(mine) >= self.limit:
+                return self._seconds(mine[0], self.window, now)
+            everyone = self._trim(self._all, now)
+            if len(everyone) >= self.overall:
+                return self._seconds(everyone[0], self.window, now)
+            return 0.0
+
+    def failed(self, bucket: str) -> None:
+        """Count one failed check of the token in ``bucket``."""
+        with self._lock:
+            now = self._clock()
+            times = self._trim(self._failures.pop(bucket, deque()), now)
+            times.append(now)
+            self._failures[bucket] = times  # most recent last
+            while len(self._failures) > self.cap:
+                self._failures.popitem(last=False)
+            self._all.append(now)
+            while len(self._all) > self.overall:  # older ones no longer decide anything
+                self._all.popleft()
+
+    def __len__(self) -> int:
+        return len(self._failures)

@@ -21,12 +21,14 @@ from starlette.types import ASGIApp
 from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import DEFAULT_BASE_URL, is_local, url_origin
 from klein_widget.client._constants import POOL_LIMITS
+from klein_widget.client._pacing import RateLimit
 from klein_widget.client._policy import RetryPolicy
 from klein_widget.store._gallery import Gallery
 
 __all__ = ["EMULATOR_ORIGIN", "Upstream"]
 
 EMULATOR_ORIGIN = "http://emulator.invalid"  # the in-process emulator's name (never resolved)
+UNPACED = RateLimit(1_000_000)  # far above any tier: the gateway's dispatcher paces instead
 
 
 @dataclass
@@ -82,6 +84,10 @@ class Upstream:
             gallery=gallery if gallery is not None else False,
             timeout=timeout,
             retry=retry,
+            # No slow start: the client's pacer would send one submit and wait for its
+            # answer before the next, so one hanging submit held back the whole class.
+            # How much goes upstream is the dispatcher's (its AIMD limit, a 429's pause).
+            rate_limit=UNPACED,
         )
         return cls(client, url_origin(base_url), label, http, app)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
@@ -60,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--public-gallery", action="store_true", help="students may read each other's tasks"
     )
+    serve.add_argument(
+        "--trust-proxy",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy whose X-Forwarded-For is believed (repeatable; default: none)",
+    )
+    check = command("check", "check the database, the image store and the port, then exit")
+    check.add_argument("--host", default="127.0.0.1", help="address to check")
+    check.add_argument("--port", type=int, default=8800, help="port to check (0: skip)")
     add = command("add-student", "add a student and print their token (shown once)")
     add.add_argument("name")
     add.add_argument("--budget", type=_dollars, default=_dollars("2.00"), help="dollars")
@@ -80,10 +92,45 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _problems(args: argparse.Namespace) -> tuple[list[str], socket.socket | None]:
+    """What stops a gateway from starting (one sentence each), and the bound socket."""
+    from klein_widget.emulator._server import bind
+    from klein_widget.gateway._checks import db_problem, store_problem
+    from klein_widget.gateway._state import images_folder
+
+    found = [p for p in (db_problem(args.db), store_problem(images_folder(args.db))) if p]
+    sock = None
+    if args.port or args.command == "serve":
+        try:
+            sock = bind(args.host, args.port)
+        except OSError as error:
+            why = "in use (another gateway?)" if error.errno == errno.EADDRINUSE else error.strerror
+            found.append(f"port {args.port} on {args.host} cannot be used: {why}")
+    return found, sock
+
+
+def _check(args: argparse.Namespace) -> int:
+    from klein_widget.gateway._conn import connections_for, raise_file_limit
+
+    found, sock = _problems(args)
+    if sock is not None:
+        sock.close()
+    for problem in found:
+        print(f"problem: {problem}.", file=sys.stderr)
+    files = raise_file_limit()
+    print(f"open files: {files} (so at most {connections_for(files)} connections at once)")
+    if not found:
+        print(f"ok: {args.db}, its image store and the port are ready")
+    return 1 if found else 0
+
+
 def _serve(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from klein_widget.client._config import API_KEY_ENV
-    from klein_widget.emulator._server import bind, url_for
+    from klein_widget.emulator._server import url_for
     from klein_widget.gateway._app import create_app
+    from klein_widget.gateway._conn import Limits, connections_for, raise_file_limit
     from klein_widget.gateway._server import server_for
 
     key = os.environ.get(API_KEY_ENV) or None
@@ -91,23 +138,43 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: set {API_KEY_ENV} to the teacher's WaveSpeed key (or use --upstream "
               "emulator to rehearse)", file=sys.stderr)  # fmt: skip
         return 2
-    app = create_app(
-        args.db,
-        upstream=args.upstream,
-        api_key=key,
-        max_concurrency=args.concurrency,
-        public_gallery=args.public_gallery,
-    )
-    sock = bind(args.host, args.port)
-    sock.listen(2048)  # connections made as soon as the URL is printed wait, not fail
-    base = url_for(args.host, sock.getsockname()[1])
+    found, bound = _problems(args)
+    if found:
+        for problem in found:
+            print(f"error: {problem}.", file=sys.stderr)
+        if bound is not None:
+            bound.close()
+        return 2
+    assert bound is not None
+    files = raise_file_limit()
+    limits = Limits(max_connections=connections_for(files))
+    if files < 1024:
+        most = limits.max_connections
+        print(f"note: this process may open only {files} files, so the gateway takes at "
+              f"most {most} connections at once (raise it with `ulimit -n`)")  # fmt: skip
+    try:
+        app = create_app(
+            args.db,
+            upstream=args.upstream,
+            api_key=key,
+            max_concurrency=args.concurrency,
+            public_gallery=args.public_gallery,
+            limits=limits,
+        )
+    except (sqlite3.Error, OSError, ValueError) as error:
+        print(f"error: the gateway cannot start: {error}.", file=sys.stderr)
+        bound.close()
+        return 2
+    bound.listen(2048)  # connections made as soon as the URL is printed wait, not fail
+    base = url_for(args.host, bound.getsockname()[1])
     gateway = app.state.gateway
     print(f"klein gateway listening on {base} (upstream: {gateway.upstream.label})")
     print(f"teacher dashboard: {base}/dashboard?token={gateway.teacher_token}")
     print("students set (each with their own token from `klein gateway add-student`):")
     print(f"    export WAVESPEED_BASE_URL={base}")
     print("    export WAVESPEED_API_KEY=<their token>", flush=True)
-    server_for(app, log_level="warning").run(sockets=[sock])
+    server = server_for(app, log_level="warning", trust_proxy=args.trust_proxy)
+    server.run(sockets=[bound])
     return 0
 
 
@@ -155,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "check":
+        return _check(args)
     if args.command == "export-pack":
         return _export(args)
     from klein_widget.gateway._db import ClassDB

@@ -53,7 +53,12 @@ def test_outputs_are_the_gateways_own_urls(gateway: RunningGateway, ada: str) ->
     # The alternative result URL answers the same task.
     alt = httpx.get(f"{gateway.base_url}/api/v3/predictions/{task_id}", headers=bearer(ada))
     assert alt.json()["data"]["outputs"] == [url]
-    assert data["gateway"] == {"cached": False, "cost": 0.008, "budget_left_mills": 1992}
+    assert data["gateway"] == {
+        "cached": False,
+        "cost": 0.008,
+        "budget_left_mills": 1992,
+        "charge": "charged",
+    }
 
 
 def test_a_seed_anyone_made_is_free_and_marked(gateway: RunningGateway, ada: str, bo: str) -> None:
@@ -68,7 +73,12 @@ def test_a_seed_anyone_made_is_free_and_marked(gateway: RunningGateway, ada: str
     data = httpx.get(
         f"{gateway.base_url}/api/v3/predictions/{second.prediction.id}/result", headers=bearer(bo)
     ).json()["data"]
-    assert data["gateway"] == {"cached": True, "cost": 0.0, "budget_left_mills": 2000}
+    assert data["gateway"] == {
+        "cached": True,
+        "cost": 0.0,
+        "budget_left_mills": 2000,
+        "charge": "free",
+    }
 
 
 def test_a_random_seed_never_comes_from_the_store(gateway: RunningGateway, ada: str) -> None:
@@ -167,5 +177,10 @@ def test_sync_mode_waits_for_a_shared_image(gateway: RunningGateway, ada: str, b
     )  # fmt: skip
     data = second.json()["data"]
     assert data["status"] == "completed"
-    assert data["gateway"] == {"cached": True, "cost": 0.0, "budget_left_mills": 2000}
+    assert data["gateway"] == {
+        "cached": True,
+        "cost": 0.0,
+        "budget_left_mills": 2000,
+        "charge": "free",
+    }
     assert wait_result(gateway.base_url, ada, first.json()["data"]["id"])["status"] == "completed"

@@ -11,7 +11,7 @@ import httpx
 from klein_widget.client._models import GenerationRequest
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import ClassDB, start
-from klein_widget.gateway._dispatch import NOT_RESENT
+from klein_widget.gateway._aftercare import REFUNDED
 
 from .conftest import SUBMIT, bearer, body, wait_result
 
@@ -21,7 +21,7 @@ TEACHER_KEY = "wsk-teacher-restart-0123456789"
 def test_a_restart_resumes_from_the_journal_without_paying_again(tmp_path: Path) -> None:
     db_path = tmp_path / "class.sqlite3"
     with start_emulator(inference_time=1.0, api_key=TEACHER_KEY) as upstream:
-        options = {"upstream": upstream.base_url, "api_key": TEACHER_KEY}
+        options = {"upstream": upstream.base_url, "api_key": TEACHER_KEY, "settle_after": 0.2}
         first = start(db_path, **options)
         token = first.gateway.db.add_student("ada", 2000)
         ids = [
@@ -52,7 +52,8 @@ def test_a_restart_resumes_from_the_journal_without_paying_again(tmp_path: Path)
                 assert httpx.get(data["outputs"][0]).content.startswith(b"\x89PNG")
             gone = wait_result(second.base_url, token, lost.id)
             assert gone["status"] == "failed"
-            assert gone["error"] == NOT_RESENT
+            assert gone["error"] == REFUNDED  # upstream's record has no such submit
+            assert gone["gateway"]["charge"] == "refunded"
             assert upstream.emulator.accepted == 4  # 3 before, the queued one after; no re-send
-            # Charged for all five: the lost one may have been billed upstream.
-            assert second.gateway.db.student("ada").spent_mills == 40  # type: ignore[union-attr]
+            # Charged for the four made; the lost one was settled against upstream's record.
+            assert second.gateway.db.student("ada").spent_mills == 32  # type: ignore[union-attr]

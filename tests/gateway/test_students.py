@@ -99,19 +99,24 @@ def test_a_revoked_token_stops_at_once(gateway: RunningGateway, ada: str) -> Non
     assert "turned off by your teacher" in r.json()["message"]
 
 
-def test_token_guessing_is_rate_limited(gateway: RunningGateway, ada: str) -> None:
+def test_a_wrong_token_is_held_back_without_locking_out_anyone_else(
+    gateway: RunningGateway, ada: str
+) -> None:
     gateway.gateway.logins = FailedLogins(limit=5, window=60)
+    stale = bearer("kgw_a-stale-token")
     codes = [
-        httpx.post(
-            gateway.base_url + SUBMIT, json=body(), headers=bearer(f"kgw_guess{i}")
-        ).status_code
-        for i in range(8)
+        httpx.post(gateway.base_url + SUBMIT, json=body(), headers=stale).status_code
+        for _ in range(8)
     ]
     assert codes == [401] * 5 + [429] * 3
-    blocked = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada))
-    assert blocked.status_code == 429  # even a right token waits: the address is guessing
+    blocked = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=stale)
     assert int(blocked.headers["retry-after"]) >= 1
     assert "try again in" in blocked.json()["message"]
+    # Same address, another (wrong) token: its own count; a right token: always served.
+    other = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer("kgw_other"))
+    assert other.status_code == 401
+    served = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada))
+    assert served.status_code == 200
 
 
 def test_serve_prints_the_url_the_teacher_link_and_the_export_line(tmp_path: Path) -> None:
@@ -146,11 +151,12 @@ def test_dashboard_token_guessing_is_rate_limited_by_the_same_rule(
 ) -> None:
     gateway.gateway.logins = FailedLogins(limit=3, window=60)
     codes = [
-        httpx.get(f"{gateway.base_url}/dashboard?token=kgw_guess{i}").status_code for i in range(5)
+        httpx.get(f"{gateway.base_url}/dashboard?token=kgw_stale").status_code for _ in range(5)
     ]
     assert codes == [401] * 3 + [429] * 2
     teacher = gateway.gateway.teacher_token
-    blocked = httpx.get(f"{gateway.base_url}/dashboard?token={teacher}")
+    assert httpx.get(f"{gateway.base_url}/dashboard?token={teacher}").status_code == 303  # in
+    blocked = httpx.get(f"{gateway.base_url}/dashboard?token=kgw_stale")
     assert blocked.status_code == 429
     assert "with the teacher token" in blocked.json()["message"]
     assert int(blocked.headers["retry-after"]) >= 1

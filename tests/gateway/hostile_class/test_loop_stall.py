@@ -1,0 +1,87 @@
+"""No database work on the event loop: with every SQLite call made slow on purpose (as on
+a network disk, or while another writer holds the lock), a class submitting and polling
+at once never stalls the gateway's loop for 100 ms (measured by a loop-lag probe)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from klein_widget.emulator import start as start_emulator
+from klein_widget.gateway import ClassDB, Gateway, create_app
+from klein_widget.gateway._state import images_folder
+from klein_widget.gateway._upstream import Upstream
+from klein_widget.store._gallery import Gallery
+from tests.conftest import FAST_RETRY
+from tests.gateway.conftest import FAST, SUBMIT, bearer
+
+SLOW = 0.12  # seconds per database call: more than the stall allowed
+STALL = 0.100  # the worst loop stall allowed, in seconds
+
+
+class SlowDB(ClassDB):
+    """The class database with every read and write slowed down."""
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        time.sleep(SLOW)
+        return super()._rows(sql, args)
+
+    def _write(self) -> Any:
+        time.sleep(SLOW)
+        return super()._write()
+
+
+async def _probe(worst: list[float], stop: asyncio.Event) -> None:
+    """Sleep 5 ms at a time and record the longest overshoot: the loop's worst stall."""
+    while not stop.is_set():
+        began = time.perf_counter()
+        await asyncio.sleep(0.005)
+        worst[0] = max(worst[0], time.perf_counter() - began - 0.005)
+
+
+async def _class(tmp_path: Path, upstream_url: str) -> float:
+    db_path = tmp_path / "class.sqlite3"
+    gallery = Gallery(images_folder(db_path))
+    # Upstream over loopback, in its own thread: only the gateway's work is on this loop.
+    upstream = Upstream.connect(upstream_url, gallery=gallery, api_key=None, retry=FAST_RETRY)
+    db = SlowDB(db_path)
+    tokens = [db.add_student(f"s{i}", 1000) for i in range(3)]
+    gateway = Gateway(db, gallery, upstream)
+    app = create_app(gateway=gateway)
+    transport = httpx.ASGITransport(app=app)
+    worst, stop = [0.0], asyncio.Event()
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw", timeout=60) as http:
+
+        async def student(token: str, seed: int) -> None:
+            ask = {"prompt": "a fox", "size": "320*256", "seed": seed}
+            answer = await http.post(SUBMIT, headers=bearer(token), json=ask)
+            task_id = answer.json()["data"]["id"]
+            for _ in range(200):  # bounded
+                data = (await http.get(f"/api/v3/predictions/{task_id}/result",
+                                       headers=bearer(token))).json()["data"]  # fmt: skip
+                if data["status"] in ("completed", "failed"):
+                    assert data["status"] == "completed"
+                    return
+                await asyncio.sleep(0.2)
+            raise AssertionError("never finished")
+
+        gateway.ensure_started()
+        await student(tokens[0], 99)  # a first image loads what loads once (codecs, ...)
+        probe = asyncio.get_running_loop().create_task(_probe(worst, stop))
+        await asyncio.wait_for(
+            asyncio.gather(*(student(t, i) for i, t in enumerate(tokens))), timeout=120
+        )
+        stop.set()
+        await probe
+        await gateway.aclose()
+    return worst[0]
+
+
+def test_a_slow_database_never_stalls_the_gateways_loop(tmp_path: Path) -> None:
+    with start_emulator(inference_time=FAST) as upstream:
+        worst = asyncio.run(_class(tmp_path, upstream.base_url))
+    assert worst < STALL, f"the loop stalled for {worst * 1000:.0f} ms"

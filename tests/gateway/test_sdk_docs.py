@@ -1,0 +1,37 @@
+"""What docs/GATEWAY.md and the README say about WaveSpeed's official SDK: it ignores
+``WAVESPEED_BASE_URL`` (so a student must give the gateway in code), and both ways the docs
+show of giving it work against a gateway."""
+
+from __future__ import annotations
+
+import pytest
+import wavespeed
+
+from klein_widget.client._models import MODEL_ID
+from klein_widget.gateway import RunningGateway
+
+INPUT = {"prompt": "a red fox in the snow", "size": "320*256", "seed": 42}
+
+
+def test_the_sdk_ignores_the_base_url_variable(
+    gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAVESPEED_BASE_URL", gateway.base_url)
+    assert wavespeed.Client(api_key="kgw_x").base_url == "https://api.wavespeed.ai"
+
+
+def test_the_sdk_with_base_url_in_code_reaches_the_gateway(
+    gateway: RunningGateway, ada: str
+) -> None:
+    client = wavespeed.Client(api_key=ada, base_url=gateway.base_url, retry_interval=0.01)
+    output = client.run(MODEL_ID, INPUT, poll_interval=0.02, timeout=30)
+    assert output["outputs"][0].startswith(gateway.base_url + "/gateway/images/")
+
+
+def test_the_sdk_config_base_url_reaches_the_gateway(
+    gateway: RunningGateway, ada: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wavespeed.config.api, "base_url", gateway.base_url)
+    monkeypatch.setattr(wavespeed.config.api, "api_key", ada)
+    output = wavespeed.run(MODEL_ID, INPUT, poll_interval=0.02, timeout=30)
+    assert output["outputs"][0].startswith(gateway.base_url + "/gateway/images/")
