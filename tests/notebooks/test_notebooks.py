@@ -255,7 +255,7 @@ def test_classroom_runs_on_a_gateway(workdir: Path) -> None:
     text = text_of(notebook)
     assert "Using WaveSpeed at http://127.0.0.1:" in text  # connect() took the gateway's URL
     assert "the same image: True" in text
-    assert "{'cached': True, 'cost': 0.0}" in text
+    assert "{'cached': True, 'cost': 0.0, 'charge': 'free'}" in text
     assert "made seed 101" in text
     assert "made seed 102" not in text
     assert "Your class budget of $0.03 is used up ($0.006 left" in text
