@@ -100,19 +100,21 @@ class MagicArgs:
 
     @property
     def grid(self) -> bool:
-        """True when this line makes a labelled grid (variants or a list of seeds)."""
-        return self.variants or len(self.seeds) > 1
+        """True when this line makes a grid (``-n``, variants or a list of seeds)."""
+        return self.count > 1 or self.variants or len(self.seeds) > 1
 
     def grid_seeds(self, rng: random.Random | None = None) -> tuple[int, ...]:
-        """The seeds of a labelled grid: the ``-s`` list, or ``-n`` seeds from ``-s``.
+        """The seeds of the images: the ``-s`` list, or ``count`` consecutive from ``-s``.
 
-        A random seed is drawn once here, so every variant shares it: the grid then
-        shows what the words do, not what chance does.
+        The one place a random first seed is drawn (for a grid or variants), so the
+        seeds of a grid are consecutive and known, and every variant shares them: the
+        grid shows what the words do, not what chance does. A single image keeps -1
+        (the client draws it).
         """
         if self.seeds:
             return self.seeds
         first = self.seed
-        if first == RANDOM_SEED:
+        if first == RANDOM_SEED and (self.count > 1 or self.variants):
             first = (rng or random.SystemRandom()).randint(0, MAX_SEED - self.count + 1)
         return tuple(first + i for i in range(self.count))
 
@@ -123,18 +125,11 @@ class MagicArgs:
     def requests(
         self, prompt: str | None = None, rng: random.Random | None = None
     ) -> tuple[GenerationRequest, ...]:
-        """One request per image: ``count`` consecutive seeds from ``seed``.
-
-        With ``seed=-1`` and ``count > 1`` the first seed is drawn here, so the seeds of
-        a grid are consecutive and known; a single image keeps -1 (the client draws it).
-        """
-        first = self.seed
-        if first == RANDOM_SEED and self.count > 1:
-            first = (rng or random.SystemRandom()).randint(0, MAX_SEED - self.count + 1)
-        seeds = [first] if self.count == 1 else [first + i for i in range(self.count)]
+        """One request per image, seeds as `grid_seeds` gives them."""
         text = self.prompt if prompt is None else prompt
         return tuple(
-            GenerationRequest(text, self.width, self.height, seed, self.sync) for seed in seeds
+            GenerationRequest(text, self.width, self.height, seed, self.sync)
+            for seed in self.grid_seeds(rng)
         )
 
 

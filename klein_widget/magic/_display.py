@@ -3,8 +3,9 @@
 ``%klein`` shows its image itself (so ``fox = %klein ...`` shows it too) and returns it.
 If the call is also the cell's last expression, IPython would show the returned value a
 second time; objects ``%klein`` has shown (`mark_shown`) are therefore silent until the
-cell finishes (`cell_finished`, a ``post_run_cell`` hook). `ShownGeneration` and
-`GenerationGrid` are those returned values; `StatusLine` is the one line of text above.
+cell finishes (`cell_finished`, a ``post_run_cell`` hook). `ShownGeneration` is that
+returned value (a grid is `compare`'s, shown once its own way); `StatusLine` is the one
+line of text above.
 
 Example (in a notebook):
     >>> fox = %klein a red fox  # shown here, once  # doctest: +SKIP
@@ -19,7 +20,6 @@ import html
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from IPython import display as _ipython_display
@@ -28,17 +28,14 @@ from klein_widget._session import session
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS
 from klein_widget.ui._figure import generation_alt, nsfw_gate
-from klein_widget.ui._grid import GridHTML, render_tiles
 from klein_widget.ui._progress import in_kernel
 from klein_widget.ui._text import price_text
 
 __all__ = [
-    "GenerationGrid",
     "ShownGeneration",
     "StatusLine",
     "cell_finished",
     "display",
-    "grid_html",
     "image_html",
     "mark_shown",
     "with_enhancement",
@@ -144,32 +141,6 @@ class ShownGeneration(Generation):
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # as Generation's: fields are unhashable
-
-
-class GenerationGrid(list[Generation]):
-    """What ``%klein -n N`` returns: the N generations, displayed as their grid.
-
-    Example:
-        >>> foxes = %klein a red fox -n 4  # doctest: +SKIP
-        >>> [g.seed for g in foxes]  # doctest: +SKIP
-        [7, 8, 9, 10]
-    """
-
-    def __init__(self, generations: Iterable[Generation], title: str = "") -> None:
-        super().__init__(generations)
-        self.title = title
-
-    def _repr_html_(self) -> str:
-        return grid_html(list(self), self.title)
-
-    def _ipython_display_(self) -> None:
-        if not _shown_in_this_cell(self):
-            display(GridHTML(self._repr_html_()))
-
-
-def grid_html(cells: Sequence[Generation | BaseException | None], title: str) -> GridHTML:
-    """The grid of ``cells`` (None: still running), wrapped to fit the cell: four as 2x2."""
-    return render_tiles(cells, title=title, base_url=session().base_url)
 
 
 # --- the status line ----------------------------------------------------------------------
