@@ -1,32 +1,13 @@
-"""Pure parsing for ``%klein`` / ``%%klein``: a line in, a typed `MagicArgs` out, and back.
+"""Parse a ``%klein`` / ``%%klein`` line into a typed `MagicArgs`: a short pipeline, pure.
 
-No IPython here: `parse_line` turns the magic's text into `MagicArgs` (or raises
-`MagicUsageError` saying what is allowed), and `format_magic` writes the ``%klein`` line
-that reproduces a `GenerationRequest` (the panel's snippet). Ranges are checked by
-`GenerationRequest`, the one place those rules live. The steps live in their own
-modules (words in `klein_widget.magic._words`, ``{name}`` in `klein_widget.magic._expand`,
-options in `klein_widget.magic._options`, built from the declaration in
-`klein_widget.ui._magic_options`); this one puts them together and re-exports
-what the rest of the package and the tests use.
-
-Rules of the line:
-
-* Words are split like a shell line to find the options: ``"..."`` and ``'...'`` group
-  words, a backslash escapes a quote, a backslash or a blank. A quote right after a letter
-  or digit is just a character, so ``a fox's den`` and ``a 12" record`` need no quoting.
-* The prompt is sent as typed: the line's text from its first prompt word to its last,
-  quotes included (``%klein a shop sign that says "OPEN"`` sends the quotes, which tell
-  FLUX.2 which text to draw). One exception: a prompt that is ONE quoted string
-  (``%klein "a fox, at dusk" --aspect 16:9``) is sent without those outer quotes. Words
-  split by options are joined by one space; ``--`` ends the options (for a prompt that
-  starts with ``-``). ``%%klein`` takes the cell body instead, exactly as written.
-* A prompt that is a JSON object or list (``{"scene": "a fox in snow"}``) is sent as
-  written: no ``{name}`` is filled in and nothing expands.
-* ``{name}`` (also ``{name.attr}``, ``{name[0]}``, ``{name:.2f}``) is filled in from the
-  namespace, in the prompt and in option values; ``{{`` and ``}}`` are literal braces.
-* In the prompt, ``{red|blue}`` (a ``{...}`` holding ``|``, a ``__wildcard__``, ``N$$`` or
-  ``N::``) and ``__wildcard__`` are prompt variants: ``%klein`` makes a labelled grid of them
-  (`klein_widget.lessons._compare.compare`), as it does for a list of seeds ``-s 1,2,3``.
+The magic's name and a JSON prompt come off first, then the words are split and the
+options sorted out (`klein_widget.magic._words`; the parser is built from the options'
+one declaration, `klein_widget.ui._magic_options`), ``{name}`` fields are filled in
+(`klein_widget.magic._expand`), and the values are read here and checked by
+`GenerationRequest`, the one place those rules live. Any mistake is a `MagicUsageError`
+that says what is allowed; nothing is sent. The rules of the line, as users read them,
+are ``%klein?`` (`klein_widget.ui._magic_options.MAGIC_HELP`). `format_magic` writes
+the line back (the panel's snippet).
 
 Example:
     >>> args = parse_line('"a red fox, at dusk" -W 768 -H 512 -s 42')
@@ -38,39 +19,48 @@ Example:
 
 from __future__ import annotations
 
-import json
+import argparse
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from klein_widget.client._exceptions import InvalidRequestError
-from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, RANDOM_SEED, GenerationRequest
+from klein_widget.client._models import (
+    DEFAULT_SIDE,
+    MAX_SEED,
+    MAX_SIDE,
+    MIN_SIDE,
+    RANDOM_SEED,
+    GenerationRequest,
+    parse_size,
+)
 from klein_widget.lessons._variant_text import has_variants
 from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._expand import expand, restore
-from klein_widget.magic._options import (
+from klein_widget.magic._words import Word, json_head, prompt_text, split_words, strip_magic_name
+from klein_widget.ui._magic_options import (
+    EXAMPLE,
     MAX_COUNT,
-    MagicDefaults,
-    invalid,
+    MagicUsageError,
     parse_options,
-    read_count,
-    read_seed,
-    read_size,
 )
-from klein_widget.magic._words import EXAMPLE, MagicUsageError, Word, prompt_text, split_words
+from klein_widget.ui._sizes import size_for_aspect
 from klein_widget.ui._snippets import format_magic
 
-__all__ = [
-    "MAX_COUNT",
-    "MagicArgs",
-    "MagicDefaults",
-    "MagicUsageError",
-    "expand",
-    "format_magic",
-    "parse_line",
-    "split_words",
-]
+__all__ = ["MagicArgs", "MagicDefaults", "MagicUsageError", "format_magic", "parse_line"]
+
+Fill = Callable[[str | None], str | None]  # fills in {name} fields; None (not given) stays
+
+
+@dataclass(frozen=True)
+class MagicDefaults:
+    """What ``%klein`` uses for options the line leaves out (``%config KleinMagics.*``)."""
+
+    width: int = DEFAULT_SIDE
+    height: int = DEFAULT_SIDE
+    seed: int = RANDOM_SEED
+    sync: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,19 +126,6 @@ class MagicArgs:
 # --- the line -----------------------------------------------------------------------------
 
 
-def _strip_magic_name(line: str, cell: str | None) -> tuple[str, str | None]:
-    """Accept a whole ``%klein ...`` line or ``%%klein ...`` cell, as `format_magic` writes."""
-    text = line.lstrip()
-    for name in ("%%klein", "%klein"):
-        rest = text[len(name) :]
-        if text.startswith(name) and (not rest or rest[0].isspace()):
-            if name == "%%klein" and cell is None:
-                first, _, body = rest.partition("\n")
-                return first, body
-            return rest, cell
-    return line, cell
-
-
 def parse_line(
     line: str,
     defaults: MagicDefaults | None = None,
@@ -168,8 +145,8 @@ def parse_line(
     """
     defaults = defaults or MagicDefaults()
     names: Mapping[str, Any] = namespace if namespace is not None else {}
-    line, cell = _strip_magic_name(line, cell)
-    head, line = _json_head(line) if cell is None else ("", line)
+    line, cell = strip_magic_name(line, cell)
+    head, line = json_head(line) if cell is None else ("", line)
     options = parse_options(split_words(line))
     typed = head or prompt_text(line, options.words)
     if head and options.words:
@@ -239,7 +216,7 @@ def parse_line(
         if variants and given:
             expand_variants(template)  # bad variant syntax: said now, nothing sent
     except InvalidRequestError as error:
-        raise invalid(error) from None
+        raise MagicUsageError(str(error)) from None
     if (variants or seeds) and options.enhance:
         raise MagicUsageError(
             "--enhance rewrites one prompt: use it without {a|b} variants or a list of seeds"
@@ -268,21 +245,78 @@ def parse_line(
     )
 
 
-def _json_head(line: str) -> tuple[str, str]:
-    """A line that starts with a JSON object or list: that JSON (the prompt, as written) and
-    the rest of the line (its options); otherwise ``("", line)``."""
-    text = line.lstrip()
-    if text[:1] not in ("{", "["):
-        return "", line
-    try:
-        value, end = json.JSONDecoder().raw_decode(text)
-    except ValueError:
-        return "", line
-    if not isinstance(value, (dict, list)) or text[end : end + 1].strip():
-        return "", line
-    return text[:end], text[end:]
-
-
 def _seed_list(text: str) -> tuple[Any, ...]:
     """``-s 1,2,3``: each seed as `read_seed` reads one (bad ones are refused later)."""
     return tuple(read_seed(part) for part in text.split(",") if part.strip())
+
+
+# --- option text into values --------------------------------------------------------------
+
+
+def _integer(text: str) -> int | str:
+    """An int if ``text`` is one; otherwise the text, for `GenerationRequest` to refuse."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) -> tuple[int, int]:
+    """Width and height from -W, -H, --size and --aspect (``fill`` fills in ``{name}``).
+
+    A side that is not a whole number comes back as its text, for `GenerationRequest`
+    to refuse in its own words.
+    """
+    width_text, height_text = fill(options.width), fill(options.height)
+    size_text, aspect_text = fill(options.size), fill(options.aspect)
+    if size_text is not None:
+        if width_text is not None or height_text is not None:
+            raise MagicUsageError(
+                "--size sets both sides: use either --size 768x512 or -W 768 -H 512, not both"
+            )
+        if aspect_text is not None:
+            raise MagicUsageError(
+                "--size and --aspect both set the shape: use one (e.g. --aspect 16:9)"
+            )
+        try:
+            return parse_size(size_text)
+        except InvalidRequestError as error:
+            raise MagicUsageError(
+                f"--size must look like 768x512 (width x height, each {MIN_SIDE} to {MAX_SIDE}), "
+                f"not {size_text!r}"
+            ) from error
+    width: Any = defaults.width if width_text is None else _integer(width_text)
+    height: Any = defaults.height if height_text is None else _integer(height_text)
+    if aspect_text is None:
+        return width, height
+    if width_text is not None and height_text is not None:
+        raise MagicUsageError(
+            "--aspect with both -W and -H: give one side (e.g. -W 768 --aspect 16:9) or neither"
+        )
+    try:
+        return size_for_aspect(
+            aspect_text,
+            max(defaults.width, defaults.height),
+            width=width if width_text is not None else None,
+            height=height if height_text is not None else None,
+            label="--aspect",
+        )
+    except InvalidRequestError as error:
+        raise MagicUsageError(str(error)) from None
+
+
+def read_seed(text: str) -> int | str:
+    """The seed for ``-s``: ``random`` is -1; not a whole number, the text (to be refused)."""
+    return RANDOM_SEED if text.strip().lower() == "random" else _integer(text)
+
+
+def read_count(text: str | None) -> int:
+    """The image count for ``-n`` (1 if not given), from 1 to `MAX_COUNT`."""
+    if text is None:
+        return 1
+    count = _integer(text)
+    if not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise MagicUsageError(
+            f"-n/--count must be a whole number from 1 to {MAX_COUNT}, not {text!r}"
+        )
+    return count

@@ -36,9 +36,9 @@ from klein_widget.lessons._variant_text import (
     literal,
     restore,
 )
-from klein_widget.magic._words import MagicUsageError
+from klein_widget.ui._magic_options import MagicUsageError
 
-__all__ = ["expand", "is_variant_field", "restore"]
+__all__ = ["expand", "restore"]
 
 _BRACES_HELP = "write {{ and }} for literal braces"
 
@@ -100,16 +100,6 @@ class _NamespaceFormatter(string.Formatter):
         return value, first
 
 
-def is_variant_field(field: str) -> bool:
-    """True for the inside of a ``{...}`` that is a prompt variant, not a variable.
-
-    Example:
-        >>> is_variant_field("red|blue"), is_variant_field("2$$a|b"), is_variant_field("colour")
-        (True, True, False)
-    """
-    return is_variant_group(field)
-
-
 def _closing(text: str, start: int) -> int:
     """The index of the ``}`` that closes the ``{`` at ``start`` (nested braces counted)."""
     depth = 0
@@ -149,7 +139,7 @@ def _expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
         elif char == "{":
             end = _closing(text, position)
             field = text[position + 1 : end]
-            if is_variant_field(field):
+            if is_variant_group(field):
                 pieces.append(text[position : end + 1])
             else:
                 pieces.append(literal(expand("{" + field + "}", namespace)))

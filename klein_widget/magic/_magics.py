@@ -33,8 +33,8 @@ from klein_widget.client._exceptions import InvalidRequestError, KleinError
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
 from klein_widget.magic._args import MagicArgs, MagicDefaults, MagicUsageError, parse_line
 from klein_widget.magic._display import ShownGeneration, cell_finished, display
-from klein_widget.magic._help import MAGIC_HELP
 from klein_widget.magic._run import make_grid, make_one, use_pack_of
+from klein_widget.ui._magic_options import MAGIC_HELP
 from klein_widget.ui._sizes import check_settings
 from klein_widget.ui._text import error_text
 

@@ -1,10 +1,8 @@
-"""The words of a ``%klein`` line: split shell-style, quoted back; and the usage error.
+"""The text of a ``%klein`` line: the magic's name, a JSON prompt, the words, the prompt as typed.
 
 `split_words` splits a line the way a shell would, but kind to apostrophes
-(`klein_widget.ui._snippets.quote_word` is its inverse for one word).
-`MagicUsageError` lives here, at the bottom of the parse,
-because every step above (words, ``{name}`` fields, options, the line) raises it.
-Pure: no IPython.
+(`klein_widget.ui._snippets.quote_word` is its inverse for one word); `prompt_text`
+gives the prompt back as typed. Pure: no IPython.
 
 Example:
     >>> words = split_words('''a fox's "den at dusk" -W 512''')
@@ -14,15 +12,13 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["EXAMPLE", "MagicUsageError", "Word", "prompt_text", "split_words"]
+import json
 
-EXAMPLE = '%klein "a red fox in snow" -W 768 -H 512 -s 42'  # shown in usage errors
+from klein_widget.ui._magic_options import EXAMPLE, MagicUsageError
+
+__all__ = ["Word", "json_head", "prompt_text", "split_words", "strip_magic_name"]
 
 _QUOTES = "'\""
-
-
-class MagicUsageError(ValueError):
-    """A mistake in a ``%klein`` line; the message says what is allowed. Nothing was sent."""
 
 
 class Word(str):
@@ -138,3 +134,31 @@ def split_words(text: str) -> list[str]:
     if started:
         words.append(Word("".join(word), start, n))
     return words
+
+
+def strip_magic_name(line: str, cell: str | None) -> tuple[str, str | None]:
+    """Accept a whole ``%klein ...`` line or ``%%klein ...`` cell, as `format_magic` writes."""
+    text = line.lstrip()
+    for name in ("%%klein", "%klein"):
+        rest = text[len(name) :]
+        if text.startswith(name) and (not rest or rest[0].isspace()):
+            if name == "%%klein" and cell is None:
+                first, _, body = rest.partition("\n")
+                return first, body
+            return rest, cell
+    return line, cell
+
+
+def json_head(line: str) -> tuple[str, str]:
+    """A line that starts with a JSON object or list: that JSON (the prompt, as written) and
+    the rest of the line (its options); otherwise ``("", line)``."""
+    text = line.lstrip()
+    if text[:1] not in ("{", "["):
+        return "", line
+    try:
+        value, end = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        return "", line
+    if not isinstance(value, (dict, list)) or text[end : end + 1].strip():
+        return "", line
+    return text[:end], text[end:]
