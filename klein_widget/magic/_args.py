@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +38,12 @@ from klein_widget.client._models import (
 from klein_widget.lessons._variant_text import has_variants
 from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._expand import expand, restore
-from klein_widget.magic._words import Word, json_head, prompt_text, split_words, strip_magic_name
+from klein_widget.magic._words import json_head, prompt_text, split_words, strip_magic_name
 from klein_widget.ui._magic_options import (
     EXAMPLE,
+    MAGIC_OPTIONS,
     MAX_COUNT,
+    MagicOption,
     MagicUsageError,
     parse_options,
 )
@@ -49,8 +51,6 @@ from klein_widget.ui._sizes import size_for_aspect
 from klein_widget.ui._snippets import format_magic
 
 __all__ = ["MagicArgs", "MagicDefaults", "MagicUsageError", "format_magic", "parse_line"]
-
-Fill = Callable[[str | None], str | None]  # fills in {name} fields; None (not given) stays
 
 
 @dataclass(frozen=True)
@@ -145,75 +145,62 @@ def parse_line(
     """
     defaults = defaults or MagicDefaults()
     names: Mapping[str, Any] = namespace if namespace is not None else {}
+    # 1. The text: the magic's name off, a JSON prompt as written, words and options apart.
     line, cell = strip_magic_name(line, cell)
     head, line = json_head(line) if cell is None else ("", line)
     options = parse_options(split_words(line))
-    typed = head or prompt_text(line, options.words)
-    if head and options.words:
+    words: list[str] = options.words
+    if head and words:
         raise MagicUsageError(
-            f"after a JSON prompt only options may follow, not {' '.join(options.words)!r}: "
+            f"after a JSON prompt only options may follow, not {' '.join(words)!r}: "
             "put every word inside the JSON"
         )
-    for name, value in vars(options).items():  # option values as plain text from here on
-        if isinstance(value, Word):
-            setattr(options, name, str(value))
-
-    def fill(text: str | None) -> str | None:
-        return None if text is None else expand(text, names)
-
-    # The prompt: words on the line, or the cell body; never both.
-    if cell is not None and options.words:
+    if cell is not None and words:
         raise MagicUsageError(
             "%%klein takes the prompt from the cell body: put the words "
-            f"{' '.join(options.words)!r} in the cell, and only options on the first line"
+            f"{' '.join(words)!r} in the cell, and only options on the first line"
         )
-    given = cell is not None or bool(options.words) or bool(head)
-    template = expand(cell if cell is not None else typed, names, variants=True)
-    variants = has_variants(template)
+    # 2. {name} filled in: option values as plain text, the prompt as a variant template.
+    text = {
+        o.name: expand(str(getattr(options, o.name)), names)
+        for o in MAGIC_OPTIONS
+        if o.value and getattr(options, o.name) is not None
+    }
+    given = cell is not None or bool(words) or bool(head)
+    typed = cell if cell is not None else head or prompt_text(line, words)
+    template = expand(typed, names, variants=True)
     prompt = restore(template)
     if given and not prompt.strip():
         raise MagicUsageError(
-            "the prompt is empty: describe the image, e.g. "
-            + EXAMPLE
-            + " (or run %klein alone to open the panel)"
+            f"the prompt is empty: describe the image, e.g. {EXAMPLE} "
+            "(or run %klein alone to open the panel)"
         )
-
-    width, height = read_size(options, defaults, fill)
-    seed_text = fill(options.seed)
-    seeds = _seed_list(seed_text) if seed_text is not None and "," in seed_text else ()
-    seed: Any = defaults.seed if seed_text is None else seeds[0] if seeds else read_seed(seed_text)
-    count = read_count(fill(options.count))
+    # 3. The values, checked by the rules every request follows.
+    width, height = _size(text, defaults)
+    seed_text = text.get("seed")
+    listed = seed_text.split(",") if seed_text is not None and "," in seed_text else []
+    seeds: tuple[Any, ...] = tuple(_seed(part) for part in listed if part.strip())
+    seed: Any = defaults.seed if seed_text is None else seeds[0] if seeds else _seed(seed_text)
+    count = _count(text.get("count"))
     if seeds and count > 1:
         raise MagicUsageError(
             "-n with a list of seeds: give -s 1,2,3 (those seeds) or -s 1 -n 3 (three from 1)"
         )
-    sync = defaults.sync if options.sync is None else bool(options.sync)
-    out = fill(options.out)
-
     if not prompt.strip() or options.panel:
-        extras = [
-            flag
-            for flag, used in (
-                ("-n", options.count is not None),
-                ("-o", options.out is not None),
-                ("--enhance", options.enhance),
-                ("--sync", options.sync is not None),
-                ("--fresh", options.fresh),
-                ("-s with a list", bool(seeds)),
-            )
-            if used
-        ]
+        extras = [o.flag for o in MAGIC_OPTIONS if o.needs_prompt and _given(o, options)]
+        extras += ["-s with a list"] if seeds else []
         if extras:
             raise MagicUsageError(
                 f"{' and '.join(extras)} only work when %klein makes images itself: give a "
                 f"prompt (e.g. {EXAMPLE} -n 4) and leave out --panel"
             )
-
+    sync = defaults.sync if options.sync is None else options.sync
+    variants = given and has_variants(template)
     try:
         # Without a prompt (the panel) the sizes and seed are still checked, by the same rules.
         request = GenerationRequest(prompt if prompt.strip() else "-", width, height, seed, sync)
-        checked = [GenerationRequest(request.prompt, width, height, s) for s in seeds]
-        if variants and given:
+        checked = tuple(GenerationRequest("-", width, height, s).seed for s in seeds)
+        if variants:
             expand_variants(template)  # bad variant syntax: said now, nothing sent
     except InvalidRequestError as error:
         raise MagicUsageError(str(error)) from None
@@ -221,36 +208,34 @@ def parse_line(
         raise MagicUsageError(
             "--enhance rewrites one prompt: use it without {a|b} variants or a list of seeds"
         )
-    if count > 1 and request.seed != RANDOM_SEED and request.seed + count - 1 > MAX_SEED:
+    if count > 1 and seed != RANDOM_SEED and request.seed + count - 1 > MAX_SEED:
         raise MagicUsageError(
             f"-n {count} uses the seeds {request.seed} to {request.seed + count - 1}, but "
             f"seeds go up to {MAX_SEED}: start at {MAX_SEED - count + 1} or lower"
         )
-    variant_grid = variants and given
-    text = template.strip() if variant_grid else request.prompt if prompt.strip() else ""
     return MagicArgs(
-        prompt=text,
+        prompt=template.strip() if variants else request.prompt if prompt.strip() else "",
         width=request.width,
         height=request.height,
         seed=request.seed,
         count=count,
         sync=request.sync_mode,
         enhance=bool(options.enhance),
-        out=out,
+        out=text.get("out"),
         panel=bool(options.panel),
         fresh=bool(options.fresh),
-        pack=fill(options.pack),
-        seeds=tuple(r.seed for r in checked),
-        variants=variant_grid,
+        pack=text.get("pack"),
+        seeds=checked,
+        variants=variants,
     )
 
 
-def _seed_list(text: str) -> tuple[Any, ...]:
-    """``-s 1,2,3``: each seed as `read_seed` reads one (bad ones are refused later)."""
-    return tuple(read_seed(part) for part in text.split(",") if part.strip())
-
-
 # --- option text into values --------------------------------------------------------------
+
+
+def _given(option: MagicOption, options: argparse.Namespace) -> bool:
+    value = getattr(options, option.name)
+    return bool(value) if option.switch and not option.negatable else value is not None
 
 
 def _integer(text: str) -> int | str:
@@ -261,14 +246,29 @@ def _integer(text: str) -> int | str:
         return text
 
 
-def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) -> tuple[int, int]:
-    """Width and height from -W, -H, --size and --aspect (``fill`` fills in ``{name}``).
+def _seed(text: str) -> int | str:
+    """One seed of ``-s``: ``random`` is -1; not a whole number, the text (to be refused)."""
+    return RANDOM_SEED if text.strip().lower() == "random" else _integer(text)
+
+
+def _count(text: str | None) -> int:
+    """The image count for ``-n`` (1 if not given), from 1 to `MAX_COUNT`."""
+    count = 1 if text is None else _integer(text)
+    if not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise MagicUsageError(
+            f"-n/--count must be a whole number from 1 to {MAX_COUNT}, not {text!r}"
+        )
+    return count
+
+
+def _size(text: Mapping[str, str], defaults: MagicDefaults) -> tuple[int, int]:
+    """Width and height from -W, -H, --size and --aspect (their text, filled in).
 
     A side that is not a whole number comes back as its text, for `GenerationRequest`
     to refuse in its own words.
     """
-    width_text, height_text = fill(options.width), fill(options.height)
-    size_text, aspect_text = fill(options.size), fill(options.aspect)
+    width_text, height_text = text.get("width"), text.get("height")
+    size_text, aspect_text = text.get("size"), text.get("aspect")
     if size_text is not None:
         if width_text is not None or height_text is not None:
             raise MagicUsageError(
@@ -303,20 +303,3 @@ def read_size(options: argparse.Namespace, defaults: MagicDefaults, fill: Fill) 
         )
     except InvalidRequestError as error:
         raise MagicUsageError(str(error)) from None
-
-
-def read_seed(text: str) -> int | str:
-    """The seed for ``-s``: ``random`` is -1; not a whole number, the text (to be refused)."""
-    return RANDOM_SEED if text.strip().lower() == "random" else _integer(text)
-
-
-def read_count(text: str | None) -> int:
-    """The image count for ``-n`` (1 if not given), from 1 to `MAX_COUNT`."""
-    if text is None:
-        return 1
-    count = _integer(text)
-    if not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise MagicUsageError(
-            f"-n/--count must be a whole number from 1 to {MAX_COUNT}, not {text!r}"
-        )
-    return count

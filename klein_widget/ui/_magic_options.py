@@ -63,6 +63,8 @@ class MagicOption:
     text: ``{name}`` fields are filled in after parsing). ``value`` names what follows the
     flag (``"N"``, ``"WxH"``); a switch has none. ``negatable`` switches also take
     ``--no-NAME``. ``default`` says in words what leaving the option out means.
+    ``needs_prompt``: the option only means something when %klein makes images itself
+    (not with ``--panel`` or without a prompt).
 
     Example:
         >>> MagicOption("seed", "a seed", short="s", value="N").flags
@@ -75,6 +77,7 @@ class MagicOption:
     value: str = ""
     negatable: bool = False
     default: str = ""
+    needs_prompt: bool = False
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -140,32 +143,39 @@ MAGIC_OPTIONS: tuple[MagicOption, ...] = (
     ),
     MagicOption(
         "count",
-        f"1 to {MAX_COUNT} images with consecutive seeds, shown as a grid; returns a list",
+        f"1 to {MAX_COUNT} images with consecutive seeds, shown as a grid and returned as one "
+        "(grid[0], len(grid), for g in grid)",
         short="n",
         value="N",
         default="1",
+        needs_prompt=True,
     ),
     MagicOption(
         "sync",
         "WaveSpeed's sync mode: one request that waits for the image",
         negatable=True,
         default="off, or %config KleinMagics.sync",
+        needs_prompt=True,
     ),
     MagicOption(
         "fresh",
         "ask WaveSpeed again even if the gallery already has this prompt, size and seed "
         "(otherwise that image comes back free)",
+        needs_prompt=True,
     ),
     MagicOption(
         "enhance",
         "rewrite the prompt with WaveSpeed's prompt optimizer first "
         f"(${PRICE_PER_ENHANCE_MILLS / 1000:.3f}) and show the new prompt",
+        needs_prompt=True,
     ),
     MagicOption(
         "out",
-        "also save the image, its parameters embedded; with -n: FILE-1.png, FILE-2.png and so on",
+        "also save the image, its parameters embedded; with -n: FILE-1.png, FILE-2.png and so "
+        "on; a grid of variants or a list of seeds: the grid, as one labelled PNG",
         short="o",
         value="FILE",
+        needs_prompt=True,
     ),
     MagicOption("panel", "open the panel with these settings instead of generating"),
     MagicOption(
