@@ -32,7 +32,7 @@ from klein_widget._session import session
 from klein_widget.client._exceptions import InvalidRequestError, KleinError
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
 from klein_widget.magic._args import MagicArgs, MagicDefaults, MagicUsageError, parse_line
-from klein_widget.magic._display import ShownGeneration, cell_finished, display
+from klein_widget.magic._display import ShownGeneration, display
 from klein_widget.magic._run import make_grid, make_one, use_pack_of
 from klein_widget.ui._magic_options import MAGIC_HELP
 from klein_widget.ui._sizes import check_settings
@@ -70,11 +70,6 @@ class KleinMagics(Magics):
         help="If set, every %klein image is also saved here as klein-<seed>.png, and "
         "relative -o paths are taken from here. The gallery keeps every image anyway.",
     ).tag(config=True)
-
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell=shell, **kwargs)
-        if shell is not None and cell_finished not in shell.events.callbacks["post_run_cell"]:
-            shell.events.register("post_run_cell", cell_finished)
 
     @validate("width", "height", "seed")
     def _check_default(self, proposal: Any) -> Any:

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from IPython import get_ipython
 from IPython.core.error import UsageError
 
 from klein_widget._connect import use_pack
@@ -28,7 +27,6 @@ from klein_widget.client._plan import BatchItem
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.lessons._compare import CompareResult, compare
-from klein_widget.lessons._live import hold_until_cell_ends
 from klein_widget.lessons._variant_text import PROTECTED, literal
 from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._args import MagicArgs
@@ -36,8 +34,7 @@ from klein_widget.magic._display import (
     ShownGeneration,
     StatusLine,
     copy_as,
-    display,
-    mark_shown,
+    show_once,
     with_enhancement,
 )
 from klein_widget.ui._snippets import default_filename
@@ -88,8 +85,7 @@ def make_one(client: KleinClient, args: MagicArgs, out_dir: str | None) -> Shown
     done = done_text(generation, base_url=client.base_url)
     done = with_enhancement(done, generation.cost, client.base_url, enhanced=args.enhance)
     status.update(done, force=True)
-    display(shown)  # bounded like the panel's image, hidden if flagged NSFW
-    mark_shown(shown)
+    show_once(shown, shown._shown)  # bounded like the panel's image, hidden if flagged NSFW
     saved = _save([generation], args, out_dir)
     if saved:
         status.update(f"{done} · saved {saved[0]}", force=True)
@@ -145,10 +141,7 @@ def make_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> Comp
         )
         raise
     if not result._shown_live.is_set():  # outside a kernel: show it now, once
-        display(result.grid())
-        shell = get_ipython()
-        if shell is not None:
-            hold_until_cell_ends(shell, result._shown_live)
+        show_once(result.grid(), result._shown_live)
     made = result.generations
     saved = _save(made, args, out_dir, grid=None if tiles else result)
     summary = _grid_summary(result, saved)
