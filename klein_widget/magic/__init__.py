@@ -1,4 +1,4 @@
-"""``%klein`` and ``%%klein``: parse a line (`_args`, with `_words`, `_expand` and the
-options' one declaration in `klein_widget.ui._magic_options`), run it on the session's
+"""``%klein`` and ``%%klein``: parse a line (`_args`, with `_line` and the options'
+one declaration in `klein_widget.ui._magic_options`), run it on the session's
 client (`_run`), show what came back (`_display`).
 """

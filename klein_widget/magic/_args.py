@@ -1,9 +1,9 @@
 """Parse a ``%klein`` / ``%%klein`` line into a typed `MagicArgs`: a short pipeline, pure.
 
-The magic's name and a JSON prompt come off first, then the words are split and the
-options sorted out (`klein_widget.magic._words`; the parser is built from the options'
+The magic's name and a JSON prompt come off first, then the words are split
+(`klein_widget.magic._line`) and the options sorted out (a parser built from the options'
 one declaration, `klein_widget.ui._magic_options`), ``{name}`` fields are filled in
-(`klein_widget.magic._expand`), and the values are read here and checked by
+(`klein_widget.magic._line.expand`), and the values are read here and checked by
 `GenerationRequest`, the one place those rules live. Any mistake is a `MagicUsageError`
 that says what is allowed; nothing is sent. The rules of the line, as users read them,
 are ``%klein?`` (`klein_widget.ui._magic_options.MAGIC_HELP`). `format_magic` writes
@@ -37,8 +37,14 @@ from klein_widget.client._models import (
 )
 from klein_widget.lessons._variant_text import has_variants
 from klein_widget.lessons._variants import expand_variants
-from klein_widget.magic._expand import expand, restore
-from klein_widget.magic._words import json_head, prompt_text, split_words, strip_magic_name
+from klein_widget.magic._line import (
+    expand,
+    json_head,
+    prompt_text,
+    restore,
+    split_words,
+    strip_magic_name,
+)
 from klein_widget.ui._magic_options import (
     EXAMPLE,
     MAGIC_OPTIONS,

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from klein_widget.magic._args import parse_line
-from klein_widget.magic._expand import expand
-from klein_widget.magic._words import split_words
+from klein_widget.magic._line import expand, split_words
 from klein_widget.ui._magic_options import (
     _PARSER,
     MAGIC_HELP,
