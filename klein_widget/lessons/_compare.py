@@ -13,10 +13,11 @@ fills in as images arrive; a failed cell shows its error and the others still re
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from klein_widget.client import _config
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
 from klein_widget.client._plan import BatchItem
+from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.lessons._axes import (
     COMPARE_SIDE,
@@ -38,7 +40,14 @@ from klein_widget.lessons._axes import (
 )
 from klein_widget.lessons._live import LiveGrid
 from klein_widget.lessons._variants import VARIANTS_CONFIRM_OVER, Variants, expand_variants
-from klein_widget.ui._grid import GRID_THUMBNAIL_SIDE, Cell, GridHTML, GridSection, render_sections
+from klein_widget.ui._grid import (
+    GRID_THUMBNAIL_SIDE,
+    Cell,
+    GridHTML,
+    GridSection,
+    render_sections,
+    render_tiles,
+)
 from klein_widget.ui._grid_image import grid_png
 from klein_widget.ui._text import price_text
 
@@ -68,6 +77,7 @@ class CompareResult:
     items: tuple[Generation | BaseException, ...]  # one per request, in plan order
     elapsed: float = 0.0
     base_url: str = ""  # where the images came from: prices on a local emulator are simulated
+    tiles: bool = False  # one prompt, one size: unlabelled tiles that wrap (four as 2x2)
     _shown_live: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @property
@@ -105,7 +115,9 @@ class CompareResult:
         """The first table's rows of cells."""
         return tuple(tuple(row) for row in self.sections[0].rows)
 
-    def __getitem__(self, index: tuple[int, ...]) -> Generation | BaseException:
+    def __getitem__(self, index: int | tuple[int, ...]) -> Generation | BaseException:
+        if isinstance(index, int):  # the index-th cell in request order, as a list's
+            return self.items[index]
         section, row, column = (0, *index) if len(index) == 2 else index
         cell = self.sections[section].rows[row][column]
         if not isinstance(cell, Generation | BaseException):
@@ -115,6 +127,10 @@ class CompareResult:
     def __iter__(self) -> Iterator[Generation | BaseException]:
         """Every cell, in request order (prompt, then seed, then size)."""
         return iter(self.items)
+
+    def __len__(self) -> int:
+        """How many cells (made or failed)."""
+        return len(self.items)
 
     @property
     def generations(self) -> list[Generation]:
@@ -133,7 +149,8 @@ class CompareResult:
     @property
     def cost(self) -> float:
         """Dollars for the images made this time (those from the gallery or a pack cost 0)."""
-        return (len(self.generations) - self.reused) * PRICE_PER_IMAGE_MILLS / 1000
+        paid = sum(generation.cost > 0 for generation in self.generations)  # Generation's rule
+        return paid * PRICE_PER_IMAGE_MILLS / 1000
 
     @property
     def reused(self) -> int:
@@ -147,10 +164,7 @@ class CompareResult:
 
     def grid(self, *, thumbnail: int | None = None) -> GridHTML:
         """The grid as HTML (``thumbnail`` sets the thumbnail side in pixels)."""
-        options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
-        return render_sections(
-            self.sections, title=self.summary, base_url=self.base_url or None, **options
-        )
+        return _render(self.plan, self.items, self.summary, self.base_url, thumbnail, self.tiles)
 
     def png(self, *, thumbnail: int = GRID_THUMBNAIL_SIDE) -> bytes:
         """The grid as one labelled PNG image (bytes)."""
@@ -206,9 +220,24 @@ def _summary(result: CompareResult) -> str:
     )
     text += f", {failed} failed" if failed else ""
     text += f", {result.reused} from your gallery, free" if result.reused else ""
-    if len(result.prompts) == 1 and result.plan.rows is not None:  # no row says the prompt
+    if len(result.prompts) == 1 and (result.plan.rows is not None or result.tiles):
+        # no row says the prompt
         text += f" · {result.prompts[0]}"
     return text
+
+
+def _render(
+    plan: GridPlan,
+    items: Sequence[Cell],
+    title: str,
+    base_url: str,
+    thumbnail: int | None,
+    tiles: bool,
+) -> GridHTML:
+    options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
+    if tiles:
+        return render_tiles(items, title=title, base_url=base_url or None, **options)
+    return render_sections(plan.layout(items), title=title, base_url=base_url or None, **options)
 
 
 def compare(
@@ -227,6 +256,10 @@ def compare(
     confirm: bool | None = None,
     confirm_over: float | None = VARIANTS_CONFIRM_OVER,
     fresh: bool = False,
+    sync: bool = False,
+    tiles: bool = False,
+    on_item: Callable[[BatchItem], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> CompareResult:
     """Make every combination of prompt variants, seeds and sizes, and show them as a grid.
 
@@ -242,7 +275,10 @@ def compare(
     are highlighted. The cost is printed before anything is sent, images already in the
     gallery are free, and more than 64 new images (``confirm_over``, $0.512) asks first
     (``confirm=True`` goes ahead, ``False`` refuses); ``fresh=True`` asks again even
-    for images the gallery has. Everything is validated first; a
+    for images the gallery has; ``sync=True`` uses WaveSpeed's sync mode. ``tiles=True``
+    shows one prompt's seeds as unlabelled tiles that wrap (four as 2x2, as ``%klein -n
+    4``); ``on_item`` and ``on_progress`` are the batch runner's callbacks, called in this
+    thread. Everything is validated first; a
     cell that fails shows its error and the others still render. In a notebook the grid
     shows at once and fills in as images arrive (``display=False``: not at all).
 
@@ -258,6 +294,9 @@ def compare(
     expanded = [expand_variants(text, wildcards=wildcards) for text in texts]
     # Validate every cell before sending anything: one bad seed must not leave half a grid.
     plan = plan_grid(texts, seed_values, size_values, size_names, expanded=expanded)
+    if sync:  # WaveSpeed's sync mode for every cell
+        synced = tuple(dataclasses.replace(r, sync_mode=True) for r in plan.requests)
+        plan = dataclasses.replace(plan, requests=synced)
     if client is None:
         from klein_widget._session import session
 
@@ -277,8 +316,7 @@ def compare(
     base_url = client.base_url
 
     def render(title: str) -> GridHTML:
-        options: dict[str, Any] = {} if thumbnail is None else {"thumbnail": thumbnail}
-        return render_sections(plan.layout(items), title=title, base_url=base_url, **options)
+        return _render(plan, items, title, base_url, thumbnail, tiles)
 
     def arrived(item: BatchItem) -> None:
         items[item.index] = item.generation if item.generation is not None else item.error
@@ -287,6 +325,8 @@ def compare(
         if shown and shown[0] is not None:
             done = sum(cell is not None for cell in items)
             shown[0].update(f"{done} of {total} done…")
+        if on_item is not None:
+            on_item(item)
 
     started = time.monotonic()
     # The one batch runner: cost asked first, images already in the gallery free, 429s
@@ -299,10 +339,11 @@ def compare(
         confirm_over=confirm_over,
         fresh=fresh,
         on_item=arrived,
+        on_progress=on_progress,
     )
     live = shown[0] if shown else None
     finished = tuple(item for item in items if isinstance(item, Generation | BaseException))
-    result = CompareResult(plan, finished, time.monotonic() - started, client.base_url)
+    result = CompareResult(plan, finished, time.monotonic() - started, client.base_url, tiles)
     if live is not None:
         live.update(_summary(result))
         live.mark_shown(result._shown_live)

@@ -1,3 +1,4 @@
-"""``%klein`` and ``%%klein``: parse a line (`_args`, `_options`, `_words`, `_expand`),
-run it on the session's client (`_run`), show what came back (`_display`).
+"""``%klein`` and ``%%klein``: parse a line (`_args`, with `_line` and the options'
+one declaration in `klein_widget.ui._magic_options`), run it on the session's
+client (`_run`), show what came back (`_display`).
 """

@@ -1,32 +1,13 @@
-"""Pure parsing for ``%klein`` / ``%%klein``: a line in, a typed `MagicArgs` out, and back.
+"""Parse a ``%klein`` / ``%%klein`` line into a typed `MagicArgs`: a short pipeline, pure.
 
-No IPython here: `parse_line` turns the magic's text into `MagicArgs` (or raises
-`MagicUsageError` saying what is allowed), and `format_magic` writes the ``%klein`` line
-that reproduces a `GenerationRequest` (the panel's snippet). Ranges are checked by
-`GenerationRequest`, the one place those rules live. The steps live in their own
-modules (words in `klein_widget.magic._words`, ``{name}`` in `klein_widget.magic._expand`,
-options in `klein_widget.magic._options`, built from the declaration in
-`klein_widget.ui._magic_options`); this one puts them together and re-exports
-what the rest of the package and the tests use.
-
-Rules of the line:
-
-* Words are split like a shell line to find the options: ``"..."`` and ``'...'`` group
-  words, a backslash escapes a quote, a backslash or a blank. A quote right after a letter
-  or digit is just a character, so ``a fox's den`` and ``a 12" record`` need no quoting.
-* The prompt is sent as typed: the line's text from its first prompt word to its last,
-  quotes included (``%klein a shop sign that says "OPEN"`` sends the quotes, which tell
-  FLUX.2 which text to draw). One exception: a prompt that is ONE quoted string
-  (``%klein "a fox, at dusk" --aspect 16:9``) is sent without those outer quotes. Words
-  split by options are joined by one space; ``--`` ends the options (for a prompt that
-  starts with ``-``). ``%%klein`` takes the cell body instead, exactly as written.
-* A prompt that is a JSON object or list (``{"scene": "a fox in snow"}``) is sent as
-  written: no ``{name}`` is filled in and nothing expands.
-* ``{name}`` (also ``{name.attr}``, ``{name[0]}``, ``{name:.2f}``) is filled in from the
-  namespace, in the prompt and in option values; ``{{`` and ``}}`` are literal braces.
-* In the prompt, ``{red|blue}`` (a ``{...}`` holding ``|``, a ``__wildcard__``, ``N$$`` or
-  ``N::``) and ``__wildcard__`` are prompt variants: ``%klein`` makes a labelled grid of them
-  (`klein_widget.lessons._compare.compare`), as it does for a list of seeds ``-s 1,2,3``.
+The magic's name and a JSON prompt come off first, then the words are split
+(`klein_widget.magic._line`) and the options sorted out (a parser built from the options'
+one declaration, `klein_widget.ui._magic_options`), ``{name}`` fields are filled in
+(`klein_widget.magic._line.expand`), and the values are read here and checked by
+`GenerationRequest`, the one place those rules live. Any mistake is a `MagicUsageError`
+that says what is allowed; nothing is sent. The rules of the line, as users read them,
+are ``%klein?`` (`klein_widget.ui._magic_options.MAGIC_HELP`). `format_magic` writes
+the line back (the panel's snippet).
 
 Example:
     >>> args = parse_line('"a red fox, at dusk" -W 768 -H 512 -s 42')
@@ -38,39 +19,54 @@ Example:
 
 from __future__ import annotations
 
-import json
+import argparse
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from klein_widget.client._exceptions import InvalidRequestError
-from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, RANDOM_SEED, GenerationRequest
+from klein_widget.client._models import (
+    DEFAULT_SIDE,
+    MAX_SEED,
+    MAX_SIDE,
+    MIN_SIDE,
+    RANDOM_SEED,
+    GenerationRequest,
+    parse_size,
+)
 from klein_widget.lessons._variant_text import has_variants
 from klein_widget.lessons._variants import expand_variants
-from klein_widget.magic._expand import expand, restore
-from klein_widget.magic._options import (
-    MAX_COUNT,
-    MagicDefaults,
-    invalid,
-    parse_options,
-    read_count,
-    read_seed,
-    read_size,
+from klein_widget.magic._line import (
+    expand,
+    json_head,
+    prompt_text,
+    restore,
+    split_words,
+    strip_magic_name,
 )
-from klein_widget.magic._words import EXAMPLE, MagicUsageError, Word, prompt_text, split_words
+from klein_widget.ui._magic_options import (
+    EXAMPLE,
+    MAGIC_OPTIONS,
+    MAX_COUNT,
+    MagicOption,
+    MagicUsageError,
+    parse_options,
+)
+from klein_widget.ui._sizes import size_for_aspect
 from klein_widget.ui._snippets import format_magic
 
-__all__ = [
-    "MAX_COUNT",
-    "MagicArgs",
-    "MagicDefaults",
-    "MagicUsageError",
-    "expand",
-    "format_magic",
-    "parse_line",
-    "split_words",
-]
+__all__ = ["MagicArgs", "MagicDefaults", "MagicUsageError", "format_magic", "parse_line"]
+
+
+@dataclass(frozen=True)
+class MagicDefaults:
+    """What ``%klein`` uses for options the line leaves out (``%config KleinMagics.*``)."""
+
+    width: int = DEFAULT_SIDE
+    height: int = DEFAULT_SIDE
+    seed: int = RANDOM_SEED
+    sync: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,19 +96,21 @@ class MagicArgs:
 
     @property
     def grid(self) -> bool:
-        """True when this line makes a labelled grid (variants or a list of seeds)."""
-        return self.variants or len(self.seeds) > 1
+        """True when this line makes a grid (``-n``, variants or a list of seeds)."""
+        return self.count > 1 or self.variants or len(self.seeds) > 1
 
     def grid_seeds(self, rng: random.Random | None = None) -> tuple[int, ...]:
-        """The seeds of a labelled grid: the ``-s`` list, or ``-n`` seeds from ``-s``.
+        """The seeds of the images: the ``-s`` list, or ``count`` consecutive from ``-s``.
 
-        A random seed is drawn once here, so every variant shares it: the grid then
-        shows what the words do, not what chance does.
+        The one place a random first seed is drawn (for a grid or variants), so the
+        seeds of a grid are consecutive and known, and every variant shares them: the
+        grid shows what the words do, not what chance does. A single image keeps -1
+        (the client draws it).
         """
         if self.seeds:
             return self.seeds
         first = self.seed
-        if first == RANDOM_SEED:
+        if first == RANDOM_SEED and (self.count > 1 or self.variants):
             first = (rng or random.SystemRandom()).randint(0, MAX_SEED - self.count + 1)
         return tuple(first + i for i in range(self.count))
 
@@ -123,35 +121,15 @@ class MagicArgs:
     def requests(
         self, prompt: str | None = None, rng: random.Random | None = None
     ) -> tuple[GenerationRequest, ...]:
-        """One request per image: ``count`` consecutive seeds from ``seed``.
-
-        With ``seed=-1`` and ``count > 1`` the first seed is drawn here, so the seeds of
-        a grid are consecutive and known; a single image keeps -1 (the client draws it).
-        """
-        first = self.seed
-        if first == RANDOM_SEED and self.count > 1:
-            first = (rng or random.SystemRandom()).randint(0, MAX_SEED - self.count + 1)
-        seeds = [first] if self.count == 1 else [first + i for i in range(self.count)]
+        """One request per image, seeds as `grid_seeds` gives them."""
         text = self.prompt if prompt is None else prompt
         return tuple(
-            GenerationRequest(text, self.width, self.height, seed, self.sync) for seed in seeds
+            GenerationRequest(text, self.width, self.height, seed, self.sync)
+            for seed in self.grid_seeds(rng)
         )
 
 
 # --- the line -----------------------------------------------------------------------------
-
-
-def _strip_magic_name(line: str, cell: str | None) -> tuple[str, str | None]:
-    """Accept a whole ``%klein ...`` line or ``%%klein ...`` cell, as `format_magic` writes."""
-    text = line.lstrip()
-    for name in ("%%klein", "%klein"):
-        rest = text[len(name) :]
-        if text.startswith(name) and (not rest or rest[0].isspace()):
-            if name == "%%klein" and cell is None:
-                first, _, body = rest.partition("\n")
-                return first, body
-            return rest, cell
-    return line, cell
 
 
 def parse_line(
@@ -173,121 +151,161 @@ def parse_line(
     """
     defaults = defaults or MagicDefaults()
     names: Mapping[str, Any] = namespace if namespace is not None else {}
-    line, cell = _strip_magic_name(line, cell)
-    head, line = _json_head(line) if cell is None else ("", line)
+    # 1. The text: the magic's name off, a JSON prompt as written, words and options apart.
+    line, cell = strip_magic_name(line, cell)
+    head, line = json_head(line) if cell is None else ("", line)
     options = parse_options(split_words(line))
-    typed = head or prompt_text(line, options.words)
-    if head and options.words:
+    words: list[str] = options.words
+    if head and words:
         raise MagicUsageError(
-            f"after a JSON prompt only options may follow, not {' '.join(options.words)!r}: "
+            f"after a JSON prompt only options may follow, not {' '.join(words)!r}: "
             "put every word inside the JSON"
         )
-    for name, value in vars(options).items():  # option values as plain text from here on
-        if isinstance(value, Word):
-            setattr(options, name, str(value))
-
-    def fill(text: str | None) -> str | None:
-        return None if text is None else expand(text, names)
-
-    # The prompt: words on the line, or the cell body; never both.
-    if cell is not None and options.words:
+    if cell is not None and words:
         raise MagicUsageError(
             "%%klein takes the prompt from the cell body: put the words "
-            f"{' '.join(options.words)!r} in the cell, and only options on the first line"
+            f"{' '.join(words)!r} in the cell, and only options on the first line"
         )
-    given = cell is not None or bool(options.words) or bool(head)
-    template = expand(cell if cell is not None else typed, names, variants=True)
-    variants = has_variants(template)
+    # 2. {name} filled in: option values as plain text, the prompt as a variant template.
+    text = {
+        o.name: expand(str(getattr(options, o.name)), names)
+        for o in MAGIC_OPTIONS
+        if o.value and getattr(options, o.name) is not None
+    }
+    given = cell is not None or bool(words) or bool(head)
+    typed = cell if cell is not None else head or prompt_text(line, words)
+    template = expand(typed, names, variants=True)
     prompt = restore(template)
     if given and not prompt.strip():
         raise MagicUsageError(
-            "the prompt is empty: describe the image, e.g. "
-            + EXAMPLE
-            + " (or run %klein alone to open the panel)"
+            f"the prompt is empty: describe the image, e.g. {EXAMPLE} "
+            "(or run %klein alone to open the panel)"
         )
-
-    width, height = read_size(options, defaults, fill)
-    seed_text = fill(options.seed)
-    seeds = _seed_list(seed_text) if seed_text is not None and "," in seed_text else ()
-    seed: Any = defaults.seed if seed_text is None else seeds[0] if seeds else read_seed(seed_text)
-    count = read_count(fill(options.count))
+    # 3. The values, checked by the rules every request follows.
+    width, height = _size(text, defaults)
+    seed_text = text.get("seed")
+    listed = seed_text.split(",") if seed_text is not None and "," in seed_text else []
+    seeds: tuple[Any, ...] = tuple(_seed(part) for part in listed if part.strip())
+    seed: Any = defaults.seed if seed_text is None else seeds[0] if seeds else _seed(seed_text)
+    count = _count(text.get("count"))
     if seeds and count > 1:
         raise MagicUsageError(
             "-n with a list of seeds: give -s 1,2,3 (those seeds) or -s 1 -n 3 (three from 1)"
         )
-    sync = defaults.sync if options.sync is None else bool(options.sync)
-    out = fill(options.out)
-
     if not prompt.strip() or options.panel:
-        extras = [
-            flag
-            for flag, used in (
-                ("-n", options.count is not None),
-                ("-o", options.out is not None),
-                ("--enhance", options.enhance),
-                ("--sync", options.sync is not None),
-                ("--fresh", options.fresh),
-                ("-s with a list", bool(seeds)),
-            )
-            if used
-        ]
+        extras = [o.flag for o in MAGIC_OPTIONS if o.needs_prompt and _given(o, options)]
+        extras += ["-s with a list"] if seeds else []
         if extras:
             raise MagicUsageError(
                 f"{' and '.join(extras)} only work when %klein makes images itself: give a "
                 f"prompt (e.g. {EXAMPLE} -n 4) and leave out --panel"
             )
-
+    sync = defaults.sync if options.sync is None else options.sync
+    variants = given and has_variants(template)
     try:
         # Without a prompt (the panel) the sizes and seed are still checked, by the same rules.
         request = GenerationRequest(prompt if prompt.strip() else "-", width, height, seed, sync)
-        checked = [GenerationRequest(request.prompt, width, height, s) for s in seeds]
-        if variants and given:
+        checked = tuple(GenerationRequest("-", width, height, s).seed for s in seeds)
+        if variants:
             expand_variants(template)  # bad variant syntax: said now, nothing sent
     except InvalidRequestError as error:
-        raise invalid(error) from None
+        raise MagicUsageError(str(error)) from None
     if (variants or seeds) and options.enhance:
         raise MagicUsageError(
             "--enhance rewrites one prompt: use it without {a|b} variants or a list of seeds"
         )
-    if count > 1 and request.seed != RANDOM_SEED and request.seed + count - 1 > MAX_SEED:
+    if count > 1 and seed != RANDOM_SEED and request.seed + count - 1 > MAX_SEED:
         raise MagicUsageError(
             f"-n {count} uses the seeds {request.seed} to {request.seed + count - 1}, but "
             f"seeds go up to {MAX_SEED}: start at {MAX_SEED - count + 1} or lower"
         )
-    variant_grid = variants and given
-    text = template.strip() if variant_grid else request.prompt if prompt.strip() else ""
     return MagicArgs(
-        prompt=text,
+        prompt=template.strip() if variants else request.prompt if prompt.strip() else "",
         width=request.width,
         height=request.height,
         seed=request.seed,
         count=count,
         sync=request.sync_mode,
         enhance=bool(options.enhance),
-        out=out,
+        out=text.get("out"),
         panel=bool(options.panel),
         fresh=bool(options.fresh),
-        pack=fill(options.pack),
-        seeds=tuple(r.seed for r in checked),
-        variants=variant_grid,
+        pack=text.get("pack"),
+        seeds=checked,
+        variants=variants,
     )
 
 
-def _json_head(line: str) -> tuple[str, str]:
-    """A line that starts with a JSON object or list: that JSON (the prompt, as written) and
-    the rest of the line (its options); otherwise ``("", line)``."""
-    text = line.lstrip()
-    if text[:1] not in ("{", "["):
-        return "", line
+# --- option text into values --------------------------------------------------------------
+
+
+def _given(option: MagicOption, options: argparse.Namespace) -> bool:
+    value = getattr(options, option.name)
+    return bool(value) if option.switch and not option.negatable else value is not None
+
+
+def _integer(text: str) -> int | str:
+    """An int if ``text`` is one; otherwise the text, for `GenerationRequest` to refuse."""
     try:
-        value, end = json.JSONDecoder().raw_decode(text)
+        return int(text)
     except ValueError:
-        return "", line
-    if not isinstance(value, (dict, list)) or text[end : end + 1].strip():
-        return "", line
-    return text[:end], text[end:]
+        return text
 
 
-def _seed_list(text: str) -> tuple[Any, ...]:
-    """``-s 1,2,3``: each seed as `read_seed` reads one (bad ones are refused later)."""
-    return tuple(read_seed(part) for part in text.split(",") if part.strip())
+def _seed(text: str) -> int | str:
+    """One seed of ``-s``: ``random`` is -1; not a whole number, the text (to be refused)."""
+    return RANDOM_SEED if text.strip().lower() == "random" else _integer(text)
+
+
+def _count(text: str | None) -> int:
+    """The image count for ``-n`` (1 if not given), from 1 to `MAX_COUNT`."""
+    count = 1 if text is None else _integer(text)
+    if not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise MagicUsageError(
+            f"-n/--count must be a whole number from 1 to {MAX_COUNT}, not {text!r}"
+        )
+    return count
+
+
+def _size(text: Mapping[str, str], defaults: MagicDefaults) -> tuple[int, int]:
+    """Width and height from -W, -H, --size and --aspect (their text, filled in).
+
+    A side that is not a whole number comes back as its text, for `GenerationRequest`
+    to refuse in its own words.
+    """
+    width_text, height_text = text.get("width"), text.get("height")
+    size_text, aspect_text = text.get("size"), text.get("aspect")
+    if size_text is not None:
+        if width_text is not None or height_text is not None:
+            raise MagicUsageError(
+                "--size sets both sides: use either --size 768x512 or -W 768 -H 512, not both"
+            )
+        if aspect_text is not None:
+            raise MagicUsageError(
+                "--size and --aspect both set the shape: use one (e.g. --aspect 16:9)"
+            )
+        try:
+            return parse_size(size_text)
+        except InvalidRequestError as error:
+            raise MagicUsageError(
+                f"--size must look like 768x512 (width x height, each {MIN_SIDE} to {MAX_SIDE}), "
+                f"not {size_text!r}"
+            ) from error
+    width: Any = defaults.width if width_text is None else _integer(width_text)
+    height: Any = defaults.height if height_text is None else _integer(height_text)
+    if aspect_text is None:
+        return width, height
+    if width_text is not None and height_text is not None:
+        raise MagicUsageError(
+            "--aspect with both -W and -H: give one side (e.g. -W 768 --aspect 16:9) or neither"
+        )
+    try:
+        return size_for_aspect(
+            aspect_text,
+            max(defaults.width, defaults.height),
+            width=width if width_text is not None else None,
+            height=height if height_text is not None else None,
+            label="--aspect",
+        )
+    except InvalidRequestError as error:
+        raise MagicUsageError(str(error)) from None

@@ -2,9 +2,10 @@
 
 ``%klein`` shows its image itself (so ``fox = %klein ...`` shows it too) and returns it.
 If the call is also the cell's last expression, IPython would show the returned value a
-second time; objects ``%klein`` has shown (`mark_shown`) are therefore silent until the
-cell finishes (`cell_finished`, a ``post_run_cell`` hook). `ShownGeneration` and
-`GenerationGrid` are those returned values; `StatusLine` is the one line of text above.
+second time; what ``%klein`` has shown (`show_once`) is therefore silent until the cell
+finishes, by the rule `compare`'s grids follow
+(`klein_widget.lessons._live.hold_until_cell_ends`). `ShownGeneration` is the image
+returned; `StatusLine` is the one line of text above.
 
 Example (in a notebook):
     >>> fox = %klein a red fox  # shown here, once  # doctest: +SKIP
@@ -18,29 +19,25 @@ import dataclasses
 import html
 import threading
 import time
-import weakref
-from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from IPython import display as _ipython_display
+from IPython import get_ipython
 
 from klein_widget._session import session
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS
+from klein_widget.lessons._live import hold_until_cell_ends
 from klein_widget.ui._figure import generation_alt, nsfw_gate
-from klein_widget.ui._grid import GridHTML, render_tiles
 from klein_widget.ui._progress import in_kernel
 from klein_widget.ui._text import price_text
 
 __all__ = [
-    "GenerationGrid",
     "ShownGeneration",
     "StatusLine",
-    "cell_finished",
     "display",
-    "grid_html",
     "image_html",
-    "mark_shown",
+    "show_once",
     "with_enhancement",
 ]
 
@@ -54,27 +51,17 @@ def display(*objects: Any, **options: Any) -> Any:
 
 # --- shown once -------------------------------------------------------------------------
 
-# Weak references: a loop of %klein in one cell must not keep every image alive.
-_SHOWN: list[weakref.ref[Any]] = []
-_SHOWN_LOCK = threading.Lock()
 
+def show_once(value: Any, flag: threading.Event) -> None:
+    """Show ``value`` now, and keep ``flag`` set (``value`` silent) until the cell ends.
 
-def mark_shown(value: object) -> None:
-    """Keep ``value`` from being shown again until the cell finishes (%klein showed it)."""
-    with _SHOWN_LOCK:
-        _SHOWN[:] = [ref for ref in _SHOWN if ref() is not None]
-        _SHOWN.append(weakref.ref(value))
-
-
-def _shown_in_this_cell(value: object) -> bool:
-    with _SHOWN_LOCK:
-        return any(ref() is value for ref in _SHOWN)
-
-
-def cell_finished(*_: object) -> None:
-    """``post_run_cell`` hook: what %klein showed may be shown again in later cells."""
-    with _SHOWN_LOCK:
-        _SHOWN.clear()
+    The one rule for every ``%klein`` result, an image or `compare`'s grid: the call may
+    also be the cell's last line, and IPython would show the value a second time.
+    """
+    display(value)
+    shell = get_ipython()
+    if shell is not None:
+        hold_until_cell_ends(shell, flag)
 
 
 G = TypeVar("G", bound=Generation)
@@ -82,7 +69,7 @@ G = TypeVar("G", bound=Generation)
 
 def copy_as(kind: type[G], generation: Generation) -> G:
     """The same generation as a ``kind`` (every field kept, ``from_gallery`` too)."""
-    fields = {f.name: getattr(generation, f.name) for f in dataclasses.fields(generation)}
+    fields = {f.name: getattr(generation, f.name) for f in dataclasses.fields(Generation)}
     return kind(**fields)
 
 
@@ -126,6 +113,7 @@ def image_html(generation: Generation) -> str:
     return f'<div class="klein-image">{nsfw_gate(picture, nsfw=generation.nsfw)}</div>'
 
 
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class ShownGeneration(Generation):
     """The `Generation` ``%klein`` returns: the same image, not shown twice in its cell.
 
@@ -134,8 +122,12 @@ class ShownGeneration(Generation):
         >>> fox.seed, fox.save("fox.png")  # doctest: +SKIP
     """
 
+    _shown: threading.Event = dataclasses.field(
+        default_factory=threading.Event, repr=False, compare=False
+    )
+
     def _ipython_display_(self) -> None:
-        if not _shown_in_this_cell(self):
+        if not self._shown.is_set():
             display({"text/html": image_html(self), "text/plain": repr(_plain(self))}, raw=True)
 
     def __eq__(self, other: object) -> bool:
@@ -144,32 +136,6 @@ class ShownGeneration(Generation):
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # as Generation's: fields are unhashable
-
-
-class GenerationGrid(list[Generation]):
-    """What ``%klein -n N`` returns: the N generations, displayed as their grid.
-
-    Example:
-        >>> foxes = %klein a red fox -n 4  # doctest: +SKIP
-        >>> [g.seed for g in foxes]  # doctest: +SKIP
-        [7, 8, 9, 10]
-    """
-
-    def __init__(self, generations: Iterable[Generation], title: str = "") -> None:
-        super().__init__(generations)
-        self.title = title
-
-    def _repr_html_(self) -> str:
-        return grid_html(list(self), self.title)
-
-    def _ipython_display_(self) -> None:
-        if not _shown_in_this_cell(self):
-            display(GridHTML(self._repr_html_()))
-
-
-def grid_html(cells: Sequence[Generation | BaseException | None], title: str) -> GridHTML:
-    """The grid of ``cells`` (None: still running), wrapped to fit the cell: four as 2x2."""
-    return render_tiles(cells, title=title, base_url=session().base_url)
 
 
 # --- the status line ----------------------------------------------------------------------

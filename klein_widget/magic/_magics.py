@@ -1,8 +1,8 @@
 """``%klein`` / ``%%klein``: one line makes an image, with the session's shared client.
 
 The line is parsed by `klein_widget.magic._args` (pure) and run by
-`klein_widget.magic._run` (a live status line, the image or a grid for ``-n``, shown
-once by `klein_widget.magic._display`); this class holds the ``%config`` defaults and
+`klein_widget.magic._run` (a live status line, then the image, or for several images
+`compare`'s grid, each shown once); this class holds the ``%config`` defaults and
 turns mistakes into `UsageError` (a message, no traceback). Everything goes through
 ``klein_widget.session().client()``, so the images land in the same history and spend
 as the panel's.
@@ -32,19 +32,13 @@ from klein_widget._session import session
 from klein_widget.client._exceptions import InvalidRequestError, KleinError
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
 from klein_widget.magic._args import MagicArgs, MagicDefaults, MagicUsageError, parse_line
-from klein_widget.magic._display import GenerationGrid, ShownGeneration, cell_finished, display
-from klein_widget.magic._help import MAGIC_HELP
-from klein_widget.magic._run import (
-    enhance_prompt,
-    make_grid,
-    make_labelled_grid,
-    make_one,
-    use_pack_of,
-)
+from klein_widget.magic._display import ShownGeneration, display
+from klein_widget.magic._run import make_grid, make_one, use_pack_of
+from klein_widget.ui._magic_options import MAGIC_HELP
 from klein_widget.ui._sizes import check_settings
 from klein_widget.ui._text import error_text
 
-__all__ = ["GenerationGrid", "KleinMagics", "ShownGeneration"]
+__all__ = ["KleinMagics", "ShownGeneration"]
 
 
 @magics_class
@@ -76,11 +70,6 @@ class KleinMagics(Magics):
         help="If set, every %klein image is also saved here as klein-<seed>.png, and "
         "relative -o paths are taken from here. The gallery keeps every image anyway.",
     ).tag(config=True)
-
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell=shell, **kwargs)
-        if shell is not None and cell_finished not in shell.events.callbacks["post_run_cell"]:
-            shell.events.register("post_run_cell", cell_finished)
 
     @validate("width", "height", "seed")
     def _check_default(self, proposal: Any) -> Any:
@@ -116,11 +105,8 @@ class KleinMagics(Magics):
         client = session().client()
         try:
             if args.grid:
-                return make_labelled_grid(client, args, self.out_dir)
-            prompt = enhance_prompt(client, args.prompt) if args.enhance else args.prompt
-            if args.count == 1:
-                return make_one(client, args, prompt, self.out_dir)
-            return make_grid(client, args, prompt, self.out_dir)
+                return make_grid(client, args, self.out_dir)
+            return make_one(client, args, self.out_dir)
         except KleinError as error:
             raise UsageError(error_text(error)) from error
 

@@ -1,10 +1,12 @@
 """What ``%klein`` does once its line is parsed: enhance, make one image or a grid, save.
 
-`make_one` shows a live status line and then the image; `make_grid` runs up to
-`MAX_PARALLEL` images of ``-n`` at once, updating the grid as each finishes. Both save
-what ``-o`` or ``KleinMagics.out_dir`` ask for and return the value ``%klein`` returns,
-marked as shown (`klein_widget.magic._display`). API errors come out as `KleinError`
-for the magic to word; a failure here that is the user's to fix is a `UsageError`.
+`make_one` shows a live status line and then the image. Every ``%klein`` of several
+images (``-n 4``, ``-s 1,2,3``, ``{red|blue}``) is `make_grid`: one grid engine,
+`klein_widget.lessons._compare.compare` (its cost said first, images already in the
+gallery free, a failed cell shown in place while the others render), with a live
+"2/4 done" status line and the result shown once. Both save what ``-o`` or
+``KleinMagics.out_dir`` ask for. API errors come out as `KleinError` for the magic to
+word; a failure here that is the user's to fix is a `UsageError`.
 
 Example (in a notebook):
     >>> %klein a lighthouse in a storm -n 4  # doctest: +SKIP
@@ -13,11 +15,9 @@ Example (in a notebook):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from IPython import get_ipython
 from IPython.core.error import UsageError
 
 from klein_widget._connect import use_pack
@@ -27,33 +27,22 @@ from klein_widget.client._plan import BatchItem
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.lessons._compare import CompareResult, compare
-from klein_widget.lessons._live import hold_until_cell_ends
+from klein_widget.lessons._variant_text import PROTECTED, literal
+from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._args import MagicArgs
 from klein_widget.magic._display import (
-    GenerationGrid,
     ShownGeneration,
     StatusLine,
     copy_as,
-    display,
-    grid_html,
-    mark_shown,
+    show_once,
     with_enhancement,
 )
-from klein_widget.ui._grid import GridHTML
 from klein_widget.ui._snippets import default_filename
 from klein_widget.ui._text import done_text, error_text, price_text, progress_text
 
-__all__ = [
-    "MAX_PARALLEL",
-    "enhance_prompt",
-    "make_grid",
-    "make_labelled_grid",
-    "make_one",
-    "save_images",
-    "use_pack_of",
-]
+__all__ = ["MAX_PARALLEL", "enhance_prompt", "make_grid", "make_one", "out_path", "use_pack_of"]
 
-MAX_PARALLEL = 4  # images of one -n grid in flight at once
+MAX_PARALLEL = 4  # images of one grid in flight at once
 
 
 def use_pack_of(args: MagicArgs) -> None:
@@ -74,11 +63,9 @@ def enhance_prompt(client: KleinClient, prompt: str) -> str:
     return text
 
 
-def make_one(
-    client: KleinClient, args: MagicArgs, prompt: str, out_dir: str | None
-) -> ShownGeneration:
+def make_one(client: KleinClient, args: MagicArgs, out_dir: str | None) -> ShownGeneration:
     """One image: a live status line, then the image, saved if asked for."""
-    request = args.request(prompt)
+    prompt = enhance_prompt(client, args.prompt) if args.enhance else args.prompt
     status = StatusLine("Submitting…")
 
     def on_progress(progress: Progress) -> None:
@@ -86,6 +73,7 @@ def make_one(
             status.update(progress_text(progress), key=progress.stage)
 
     try:
+        request = args.request(prompt)
         generation = client.generate(request, on_progress=on_progress, fresh=args.fresh)
     except KeyboardInterrupt:
         status.update("Interrupted.", force=True)
@@ -97,158 +85,138 @@ def make_one(
     done = done_text(generation, base_url=client.base_url)
     done = with_enhancement(done, generation.cost, client.base_url, enhanced=args.enhance)
     status.update(done, force=True)
-    display(shown)  # bounded like the panel's image, hidden if flagged NSFW
-    mark_shown(shown)
-    saved = save_images([generation], args, out_dir)
+    show_once(shown, shown._shown)  # bounded like the panel's image, hidden if flagged NSFW
+    saved = _save([generation], args, out_dir)
     if saved:
         status.update(f"{done} · saved {saved[0]}", force=True)
     return shown
 
 
-def make_grid(
-    client: KleinClient, args: MagicArgs, prompt: str, out_dir: str | None
-) -> GenerationGrid:
-    """``-n N``: N images, at most `MAX_PARALLEL` at once, shown as a grid that fills in."""
-    requests = args.requests(prompt)
-    count = len(requests)
-    cells: list[Generation | BaseException | None] = [None] * count
-    latest: dict[int, Progress] = {}
-    started = time.monotonic()
-    grid = display(grid_html(cells, prompt), display_id=True)
-    status = StatusLine(f"0/{count} done · Submitting…")
+def make_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> CompareResult:
+    """``-n N``, ``-s 1,2,3`` or variants: `compare`'s grid, at most `MAX_PARALLEL` at once.
 
-    index_of = {request: index for index, request in enumerate(requests)}
+    ``-n`` (one prompt, one size) shows as tiles that wrap, four as 2x2; variants and a
+    list of seeds as a labelled table. A failed cell keeps the others; the failures are
+    one `UsageError` after the grid is shown. ``-o grid.png`` saves a labelled grid as one
+    PNG, and ``-n`` images as FILE-1.png, FILE-2.png and so on.
+    """
+    tiles = not args.variants and not args.seeds
+    # A plain prompt (also an enhanced one) is protected: nothing in it expands as a variant.
+    template = enhance_prompt(client, args.prompt) if args.enhance else args.prompt
+    if not args.variants:
+        template = PROTECTED + literal(template)
+    seeds = args.grid_seeds()
+    total = len(seeds) * len(expand_variants(template).prompts)
+    finished: list[BatchItem] = []
+    status = StatusLine(f"0/{total} done · Submitting…")
 
     def stepped(progress: Progress) -> None:  # called in this thread by the runner
-        latest[index_of.get(progress.request, -1)] = progress
-        show_status()
+        if progress.stage != "done":
+            text = f"{len(finished)}/{total} done · {progress_text(progress)}"
+            status.update(text, key=str(len(finished)))
 
     def arrived(item: BatchItem) -> None:
-        cells[item.index] = item.generation if item.generation is not None else item.error
-        grid.update(grid_html(cells, prompt))
-        show_status()
-
-    def show_status() -> None:
-        finished = sum(cell is not None for cell in cells)
-        running = [latest[i] for i in sorted(latest) if i >= 0 and cells[i] is None]
-        text = f"{finished}/{count} done"
-        if running:
-            text += " · " + progress_text(running[-1])
-        status.update(text, key=str(finished))
+        finished.append(item)
+        status.update(f"{len(finished)}/{total} done", key=str(len(finished)))
 
     try:
-        # The one batch runner: 429s paced, what the gallery has is free, and the grid
-        # fills in as images arrive (its callbacks run in this thread).
-        client.generate_many(
-            requests,
-            concurrency=MAX_PARALLEL,
-            progress=False,
+        result = compare(
+            template,
+            seeds=seeds,
+            width=args.width,
+            height=args.height,
+            sync=args.sync,
+            client=client,
+            workers=MAX_PARALLEL,
             fresh=args.fresh,
+            tiles=tiles,
             on_item=arrived,
             on_progress=stepped,
         )
     except KeyboardInterrupt:
         status.update(
-            f"Interrupted after {sum(cell is not None for cell in cells)}/{count}; images "
-            "already submitted still finish into klein_widget.session().history.",
+            f"Interrupted after {len(finished)}/{total}; images already submitted still "
+            "finish into klein_widget.session().history.",
             force=True,
         )
         raise
-
-    made = [cell for cell in cells if isinstance(cell, Generation)]
-    failures = [cell for cell in cells if isinstance(cell, BaseException)]
-    saved = save_images(made, args, out_dir)
-    elapsed = time.monotonic() - started
-    summary = _grid_summary(made, count, elapsed, saved, client.base_url)
-    cost = sum(g.cost for g in made)
+    if not result._shown_live.is_set():  # outside a kernel: show it now, once
+        show_once(result.grid(), result._shown_live)
+    made = result.generations
+    saved = _save(made, args, out_dir, grid=None if tiles else result)
+    summary = _grid_summary(result, saved)
     status.update(
-        with_enhancement(summary, cost, client.base_url, enhanced=args.enhance), force=True
+        with_enhancement(summary, result.cost, client.base_url, enhanced=args.enhance), force=True
     )
+    failures = [error for _, _, error in result.errors]
     for failure in failures:
         if not isinstance(failure, KleinError):
             raise failure  # a bug, not the API: show its traceback
     if failures:
         raise UsageError(
-            f"{len(failures)} of {count} images failed ({len(made)} shown above, also in "
+            f"{len(failures)} of {total} images failed ({len(made)} shown above, also in "
             f"klein_widget.session().history): {error_text(failures[0])}"
         )
-    result = GenerationGrid(made, prompt)
-    mark_shown(result)
     return result
 
 
-def make_labelled_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> CompareResult:
-    """Variants (``{red|blue}``) or a list of seeds (``-s 1,2,3``): `compare`'s labelled grid.
+def out_path(out: str, out_dir: str | None) -> Path:
+    """Where ``-o out`` writes: a relative path is taken from ``KleinMagics.out_dir`` if set.
 
-    The cost is printed first, more than 64 new images ask first, images already in the
-    gallery are free, and ``-o grid.png`` saves the grid as one labelled PNG.
+    Example:
+        >>> out_path("fox.png", "/tmp/pics"), out_path("/abs/fox.png", "/tmp/pics")
+        (PosixPath('/tmp/pics/fox.png'), PosixPath('/abs/fox.png'))
     """
-    result = compare(
-        args.prompt,
-        seeds=args.grid_seeds(),
-        width=args.width,
-        height=args.height,
-        client=client,
-        workers=MAX_PARALLEL,
-        fresh=args.fresh,
-    )
-    if not result._shown_live.is_set():  # outside a kernel: show it now, once
-        display(GridHTML(result.grid()))
-        shell = get_ipython()
-        if shell is not None:
-            hold_until_cell_ends(shell, result._shown_live)
-    if args.out:
-        folder = Path(out_dir).expanduser() if out_dir else None
-        target = Path(args.out).expanduser()
-        if folder is not None and not target.is_absolute():
-            target = folder / target
-        try:
-            saved = result.save(target)
-        except OSError as error:
-            raise UsageError(f"The grid was made but could not be saved: {error}.") from None
-        print(f"Saved the grid to {saved}")
-    return result
+    return Path(out_dir or "").expanduser() / Path(out).expanduser()
 
 
-def save_images(
-    generations: Sequence[Generation], args: MagicArgs, out_dir: str | None
+def _save(
+    made: Sequence[Generation],
+    args: MagicArgs,
+    out_dir: str | None,
+    grid: CompareResult | None = None,
 ) -> list[Path]:
-    """Write the images asked for by ``-o`` (numbered with -n) or ``out_dir``."""
-    folder = Path(out_dir).expanduser() if out_dir else None
+    """Write what ``-o`` asks for (the image; with -n numbered images; a labelled ``grid``
+    as one PNG), or each image into ``out_dir``."""
     targets: list[Path] = []
     if args.out:
-        target = Path(args.out).expanduser()
-        if folder is not None and not target.is_absolute():
-            target = folder / target
-        if args.count == 1:
-            targets = [target]
-        else:
+        target = out_path(args.out, out_dir)
+        if grid is None and args.count > 1:
             targets = [
                 target.with_name(f"{target.stem}-{index}{target.suffix}")
-                for index in range(1, len(generations) + 1)
+                for index in range(1, len(made) + 1)
             ]
-    elif folder is not None:
-        targets = [folder / Path(default_filename(g.request)).stem for g in generations]
+        else:
+            targets = [target]
+    elif out_dir:
+        folder = Path(out_dir).expanduser()
+        targets = [folder / Path(default_filename(g.request)).stem for g in made]
     try:
-        return [g.save(path) for g, path in zip(generations, targets, strict=False)]
+        if grid is not None and args.out:
+            return [grid.save(targets[0])]
+        return [g.save(path) for g, path in zip(made, targets, strict=False)]
     except OSError as error:
         raise UsageError(
-            f"The image was made (it is in klein_widget.session().history) but could not "
+            f"The images were made (they are in klein_widget.session().history) but could not "
             f"be saved: {error}. Check the -o path or KleinMagics.out_dir."
         ) from None
 
 
-def _grid_summary(
-    made: Sequence[Generation], count: int, elapsed: float, saved: list[Path], base_url: str
-) -> str:
+def _grid_summary(result: CompareResult, saved: list[Path]) -> str:
+    made = result.generations
     if not made:
-        return f"0/{count} done."
-    seeds = sorted(g.seed for g in made)
+        return f"0/{len(result)} done."
+    seeds = sorted({g.seed for g in made})
+    if len(seeds) == 1:
+        seed_text = f"seed {seeds[0]}"
+    elif seeds == list(range(seeds[0], seeds[-1] + 1)):
+        seed_text = f"seeds {seeds[0]} to {seeds[-1]}"
+    else:
+        seed_text = "seeds " + ", ".join(map(str, seeds))
     width, height = made[0].size
-    cost = sum(g.cost for g in made)
     text = (
-        f"{len(made)}/{count} done in {elapsed:.2f} s · seeds {seeds[0]} to {seeds[-1]} · "
-        f"{width}×{height} · {price_text(cost, base_url)}"
+        f"{len(made)}/{len(result)} done in {result.elapsed:.2f} s · {seed_text} · "
+        f"{width}×{height} · {price_text(result.cost, result.base_url)}"
     )
     if saved:
         text += f" · saved {saved[0]}" + (f" … {saved[-1].name}" if len(saved) > 1 else "")

@@ -1,21 +1,28 @@
-"""The options of ``%klein``, declared once: the magic builds its parser and its help
-(``%klein?``) from `MAGIC_OPTIONS`, and `klein_widget.ui._snippets.format_magic` writes
-lines with the same flags.
+"""The options of ``%klein``, declared once (`MAGIC_OPTIONS`): the parser (`parse_options`),
+the help (``%klein?``: `MAGIC_HELP`), the usage errors and the snippets' flags
+(`klein_widget.ui._snippets.format_magic`) are all made from that one declaration, as
+jupysql's ``@magic_arguments`` and jupyter-ai's ``parsers.py`` do, so the help cannot list
+an option the parser does not take, or miss one it does.
 
-A pure table, here in ``ui`` rather than in ``magic``: snippets (``ui``) may not import the
+Pure, and here in ``ui`` rather than in ``magic``: snippets (``ui``) may not import the
 magic, and the magic may import ``ui``.
 
 Example:
     >>> magic_option("width").synopsis
     '-W/--width N'
-    >>> options_summary().split(", ")[:3]
-    ['-W/--width N', '-H/--height N', '--size WxH']
+    >>> parse_options(["a", "fox", "--aspect", "16:9", "--", "-x"]).words
+    ['a', 'fox', '-x']
+    >>> "-W/--width N" in MAGIC_HELP and "Examples:" in MAGIC_HELP
+    True
 """
 
 from __future__ import annotations
 
+import argparse
+import re
 import textwrap
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -23,20 +30,29 @@ from klein_widget.client._models import (
     MAX_SIDE,
     MIN_SIDE,
     PRICE_PER_ENHANCE_MILLS,
+    PRICE_PER_IMAGE,
     SIDE_STEP,
 )
 from klein_widget.ui._sizes import ASPECT_PRESETS, size_for_aspect
 
 __all__ = [
+    "EXAMPLE",
+    "MAGIC_HELP",
     "MAGIC_OPTIONS",
     "MAX_COUNT",
     "MagicOption",
+    "MagicUsageError",
     "magic_option",
-    "options_help",
     "options_summary",
+    "parse_options",
 ]
 
 MAX_COUNT = 16  # images per %klein -n: a grid, not a batch (use generate_many for more)
+EXAMPLE = '%klein "a red fox in snow" -W 768 -H 512 -s 42'  # shown in usage errors
+
+
+class MagicUsageError(ValueError):
+    """A mistake in a ``%klein`` line; the message says what is allowed. Nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,8 @@ class MagicOption:
     text: ``{name}`` fields are filled in after parsing). ``value`` names what follows the
     flag (``"N"``, ``"WxH"``); a switch has none. ``negatable`` switches also take
     ``--no-NAME``. ``default`` says in words what leaving the option out means.
+    ``needs_prompt``: the option only means something when %klein makes images itself
+    (not with ``--panel`` or without a prompt).
 
     Example:
         >>> MagicOption("seed", "a seed", short="s", value="N").flags
@@ -59,6 +77,7 @@ class MagicOption:
     value: str = ""
     negatable: bool = False
     default: str = ""
+    needs_prompt: bool = False
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -124,32 +143,39 @@ MAGIC_OPTIONS: tuple[MagicOption, ...] = (
     ),
     MagicOption(
         "count",
-        f"1 to {MAX_COUNT} images with consecutive seeds, shown as a grid; returns a list",
+        f"1 to {MAX_COUNT} images with consecutive seeds, shown as a grid and returned as one "
+        "(grid[0], len(grid), for g in grid)",
         short="n",
         value="N",
         default="1",
+        needs_prompt=True,
     ),
     MagicOption(
         "sync",
         "WaveSpeed's sync mode: one request that waits for the image",
         negatable=True,
         default="off, or %config KleinMagics.sync",
+        needs_prompt=True,
     ),
     MagicOption(
         "fresh",
         "ask WaveSpeed again even if the gallery already has this prompt, size and seed "
         "(otherwise that image comes back free)",
+        needs_prompt=True,
     ),
     MagicOption(
         "enhance",
         "rewrite the prompt with WaveSpeed's prompt optimizer first "
         f"(${PRICE_PER_ENHANCE_MILLS / 1000:.3f}) and show the new prompt",
+        needs_prompt=True,
     ),
     MagicOption(
         "out",
-        "also save the image, its parameters embedded; with -n: FILE-1.png, FILE-2.png and so on",
+        "also save the image, its parameters embedded; with -n: FILE-1.png, FILE-2.png and so "
+        "on; a grid of variants or a list of seeds: the grid, as one labelled PNG",
         short="o",
         value="FILE",
+        needs_prompt=True,
     ),
     MagicOption("panel", "open the panel with these settings instead of generating"),
     MagicOption(
@@ -173,11 +199,11 @@ def options_summary() -> str:
     return ", ".join(option.synopsis for option in MAGIC_OPTIONS)
 
 
-def options_help(indent: str = "  ", width: int = 84) -> str:
+def _options_help(indent: str = "  ", width: int = 84) -> str:
     """The options section of ``%klein?``: each synopsis, then its help, indented.
 
     Example:
-        >>> print(options_help().splitlines()[0])
+        >>> print(_options_help().splitlines()[0])
           -W/--width N
     """
     lines = []
@@ -188,3 +214,107 @@ def options_help(indent: str = "  ", width: int = 84) -> str:
         lines.append(f"{indent}{option.synopsis}")
         lines += textwrap.wrap(text, width, initial_indent=indent * 4, subsequent_indent=indent * 4)
     return "\n".join(lines)
+
+
+# --- the parser ------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise MagicUsageError(_explain(message))
+
+
+def _explain(message: str) -> str:
+    """argparse's complaint, said the way the rest of klein-widget says things."""
+    unknown = re.match(r"unrecognized arguments: (.*)", message)
+    if unknown:
+        return (
+            f"unknown option {unknown.group(1)}: the options are {options_summary()} "
+            "(%klein? shows examples; quote a prompt that starts with -, after --)"
+        )
+    missing = re.match(r"argument (\S+): expected one argument", message)
+    if missing:
+        return f"{missing.group(1)} needs a value, e.g. {EXAMPLE}"
+    return f"{message}; the options are {options_summary()} (%klein? shows examples)"
+
+
+def _parser() -> _Parser:
+    """The argparse parser, built from the declared options (values stay text)."""
+    parser = _Parser(prog="%klein", add_help=False, allow_abbrev=False)
+    parser.add_argument("words", nargs="*")
+    for option in MAGIC_OPTIONS:
+        if option.negatable:
+            action: Any = argparse.BooleanOptionalAction
+            parser.add_argument(*option.flags, dest=option.name, action=action, default=None)
+        elif option.switch:
+            parser.add_argument(*option.flags, dest=option.name, action="store_true")
+        else:
+            parser.add_argument(*option.flags, dest=option.name, metavar=option.value)
+    return parser
+
+
+_PARSER = _parser()
+
+
+def parse_options(words: list[str]) -> argparse.Namespace:
+    """The options among ``words``, as text; the other words (and all after ``--``) in ``.words``.
+
+    Example:
+        >>> parse_options(["a", "fox", "-s", "7"]).seed
+        '7'
+    """
+    # Everything after "--" is prompt (argparse's own "--" handling is unreliable here).
+    tail: list[str] = []
+    if "--" in words:
+        cut = words.index("--")
+        words, tail = words[:cut], words[cut + 1 :]
+    options = _PARSER.parse_intermixed_args(words)
+    options.words += tail
+    return options
+
+
+# --- the help (what %klein? shows) --------------------------------------------------------
+
+_PRICE = f"${PRICE_PER_IMAGE:.3f}"
+_USAGE = f"""Make an image with FLUX.2 [klein] 4B from a prompt, right here ({_PRICE} an image).
+
+Usage:
+  %klein PROMPT [options]     one image, shown here and returned as a Generation
+  %%klein [options]           the rest of the cell is the prompt
+  %klein                      open the panel (also: %klein PROMPT --panel)
+
+Examples:
+  %klein a red fox in snow
+  fox = %klein "a fox, at dusk" -W 768 -H 512 -s 42
+  fox.save("fox.png"); fox.seed
+  %klein a lighthouse in a storm --aspect 16:9 -n 4     four seeds in a grid
+  %klein a {{red|blue}} fox -s 1,2,3                    a labelled grid of variants
+  %klein a {{animal}} in {{place}} -o {{animal}}.png        fills in your variables
+  %klein a cat --enhance                               the prompt optimizer first
+
+  %%klein --size 768x512 -s 7
+  a watercolour of a {{animal}},
+  soft morning light
+"""
+
+_NOTES = """
+Prompts are sent as typed, quotes included ("OPEN" asks FLUX.2 to write it);
+a prompt that is one quoted string is sent without its outer quotes, and a
+JSON prompt ({"scene": ...}) exactly as written; -- ends the options.
+Quote a prompt that ends in ? (IPython reads a trailing ? as a help request).
+{name}, {name.attr} and {name[0]} are filled in from your variables (in the
+prompt and in option values); write {{ and }} for literal braces.
+Variants: {red|blue}, {2::red|blue} (weighted), {2$$red|blue|green} (two at
+once) and __animal__ (a line of wildcards/animal.txt, or $KLEIN_WILDCARDS) make
+a labelled grid of every combination, its cost said first; over 64 new images
+it asks first. -o grid.png saves that grid as one picture.
+
+Defaults: %config KleinMagics.width = 768 (also height, seed, sync, out_dir),
+or c.KleinMagics.width = 768 in ipython_config.py.
+
+Every image goes to klein_widget.session().history (and the gallery), and its
+cost to klein_widget.session().spend, shared with the panel.
+"""
+
+MAGIC_HELP = f"{_USAGE}\nOptions:\n{_options_help()}\n{_NOTES}"
+"""What ``%klein?`` shows (the ``klein`` method's docstring)."""

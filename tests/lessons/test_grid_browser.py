@@ -18,7 +18,6 @@ import pytest
 
 from klein_widget import KleinClient
 from klein_widget.lessons._compare import compare
-from klein_widget.magic._display import grid_html
 from tests.browser.harness import launch_chromium
 
 pytestmark = pytest.mark.browser
@@ -127,8 +126,11 @@ def test_count_four_wraps_into_two_by_two_at_800_px(
     chromium: Any, served: tuple[Path, str], client: KleinClient
 ) -> None:
     folder, url = served
-    cells = [client.generate("a fox", width=512, height=512, seed=s) for s in (1, 2, 3, 4)]
-    name = page_with(folder, "tiles.html", str(grid_html(list(cells), "a fox")))
+    # What %klein a fox -n 4 shows: compare's tiles.
+    tiles = compare(
+        "a fox", [1, 2, 3, 4], width=512, height=512, client=client, display=False, tiles=True
+    )
+    name = page_with(folder, "tiles.html", str(tiles.grid()))
     found = measure(chromium, f"{url}/{name}", folder / "tiles-800.png")
     assert found["scrollWidth"] <= found["clientWidth"]
     assert found["tileColumns"] == 2

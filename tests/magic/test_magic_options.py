@@ -6,11 +6,16 @@ from __future__ import annotations
 import pytest
 
 from klein_widget.magic._args import parse_line
-from klein_widget.magic._expand import expand
-from klein_widget.magic._help import MAGIC_HELP
-from klein_widget.magic._options import _PARSER, parse_options
-from klein_widget.magic._words import MagicUsageError, split_words
-from klein_widget.ui._magic_options import MAGIC_OPTIONS, MagicOption, options_summary
+from klein_widget.magic._line import expand, split_words
+from klein_widget.ui._magic_options import (
+    _PARSER,
+    MAGIC_HELP,
+    MAGIC_OPTIONS,
+    MagicOption,
+    MagicUsageError,
+    options_summary,
+    parse_options,
+)
 from klein_widget.ui._snippets import format_option
 
 # A value for each option that takes one, with spaces, braces or a leading dash where

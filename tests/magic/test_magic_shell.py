@@ -13,7 +13,7 @@ from traitlets.config import Config
 import klein_widget
 from klein_widget import Generation, GenerationFailedError, GenerationRequest, KleinError
 from klein_widget.client._metadata import read_params
-from klein_widget.magic._magics import GenerationGrid, KleinMagics, ShownGeneration
+from klein_widget.magic._magics import KleinMagics, ShownGeneration
 from klein_widget.ui._magic_options import MAGIC_OPTIONS
 from klein_widget.ui._snippets import format_magic
 from klein_widget.ui._text import done_text, error_text
@@ -94,8 +94,9 @@ def test_count_shows_a_grid_of_consecutive_seeds(ipython: Shell) -> None:
     ran = ipython.run(f"foxes = %klein a fox -n 3 -s 5 {SMALL}\nfoxes")
     assert ran.error is None
     foxes = ipython.shell.user_ns["foxes"]
-    assert isinstance(foxes, GenerationGrid)
     assert [g.seed for g in foxes] == [5, 6, 7]
+    assert len(foxes) == 3
+    assert foxes[2].seed == 7  # indexed as the list it was
     assert ran.sent >= 3
     assert ran.images == []  # thumbnails in the grid, not three big images
     [grid] = ran.html
@@ -357,6 +358,18 @@ def test_a_variable_stays_a_variable_and_its_value_never_varies(ipython: Shell) 
         "a small fox {or|not}",
         "a big fox {or|not}",
     ]
+
+
+def test_every_grid_keeps_sync_mode_and_says_its_seeds(ipython: Shell) -> None:
+    # -n and variants are one grid engine: --sync reaches every cell of both.
+    for line, seeds in (("{red|blue} -s 95,97", "seeds 95, 97"), ("-n 2 -s 93", "seeds 93 to 94")):
+        ran = ipython.run(f"g = %klein a fox {line} {SMALL} --sync")
+        assert ran.error is None
+        made = ipython.shell.user_ns["g"].generations
+        assert len(made) == (2 if "-n" in line else 4)
+        assert all(g.request.sync_mode for g in made)
+        assert "done in " in ran.texts[-1]
+        assert f" · {seeds} · 256×256 · " in ran.texts[-1]
 
 
 def test_a_variant_grid_saves_one_png(ipython: Shell, tmp_path: Path) -> None:
