@@ -33,6 +33,7 @@ RULES: list[tuple[str, str]] = [
     (r"\basync for ", "for "),
     (r"\bawait ", ""),
     (r"\baiter_bytes\b", "iter_bytes"),
+    (r"\bAsyncDeadline\b", "SyncDeadline"),
     (r"\bAsyncKleinClient\b", "KleinClient"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
     # The async pool may run over aiohttp (`_transport`); the blocking one is httpx's own.

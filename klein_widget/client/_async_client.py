@@ -30,6 +30,7 @@ from klein_widget.client._constants import (
     POOL_LIMITS,
     READ_TIMEOUT,
 )
+from klein_widget.client._deadline import AsyncDeadline
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
@@ -99,21 +100,26 @@ class AsyncKleinClient(BaseClient):
         long_read: bool = False,
         json: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        """One request, its body streamed under ``limit`` bytes and held to ``deadline``.
+        """One request, its body streamed under ``limit`` bytes and held to ``deadline``
+        as a whole (`_deadline`), not only read by read.
 
         Redirects are followed for GETs only: a submit is never re-sent elsewhere.
         """
         headers = self._headers(auth)
         timeout = self._timeout(deadline, long_read=long_read)
         try:
-            async with self._http.stream(
-                method,
-                url,
-                json=json,
-                headers=headers,
-                timeout=timeout,
-                follow_redirects=method == "GET",
-            ) as response:
+            async with (
+                AsyncDeadline(deadline - self._clock()) as overall,  # not only per read
+                self._http.stream(
+                    method,
+                    url,
+                    json=json,
+                    headers=headers,
+                    timeout=timeout,
+                    follow_redirects=method == "GET",
+                ) as response,
+            ):
+                overall.watch(response)
                 chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
                 size = 0
                 async for chunk in response.aiter_bytes():

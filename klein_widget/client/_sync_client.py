@@ -29,6 +29,7 @@ from klein_widget.client._constants import (
     POOL_LIMITS,
     READ_TIMEOUT,
 )
+from klein_widget.client._deadline import SyncDeadline
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
@@ -97,21 +98,26 @@ class KleinClient(BaseClient):
         long_read: bool = False,
         json: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        """One request, its body streamed under ``limit`` bytes and held to ``deadline``.
+        """One request, its body streamed under ``limit`` bytes and held to ``deadline``
+        as a whole (`_deadline`), not only read by read.
 
         Redirects are followed for GETs only: a submit is never re-sent elsewhere.
         """
         headers = self._headers(auth)
         timeout = self._timeout(deadline, long_read=long_read)
         try:
-            with self._http.stream(
-                method,
-                url,
-                json=json,
-                headers=headers,
-                timeout=timeout,
-                follow_redirects=method == "GET",
-            ) as response:
+            with (
+                SyncDeadline(deadline - self._clock()) as overall,  # not only per read
+                self._http.stream(
+                    method,
+                    url,
+                    json=json,
+                    headers=headers,
+                    timeout=timeout,
+                    follow_redirects=method == "GET",
+                ) as response,
+            ):
+                overall.watch(response)
                 chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
                 size = 0
                 for chunk in response.iter_bytes():
