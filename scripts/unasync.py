@@ -31,6 +31,8 @@ RULES: list[tuple[str, str]] = [
     (r"\basync def ", "def "),
     (r"\basync with ", "with "),
     (r"\basync for ", "for "),
+    # Disk work the async client hands to a worker thread is called directly.
+    (r"\bawait asyncio\.to_thread\(([\w.]+), ", r"\1("),
     (r"\bawait ", ""),
     (r"\baiter_bytes\b", "iter_bytes"),
     (r"\bAsyncDeadline\b", "SyncDeadline"),

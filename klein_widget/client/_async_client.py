@@ -200,7 +200,13 @@ class AsyncKleinClient(BaseClient):
         except BaseException as error:  # a cancel may come after the server took it
             self._settle(token, error)
             raise
-        return self._accepted(request, response, token, run)
+        outcome = self._accepted(request, response, token)
+        # The journal's disk work: awaited, in a worker thread, so the loop never waits on it.
+        await asyncio.to_thread(self._journal_submitted, request, outcome)
+        if isinstance(outcome, KleinError):
+            raise outcome
+        run.report("submitted", outcome)
+        return outcome
 
     async def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
         delays = self._poll_delays(run)
@@ -233,7 +239,10 @@ class AsyncKleinClient(BaseClient):
                 task_id=prediction.id,
                 limit=MAX_IMAGE_BYTES,
             )
-        return self._finish(request, prediction, image, run)
+        generation = self._finish(request, prediction, image, run)
+        generation = await asyncio.to_thread(self._journal_completed, generation)
+        run.report("done", prediction)
+        return generation
 
     # --- the public API --------------------------------------------------------------------
 
@@ -272,7 +281,7 @@ class AsyncKleinClient(BaseClient):
             base64_output=base64_output,
         )
         run = self._start(request, timeout, on_progress)
-        made = self._already_made(request, fresh)
+        made = await asyncio.to_thread(self._already_made, request, fresh)
         if made is not None:
             run.report("done", made.prediction)
             return made

@@ -230,13 +230,10 @@ class BaseClient(SubmitRules):
             self._ledger.release(token)
 
     def _accepted(
-        self,
-        request: GenerationRequest,
-        response: httpx.Response,
-        token: tuple[int, str],
-        run: Run,
-    ) -> Prediction:
-        """Turn the submit answer into a Prediction and record it, settling the ledger."""
+        self, request: GenerationRequest, response: httpx.Response, token: tuple[int, str]
+    ) -> Prediction | KleinError:
+        """The submit answer as a Prediction, or the error it means (returned, for the
+        client to journal before raising it); the ledger is settled either way."""
         try:
             prediction = prediction_from(
                 submit_data(response, request.sync_mode, self._api_key), secret=self._api_key
@@ -250,16 +247,22 @@ class BaseClient(SubmitRules):
                 )
         except KleinError as error:
             self._settle(token, error)
-            if error.task_id and self.journal is not None:  # accepted, badly described
+            if error.task_id:  # accepted, badly described
                 self._remember(error.task_id, request)
-                self.journal.task_submitted(request, Prediction(id=error.task_id))
-            raise
+            return error
         self._ledger.commit(token, simulated=self._simulates(prediction))
         self._remember(prediction.id, request)
-        if self.journal is not None:
-            self.journal.task_submitted(request, prediction)
-        run.report("submitted", prediction)
         return prediction
+
+    def _journal_submitted(
+        self, request: GenerationRequest, outcome: Prediction | KleinError
+    ) -> None:
+        """Journal an accepted task (one with an id, even if badly described). Disk I/O:
+        the async client runs it in a worker thread."""
+        task_id = outcome.id if isinstance(outcome, Prediction) else outcome.task_id
+        if self.journal is not None and task_id:
+            prediction = outcome if isinstance(outcome, Prediction) else Prediction(id=task_id)
+            self.journal.task_submitted(request, prediction)
 
     def _simulates(self, prediction: Prediction | None) -> bool:
         """Whether a charge is only simulated: as the server says (the emulator and a
@@ -305,12 +308,14 @@ class BaseClient(SubmitRules):
     def _finish(
         self, request: GenerationRequest, prediction: Prediction, image: bytes, run: Run
     ) -> Generation:
+        """The image as a `Generation` (not yet journaled: see `_journal_completed`)."""
         self._inference.learn(request.width * request.height, prediction.inference_ms)
-        generation = Generation(request, prediction, image, elapsed=run.elapsed())
-        if self.journal is not None:
-            generation = self.journal.task_completed(generation)
-        run.report("done", prediction)
-        return generation
+        return Generation(request, prediction, image, elapsed=run.elapsed())
+
+    def _journal_completed(self, generation: Generation) -> Generation:
+        """Store the image in the journal (with ``path`` set). Disk I/O: the async client
+        runs it in a worker thread."""
+        return generation if self.journal is None else self.journal.task_completed(generation)
 
     def _fetch_request(self, task_id: str, request: GenerationRequest | None) -> GenerationRequest:
         found = request or self._requests.get(task_id)

@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,7 @@ def _prepare(
     fresh: bool,
     confirm: bool | None,
     confirm_over: float | None,
+    may_ask: bool = True,
 ) -> Plan:
     requests = build_requests(items, width=width, height=height, seed=seed, rng=client._rng)
     journal = client.journal
@@ -61,7 +64,7 @@ def _prepare(
         )
     else:
         plan = plan_batch(requests)
-    check_cost(plan, confirm=confirm, confirm_over=confirm_over)
+    check_cost(plan, confirm=confirm, confirm_over=confirm_over, may_ask=may_ask)
     return plan
 
 
@@ -150,18 +153,25 @@ async def agenerate_many(
 ) -> BatchResult:
     """Generate many images as concurrent tasks; see `KleinClient.generate_many`.
 
+    It never stops to ask: over ``confirm_over`` it raises `BudgetExceededError` (with the
+    cost) unless ``confirm=True``. The gallery's look-ups run in a worker thread.
+
     Example:
         >>> result = await client.generate_many(["a fox", "a heron"], seed=42)  # doctest: +SKIP
     """
-    plan = _prepare(
-        client,
-        items,
-        width=width,
-        height=height,
-        seed=seed,
-        fresh=fresh,
-        confirm=confirm,
-        confirm_over=confirm_over,
+    plan = await asyncio.to_thread(
+        functools.partial(
+            _prepare,
+            client,
+            items,
+            width=width,
+            height=height,
+            seed=seed,
+            fresh=fresh,
+            confirm=confirm,
+            confirm_over=confirm_over,
+            may_ask=False,
+        )
     )
     return await _runner.arun_plan(
         client,

@@ -264,11 +264,14 @@ def plan_batch(
     return plan
 
 
-def check_cost(plan: Plan, *, confirm: bool | None, confirm_over: float | None) -> None:
+def check_cost(
+    plan: Plan, *, confirm: bool | None, confirm_over: float | None, may_ask: bool = True
+) -> None:
     """Ask before a batch costing more than ``confirm_over`` dollars; raise if not confirmed.
 
     ``confirm=True`` goes ahead without asking, ``confirm=False`` refuses without asking;
-    with nobody to ask (no stdin) it refuses with a message saying how to go ahead.
+    with nobody to ask (no stdin, or ``may_ask=False``: async code never prompts) it
+    refuses with a message saying how to go ahead.
     """
     if confirm is True or confirm_over is None or plan.cost_mills <= round(confirm_over * 1000):
         return
@@ -283,6 +286,10 @@ def check_cost(plan: Plan, *, confirm: bool | None, confirm_over: float | None) 
     how = " Pass confirm=True (or a higher confirm_over) to go ahead."
     if confirm is False:
         raise BudgetExceededError(f"{statement} Nothing was sent (confirm=False).{how}")
+    if not may_ask:
+        raise BudgetExceededError(
+            f"{statement} An awaited batch does not stop to ask, so nothing was sent.{how}"
+        )
     answer = ask(f"{statement} Go ahead? [y/N] ")
     if answer is None:
         raise BudgetExceededError(

@@ -196,7 +196,13 @@ class KleinClient(BaseClient):
         except BaseException as error:  # an interrupt may come after the server took it
             self._settle(token, error)
             raise
-        return self._accepted(request, response, token, run)
+        outcome = self._accepted(request, response, token)
+        # The journal's disk work: awaited, in a worker thread, so the loop never waits on it.
+        self._journal_submitted(request, outcome)
+        if isinstance(outcome, KleinError):
+            raise outcome
+        run.report("submitted", outcome)
+        return outcome
 
     def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
         delays = self._poll_delays(run)
@@ -227,7 +233,10 @@ class KleinClient(BaseClient):
                 task_id=prediction.id,
                 limit=MAX_IMAGE_BYTES,
             )
-        return self._finish(request, prediction, image, run)
+        generation = self._finish(request, prediction, image, run)
+        generation = self._journal_completed(generation)
+        run.report("done", prediction)
+        return generation
 
     # --- the public API --------------------------------------------------------------------
 
