@@ -46,7 +46,7 @@ RULES: list[tuple[str, str]] = [
     (r"\b__aexit__\b", "__exit__"),
     (r"Awaitable\[None\]", "None"),
     (r"\basyncio\.sleep\b", "time.sleep"),
-    (r"^import asyncio$", "import time"),
+    (r"^import asyncio\n", ""),  # `time` is imported already (the clock)
     (r"\bAwaitable, Callable\b", "Callable"),
     (r"\bagenerate_many\b", "generate_many"),
     # Words in docstrings and comments.

@@ -164,7 +164,7 @@ def image_or_url(prediction: Prediction, base_url: str) -> tuple[bytes | None, s
     return None, url
 
 
-def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
+def image_parser(task_id: str, secret: str | None = None) -> Callable[[httpx.Response], bytes]:
     """Read a download's answer: the image, checked, or an error naming the task."""
 
     def parse(response: httpx.Response) -> bytes:
@@ -175,6 +175,7 @@ def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
                 status_code=response.status_code,
                 task_id=task_id,
                 maybe_accepted=True,
+                response=_envelope.redacted_response(response, secret),
             )
         if response.status_code >= 300:  # an error page from a CDN: retryable
             raise _envelope.status_error(
@@ -183,6 +184,7 @@ def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
                 retry_after=_envelope.parse_retry_after(response.headers.get("retry-after")),
                 task_id=task_id,
                 maybe_accepted=True,
+                response=_envelope.redacted_response(response, secret),
             )
         return checked_image(task_id, response.content)
 

@@ -9,6 +9,8 @@ from it, and a test fails if the two differ.
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +27,7 @@ from klein_widget.client._answers import (
 )
 from klein_widget.client._base import BaseClient
 from klein_widget.client._constants import (
+    DEFAULT_TIMEOUT,
     MAX_IMAGE_BYTES,
     MAX_JSON_BYTES,
     POOL_LIMITS,
@@ -33,6 +36,8 @@ from klein_widget.client._constants import (
 from klein_widget.client._deadline import AsyncDeadline
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import GalleryOption, Journal
+from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import (
     DEFAULT_SIDE,
     ENHANCER_MODEL_ID,
@@ -44,6 +49,8 @@ from klein_widget.client._models import (
     Prediction,
     enhancer_body,
 )
+from klein_widget.client._pacing import Pacer, RateLimit
+from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._run import ProgressCallback, Run, stage_of
 from klein_widget.client._transport import default_async_http
 
@@ -51,9 +58,25 @@ from klein_widget.client._transport import default_async_http
 class AsyncKleinClient(BaseClient):
     """FLUX.2 [klein] 4B on WaveSpeed: awaited, so many generations run at once on one event loop.
 
-    ``api_key`` defaults to ``$WAVESPEED_API_KEY`` and ``base_url`` to
-    ``$WAVESPEED_BASE_URL`` or WaveSpeed's API. Pass ``http_client`` to reuse a pool or to
-    talk to an in-process app (Starlette's ``TestClient``, or ``httpx.ASGITransport`` when awaited).
+    Args:
+        api_key: defaults to ``$WAVESPEED_API_KEY`` (it goes nowhere but the request header).
+        base_url: defaults to ``$WAVESPEED_BASE_URL``, else WaveSpeed's API.
+        http_client: reuse a pool, or talk to an in-process app (Starlette's ``TestClient``,
+            or ``httpx.ASGITransport`` when awaited); closed by you, not by the client.
+        sleep: how the client waits between polls and retries (tests pass a fast one).
+        timeout: seconds a call waits for its image (`DEFAULT_TIMEOUT`); a paid image's
+            download gets `DOWNLOAD_GRACE` more.
+        max_spend: a cap in dollars on what this client (or its ``ledger``) spends.
+        ledger: a spend ledger to share, and so one budget, between clients.
+        journal: where paid tasks and images are recorded (a `Gallery`); wins over ``gallery``.
+        gallery: a folder, True for the default place, or False for none.
+        poll: when to ask for a task's result (`PollSchedule`).
+        retry: how reads are retried (`RetryPolicy`); a submit only when surely not taken.
+        clock: the monotonic clock deadlines are measured on.
+        rng: draws seeds for ``seed=-1`` and retry jitter.
+        inline_images: let WaveSpeed send small images inline (no download round trip).
+        rate_limit: images a minute to pace submits to (or a `RateLimit`, or a shared
+            `Pacer`); None learns it from 429s.
 
     Example:
         >>> async with AsyncKleinClient() as client:  # doctest: +SKIP
@@ -68,9 +91,33 @@ class AsyncKleinClient(BaseClient):
         *,
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        **options: Any,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_spend: float | None = None,
+        ledger: Ledger | None = None,
+        journal: Journal | None = None,
+        gallery: GalleryOption = True,
+        poll: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        inline_images: bool = True,
+        rate_limit: int | RateLimit | Pacer | None = None,
     ) -> None:
-        super().__init__(api_key, base_url, **options)
+        super().__init__(
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_spend=max_spend,
+            ledger=ledger,
+            journal=journal,
+            gallery=gallery,
+            poll=poll,
+            retry=retry,
+            clock=clock,
+            rng=rng,
+            inline_images=inline_images,
+            rate_limit=rate_limit,
+        )
         self._http = http_client or default_async_http(POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
@@ -233,7 +280,7 @@ class AsyncKleinClient(BaseClient):
         if image is None:
             image = await self._read(
                 url,
-                image_parser(prediction.id),
+                image_parser(prediction.id, self._api_key),
                 during="download",
                 run=self._download_run(run),
                 task_id=prediction.id,
