@@ -132,7 +132,8 @@ class BatchResult(Sequence[BatchItem]):
     @property
     def generations(self) -> list[Generation]:
         """The images that are here (generated or from the gallery), in input order."""
-        return [item.generation for item in self.items if item.generation is not None]
+        # One read per item: a large batch's `generation` reads its image from disk.
+        return [made for item in self.items if (made := item.generation) is not None]
 
     @property
     def errors(self) -> list[tuple[int, BaseException]]:
