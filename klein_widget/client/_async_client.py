@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from klein_widget.client import _config, _envelope, _fanout
+from klein_widget.client import _batch_async, _config, _envelope
 from klein_widget.client._answers import (
     buffered,
     enhanced_text,
@@ -414,4 +414,4 @@ class AsyncKleinClient(BaseClient):
         first_output(prediction)
         return enhanced_text(prediction)
 
-    generate_many = _fanout.agenerate_many  # many images at once: see `_fanout.agenerate_many`
+    generate_many = _batch_async.agenerate_many  # many at once: `_batch_async.agenerate_many`

@@ -11,7 +11,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -44,6 +44,7 @@ from klein_widget.client._models import (
     Prediction,
 )
 from klein_widget.client._pacing import Pacer, RateLimit
+from klein_widget.client._plan import Plan, build_requests, plan_batch
 from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
 from klein_widget.client._submits import SubmitRules
 
@@ -172,6 +173,30 @@ class BaseClient(SubmitRules):
             return None
         self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
         return dataclasses.replace(made, from_gallery=True)
+
+    def plan_batch(
+        self,
+        items: Iterable[str | GenerationRequest],
+        *,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+        fresh: bool = False,
+    ) -> Plan:
+        """A batch's plan (internal: `generate_many`'s first step): every item validated
+        before anything is sent, ``-1`` seeds drawn, duplicates merged, what the journal
+        has taken from it free (`_already_made`) and what an earlier run paid for fetched.
+        Disk work: the async client runs it in a worker thread."""
+        requests = build_requests(items, width=width, height=height, seed=seed, rng=self._rng)
+        journal = self.journal
+        if journal is None or fresh:
+            return plan_batch(requests)
+        origin = _config.url_origin(self.base_url)
+        return plan_batch(
+            requests,
+            lambda r: self._already_made(r, fresh),
+            lambda r: journal.unfinished_task(r, origin),
+        )
 
     def _start(
         self,

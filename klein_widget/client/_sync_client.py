@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from klein_widget.client import _config, _envelope, _fanout
+from klein_widget.client import _batch_sync, _config, _envelope
 from klein_widget.client._answers import (
     buffered,
     enhanced_text,
@@ -405,4 +405,4 @@ class KleinClient(BaseClient):
         first_output(prediction)
         return enhanced_text(prediction)
 
-    generate_many = _fanout.generate_many  # many images at once: see `_fanout.generate_many`
+    generate_many = _batch_sync.generate_many  # many at once: `_batch_sync.generate_many`

@@ -1,6 +1,7 @@
 """The bookkeeping of one batch: which job runs next, what each item got, who hears of it.
 
-Pure state, no I/O: the runners in `_fanout` feed it outcomes and ask it what to start.
+The runner (`_batch_async`, and its generated twin) feeds it outcomes and asks it what to
+start; its only I/O is telling the journal of paid tasks that failed.
 A 429 on a submit puts the job back in line (within its timeout); a paid task that will
 never arrive is made afresh, unless the batch only fetches (`resume`); every finished item
 is reported to the progress bar and to ``on_item``.
