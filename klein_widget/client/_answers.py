@@ -53,15 +53,25 @@ def decode_base64_output(output: str) -> bytes | None:
         raise ValueError("it is neither an image URL nor base64") from None
 
 
-def buffered(response: httpx.Response, content: bytes) -> httpx.Response:
-    """``response`` (streamed and closed) holding ``content``, its whole decoded body.
+_ENCODING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
-    httpx keeps a read body in ``Response._content`` (what ``Response.read()`` sets);
-    setting it there, rather than building a second Response, saves a copy of the headers
-    and streams on every request (a test reads ``.content``, ``.json()`` and ``.text``).
-    """
-    response._content = content
-    return response
+
+def buffered(response: httpx.Response, content: bytes) -> httpx.Response:
+    """A response like ``response`` (streamed and closed) holding ``content``, its whole
+    decoded body: built through httpx's public constructor, without the headers that
+    described the body as it was sent (compressed, chunked)."""
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in _ENCODING_HEADERS
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=response.request,
+        history=response.history,
+    )
 
 
 def prediction_from(

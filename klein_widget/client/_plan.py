@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, overload
 from klein_widget.client._exceptions import BudgetExceededError, InvalidRequestError, KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import ask
+from klein_widget.client._ledger import money
 from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -280,7 +281,7 @@ def check_cost(
     others = len(plan.found) + len(plan.jobs) - n
     statement = (
         f"This batch would generate {n} new image{'s' if n != 1 else ''} for "
-        f"${plan.cost:.3f}, over confirm_over=${confirm_over:.2f}"
+        f"{money(plan.cost)}, over confirm_over=${confirm_over:.2f}"
         + (f" ({others} more are already paid for or in the gallery)" if others else "")
         + "."
     )

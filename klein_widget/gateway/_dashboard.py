@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from klein_widget.client._ledger import money
 from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import guard_logins
 from klein_widget.gateway._rows import GatewayTask
@@ -83,7 +84,7 @@ def _teacher(request: Request) -> Gateway:
 
 
 def _money(mills: int) -> str:
-    return f"${mills / 1000:.3f}"
+    return money(mills / 1000)
 
 
 def _students_html(gateway: Gateway) -> str:

@@ -1,7 +1,7 @@
 """What ``%klein`` does once its line is parsed: enhance, make one image or a grid, save.
 
 `make_one` shows a live status line and then the image; `make_grid` runs up to
-`MAX_PARALLEL` images of ``-n`` at once, updating the grid as each finishes. Both save
+`MAX_IN_FLIGHT` images of ``-n`` at once, updating the grid as each finishes. Both save
 what ``-o`` or ``KleinMagics.out_dir`` ask for and return the value ``%klein`` returns,
 marked as shown (`klein_widget.magic._display`). API errors come out as `KleinError`
 for the magic to word; a failure here that is the user's to fix is a `UsageError`.
@@ -21,6 +21,7 @@ from IPython import get_ipython
 from IPython.core.error import UsageError
 
 from klein_widget._connect import use_pack
+from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._plan import BatchItem
@@ -43,7 +44,6 @@ from klein_widget.ui._snippets import default_filename
 from klein_widget.ui._text import done_text, error_text, price_text, progress_text
 
 __all__ = [
-    "MAX_PARALLEL",
     "enhance_prompt",
     "make_grid",
     "make_labelled_grid",
@@ -51,8 +51,6 @@ __all__ = [
     "save_images",
     "use_pack_of",
 ]
-
-MAX_PARALLEL = 4  # images of one -n grid in flight at once
 
 
 def use_pack_of(args: MagicArgs) -> None:
@@ -106,7 +104,7 @@ def make_one(
 def make_grid(
     client: KleinClient, args: MagicArgs, prompt: str, out_dir: str | None
 ) -> GenerationGrid:
-    """``-n N``: N images, at most `MAX_PARALLEL` at once, shown as a grid that fills in."""
+    """``-n N``: N images, at most `MAX_IN_FLIGHT` at once, shown as a grid that fills in."""
     requests = args.requests(prompt)
     count = len(requests)
     cells: list[Generation | BaseException | None] = [None] * count
@@ -139,7 +137,7 @@ def make_grid(
         # fills in as images arrive (its callbacks run in this thread).
         client.generate_many(
             requests,
-            concurrency=MAX_PARALLEL,
+            concurrency=MAX_IN_FLIGHT,
             progress=False,
             fresh=args.fresh,
             on_item=arrived,
@@ -183,7 +181,7 @@ def make_labelled_grid(client: KleinClient, args: MagicArgs, out_dir: str | None
         width=args.width,
         height=args.height,
         client=client,
-        workers=MAX_PARALLEL,
+        workers=MAX_IN_FLIGHT,
         fresh=args.fresh,
     )
     if not result._shown_live.is_set():  # outside a kernel: show it now, once
