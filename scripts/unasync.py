@@ -38,7 +38,7 @@ works inside a running notebook cell: it has no event loop of its own.
 # Each async source, the blocking module written from it, and that module's docstring.
 PAIRS = [
     (SOURCE, TARGET, HEADER),
-    (CLIENT / "_batch_async.py", CLIENT / "_batch_sync.py", BATCH_HEADER),
+    (CLIENT / "batch" / "_batch_async.py", CLIENT / "batch" / "_batch_sync.py", BATCH_HEADER),
 ]
 
 # Token rules, applied in order (regex, replacement).

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from klein_widget.client import _batch_async, _config, _envelope
+from klein_widget.client import _config, _envelope
 from klein_widget.client._answers import (
     buffered,
     enhanced_text,
@@ -49,10 +49,11 @@ from klein_widget.client._models import (
     Prediction,
     enhancer_body,
 )
-from klein_widget.client._pacing import Pacer, RateLimit
 from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._run import ProgressCallback, Run, stage_of
 from klein_widget.client._transport import default_async_http
+from klein_widget.client.batch import _batch_async
+from klein_widget.client.batch._pacing import Pacer, RateLimit
 
 
 class AsyncKleinClient(BaseClient):

@@ -43,10 +43,10 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
-from klein_widget.client._pacing import Pacer, RateLimit
-from klein_widget.client._plan import Plan, build_requests, plan_batch
 from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
 from klein_widget.client._submits import SubmitRules
+from klein_widget.client.batch._pacing import Pacer, RateLimit
+from klein_widget.client.batch._plan import Plan, build_requests, plan_batch
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 

@@ -13,8 +13,8 @@ from typing import Any
 from klein_widget.client import _policy
 from klein_widget.client._exceptions import RateLimitError
 from klein_widget.client._models import GenerationRequest, Prediction
-from klein_widget.client._pacing import Pacer, RateLimit, pacer_for
 from klein_widget.client._run import Run
+from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
 
 __all__ = ["SubmitRules"]
 

@@ -25,7 +25,6 @@ from collections import OrderedDict, deque
 from collections.abc import Coroutine
 from typing import Any
 
-from klein_widget.client._concurrency import Concurrency
 from klein_widget.client._exceptions import (
     AuthenticationError,
     GenerationFailedError,
@@ -33,6 +32,7 @@ from klein_widget.client._exceptions import (
     RateLimitError,
 )
 from klein_widget.client._run import Progress
+from klein_widget.client.batch._concurrency import Concurrency
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._upstream import Upstream

@@ -25,8 +25,8 @@ from klein_widget.client import _config
 from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
-from klein_widget.client._plan import BatchItem
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.client.batch._plan import BatchItem
 from klein_widget.lessons._axes import (
     COMPARE_SIDE,
     GridPlan,

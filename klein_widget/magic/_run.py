@@ -24,9 +24,9 @@ from klein_widget._connect import use_pack
 from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
-from klein_widget.client._plan import BatchItem
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.client.batch._plan import BatchItem
 from klein_widget.lessons._compare import CompareResult, compare
 from klein_widget.lessons._live import hold_until_cell_ends
 from klein_widget.magic._args import MagicArgs

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from klein_widget.client._batch_sync import run_plan
 from klein_widget.client._config import url_origin
 from klein_widget.client._exceptions import (
     APIStatusError,
@@ -19,8 +18,9 @@ from klein_widget.client._exceptions import (
     GenerationFailedError,
 )
 from klein_widget.client._generation import Generation
-from klein_widget.client._plan import Job, Plan
-from klein_widget.client._runner import BatchOptions
+from klein_widget.client.batch._batch_sync import run_plan
+from klein_widget.client.batch._plan import Job, Plan
+from klein_widget.client.batch._runner import BatchOptions
 from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:

@@ -14,10 +14,10 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from klein_widget import Gallery, Generation, GenerationFailedError, KleinClient, Prediction
-from klein_widget.client._concurrency import Concurrency
 from klein_widget.client._models import GenerationRequest
-from klein_widget.client._plan import Job, Plan
-from klein_widget.client._tally import Tally
+from klein_widget.client.batch._concurrency import Concurrency
+from klein_widget.client.batch._plan import Job, Plan
+from klein_widget.client.batch._tally import Tally
 from tests.conftest import FAKE_KEY, TEST_URL, fast_options
 
 

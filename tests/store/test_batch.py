@@ -23,8 +23,8 @@ from klein_widget import (
     KleinClient,
     RetryPolicy,
 )
-from klein_widget.client._concurrency import Concurrency
-from klein_widget.client._plan import build_requests, check_cost, plan_batch
+from klein_widget.client.batch._concurrency import Concurrency
+from klein_widget.client.batch._plan import build_requests, check_cost, plan_batch
 from klein_widget.emulator import Emulator, RunningEmulator
 from tests.conftest import FAKE_KEY
 from tests.store.conftest import ROOT, SUBMIT_PATH

@@ -17,14 +17,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from klein_widget.client._concurrency import DEFAULT_CONCURRENCY, Concurrency
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import Journal
 from klein_widget.client._models import GenerationRequest
-from klein_widget.client._pacing import ANSWER_POLL, Pacer
-from klein_widget.client._plan import Plan
 from klein_widget.client._run import Progress, ProgressCallback
-from klein_widget.client._tally import ItemCallback, Tally
+from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
+from klein_widget.client.batch._pacing import ANSWER_POLL, Pacer
+from klein_widget.client.batch._plan import Plan
+from klein_widget.client.batch._tally import ItemCallback, Tally
 
 __all__ = [
     "DEFAULT_OPTIONS",
