@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from klein_widget.client._models import Prediction
+    from klein_widget.client._prediction import Prediction
 
 __all__ = [
     "APIConnectionError",
