@@ -18,15 +18,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from typing import Protocol
 
+from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
 from klein_widget.client.batch._plan import DEFAULT_CONFIRM_OVER, BatchResult, Plan, check_cost
 from klein_widget.client.batch._runner import (
     DEFAULT_OPTIONS,
-    AsyncBatchClient,
     AsyncJobs,
+    BatchClientBase,
     BatchOptions,
     PacingGate,
     new_tally,
@@ -34,7 +36,24 @@ from klein_widget.client.batch._runner import (
 )
 from klein_widget.client.batch._tally import ItemCallback
 
-__all__ = ["agenerate_many", "arun_plan"]
+__all__ = ["AsyncBatchClient", "agenerate_many", "arun_plan"]
+
+
+class AsyncBatchClient(BatchClientBase, Protocol):
+    """What this runner needs of a client (`AsyncKleinClient` is one)."""
+
+    async def generate(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        timeout: float | None = ...,
+        on_progress: ProgressCallback | None = ...,
+        fresh: bool = ...,
+    ) -> Generation: ...
+
+    async def fetch(
+        self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
+    ) -> Generation: ...
 
 
 def _planned(

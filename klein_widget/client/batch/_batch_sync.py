@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Protocol
 
+from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
 from klein_widget.client.batch._plan import DEFAULT_CONFIRM_OVER, BatchResult, Plan, check_cost
 from klein_widget.client.batch._runner import (
     DEFAULT_OPTIONS,
-    BatchClient,
+    BatchClientBase,
     BatchOptions,
     PacingGate,
     ThreadJobs,
@@ -25,7 +27,24 @@ from klein_widget.client.batch._runner import (
 )
 from klein_widget.client.batch._tally import ItemCallback
 
-__all__ = ["generate_many", "run_plan"]
+__all__ = ["BatchClient", "generate_many", "run_plan"]
+
+
+class BatchClient(BatchClientBase, Protocol):
+    """What this runner needs of a client (`KleinClient` is one)."""
+
+    def generate(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        timeout: float | None = ...,
+        on_progress: ProgressCallback | None = ...,
+        fresh: bool = ...,
+    ) -> Generation: ...
+
+    def fetch(
+        self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
+    ) -> Generation: ...
 
 
 def _planned(

@@ -28,9 +28,8 @@ from klein_widget.client.batch._tally import ItemCallback, Tally
 
 __all__ = [
     "DEFAULT_OPTIONS",
-    "AsyncBatchClient",
     "AsyncJobs",
-    "BatchClient",
+    "BatchClientBase",
     "BatchOptions",
     "PacingGate",
     "ThreadJobs",
@@ -69,7 +68,10 @@ class BatchOptions:
 DEFAULT_OPTIONS = BatchOptions()
 
 
-class _Client(Protocol):
+class BatchClientBase(Protocol):
+    """What both runners need of any client (the blocking and awaited calls are in
+    `_batch_async.AsyncBatchClient` and its generated twin)."""
+
     timeout: float
     journal: Journal | None
     pacer: Pacer
@@ -85,41 +87,7 @@ class _Client(Protocol):
     ) -> Plan: ...
 
 
-class BatchClient(_Client, Protocol):
-    """What the blocking runner needs of a client (`KleinClient` is one)."""
-
-    def generate(
-        self,
-        prompt: str | GenerationRequest,
-        *,
-        timeout: float | None = ...,
-        on_progress: ProgressCallback | None = ...,
-        fresh: bool = ...,
-    ) -> Generation: ...
-
-    def fetch(
-        self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
-    ) -> Generation: ...
-
-
-class AsyncBatchClient(_Client, Protocol):
-    """What the awaited runner needs of a client (`AsyncKleinClient` is one)."""
-
-    async def generate(
-        self,
-        prompt: str | GenerationRequest,
-        *,
-        timeout: float | None = ...,
-        on_progress: ProgressCallback | None = ...,
-        fresh: bool = ...,
-    ) -> Generation: ...
-
-    async def fetch(
-        self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
-    ) -> Generation: ...
-
-
-def new_tally(client: _Client, plan: Plan, options: BatchOptions) -> Tally:
+def new_tally(client: BatchClientBase, plan: Plan, options: BatchOptions) -> Tally:
     """The books of one run of ``plan``."""
     return Tally(
         plan,
