@@ -56,6 +56,11 @@ RULES: list[tuple[str, str]] = [
     (r"\basync for ", "for "),
     # Disk work the async client hands to a worker thread is called directly.
     (r"\bawait asyncio\.to_thread\(\s*([\w.]+),\s*", r"\1("),
+    (r"\bawait self\._disk\.run\(\s*([\w.]+),\s*", r"\1("),
+    (r"^ *self\._disk = DiskThread\(\).*\n", ""),
+    (r"^ *self\._disk\.close\(\)\n", ""),
+    (r"^ *_disk: DiskThread\n", ""),
+    (r"^from klein_widget\.client\._disk import DiskThread\n", ""),
     (r"\bawait ", ""),
     (r"\baiter_bytes\b", "iter_bytes"),
     (r"\bAsyncDeadline\b", "SyncDeadline"),

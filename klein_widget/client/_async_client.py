@@ -28,6 +28,7 @@ from klein_widget.client._constants import (
     POOL_LIMITS,
     READ_TIMEOUT,
 )
+from klein_widget.client._disk import DiskThread
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal
 from klein_widget.client._ledger import Ledger
@@ -115,11 +116,13 @@ class AsyncKleinClient(AsyncLoops):
         self._http = http_client or default_async_http(POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
+        self._disk = DiskThread()  # the journal's calls, off the loop
 
     async def aclose(self) -> None:
         """Close the connection pool (if this client created it)."""
         if self._owns_http:
             await self._http.aclose()
+        self._disk.close()
 
     async def __aenter__(self) -> AsyncKleinClient:
         return self
@@ -164,7 +167,7 @@ class AsyncKleinClient(AsyncLoops):
             base64_output=base64_output,
         )
         run = self._start(request, timeout, on_progress)
-        made = await asyncio.to_thread(self._already_made, request, fresh)
+        made = await self._disk.run(self._already_made, request, fresh)
         if made is not None:
             run.report("done", made.prediction)
             return made

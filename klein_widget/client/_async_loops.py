@@ -5,7 +5,6 @@ and the download. The source of the blocking `_sync_loops` (``python scripts/una
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from klein_widget.client._constants import (
     MAX_JSON_BYTES,
 )
 from klein_widget.client._deadline import AsyncDeadline
+from klein_widget.client._disk import DiskThread
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
@@ -40,6 +40,7 @@ class AsyncLoops(BaseClient):
 
     _http: httpx.AsyncClient
     _sleep: Callable[[float], Awaitable[None]]
+    _disk: DiskThread
 
     async def _send(
         self,
@@ -155,7 +156,7 @@ class AsyncLoops(BaseClient):
             raise
         outcome = self._accepted(request, response, token)
         # The journal's disk work: awaited, in a worker thread, so the loop never waits on it.
-        await asyncio.to_thread(self._journal_submitted, request, outcome)
+        await self._disk.run(self._journal_submitted, request, outcome)
         if isinstance(outcome, KleinError):
             raise outcome
         run.report("submitted", outcome)
@@ -193,6 +194,6 @@ class AsyncLoops(BaseClient):
                 limit=MAX_IMAGE_BYTES,
             )
         generation = self._finish(request, prediction, image, run)
-        generation = await asyncio.to_thread(self._journal_completed, generation)
+        generation = await self._disk.run(self._journal_completed, generation)
         run.report("done", prediction)
         return generation
