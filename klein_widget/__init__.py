@@ -34,10 +34,10 @@ from klein_widget.client._exceptions import (
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Spend
 from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
-from klein_widget.client._pacing import RateLimit
 from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.client.batch._pacing import RateLimit
 from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:

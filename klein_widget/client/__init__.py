@@ -7,9 +7,10 @@
   `_answers`: what it means for one task (outputs, images, bogus shapes);
   `_policy`: when to retry and when to poll. All pure.
 - `_run`: one generation's clock and progress stages.
-- `_base`: what both clients share; `_client`: the mirrored sync and async I/O loops.
-- `_fanout`, `_plan`, `_concurrency`: the one runner for many images (`generate_many`).
-- `_pacing`: submits paced to the account's rate limit (given, or learned from 429s).
+- `_base`: what both clients share; `_async_client`: the I/O loops (`_sync_client` is
+  generated from it); `_deadline`: one request's overall deadline.
+- `batch/`: the one runner for many images (`generate_many`), and `_pacing`: submits
+  paced to the account's rate limit (given, or learned from 429s).
 - `_ledger`: spend and the budget cap; `_metadata`: parameters embedded in image files.
 - `_journal`: what the client needs from above (the gallery, a progress bar, a question)
   as protocols, installed by the composition root.
@@ -17,6 +18,6 @@
 Imports nothing else of the package, nor ipywidgets, IPython or sqlite3 (tested).
 """
 
-from klein_widget.client._pacing import Pacer, RateLimit
+from klein_widget.client.batch._pacing import Pacer, RateLimit
 
 __all__ = ["Pacer", "RateLimit"]

@@ -53,15 +53,25 @@ def decode_base64_output(output: str) -> bytes | None:
         raise ValueError("it is neither an image URL nor base64") from None
 
 
-def buffered(response: httpx.Response, content: bytes) -> httpx.Response:
-    """``response`` (streamed and closed) holding ``content``, its whole decoded body.
+_ENCODING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
-    httpx keeps a read body in ``Response._content`` (what ``Response.read()`` sets);
-    setting it there, rather than building a second Response, saves a copy of the headers
-    and streams on every request (a test reads ``.content``, ``.json()`` and ``.text``).
-    """
-    response._content = content
-    return response
+
+def buffered(response: httpx.Response, content: bytes) -> httpx.Response:
+    """A response like ``response`` (streamed and closed) holding ``content``, its whole
+    decoded body: built through httpx's public constructor, without the headers that
+    described the body as it was sent (compressed, chunked)."""
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in _ENCODING_HEADERS
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=response.request,
+        history=response.history,
+    )
 
 
 def prediction_from(
@@ -164,7 +174,7 @@ def image_or_url(prediction: Prediction, base_url: str) -> tuple[bytes | None, s
     return None, url
 
 
-def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
+def image_parser(task_id: str, secret: str | None = None) -> Callable[[httpx.Response], bytes]:
     """Read a download's answer: the image, checked, or an error naming the task."""
 
     def parse(response: httpx.Response) -> bytes:
@@ -175,6 +185,7 @@ def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
                 status_code=response.status_code,
                 task_id=task_id,
                 maybe_accepted=True,
+                response=_envelope.redacted_response(response, secret),
             )
         if response.status_code >= 300:  # an error page from a CDN: retryable
             raise _envelope.status_error(
@@ -183,6 +194,7 @@ def image_parser(task_id: str) -> Callable[[httpx.Response], bytes]:
                 retry_after=_envelope.parse_retry_after(response.headers.get("retry-after")),
                 task_id=task_id,
                 maybe_accepted=True,
+                response=_envelope.redacted_response(response, secret),
             )
         return checked_image(task_id, response.content)
 

@@ -1,4 +1,5 @@
-"""`AsyncKleinClient`: the client's I/O loops (send, sleep, await), and nothing else.
+"""`AsyncKleinClient`: its arguments and its public calls; the I/O loops they run are in
+`_async_loops`.
 
 Every decision (validation, error mapping, retry, poll schedule, budget, journal) is in
 `_base.BaseClient`, `_answers` and the pure policy modules. This file is the source of
@@ -9,29 +10,28 @@ from it, and a test fails if the two differ.
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 
-from klein_widget.client import _config, _envelope, _fanout
+from klein_widget.client import _config
 from klein_widget.client._answers import (
-    buffered,
     enhanced_text,
     first_output,
-    image_or_url,
-    image_parser,
     result_parser,
 )
-from klein_widget.client._base import BaseClient
+from klein_widget.client._async_loops import AsyncLoops
 from klein_widget.client._constants import (
-    MAX_IMAGE_BYTES,
-    MAX_JSON_BYTES,
+    DEFAULT_TIMEOUT,
     POOL_LIMITS,
     READ_TIMEOUT,
 )
-from klein_widget.client._exceptions import KleinError
+from klein_widget.client._disk import DiskThread
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import GalleryOption, Journal
+from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import (
     DEFAULT_SIDE,
     ENHANCER_MODEL_ID,
@@ -43,16 +43,35 @@ from klein_widget.client._models import (
     Prediction,
     enhancer_body,
 )
-from klein_widget.client._run import ProgressCallback, Run, stage_of
+from klein_widget.client._policy import PollSchedule, RetryPolicy
+from klein_widget.client._run import ProgressCallback
 from klein_widget.client._transport import default_async_http
+from klein_widget.client.batch import _batch_async
+from klein_widget.client.batch._pacing import Pacer, RateLimit
 
 
-class AsyncKleinClient(BaseClient):
+class AsyncKleinClient(AsyncLoops):
     """FLUX.2 [klein] 4B on WaveSpeed: awaited, so many generations run at once on one event loop.
 
-    ``api_key`` defaults to ``$WAVESPEED_API_KEY`` and ``base_url`` to
-    ``$WAVESPEED_BASE_URL`` or WaveSpeed's API. Pass ``http_client`` to reuse a pool or to
-    talk to an in-process app (Starlette's ``TestClient``, or ``httpx.ASGITransport`` when awaited).
+    Args:
+        api_key: defaults to ``$WAVESPEED_API_KEY`` (it goes nowhere but the request header).
+        base_url: defaults to ``$WAVESPEED_BASE_URL``, else WaveSpeed's API.
+        http_client: reuse a pool, or talk to an in-process app (Starlette's ``TestClient``,
+            or ``httpx.ASGITransport`` when awaited); closed by you, not by the client.
+        sleep: how the client waits between polls and retries (tests pass a fast one).
+        timeout: seconds a call waits for its image (`DEFAULT_TIMEOUT`); a paid image's
+            download gets `DOWNLOAD_GRACE` more.
+        max_spend: a cap in dollars on what this client (or its ``ledger``) spends.
+        ledger: a spend ledger to share, and so one budget, between clients.
+        journal: where paid tasks and images are recorded (a `Gallery`); wins over ``gallery``.
+        gallery: a folder, True for the default place, or False for none.
+        poll: when to ask for a task's result (`PollSchedule`).
+        retry: how reads are retried (`RetryPolicy`); a submit only when surely not taken.
+        clock: the monotonic clock deadlines are measured on.
+        rng: draws seeds for ``seed=-1`` and retry jitter.
+        inline_images: let WaveSpeed send small images inline (no download round trip).
+        rate_limit: images a minute to pace submits to (or a `RateLimit`, or a shared
+            `Pacer`); None learns it from 429s.
 
     Example:
         >>> async with AsyncKleinClient() as client:  # doctest: +SKIP
@@ -67,168 +86,49 @@ class AsyncKleinClient(BaseClient):
         *,
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        **options: Any,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_spend: float | None = None,
+        ledger: Ledger | None = None,
+        journal: Journal | None = None,
+        gallery: GalleryOption = True,
+        poll: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        inline_images: bool = True,
+        rate_limit: int | RateLimit | Pacer | None = None,
     ) -> None:
-        super().__init__(api_key, base_url, **options)
+        super().__init__(
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_spend=max_spend,
+            ledger=ledger,
+            journal=journal,
+            gallery=gallery,
+            poll=poll,
+            retry=retry,
+            clock=clock,
+            rng=rng,
+            inline_images=inline_images,
+            rate_limit=rate_limit,
+        )
         self._http = http_client or default_async_http(POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
+        self._disk = DiskThread()  # the journal's calls, off the loop
 
     async def aclose(self) -> None:
         """Close the connection pool (if this client created it)."""
         if self._owns_http:
             await self._http.aclose()
+        self._disk.close()
 
     async def __aenter__(self) -> AsyncKleinClient:
         return self
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
-
-    # --- the loops -----------------------------------------------------------------------
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        during: str,
-        auth: bool,
-        deadline: float,
-        limit: int = MAX_JSON_BYTES,
-        long_read: bool = False,
-        json: dict[str, Any] | None = None,
-    ) -> httpx.Response:
-        """One request, its body streamed under ``limit`` bytes and held to ``deadline``.
-
-        Redirects are followed for GETs only: a submit is never re-sent elsewhere.
-        """
-        headers = self._headers(auth)
-        timeout = self._timeout(deadline, long_read=long_read)
-        try:
-            async with self._http.stream(
-                method,
-                url,
-                json=json,
-                headers=headers,
-                timeout=timeout,
-                follow_redirects=method == "GET",
-            ) as response:
-                chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    self._check_body(size, limit, deadline, during)
-        except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
-            raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
-        return buffered(response, chunks[0] if len(chunks) == 1 else b"".join(chunks))
-
-    async def _post(
-        self, path: str, body: dict[str, Any], run: Run, *, paced: bool = False
-    ) -> httpx.Response:
-        attempt = 0
-        while True:
-            attempt += 1
-            while paced and (pause := self._pace(run)) > 0:  # the account's rate limit
-                await self._sleep(pause)
-            run.sent = self._clock()
-            try:
-                response = await self._send(
-                    "POST",
-                    self._url(path),
-                    json=body,
-                    during="submit",
-                    auth=True,
-                    deadline=run.deadline,
-                    long_read=bool(body.get("enable_sync_mode")),
-                )
-                self._check_submit_rate_limit(response)
-            except BaseException as error:
-                if paced:
-                    self._paced(error)
-                if not isinstance(error, KleinError):
-                    raise
-                delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
-                if delay is None:
-                    raise
-                await self._sleep(delay)
-                continue
-            self._submitted(run, paced=paced, sync=bool(body.get("enable_sync_mode")))
-            return response
-
-    async def _read(
-        self,
-        url: str,
-        parse: Callable[[httpx.Response], Any],
-        *,
-        during: str,
-        run: Run,
-        task_id: str | None,
-        limit: int = MAX_JSON_BYTES,
-    ) -> Any:
-        auth = self._same_origin(url)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await self._send(
-                    "GET", url, during=during, auth=auth, deadline=run.deadline, limit=limit
-                )
-                return parse(response)
-            except KleinError as error:
-                delay = self._retry_delay(error, attempt, run.deadline)
-                if delay is None:
-                    raise self._given_up(error, task_id, run) from None
-                await self._sleep(delay)
-
-    async def _submit(
-        self, request: GenerationRequest, run: Run, model: str, mills: int, body: dict[str, Any]
-    ) -> Prediction:
-        run.report("submitting")
-        token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
-        try:
-            response = await self._post(
-                _config.submit_path(model), body, run, paced=model == MODEL_ID
-            )
-        except BaseException as error:  # a cancel may come after the server took it
-            self._settle(token, error)
-            raise
-        return self._accepted(request, response, token, run)
-
-    async def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
-        delays = self._poll_delays(run)
-        parse = result_parser(task_id, self._api_key)
-        url = self._poll_url(task_id, accepted)
-        if run.sent is not None:  # just submitted: no poll before the expected finish
-            await self._sleep(self._poll_delay(delays, run, task_id))
-        while True:
-            prediction: Prediction = await self._read(
-                url, parse, during="polling", run=run, task_id=task_id
-            )
-            if prediction.done:
-                return prediction
-            run.report(stage_of(prediction), prediction)
-            await self._sleep(self._poll_delay(delays, run, task_id))
-
-    async def _complete(
-        self, request: GenerationRequest, prediction: Prediction, run: Run
-    ) -> Generation:
-        self._refund_if_failed(prediction)
-        image, url = image_or_url(prediction, self.base_url)
-        if image is not None and not request.base64_output:
-            prediction = self._without_inline(prediction)  # the bytes are in `image` now
-        run.report("downloading", prediction)
-        if image is None:
-            image = await self._read(
-                url,
-                image_parser(prediction.id),
-                during="download",
-                run=self._download_run(run),
-                task_id=prediction.id,
-                limit=MAX_IMAGE_BYTES,
-            )
-        return self._finish(request, prediction, image, run)
 
     # --- the public API --------------------------------------------------------------------
 
@@ -267,7 +167,7 @@ class AsyncKleinClient(BaseClient):
             base64_output=base64_output,
         )
         run = self._start(request, timeout, on_progress)
-        made = self._already_made(request, fresh)
+        made = await self._disk.run(self._already_made, request, fresh)
         if made is not None:
             run.report("done", made.prediction)
             return made
@@ -353,4 +253,4 @@ class AsyncKleinClient(BaseClient):
         first_output(prediction)
         return enhanced_text(prediction)
 
-    generate_many = _fanout.agenerate_many  # many images at once: see `_fanout.agenerate_many`
+    generate_many = _batch_async.agenerate_many  # many at once: `_batch_async.agenerate_many`

@@ -11,7 +11,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -20,16 +20,12 @@ from klein_widget._version import __version__
 from klein_widget.client import _config, _envelope, _policy
 from klein_widget.client._answers import (
     poll_url,
-    prediction_from,
-    submit_data,
 )
 from klein_widget.client._constants import (
     DEFAULT_TIMEOUT,
     DOWNLOAD_GRACE,
-    REMEMBERED_TASKS,
 )
 from klein_widget.client._exceptions import (
-    APIStatusError,
     KleinError,
     RateLimitError,
 )
@@ -43,10 +39,11 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
-from klein_widget.client._pacing import Pacer, RateLimit
 from klein_widget.client._provenance import ProvenanceRules
 from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
 from klein_widget.client._submits import SubmitRules
+from klein_widget.client.batch._pacing import Pacer, RateLimit
+from klein_widget.client.batch._plan import Plan, build_requests, plan_batch
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
@@ -186,6 +183,30 @@ class BaseClient(SubmitRules, ProvenanceRules):
         self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
         return dataclasses.replace(made, from_gallery=True)
 
+    def plan_batch(
+        self,
+        items: Iterable[str | GenerationRequest],
+        *,
+        width: int = DEFAULT_SIDE,
+        height: int = DEFAULT_SIDE,
+        seed: int = RANDOM_SEED,
+        fresh: bool = False,
+    ) -> Plan:
+        """A batch's plan (internal: `generate_many`'s first step): every item validated
+        before anything is sent, ``-1`` seeds drawn, duplicates merged, what the journal
+        has taken from it free (`_already_made`) and what an earlier run paid for fetched.
+        Disk work: the async client runs it in a worker thread."""
+        requests = build_requests(items, width=width, height=height, seed=seed, rng=self._rng)
+        journal = self.journal
+        if journal is None or fresh:
+            return plan_batch(requests)
+        origin = _config.url_origin(self.base_url)
+        return plan_batch(
+            requests,
+            lambda r: self._already_made(r, fresh),
+            lambda r: journal.unfinished_task(r, origin),
+        )
+
     def _start(
         self,
         request: GenerationRequest,
@@ -230,68 +251,11 @@ class BaseClient(SubmitRules, ProvenanceRules):
             run.report("rate_limited", note=self.pacer.note())
         return delay
 
-    def _check_submit_rate_limit(self, response: httpx.Response) -> None:
-        """A 429 on submit means "not taken": raise it so the submit loop may retry."""
-        if response.status_code == 429:
-            _envelope.parse_envelope(response, secret=self._api_key)
-
-    def _settle(self, token: tuple[int, str], error: BaseException) -> None:
-        """After a failed submit, count it as spent unless the server surely refused it."""
-        if not isinstance(error, KleinError) or error.maybe_accepted:
-            self._ledger.commit(token, simulated=self._simulates(None))
-        else:
-            self._ledger.release(token)
-
-    def _accepted(
-        self,
-        request: GenerationRequest,
-        response: httpx.Response,
-        token: tuple[int, str],
-        run: Run,
-    ) -> Prediction:
-        """Turn the submit answer into a Prediction and record it, settling the ledger."""
-        try:
-            prediction = prediction_from(
-                submit_data(response, request.sync_mode, self._api_key), secret=self._api_key
-            )
-            if not prediction.id:
-                raise APIStatusError(
-                    "WaveSpeed accepted the request but returned no task id, so it cannot be "
-                    "fetched; it may still be billed: check your WaveSpeed dashboard.",
-                    status_code=502,
-                    maybe_accepted=True,
-                )
-        except KleinError as error:
-            self._settle(token, error)
-            if error.task_id and self.journal is not None and token[1] == "image":
-                self._remember(error.task_id, request)
-                self.journal.task_submitted(request, Prediction(id=error.task_id))
-            raise
-        if prediction.cached:  # a gateway's class store answered: nothing was charged
-            self._ledger.release(token)
-            self._ledger.reuse(token[0])
-        else:
-            self._ledger.commit(token, simulated=self._simulates(prediction))
-        self._remember(prediction.id, request)
-        if self.journal is not None and token[1] == "image":  # an enhancement is no image
-            self.journal.task_submitted(request, prediction)
-        run.report("submitted", prediction)
-        return prediction
-
     def _refund_if_failed(self, prediction: Prediction) -> None:
         """WaveSpeed refunds an image task that ends ``failed``: take it off the spend."""
         if prediction.status == "failed" and prediction.id not in self._refunded:
             self._refunded.add(prediction.id)
             self._ledger.refund(PRICE_PER_IMAGE_MILLS, simulated=self._simulates(prediction))
-
-    def _remember(self, task_id: str, request: GenerationRequest) -> None:
-        self._requests[task_id] = request
-        while len(self._requests) > REMEMBERED_TASKS:
-            self._requests.popitem(last=False)
-
-    def request_for(self, task_id: str) -> GenerationRequest | None:
-        """The request a task id was submitted with by this client, if remembered."""
-        return self._requests.get(task_id)
 
     # --- results -----------------------------------------------------------------------
 
@@ -322,18 +286,20 @@ class BaseClient(SubmitRules, ProvenanceRules):
     def _finish(
         self, request: GenerationRequest, prediction: Prediction, image: bytes, run: Run
     ) -> Generation:
+        """The image as a `Generation` (not yet journaled: see `_journal_completed`)."""
         self._inference.learn(request.width * request.height, prediction.inference_ms)
-        generation = Generation(
+        return Generation(
             request,
             prediction,
             image,
             elapsed=run.elapsed(),
             **self._provenance(request, prediction),
         )
-        if self.journal is not None:
-            generation = self.journal.task_completed(generation)
-        run.report("done", prediction)
-        return generation
+
+    def _journal_completed(self, generation: Generation) -> Generation:
+        """Store the image in the journal (with ``path`` set). Disk I/O: the async client
+        runs it in a worker thread."""
+        return generation if self.journal is None else self.journal.task_completed(generation)
 
     def _fetch_request(self, task_id: str, request: GenerationRequest | None) -> GenerationRequest:
         found = request or self._requests.get(task_id)

@@ -28,5 +28,9 @@ MAX_IMAGE_PIXELS = 4096 * 4096  # larger is refused as a decompression bomb (the
 # 600 images in the bench), and kept 20 s rather than httpx's 5, so a notebook user who
 # clicks Generate every few seconds does not pay the TCP and TLS handshakes each time.
 POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=20)
+# Images one notebook door (the panel, ``%klein -n``, `compare`) has in flight at once:
+# enough to overlap the waiting, gentle on rate limits (WaveSpeed's lowest tier runs 2 and
+# queues the rest).
+MAX_IN_FLIGHT = 4
 RATE_WINDOW = 60.0  # seconds: WaveSpeed's rate limits count images per minute
 REMEMBERED_TASKS = 4096  # task ids a client remembers the request of, for fetch()

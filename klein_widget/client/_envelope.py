@@ -72,6 +72,24 @@ def protect_logs(secret: str | None) -> None:
     _LOG_FILTER.secrets.add(secret)
 
 
+_KEPT_BODY = 4096  # bytes of an error answer's body an error keeps
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "set-cookie", "cookie"})
+
+
+def redacted_response(response: httpx.Response, secret: str | None) -> httpx.Response:
+    """A copy of an error answer that is safe to keep on an exception: status, headers
+    without credentials, the body cut to `_KEPT_BODY` bytes, the key taken out of both,
+    and no request (it holds the key)."""
+    headers = [
+        (name, redact(value, secret))
+        for name, value in response.headers.items()
+        if name.lower() not in _SECRET_HEADERS
+        and name.lower() not in ("content-length", "content-encoding", "transfer-encoding")
+    ]
+    text = response.content[:_KEPT_BODY].decode("utf-8", "replace")
+    return httpx.Response(response.status_code, headers=headers, text=redact(text, secret))
+
+
 def _json_or_none(content: bytes) -> Any:
     try:
         return json.loads(content)
@@ -123,8 +141,10 @@ def status_error(
     maybe_accepted: bool = False,
     key_sent: bool = True,
     server: str = "WaveSpeed",
+    response: httpx.Response | None = None,
 ) -> KleinError:
-    """Map an error status (HTTP or envelope ``code``) to the right exception.
+    """Map an error status (HTTP or envelope ``code``) to the right exception
+    (``response``: the redacted answer it came in, kept on an `APIStatusError`).
 
     ``server`` names who answered (`server_name`): a 402 from a class gateway is its
     budget refusal, and says so.
@@ -157,13 +177,18 @@ def status_error(
             retry_after=retry_after,
             task_id=task_id,
             maybe_accepted=maybe_accepted,
+            response=response,
         )
     if status in (400, 422):
         message = f"WaveSpeed rejected the request ({status}): {message}"
     else:
         message = f"WaveSpeed answered {status}: {message}"
     return APIStatusError(
-        message, status_code=status, task_id=task_id, maybe_accepted=maybe_accepted
+        message,
+        status_code=status,
+        task_id=task_id,
+        maybe_accepted=maybe_accepted,
+        response=response,
     )
 
 
@@ -207,6 +232,7 @@ def parse_envelope(
             maybe_accepted=maybe_accepted,
             key_sent=secret is not None,
             server=server_name(response),
+            response=redacted_response(response, secret),
         )
     if not isinstance(body, Mapping):
         # A 2xx with a non-JSON page is a misbehaving gateway: worth another try on GETs.
@@ -216,6 +242,7 @@ def parse_envelope(
             status_code=502,
             task_id=task_id,
             maybe_accepted=maybe_accepted,
+            response=redacted_response(response, secret),
         )
     code = body.get("code", 200)
     if isinstance(code, int) and not isinstance(code, bool) and code != 200:
@@ -227,6 +254,7 @@ def parse_envelope(
             maybe_accepted=maybe_accepted,
             key_sent=secret is not None,
             server=server_name(response),
+            response=redacted_response(response, secret),
         )
     data = body.get("data")
     if not isinstance(data, Mapping):
@@ -236,6 +264,7 @@ def parse_envelope(
             status_code=502,
             task_id=task_id,
             maybe_accepted=maybe_accepted,
+            response=redacted_response(response, secret),
         )
     return dict(data)
 

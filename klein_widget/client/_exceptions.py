@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import httpx
+
 if TYPE_CHECKING:
-    from klein_widget.client._models import Prediction
+    from klein_widget.client._prediction import Prediction
 
 __all__ = [
     "APIConnectionError",
@@ -104,8 +106,18 @@ class APIConnectionError(KleinError):
     """The server could not be reached, or the connection broke before an answer."""
 
 
+# Headers a server may name its request by (WaveSpeed documents none yet): the first found.
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id")
+
+
 class APIStatusError(KleinError):
-    """The server answered with an error: a non-2xx HTTP status or an envelope ``code``."""
+    """The server answered with an error: a non-2xx HTTP status or an envelope ``code``.
+
+    ``response`` is the answer, as httpx's and openai's errors keep it, but redacted: its
+    status, its headers without ``Authorization`` or ``Set-Cookie``, its body cut to a few
+    kilobytes, the API key taken out of both, and no request (which holds the key). None
+    for an error found in a good answer's shape.
+    """
 
     def __init__(
         self,
@@ -114,9 +126,24 @@ class APIStatusError(KleinError):
         status_code: int,
         task_id: str | None = None,
         maybe_accepted: bool = False,
+        response: httpx.Response | None = None,
     ) -> None:
         super().__init__(message, task_id=task_id, maybe_accepted=maybe_accepted)
         self.status_code = status_code
+        self.response = response
+
+    @property
+    def body(self) -> str | None:
+        """The answer's body text (redacted, capped), if the error came from one."""
+        return None if self.response is None else self.response.text
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's id for the failed request, if it sent one (quote it to support)."""
+        if self.response is None:
+            return None
+        found = (self.response.headers.get(name) for name in REQUEST_ID_HEADERS)
+        return next((value for value in found if value), None)
 
 
 class RateLimitError(APIStatusError):
@@ -129,8 +156,15 @@ class RateLimitError(APIStatusError):
         retry_after: float | None = None,
         task_id: str | None = None,
         maybe_accepted: bool = False,
+        response: httpx.Response | None = None,
     ) -> None:
-        super().__init__(message, status_code=429, task_id=task_id, maybe_accepted=maybe_accepted)
+        super().__init__(
+            message,
+            status_code=429,
+            task_id=task_id,
+            maybe_accepted=maybe_accepted,
+            response=response,
+        )
         self.retry_after = retry_after
 
 

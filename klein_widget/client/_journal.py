@@ -65,6 +65,9 @@ class Bar(Protocol):
     def update(self, *, done: int, failed: int, skipped: int) -> None:
         """``done`` counts every finished item (generated, skipped or failed)."""
 
+    def note(self, text: str) -> None:
+        """Show a passing note (a rate limit's countdown)."""
+
     def close(self) -> None:
         """The batch is over."""
 
@@ -78,6 +81,9 @@ class NoBar:
     """A bar that shows nothing."""
 
     def update(self, *, done: int, failed: int, skipped: int) -> None:
+        pass
+
+    def note(self, text: str) -> None:
         pass
 
     def close(self) -> None:

@@ -50,19 +50,31 @@ class Spend:
             >>> Spend(3, 0, 24, simulated_mills=16).price
             '$0.008 + $0.016 simulated'
         """
-        simulated = f"${self.simulated_mills / 1000:.3f} simulated"
+        simulated = f"{money(self.simulated_mills / 1000)} simulated"
         if not self.simulated_mills:
-            return f"${self.dollars:.3f}"
+            return money(self.dollars)
         return (
-            simulated if self.mills == self.simulated_mills else f"${self.billed:.3f} + {simulated}"
+            simulated
+            if self.mills == self.simulated_mills
+            else f"{money(self.billed)} + {simulated}"
         )
 
     def __str__(self) -> str:
         noun = "image" if self.images == 1 else "images"
         text = f"{self.images} {noun}, {self.price}"
         if self.reused:
-            text += f" ({self.reused} more from the gallery, ${self.saved:.3f} saved)"
+            text += f" ({self.reused} more from the gallery, {money(self.saved)} saved)"
         return text
+
+
+def money(dollars: float) -> str:
+    """Money as every door shows it: dollars to the mill (a tenth of a cent).
+
+    Example:
+        >>> money(0.008), money(1.04)
+        ('$0.008', '$1.040')
+    """
+    return f"${dollars:.3f}"
 
 
 class Ledger:
@@ -126,8 +138,8 @@ class Ledger:
             if self._limit is not None and self._committed + self._reserved + mills > self._limit:
                 held = (self._committed + self._reserved) / 1000
                 raise BudgetExceededError(
-                    f"This {kind} would cost ${mills / 1000:.3f} and take spending to "
-                    f"${held + mills / 1000:.3f}, over the budget of ${self._limit / 1000:.3f} "
+                    f"This {kind} would cost {money(mills / 1000)} and take spending to "
+                    f"{money(held + mills / 1000)}, over the budget of {money(self._limit / 1000)} "
                     "(max_spend). Nothing was sent. Raise max_spend to continue."
                 )
             self._reserved += mills

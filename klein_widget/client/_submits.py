@@ -1,5 +1,6 @@
 """What the clients decide around a submit: its body on the wire (the image inline or as
-a URL), its place under the account's rate limit, and the round trip its answer shows.
+a URL), its place under the account's rate limit, the round trip its answer shows, and
+what its answer means (accepted and journaled, refused, or maybe billed).
 
 A mixin of `BaseClient`, kept apart so each module reads in one sitting.
 """
@@ -7,14 +8,21 @@ A mixin of `BaseClient`, kept apart so each module reads in one sitting.
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from klein_widget.client import _policy
-from klein_widget.client._exceptions import RateLimitError
+import httpx
+
+from klein_widget.client import _envelope, _policy
+from klein_widget.client._answers import prediction_from, submit_data
+from klein_widget.client._constants import REMEMBERED_TASKS
+from klein_widget.client._exceptions import APIStatusError, KleinError, RateLimitError
+from klein_widget.client._journal import Journal
+from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import GenerationRequest, Prediction
-from klein_widget.client._pacing import Pacer, RateLimit, pacer_for
 from klein_widget.client._run import Run
+from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
 
 __all__ = ["SubmitRules"]
 
@@ -22,9 +30,15 @@ _PACE_QUIET = 0.1  # seconds: a pacing wait shorter than this is not reported
 
 
 class SubmitRules:
-    """The submit's body, pacing and round trip (mixed into `BaseClient`)."""
+    """The submit's body, pacing, round trip and answer (mixed into `BaseClient`)."""
 
     _clock: Callable[[], float]
+    _api_key: str | None
+    base_url: str
+    _ledger: Ledger
+    journal: Journal | None
+    _requests: OrderedDict[str, GenerationRequest]
+    _simulates: Callable[[Prediction | None], bool]  # `ProvenanceRules._simulates`
 
     def _init_submits(
         self,
@@ -99,3 +113,63 @@ class SubmitRules:
         """A prediction whose inline image the client asked for itself, without it: the
         image is kept once (as bytes), not a second time as base64 text."""
         return dataclasses.replace(prediction, outputs=())
+
+    def _check_submit_rate_limit(self, response: httpx.Response) -> None:
+        """A 429 on submit means "not taken": raise it so the submit loop may retry."""
+        if response.status_code == 429:
+            _envelope.parse_envelope(response, secret=self._api_key)
+
+    def _settle(self, token: tuple[int, str], error: BaseException) -> None:
+        """After a failed submit, count it as spent unless the server surely refused it."""
+        if not isinstance(error, KleinError) or error.maybe_accepted:
+            self._ledger.commit(token, simulated=self._simulates(None))
+        else:
+            self._ledger.release(token)
+
+    def _accepted(
+        self, request: GenerationRequest, response: httpx.Response, token: tuple[int, str]
+    ) -> Prediction | KleinError:
+        """The submit answer as a Prediction, or the error it means (returned, for the
+        client to journal before raising it); the ledger is settled either way."""
+        try:
+            prediction = prediction_from(
+                submit_data(response, request.sync_mode, self._api_key), secret=self._api_key
+            )
+            if not prediction.id:
+                raise APIStatusError(
+                    "WaveSpeed accepted the request but returned no task id, so it cannot be "
+                    "fetched; it may still be billed: check your WaveSpeed dashboard.",
+                    status_code=502,
+                    maybe_accepted=True,
+                )
+        except KleinError as error:
+            self._settle(token, error)
+            if error.task_id:  # accepted, badly described
+                self._remember(error.task_id, request)
+            return error
+        if prediction.cached:  # a gateway's class store answered: nothing was charged
+            self._ledger.release(token)
+            self._ledger.reuse(token[0])
+        else:
+            self._ledger.commit(token, simulated=self._simulates(prediction))
+        self._remember(prediction.id, request)
+        return prediction
+
+    def _journal_submitted(
+        self, request: GenerationRequest, outcome: Prediction | KleinError
+    ) -> None:
+        """Journal an accepted task (one with an id, even if badly described). Disk I/O:
+        the async client runs it in a worker thread."""
+        task_id = outcome.id if isinstance(outcome, Prediction) else outcome.task_id
+        if self.journal is not None and task_id:
+            prediction = outcome if isinstance(outcome, Prediction) else Prediction(id=task_id)
+            self.journal.task_submitted(request, prediction)
+
+    def _remember(self, task_id: str, request: GenerationRequest) -> None:
+        self._requests[task_id] = request
+        while len(self._requests) > REMEMBERED_TASKS:
+            self._requests.popitem(last=False)
+
+    def request_for(self, task_id: str) -> GenerationRequest | None:
+        """The request a task id was submitted with by this client, if remembered."""
+        return self._requests.get(task_id)

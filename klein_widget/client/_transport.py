@@ -14,7 +14,8 @@ send again", and a second bill. Here only a failure to connect
 error, which the client treats as "may have been accepted". aiohttp errors it lets
 through unmapped (a malformed answer) become ``httpx.RemoteProtocolError``, and aiohttp's
 silent second try of a GET on a dropped connection is off: the client's retry policy
-decides.
+decides. aiohttp has no public switch for that try (3.14); its session attribute is set,
+and a hostile test (a download whose connections all drop) fails if it stops working.
 
 Example:
     >>> http = default_async_http(httpx.Limits(max_connections=4))  # doctest: +SKIP
@@ -22,23 +23,19 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
-from typing import Any
 
+import aiohttp
 import httpx
+import httpx_aiohttp
 
 __all__ = ["SafeAiohttpTransport", "default_async_http"]
-
-
-def _aiohttp() -> Any:
-    return importlib.import_module("aiohttp")
 
 
 def _remapped(error: Exception) -> httpx.TransportError:
     """An httpx error for what aiohttp raised: a connect error only if nothing was sent."""
     cause = error.__cause__ if isinstance(error, httpx.ConnectTimeout) else error
-    if isinstance(cause, _aiohttp().ClientConnectorError):
+    if isinstance(cause, aiohttp.ClientConnectorError):
         return httpx.ConnectError(str(error))  # never connected: nothing was sent
     if isinstance(error, httpx.ConnectTimeout):
         return httpx.ReadError(str(error) or "the connection broke")  # it may have been sent
@@ -47,7 +44,7 @@ def _remapped(error: Exception) -> httpx.TransportError:
 
 def _foreign(error: Exception) -> bool:
     """An error httpx-aiohttp mislabels (see above) or lets through unmapped."""
-    return isinstance(error, httpx.ConnectTimeout | _aiohttp().ClientError)
+    return isinstance(error, httpx.ConnectTimeout | aiohttp.ClientError)
 
 
 class _RemappedStream(httpx.AsyncByteStream):
@@ -91,16 +88,11 @@ class SafeAiohttpTransport(httpx.AsyncBaseTransport):
 
 
 def default_async_http(limits: httpx.Limits) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` an `AsyncKleinClient` opens when given none: over
-    aiohttp's pool if ``httpx-aiohttp`` is installed, else httpx's own."""
-    try:
-        module = importlib.import_module("httpx_aiohttp")
-    except ImportError:
-        return httpx.AsyncClient(limits=limits)
-    aiohttp = _aiohttp()
+    """The ``httpx.AsyncClient`` an `AsyncKleinClient` opens when given none: httpx's API
+    over aiohttp's pool (``httpx-aiohttp``, a dependency)."""
     ssl_context = httpx.create_ssl_context()
 
-    def session() -> Any:  # made on first use, inside the running loop
+    def session() -> aiohttp.ClientSession:  # made on first use, inside the running loop
         connector = aiohttp.TCPConnector(
             limit=limits.max_connections or 0,
             keepalive_timeout=limits.keepalive_expiry,
@@ -112,5 +104,5 @@ def default_async_http(limits: httpx.Limits) -> httpx.AsyncClient:
         made._retry_connection = False
         return made
 
-    inner: httpx.AsyncBaseTransport = module.AiohttpTransport(limits=limits, client=session)
+    inner = httpx_aiohttp.AiohttpTransport(limits=limits, client=session)
     return httpx.AsyncClient(transport=SafeAiohttpTransport(inner), limits=limits)

@@ -27,7 +27,6 @@ from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
-from klein_widget.client._concurrency import Concurrency
 from klein_widget.client._exceptions import (
     APIConnectionError,
     AuthenticationError,
@@ -36,6 +35,7 @@ from klein_widget.client._exceptions import (
     RateLimitError,
 )
 from klein_widget.client._run import Progress
+from klein_widget.client.batch._concurrency import Concurrency
 from klein_widget.gateway._aftercare import PENDING, Aftercare
 from klein_widget.gateway._checks import StoreWatch
 from klein_widget.gateway._db import ClassDB

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from klein_widget.client._ledger import money as dollars
 from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import guard_logins
 from klein_widget.gateway._hidden import TEACHER_COOKIE
@@ -85,13 +86,13 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def money(mills: int) -> str:
-    """Mills as dollars to the mill: ``$0.016``.
+    """Mills as dollars to the mill, in the one format every door uses (`_ledger.money`).
 
     Example:
         >>> money(16)
         '$0.016'
     """
-    return f"${mills / 1000:.3f}"
+    return dollars(mills / 1000)
 
 
 def nsfw_flags(gateway: Gateway, tasks: list[GatewayTask]) -> dict[str, bool]:

@@ -21,8 +21,8 @@ from starlette.types import ASGIApp
 from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import DEFAULT_BASE_URL, is_local, url_origin
 from klein_widget.client._constants import POOL_LIMITS
-from klein_widget.client._pacing import RateLimit
 from klein_widget.client._policy import RetryPolicy
+from klein_widget.client.batch._pacing import RateLimit
 from klein_widget.store._gallery import Gallery
 
 __all__ = ["EMULATOR_ORIGIN", "Upstream"]

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from klein_widget.client import _config
+from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
-from klein_widget.client._plan import BatchItem
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.client.batch._plan import BatchItem
 from klein_widget.lessons._axes import (
     COMPARE_SIDE,
     GridPlan,
@@ -54,7 +55,6 @@ from klein_widget.ui._text import price_text
 __all__ = ["COMPARE_SIDE", "DEFAULT_SEEDS", "CompareResult", "compare"]
 
 DEFAULT_SEEDS = (1, 2, 3)
-MAX_WORKERS = 4  # concurrent requests: enough to overlap waiting, gentle on rate limits
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ def compare(
     wildcards: str | os.PathLike[str] | None = None,
     client: KleinClient | None = None,
     display: bool = True,
-    workers: int = MAX_WORKERS,
+    workers: int = MAX_IN_FLIGHT,
     thumbnail: int | None = None,
     confirm: bool | None = None,
     confirm_over: float | None = VARIANTS_CONFIRM_OVER,

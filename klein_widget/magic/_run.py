@@ -21,11 +21,12 @@ from pathlib import Path
 from IPython.core.error import UsageError
 
 from klein_widget._connect import use_pack
+from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
-from klein_widget.client._plan import BatchItem
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.client.batch._plan import BatchItem
 from klein_widget.lessons._compare import CompareResult, compare
 from klein_widget.lessons._variant_text import PROTECTED, literal
 from klein_widget.lessons._variants import expand_variants
@@ -40,9 +41,7 @@ from klein_widget.magic._display import (
 from klein_widget.ui._snippets import default_filename
 from klein_widget.ui._text import done_text, error_text, price_text, progress_text
 
-__all__ = ["MAX_PARALLEL", "enhance_prompt", "make_grid", "make_one", "out_path", "use_pack_of"]
-
-MAX_PARALLEL = 4  # images of one grid in flight at once
+__all__ = ["enhance_prompt", "make_grid", "make_one", "out_path", "use_pack_of"]
 
 
 def use_pack_of(args: MagicArgs) -> None:
@@ -93,7 +92,7 @@ def make_one(client: KleinClient, args: MagicArgs, out_dir: str | None) -> Shown
 
 
 def make_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> CompareResult:
-    """``-n N``, ``-s 1,2,3`` or variants: `compare`'s grid, at most `MAX_PARALLEL` at once.
+    """``-n N``, ``-s 1,2,3`` or variants: `compare`'s grid, at most `MAX_IN_FLIGHT` at once.
 
     ``-n`` (one prompt, one size) shows as tiles that wrap, four as 2x2; variants and a
     list of seeds as a labelled table. A failed cell keeps the others; the failures are
@@ -127,7 +126,7 @@ def make_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> Comp
             height=args.height,
             sync=args.sync,
             client=client,
-            workers=MAX_PARALLEL,
+            workers=MAX_IN_FLIGHT,
             fresh=args.fresh,
             tiles=tiles,
             on_item=arrived,

@@ -18,8 +18,9 @@ from klein_widget.client._exceptions import (
     GenerationFailedError,
 )
 from klein_widget.client._generation import Generation
-from klein_widget.client._plan import Job, Plan
-from klein_widget.client._runner import run_plan
+from klein_widget.client.batch._batch_sync import run_plan
+from klein_widget.client.batch._plan import Job, Plan
+from klein_widget.client.batch._runner import BatchOptions
 from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:
@@ -89,14 +90,10 @@ def resume_tasks(
     )
     # The one batch runner, fetching only: a task that will never arrive is marked failed
     # in this gallery, one that did not answer this time gets an attempt counted.
-    result = run_plan(
-        client,
-        plan,
-        concurrency=RESUME_WORKERS,
-        timeout=timeout,
-        journal=store,
-        resubmit_lost=False,
+    options = BatchOptions(
+        concurrency=RESUME_WORKERS, timeout=timeout, journal=store, resubmit_lost=False
     )
+    result = run_plan(client, plan, options)
     for entry, item in zip(todo, result, strict=True):
         if item.generation is not None:
             # The client's journal may be elsewhere (or off): make sure this gallery has it.

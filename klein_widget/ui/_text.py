@@ -20,6 +20,7 @@ from klein_widget.client._exceptions import (
     RateLimitError,
 )
 from klein_widget.client._generation import Generation
+from klein_widget.client._ledger import money
 from klein_widget.client._models import Prediction
 from klein_widget.client._run import Progress
 
@@ -59,7 +60,7 @@ def price_text(dollars: float, base_url: str | None, *, simulated: bool | None =
     """
     if simulated is None:  # the server did not say (WaveSpeed never does): judge by where
         simulated = prices_are_simulated(base_url)
-    return f"${dollars:.3f}{' simulated' if simulated else ''}"
+    return f"{money(dollars)}{' simulated' if simulated else ''}"
 
 
 def progress_text(progress: Progress) -> str:

@@ -25,6 +25,7 @@ from traitlets import observe
 from klein_widget._session import session
 from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import missing_key_error
+from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
@@ -39,8 +40,6 @@ from klein_widget.widget._status import Kind, PanelJob, PanelStatusLine, cancell
 from klein_widget.widget._times import GenerationTimes
 
 __all__ = ["MAX_IN_FLIGHT", "KleinPanel", "panel"]
-
-MAX_IN_FLIGHT = 4  # generations at once; WaveSpeed's lowest tier runs 2 and queues the rest
 
 
 class KleinPanel(PanelState):

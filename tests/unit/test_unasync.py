@@ -1,5 +1,6 @@
-"""The blocking client is generated from the async one (scripts/unasync.py), so the two
-stay line-for-line mirrors: this fails the moment someone edits one and not the other."""
+"""The blocking client and batch runner are generated from the async ones
+(scripts/unasync.py), so each pair stays a line-for-line mirror: this fails the moment
+someone edits one side and not the other."""
 
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ def test_the_check_catches_an_edit_to_one_side(tmp_path: Path) -> None:
         import unasync
     finally:
         sys.path.remove(str(SCRIPT.parent))
-    source = (ROOT / "klein_widget" / "client" / "_async_client.py").read_text()
-    target = (ROOT / "klein_widget" / "client" / "_sync_client.py").read_text()
-    assert unasync.formatted(unasync.unasync(source)) == target
-    edited = source.replace("attempt += 1", "attempt += 2", 1)
-    assert unasync.formatted(unasync.unasync(edited)) != target
-    assert "await " not in target
-    assert "async def" not in target
-    assert "class KleinClient(BaseClient):" in target
+    for source_path, target_path, header in unasync.PAIRS:
+        source, target = source_path.read_text(), target_path.read_text()
+        assert unasync.formatted(unasync.unasync(source, header), target_path) == target
+        assert "await " not in target
+        assert "async def" not in target
+    loops_source, loops_target, loops_header = unasync.PAIRS[1]
+    edited = loops_source.read_text().replace("attempt += 1", "attempt += 2", 1)
+    assert unasync.formatted(unasync.unasync(edited, loops_header)) != loops_target.read_text()
+    assert "class KleinClient(SyncLoops):" in unasync.TARGET.read_text()

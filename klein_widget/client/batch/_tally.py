@@ -1,6 +1,7 @@
 """The bookkeeping of one batch: which job runs next, what each item got, who hears of it.
 
-Pure state, no I/O: the runners in `_fanout` feed it outcomes and ask it what to start.
+The runner (`_batch_async`, and its generated twin) feeds it outcomes and asks it what to
+start; its only I/O is telling the journal of paid tasks that failed.
 A 429 on a submit puts the job back in line (within its timeout); a paid task that will
 never arrive is made afresh, unless the batch only fetches (`resume`); every finished item
 is reported to the progress bar and to ``on_item``.
@@ -12,7 +13,6 @@ import dataclasses
 from collections import deque
 from collections.abc import Callable
 
-from klein_widget.client._concurrency import Concurrency
 from klein_widget.client._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -22,7 +22,8 @@ from klein_widget.client._exceptions import (
 )
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import Journal, progress_bar
-from klein_widget.client._plan import BatchItem, BatchResult, Plan, keeps_in_memory
+from klein_widget.client.batch._concurrency import Concurrency
+from klein_widget.client.batch._plan import BatchItem, BatchResult, Plan, keeps_in_memory
 
 __all__ = ["MAX_REQUEUES", "MAX_REQUEUE_DELAY", "REQUEUE_DELAY", "ItemCallback", "Tally"]
 
@@ -90,13 +91,15 @@ class Tally:
         """One job ended with ``outcome``: requeue it, or give its items their result."""
         paid = self.plan.jobs[job].task_id
         if paid is not None and not isinstance(outcome, Generation):
-            if self._lost(paid, outcome) and self.resubmit_lost:  # make it afresh
-                control.failed(job)
-                self.plan.jobs[job] = dataclasses.replace(self.plan.jobs[job], task_id=None)
-                self.waiting.append((now, job))
-                return
-            keyless = isinstance(outcome, AuthenticationError)  # the key's fault, not the task's
-            if isinstance(outcome, KleinError) and not keyless and self.journal is not None:
+            if _lost(outcome):  # journaled failed once, here
+                if self.journal is not None:
+                    self.journal.task_failed(paid, str(outcome))
+                if self.resubmit_lost:  # make it afresh
+                    control.failed(job)
+                    self.plan.jobs[job] = dataclasses.replace(self.plan.jobs[job], task_id=None)
+                    self.waiting.append((now, job))
+                    return
+            elif self.journal is not None and _task_went_nowhere(outcome):
                 self.journal.task_attempted(paid, str(outcome))
         if isinstance(outcome, RateLimitError) and self._requeue(job, outcome, now):
             control.rate_limited(job)
@@ -105,8 +108,9 @@ class Tally:
             control.succeeded(job)
         else:
             control.failed(job)
-        if isinstance(outcome, GenerationFailedError) and self.journal is not None:
-            self.journal.task_failed(outcome.prediction.id, outcome.message)  # not for resume
+        journal = self.journal
+        if isinstance(outcome, GenerationFailedError) and paid is None and journal is not None:
+            journal.task_failed(outcome.prediction.id, outcome.message)  # not for resume
         for index in self.plan.jobs[job].indices:
             self.items[index].resumed = paid is not None and isinstance(outcome, Generation)
             self._finish(index, outcome)
@@ -139,15 +143,18 @@ class Tally:
         self.waiting.append((now + delay, job))
         return True
 
-    def _lost(self, task_id: str, error: BaseException) -> bool:
-        """Will this paid task never arrive (failed, or unknown to the server)?"""
-        lost = isinstance(error, GenerationFailedError) or (
-            isinstance(error, APIStatusError) and error.status_code == 404
-        )
-        if lost and self.journal is not None:
-            self.journal.task_failed(task_id, str(error))
-        return lost
-
     def result(self) -> BatchResult:
         """The items, in input order."""
         return BatchResult(self.items)
+
+
+def _lost(error: BaseException) -> bool:
+    """Will a paid task that ended with ``error`` never arrive (failed, or unknown)?"""
+    return isinstance(error, GenerationFailedError) or (
+        isinstance(error, APIStatusError) and error.status_code == 404
+    )
+
+
+def _task_went_nowhere(error: BaseException) -> bool:
+    """A fetch that failed for the task's sake (not the key's): an attempt to count."""
+    return isinstance(error, KleinError) and not isinstance(error, AuthenticationError)

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from klein_widget.client._constants import RATE_WINDOW
 from klein_widget.client._exceptions import InvalidRequestError
 
-__all__ = ["Pacer", "RateLimit", "pacer_for"]
+__all__ = ["ANSWER_POLL", "Pacer", "RateLimit", "pacer_for"]
 
-_ANSWER_POLL = 0.02  # seconds between looks while a submit's answer is awaited
+ANSWER_POLL = 0.02  # seconds between looks while a submit's answer is awaited (pacer, runner)
 _MAX_BURST = 1 << 20  # submits in flight once acceptances have shown no limit near
 _SLOW_START_END = 64  # submits in a round with no 429 after which rounds stop
 _SLACK = 1.0  # seconds: Retry-After is whole seconds, and answers take a round trip
@@ -132,7 +132,7 @@ class Pacer:
         if now < self._hold_until:
             return self._hold_until - now
         if self._burst < _MAX_BURST and self._round >= self._burst:
-            return _ANSWER_POLL  # wait for an answer: it says how far to go
+            return ANSWER_POLL  # wait for an answer: it says how far to go
         if self.limit is None or now - self._window_start >= self.limit.per:
             return 0.0
         if self._count < self.limit.images:
@@ -238,7 +238,7 @@ class Pacer:
         if limit is not None:
             per = "a minute" if limit.per == 60 else f"per {limit.per:g} s"
             allows = f"WaveSpeed allows {limit.images} {per} on this account"
-        if wait <= _ANSWER_POLL:
+        if wait <= ANSWER_POLL:
             return f"rate limit: {allows}" if allows else "rate limit"
         seconds = f"next image in {math.ceil(wait)} s"
         return f"rate limit: {seconds}; {allows}" if allows else f"rate limit: {seconds}"

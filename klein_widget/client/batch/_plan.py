@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, overload
 from klein_widget.client._exceptions import BudgetExceededError, InvalidRequestError, KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import ask
+from klein_widget.client._ledger import money
 from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -132,7 +133,8 @@ class BatchResult(Sequence[BatchItem]):
     @property
     def generations(self) -> list[Generation]:
         """The images that are here (generated or from the gallery), in input order."""
-        return [item.generation for item in self.items if item.generation is not None]
+        # One read per item: a large batch's `generation` reads its image from disk.
+        return [made for item in self.items if (made := item.generation) is not None]
 
     @property
     def errors(self) -> list[tuple[int, BaseException]]:
@@ -264,11 +266,14 @@ def plan_batch(
     return plan
 
 
-def check_cost(plan: Plan, *, confirm: bool | None, confirm_over: float | None) -> None:
+def check_cost(
+    plan: Plan, *, confirm: bool | None, confirm_over: float | None, may_ask: bool = True
+) -> None:
     """Ask before a batch costing more than ``confirm_over`` dollars; raise if not confirmed.
 
     ``confirm=True`` goes ahead without asking, ``confirm=False`` refuses without asking;
-    with nobody to ask (no stdin) it refuses with a message saying how to go ahead.
+    with nobody to ask (no stdin, or ``may_ask=False``: async code never prompts) it
+    refuses with a message saying how to go ahead.
     """
     if confirm is True or confirm_over is None or plan.cost_mills <= round(confirm_over * 1000):
         return
@@ -276,13 +281,17 @@ def check_cost(plan: Plan, *, confirm: bool | None, confirm_over: float | None) 
     others = len(plan.found) + len(plan.jobs) - n
     statement = (
         f"This batch would generate {n} new image{'s' if n != 1 else ''} for "
-        f"${plan.cost:.3f}, over confirm_over=${confirm_over:.2f}"
+        f"{money(plan.cost)}, over confirm_over=${confirm_over:.2f}"
         + (f" ({others} more are already paid for or in the gallery)" if others else "")
         + "."
     )
     how = " Pass confirm=True (or a higher confirm_over) to go ahead."
     if confirm is False:
         raise BudgetExceededError(f"{statement} Nothing was sent (confirm=False).{how}")
+    if not may_ask:
+        raise BudgetExceededError(
+            f"{statement} An awaited batch does not stop to ask, so nothing was sent.{how}"
+        )
     answer = ask(f"{statement} Go ahead? [y/N] ")
     if answer is None:
         raise BudgetExceededError(

@@ -1,0 +1,201 @@
+"""The async client's I/O loops (send, sleep, await), and nothing else: a request held
+to its deadline and its size cap, a submit retried only when surely not taken, polls,
+and the download. The source of the blocking `_sync_loops` (``python scripts/unasync.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from klein_widget.client import _config, _envelope
+from klein_widget.client._answers import (
+    buffered,
+    image_or_url,
+    image_parser,
+    result_parser,
+)
+from klein_widget.client._base import BaseClient
+from klein_widget.client._constants import (
+    MAX_IMAGE_BYTES,
+    MAX_JSON_BYTES,
+)
+from klein_widget.client._deadline import AsyncDeadline
+from klein_widget.client._disk import DiskThread
+from klein_widget.client._exceptions import KleinError
+from klein_widget.client._generation import Generation
+from klein_widget.client._models import (
+    MODEL_ID,
+    GenerationRequest,
+    Prediction,
+)
+from klein_widget.client._run import Run, stage_of
+
+
+class AsyncLoops(BaseClient):
+    """The loops `AsyncKleinClient`'s calls run (its connection pool and sleep are set by
+    the client's constructor)."""
+
+    _http: httpx.AsyncClient
+    _sleep: Callable[[float], Awaitable[None]]
+    _disk: DiskThread
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        during: str,
+        auth: bool,
+        deadline: float,
+        limit: int = MAX_JSON_BYTES,
+        long_read: bool = False,
+        json: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """One request, its body streamed under ``limit`` bytes and held to ``deadline``
+        as a whole (`_deadline`), not only read by read.
+
+        Redirects are followed for GETs only: a submit is never re-sent elsewhere.
+        """
+        headers = self._headers(auth)
+        timeout = self._timeout(deadline, long_read=long_read)
+        try:
+            async with (
+                AsyncDeadline(deadline - self._clock()) as overall,  # not only per read
+                self._http.stream(
+                    method,
+                    url,
+                    json=json,
+                    headers=headers,
+                    timeout=timeout,
+                    follow_redirects=method == "GET",
+                ) as response,
+            ):
+                overall.watch(response)
+                chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    self._check_body(size, limit, deadline, during)
+        except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
+            raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
+        return buffered(response, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+
+    async def _post(
+        self, path: str, body: dict[str, Any], run: Run, *, paced: bool = False
+    ) -> httpx.Response:
+        attempt = 0
+        while True:
+            attempt += 1
+            while paced and (pause := self._pace(run)) > 0:  # the account's rate limit
+                await self._sleep(pause)
+            run.sent = self._clock()
+            try:
+                response = await self._send(
+                    "POST",
+                    self._url(path),
+                    json=body,
+                    during="submit",
+                    auth=True,
+                    deadline=run.deadline,
+                    long_read=bool(body.get("enable_sync_mode")),
+                )
+                self._check_submit_rate_limit(response)
+            except BaseException as error:
+                if paced:
+                    self._paced(error)
+                if not isinstance(error, KleinError):
+                    raise
+                delay = self._retry_delay(error, attempt, run.deadline, submit=True, run=run)
+                if delay is None:
+                    raise
+                await self._sleep(delay)
+                continue
+            self._submitted(run, paced=paced, sync=bool(body.get("enable_sync_mode")))
+            return response
+
+    async def _read(
+        self,
+        url: str,
+        parse: Callable[[httpx.Response], Any],
+        *,
+        during: str,
+        run: Run,
+        task_id: str | None,
+        limit: int = MAX_JSON_BYTES,
+    ) -> Any:
+        auth = self._same_origin(url)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._send(
+                    "GET", url, during=during, auth=auth, deadline=run.deadline, limit=limit
+                )
+                return parse(response)
+            except KleinError as error:
+                delay = self._retry_delay(error, attempt, run.deadline)
+                if delay is None:
+                    raise self._given_up(error, task_id, run) from None
+                await self._sleep(delay)
+
+    async def _submit(
+        self, request: GenerationRequest, run: Run, model: str, mills: int, body: dict[str, Any]
+    ) -> Prediction:
+        run.report("submitting")
+        token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
+        try:
+            response = await self._post(
+                _config.submit_path(model), body, run, paced=model == MODEL_ID
+            )
+        except BaseException as error:  # a cancel may come after the server took it
+            self._settle(token, error)
+            raise
+        outcome = self._accepted(request, response, token)
+        if token[1] == "image":  # an enhancement is no image: never journaled as one
+            # The journal's disk work: awaited, in a worker thread, so the loop never waits.
+            await self._disk.run(self._journal_submitted, request, outcome)
+        if isinstance(outcome, KleinError):
+            raise outcome
+        run.report("submitted", outcome)
+        return outcome
+
+    async def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
+        delays = self._poll_delays(run)
+        parse = result_parser(task_id, self._api_key)
+        url = self._poll_url(task_id, accepted)
+        if run.sent is not None:  # just submitted: no poll before the expected finish
+            await self._sleep(self._poll_delay(delays, run, task_id))
+        while True:
+            prediction: Prediction = await self._read(
+                url, parse, during="polling", run=run, task_id=task_id
+            )
+            if prediction.done:
+                return prediction
+            run.report(stage_of(prediction), prediction)
+            await self._sleep(self._poll_delay(delays, run, task_id))
+
+    async def _complete(
+        self, request: GenerationRequest, prediction: Prediction, run: Run
+    ) -> Generation:
+        self._refund_if_failed(prediction)
+        image, url = image_or_url(prediction, self.base_url)
+        if image is not None and not request.base64_output:
+            prediction = self._without_inline(prediction)  # the bytes are in `image` now
+        run.report("downloading", prediction)
+        if image is None:
+            image = await self._read(
+                url,
+                image_parser(prediction.id, self._api_key),
+                during="download",
+                run=self._download_run(run),
+                task_id=prediction.id,
+                limit=MAX_IMAGE_BYTES,
+            )
+        generation = self._finish(request, prediction, image, run)
+        generation = await self._disk.run(self._journal_completed, generation)
+        run.report("done", prediction)
+        return generation
