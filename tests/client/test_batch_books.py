@@ -74,7 +74,7 @@ class CountingJournal:
     def task_attempted(self, task_id: str, reason: str) -> None:
         self.calls[f"task_attempted {task_id}"] += 1
 
-    def stored(self, request: GenerationRequest) -> Generation | None:
+    def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
         return None
 
     def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:

@@ -44,9 +44,9 @@ class SlowDiskGallery(Gallery):
         self._slow()
         return super().task_completed(generation)
 
-    def stored(self, request: GenerationRequest) -> Generation | None:
+    def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
         self._slow()
-        return super().stored(request)
+        return super().stored(request, real_only=real_only)
 
     def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
         self._slow()
