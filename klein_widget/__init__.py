@@ -15,10 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from klein_widget._connect import connect, resume, set_api_key, use_emulator, use_pack
-from klein_widget._session import Session, session
 from klein_widget._version import __version__
-from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._constants import DEFAULT_TIMEOUT, DOWNLOAD_GRACE
 from klein_widget.client._exceptions import (
     APIConnectionError,
@@ -37,33 +34,47 @@ from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest, Pred
 from klein_widget.client._pacing import RateLimit
 from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._run import Progress
-from klein_widget.client._sync_client import KleinClient
-from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from klein_widget._connect import connect, resume, set_api_key, use_emulator, use_pack
+    from klein_widget._session import Session, session
+    from klein_widget.client._async_client import AsyncKleinClient
+    from klein_widget.client._sync_client import KleinClient
     from klein_widget.lessons._compare import CompareResult, compare
     from klein_widget.lessons._history import history, load_params
     from klein_widget.lessons._prompts import PromptBuilder
     from klein_widget.lessons._variants import expand_variants
     from klein_widget.magic._magics import KleinMagics
+    from klein_widget.store._gallery import Gallery
     from klein_widget.ui._grid import render_grid
     from klein_widget.widget._widget import KleinPanel, panel
 
-# Imported when first touched: the widget and IPython pieces, and helpers a script that
-# only generates images never needs (keeps `import klein_widget` cheap).
+# Imported when first touched (as httpx and anywidget do): the clients and the session load
+# asyncio, the gallery SQLite, the widget IPython; `import klein_widget` loads none of them
+# (tests/unit/test_package.py), so a script pays only for what it uses.
 _LAZY: dict[str, str] = {
+    "AsyncKleinClient": "klein_widget.client._async_client",
     "CompareResult": "klein_widget.lessons._compare",
+    "Gallery": "klein_widget.store._gallery",
+    "KleinClient": "klein_widget.client._sync_client",
     "KleinMagics": "klein_widget.magic._magics",
     "KleinPanel": "klein_widget.widget._widget",
     "PromptBuilder": "klein_widget.lessons._prompts",
+    "Session": "klein_widget._session",
     "compare": "klein_widget.lessons._compare",
+    "connect": "klein_widget._connect",
     "expand_variants": "klein_widget.lessons._variants",
     "history": "klein_widget.lessons._history",
     "load_params": "klein_widget.lessons._history",
     "panel": "klein_widget.widget._widget",
     "render_grid": "klein_widget.ui._grid",
+    "resume": "klein_widget._connect",
+    "session": "klein_widget._session",
+    "set_api_key": "klein_widget._connect",
+    "use_emulator": "klein_widget._connect",
+    "use_pack": "klein_widget._connect",
 }
 
 __all__ = [
@@ -126,3 +137,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     from klein_widget.magic._magics import KleinMagics
 
     ipython.register_magics(KleinMagics)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
