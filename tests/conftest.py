@@ -90,7 +90,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Clean environment and a fresh shared session for every test."""
-    for name in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL"):
+    for name in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL", "KLEIN_EMULATOR_INFERENCE_TIME"):
         # setenv first so monkeypatch restores the original even if code under test
         # (use_emulator, set_api_key) writes os.environ directly.
         monkeypatch.setenv(name, "")
@@ -160,9 +160,91 @@ def live_env(live_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) ->
     return live_emulator.base_url
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the slow browser tests last, so quick failures show first."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+# The slow tests (kernels, subprocesses, browsers, builds, hypothesis over real HTTP, waits
+# for real timeouts), by module or test id prefix: marked `slow`, so `-m "not slow"` is the
+# day-to-day loop. Browser and packaging tests are slow too.
+SLOW = (
+    # builds, bench runs, browsers, kernels
+    "tests/test_packaging.py",
+    "tests/test_home.py",
+    "tests/bench/",
+    "tests/browser/",
+    "tests/notebooks/test_lesson_pack.py",
+    "tests/notebooks/test_notebooks.py::test_running",
+    "tests/notebooks/test_notebooks.py::test_quickstart",
+    "tests/notebooks/test_notebooks.py::test_prompt",
+    "tests/notebooks/test_notebooks.py::test_seeds",
+    "tests/notebooks/test_notebooks.py::test_classroom",
+    "tests/magic/test_notebook.py",
+    "tests/store/test_notebook.py",
+    "tests/emulator/test_server.py::test_start_inside_a_real_jupyter_kernel",
+    "tests/lessons/test_compare.py::test_in_a_kernel",
+    "tests/panel/test_fallback.py::test_a_saved_notebook",
+    "tests/test_key_hygiene.py::test_saved_notebook",
+    # hypothesis over real HTTP or many examples
+    "tests/hostile/test_properties.py",
+    "tests/gateway/test_properties.py",
+    "tests/store/test_validation_properties.py",
+    "tests/magic/test_magic_args.py::test_format_then_parse",
+    # real waits for rate windows
+    "tests/client/test_rate_limits.py",
+    # `klein`, `klein emulator` and `klein gateway` as processes
+    "tests/unit/test_cli.py::test_generate",
+    "tests/unit/test_cli.py::test_python_m",
+    "tests/unit/test_cli.py::test_random_seed",
+    "tests/unit/test_cli.py::test_progress",
+    "tests/unit/test_cli.py::test_out_is",
+    "tests/unit/test_cli.py::test_with_the_gallery_off",
+    "tests/unit/test_cli.py::test_an_out",
+    "tests/unit/test_cli.py::test_a_server",
+    "tests/unit/test_cli.py::test_aspect",
+    "tests/unit/test_cli.py::test_failed_task",
+    "tests/unit/test_cli.py::test_enhance",
+    "tests/unit/test_cli.py::test_connect_without",
+    "tests/unit/test_cli.py::test_klein_emulator_without",
+    "tests/unit/test_cli.py::test_a_fixed_seed",
+    "tests/unit/test_cli.py::test_a_timeout",
+    "tests/unit/test_cli.py::test_sync_and_base64",
+    "tests/unit/test_cli_pack.py",
+    "tests/emulator/test_server.py::test_cli",
+    "tests/emulator/test_packs.py::test_klein_emulator",
+    "tests/gateway/test_students.py::test_the_cli",
+    "tests/gateway/test_students.py::test_serve_prints",
+)
+# Modules whose module-scoped fixture is costly (a build, a bench run, a browser): under
+# `--dist loadgroup` one xdist worker runs the whole module, so the fixture is made once.
+ONE_WORKER = ("tests/test_packaging.py", "tests/bench/", "tests/browser/")
+# The longest first under xdist, so they overlap with the many short ones instead of
+# leaving one worker busy at the end.
+LONGEST_FIRST = (
+    "tests/test_packaging.py",
+    "tests/bench/",
+    "tests/browser/",
+    "tests/test_home.py",
+    "tests/notebooks/",
+    "tests/hostile/test_properties.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    found = [i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)]
+    return found[0] if found else len(LONGEST_FIRST)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark slow tests, group costly modules on one worker, and order the run: under xdist
+    the longest first; in one process the browser tests last, so quick failures show first."""
+    for item in items:
+        slow_kind = any(item.get_closest_marker(kind) for kind in ("browser", "packaging"))
+        if slow_kind or item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+        if item.nodeid.startswith(ONE_WORKER) and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    if hasattr(config, "workerinput"):  # an xdist worker: all workers sort alike
+        items.sort(key=_rank)
+    else:
+        items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 def pytest_report_header() -> str:
