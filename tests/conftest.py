@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ SLOW = (
     # builds, bench runs, browsers, kernels
     "tests/test_packaging.py",
     "tests/test_home.py",
-    "tests/bench/",
+    "tests/bench/test_bench_smoke.py",
     "tests/browser/",
     "tests/notebooks/test_lesson_pack.py",
     "tests/notebooks/test_notebooks.py::test_running",
@@ -211,40 +212,63 @@ SLOW = (
     "tests/gateway/test_students.py::test_the_cli",
     "tests/gateway/test_students.py::test_serve_prints",
 )
-# Modules whose module-scoped fixture is costly (a build, a bench run, a browser): under
-# `--dist loadgroup` one xdist worker runs the whole module, so the fixture is made once.
-ONE_WORKER = ("tests/test_packaging.py", "tests/bench/", "tests/browser/")
 # The longest first under xdist, so they overlap with the many short ones instead of
-# leaving one worker busy at the end.
+# leaving one worker busy at the end; each of these also makes the result others share
+# (`run_once`: the build, the bench run, the lessons' first runs).
 LONGEST_FIRST = (
-    "tests/test_packaging.py",
-    "tests/bench/",
+    "tests/test_packaging.py::test_the_wheel",
+    "tests/bench/test_bench_smoke.py::test_every_section",
     "tests/browser/",
     "tests/test_home.py",
-    "tests/notebooks/",
+    "tests/notebooks/test_notebooks.py::test_running",
     "tests/hostile/test_properties.py",
 )
+# Tests that read such a shared result: last, so no worker sits waiting for it.
+READ_LATER = ("tests/bench/", "tests/test_packaging.py::test_sdist", "tests/notebooks/")
 
 
 def _rank(item: pytest.Item) -> int:
-    found = [i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)]
-    return found[0] if found else len(LONGEST_FIRST)
+    for rank, prefix in enumerate(LONGEST_FIRST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(LONGEST_FIRST) + item.nodeid.startswith(READ_LATER)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before pytest's -m deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark slow tests, group costly modules on one worker, and order the run: under xdist
-    the longest first; in one process the browser tests last, so quick failures show first."""
+    """Mark slow tests and order the run: under xdist the longest first; in one process the
+    browser tests last, so quick failures show first."""
     for item in items:
         slow_kind = any(item.get_closest_marker(kind) for kind in ("browser", "packaging"))
         if slow_kind or item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
-        if item.nodeid.startswith(ONE_WORKER) and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     if hasattr(config, "workerinput"):  # an xdist worker: all workers sort alike
         items.sort(key=_rank)
     else:
         items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def run_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder that ``make`` fills once per test run and every xdist worker then reads.
+
+    A costly result (a build, a bench run, a lesson's kernel run) is made by the first worker
+    that needs it, under a file lock; the others wait and reuse it. In one process it is the
+    session's own temporary folder. A failing ``make`` leaves nothing, so the next one retries.
+    """
+    base = factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder
+    folder = root / f"once-{name}"
+    with open(root / f"once-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (folder / ".done").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                make(folder)
+                (folder / ".done").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
 
 
 def pytest_report_header() -> str:

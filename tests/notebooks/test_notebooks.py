@@ -1,15 +1,25 @@
 """The lesson notebooks: committed clean, and every one runs top to bottom on the emulator.
 
 Each notebook is executed with nbclient in a fresh ``python3`` kernel, in a temporary
-folder (the gallery and saved files land there), with no WaveSpeed key in the environment
-(the autouse ``isolated`` fixture removes it), so ``klein_widget.connect()`` starts the
-emulator. Any error in any cell fails the test.
+folder (the gallery and saved files land there), with no WaveSpeed key in the environment,
+so ``klein_widget.connect()`` starts the emulator (50 ms an image, through
+``$KLEIN_EMULATOR_INFERENCE_TIME``). Any error in any cell fails the test.
+
+A kernel is the slow part: each lesson runs once per test run (`LessonRuns`, shared by the
+pytest-xdist workers), the tests of one lesson read that run, and the re-run test runs it a
+second time in a copy of its folder and gallery. New lessons in ``notebooks/`` are found by
+glob and run twice like the others.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +27,18 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.conftest import run_once
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NAMES = [
+NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+CORE = [
     "01-quickstart.ipynb",
     "02-prompt-engineering.ipynb",
     "03-seeds-and-batches.ipynb",
     "04-classroom.ipynb",
 ]
 CELL_TIMEOUT = 180  # seconds; a whole grid of images is one cell
+INFERENCE_TIME = "0.05"  # the emulator's seconds per image in the lessons' kernels
 
 
 def load(name: str) -> nbformat.NotebookNode:
@@ -32,7 +46,7 @@ def load(name: str) -> nbformat.NotebookNode:
 
 
 def test_the_lessons_are_all_there() -> None:
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
+    assert set(CORE) <= set(NAMES), NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -78,7 +92,7 @@ def test_solutions_are_collapsed() -> None:
         assert cell.source.startswith("# Solution to exercise")
 
 
-def execute(name: str, where: Path) -> nbformat.NotebookNode:
+def execute(name: str, where: Path, gallery: Path) -> nbformat.NotebookNode:
     notebook = load(name)
     client = NotebookClient(
         notebook,
@@ -86,8 +100,57 @@ def execute(name: str, where: Path) -> nbformat.NotebookNode:
         kernel_name="python3",
         resources={"metadata": {"path": str(where)}},
     )
-    client.execute()  # raises CellExecutionError on the first failing cell
+    # The kernel's environment: no key or endpoint (so connect() starts the emulator), this
+    # lesson's own gallery, and a quick emulator.
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL")
+    }
+    env.update(KLEIN_GALLERY=str(gallery), KLEIN_EMULATOR_INFERENCE_TIME=INFERENCE_TIME)
+    client.execute(env=env)  # raises CellExecutionError on the first failing cell
     return notebook
+
+
+@dataclass
+class LessonRun:
+    """A lesson run once in ``workdir``, its gallery and what the gallery recorded."""
+
+    notebook: nbformat.NotebookNode
+    workdir: Path
+    gallery: Path
+    made: dict[str, tuple[str, int, int, int]]
+
+
+def _first_run(name: str) -> Callable[[Path], None]:
+    def make(folder: Path) -> None:
+        workdir, gallery = folder / "lesson", folder / "klein-outputs"
+        workdir.mkdir()
+        nbformat.write(execute(name, workdir, gallery), folder / "run.ipynb")
+        (folder / "made.json").write_text(json.dumps(_made(gallery)))
+
+    return make
+
+
+class LessonRuns:
+    """Each lesson's first run, made once per test run (shared by the xdist workers through
+    `run_once`) and kept; tests read it and never change its folder."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._runs: dict[str, LessonRun] = {}
+
+    def first(self, name: str) -> LessonRun:
+        if name not in self._runs:
+            folder = run_once(self._factory, f"lesson-{Path(name).stem}", _first_run(name))
+            made = json.loads((folder / "made.json").read_text())
+            self._runs[name] = LessonRun(
+                nbformat.read(folder / "run.ipynb", as_version=4),
+                folder / "lesson",
+                folder / "klein-outputs",
+                {task: tuple(key) for task, key in made.items()},
+            )
+        return self._runs[name]
 
 
 def outputs(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
@@ -120,15 +183,9 @@ def no_errors(notebook: nbformat.NotebookNode) -> None:
         assert output.get("name") != "stderr" or "Traceback" not in output["text"], output
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    where = tmp_path / "lesson"
-    where.mkdir()
-    return where
-
-
-def test_quickstart_runs_on_the_emulator(workdir: Path) -> None:
-    notebook = execute("01-quickstart.ipynb", workdir)
+def test_quickstart_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("01-quickstart.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     text = text_of(notebook)
     assert "Using the local emulator at http://127.0.0.1:" in text
@@ -143,8 +200,8 @@ def test_quickstart_runs_on_the_emulator(workdir: Path) -> None:
     assert widgets, "the panel was not displayed"
 
 
-def test_prompt_engineering_runs_on_the_emulator(workdir: Path) -> None:
-    notebook = execute("02-prompt-engineering.ipynb", workdir)
+def test_prompt_engineering_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    notebook = lessons.first("02-prompt-engineering.ipynb").notebook
     no_errors(notebook)
     text = text_of(notebook)
     assert "Using the local emulator" in text
@@ -155,8 +212,9 @@ def test_prompt_engineering_runs_on_the_emulator(workdir: Path) -> None:
     assert 'role="alert"' not in text  # no failed cell in any grid
 
 
-def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
-    notebook = execute("03-seeds-and-batches.ipynb", workdir)
+def test_seeds_and_batches_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("03-seeds-and-batches.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     text = text_of(notebook)
     assert "identical bytes: True" in text
@@ -184,8 +242,6 @@ def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
 
 def _made(gallery: Path) -> dict[str, tuple[str, int, int, int]]:
     """task id -> (prompt, width, height, seed) of every task the gallery recorded."""
-    import sqlite3
-
     with sqlite3.connect(gallery / "index.sqlite3") as db:
         rows = db.execute("SELECT task_id, prompt, width, height, seed FROM images").fetchall()
     return {task_id: (prompt, w, h, seed) for task_id, prompt, w, h, seed in rows}
@@ -193,22 +249,27 @@ def _made(gallery: Path) -> dict[str, tuple[str, int, int, int]]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_running_a_lesson_again_pays_for_no_fixed_seed(
-    name: str, workdir: Path, isolated: Path
+    name: str, lessons: LessonRuns, tmp_path: Path
 ) -> None:
     """Restart & Run All: every cell with a fixed seed is answered from the gallery the
     second time; only random seeds (new images) are sent again."""
-    no_errors(execute(name, workdir))
-    first = _made(isolated)
-    no_errors(execute(name, workdir))
-    again = {task: key for task, key in _made(isolated).items() if task not in first}
+    run = lessons.first(name)
+    no_errors(run.notebook)
+    first = run.made
+    # The second run in a copy of the first one's folder and gallery (the first is shared).
+    workdir, gallery = tmp_path / "lesson", tmp_path / "klein-outputs"
+    shutil.copytree(run.workdir, workdir)
+    shutil.copytree(run.gallery, gallery)
+    no_errors(execute(name, workdir, gallery))
+    again = {task: key for task, key in _made(gallery).items() if task not in first}
 
     assert first  # the lesson made images
     resent = sorted(set(again.values()) & set(first.values()))
     assert resent == [], f"{name} paid again for {resent}"
 
 
-def test_classroom_runs_on_a_gateway(workdir: Path) -> None:
-    notebook = execute("04-classroom.ipynb", workdir)
+def test_classroom_runs_on_a_gateway(lessons: LessonRuns) -> None:
+    notebook = lessons.first("04-classroom.ipynb").notebook
     no_errors(notebook)
     text = text_of(notebook)
     assert "Using WaveSpeed at http://127.0.0.1:" in text  # connect() took the gateway's URL
