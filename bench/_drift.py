@@ -38,7 +38,7 @@ def _key(title: str) -> str:
 def recorded_figures(markdown: str) -> Figures:
     """The tables of RESULTS.md (as `Section.markdown` writes them), by title, row, column."""
     figures: Figures = {}
-    title, header = "", []
+    title, header = "", list[str]()
     for line in markdown.splitlines():
         if line.startswith("### "):
             title, header = _key(line[4:]), []

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench            # the full run, about 8 minutes
     .venv/bin/python -m bench --only latency,load   # issue 17's figures, about 3 minutes
-    .venv/bin/python -m bench --quick    # under 2 minutes, for development
+    .venv/bin/python -m bench --quick    # about 3 minutes, for development
     .venv/bin/python -m bench --only single,batch --json out.json
     .venv/bin/python -m bench --record   # also write the figures into bench/RESULTS.md
 
@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="short run (under 2 minutes)")
+    size.add_argument("--quick", action="store_true", help=f"short run ({PRESETS['quick'].takes})")
     size.add_argument(
         "--smoke", action="store_true", help="tiny counts and inference time (for the test)"
     )

@@ -1,10 +1,19 @@
-"""`bench` names every figure more than 20% off its last recording in RESULTS.md."""
+"""`bench` names every figure more than 20% off its last recording in RESULTS.md, and every
+text gives it the same duration."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from bench import run
+from bench._config import PRESETS
 from bench._drift import drift_lines, recorded_figures, section_figures
 from bench._report import Section
 from bench.run import BEGIN, END, RESULTS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def imports_section(klein_ms: float) -> Section:
@@ -35,3 +44,17 @@ def test_the_recorded_block_of_results_md_is_read() -> None:
     recorded = recorded_figures(block)
     assert "import klein_widget" in recorded["4."]
     assert recorded["4."]["import klein_widget"]["ratio"].endswith("x")
+
+
+def test_every_text_gives_the_bench_the_same_duration(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    full, quick = PRESETS["full"].takes, PRESETS["quick"].takes
+    readme = (ROOT / "README.md").read_text()
+    assert f"python -m bench            # {full}; --quick: {quick}" in readme
+    for text in (RESULTS.read_text(), run.__doc__ or ""):
+        assert f"python -m bench            # the full run, {full}" in text
+        assert f"python -m bench --quick    # {quick}" in text
+    with pytest.raises(SystemExit):
+        run.main(["--help"])
+    assert f"short run ({quick})" in capsys.readouterr().out
