@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -51,6 +52,13 @@ HOME_STATE_VARS = (
     "MPLCONFIGDIR",
 )
 _HOME_STATE = pytest.StashKey[tuple[Path, dict[str, str | None]]]()
+
+
+# Hypothesis' per-example deadline (200 ms) measures the machine, not the code: with the
+# suite in 4 processes on 2 cores an example may wait its turn. Tests that set their own
+# deadline keep it.
+settings.register_profile("klein", deadline=None)
+settings.load_profile("klein")
 
 
 def fast_options(**overrides: Any) -> dict[str, Any]:
