@@ -6,8 +6,9 @@ Example:
     >>> gen.save("fox.png")  # doctest: +SKIP
 
 In a notebook: ``%load_ext klein_widget`` then ``%klein a red fox``, or
-``klein_widget.panel()``. Importing this package loads neither ipywidgets nor IPython;
-the widget pieces are imported on first use.
+``klein_widget.panel()``. Importing this package loads neither ipywidgets nor IPython, nor
+the event loop, the gallery or the session: the clients, the session, its doors and the
+widget pieces are imported on first use.
 """
 
 from __future__ import annotations
