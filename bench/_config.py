@@ -1,4 +1,6 @@
-"""How big each benchmark is: the full run (about 5 minutes), ``--quick`` and ``--smoke``.
+"""How big each benchmark is: the full run (about 8 minutes), ``--quick`` (about 3) and
+``--smoke``; how long each takes on a 2-core machine is `Config.takes`, which ``--help``
+shows and the README and RESULTS.md repeat (tests/bench/test_drift.py checks they agree).
 
 Example:
     >>> PRESETS["smoke"].single_samples
@@ -18,6 +20,7 @@ class Config:
     """Counts and times of one run."""
 
     name: str
+    takes: str = ""  # how long the whole run takes on a quiet 2-core machine
     inference_time: float = 0.6  # seconds the emulator spends "processing" an image
     single_samples: int = 20  # images per client for the end-to-end percentiles
     cold_samples: int = 5  # first images of brand-new clients
@@ -39,9 +42,10 @@ class Config:
 
 
 PRESETS: dict[str, Config] = {
-    "full": Config("full"),
+    "full": Config("full", takes="about 8 minutes"),
     "quick": Config(
         "quick",
+        takes="about 3 minutes",
         single_samples=6,
         cold_samples=2,
         batch_images=32,

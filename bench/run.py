@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench            # the full run, about 8 minutes
     .venv/bin/python -m bench --only latency,load   # issue 17's figures, about 3 minutes
-    .venv/bin/python -m bench --quick    # under 2 minutes, for development
+    .venv/bin/python -m bench --quick    # about 3 minutes, for development
     .venv/bin/python -m bench --only single,batch --json out.json
     .venv/bin/python -m bench --record   # also write the figures into bench/RESULTS.md
 
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import sys
 import tempfile
@@ -171,12 +172,27 @@ def record(sections: Sequence[Section], info: dict[str, Any], command: str) -> N
     RESULTS.write_text(head + block + tail)
 
 
+def drift(sections: Sequence[Section]) -> str:
+    """The figures more than 20% off their last recording in RESULTS.md, one line each."""
+    from bench._drift import THRESHOLD, drift_lines, recorded_figures, section_figures
+
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    block = text.partition(BEGIN)[2].partition(END)[0]
+    when = re.search(r"(\d{4}-\d\d-\d\d \d\d:\d\d UTC)", block)
+    lines = drift_lines(recorded_figures(block), section_figures(sections))
+    head = (
+        f"== more than {THRESHOLD:.0%} off the figures recorded in {RESULTS.name}"
+        f" ({when.group(1) if when else 'no date'}) =="
+    )
+    return head + "\n" + ("\n".join(lines) if lines else "   (none)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="short run (under 2 minutes)")
+    size.add_argument("--quick", action="store_true", help=f"short run ({PRESETS['quick'].takes})")
     size.add_argument(
         "--smoke", action="store_true", help="tiny counts and inference time (for the test)"
     )
@@ -205,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     info["load_after"] = [round(x, 2) for x in os.getloadavg()]
     info["seconds"] = round(time.perf_counter() - began, 1)
     print(summary(sections))
+    print(drift(sections))
     print(f"\nMachine: {_describe(info)}; the run took {info['seconds']} s.")
     if args.json:
         data = {"machine": info, "command": command, "sections": [s.to_json() for s in sections]}

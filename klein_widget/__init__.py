@@ -6,8 +6,9 @@ Example:
     >>> gen.save("fox.png")  # doctest: +SKIP
 
 In a notebook: ``%load_ext klein_widget`` then ``%klein a red fox``, or
-``klein_widget.panel()``. Importing this package loads neither ipywidgets nor IPython;
-the widget pieces are imported on first use.
+``klein_widget.panel()``. Importing this package loads neither ipywidgets nor IPython, nor
+the event loop, the gallery or the session: the clients, the session, its doors and the
+widget pieces are imported on first use.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from klein_widget._connect import connect, resume, set_api_key, use_emulator, use_pack
-from klein_widget._session import Session, session
 from klein_widget._version import __version__
-from klein_widget.client._async_client import AsyncKleinClient
+from klein_widget.client import _journal
 from klein_widget.client._constants import DEFAULT_TIMEOUT, DOWNLOAD_GRACE
 from klein_widget.client._exceptions import (
     APIConnectionError,
@@ -36,34 +35,48 @@ from klein_widget.client._ledger import Spend
 from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest, Prediction
 from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._run import Progress
-from klein_widget.client._sync_client import KleinClient
 from klein_widget.client.batch._pacing import RateLimit
-from klein_widget.store._gallery import Gallery
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from klein_widget._connect import connect, resume, set_api_key, use_emulator, use_pack
+    from klein_widget._session import Session, session
+    from klein_widget.client._async_client import AsyncKleinClient
+    from klein_widget.client._sync_client import KleinClient
     from klein_widget.lessons._compare import CompareResult, compare
     from klein_widget.lessons._history import history, load_params
     from klein_widget.lessons._prompts import PromptBuilder
     from klein_widget.lessons._variants import expand_variants
     from klein_widget.magic._magics import KleinMagics
+    from klein_widget.store._gallery import Gallery
     from klein_widget.ui._grid import render_grid
     from klein_widget.widget._widget import KleinPanel, panel
 
-# Imported when first touched: the widget and IPython pieces, and helpers a script that
-# only generates images never needs (keeps `import klein_widget` cheap).
+# Imported when first touched (as httpx and anywidget do): the clients and the session load
+# asyncio, the gallery SQLite, the widget IPython; `import klein_widget` loads none of them
+# (tests/unit/test_package.py), so a script pays only for what it uses.
 _LAZY: dict[str, str] = {
+    "AsyncKleinClient": "klein_widget.client._async_client",
     "CompareResult": "klein_widget.lessons._compare",
+    "Gallery": "klein_widget.store._gallery",
+    "KleinClient": "klein_widget.client._sync_client",
     "KleinMagics": "klein_widget.magic._magics",
     "KleinPanel": "klein_widget.widget._widget",
     "PromptBuilder": "klein_widget.lessons._prompts",
+    "Session": "klein_widget._session",
     "compare": "klein_widget.lessons._compare",
+    "connect": "klein_widget._connect",
     "expand_variants": "klein_widget.lessons._variants",
     "history": "klein_widget.lessons._history",
     "load_params": "klein_widget.lessons._history",
     "panel": "klein_widget.widget._widget",
     "render_grid": "klein_widget.ui._grid",
+    "resume": "klein_widget._connect",
+    "session": "klein_widget._session",
+    "set_api_key": "klein_widget._connect",
+    "use_emulator": "klein_widget._connect",
+    "use_pack": "klein_widget._connect",
 }
 
 __all__ = [
@@ -112,6 +125,34 @@ __all__ = [
 ]
 
 
+# The composition root: what a client's `gallery=` opens (the store), its batch progress bar
+# and its confirmation question (the UI), which client/ may not import itself. Wired here,
+# where every use of the package passes first (klein_widget.client cannot load without this
+# module), so a client journals the same whatever else was imported; each piece is imported
+# when first used, so this costs nothing at import.
+def _open_gallery(place: _journal.JournalPlace) -> _journal.Journal | None:
+    from klein_widget.store._place import resolve_gallery
+
+    return resolve_gallery(place)
+
+
+def _progress_bar(total: int, enabled: bool | None, label: str) -> _journal.Bar:
+    from klein_widget.ui._progress import progress_bar
+
+    return progress_bar(total, enabled=enabled, label=label)
+
+
+def _ask(question: str) -> str | None:
+    from klein_widget.ui._progress import ask
+
+    return ask(question)
+
+
+_journal.install(
+    _journal.Providers(open_journal=_open_gallery, progress_bar=_progress_bar, ask=_ask)
+)
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
@@ -126,3 +167,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     from klein_widget.magic._magics import KleinMagics
 
     ipython.register_magics(KleinMagics)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

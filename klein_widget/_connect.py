@@ -24,7 +24,18 @@ from klein_widget.store._resume import ResumeReport, resume_tasks
 if TYPE_CHECKING:
     from klein_widget.emulator import RunningEmulator
 
-__all__ = ["connect", "resume", "set_api_key", "use_emulator", "use_pack"]
+__all__ = [
+    "EMULATOR_TIME_ENV",
+    "connect",
+    "resume",
+    "set_api_key",
+    "use_emulator",
+    "use_pack",
+]
+
+EMULATOR_TIME_ENV = "KLEIN_EMULATOR_INFERENCE_TIME"
+"""Seconds per image of an emulator started by `use_emulator`/`connect` when no
+``inference_time`` is given (default: the emulator's own, 0.6 s); e.g. ``0.05`` for tests."""
 
 _plain_emulator: list[RunningEmulator] = []  # the one started without knobs, if running
 
@@ -59,7 +70,8 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
     ``packs``: lesson packs whose images it serves to every client, ...) and
     the fault rates of `Faults` by name (``fail_rate``, ``drop_rate``, ``nsfw_rate``, ...).
     A bad knob raises before the running emulator is touched. The environment variables
-    are set too, so code snippets run against it unchanged.
+    are set too, so code snippets run against it unchanged. ``$KLEIN_EMULATOR_INFERENCE_TIME``
+    (seconds) sets ``inference_time`` when it is not given.
 
     Example:
         >>> klein_widget.use_emulator()  # doctest: +SKIP
@@ -72,7 +84,8 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
     if old is not None and not knobs and old in _plain_emulator:
         running = old  # no knobs asks for a default emulator: only a default one is reused
     else:
-        running = start(port=0, **knobs)  # first: a bad knob leaves the old one running
+        # first: a bad knob leaves the old one running
+        running = start(port=0, **_with_configured_time(knobs))
         if old is not None:
             old.stop()
         shared.emulator = running
@@ -86,6 +99,20 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
             "its images are drawn locally (marked 'klein emulator'), not made by FLUX.2."
         )
     return running
+
+
+def _with_configured_time(knobs: dict[str, Any]) -> dict[str, Any]:
+    """``knobs`` with ``inference_time`` from `EMULATOR_TIME_ENV` when it is set and not given."""
+    value = os.environ.get(EMULATOR_TIME_ENV, "").strip()
+    if not value or "inference_time" in knobs:
+        return knobs
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(
+            f"${EMULATOR_TIME_ENV} must be a number of seconds, e.g. 0.05, not {value!r}"
+        ) from None
+    return {**knobs, "inference_time": seconds}
 
 
 def connect(*, quiet: bool = False) -> str:

@@ -19,14 +19,12 @@ from klein_widget.client import _config
 from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
-from klein_widget.client._journal import Providers, install
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.store._attached import stored_in_packs
 from klein_widget.store._gallery import Gallery
 from klein_widget.store._place import resolve_gallery
-from klein_widget.ui._progress import ask, progress_bar
 
 if TYPE_CHECKING:
     from klein_widget.emulator import RunningEmulator
@@ -61,6 +59,10 @@ class Session:
         self._async: AsyncKleinClient | None = None
         self.emulator: RunningEmulator | None = None
         self.client_options: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        where = self.gallery.path if self.gallery is not None else None
+        return f"Session(base_url={self.base_url!r}, gallery={str(where) if where else None!r})"
 
     # --- configuration -------------------------------------------------------------------
 
@@ -206,21 +208,14 @@ class Session:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
 
-# The composition root: the client's journal, batch progress bar and confirmation question
-# come from the store and the UI, which the client itself may not import.
-install(
-    Providers(
-        open_journal=resolve_gallery,
-        progress_bar=lambda total, enabled, label: progress_bar(
-            total, enabled=enabled, label=label
-        ),
-        ask=ask,
-    )
-)
-
-_SESSION = Session()
+_SESSION: Session | None = None  # made on first use, not at import
+_SESSION_LOCK = threading.Lock()
 
 
 def session() -> Session:
-    """The kernel's shared session."""
-    return _SESSION
+    """The kernel's shared session (made on first use)."""
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            _SESSION = Session()
+        return _SESSION

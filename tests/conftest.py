@@ -12,15 +12,17 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -50,6 +52,13 @@ HOME_STATE_VARS = (
     "MPLCONFIGDIR",
 )
 _HOME_STATE = pytest.StashKey[tuple[Path, dict[str, str | None]]]()
+
+
+# Hypothesis' per-example deadline (200 ms) measures the machine, not the code: with the
+# suite in 4 processes on 2 cores an example may wait its turn. Tests that set their own
+# deadline keep it.
+settings.register_profile("klein", deadline=None)
+settings.load_profile("klein")
 
 
 def fast_options(**overrides: Any) -> dict[str, Any]:
@@ -90,7 +99,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Clean environment and a fresh shared session for every test."""
-    for name in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL"):
+    for name in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL", "KLEIN_EMULATOR_INFERENCE_TIME"):
         # setenv first so monkeypatch restores the original even if code under test
         # (use_emulator, set_api_key) writes os.environ directly.
         monkeypatch.setenv(name, "")
@@ -160,9 +169,114 @@ def live_env(live_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) ->
     return live_emulator.base_url
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the slow browser tests last, so quick failures show first."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+# The slow tests (kernels, subprocesses, browsers, builds, hypothesis over real HTTP, waits
+# for real timeouts), by module or test id prefix: marked `slow`, so `-m "not slow"` is the
+# day-to-day loop. Browser and packaging tests are slow too.
+SLOW = (
+    # builds, bench runs, browsers, kernels
+    "tests/test_packaging.py",
+    "tests/test_home.py",
+    "tests/bench/test_bench_smoke.py",
+    "tests/browser/",
+    "tests/notebooks/test_lesson_pack.py",
+    "tests/notebooks/test_notebooks.py::test_running",
+    "tests/notebooks/test_notebooks.py::test_quickstart",
+    "tests/notebooks/test_notebooks.py::test_prompt",
+    "tests/notebooks/test_notebooks.py::test_seeds",
+    "tests/notebooks/test_notebooks.py::test_classroom",
+    "tests/magic/test_notebook.py",
+    "tests/store/test_notebook.py",
+    "tests/emulator/test_server.py::test_start_inside_a_real_jupyter_kernel",
+    "tests/lessons/test_compare.py::test_in_a_kernel",
+    "tests/panel/test_fallback.py::test_a_saved_notebook",
+    "tests/test_key_hygiene.py::test_saved_notebook",
+    # hypothesis over real HTTP or many examples
+    "tests/hostile/test_properties.py",
+    "tests/gateway/test_properties.py",
+    "tests/store/test_validation_properties.py",
+    "tests/magic/test_magic_args.py::test_format_then_parse",
+    # real waits for rate windows
+    "tests/client/test_rate_limits.py",
+    # `klein`, `klein emulator` and `klein gateway` as processes
+    "tests/unit/test_cli.py::test_generate",
+    "tests/unit/test_cli.py::test_python_m",
+    "tests/unit/test_cli.py::test_random_seed",
+    "tests/unit/test_cli.py::test_progress",
+    "tests/unit/test_cli.py::test_out_is",
+    "tests/unit/test_cli.py::test_with_the_gallery_off",
+    "tests/unit/test_cli.py::test_an_out",
+    "tests/unit/test_cli.py::test_a_server",
+    "tests/unit/test_cli.py::test_aspect",
+    "tests/unit/test_cli.py::test_failed_task",
+    "tests/unit/test_cli.py::test_enhance",
+    "tests/unit/test_cli.py::test_connect_without",
+    "tests/unit/test_cli.py::test_klein_emulator_without",
+    "tests/unit/test_cli.py::test_a_fixed_seed",
+    "tests/unit/test_cli.py::test_a_timeout",
+    "tests/unit/test_cli.py::test_sync_and_base64",
+    "tests/unit/test_cli_pack.py",
+    "tests/emulator/test_server.py::test_cli",
+    "tests/emulator/test_packs.py::test_klein_emulator",
+    "tests/gateway/test_students.py::test_the_cli",
+    "tests/gateway/test_students.py::test_serve_prints",
+)
+# The longest first under xdist, so they overlap with the many short ones instead of
+# leaving one worker busy at the end; each of these also makes the result others share
+# (`run_once`: the build, the bench run, the lessons' first runs).
+LONGEST_FIRST = (
+    "tests/test_packaging.py::test_the_wheel",
+    "tests/bench/test_bench_smoke.py::test_every_section",
+    "tests/browser/",
+    "tests/test_home.py",
+    "tests/notebooks/test_notebooks.py::test_running",
+    "tests/hostile/test_properties.py",
+)
+# Tests that read such a shared result: last, so no worker sits waiting for it.
+READ_LATER = ("tests/bench/", "tests/test_packaging.py::test_sdist", "tests/notebooks/")
+
+
+def _rank(item: pytest.Item) -> int:
+    for rank, prefix in enumerate(LONGEST_FIRST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(LONGEST_FIRST) + item.nodeid.startswith(READ_LATER)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark slow tests and order the run: under xdist the longest first; in one process the
+    browser tests last, so quick failures show first."""
+    for item in items:
+        slow_kind = any(item.get_closest_marker(kind) for kind in ("browser", "packaging"))
+        if slow_kind or item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+    if hasattr(config, "workerinput"):  # an xdist worker: all workers sort alike
+        items.sort(key=_rank)
+    else:
+        items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def run_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder that ``make`` fills once per test run and every xdist worker then reads.
+
+    A costly result (a build, a bench run, a lesson's kernel run) is made by the first worker
+    that needs it, under a file lock; the others wait and reuse it. In one process it is the
+    session's own temporary folder. A failing ``make`` leaves nothing, so the next one retries.
+    """
+    base = factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder
+    folder = root / f"once-{name}"
+    with open(root / f"once-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (folder / ".done").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                make(folder)
+                (folder / ".done").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
 
 
 def pytest_report_header() -> str:

@@ -7,6 +7,8 @@ temporary folder and none of the state variables set (``IPYTHONDIR``, ``JUPYTER_
 a real IPython shell that stores history, a notebook run in a real kernel, JupyterLab with a
 kernel, and Chromium opening it. Afterwards the fake home must still be empty.
 
+The shell-and-kernel probe runs twice: in one process, and under pytest-xdist (two workers,
+as ``scripts/test.sh`` runs the suite), where each worker sets up its own state folders.
 A control run without ``tests/conftest.py`` shows the probe is sensitive: the same shell and
 kernel then write ``~/.ipython``. Removing the isolation from ``tests/conftest.py`` or
 ``tests/browser/harness.py`` makes these tests fail and name what was written.
@@ -76,7 +78,9 @@ def _user_environment(home: Path) -> dict[str, str]:
     return env
 
 
-def _run_probe(tmp_path: Path, source: str, *, with_conftest: bool = True) -> list[str]:
+def _run_probe(
+    tmp_path: Path, source: str, *, with_conftest: bool = True, workers: int = 0
+) -> list[str]:
     """Run ``source`` as a test module in a fresh pytest; return what it left in HOME."""
     home = tmp_path / "home"
     home.mkdir()
@@ -85,8 +89,12 @@ def _run_probe(tmp_path: Path, source: str, *, with_conftest: bool = True) -> li
     (probe / "test_probe.py").write_text(source)
     (probe / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     plugins = ["-p", "tests.conftest"] if with_conftest else []
+    parallel = ["-p", "xdist", "-n", str(workers)] if workers else []
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", *plugins, "-q", "-x", str(probe / "test_probe.py")],
+        [
+            *(sys.executable, "-m", "pytest", *plugins, *parallel),
+            *("-q", "-x", str(probe / "test_probe.py")),
+        ],
         cwd=probe,
         env=_user_environment(home),
         stdin=subprocess.DEVNULL,
@@ -98,8 +106,9 @@ def _run_probe(tmp_path: Path, source: str, *, with_conftest: bool = True) -> li
     return sorted(str(path.relative_to(home)) for path in home.rglob("*"))
 
 
-def test_shell_and_kernel_leave_home_alone(tmp_path: Path) -> None:
-    written = _run_probe(tmp_path, SHELL_AND_KERNEL)
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "xdist"])
+def test_shell_and_kernel_leave_home_alone(tmp_path: Path, workers: int) -> None:
+    written = _run_probe(tmp_path, SHELL_AND_KERNEL, workers=workers)
     assert written == [], f"the test suite wrote into the user's home: {written}"
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_once
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -174,10 +176,7 @@ def test_readme_exit_codes_are_the_cli_help(command: tuple[str, ...]) -> None:
 # --------------------------------------------------------------------------- sdist and wheel
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sdist and wheel, built once for this module's tests."""
-    out = tmp_path_factory.mktemp("dist")
+def _build(out: Path) -> None:
     built = subprocess.run(
         [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
         capture_output=True,
@@ -185,7 +184,12 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=240,
     )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    return out
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and wheel, built once per test run (whichever xdist worker asks first)."""
+    return run_once(tmp_path_factory, "dist", _build)
 
 
 @pytest.mark.packaging

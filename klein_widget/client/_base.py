@@ -123,7 +123,10 @@ class BaseClient(SubmitRules, ProvenanceRules):
 
     def __repr__(self) -> str:
         key = "set" if self.has_api_key else "missing"
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key}, "
+            f"journal={self.journal!r})"
+        )
 
     def _headers(self, auth: bool) -> dict[str, str]:
         headers = {"User-Agent": f"klein-widget/{__version__}"}

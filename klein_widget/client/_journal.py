@@ -4,8 +4,11 @@ The client imports no store and no UI (an import rule, tested in
 ``tests/unit/test_import_rules.py``). Three things it needs live up there: the journal that
 keeps every paid task (the gallery), the progress bar of a batch, and a way to ask a person
 before a costly batch. The client names them here as protocols; the composition root
-(`klein_widget._session`, run by ``import klein_widget``) installs the real providers once
-with `install`. Without a provider a client keeps no journal, shows no bar and never asks.
+(``klein_widget/__init__.py``, which runs before any module of ``klein_widget.client`` can
+load) installs the real providers with `install`, each importing its piece on first use.
+What a client journals to is its ``journal=`` (explicit, e.g. the session) or what its
+``gallery=`` names (default: the default gallery); it shows in the client's repr. Without a
+provider (this module used alone) a client keeps no journal, shows no bar and never asks.
 
 Example:
     >>> journal_for(False) is None
@@ -103,7 +106,7 @@ _PROVIDERS = Providers()
 
 
 def install(providers: Providers) -> None:
-    """Install the real providers (called once, by `klein_widget._session`)."""
+    """Install the real providers (called once, by ``klein_widget/__init__.py``)."""
     global _PROVIDERS
     _PROVIDERS = providers
 

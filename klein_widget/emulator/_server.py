@@ -96,6 +96,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening now, so a client that connects as soon as the address is printed waits
+        # in the backlog instead of being refused while uvicorn starts.
+        sock.listen(socket.SOMAXCONN)
     except OSError:
         sock.close()
         raise

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_once
+
 ROOT = Path(__file__).resolve().parents[2]
 RATIO = re.compile(r"\b\d+\.\d\dx\b")
 TITLES = {
@@ -33,9 +35,8 @@ TITLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("bench") / "figures.json"
+def _run_smoke(folder: Path) -> None:
+    out = folder / "figures.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAVESPEED_")}
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--json", str(out)],
@@ -47,7 +48,14 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout, json.loads(out.read_text())
+    (folder / "stdout.txt").write_text(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    """One `python -m bench --smoke` per test run, whichever xdist worker asks first."""
+    folder = run_once(tmp_path_factory, "bench-smoke", _run_smoke)
+    return (folder / "stdout.txt").read_text(), json.loads((folder / "figures.json").read_text())
 
 
 def _section_text(stdout: str, title: str) -> str:

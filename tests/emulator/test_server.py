@@ -160,7 +160,7 @@ def test_cli_serves_with_its_flags_and_stops_cleanly_on_ctrl_c() -> None:
 
 def test_images_are_drawn_during_the_simulated_inference() -> None:
     """A real server has the image ready when it says completed; so does the emulator."""
-    with start(port=0, inference_time=0.3) as running, httpx.Client() as http:
+    with start(port=0, inference_time=1.0) as running, httpx.Client() as http:
         answer = http.post(
             running.base_url + "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image",
             json={"prompt": "a fox", "size": "1536*1536", "seed": 5},

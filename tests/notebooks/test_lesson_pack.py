@@ -3,6 +3,7 @@ those, make a pack that answers a student's same requests without sending anythi
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -12,20 +13,22 @@ from klein_widget import Gallery, GenerationRequest, KleinClient
 from klein_widget.emulator import create_app
 from klein_widget.store import make_pack, open_pack
 from tests.conftest import FAKE_KEY, fast_options
-from tests.notebooks.test_notebooks import execute, no_errors
+from tests.notebooks.test_notebooks import LessonRuns, no_errors
 from tests.store.packs import LOCAL_URL, teach
 
 BOAT = "a paper boat on a puddle, overcast light, reflections of a red umbrella"
 
 
-def test_a_pack_from_a_run_notebook_serves_a_student(tmp_path: Path, isolated: Path) -> None:
-    workdir = tmp_path / "lesson"
-    workdir.mkdir()
+def test_a_pack_from_a_run_notebook_serves_a_student(
+    tmp_path: Path, isolated: Path, lessons: LessonRuns
+) -> None:
+    run = lessons.first("03-seeds-and-batches.ipynb")  # a teacher's run, and its gallery
+    shutil.copytree(run.gallery, isolated)
     hidden = GenerationRequest("made but never shown", width=256, height=256, seed=3)
     teach(isolated, [hidden])  # the same gallery holds an image the notebook never shows
-    notebook = execute("03-seeds-and-batches.ipynb", workdir)
+    notebook = run.notebook
     no_errors(notebook)
-    saved = workdir / "03-run.ipynb"
+    saved = tmp_path / "03-run.ipynb"
     nbformat.write(notebook, saved)
 
     manifest = make_pack(saved, tmp_path / "lesson-03.zip")  # the gallery: $KLEIN_GALLERY

@@ -1,15 +1,25 @@
 """The lesson notebooks: committed clean, and every one runs top to bottom on the emulator.
 
 Each notebook is executed with nbclient in a fresh ``python3`` kernel, in a temporary
-folder (the gallery and saved files land there), with no WaveSpeed key in the environment
-(the autouse ``isolated`` fixture removes it), so ``klein_widget.connect()`` starts the
-emulator. Any error in any cell fails the test.
+folder (the gallery and saved files land there), with no WaveSpeed key in the environment,
+so ``klein_widget.connect()`` starts the emulator (50 ms an image, through
+``$KLEIN_EMULATOR_INFERENCE_TIME``). Any error in any cell fails the test.
+
+A kernel is the slow part: each lesson runs once per test run (`LessonRuns`, shared by the
+pytest-xdist workers), the tests of one lesson read that run, and the re-run test runs it a
+second time in a copy of its folder and gallery. New lessons in ``notebooks/`` are found by
+glob and run twice like the others.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +27,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.conftest import run_once
 from tests.notebooks import lesson_costs
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NAMES = [
+NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+CORE = [
     "00-teacher.ipynb",
     "01-quickstart.ipynb",
     "02-prompt-engineering.ipynb",
@@ -31,6 +43,7 @@ NAMES = [
 ]
 LESSONS = NAMES[1:]  # the students' notebooks (00 is the teacher's)
 CELL_TIMEOUT = 180  # seconds; a whole grid of images is one cell
+INFERENCE_TIME = "0.05"  # the emulator's seconds per image in the lessons' kernels
 
 
 def load(name: str) -> nbformat.NotebookNode:
@@ -38,7 +51,7 @@ def load(name: str) -> nbformat.NotebookNode:
 
 
 def test_the_lessons_are_all_there() -> None:
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
+    assert set(CORE) <= set(NAMES), NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -111,7 +124,7 @@ def left_behind(where: Path) -> list[str]:
     return sorted(p.name for p in where.iterdir() if p.name != "klein-outputs")
 
 
-def execute(name: str, where: Path) -> nbformat.NotebookNode:
+def execute(name: str, where: Path, gallery: Path) -> nbformat.NotebookNode:
     notebook = lesson_costs.with_measure(load(name))  # a last cell prints what it made
     client = NotebookClient(
         notebook,
@@ -119,8 +132,57 @@ def execute(name: str, where: Path) -> nbformat.NotebookNode:
         kernel_name="python3",
         resources={"metadata": {"path": str(where)}},
     )
-    client.execute()  # raises CellExecutionError on the first failing cell
+    # The kernel's environment: no key or endpoint (so connect() starts the emulator), this
+    # lesson's own gallery, and a quick emulator.
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL")
+    }
+    env.update(KLEIN_GALLERY=str(gallery), KLEIN_EMULATOR_INFERENCE_TIME=INFERENCE_TIME)
+    client.execute(env=env)  # raises CellExecutionError on the first failing cell
     return notebook
+
+
+@dataclass
+class LessonRun:
+    """A lesson run once in ``workdir``, its gallery and what the gallery recorded."""
+
+    notebook: nbformat.NotebookNode
+    workdir: Path
+    gallery: Path
+    made: dict[str, tuple[str, int, int, int]]
+
+
+def _first_run(name: str) -> Callable[[Path], None]:
+    def make(folder: Path) -> None:
+        workdir, gallery = folder / "lesson", folder / "klein-outputs"
+        workdir.mkdir()
+        nbformat.write(execute(name, workdir, gallery), folder / "run.ipynb")
+        (folder / "made.json").write_text(json.dumps(_made(gallery)))
+
+    return make
+
+
+class LessonRuns:
+    """Each lesson's first run, made once per test run (shared by the xdist workers through
+    `run_once`) and kept; tests read it and never change its folder."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._runs: dict[str, LessonRun] = {}
+
+    def first(self, name: str) -> LessonRun:
+        if name not in self._runs:
+            folder = run_once(self._factory, f"lesson-{Path(name).stem}", _first_run(name))
+            made = json.loads((folder / "made.json").read_text())
+            self._runs[name] = LessonRun(
+                nbformat.read(folder / "run.ipynb", as_version=4),
+                folder / "lesson",
+                folder / "klein-outputs",
+                {task: tuple(key) for task, key in made.items()},
+            )
+        return self._runs[name]
 
 
 def outputs(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
@@ -153,15 +215,9 @@ def no_errors(notebook: nbformat.NotebookNode) -> None:
         assert output.get("name") != "stderr" or "Traceback" not in output["text"], output
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    where = tmp_path / "lesson"
-    where.mkdir()
-    return where
-
-
-def test_quickstart_runs_on_the_emulator(workdir: Path) -> None:
-    notebook = execute("01-quickstart.ipynb", workdir)
+def test_quickstart_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("01-quickstart.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     lesson_costs.check("01-quickstart.ipynb", notebook)
     assert left_behind(workdir) == []
@@ -178,8 +234,9 @@ def test_quickstart_runs_on_the_emulator(workdir: Path) -> None:
     assert widgets, "the panel was not displayed"
 
 
-def test_prompt_engineering_runs_on_the_emulator(workdir: Path) -> None:
-    notebook = execute("02-prompt-engineering.ipynb", workdir)
+def test_prompt_engineering_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("02-prompt-engineering.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     cost = lesson_costs.check("02-prompt-engineering.ipynb", notebook)
     assert left_behind(workdir) == []
@@ -193,8 +250,9 @@ def test_prompt_engineering_runs_on_the_emulator(workdir: Path) -> None:
     assert 'role="alert"' not in text  # no failed cell in any grid
 
 
-def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
-    notebook = execute("03-seeds-and-batches.ipynb", workdir)
+def test_seeds_and_batches_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("03-seeds-and-batches.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     lesson_costs.check("03-seeds-and-batches.ipynb", notebook)
     assert left_behind(workdir) == []
@@ -224,8 +282,8 @@ def test_seeds_and_batches_runs_on_the_emulator(workdir: Path) -> None:
 
 def _made(gallery: Path) -> dict[str, tuple[str, int, int, int]]:
     """task id -> (prompt, width, height, seed) of every task the gallery recorded."""
-    import sqlite3
-
+    if not (gallery / "index.sqlite3").exists():  # nothing was saved (00's rehearsal)
+        return {}
     with sqlite3.connect(gallery / "index.sqlite3") as db:
         rows = db.execute("SELECT task_id, prompt, width, height, seed FROM images").fetchall()
     return {task_id: (prompt, w, h, seed) for task_id, prompt, w, h, seed in rows}
@@ -233,22 +291,28 @@ def _made(gallery: Path) -> dict[str, tuple[str, int, int, int]]:
 
 @pytest.mark.parametrize("name", LESSONS)  # 00's rehearsal saves nothing: its students
 def test_running_a_lesson_again_pays_for_no_fixed_seed(
-    name: str, workdir: Path, isolated: Path
+    name: str, lessons: LessonRuns, tmp_path: Path
 ) -> None:
     """Restart & Run All: every cell with a fixed seed is answered from the gallery the
     second time; only random seeds (new images) are sent again."""
-    no_errors(execute(name, workdir))
-    first = _made(isolated)
-    no_errors(execute(name, workdir))
-    again = {task: key for task, key in _made(isolated).items() if task not in first}
+    run = lessons.first(name)
+    no_errors(run.notebook)
+    first = run.made
+    # The second run in a copy of the first one's folder and gallery (the first is shared).
+    workdir, gallery = tmp_path / "lesson", tmp_path / "klein-outputs"
+    shutil.copytree(run.workdir, workdir)
+    shutil.copytree(run.gallery, gallery)
+    no_errors(execute(name, workdir, gallery))
+    again = {task: key for task, key in _made(gallery).items() if task not in first}
 
     assert first  # the lesson made images
     resent = sorted(set(again.values()) & set(first.values()))
     assert resent == [], f"{name} paid again for {resent}"
 
 
-def test_classroom_runs_on_a_gateway(workdir: Path) -> None:
-    notebook = execute("04-classroom.ipynb", workdir)
+def test_classroom_runs_on_a_gateway(lessons: LessonRuns) -> None:
+    run = lessons.first("04-classroom.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     lesson_costs.check("04-classroom.ipynb", notebook)
     assert left_behind(workdir) == []
@@ -264,8 +328,9 @@ def test_classroom_runs_on_a_gateway(workdir: Path) -> None:
     assert images(notebook) >= 1
 
 
-def test_teachers_notebook_rehearses_a_class(workdir: Path) -> None:
-    notebook = execute("00-teacher.ipynb", workdir)
+def test_teachers_notebook_rehearses_a_class(lessons: LessonRuns) -> None:
+    run = lessons.first("00-teacher.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     lesson_costs.check("00-teacher.ipynb", notebook)
     assert left_behind(workdir) == []
@@ -282,8 +347,9 @@ def test_teachers_notebook_rehearses_a_class(workdir: Path) -> None:
         assert abs(said - real) <= lesson_costs.TOLERANCE * max(real, 1), name
 
 
-def test_what_models_get_wrong_runs_on_the_emulator(workdir: Path) -> None:
-    notebook = execute("05-what-models-get-wrong.ipynb", workdir)
+def test_what_models_get_wrong_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("05-what-models-get-wrong.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     cost = lesson_costs.check("05-what-models-get-wrong.ipynb", notebook)
     assert left_behind(workdir) == []
@@ -293,8 +359,9 @@ def test_what_models_get_wrong_runs_on_the_emulator(workdir: Path) -> None:
     assert 'role="alert"' not in text
 
 
-def test_bias_safety_ethics_runs_on_the_emulator(workdir: Path) -> None:
-    notebook = execute("06-bias-safety-ethics.ipynb", workdir)
+def test_bias_safety_ethics_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("06-bias-safety-ethics.ipynb")
+    notebook, workdir = run.notebook, run.workdir
     no_errors(notebook)
     cost = lesson_costs.check("06-bias-safety-ethics.ipynb", notebook)
     assert left_behind(workdir) == []

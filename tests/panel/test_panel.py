@@ -115,7 +115,8 @@ async def test_a_click_delivered_on_another_loop_runs_on_the_panels_loop(
 async def test_status_and_progress_update_live_while_waiting(
     panel: KleinPanel, emulator: Emulator
 ) -> None:
-    emulator.configure(inference_time=1.2)
+    # Long enough for several polls even when a busy machine (parallel tests) slows the submit.
+    emulator.configure(inference_time=2.5)
     seen: list[str] = []
     bars: list[list[dict[str, object]]] = []
     panel.observe(lambda change: seen.append(change["new"]), "status")
@@ -570,7 +571,8 @@ async def test_on_the_emulator_every_price_says_simulated() -> None:
         made.seed = 2
         running = session().emulator
         assert running is not None
-        running.emulator.configure(inference_time=0.5)  # slow enough to see and cancel
+        # A job that stays in flight until cancelled, however busy the machine is.
+        running.emulator.configure(inference_time=30)
         click(made, "generate")
         await until(lambda: "Generating" in made.status, "the job to be accepted")
         assert made.cancel() == 1

@@ -166,3 +166,16 @@ def test_wavespeed_itself_needs_a_key_before_anything_is_sent() -> None:
     assert client.key_missing
     with pytest.raises(klein_widget.AuthenticationError, match="nothing was sent"):
         client.generate("a fox")
+
+
+def test_the_emulators_time_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from klein_widget._connect import EMULATOR_TIME_ENV
+
+    monkeypatch.setenv(EMULATOR_TIME_ENV, "0.05")
+    assert klein_widget.use_emulator(quiet=True).emulator.inference_time == 0.05
+    given = klein_widget.use_emulator(quiet=True, inference_time=0.02)  # a knob wins
+    assert given.emulator.inference_time == 0.02
+    monkeypatch.setenv(EMULATOR_TIME_ENV, "fast")
+    with pytest.raises(ValueError, match=EMULATOR_TIME_ENV):
+        klein_widget.use_emulator(quiet=True, fail_rate=0.5)
+    assert klein_widget.session().emulator is given  # a bad value leaves it running

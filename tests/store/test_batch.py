@@ -331,8 +331,9 @@ async def test_batch_adapts_to_the_accounts_concurrency(
     klein: KleinClient | AsyncKleinClient, emulator: Emulator
 ) -> None:
     # Long enough that the queue outlasts a busy machine's first polls (at 0.05 s, six
-    # tasks could all finish before a loaded client ever saw one of them queued).
-    emulator.configure(concurrency=1, inference_time=0.25)
+    # tasks could all finish before a loaded client ever saw one of them queued; 0.25 s was
+    # not enough with the suite in 4 processes on 2 cores).
+    emulator.configure(concurrency=1, inference_time=0.6)
     control = Concurrency(maximum=6, start=6)
 
     result = await batch(klein, [f"owl {i}" for i in range(6)], concurrency=control, **SMALL)

@@ -1,7 +1,14 @@
-"""`klein` as a user runs it: a real process against the loopback emulator."""
+"""`klein` as a user runs it: a real process against the loopback emulator.
+
+Cases that end before any request (help, bad input, a missing key) call the same entry
+point in this process (`in_process`: argv in, exit code and output out); a process start
+costs a second or more, and those cases do not depend on one.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import pty
 import subprocess
@@ -12,8 +19,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from klein_widget.cli import main
 from klein_widget.client._metadata import read_params, strip_params
-from klein_widget.emulator import RunningEmulator, start
+from klein_widget.emulator import Emulator, RunningEmulator, start
 from tests.conftest import FAKE_KEY
 
 # The console script pyproject.toml installs, next to this Python (as in an activated venv).
@@ -30,6 +38,26 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
         timeout=60,
         check=False,
     )
+
+
+def in_process(
+    args: list[str], env: dict[str, str], cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> subprocess.CompletedProcess[str]:
+    """``klein args`` run here through `main`, with the variables ``klein`` reads from
+    ``env``, in ``cwd``; what it printed and its exit code, as `run` returns them."""
+    for name in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL", "KLEIN_GALLERY"):
+        if name in env:
+            monkeypatch.setenv(name, env[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(cwd)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as exit:  # argparse's --help
+            code = exit.code if isinstance(exit.code, int) else 1
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -215,9 +243,10 @@ def test_errors_have_exit_codes_and_one_line(
     extra_env: dict[str, str],
     code: int,
     words: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = len(live_emulator.emulator.requests)
-    result = run(args, {**env, **extra_env}, tmp_path)
+    result = in_process(args, {**env, **extra_env}, tmp_path, monkeypatch)
     assert result.returncode == code
     assert words in result.stderr
     assert "Traceback" not in result.stderr
@@ -226,9 +255,11 @@ def test_errors_have_exit_codes_and_one_line(
     assert len(live_emulator.emulator.requests) == before  # nothing was sent
 
 
-def test_a_missing_key_offers_only_terminal_steps(env: dict[str, str], tmp_path: Path) -> None:
+def test_a_missing_key_offers_only_terminal_steps(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     no_key = {**env, "WAVESPEED_API_KEY": "", "WAVESPEED_BASE_URL": "https://api.wavespeed.ai"}
-    result = run(["generate", "a fox"], no_key, tmp_path)
+    result = in_process(["generate", "a fox"], no_key, tmp_path, monkeypatch)
     assert result.returncode == 3
     assert "set_api_key" not in result.stderr
     assert "use_emulator" not in result.stderr
@@ -276,8 +307,10 @@ def test_enhance_prints_the_new_prompt(env: dict[str, str], tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("command", [[], ["generate"], ["enhance"]])
-def test_every_help_lists_every_exit_code(command: list[str], tmp_path: Path) -> None:
-    result = run([*command, "--help"], dict(os.environ), tmp_path)
+def test_every_help_lists_every_exit_code(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = in_process([*command, "--help"], dict(os.environ), tmp_path, monkeypatch)
     assert result.returncode == 0
     assert result.stdout.startswith(f"usage: klein {' '.join(command)}".rstrip() + " ")
     codes = result.stdout.split("exit codes:", 1)[1]
@@ -335,6 +368,19 @@ def test_a_fixed_seed_comes_back_free_unless_fresh(
     assert read_params(two)["task_id"] == read_params(one)["task_id"]  # type: ignore[index]
 
 
+def _wait_until_finished(emulator: Emulator, prompt: str, limit: float = 10.0) -> None:
+    """Wait (at most ``limit`` s) until the emulator's task for ``prompt`` has finished."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        tasks = [
+            t for t in list(emulator.tasks.values()) if t.request and t.request.prompt == prompt
+        ]
+        if tasks and all(t.status(time.monotonic()) == "completed" for t in tasks):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the task for {prompt!r} did not finish in {limit} s")
+
+
 def test_a_timeout_says_klein_resume_and_klein_resume_fetches_it(
     env: dict[str, str], tmp_path: Path, live_emulator: RunningEmulator
 ) -> None:
@@ -345,7 +391,7 @@ def test_a_timeout_says_klein_resume_and_klein_resume_fetches_it(
         args = ["generate", "a slow owl", "-W", "256", "-H", "256", "--seed", "3"]
         late = run([*args, "--timeout", "0.3"], env, tmp_path)
         submits = emulator.count("POST")
-        time.sleep(1.6)  # the task finishes on the server meanwhile
+        _wait_until_finished(emulator, "a slow owl")  # the task finishes on the server
         fetched = run(["resume"], env, tmp_path)
     finally:
         emulator.configure(inference_time=previous)
