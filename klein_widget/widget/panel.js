@@ -273,6 +273,7 @@ function render({ model, el }) {
   function showFlagged(on) {
     root.classList.toggle("kp-nsfw-shown", on);
     for (const button of [nsfwShow, historyShow, lbShow]) button.setAttribute("aria-pressed", String(on));
+    drawFlaggedNote();
     drawLightbox();
   }
   const flaggedShown = () => root.classList.contains("kp-nsfw-shown");
@@ -604,6 +605,12 @@ function render({ model, el }) {
     code.textContent = all[tab] || "";
     copy.setAttribute("aria-label", `Copy the ${tab} code`);
   }
+  function drawFlaggedNote() {
+    const flagged = model.get("history_items").filter((e) => e.nsfw).length;
+    historyFlagged.textContent = `${flagged} image${flagged === 1 ? "" : "s"} flagged NSFW by the `
+      + `server, ${flaggedShown() ? "shown" : "hidden"}:`;
+    historyNsfw.hidden = flagged === 0;
+  }
   function drawHistory() {
     const items = model.get("history_items");
     const words = filter.value.trim().toLowerCase();
@@ -618,10 +625,7 @@ function render({ model, el }) {
     noMatch.hidden = !noMatch.textContent;
     const current = model.get("current_id");
     const stop = shown.some((e) => e.id === current) ? current : shown[0]?.id;
-    const flagged = items.filter((e) => e.nsfw).length;
-    historyFlagged.textContent = `${flagged} image${flagged === 1 ? "" : "s"} flagged NSFW by the `
-      + "server, hidden until shown:";
-    historyNsfw.hidden = flagged === 0;
+    drawFlaggedNote();
     strip.replaceChildren(...shown.map((entry) => {
       const pic = h("img", { alt: entry.alt || entry.prompt, src: thumbs.get(entry.id) || null,
         width: entry.width >= entry.height ? 96 : Math.round((96 * entry.width) / entry.height),

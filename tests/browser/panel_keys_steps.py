@@ -258,7 +258,8 @@ def check_nsfw_history(page: Any, panel: Any, shots: Path) -> list[str]:
         expect(flagged).to_have_count(1)
         expect(flagged.locator("img")).to_be_hidden()
         expect(flagged).to_contain_text("Flagged NSFW: hidden")
-        expect(panel.locator(".kp-history")).to_contain_text("1 image flagged NSFW")
+        history = panel.locator(".kp-history")
+        expect(history).to_contain_text("1 image flagged NSFW by the server, hidden")
         panel_screenshot(page, panel, shots / "history-nsfw-hidden.png")
 
     def by_keyboard() -> None:
@@ -268,6 +269,7 @@ def check_nsfw_history(page: Any, panel: Any, shots: Path) -> list[str]:
         page.keyboard.press("Enter")
         expect(flagged.locator("img")).to_be_visible()
         expect(flagged.locator(".kp-flag")).to_be_hidden()
+        expect(panel.locator(".kp-history")).to_contain_text("flagged NSFW by the server, shown")
         panel_screenshot(page, panel, shots / "history-nsfw-shown.png")
         page.keyboard.press("Enter")
         expect(flagged.locator("img")).to_be_hidden()
