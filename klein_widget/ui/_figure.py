@@ -22,7 +22,6 @@ from __future__ import annotations
 import html
 
 from klein_widget.client._generation import Generation
-from klein_widget.ui._text import prices_are_simulated
 
 __all__ = ["NSFW_NOTE", "alt_text", "generation_alt", "is_stand_in", "nsfw_gate"]
 
@@ -36,17 +35,17 @@ def alt_text(prompt: str, *, stand_in: bool) -> str:
 
 
 def is_stand_in(generation: Generation, base_url: str | None = None) -> bool:
-    """True if an emulator drew it: the server said its prices are simulated, or (when it
-    did not say) it came from a server on this machine.
+    """True if an emulator drew it: the provenance the image carries (`Generation.simulated`,
+    recorded by the client from the server's answers and kept by the gallery, so an
+    emulator image restored while a real key is set is still a stand-in; unknown
+    provenance counts as simulated). ``base_url``, where the image is shown from, does
+    not decide it: a gallery holds images of several servers.
 
     Example:
         >>> is_stand_in(generation, "https://api.wavespeed.ai")  # doctest: +SKIP
         False
     """
-    simulated = generation.prediction.simulated
-    if simulated is None:
-        return base_url is not None and prices_are_simulated(base_url)
-    return simulated
+    return generation.simulated
 
 
 def generation_alt(generation: Generation, base_url: str | None = None) -> str:

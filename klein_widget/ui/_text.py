@@ -25,6 +25,7 @@ from klein_widget.client._models import Prediction
 from klein_widget.client._run import Progress
 
 __all__ = [
+    "budget_left_text",
     "done_text",
     "error_text",
     "passed_over_text",
@@ -103,6 +104,20 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def budget_left_text(prediction: Prediction | None) -> str:
+    """``class budget $1.992 left`` when the answer came through a classroom gateway (its
+    ``data.gateway.budget_left_mills``: what the student's budget still holds), else ``""``.
+
+    Example:
+        >>> budget_left_text(None)
+        ''
+    """
+    left = prediction.budget_left_mills if prediction is not None else None
+    if left is None:
+        return ""
+    return f"class budget {price_text(left / 1000, None, simulated=False)} left"
+
+
 def done_text(generation: Generation, *, base_url: str | None) -> str:
     """The closing line: total time, the server's inference time, seed, size and cost.
 
@@ -128,9 +143,9 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
             parts.insert(0, passed_over_text(generation))
     width, height = generation.size
     parts += [f"seed {generation.seed}", f"{width}×{height}"]
-    left = generation.prediction.budget_left_mills
-    if left is not None:  # through a classroom gateway: what the student's budget holds
-        parts.append(f"class budget {price_text(left / 1000, base_url, simulated=False)} left")
+    left = budget_left_text(generation.prediction)
+    if left:
+        parts.append(left)
     parts += [
         price_text(generation.cost, base_url, simulated=generation.prediction.simulated),
     ]

@@ -27,8 +27,8 @@ from klein_widget.client._config import DEFAULT_BASE_URL
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Spend
 from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest
-from klein_widget.client._run import Progress
-from klein_widget.ui._text import price_text, progress_text
+from klein_widget.client._run import Progress, Stage
+from klein_widget.ui._text import budget_left_text, price_text, progress_text
 
 Kind = Literal["info", "busy", "ok", "warn", "error", "muted"]
 
@@ -39,7 +39,7 @@ NO_KEY_TEXT = (
 _STAGES = {  # what the progress bar names each stage
     "submitting": "sending",
     "rate_limited": "rate limited",
-    "submitted": "accepted",  # all that is known until the first poll: not "queued"
+    "submitted": "generating",  # see PanelJob.stage
     "queued": "queued",
     "processing": "generating",
     "downloading": "downloading",
@@ -66,21 +66,41 @@ class PanelJob:
         """True once the server may have accepted the task (it may be billed)."""
         return self.progress is not None and self.progress.stage != "rate_limited"
 
+    @property
+    def stage(self) -> Stage:
+        """The stage to show. Once WaveSpeed accepted the task it starts it at once
+        (``created`` turns ``processing`` within moments), but the client's first poll
+        waits until just before the image should be ready, so "accepted" would stand for
+        a 6 s job's whole life: it is shown as generating, with the elapsed time against
+        the estimate. A poll that says the task still waits shows it queued."""
+        stage = self.progress.stage if self.progress else "submitting"
+        return "processing" if stage == "submitted" else stage
+
     def line(self) -> str:
-        """What it is doing, with the elapsed time counted live."""
+        """What it is doing, with the elapsed time counted live (and, through a classroom
+        gateway, the student's budget left)."""
         progress = self.progress or Progress("submitting", 0.0, self.request)
-        live = dataclasses.replace(progress, elapsed=time.monotonic() - self.started)
-        return f"{progress_text(live)} · seed {self.request.seed}"
+        live = dataclasses.replace(
+            progress, stage=self.stage, elapsed=time.monotonic() - self.started
+        )
+        budget = self.budget()
+        return f"{progress_text(live)} · seed {self.request.seed}" + (
+            f" · {budget}" if budget else ""
+        )
+
+    def budget(self) -> str:
+        """``class budget $1.992 left`` from the gateway's latest answer, else ``""``."""
+        return budget_left_text(self.progress.prediction if self.progress else None)
 
     def item(self) -> dict[str, Any]:
         """The front end's progress bar for it."""
-        stage = self.progress.stage if self.progress else "submitting"
         return {
             "number": self.number,
-            "stage": _STAGES.get(stage, stage),
+            "stage": _STAGES.get(self.stage, self.stage),
             "elapsed": round(time.monotonic() - self.started, 2),
             "expected": self.expected,
             "seed": self.request.seed,
+            "budget": self.budget(),
             "text": self.line(),
         }
 

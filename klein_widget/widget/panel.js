@@ -9,9 +9,25 @@
 let counter = 0;
 const OFFLINE_AFTER = 5000; // ms without an answer from the kernel: a saved view
 const ANSWER_WITHIN = 4000; // ms for the kernel to answer a click (it acks every message)
-const LOST_TEXT = "This panel lost its kernel (restarted?). Run the cell again.";
-const SLOW_TEXT = "No answer from the kernel yet: it is busy with another cell, or it restarted "
-  + "(then run this panel's cell again).";
+// A widget's model lives in its kernel: a new kernel has no model for this view, so the
+// view cannot reconnect. Running the panel's cell again draws a new, live panel in its
+// place (its history comes back from the gallery); the note says exactly how, per front end.
+const AGAIN = {
+  jupyter: "Run this panel's cell again (Shift+Enter in it) for a live panel: "
+    + "your images are kept and come back in its history.",
+  voila: "Reload this page to start a new kernel and a live panel: your images are kept.",
+  other: "Run this panel's cell again for a live panel: your images are kept.",
+};
+const lostText = (where) => `This panel lost its kernel (it restarted or stopped). ${AGAIN[where]}`;
+const slowText = (where) => "No answer from the kernel yet: it is busy with another cell, or it "
+  + `restarted. If it restarted: ${AGAIN[where]}`;
+// Where the panel is drawn: a Jupyter notebook cell, a Voila app, or elsewhere (marimo).
+function frontEnd(el) {
+  if (location.pathname.includes("/voila/") || document.querySelector("body[data-voila], .voila-root")) {
+    return "voila";
+  }
+  return el.closest(".jp-Cell, .cell") ? "jupyter" : "other";
+}
 // Keys a range input answers: the panel handles them itself (Jupyter's notebook would
 // take arrows to move between cells), with the input's own step.
 const SLIDER_KEYS = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1,
@@ -81,6 +97,7 @@ function render({ model, el }) {
   const cleanups = [];
   let imageUrl = null;
   let shownKey = "";
+  let lastShownKey = "";
   let received = 0; // images that crossed the comm to this view (tests read it)
   let tab = "Python";
 
@@ -93,11 +110,11 @@ function render({ model, el }) {
       model.send({ type, ...extra });
     } catch (error) { // Jupyter: "Cannot send" once the comm's kernel restarted or died
       commGone = true;
-      markLost(LOST_TEXT);
+      markLost(lostText(frontEnd(el)));
       return;
     }
     if (type !== "hello" && type !== "want" && answerTimer === null) {
-      answerTimer = setTimeout(() => { answerTimer = null; markLost(commGone ? LOST_TEXT : SLOW_TEXT); },
+      answerTimer = setTimeout(() => { answerTimer = null; markLost((commGone ? lostText : slowText)(frontEnd(el))); },
         ANSWER_WITHIN);
     }
   };
@@ -212,8 +229,21 @@ function render({ model, el }) {
   const statusBox = h("div", { class: "kp-status", role: "status", "aria-live": "polite" });
   const retry = h("button", { type: "button", class: "kp-btn", onclick: () => send("retry") }, "Retry");
   const progress = h("div", { class: "kp-progress" });
-  const lostNote = h("div", { class: "kp-lost klein-error", role: "alert" });
+  const lostWords = h("span", {});
+  // In a notebook, one click puts the cursor in this panel's cell: Shift+Enter runs it.
+  const lostGo = h("button", { type: "button", class: "kp-btn", onclick: () => selectCell() },
+    "Go to this panel's cell");
+  const lostNote = h("div", { class: "kp-lost klein-error", role: "alert" }, lostWords, " ", lostGo);
   lostNote.hidden = true;
+  function selectCell() {
+    const cell = el.closest(".jp-Cell, .cell");
+    const editor = cell?.querySelector(".cm-content, .CodeMirror textarea, textarea");
+    if (!editor) return;
+    cell.scrollIntoView({ block: "nearest" });
+    editor.focus(); // Jupyter makes the focused editor's cell the active one
+    lostWords.textContent = "The cursor is in this panel's cell: press Shift+Enter to run it "
+      + "again (a live panel replaces this one).";
+  }
   const stageAnnouncer = h("div", { class: "kp-offscreen", "aria-live": "polite" });
 
   const controls = h("div", { class: "kp-controls" },
@@ -237,8 +267,18 @@ function render({ model, el }) {
   const staleNote = h("div", { class: "kp-stale kp-small" });
   const nsfwNote = h("div", { class: "kp-nsfw" },
     h("span", { text: "The server flagged this image as possibly unsafe (NSFW), so it is hidden. " }));
-  const nsfwShow = h("button", { type: "button", class: "kp-btn",
-    onclick: () => { root.classList.toggle("kp-nsfw-shown"); } }, "Show / hide");
+  // One control for every flagged picture in this view (the image, the history's
+  // thumbnails, the lightbox): hidden until shown, and hidden again when another image
+  // is shown.
+  function showFlagged(on) {
+    root.classList.toggle("kp-nsfw-shown", on);
+    for (const button of [nsfwShow, historyShow, lbShow]) button.setAttribute("aria-pressed", String(on));
+    drawFlaggedNote();
+    drawLightbox();
+  }
+  const flaggedShown = () => root.classList.contains("kp-nsfw-shown");
+  const nsfwShow = h("button", { type: "button", class: "kp-btn", "aria-pressed": "false",
+    onclick: () => showFlagged(!flaggedShown()) }, "Show / hide");
   nsfwNote.append(nsfwShow);
   const download = h("a", { class: "kp-btn", role: "button" }, "Download");
   const tabs = h("div", { class: "kp-tabs", role: "tablist", "aria-label": "Code for this image" });
@@ -257,6 +297,11 @@ function render({ model, el }) {
     placeholder: "words in the prompt" });
   const strip = h("div", { class: "kp-strip", role: "list" });
   const noMatch = h("div", { class: "kp-small kp-muted kp-nomatch" });
+  const historyShow = h("button", { type: "button", class: "kp-btn", "aria-pressed": "false",
+    "aria-label": "Show / hide the flagged thumbnails", onclick: () => showFlagged(!flaggedShown()) },
+  "Show / hide");
+  const historyFlagged = h("span", {});
+  const historyNsfw = h("div", { class: "kp-small kp-histnsfw" }, historyFlagged, " ", historyShow);
   filter.addEventListener("input", () => drawHistory());
   // One Tab stop for the whole strip (the image shown, else the newest); arrows move on.
   strip.addEventListener("keydown", (event) => {
@@ -277,7 +322,8 @@ function render({ model, el }) {
   });
   const history = h("section", { class: "kp-history", "aria-label": "History" },
     h("div", { class: "kp-row" }, historyHead,
-      h("label", { for: `${id}-filter`, class: "kp-small", text: "Filter" }), filter), noMatch, strip);
+      h("label", { for: `${id}-filter`, class: "kp-small", text: "Filter" }), filter), noMatch, historyNsfw,
+    strip);
   const spend = h("div", { class: "kp-small kp-muted kp-spend" });
 
   const root = h("div", { class: "klein-panel", "data-lm-suppress-shortcuts": "true",
@@ -314,7 +360,8 @@ function render({ model, el }) {
   // click would go nowhere). Any later message from the kernel undoes this (markLive).
   function markLost(text) {
     lost = text;
-    lostNote.textContent = text;
+    lostWords.textContent = text;
+    lostGo.hidden = frontEnd(el) !== "jupyter";
     lostNote.hidden = false;
     root.classList.remove("kp-busy");
     drawStatus();
@@ -342,6 +389,9 @@ function render({ model, el }) {
   const lbNext = h("button", { type: "button", class: "kp-btn", "aria-label": "Next image (newer)",
     onclick: () => step(-1) }, "Newer →");
   const lbClose = h("button", { type: "button", class: "kp-btn", onclick: () => closeLightbox() }, "Close");
+  const lbShow = h("button", { type: "button", class: "kp-btn", "aria-pressed": "false",
+    "aria-label": "Show / hide the flagged image", onclick: () => showFlagged(!flaggedShown()) },
+  "Show / hide");
   function step(by) {
     const items = model.get("history_items");
     const at = items.findIndex((e) => e.id === model.get("current_id"));
@@ -351,11 +401,12 @@ function render({ model, el }) {
   function drawLightbox() {
     if (!lightbox) return;
     const info = model.get("image_info");
-    const hidden = info.nsfw && !root.classList.contains("kp-nsfw-shown");
+    const hidden = info.nsfw && !flaggedShown();
     lbImg.src = imageUrl || "";
     lbImg.alt = info.alt || "";
     lbImg.hidden = hidden; // stepping onto a flagged image keeps it hidden
-    lbText.textContent = (hidden ? "Flagged NSFW, hidden (Show / hide is under the panel's image). " : "")
+    lbShow.hidden = !info.nsfw;
+    lbText.textContent = (info.nsfw ? `Flagged NSFW${hidden ? ", hidden" : ""}. ` : "")
       + `#${info.number} · ${info.prompt} · ${info.width}×${info.height} · seed ${info.seed}`;
     const items = model.get("history_items");
     const at = items.findIndex((e) => e.id === model.get("current_id"));
@@ -370,11 +421,11 @@ function render({ model, el }) {
       "data-p-suppress-shortcuts": "true",
       onclick: (e) => { if (e.target === lightbox) closeLightbox(); } },
       h("div", { class: "kp-lightbox-inner" }, lbImg, lbText,
-        h("div", { class: "kp-row" }, lbPrev, lbNext, lbClose)));
+        h("div", { class: "kp-row" }, lbPrev, lbNext, lbShow, lbClose)));
     lightbox.addEventListener("keydown", (event) => {
       const keys = { Escape: () => closeLightbox(), ArrowLeft: () => step(1), ArrowRight: () => step(-1) };
       if (event.key === "Tab") {
-        const stops = [lbPrev, lbNext, lbClose].filter((b) => !b.disabled);
+        const stops = [lbPrev, lbNext, lbShow, lbClose].filter((b) => !b.disabled && !b.hidden);
         const at = stops.indexOf(focusedIn(lightbox));
         const next = stops[(at + (event.shiftKey ? -1 : 1) + stops.length) % stops.length];
         next.focus();
@@ -492,6 +543,7 @@ function render({ model, el }) {
         h("span", { class: "kp-small", text: `Seed ${job.seed}: ${job.stage} · ${job.elapsed.toFixed(1)} s`
           + (job.expected ? ` of ~${job.expected.toFixed(1)} s` : "")
           + (job.expected && job.elapsed > 1.5 * job.expected ? " (longer than usual)" : "")
+          + (job.budget ? ` · ${job.budget}` : "")
         }),
         bar,
         h("button", { type: "button", class: "kp-btn kp-x", "aria-label": `Cancel the image with seed ${job.seed}`,
@@ -532,7 +584,8 @@ function render({ model, el }) {
     download.download = info.filename || "klein.png";
     caption.textContent = info.done || "";
     root.classList.toggle("kp-nsfw", !!info.nsfw);
-    root.classList.remove("kp-nsfw-shown");
+    if (shownKey !== lastShownKey) showFlagged(false); // another image: flagged ones hide again
+    lastShownKey = shownKey;
     drawStale();
     drawSnippets();
     drawLightbox();
@@ -552,6 +605,12 @@ function render({ model, el }) {
     code.textContent = all[tab] || "";
     copy.setAttribute("aria-label", `Copy the ${tab} code`);
   }
+  function drawFlaggedNote() {
+    const flagged = model.get("history_items").filter((e) => e.nsfw).length;
+    historyFlagged.textContent = `${flagged} image${flagged === 1 ? "" : "s"} flagged NSFW by the `
+      + `server, ${flaggedShown() ? "shown" : "hidden"}:`;
+    historyNsfw.hidden = flagged === 0;
+  }
   function drawHistory() {
     const items = model.get("history_items");
     const words = filter.value.trim().toLowerCase();
@@ -566,18 +625,23 @@ function render({ model, el }) {
     noMatch.hidden = !noMatch.textContent;
     const current = model.get("current_id");
     const stop = shown.some((e) => e.id === current) ? current : shown[0]?.id;
+    drawFlaggedNote();
     strip.replaceChildren(...shown.map((entry) => {
       const pic = h("img", { alt: entry.alt || entry.prompt, src: thumbs.get(entry.id) || null,
         width: entry.width >= entry.height ? 96 : Math.round((96 * entry.width) / entry.height),
         height: entry.height >= entry.width ? 96 : Math.round((96 * entry.height) / entry.width) });
       return h("div", { role: "listitem", class: "kp-cell" }, h("button", {
-        type: "button", class: `klein-thumb${entry.id === current ? " klein-current" : ""}`,
+        type: "button", class: `klein-thumb${entry.id === current ? " klein-current" : ""}`
+          + (entry.nsfw ? " kp-flagged" : ""),
         tabindex: entry.id === stop ? 0 : -1,
         "aria-current": entry.id === current ? "true" : null,
         title: `#${entry.number} · seed ${entry.seed}${entry.nsfw ? " · flagged NSFW" : ""}\n${entry.prompt}\nClick to restore`,
-        "aria-label": `Restore image #${entry.number}: ${entry.prompt}, ${entry.width}×${entry.height}, seed ${entry.seed}`,
+        "aria-label": `Restore image #${entry.number}${entry.nsfw ? " (flagged NSFW)" : ""}: `
+          + `${entry.prompt}, ${entry.width}×${entry.height}, seed ${entry.seed}`,
         onclick: () => send("restore", { id: entry.id }) },
-        pic, h("span", { class: "kp-small", text: `${entry.width}×${entry.height} · ${entry.seed}` })));
+        entry.nsfw ? h("span", { class: "kp-pic" }, pic, h("span", { class: "kp-flag", text: "Flagged NSFW: hidden" }))
+          : pic,
+        h("span", { class: "kp-small", text: `${entry.width}×${entry.height} · ${entry.seed}` })));
     }));
   }
 

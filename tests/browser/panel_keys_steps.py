@@ -212,7 +212,7 @@ def check_nsfw(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) ->
         expect(panel.locator(".kp-caption")).to_contain_text("seed 7", timeout=30_000)
         expect(panel.locator(".kp-nsfw")).to_contain_text("so it is hidden")
         expect(enlarge).to_be_hidden()
-        panel.get_by_role("button", name="Show / hide").click()
+        panel.get_by_role("button", name="Show / hide", exact=True).click()
         expect(enlarge).to_be_visible()
         panel_screenshot(page, panel, shots / "panel-nsfw-shown.png")
 
@@ -224,6 +224,17 @@ def check_nsfw(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) ->
         expect(dialog).to_contain_text("Flagged NSFW, hidden", timeout=10_000)
         expect(dialog.locator("img")).to_be_hidden()
         page.screenshot(path=str(shots / "lightbox-nsfw.png"))
+        # The same control, in the dialog, by keyboard: Tab reaches it (focus stays inside).
+        show = dialog.get_by_role("button", name="Show / hide the flagged image")
+        for _ in range(4):
+            if focused(page)["label"] == "Show / hide the flagged image":
+                break
+            page.keyboard.press("Tab")
+        assert focused(page)["label"] == "Show / hide the flagged image", focused(page)
+        page.keyboard.press("Enter")
+        expect(dialog.locator("img")).to_be_visible()
+        expect(show).to_have_attribute("aria-pressed", "true")
+        page.screenshot(path=str(shots / "lightbox-nsfw-shown.png"))
         page.keyboard.press("Escape")
         expect(dialog).to_have_count(0)
 
@@ -231,11 +242,82 @@ def check_nsfw(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) ->
     soft(problems, "a flagged image stays hidden in the lightbox", hidden_in_lightbox)
     if dialog.count():
         dialog.get_by_role("button", name="Close").click()
+    problems += check_nsfw_history(page, panel, shots)
+    return problems
+
+
+def check_nsfw_history(page: Any, panel: Any, shots: Path) -> list[str]:
+    """A flagged thumbnail is hidden (not only blurred) behind the panel's one "Show / hide",
+    which the keyboard reaches from the history's filter."""
+    problems: list[str] = []
+    flagged = panel.locator(".klein-thumb.kp-flagged")
+
+    def hidden() -> None:
+        panel.get_by_role("button", name=re.compile(r"^Restore image #2:")).click()
+        expect(panel.get_by_label("Seed", exact=True)).to_have_value("6")
+        expect(flagged).to_have_count(1)
+        expect(flagged.locator("img")).to_be_hidden()
+        expect(flagged).to_contain_text("Flagged NSFW: hidden")
+        history = panel.locator(".kp-history")
+        expect(history).to_contain_text("1 image flagged NSFW by the server, hidden")
+        panel_screenshot(page, panel, shots / "history-nsfw-hidden.png")
+
+    def by_keyboard() -> None:
+        panel.get_by_label("Filter", exact=True).focus()
+        page.keyboard.press("Tab")
+        assert focused(page)["label"] == "Show / hide the flagged thumbnails", focused(page)
+        page.keyboard.press("Enter")
+        expect(flagged.locator("img")).to_be_visible()
+        expect(flagged.locator(".kp-flag")).to_be_hidden()
+        expect(panel.locator(".kp-history")).to_contain_text("flagged NSFW by the server, shown")
+        panel_screenshot(page, panel, shots / "history-nsfw-shown.png")
+        page.keyboard.press("Enter")
+        expect(flagged.locator("img")).to_be_hidden()
+
+    soft(problems, "a flagged thumbnail is hidden in the history", hidden)
+    soft(problems, "the history's Show / hide by keyboard", by_keyboard)
+    return problems
+
+
+LINE_TOPS_JS = """el => {
+  // The top of the line each of the words "Before:" and "After:" is drawn on.
+  const text = el.firstChild;
+  const top = (word) => {
+    const at = text.textContent.indexOf(word);
+    const range = document.createRange();
+    range.setStart(text, at);
+    range.setEnd(text, at + word.length);
+    const box = range.getBoundingClientRect();
+    return [Math.round(box.top), Math.round(box.left - el.getBoundingClientRect().left)];
+  };
+  return { before: top("Before:"), after: top("After:") };
+}"""
+
+
+def check_enhance_lines(panel: Any, shots: Path) -> list[str]:
+    """The enhancer's note puts "After:" on a line of its own, at the line's start."""
+    problems: list[str] = []
+
+    def two_lines() -> None:
+        panel.get_by_label("Prompt", exact=True).fill("a fox")
+        panel.get_by_role("button", name="Enhance prompt").click()
+        note = panel.locator(".kp-note")
+        expect(note).to_contain_text("After:", timeout=30_000)
+        tops = note.evaluate(LINE_TOPS_JS)
+        (before_top, _), (after_top, after_left) = tops["before"], tops["after"]
+        assert after_top > before_top, f"Before/After on one line: {tops}"
+        assert after_left <= 2, f'"After:" does not start its line: {tops}'
+        note.screenshot(path=str(shots / "enhance-note.png"))
+        panel.get_by_role("button", name="Undo").click()
+
+    soft(problems, "the enhancer's Before/After on two lines", two_lines)
     return problems
 
 
 def check_lost_kernel(page: Any, panel: Any, restart: Callable[[], None], shots: Path) -> list[str]:
-    """After a kernel restart the panel says it lost its kernel and stops offering Generate."""
+    """After a kernel restart the panel says it lost its kernel, stops offering Generate and
+    says exactly what to do; its button puts the cursor in the cell, Shift+Enter runs it,
+    and a live panel replaces the dead one (its history back from the gallery)."""
     problems: list[str] = []
     restart()
 
@@ -248,10 +330,25 @@ def check_lost_kernel(page: Any, panel: Any, restart: Callable[[], None], shots:
         note = panel.locator(".kp-lost")
         expect(note).to_be_visible(timeout=15_000)
         expect(note).to_contain_text("lost its kernel")
+        expect(note).to_contain_text("Run this panel's cell again (Shift+Enter in it)")
         expect(panel.get_by_role("button", name="Generate")).to_be_disabled()
+
+    def runs_again() -> None:
+        panel.get_by_role("button", name="Go to this panel's cell").click()
+        expect(panel.locator(".kp-lost")).to_contain_text("press Shift+Enter")
+        page.keyboard.press("Shift+Enter")
+        # The cell's output is replaced: a new panel, live, with the images made before.
+        expect(panel.locator(".kp-lost")).to_be_hidden(timeout=60_000)
+        expect(panel.get_by_role("button", name="Generate")).to_be_enabled(timeout=60_000)
+        expect(panel.locator(".klein-thumb")).to_have_count(3, timeout=60_000)
+        set_fields(panel, "a fox after the restart", 512, 512, 9)
+        panel.get_by_role("button", name="Generate").click()
+        expect(panel.locator(".kp-caption")).to_contain_text("seed 9", timeout=60_000)
 
     soft(problems, "a restarted kernel's panel says so", says_lost)
     panel_screenshot(page, panel, shots / "panel-lost-kernel.png")
+    soft(problems, "the panel's cell runs again from its note", runs_again)
+    panel_screenshot(page, panel, shots / "panel-after-restart.png")
     return problems
 
 
@@ -271,6 +368,7 @@ def keys_problems(
     problems += check_lightbox(page, panel, shots)
     problems += check_history_strip(panel)
     problems += check_nsfw(page, panel, emulator, shots)
+    problems += check_enhance_lines(panel, shots)
     if restart is not None:
         problems += check_lost_kernel(page, panel, restart, shots)
     return problems
