@@ -39,8 +39,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
 from klein_widget.client._metadata import detect_format
-from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID, GenerationRequest
+from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
+from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import (
     EXCEPTION_HANDLERS,
@@ -56,6 +58,7 @@ from klein_widget.emulator._http import (
 from klein_widget.emulator._network import Latency
 from klein_widget.emulator._prompts import MODES, STYLES, enhance_prompt
 from klein_widget.emulator._state import DEFAULT_MAX_BODY_BYTES, Emulator, Task
+from klein_widget.emulator._uploads import UPLOAD_ROUTES
 from klein_widget.store._pack import LessonPack, PackError, open_pack
 
 __all__ = ["create_app"]
@@ -95,6 +98,7 @@ async def _task_json(request: Request, task: Task, *, status: str | None = None)
         # Not WaveSpeed's: tells clients that its prices bill nothing and its images are
         # stand-ins. `create_app(simulated=False)` plays a real service (tests, rehearsals).
         "simulated": getattr(request.app.state, "simulated", True),
+        "price_mills": task.price_mills,  # the emulator's own: this model's price (simulated)
     }
 
 
@@ -108,7 +112,7 @@ async def index(request: Request) -> JSONResponse:
         {
             "name": "klein emulator",
             "about": "A local stand-in for WaveSpeed's API; images are placeholders.",
-            "models": [MODEL_ID, ENHANCER_MODEL_ID],
+            "models": [*(m.id for m in MODELS), ENHANCER_MODEL_ID],
             "submit": f"{base}/api/v3/{MODEL_ID}",
             "result": f"{base}/api/v3/predictions/{{id}}/result",
             "lesson_packs": [pack.name for pack in _emulator(request).packs],
@@ -117,25 +121,22 @@ async def index(request: Request) -> JSONResponse:
 
 
 async def submit(request: Request) -> Response:
-    """``POST /api/v3/{model}``: the text-to-image model or the prompt optimizer."""
+    """``POST /api/v3/{model}``: a model of the klein family or the prompt optimizer."""
     emu = _emulator(request)
     authorize(request, emu)
     model = request.path_params["model"]
-    if model not in (MODEL_ID, ENHANCER_MODEL_ID):
-        raise Problem(
-            404,
-            f"Model {model!r} not found: this emulator serves {MODEL_ID} and {ENHANCER_MODEL_ID}.",
-        )
+    family = find_model(model) if model == model.lower() else None  # ids are lower case
+    if family is None and model != ENHANCER_MODEL_ID:
+        served = ", ".join([*(m.id for m in MODELS), ENHANCER_MODEL_ID])
+        raise Problem(404, f"Model {model!r} not found: this emulator serves {served}.")
     body = await read_json(request, emu.max_body_bytes)
-    if model == ENHANCER_MODEL_ID:
+    if family is None:
         return await _enhance(request, emu, body)
     fault = emu.next_fault("submit")
     if isinstance(fault, int):
         return fault_response(fault)
-    try:
-        gen = GenerationRequest.from_json(body)
-    except (ValueError, TypeError) as exc:  # InvalidRequestError is a ValueError
-        raise Problem(400, str(exc)) from None
+    order = await read_order(request, emu, family, body)
+    gen = order.request
     now = time.monotonic()
     wait = emu.rate_limited(now)
     if wait is not None:
@@ -147,10 +148,13 @@ async def submit(request: Request) -> Response:
             headers={"Retry-After": str(retry)},
         )
     try:  # reading and checking a pack's image is file work: off the loop
-        stored = await run_in_threadpool(emu.pack_image, gen) if emu.packs else None
+        packed = emu.packs and family == DEFAULT_MODEL  # packs hold the default model's
+        stored = await run_in_threadpool(emu.pack_image, gen) if packed else None
     except PackError as error:  # the pack changed on disk since the emulator started
         raise Problem(500, str(error)) from None
-    task = emu.submit(gen, now, stored=stored)
+    task = emu.submit(
+        gen, now, stored=stored, model=family, references=order.references, loras=order.loras
+    )
     _prerender(emu, task)
     act(fault)  # a "drop" here comes after the task was accepted, as the real risk is
     if gen.sync_mode:
@@ -322,6 +326,8 @@ def create_app(
             Route("/", index, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}/result", result, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}", result, methods=["GET"]),
+            *UPLOAD_ROUTES,  # before the catch-all submit path
+            *PRICE_ROUTES,
             Route("/api/v3/{model:path}", submit, methods=["POST"]),
             Route("/emulator/images/{task_id}/{index:int}.png", image, methods=["GET"]),
         ],

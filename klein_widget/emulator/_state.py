@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import (
     ENHANCER_MODEL_ID,
-    MODEL_ID,
     RANDOM_SEED,
     GenerationRequest,
 )
@@ -43,6 +43,7 @@ from klein_widget.emulator._faults import (
     FaultScript,
 )
 from klein_widget.emulator._task import TIERS, RequestRecord, Task, Tier, check_knobs
+from klein_widget.emulator._uploads import Uploads
 
 if TYPE_CHECKING:
     from klein_widget.store._pack import LessonPack
@@ -118,7 +119,11 @@ class Emulator:
         self.requests: list[RequestRecord] = []
         """Every answered request, oldest first (see `count`)."""
         self.accepted = 0
-        """Text-to-image tasks accepted, i.e. billed (the optimizer is free here)."""
+        """Image tasks accepted, i.e. billed (the optimizer and uploads are free here)."""
+        self.billed_mills = 0
+        """What the accepted tasks cost at each model's price (simulated), in mills."""
+        self.uploads = Uploads()
+        """Files sent with WaveSpeed's upload protocol (see `_uploads`)."""
         self._window_start = -math.inf
         self._window_count = 0
 
@@ -232,14 +237,16 @@ class Emulator:
         )
 
     def reset(self) -> None:
-        """Forget tasks, the log, scripted faults, the rate window and ``accepted``."""
+        """Forget tasks, uploads, the log, scripted faults, the rate window and ``accepted``."""
         with self._lock:
             self.tasks.clear()
             self.requests.clear()
             self.accepted = 0
+            self.billed_mills = 0
             self._window_start = -math.inf
             self._window_count = 0
         self._script.clear()
+        self.uploads.clear()
         self._dice = FaultDice(self._faults, self.seed)
 
     # -- tasks ---------------------------------------------------------------------------
@@ -262,7 +269,9 @@ class Emulator:
         if self.concurrency is None:
             return earliest
         busy = sorted(
-            t.finish for t in self.tasks.values() if t.model == MODEL_ID and t.finish > earliest
+            t.finish
+            for t in self.tasks.values()
+            if t.model != ENHANCER_MODEL_ID and t.finish > earliest
         )
         if len(busy) < self.concurrency:
             return earliest
@@ -271,8 +280,8 @@ class Emulator:
 
     def _new_task(self, model: str, now: float, duration: float, **fields: Any) -> Task:
         with self._lock:
-            # Only text-to-image tasks queue; the optimizer starts at once.
-            start = self._schedule(now) if model == MODEL_ID else now
+            # Only image tasks queue; the optimizer starts at once.
+            start = self._schedule(now) if model != ENHANCER_MODEL_ID else now
             task = Task(
                 id=uuid.uuid4().hex,
                 model=model,
@@ -296,19 +305,27 @@ class Emulator:
         return None
 
     def submit(
-        self, request: GenerationRequest, now: float | None = None, *, stored: bytes | None = None
+        self,
+        request: GenerationRequest,
+        now: float | None = None,
+        *,
+        stored: bytes | None = None,
+        model: KleinModel = DEFAULT_MODEL,
+        references: tuple[bytes, ...] = (),
+        loras: tuple[tuple[str, float], ...] = (),
     ) -> Task:
-        """Accept (and bill) one text-to-image task; a -1 seed becomes a random one.
+        """Accept (and bill, at ``model``'s price) one image task; a -1 seed becomes a
+        random one.
 
         ``stored``: the image to serve (a lesson pack's, see `pack_image`) instead of a
-        drawn one."""
+        drawn one. ``references``: an edit's input images; ``loras``: (path, scale)s."""
         now = time.monotonic() if now is None else now
         if request.seed == RANDOM_SEED:
             # Like the real service: random, not reproducible, and not reported back.
             request = request.with_concrete_seed()
         fault = self.next_fault("task")
         task = self._new_task(
-            MODEL_ID,
+            model.id,
             now,
             self.inference_time,
             request=request,
@@ -320,9 +337,13 @@ class Emulator:
             ),
             nsfw=fault == "nsfw",
             stored=stored,
+            references=references,
+            loras=loras,
+            price_mills=model.reserve_mills,  # an unconfirmed price: the family's highest
         )
         with self._lock:
             self.accepted += 1
+            self.billed_mills += task.price_mills
         return task
 
     def submit_text(self, text: str, now: float | None = None) -> Task:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from klein_widget.client._models import GenerationRequest, Status
+from klein_widget.emulator._edit_render import edit_png
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._render import render_png
 
@@ -22,6 +23,7 @@ __all__ = ["TIERS", "RequestRecord", "Task", "Tier", "check_knobs"]
 
 # Enough for a sync answer and its download; a classroom server must not hoard images.
 _render = lru_cache(maxsize=32)(render_png)
+_render_edit = lru_cache(maxsize=8)(edit_png)  # keyed by the references' bytes too
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class Task:
     nsfw: bool = False
     prerendered: bool = False  # the image was drawn during the simulated inference
     stored: bytes | None = None  # a lesson pack's image for this request, served as it is
+    references: tuple[bytes, ...] = ()  # an edit's input images, first one first
+    loras: tuple[tuple[str, float], ...] = ()  # (path, scale) of each LoRA, as sent
+    price_mills: int = 0  # what this task bills (simulated), from the family's table
 
     def status(self, now: float) -> Status:
         """Where the task stands at monotonic time ``now``."""
@@ -83,6 +88,8 @@ class Task:
         if self.stored is not None:
             return self.stored
         r = self.request
+        if self.references:
+            return _render_edit(r.prompt, r.seed, r.width, r.height, self.references)
         return _render(r.prompt, r.seed, r.width, r.height)
 
 
