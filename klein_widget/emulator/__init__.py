@@ -1,11 +1,14 @@
-"""A local WaveSpeed-compatible server for FLUX.2 [klein] 4B: no key, no network.
+"""A local WaveSpeed-compatible server for the FLUX.2 [klein] family: no key, no network.
 
 It speaks the same v3 API as WaveSpeed (same routes, envelope, statuses, sync and base64
 modes, validation, 401/404/429), so the official ``wavespeed`` SDK and klein-widget's own
 clients work against it unchanged, and it can misbehave on purpose (queueing, rate limits,
 5xx, dropped connections, failed tasks, sync timeouts, NSFW flags) to test clients.
 Images are pleasant placeholders, stamped "klein emulator", deterministic in
-(prompt, seed, size).
+(prompt, seed, size); an edit's is its first reference recoloured by the prompt, stamped
+"klein emulator · edit". Every model of the family is served at its own path, billed at
+its price (simulated), with WaveSpeed's upload protocol (``POST /api/v3/media/uploads``)
+and price endpoint (``POST /api/v3/model/price``).
 
 Three ways to run it:
 

@@ -1,9 +1,14 @@
-"""The emulator's HTTP surface: WaveSpeed's v3 API for FLUX.2 [klein] 4B, as a Starlette app.
+"""The emulator's HTTP surface: WaveSpeed's v3 API for FLUX.2 [klein], as a Starlette app.
 
 Routes (every JSON answer is the ``{"code", "message", "data"}`` envelope):
 
-* ``POST /api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image``: submit (or, with
-  ``enable_sync_mode``, submit and wait); validation by `GenerationRequest.from_json`.
+* ``POST /api/v3/<id>`` for each model of the family (``client/_family.py``; the 4B
+  text-to-image is ``wavespeed-ai/flux-2-klein-4b/text-to-image``): submit (or, with
+  ``enable_sync_mode``, submit and wait); validation by `_family_routes.read_order`
+  (edits' ``images``, LoRAs) and `GenerationRequest.from_json`. Answers also carry
+  ``price_mills``, the model's price billed (simulated), next to ``simulated``.
+* ``POST /api/v3/media/uploads`` and its PUT / download URLs: `_uploads`.
+* ``POST /api/v3/model/price``: a model's price (the emulator's own): `_family_routes`.
 * ``POST /api/v3/wavespeed-ai/prompt-optimizer``: ``{"text", "mode", "style"}``; the
   enhanced prompt is ``data.outputs[0]``. Free, not rate limited.
 * ``GET /api/v3/predictions/{id}/result`` and ``GET /api/v3/predictions/{id}``.
