@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from klein_widget.emulator._http import Problem, authorize, envelope, read_json
+from klein_widget.emulator._http import Problem, act, authorize, envelope, read_json
 
 if TYPE_CHECKING:
     from klein_widget.emulator._state import Emulator
@@ -112,6 +112,9 @@ def _store(request: Request) -> Uploads:
 async def create_upload(request: Request) -> Response:
     """``POST /api/v3/media/uploads``: a ticket for one file (free)."""
     emu = cast("Emulator", request.app.state.emulator)
+    answer = act(emu.next_fault("upload"))
+    if answer is not None:
+        return answer
     authorize(request, emu)
     body = await read_json(request, emu.max_body_bytes)
     name, size, kind = body.get("filename"), body.get("size"), body.get("content_type")
@@ -137,6 +140,9 @@ async def put_upload(request: Request) -> Response:
     """``PUT /emulator/uploads/{token}``: the bytes of a ticket (no key: another host)."""
     if "authorization" in request.headers:
         raise Problem(400, UPLOAD_KEY_REFUSED)
+    answer = act(cast("Emulator", request.app.state.emulator).next_fault("upload"))
+    if answer is not None:
+        return answer
     store = _store(request)
     item = store.get(request.path_params["token"])
     if item is None:

@@ -174,3 +174,21 @@ async def test_an_edit_fetches_a_loopback_url_from_another_server(live: RunningE
         r = await http.post(resolve_model("4b-edit").path, json=body)
         assert r.status_code == 400
         assert r.json()["message"] == "images[0] is larger than 1000 bytes."
+
+
+async def test_scripted_upload_faults_hit_the_ticket_then_the_put(
+    http: httpx.AsyncClient, bare: httpx.AsyncClient, emu: Emulator
+) -> None:
+    data = b"abcd"
+    emu.script("upload", 503, "ok", 500)
+    assert (await http.post(UPLOADS, json=ticket_for(data))).status_code == 503
+    ticket = (await http.post(UPLOADS, json=ticket_for(data))).json()["data"]
+    put = ticket["upload"]
+    assert (await bare.put(put["url"], content=data, headers=put["headers"])).status_code == 500
+    assert (await bare.get(ticket["download_url"])).status_code == 404
+    emu.script("upload", "drop")
+    with pytest.raises(httpx.RemoteProtocolError):
+        await bare.put(put["url"], content=data, headers=put["headers"])
+    assert (await bare.put(put["url"], content=data, headers=put["headers"])).status_code == 200
+    assert emu.pending_script() == 0
+    assert emu.accepted == 0
