@@ -18,8 +18,9 @@ Three ways to run it:
   tests over loopback);
 * ``create_app(...)``: the Starlette app, for ``httpx.ASGITransport`` or ``TestClient``.
 
-Knobs (``create_app`` / ``start`` arguments, CLI flags, and attributes of the live
-`Emulator` at ``app.state.emulator``): ``inference_time`` (0.6 s), ``api_key``,
+Knobs (the fields of `Settings`, declared once there: ``create_app`` / ``start``
+keyword arguments, CLI flags, and attributes of the live `Emulator` at
+``app.state.emulator``): ``inference_time`` (0.6 s), ``api_key``,
 ``concurrency``, ``rate_limit`` (per ``rate_window``, 60 s), ``sync_timeout``,
 ``queue_time``, ``max_body_bytes``, ``faults`` (a `Faults`), ``seed``, ``network_delay``
 (seconds of round trip, half each way) and ``connection_round_trips`` (see `_network`),
@@ -52,6 +53,7 @@ except ModuleNotFoundError as missing:
 from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._server import RunningEmulator, start
+from klein_widget.emulator._settings import Settings
 from klein_widget.emulator._state import Emulator
 
-__all__ = ["Emulator", "Faults", "RunningEmulator", "create_app", "start"]
+__all__ = ["Emulator", "Faults", "RunningEmulator", "Settings", "create_app", "start"]

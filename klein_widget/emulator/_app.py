@@ -48,7 +48,6 @@ from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
 from klein_widget.client._metadata import detect_format
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
-from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import (
     EXCEPTION_HANDLERS,
     Gate,
@@ -62,7 +61,8 @@ from klein_widget.emulator._http import (
 )
 from klein_widget.emulator._network import Latency
 from klein_widget.emulator._prompts import MODES, STYLES, enhance_prompt
-from klein_widget.emulator._state import DEFAULT_MAX_BODY_BYTES, Emulator, Task
+from klein_widget.emulator._settings import Settings
+from klein_widget.emulator._state import Emulator, Task
 from klein_widget.emulator._uploads import UPLOAD_ROUTES
 from klein_widget.store._pack import LessonPack, PackError, open_pack
 
@@ -272,25 +272,16 @@ async def image(request: Request) -> Response:
 
 
 def create_app(
+    settings: Settings | None = None,
     *,
-    inference_time: float = 0.6,
-    api_key: str | None = None,
-    concurrency: int | None = None,
-    rate_limit: int | None = None,
-    faults: Faults | None = None,
-    seed: int = 0,
-    sync_timeout: float | None = None,
-    queue_time: float = 0.0,
-    rate_window: float = 60.0,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    network_delay: float = 0.0,
-    connection_round_trips: int = 0,
-    tier: str | None = None,
     packs: Sequence[LessonPack | str | PathLike[str]] = (),
     simulated: bool = True,
+    **knobs: Any,
 ) -> Starlette:
     """Build an emulator app; its live state is ``app.state.emulator`` (an `Emulator`).
 
+    ``knobs`` are `Settings`' fields by name (``inference_time=0.02``, ``api_key=...``),
+    over ``settings`` if given; an unknown name or a bad value is a `ValueError`.
     ``network_delay``: seconds of round trip added to every request (half each way; see
     `klein_widget.emulator._network`, which also says how ``connection_round_trips``
     charges new connections). ``tier``: ``"bronze"``, ``"silver"``, ``"gold"`` or
@@ -311,20 +302,9 @@ def create_app(
         0
     """
     emulator = Emulator(
-        inference_time=inference_time,
-        api_key=api_key,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        faults=faults,
-        seed=seed,
-        sync_timeout=sync_timeout,
-        queue_time=queue_time,
-        rate_window=rate_window,
-        max_body_bytes=max_body_bytes,
-        network_delay=network_delay,
-        connection_round_trips=connection_round_trips,
-        tier=tier,
+        settings,
         packs=[p if isinstance(p, LessonPack) else open_pack(p, verify=True) for p in packs],
+        **knobs,
     )
     app = Starlette(
         routes=[

@@ -42,15 +42,28 @@ from klein_widget.emulator._faults import (
     Faults,
     FaultScript,
 )
-from klein_widget.emulator._task import TIERS, RequestRecord, Task, Tier, check_knobs
+from klein_widget.emulator._settings import (
+    CONFIGURABLE,
+    DEFAULT_MAX_BODY_BYTES,
+    TIERS,
+    Settings,
+    Tier,
+)
+from klein_widget.emulator._task import RequestRecord, Task
 from klein_widget.emulator._uploads import Uploads
 
 if TYPE_CHECKING:
     from klein_widget.store._pack import LessonPack
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "TIERS", "Emulator", "RequestRecord", "Task", "Tier"]
-
-DEFAULT_MAX_BODY_BYTES = 1 << 20
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "TIERS",
+    "Emulator",
+    "RequestRecord",
+    "Settings",
+    "Task",
+    "Tier",
+]
 
 
 class Emulator:
@@ -64,54 +77,27 @@ class Emulator:
     """
 
     def __init__(
-        self,
-        *,
-        inference_time: float = 0.6,
-        api_key: str | None = None,
-        concurrency: int | None = None,
-        rate_limit: int | None = None,
-        faults: Faults | None = None,
-        seed: int = 0,
-        sync_timeout: float | None = None,
-        queue_time: float = 0.0,
-        rate_window: float = 60.0,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        network_delay: float = 0.0,
-        connection_round_trips: int = 0,
-        tier: str | None = None,
-        packs: Sequence[LessonPack] = (),
+        self, settings: Settings | None = None, *, packs: Sequence[LessonPack] = (), **knobs: Any
     ) -> None:
-        check_knobs(dict(locals()))
-        if tier is not None:  # explicit rate_limit / concurrency win over the tier's
-            rate_limit = TIERS[tier].rate_limit if rate_limit is None else rate_limit
-            concurrency = TIERS[tier].concurrency if concurrency is None else concurrency
-        self.inference_time = inference_time
-        """Seconds a task spends ``processing``."""
-        self.api_key = api_key
-        """If set, only ``Bearer <api_key>`` is accepted; otherwise any non-empty key."""
-        self.concurrency = concurrency
-        """Tasks processed at once; more wait in ``created``. None: no limit."""
-        self.rate_limit = rate_limit
-        """Text-to-image submissions allowed per ``rate_window``; None: no limit."""
-        self.rate_window = rate_window
-        self.sync_timeout = sync_timeout
-        """Longest a sync-mode POST waits before answering a timeout; None: no limit."""
-        self.queue_time = queue_time
-        """Seconds every task spends ``created`` before it may start."""
-        self.max_body_bytes = max_body_bytes
-        self.network_delay = network_delay
-        """Seconds of network round trip added to every request over a server or in-process:
-        half before the app reads the request, half before the answer is sent (see
-        `klein_widget.emulator._network`)."""
-        self.connection_round_trips = connection_round_trips
-        """Extra round trips the first request on a new connection pays (1: TCP's
-        handshake; 2: TCP + TLS 1.3). Only over a server, where connections exist."""
-        self.seed = seed
+        # One declaration of the knobs (`Settings`): its fields are these attributes, plain
+        # and changeable between requests (`configure` checks a change).
+        s = Settings.of(settings, **knobs).resolved()
+        self.inference_time = s.inference_time
+        self.api_key = s.api_key
+        self.concurrency = s.concurrency
+        self.rate_limit = s.rate_limit
+        self.rate_window = s.rate_window
+        self.sync_timeout = s.sync_timeout
+        self.queue_time = s.queue_time
+        self.max_body_bytes = s.max_body_bytes
+        self.network_delay = s.network_delay
+        self.connection_round_trips = s.connection_round_trips
+        self.seed = s.seed
         self.packs = list(packs)
         """Lesson packs: a submit one of them holds (same model, prompt, size and concrete
         seed) completes with the pack's image instead of a drawn one."""
-        self._faults = faults or Faults()
-        self._dice = FaultDice(self._faults, seed)
+        self._faults = s.faults or Faults()
+        self._dice = FaultDice(self._faults, self.seed)
         self._script = FaultScript()
         self._lock = threading.Lock()
         self.tasks: dict[str, Task] = {}
@@ -142,7 +128,7 @@ class Emulator:
 
     @faults.setter
     def faults(self, faults: Faults) -> None:
-        check_knobs({"faults": faults})
+        Settings(faults=faults)  # checks it
         self._faults = faults
         self._dice = FaultDice(faults, self.seed)
 
@@ -158,23 +144,10 @@ class Emulator:
             >>> (emu.rate_limit, emu.concurrency, emu.network_delay)
             (500, 300, 0.05)
         """
-        unknown = set(knobs) - {
-            "inference_time",
-            "api_key",
-            "concurrency",
-            "rate_limit",
-            "faults",
-            "sync_timeout",
-            "queue_time",
-            "rate_window",
-            "max_body_bytes",
-            "network_delay",
-            "connection_round_trips",
-            "tier",
-        }
+        unknown = set(knobs) - CONFIGURABLE
         if unknown:
             raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
-        check_knobs(knobs)
+        Settings(**knobs)  # checks them
         tier = knobs.pop("tier", None)
         if tier is not None:  # as in the constructor, explicit limits win
             knobs.setdefault("rate_limit", TIERS[tier].rate_limit)
