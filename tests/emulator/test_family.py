@@ -10,26 +10,16 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image, ImageStat
-from starlette.applications import Starlette
 
 from klein_widget.client._family import MODELS, resolve_model
 from klein_widget.client._models import ENHANCER_MODEL_ID
-from klein_widget.emulator import Emulator, create_app
+from klein_widget.emulator import Emulator
 from klein_widget.emulator._render import render_png
 
-from .conftest import AUTH, body, wait_done
+from .conftest import body, wait_done
 
 EDIT = resolve_model("9b-edit").path
 LORA = resolve_model("4b-lora").path
-
-
-@pytest.fixture
-async def bare(app: Starlette) -> Any:
-    """A client with no key: what the upload PUT and a CDN download use."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
-        yield client
 
 
 async def put_file(http: httpx.AsyncClient, bare: httpx.AsyncClient, data: bytes) -> str:
@@ -235,14 +225,3 @@ async def test_the_price_endpoint_answers_each_models_price(http: httpx.AsyncCli
     assert (await http.post("/api/v3/model/price", json={"model_id": "x"})).status_code == 404
     bad = await http.post("/api/v3/model/price", json={"model_id": MODELS[0].id, "inputs": 1})
     assert bad.status_code == 400
-
-
-async def test_the_price_endpoint_wants_the_key_when_one_is_set() -> None:
-    app = create_app(api_key="emulator-test-key")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
-        price = {"model_id": MODELS[0].id, "inputs": {}}
-        assert (await client.post("/api/v3/model/price", json=price)).status_code == 401
-        answer = await client.post("/api/v3/model/price", json=price, headers=AUTH)
-        assert answer.status_code == 200

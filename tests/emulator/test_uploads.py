@@ -11,7 +11,6 @@ import httpx
 import pytest
 import wavespeed
 from PIL import Image
-from starlette.applications import Starlette
 
 from klein_widget.client._family import resolve_model
 from klein_widget.emulator import Emulator, RunningEmulator, create_app
@@ -25,14 +24,6 @@ UPLOADS = "/api/v3/media/uploads"
 
 def ticket_for(data: bytes, name: str = "ref.png", kind: str = "image/png") -> dict[str, Any]:
     return {"filename": name, "size": len(data), "content_type": kind}
-
-
-@pytest.fixture
-async def bare(app: Starlette) -> Any:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
-        yield client
 
 
 async def test_ticket_put_and_download(
@@ -114,13 +105,22 @@ async def test_a_put_to_an_unknown_ticket_is_404(bare: httpx.AsyncClient) -> Non
     assert r.status_code == 404
 
 
-async def test_a_ticket_wants_the_key_when_one_is_set() -> None:
+@pytest.mark.parametrize(
+    ("path", "ask"),
+    [
+        (UPLOADS, ticket_for(b"ab")),
+        ("/api/v3/model/price", {"model_id": resolve_model("4b").id, "inputs": {}}),
+    ],
+)
+async def test_tickets_and_prices_want_the_key_when_one_is_set(
+    path: str, ask: dict[str, Any]
+) -> None:
     app = create_app(api_key="emulator-test-key")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as client:
-        assert (await client.post(UPLOADS, json=ticket_for(b"ab"))).status_code == 401
-        assert (await client.post(UPLOADS, json=ticket_for(b"ab"), headers=AUTH)).status_code == 200
+        assert (await client.post(path, json=ask)).status_code == 401
+        assert (await client.post(path, json=ask, headers=AUTH)).status_code == 200
 
 
 def test_reset_forgets_uploads(emu: Emulator) -> None:
