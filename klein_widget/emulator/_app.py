@@ -308,11 +308,11 @@ def create_app(
     )
     app = Starlette(
         routes=[
+            *UPLOAD_ROUTES,  # before the catch-all submit path
+            *PRICE_ROUTES,
             Route("/", index, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}/result", result, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}", result, methods=["GET"]),
-            *UPLOAD_ROUTES,  # before the catch-all submit path
-            *PRICE_ROUTES,
             Route("/api/v3/{model:path}", submit, methods=["POST"]),
             Route("/emulator/images/{task_id}/{index:int}.png", image, methods=["GET"]),
         ],
