@@ -295,8 +295,11 @@ def badge(
     image.paste(Image.alpha_composite(region, overlay).convert("RGB"), (x0, y0))
 
 
-def render_png(prompt: str, seed: int, width: int, height: int) -> bytes:
-    """Render the emulator's picture for a request, as PNG bytes of exactly ``width x height``.
+def render_png(
+    prompt: str, seed: int, width: int, height: int, *, title: str = BADGE_TEXT
+) -> bytes:
+    """Render the emulator's picture for a request, as PNG bytes of exactly ``width x height``
+    (``title``: the badge's first words).
 
     Example:
         >>> from PIL import Image; import io
@@ -308,7 +311,7 @@ def render_png(prompt: str, seed: int, width: int, height: int) -> bytes:
     image = _paint(read_scene(prompt), seed, small)
     if small != (width, height):
         image = image.resize((width, height), Image.Resampling.BICUBIC)
-    badge(image, prompt, seed)
+    badge(image, prompt, seed, title=title)
     info = PngInfo()
     info.add_text("Software", "klein-widget emulator (not a model output)")
     buf = io.BytesIO()

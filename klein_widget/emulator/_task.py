@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from klein_widget.client._models import GenerationRequest, Status
 from klein_widget.emulator._edit_render import edit_png
-from klein_widget.emulator._render import render_png
+from klein_widget.emulator._render import BADGE_TEXT, render_png
 
 __all__ = ["RequestRecord", "Task"]
 
@@ -71,4 +71,8 @@ class Task:
         r = self.request
         if self.references:
             return _render_edit(r.prompt, r.seed, r.width, r.height, self.references)
+        if self.loras:  # the LoRAs do not change the stand-in, so it says they were asked for
+            count = len(self.loras)
+            title = f"{BADGE_TEXT} \u00b7 {count} LoRA{'s' if count > 1 else ''}"
+            return _render(r.prompt, r.seed, r.width, r.height, title=title)
         return _render(r.prompt, r.seed, r.width, r.height)

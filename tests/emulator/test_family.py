@@ -225,3 +225,15 @@ async def test_the_price_endpoint_answers_each_models_price(http: httpx.AsyncCli
     assert (await http.post("/api/v3/model/price", json={"model_id": "x"})).status_code == 404
     bad = await http.post("/api/v3/model/price", json={"model_id": MODELS[0].id, "inputs": 1})
     assert bad.status_code == 400
+
+
+async def test_a_lora_stand_in_says_it_was_asked_for_loras(http: httpx.AsyncClient) -> None:
+    fields: dict[str, Any] = {"prompt": "a red fox", "size": "320*256"}
+    _, plain = await sync_image(http, resolve_model("4b").path, **fields)
+    loras = [{"path": "a/b"}, {"path": "c/d", "scale": 0.5}]
+    data, with_loras = await sync_image(http, LORA, loras=loras, **fields)
+    assert data["price_mills"] == 16
+    # The same scene (prompt and seed); only the stamp in the bottom-left corner differs.
+    top = (0, 0, 320, 180)
+    assert plain.crop(top).tobytes() == with_loras.crop(top).tobytes()
+    assert plain.tobytes() != with_loras.tobytes()
