@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from klein_widget.client._exceptions import InvalidRequestError
+from klein_widget.client._family import DEFAULT_MODEL
 from klein_widget.client._prediction import FAILED_STATUSES as FAILED_STATUSES
 from klein_widget.client._prediction import MODEL_ID as MODEL_ID
 from klein_widget.client._prediction import STATUSES as STATUSES
@@ -24,14 +25,14 @@ from klein_widget.client._prediction import Status as Status
 from klein_widget.client._recipe import Recipe, recipe_key
 
 ENHANCER_MODEL_ID = "wavespeed-ai/prompt-optimizer"
-MIN_SIDE = 256
-MAX_SIDE = 1536
-DEFAULT_SIDE = 1024
+MIN_SIDE = DEFAULT_MODEL.min_side
+MAX_SIDE = DEFAULT_MODEL.max_side
+DEFAULT_SIDE = DEFAULT_MODEL.default_side
 SIDE_STEP = 16  # the model works in multiples of 16; other sizes are resized server-side
 MAX_SEED = 2_147_483_647
 RANDOM_SEED = -1
 # Money is counted in mills (thousandths of a dollar) so sums are exact.
-PRICE_PER_IMAGE_MILLS = 8
+PRICE_PER_IMAGE_MILLS: int = DEFAULT_MODEL.reserve_mills
 PRICE_PER_ENHANCE_MILLS = 1
 PRICE_PER_IMAGE = PRICE_PER_IMAGE_MILLS / 1000
 

@@ -1,11 +1,14 @@
-"""A local WaveSpeed-compatible server for FLUX.2 [klein] 4B: no key, no network.
+"""A local WaveSpeed-compatible server for the FLUX.2 [klein] family: no key, no network.
 
 It speaks the same v3 API as WaveSpeed (same routes, envelope, statuses, sync and base64
 modes, validation, 401/404/429), so the official ``wavespeed`` SDK and klein-widget's own
 clients work against it unchanged, and it can misbehave on purpose (queueing, rate limits,
 5xx, dropped connections, failed tasks, sync timeouts, NSFW flags) to test clients.
 Images are pleasant placeholders, stamped "klein emulator", deterministic in
-(prompt, seed, size).
+(prompt, seed, size); an edit's is its first reference recoloured by the prompt, stamped
+"klein emulator · edit". Every model of the family is served at its own path, billed at
+its price (simulated), with WaveSpeed's upload protocol (``POST /api/v3/media/uploads``)
+and price endpoint (``POST /api/v3/model/price``).
 
 Three ways to run it:
 
@@ -15,8 +18,9 @@ Three ways to run it:
   tests over loopback);
 * ``create_app(...)``: the Starlette app, for ``httpx.ASGITransport`` or ``TestClient``.
 
-Knobs (``create_app`` / ``start`` arguments, CLI flags, and attributes of the live
-`Emulator` at ``app.state.emulator``): ``inference_time`` (0.6 s), ``api_key``,
+Knobs (the fields of `Settings`, declared once there: ``create_app`` / ``start``
+keyword arguments, CLI flags, and attributes of the live `Emulator` at
+``app.state.emulator``): ``inference_time`` (0.6 s), ``api_key``,
 ``concurrency``, ``rate_limit`` (per ``rate_window``, 60 s), ``sync_timeout``,
 ``queue_time``, ``max_body_bytes``, ``faults`` (a `Faults`), ``seed``, ``network_delay``
 (seconds of round trip, half each way) and ``connection_round_trips`` (see `_network`),
@@ -49,6 +53,7 @@ except ModuleNotFoundError as missing:
 from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._server import RunningEmulator, start
+from klein_widget.emulator._settings import Settings
 from klein_widget.emulator._state import Emulator
 
-__all__ = ["Emulator", "Faults", "RunningEmulator", "create_app", "start"]
+__all__ = ["Emulator", "Faults", "RunningEmulator", "Settings", "create_app", "start"]

@@ -1,9 +1,14 @@
-"""The emulator's HTTP surface: WaveSpeed's v3 API for FLUX.2 [klein] 4B, as a Starlette app.
+"""The emulator's HTTP surface: WaveSpeed's v3 API for FLUX.2 [klein], as a Starlette app.
 
 Routes (every JSON answer is the ``{"code", "message", "data"}`` envelope):
 
-* ``POST /api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image``: submit (or, with
-  ``enable_sync_mode``, submit and wait); validation by `GenerationRequest.from_json`.
+* ``POST /api/v3/<id>`` for each model of the family (``client/_family.py``; the 4B
+  text-to-image is ``wavespeed-ai/flux-2-klein-4b/text-to-image``): submit (or, with
+  ``enable_sync_mode``, submit and wait); validation by `_family_routes.read_order`
+  (edits' ``images``, LoRAs) and `GenerationRequest.from_json`. Answers also carry
+  ``price_mills``, the model's price billed (simulated), next to ``simulated``.
+* ``POST /api/v3/media/uploads`` and its PUT / download URLs: `_uploads`.
+* ``POST /api/v3/model/price``: a model's price (the emulator's own): `_family_routes`.
 * ``POST /api/v3/wavespeed-ai/prompt-optimizer``: ``{"text", "mode", "style"}``; the
   enhanced prompt is ``data.outputs[0]``. Free, not rate limited.
 * ``GET /api/v3/predictions/{id}/result`` and ``GET /api/v3/predictions/{id}``.
@@ -43,9 +48,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
 from klein_widget.client._metadata import detect_format
-from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID, GenerationRequest
-from klein_widget.emulator._faults import Faults
+from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
+from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
 from klein_widget.emulator._http import (
     EXCEPTION_HANDLERS,
     Gate,
@@ -59,7 +65,9 @@ from klein_widget.emulator._http import (
 )
 from klein_widget.emulator._network import Latency
 from klein_widget.emulator._prompts import MODES, STYLES, enhance_prompt
-from klein_widget.emulator._state import DEFAULT_MAX_BODY_BYTES, Emulator, Task
+from klein_widget.emulator._settings import Settings
+from klein_widget.emulator._state import Emulator, Task
+from klein_widget.emulator._uploads import UPLOAD_ROUTES
 from klein_widget.store._pack import LessonPack, PackError, open_pack
 
 __all__ = ["create_app"]
@@ -99,6 +107,7 @@ async def _task_json(request: Request, task: Task, *, status: str | None = None)
         # Not WaveSpeed's: tells clients that its prices bill nothing and its images are
         # stand-ins. `create_app(simulated=False)` plays a real service (tests, rehearsals).
         "simulated": getattr(request.app.state, "simulated", True),
+        "price_mills": task.price_mills,  # the emulator's own: this model's price (simulated)
     }
 
 
@@ -112,7 +121,7 @@ async def index(request: Request) -> JSONResponse:
         {
             "name": "klein emulator",
             "about": "A local stand-in for WaveSpeed's API; images are placeholders.",
-            "models": [MODEL_ID, ENHANCER_MODEL_ID],
+            "models": [*(m.id for m in MODELS), ENHANCER_MODEL_ID],
             "submit": f"{base}/api/v3/{MODEL_ID}",
             "result": f"{base}/api/v3/predictions/{{id}}/result",
             "lesson_packs": [pack.name for pack in _emulator(request).packs],
@@ -121,25 +130,22 @@ async def index(request: Request) -> JSONResponse:
 
 
 async def submit(request: Request) -> Response:
-    """``POST /api/v3/{model}``: the text-to-image model or the prompt optimizer."""
+    """``POST /api/v3/{model}``: a model of the klein family or the prompt optimizer."""
     emu = _emulator(request)
     authorize(request, emu)
     model = request.path_params["model"]
-    if model not in (MODEL_ID, ENHANCER_MODEL_ID):
-        raise Problem(
-            404,
-            f"Model {model!r} not found: this emulator serves {MODEL_ID} and {ENHANCER_MODEL_ID}.",
-        )
+    family = find_model(model) if model == model.lower() else None  # ids are lower case
+    if family is None and model != ENHANCER_MODEL_ID:
+        served = ", ".join([*(m.id for m in MODELS), ENHANCER_MODEL_ID])
+        raise Problem(404, f"Model {model!r} not found: this emulator serves {served}.")
     body = await read_json(request, emu.max_body_bytes)
-    if model == ENHANCER_MODEL_ID:
+    if family is None:
         return await _enhance(request, emu, body)
     fault = emu.next_fault("submit")
     if isinstance(fault, int):
         return fault_response(fault)
-    try:
-        gen = GenerationRequest.from_json(body)
-    except (ValueError, TypeError) as exc:  # InvalidRequestError is a ValueError
-        raise Problem(400, str(exc)) from None
+    order = await read_order(request, emu, family, body)
+    gen = order.request
     now = time.monotonic()
     wait = emu.rate_limited(now)
     if wait is not None:
@@ -151,10 +157,13 @@ async def submit(request: Request) -> Response:
             headers={"Retry-After": str(retry)},
         )
     try:  # reading and checking a pack's image is file work: off the loop
-        stored = await run_in_threadpool(emu.pack_image, gen) if emu.packs else None
+        packed = emu.packs and family == DEFAULT_MODEL  # packs hold the default model's
+        stored = await run_in_threadpool(emu.pack_image, gen) if packed else None
     except PackError as error:  # the pack changed on disk since the emulator started
         raise Problem(500, str(error)) from None
-    task = emu.submit(gen, now, stored=stored)
+    task = emu.submit(
+        gen, now, stored=stored, model=family, references=order.references, loras=order.loras
+    )
     _prerender(emu, task)
     act(fault)  # a "drop" here comes after the task was accepted, as the real risk is
     if gen.sync_mode:
@@ -305,25 +314,16 @@ async def image(request: Request) -> Response:
 
 
 def create_app(
+    settings: Settings | None = None,
     *,
-    inference_time: float = 0.6,
-    api_key: str | None = None,
-    concurrency: int | None = None,
-    rate_limit: int | None = None,
-    faults: Faults | None = None,
-    seed: int = 0,
-    sync_timeout: float | None = None,
-    queue_time: float = 0.0,
-    rate_window: float = 60.0,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    network_delay: float = 0.0,
-    connection_round_trips: int = 0,
-    tier: str | None = None,
     packs: Sequence[LessonPack | str | PathLike[str]] = (),
     simulated: bool = True,
+    **knobs: Any,
 ) -> Starlette:
     """Build an emulator app; its live state is ``app.state.emulator`` (an `Emulator`).
 
+    ``knobs`` are `Settings`' fields by name (``inference_time=0.02``, ``api_key=...``),
+    over ``settings`` if given; an unknown name or a bad value is a `ValueError`.
     ``network_delay``: seconds of round trip added to every request (half each way; see
     `klein_widget.emulator._network`, which also says how ``connection_round_trips``
     charges new connections). ``tier``: ``"bronze"``, ``"silver"``, ``"gold"`` or
@@ -344,23 +344,14 @@ def create_app(
         0
     """
     emulator = Emulator(
-        inference_time=inference_time,
-        api_key=api_key,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        faults=faults,
-        seed=seed,
-        sync_timeout=sync_timeout,
-        queue_time=queue_time,
-        rate_window=rate_window,
-        max_body_bytes=max_body_bytes,
-        network_delay=network_delay,
-        connection_round_trips=connection_round_trips,
-        tier=tier,
+        settings,
         packs=[p if isinstance(p, LessonPack) else open_pack(p, verify=True) for p in packs],
+        **knobs,
     )
     app = Starlette(
         routes=[
+            *UPLOAD_ROUTES,  # before the catch-all submit path
+            *PRICE_ROUTES,
             Route("/", index, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}/result", result, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}", result, methods=["GET"]),

@@ -25,6 +25,9 @@ Channels and the actions they accept:
 ``sync``      for sync-mode submissions: ``"gateway"`` (a 504 HTML page, no task
               id), ``"body"`` (HTTP 200, ``data.status: "processing"``, ``data.code:
               5004``, error "Sync mode timed out ..."; the task goes on), ``"ok"``
+``upload``    scripted only, for the upload ticket (``POST /api/v3/media/uploads``)
+              and the PUT of its bytes, one action per request in order: an HTTP
+              status, ``"drop"``, ``"reset"``, ``"ok"``
 ============  ===================================================================
 
 ``task`` and ``sync`` apply to text-to-image tasks only, never to the prompt optimizer.
@@ -47,7 +50,7 @@ from typing import Literal, get_args
 
 __all__ = ["Action", "Channel", "FaultDice", "FaultScript", "Faults", "SyncStyle"]
 
-Channel = Literal["submit", "result", "image", "task", "sync"]
+Channel = Literal["submit", "result", "image", "task", "sync", "upload"]
 SyncStyle = Literal["gateway", "body"]
 Action = int | str
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
@@ -58,8 +61,9 @@ _WORDS: dict[str, frozenset[str]] = {
     "image": frozenset({"drop", "reset", "ok"}),
     "task": frozenset({"fail", "nsfw", "ok"}),
     "sync": frozenset({"gateway", "body", "ok"}),
+    "upload": frozenset({"drop", "reset", "ok"}),
 }
-_TAKES_STATUS: frozenset[str] = frozenset({"submit", "result", "image"})
+_TAKES_STATUS: frozenset[str] = frozenset({"submit", "result", "image", "upload"})
 
 
 @dataclass

@@ -19,7 +19,7 @@ import contextlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,7 +27,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from klein_widget.emulator._faults import Action
-from klein_widget.emulator._state import Emulator
+
+if TYPE_CHECKING:  # _state holds the upload store, whose routes use this module
+    from klein_widget.emulator._state import Emulator
 
 __all__ = [
     "DROP_EXTENSION",

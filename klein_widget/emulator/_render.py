@@ -30,7 +30,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from klein_widget.emulator._palette import RGB, Scene, digest, mix, read_scene
 
-__all__ = ["BADGE_TEXT", "render_png"]
+__all__ = ["BADGE_TEXT", "badge", "render_png"]
 
 BADGE_TEXT = "klein emulator"
 # The long side of the painted scene before scaling up: enough for soft shapes, cheap.
@@ -263,21 +263,24 @@ def _caption(
     return f"\u201c{text}{chr(0x2026) if shortened else ''}\u201d"
 
 
-def _badge(image: Image.Image, prompt: str, seed: int) -> None:
-    """Stamp the bottom-left corner: who made this, with which seed and prompt."""
+def badge(
+    image: Image.Image, prompt: str, seed: int, *, title: str = BADGE_TEXT, top: bool = False
+) -> None:
+    """Stamp the bottom-left corner (``top``: the top-left): who made this (``title``), with
+    which seed and prompt."""
     w, h = image.size
     size = max(11, round(min(w, h) / 38))
     title_font, body_font = _font(size), _font(max(10, round(size * 0.85)))
     pad, gap = round(size * 0.6), round(size * 0.3)
     probe = ImageDraw.Draw(image)
-    title = f"{BADGE_TEXT} \u00b7 seed {seed}"
+    title = f"{title} \u00b7 seed {seed}"
     caption = _caption(prompt, probe, body_font, w * 0.8 - 2 * pad)
     text_w = max(
         probe.textlength(title, font=title_font), probe.textlength(caption, font=body_font)
     )
     box_w = round(min(w - 2 * pad, text_w + 2 * pad))
     box_h = round(size + gap + size * 0.85 + 2 * pad)
-    x0, y0 = pad, h - box_h - pad
+    x0, y0 = pad, pad if top else h - box_h - pad
     region = image.crop((x0, y0, x0 + box_w, y0 + box_h)).convert("RGBA")
     overlay = Image.new("RGBA", region.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
@@ -292,8 +295,11 @@ def _badge(image: Image.Image, prompt: str, seed: int) -> None:
     image.paste(Image.alpha_composite(region, overlay).convert("RGB"), (x0, y0))
 
 
-def render_png(prompt: str, seed: int, width: int, height: int) -> bytes:
-    """Render the emulator's picture for a request, as PNG bytes of exactly ``width x height``.
+def render_png(
+    prompt: str, seed: int, width: int, height: int, *, title: str = BADGE_TEXT
+) -> bytes:
+    """Render the emulator's picture for a request, as PNG bytes of exactly ``width x height``
+    (``title``: the badge's first words).
 
     Example:
         >>> from PIL import Image; import io
@@ -305,7 +311,7 @@ def render_png(prompt: str, seed: int, width: int, height: int) -> bytes:
     image = _paint(read_scene(prompt), seed, small)
     if small != (width, height):
         image = image.resize((width, height), Image.Resampling.BICUBIC)
-    _badge(image, prompt, seed)
+    badge(image, prompt, seed, title=title)
     info = PngInfo()
     info.add_text("Software", "klein-widget emulator (not a model output)")
     buf = io.BytesIO()

@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import (
     ENHANCER_MODEL_ID,
-    MODEL_ID,
     RANDOM_SEED,
     GenerationRequest,
 )
@@ -42,14 +42,28 @@ from klein_widget.emulator._faults import (
     Faults,
     FaultScript,
 )
-from klein_widget.emulator._task import TIERS, RequestRecord, Task, Tier, check_knobs
+from klein_widget.emulator._settings import (
+    CONFIGURABLE,
+    DEFAULT_MAX_BODY_BYTES,
+    TIERS,
+    Settings,
+    Tier,
+)
+from klein_widget.emulator._task import RequestRecord, Task
+from klein_widget.emulator._uploads import Uploads
 
 if TYPE_CHECKING:
     from klein_widget.store._pack import LessonPack
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "TIERS", "Emulator", "RequestRecord", "Task", "Tier"]
-
-DEFAULT_MAX_BODY_BYTES = 1 << 20
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "TIERS",
+    "Emulator",
+    "RequestRecord",
+    "Settings",
+    "Task",
+    "Tier",
+]
 
 
 class Emulator:
@@ -63,54 +77,27 @@ class Emulator:
     """
 
     def __init__(
-        self,
-        *,
-        inference_time: float = 0.6,
-        api_key: str | None = None,
-        concurrency: int | None = None,
-        rate_limit: int | None = None,
-        faults: Faults | None = None,
-        seed: int = 0,
-        sync_timeout: float | None = None,
-        queue_time: float = 0.0,
-        rate_window: float = 60.0,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        network_delay: float = 0.0,
-        connection_round_trips: int = 0,
-        tier: str | None = None,
-        packs: Sequence[LessonPack] = (),
+        self, settings: Settings | None = None, *, packs: Sequence[LessonPack] = (), **knobs: Any
     ) -> None:
-        check_knobs(dict(locals()))
-        if tier is not None:  # explicit rate_limit / concurrency win over the tier's
-            rate_limit = TIERS[tier].rate_limit if rate_limit is None else rate_limit
-            concurrency = TIERS[tier].concurrency if concurrency is None else concurrency
-        self.inference_time = inference_time
-        """Seconds a task spends ``processing``."""
-        self.api_key = api_key
-        """If set, only ``Bearer <api_key>`` is accepted; otherwise any non-empty key."""
-        self.concurrency = concurrency
-        """Tasks processed at once; more wait in ``created``. None: no limit."""
-        self.rate_limit = rate_limit
-        """Text-to-image submissions allowed per ``rate_window``; None: no limit."""
-        self.rate_window = rate_window
-        self.sync_timeout = sync_timeout
-        """Longest a sync-mode POST waits before answering a timeout; None: no limit."""
-        self.queue_time = queue_time
-        """Seconds every task spends ``created`` before it may start."""
-        self.max_body_bytes = max_body_bytes
-        self.network_delay = network_delay
-        """Seconds of network round trip added to every request over a server or in-process:
-        half before the app reads the request, half before the answer is sent (see
-        `klein_widget.emulator._network`)."""
-        self.connection_round_trips = connection_round_trips
-        """Extra round trips the first request on a new connection pays (1: TCP's
-        handshake; 2: TCP + TLS 1.3). Only over a server, where connections exist."""
-        self.seed = seed
+        # One declaration of the knobs (`Settings`): its fields are these attributes, plain
+        # and changeable between requests (`configure` checks a change).
+        s = Settings.of(settings, **knobs).resolved()
+        self.inference_time = s.inference_time
+        self.api_key = s.api_key
+        self.concurrency = s.concurrency
+        self.rate_limit = s.rate_limit
+        self.rate_window = s.rate_window
+        self.sync_timeout = s.sync_timeout
+        self.queue_time = s.queue_time
+        self.max_body_bytes = s.max_body_bytes
+        self.network_delay = s.network_delay
+        self.connection_round_trips = s.connection_round_trips
+        self.seed = s.seed
         self.packs = list(packs)
         """Lesson packs: a submit one of them holds (same model, prompt, size and concrete
         seed) completes with the pack's image instead of a drawn one."""
-        self._faults = faults or Faults()
-        self._dice = FaultDice(self._faults, seed)
+        self._faults = s.faults or Faults()
+        self._dice = FaultDice(self._faults, self.seed)
         self._script = FaultScript()
         self._lock = threading.Lock()
         self.tasks: dict[str, Task] = {}
@@ -118,7 +105,11 @@ class Emulator:
         self.requests: list[RequestRecord] = []
         """Every answered request, oldest first (see `count`)."""
         self.accepted = 0
-        """Text-to-image tasks accepted, i.e. billed (the optimizer is free here)."""
+        """Image tasks accepted, i.e. billed (the optimizer and uploads are free here)."""
+        self.billed_mills = 0
+        """What the accepted tasks cost at each model's price (simulated), in mills."""
+        self.uploads = Uploads()
+        """Files sent with WaveSpeed's upload protocol (see `_uploads`)."""
         self._window_start = -math.inf
         self._window_count = 0
 
@@ -137,7 +128,7 @@ class Emulator:
 
     @faults.setter
     def faults(self, faults: Faults) -> None:
-        check_knobs({"faults": faults})
+        Settings(faults=faults)  # checks it
         self._faults = faults
         self._dice = FaultDice(faults, self.seed)
 
@@ -153,23 +144,10 @@ class Emulator:
             >>> (emu.rate_limit, emu.concurrency, emu.network_delay)
             (500, 300, 0.05)
         """
-        unknown = set(knobs) - {
-            "inference_time",
-            "api_key",
-            "concurrency",
-            "rate_limit",
-            "faults",
-            "sync_timeout",
-            "queue_time",
-            "rate_window",
-            "max_body_bytes",
-            "network_delay",
-            "connection_round_trips",
-            "tier",
-        }
+        unknown = set(knobs) - CONFIGURABLE
         if unknown:
             raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
-        check_knobs(knobs)
+        Settings(**knobs)  # checks them
         tier = knobs.pop("tier", None)
         if tier is not None:  # as in the constructor, explicit limits win
             knobs.setdefault("rate_limit", TIERS[tier].rate_limit)
@@ -232,14 +210,16 @@ class Emulator:
         )
 
     def reset(self) -> None:
-        """Forget tasks, the log, scripted faults, the rate window and ``accepted``."""
+        """Forget tasks, uploads, the log, scripted faults, the rate window and ``accepted``."""
         with self._lock:
             self.tasks.clear()
             self.requests.clear()
             self.accepted = 0
+            self.billed_mills = 0
             self._window_start = -math.inf
             self._window_count = 0
         self._script.clear()
+        self.uploads.clear()
         self._dice = FaultDice(self._faults, self.seed)
 
     # -- tasks ---------------------------------------------------------------------------
@@ -262,7 +242,9 @@ class Emulator:
         if self.concurrency is None:
             return earliest
         busy = sorted(
-            t.finish for t in self.tasks.values() if t.model == MODEL_ID and t.finish > earliest
+            t.finish
+            for t in self.tasks.values()
+            if t.model != ENHANCER_MODEL_ID and t.finish > earliest
         )
         if len(busy) < self.concurrency:
             return earliest
@@ -271,8 +253,8 @@ class Emulator:
 
     def _new_task(self, model: str, now: float, duration: float, **fields: Any) -> Task:
         with self._lock:
-            # Only text-to-image tasks queue; the optimizer starts at once.
-            start = self._schedule(now) if model == MODEL_ID else now
+            # Only image tasks queue; the optimizer starts at once.
+            start = self._schedule(now) if model != ENHANCER_MODEL_ID else now
             task = Task(
                 id=uuid.uuid4().hex,
                 model=model,
@@ -296,19 +278,27 @@ class Emulator:
         return None
 
     def submit(
-        self, request: GenerationRequest, now: float | None = None, *, stored: bytes | None = None
+        self,
+        request: GenerationRequest,
+        now: float | None = None,
+        *,
+        stored: bytes | None = None,
+        model: KleinModel = DEFAULT_MODEL,
+        references: tuple[bytes, ...] = (),
+        loras: tuple[tuple[str, float], ...] = (),
     ) -> Task:
-        """Accept (and bill) one text-to-image task; a -1 seed becomes a random one.
+        """Accept (and bill, at ``model``'s price) one image task; a -1 seed becomes a
+        random one.
 
         ``stored``: the image to serve (a lesson pack's, see `pack_image`) instead of a
-        drawn one."""
+        drawn one. ``references``: an edit's input images; ``loras``: (path, scale)s."""
         now = time.monotonic() if now is None else now
         if request.seed == RANDOM_SEED:
             # Like the real service: random, not reproducible, and not reported back.
             request = request.with_concrete_seed()
         fault = self.next_fault("task")
         task = self._new_task(
-            MODEL_ID,
+            model.id,
             now,
             self.inference_time,
             request=request,
@@ -320,9 +310,13 @@ class Emulator:
             ),
             nsfw=fault == "nsfw",
             stored=stored,
+            references=references,
+            loras=loras,
+            price_mills=model.reserve_mills,  # an unconfirmed price: the family's highest
         )
         with self._lock:
             self.accepted += 1
+            self.billed_mills += task.price_mills
         return task
 
     def submit_text(self, text: str, now: float | None = None) -> Task:

@@ -42,6 +42,15 @@ async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+async def bare(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the same app with no key: what an upload's PUT and a download use."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
 def live() -> Iterator[RunningEmulator]:
     """A fresh emulator over loopback (uvicorn in a thread)."""
     with start(port=0, inference_time=FAST) as running:

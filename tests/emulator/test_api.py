@@ -31,6 +31,7 @@ DATA_KEYS = {
     "error",
     "timings",
     "simulated",  # the emulator's own: its prices bill nothing (WaveSpeed never sends it)
+    "price_mills",  # the emulator's own: the model's price it billed (simulated)
 }
 
 
