@@ -23,8 +23,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import guard_logins
+from klein_widget.gateway._hub import hub_teacher
 from klein_widget.gateway._rows import GatewayTask
-from klein_widget.gateway._state import Gateway, export_pack
+from klein_widget.gateway._state import Gateway, export_pack, gateway_of
 from klein_widget.store._pack_files import PackError
 
 __all__ = ["TEACHER_COOKIE", "budget", "dashboard", "pack", "revoke", "state"]
@@ -70,6 +71,8 @@ refresh();setInterval(refresh,2000);
 
 def _teacher(request: Request) -> Gateway:
     """The gateway, if the request carries the teacher's token; else a 401 / 429."""
+    if hub_teacher(request):  # logged in with the Hub (gateway/_hub.py)
+        return gateway_of(request)
     gateway, address = guard_logins(request, whose="the teacher token")
     given = request.cookies.get(TEACHER_COOKIE) or request.query_params.get("token") or ""
     if not hmac.compare_digest(given.encode(), gateway.teacher_token.encode()):

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 __all__ = ["build_parser", "main"]
 
@@ -60,6 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--public-gallery", action="store_true", help="students may read each other's tasks"
     )
+    serve.add_argument("--key-file", type=Path, help="read the WaveSpeed key from this file")
+    _hub_options(serve)
+    hub = commands.add_parser(
+        "jupyterhub-config",
+        help="print the block that runs the gateway as a JupyterHub service",
+        description="Print the block a teacher adds to jupyterhub_config.py: the gateway as "
+        "a Hub-managed service at /services/NAME/ (students need no token).",
+    )
+    hub.add_argument("--dir", default="/srv/klein", help="database, images, key (%(default)s)")
+    hub.add_argument("--name", default="klein", help="the service's name (%(default)s)")
+    hub.add_argument("--port", type=int, default=8800, help="its local port (%(default)s)")
+    hub.add_argument("--upstream", default="wavespeed", help="'wavespeed', 'emulator' or a URL")
+    hub.add_argument("--key-file", help="the WaveSpeed key's file (default DIR/wavespeed.key)")
+    hub.add_argument("--hub-budget", default="2.00", type=_budget_text, help="dollars each")
+    hub.add_argument("--hub-group", help="only this Hub group's members are students")
+    hub.add_argument("--hub-teacher-group", help="this Hub group's members are teachers too")
     add = command("add-student", "add a student and print their token (shown once)")
     add.add_argument("name")
     add.add_argument("--budget", type=_dollars, default=_dollars("2.00"), help="dollars")
@@ -76,13 +93,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _budget_text(text: str) -> str:
+    _dollars(text)  # checked here, written into the config as given
+    return text
+
+
+def _hub_options(serve: argparse.ArgumentParser) -> None:
+    hub = serve.add_argument_group("as a JupyterHub service (see jupyterhub-config)")
+    hub.add_argument("--hub", action="store_true", help="run as the Hub's service")
+    hub.add_argument("--hub-budget", type=_dollars, default=_dollars("2.00"),
+                     help="a Hub user's budget when first seen, dollars")  # fmt: skip
+    hub.add_argument("--hub-group", help="only this Hub group's members are students")
+    hub.add_argument("--hub-teacher-group", help="this Hub group's members are teachers too")
+
+
+def _api_key(args: argparse.Namespace) -> str | None:
+    from klein_widget.client._config import API_KEY_ENV
+
+    if args.key_file is not None:
+        try:
+            return args.key_file.read_text(encoding="utf-8").strip() or None
+        except OSError as error:
+            raise SystemExit(f"error: cannot read the key file: {error.strerror}") from None
+    return os.environ.get(API_KEY_ENV) or None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from klein_widget.client._config import API_KEY_ENV
     from klein_widget.emulator._server import bind, url_for
     from klein_widget.gateway._app import create_app
     from klein_widget.gateway._server import server_for
 
-    key = os.environ.get(API_KEY_ENV) or None
+    key = _api_key(args)
     if args.upstream != "emulator" and key is None:
         print(f"error: set {API_KEY_ENV} to the teacher's WaveSpeed key (or use --upstream "
               "emulator to rehearse)", file=sys.stderr)  # fmt: skip
@@ -94,6 +136,8 @@ def _serve(args: argparse.Namespace) -> int:
         max_concurrency=args.concurrency,
         public_gallery=args.public_gallery,
     )
+    if args.hub:
+        return _serve_hub(args, app)
     sock = bind(args.host, args.port)
     sock.listen(2048)  # connections made as soon as the URL is printed wait, not fail
     base = url_for(args.host, sock.getsockname()[1])
@@ -104,6 +148,40 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"    export WAVESPEED_BASE_URL={base}")
     print("    export WAVESPEED_API_KEY=<their token>", flush=True)
     server_for(app, log_level="warning").run(sockets=[sock])
+    return 0
+
+
+def _serve_hub(args: argparse.Namespace, app: Any) -> int:
+    from urllib.parse import urlsplit
+
+    from klein_widget.emulator._server import bind
+    from klein_widget.gateway._hub import HubPolicy, HubService
+    from klein_widget.gateway._server import server_for
+
+    if not os.environ.get("JUPYTERHUB_API_TOKEN"):
+        hint = "add the block from `klein gateway jupyterhub-config` to jupyterhub_config.py"
+        print(f"error: --hub runs the gateway as a JupyterHub service: {hint}", file=sys.stderr)
+        return 2
+    policy = HubPolicy(args.hub_budget, args.hub_group, args.hub_teacher_group)
+    hub = HubService(policy)
+    app.state.hub_policy = policy
+    where = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL") or f"http://{args.host}:{args.port}")
+    sock = bind(where.hostname or args.host, where.port or args.port)
+    sock.listen(2048)
+    print(f"klein gateway serving the Hub at {hub.prefix}/ on {where.hostname}:{where.port} "
+          f"(upstream: {app.state.gateway.upstream.label})", flush=True)  # fmt: skip
+    server_for(hub.wrap(app), log_level="warning").run(sockets=[sock])
+    return 0
+
+
+def _hub_config(args: argparse.Namespace) -> int:
+    from klein_widget.gateway._hub_config import jupyterhub_config
+
+    print(jupyterhub_config(
+        folder=args.dir, name=args.name, port=args.port, upstream=args.upstream,
+        budget=args.hub_budget, key_file=args.key_file, student_group=args.hub_group,
+        teacher_group=args.hub_teacher_group,
+    ), end="")  # fmt: skip
     return 0
 
 
@@ -147,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "export-pack":
         return _export(args)
+    if args.command == "jupyterhub-config":
+        return _hub_config(args)
     from klein_widget.gateway._db import ClassDB
 
     db = ClassDB(args.db)
