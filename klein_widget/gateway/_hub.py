@@ -216,7 +216,8 @@ class HubService:
                 scope["state"][HUB_USER] = user if user is not None else _Refused()
             if path.startswith("/dashboard") and not await self._teacher(scope, path, send):
                 return
-            await app(scope, receive, self._prefixed(send) if path == "/dashboard" else send)
+            dashboard = path.startswith("/dashboard")
+            await app(scope, receive, self._prefixed(send) if dashboard else send)
 
         return served
 
@@ -237,7 +238,7 @@ class HubService:
                          "class's teachers (Hub admins) open it.</p>", [])  # fmt: skip
             return False
         verifier, challenge, method = self.auth.generate_pkce_code_challenge()
-        next_url = self.prefix + path
+        next_url = self.prefix + (path if scope["method"] == "GET" else "/dashboard")
         state = self.auth.generate_state(next_url, code_verifier=verifier)
         query = {"state": state, "code_challenge": challenge, "code_challenge_method": method}
         login = self.auth.login_url + "&" + urlencode(query)
@@ -272,8 +273,8 @@ class HubService:
         await _reply(send, 302, "", headers)
 
     def _prefixed(self, send: Send) -> Send:
-        """The dashboard page's site-absolute links and redirects, moved under the prefix
-        (the page was written for a gateway at the root of its own address)."""
+        """The dashboard's site-absolute links (in its HTML) and redirects, moved under the
+        prefix (the pages were written for a gateway at the root of its own address)."""
         prefix = self.prefix.encode()
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
@@ -290,7 +291,10 @@ class HubService:
             if message.get("more_body"):
                 return
             body = b"".join(chunks)
-            for quote in (b'"', b"'"):
+            html = any(
+                k == b"content-type" and v.startswith(b"text/html") for k, v in start["headers"]
+            )
+            for quote in (b'"', b"'") if html else ():
                 for root in (b"/dashboard", b"/gateway/"):
                     body = body.replace(quote + root, quote + prefix + root)
             headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]

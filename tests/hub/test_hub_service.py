@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import subprocess
 import sys
 
@@ -71,3 +73,58 @@ def test_students_make_images_with_no_token_and_budgets_hold_per_hub_user(hub: H
     for path in hub.tmp.glob("home-*/**/*"):
         if path.is_file():
             assert CANARY_KEY.encode() not in path.read_bytes(), path
+
+
+def hub_login(hub: Hub, user: str) -> httpx.Client:
+    """A browser-like client logged in to the Hub as ``user`` (the dummy authenticator)."""
+    client = httpx.Client(base_url=hub.url, follow_redirects=True, timeout=30)
+    page = client.get("/hub/login")
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert xsrf is not None, page.text[:500]
+    form = {"username": user, "password": "x", "_xsrf": xsrf[1]}
+    reply = client.post("/hub/login", data=form, follow_redirects=False)  # not to a server
+    assert reply.status_code == 302, reply.text[:500]
+    return client
+
+
+def test_only_a_teacher_opens_the_dashboard_through_the_hubs_login(hub: Hub) -> None:
+    token = hub.server_token("cat")
+    as_api = httpx.get(hub.url + "/services/klein/dashboard",
+                       headers={"Authorization": f"Bearer {token}"}, timeout=20)  # fmt: skip
+    assert as_api.status_code == 302  # a student's token is no teacher's: off to the Hub's login
+    assert "/hub/api/oauth2/authorize" in as_api.headers["location"]
+    with contextlib.closing(hub_login(hub, "cat")) as student:
+        refused = student.get("/services/klein/dashboard")
+        assert refused.status_code == 403
+        assert "class dashboard" not in refused.text
+        assert student.get("/services/klein/dashboard/state.json").status_code == 403
+    with contextlib.closing(hub_login(hub, "teacher")) as teacher:
+        page = teacher.get("/services/klein/dashboard")
+        assert page.status_code == 200, page.text[:500]
+        assert "class dashboard" in page.text
+        assert CANARY_KEY not in page.text
+        # The page's links carry the service's prefix, so they work through the Hub.
+        assert "fetch('/services/klein/dashboard/state.json'" in page.text
+        assert teacher.get("/services/klein/dashboard/state.json").status_code == 200
+
+
+def test_revoked_hub_students_are_refused_and_wrong_tokens_lock_out_no_address(hub: Hub) -> None:
+    token = hub.server_token("dan")
+    headers = {"Authorization": f"Bearer {token}"}
+    missing = hub.url + "/services/klein/api/v3/predictions/" + "0" * 32 + "/result"
+    assert httpx.get(missing, headers=headers, timeout=20).status_code == 404  # enrolled
+    # Thirty wrong tokens from the address every student shares (the Hub's proxy)...
+    for n in range(30):
+        wrong = httpx.get(missing, headers={"Authorization": f"Bearer wrong{n}"}, timeout=20)
+        assert wrong.status_code == 401
+        assert "Hub did not accept" in wrong.json()["message"]
+    # ...lock nobody out: a student's own token still works from that address.
+    assert httpx.get(missing, headers=headers, timeout=20).status_code == 404
+    with contextlib.closing(hub_login(hub, "teacher")) as teacher:
+        assert teacher.get("/services/klein/dashboard").status_code == 200  # logs in
+        revoked = teacher.post("/services/klein/dashboard/students/dan/revoke")
+        assert revoked.status_code == 200  # the redirect back to the dashboard, under the prefix
+        assert str(revoked.url).endswith("/services/klein/dashboard")
+    refused = httpx.get(missing, headers=headers, timeout=20)
+    assert refused.status_code == 401
+    assert "turned off by your teacher" in refused.json()["message"]
