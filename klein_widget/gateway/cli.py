@@ -124,6 +124,10 @@ def _serve(args: argparse.Namespace) -> int:
     from klein_widget.gateway._app import create_app
     from klein_widget.gateway._server import server_for
 
+    if args.hub and not os.environ.get("JUPYTERHUB_API_TOKEN"):
+        hint = "add the block from `klein gateway jupyterhub-config` to jupyterhub_config.py"
+        print(f"error: --hub runs the gateway as a JupyterHub service: {hint}", file=sys.stderr)
+        return 2
     key = _api_key(args)
     if args.upstream != "emulator" and key is None:
         print(f"error: set {API_KEY_ENV} to the teacher's WaveSpeed key (or use --upstream "
@@ -158,10 +162,6 @@ def _serve_hub(args: argparse.Namespace, app: Any) -> int:
     from klein_widget.gateway._hub import HubPolicy, HubService
     from klein_widget.gateway._server import server_for
 
-    if not os.environ.get("JUPYTERHUB_API_TOKEN"):
-        hint = "add the block from `klein gateway jupyterhub-config` to jupyterhub_config.py"
-        print(f"error: --hub runs the gateway as a JupyterHub service: {hint}", file=sys.stderr)
-        return 2
     policy = HubPolicy(args.hub_budget, args.hub_group, args.hub_teacher_group)
     hub = HubService(policy)
     app.state.hub_policy = policy

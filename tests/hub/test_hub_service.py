@@ -7,11 +7,13 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
 from klein_widget.gateway._db import ClassDB
+from tests.browser.harness import launch_chromium
 from tests.hub.conftest import CANARY_KEY, Hub
 
 pytestmark = pytest.mark.slow
@@ -128,3 +130,40 @@ def test_revoked_hub_students_are_refused_and_wrong_tokens_lock_out_no_address(h
     refused = httpx.get(missing, headers=headers, timeout=20)
     assert refused.status_code == 401
     assert "turned off by your teacher" in refused.json()["message"]
+
+
+@pytest.mark.browser
+def test_the_teacher_opens_the_dashboard_in_chromium_through_the_hubs_login(
+    hub: Hub, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    # eve's first request enrolls her, so the page lists a student of the class.
+    headers = {"Authorization": f"Bearer {hub.server_token('eve')}"}
+    httpx.get(hub.url + "/services/klein/api/v3/predictions/" + "0" * 32, headers=headers)
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            page = browser.new_page()
+            page.goto(hub.url + "/hub/login?next=/services/klein/dashboard", timeout=60_000)
+            page.fill("#username_input", "teacher")
+            page.fill("#password_input", "any password: the dummy authenticator")
+            page.click("#login_submit")
+            page.wait_for_url("**/services/klein/dashboard", timeout=60_000)
+            page.get_by_text("klein gateway · class dashboard").wait_for(timeout=30_000)
+            page.get_by_role("cell", name="eve", exact=True).wait_for(timeout=30_000)
+            page.screenshot(path=tmp_path / "dashboard-through-the-hub.png", full_page=True)
+            assert CANARY_KEY not in page.content()
+        finally:
+            browser.close()
+
+
+def test_a_key_of_ones_own_or_no_hub_changes_nothing(hub: Hub) -> None:
+    env = {**hub.kernel_env("fay"), "IMAGES": "0", "WAVESPEED_API_KEY": "wsk-fays-own-key"}
+    done = subprocess.run([sys.executable, "-c", KERNEL], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=env["HOME"])  # fmt: skip
+    assert "Using WaveSpeed at https://api.wavespeed.ai" in done.stdout, done.stderr[-2000:]
+    outside = {k: v for k, v in env.items() if not k.startswith(("JUPYTERHUB_", "WAVESPEED_"))}
+    done = subprocess.run([sys.executable, "-c", KERNEL], env=outside, capture_output=True,
+                          text=True, timeout=120, cwd=env["HOME"])  # fmt: skip
+    assert "Using the local emulator" in done.stdout, done.stderr[-2000:]
