@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from urllib.parse import urlsplit
 
 __all__ = ["jupyterhub_config"]
 
@@ -21,6 +22,7 @@ def jupyterhub_config(
     folder: str = "/srv/klein",
     name: str = "klein",
     port: int = 8800,
+    url: str | None = None,
     upstream: str = "wavespeed",
     budget: str = "2.00",
     key_file: str | None = None,
@@ -28,13 +30,17 @@ def jupyterhub_config(
     teacher_group: str | None = None,
     python: str = sys.executable,
 ) -> str:
-    """The config block, as text (Python for ``jupyterhub_config.py``)."""
+    """The config block, as text (Python for ``jupyterhub_config.py``). ``url``: where the
+    Hub, its proxy and students' servers reach the gateway (default on this machine)."""
     folder = folder.rstrip("/") or "/"
     command = [python, "-m", "klein_widget", "gateway", "serve", "--hub",
                "--db", f"{folder}/class.sqlite3", "--upstream", upstream,
                "--hub-budget", budget]  # fmt: skip
     if upstream != "emulator" or key_file:
         command += ["--key-file", key_file or f"{folder}/wavespeed.key"]
+    url = url or f"http://127.0.0.1:{port}"
+    if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
+        command += ["--host", "0.0.0.0"]  # reached from other machines or pods
     if student_group:
         command += ["--hub-group", student_group]
     if teacher_group:
@@ -57,7 +63,7 @@ def jupyterhub_config(
 # The class database is {folder}/class.sqlite3, its images {folder}/class-images/.
 {key_line}c.JupyterHub.services.append({{
     "name": {json.dumps(name)},
-    "url": "http://127.0.0.1:{port}",
+    "url": {json.dumps(url)},
     "command": [
         {args},
     ],

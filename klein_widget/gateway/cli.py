@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     serve = command("serve", "serve the gateway until Ctrl-C")
-    serve.add_argument("--host", default="127.0.0.1", help="address (0.0.0.0: the whole network)")
+    serve.add_argument("--host", help="address (default 127.0.0.1; 0.0.0.0: the whole network)")
     serve.add_argument("--port", type=int, default=8800, help="port (default %(default)s)")
     serve.add_argument(
         "--upstream",
@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--dir", default="/srv/klein", help="database, images, key (%(default)s)")
     hub.add_argument("--name", default="klein", help="the service's name (%(default)s)")
     hub.add_argument("--port", type=int, default=8800, help="its local port (%(default)s)")
+    hub.add_argument("--url", help="where the Hub reaches it (default http://127.0.0.1:PORT)")
+    hub.add_argument("--python", default=sys.executable, help="the Hub's Python (this one)")
     hub.add_argument("--upstream", default="wavespeed", help="'wavespeed', 'emulator' or a URL")
     hub.add_argument("--key-file", help="the WaveSpeed key's file (default DIR/wavespeed.key)")
     hub.add_argument("--hub-budget", default="2.00", type=_budget_text, help="dollars each")
@@ -142,9 +144,10 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if args.hub:
         return _serve_hub(args, app)
-    sock = bind(args.host, args.port)
+    host = args.host or "127.0.0.1"
+    sock = bind(host, args.port)
     sock.listen(2048)  # connections made as soon as the URL is printed wait, not fail
-    base = url_for(args.host, sock.getsockname()[1])
+    base = url_for(host, sock.getsockname()[1])
     gateway = app.state.gateway
     print(f"klein gateway listening on {base} (upstream: {gateway.upstream.label})")
     print(f"teacher dashboard: {base}/dashboard?token={gateway.teacher_token}")
@@ -165,8 +168,9 @@ def _serve_hub(args: argparse.Namespace, app: Any) -> int:
     policy = HubPolicy(args.hub_budget, args.hub_group, args.hub_teacher_group)
     hub = HubService(policy)
     app.state.hub_policy = policy
-    where = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL") or f"http://{args.host}:{args.port}")
-    sock = bind(where.hostname or args.host, where.port or args.port)
+    # Where the Hub says the service listens, unless --host says (0.0.0.0 in a Hub pod).
+    where = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL") or f"http://127.0.0.1:{args.port}")
+    sock = bind(args.host or where.hostname or "127.0.0.1", where.port or args.port)
     sock.listen(2048)
     print(f"klein gateway serving the Hub at {hub.prefix}/ on {where.hostname}:{where.port} "
           f"(upstream: {app.state.gateway.upstream.label})", flush=True)  # fmt: skip
@@ -178,9 +182,9 @@ def _hub_config(args: argparse.Namespace) -> int:
     from klein_widget.gateway._hub_config import jupyterhub_config
 
     print(jupyterhub_config(
-        folder=args.dir, name=args.name, port=args.port, upstream=args.upstream,
+        folder=args.dir, name=args.name, port=args.port, url=args.url, upstream=args.upstream,
         budget=args.hub_budget, key_file=args.key_file, student_group=args.hub_group,
-        teacher_group=args.hub_teacher_group,
+        teacher_group=args.hub_teacher_group, python=args.python,
     ), end="")  # fmt: skip
     return 0
 
