@@ -2,7 +2,8 @@
 authenticator and local-process spawner, configurable-http-proxy from npm (installed into
 ``.venv/chp`` by ``scripts/test.sh``), all on 127.0.0.1; the class gateway is the managed
 service that `klein gateway jupyterhub-config` prints (upstream: the emulator), and a test
-service holds an admin token to make users and their servers' tokens.
+service holds an admin token to make users, their servers' tokens and (once) a real
+single-user server (jupyterhub-singleuser, homes under tmp).
 
 One Hub per test module (it takes a few seconds to start); its database, cookie secret, the
 gateway's class and each student's home are under the module's tmp folder.
@@ -104,9 +105,15 @@ c.Authenticator.admin_users = {{"teacher"}}
 c.JupyterHub.db_url = "sqlite:///{tmp / "jupyterhub.sqlite"}"
 c.JupyterHub.cookie_secret_file = {str(tmp / "cookie_secret")!r}
 {block}
+c.Spawner.cmd = [{str(Path(sys.executable).parent / "jupyterhub-singleuser")!r}]
+c.Spawner.default_url = "/lab"
+c.Spawner.args = ["--allow-root"]  # the test machine may run as root
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.SimpleLocalProcessSpawner.home_dir_template = {str(tmp / "home-{username}")!r}
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": {admin_token!r}}})
 c.JupyterHub.load_roles.append({{"name": "test-admin", "services": ["test-admin"],
-    "scopes": ["admin:users", "tokens", "admin:groups"]}})
+    "scopes": ["admin:users", "admin:servers", "access:servers", "tokens", "admin:groups"]}})
 """
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -167,3 +170,66 @@ def test_a_key_of_ones_own_or_no_hub_changes_nothing(hub: Hub) -> None:
     done = subprocess.run([sys.executable, "-c", KERNEL], env=outside, capture_output=True,
                           text=True, timeout=120, cwd=env["HOME"])  # fmt: skip
     assert "Using the local emulator" in done.stdout, done.stderr[-2000:]
+
+
+def run_in_spawned_kernel(hub: Hub, user: str, code: str) -> str:
+    """Spawn ``user``'s real single-user server (the Hub's local-process spawner), start a
+    kernel in it and run ``code``; returns what the kernel printed."""
+    hub.admin("POST", f"/users/{user}")
+    started = hub.admin("POST", f"/users/{user}/server")
+    assert started.status_code in (201, 202), started.text
+    deadline = time.monotonic() + 120
+    while not hub.admin("GET", f"/users/{user}").json()["servers"].get("", {}).get("ready"):
+        assert time.monotonic() < deadline, hub.log.read_text()[-3000:]
+        time.sleep(0.5)
+    server = f"{hub.url}/user/{user}"
+    headers = {"Authorization": f"token {hub.admin_token}"}
+    kernel = httpx.post(f"{server}/api/kernels", headers=headers, json={}, timeout=60)
+    assert kernel.status_code == 201, kernel.text
+    return asyncio.run(
+        _execute(server.replace("http", "ws", 1), kernel.json()["id"], headers, code)
+    )
+
+
+async def _execute(server: str, kernel: str, headers: dict[str, str], code: str) -> str:
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    url = f"{server}/api/kernels/{kernel}/channels"
+    socket = await websocket_connect(HTTPRequest(url, headers=headers, connect_timeout=30))
+    msg_id = uuid.uuid4().hex
+    header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+              "session": uuid.uuid4().hex, "version": "5.3", "date": ""}  # fmt: skip
+    content = {"code": code, "silent": False, "store_history": False,
+               "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}  # fmt: skip
+    message = {"header": header, "parent_header": {}, "metadata": {}, "content": content,
+               "channel": "shell", "buffers": []}  # fmt: skip
+    await socket.write_message(json.dumps(message))
+    printed = []
+    while True:
+        raw = await asyncio.wait_for(socket.read_message(), timeout=120)
+        assert raw is not None, "the kernel's channels closed"
+        reply = json.loads(raw)
+        if reply.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind = reply["header"]["msg_type"]
+        if kind == "stream":
+            printed.append(reply["content"]["text"])
+        elif kind == "error":
+            printed.append("\n".join(reply["content"]["traceback"]))
+        elif kind == "status" and reply["content"]["execution_state"] == "idle":
+            socket.close()
+            return "".join(printed)
+
+
+def test_a_kernel_in_a_spawned_server_makes_an_image_with_no_token(hub: Hub) -> None:
+    printed = run_in_spawned_kernel(hub, "gus", KERNEL)
+    line = next(x for x in printed.splitlines() if x.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    assert result["made"] == [{"ok": True, "png": True}], printed[-2000:]
+    assert str(result["url"]).endswith("/services/klein")
+    env = result["env"]
+    assert env["JUPYTERHUB_USER"] == "gus"
+    assert env["WAVESPEED_API_KEY"] == env["JUPYTERHUB_API_TOKEN"]  # set by connect(): gus's own
+    assert CANARY_KEY not in json.dumps(env)
+    assert CANARY_KEY not in printed
