@@ -24,17 +24,19 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from klein_widget.emulator._http import Problem
+from klein_widget.gateway._hub_web import bearer, cookies, prefixed, reply
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, gateway_of
 
@@ -42,9 +44,10 @@ __all__ = ["HubPolicy", "HubService", "HubUser", "hub_student", "hub_teacher"]
 
 HUB_USER = "klein_hub_user"  # request state: the Hub user a Bearer token belongs to
 HUB_TEACHER = "klein_hub_teacher"  # request state: a teacher logged in with the Hub
-_SESSION = "klein-hub-session"
+_SESSION_COOKIE = "klein-hub-session"
 _OAUTH_STATE = "klein-hub-oauth-state"
 _SESSION_SECONDS = 8 * 3600
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,33 +134,6 @@ def hub_teacher(request: Request) -> bool:
     return state.get(HUB_TEACHER) is True
 
 
-def _cookies(scope: Scope) -> dict[str, str]:
-    jar: dict[str, str] = {}
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                key, _, val = part.strip().partition("=")
-                jar.setdefault(key, val)
-    return jar
-
-
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() in ("bearer", "token") and token.strip():
-                return str(token.strip()[:512])
-    return None
-
-
-async def _reply(send: Send, status: int, body: str, headers: list[tuple[bytes, bytes]]) -> None:
-    data = body.encode()
-    head = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
-    head += [(b"content-length", str(len(data)).encode()), *headers]
-    await send({"type": "http.response.start", "status": status, "headers": head})
-    await send({"type": "http.response.body", "body": data})
-
-
 class HubService:
     """The Hub's side of a gateway: who a token or a browser belongs to. Made from the
     environment the Hub gives a managed service; ``cache_seconds``: how long a token's
@@ -187,10 +163,13 @@ class HubService:
         cached = self._profiles.get(name)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        url = f"{self.auth.api_url.rstrip('/')}/users/{httpx.URL(name).path}"
+        url = f"{self.auth.api_url.rstrip('/')}/users/{quote(name, safe='')}"
         headers = {"Authorization": f"token {self.auth.api_token}"}
-        reply = await self._http.get(url, headers=headers)
-        model = reply.json() if reply.status_code == 200 else {}
+        answer = await self._http.get(url, headers=headers)
+        model = answer.json() if answer.status_code == 200 else {}
+        if answer.status_code != 200:  # no admin flag, no groups: say why teachers are refused
+            hint = "has the service the read:users role `klein gateway jupyterhub-config` gives?"
+            _log.warning("no profile from the Hub (%d): %s", answer.status_code, hint)
         user = HubUser(name, bool(model.get("admin")), frozenset(model.get("groups") or ()))
         self._profiles[name] = (user, time.monotonic() + self._cache_seconds)
         return user
@@ -210,21 +189,21 @@ class HubService:
             if path == "/oauth_callback":
                 await self._callback(scope, send)
                 return
-            token = _bearer(scope)
+            token = bearer(scope)
             if token is not None and not token.startswith("kgw_"):
                 user = await self.user_for_token(token)
                 scope["state"][HUB_USER] = user if user is not None else _Refused()
             if path.startswith("/dashboard") and not await self._teacher(scope, path, send):
                 return
             dashboard = path.startswith("/dashboard")
-            await app(scope, receive, self._prefixed(send) if dashboard else send)
+            await app(scope, receive, prefixed(send, self.prefix) if dashboard else send)
 
         return served
 
     async def _teacher(self, scope: Scope, path: str, send: Send) -> bool:
         """Marks a Hub teacher's dashboard request; sends a login redirect or a refusal
         (and returns False) for anyone else, unless they bring the teacher token."""
-        session = self._sessions.get(_cookies(scope).get(_SESSION, ""))
+        session = self._sessions.get(cookies(scope).get(_SESSION_COOKIE, ""))
         user = None
         if session is not None and session[1] > time.monotonic():
             user = await self.user_for_token(session[0])
@@ -234,7 +213,7 @@ class HubService:
         if b"token=" in scope.get("query_string", b""):
             return True  # the teacher token printed at start still works
         if user is not None:
-            await _reply(send, 403, "<h1>403: the dashboard is the teacher's</h1><p>Only the "
+            await reply(send, 403, "<h1>403: the dashboard is the teacher's</h1><p>Only the "
                          "class's teachers (Hub admins) open it.</p>", [])  # fmt: skip
             return False
         verifier, challenge, method = self.auth.generate_pkce_code_challenge()
@@ -244,7 +223,7 @@ class HubService:
         login = self.auth.login_url + "&" + urlencode(query)
         cookie = f"{_OAUTH_STATE}={state}; Path={self.prefix}; HttpOnly; SameSite=Lax; Max-Age=600"
         headers = [(b"location", login.encode()), (b"set-cookie", cookie.encode())]
-        await _reply(send, 302, "", headers)
+        await reply(send, 302, "", headers)
         return False
 
     async def _callback(self, scope: Scope, send: Send) -> None:
@@ -252,8 +231,8 @@ class HubService:
         token, remember it under a random session id (the token stays server-side)."""
         query = dict(httpx.QueryParams(scope.get("query_string", b"").decode("latin-1")))
         state = query.get("state", "")
-        if not state or state != _cookies(scope).get(_OAUTH_STATE) or "code" not in query:
-            await _reply(send, 400, "<h1>Login expired</h1><p>Open the dashboard again.</p>", [])
+        if not state or state != cookies(scope).get(_OAUTH_STATE) or "code" not in query:
+            await reply(send, 400, "<h1>Login expired</h1><p>Open the dashboard again.</p>", [])
             return
         verifier = self.auth.get_code_verifier(state)
         next_url = str(self.auth.get_next_url(state))
@@ -264,42 +243,10 @@ class HubService:
         self._sessions[session] = (token, time.monotonic() + _SESSION_SECONDS)
         if not next_url.startswith(self.prefix + "/"):
             next_url = self.prefix + "/dashboard"
-        cookies = [
-            f"{_SESSION}={session}; Path={self.prefix}; HttpOnly; SameSite=Lax",
+        set_cookies = [
+            f"{_SESSION_COOKIE}={session}; Path={self.prefix}; HttpOnly; SameSite=Lax",
             f"{_OAUTH_STATE}=; Path={self.prefix}; Max-Age=0",
         ]
         headers = [(b"location", next_url.encode())]
-        headers += [(b"set-cookie", c.encode()) for c in cookies]
-        await _reply(send, 302, "", headers)
-
-    def _prefixed(self, send: Send) -> Send:
-        """The dashboard's site-absolute links (in its HTML) and redirects, moved under the
-        prefix (the pages were written for a gateway at the root of its own address)."""
-        prefix = self.prefix.encode()
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (k, prefix + v if k == b"location" and v.startswith(b"/") else v)
-                    for k, v in message.get("headers", [])
-                ]
-                start.update(message, headers=headers)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            body = b"".join(chunks)
-            html = any(
-                k == b"content-type" and v.startswith(b"text/html") for k, v in start["headers"]
-            )
-            for quote in (b'"', b"'") if html else ():
-                for root in (b"/dashboard", b"/gateway/"):
-                    body = body.replace(quote + root, quote + prefix + root)
-            headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-
-        return sending
+        headers += [(b"set-cookie", c.encode()) for c in set_cookies]
+        await reply(send, 302, "", headers)

@@ -8,6 +8,7 @@ import pytest
 from traitlets.config import Config
 
 from klein_widget.gateway.cli import main
+from klein_widget.widget._status import connection_text
 
 
 def test_the_block_runs_the_gateway_as_a_service_and_holds_no_key(
@@ -40,3 +41,10 @@ def test_serve_hub_outside_a_hub_says_what_to_do(
     assert main(["serve", "--hub", "--upstream", "emulator", "--db", str(db)]) == 2
     assert not db.exists()  # refused before anything was made
     assert "jupyterhub-config" in capsys.readouterr().err
+
+
+def test_the_panel_says_a_hub_service_is_the_class_gateway() -> None:
+    url = "http://127.0.0.1:8800/services/klein"
+    assert connection_text(url, emulator=False, has_key=True) == "through your class's gateway"
+    other = connection_text("http://127.0.0.1:8800", emulator=False, has_key=True)
+    assert other == "API at 127.0.0.1:8800"
