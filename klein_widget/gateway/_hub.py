@@ -40,7 +40,7 @@ from klein_widget.gateway._hub_web import bearer, cookies, prefixed, reply
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, gateway_of
 
-__all__ = ["HubPolicy", "HubService", "HubUser", "hub_student", "hub_teacher"]
+__all__ = ["HubLayer", "HubPolicy", "HubService", "HubUser", "hub_student", "hub_teacher"]
 
 HUB_USER = "klein_hub_user"  # request state: the Hub user a Bearer token belongs to
 HUB_TEACHER = "klein_hub_teacher"  # request state: a teacher logged in with the Hub
@@ -250,3 +250,14 @@ class HubService:
         headers = [(b"location", next_url.encode())]
         headers += [(b"set-cookie", c.encode()) for c in set_cookies]
         await reply(send, 302, "", headers)
+
+
+class HubLayer:
+    """`HubService.wrap` as Starlette middleware: ``app.add_middleware(HubLayer,
+    service=hub)`` (so the app stays the gateway's Starlette app)."""
+
+    def __init__(self, app: ASGIApp, service: HubService) -> None:
+        self._served = service.wrap(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._served(scope, receive, send)

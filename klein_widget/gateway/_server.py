@@ -13,7 +13,7 @@ from os import PathLike
 from typing import Any
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.applications import Starlette
 
 from klein_widget.emulator._server import ServedInThread
 from klein_widget.gateway._app import create_app
@@ -22,7 +22,7 @@ from klein_widget.gateway._state import Gateway
 __all__ = ["RunningGateway", "server_for", "start"]
 
 
-def server_for(app: ASGIApp, log_level: str = "warning") -> uvicorn.Server:
+def server_for(app: Starlette, log_level: str = "warning") -> uvicorn.Server:
     """A uvicorn server for a gateway app (lifespan on: the journal resumes at start)."""
     config = uvicorn.Config(
         app,
