@@ -47,8 +47,8 @@ async def reply(send: Send, status: int, body: str, headers: list[tuple[bytes, b
 
 
 def prefixed(send: Send, root: str) -> Send:
-    """The dashboard's site-absolute links (in its HTML) and redirects, moved under the
-    prefix (the pages were written for a gateway at the root of its own address)."""
+    """The dashboard's site-absolute links (in its HTML and scripts) and redirects, moved
+    under the prefix (the pages were written for a gateway at the root of its address)."""
     prefix = root.encode()
     start: dict[str, Any] = {}
     chunks: list[bytes] = []
@@ -65,8 +65,9 @@ def prefixed(send: Send, root: str) -> Send:
         if message.get("more_body"):
             return
         body = b"".join(chunks)
-        html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in start["headers"])
-        for quote in (b'"', b"'") if html else ():
+        kind = b"".join(v for k, v in start["headers"] if k == b"content-type")
+        page = kind.startswith(b"text/html") or b"javascript" in kind  # not JSON, not a zip
+        for quote in (b'"', b"'") if page else ():
             for root in (b"/dashboard", b"/gateway/"):
                 body = body.replace(quote + root, quote + prefix + root)
         headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
