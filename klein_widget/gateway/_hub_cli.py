@@ -84,13 +84,8 @@ def serve_hub(args: argparse.Namespace) -> int:
         print("error: no WaveSpeed key: give --key-file (or $WAVESPEED_API_KEY), or use "
               "--upstream emulator to rehearse", file=sys.stderr)  # fmt: skip
         return 2
-    app = create_app(
-        args.db,
-        upstream=args.upstream,
-        api_key=key,
-        max_concurrency=args.concurrency,
-        public_gallery=args.public_gallery,
-    )
+    options = {"max_concurrency": args.concurrency, "public_gallery": args.public_gallery}
+    app = create_app(args.db, upstream=args.upstream, api_key=key, **options)
     policy = HubPolicy(args.hub_budget, args.hub_group, args.hub_teacher_group)
     hub = HubService(policy)
     app.state.hub_policy = policy
