@@ -12,6 +12,7 @@ import os
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from klein_widget._hub_connect import use_hub_gateway
 from klein_widget._session import Session, session
 from klein_widget.client import _config
 from klein_widget.client._sync_client import KleinClient
@@ -116,7 +117,8 @@ def _with_configured_time(knobs: dict[str, Any]) -> dict[str, Any]:
 
 
 def connect(*, quiet: bool = False) -> str:
-    """Use the real API if ``$WAVESPEED_API_KEY`` is set, else start the local emulator.
+    """Use the real API if ``$WAVESPEED_API_KEY`` is set (in a JupyterHub server with a class
+    gateway: that gateway, with the server's Hub token), else start the local emulator.
 
     Returns the base URL in use. Notebooks call this first so they run anywhere.
 
@@ -124,6 +126,9 @@ def connect(*, quiet: bool = False) -> str:
         >>> klein_widget.connect()  # doctest: +SKIP
         'https://api.wavespeed.ai'
     """
+    hub = use_hub_gateway(quiet=quiet)  # in a JupyterHub server: the class's gateway
+    if hub is not None:
+        return hub
     if os.environ.get(_config.API_KEY_ENV) and not session().using_emulator:
         if not quiet:
             print(f"Using WaveSpeed at {session().base_url} with the key from $WAVESPEED_API_KEY.")

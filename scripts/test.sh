@@ -19,12 +19,14 @@ why() {
   chromium) echo "the panel's browser tests drive it in JupyterLab and Voila" ;;
   curl) echo "the panel's curl snippet is run for real" ;;
   jq) echo "that curl snippet reads the answer with jq" ;;
+  nodejs | npm) echo "the JupyterHub tests install and run configurable-http-proxy (npm)" ;;
   esac
 }
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v curl >/dev/null || missing="$missing curl"
 command -v jq >/dev/null || missing="$missing jq"
+command -v npm >/dev/null || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
   echo "The tests need Debian packages that are not installed:"
   for package in $missing; do
@@ -52,6 +54,14 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Use-Pty=0 $missing
   echo "Debian packages installed."
+fi
+
+# JupyterHub's proxy for tests/hub: configurable-http-proxy from npm, once, into .venv/chp.
+chp=.venv/chp/node_modules/.bin/configurable-http-proxy
+if [ ! -x "$chp" ]; then
+  echo "Installing configurable-http-proxy (npm) into .venv/chp for the JupyterHub tests..."
+  mkdir -p .venv/chp
+  (cd .venv/chp && npm install --no-audit --no-fund --loglevel=error configurable-http-proxy)
 fi
 
 echo "Running ruff check..."

@@ -40,6 +40,7 @@ from klein_widget.client._models import (
 )
 from klein_widget.emulator._http import Problem, envelope, read_json
 from klein_widget.gateway._hidden import from_store, served_to
+from klein_widget.gateway._hub import hub_student
 from klein_widget.gateway._rows import GatewayTask, Student, budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._tokens import same_token, token_bucket, token_hash
@@ -145,6 +146,9 @@ async def authorize_and(request: Request, then: Callable[[], T]) -> tuple[Studen
     ``then`` runs only for a right token."""
     gateway = gateway_of(request)
     gateway.ensure_started()
+    hub = await gateway.run(hub_student, request)  # a Hub user's request (gateway/_hub.py)
+    if hub is not None:
+        return hub, await gateway.run(then)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()[:512]
     if scheme.lower() != "bearer" or not token:

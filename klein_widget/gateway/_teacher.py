@@ -24,8 +24,9 @@ from klein_widget.client._ledger import money as dollars
 from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import guard_logins
 from klein_widget.gateway._hidden import TEACHER_COOKIE
+from klein_widget.gateway._hub import hub_teacher
 from klein_widget.gateway._rows import GatewayTask
-from klein_widget.gateway._state import Gateway
+from klein_widget.gateway._state import Gateway, gateway_of
 
 __all__ = [
     "PAGE_HEADERS",
@@ -68,7 +69,10 @@ def _same(given: str, token: str) -> bool:
 
 def teacher(request: Request) -> Gateway:
     """The gateway, if the request carries the teacher's token (a ``?token=`` link first:
-    a fresh link beats a stale cookie); else a 401 that drops a stale cookie, or a 429."""
+    a fresh link beats a stale cookie), or a Hub login (gateway/_hub.py); else a 401 that
+    drops a stale cookie, or a 429."""
+    if hub_teacher(request):  # logged in with the Hub: no teacher token on a Hub
+        return gateway_of(request)
     gateway, address = guard_logins(request, whose="the teacher token")
     link = request.query_params.get("token")
     cookie = request.cookies.get(TEACHER_COOKIE)

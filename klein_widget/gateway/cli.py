@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check", "check the database, the image store and the port, then exit")
     check.add_argument("--host", default="127.0.0.1", help="address to check")
     check.add_argument("--port", type=int, default=8800, help="port to check (0: skip)")
+    from klein_widget.gateway._hub_cli import add_hub_arguments
+
+    add_hub_arguments(serve, commands, _dollars)  # serve --hub, jupyterhub-config
     add = command("add-student", "add a student and print their token (shown once)")
     add.add_argument("name")
     add.add_argument("--budget", type=_dollars, default=_dollars("2.00"), help="dollars")
@@ -220,6 +223,14 @@ def _export(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``klein gateway``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "serve" and args.hub:
+        from klein_widget.gateway._hub_cli import serve_hub
+
+        return serve_hub(args)
+    if args.command == "jupyterhub-config":
+        from klein_widget.gateway._hub_cli import hub_config
+
+        return hub_config(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "check":

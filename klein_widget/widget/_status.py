@@ -174,6 +174,8 @@ def connection_text(url: str, *, emulator: bool, has_key: bool) -> str:
         where = "local emulator"
     elif url == DEFAULT_BASE_URL:
         where = "WaveSpeed API"
+    elif urlsplit(url).path.startswith("/services/"):  # a JupyterHub service (_hub_connect)
+        where = "through your class's gateway"
     else:
         where = f"API at {urlsplit(url).netloc or url}"
     return where if has_key else f"{where} · no key"
