@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from klein_widget.emulator._http import Problem, envelope
+from klein_widget.serving._http import Problem, envelope
 
 __all__ = [
     "BodyLimit",

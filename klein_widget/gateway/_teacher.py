@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import guard_logins
 from klein_widget.gateway._hidden import TEACHER_COOKIE
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import Gateway
+from klein_widget.serving._http import Problem
 
 __all__ = [
     "PAGE_HEADERS",
