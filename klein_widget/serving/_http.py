@@ -35,6 +35,7 @@ __all__ = [
     "bind",
     "envelope",
     "error_response",
+    "read_body",
     "read_json",
     "url_for",
 ]
@@ -68,6 +69,20 @@ def error_response(
     return JSONResponse(envelope(None, status, message), status_code=status, headers=headers)
 
 
+async def read_body(request: Request, cap: int, too_big: Problem) -> bytes:
+    """The body, or ``too_big`` raised when its declared length or what streams in passes
+    ``cap`` (nothing past the cap is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise too_big
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            raise too_big
+    return bytes(body)
+
+
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object, or a 413 / 415 / 400 `Problem` saying what to send."""
     ctype = request.headers.get("content-type", "")
@@ -78,14 +93,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
             "'Content-Type: application/json'.",
         )
     too_big = Problem(413, f"Request body too large: at most {limit} bytes of JSON are accepted.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _DRAIN_LIMIT:
-        raise too_big
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _DRAIN_LIMIT:
-            raise too_big
+    body = await read_body(request, _DRAIN_LIMIT, too_big)
     if len(body) > limit:
         raise too_big
     try:

@@ -31,6 +31,17 @@ ABOVE_CLIENT = (
     "klein_widget.cli",
     *DOORS,
 )
+# What neither the emulator nor serving/ (the code both servers share) builds on.
+UNDER_SERVERS = (
+    "klein_widget.store",
+    "klein_widget.ui",
+    "klein_widget._session",
+    "klein_widget.__main__",
+    "klein_widget.cli",
+    *DOORS,
+    "ipywidgets",
+    "IPython",
+)
 NEVER: dict[str, tuple[str, ...]] = {
     "client": (*ABOVE_CLIENT, "ipywidgets", "IPython", "traitlets", "anywidget", "sqlite3"),
     "store": (
@@ -55,32 +66,10 @@ NEVER: dict[str, tuple[str, ...]] = {
         "klein_widget.cli",
         *DOORS,
     ),
-    "emulator": (
-        GATEWAY,
-        "klein_widget.store",
-        "klein_widget.ui",
-        "klein_widget._session",
-        "klein_widget.__main__",
-        "klein_widget.cli",
-        *DOORS,
-        "ipywidgets",
-        "IPython",
-    ),
+    "emulator": (GATEWAY, *UNDER_SERVERS),
     # Both servers build on it (the wire format, the HTTP plumbing): it builds on the
     # client alone.
-    "serving": (
-        GATEWAY,
-        "klein_widget.emulator",
-        "klein_widget.store",
-        "klein_widget.ui",
-        "klein_widget._session",
-        "klein_widget._connect",
-        "klein_widget.__main__",
-        "klein_widget.cli",
-        *DOORS,
-        "ipywidgets",
-        "IPython",
-    ),
+    "serving": (GATEWAY, "klein_widget.emulator", "klein_widget._connect", *UNDER_SERVERS),
     "lessons": (GATEWAY, "klein_widget.widget", "klein_widget.magic"),
     "widget": (GATEWAY, "klein_widget.magic", "klein_widget.lessons"),
     "magic": (GATEWAY,),
