@@ -27,7 +27,7 @@ from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import DROP_EXTENSION
 from klein_widget.emulator._network import CONNECTION_EXTENSION
 from klein_widget.emulator._state import Emulator
-from klein_widget.serving._http import ServedInThread
+from klein_widget.serving._http import ServedInThread, no_delay
 
 __all__ = ["RunningEmulator", "make_server", "start"]
 
@@ -42,12 +42,7 @@ class _HangUpProtocol(H11Protocol):
     """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # asyncio sets TCP_NODELAY only when the listening socket's proto is
-            # IPPROTO_TCP, and ours (from `bind`) has proto 0. Without it, Nagle holds each
-            # keep-alive response for the client's delayed ACK: +40 ms per request.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(transport)
         super().connection_made(transport)
         app = self.app
 

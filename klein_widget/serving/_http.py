@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -35,6 +37,7 @@ __all__ = [
     "bind",
     "envelope",
     "error_response",
+    "no_delay",
     "read_body",
     "read_json",
     "url_for",
@@ -137,6 +140,19 @@ def url_for(host: str, port: int) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}"
+
+
+def no_delay(transport: asyncio.BaseTransport) -> None:
+    """Set TCP_NODELAY on a new TCP connection (a protocol's ``connection_made`` calls it).
+
+    asyncio sets it only when the listening socket's proto is IPPROTO_TCP, and `bind`'s has
+    proto 0. Without it, Nagle holds each kept-alive answer for the client's delayed ACK:
+    +40 ms per request.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def bind(host: str, port: int) -> socket.socket:
