@@ -44,14 +44,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from klein_widget.client._metadata import detect_format
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID, GenerationRequest
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import Gate, act, authorize, fault_response, gateway_page
 from klein_widget.emulator._network import Latency
 from klein_widget.emulator._prompts import MODES, enhance_prompt
 from klein_widget.emulator._state import DEFAULT_MAX_BODY_BYTES, Emulator, Task
-from klein_widget.serving._http import EXCEPTION_HANDLERS, Problem, envelope, read_json
+from klein_widget.serving._http import (
+    EXCEPTION_HANDLERS,
+    Problem,
+    envelope,
+    image_response,
+    read_json,
+)
 from klein_widget.serving._wire import (
     prediction_data,
     read_enhancer_body,
@@ -276,9 +281,7 @@ async def image(request: Request) -> Response:
     assert task is not None
     if task.status(time.monotonic()) != "completed":
         raise Problem(404, "Image not found: the task has not completed.")
-    data = await run_in_threadpool(task.image)
-    kind = "image/jpeg" if detect_format(data) == "jpeg" else "image/png"  # a pack's may be JPEG
-    return Response(data, media_type=kind, headers={"Cache-Control": "max-age=3600"})
+    return image_response(await run_in_threadpool(task.image), "max-age=3600")
 
 
 def create_app(

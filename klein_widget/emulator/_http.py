@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from klein_widget.emulator._faults import Action
 from klein_widget.emulator._state import Emulator
-from klein_widget.serving._http import Problem, error_response
+from klein_widget.serving._http import Problem, bearer_token, error_response
 
 __all__ = ["DROP_EXTENSION", "Gate", "HangUp", "act", "authorize", "fault_response", "gateway_page"]
 
@@ -93,9 +93,8 @@ def authorize(request: Request, emu: Emulator) -> None:
         raise Problem(
             401, "Missing Authorization header: send 'Authorization: Bearer <your API key>'."
         )
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if token is None:
         raise Problem(401, "Invalid Authorization header: expected 'Bearer <your API key>'.")
     # The key itself is never echoed back.
     if emu.api_key is not None and not hmac.compare_digest(token.encode(), emu.api_key.encode()):

@@ -41,7 +41,13 @@ from klein_widget.gateway._hidden import from_store, served_to
 from klein_widget.gateway._rows import GatewayTask, Student, budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._tokens import same_token, token_bucket, token_hash
-from klein_widget.serving._http import Problem, envelope, read_json
+from klein_widget.serving._http import (
+    Problem,
+    bearer_token,
+    envelope,
+    image_response,
+    read_json,
+)
 from klein_widget.serving._wire import prediction_data, read_enhancer_body, sync_timed_out
 from klein_widget.store._entry import GalleryEntry
 
@@ -102,10 +108,8 @@ def budget_text(student: Student, cost: int = PRICE_PER_IMAGE_MILLS) -> str:
 def _presented(request: Request) -> str:
     """The credential a request carries: a bearer token, else the dashboard's cookie or
     ``?token=`` (what a wrong one is counted under)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()[:512]
-    return request.cookies.get("klein_teacher") or request.query_params.get("token") or ""
+    given = bearer_token(request) or request.cookies.get("klein_teacher")
+    return given or request.query_params.get("token") or ""
 
 
 def _locked_out(wait: float, whose: str) -> Problem:
@@ -145,9 +149,8 @@ async def authorize_and(request: Request, then: Callable[[], T]) -> tuple[Studen
     ``then`` runs only for a right token."""
     gateway = gateway_of(request)
     gateway.ensure_started()
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()[:512]
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if token is None:
         raise Problem(
             401,
             "No class token was sent: set WAVESPEED_API_KEY to the token your teacher gave "
@@ -338,5 +341,4 @@ async def image(request: Request) -> Response:
         raise Problem(404, "Image not found: image links come from a completed task's outputs.")
     await gateway.run(served_to, request, task)
     data, _ = await _image_bytes(gateway, task)
-    kind = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
-    return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
+    return image_response(data, "private, max-age=3600")

@@ -30,13 +30,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from klein_widget.client._metadata import detect_format
+
 __all__ = [
     "EXCEPTION_HANDLERS",
     "Problem",
     "ServedInThread",
+    "bearer_token",
     "bind",
     "envelope",
     "error_response",
+    "image_response",
     "no_delay",
     "read_body",
     "read_json",
@@ -70,6 +74,20 @@ def error_response(
 ) -> JSONResponse:
     """An error in the envelope: ``{"code": status, "message": ..., "data": null}``."""
     return JSONResponse(envelope(None, status, message), status_code=status, headers=headers)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (at most 512 characters:
+    no server compares more), or None if there is no such header."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()[:512]
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def image_response(data: bytes, cache_control: str) -> Response:
+    """An image answer: PNG, or JPEG (a lesson pack's may be) by its first bytes."""
+    kind = "image/jpeg" if detect_format(data) == "jpeg" else "image/png"
+    return Response(data, media_type=kind, headers={"Cache-Control": cache_control})
 
 
 async def read_body(request: Request, cap: int, too_big: Problem) -> bytes:
