@@ -35,8 +35,9 @@ from PIL import Image, ImageChops
 
 from klein_widget.emulator import Emulator, create_app
 from klein_widget.emulator._render import render_png
-from klein_widget.emulator._server import bind, make_server, url_for
+from klein_widget.emulator._server import make_server
 from klein_widget.emulator._state import Task
+from klein_widget.serving._http import bind, url_for
 
 PHOTO_NOISE = 5  # sigma of the grain that makes a drawing compress like a photo
 # uvicorn closes a connection idle for 5 s; clients taking turns (the slowest image takes

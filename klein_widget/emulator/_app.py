@@ -22,7 +22,8 @@ Errors are JSON ``{"code": <status>, "message": ..., "data": null}`` with a 4xx 
 (401 no or wrong key, 404 unknown task / model / route, 405, 413 body over
 ``max_body_bytes``, 415 not ``application/json``, 400 anything else wrong, 429 over the
 rate limit with ``Retry-After``), except injected 502/504 faults, which are HTML gateway
-pages as a real gateway sends. Plumbing (errors, auth, bodies, hang-ups) is in `_http`.
+pages as a real gateway sends. Auth, faults and hang-ups are in `_http`; errors, bodies
+and the prediction JSON are shared with the gateway (`klein_widget.serving`).
 
 Example:
     >>> app = create_app(inference_time=0.02)
@@ -49,25 +50,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
-from klein_widget.client._metadata import detect_format
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
-from klein_widget.emulator._http import (
-    EXCEPTION_HANDLERS,
-    Gate,
-    Problem,
-    act,
-    authorize,
-    envelope,
-    fault_response,
-    gateway_page,
-    read_json,
-)
+from klein_widget.emulator._http import Gate, act, authorize, fault_response, gateway_page
 from klein_widget.emulator._network import Latency
-from klein_widget.emulator._prompts import MODES, STYLES, enhance_prompt
+from klein_widget.emulator._prompts import MODES, enhance_prompt
 from klein_widget.emulator._settings import Settings
 from klein_widget.emulator._state import Emulator, Task
 from klein_widget.emulator._uploads import UPLOAD_ROUTES
+from klein_widget.serving._http import (
+    EXCEPTION_HANDLERS,
+    Problem,
+    envelope,
+    image_response,
+    read_json,
+)
+from klein_widget.serving._wire import (
+    prediction_data,
+    read_enhancer_body,
+    sync_timed_out,
+    wire_time,
+)
 from klein_widget.store._pack import LessonPack, PackError, open_pack
 
 __all__ = ["create_app"]
@@ -75,10 +78,6 @@ __all__ = ["create_app"]
 
 def _emulator(request: Request) -> Emulator:
     return cast(Emulator, request.app.state.emulator)
-
-
-def _iso(task: Task) -> str:
-    return task.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 async def _task_json(request: Request, task: Task, *, status: str | None = None) -> dict[str, Any]:
@@ -94,21 +93,21 @@ async def _task_json(request: Request, task: Task, *, status: str | None = None)
         outputs = [base64.b64encode(png).decode("ascii")]
     elif done:
         outputs = [f"{base}/emulator/images/{task.id}/0.png"]
-    return {
-        "id": task.id,
-        "model": task.model,
-        "outputs": outputs,
-        "urls": {"get": f"{base}/api/v3/predictions/{task.id}/result"},
-        "has_nsfw_contents": [task.nsfw] * len(outputs),
-        "status": status,
-        "created_at": _iso(task),
-        "error": task.fail_reason if status == "failed" else "",
-        "timings": {"inference": task.inference_ms if status in ("completed", "failed") else 0},
-        # Not WaveSpeed's: tells clients that its prices bill nothing and its images are
-        # stand-ins. `create_app(simulated=False)` plays a real service (tests, rehearsals).
-        "simulated": getattr(request.app.state, "simulated", True),
-        "price_mills": task.price_mills,  # the emulator's own: this model's price (simulated)
-    }
+    data = prediction_data(
+        base,
+        task.id,
+        task.model,
+        status,
+        outputs,
+        created_at=task.created_at,
+        nsfw=task.nsfw,
+        error=task.fail_reason,
+        inference_ms=task.inference_ms,
+        # `create_app(simulated=False)` plays a real service (tests, rehearsals).
+        simulated=getattr(request.app.state, "simulated", True),
+    )
+    data["price_mills"] = task.price_mills  # the emulator's own: this model's price (simulated)
+    return data
 
 
 # -- endpoints -----------------------------------------------------------------------------
@@ -209,32 +208,16 @@ async def _sync_timeout(request: Request, task: Task, style: str) -> Response:
     if style == "gateway":
         return gateway_page(504)
     data = await _task_json(request, task, status="processing")
-    data["code"] = 5004
-    data["error"] = (
-        "Sync mode timed out: the task is still processing. Query the result later at "
-        f"{data['urls']['get']}"
-    )
-    return JSONResponse(envelope(data))
+    return JSONResponse(envelope(sync_timed_out(data)))
 
 
 async def _enhance(request: Request, emu: Emulator, body: dict[str, Any]) -> Response:
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise Problem(
-            400,
-            'text is required: the prompt to improve, e.g. {"text": "a fox", '
-            '"enable_sync_mode": true}.',
-        )
-    mode, style = body.get("mode", "image"), body.get("style", "default")
-    if mode not in MODES:
-        raise Problem(400, f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
-    if style not in STYLES:
-        raise Problem(400, f"style must be one of {', '.join(STYLES)}, not {style!r}.")
-    sync = body.get("enable_sync_mode", False)
-    if not isinstance(sync, bool):
-        raise Problem(400, f"enable_sync_mode must be true or false, not {sync!r}.")
-    task = emu.submit_text(enhance_prompt(text, style=style, mode=mode))
-    if sync:
+    try:
+        ask = read_enhancer_body(body, MODES)
+    except ValueError as exc:  # InvalidRequestError is a ValueError
+        raise Problem(400, str(exc)) from None
+    task = emu.submit_text(enhance_prompt(ask.text, style=ask.style or "default", mode=ask.mode))
+    if ask.sync:
         await asyncio.sleep(max(0.0, task.finish - time.monotonic()))
     return JSONResponse(envelope(await _task_json(request, task)))
 
@@ -286,7 +269,7 @@ async def history(request: Request) -> Response:
             r = task.request
             status = task.status(time.monotonic())
             data = {"id": task.id, "model": task.model, "status": status,
-                    "created_at": _iso(task), "outputs": [], "simulated": True,
+                    "created_at": wire_time(task.created_at), "outputs": [], "simulated": True,
                     "input": {"prompt": r.prompt, "size": f"{r.width}*{r.height}",
                               "seed": r.seed}}  # fmt: skip
         items.append(data)
@@ -308,9 +291,7 @@ async def image(request: Request) -> Response:
     assert task is not None
     if task.status(time.monotonic()) != "completed":
         raise Problem(404, "Image not found: the task has not completed.")
-    data = await run_in_threadpool(task.image)
-    kind = "image/jpeg" if detect_format(data) == "jpeg" else "image/png"  # a pack's may be JPEG
-    return Response(data, media_type=kind, headers={"Cache-Control": "max-age=3600"})
+    return image_response(await run_in_threadpool(task.image), "max-age=3600")
 
 
 def create_app(

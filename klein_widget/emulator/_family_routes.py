@@ -44,7 +44,8 @@ from klein_widget.client._family import (
 )
 from klein_widget.client._models import GenerationRequest
 from klein_widget.emulator._edit_render import open_reference
-from klein_widget.emulator._http import Problem, authorize, envelope, read_json
+from klein_widget.emulator._http import authorize
+from klein_widget.serving._http import Problem, envelope, read_json
 
 if TYPE_CHECKING:
     from klein_widget.emulator._state import Emulator

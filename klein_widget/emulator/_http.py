@@ -1,4 +1,5 @@
-"""HTTP plumbing of the emulator: error answers, auth, JSON bodies, logging, hang-ups.
+"""The emulator's own HTTP plumbing: auth, injected faults, logging, hang-ups (what both
+servers share, `Problem`, the envelope and JSON bodies, is in `klein_widget.serving`).
 
 Dropped connections: over a server started by `start` or the CLI, the socket is closed
 ("drop") or reset ("reset") with no answer, so httpx raises ``RemoteProtocolError`` /
@@ -8,8 +9,8 @@ raised over one (``httpx.RemoteProtocolError`` / ``httpx.ReadError``), which bot
 transports pass to the caller (with ``raise_app_exceptions=False`` it becomes a 500).
 
 Example:
-    >>> envelope({"id": "t1"})
-    {'code': 200, 'message': 'success', 'data': {'id': 't1'}}
+    >>> fault_response(429).headers["retry-after"]
+    '1'
 """
 
 from __future__ import annotations
@@ -17,39 +18,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from klein_widget.emulator._faults import Action
+from klein_widget.serving._http import Problem, bearer_token, error_response
 
 if TYPE_CHECKING:  # _state holds the upload store, whose routes use this module
     from klein_widget.emulator._state import Emulator
 
-__all__ = [
-    "DROP_EXTENSION",
-    "EXCEPTION_HANDLERS",
-    "Gate",
-    "HangUp",
-    "Problem",
-    "act",
-    "authorize",
-    "envelope",
-    "fault_response",
-    "gateway_page",
-    "read_json",
-]
+__all__ = ["DROP_EXTENSION", "Gate", "HangUp", "act", "authorize", "fault_response", "gateway_page"]
 
 DROP_EXTENSION = "klein_widget.emulator.hang_up"
 """ASGI scope extension: a ``callable(how)`` that closes ("drop") or resets the socket."""
-# A declared body this large is refused without reading it; smaller ones are drained
-# first so the client reads the 413 instead of a broken pipe.
-_DRAIN_LIMIT = 32 << 20
 _PHRASES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -66,31 +51,12 @@ _PHRASES = {
 }
 
 
-class Problem(Exception):
-    """An error answer: status, message, optional headers."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers
-
-
 class HangUp(Exception):
     """Close the connection without answering (caught by `Gate`)."""
 
     def __init__(self, how: str) -> None:
         super().__init__(how)
         self.how = how
-
-
-def envelope(data: object, code: int = 200, message: str = "success") -> dict[str, object]:
-    """The API's JSON wrapper around every answer."""
-    return {"code": code, "message": message, "data": data}
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(envelope(None, status, message), status_code=status, headers=headers)
 
 
 def gateway_page(status: int) -> HTMLResponse:
@@ -110,7 +76,9 @@ def fault_response(status: int) -> Response:
         return gateway_page(status)
     headers = {"Retry-After": "1"} if status in (429, 503) else None
     phrase = _PHRASES.get(status, "Error")
-    return _error(status, f"{phrase} (emulated fault injected by the klein emulator)", headers)
+    return error_response(
+        status, f"{phrase} (emulated fault injected by the klein emulator)", headers
+    )
 
 
 def authorize(request: Request, emu: Emulator) -> None:
@@ -127,44 +95,12 @@ def authorize(request: Request, emu: Emulator) -> None:
         raise Problem(
             401, "Missing Authorization header: send 'Authorization: Bearer <your API key>'."
         )
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if token is None:
         raise Problem(401, "Invalid Authorization header: expected 'Bearer <your API key>'.")
     # The key itself is never echoed back.
     if emu.api_key is not None and not hmac.compare_digest(token.encode(), emu.api_key.encode()):
         raise Problem(401, "Invalid authentication: the API key was not accepted.")
-
-
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The body as a JSON object, or a 413 / 415 / 400 `Problem` saying what to send."""
-    ctype = request.headers.get("content-type", "")
-    if ctype.split(";")[0].strip().lower() != "application/json":
-        raise Problem(
-            415,
-            f"Unsupported content type {ctype or '(none)'!r}: send a JSON object with "
-            "'Content-Type: application/json'.",
-        )
-    too_big = Problem(413, f"Request body too large: at most {limit} bytes of JSON are accepted.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _DRAIN_LIMIT:
-        raise too_big
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _DRAIN_LIMIT:
-            raise too_big
-    if len(body) > limit:
-        raise too_big
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise Problem(
-            400, f'The body is not valid JSON ({exc}). Send an object like {{"prompt": "a fox"}}.'
-        ) from None
-    if not isinstance(data, dict):
-        raise Problem(400, f"The body must be a JSON object, not {type(data).__name__}.")
-    return data
 
 
 def act(fault: Action | None) -> Response | None:
@@ -226,26 +162,3 @@ async def _hang_up(scope: Scope, receive: Receive, how: str) -> None:
 async def _until_disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-async def _problem(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Problem)
-    return _error(exc.status, exc.message, exc.headers)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
-
-
-async def _crash(request: Request, exc: Exception) -> Response:
-    return _error(500, f"Internal emulator error: {type(exc).__name__}. This is a bug.")
-
-
-_Handler = Callable[[Request, Exception], Awaitable[Response]]
-
-EXCEPTION_HANDLERS: dict[Any, _Handler] = {  # every error answer is the JSON envelope
-    Problem: _problem,
-    HTTPException: _http_error,
-    Exception: _crash,
-}

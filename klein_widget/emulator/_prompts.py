@@ -16,11 +16,8 @@ import hashlib
 import random
 import re
 
-from klein_widget.client._models import ENHANCER_STYLES
+__all__ = ["MODES", "enhance_prompt"]
 
-__all__ = ["MODES", "STYLES", "enhance_prompt"]
-
-STYLES = ENHANCER_STYLES  # the one list, in the client
 MODES = ("image", "video")
 
 _MEDIUMS: dict[str, tuple[str, ...]] = {

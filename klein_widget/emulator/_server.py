@@ -15,10 +15,7 @@ import asyncio
 import dataclasses
 import socket
 import struct
-import threading
-import time
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -30,11 +27,9 @@ from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import DROP_EXTENSION
 from klein_widget.emulator._network import CONNECTION_EXTENSION
 from klein_widget.emulator._state import Emulator
+from klein_widget.serving._http import ServedInThread, no_delay
 
-__all__ = ["RunningEmulator", "ServedInThread", "bind", "make_server", "start", "url_for"]
-
-_START_TIMEOUT = 15.0
-_STOP_TIMEOUT = 5.0
+__all__ = ["RunningEmulator", "make_server", "start"]
 
 
 class _HangUpProtocol(H11Protocol):
@@ -47,12 +42,7 @@ class _HangUpProtocol(H11Protocol):
     """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # asyncio sets TCP_NODELAY only when the listening socket's proto is
-            # IPPROTO_TCP, and ours (from `bind`) has proto 0. Without it, Nagle holds each
-            # keep-alive response for the client's delayed ACK: +40 ms per request.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(transport)
         super().connection_made(transport)
         app = self.app
 
@@ -80,32 +70,6 @@ class _HangUpProtocol(H11Protocol):
         self.app = with_hang_up
 
 
-def url_for(host: str, port: int) -> str:
-    """The base URL a client should use for a server bound to ``host:port``."""
-    if host in ("0.0.0.0", "", "::"):
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready socket on ``host:port`` (port 0: a free one)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        # Listening now, so a client that connects as soon as the address is printed waits
-        # in the backlog instead of being refused while uvicorn starts.
-        sock.listen(socket.SOMAXCONN)
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
 def make_server(
     app: Starlette,
     *,
@@ -125,76 +89,6 @@ def make_server(
         timeout_graceful_shutdown=1,
     )
     return uvicorn.Server(config)
-
-
-class ServedInThread:
-    """A Starlette app served by uvicorn in a daemon thread (the emulator's, the gateway's);
-    `stop` or ``with`` ends it.
-
-    Example:
-        >>> with start(inference_time=0.02) as running:  # a RunningEmulator
-        ...     running.running
-        True
-    """
-
-    stop_wait = _STOP_TIMEOUT  # seconds `stop` waits before forcing the server to exit
-
-    def __init__(
-        self, app: Starlette, server: uvicorn.Server, thread: threading.Thread, base_url: str
-    ) -> None:
-        self.app = app
-        self.base_url = base_url
-        """Where clients point, e.g. ``"http://127.0.0.1:41234"``."""
-        self._server = server
-        self._thread = thread
-
-    @classmethod
-    def launch(
-        cls: type[_Served], app: Starlette, server: uvicorn.Server, host: str, port: int, what: str
-    ) -> _Served:
-        """Serve ``app`` on ``host:port`` (0: a free port) in a daemon thread; return once it
-        accepts connections. ``what`` names it in the thread and in the error."""
-        sock = bind(host, port)
-        base_url = url_for(host, sock.getsockname()[1])
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name=f"{what} {base_url}", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                sock.close()
-                raise RuntimeError(f"the {what} did not start on {base_url}")
-            time.sleep(0.005)
-        return cls(app, server, thread, base_url)
-
-    @property
-    def running(self) -> bool:
-        """True until the server thread has ended."""
-        return self._thread.is_alive()
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread (idempotent)."""
-        self._server.should_exit = True
-        self._thread.join(self.stop_wait)
-        if self._thread.is_alive():
-            self._server.force_exit = True
-            self._thread.join(_STOP_TIMEOUT)
-
-    def __enter__(self: _Served) -> _Served:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-_Served = TypeVar("_Served", bound=ServedInThread)
 
 
 class RunningEmulator(ServedInThread):

@@ -32,7 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from klein_widget.emulator._http import Problem, act, authorize, envelope, read_json
+from klein_widget.emulator._http import act, authorize
+from klein_widget.serving._http import Problem, envelope, read_json
 
 if TYPE_CHECKING:
     from klein_widget.emulator._state import Emulator

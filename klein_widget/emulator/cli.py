@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
-from klein_widget.emulator._server import bind, make_server, url_for
+from klein_widget.emulator._server import make_server
 from klein_widget.emulator._settings import TIERS
+from klein_widget.serving._http import bind, url_for
 from klein_widget.store._pack import PackError, open_pack
 
 __all__ = ["build_parser", "main"]

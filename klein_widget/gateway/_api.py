@@ -10,8 +10,9 @@ answered by the gateway in WaveSpeed's envelope.
 * ``GET /gateway/images/{id}.png``: the image, served by the gateway (ids are 128-bit
   random, like a CDN's links).
 
-Errors are the envelope with a 4xx status and a message saying what to do (the emulator's
-`Problem` and handlers: one implementation of WaveSpeed's error shape).
+Errors are the envelope with a 4xx status and a message saying what to do. The error shape,
+the prediction JSON, the 5004 sync timeout and the optimizer's body checks are the
+emulator's too: one implementation of WaveSpeed's wire format (`klein_widget.serving`).
 
 Example:
     >>> budget_text(Student("ada", 2000, 1996, False))
@@ -29,21 +30,26 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from klein_widget.client._config import result_path
 from klein_widget.client._models import (
     ENHANCER_MODEL_ID,
     MODEL_ID,
     PRICE_PER_ENHANCE_MILLS,
     PRICE_PER_IMAGE_MILLS,
     GenerationRequest,
-    check_style,
 )
-from klein_widget.emulator._http import Problem, envelope, read_json
 from klein_widget.gateway._hidden import from_store, served_to
 from klein_widget.gateway._hub import hub_student
 from klein_widget.gateway._rows import GatewayTask, Student, budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._tokens import same_token, token_bucket, token_hash
+from klein_widget.serving._http import (
+    Problem,
+    bearer_token,
+    envelope,
+    image_response,
+    read_json,
+)
+from klein_widget.serving._wire import prediction_data, read_enhancer_body, sync_timed_out
 from klein_widget.store._entry import GalleryEntry
 
 __all__ = [
@@ -103,10 +109,8 @@ def budget_text(student: Student, cost: int = PRICE_PER_IMAGE_MILLS) -> str:
 def _presented(request: Request) -> str:
     """The credential a request carries: a bearer token, else the dashboard's cookie or
     ``?token=`` (what a wrong one is counted under)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()[:512]
-    return request.cookies.get("klein_teacher") or request.query_params.get("token") or ""
+    given = bearer_token(request) or request.cookies.get("klein_teacher")
+    return given or request.query_params.get("token") or ""
 
 
 def _locked_out(wait: float, whose: str) -> Problem:
@@ -149,9 +153,8 @@ async def authorize_and(request: Request, then: Callable[[], T]) -> tuple[Studen
     hub = await gateway.run(hub_student, request)  # a Hub user's request (gateway/_hub.py)
     if hub is not None:
         return hub, await gateway.run(then)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()[:512]
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if token is None:
         raise Problem(
             401,
             "No class token was sent: set WAVESPEED_API_KEY to the token your teacher gave "
@@ -233,45 +236,31 @@ async def task_data(
         place = gateway.dispatcher.position(task.id, task.student)
     if place is not None:
         extra["queue_position"], extra["estimated_wait_s"] = place
-    return {
-        "id": task.id,
-        "model": ENHANCER_MODEL_ID if task.kind == "enhance" else MODEL_ID,
-        "outputs": outputs,
-        "urls": {"get": base + result_path(task.id)},
-        "has_nsfw_contents": [nsfw] * len(outputs),
-        "status": status,
-        "created_at": task.created_at.replace("+00:00", "Z"),
-        "error": task.error if status == "failed" else "",
-        "timings": {"inference": task.inference_ms or 0},
+    data = prediction_data(
+        base,
+        task.id,
+        ENHANCER_MODEL_ID if task.kind == "enhance" else MODEL_ID,
+        status,
+        outputs,
+        created_at=task.created_at,
+        nsfw=nsfw,
+        error=task.error,
+        inference_ms=task.inference_ms,
         # Whether this class's prices are real (WaveSpeed upstream) or the emulator's.
-        "simulated": gateway.upstream.simulated,
-        "gateway": extra,
-    }
+        simulated=gateway.upstream.simulated,
+    )
+    data["gateway"] = extra
+    return data
 
 
-def _parse(model: str, body: dict[str, Any]) -> GenerationRequest:
+def _parse(model: str, body: dict[str, Any]) -> tuple[GenerationRequest, str | None]:
+    """The request a body asks for, and the optimizer's style (None: its default)."""
     try:
-        if model == ENHANCER_MODEL_ID:
-            text = body.get("text")
-            if not isinstance(text, str):
-                raise ValueError('text is required: the prompt to improve, e.g. {"text": "a fox"}')
-            sync = body.get("enable_sync_mode", False)
-            if not isinstance(sync, bool):
-                raise ValueError(f"enable_sync_mode must be true or false, not {sync!r}")
-            if body.get("mode", "image") != "image":
-                raise ValueError('mode must be "image": this gateway serves an image model')
-            return GenerationRequest(text, sync_mode=sync)
-        return GenerationRequest.from_json(body)
+        if model == ENHANCER_MODEL_ID:  # an image model: the optimizer's image mode only
+            ask = read_enhancer_body(body, modes=("image",))
+            return GenerationRequest(ask.text, sync_mode=ask.sync), ask.style
+        return GenerationRequest.from_json(body), None
     except (ValueError, TypeError) as error:  # InvalidRequestError is a ValueError
-        raise Problem(400, str(error)) from None
-
-
-def _style(body: dict[str, Any]) -> str | None:
-    """The optimizer's ``style``, checked by the client's rule (None: the default)."""
-    style = body.get("style")
-    try:
-        return None if style is None else check_style(style)
-    except ValueError as error:
         raise Problem(400, str(error)) from None
 
 
@@ -283,10 +272,10 @@ async def submit(request: Request) -> Response:
     if model not in (MODEL_ID, ENHANCER_MODEL_ID):
         raise Problem(404, f"Model {model[:80]!r} not found: this gateway serves {MODEL_ID}.")
     body = await read_json(request, gateway.max_body_bytes)
-    asked = _parse(model, body)
-    kind, cost, style = "image", PRICE_PER_IMAGE_MILLS, None
+    asked, style = _parse(model, body)
+    kind, cost = "image", PRICE_PER_IMAGE_MILLS
     if model == ENHANCER_MODEL_ID:
-        kind, cost, style = "enhance", PRICE_PER_ENHANCE_MILLS, _style(body)
+        kind, cost = "enhance", PRICE_PER_ENHANCE_MILLS
     made = None
     if kind == "image" and not asked.seed_drawn and asked.seed >= 0:
         # The store's one lookup by recipe key (its index and a file: off the loop); a class
@@ -324,10 +313,7 @@ async def submit(request: Request) -> Response:
     after: Student | None = await gateway.run(db.student, name)
     data["gateway"].update(budget_fields(after or student))
     if asked.sync_mode and task.open:
-        data["code"] = 5004  # as WaveSpeed: keep polling data.urls.get
-        data["error"] = (
-            f"Sync mode timed out: the task is still processing. Query the result later at {data['urls']['get']}"  # noqa: E501
-        )
+        sync_timed_out(data)  # as WaveSpeed: keep polling data.urls.get
     return JSONResponse(envelope(data))
 
 
@@ -359,5 +345,4 @@ async def image(request: Request) -> Response:
         raise Problem(404, "Image not found: image links come from a completed task's outputs.")
     await gateway.run(served_to, request, task)
     data, _ = await _image_bytes(gateway, task)
-    kind = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
-    return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
+    return image_response(data, "private, max-age=3600")

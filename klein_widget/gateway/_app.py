@@ -23,12 +23,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
-from klein_widget.emulator._http import EXCEPTION_HANDLERS, envelope
 from klein_widget.gateway import _api
 from klein_widget.gateway._classwork import HAND_IN_MAX_BYTES, HAND_IN_PATH
 from klein_widget.gateway._conn import BodyLimit, quiet_accept_errors
 from klein_widget.gateway._routes import teacher_routes
 from klein_widget.gateway._state import Gateway, gateway_of
+from klein_widget.serving._http import EXCEPTION_HANDLERS, envelope
 
 __all__ = ["create_app"]
 

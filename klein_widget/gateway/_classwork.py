@@ -23,10 +23,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from klein_widget.emulator._http import Problem, envelope
 from klein_widget.gateway._api import authorize
 from klein_widget.gateway._rows import budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
+from klein_widget.serving._http import Problem, envelope, read_body
 from klein_widget.store import PackError, open_pack
 
 __all__ = [
@@ -79,17 +79,10 @@ async def _body(request: Request) -> bytes:
     too_big = Problem(
         413, f"A hand-in is at most {HAND_IN_MAX_BYTES >> 20} MB: hand in fewer images."
     )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > HAND_IN_MAX_BYTES:
-        raise too_big
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > HAND_IN_MAX_BYTES:
-            raise too_big
+    body = await read_body(request, HAND_IN_MAX_BYTES, too_big)
     if not body:
         raise Problem(400, "Send the lesson pack (a .zip from `klein pack make`) as the body.")
-    return bytes(body)
+    return body
 
 
 def _keep(gateway: Gateway, student: str, title: str, data: bytes) -> dict[str, Any]:

@@ -25,7 +25,6 @@ import contextlib
 import logging
 import math
 import resource
-import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from klein_widget.emulator._http import Problem, envelope
+from klein_widget.serving._http import Problem, envelope, no_delay
 
 __all__ = [
     "BodyLimit",
@@ -121,10 +120,7 @@ def protocol_for(limits: Limits) -> type[H11Protocol]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            sock = transport.get_extra_info("socket")
-            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            no_delay(transport)
             if len(self.connections) > limits.max_connections:
                 oldest = next(iter(idle), None)
                 if oldest is None:  # everyone is mid-request: this one waits its turn

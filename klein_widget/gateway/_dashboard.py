@@ -22,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import TASK_ID
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, export_pack
@@ -34,6 +33,7 @@ from klein_widget.gateway._teacher import (
     shown_image,
     teacher,
 )
+from klein_widget.serving._http import Problem
 from klein_widget.store._pack_files import PackError
 
 __all__ = ["TEACHER_COOKIE", "budget", "dashboard", "hide", "pack", "page_frame", "revoke", "state"]

@@ -14,9 +14,9 @@ import hmac
 
 from starlette.requests import Request
 
-from klein_widget.emulator._http import Problem
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import gateway_of
+from klein_widget.serving._http import Problem
 from klein_widget.store._entry import GalleryEntry
 
 __all__ = ["TEACHER_COOKIE", "from_store", "is_teacher", "served_to"]

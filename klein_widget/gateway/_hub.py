@@ -35,10 +35,10 @@ import httpx
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from klein_widget.emulator._http import Problem
 from klein_widget.gateway._hub_web import bearer, cookies, prefixed, reply
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, gateway_of
+from klein_widget.serving._http import Problem
 
 __all__ = ["HubLayer", "HubPolicy", "HubService", "HubUser", "hub_student", "hub_teacher"]
 

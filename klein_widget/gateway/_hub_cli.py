@@ -70,10 +70,10 @@ def serve_hub(args: argparse.Namespace) -> int:
     """``klein gateway serve --hub``: serve the gateway as the Hub's service until stopped."""
     from urllib.parse import urlsplit
 
-    from klein_widget.emulator._server import bind
     from klein_widget.gateway._app import create_app
     from klein_widget.gateway._hub import HubLayer, HubPolicy, HubService
     from klein_widget.gateway._server import server_for
+    from klein_widget.serving._http import bind
 
     if not os.environ.get("JUPYTERHUB_API_TOKEN"):
         hint = "add the block from `klein gateway jupyterhub-config` to jupyterhub_config.py"

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import TASK_ID
 from klein_widget.gateway._classwork import hand_ins_folder
 from klein_widget.gateway._dashboard import hand_in_rows, page_frame, student_named, student_row
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._teacher import money, nsfw_flags, render, shown_image, teacher
+from klein_widget.serving._http import Problem
 
 __all__ = ["CSV_COLUMNS", "csv_cell", "hand_in_file", "student_page", "tasks_csv"]
 

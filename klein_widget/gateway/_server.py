@@ -16,10 +16,10 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from klein_widget.emulator._server import ServedInThread
 from klein_widget.gateway._app import create_app
 from klein_widget.gateway._conn import Limits, protocol_for
 from klein_widget.gateway._state import Gateway
+from klein_widget.serving._http import ServedInThread
 
 __all__ = ["RunningGateway", "server_for", "start"]
 

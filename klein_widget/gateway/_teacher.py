@@ -21,12 +21,12 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from klein_widget.client._ledger import money as dollars
-from klein_widget.emulator._http import Problem
 from klein_widget.gateway._api import guard_logins
 from klein_widget.gateway._hidden import TEACHER_COOKIE
 from klein_widget.gateway._hub import hub_teacher
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import Gateway, gateway_of
+from klein_widget.serving._http import Problem
 
 __all__ = [
     "PAGE_HEADERS",

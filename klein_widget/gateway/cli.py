@@ -97,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _problems(args: argparse.Namespace) -> tuple[list[str], socket.socket | None]:
     """What stops a gateway from starting (one sentence each), and the bound socket."""
-    from klein_widget.emulator._server import bind
     from klein_widget.gateway._checks import db_problem, store_problem
     from klein_widget.gateway._state import images_folder
+    from klein_widget.serving._http import bind
 
     found = [p for p in (db_problem(args.db), store_problem(images_folder(args.db))) if p]
     sock = None
@@ -131,10 +131,10 @@ def _serve(args: argparse.Namespace) -> int:
     import sqlite3
 
     from klein_widget.client._config import API_KEY_ENV
-    from klein_widget.emulator._server import url_for
     from klein_widget.gateway._app import create_app
     from klein_widget.gateway._conn import Limits, connections_for, raise_file_limit
     from klein_widget.gateway._server import server_for
+    from klein_widget.serving._http import url_for
 
     key = os.environ.get(API_KEY_ENV) or None
     if args.upstream != "emulator" and key is None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from klein_widget.emulator import Emulator, create_app, start
-from klein_widget.emulator._state import TIERS
+from klein_widget.emulator._settings import TIERS
 from klein_widget.emulator.cli import build_parser
 
 from .conftest import AUTH, SUBMIT, body

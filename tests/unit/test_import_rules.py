@@ -19,8 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "klein_widget"
 # top-level modules; "klein_widget.X" prefixes, or third-party top-level names).
 DOORS = ("klein_widget.widget", "klein_widget.magic", "klein_widget.lessons")
 GATEWAY = "klein_widget.gateway"  # a server of its own: only the CLI starts it
+SERVING = "klein_widget.serving"  # what both servers share; it imports neither
 ABOVE_CLIENT = (
     GATEWAY,
+    SERVING,
     "klein_widget.store",
     "klein_widget.ui",
     "klein_widget.emulator",
@@ -29,10 +31,22 @@ ABOVE_CLIENT = (
     "klein_widget.cli",
     *DOORS,
 )
+# What neither the emulator nor serving/ (the code both servers share) builds on.
+UNDER_SERVERS = (
+    "klein_widget.store",
+    "klein_widget.ui",
+    "klein_widget._session",
+    "klein_widget.__main__",
+    "klein_widget.cli",
+    *DOORS,
+    "ipywidgets",
+    "IPython",
+)
 NEVER: dict[str, tuple[str, ...]] = {
     "client": (*ABOVE_CLIENT, "ipywidgets", "IPython", "traitlets", "anywidget", "sqlite3"),
     "store": (
         GATEWAY,
+        SERVING,
         "klein_widget.ui",
         "klein_widget.emulator",
         "klein_widget._session",
@@ -44,6 +58,7 @@ NEVER: dict[str, tuple[str, ...]] = {
     ),
     "ui": (
         GATEWAY,
+        SERVING,
         "klein_widget.store",
         "klein_widget.emulator",
         "klein_widget._session",
@@ -51,23 +66,18 @@ NEVER: dict[str, tuple[str, ...]] = {
         "klein_widget.cli",
         *DOORS,
     ),
-    "emulator": (
-        GATEWAY,
-        "klein_widget.store",
-        "klein_widget.ui",
-        "klein_widget._session",
-        "klein_widget.__main__",
-        "klein_widget.cli",
-        *DOORS,
-        "ipywidgets",
-        "IPython",
-    ),
+    "emulator": (GATEWAY, *UNDER_SERVERS),
+    # Both servers build on it (the wire format, the HTTP plumbing): it builds on the
+    # client alone.
+    "serving": (GATEWAY, "klein_widget.emulator", "klein_widget._connect", *UNDER_SERVERS),
     "lessons": (GATEWAY, "klein_widget.widget", "klein_widget.magic"),
     "widget": (GATEWAY, "klein_widget.magic", "klein_widget.lessons"),
     "magic": (GATEWAY,),
-    # The gateway forwards through the client, keeps images in the store and may run the
-    # emulator in-process; it is no notebook door and reads no session.
+    # The gateway forwards through the client, keeps images in the store and shares the
+    # wire format and HTTP plumbing with the emulator (serving/); it is no notebook door,
+    # reads no session, and does not build on the emulator (see ALLOWED for the rehearsal).
     "gateway": (
+        "klein_widget.emulator",
         "klein_widget.ui",
         "klein_widget._session",
         "klein_widget._connect",
@@ -83,11 +93,23 @@ NEVER: dict[str, tuple[str, ...]] = {
     "cli": ("klein_widget._session", "ipywidgets", "IPython", "traitlets", *DOORS),
 }
 
-# Exceptions to NEVER, each with its reason.
+# Exceptions to NEVER, each with its reason. An entry allows itself, what is under it, and
+# the package it is imported from (``from klein_widget.emulator import create_app`` names
+# ``klein_widget.emulator`` too), nothing else of that package.
 ALLOWED: dict[str, tuple[str, ...]] = {
     # `klein emulator --pack` serves lesson packs through the one reader and its checks.
     "emulator": ("klein_widget.store._pack",),
+    # `klein gateway --upstream emulator` (a rehearsal) runs an emulator in-process: its
+    # public `create_app`, imported lazily in gateway/_upstream.py, is the one edge.
+    "gateway": ("klein_widget.emulator.create_app",),
 }
+
+
+def is_allowed(name: str, allowed: tuple[str, ...]) -> bool:
+    """True if ``name`` is an allowed import, under one, or the package one comes from."""
+    return any(
+        name == ok or name.startswith(ok + ".") or ok.rpartition(".")[0] == name for ok in allowed
+    )
 
 
 def imported_names(path: Path) -> set[str]:
@@ -116,7 +138,7 @@ def violations() -> list[str]:
         forbidden = NEVER.get(part_of(path), ())
         allowed = ALLOWED.get(part_of(path), ())
         for name in sorted(imported_names(path)):
-            if any(name == ok or name.startswith(ok + ".") for ok in allowed):
+            if is_allowed(name, allowed):
                 continue
             for banned in forbidden:
                 if name == banned or name.startswith(banned + "."):
@@ -154,6 +176,15 @@ def test_the_rules_can_fail(tmp_path: Path) -> None:
     }
 
 
+def test_the_gateway_may_import_create_app_of_the_emulator_and_nothing_else() -> None:
+    allowed = ALLOWED["gateway"]
+    assert is_allowed("klein_widget.emulator", allowed)  # from klein_widget.emulator import ...
+    assert is_allowed("klein_widget.emulator.create_app", allowed)
+    assert not is_allowed("klein_widget.emulator.Emulator", allowed)
+    assert not is_allowed("klein_widget.emulator._http", allowed)
+    assert not is_allowed("klein_widget.emulator._http.Problem", allowed)
+
+
 @pytest.mark.parametrize("part", sorted(NEVER))
 def test_every_part_exists(part: str) -> None:
     assert (PACKAGE / part / "__init__.py").exists()
@@ -163,7 +194,8 @@ def test_importing_the_package_loads_no_widgets_ipython_or_emulator() -> None:
     code = (
         "import sys, klein_widget\n"
         "heavy = [m for m in ('ipywidgets', 'IPython', 'klein_widget.emulator', 'starlette',"
-        " 'klein_widget.widget', 'klein_widget.magic', 'klein_widget.gateway')"
+        " 'klein_widget.widget', 'klein_widget.magic', 'klein_widget.gateway',"
+        " 'klein_widget.serving')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

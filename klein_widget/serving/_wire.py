@@ -1,0 +1,109 @@
+"""WaveSpeed's wire format as a server writes it, once for the emulator and the gateway.
+
+* `prediction_data`: a prediction's ``data`` (what a submit, a poll and a sync-mode answer
+  carry in the envelope), in the field order WaveSpeed sends.
+* `sync_timed_out`: the sync-mode timeout, as WaveSpeed answers it: HTTP 200, the task
+  still ``processing``, ``data.code`` 5004 and an error saying where to poll.
+* `read_enhancer_body`: the prompt optimizer's body (``text``, ``mode``, ``style``,
+  ``enable_sync_mode``), checked by the client's own rules (`check_prompt`, `check_style`).
+
+Example:
+    >>> data = prediction_data("http://h", "t1", "m", "processing", [],
+    ...                        created_at="2026-01-02T03:04:05.000+00:00")
+    >>> data["urls"]["get"], data["created_at"]
+    ('http://h/api/v3/predictions/t1/result', '2026-01-02T03:04:05.000Z')
+    >>> sync_timed_out(data)["code"]
+    5004
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from klein_widget.client._config import result_path
+from klein_widget.client._models import check_prompt, check_style
+
+__all__ = ["EnhancerBody", "prediction_data", "read_enhancer_body", "sync_timed_out", "wire_time"]
+
+
+def wire_time(when: datetime | str) -> str:
+    """A UTC time as WaveSpeed writes it: ISO 8601 to the millisecond, ending in ``Z``."""
+    text = when if isinstance(when, str) else when.isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def prediction_data(
+    base: str,
+    task_id: str,
+    model: str,
+    status: str,
+    outputs: Sequence[str],
+    *,
+    created_at: datetime | str,
+    nsfw: bool = False,
+    error: str = "",
+    inference_ms: int | None = None,
+    simulated: bool = True,
+) -> dict[str, Any]:
+    """A prediction's ``data`` as it stands: ``base`` is the server's URL (for
+    ``urls.get``), ``error`` and ``inference_ms`` count only once the task has ended.
+    ``simulated`` is not WaveSpeed's: it tells clients whether prices bill anything and
+    images are real (`klein_widget.client._provenance` reads it)."""
+    ended = status in ("completed", "failed")
+    return {
+        "id": task_id,
+        "model": model,
+        "outputs": list(outputs),
+        "urls": {"get": base + result_path(task_id)},
+        "has_nsfw_contents": [nsfw] * len(outputs),
+        "status": status,
+        "created_at": wire_time(created_at),
+        "error": error if status == "failed" else "",
+        "timings": {"inference": (inference_ms or 0) if ended else 0},
+        "simulated": simulated,
+    }
+
+
+def sync_timed_out(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a still-processing prediction) as a sync-mode timeout: keep polling
+    ``urls.get``."""
+    data["code"] = 5004
+    data["error"] = (
+        "Sync mode timed out: the task is still processing. Query the result later at "
+        f"{data['urls']['get']}"
+    )
+    return data
+
+
+@dataclass(frozen=True)
+class EnhancerBody:
+    """A checked prompt-optimizer body; ``style`` None: not asked (the optimizer's default)."""
+
+    text: str
+    mode: str
+    style: str | None
+    sync: bool
+
+
+def read_enhancer_body(body: Mapping[str, Any], modes: Sequence[str]) -> EnhancerBody:
+    """The optimizer's body checked, or `ValueError` saying what to send. ``modes``: the
+    ``mode`` values this server serves (WaveSpeed's: image and video)."""
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(
+            'text is required: the prompt to improve, e.g. {"text": "a fox", '
+            '"enable_sync_mode": true}.'
+        )
+    mode = body.get("mode", "image")
+    if mode not in modes:
+        raise ValueError(f"mode must be {' or '.join(map(repr, modes))}, not {mode!r}.")
+    style = body.get("style")
+    sync = body.get("enable_sync_mode", False)
+    if not isinstance(sync, bool):
+        raise ValueError(f"enable_sync_mode must be true or false, not {sync!r}.")
+    return EnhancerBody(
+        check_prompt(text), mode, None if style is None else check_style(style), sync
+    )
