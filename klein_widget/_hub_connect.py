@@ -23,7 +23,7 @@ import httpx
 from klein_widget._session import session
 from klein_widget.client import _config
 
-__all__ = ["hub_gateway_url", "use_hub_gateway"]
+__all__ = ["class_gateway", "hub_gateway_url", "use_hub_gateway"]
 
 SERVICE_ENV = "KLEIN_HUB_SERVICE"
 
@@ -53,19 +53,31 @@ def hub_gateway_url(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def use_hub_gateway(*, quiet: bool = False) -> str | None:
-    """Point the session (and ``$WAVESPEED_BASE_URL`` / ``$WAVESPEED_API_KEY``, for
-    snippets and ``!klein``) at the class's gateway with the server's Hub token; returns
-    its URL, or None (not in a Hub, no gateway there, or a WaveSpeed key of one's own)."""
-    token = os.environ.get("JUPYTERHUB_API_TOKEN")
-    own_key = os.environ.get(_config.API_KEY_ENV)
+def class_gateway(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The class gateway's base URL and the server's Hub token to sign in with, for a
+    server with environment ``env``; None outside a Hub, with no gateway there, or with a
+    WaveSpeed key of one's own. Sets the environment for this process, so snippets,
+    ``!klein`` and the ``klein`` command in a Hub terminal reach the gateway too."""
+    token = env.get("JUPYTERHUB_API_TOKEN")
+    own_key = env.get(_config.API_KEY_ENV)
     if not token or (own_key and own_key != token):
         return None
-    url = hub_gateway_url(os.environ)
+    url = hub_gateway_url(env)
     if url is None:
         return None
     os.environ[_config.BASE_URL_ENV] = url
     os.environ[_config.API_KEY_ENV] = token
+    return url, token
+
+
+def use_hub_gateway(*, quiet: bool = False) -> str | None:
+    """Point the session at the class's gateway with the server's Hub token (`class_gateway`);
+    returns its URL, or None (not in a Hub, no gateway there, or a WaveSpeed key of one's
+    own)."""
+    found = class_gateway(os.environ)
+    if found is None:
+        return None
+    url, token = found
     shared = session()
     shared.leave_emulator()
     shared.configure(base_url=url, api_key=token)

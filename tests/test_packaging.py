@@ -123,7 +123,7 @@ def test_set_repo_url_moves_every_link_once(tmp_path: Path) -> None:
     assert run_set_repo_url("--root", str(tmp_path), "--check").returncode == 1
     first = run_set_repo_url("--root", str(tmp_path))
     assert first.returncode == 0, first.stderr
-    assert "README.md, notebooks/01-quickstart.ipynb" in first.stdout
+    assert "README.md, notebooks/00-teacher.ipynb, notebooks/01-quickstart.ipynb" in first.stdout
     second = run_set_repo_url("--root", str(tmp_path))
     assert second.stdout.startswith("Already at"), second.stdout
 

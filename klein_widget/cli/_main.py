@@ -106,6 +106,18 @@ def _gateway(argv: list[str]) -> int:
     return gateway_main(argv)
 
 
+def _on_a_hub() -> None:
+    """In a JupyterHub server's terminal with no WaveSpeed settings of one's own, use the
+    class's gateway as `klein_widget.connect()` does in its kernels (no token to paste)."""
+    if os.environ.get(BASE_URL_ENV) or "JUPYTERHUB_API_TOKEN" not in os.environ:
+        return
+    from klein_widget._hub_connect import class_gateway
+
+    found = class_gateway(os.environ)
+    if found is not None:
+        print(f"Using your class's gateway ({found[0]}), signed in by JupyterHub.", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``klein`` command line; returns the exit code (``klein --help`` lists them)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -123,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "hand-in": hand_in_command,
         }
         command = commands[args.command]
+        if args.command != "pack":  # every command that talks to a server
+            _on_a_hub()
         return command(args)
     except AuthenticationError as error:
         key_set = bool(os.environ.get(API_KEY_ENV, "").strip())

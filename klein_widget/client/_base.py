@@ -255,8 +255,10 @@ class BaseClient(SubmitRules, ProvenanceRules):
         return delay
 
     def _refund_if_failed(self, prediction: Prediction) -> None:
-        """WaveSpeed refunds an image task that ends ``failed``: take it off the spend."""
-        if prediction.status == "failed" and prediction.id not in self._refunded:
+        """WaveSpeed refunds an image task that ends ``failed``: take it off the spend, if
+        this client charged it (a task fetched by `resume` was paid in an earlier session)."""
+        charged_here = prediction.id in self._requests
+        if prediction.status == "failed" and charged_here and prediction.id not in self._refunded:
             self._refunded.add(prediction.id)
             self._ledger.refund(PRICE_PER_IMAGE_MILLS, simulated=self._simulates(prediction))
 

@@ -19,7 +19,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from klein_widget.client._async_client import AsyncKleinClient
-from klein_widget.client._config import DEFAULT_BASE_URL, is_local, url_origin
+from klein_widget.client._config import DEFAULT_BASE_URL, url_origin
 from klein_widget.client._constants import POOL_LIMITS
 from klein_widget.client._policy import RetryPolicy
 from klein_widget.client.batch._pacing import RateLimit
@@ -93,8 +93,9 @@ class Upstream:
 
     @property
     def simulated(self) -> bool:
-        """True if the upstream bills nothing: the built-in emulator, or one on this machine."""
-        return self.app is not None or is_local(self.origin)
+        """True if the upstream bills nothing: the built-in emulator, or as the client's one
+        rule has it (what the upstream said in its answers, else loopback means emulator)."""
+        return self.app is not None or self.client.server_simulates
 
     async def aclose(self) -> None:
         """Close the connection pool."""

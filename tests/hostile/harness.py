@@ -117,6 +117,7 @@ class Outcome:
     client: Any = None
     gallery: Path | None = None
     spend_before: int = 0
+    refunded_before: int = 0
     submits_before: int = 0
     prepared: str | None = None  # the task id resume() was meant to fetch
     downloads: int = 0  # image downloads the servers received during the call
@@ -255,6 +256,7 @@ def run_target(
             PROMPTS[0], width=SIDE, height=SIDE, seed=SEED, base64_output=base64_output
         ).id
     outcome.spend_before = 0 if target != "resume" else client.spend.images
+    outcome.refunded_before = 0 if target != "resume" else client.spend.refunded
     outcome.submits_before = servers.submit_count()
     servers.script(scripts or {})
     servers.api.rule = rule
@@ -464,9 +466,15 @@ def check_invariants(
     client = outcome.client
     if client is not None:
         spent = client.spend.images - outcome.spend_before
-        assert len(accepted) <= spent <= len(accepted) + len(ambiguous), (
+        # WaveSpeed refunds a task that ends failed: the client takes those off (never more
+        # than it was charged, and never one charged in another session: resume).
+        refunded = client.spend.refunded - outcome.refunded_before
+        paid = len(accepted) + (outcome.target == "resume")  # resume's task was paid before
+        assert refunded <= paid, f"[5 refund] {refunded} refunds, {paid} paid; {said}"
+        low, high = len(accepted) - refunded, len(accepted) + len(ambiguous) - refunded
+        assert low <= spent <= high, (
             f"[5 spend] spend counts {spent} images; server accepted {len(accepted)} "
-            f"({len(ambiguous)} ambiguous); {said}"
+            f"({len(ambiguous)} ambiguous, {refunded} refunded); {said}"
         )
         client.max_spend = client.spend.dollars + klein_widget.PRICE_PER_IMAGE
         try:

@@ -171,6 +171,30 @@ def test_a_key_of_ones_own_or_no_hub_changes_nothing(hub: Hub) -> None:
     assert "Using the local emulator" in done.stdout, done.stderr[-2000:]
 
 
+def test_the_klein_command_in_a_hub_terminal_uses_the_class_gateway(hub: Hub) -> None:
+    """A terminal in a student's server has the same variables as its kernels: `klein
+    generate` finds the class's gateway too, with no token pasted."""
+    env = hub.kernel_env("gus")
+    klein = Path(sys.executable).with_name("klein")
+    out = Path(env["HOME"]) / "fox.png"
+    done = subprocess.run(
+        [str(klein), "generate", "a fox in a Hub terminal", "--width", "256", "--height", "256",
+         "--seed", "5", "-o", str(out)],
+        env={**env, "KLEIN_GALLERY": "off"}, capture_output=True, text=True, timeout=120,
+        cwd=env["HOME"],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Using your class's gateway" in done.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    db = ClassDB(hub.folder / "class.sqlite3")
+    try:
+        spent = {s.name: s.spent_mills for s in db.students()}
+    finally:
+        db.close()
+    assert spent["gus"] == 8  # paid from gus's class budget, by the gateway
+    assert CANARY_KEY not in done.stdout + done.stderr
+
+
 def run_in_spawned_kernel(hub: Hub, user: str, code: str) -> str:
     """Spawn ``user``'s real single-user server (the Hub's local-process spawner), start a
     kernel in it and run ``code``; returns what the kernel printed."""
