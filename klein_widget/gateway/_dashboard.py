@@ -86,6 +86,20 @@ async def dashboard(request: Request) -> Response:
         response: Response = RedirectResponse("/dashboard", status_code=303)
         response.set_cookie(TEACHER_COOKIE, gateway.teacher_token, httponly=True, samesite="strict")
         return response
+    page = await gateway.run(_dashboard_data, gateway)  # database and store: off the loop
+    return render(
+        request,
+        "dashboard.html",
+        **page,
+        running=gateway.dispatcher.running,
+        queued=gateway.dispatcher.queued,
+        limit=gateway.dispatcher.concurrency.limit,
+        gallery_limit=GALLERY_LIMIT,
+    )
+
+
+def _dashboard_data(gateway: Gateway) -> dict[str, Any]:
+    """What the dashboard shows from the database and the store (on the database thread)."""
     db = gateway.db
     counts, numbers, hidden = db.counts(), db.student_ids(), db.hidden_images()
     hand_ins = hand_in_rows(gateway)
@@ -94,25 +108,22 @@ async def dashboard(request: Request) -> Response:
     for h in hand_ins:
         counts.setdefault(h["student"], {})
         counts[h["student"]]["hand_ins"] = counts[h["student"]].get("hand_ins", 0) + 1
-    return render(
-        request,
-        "dashboard.html",
+    return {
         **page_frame(gateway),
-        students=[student_row(s, numbers[s.name], counts.get(s.name, {})) for s in db.students()],
-        running=gateway.dispatcher.running,
-        queued=gateway.dispatcher.queued,
-        limit=gateway.dispatcher.concurrency.limit,
-        hand_ins=hand_ins,
-        images=[shown_image(t, flags, hidden) for t in shown],
-        gallery_limit=GALLERY_LIMIT,
-    )
+        "students": [
+            student_row(s, numbers[s.name], counts.get(s.name, {})) for s in db.students()
+        ],
+        "hand_ins": hand_ins,
+        "images": [shown_image(t, flags, hidden) for t in shown],
+    }
 
 
 async def state(request: Request) -> Response:
     """``GET /dashboard/state.json``: the live queue, for the page's refresh."""
     gateway = teacher(request)
     tasks = []
-    for task in gateway.db.tasks("queued", "forwarding", "submitted", limit=200):
+    waiting = await gateway.run(gateway.db.tasks, "queued", "forwarding", "submitted", limit=200)
+    for task in waiting:
         place = gateway.dispatcher.position(task.id, task.student)
         tasks.append(
             {
@@ -184,21 +195,22 @@ def back(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     """``POST /dashboard/students/{number}/revoke``."""
     gateway = teacher(request)
-    gateway.db.revoke(student_named(gateway, request).name)
+    student = await gateway.run(student_named, gateway, request)
+    await gateway.run(gateway.db.revoke, student.name)
     return back(request)
 
 
 async def budget(request: Request) -> Response:
     """``POST /dashboard/students/{number}/budget`` with ``budget`` in dollars."""
     gateway = teacher(request)
-    name = student_named(gateway, request).name
+    name = (await gateway.run(student_named, gateway, request)).name
     try:
         mills = round(float((await form(request)).get("budget", "")) * 1000)
         if not 0 <= mills <= 10_000_000:
             raise ValueError
     except ValueError:
         raise Problem(400, "The budget must be a number of dollars, 0 or more.") from None
-    gateway.db.set_budget(name, mills)
+    await gateway.run(gateway.db.set_budget, name, mills)
     return back(request)
 
 
@@ -207,8 +219,9 @@ async def hide(request: Request) -> Response:
     class's store and exports) or 0 (show it again)."""
     gateway = teacher(request)
     task_id = request.path_params["task_id"]
-    task = gateway.db.task(task_id) if TASK_ID.fullmatch(task_id) else None
+    task = await gateway.run(gateway.db.task, task_id) if TASK_ID.fullmatch(task_id) else None
     if task is None or task.upstream_id is None:
         raise Problem(404, "No such image.")
-    gateway.db.hide_image(task.upstream_id, (await form(request)).get("hidden") != "0")
+    hidden = (await form(request)).get("hidden") != "0"
+    await gateway.run(gateway.db.hide_image, task.upstream_id, hidden)
     return back(request)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
@@ -20,6 +21,7 @@ from klein_widget.gateway._api import TASK_ID
 from klein_widget.gateway._classwork import hand_ins_folder
 from klein_widget.gateway._dashboard import hand_in_rows, page_frame, student_named, student_row
 from klein_widget.gateway._rows import GatewayTask
+from klein_widget.gateway._state import Gateway
 from klein_widget.gateway._teacher import money, nsfw_flags, render, shown_image, teacher
 from klein_widget.serving._http import Problem
 
@@ -64,9 +66,9 @@ async def tasks_csv(request: Request) -> Response:
     """``GET /dashboard/tasks.csv``: every task of the class, oldest first."""
     gateway = teacher(request)
     base = str(request.base_url).rstrip("/")
-    hidden = gateway.db.hidden_images()
 
-    def lines() -> Iterator[str]:
+    def lines() -> Iterator[str]:  # a plain iterator: Starlette runs it in a thread
+        hidden = gateway.db.hidden_images()
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
@@ -89,6 +91,13 @@ async def tasks_csv(request: Request) -> Response:
 async def student_page(request: Request) -> Response:
     """``GET /dashboard/students/{number}``: one student's work over time."""
     gateway = teacher(request)
+    number = int(request.path_params["number"])
+    page = await gateway.run(_student_data, gateway, request, number)  # off the loop
+    return render(request, "student.html", **page)
+
+
+def _student_data(gateway: Gateway, request: Request, number: int) -> dict[str, Any]:
+    """One student's page from the database and the store (on the database thread)."""
     student = student_named(gateway, request)
     hidden = gateway.db.hidden_images()
     mine = gateway.db.tasks_of(student.name)
@@ -109,21 +118,21 @@ async def student_page(request: Request) -> Response:
         )
     hand_ins = hand_in_rows(gateway, student.name)
     counts = {**gateway.db.counts().get(student.name, {}), "hand_ins": len(hand_ins)}
-    return render(
-        request,
-        "student.html",
+    return {
         **page_frame(gateway),
-        student=student_row(student, int(request.path_params["number"]), counts),
-        tasks=tasks,
-        hand_ins=hand_ins,
-    )
+        "student": student_row(student, number, counts),
+        "tasks": tasks,
+        "hand_ins": hand_ins,
+    }
 
 
 async def hand_in_file(request: Request) -> Response:
     """``GET /dashboard/hand-ins/{id}.zip``: a hand-in, named after its student and title."""
     gateway = teacher(request)
     hand_in_id = request.path_params["hand_in_id"]
-    found = gateway.db.hand_in(hand_in_id) if TASK_ID.fullmatch(hand_in_id) else None
+    found = (
+        await gateway.run(gateway.db.hand_in, hand_in_id) if TASK_ID.fullmatch(hand_in_id) else None
+    )
     path = hand_ins_folder(gateway.db.path) / f"{hand_in_id}.zip"
     if found is None or not path.is_file():
         raise Problem(404, "No such hand-in.")

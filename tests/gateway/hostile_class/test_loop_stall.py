@@ -1,6 +1,7 @@
 """No database work on the event loop: with every SQLite call made slow on purpose (as on
 a network disk, or while another writer holds the lock), a class submitting and polling
-at once never stalls the gateway's loop for 100 ms (measured by a loop-lag probe)."""
+while the teacher's dashboard refreshes never stalls the gateway's loop for 100 ms
+(measured by a loop-lag probe)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import ClassDB, Gateway, create_app
+from klein_widget.gateway._hidden import TEACHER_COOKIE
 from klein_widget.gateway._state import images_folder
 from klein_widget.gateway._upstream import Upstream
 from klein_widget.store._gallery import Gallery
@@ -69,11 +71,19 @@ async def _class(tmp_path: Path, upstream_url: str) -> float:
                 await asyncio.sleep(0.2)
             raise AssertionError("never finished")
 
+        async def teacher() -> None:
+            cookie = {"Cookie": f"{TEACHER_COOKIE}={gateway.teacher_token}"}
+            for page in ("/dashboard", "/dashboard/state.json", "/dashboard/students/1"):
+                answer = await http.get(page, headers=cookie)
+                assert answer.status_code == 200, (page, answer.status_code)
+
         gateway.ensure_started()
         await student(tokens[0], 99)  # a first image loads what loads once (codecs, ...)
+        await teacher()  # and a first page its templates
         probe = asyncio.get_running_loop().create_task(_probe(worst, stop))
         await asyncio.wait_for(
-            asyncio.gather(*(student(t, i) for i, t in enumerate(tokens))), timeout=120
+            asyncio.gather(*(student(t, i) for i, t in enumerate(tokens)), teacher()),
+            timeout=120,
         )
         stop.set()
         await probe
