@@ -265,18 +265,24 @@ function render({ model, el }) {
     "aria-label": "Enlarge the image" }, img);
   const caption = h("div", { class: "kp-caption kp-small" });
   const staleNote = h("div", { class: "kp-stale kp-small" });
-  const nsfwNote = h("div", { class: "kp-nsfw" },
-    h("span", { text: "The server flagged this image as possibly unsafe (NSFW), so it is hidden. " }));
+  const nsfwText = h("span", { text: "The server flagged this image as possibly unsafe (NSFW), so it is hidden. " });
+  const nsfwNote = h("div", { class: "kp-nsfw" }, nsfwText);
   // One control for every flagged picture in this view (the image, the history's
   // thumbnails, the lightbox): hidden until shown, and hidden again when another image
   // is shown.
   function showFlagged(on) {
     root.classList.toggle("kp-nsfw-shown", on);
+    drawNsfwText();
     for (const button of [nsfwShow, historyShow, lbShow]) button.setAttribute("aria-pressed", String(on));
     drawFlaggedNote();
     drawLightbox();
   }
   const flaggedShown = () => root.classList.contains("kp-nsfw-shown");
+  // The note says what the picture is now: hidden, or shown because the user asked.
+  const drawNsfwText = () => {
+    nsfwText.textContent = "The server flagged this image as possibly unsafe (NSFW), so it is "
+      + (flaggedShown() ? "shown only because you asked. " : "hidden. ");
+  };
   const nsfwShow = h("button", { type: "button", class: "kp-btn", "aria-pressed": "false",
     onclick: () => showFlagged(!flaggedShown()) }, "Show / hide");
   nsfwNote.append(nsfwShow);

@@ -214,6 +214,7 @@ def check_nsfw(page: Any, panel: Any, emulator: RunningEmulator, shots: Path) ->
         expect(enlarge).to_be_hidden()
         panel.get_by_role("button", name="Show / hide", exact=True).click()
         expect(enlarge).to_be_visible()
+        expect(panel.locator(".kp-nsfw")).to_contain_text("so it is shown only because you asked")
         panel_screenshot(page, panel, shots / "panel-nsfw-shown.png")
 
     def hidden_in_lightbox() -> None:
