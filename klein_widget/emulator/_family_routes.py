@@ -18,8 +18,9 @@ The emulator never goes to the network: an image URL must be one of its own (an 
 ``POST /api/v3/model/price`` with ``{"model_id", "inputs"}`` answers the emulator's own
 price. WaveSpeed's answer shape is unconfirmed; this one is the emulator's guess:
 ``data = {"model_id", "price_mills", "unit_price" (dollars), "currency": "USD",
-"price_source", "simulated": true}``, ``price_source`` saying where the figure comes from
-(WaveSpeed's page, or "unconfirmed: the family's highest known price").
+"price_source", "confirmed", "simulated": true}``, ``price_source`` saying where the figure
+comes from (WaveSpeed's page, or "unconfirmed: the family's highest known price") and
+``confirmed`` whether WaveSpeed publishes it (a client does not take a guess as a price).
 """
 
 from __future__ import annotations
@@ -204,6 +205,7 @@ def price_of(model: KleinModel) -> dict[str, Any]:
         "unit_price": model.reserve_mills / 1000,
         "currency": "USD",
         "price_source": source,
+        "confirmed": model.price_confirmed,
         "simulated": True,
     }
 
