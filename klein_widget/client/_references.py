@@ -35,13 +35,13 @@ from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import MAX_REFERENCES
 from klein_widget.client._metadata import check_image
 
-__all__ = ["MAX_UPLOAD_BYTES", "Reference", "to_references"]
+__all__ = ["WAVESPEED_UPLOAD_LIMIT", "Reference", "to_references"]
 
-MAX_UPLOAD_BYTES = 200 * 1000 * 1000  # WaveSpeed's upload limit ("200 MB", the official SDK)
+WAVESPEED_UPLOAD_LIMIT = 200 << 20  # "200 MB": the official SDK's check (200 * 1024 * 1024)
 # What a reference may be, said once for every refusal.
 _KINDS = "a PNG, JPEG or WebP file, its bytes, a PIL image, a Generation or an http(s) URL"
 _CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-_SUFFIXES = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+_NAME_SUFFIXES = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 
 @dataclass(frozen=True)
@@ -190,10 +190,10 @@ def _png_of(picture: Any, where: str) -> bytes:
 def _check_length(length: int, where: str) -> None:
     if length == 0:
         raise _refuse(f"{where} is empty (0 bytes); give an image file.")
-    if length > MAX_UPLOAD_BYTES:
+    if length > WAVESPEED_UPLOAD_LIMIT:
         raise _refuse(
-            f"{where} is {length / 1e6:.0f} MB; WaveSpeed takes files up to "
-            f"{MAX_UPLOAD_BYTES // 1_000_000} MB: save it smaller (JPEG, or fewer pixels)."
+            f"{where} is {length / 2**20:.0f} MB; WaveSpeed takes files up to "
+            f"{WAVESPEED_UPLOAD_LIMIT >> 20} MB: save it smaller (JPEG, or fewer pixels)."
         )
 
 
@@ -207,7 +207,7 @@ def _local_reference(data: bytes, i: int, where: str) -> Reference:
     return Reference(
         url=None,
         data=data,
-        filename=f"reference-{i + 1}.{_SUFFIXES[found]}",
+        filename=f"reference-{i + 1}.{_NAME_SUFFIXES[found]}",
         content_type=_CONTENT_TYPES[found],
         sha256=hashlib.sha256(data).hexdigest(),
         size=size,

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from klein_widget.client._exceptions import InvalidRequestError
-from klein_widget.client._references import MAX_UPLOAD_BYTES, Reference, to_references
+from klein_widget.client._references import WAVESPEED_UPLOAD_LIMIT, Reference, to_references
 from klein_widget.client._upload_answers import price_mills
 
 
@@ -148,7 +148,7 @@ def test_missing_files_and_folders_are_refused(tmp_path: Path) -> None:
 def test_a_file_over_the_upload_limit_is_refused_unread(tmp_path: Path) -> None:
     huge = tmp_path / "huge.png"
     with huge.open("wb") as f:  # sparse: no disk used, and it is never read
-        f.truncate(MAX_UPLOAD_BYTES + 1)
+        f.truncate(WAVESPEED_UPLOAD_LIMIT + 1)
     assert "WaveSpeed takes files up to 200 MB" in refused([huge])
 
 
