@@ -22,11 +22,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
 from klein_widget.client import _envelope
-from klein_widget.client._config import url_origin
 from klein_widget.client._exceptions import (
     APIStatusError,
     GenerationTimeoutError,
@@ -126,9 +126,11 @@ def _bogus(number: int, why: str) -> APIStatusError:
 
 
 def _http_url(value: object) -> bool:
-    return (
-        isinstance(value, str) and url_origin(value) != "" and not any(c.isspace() for c in value)
-    )
+    """An absolute http(s) URL with a host (`url_origin` takes any scheme)."""
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def read_ticket(data: Mapping[str, Any], number: int, secret: str | None) -> Ticket:
