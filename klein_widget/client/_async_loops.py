@@ -17,7 +17,7 @@ from klein_widget.client._answers import (
     image_parser,
     result_parser,
 )
-from klein_widget.client._base import BaseClient
+from klein_widget.client._async_uploads import AsyncUploads
 from klein_widget.client._constants import (
     MAX_IMAGE_BYTES,
     MAX_JSON_BYTES,
@@ -35,7 +35,7 @@ from klein_widget.client._models import (
 from klein_widget.client._run import Run, stage_of
 
 
-class AsyncLoops(BaseClient):
+class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
     """The loops `AsyncKleinClient`'s calls run (its connection pool and sleep are set by
     the client's constructor)."""
 

@@ -18,7 +18,6 @@ from klein_widget.client._answers import (
     image_parser,
     result_parser,
 )
-from klein_widget.client._base import BaseClient
 from klein_widget.client._constants import (
     MAX_IMAGE_BYTES,
     MAX_JSON_BYTES,
@@ -33,9 +32,10 @@ from klein_widget.client._models import (
     Prediction,
 )
 from klein_widget.client._run import Run, stage_of
+from klein_widget.client._sync_uploads import SyncUploads
 
 
-class SyncLoops(BaseClient):
+class SyncLoops(SyncUploads):  # uploads and prices: `_sync_uploads`
     """The loops `KleinClient`'s calls run (its connection pool and sleep are set by
     the client's constructor)."""
 
