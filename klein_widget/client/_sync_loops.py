@@ -210,7 +210,7 @@ class SyncLoops(SyncUploads):  # uploads and prices: `_sync_uploads`
             prediction = self._wait(prediction.id, run, prediction)
         return self._complete(request, prediction, run)
 
-    # Hooks family-uploads' mixin (`_async_uploads`) overrides, until it lands here:
+    # Hooks family-uploads' mixin (`_sync_uploads`) overrides, until it lands here:
     # references given as URLs pass through, and no server is asked its price.
 
     def _upload_references(self, references: Sequence[ReferenceLike], run: Run) -> tuple[str, ...]:
