@@ -40,7 +40,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from os import PathLike
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -55,7 +55,7 @@ from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
 from klein_widget.emulator._http import Gate, act, authorize, fault_response, gateway_page
 from klein_widget.emulator._network import Latency
 from klein_widget.emulator._prompts import MODES, enhance_prompt
-from klein_widget.emulator._settings import Settings
+from klein_widget.emulator._settings import Knobs, Settings
 from klein_widget.emulator._state import Emulator, Task
 from klein_widget.emulator._uploads import UPLOAD_ROUTES
 from klein_widget.serving._http import (
@@ -72,6 +72,9 @@ from klein_widget.serving._wire import (
     wire_time,
 )
 from klein_widget.store._pack import LessonPack, PackError, open_pack
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
 
 __all__ = ["create_app"]
 
@@ -299,7 +302,7 @@ def create_app(
     *,
     packs: Sequence[LessonPack | str | PathLike[str]] = (),
     simulated: bool = True,
-    **knobs: Any,
+    **knobs: Unpack[Knobs],
 ) -> Starlette:
     """Build an emulator app; its live state is ``app.state.emulator`` (an `Emulator`).
 

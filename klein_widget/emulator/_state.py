@@ -46,6 +46,8 @@ from klein_widget.emulator._settings import (
     CONFIGURABLE,
     DEFAULT_MAX_BODY_BYTES,
     TIERS,
+    Knobs,
+    LiveKnobs,
     Settings,
     Tier,
 )
@@ -53,6 +55,8 @@ from klein_widget.emulator._task import RequestRecord, Task
 from klein_widget.emulator._uploads import Uploads
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
+
     from klein_widget.store._pack import LessonPack
 
 __all__ = [
@@ -77,11 +81,15 @@ class Emulator:
     """
 
     def __init__(
-        self, settings: Settings | None = None, *, packs: Sequence[LessonPack] = (), **knobs: Any
+        self,
+        settings: Settings | None = None,
+        *,
+        packs: Sequence[LessonPack] = (),
+        **knobs: Unpack[Knobs],
     ) -> None:
         # One declaration of the knobs (`Settings`): its fields are these attributes, plain
         # and changeable between requests (`configure` checks a change).
-        s = Settings.of(settings, **knobs).resolved()
+        s = Settings.of(settings, knobs).resolved()
         self.inference_time = s.inference_time
         self.api_key = s.api_key
         self.concurrency = s.concurrency
@@ -132,7 +140,7 @@ class Emulator:
         self._faults = faults
         self._dice = FaultDice(faults, self.seed)
 
-    def configure(self, **knobs: Any) -> None:
+    def configure(self, **knobs: Unpack[LiveKnobs]) -> None:
         """Set knobs by name, validated (``emu.configure(concurrency=1, rate_limit=2)``).
 
         ``tier="bronze"`` (or silver, gold, ultra) sets ``rate_limit`` and ``concurrency``
@@ -147,7 +155,7 @@ class Emulator:
         unknown = set(knobs) - CONFIGURABLE
         if unknown:
             raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
-        Settings(**knobs)  # checks them
+        Settings.of(None, knobs)  # checks them
         tier = knobs.pop("tier", None)
         if tier is not None:  # as in the constructor, explicit limits win
             knobs.setdefault("rate_limit", TIERS[tier].rate_limit)
