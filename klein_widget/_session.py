@@ -29,7 +29,7 @@ from klein_widget.client._sync_client import KleinClient
 from klein_widget.client.batch._pacing import Pacer, RateLimit
 from klein_widget.store._attached import stored_in_packs
 from klein_widget.store._gallery import Gallery
-from klein_widget.store._place import GalleryOption, resolve_gallery
+from klein_widget.store._place import GalleryOption, RunsIn, resolve_gallery
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.11
@@ -66,11 +66,13 @@ class Session:
         Spend(images=1, enhancements=0, mills=8)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, runs_in: RunsIn | None = None) -> None:
+        """``runs_in``: ``"notebook"`` or ``"script"``, which decides the default gallery
+        folder (`klein_widget.store._place`); None: where this process runs."""
         self._lock = threading.Lock()
         self.ledger = Ledger()
-        # The on-disk store ($KLEIN_GALLERY, else ./klein-outputs; None when off).
-        self.gallery: Gallery | None = resolve_gallery()
+        # The on-disk store ($KLEIN_GALLERY, else the default folder; None when off).
+        self.gallery: Gallery | None = resolve_gallery(runs_in=runs_in)
         self.history: deque[Generation] = deque(maxlen=HISTORY_LIMIT)
         self._listeners: list[Listener] = []
         self._watchers: list[Callable[[], None]] = []  # told when the configuration changes
