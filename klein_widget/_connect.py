@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klein_widget._hub_connect import use_hub_gateway
 from klein_widget._session import Session, session
@@ -23,7 +23,10 @@ from klein_widget.store._place import GalleryOption, resolve_gallery
 from klein_widget.store._resume import ResumeReport, resume_tasks
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
+
     from klein_widget.emulator import RunningEmulator
+    from klein_widget.emulator._settings import StartKnobs
 
 __all__ = [
     "EMULATOR_TIME_ENV",
@@ -37,8 +40,6 @@ __all__ = [
 EMULATOR_TIME_ENV = "KLEIN_EMULATOR_INFERENCE_TIME"
 """Seconds per image of an emulator started by `use_emulator`/`connect` when no
 ``inference_time`` is given (default: the emulator's own, 0.6 s); e.g. ``0.05`` for tests."""
-
-_plain_emulator: list[RunningEmulator] = []  # the one started without knobs, if running
 
 
 def set_api_key(api_key: str | None = None) -> None:
@@ -63,10 +64,11 @@ def set_api_key(api_key: str | None = None) -> None:
     print(f"Key set for this kernel; images now come from {session().base_url}.")
 
 
-def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
+def use_emulator(*, quiet: bool = False, **knobs: Unpack[StartKnobs]) -> RunningEmulator:
     """Start the local WaveSpeed emulator in the background and point the session at it.
 
-    ``knobs`` go to `klein_widget.emulator.start`: `create_app`'s (``inference_time``,
+    ``knobs`` (``klein_widget.emulator.StartKnobs``, so type checkers and IDEs list them)
+    go to `klein_widget.emulator.start`: `create_app`'s (``inference_time``,
     ``concurrency``, ``rate_limit``, ``api_key``, ``sync_timeout``, ``queue_time``,
     ``packs``: lesson packs whose images it serves to every client, ...) and
     the fault rates of `Faults` by name (``fail_rate``, ``drop_rate``, ``nsfw_rate``, ...).
@@ -82,15 +84,14 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
 
     shared = session()
     old = shared.emulator
-    if old is not None and not knobs and old in _plain_emulator:
+    if old is not None and not knobs and shared.emulator_is_plain:
         running = old  # no knobs asks for a default emulator: only a default one is reused
     else:
         # first: a bad knob leaves the old one running
         running = start(port=0, **_with_configured_time(knobs))
         if old is not None:
             old.stop()
-        shared.emulator = running
-        _plain_emulator[:] = [] if knobs else [running]
+        shared.emulator, shared.emulator_is_plain = running, not knobs
     os.environ[_config.BASE_URL_ENV] = running.base_url
     os.environ.setdefault(_config.API_KEY_ENV, "emulator")
     shared.configure(base_url=running.base_url, api_key=os.environ[_config.API_KEY_ENV])
@@ -102,7 +103,7 @@ def use_emulator(*, quiet: bool = False, **knobs: Any) -> RunningEmulator:
     return running
 
 
-def _with_configured_time(knobs: dict[str, Any]) -> dict[str, Any]:
+def _with_configured_time(knobs: StartKnobs) -> StartKnobs:
     """``knobs`` with ``inference_time`` from `EMULATOR_TIME_ENV` when it is set and not given."""
     value = os.environ.get(EMULATOR_TIME_ENV, "").strip()
     if not value or "inference_time" in knobs:
@@ -113,7 +114,9 @@ def _with_configured_time(knobs: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"${EMULATOR_TIME_ENV} must be a number of seconds, e.g. 0.05, not {value!r}"
         ) from None
-    return {**knobs, "inference_time": seconds}
+    timed = knobs.copy()
+    timed["inference_time"] = seconds
+    return timed
 
 
 def connect(*, quiet: bool = False) -> str:

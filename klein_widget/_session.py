@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
+
+import httpx
 
 from klein_widget.client import _config
 from klein_widget.client._async_client import AsyncKleinClient
@@ -21,18 +24,36 @@ from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._sync_client import KleinClient
+from klein_widget.client.batch._pacing import Pacer, RateLimit
 from klein_widget.store._attached import stored_in_packs
 from klein_widget.store._gallery import Gallery
-from klein_widget.store._place import resolve_gallery
+from klein_widget.store._place import GalleryOption, RunsIn, resolve_gallery
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
+
     from klein_widget.emulator import RunningEmulator
 
 HISTORY_LIMIT = 64  # images kept in memory; the gallery on disk keeps all of them
 HISTORY_BYTES = 24 << 20  # and at most this much of them: a 1024x1024 PNG is ~1.5 MB
 
 Listener = Callable[[Generation], None]
+
+
+class ClientOptions(TypedDict, total=False):
+    """What `Session.configure` hands both shared clients: their keyword arguments of the
+    same names and types (`KleinClient`; a test checks none is missing)."""
+
+    timeout: float
+    max_spend: float | None
+    poll: PollSchedule | None
+    retry: RetryPolicy | None
+    clock: Callable[[], float]
+    rng: random.Random | None
+    inline_images: bool
+    rate_limit: int | RateLimit | Pacer | None
 
 
 class Session:
@@ -45,11 +66,13 @@ class Session:
         Spend(images=1, enhancements=0, mills=8)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, runs_in: RunsIn | None = None) -> None:
+        """``runs_in``: ``"notebook"`` or ``"script"``, which decides the default gallery
+        folder (`klein_widget.store._place`); None: where this process runs."""
         self._lock = threading.Lock()
         self.ledger = Ledger()
-        # The on-disk store ($KLEIN_GALLERY, else ./klein-outputs; None when off).
-        self.gallery: Gallery | None = resolve_gallery()
+        # The on-disk store ($KLEIN_GALLERY, else the default folder; None when off).
+        self.gallery: Gallery | None = resolve_gallery(runs_in=runs_in)
         self.history: deque[Generation] = deque(maxlen=HISTORY_LIMIT)
         self._listeners: list[Listener] = []
         self._watchers: list[Callable[[], None]] = []  # told when the configuration changes
@@ -58,7 +81,10 @@ class Session:
         self._sync: KleinClient | None = None
         self._async: AsyncKleinClient | None = None
         self.emulator: RunningEmulator | None = None
-        self.client_options: dict[str, Any] = {}
+        self.emulator_is_plain = False  # started by `use_emulator` without knobs: reusable
+        self.client_options: ClientOptions = {}
+        self._http: httpx.Client | None = None  # a pool given to `configure`, per client kind
+        self._async_http: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
         where = self.gallery.path if self.gallery is not None else None
@@ -67,16 +93,36 @@ class Session:
     # --- configuration -------------------------------------------------------------------
 
     def configure(
-        self, *, api_key: str | None = None, base_url: str | None = None, **client_options: Any
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        gallery: GalleryOption | None = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
+        **client_options: Unpack[ClientOptions],
     ) -> None:
-        """Change where and how the shared clients connect; they are rebuilt on next use."""
+        """Change where and how the shared clients connect; they are rebuilt on next use.
+
+        What is not given stays as it was. ``gallery``: a folder, a `Gallery`, or False
+        (or ``"off"``) for none; the session, not each client, owns it. ``http_client``: a
+        pool for the shared client of its kind (an ``httpx.Client`` for the blocking one,
+        an ``httpx.AsyncClient`` for the async one), e.g. on an in-process emulator.
+        ``client_options`` (`ClientOptions`): the clients' own keyword arguments.
+
+        Example:
+            >>> klein_widget.session().configure(timeout=60, gallery="class")  # doctest: +SKIP
+        """
         with self._lock:
             if api_key is not None:
                 self._api_key = api_key
             if base_url is not None:
                 self._base_url = base_url
-            if "gallery" in client_options:  # the session, not each client, owns the gallery
-                self.gallery = resolve_gallery(client_options.pop("gallery"))
+            if gallery is not None:
+                self.gallery = resolve_gallery(gallery)
+            if isinstance(http_client, httpx.AsyncClient):
+                self._async_http = http_client
+            elif http_client is not None:
+                self._http = http_client
             self.client_options.update(client_options)
             self._drop_clients()
         self._changed()
@@ -114,26 +160,37 @@ class Session:
         """True if the session talks to a local emulator started by `use_emulator`."""
         return self.emulator is not None and self.base_url == self.emulator.base_url
 
-    def _options(self) -> dict[str, Any]:
-        return {"ledger": self.ledger, "journal": self, **self.client_options}
-
     def client(self) -> KleinClient:
         """The shared blocking client."""
         with self._lock:
             if self._sync is None:
-                self._sync = KleinClient(self._api_key, self._base_url, **self._options())
+                self._sync = KleinClient(
+                    self._api_key,
+                    self._base_url,
+                    http_client=self._http,
+                    ledger=self.ledger,
+                    journal=self,
+                    **self.client_options,
+                )
             return self._sync
 
     def async_client(self) -> AsyncKleinClient:
         """The shared async client (use it from tasks on the kernel's loop)."""
         with self._lock:
             if self._async is None:
-                self._async = AsyncKleinClient(self._api_key, self._base_url, **self._options())
+                self._async = AsyncKleinClient(
+                    self._api_key,
+                    self._base_url,
+                    http_client=self._async_http,
+                    ledger=self.ledger,
+                    journal=self,
+                    **self.client_options,
+                )
             return self._async
 
     def leave_emulator(self) -> None:
         """Stop the local emulator, if one runs, and go back to the configured API."""
-        running, self.emulator = self.emulator, None
+        running, self.emulator, self.emulator_is_plain = self.emulator, None, False
         if running is None:
             return
         if os.environ.get(_config.BASE_URL_ENV) == running.base_url:

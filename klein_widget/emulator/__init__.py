@@ -19,9 +19,9 @@ Three ways to run it:
 * ``create_app(...)``: the Starlette app, for ``httpx.ASGITransport`` or ``TestClient``.
 
 Knobs (the fields of `Settings`, declared once there: ``create_app`` / ``start``
-keyword arguments, CLI flags, and attributes of the live `Emulator` at
-``app.state.emulator``): ``inference_time`` (0.6 s), ``api_key``,
-``concurrency``, ``rate_limit`` (per ``rate_window``, 60 s), ``sync_timeout``,
+keyword arguments, typed for checkers and IDEs as `Knobs` / `StartKnobs`, CLI flags,
+and attributes of the live `Emulator` at ``app.state.emulator``): ``inference_time``
+(0.6 s), ``api_key``, ``concurrency``, ``rate_limit`` (per ``rate_window``, 60 s), ``sync_timeout``,
 ``queue_time``, ``max_body_bytes``, ``faults`` (a `Faults`), ``seed``, ``network_delay``
 (seconds of round trip, half each way) and ``connection_round_trips`` (see `_network`),
 and ``tier`` (a WaveSpeed account tier's rate limit and concurrency). Tests script exact
@@ -53,7 +53,18 @@ except ModuleNotFoundError as missing:
 from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._server import RunningEmulator, start
-from klein_widget.emulator._settings import Settings
+from klein_widget.emulator._settings import FaultRates, Knobs, LiveKnobs, Settings, StartKnobs
 from klein_widget.emulator._state import Emulator
 
-__all__ = ["Emulator", "Faults", "RunningEmulator", "Settings", "create_app", "start"]
+__all__ = [
+    "Emulator",
+    "FaultRates",
+    "Faults",
+    "Knobs",
+    "LiveKnobs",
+    "RunningEmulator",
+    "Settings",
+    "StartKnobs",
+    "create_app",
+    "start",
+]

@@ -11,11 +11,8 @@ Routes (every JSON answer is the ``{"code", "message", "data"}`` envelope):
 * ``POST /api/v3/model/price``: a model's price (the emulator's own): `_family_routes`.
 * ``POST /api/v3/wavespeed-ai/prompt-optimizer``: ``{"text", "mode", "style"}``; the
   enhanced prompt is ``data.outputs[0]``. Free, not rate limited.
-* ``GET /api/v3/predictions/{id}/result`` and ``GET /api/v3/predictions/{id}``.
-* ``POST /api/v3/predictions``: the account's prediction history, ``{"page",
-  "page_size", "created_after", "created_before"}`` (ISO 8601), newest first; each item
-  carries the ``input`` it was submitted with.
-* ``GET /emulator/images/{id}/0.png``: the output image, no key needed (like a CDN).
+* the reads: a task's result, the account's prediction history (each item with every
+  input it was submitted with) and the output images: `_predictions`.
 * ``GET /``: what this server is.
 
 Errors are JSON ``{"code": <status>, "message": ..., "data": null}`` with a 4xx status
@@ -34,13 +31,11 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import base64
 import math
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from os import PathLike
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -51,63 +46,22 @@ from starlette.routing import Route
 
 from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
-from klein_widget.emulator._family_routes import PRICE_ROUTES, history_input, read_order
+from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
 from klein_widget.emulator._http import Gate, act, authorize, fault_response, gateway_page
 from klein_widget.emulator._network import Latency
+from klein_widget.emulator._predictions import PREDICTION_ROUTES, emulator_of, task_json
 from klein_widget.emulator._prompts import MODES, enhance_prompt
-from klein_widget.emulator._settings import Settings
+from klein_widget.emulator._settings import Knobs, Settings
 from klein_widget.emulator._state import Emulator, Task
 from klein_widget.emulator._uploads import UPLOAD_ROUTES
-from klein_widget.serving._http import (
-    EXCEPTION_HANDLERS,
-    Problem,
-    envelope,
-    image_response,
-    read_json,
-)
-from klein_widget.serving._wire import (
-    prediction_data,
-    read_enhancer_body,
-    sync_timed_out,
-    wire_time,
-)
+from klein_widget.serving._http import EXCEPTION_HANDLERS, Problem, envelope, read_json
+from klein_widget.serving._wire import read_enhancer_body, sync_timed_out
 from klein_widget.store._pack import LessonPack, PackError, open_pack
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
+
 __all__ = ["create_app"]
-
-
-def _emulator(request: Request) -> Emulator:
-    return cast(Emulator, request.app.state.emulator)
-
-
-async def _task_json(request: Request, task: Task, *, status: str | None = None) -> dict[str, Any]:
-    """The ``data`` of an envelope for ``task`` as it stands now (or with ``status`` forced)."""
-    status = status or task.status(time.monotonic())
-    base = str(request.base_url).rstrip("/")
-    outputs: list[str] = []
-    done = status == "completed"
-    if done and task.text is not None:
-        outputs = [task.text]
-    elif done and task.request is not None and task.request.base64_output:
-        png = await run_in_threadpool(task.image)  # rendering is CPU work: off the loop
-        outputs = [base64.b64encode(png).decode("ascii")]
-    elif done:
-        outputs = [f"{base}/emulator/images/{task.id}/0.png"]
-    data = prediction_data(
-        base,
-        task.id,
-        task.model,
-        status,
-        outputs,
-        created_at=task.created_at,
-        nsfw=task.nsfw,
-        error=task.fail_reason,
-        inference_ms=task.inference_ms,
-        # `create_app(simulated=False)` plays a real service (tests, rehearsals).
-        simulated=getattr(request.app.state, "simulated", True),
-    )
-    data["price_mills"] = task.price_mills  # the emulator's own: this model's price (simulated)
-    return data
 
 
 # -- endpoints -----------------------------------------------------------------------------
@@ -123,14 +77,14 @@ async def index(request: Request) -> JSONResponse:
             "models": [*(m.id for m in MODELS), ENHANCER_MODEL_ID],
             "submit": f"{base}/api/v3/{MODEL_ID}",
             "result": f"{base}/api/v3/predictions/{{id}}/result",
-            "lesson_packs": [pack.name for pack in _emulator(request).packs],
+            "lesson_packs": [pack.name for pack in emulator_of(request).packs],
         }
     )
 
 
 async def submit(request: Request) -> Response:
     """``POST /api/v3/{model}``: a model of the klein family or the prompt optimizer."""
-    emu = _emulator(request)
+    emu = emulator_of(request)
     authorize(request, emu)
     model = request.path_params["model"]
     family = find_model(model) if model == model.lower() else None  # ids are lower case
@@ -166,7 +120,7 @@ async def submit(request: Request) -> Response:
         stored=stored,
         model=family,
         references=order.references,
-        images=order.images,
+        image_urls=order.images,
         loras=order.loras,
     )
     _prerender(emu, task)
@@ -174,7 +128,7 @@ async def submit(request: Request) -> Response:
     if gen.sync_mode:
         return await _wait_sync(request, emu, task)
     # Like the real service, an accepted task is reported "created"; polls show the rest.
-    return JSONResponse(envelope(await _task_json(request, task, status="created")))
+    return JSONResponse(envelope(await task_json(request, task, status="created")))
 
 
 def _prerender(emu: Emulator, task: Task) -> None:
@@ -207,13 +161,13 @@ async def _wait_sync(request: Request, emu: Emulator, task: Task) -> Response:
         await asyncio.sleep(window)
         return await _sync_timeout(request, task, emu.faults.sync_timeout_style)
     await asyncio.sleep(max(0.0, remaining))
-    return JSONResponse(envelope(await _task_json(request, task)))
+    return JSONResponse(envelope(await task_json(request, task)))
 
 
 async def _sync_timeout(request: Request, task: Task, style: str) -> Response:
     if style == "gateway":
         return gateway_page(504)
-    data = await _task_json(request, task, status="processing")
+    data = await task_json(request, task, status="processing")
     return JSONResponse(envelope(sync_timed_out(data)))
 
 
@@ -225,77 +179,7 @@ async def _enhance(request: Request, emu: Emulator, body: dict[str, Any]) -> Res
     task = emu.submit_text(enhance_prompt(ask.text, style=ask.style or "default", mode=ask.mode))
     if ask.sync:
         await asyncio.sleep(max(0.0, task.finish - time.monotonic()))
-    return JSONResponse(envelope(await _task_json(request, task)))
-
-
-async def result(request: Request) -> Response:
-    """``GET /api/v3/predictions/{id}/result`` (and the same without ``/result``)."""
-    emu = _emulator(request)
-    answer = act(emu.next_fault("result"))
-    if answer is not None:
-        return answer
-    authorize(request, emu)
-    task_id = request.path_params["task_id"]
-    task = emu.get(task_id)
-    if task is None:
-        raise Problem(
-            404,
-            f"Task not found: no prediction with id {task_id!r} on this server. "
-            "Ids come from the submit answer's data.id.",
-        )
-    return JSONResponse(envelope(await _task_json(request, task)))
-
-
-def _when(body: dict[str, Any], name: str) -> datetime | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise Problem(400, f"{name} must be an ISO 8601 time, not {value!r}.") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
-async def history(request: Request) -> Response:
-    """``POST /api/v3/predictions``: the account's predictions in a time window, by page."""
-    emu = _emulator(request)
-    authorize(request, emu)
-    body = await read_json(request, emu.max_body_bytes)
-    page, size = body.get("page", 1), body.get("page_size", 20)
-    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (page, size)):
-        raise Problem(400, "page and page_size must be whole numbers.")
-    if page < 1 or not 1 <= size <= 100:
-        raise Problem(400, "page starts at 1; page_size is 1-100.")
-    found = emu.history(_when(body, "created_after"), _when(body, "created_before"))
-    items = []
-    for task in found[(page - 1) * size : page * size]:
-        data = await _task_json(request, task) if task.text is not None else {}
-        if task.request is not None:  # outputs as links: a listing never renders images
-            status = task.status(time.monotonic())
-            data = {"id": task.id, "model": task.model, "status": status,
-                    "created_at": wire_time(task.created_at), "outputs": [], "simulated": True,
-                    "input": history_input(task)}  # fmt: skip
-        items.append(data)
-    return JSONResponse(
-        envelope({"page": page, "page_size": size, "total": len(found), "items": items})
-    )
-
-
-async def image(request: Request) -> Response:
-    """``GET /emulator/images/{id}/0.png``: the output of a completed task."""
-    emu = _emulator(request)
-    answer = act(emu.next_fault("image"))
-    if answer is not None:
-        return answer
-    task = emu.get(request.path_params["task_id"])
-    ready = task is not None and task.request is not None
-    if not ready or request.path_params["index"] != 0:
-        raise Problem(404, "Image not found.")
-    assert task is not None
-    if task.status(time.monotonic()) != "completed":
-        raise Problem(404, "Image not found: the task has not completed.")
-    return image_response(await run_in_threadpool(task.image), "max-age=3600")
+    return JSONResponse(envelope(await task_json(request, task)))
 
 
 def create_app(
@@ -303,7 +187,7 @@ def create_app(
     *,
     packs: Sequence[LessonPack | str | PathLike[str]] = (),
     simulated: bool = True,
-    **knobs: Any,
+    **knobs: Unpack[Knobs],
 ) -> Starlette:
     """Build an emulator app; its live state is ``app.state.emulator`` (an `Emulator`).
 
@@ -337,12 +221,9 @@ def create_app(
         routes=[
             *UPLOAD_ROUTES,  # before the catch-all submit path
             *PRICE_ROUTES,
+            *PREDICTION_ROUTES,
             Route("/", index, methods=["GET"]),
-            Route("/api/v3/predictions/{task_id}/result", result, methods=["GET"]),
-            Route("/api/v3/predictions/{task_id}", result, methods=["GET"]),
-            Route("/api/v3/predictions", history, methods=["POST"]),
             Route("/api/v3/{model:path}", submit, methods=["POST"]),
-            Route("/emulator/images/{task_id}/{index:int}.png", image, methods=["GET"]),
         ],
         # Latency is outermost: the network is outside everything the server does.
         middleware=[Middleware(Latency, emulator=emulator), Middleware(Gate, emulator=emulator)],

@@ -50,9 +50,8 @@ from klein_widget.serving._http import Problem, envelope, read_json
 
 if TYPE_CHECKING:
     from klein_widget.emulator._state import Emulator
-    from klein_widget.emulator._task import Task
 
-__all__ = ["PRICE_ROUTES", "Order", "history_input", "read_order"]
+__all__ = ["PRICE_ROUTES", "Order", "read_order"]
 
 _FETCH_TIMEOUT = 10.0  # seconds for one loopback reference
 
@@ -195,19 +194,6 @@ async def read_order(
     except (ValueError, TypeError) as exc:  # InvalidRequestError is a ValueError
         raise Problem(400, str(exc)) from None
     return Order(gen, references, loras, urls)
-
-
-def history_input(task: Task) -> dict[str, Any]:
-    """What the prediction history lists as a task's ``input``: everything it was made
-    from (the concrete seed; an edit's image URLs; LoRAs), as a client would send it again."""
-    r = task.request
-    assert r is not None, "only image tasks have an input"
-    found: dict[str, Any] = {"prompt": r.prompt, "size": r.size, "seed": r.seed}
-    if task.images:
-        found["images"] = list(task.images)
-    if task.loras:
-        found["loras"] = [{"path": path, "scale": scale} for path, scale in task.loras]
-    return found
 
 
 def price_of(model: KleinModel) -> dict[str, Any]:

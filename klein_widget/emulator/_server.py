@@ -12,10 +12,9 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import socket
 import struct
-from typing import Any
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,11 +22,14 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from klein_widget.emulator._app import create_app
-from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._http import DROP_EXTENSION
 from klein_widget.emulator._network import CONNECTION_EXTENSION
+from klein_widget.emulator._settings import Settings, StartKnobs, gather_faults
 from klein_widget.emulator._state import Emulator
 from klein_widget.serving._http import ServedInThread, no_delay
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
 
 __all__ = ["RunningEmulator", "make_server", "start"]
 
@@ -113,29 +115,25 @@ class RunningEmulator(ServedInThread):
 
 
 def start(
-    *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", **create_app_kwargs: Any
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
+    **knobs: Unpack[StartKnobs],
 ) -> RunningEmulator:
     """Serve a new emulator on ``host:port`` in a daemon thread; return once it accepts.
 
-    ``create_app_kwargs`` are `create_app`'s knobs (``inference_time``, ``faults``, ...),
-    and the fields of `Faults` by name (``fail_rate=0.2``, ``drop_rate=...``), gathered
-    into its ``faults``.
+    ``knobs`` (`StartKnobs`) are `create_app`'s (``inference_time``, ``faults``,
+    ``packs``, ...), and the fields of `Faults` by name (``fail_rate=0.2``,
+    ``drop_rate=...``), gathered into its ``faults``.
 
     Example:
         >>> with start(port=0, inference_time=0.02, concurrency=2) as running:
         ...     running.emulator.concurrency
         2
     """
-    app = create_app(**_gather_faults(create_app_kwargs))
+    packs = knobs.pop("packs", ())
+    simulated = knobs.pop("simulated", True)
+    app = create_app(Settings.of(None, gather_faults(knobs)), packs=packs, simulated=simulated)
     server = make_server(app, log_level=log_level)
     return RunningEmulator.launch(app, server, host, port, "klein emulator")
-
-
-def _gather_faults(knobs: dict[str, Any]) -> dict[str, Any]:
-    """Move `Faults` fields given by name (``fail_rate=...``) into ``faults``."""
-    names = {f.name for f in dataclasses.fields(Faults)}
-    rates = {name: knobs.pop(name) for name in list(knobs) if name in names}
-    if rates:
-        base = knobs.get("faults") or Faults()
-        knobs["faults"] = dataclasses.replace(base, **rates)
-    return knobs

@@ -2,7 +2,9 @@
 
 `create_app(**knobs)`, `start(**knobs)`, ``Emulator(**knobs)`` and
 `Emulator.configure(**knobs)` all take these names and check them here, so a new knob
-is one field of `Settings`.
+is one field of `Settings`. Type checkers and IDEs see the same names through `Knobs`
+(and `LiveKnobs`, `StartKnobs`): typed dicts for ``**knobs`` (PEP 692) that a test holds
+equal to `Settings`' and `Faults`' fields, so the dataclass stays the one list.
 
 Example:
     >>> Settings(tier="silver").resolved().concurrency
@@ -16,12 +18,25 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from os import PathLike
+from typing import TypedDict, cast
 
-from klein_widget.emulator._faults import Faults
+from klein_widget.emulator._faults import Faults, SyncStyle
+from klein_widget.store._pack import LessonPack
 
-__all__ = ["CONFIGURABLE", "DEFAULT_MAX_BODY_BYTES", "TIERS", "Settings", "Tier"]
+__all__ = [
+    "CONFIGURABLE",
+    "DEFAULT_MAX_BODY_BYTES",
+    "TIERS",
+    "FaultRates",
+    "Knobs",
+    "LiveKnobs",
+    "Settings",
+    "StartKnobs",
+    "Tier",
+]
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 
@@ -106,17 +121,89 @@ class Settings:
         )
 
     @classmethod
-    def of(cls, settings: Settings | None = None, **knobs: Any) -> Settings:
+    def of(cls, settings: Settings | None, knobs: Mapping[str, object]) -> Settings:
         """``settings`` (or the defaults) with ``knobs`` replaced; unknown names are a
-        `ValueError` naming them."""
+        `ValueError` naming them (callers that are not type-checked pass any name).
+
+        Example:
+            >>> Settings.of(None, {"concurrency": 2}).concurrency
+            2
+        """
         unknown = set(knobs) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(settings or cls(), **knobs)
+        # The names are checked here and the values by `__post_init__`: a `Knobs` now.
+        return dataclasses.replace(settings or cls(), **cast(Knobs, knobs))
 
 
 CONFIGURABLE = frozenset(f.name for f in dataclasses.fields(Settings)) - {"seed"}
 """The knobs `Emulator.configure` changes on a live emulator."""
+
+
+# ``**knobs`` as type checkers see them. Python cannot derive a typed dict from a dataclass,
+# so these repeat `Settings`' and `Faults`' names and types; tests/emulator/test_settings.py
+# fails if they drift apart (the dataclasses stay the rule: defaults, meaning, checks).
+
+
+class LiveKnobs(TypedDict, total=False):
+    """`Settings`' fields a live emulator changes (`Emulator.configure`): all but ``seed``."""
+
+    inference_time: float
+    api_key: str | None
+    concurrency: int | None
+    rate_limit: int | None
+    faults: Faults | None
+    sync_timeout: float | None
+    queue_time: float
+    rate_window: float
+    max_body_bytes: int
+    network_delay: float
+    connection_round_trips: int
+    tier: str | None
+
+
+class Knobs(LiveKnobs, total=False):
+    """Every field of `Settings` by name: ``create_app(**knobs)``, ``Emulator(**knobs)``."""
+
+    seed: int
+
+
+class FaultRates(TypedDict, total=False):
+    """The fields of `Faults` by name (``fail_rate=0.2``), which `start` gathers."""
+
+    result_error_rate: float
+    result_error_status: int
+    drop_rate: float
+    fail_rate: float
+    sync_timeout_rate: float
+    sync_timeout_style: SyncStyle
+    nsfw_rate: float
+
+
+class StartKnobs(Knobs, FaultRates, total=False):
+    """What `start` and ``klein_widget.use_emulator`` take: every knob, the fault rates by
+    name, and `create_app`'s ``packs`` and ``simulated``."""
+
+    packs: Sequence[LessonPack | str | PathLike[str]]
+    simulated: bool
+
+
+def gather_faults(knobs: Mapping[str, object]) -> dict[str, object]:
+    """``knobs`` with `Faults` fields given by name (``fail_rate=...``) moved into ``faults``
+    (over the ``faults`` given, if any).
+
+    Example:
+        >>> gather_faults({"fail_rate": 0.5, "seed": 3})["faults"].fail_rate
+        0.5
+    """
+    names = {f.name for f in dataclasses.fields(Faults)}
+    gathered = {name: value for name, value in knobs.items() if name not in names}
+    rates = {name: value for name, value in knobs.items() if name in names}
+    base = knobs.get("faults")
+    if rates and (base is None or isinstance(base, Faults)):  # else `Settings` refuses it
+        # Only `Faults`' names, whose values its `__post_init__` checks: a `FaultRates`.
+        gathered["faults"] = dataclasses.replace(base or Faults(), **cast(FaultRates, rates))
+    return gathered
 
 
 def _number(name: str, value: object, low: float, allow_none: bool = False) -> None:

@@ -1,11 +1,5 @@
-"""The emulator's live state: tasks, the simulated queue, the rate limiter, the request log.
-
-Time is simulated lazily, with no background workers: when a task is submitted it is
-given its place in a FIFO queue of ``concurrency`` slots, so its ``start`` and
-``finish`` instants are known at once; its status is then read off the clock
-(``created`` before ``start``, ``processing`` until ``finish``, then ``completed`` or
-``failed``). That works the same in-process (ASGITransport, TestClient) and over
-uvicorn, and survives event loops coming and going between requests.
+"""The emulator's live state: its knobs, faults, request log and uploads; its tasks (the
+simulated queue, the rate limiter, the history) are in `klein_widget.emulator._tasks`.
 
 Every knob is a plain attribute and may be changed between requests; ``configure``
 does the same with validation. Changes apply to tasks submitted afterwards.
@@ -21,20 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import math
 import threading
-import time
-import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from klein_widget.client._family import DEFAULT_MODEL, KleinModel
-from klein_widget.client._models import (
-    ENHANCER_MODEL_ID,
-    RANDOM_SEED,
-    GenerationRequest,
-)
 from klein_widget.emulator._faults import (
     Action,
     Channel,
@@ -46,13 +30,18 @@ from klein_widget.emulator._settings import (
     CONFIGURABLE,
     DEFAULT_MAX_BODY_BYTES,
     TIERS,
+    Knobs,
+    LiveKnobs,
     Settings,
     Tier,
 )
 from klein_widget.emulator._task import RequestRecord, Task
+from klein_widget.emulator._tasks import TaskBook
 from klein_widget.emulator._uploads import Uploads
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
+
     from klein_widget.store._pack import LessonPack
 
 __all__ = [
@@ -66,8 +55,9 @@ __all__ = [
 ]
 
 
-class Emulator:
-    """The state behind one emulator app, reachable as ``app.state.emulator``.
+class Emulator(TaskBook):
+    """The state behind one emulator app, reachable as ``app.state.emulator``: its knobs,
+    faults and request log here, its tasks in `TaskBook`.
 
     Example:
         >>> emu = Emulator(concurrency=2, rate_limit=10)
@@ -77,11 +67,15 @@ class Emulator:
     """
 
     def __init__(
-        self, settings: Settings | None = None, *, packs: Sequence[LessonPack] = (), **knobs: Any
+        self,
+        settings: Settings | None = None,
+        *,
+        packs: Sequence[LessonPack] = (),
+        **knobs: Unpack[Knobs],
     ) -> None:
         # One declaration of the knobs (`Settings`): its fields are these attributes, plain
         # and changeable between requests (`configure` checks a change).
-        s = Settings.of(settings, **knobs).resolved()
+        s = Settings.of(settings, knobs).resolved()
         self.inference_time = s.inference_time
         self.api_key = s.api_key
         self.concurrency = s.concurrency
@@ -101,17 +95,12 @@ class Emulator:
         self._script = FaultScript()
         self._lock = threading.Lock()
         self.tasks: dict[str, Task] = {}
+        self._clear_tasks()
         self.background: set[asyncio.Task[None]] = set()  # image drawing in progress
         self.requests: list[RequestRecord] = []
         """Every answered request, oldest first (see `count`)."""
-        self.accepted = 0
-        """Image tasks accepted, i.e. billed (the optimizer and uploads are free here)."""
-        self.billed_mills = 0
-        """What the accepted tasks cost at each model's price (simulated), in mills."""
         self.uploads = Uploads()
         """Files sent with WaveSpeed's upload protocol (see `_uploads`)."""
-        self._window_start = -math.inf
-        self._window_count = 0
 
     def __repr__(self) -> str:
         return (
@@ -132,7 +121,7 @@ class Emulator:
         self._faults = faults
         self._dice = FaultDice(faults, self.seed)
 
-    def configure(self, **knobs: Any) -> None:
+    def configure(self, **knobs: Unpack[LiveKnobs]) -> None:
         """Set knobs by name, validated (``emu.configure(concurrency=1, rate_limit=2)``).
 
         ``tier="bronze"`` (or silver, gold, ultra) sets ``rate_limit`` and ``concurrency``
@@ -147,7 +136,7 @@ class Emulator:
         unknown = set(knobs) - CONFIGURABLE
         if unknown:
             raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
-        Settings(**knobs)  # checks them
+        Settings.of(None, knobs)  # checks them
         tier = knobs.pop("tier", None)
         if tier is not None:  # as in the constructor, explicit limits win
             knobs.setdefault("rate_limit", TIERS[tier].rate_limit)
@@ -212,142 +201,8 @@ class Emulator:
     def reset(self) -> None:
         """Forget tasks, uploads, the log, scripted faults, the rate window and ``accepted``."""
         with self._lock:
-            self.tasks.clear()
             self.requests.clear()
-            self.accepted = 0
-            self.billed_mills = 0
-            self._window_start = -math.inf
-            self._window_count = 0
+            self._clear_tasks()
         self._script.clear()
         self.uploads.clear()
         self._dice = FaultDice(self._faults, self.seed)
-
-    # -- tasks ---------------------------------------------------------------------------
-
-    def rate_limited(self, now: float) -> float | None:
-        """Count one submission; return seconds to wait if it is over the limit."""
-        with self._lock:
-            if self.rate_limit is None:
-                return None
-            if now - self._window_start >= self.rate_window:
-                self._window_start, self._window_count = now, 0
-            if self._window_count >= self.rate_limit:
-                return self._window_start + self.rate_window - now
-            self._window_count += 1
-            return None
-
-    def _schedule(self, now: float) -> float:
-        """When a task submitted at ``now`` may start: FIFO over ``concurrency`` slots."""
-        earliest = now + self.queue_time
-        if self.concurrency is None:
-            return earliest
-        busy = sorted(
-            t.finish
-            for t in self.tasks.values()
-            if t.model != ENHANCER_MODEL_ID and t.finish > earliest
-        )
-        if len(busy) < self.concurrency:
-            return earliest
-        # The slot that frees first among the last task of each of the busy slots.
-        return max(earliest, busy[len(busy) - self.concurrency])
-
-    def _new_task(self, model: str, now: float, duration: float, **fields: Any) -> Task:
-        with self._lock:
-            # Only image tasks queue; the optimizer starts at once.
-            start = self._schedule(now) if model != ENHANCER_MODEL_ID else now
-            task = Task(
-                id=uuid.uuid4().hex,
-                model=model,
-                created_at=datetime.now(timezone.utc),
-                start=start,
-                finish=start + duration,
-                inference_ms=round(duration * 1000),
-                **fields,
-            )
-            self.tasks[task.id] = task
-            return task
-
-    def pack_image(self, request: GenerationRequest) -> bytes | None:
-        """The image a lesson pack holds for this request (never for a -1 seed), or None."""
-        if request.seed == RANDOM_SEED:
-            return None
-        for pack in self.packs:
-            found = pack.image_for(request)
-            if found is not None:
-                return found
-        return None
-
-    def submit(
-        self,
-        request: GenerationRequest,
-        now: float | None = None,
-        *,
-        stored: bytes | None = None,
-        model: KleinModel = DEFAULT_MODEL,
-        references: tuple[bytes, ...] = (),
-        images: tuple[str, ...] = (),
-        loras: tuple[tuple[str, float], ...] = (),
-    ) -> Task:
-        """Accept (and bill, at ``model``'s price) one image task; a -1 seed becomes a
-        random one.
-
-        ``stored``: the image to serve (a lesson pack's, see `pack_image`) instead of a
-        drawn one. ``references``: an edit's input images (``images``: their URLs as sent);
-        ``loras``: (path, scale)s."""
-        now = time.monotonic() if now is None else now
-        if request.seed == RANDOM_SEED:
-            # Like the real service: random, not reproducible, and not reported back.
-            request = request.with_concrete_seed()
-        fault = self.next_fault("task")
-        task = self._new_task(
-            model.id,
-            now,
-            self.inference_time,
-            request=request,
-            fail_reason=(
-                "Emulated failure: the model could not generate this image (injected fault). "
-                "Submit the request again."
-                if fault == "fail"
-                else ""
-            ),
-            nsfw=fault == "nsfw",
-            stored=stored,
-            references=references,
-            images=images,
-            loras=loras,
-            price_mills=model.reserve_mills,  # an unconfirmed price: the family's highest
-        )
-        with self._lock:
-            self.accepted += 1
-            self.billed_mills += task.price_mills
-        return task
-
-    def submit_text(self, text: str, now: float | None = None) -> Task:
-        """Run the prompt optimizer (free, quick, never faulted)."""
-        now = time.monotonic() if now is None else now
-        return self._new_task(ENHANCER_MODEL_ID, now, min(self.inference_time, 0.2), text=text)
-
-    def get(self, task_id: str) -> Task | None:
-        """The task with this id, or None."""
-        return self.tasks.get(task_id)
-
-    def history(self, after: datetime | None, before: datetime | None) -> list[Task]:
-        """The account's predictions created in ``[after, before]`` (either end open),
-        newest first: what ``POST /api/v3/predictions`` lists.
-
-        Example:
-            >>> Emulator().history(None, None)
-            []
-        """
-        with self._lock:
-            tasks = list(self.tasks.values())
-        return sorted(
-            (
-                t
-                for t in tasks
-                if (after is None or t.created_at >= after)
-                and (before is None or t.created_at <= before)
-            ),
-            key=lambda t: t.created_at,
-            reverse=True,
-        )

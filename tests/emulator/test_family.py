@@ -237,3 +237,26 @@ async def test_a_lora_stand_in_says_it_was_asked_for_loras(http: httpx.AsyncClie
     top = (0, 0, 320, 180)
     assert plain.crop(top).tobytes() == with_loras.crop(top).tobytes()
     assert plain.tobytes() != with_loras.tobytes()
+
+
+async def test_the_history_lists_every_input_of_a_task(
+    http: httpx.AsyncClient, bare: httpx.AsyncClient
+) -> None:
+    ref = await put_file(http, bare, render_png("green hills", 1, 320, 256))
+    lora = {"path": "someone/watercolour-lora", "scale": 0.8}
+    await http.post(EDIT, json=edit_body([ref, ref], seed=3))
+    await http.post(LORA, json=body(seed=4, loras=[lora]))
+    await http.post(resolve_model("4b").path, json=body(seed=5))
+
+    items = (await http.post("/api/v3/predictions", json={})).json()["data"]["items"]
+
+    plain, with_lora, edit = items  # newest first
+    assert edit["model"] == resolve_model("9b-edit").id
+    assert edit["input"]["images"] == [ref, ref]  # the URLs as sent, in order
+    assert edit["input"]["size"] == "320*256"  # no size given: the first reference's
+    assert edit["input"]["seed"] == 3
+    assert "loras" not in edit["input"]
+    assert with_lora["model"] == resolve_model("4b-lora").id
+    assert with_lora["input"]["loras"] == [lora]
+    assert "images" not in with_lora["input"]
+    assert set(plain["input"]) == {"prompt", "size", "seed"}

@@ -216,8 +216,7 @@ def test_gallery_option_resolution(
     fallback = resolve_gallery()  # a script: the user data folder
     assert fallback is not None
     assert fallback.path == tmp_path / "data" / "klein-widget" / "gallery"
-    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # what a notebook kernel has loaded
-    in_notebook = resolve_gallery()
+    in_notebook = resolve_gallery(runs_in="notebook")  # a kernel's own: tests/session/test_place.py
     assert in_notebook is not None
     assert in_notebook.path == tmp_path / "klein-outputs"
 
