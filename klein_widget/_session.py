@@ -22,6 +22,7 @@ from klein_widget.client import _config
 from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import Journal
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._policy import PollSchedule, RetryPolicy
@@ -54,6 +55,13 @@ class ClientOptions(TypedDict, total=False):
     rng: random.Random | None
     inline_images: bool
     rate_limit: int | RateLimit | Pacer | None
+
+
+class SharedOptions(ClientOptions, total=False):
+    """`ClientOptions` with what the session gives both clients itself."""
+
+    ledger: Ledger
+    journal: Journal
 
 
 class Session:
@@ -160,17 +168,17 @@ class Session:
         """True if the session talks to a local emulator started by `use_emulator`."""
         return self.emulator is not None and self.base_url == self.emulator.base_url
 
+    def _shared_options(self) -> SharedOptions:
+        # What both shared clients get: one ledger, this session as journal, the options.
+        return {**self.client_options, "ledger": self.ledger, "journal": self}
+
     def client(self) -> KleinClient:
         """The shared blocking client."""
         with self._lock:
             if self._sync is None:
+                shared = self._shared_options()
                 self._sync = KleinClient(
-                    self._api_key,
-                    self._base_url,
-                    http_client=self._http,
-                    ledger=self.ledger,
-                    journal=self,
-                    **self.client_options,
+                    self._api_key, self._base_url, **shared, http_client=self._http
                 )
             return self._sync
 
@@ -178,13 +186,9 @@ class Session:
         """The shared async client (use it from tasks on the kernel's loop)."""
         with self._lock:
             if self._async is None:
+                shared = self._shared_options()
                 self._async = AsyncKleinClient(
-                    self._api_key,
-                    self._base_url,
-                    http_client=self._async_http,
-                    ledger=self.ledger,
-                    journal=self,
-                    **self.client_options,
+                    self._api_key, self._base_url, **shared, http_client=self._async_http
                 )
             return self._async
 

@@ -16,11 +16,22 @@ from collections.abc import Sequence
 from klein_widget.emulator._app import create_app
 from klein_widget.emulator._faults import Faults
 from klein_widget.emulator._server import make_server
-from klein_widget.emulator._settings import TIERS
+from klein_widget.emulator._settings import TIERS, Settings, StartKnobs, gather_faults
 from klein_widget.serving._http import bind, url_for
 from klein_widget.store._pack import PackError, open_pack
 
-__all__ = ["build_parser", "main"]
+__all__ = ["KNOB_FLAGS", "build_parser", "main", "settings_from"]
+
+KNOB_FLAGS = frozenset(StartKnobs.__annotations__) - {
+    "packs",  # --pack, opened here first so a bad one is named before the server starts
+    "simulated",  # a stand-in for a real service is for tests, not for the command line
+    "faults",  # its rates are flags of their own (--fail-rate, ...)
+    "queue_time",  # the rest: in-process and `start` only (tests and benchmarks)
+    "rate_window",
+    "max_body_bytes",
+}
+"""The knobs that are flags (``inference_time`` is ``--inference-time``); defaults and
+checks are `Settings`' and `Faults`', not written again here."""
 
 
 def _rate(text: str) -> float:
@@ -59,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--inference-time",
         type=_seconds,
-        default=0.6,
+        default=Settings.inference_time,
         metavar="S",
         help="seconds each image spends processing (default %(default)s)",
     )
@@ -98,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--network-delay",
         type=_seconds,
-        default=0.0,
+        default=Settings.network_delay,
         metavar="S",
         help="seconds of network round trip added to every request, half each way "
         "(e.g. 0.05-0.15 for the internet; default 0)",
@@ -107,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--connection-round-trips",
         type=int,
         choices=(0, 1, 2, 3),
-        default=0,
+        default=Settings.connection_round_trips,
         metavar="N",
         help="extra round trips a new connection's first request pays (1 TCP, 2 TCP + "
         "TLS 1.3; default 0)",
@@ -120,48 +131,54 @@ def build_parser() -> argparse.ArgumentParser:
         help="a lesson pack (.zip or folder, from `klein pack make`); requests it holds get "
         "its real images, the rest drawn ones. Repeat for more packs",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the fault dice (default 0)")
     p.add_argument(
-        "--fail-rate", type=_rate, default=0.0, metavar="P", help="share of tasks that end 'failed'"
+        "--seed", type=int, default=Settings.seed, help="seed of the fault dice (default 0)"
+    )
+    p.add_argument(
+        "--fail-rate",
+        type=_rate,
+        default=Faults.fail_rate,
+        metavar="P",
+        help="share of tasks that end 'failed'",
     )
     p.add_argument(
         "--result-error-rate",
         type=_rate,
-        default=0.0,
+        default=Faults.result_error_rate,
         metavar="P",
         help="share of result GETs answered with --result-error-status",
     )
     p.add_argument(
         "--result-error-status",
         type=int,
-        default=503,
+        default=Faults.result_error_status,
         metavar="CODE",
         help="status of injected result errors (default 503)",
     )
     p.add_argument(
         "--drop-rate",
         type=_rate,
-        default=0.0,
+        default=Faults.drop_rate,
         metavar="P",
         help="share of result GETs whose connection is dropped",
     )
     p.add_argument(
         "--sync-timeout-rate",
         type=_rate,
-        default=0.0,
+        default=Faults.sync_timeout_rate,
         metavar="P",
         help="share of sync-mode submissions that time out",
     )
     p.add_argument(
         "--sync-timeout-style",
         choices=("gateway", "body"),
-        default="gateway",
+        default=Faults.sync_timeout_style,
         help="a 504 HTML page (gateway) or a JSON 'processing' body with code 5004",
     )
     p.add_argument(
         "--nsfw-rate",
         type=_rate,
-        default=0.0,
+        default=Faults.nsfw_rate,
         metavar="P",
         help="share of images flagged has_nsfw_contents",
     )
@@ -175,39 +192,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The emulator's `Settings` from parsed flags (`ValueError` naming a bad one).
+
+    Example:
+        >>> settings_from(build_parser().parse_args(["--fail-rate", "0.5"])).faults.fail_rate
+        0.5
+    """
+    knobs = {name: value for name, value in vars(args).items() if name in KNOB_FLAGS}
+    return Settings.of(None, gather_faults(knobs))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator in the foreground until Ctrl-C; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        faults = Faults(
-            result_error_rate=args.result_error_rate,
-            result_error_status=args.result_error_status,
-            drop_rate=args.drop_rate,
-            fail_rate=args.fail_rate,
-            sync_timeout_rate=args.sync_timeout_rate,
-            sync_timeout_style=args.sync_timeout_style,
-            nsfw_rate=args.nsfw_rate,
-        )
+        settings = settings_from(args)
     except ValueError as exc:
         parser.error(str(exc))
     try:
         packs = [open_pack(path, verify=True) for path in args.pack]
     except PackError as exc:
         parser.exit(2, f"klein emulator: {exc}\n")
-    app = create_app(
-        inference_time=args.inference_time,
-        api_key=args.api_key,
-        concurrency=args.concurrency,
-        rate_limit=args.rate_limit,
-        faults=faults,
-        seed=args.seed,
-        sync_timeout=args.sync_timeout,
-        network_delay=args.network_delay,
-        connection_round_trips=args.connection_round_trips,
-        tier=args.tier,
-        packs=packs,
-    )
+    app = create_app(settings, packs=packs)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:

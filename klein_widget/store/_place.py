@@ -18,8 +18,8 @@ the SQLite index (WAL) and the files.
 Example:
     >>> resolve_gallery(False) is None
     True
-    >>> default_folder("notebook")
-    PosixPath('klein-outputs')
+    >>> str(default_folder("notebook"))
+    'klein-outputs'
 """
 
 from __future__ import annotations

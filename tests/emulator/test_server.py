@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from klein_widget.emulator import RunningEmulator, start
-from klein_widget.emulator.cli import build_parser
+from klein_widget.emulator import Faults, RunningEmulator, Settings, start
+from klein_widget.emulator.cli import KNOB_FLAGS, build_parser, settings_from
 
 from .conftest import AUTH, SUBMIT, body
 
@@ -82,6 +82,12 @@ def test_cli_flags_cover_every_knob() -> None:
     assert (args.drop_rate, args.sync_timeout_rate, args.sync_timeout_style) == (0.05, 0.3, "body")
     assert args.nsfw_rate == 0.01
     assert build_parser().parse_args([]).port == 8765
+    # Every flag that names a knob reaches the settings, and no default is written twice.
+    made = settings_from(args)
+    assert (made.inference_time, made.api_key, made.concurrency, made.seed) == (0.1, "k", 2, 7)
+    assert made.faults == Faults(0.2, 500, 0.05, 0.1, 0.3, "body", 0.01)
+    assert settings_from(build_parser().parse_args([])) == Settings(faults=Faults())
+    assert set(vars(args)) >= KNOB_FLAGS
 
 
 @pytest.mark.parametrize("flags", [["--fail-rate", "2"], ["--concurrency", "0"], ["--bogus"]])
