@@ -33,15 +33,21 @@ from urllib.parse import urlsplit
 from klein_widget.client._constants import MAX_IMAGE_PIXELS
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import MAX_REFERENCES
+from klein_widget.client._family_inputs import url_sha256
 from klein_widget.client._metadata import check_image
 
-__all__ = ["WAVESPEED_UPLOAD_LIMIT", "Reference", "to_references"]
+__all__ = ["WAVESPEED_UPLOAD_LIMIT", "ImageInputs", "Reference", "to_references"]
 
 WAVESPEED_UPLOAD_LIMIT = 200 << 20  # "200 MB": the official SDK's check (200 * 1024 * 1024)
 # What a reference may be, said once for every refusal.
 _KINDS = "a PNG, JPEG or WebP file, its bytes, a PIL image, a Generation or an http(s) URL"
 _CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _NAME_SUFFIXES = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+
+# What ``edit(images=...)`` takes: one image, or a list of 1 to `MAX_REFERENCES`, each
+# of the kinds above (Any: a PIL image, a Generation or a gallery entry is duck-typed).
+ImageInputs = Any
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class Reference:
         return self.url is None
 
 
-def to_references(images: Any) -> tuple[Reference, ...]:
+def to_references(images: ImageInputs) -> tuple[Reference, ...]:
     """The references of an edit, each read and checked; raise before anything is sent.
 
     ``images``: 1 to `MAX_REFERENCES` of a file path, ``bytes``, a PIL image, a
@@ -142,8 +148,7 @@ def _url_reference(url: str, i: int, where: str) -> Reference:
     parts = urlsplit(url)
     if not parts.hostname or any(c.isspace() for c in url):
         raise _refuse(f"{where} is not a usable URL: {url[:120]!r}; give a full http(s) URL.")
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    return Reference(url, None, f"reference-{i + 1}", None, digest, None)
+    return Reference(url, None, f"reference-{i + 1}", None, url_sha256(url), None)
 
 
 def _read_file(path: Path, where: str) -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from klein_widget.client import _config, _envelope
+from klein_widget.client import _envelope
 from klein_widget.client._answers import (
     buffered,
     image_or_url,
@@ -24,9 +24,9 @@ from klein_widget.client._constants import (
 )
 from klein_widget.client._deadline import SyncDeadline
 from klein_widget.client._exceptions import KleinError
+from klein_widget.client._family_rules import charge_for
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
-    MODEL_ID,
     GenerationRequest,
     Prediction,
 )
@@ -142,17 +142,20 @@ class SyncLoops(SyncUploads):  # uploads and prices: `_sync_uploads`
                 self._sleep(delay)
 
     def _submit(
-        self, request: GenerationRequest, run: Run, model: str, mills: int, body: dict[str, Any]
+        self, request: GenerationRequest, run: Run, body: dict[str, Any], model: str | None = None
     ) -> Prediction:
-        run.report("submitting")
-        token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
+        """Send the submit once (retried only when surely not taken) to ``request``'s model
+        (``model``: the prompt optimizer's id), its price reserved first."""
+        charge = charge_for(request, self._ledger, model)
+        run.report("submitting", note=self._asking_note(request))
+        token = self._ledger.reserve(charge.mills, charge.kind, confirmed=charge.confirmed)
         try:
-            response = self._post(_config.submit_path(model), body, run, paced=model == MODEL_ID)
+            response = self._post(charge.path, body, run, paced=charge.paced)
         except BaseException as error:  # an interrupt may come after the server took it
             self._settle(token, error)
             raise
         outcome = self._accepted(request, response, token)
-        if token[1] == "image":  # an enhancement is no image: never journaled as one
+        if token.kind == "image":  # an enhancement is no image: never journaled as one
             # The journal's disk work: awaited, in a worker thread, so the loop never waits.
             self._journal_submitted(request, outcome)
         if isinstance(outcome, KleinError):
@@ -194,3 +197,15 @@ class SyncLoops(SyncUploads):  # uploads and prices: `_sync_uploads`
         generation = self._journal_completed(generation)
         run.report("done", prediction)
         return generation
+
+    def _make(self, request: GenerationRequest, run: Run) -> Generation:
+        """Submit ``request`` (its model's unconfirmed price asked first, once), wait for
+        it and download its image: the paid half of every call that makes one."""
+        model = request.klein_model
+        if self._price_to_ask(model):
+            # A correction, never worth the call's deadline (`model_price` records it).
+            self.model_price(model, wait=run.deadline - self._clock())
+        prediction = self._submit(request, run, self._submit_body(request))
+        if not prediction.done:
+            prediction = self._wait(prediction.id, run, prediction)
+        return self._complete(request, prediction, run)

@@ -18,7 +18,7 @@ from klein_widget.client._answers import buffered
 from klein_widget.client._base import BaseClient
 from klein_widget.client._deadline import SyncDeadline
 from klein_widget.client._exceptions import KleinError
-from klein_widget.client._family import DEFAULT_MODEL, KleinModel, PriceBook, resolve_model
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel, resolve_model
 from klein_widget.client._references import Reference
 from klein_widget.client._run import Run
 from klein_widget.client._upload_answers import (
@@ -47,17 +47,12 @@ class SyncUploads(BaseClient):
     _http: httpx.Client
     _sleep: Callable[[float], None]
 
-    # --- state, made on first use (the constructor may also set it: a shared book) -------
-
-    @property
-    def prices(self) -> PriceBook:
-        """Each model's price as this client knows it, corrected by `model_price`."""
-        return cast(PriceBook, self.__dict__.setdefault("_prices", PriceBook()))
+    # --- state, made on first use (no constructor of its own) ----------------------------
 
     def _uploads(self) -> tuple[dict[str, str], dict[str, Lock]]:
         """sha256 -> download URL of what this client uploaded, and a lock per sha256 so
         two calls uploading the same image at once upload it once."""
-        uploaded = cast("dict[str, str]", self.__dict__.setdefault("_uploaded", {}))
+        uploaded = cast("dict[str, str]", self.__dict__.setdefault("_upload_cache", {}))
         locks = cast("dict[str, Lock]", self.__dict__.setdefault("_upload_locks", {}))
         return uploaded, locks
 
@@ -179,21 +174,27 @@ class SyncUploads(BaseClient):
     # --- prices ----------------------------------------------------------------------------
 
     def model_price(
-        self, model: str | KleinModel = DEFAULT_MODEL.name, inputs: dict[str, Any] | None = None
+        self,
+        model: str | KleinModel = DEFAULT_MODEL.name,
+        inputs: dict[str, Any] | None = None,
+        *,
+        wait: float | None = None,
     ) -> int | None:
         """``model``'s price for one image in mills, from WaveSpeed's price endpoint
-        (``POST /api/v3/model/price``), recorded in `prices`; None if there is no key or
-        the endpoint does not answer usefully (any error, any shape `price_mills` cannot
-        read). An unknown model name raises `InvalidRequestError`.
+        (``POST /api/v3/model/price``), and used from then on (`Ledger.learn_price`);
+        None if there is no key or the endpoint does not answer usefully within ``wait``
+        seconds (at most `PRICE_TIMEOUT`): any error, any shape `price_mills` cannot
+        read. An unknown model name raises `InvalidRequestError`.
 
         Example:
             >>> client.model_price("9b")  # doctest: +SKIP
             10
         """
         chosen = resolve_model(model)
-        if self.key_missing:
+        limit = PRICE_TIMEOUT if wait is None else min(PRICE_TIMEOUT, wait)
+        if self.key_missing or limit <= 0:
             return None
-        deadline = self._clock() + PRICE_TIMEOUT
+        deadline = self._clock() + limit
         body = {"model_id": chosen.id, "inputs": PRICE_INPUTS if inputs is None else inputs}
         try:
             request = self._request("POST", self._url(PRICE_PATH), deadline, json=body)
@@ -206,5 +207,5 @@ class SyncUploads(BaseClient):
         if mills is None:
             _log.info("the price endpoint's answer for %s was not read as a price", chosen.id)
             return None
-        self.prices.correct(chosen, mills)
+        self._learned_price(chosen, mills)
         return mills

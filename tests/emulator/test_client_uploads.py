@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from klein_widget import AsyncKleinClient, KleinClient
@@ -25,6 +28,7 @@ from klein_widget.client._exceptions import (
     InvalidRequestError,
     KleinError,
 )
+from klein_widget.client._family import resolve_model
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._references import to_references
 from klein_widget.emulator import RunningEmulator, create_app, start
@@ -202,23 +206,38 @@ async def test_without_a_key_on_wavespeed_nothing_is_sent(make: Make) -> None:
     assert await client.call("model_price", "9b") is None
 
 
-async def test_model_price_reads_the_endpoint_and_corrects_the_book(
+async def test_model_price_reads_the_endpoint_and_the_ledger_uses_it(
     make: Make, app: Starlette
 ) -> None:
     client = make(app)
+    nine = resolve_model("9b")
+    assert client.client.ledger.price_for(nine) == (16, False)
     assert await client.call("model_price", "9b-edit") == 16  # published: the emulator's
-    assert client.client.prices.source("9b-edit") == "WaveSpeed's price endpoint"
-    # An unconfirmed price: the emulator says it guesses, and the client keeps "unconfirmed".
-    assert await client.call("model_price", "4b-edit") is None
-    assert not client.client.prices.confirmed("4b-edit")
+    # An unconfirmed price: the emulator says it guesses, and the ledger keeps "unconfirmed".
+    assert await client.call("model_price", "9b") is None
+    assert client.client.ledger.price_for(nine) == (16, False)
     with pytest.raises(InvalidRequestError):
         await client.call("model_price", "12b")
 
 
-async def test_model_price_never_raises_for_a_bad_answer(make: Make, app: Starlette) -> None:
+async def test_a_price_the_server_names_is_used_from_then_on(make: Make) -> None:
+    app = create_app(inference_time=0.01, api_key=KEY)
+    edit4 = resolve_model("4b-edit")
+
+    async def priced(request: Request) -> JSONResponse:
+        return JSONResponse({"code": 200, "message": "success", "data": {"price": 0.012}})
+
+    app.router.routes.insert(0, Route("/api/v3/model/price", priced, methods=["POST"]))
+    client = make(app)
+    assert await client.call("model_price", edit4) == 12
+    assert client.client.ledger.price_for(edit4) == (12, True)
+
+
+async def test_model_price_never_raises_for_a_bad_answer(make: Make) -> None:
     client = make(create_app(inference_time=0.01, api_key="another-key-entirely"))
     assert await client.call("model_price", "9b") is None  # 401
-    assert client.client.prices.mills("9b") == 16  # the family's highest, still
+    assert await client.call("model_price", "9b", wait=0) is None  # no time: not asked
+    assert client.client.ledger.price_for(resolve_model("9b")) == (16, False)
 
 
 def test_over_loopback_both_clients_upload_and_the_bytes_arrive(tmp_path: Path) -> None:

@@ -11,13 +11,22 @@ import pytest
 
 from klein_widget import APIConnectionError, APIStatusError, AuthenticationError
 from klein_widget.client._exceptions import GenerationTimeoutError
-from tests.hostile.harness import KEY, SLACK, TIMEOUT, Servers
+from tests.hostile.harness import (
+    KEY,
+    SLACK,
+    TIMEOUT,
+    Outcome,
+    Servers,
+    check_invariants,
+    downloads,
+)
 from tests.hostile.server import PNG, Answer, envelope, json_answer
 from tests.hostile.uploads import (
     FILE_PREFIX,
     PUT_PREFIX,
     UploadHost,
     check_upload_invariants,
+    request_text,
     run_upload,
     ticket,
 )
@@ -193,6 +202,78 @@ def test_the_bound_is_checked(servers: Servers, host: UploadHost) -> None:
 @pytest.mark.parametrize("kind", BOTH)
 def test_a_refused_reference_sends_nothing(kind: str, servers: Servers, host: UploadHost) -> None:
     outcome = run_upload(kind, servers, [PNG, b"not an image"])
+    assert outcome.raised is not None
+    assert outcome.raised.field == "images"  # type: ignore[attr-defined]
+    assert servers.api.requests == []
+    assert servers.img.requests == []
+
+
+# --- through edit(): the upload, then the one paid submit ----------------------------------
+
+EDITS = ("edit", "aedit")
+
+
+@pytest.mark.parametrize("kind", EDITS)
+def test_an_edit_uploads_then_submits_once(
+    kind: str, servers: Servers, host: UploadHost, private: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    outcome = run_upload(kind, servers, [private, PNG, "https://cdn.example/b.png"])
+    outcome.downloads = downloads(servers)
+    assert outcome.raised is None, outcome.describe()
+    check_invariants(outcome, servers, caplog.records)
+    (submit,) = [r for r in servers.api.requests if r.route == "submit"]
+    puts = [r for r in servers.img.requests if r.method == "PUT"]
+    assert len(puts) == 1  # the path and the bytes are one image: uploaded once
+    sent = json.loads(submit.body)
+    assert sent["images"][0] == sent["images"][1]
+    assert sent["images"][0].startswith(servers.img.base_url + FILE_PREFIX)
+    assert sent["images"][2] == "https://cdn.example/b.png"
+    assert "size" not in sent  # the output keeps the first reference's size
+    assert host.order[:3] == ["POST", "PUT", "submit"]  # the ticket, the bytes, then paid
+    assert outcome.result.request.images == tuple(sent["images"])
+    assert outcome.client.spend.images == 1
+    check_upload_invariants_but_submits(outcome, servers, private)
+
+
+def check_upload_invariants_but_submits(outcome: Outcome, servers: Servers, private: Path) -> None:
+    """The key and the path, as `check_upload_invariants` checks them, for a call that
+    rightly submitted."""
+    for request in servers.img.requests:
+        assert KEY not in request_text(request), request.path
+    for request in servers.api.requests + servers.img.requests:
+        for name in secrets_of(private):
+            assert name not in request_text(request), (request.method, request.path)
+
+
+EDIT_FAULTS = {
+    "ticket 500": ([json_answer(b"{}", 500, repeat=ALWAYS)], [], APIStatusError),
+    "ticket 401": ([json_answer(b'{"message":"no"}', 401)], [], AuthenticationError),
+    "ticket held": ([Answer(hold=True)], [], GenerationTimeoutError),
+    "download not http": ([ticket(download_url="file:///x.png")], [], APIStatusError),
+    "put 403": ([], [Answer(403)], APIStatusError),
+    "put reset": ([], [Answer(drop="reset", repeat=ALWAYS)], APIConnectionError),
+    "put trickle": ([], [Answer(200, body=b"." * 64, trickle=0.1)], GenerationTimeoutError),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(EDIT_FAULTS))
+@pytest.mark.parametrize("kind", EDITS)
+def test_a_failed_upload_never_leads_to_a_submit(
+    kind: str, fault: str, servers: Servers, host: UploadHost, private: Path
+) -> None:
+    tickets, puts, error = EDIT_FAULTS[fault]
+    host.script(tickets=tickets, puts=puts)
+    outcome = run_upload(kind, servers, [private])
+    assert isinstance(outcome.raised, error), outcome.describe()
+    assert servers.submit_count() == 0
+    check_upload_invariants(outcome, servers, local=secrets_of(private))
+
+
+@pytest.mark.parametrize("kind", EDITS)
+def test_an_unreadable_reference_sends_nothing(
+    kind: str, servers: Servers, host: UploadHost, tmp_path: Path
+) -> None:
+    outcome = run_upload(kind, servers, [PNG, tmp_path / "missing.png"])
     assert outcome.raised is not None
     assert outcome.raised.field == "images"  # type: ignore[attr-defined]
     assert servers.api.requests == []
