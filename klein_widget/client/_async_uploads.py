@@ -90,43 +90,51 @@ class AsyncUploads(BaseClient):
 
     async def _upload(self, reference: Reference, number: int, run: Run) -> str:
         """Upload one reference's bytes; its download URL."""
-        body = ticket_body(reference)
         answer = await self._upload_step(
-            lambda: self._request("POST", self._url(UPLOAD_PATH), run.deadline, json=body),
+            "POST",
+            self._url(UPLOAD_PATH),
             lambda response: _envelope.parse_envelope(response, secret=self._api_key),
             number,
             run,
+            json=ticket_body(reference),
         )
         ticket = read_ticket(answer, number, self._api_key)  # a bogus one is not retried
         await self._upload_step(
-            lambda: self._request(
-                "PUT",
-                ticket.url,
-                run.deadline,
-                content=reference.data,
-                headers=ticket.headers,
-                auth=False,
-            ),
+            "PUT",
+            ticket.url,
             lambda response: check_put(response, number, self._api_key),
             number,
             run,
+            content=reference.data,
+            headers=ticket.headers,
+            foreign=True,
         )
         return ticket.download_url
 
     async def _upload_step(
         self,
-        request: Callable[[], httpx.Request],
+        method: str,
+        url: str,
         parse: Callable[[httpx.Response], T],
         number: int,
         run: Run,
+        *,
+        json: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        foreign: bool = False,
     ) -> T:
-        """One request of an upload, tried again (it is free) while the policy and the
-        deadline allow."""
+        """One request of an upload (``foreign``: to the upload host, without the key),
+        tried again (it is free) while the policy and the deadline allow."""
         attempt = 0
         while True:
             attempt += 1
+            request = self._request(
+                method, url, run.deadline, json=json, content=content, headers=headers,
+                foreign=foreign,
+            )  # fmt: skip
             try:
-                response = await self._exchange(request(), run.deadline, "upload")
+                response = await self._exchange(request, run.deadline, "upload", foreign=foreign)
                 return parse(response)
             except KleinError as error:
                 delay = self._retry_delay(error, attempt, run.deadline)
@@ -145,11 +153,11 @@ class AsyncUploads(BaseClient):
         json: dict[str, Any] | None = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
-        auth: bool = True,
+        foreign: bool = False,
     ) -> httpx.Request:
-        """A request with the key only if ``auth`` (to the API's own origin): one for
-        another host carries exactly ``headers``, whatever the pool's defaults say."""
-        sent = self._headers(auth) if auth else {}
+        """A request to the API's own origin, with the key; ``foreign``: to another host,
+        with exactly ``headers`` and no key, whatever the pool's defaults say."""
+        sent = {} if foreign else self._headers(True)
         request = self._http.build_request(
             method,
             url,
@@ -158,20 +166,24 @@ class AsyncUploads(BaseClient):
             headers={**sent, **(headers or {})},
             timeout=self._timeout(deadline),
         )
-        if not auth:
+        if foreign:
             for name in ("authorization", "proxy-authorization", "cookie"):
                 if name not in {h.lower() for h in headers or {}}:
                     request.headers.pop(name, None)
         return request
 
     async def _exchange(
-        self, request: httpx.Request, deadline: float, during: str
+        self, request: httpx.Request, deadline: float, during: str, *, foreign: bool = False
     ) -> httpx.Response:
         """Send ``request`` (no redirects) and read its answer, held to ``deadline`` as a
-        whole and capped at `MAX_UPLOAD_ANSWER` bytes."""
+        whole and capped at `MAX_UPLOAD_ANSWER` bytes. ``foreign``: to another host, so
+        not even the pool's own ``auth`` goes with it."""
+        auth = None if foreign else httpx.USE_CLIENT_DEFAULT
         try:
             async with AsyncDeadline(deadline - self._clock()) as overall:
-                response = await self._http.send(request, stream=True, follow_redirects=False)
+                response = await self._http.send(
+                    request, auth=auth, stream=True, follow_redirects=False
+                )
                 try:
                     overall.watch(response)
                     chunks: list[bytes] = []
