@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,9 +119,7 @@ def _as_list(images: Any) -> list[Any]:
 
 
 def _is_pil(value: object) -> bool:
-    # Pillow is imported only if a PIL image could be here (it is already loaded then).
-    import sys
-
+    # Pillow is not imported for this: a PIL image can only exist if it is loaded already.
     pil = sys.modules.get("PIL.Image")
     return pil is not None and isinstance(value, pil.Image)
 

@@ -31,7 +31,9 @@ from tests.hostile.uploads import (
     ticket,
 )
 
-BOTH = ("sync", "async")
+BOTH = ("sync", "async")  # `_upload_references` alone
+EDITS = ("edit", "aedit")  # the public edit(): the upload, then (only if it worked) the submit
+EVERY = BOTH + EDITS
 HELD = 3.0  # a held or trickled answer lasts longer than TIMEOUT + SLACK
 ALWAYS = 20  # more answers than any retry policy tries
 
@@ -113,7 +115,7 @@ TICKET_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", sorted(TICKET_FAULTS))
-@pytest.mark.parametrize("kind", BOTH)
+@pytest.mark.parametrize("kind", EVERY)
 def test_a_bad_ticket_raises_and_nothing_is_put(
     kind: str, fault: str, servers: Servers, host: UploadHost, private: Path
 ) -> None:
@@ -140,7 +142,7 @@ PUT_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", sorted(PUT_FAULTS))
-@pytest.mark.parametrize("kind", BOTH)
+@pytest.mark.parametrize("kind", EVERY)
 def test_a_failed_put_raises_before_any_submit(
     kind: str, fault: str, servers: Servers, host: UploadHost, private: Path
 ) -> None:
@@ -176,7 +178,7 @@ SLOW = {
 
 
 @pytest.mark.parametrize("case", sorted(SLOW))
-@pytest.mark.parametrize("kind", BOTH)
+@pytest.mark.parametrize("kind", EVERY)
 def test_a_slow_upload_ends_at_the_deadline(
     kind: str, case: str, servers: Servers, host: UploadHost
 ) -> None:
@@ -199,18 +201,19 @@ def test_the_bound_is_checked(servers: Servers, host: UploadHost) -> None:
         check_upload_invariants(outcome, servers, slack=0.1)
 
 
-@pytest.mark.parametrize("kind", BOTH)
-def test_a_refused_reference_sends_nothing(kind: str, servers: Servers, host: UploadHost) -> None:
-    outcome = run_upload(kind, servers, [PNG, b"not an image"])
-    assert outcome.raised is not None
-    assert outcome.raised.field == "images"  # type: ignore[attr-defined]
-    assert servers.api.requests == []
-    assert servers.img.requests == []
+@pytest.mark.parametrize("kind", EVERY)
+def test_a_refused_reference_sends_nothing(
+    kind: str, servers: Servers, host: UploadHost, tmp_path: Path
+) -> None:
+    for images in ([PNG, b"not an image"], [PNG, tmp_path / "missing.png"], [PNG] * 5):
+        outcome = run_upload(kind, servers, images)
+        assert outcome.raised is not None
+        assert outcome.raised.field == "images"  # type: ignore[attr-defined]
+        assert servers.api.requests == []
+        assert servers.img.requests == []
 
 
 # --- through edit(): the upload, then the one paid submit ----------------------------------
-
-EDITS = ("edit", "aedit")
 
 
 @pytest.mark.parametrize("kind", EDITS)
@@ -243,38 +246,3 @@ def check_upload_invariants_but_submits(outcome: Outcome, servers: Servers, priv
     for request in servers.api.requests + servers.img.requests:
         for name in secrets_of(private):
             assert name not in request_text(request), (request.method, request.path)
-
-
-EDIT_FAULTS = {
-    "ticket 500": ([json_answer(b"{}", 500, repeat=ALWAYS)], [], APIStatusError),
-    "ticket 401": ([json_answer(b'{"message":"no"}', 401)], [], AuthenticationError),
-    "ticket held": ([Answer(hold=True)], [], GenerationTimeoutError),
-    "download not http": ([ticket(download_url="file:///x.png")], [], APIStatusError),
-    "put 403": ([], [Answer(403)], APIStatusError),
-    "put reset": ([], [Answer(drop="reset", repeat=ALWAYS)], APIConnectionError),
-    "put trickle": ([], [Answer(200, body=b"." * 64, trickle=0.1)], GenerationTimeoutError),
-}
-
-
-@pytest.mark.parametrize("fault", sorted(EDIT_FAULTS))
-@pytest.mark.parametrize("kind", EDITS)
-def test_a_failed_upload_never_leads_to_a_submit(
-    kind: str, fault: str, servers: Servers, host: UploadHost, private: Path
-) -> None:
-    tickets, puts, error = EDIT_FAULTS[fault]
-    host.script(tickets=tickets, puts=puts)
-    outcome = run_upload(kind, servers, [private])
-    assert isinstance(outcome.raised, error), outcome.describe()
-    assert servers.submit_count() == 0
-    check_upload_invariants(outcome, servers, local=secrets_of(private))
-
-
-@pytest.mark.parametrize("kind", EDITS)
-def test_an_unreadable_reference_sends_nothing(
-    kind: str, servers: Servers, host: UploadHost, tmp_path: Path
-) -> None:
-    outcome = run_upload(kind, servers, [PNG, tmp_path / "missing.png"])
-    assert outcome.raised is not None
-    assert outcome.raised.field == "images"  # type: ignore[attr-defined]
-    assert servers.api.requests == []
-    assert servers.img.requests == []
