@@ -5,7 +5,8 @@ and the download. The source of the blocking `_sync_loops` (``python scripts/una
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -31,7 +32,9 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
+from klein_widget.client._references import Reference
 from klein_widget.client._run import Run, stage_of
+from klein_widget.client.batch._plan import Plan
 
 
 class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
@@ -205,10 +208,24 @@ class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
         """Submit ``request`` (its model's unconfirmed price asked first, once), wait for
         it and download its image: the paid half of every call that makes one."""
         model = request.klein_model
-        if self._price_to_ask(model):
-            # A correction, never worth the call's deadline (`model_price` records it).
-            await self.model_price(model, wait=run.deadline - self._clock())
+        if self._price_to_ask(model):  # the answer goes into `prices`: the ledger's
+            await self.model_price(model, wait=run.deadline - self._clock())  # a correction
         prediction = await self._submit(request, run, self._submit_body(request))
         if not prediction.done:
             prediction = await self._wait(prediction.id, run, prediction)
         return await self._complete(request, prediction, run)
+
+    async def _upload_plan(
+        self, plan: Plan, references: Mapping[str, Reference], timeout: float | None
+    ) -> None:
+        """Upload the references of a batch's edits that will be sent (not those the
+        gallery answers), each distinct image once, before any submit."""
+        for place, job in enumerate(plan.jobs):
+            request = job.request
+            if job.task_id is None and request.is_edit and not request.images:
+                run = self._start(request, timeout, None)
+                refs = [references[sha] for sha in request.references]
+                sent = self._with_urls(request, await self._upload_references(refs, run))
+                plan.jobs[place] = dataclasses.replace(job, request=sent)
+                for index in job.indices:
+                    plan.requests[index] = sent

@@ -9,8 +9,9 @@ sha256) per client. Uploads are not billed: a ticket or a PUT that fails for a p
 reason (a connection error, 429, 5xx) is tried again within the call's deadline, which
 costs nothing; a refused or failed upload raises a `KleinError` and no submit follows.
 
-`model_price` asks WaveSpeed's price endpoint for a model's price, which the client's
-ledger then uses (`Ledger.learn_price`); it never raises for an answer it cannot read.
+`model_price` asks WaveSpeed's price endpoint for a model's price and records it in the
+client's `PriceBook` (``client.prices``, the ledger's); it never raises for an answer it
+cannot read.
 
 The source of the blocking `_sync_uploads` (``python scripts/unasync.py``).
 """
@@ -29,7 +30,7 @@ from klein_widget.client._answers import buffered
 from klein_widget.client._base import BaseClient
 from klein_widget.client._deadline import AsyncDeadline
 from klein_widget.client._exceptions import KleinError
-from klein_widget.client._family import DEFAULT_MODEL, KleinModel, resolve_model
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel, PriceBook, resolve_model
 from klein_widget.client._references import Reference
 from klein_widget.client._run import Run
 from klein_widget.client._upload_answers import (
@@ -58,7 +59,13 @@ class AsyncUploads(BaseClient):
     _http: httpx.AsyncClient
     _sleep: Callable[[float], Awaitable[None]]
 
-    # --- state, made on first use (no constructor of its own) ----------------------------
+    # --- state, made on first use (the constructor may also set it: a shared book) -------
+
+    @property
+    def prices(self) -> PriceBook:
+        """Each model's price as this client knows it, corrected by `model_price` (the
+        ledger's book, shared by the clients sharing it)."""
+        return cast(PriceBook, self.__dict__.setdefault("_prices", PriceBook()))
 
     def _uploads(self) -> tuple[dict[str, str], dict[str, Lock]]:
         """sha256 -> download URL of what this client uploaded, and a lock per sha256 so
@@ -208,7 +215,7 @@ class AsyncUploads(BaseClient):
         wait: float | None = None,
     ) -> int | None:
         """``model``'s price for one image in mills, from WaveSpeed's price endpoint
-        (``POST /api/v3/model/price``), and used from then on (`Ledger.learn_price`);
+        (``POST /api/v3/model/price``), recorded in `prices` (the ledger's) and used from then on;
         None if there is no key or the endpoint does not answer usefully within ``wait``
         seconds (at most `PRICE_TIMEOUT`): any error, any shape `price_mills` cannot
         read. An unknown model name raises `InvalidRequestError`.
@@ -234,5 +241,5 @@ class AsyncUploads(BaseClient):
         if mills is None:
             _log.info("the price endpoint's answer for %s was not read as a price", chosen.id)
             return None
-        self._learned_price(chosen, mills)
+        self.prices.correct(chosen, mills)
         return mills

@@ -37,18 +37,13 @@ from klein_widget.client._family import MAX_REFERENCES
 from klein_widget.client._family_inputs import url_sha256
 from klein_widget.client._metadata import check_image
 
-__all__ = ["WAVESPEED_UPLOAD_LIMIT", "ImageInputs", "Reference", "to_references"]
+__all__ = ["WAVESPEED_UPLOAD_LIMIT", "Reference", "to_references"]
 
 WAVESPEED_UPLOAD_LIMIT = 200 << 20  # "200 MB": the official SDK's check (200 * 1024 * 1024)
 # What a reference may be, said once for every refusal.
 _KINDS = "a PNG, JPEG or WebP file, its bytes, a PIL image, a Generation or an http(s) URL"
 _CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _NAME_SUFFIXES = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-
-
-# What ``edit(images=...)`` takes: one image, or a list of 1 to `MAX_REFERENCES`, each
-# of the kinds above (Any: a PIL image, a Generation or a gallery entry is duck-typed).
-ImageInputs = Any
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ class Reference:
         return self.url is None
 
 
-def to_references(images: ImageInputs) -> tuple[Reference, ...]:
+def to_references(images: Any) -> tuple[Reference, ...]:
     """The references of an edit, each read and checked; raise before anything is sent.
 
     ``images``: 1 to `MAX_REFERENCES` of a file path, ``bytes``, a PIL image, a
