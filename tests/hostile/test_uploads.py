@@ -4,6 +4,7 @@ the ticket and no local path in any request (`tests/hostile/uploads.py` says how
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -17,8 +18,11 @@ from tests.hostile.harness import (
     TIMEOUT,
     Outcome,
     Servers,
+    bounded,
     check_invariants,
     downloads,
+    make_client,
+    new_gallery,
 )
 from tests.hostile.server import PNG, Answer, envelope, json_answer
 from tests.hostile.uploads import (
@@ -246,3 +250,44 @@ def check_upload_invariants_but_submits(outcome: Outcome, servers: Servers, priv
     for request in servers.api.requests + servers.img.requests:
         for name in secrets_of(private):
             assert name not in request_text(request), (request.method, request.path)
+
+
+PRICE_ANSWERS = {
+    "held": Answer(hold=True),
+    "trickle": json_answer(envelope({"price": 0.012}), trickle=0.1),
+    "500": json_answer(b"{}", 500),
+    "html": Answer(200, body=b"<html>gateway</html>"),
+    "no price": json_answer(envelope({"price": "ask sales"})),
+    "key echoed": json_answer(b'{"message":"bad key %AUTH%"}', 401),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PRICE_ANSWERS))
+@pytest.mark.parametrize("kind", BOTH)
+def test_a_price_look_up_never_raises_nor_outlives_its_wait(
+    kind: str, case: str, servers: Servers
+) -> None:
+    """``model_price`` is a correction: whatever the endpoint does, None within ``wait``."""
+    servers.api.stream_seconds = HELD
+    answer = PRICE_ANSWERS[case]
+    servers.api.rule = lambda r: answer if r.path == "/api/v3/model/price" else None
+    client = make_client(kind, servers, new_gallery(), timeout=TIMEOUT)
+    outcome = Outcome(kind, 0.5, 0)
+
+    def ask() -> object:
+        if kind == "sync":
+            with client:
+                return client.model_price("9b", wait=0.5)
+
+        async def asked() -> object:
+            async with client:
+                return await client.model_price("9b", wait=0.5)
+
+        return asyncio.run(asked())
+
+    bounded(ask, servers, outcome)
+    assert outcome.raised is None, outcome.describe()
+    assert outcome.result is None
+    assert outcome.elapsed <= 0.5 + SLACK, outcome.describe()
+    assert client.prices.mills("9b") == 16  # still the family's highest, unconfirmed
+    assert not client.prices.confirmed("9b")
