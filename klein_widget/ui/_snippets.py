@@ -204,15 +204,19 @@ def format_option(name: str, value: object) -> str:
     A switch is its flag when ``value`` is true (``--no-sync`` for a false negatable one,
     nothing for another false one); other values are written as one word, braces doubled
     and quoted if need be. A value starting with ``-`` is attached (``--out=-x.png``) so
-    that it is not read as an option.
+    that it is not read as an option. A repeatable option takes a list: one flag each.
 
     Example:
         >>> format_option("width", 768), format_option("sync", False)
         ('-W 768', '--no-sync')
         >>> format_option("out", "a {b}.png"), format_option("out", "-x.png")
         ('-o "a {{b}}.png"', '--out=-x.png')
+        >>> format_option("ref", ["a.png", "b.png"])
+        '--ref a.png --ref b.png'
     """
     option = magic_option(name)
+    if option.repeat and isinstance(value, list | tuple):
+        return " ".join(format_option(name, one) for one in value)
     if option.switch:
         if value:
             return option.flag
