@@ -1,7 +1,8 @@
-"""`compare()`: an X/Y/Z grid of prompt variants, seeds and sizes, made concurrently.
+"""`compare()`: an X/Y/Z grid of prompt variants, models, seeds and sizes, made concurrently.
 
 Fixing the seed while changing the prompt shows what the words do; fixing the prompt
-while changing the seed shows what chance does; sizes show what the frame does. A
+while changing the seed shows what chance does; sizes show what the frame does; the
+same prompt and seed on 4B and 9B show what the model does. A
 template's variant groups (``"a {red|blue} fox"``, see `klein_widget.lessons._variants`)
 are axes of their own; `klein_widget.lessons._axes` says which axis goes where. Labels
 emphasise the words that vary. ``CompareResult.save("grid.png")`` writes it for slides.
@@ -29,6 +30,7 @@ from klein_widget.lessons._axes import (
     COMPARE_SIDE,
     PromptLike,
     SizeLike,
+    as_models,
     as_prompts,
     as_seeds,
     as_sizes,
@@ -52,6 +54,7 @@ def compare(
     width: int | None = None,
     height: int | None = None,
     aspect: str | None = None,
+    models: Sequence[str] | None = None,
     wildcards: str | os.PathLike[str] | None = None,
     client: KleinClient | None = None,
     display: bool = True,
@@ -65,7 +68,7 @@ def compare(
     on_item: Callable[[BatchItem], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> CompareResult:
-    """Make every combination of prompt variants, seeds and sizes, and show them as a grid.
+    """Make every combination of prompt variants, models, seeds and sizes, as a grid.
 
     ``prompts`` is one template or a list of prompts (strings or `PromptBuilder`);
     ``{red|blue}``, ``{2::a|b}``, ``{2$$a|b|c}`` and ``__wildcard__`` expand (see
@@ -74,6 +77,9 @@ def compare(
     draws a random one per cell). ``sizes`` lists aspect presets (``"16:9"``) and
     ``(width, height)`` pairs; without it every image is ``width`` x ``height`` (default
     `COMPARE_SIDE`, 512, square) or ``aspect``-shaped by the rule every door uses.
+    ``models`` lists the family's models by short name or WaveSpeed id (``["4b", "9b"]``:
+    the same prompt and seed on each, the model in each row or column label); 4B alone
+    by default.
 
     Rows, columns and (for a third axis) sections say what differs; the varying words
     are highlighted. The cost is printed before anything is sent, images already in the
@@ -89,15 +95,19 @@ def compare(
     Example:
         >>> compare("a {red|blue} fox", seeds=[1, 2], sizes=["1:1", "16:9"])  # doctest: +SKIP
         >>> compare(["a lighthouse", "a lighthouse at night"], seeds=[1, 2, 3])  # doctest: +SKIP
+        >>> compare("a harbour at dawn", seeds=[7], models=["4b", "9b"])  # doctest: +SKIP
     """
     texts = as_prompts(prompts)
     seed_values = as_seeds(seeds)
     size_values, size_names = as_sizes(sizes, width, height, aspect)
+    model_values = as_models(models)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 16:
         raise ValueError(f"workers must be a whole number from 1 to 16, not {workers!r}")
     expanded = [expand_variants(text, wildcards=wildcards) for text in texts]
     # Validate every cell before sending anything: one bad seed must not leave half a grid.
-    plan = plan_grid(texts, seed_values, size_values, size_names, expanded=expanded)
+    plan = plan_grid(
+        texts, seed_values, size_values, size_names, expanded=expanded, models=model_values
+    )
     if sync:  # WaveSpeed's sync mode for every cell
         synced = tuple(dataclasses.replace(r, sync_mode=True) for r in plan.requests)
         plan = dataclasses.replace(plan, requests=synced)
@@ -111,10 +121,12 @@ def compare(
     items: list[Generation | BaseException | None] = [None] * total
     shown: list[LiveGrid | None] = []  # the live grid, started with the first image
     if display:
-        counts = (len(seed_values), len(size_values), client.base_url)
-        cost = expanded[0].cost_text(*counts)
+        every = expanded[0]
         if len(expanded) > 1:  # a list of prompts: count them all
-            cost = Variants(texts[0], (), tuple(v for e in expanded for v in e)).cost_text(*counts)
+            every = Variants(texts[0], (), tuple(v for e in expanded for v in e))
+        cost = every.cost_text(
+            len(seed_values), len(size_values), client.base_url, models=model_values
+        )
         print(f"compare: {cost}")
 
     base_url = client.base_url

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from klein_widget.client._generation import Generation
-from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
 from klein_widget.lessons._axes import GridPlan
 from klein_widget.ui._grid import (
     GRID_THUMBNAIL_SIDE,
@@ -61,6 +60,11 @@ class CompareResult:
         return self.plan.prompts
 
     @property
+    def models(self) -> tuple[str, ...]:
+        """The models' short names (``("4b", "9b")``)."""
+        return tuple(model.name for model in self.plan.models)
+
+    @property
     def seeds(self) -> tuple[int, ...]:
         """The seeds asked for (-1: a random one per cell)."""
         return self.plan.seeds
@@ -100,7 +104,7 @@ class CompareResult:
         return cell
 
     def __iter__(self) -> Iterator[Generation | BaseException]:
-        """Every cell, in request order (prompt, then seed, then size)."""
+        """Every cell, in request order (prompt, then model, seed and size)."""
         return iter(self.items)
 
     def __len__(self) -> int:
@@ -124,8 +128,8 @@ class CompareResult:
     @property
     def cost(self) -> float:
         """Dollars for the images made this time (those from the gallery or a pack cost 0)."""
-        paid = sum(generation.cost > 0 for generation in self.generations)  # Generation's rule
-        return paid * PRICE_PER_IMAGE_MILLS / 1000
+        # Each image at its model's price, summed in mills so the total is exact.
+        return sum(round(generation.cost * 1000) for generation in self.generations) / 1000
 
     @property
     def reused(self) -> int:
@@ -182,7 +186,9 @@ def _count(n: int, noun: str) -> str:
 
 
 def _axes_text(result: CompareResult) -> str:
-    text = f"{_count(len(result.prompts), 'prompt')} x {_count(len(result.seeds), 'seed')}"
+    text = _count(len(result.prompts), "prompt")
+    text += f" x {len(result.models)} models" if len(result.models) > 1 else ""
+    text += f" x {_count(len(result.seeds), 'seed')}"
     return text + (f" x {len(result.sizes)} sizes" if len(result.sizes) > 1 else "")
 
 

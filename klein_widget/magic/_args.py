@@ -40,8 +40,8 @@ from klein_widget.magic._values import (
     seed_value,
     size_value,
 )
+from klein_widget.ui._magic_line import format_magic
 from klein_widget.ui._magic_options import EXAMPLE, MAGIC_OPTIONS, MagicUsageError, parse_options
-from klein_widget.ui._snippets import format_magic
 
 __all__ = ["MagicArgs", "MagicDefaults", "MagicUsageError", "format_magic", "parse_line"]
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import (
-    LORA_SCALE_RANGE,
     MAX_LORAS,
     MAX_REFERENCES,
     KleinModel,
@@ -29,6 +28,7 @@ from klein_widget.client._family import (
     resolve_model,
 )
 from klein_widget.client._models import MAX_SIDE, MIN_SIDE, RANDOM_SEED, parse_size
+from klein_widget.ui._lora_text import lora_from_text
 from klein_widget.ui._magic_options import MAX_COUNT, MagicOption, MagicUsageError
 from klein_widget.ui._sizes import size_for_aspect
 
@@ -155,22 +155,12 @@ def model_value(text: str | None, *, edit: bool = False, loras: bool = False) ->
 
 
 def lora_value(text: str) -> tuple[str, float]:
-    """``URL[:SCALE]`` as ``(path, scale)``: a last ``:`` part without a ``/`` is the scale
-    (1 when left out), from 0 to 2."""
-    path, colon, tail = text.strip().rpartition(":")
-    if not colon or "/" in tail:
-        path, tail = text.strip(), "1"
-    low, high = LORA_SCALE_RANGE
+    """``URL[:SCALE]`` as ``(path, scale)``, by the rule every door reads it
+    (`klein_widget.ui._lora_text.lora_from_text`)."""
     try:
-        scale = float(tail)
-    except ValueError:  # "style:" or "style:abc"
-        scale = float("nan")
-    if not path or not low <= scale <= high:  # nan fails the range too
-        raise MagicUsageError(
-            f"--lora {text}: give URL[:SCALE], a LoRA's URL or owner/repo and a scale from "
-            f"{low:g} to {high:g}, e.g. --lora owner/watercolour:0.8 (the scale defaults to 1)"
-        )
-    return path, scale
+        return lora_from_text(text)
+    except InvalidRequestError as error:
+        raise MagicUsageError(str(error)) from None
 
 
 def lora_values(texts: Sequence[str]) -> tuple[tuple[str, float], ...]:

@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 import json
-import re
 import shlex
 
 from klein_widget.client._config import (
@@ -23,7 +22,7 @@ from klein_widget.client._config import (
     submit_path,
 )
 from klein_widget.client._models import MODEL_ID, RANDOM_SEED, GenerationRequest
-from klein_widget.ui._magic_options import magic_option
+from klein_widget.ui._magic_line import format_magic
 
 CLI_COMMAND = "klein"  # the console script pyproject.toml installs
 
@@ -32,12 +31,8 @@ __all__ = [
     "cli_snippet",
     "curl_snippet",
     "default_filename",
-    "escape_braces",
-    "format_magic",
-    "format_option",
     "magic_snippet",
     "python_snippet",
-    "quote_word",
     "snippets",
 ]
 
@@ -170,89 +165,6 @@ def curl_snippet(
 def magic_snippet(request: GenerationRequest) -> str:
     """The ``%klein`` line (or ``%%klein`` cell) for the request."""
     return format_magic(_concrete(request))
-
-
-# --- the %klein language, written (the magic parses it: `klein_widget.magic._args`) ---------
-
-
-def quote_word(text: str) -> str:
-    r"""Quote a word so that `split_words` gives it back exactly.
-
-    Example:
-        >>> print(quote_word('say "hi" \\ end'))
-        "say \"hi\" \\ end"
-    """
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def escape_braces(text: str) -> str:
-    """Double every brace, so that `expand` gives ``text`` back unchanged.
-
-    Example:
-        >>> escape_braces("a {red} fox")
-        'a {{red}} fox'
-    """
-    return text.replace("{", "{{").replace("}", "}}")
-
-
-_PLAIN_WORD = re.compile(r"[A-Za-z0-9_.,:/*+=@%-]+")
-
-
-def format_option(name: str, value: object) -> str:
-    """One ``%klein`` option as the magic reads it, with its declared flag.
-
-    A switch is its flag when ``value`` is true (``--no-sync`` for a false negatable one,
-    nothing for another false one); other values are written as one word, braces doubled
-    and quoted if need be. A value starting with ``-`` is attached (``--out=-x.png``) so
-    that it is not read as an option. A repeatable option takes a list: one flag each.
-
-    Example:
-        >>> format_option("width", 768), format_option("sync", False)
-        ('-W 768', '--no-sync')
-        >>> format_option("out", "a {b}.png"), format_option("out", "-x.png")
-        ('-o "a {{b}}.png"', '--out=-x.png')
-        >>> format_option("ref", ["a.png", "b.png"])
-        '--ref a.png --ref b.png'
-    """
-    option = magic_option(name)
-    if option.repeat and isinstance(value, list | tuple):
-        return " ".join(format_option(name, one) for one in value)
-    if option.switch:
-        if value:
-            return option.flag
-        return f"--no-{option.name}" if option.negatable else ""
-    text = escape_braces(str(value))
-    word = text if _PLAIN_WORD.fullmatch(text) else quote_word(text)
-    if text.startswith("-") and not text.lstrip("-").isdecimal():
-        return f"--{option.name}={word}"
-    return f"{option.flag} {word}"
-
-
-def format_magic(request: GenerationRequest) -> str:
-    """The ``%klein`` line that makes ``request`` again (a ``%%klein`` cell if multi-line).
-
-    Braces are doubled because the magic fills in ``{name}``; width, height and seed are
-    always written, so the line does not depend on ``%config`` defaults. The flags are the
-    declared ones (`klein_widget.ui._magic_options`).
-
-    Example:
-        >>> format_magic(GenerationRequest("a {red} fox", 768, 512, seed=42))
-        '%klein "a {{red}} fox" -W 768 -H 512 -s 42'
-        >>> print(format_magic(GenerationRequest("a fox\\nin snow", seed=1)))
-        %%klein -W 1024 -H 1024 -s 1
-        a fox
-        in snow
-    """
-    prompt = escape_braces(request.prompt)
-    values = {"width": request.width, "height": request.height, "seed": request.seed}
-    if request.sync_mode:
-        values["sync"] = True
-    options = " ".join(format_option(name, value) for name, value in values.items())
-    if len(prompt.splitlines()) > 1:
-        return f"%%klein {options}\n{prompt}"
-    if prompt.startswith("-"):
-        return f"%klein {options} -- {quote_word(prompt)}"
-    return f"%klein {quote_word(prompt)} {options}"
 
 
 def snippets(

@@ -9,6 +9,7 @@ from klein_widget.magic._args import parse_line
 from klein_widget.magic._fields import expand
 from klein_widget.magic._line import split_words
 from klein_widget.ui._magic_help import MAGIC_HELP
+from klein_widget.ui._magic_line import format_option
 from klein_widget.ui._magic_options import (
     _PARSER,
     MAGIC_OPTIONS,
@@ -17,7 +18,6 @@ from klein_widget.ui._magic_options import (
     options_summary,
     parse_options,
 )
-from klein_widget.ui._snippets import format_option
 
 # A value for each option that takes one, with spaces, braces or a leading dash where
 # the option allows it, so that quoting and attaching are exercised.
