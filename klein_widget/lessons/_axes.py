@@ -210,11 +210,11 @@ def plan_grid(
         sections = wide_axes[2] if len(wide_axes) > 2 else None
     assert math.prod(len(a.labels) for a in prompt_axes) == len(texts)
     requests = tuple(
-        _request(text, model, seed, size)
+        GenerationRequest(text, width, height, seed, model=model.name)
         for text in texts
         for model in models
         for seed in seeds
-        for size in sizes
+        for width, height in sizes
     )
     fixed = texts[0] if len(texts) == 1 else "prompt"
     return GridPlan(
@@ -231,11 +231,6 @@ def plan_grid(
     )
 
 
-def _request(text: str, model: KleinModel, seed: int, size: tuple[int, int]) -> GenerationRequest:
-    width, height = size
-    if model == DEFAULT_MODEL:
-        return GenerationRequest(text, width, height, seed)
-    return GenerationRequest(text, width, height, seed, model=model.name)  # type: ignore[call-arg]
 
 
 def as_models(models: Sequence[str | KleinModel] | None) -> tuple[KleinModel, ...]:

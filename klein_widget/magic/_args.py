@@ -121,19 +121,12 @@ class MagicArgs:
         if self.edit or self.width is None or self.height is None:
             raise ValueError("an edit's request is made by client.edit, from its images")
         text = self.prompt if prompt is None else prompt
-        family = _family_fields(self.model, self.loras)
         return tuple(
-            GenerationRequest(text, self.width, self.height, seed, self.sync, **family)
+            GenerationRequest(
+                text, self.width, self.height, seed, self.sync, model=self.model, loras=self.loras
+            )
             for seed in self.grid_seeds(rng)
         )
-
-
-def _family_fields(model: str, loras: tuple[tuple[str, float], ...]) -> dict[str, Any]:
-    """``model``/``loras`` for a `GenerationRequest`, only where they say something."""
-    fields: dict[str, Any] = {"loras": loras} if loras else {}
-    if model != DEFAULT_MODEL.name:
-        fields["model"] = model
-    return fields
 
 
 # --- the line -----------------------------------------------------------------------------
