@@ -231,8 +231,6 @@ def plan_grid(
     )
 
 
-
-
 def as_models(models: Sequence[str | KleinModel] | None) -> tuple[KleinModel, ...]:
     """The models of a grid (4B when None): short names (``"9b"``) or WaveSpeed ids, each
     once; the family's text-to-image models only (an edit needs images).

@@ -28,7 +28,7 @@ from klein_widget.client._family import (
     resolve_model,
 )
 from klein_widget.client._models import MAX_SIDE, MIN_SIDE, RANDOM_SEED, parse_size
-from klein_widget.ui._lora_text import lora_from_text
+from klein_widget.ui._family_text import lora_from_text
 from klein_widget.ui._magic_options import MAX_COUNT, MagicOption, MagicUsageError
 from klein_widget.ui._sizes import size_for_aspect
 
@@ -156,7 +156,7 @@ def model_value(text: str | None, *, edit: bool = False, loras: bool = False) ->
 
 def lora_value(text: str) -> tuple[str, float]:
     """``URL[:SCALE]`` as ``(path, scale)``, by the rule every door reads it
-    (`klein_widget.ui._lora_text.lora_from_text`)."""
+    (`klein_widget.ui._family_text.lora_from_text`)."""
     try:
         return lora_from_text(text)
     except InvalidRequestError as error:

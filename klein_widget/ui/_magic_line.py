@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from klein_widget.client._models import GenerationRequest
+from klein_widget.ui._family_text import lora_text, reference_words, weights_name
 from klein_widget.ui._magic_options import magic_option
 
 __all__ = ["escape_braces", "format_magic", "format_option", "quote_word"]
@@ -77,8 +78,10 @@ def format_magic(request: GenerationRequest) -> str:
     """The ``%klein`` line that makes ``request`` again (a ``%%klein`` cell if multi-line).
 
     Braces are doubled because the magic fills in ``{name}``; width, height and seed are
-    always written, so the line does not depend on ``%config`` defaults. The flags are the
-    declared ones (`klein_widget.ui._magic_options`).
+    always written (an edit that keeps its image's size: the seed), so the line does not
+    depend on ``%config`` defaults; the model, an edit's images (`reference_words`) and
+    LoRAs when there are any. The flags are the declared ones
+    (`klein_widget.ui._magic_options`).
 
     Example:
         >>> format_magic(GenerationRequest("a {red} fox", 768, 512, seed=42))
@@ -89,7 +92,19 @@ def format_magic(request: GenerationRequest) -> str:
         in snow
     """
     prompt = escape_braces(request.prompt)
-    values = {"width": request.width, "height": request.height, "seed": request.seed}
+    values: dict[str, object] = {}
+    if request.width is not None:  # an edit may keep its first image's size
+        values.update(width=request.width, height=request.height)
+    values["seed"] = request.seed
+    if weights_name(request):
+        values["model"] = weights_name(request)
+    words = [reference.word for reference in reference_words(request)]
+    if words:
+        values["edit"] = words[0]
+    if words[1:]:
+        values["ref"] = words[1:]
+    if request.loras:
+        values["lora"] = [lora_text(lora) for lora in request.loras]
     if request.sync_mode:
         values["sync"] = True
     options = " ".join(format_option(name, value) for name, value in values.items())

@@ -21,7 +21,9 @@ from klein_widget.client._config import (
     result_path,
     submit_path,
 )
-from klein_widget.client._models import MODEL_ID, RANDOM_SEED, GenerationRequest
+from klein_widget.client._models import RANDOM_SEED, GenerationRequest
+from klein_widget.ui._curl_uploads import images_filter, upload_guard, upload_steps
+from klein_widget.ui._family_text import lora_text, reference_words, weights_name
 from klein_widget.ui._magic_line import format_magic
 
 CLI_COMMAND = "klein"  # the console script pyproject.toml installs
@@ -62,10 +64,25 @@ def _custom_base_url(base_url: str | None) -> str | None:
     return url if url and url != DEFAULT_BASE_URL else None
 
 
+def _family_arguments(request: GenerationRequest) -> list[str]:
+    """The keyword lines after the prompt (and an edit's images) in `python_snippet`."""
+    lines = []
+    if request.width is not None:
+        lines += [f"    width={request.width},", f"    height={request.height},"]
+    lines.append(f"    seed={request.seed},")
+    if weights_name(request):
+        lines.append(f"    model={weights_name(request)!r},")
+    if request.loras:
+        lines.append(f"    loras={[(path, scale) for path, scale in request.loras]!r},")
+    return lines
+
+
 def python_snippet(
     request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
 ) -> str:
-    """Python that makes the same image with `klein_widget.KleinClient` and saves it.
+    """Python that makes the same image with `klein_widget.KleinClient` and saves it:
+    ``client.generate`` (with ``model=``/``loras=`` when they are not the default), or
+    ``client.edit`` with the references (`reference_words`).
 
     ``base_url`` is written only if it is not WaveSpeed's (the client otherwise reads
     ``$WAVESPEED_BASE_URL``).
@@ -86,16 +103,25 @@ def python_snippet(
     request = _concrete(request)
     custom = _custom_base_url(base_url)
     args = f"base_url={custom!r}" if custom else ""
+    references = reference_words(request)
+    notes = [
+        f"# {r.word}: the image you gave as image {n} (sha256 {r.sha256[:12]}…)"
+        for n, r in enumerate(references, 1)
+        if r.uploaded
+    ]
+    call = ["gen = client.edit(", f"    {request.prompt!r},"] if request.is_edit else []
+    if request.is_edit:
+        call.append(f"    {[r.word for r in references]!r},")
+    else:
+        call = ["gen = client.generate(", f"    {request.prompt!r},"]
     return "\n".join(
         [
             "from klein_widget import KleinClient",
             "",
             f"client = KleinClient({args})  # reads the key from ${API_KEY_ENV}",
-            "gen = client.generate(",
-            f"    {request.prompt!r},",
-            f"    width={request.width},",
-            f"    height={request.height},",
-            f"    seed={request.seed},",
+            *notes,
+            *call,
+            *_family_arguments(request),
             ")",
             f"gen.save({filename or default_filename(request)!r})",
         ]
@@ -105,32 +131,41 @@ def python_snippet(
 def cli_snippet(
     request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
 ) -> str:
-    """A shell command: ``klein generate ... -o FILE`` (``klein`` is installed with the
-    package; ``python -m klein_widget`` is the same command).
+    """A shell command: ``klein generate ... -o FILE``, or ``klein edit IMAGE... PROMPT``
+    (``klein`` is installed with the package; ``python -m klein_widget`` is the same).
 
     A base URL other than WaveSpeed's is passed as ``WAVESPEED_BASE_URL=...`` in front.
     """
     request = _concrete(request)
     custom = _custom_base_url(base_url)
     prefix = f"{BASE_URL_ENV}={shlex.quote(custom)} " if custom else ""
-    options = (
-        f"--width {request.width} --height {request.height} --seed {request.seed} "
-        f"-o {shlex.quote(filename or default_filename(request))}"
-    )
-    prompt = shlex.quote(request.prompt)
-    # A prompt starting with "-" would be read as an option: put it after "--".
-    if request.prompt.startswith("-"):
-        return f"{prefix}{CLI_COMMAND} generate {options} -- {prompt}"
-    return f"{prefix}{CLI_COMMAND} generate {prompt} {options}"
+    options = []
+    if request.width is not None:
+        options += [f"--width {request.width}", f"--height {request.height}"]
+    options.append(f"--seed {request.seed}")
+    if weights_name(request):
+        options.append(f"--model {weights_name(request)}")
+    options += [f"--lora {shlex.quote(lora_text(lora))}" for lora in request.loras]
+    options.append(f"-o {shlex.quote(filename or default_filename(request))}")
+    command = "edit" if request.is_edit else "generate"
+    words = [shlex.quote(r.word) for r in reference_words(request)]
+    words.append(shlex.quote(request.prompt))
+    # A prompt (or file) starting with "-" would be read as an option: put them after "--".
+    if any(word.startswith("-") for word in words):
+        return f"{prefix}{CLI_COMMAND} {command} {' '.join(options)} -- {' '.join(words)}"
+    return f"{prefix}{CLI_COMMAND} {command} {' '.join(words)} {' '.join(options)}"
 
 
 def curl_snippet(
     request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
 ) -> str:
-    """A POSIX shell script with curl and jq: submit, poll the result URL, download.
+    """A POSIX shell script with curl and jq: (for an edit's local references: a ticket,
+    a PUT of the bytes and the download URL each) submit, poll the result URL, download.
 
-    The body is exactly ``request.to_json()``; the key comes from ``$WAVESPEED_API_KEY``.
-    Errors are printed, never ``exit``: the script may be pasted into a terminal.
+    The body is exactly ``request.to_json()``, an uploaded reference's URL replaced by the
+    one its upload gives; the key comes from ``$WAVESPEED_API_KEY`` and goes only in the
+    Authorization header of requests to ``$BASE``. Errors are printed, never ``exit``: the
+    script may be pasted into a terminal.
     """
     request = _concrete(request)
     base = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -138,14 +173,20 @@ def curl_snippet(
     auth = f'-H "Authorization: Bearer ${API_KEY_ENV}"'
     out = shlex.quote(filename or default_filename(request))
     poll = result_path("$TASK")
+    uploads = [(n, r.word) for n, r in enumerate(reference_words(request)) if r.uploaded]
+    data = f"  -d {shlex.quote(body)})"
+    if uploads:
+        data = f"  -d \"$(printf '%s' {shlex.quote(body)} | {images_filter(uploads)})\")"
     return "\n".join(
         [
             f"# Submit, poll, download (needs curl and jq). The key comes from ${API_KEY_ENV}.",
             f"BASE={shlex.quote(base)}",
-            f'SUBMIT=$(curl -sS -X POST "$BASE{submit_path(MODEL_ID)}" \\',
+            *(upload_steps(uploads) if uploads else []),
+            f"{upload_guard(uploads)}SUBMIT=$(curl -sS -X POST "
+            f'"$BASE{submit_path(request.klein_model.id)}" \\',
             f"  {auth} \\",
             '  -H "Content-Type: application/json" \\',
-            f"  -d {shlex.quote(body)})",
+            data,
             "TASK=$(printf '%s' \"$SUBMIT\" | jq -r '.data.id // empty')",
             '[ -n "$TASK" ] || printf \'submit failed: %s\\n\' "$SUBMIT" >&2',
             'STATUS=""',
