@@ -169,11 +169,14 @@ def curl_snippet(
     """
     request = _concrete(request)
     base = (base_url or DEFAULT_BASE_URL).rstrip("/")
-    body = json.dumps(request.to_json(), ensure_ascii=False)
+    uploads = [(n, r.word) for n, r in enumerate(reference_words(request)) if r.uploaded]
+    sent = request.to_json()
+    for index, name in uploads:  # the URL its upload gives goes there (images_filter)
+        sent["images"][index] = name
+    body = json.dumps(sent, ensure_ascii=False)
     auth = f'-H "Authorization: Bearer ${API_KEY_ENV}"'
     out = shlex.quote(filename or default_filename(request))
     poll = result_path("$TASK")
-    uploads = [(n, r.word) for n, r in enumerate(reference_words(request)) if r.uploaded]
     data = f"  -d {shlex.quote(body)})"
     if uploads:
         data = f"  -d \"$(printf '%s' {shlex.quote(body)} | {images_filter(uploads)})\")"

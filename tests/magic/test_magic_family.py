@@ -6,12 +6,18 @@ before anything could be uploaded or sent.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
 
+from klein_widget.cli._parser import build_parser, requested_loras
 from klein_widget.client._family import MAX_LORAS, MAX_REFERENCES
+from klein_widget.client._models import GenerationRequest
 from klein_widget.magic._args import MagicUsageError, parse_line
+from klein_widget.ui._family_text import lora_from_text, lora_text, weights_name
+from klein_widget.ui._magic_line import format_magic
+from klein_widget.ui._snippets import cli_snippet
 
 
 @pytest.fixture
@@ -139,3 +145,27 @@ def test_option_values_fill_in_names(pictures: list[str]) -> None:
         namespace={"src": "last", "refs": pictures, "m": "9b"},
     )
     assert (args.images, args.model) == (("last", pictures[0]), "9b-edit")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        GenerationRequest("a harbour", 768, 512, seed=7, model="9b"),
+        GenerationRequest(
+            "a fox",
+            seed=3,
+            model="4b-lora",
+            loras=(("owner/ink", 0.35), ("https://x.test/a.safetensors", 1.0)),
+        ),
+        GenerationRequest("a {red} fox", 512, 512, seed=1, sync_mode=True, model="9b"),
+    ],
+)
+def test_the_magic_and_cli_snippets_read_back_as_the_request(request_: GenerationRequest) -> None:
+    assert parse_line(format_magic(request_)).request() == request_
+    args = build_parser().parse_args(shlex.split(cli_snippet(request_))[1:])
+    assert (args.model, requested_loras(args)) == (weights_name(request_) or "4b", request_.loras)
+
+
+def test_lora_text_reads_back_every_scale() -> None:
+    for scale in (0.0, 0.1, 1 / 3, 1.0, 2.0):
+        assert lora_from_text(lora_text(("owner/style", scale))) == ("owner/style", scale)
