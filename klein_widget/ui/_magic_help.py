@@ -34,7 +34,8 @@ def _options_help(indent: str = "  ", width: int = 84) -> str:
 
 
 _PRICE = f"${PRICE_PER_IMAGE:.3f}"
-_USAGE = f"""Make an image with FLUX.2 [klein] 4B from a prompt, right here ({_PRICE} an image).
+_USAGE = f"""Make or edit an image with FLUX.2 [klein] from a prompt, right here (4B: {_PRICE} an
+image; the status line names each model's price).
 
 Usage:
   %klein PROMPT [options]     one image, shown here and returned as a Generation
@@ -49,6 +50,10 @@ Examples:
   %klein a {{red|blue}} fox -s 1,2,3                    a labelled grid of variants
   %klein a {{animal}} in {{place}} -o {{animal}}.png        fills in your variables
   %klein a cat --enhance                               the prompt optimizer first
+  %klein a harbour at dawn -s 7 --model 9b             the 9B model
+  %klein --edit last "make it night"                   edit the last image made
+  %klein the cat from image 2 on the sofa in image 1 --ref sofa.png --ref cat.png
+  %klein a fox --lora owner/watercolour:0.8            a LoRA style (4B)
 
   %%klein --size 768x512 -s 7
   a watercolour of a {{animal}},
@@ -66,6 +71,10 @@ Variants: {red|blue}, {2::red|blue} (weighted), {2$$red|blue|green} (two at
 once) and __animal__ (a line of wildcards/animal.txt, or $KLEIN_WILDCARDS) make
 a labelled grid of every combination, its cost said first; over 64 new images
 it asks first. -o grid.png saves that grid as one picture.
+
+Edits (--edit, --ref) keep the first image's size unless a size is given,
+upload local files once per session (by content), and make one image; so
+does --lora. For a grid across models: compare(..., models=["4b", "9b"]).
 
 Defaults: %config KleinMagics.width = 768 (also height, seed, sync, out_dir),
 or c.KleinMagics.width = 768 in ipython_config.py.
