@@ -26,7 +26,9 @@ from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.client.batch._plan import BatchItem
-from klein_widget.lessons._axes import (
+from klein_widget.lessons._axes import plan_grid
+from klein_widget.lessons._compare_result import CompareResult, render, summary
+from klein_widget.lessons._grid_inputs import (
     COMPARE_SIDE,
     PromptLike,
     SizeLike,
@@ -34,9 +36,7 @@ from klein_widget.lessons._axes import (
     as_prompts,
     as_seeds,
     as_sizes,
-    plan_grid,
 )
-from klein_widget.lessons._compare_result import CompareResult, render, summary
 from klein_widget.lessons._live import LiveGrid
 from klein_widget.lessons._variants import VARIANTS_CONFIRM_OVER, Variants, expand_variants
 from klein_widget.ui._grid import GridHTML

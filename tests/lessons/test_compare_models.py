@@ -10,8 +10,9 @@ import pytest
 from klein_widget import Generation, InvalidRequestError, KleinClient
 from klein_widget.client._family import resolve_model
 from klein_widget.emulator import RunningEmulator, start
-from klein_widget.lessons._axes import as_models, plan_grid
+from klein_widget.lessons._axes import plan_grid
 from klein_widget.lessons._compare import compare
+from klein_widget.lessons._grid_inputs import as_models
 from tests.conftest import FAKE_KEY, fast_options
 
 
