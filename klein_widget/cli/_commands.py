@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from klein_widget.cli._parser import edit_size, out_path, requested_loras, requested_size
 from klein_widget.client._generation import Generation
@@ -72,61 +72,48 @@ class ProgressPrinter:
 def generate(args: argparse.Namespace) -> int:
     """``klein generate``: make one image, write exactly the ``-o`` file, print its path."""
     width, height = requested_size(args)
-    loras = requested_loras(args)  # a bad --lora is refused before anything is sent
-
-    def make(client: KleinClient, show: ProgressPrinter | None) -> Generation:
-        return client.generate(
-            args.prompt,
-            width=width,
-            height=height,
-            seed=args.seed,
-            model=args.model,
-            loras=loras or None,
-            sync_mode=args.sync,
-            base64_output=args.base64,
-            timeout=args.timeout,
-            on_progress=show,
-            fresh=args.fresh,
-        )
-
-    return _make_and_save(args, make)
+    loras = requested_loras(args) or None  # a bad --lora is refused before anything is sent
+    return _make_and_save(
+        args,
+        lambda client, common: client.generate(
+            args.prompt, width=width, height=height, loras=loras, **common
+        ),
+    )
 
 
 def edit(args: argparse.Namespace) -> int:
     """``klein edit IMAGE... PROMPT``: edit 1-4 images (files are uploaded first), write
     exactly the ``-o`` file, print its path."""
     width, height = edit_size(args)
-
-    def make(client: KleinClient, show: ProgressPrinter | None) -> Generation:
-        return client.edit(
-            args.prompt,
-            args.images,
-            model=args.model,
-            width=width,
-            height=height,
-            seed=args.seed,
-            sync_mode=args.sync,
-            base64_output=args.base64,
-            timeout=args.timeout,
-            on_progress=show,
-            fresh=args.fresh,
-        )
-
-    return _make_and_save(args, make)
+    return _make_and_save(
+        args,
+        lambda client, common: client.edit(
+            args.prompt, args.images, width=width, height=height, **common
+        ),
+    )
 
 
 def _make_and_save(
-    args: argparse.Namespace,
-    make: Callable[[KleinClient, ProgressPrinter | None], Generation],
+    args: argparse.Namespace, make: Callable[[KleinClient, dict[str, Any]], Generation]
 ) -> int:
-    """Make the image with ``make`` (progress on stderr unless ``-q``), write the ``-o``
-    file (checked before anything is sent), print its path."""
+    """Make the image with ``make``, given the client and the keyword arguments ``generate``
+    and ``edit`` share (progress on stderr unless ``-q``); write the ``-o`` file (checked
+    before anything is sent); print its path."""
     if args.out is not None:
         out_path(args.out, 0)  # a bad -o is refused before anything is paid for
     show = ProgressPrinter(sys.stderr)
+    common: dict[str, Any] = {
+        "seed": args.seed,
+        "model": args.model,
+        "sync_mode": args.sync,
+        "base64_output": args.base64,
+        "timeout": args.timeout,
+        "on_progress": None if args.quiet else show,
+        "fresh": args.fresh,
+    }
     with KleinClient() as client:
         try:
-            generation = make(client, None if args.quiet else show)
+            generation = make(client, common)
         finally:
             show.finish()
         base_url = client.base_url

@@ -1,7 +1,8 @@
 """The family's inputs as the doors write them (``%klein``, ``klein``, every snippet): a
 LoRA as ``URL[:SCALE]`` (read by `lora_from_text`, written by `lora_text`), an edit's
 references as file names or URLs (`reference_words`), the model as its weights
-(`weights_name`). One rule each, so a snippet reads back as what made the image.
+(`weights_name`), and which values a snippet writes (`snippet_values`). One rule each, so
+a snippet reads back as what made the image.
 
 A last ``:`` part without a ``/`` is a LoRA's scale, so URLs keep their ``https:``; the
 scale is 1 when left out, and from 0 to 2 (`LORA_SCALE_RANGE`).
@@ -28,6 +29,7 @@ __all__ = [
     "lora_from_text",
     "lora_text",
     "reference_words",
+    "snippet_values",
     "weights_name",
 ]
 
@@ -96,3 +98,23 @@ def weights_name(request: GenerationRequest) -> str | None:
     ``--model`` and ``model=`` are written only when they say something."""
     weights = request.klein_model.weights
     return None if weights == DEFAULT_MODEL.weights else weights
+
+
+def snippet_values(request: GenerationRequest) -> dict[str, object]:
+    """What every snippet writes besides the prompt and the images, in this order: width and
+    height (unless an edit keeps its first image's size), the seed, the weights (unless
+    4B's), the LoRAs (if any). Each snippet writes them in its own language.
+
+    Example:
+        >>> snippet_values(GenerationRequest("a fox", 768, 512, seed=7, model="9b"))
+        {'width': 768, 'height': 512, 'seed': 7, 'model': '9b'}
+    """
+    values: dict[str, object] = {}
+    if request.width is not None:
+        values.update(width=request.width, height=request.height)
+    values["seed"] = request.seed
+    if weights_name(request):
+        values["model"] = weights_name(request)
+    if request.loras:
+        values["loras"] = request.loras
+    return values

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from klein_widget.client._models import GenerationRequest
-from klein_widget.ui._family_text import lora_text, reference_words, weights_name
+from klein_widget.ui._family_text import lora_text, reference_words, snippet_values
 from klein_widget.ui._magic_options import magic_option
 
 __all__ = ["escape_braces", "format_magic", "format_option", "quote_word"]
@@ -92,18 +92,14 @@ def format_magic(request: GenerationRequest) -> str:
         in snow
     """
     prompt = escape_braces(request.prompt)
-    values: dict[str, object] = {}
-    if request.width is not None:  # an edit may keep its first image's size
-        values.update(width=request.width, height=request.height)
-    values["seed"] = request.seed
-    if weights_name(request):
-        values["model"] = weights_name(request)
+    values = snippet_values(request)
+    loras = values.pop("loras", ())
     words = [reference.word for reference in reference_words(request)]
     if words:
         values["edit"] = words[0]
     if words[1:]:
         values["ref"] = words[1:]
-    if request.loras:
+    if loras:
         values["lora"] = [lora_text(lora) for lora in request.loras]
     if request.sync_mode:
         values["sync"] = True

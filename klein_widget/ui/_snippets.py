@@ -23,7 +23,7 @@ from klein_widget.client._config import (
 )
 from klein_widget.client._models import RANDOM_SEED, GenerationRequest
 from klein_widget.ui._curl_uploads import images_filter, upload_guard, upload_steps
-from klein_widget.ui._family_text import lora_text, reference_words, weights_name
+from klein_widget.ui._family_text import lora_text, reference_words, snippet_values
 from klein_widget.ui._magic_line import format_magic
 
 CLI_COMMAND = "klein"  # the console script pyproject.toml installs
@@ -62,19 +62,6 @@ def default_filename(request: GenerationRequest, extension: str = "png") -> str:
 def _custom_base_url(base_url: str | None) -> str | None:
     url = (base_url or "").rstrip("/")
     return url if url and url != DEFAULT_BASE_URL else None
-
-
-def _family_arguments(request: GenerationRequest) -> list[str]:
-    """The keyword lines after the prompt (and an edit's images) in `python_snippet`."""
-    lines = []
-    if request.width is not None:
-        lines += [f"    width={request.width},", f"    height={request.height},"]
-    lines.append(f"    seed={request.seed},")
-    if weights_name(request):
-        lines.append(f"    model={weights_name(request)!r},")
-    if request.loras:
-        lines.append(f"    loras={[(path, scale) for path, scale in request.loras]!r},")
-    return lines
 
 
 def python_snippet(
@@ -121,7 +108,7 @@ def python_snippet(
             f"client = KleinClient({args})  # reads the key from ${API_KEY_ENV}",
             *notes,
             *call,
-            *_family_arguments(request),
+            *(f"    {name}={value!r}," for name, value in snippet_values(request).items()),
             ")",
             f"gen.save({filename or default_filename(request)!r})",
         ]
@@ -139,13 +126,10 @@ def cli_snippet(
     request = _concrete(request)
     custom = _custom_base_url(base_url)
     prefix = f"{BASE_URL_ENV}={shlex.quote(custom)} " if custom else ""
-    options = []
-    if request.width is not None:
-        options += [f"--width {request.width}", f"--height {request.height}"]
-    options.append(f"--seed {request.seed}")
-    if weights_name(request):
-        options.append(f"--model {weights_name(request)}")
-    options += [f"--lora {shlex.quote(lora_text(lora))}" for lora in request.loras]
+    values = snippet_values(request)
+    loras = values.pop("loras", ())
+    options = [f"--{name} {value}" for name, value in values.items()]
+    options += [f"--lora {shlex.quote(lora_text(lora))}" for lora in request.loras if loras]
     options.append(f"-o {shlex.quote(filename or default_filename(request))}")
     command = "edit" if request.is_edit else "generate"
     words = [shlex.quote(r.word) for r in reference_words(request)]

@@ -3,29 +3,14 @@ each row or column label, each at its own price, against the emulator over loopb
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from klein_widget import Generation, InvalidRequestError, KleinClient
 from klein_widget.client._family import resolve_model
-from klein_widget.emulator import RunningEmulator, start
+from klein_widget.emulator import RunningEmulator
 from klein_widget.lessons._axes import plan_grid
 from klein_widget.lessons._compare import compare
 from klein_widget.lessons._grid_inputs import as_models
-from tests.conftest import FAKE_KEY, fast_options
-
-
-@pytest.fixture
-def emu() -> Iterator[RunningEmulator]:
-    with start(port=0, inference_time=0.05) as running:
-        yield running
-
-
-@pytest.fixture
-def loop_client(emu: RunningEmulator) -> Iterator[KleinClient]:
-    with KleinClient(FAKE_KEY, emu.base_url, **fast_options()) as client:
-        yield client
 
 
 def test_one_prompt_and_seed_on_both_models_side_by_side(

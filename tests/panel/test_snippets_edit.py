@@ -6,7 +6,6 @@ picture, naming the key only in the Authorization header of requests to $BASE; t
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import io
@@ -37,6 +36,19 @@ def reference_png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (320, 256), "darkorange").save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def run_script(script: str, cwd: Path, base_url: str) -> subprocess.CompletedProcess[str]:
+    """``script`` run by bash in ``cwd``, with the key and ``base_url`` in the environment."""
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "WAVESPEED_API_KEY": FAKE_KEY, "WAVESPEED_BASE_URL": base_url},
+        check=False,
+    )
 
 
 def upload(base_url: str, data: bytes) -> str:
@@ -111,17 +123,7 @@ def test_the_curl_edit_script_uploads_submits_and_downloads_the_same_picture(
     assert "/api/v3/wavespeed-ai/flux-2-klein-9b/edit" in script
     uploads = live_emulator.emulator.count("PUT", "/emulator/uploads/*")
 
-    done = asyncio.run(
-        asyncio.to_thread(
-            subprocess.run,
-            ["bash", "-c", script],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "WAVESPEED_API_KEY": FAKE_KEY, "WAVESPEED_BASE_URL": live_env},
-        )
-    )
+    done = run_script(script, tmp_path, live_env)
 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
@@ -138,15 +140,7 @@ def test_a_failed_upload_submits_nothing(
     _, code = edited
     (tmp_path / "reference-1.png").unlink()  # the upload cannot read its file
     submits = live_emulator.emulator.count("POST", "/api/v3/wavespeed-ai/flux-2-klein-9b/edit")
-    done = subprocess.run(
-        ["bash", "-c", code["curl"]],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "WAVESPEED_API_KEY": FAKE_KEY, "WAVESPEED_BASE_URL": live_env},
-        check=False,
-    )
+    done = run_script(code["curl"], tmp_path, live_env)
     assert re.search(r"submit failed|upload failed|No such file", done.stderr)
     assert (
         live_emulator.emulator.count("POST", "/api/v3/wavespeed-ai/flux-2-klein-9b/edit") == submits

@@ -19,16 +19,6 @@ from tests.conftest import FAKE_KEY
 from tests.unit.test_cli import in_process, run
 
 
-@pytest.fixture
-def env(live_emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "WAVESPEED_BASE_URL": live_emulator.base_url,
-        "WAVESPEED_API_KEY": FAKE_KEY,
-        "KLEIN_GALLERY": str(tmp_path / "gallery"),
-    }
-
-
 def png(path: Path, size: tuple[int, int], colour: str = "teal") -> Path:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, "PNG")
