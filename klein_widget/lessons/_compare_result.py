@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from klein_widget.client._generation import Generation
+from klein_widget.client._ledger import unconfirmed_text
 from klein_widget.lessons._axes import GridPlan
 from klein_widget.ui._grid import (
     GRID_THUMBNAIL_SIDE,
@@ -132,6 +133,14 @@ class CompareResult:
         return sum(round(generation.cost * 1000) for generation in self.generations) / 1000
 
     @property
+    def cost_text(self) -> str:
+        """The cost as every door shows it: simulated on an emulator, and the part
+        reserved at an unconfirmed price marked so (the ledger's rule)."""
+        unconfirmed = sum(round(g.cost * 1000) for g in self.generations if not g.price_confirmed)
+        shown = price_text(self.cost, self.base_url)
+        return unconfirmed_text(shown, unconfirmed, round(self.cost * 1000))
+
+    @property
     def reused(self) -> int:
         """How many images came from the gallery or a lesson pack, free."""
         return sum(generation.from_gallery for generation in self.generations)
@@ -198,7 +207,7 @@ def summary(result: CompareResult) -> str:
     at = "" if len(result.sizes) > 1 else f" at {result.width}x{result.height}"
     text = (
         f"{_axes_text(result)}{at}: {_count(made, 'image')} "
-        f"({price_text(result.cost, result.base_url)}) in {result.elapsed:.1f} s"
+        f"({result.cost_text}) in {result.elapsed:.1f} s"
     )
     text += f", {failed} failed" if failed else ""
     text += f", {result.reused} from your gallery, free" if result.reused else ""

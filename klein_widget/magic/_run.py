@@ -41,7 +41,7 @@ from klein_widget.magic._display import (
 )
 from klein_widget.magic._values import LAST
 from klein_widget.ui._snippets import default_filename
-from klein_widget.ui._text import done_text, error_text, price_text, progress_text
+from klein_widget.ui._text import done_text, error_text, progress_text
 
 __all__ = ["edit_images", "enhance_prompt", "make_grid", "make_one", "out_path", "use_pack_of"]
 
@@ -268,7 +268,7 @@ def _grid_summary(result: CompareResult, saved: list[Path]) -> str:
     width, height = made[0].size
     text = (
         f"{len(made)}/{len(result)} done in {result.elapsed:.2f} s · {seed_text} · "
-        f"{width}×{height} · {price_text(result.cost, result.base_url)}"
+        f"{width}×{height} · {result.cost_text}"
     )
     if saved:
         text += f" · saved {saved[0]}" + (f" … {saved[-1].name}" if len(saved) > 1 else "")

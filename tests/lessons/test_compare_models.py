@@ -39,6 +39,9 @@ def test_one_prompt_and_seed_on_both_models_side_by_side(
     html = str(result.grid())
     assert "9B" in html
     assert "x 2 models" in result.summary
+    # 9B's price is unconfirmed: the grid's cost says so, as the spend line does.
+    assert result.cost_text.endswith("(of it $0.016 reserved, price unconfirmed)")
+    assert result.cost_text in result.summary
     # The cost said first counts each model at the price a budget reserves for it.
     reserve = (resolve_model("4b").reserve_mills + resolve_model("9b").reserve_mills) / 1000
     assert f"2 models = 2 images, at most ${reserve:.3f}" in capsys.readouterr().out
