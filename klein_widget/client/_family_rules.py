@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 from klein_widget.client import _config
+from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import KleinModel, resolve_model
 from klein_widget.client._family_inputs import LoraOption, model_for_loras
 from klein_widget.client._ledger import Ledger
@@ -27,19 +28,13 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
+from klein_widget.client._references import Reference, to_references
 from klein_widget.client._run import asking_note
 
-__all__ = ["Charge", "FamilyRules", "ReferenceLike", "charge_for"]
+__all__ = ["Charge", "FamilyRules", "ImageInputs", "charge_for"]
 
-
-class ReferenceLike(Protocol):
-    """What an edit needs of a reference image (`klein_widget.client._references.Reference`)."""
-
-    @property
-    def url(self) -> str | None: ...
-
-    @property
-    def sha256(self) -> str: ...
+# What ``edit(images=...)`` takes: one image or 1 to 4 of them (see `to_references`).
+ImageInputs = Any
 
 
 class Charge(NamedTuple):
@@ -101,7 +96,7 @@ class FamilyRules:
     @staticmethod
     def _edit_request(
         prompt: str,
-        references: Sequence[ReferenceLike],
+        references: Sequence[Reference],
         *,
         model: str | KleinModel,
         width: int | None,
@@ -111,7 +106,7 @@ class FamilyRules:
         base64_output: bool = False,
     ) -> GenerationRequest:
         """An edit of ``references`` on ``model``'s edit model; its ``images`` are the
-        references' URLs when all are URLs, else empty until `_uploaded` fills them."""
+        references' URLs when all are URLs, else empty until `_with_urls` fills them."""
         urls = tuple(ref.url for ref in references)
         return GenerationRequest(
             prompt,
@@ -125,8 +120,52 @@ class FamilyRules:
             references=tuple(ref.sha256 for ref in references),
         )
 
+    def _edit_batch(
+        self,
+        items: Iterable[object],
+        images: ImageInputs | None,
+        *,
+        model: str | KleinModel,
+        width: int | None,
+        height: int | None,
+        seed: int,
+    ) -> tuple[list[GenerationRequest], dict[str, Reference]]:
+        """`edit_many`'s requests, each validated (its images read) before anything is
+        sent: an item is a prompt (an edit of ``images``), a ``(prompt, images)`` pair or
+        a `GenerationRequest`; and every reference by its sha256, to upload."""
+        if isinstance(items, str | GenerationRequest):
+            raise InvalidRequestError(
+                "edit_many takes a list of prompts (each an edit of images=...), of "
+                "(prompt, images) pairs or of GenerationRequest objects; for one edit use edit().",
+                field="items",
+            )
+        requests: list[GenerationRequest] = []
+        references: dict[str, Reference] = {}
+        for index, item in enumerate(items):
+            try:
+                if isinstance(item, GenerationRequest):
+                    requests.append(item)
+                    continue
+                prompt, own = item if isinstance(item, tuple) else (item, images)
+                if own is None:
+                    raise InvalidRequestError(
+                        "no images to edit: pass images=[...] or (prompt, images) items",
+                        field="images",
+                    )
+                refs = to_references(own)
+                references.update((ref.sha256, ref) for ref in refs)
+                edit = self._edit_request(
+                    prompt, refs, model=model, width=width, height=height, seed=seed
+                )
+                requests.append(edit)
+            except InvalidRequestError as error:
+                raise InvalidRequestError(
+                    f"batch item {index}: {error.message}. Nothing was sent.", field=error.field
+                ) from None
+        return requests, references
+
     @staticmethod
-    def _uploaded(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
+    def _with_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
         """The edit with its references' URLs (uploaded or given), ready to send."""
         return dataclasses.replace(request, images=tuple(urls))
 
@@ -148,8 +187,3 @@ class FamilyRules:
             return False
         ledger.asked_prices.add(model.name)
         return True
-
-    def _learned_price(self, model: KleinModel, mills: int | None) -> None:
-        """The price endpoint's answer (None: no useful one): used from now on."""
-        if mills is not None and mills > 0:
-            self._ledger.learn_price(model, mills)
