@@ -4,6 +4,7 @@ nothing. The %klein snippet of an edit runs back to the same image."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from IPython.core.error import UsageError
 from PIL import Image
 
+import klein_widget
 from klein_widget import Generation
 from klein_widget.client._family import resolve_model
 from klein_widget.ui._magic_line import format_magic
@@ -93,3 +95,60 @@ def test_mistakes_are_one_usage_line_and_send_nothing(
     assert isinstance(ran.error, UsageError)
     assert words in str(ran.error)
     assert ran.sent == 0
+
+
+def test_edit_last_uploads_the_last_image_and_keeps_its_size(ipython: Shell) -> None:
+    first = ipython.run("%klein a red fox -W 512 -H 256 -s 3").value
+    assert isinstance(first, Generation)
+    sent_uploads = uploads(ipython)
+    ran = ipython.run('%klein --edit last "make it night" -s 4')
+    assert ran.error is None, ran.error
+    night = ran.value
+    assert isinstance(night, Generation)
+    assert night.model == "4b-edit"
+    assert night.references == (hashlib.sha256(first.image).hexdigest(),)
+    with Image.open(io.BytesIO(night.image)) as image:
+        assert image.size == (512, 256)  # the reference's size: no size was sent
+    assert uploads(ipython) == sent_uploads + 1
+    assert ran.images == [night.image]
+    assert klein_widget.session().history[-1] == night
+
+
+def test_edit_with_refs_in_a_cell_and_a_gallery_task_id(
+    ipython: Shell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = ipython.run(f"%klein a grey cat {SMALL} -s 5").value
+    assert isinstance(first, Generation)
+    png(tmp_path / "sofa.png", (320, 256), "olive")
+    ran = ipython.run(
+        f"%%klein --edit {first.task_id} --ref sofa.png --model 9b -s 6\n"
+        "put the cat from image 1 on the sofa in image 2"
+    )
+    assert ran.error is None, ran.error
+    gen = ran.value
+    assert isinstance(gen, Generation)
+    assert gen.model == "9b-edit"
+    assert len(gen.references) == 2
+    assert gen.references[1] == hashlib.sha256((tmp_path / "sofa.png").read_bytes()).hexdigest()
+
+
+def test_the_magic_snippet_of_an_edit_makes_it_again_free(
+    ipython: Shell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fox = ipython.run(f"%klein a red fox {SMALL} -s 12").value
+    assert isinstance(fox, Generation)
+    night = ipython.run('%klein --edit last "make it night" -s 13').value
+    assert isinstance(night, Generation)
+    line = format_magic(night.request)
+    assert line.startswith('%klein "make it night" -s 13 --edit reference-1.png')
+    (tmp_path / "reference-1.png").write_bytes(fox.image)  # the file the snippet names
+    before = submits(ipython, "4b-edit")
+
+    again = ipython.run(line)
+    assert again.error is None, again.error
+    assert again.value.image == night.image
+    assert again.value.request.key == night.request.key
+    assert again.value.from_gallery  # the same recipe: free
+    assert submits(ipython, "4b-edit") == before

@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -146,6 +147,36 @@ def test_a_failed_upload_submits_nothing(
         live_emulator.emulator.count("POST", "/api/v3/wavespeed-ai/flux-2-klein-9b/edit") == submits
     )
     assert not (tmp_path / "klein-42.png").exists()
+
+
+def test_the_python_and_cli_edit_snippets_make_the_same_picture(
+    edited: tuple[Generation, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made, code = edited
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KLEIN_GALLERY", "off")
+    namespace: dict[str, object] = {}
+    exec(compile(code["Python"], "<snippet>", "exec"), namespace)
+    gen = namespace["gen"]
+    assert isinstance(gen, Generation)
+    assert gen.request.key == made.request.key
+    assert pixels(gen.image) == pixels(made.image)
+
+    (tmp_path / "klein-42.png").unlink()
+    klein = Path(sys.executable).with_name("klein")
+    done = subprocess.run(
+        [str(klein), *shlex.split(code["CLI"])[1:]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KLEIN_GALLERY": "off"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert pixels((tmp_path / "klein-42.png").read_bytes()) == pixels(made.image)
 
 
 def test_the_magic_snippet_parses_back_to_the_edit(

@@ -63,10 +63,28 @@ def test_edit_a_url_keeps_its_size_and_writes_out(
     assert FAKE_KEY not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
+def test_edit_files_keeps_the_first_size_and_writes_out(
+    env: dict[str, str], tmp_path: Path, live_emulator: RunningEmulator
+) -> None:
+    png(tmp_path / "cat.png", (384, 256))
+    png(tmp_path / "sofa.jpg.png", (256, 256), "olive")
+    uploads = live_emulator.emulator.count("POST", "/api/v3/media/uploads")
+    result = run(["edit", "cat.png", "sofa.jpg.png", "put the cat on the sofa", "-s", "3",
+                  "-o", "out.png"], env, tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "out.png"
+    with Image.open(tmp_path / "out.png") as image:
+        assert image.size == (384, 256)
+    assert live_emulator.emulator.count("POST", "/api/v3/media/uploads") == uploads + 2
+    assert FAKE_KEY not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["edit", "a.png", "a.png", "a.png", "a.png", "a.png", "x"], "1 to 4 images"),
+        (["edit", "a.png", "a.png", "a.png", "a.png", "a.png", "x"], "an edit takes"),
+        (["edit", "missing.png", "make it night"], "missing.png"),
         (["generate", "a fox", "--lora", "owner/style:3"], "from 0 to 2"),
         (["generate", "a fox", "--lora", "owner/style", "--model", "9b"], "lora"),
         (["generate", "a fox", "--model", "12b"], "12b"),
