@@ -18,10 +18,9 @@ import shlex
 from collections.abc import Sequence
 
 from klein_widget.client._config import API_KEY_ENV
+from klein_widget.client._upload_answers import UPLOAD_PATH
 
 __all__ = ["images_filter", "upload_guard", "upload_steps"]
-
-UPLOAD_PATH = "/api/v3/media/uploads"
 
 _UPLOAD_FUNCTION = [
     "# Upload a local file (free): a ticket from $BASE (with the key), the bytes PUT to the",
