@@ -152,3 +152,12 @@ def test_the_magic_snippet_of_an_edit_makes_it_again_free(
     assert again.value.request.key == night.request.key
     assert again.value.from_gallery  # the same recipe: free
     assert submits(ipython, "4b-edit") == before
+
+
+def test_a_grid_on_9b_sends_each_cell_to_9b_and_marks_the_price(ipython: Shell) -> None:
+    before = submits(ipython, "9b")
+    ran = ipython.run(f"%klein a lighthouse {SMALL} -s 20 -n 2 --model 9b")
+    assert ran.error is None, ran.error
+    assert [g.model for g in ran.value.generations] == ["9b", "9b"]
+    assert submits(ipython, "9b") == before + 2
+    assert ran.texts[-1].endswith("price unconfirmed")
