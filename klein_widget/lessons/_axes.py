@@ -147,10 +147,11 @@ def plan_grid(
     *,
     expanded: Sequence[Variants] | None = None,
     models: Sequence[KleinModel] = (DEFAULT_MODEL,),
+    loras: tuple[tuple[str, float], ...] = (),
 ) -> GridPlan:
     """The grid for ``prompts`` (templates: one, or several forming one axis), ``models``,
-    ``seeds`` and ``sizes`` (``size_names`` label presets). ``expanded``: the templates'
-    expansions."""
+    ``seeds`` and ``sizes`` (``size_names`` label presets), every cell with ``loras``.
+    ``expanded``: the templates' expansions."""
     from klein_widget.lessons._variants import expand_variants
 
     expansions = list(expanded) if expanded is not None else [expand_variants(p) for p in prompts]
@@ -193,7 +194,7 @@ def plan_grid(
         sections = wide_axes[2] if len(wide_axes) > 2 else None
     assert math.prod(len(a.labels) for a in prompt_axes) == len(texts)
     requests = tuple(
-        GenerationRequest(text, width, height, seed, model=model.name)
+        GenerationRequest(text, width, height, seed, model=model.name, loras=loras)
         for text in texts
         for model in models
         for seed in seeds

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 from klein_widget.client import _config
 from klein_widget.client._constants import MAX_IN_FLIGHT
+from klein_widget.client._family_inputs import LoraOption, check_loras
 from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
@@ -55,6 +56,7 @@ def compare(
     height: int | None = None,
     aspect: str | None = None,
     models: Sequence[str] | None = None,
+    loras: LoraOption = None,
     wildcards: str | os.PathLike[str] | None = None,
     client: KleinClient | None = None,
     display: bool = True,
@@ -79,7 +81,8 @@ def compare(
     `COMPARE_SIDE`, 512, square) or ``aspect``-shaped by the rule every door uses.
     ``models`` lists the family's models by short name or WaveSpeed id (``["4b", "9b"]``:
     the same prompt and seed on each, the model in each row or column label); 4B alone
-    by default.
+    by default. ``loras`` (as `KleinClient.generate` takes them) style every cell, on 4B's
+    LoRA endpoint.
 
     Rows, columns and (for a third axis) sections say what differs; the varying words
     are highlighted. The cost is printed before anything is sent, images already in the
@@ -100,13 +103,21 @@ def compare(
     texts = as_prompts(prompts)
     seed_values = as_seeds(seeds)
     size_values, size_names = as_sizes(sizes, width, height, aspect)
-    model_values = as_models(models)
+    model_values = as_models(models, loras)
+    # The LoRAs as (path, scale) by the client's rule; each model's request checks them too.
+    lora_values = check_loras(model_values[0], loras) if loras else ()
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 16:
         raise ValueError(f"workers must be a whole number from 1 to 16, not {workers!r}")
     expanded = [expand_variants(text, wildcards=wildcards) for text in texts]
     # Validate every cell before sending anything: one bad seed must not leave half a grid.
     plan = plan_grid(
-        texts, seed_values, size_values, size_names, expanded=expanded, models=model_values
+        texts,
+        seed_values,
+        size_values,
+        size_names,
+        expanded=expanded,
+        models=model_values,
+        loras=lora_values,
     )
     if sync:  # WaveSpeed's sync mode for every cell
         synced = tuple(dataclasses.replace(r, sync_mode=True) for r in plan.requests)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel, resolve_model
+from klein_widget.client._family_inputs import LoraOption, model_for_loras
 from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.ui._sizes import size_for_aspect
 
@@ -32,24 +33,28 @@ __all__ = [
 COMPARE_SIDE = 512
 
 
-def as_models(models: Sequence[str | KleinModel] | None) -> tuple[KleinModel, ...]:
+def as_models(
+    models: Sequence[str | KleinModel] | None, loras: LoraOption = None
+) -> tuple[KleinModel, ...]:
     """The models of a grid (4B when None): short names (``"9b"``) or WaveSpeed ids, each
-    once; the family's text-to-image models only (an edit needs images).
+    once; the family's text-to-image models only (an edit needs images). With ``loras``,
+    4B means its LoRA endpoint (`model_for_loras`, the client's rule).
 
     Example:
         >>> [m.name for m in as_models(["4b", "wavespeed-ai/flux-2-klein-9b/text-to-image"])]
         ['4b', '9b']
+        >>> [m.name for m in as_models(None, loras=["owner/style"])]
+        ['4b-lora']
     """
-    if models is None:
-        return (DEFAULT_MODEL,)
-    if isinstance(models, str) or not models:
+    if models is not None and (isinstance(models, str) or not models):
         raise ValueError('models is a list, e.g. models=["4b", "9b"]')
-    found = tuple(resolve_model(m) for m in models)
+    given = (DEFAULT_MODEL,) if models is None else tuple(resolve_model(m) for m in models)
+    found = tuple(resolve_model(model_for_loras(m, loras)) for m in given)
     for model in found:
-        if not model.task.startswith("text-to-image") or model.takes_loras:
+        if model.takes_images or (model.takes_loras and not loras):
             raise ValueError(
                 f"compare makes new images from text: {model.name!r} is not a text-to-image "
-                'model; give models=["4b", "9b"]'
+                'model; give models=["4b", "9b"] (and loras= for LoRA styles)'
             )
     if len(set(found)) < len(found):
         raise ValueError(f"models lists a model twice: {[m.name for m in found]}")

@@ -259,9 +259,7 @@ def _check_family(
             "--lora with --edit or --ref: FLUX.2 [klein]'s edit models take no LoRAs; "
             "make the styled image first (--lora), then edit it (--edit last)"
         )
-    if grid and (images or loras):
-        flag = "--edit/--ref" if images else "--lora"
+    if grid and images:
         raise MagicUsageError(
-            f"{flag} makes one image: leave out -n, the list of seeds and {{a|b}} variants "
-            "(compare(..., models=[...]) in Python makes grids across models)"
+            "--edit/--ref makes one image: leave out -n, the list of seeds and {a|b} variants"
         )

@@ -178,6 +178,7 @@ def make_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> Comp
             height=args.height,
             sync=args.sync,
             models=[args.model],
+            loras=args.loras,
             client=client,
             workers=MAX_IN_FLIGHT,
             fresh=args.fresh,

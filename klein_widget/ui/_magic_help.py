@@ -73,8 +73,8 @@ a labelled grid of every combination, its cost said first; over 64 new images
 it asks first. -o grid.png saves that grid as one picture.
 
 Edits (--edit, --ref) keep the first image's size unless a size is given,
-upload local files once per session (by content), and make one image; so
-does --lora. For a grid across models: compare(..., models=["4b", "9b"]).
+upload local files once per session (by content), and make one image.
+For a grid across models: compare(..., models=["4b", "9b"]).
 
 Defaults: %config KleinMagics.width = 768 (also height, seed, sync, out_dir),
 or c.KleinMagics.width = 768 in ipython_config.py.

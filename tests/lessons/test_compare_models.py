@@ -77,6 +77,26 @@ def test_models_with_seeds_make_a_model_by_seed_table() -> None:
     ]
 
 
+def test_loras_style_every_cell_on_the_lora_endpoint(
+    emu: RunningEmulator, loop_client: KleinClient
+) -> None:
+    result = compare(
+        "a fox",
+        seeds=[1, 2],
+        loras=[("owner/ink", 0.5)],
+        width=256,
+        height=256,
+        client=loop_client,
+        display=False,
+    )
+    assert result.models == ("4b-lora",)
+    assert [(g.model, g.loras, g.seed) for g in result.generations] == [
+        ("4b-lora", (("owner/ink", 0.5),), 1),
+        ("4b-lora", (("owner/ink", 0.5),), 2),
+    ]
+    assert emu.emulator.count("POST", resolve_model("4b-lora").path) == 2
+
+
 @pytest.mark.parametrize(
     ("models", "error", "words"),
     [
@@ -85,6 +105,7 @@ def test_models_with_seeds_make_a_model_by_seed_table() -> None:
         (["9b-edit"], ValueError, "not a text-to-image model"),
         (["4b", "4B"], ValueError, "twice"),
         (["12b"], InvalidRequestError, "model must be one of"),
+        (["4b-lora"], ValueError, "loras= for LoRA styles"),
     ],
 )
 def test_bad_models_are_refused_before_anything_is_sent(
@@ -96,4 +117,12 @@ def test_bad_models_are_refused_before_anything_is_sent(
 ) -> None:
     with pytest.raises(error, match=words):
         compare("a fox", seeds=[1], models=models, client=loop_client, display=False)  # type: ignore[arg-type]
+    assert emu.emulator.requests == []
+
+
+def test_loras_on_9b_are_refused_before_anything_is_sent(
+    emu: RunningEmulator, loop_client: KleinClient
+) -> None:
+    with pytest.raises(InvalidRequestError, match="takes no LoRAs"):
+        compare("a fox", seeds=[1], models=["9b"], loras=["owner/ink"], client=loop_client)
     assert emu.emulator.requests == []

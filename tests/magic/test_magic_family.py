@@ -129,9 +129,11 @@ def test_an_edit_model_without_an_image_is_refused() -> None:
 
 
 @pytest.mark.parametrize("extra", ["-n 3", "-s 1,2", "{red|blue}"])
-def test_edit_and_lora_make_one_image(extra: str) -> None:
+def test_an_edit_makes_one_image_and_a_lora_may_make_a_grid(extra: str) -> None:
     assert "makes one image" in refused(f"a {extra} fox --edit last")
-    assert "makes one image" in refused(f"a {extra} fox --lora owner/style")
+    args = parse_line(f"a {extra} fox --lora owner/style:0.5")
+    assert args.grid
+    assert (args.model, args.loras) == ("4b-lora", (("owner/style", 0.5),))
 
 
 def test_family_options_need_a_prompt() -> None:

@@ -161,3 +161,12 @@ def test_a_grid_on_9b_sends_each_cell_to_9b_and_marks_the_price(ipython: Shell) 
     assert [g.model for g in ran.value.generations] == ["9b", "9b"]
     assert submits(ipython, "9b") == before + 2
     assert ran.texts[-1].endswith("price unconfirmed")
+
+
+def test_a_grid_with_a_lora_styles_every_cell(ipython: Shell) -> None:
+    before = submits(ipython, "4b-lora")
+    ran = ipython.run(f"%klein a {{red|blue}} fox {SMALL} -s 30 --lora owner/ink:0.5")
+    assert ran.error is None, ran.error
+    made = ran.value.generations
+    assert [(g.model, g.loras) for g in made] == [("4b-lora", (("owner/ink", 0.5),))] * 2
+    assert submits(ipython, "4b-lora") == before + 2
