@@ -162,7 +162,7 @@ def _help_exit_codes(*args: str) -> list[tuple[int, str]]:
     return [(int(code), meaning) for code, meaning in re.findall(r"^  (\d+) +(.+)$", epilog, re.M)]
 
 
-@pytest.mark.parametrize("command", [(), ("generate",), ("enhance",)])
+@pytest.mark.parametrize("command", [(), ("generate",), ("edit",), ("enhance",)])
 def test_readme_exit_codes_are_the_cli_help(command: tuple[str, ...]) -> None:
     section = (
         (ROOT / "docs" / "CLIENT.md").read_text().split("Exit codes", 1)[1].split("\n## ", 1)[0]

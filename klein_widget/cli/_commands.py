@@ -1,4 +1,4 @@
-"""What ``klein generate`` and ``klein enhance`` do, and how they show progress.
+"""What ``klein generate``, ``klein edit`` and ``klein enhance`` do, and how they show progress.
 
 Progress goes to stderr: on a terminal one line is updated in place; piped or logged,
 each stage is printed once. stdout holds only the result (the saved path, the new prompt),
@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
-from klein_widget.cli._parser import out_path, requested_size
+from klein_widget.cli._parser import edit_size, out_path, requested_loras, requested_size
+from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.store._gallery import Gallery
 from klein_widget.store._resume import resume_tasks
 from klein_widget.ui._text import done_text, progress_text
 
-__all__ = ["ImageNotWritten", "ProgressPrinter", "enhance", "generate"]
+__all__ = ["ImageNotWritten", "ProgressPrinter", "edit", "enhance", "generate"]
 
 
 class ImageNotWritten(Exception):
@@ -70,22 +72,48 @@ class ProgressPrinter:
 def generate(args: argparse.Namespace) -> int:
     """``klein generate``: make one image, write exactly the ``-o`` file, print its path."""
     width, height = requested_size(args)
+    loras = requested_loras(args) or None  # a bad --lora is refused before anything is sent
+    return _make_and_save(
+        args,
+        lambda client, common: client.generate(
+            args.prompt, width=width, height=height, loras=loras, **common
+        ),
+    )
+
+
+def edit(args: argparse.Namespace) -> int:
+    """``klein edit IMAGE... PROMPT``: edit 1-4 images (files are uploaded first), write
+    exactly the ``-o`` file, print its path."""
+    width, height = edit_size(args)
+    return _make_and_save(
+        args,
+        lambda client, common: client.edit(
+            args.prompt, args.images, width=width, height=height, **common
+        ),
+    )
+
+
+def _make_and_save(
+    args: argparse.Namespace, make: Callable[[KleinClient, dict[str, Any]], Generation]
+) -> int:
+    """Make the image with ``make``, given the client and the keyword arguments ``generate``
+    and ``edit`` share (progress on stderr unless ``-q``); write the ``-o`` file (checked
+    before anything is sent); print its path."""
     if args.out is not None:
         out_path(args.out, 0)  # a bad -o is refused before anything is paid for
     show = ProgressPrinter(sys.stderr)
+    common: dict[str, Any] = {
+        "seed": args.seed,
+        "model": args.model,
+        "sync_mode": args.sync,
+        "base64_output": args.base64,
+        "timeout": args.timeout,
+        "on_progress": None if args.quiet else show,
+        "fresh": args.fresh,
+    }
     with KleinClient() as client:
         try:
-            generation = client.generate(
-                args.prompt,
-                width=width,
-                height=height,
-                seed=args.seed,
-                sync_mode=args.sync,
-                base64_output=args.base64,
-                timeout=args.timeout,
-                on_progress=None if args.quiet else show,
-                fresh=args.fresh,
-            )
+            generation = make(client, common)
         finally:
             show.finish()
         base_url = client.base_url

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from klein_widget.cli._codes import INTERRUPTED, MISSING_EXTRA, NOT_WRITTEN, exit_code
-from klein_widget.cli._commands import ImageNotWritten, enhance, generate, resume
+from klein_widget.cli._commands import ImageNotWritten, edit, enhance, generate, resume
 from klein_widget.cli._hand_in import hand_in_command
 from klein_widget.cli._pack import pack
 from klein_widget.cli._parser import build_parser
@@ -129,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {
             "generate": generate,
+            "edit": edit,
             "enhance": enhance,
             "resume": resume,
             "pack": pack,

@@ -1,15 +1,18 @@
-"""The axes of a `compare()` grid: prompt variants, seeds and sizes, and where each goes.
+"""The axes of a `compare()` grid: prompt variants, models, seeds and sizes, and where each
+goes.
 
 `plan_grid` turns what `compare` was given into every request (the product of the axes,
 the first axis slowest) and a layout: the first axis that varies gives the rows, the
 second the columns, the third one table per value (sections). Each variant group of a
 single template (``"a {red|blue} fox in {snow|rain}"``) is an axis of its own; a list of
-prompts is one axis. More than three varying axes fold the variant groups into one.
+prompts is one axis; the models of the family (``models=["4b", "9b"]``) are one, so the
+same prompt and seed sit side by side on each. More than three varying axes fold the
+variant groups into one.
 
 Example:
     >>> plan = plan_grid(["a {red|blue} fox"], [1, 2], [(512, 512)], [])
     >>> [a.name for a in plan.axes], plan.rows, plan.columns, len(plan.requests)
-    (['prompt', 'seed', 'size'], 0, 1, 4)
+    (['prompt', 'model', 'seed', 'size'], 0, 2, 4)
 """
 
 from __future__ import annotations
@@ -18,34 +21,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import RANDOM_SEED, GenerationRequest
-from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.lessons._variants import Variants
 from klein_widget.ui._grid import Cell, GridSection
 from klein_widget.ui._labels import Label, Segment, highlight_differences
-from klein_widget.ui._sizes import size_for_aspect
 
-__all__ = [
-    "COMPARE_SIDE",
-    "GridAxis",
-    "GridPlan",
-    "SizeLike",
-    "as_prompts",
-    "as_seeds",
-    "as_sizes",
-    "plan_grid",
-    "size_label",
-]
-
-# compare()'s own choice, not the model's default (DEFAULT_SIDE, 1024): a grid shows
-# thumbnails, and 512 px images cost the same but arrive sooner.
-COMPARE_SIDE = 512
+__all__ = ["GridAxis", "GridPlan", "model_label", "plan_grid", "size_label"]
 
 
 @dataclass(frozen=True)
 class GridAxis:
-    """One axis: its name (``"seed"``, ``"size"``, ``"prompt"`` or a variant group such as
-    ``"{red|blue}"``) and the label of each of its values."""
+    """One axis: its name (``"model"``, ``"seed"``, ``"size"``, ``"prompt"`` or a variant
+    group such as ``"{red|blue}"``) and the label of each of its values."""
 
     name: str
     labels: tuple[Label, ...]
@@ -54,7 +42,7 @@ class GridAxis:
     @property
     def prompt_part(self) -> bool:
         """True for an axis that changes the prompt."""
-        return self.name not in ("seed", "size")
+        return self.name not in ("model", "seed", "size")
 
 
 @dataclass(frozen=True)
@@ -62,6 +50,7 @@ class GridPlan:
     """Every request of a grid, in product order, and which axis goes where."""
 
     prompts: tuple[str, ...]
+    models: tuple[KleinModel, ...]
     seeds: tuple[int, ...]
     sizes: tuple[tuple[int, int], ...]
     axes: tuple[GridAxis, ...]
@@ -119,6 +108,11 @@ def size_label(size: tuple[int, int], name: str | None = None) -> str:
     return f"{name} · {pixels}" if name else pixels
 
 
+def model_label(model: KleinModel) -> str:
+    """``"FLUX.2 [klein] 9B"``; the LoRA endpoint ``"FLUX.2 [klein] 4B + LoRA"``."""
+    return f"FLUX.2 [klein] {model.weights.upper()}" + (" + LoRA" if model.takes_loras else "")
+
+
 def _seed_label(seed: int) -> str:
     return "random seed" if seed == RANDOM_SEED else f"seed {seed}"
 
@@ -152,19 +146,27 @@ def plan_grid(
     size_names: Sequence[str | None],
     *,
     expanded: Sequence[Variants] | None = None,
+    models: Sequence[KleinModel] = (DEFAULT_MODEL,),
+    loras: tuple[tuple[str, float], ...] = (),
 ) -> GridPlan:
-    """The grid for ``prompts`` (templates: one, or several forming one axis), ``seeds``
-    and ``sizes`` (``size_names`` label presets). ``expanded``: the templates' expansions."""
+    """The grid for ``prompts`` (templates: one, or several forming one axis), ``models``,
+    ``seeds`` and ``sizes`` (``size_names`` label presets), every cell with ``loras``.
+    ``expanded``: the templates' expansions."""
     from klein_widget.lessons._variants import expand_variants
 
     expansions = list(expanded) if expanded is not None else [expand_variants(p) for p in prompts]
     texts = tuple(p for v in expansions for p in v.prompts)
     names = list(size_names) + [None] * (len(sizes) - len(size_names))
+    model_axis = GridAxis(
+        "model",
+        tuple(model_label(m) for m in models),
+        tuple(model_label(m).removeprefix("FLUX.2 [klein] ") for m in models),
+    )
     seed_axis = GridAxis("seed", tuple(_seed_label(s) for s in seeds))
     size_axis = GridAxis("size", tuple(size_label(s, n) for s, n in zip(sizes, names, strict=True)))
     groups = expansions[0].axes if len(expansions) == 1 else ()
     wide = [g for g in groups if len(g.values) > 1]
-    varying = len(wide) + (len(seeds) > 1) + (len(sizes) > 1)
+    varying = len(wide) + (len(models) > 1) + (len(seeds) > 1) + (len(sizes) > 1)
     if len(expansions) == 1 and len(groups) > 1 and varying <= 3:
         prompt_axes = [
             GridAxis(
@@ -179,7 +181,7 @@ def plan_grid(
     else:
         labels: list[Label] = list(highlight_differences(texts))
         prompt_axes = [GridAxis("prompt", tuple(labels))]
-    axes = (*prompt_axes, seed_axis, size_axis)
+    axes = (*prompt_axes, model_axis, seed_axis, size_axis)
     wide_axes = [i for i, a in enumerate(axes) if len(a.labels) > 1]
     rows = columns = sections = None
     if len(wide_axes) == 1:
@@ -192,59 +194,22 @@ def plan_grid(
         sections = wide_axes[2] if len(wide_axes) > 2 else None
     assert math.prod(len(a.labels) for a in prompt_axes) == len(texts)
     requests = tuple(
-        GenerationRequest(text, w, h, seed) for text in texts for seed in seeds for w, h in sizes
+        GenerationRequest(text, width, height, seed, model=model.name, loras=loras)
+        for text in texts
+        for model in models
+        for seed in seeds
+        for width, height in sizes
     )
     fixed = texts[0] if len(texts) == 1 else "prompt"
     return GridPlan(
-        texts, tuple(seeds), tuple(sizes), axes, rows, columns, sections, requests, fixed
+        texts,
+        tuple(models),
+        tuple(seeds),
+        tuple(sizes),
+        axes,
+        rows,
+        columns,
+        sections,
+        requests,
+        fixed,
     )
-
-
-PromptLike = str | PromptBuilder
-
-
-def as_prompts(prompts: PromptLike | Sequence[PromptLike]) -> tuple[str, ...]:
-    """The prompts as text: one or a list, `PromptBuilder` objects written out."""
-    items: Sequence[PromptLike] = [prompts] if isinstance(prompts, str | PromptBuilder) else prompts
-    texts = tuple(str(p) if isinstance(p, PromptBuilder) else p for p in items)
-    if not texts:
-        raise ValueError("prompts is empty: give one prompt or a list, e.g. ['a fox', 'a cat']")
-    return texts
-
-
-def as_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
-    """One seed or a list, as a tuple (never empty)."""
-    values = (seeds,) if isinstance(seeds, int) else tuple(seeds)
-    if not values:
-        raise ValueError("seeds is empty: give one seed or a list, e.g. seeds=[1, 2, 3]")
-    return values
-
-
-SizeLike = str | tuple[int, int]
-
-
-def as_sizes(
-    sizes: Sequence[SizeLike] | None, width: int | None, height: int | None, aspect: str | None
-) -> tuple[list[tuple[int, int]], list[str | None]]:
-    """Sizes and their names: presets and ``W:H`` by the one aspect rule, or ``(w, h)``."""
-    if sizes is None:
-        if aspect is not None:
-            width, height = size_for_aspect(aspect, COMPARE_SIDE, width=width, height=height)
-        return [(width or COMPARE_SIDE, height or COMPARE_SIDE)], [aspect]
-    if aspect is not None:
-        raise ValueError('give sizes= (e.g. ["1:1", "16:9"]) or aspect=, not both')
-    if isinstance(sizes, str) or not sizes:
-        raise ValueError('sizes is a list, e.g. sizes=["1:1", "16:9", (768, 512)]')
-    found: list[tuple[int, int]] = []
-    names: list[str | None] = []
-    for size in sizes:
-        if isinstance(size, str):
-            long_side = max(width or COMPARE_SIDE, height or COMPARE_SIDE)
-            found.append(size_for_aspect(size, long_side, label="sizes"))
-            names.append(size.strip())
-        elif isinstance(size, tuple) and len(size) == 2:
-            found.append((size[0], size[1]))
-            names.append(None)
-        else:
-            raise ValueError(f"each size is a preset like '16:9' or (width, height), not {size!r}")
-    return found, names

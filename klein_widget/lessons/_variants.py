@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from klein_widget.client._exceptions import InvalidRequestError
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
 from klein_widget.lessons._variant_text import (
     PROTECTED,
@@ -142,13 +143,22 @@ class Variants(Sequence[Variant]):
         """The expanded prompts, in order."""
         return tuple(v.prompt for v in self.variants)
 
-    def cost_text(self, seeds: int = 1, sizes: int = 1, base_url: str | None = None) -> str:
-        """What making every prompt with ``seeds`` seeds and ``sizes`` sizes costs at most
-        (``base_url`` a local emulator: the price says "simulated")."""
-        parts = [(len(self), "prompt"), (seeds, "seed"), (sizes, "size")]
+    def cost_text(
+        self,
+        seeds: int = 1,
+        sizes: int = 1,
+        base_url: str | None = None,
+        *,
+        models: Sequence[KleinModel] = (DEFAULT_MODEL,),
+    ) -> str:
+        """What making every prompt on each of ``models`` with ``seeds`` seeds and ``sizes``
+        sizes costs at most, each model at the price a budget reserves for it (``base_url``
+        a local emulator: the price says "simulated")."""
+        parts = [(len(self), "prompt"), (len(models), "model"), (seeds, "seed"), (sizes, "size")]
         shown = [f"{n} {noun}{'s' * (n != 1)}" for n, noun in parts if n > 1 or noun == "prompt"]
-        images = len(self) * seeds * sizes
-        dollars = images * PRICE_PER_IMAGE_MILLS / 1000
+        each = len(self) * seeds * sizes
+        images = each * len(models)
+        dollars = each * sum(model.reserve_mills for model in models) / 1000
         return (
             f"{' x '.join(shown)} = {images} image{'s' * (images != 1)}, at most "
             f"{price_text(dollars, base_url)} "

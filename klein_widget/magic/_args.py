@@ -3,11 +3,11 @@
 The magic's name and a JSON prompt come off first, then the words are split
 (`klein_widget.magic._line`) and the options sorted out (a parser built from the options'
 one declaration, `klein_widget.ui._magic_options`), ``{name}`` fields are filled in
-(`klein_widget.magic._line.expand`), and the values are read here and checked by
-`GenerationRequest`, the one place those rules live. Any mistake is a `MagicUsageError`
-that says what is allowed; nothing is sent. The rules of the line, as users read them,
-are ``%klein?`` (`klein_widget.ui._magic_options.MAGIC_HELP`). `format_magic` writes
-the line back (the panel's snippet).
+(`klein_widget.magic._fields.expand`), and the values are read (`klein_widget.magic._values`)
+and checked by `GenerationRequest`, the one place those rules live. Any mistake is a
+`MagicUsageError` that says what is allowed; nothing is sent. The rules of the line, as
+users read them, are ``%klein?`` (`klein_widget.ui._magic_help.MAGIC_HELP`).
+`format_magic` writes the line back (the panel's snippet).
 
 Example:
     >>> args = parse_line('"a red fox, at dusk" -W 768 -H 512 -s 42')
@@ -19,42 +19,29 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from klein_widget.client._exceptions import InvalidRequestError
-from klein_widget.client._models import (
-    DEFAULT_SIDE,
-    MAX_SEED,
-    MAX_SIDE,
-    MIN_SIDE,
-    RANDOM_SEED,
-    GenerationRequest,
-    parse_size,
-)
-from klein_widget.lessons._variant_text import has_variants
+from klein_widget.client._family import DEFAULT_MODEL
+from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, RANDOM_SEED, GenerationRequest
+from klein_widget.lessons._variant_text import has_variants, restore
 from klein_widget.lessons._variants import expand_variants
-from klein_widget.magic._line import (
-    expand,
-    json_head,
-    prompt_text,
-    restore,
-    split_words,
-    strip_magic_name,
+from klein_widget.magic._fields import expand
+from klein_widget.magic._line import json_head, prompt_text, split_words, strip_magic_name
+from klein_widget.magic._values import (
+    count_value,
+    given,
+    image_values,
+    lora_values,
+    model_value,
+    seed_value,
+    size_value,
 )
-from klein_widget.ui._magic_options import (
-    EXAMPLE,
-    MAGIC_OPTIONS,
-    MAX_COUNT,
-    MagicOption,
-    MagicUsageError,
-    parse_options,
-)
-from klein_widget.ui._sizes import size_for_aspect
-from klein_widget.ui._snippets import format_magic
+from klein_widget.ui._magic_line import format_magic
+from klein_widget.ui._magic_options import EXAMPLE, MAGIC_OPTIONS, MagicUsageError, parse_options
 
 __all__ = ["MagicArgs", "MagicDefaults", "MagicUsageError", "format_magic", "parse_line"]
 
@@ -81,8 +68,8 @@ class MagicArgs:
     """
 
     prompt: str
-    width: int = DEFAULT_SIDE
-    height: int = DEFAULT_SIDE
+    width: int | None = DEFAULT_SIDE  # None: an edit keeps its first image's size
+    height: int | None = DEFAULT_SIDE
     seed: int = RANDOM_SEED
     count: int = 1
     sync: bool = False
@@ -93,6 +80,14 @@ class MagicArgs:
     pack: str | None = None  # a lesson pack to attach first
     seeds: tuple[int, ...] = ()  # -s 1,2,3: a labelled grid, one column per seed
     variants: bool = False  # the prompt is a template (kept protected: see _expand)
+    model: str = DEFAULT_MODEL.name  # the family's short name, as resolve_model gives it
+    images: tuple[str, ...] = ()  # an edit's images as given: --edit's first, then --ref's
+    loras: tuple[tuple[str, float], ...] = ()  # --lora: (URL or owner/repo, scale)
+
+    @property
+    def edit(self) -> bool:
+        """True when this line edits images (``--edit`` or ``--ref``)."""
+        return bool(self.images)
 
     @property
     def grid(self) -> bool:
@@ -121,10 +116,15 @@ class MagicArgs:
     def requests(
         self, prompt: str | None = None, rng: random.Random | None = None
     ) -> tuple[GenerationRequest, ...]:
-        """One request per image, seeds as `grid_seeds` gives them."""
+        """One request per image, seeds as `grid_seeds` gives them (not for an edit: its
+        images are uploaded first, and the client builds its request)."""
+        if self.edit or self.width is None or self.height is None:
+            raise ValueError("an edit's request is made by client.edit, from its images")
         text = self.prompt if prompt is None else prompt
         return tuple(
-            GenerationRequest(text, self.width, self.height, seed, self.sync)
+            GenerationRequest(
+                text, self.width, self.height, seed, self.sync, model=self.model, loras=self.loras
+            )
             for seed in self.grid_seeds(rng)
         )
 
@@ -170,30 +170,37 @@ def parse_line(
     text = {
         o.name: expand(str(getattr(options, o.name)), names)
         for o in MAGIC_OPTIONS
-        if o.value and getattr(options, o.name) is not None
+        if o.value and not o.repeat and getattr(options, o.name) is not None
     }
-    given = cell is not None or bool(words) or bool(head)
+    lists = {
+        o.name: [expand(value, names) for value in getattr(options, o.name) or ()]
+        for o in MAGIC_OPTIONS
+        if o.repeat
+    }
+    has_prompt = cell is not None or bool(words) or bool(head)
     typed = cell if cell is not None else head or prompt_text(line, words)
     template = expand(typed, names, variants=True)
     prompt = restore(template)
-    if given and not prompt.strip():
+    if has_prompt and not prompt.strip():
         raise MagicUsageError(
             f"the prompt is empty: describe the image, e.g. {EXAMPLE} "
             "(or run %klein alone to open the panel)"
         )
     # 3. The values, checked by the rules every request follows.
-    width, height = _size(text, defaults)
+    images = image_values(text.get("edit"), lists["ref"])
+    sized = any(name in text for name in ("width", "height", "size", "aspect"))
+    width, height = size_value(text, (defaults.width, defaults.height))
     seed_text = text.get("seed")
     listed = seed_text.split(",") if seed_text is not None and "," in seed_text else []
-    seeds: tuple[Any, ...] = tuple(_seed(part) for part in listed if part.strip())
-    seed: Any = defaults.seed if seed_text is None else seeds[0] if seeds else _seed(seed_text)
-    count = _count(text.get("count"))
+    seeds: tuple[Any, ...] = tuple(seed_value(part) for part in listed if part.strip())
+    seed: Any = defaults.seed if seed_text is None else seeds[0] if seeds else seed_value(seed_text)
+    count = count_value(text.get("count"))
     if seeds and count > 1:
         raise MagicUsageError(
             "-n with a list of seeds: give -s 1,2,3 (those seeds) or -s 1 -n 3 (three from 1)"
         )
     if not prompt.strip() or options.panel:
-        extras = [o.flag for o in MAGIC_OPTIONS if o.needs_prompt and _given(o, options)]
+        extras = [o.flag for o in MAGIC_OPTIONS if o.needs_prompt and given(o, options)]
         extras += ["-s with a list"] if seeds else []
         if extras:
             raise MagicUsageError(
@@ -201,7 +208,10 @@ def parse_line(
                 f"prompt (e.g. {EXAMPLE} -n 4) and leave out --panel"
             )
     sync = defaults.sync if options.sync is None else options.sync
-    variants = given and has_variants(template)
+    variants = has_prompt and has_variants(template)
+    loras = lora_values(lists["lora"])
+    _check_family(images, loras, grid=count > 1 or variants or len(seeds) > 1)
+    model = model_value(text.get("model"), edit=bool(images), loras=bool(loras))
     try:
         # Without a prompt (the panel) the sizes and seed are still checked, by the same rules.
         request = GenerationRequest(prompt if prompt.strip() else "-", width, height, seed, sync)
@@ -219,10 +229,11 @@ def parse_line(
             f"-n {count} uses the seeds {request.seed} to {request.seed + count - 1}, but "
             f"seeds go up to {MAX_SEED}: start at {MAX_SEED - count + 1} or lower"
         )
+    keep = bool(images) and not sized  # an edit keeps its first image's size
     return MagicArgs(
         prompt=template.strip() if variants else request.prompt if prompt.strip() else "",
-        width=width,
-        height=height,
+        width=None if keep else request.width,
+        height=None if keep else request.height,
         seed=request.seed,
         count=count,
         sync=request.sync_mode,
@@ -233,79 +244,22 @@ def parse_line(
         pack=text.get("pack"),
         seeds=checked,
         variants=variants,
+        model=model.name,
+        images=images,
+        loras=loras,
     )
 
 
-# --- option text into values --------------------------------------------------------------
-
-
-def _given(option: MagicOption, options: argparse.Namespace) -> bool:
-    value = getattr(options, option.name)
-    return bool(value) if option.switch and not option.negatable else value is not None
-
-
-def _integer(text: str) -> int | str:
-    """An int if ``text`` is one; otherwise the text, for `GenerationRequest` to refuse."""
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-def _seed(text: str) -> int | str:
-    """One seed of ``-s``: ``random`` is -1; not a whole number, the text (to be refused)."""
-    return RANDOM_SEED if text.strip().lower() == "random" else _integer(text)
-
-
-def _count(text: str | None) -> int:
-    """The image count for ``-n`` (1 if not given), from 1 to `MAX_COUNT`."""
-    count = 1 if text is None else _integer(text)
-    if not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+def _check_family(
+    images: tuple[str, ...], loras: tuple[tuple[str, float], ...], *, grid: bool
+) -> None:
+    """What the family's options cannot do together, said before anything is sent."""
+    if images and loras:
         raise MagicUsageError(
-            f"-n/--count must be a whole number from 1 to {MAX_COUNT}, not {text!r}"
+            "--lora with --edit or --ref: FLUX.2 [klein]'s edit models take no LoRAs; "
+            "make the styled image first (--lora), then edit it (--edit last)"
         )
-    return count
-
-
-def _size(text: Mapping[str, str], defaults: MagicDefaults) -> tuple[int, int]:
-    """Width and height from -W, -H, --size and --aspect (their text, filled in).
-
-    A side that is not a whole number comes back as its text, for `GenerationRequest`
-    to refuse in its own words.
-    """
-    width_text, height_text = text.get("width"), text.get("height")
-    size_text, aspect_text = text.get("size"), text.get("aspect")
-    if size_text is not None:
-        if width_text is not None or height_text is not None:
-            raise MagicUsageError(
-                "--size sets both sides: use either --size 768x512 or -W 768 -H 512, not both"
-            )
-        if aspect_text is not None:
-            raise MagicUsageError(
-                "--size and --aspect both set the shape: use one (e.g. --aspect 16:9)"
-            )
-        try:
-            return parse_size(size_text)
-        except InvalidRequestError as error:
-            raise MagicUsageError(
-                f"--size must look like 768x512 (width x height, each {MIN_SIDE} to {MAX_SIDE}), "
-                f"not {size_text!r}"
-            ) from error
-    width: Any = defaults.width if width_text is None else _integer(width_text)
-    height: Any = defaults.height if height_text is None else _integer(height_text)
-    if aspect_text is None:
-        return width, height
-    if width_text is not None and height_text is not None:
+    if grid and images:
         raise MagicUsageError(
-            "--aspect with both -W and -H: give one side (e.g. -W 768 --aspect 16:9) or neither"
+            "--edit/--ref makes one image: leave out -n, the list of seeds and {a|b} variants"
         )
-    try:
-        return size_for_aspect(
-            aspect_text,
-            max(defaults.width, defaults.height),
-            width=width if width_text is not None else None,
-            height=height if height_text is not None else None,
-            label="--aspect",
-        )
-    except InvalidRequestError as error:
-        raise MagicUsageError(str(error)) from None

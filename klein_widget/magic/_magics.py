@@ -34,7 +34,7 @@ from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
 from klein_widget.magic._args import MagicArgs, MagicDefaults, MagicUsageError, parse_line
 from klein_widget.magic._display import ShownGeneration, display
 from klein_widget.magic._run import make_grid, make_one, use_pack_of
-from klein_widget.ui._magic_options import MAGIC_HELP
+from klein_widget.ui._magic_help import MAGIC_HELP
 from klein_widget.ui._sizes import check_settings
 from klein_widget.ui._text import error_text
 
@@ -117,4 +117,5 @@ class KleinMagics(Magics):
             from klein_widget.widget._widget import panel
         except ImportError as error:  # ipywidgets missing or broken
             raise UsageError(f"The panel is not available here: {error}") from None
-        display(panel(prompt=args.prompt, width=args.width, height=args.height, seed=args.seed))
+        size = (args.width or self.width, args.height or self.height)  # None only for an edit
+        display(panel(prompt=args.prompt, width=size[0], height=size[1], seed=args.seed))

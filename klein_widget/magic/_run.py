@@ -21,6 +21,7 @@ from pathlib import Path
 from IPython.core.error import UsageError
 
 from klein_widget._connect import use_pack
+from klein_widget._session import session
 from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
@@ -38,10 +39,11 @@ from klein_widget.magic._display import (
     show_once,
     with_enhancement,
 )
+from klein_widget.magic._values import LAST
 from klein_widget.ui._snippets import default_filename
-from klein_widget.ui._text import done_text, error_text, price_text, progress_text
+from klein_widget.ui._text import done_text, error_text, progress_text
 
-__all__ = ["enhance_prompt", "make_grid", "make_one", "out_path", "use_pack_of"]
+__all__ = ["edit_images", "enhance_prompt", "make_grid", "make_one", "out_path", "use_pack_of"]
 
 
 def use_pack_of(args: MagicArgs) -> None:
@@ -62,8 +64,44 @@ def enhance_prompt(client: KleinClient, prompt: str) -> str:
     return text
 
 
+def edit_images(args: MagicArgs) -> list[Generation | Path | str]:
+    """An edit's images, as the client takes them: ``last`` is the last image this session
+    made, a URL stays a URL, a file is read by the client, and any other word is a gallery
+    task id. A word that is none of these is a `UsageError`, before anything is sent."""
+    found: list[Generation | Path | str] = []
+    for word in args.images:
+        if word == LAST:
+            history = session().history
+            if not history:
+                raise UsageError(
+                    "--edit last: this session has made no image yet; make one first "
+                    "(e.g. %klein a red fox), or give a file, a URL or a gallery task id"
+                )
+            found.append(history[-1])
+        elif word.lower().startswith(("http://", "https://")):
+            found.append(word)
+        elif Path(word).expanduser().is_file():
+            found.append(Path(word).expanduser())
+        else:
+            found.append(_from_gallery(word))
+    return found
+
+
+def _from_gallery(task_id: str) -> Generation:
+    gallery = session().gallery
+    try:
+        if gallery is None:
+            raise LookupError("the gallery is off")
+        return gallery.load(task_id)
+    except LookupError:
+        raise UsageError(
+            f"--edit {task_id}: no such file, and no image in the gallery has that task id "
+            "(klein_widget.history() lists them); give a file, a URL or last"
+        ) from None
+
+
 def make_one(client: KleinClient, args: MagicArgs, out_dir: str | None) -> ShownGeneration:
-    """One image: a live status line, then the image, saved if asked for."""
+    """One image (or an edit): a live status line, then the image, saved if asked for."""
     prompt = enhance_prompt(client, args.prompt) if args.enhance else args.prompt
     status = StatusLine("Submitting…")
 
@@ -72,8 +110,22 @@ def make_one(client: KleinClient, args: MagicArgs, out_dir: str | None) -> Shown
             status.update(progress_text(progress), key=progress.stage)
 
     try:
-        request = args.request(prompt)
-        generation = client.generate(request, on_progress=on_progress, fresh=args.fresh)
+        if args.edit:
+            generation = client.edit(
+                prompt,
+                edit_images(args),
+                model=args.model,
+                width=args.width,
+                height=args.height,
+                seed=args.seed,
+                sync_mode=args.sync,
+                on_progress=on_progress,
+                fresh=args.fresh,
+            )
+        else:
+            generation = client.generate(
+                args.request(prompt), on_progress=on_progress, fresh=args.fresh
+            )
     except KeyboardInterrupt:
         status.update("Interrupted.", force=True)
         raise
@@ -125,6 +177,8 @@ def make_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> Comp
             width=args.width,
             height=args.height,
             sync=args.sync,
+            models=[args.model],
+            loras=args.loras,
             client=client,
             workers=MAX_IN_FLIGHT,
             fresh=args.fresh,
@@ -215,7 +269,7 @@ def _grid_summary(result: CompareResult, saved: list[Path]) -> str:
     width, height = made[0].size
     text = (
         f"{len(made)}/{len(result)} done in {result.elapsed:.2f} s · {seed_text} · "
-        f"{width}×{height} · {price_text(result.cost, result.base_url)}"
+        f"{width}×{height} · {result.cost_text}"
     )
     if saved:
         text += f" · saved {saved[0]}" + (f" … {saved[-1].name}" if len(saved) > 1 else "")

@@ -1,8 +1,8 @@
 """The options of ``%klein``, declared once (`MAGIC_OPTIONS`): the parser (`parse_options`),
-the help (``%klein?``: `MAGIC_HELP`), the usage errors and the snippets' flags
-(`klein_widget.ui._snippets.format_magic`) are all made from that one declaration, as
-jupysql's ``@magic_arguments`` and jupyter-ai's ``parsers.py`` do, so the help cannot list
-an option the parser does not take, or miss one it does.
+the help (``%klein?``: `klein_widget.ui._magic_help.MAGIC_HELP`), the usage errors and
+the snippets' flags (`klein_widget.ui._snippets.format_magic`) are all made from that one
+declaration, as jupysql's ``@magic_arguments`` and jupyter-ai's ``parsers.py`` do, so the
+help cannot list an option the parser does not take, or miss one it does.
 
 Pure, and here in ``ui`` rather than in ``magic``: snippets (``ui``) may not import the
 magic, and the magic may import ``ui``.
@@ -12,32 +12,28 @@ Example:
     '-W/--width N'
     >>> parse_options(["a", "fox", "--aspect", "16:9", "--", "-x"]).words
     ['a', 'fox', '-x']
-    >>> "-W/--width N" in MAGIC_HELP and "Examples:" in MAGIC_HELP
-    True
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import textwrap
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from klein_widget.client._family import LORA_SCALE_RANGE, MAX_LORAS, MAX_REFERENCES
 from klein_widget.client._models import (
     DEFAULT_SIDE,
     MAX_SEED,
     MAX_SIDE,
     MIN_SIDE,
     PRICE_PER_ENHANCE_MILLS,
-    PRICE_PER_IMAGE,
     SIDE_STEP,
 )
 from klein_widget.ui._sizes import ASPECT_PRESETS, size_for_aspect
 
 __all__ = [
     "EXAMPLE",
-    "MAGIC_HELP",
     "MAGIC_OPTIONS",
     "MAX_COUNT",
     "MagicOption",
@@ -64,7 +60,8 @@ class MagicOption:
     flag (``"N"``, ``"WxH"``); a switch has none. ``negatable`` switches also take
     ``--no-NAME``. ``default`` says in words what leaving the option out means.
     ``needs_prompt``: the option only means something when %klein makes images itself
-    (not with ``--panel`` or without a prompt).
+    (not with ``--panel`` or without a prompt). ``repeat``: the option may be given more
+    than once (the parser collects a list).
 
     Example:
         >>> MagicOption("seed", "a seed", short="s", value="N").flags
@@ -78,6 +75,7 @@ class MagicOption:
     negatable: bool = False
     default: str = ""
     needs_prompt: bool = False
+    repeat: bool = False
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -177,6 +175,40 @@ MAGIC_OPTIONS: tuple[MagicOption, ...] = (
         value="FILE",
         needs_prompt=True,
     ),
+    MagicOption(
+        "model",
+        "4b or 9b, FLUX.2 [klein]'s two sizes (9B: more detail, a higher price), or a full "
+        "WaveSpeed id; with --edit or --ref, that size's edit model",
+        value="NAME",
+        default="4b",
+        needs_prompt=True,
+    ),
+    MagicOption(
+        "edit",
+        "edit an image, the prompt saying what changes: last (the last image this session "
+        "made), a gallery task id, an image file or an http(s) URL. The result keeps its "
+        "size unless -W/-H, --size or --aspect say otherwise",
+        value="IMAGE",
+        needs_prompt=True,
+    ),
+    MagicOption(
+        "ref",
+        f"a reference image (file or http(s) URL) for an edit; repeat it, up to "
+        f"{MAX_REFERENCES} images with --edit's. The prompt calls them image 1, image 2 "
+        "and so on, --edit's first",
+        value="FILE",
+        needs_prompt=True,
+        repeat=True,
+    ),
+    MagicOption(
+        "lora",
+        f"a LoRA style (a URL or owner/repo) at a scale from {LORA_SCALE_RANGE[0]:g} to "
+        f"{LORA_SCALE_RANGE[1]:g} (default 1), e.g. --lora owner/style:0.8; repeat it, up to "
+        f"{MAX_LORAS}. 4B's LoRA endpoint: not with 9B or an edit",
+        value="URL[:SCALE]",
+        needs_prompt=True,
+        repeat=True,
+    ),
     MagicOption("panel", "open the panel with these settings instead of generating"),
     MagicOption(
         "pack",
@@ -197,23 +229,6 @@ def magic_option(name: str) -> MagicOption:
 def options_summary() -> str:
     """Every option on one line, for usage errors: ``-W/--width N, -H/--height N, ...``."""
     return ", ".join(option.synopsis for option in MAGIC_OPTIONS)
-
-
-def _options_help(indent: str = "  ", width: int = 84) -> str:
-    """The options section of ``%klein?``: each synopsis, then its help, indented.
-
-    Example:
-        >>> print(_options_help().splitlines()[0])
-          -W/--width N
-    """
-    lines = []
-    for option in MAGIC_OPTIONS:
-        text = option.help if option.help.endswith(".") else option.help + "."
-        if option.default:
-            text += f" Default: {option.default}."
-        lines.append(f"{indent}{option.synopsis}")
-        lines += textwrap.wrap(text, width, initial_indent=indent * 4, subsequent_indent=indent * 4)
-    return "\n".join(lines)
 
 
 # --- the parser ------------------------------------------------------------------------
@@ -248,6 +263,10 @@ def _parser() -> _Parser:
             parser.add_argument(*option.flags, dest=option.name, action=action, default=None)
         elif option.switch:
             parser.add_argument(*option.flags, dest=option.name, action="store_true")
+        elif option.repeat:
+            parser.add_argument(
+                *option.flags, dest=option.name, action="append", metavar=option.value
+            )
         else:
             parser.add_argument(*option.flags, dest=option.name, metavar=option.value)
     return parser
@@ -271,50 +290,3 @@ def parse_options(words: list[str]) -> argparse.Namespace:
     options = _PARSER.parse_intermixed_args(words)
     options.words += tail
     return options
-
-
-# --- the help (what %klein? shows) --------------------------------------------------------
-
-_PRICE = f"${PRICE_PER_IMAGE:.3f}"
-_USAGE = f"""Make an image with FLUX.2 [klein] 4B from a prompt, right here ({_PRICE} an image).
-
-Usage:
-  %klein PROMPT [options]     one image, shown here and returned as a Generation
-  %%klein [options]           the rest of the cell is the prompt
-  %klein                      open the panel (also: %klein PROMPT --panel)
-
-Examples:
-  %klein a red fox in snow
-  fox = %klein "a fox, at dusk" -W 768 -H 512 -s 42
-  fox.save("fox.png"); fox.seed
-  %klein a lighthouse in a storm --aspect 16:9 -n 4     four seeds in a grid
-  %klein a {{red|blue}} fox -s 1,2,3                    a labelled grid of variants
-  %klein a {{animal}} in {{place}} -o {{animal}}.png        fills in your variables
-  %klein a cat --enhance                               the prompt optimizer first
-
-  %%klein --size 768x512 -s 7
-  a watercolour of a {{animal}},
-  soft morning light
-"""
-
-_NOTES = """
-Prompts are sent as typed, quotes included ("OPEN" asks FLUX.2 to write it);
-a prompt that is one quoted string is sent without its outer quotes, and a
-JSON prompt ({"scene": ...}) exactly as written; -- ends the options.
-Quote a prompt that ends in ? (IPython reads a trailing ? as a help request).
-{name}, {name.attr} and {name[0]} are filled in from your variables (in the
-prompt and in option values); write {{ and }} for literal braces.
-Variants: {red|blue}, {2::red|blue} (weighted), {2$$red|blue|green} (two at
-once) and __animal__ (a line of wildcards/animal.txt, or $KLEIN_WILDCARDS) make
-a labelled grid of every combination, its cost said first; over 64 new images
-it asks first. -o grid.png saves that grid as one picture.
-
-Defaults: %config KleinMagics.width = 768 (also height, seed, sync, out_dir),
-or c.KleinMagics.width = 768 in ipython_config.py.
-
-Every image goes to klein_widget.session().history (and the gallery), and its
-cost to klein_widget.session().spend, shared with the panel.
-"""
-
-MAGIC_HELP = f"{_USAGE}\nOptions:\n{_options_help()}\n{_NOTES}"
-"""What ``%klein?`` shows (the ``klein`` method's docstring)."""

@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 import json
-import re
 import shlex
 
 from klein_widget.client._config import (
@@ -22,8 +21,10 @@ from klein_widget.client._config import (
     result_path,
     submit_path,
 )
-from klein_widget.client._models import MODEL_ID, RANDOM_SEED, GenerationRequest
-from klein_widget.ui._magic_options import magic_option
+from klein_widget.client._models import RANDOM_SEED, GenerationRequest
+from klein_widget.ui._curl_uploads import images_filter, upload_guard, upload_steps
+from klein_widget.ui._family_text import lora_text, reference_words, snippet_values
+from klein_widget.ui._magic_line import format_magic
 
 CLI_COMMAND = "klein"  # the console script pyproject.toml installs
 
@@ -32,12 +33,8 @@ __all__ = [
     "cli_snippet",
     "curl_snippet",
     "default_filename",
-    "escape_braces",
-    "format_magic",
-    "format_option",
     "magic_snippet",
     "python_snippet",
-    "quote_word",
     "snippets",
 ]
 
@@ -70,7 +67,9 @@ def _custom_base_url(base_url: str | None) -> str | None:
 def python_snippet(
     request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
 ) -> str:
-    """Python that makes the same image with `klein_widget.KleinClient` and saves it.
+    """Python that makes the same image with `klein_widget.KleinClient` and saves it:
+    ``client.generate`` (with ``model=``/``loras=`` when they are not the default), or
+    ``client.edit`` with the references (`reference_words`).
 
     ``base_url`` is written only if it is not WaveSpeed's (the client otherwise reads
     ``$WAVESPEED_BASE_URL``).
@@ -91,16 +90,25 @@ def python_snippet(
     request = _concrete(request)
     custom = _custom_base_url(base_url)
     args = f"base_url={custom!r}" if custom else ""
+    references = reference_words(request)
+    notes = [
+        f"# {r.word}: the image you gave as image {n} (sha256 {r.sha256[:12]}…)"
+        for n, r in enumerate(references, 1)
+        if r.uploaded
+    ]
+    call = ["gen = client.edit(", f"    {request.prompt!r},"] if request.is_edit else []
+    if request.is_edit:
+        call.append(f"    {[r.word for r in references]!r},")
+    else:
+        call = ["gen = client.generate(", f"    {request.prompt!r},"]
     return "\n".join(
         [
             "from klein_widget import KleinClient",
             "",
             f"client = KleinClient({args})  # reads the key from ${API_KEY_ENV}",
-            "gen = client.generate(",
-            f"    {request.prompt!r},",
-            f"    width={request.width},",
-            f"    height={request.height},",
-            f"    seed={request.seed},",
+            *notes,
+            *call,
+            *(f"    {name}={value!r}," for name, value in snippet_values(request).items()),
             ")",
             f"gen.save({filename or default_filename(request)!r})",
         ]
@@ -110,47 +118,62 @@ def python_snippet(
 def cli_snippet(
     request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
 ) -> str:
-    """A shell command: ``klein generate ... -o FILE`` (``klein`` is installed with the
-    package; ``python -m klein_widget`` is the same command).
+    """A shell command: ``klein generate ... -o FILE``, or ``klein edit IMAGE... PROMPT``
+    (``klein`` is installed with the package; ``python -m klein_widget`` is the same).
 
     A base URL other than WaveSpeed's is passed as ``WAVESPEED_BASE_URL=...`` in front.
     """
     request = _concrete(request)
     custom = _custom_base_url(base_url)
     prefix = f"{BASE_URL_ENV}={shlex.quote(custom)} " if custom else ""
-    options = (
-        f"--width {request.width} --height {request.height} --seed {request.seed} "
-        f"-o {shlex.quote(filename or default_filename(request))}"
-    )
-    prompt = shlex.quote(request.prompt)
-    # A prompt starting with "-" would be read as an option: put it after "--".
-    if request.prompt.startswith("-"):
-        return f"{prefix}{CLI_COMMAND} generate {options} -- {prompt}"
-    return f"{prefix}{CLI_COMMAND} generate {prompt} {options}"
+    values = snippet_values(request)
+    loras = values.pop("loras", ())
+    options = [f"--{name} {value}" for name, value in values.items()]
+    options += [f"--lora {shlex.quote(lora_text(lora))}" for lora in request.loras if loras]
+    options.append(f"-o {shlex.quote(filename or default_filename(request))}")
+    command = "edit" if request.is_edit else "generate"
+    words = [shlex.quote(r.word) for r in reference_words(request)]
+    words.append(shlex.quote(request.prompt))
+    # A prompt (or file) starting with "-" would be read as an option: put them after "--".
+    if any(word.startswith("-") for word in words):
+        return f"{prefix}{CLI_COMMAND} {command} {' '.join(options)} -- {' '.join(words)}"
+    return f"{prefix}{CLI_COMMAND} {command} {' '.join(words)} {' '.join(options)}"
 
 
 def curl_snippet(
     request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
 ) -> str:
-    """A POSIX shell script with curl and jq: submit, poll the result URL, download.
+    """A POSIX shell script with curl and jq: (for an edit's local references: a ticket,
+    a PUT of the bytes and the download URL each) submit, poll the result URL, download.
 
-    The body is exactly ``request.to_json()``; the key comes from ``$WAVESPEED_API_KEY``.
-    Errors are printed, never ``exit``: the script may be pasted into a terminal.
+    The body is exactly ``request.to_json()``, an uploaded reference's URL replaced by the
+    one its upload gives; the key comes from ``$WAVESPEED_API_KEY`` and goes only in the
+    Authorization header of requests to ``$BASE``. Errors are printed, never ``exit``: the
+    script may be pasted into a terminal.
     """
     request = _concrete(request)
     base = (base_url or DEFAULT_BASE_URL).rstrip("/")
-    body = json.dumps(request.to_json(), ensure_ascii=False)
+    uploads = [(n, r.word) for n, r in enumerate(reference_words(request)) if r.uploaded]
+    sent = request.to_json()
+    for index, name in uploads:  # the URL its upload gives goes there (images_filter)
+        sent["images"][index] = name
+    body = json.dumps(sent, ensure_ascii=False)
     auth = f'-H "Authorization: Bearer ${API_KEY_ENV}"'
     out = shlex.quote(filename or default_filename(request))
     poll = result_path("$TASK")
+    data = f"  -d {shlex.quote(body)})"
+    if uploads:
+        data = f"  -d \"$(printf '%s' {shlex.quote(body)} | {images_filter(uploads)})\")"
     return "\n".join(
         [
             f"# Submit, poll, download (needs curl and jq). The key comes from ${API_KEY_ENV}.",
             f"BASE={shlex.quote(base)}",
-            f'SUBMIT=$(curl -sS -X POST "$BASE{submit_path(MODEL_ID)}" \\',
+            *(upload_steps(uploads) if uploads else []),
+            f"{upload_guard(uploads)}SUBMIT=$(curl -sS -X POST "
+            f'"$BASE{submit_path(request.klein_model.id)}" \\',
             f"  {auth} \\",
             '  -H "Content-Type: application/json" \\',
-            f"  -d {shlex.quote(body)})",
+            data,
             "TASK=$(printf '%s' \"$SUBMIT\" | jq -r '.data.id // empty')",
             '[ -n "$TASK" ] || printf \'submit failed: %s\\n\' "$SUBMIT" >&2',
             'STATUS=""',
@@ -170,85 +193,6 @@ def curl_snippet(
 def magic_snippet(request: GenerationRequest) -> str:
     """The ``%klein`` line (or ``%%klein`` cell) for the request."""
     return format_magic(_concrete(request))
-
-
-# --- the %klein language, written (the magic parses it: `klein_widget.magic._args`) ---------
-
-
-def quote_word(text: str) -> str:
-    r"""Quote a word so that `split_words` gives it back exactly.
-
-    Example:
-        >>> print(quote_word('say "hi" \\ end'))
-        "say \"hi\" \\ end"
-    """
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def escape_braces(text: str) -> str:
-    """Double every brace, so that `expand` gives ``text`` back unchanged.
-
-    Example:
-        >>> escape_braces("a {red} fox")
-        'a {{red}} fox'
-    """
-    return text.replace("{", "{{").replace("}", "}}")
-
-
-_PLAIN_WORD = re.compile(r"[A-Za-z0-9_.,:/*+=@%-]+")
-
-
-def format_option(name: str, value: object) -> str:
-    """One ``%klein`` option as the magic reads it, with its declared flag.
-
-    A switch is its flag when ``value`` is true (``--no-sync`` for a false negatable one,
-    nothing for another false one); other values are written as one word, braces doubled
-    and quoted if need be. A value starting with ``-`` is attached (``--out=-x.png``) so
-    that it is not read as an option.
-
-    Example:
-        >>> format_option("width", 768), format_option("sync", False)
-        ('-W 768', '--no-sync')
-        >>> format_option("out", "a {b}.png"), format_option("out", "-x.png")
-        ('-o "a {{b}}.png"', '--out=-x.png')
-    """
-    option = magic_option(name)
-    if option.switch:
-        if value:
-            return option.flag
-        return f"--no-{option.name}" if option.negatable else ""
-    text = escape_braces(str(value))
-    word = text if _PLAIN_WORD.fullmatch(text) else quote_word(text)
-    if text.startswith("-") and not text.lstrip("-").isdecimal():
-        return f"--{option.name}={word}"
-    return f"{option.flag} {word}"
-
-
-def format_magic(request: GenerationRequest) -> str:
-    """The ``%klein`` line that makes ``request`` again (a ``%%klein`` cell if multi-line).
-
-    Braces are doubled because the magic fills in ``{name}``; width, height and seed are
-    always written, so the line does not depend on ``%config`` defaults. The flags are the
-    declared ones (`klein_widget.ui._magic_options`).
-
-    Example:
-        >>> format_magic(GenerationRequest("a {red} fox", 768, 512, seed=42))
-        '%klein "a {{red}} fox" -W 768 -H 512 -s 42'
-        >>> print(format_magic(GenerationRequest("a fox\\nin snow", seed=1)))
-        %%klein -W 1024 -H 1024 -s 1
-        a fox
-        in snow
-    """
-    prompt = escape_braces(request.prompt)
-    values = {"width": request.width, "height": request.height, "seed": request.seed}
-    if request.sync_mode:
-        values["sync"] = True
-    options = " ".join(format_option(name, value) for name, value in values.items())
-    if len(prompt.splitlines()) > 1:
-        return f"%%klein {options}\n{prompt}"
-    if prompt.startswith("-"):
-        return f"%klein {options} -- {quote_word(prompt)}"
-    return f"%klein {quote_word(prompt)} {options}"
 
 
 def snippets(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -21,24 +20,11 @@ from klein_widget import (
     InvalidRequestError,
     KleinClient,
 )
-from klein_widget.emulator import RunningEmulator, start
+from klein_widget.emulator import RunningEmulator
 from klein_widget.lessons._compare import CompareResult, compare
 from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.ui._sizes import size_for_aspect
-from tests.conftest import FAKE_KEY, fast_options
-
-
-@pytest.fixture
-def emu() -> Iterator[RunningEmulator]:
-    """A fresh loopback emulator per test (its log and fault script are per test)."""
-    with start(port=0, inference_time=0.05) as running:
-        yield running
-
-
-@pytest.fixture
-def loop_client(emu: RunningEmulator) -> Iterator[KleinClient]:
-    with KleinClient(FAKE_KEY, emu.base_url, **fast_options()) as client:
-        yield client
+from tests.conftest import fast_options
 
 
 def test_every_combination_is_made_once_in_prompt_by_seed_order(

@@ -19,7 +19,7 @@ from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.lessons._variant_text import has_variants, is_json_prompt
 from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._args import format_magic, parse_line
-from klein_widget.ui._snippets import escape_braces
+from klein_widget.ui._magic_line import escape_braces
 from tests.conftest import FAKE_KEY, fast_options
 
 SIGN = 'a shop sign that says "OPEN"'

@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 
 from klein_widget import GenerationRequest, InvalidRequestError
 from klein_widget.client._models import MAX_SEED, MAX_SIDE, MIN_SIDE
+from klein_widget.lessons._variant_text import restore
 from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._args import MagicArgs, MagicDefaults, MagicUsageError, parse_line
-from klein_widget.magic._line import expand, restore, split_words
+from klein_widget.magic._fields import expand
+from klein_widget.magic._line import split_words
+from klein_widget.ui._magic_line import format_magic
 from klein_widget.ui._magic_options import MAX_COUNT
 from klein_widget.ui._sizes import size_for_aspect
-from klein_widget.ui._snippets import format_magic
 
 
 def model_message(**fields: object) -> str:

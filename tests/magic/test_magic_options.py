@@ -6,17 +6,18 @@ from __future__ import annotations
 import pytest
 
 from klein_widget.magic._args import parse_line
-from klein_widget.magic._line import expand, split_words
+from klein_widget.magic._fields import expand
+from klein_widget.magic._line import split_words
+from klein_widget.ui._magic_help import MAGIC_HELP
+from klein_widget.ui._magic_line import format_option
 from klein_widget.ui._magic_options import (
     _PARSER,
-    MAGIC_HELP,
     MAGIC_OPTIONS,
     MagicOption,
     MagicUsageError,
     options_summary,
     parse_options,
 )
-from klein_widget.ui._snippets import format_option
 
 # A value for each option that takes one, with spaces, braces or a leading dash where
 # the option allows it, so that quoting and attaching are exercised.
@@ -29,6 +30,10 @@ SAMPLES: dict[str, list[str]] = {
     "count": ["3"],
     "out": ["fox.png", "my fox {1}.png", "-x.png", 'say "hi".png'],
     "pack": ["lesson-02.zip", "my lessons/{n}.zip"],
+    "model": ["9b", "wavespeed-ai/flux-2-klein-9b/text-to-image"],
+    "edit": ["last", "cat photo.png", "https://x.test/a.png?b=1&c={d}"],
+    "ref": ["sofa.png", "-odd name.png"],
+    "lora": ["owner/style:0.8", "https://x.test/style.safetensors"],
 }
 
 
@@ -67,6 +72,8 @@ def test_every_option_round_trips_through_format_and_parse(option: MagicOption) 
         if option.switch:
             expected = value if option.negatable else bool(value)
             assert got == expected, text
+        elif option.repeat:
+            assert [expand(one, {}) for one in got] == [value], text
         else:
             assert expand(got, {}) == value, text
 

@@ -14,8 +14,8 @@ import klein_widget
 from klein_widget import Generation, GenerationFailedError, GenerationRequest, KleinError
 from klein_widget.client._metadata import read_params
 from klein_widget.magic._magics import KleinMagics, ShownGeneration
+from klein_widget.ui._magic_line import format_magic
 from klein_widget.ui._magic_options import MAGIC_OPTIONS
-from klein_widget.ui._snippets import format_magic
 from klein_widget.ui._text import done_text, error_text
 from tests.magic.conftest import Shell
 

@@ -60,16 +60,6 @@ def in_process(
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
-@pytest.fixture
-def env(live_emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "WAVESPEED_BASE_URL": live_emulator.base_url,
-        "WAVESPEED_API_KEY": FAKE_KEY,
-        "KLEIN_GALLERY": str(tmp_path / "gallery"),
-    }
-
-
 def test_generate_writes_the_image_with_parameters(env: dict[str, str], tmp_path: Path) -> None:
     args = ["generate", "a red fox", "--width", "768", "--height", "512", "--seed", "42"]
     result = run([*args, "-o", "fox.png"], env, tmp_path)
