@@ -15,6 +15,7 @@ from klein_widget import GenerationRequest, InvalidRequestError
 from klein_widget.client._family import resolve_model
 from klein_widget.client._family_inputs import url_sha256
 from klein_widget.emulator import Emulator
+from klein_widget.ui._text import done_text
 from tests.client.conftest import Both
 from tests.conftest import TEST_URL
 
@@ -48,6 +49,7 @@ async def test_model_9b_goes_to_its_path_at_its_price(klein: Both, emulator: Emu
     assert gen.cost == 0.016
     assert not gen.price_confirmed
     assert str(klein.client.spend) == "1 image, $0.016 simulated, price unconfirmed"
+    assert done_text(gen, base_url=TEST_URL).endswith("$0.016 simulated, price unconfirmed")
     assert gen.params()["model"] == resolve_model("9b").id
 
 
