@@ -190,7 +190,7 @@ async def read_order(
             body = {**body, "size": _fit(model, sizes[0])}
     loras = _loras(model, body.get("loras", [])) if model.takes_loras else ()
     try:
-        gen = GenerationRequest.from_json(body)
+        gen = GenerationRequest.from_json(body, model)
     except (ValueError, TypeError) as exc:  # InvalidRequestError is a ValueError
         raise Problem(400, str(exc)) from None
     return Order(gen, references, loras, urls)
