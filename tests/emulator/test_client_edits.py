@@ -74,3 +74,15 @@ async def test_a_failed_upload_leads_to_no_submit(make: Make, app: Starlette) ->
     assert info.value.maybe_accepted is False
     assert emu.accepted == 0
     assert [r.method for r in emu.requests] == ["POST", "PUT"]
+
+
+async def test_the_emulator_records_a_9b_edit_as_the_9b_edit(make: Make, app: Starlette) -> None:
+    emu = app.state.emulator
+    client = make(app, gallery=False)
+    made = await client.call("generate", "a red barn", width=384, height=256, seed=3)
+    edited = await client.call("edit", "make it night", [made], model="9b", seed=7)
+    task = emu.get(edited.task_id)
+    assert task is not None
+    assert task.request is not None
+    assert task.model == "wavespeed-ai/flux-2-klein-9b/edit"
+    assert task.request.model == "9b-edit"  # read as the model it was sent to, not 4b-edit
