@@ -128,10 +128,11 @@ function render({ model, el }) {
 
   // --- header --------------------------------------------------------------------------
   // The model and its price, as Python words them from the registry (no price lives here).
+  const modelName = h("span", { class: "kp-title", text: "FLUX.2 [klein]" });
   const modelLine = h("span", { class: "kp-muted kp-modelline" });
   const conn = h("span", { class: "kp-conn" });
   const head = h("div", { class: "kp-head" },
-    h("span", { class: "kp-title", text: "FLUX.2 [klein]" }), modelLine, conn);
+    modelName, modelLine, conn);
 
   // --- controls ------------------------------------------------------------------------
   const prompt = h("textarea", {
@@ -161,6 +162,7 @@ function render({ model, el }) {
   // the page sees them (capture), so the panel listens there first, for its sliders only.
   function sliderKey(event) {
     const input = event.composedPath()[0];
+    if (input?.type === "radio" && root.contains(input)) { radioKey(event, input); return; }
     if (input !== widthSlider.input && input !== heightSlider.input) return;
     const lo = Number(input.min), hi = Number(input.max), step = Number(input.step) || 1;
     let value = null;
@@ -174,6 +176,18 @@ function render({ model, el }) {
     if (value === Number(input.value)) return;
     input.value = String(value);
     input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  // The same for the panel's radio groups (model, mode): arrows choose, as in any page.
+  function radioKey(event, input) {
+    const by = { ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1 }[event.key];
+    if (!by || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const group = [...root.querySelectorAll(`input[type=radio][name="${input.name}"]`)];
+    const next = group[(group.indexOf(input) + by + group.length) % group.length];
+    next.checked = true;
+    next.focus();
+    next.dispatchEvent(new Event("change", { bubbles: true }));
   }
   window.addEventListener("keydown", sliderKey, true);
   cleanups.push(() => window.removeEventListener("keydown", sliderKey, true));
@@ -267,6 +281,7 @@ function render({ model, el }) {
   const trayList = h("ol", { class: "kp-tray-list", "aria-label": "Reference images, in order" });
   const trayNote = h("div", { class: "kp-note kp-small", "aria-live": "polite", role: "status" });
   const fileInput = h("input", { type: "file", accept: "image/*", multiple: true, class: "kp-offscreen",
+    "aria-label": "Reference image files",
     tabindex: -1, "aria-hidden": "true" });
   fileInput.addEventListener("change", () => { addFiles([...fileInput.files], "file"); fileInput.value = ""; });
   const addFile = h("button", { type: "button", class: "kp-btn", onclick: () => fileInput.click(),
@@ -325,7 +340,9 @@ function render({ model, el }) {
     for (const input of modelPick.inputs) input.checked = input.value === model.get("klein_model");
     for (const input of modePick.inputs) input.checked = input.value === model.get("mode");
     tray.hidden = !edit;
-    modelLine.textContent = model.get("model_line");
+    const [name, ...price] = model.get("model_line").split(" · "); // name · price · simulated
+    modelName.textContent = name;
+    modelLine.textContent = price.join(" · ");
     generate.textContent = edit ? "Edit" : "Generate";
     hint.textContent = `Ctrl+Enter (⌘+Enter) ${edit ? "edits" : "generates"} · Esc cancels the newest job`;
     trayHint.textContent = `${refs.length} of ${max} · drop image files here, or paste one (Ctrl+V)`;
@@ -342,7 +359,7 @@ function render({ model, el }) {
         title: "Remove from the tray", "data-key": ref.key,
         onclick: () => {
           const next = refs[i + 1] || refs[i - 1];
-          trayFocus = next ? next.key : "add";
+          trayFocus = { removed: ref.key, next: next ? next.key : "add" };
           send("remove_reference", { key: ref.key });
         } }, "✕");
       return h("li", { class: "kp-ref" },
@@ -350,12 +367,15 @@ function render({ model, el }) {
         h("span", { class: "kp-small" }, h("b", { text: `image ${ref.number}` }), h("br"),
           h("span", { text: `${ref.label} · ${size}` })), up, remove);
     }));
-    if (trayFocus && focusedIn(root) === null) {
-      const target = trayFocus === "add" ? addFile
-        : trayList.querySelector(`.kp-remove[data-key="${trayFocus}"]`);
-      if (target && !target.disabled) target.focus();
-      else if (!tray.hidden) addFile.focus();
+    // After a removal the focus goes on to the next reference's Remove (else Add images…),
+    // once the redraw is done (a notebook may move a lost focus to its cell meanwhile).
+    if (trayFocus && !refs.some((ref) => ref.key === trayFocus.removed)) {
+      const { next } = trayFocus;
       trayFocus = null;
+      setTimeout(() => {
+        const target = next === "add" ? addFile : trayList.querySelector(`.kp-remove[data-key="${next}"]`);
+        (target && !target.disabled ? target : addFile).focus();
+      }, 0);
     }
     const first = refs[0];
     const asRef = edit && first && model.get("size_as_reference");

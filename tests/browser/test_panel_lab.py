@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from .family_steps import drive_family
 from .harness import (
     open_notebook,
     run_cell,
@@ -64,6 +65,8 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
             drive_panel(page, panel, emu.running, tmp_path)
         with timed("lab: lightbox, download, copy"):
             check_image_tools(page, panel, tmp_path)
+        with timed("lab: model picker, reference tray"):
+            drive_family(page, panel, tmp_path)  # the dark check below sees edit mode
         page.evaluate(
             "() => window.jupyterapp.commands.execute("
             "'apputils:change-theme', {theme: 'JupyterLab Dark'})"

@@ -1,0 +1,147 @@
+"""The panel's model picker, mode and reference tray (issue 24), driven as the page does.
+
+The page sends an image's bytes once, as the one buffer of an ``add_reference`` message;
+"Edit this" names a history entry and sends no bytes. Against the in-process emulator.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from klein_widget import InvalidRequestError
+from klein_widget.client._family import MAX_REFERENCES, resolve_model
+from klein_widget.emulator import Emulator
+from klein_widget.widget._edits import EMPTY_TRAY
+from klein_widget.widget._widget import KleinPanel
+
+from .conftest import RecordingComm, click
+
+SUBMIT_4B = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
+
+
+def png(width: int, height: int, colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def drop(panel: KleinPanel, data: bytes, name: str = "photo.png") -> None:
+    """What the page sends for a file, a drop or a paste: the bytes as one buffer."""
+    panel._handle_custom_msg({"type": "add_reference", "name": name}, [memoryview(data)])
+
+
+async def test_model_picker_says_model_and_price_from_the_registry(panel: KleinPanel) -> None:
+    assert panel.klein_model == "4b"
+    assert [m["name"] for m in panel.models] == ["4b", "9b"]
+    assert panel.model_line == "FLUX.2 [klein] 4B · $0.008 per image"
+    panel.klein_model = "9b"
+    nine = resolve_model("9b")
+    assert not nine.price_confirmed  # the registry says so; the line follows it
+    assert panel.model_line == "FLUX.2 [klein] 9B · $0.016 reserved (price unconfirmed)"
+    panel.klein_model = "wavespeed-ai/flux-2-klein-4b/edit"  # any name of the weights
+    assert panel.klein_model == "4b"
+    panel.mode = "edit"
+    assert panel.model_line.startswith("FLUX.2 [klein] 4B edit · $0.016 reserved")
+    with pytest.raises(InvalidRequestError, match="model must be one of"):
+        panel.klein_model = "12b"
+    assert panel.klein_model == "4b"
+
+
+async def test_files_join_the_tray_in_order_and_size_follows_image_1(panel: KleinPanel) -> None:
+    drop(panel, png(1000, 700), "fox.png")
+    drop(panel, png(512, 512, (0, 0, 200)), "sofa.jpg")
+    assert panel.mode == "edit"  # adding a reference switches to editing
+    assert [(r["number"], r["label"], r["width"], r["height"]) for r in panel.references] == [
+        (1, "fox.png", 1000, 700),
+        (2, "sofa.jpg", 512, 512),
+    ]
+    assert panel.tray_note == "Added sofa.jpg as image 2. The tray holds 2 images."
+    # The sliders show image 1's size (snapped to 16) and no size will be sent.
+    assert (panel.width, panel.height) == (1008, 704)
+    assert panel.size_as_reference
+    assert not panel.edits.order().sized
+    # Moving a slider sends that size; "Use image 1's size" goes back.
+    panel.width = 768
+    assert not panel.size_as_reference
+    assert panel.edits.order().sized
+    click(panel, "size_reference")
+    assert panel.size_as_reference
+    assert (panel.width, panel.height) == (1008, 704)
+    # Reordered, image 2 becomes image 1 and the size follows it.
+    click(panel, "move_reference", key=panel.references[1]["key"], by=-1)
+    assert [r["label"] for r in panel.references] == ["sofa.jpg", "fox.png"]
+    assert (panel.width, panel.height) == (512, 512)
+    click(panel, "remove_reference", key=panel.references[0]["key"])
+    assert [(r["number"], r["label"]) for r in panel.references] == [(1, "fox.png")]
+    assert panel.tray_note == "Removed sofa.jpg from the tray. The tray holds 1 image."
+
+
+async def test_tray_refuses_a_fifth_image_and_what_is_no_image(panel: KleinPanel) -> None:
+    for n in range(MAX_REFERENCES):
+        drop(panel, png(300 + 16 * n, 300), f"ref{n}.png")
+    before = list(panel.references)
+    drop(panel, png(640, 480), "fifth.png")
+    assert panel.references == before
+    assert panel.tray_note == (
+        'The tray holds 4 images at most, so "fifth.png" was not added: remove one first.'
+    )
+    assert panel.tray_kind == "error"
+    click(panel, "remove_reference", key=before[0]["key"])
+    drop(panel, b"%PDF-1.4 not a picture", "notes.pdf")
+    assert len(panel.references) == MAX_REFERENCES - 1
+    assert '"notes.pdf" is not an image' in panel.tray_note
+    drop(panel, png(300 + 16, 300), "again.png")  # the same bytes as ref1.png
+    assert "already in the tray (image 1)" in panel.tray_note
+    panel._handle_custom_msg({"type": "add_reference", "name": "lost.png"}, [])
+    assert panel.tray_note == "lost.png did not arrive: add it again."
+
+
+async def test_edit_with_an_empty_tray_sends_nothing(panel: KleinPanel, emulator: Emulator) -> None:
+    panel.prompt = "make it night"
+    panel.mode = "edit"
+    assert panel.generate() is None
+    assert panel.status == EMPTY_TRAY
+    assert emulator.count("POST", SUBMIT_4B) == 0
+    assert panel.tasks == []
+
+
+@pytest.mark.usefixtures("recording")
+async def test_edit_this_takes_the_history_entry_and_no_bytes(panel: KleinPanel) -> None:
+    click(panel, "generate", prompt="a red fox", width=768, height=512, seed=7)
+    (task,) = panel.tasks
+    generation = await task
+    assert generation is not None
+    assert isinstance(panel.comm, RecordingComm)
+    sent_before = len(panel.comm.sent)
+    click(panel, "edit_this", id=generation.task_id)
+    assert panel.mode == "edit"
+    (ref,) = panel.references
+    assert (ref["label"], ref["id"], ref["width"], ref["height"]) == (
+        "image #1",
+        generation.task_id,
+        768,
+        512,
+    )
+    assert panel.edits.tray.items[0].image() is generation  # the entry's image, in memory
+    # One small thumbnail goes to the page (the history's own); no image bytes.
+    sent = [
+        (data["content"]["type"], sizes)
+        for _kind, data, sizes in panel.comm.sent[sent_before:]
+        if data.get("method") == "custom"
+    ]
+    assert sent == [("ack", []), ("tray_thumbs", [len(panel.history[0].thumbnail)])]
+    click(panel, "edit_this", id=generation.task_id)
+    assert len(panel.references) == 1
+    assert panel.tray_note == "History image #1 is already in the tray (image 1)."
+    click(panel, "edit_this", id="no-such-task")
+    assert panel.tray_note == "That image is no longer in the history."
+    # A view that opens later gets the tray's thumbnails with the history's.
+    click(panel, "hello")
+    assert [data["content"]["type"] for _k, data, _s in panel.comm.sent[-3:]] == [
+        "ack",
+        "thumbs",
+        "tray_thumbs",
+    ]
