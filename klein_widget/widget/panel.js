@@ -279,7 +279,7 @@ function render({ model, el }) {
   const modelPick = radios("model", "Model", model.get("models").map((m) => [m.name, m.label]), "klein_model");
   const modePick = radios("mode", "Mode", [["generate", "Generate"], ["edit", "Edit"]], "mode");
   const trayList = h("ol", { class: "kp-tray-list", "aria-label": "Reference images, in order" });
-  const trayNote = h("div", { class: "kp-note kp-small", "aria-live": "polite", role: "status" });
+  const trayNote = h("div", { class: "kp-traynote kp-small", "aria-live": "polite", role: "status" });
   const fileInput = h("input", { type: "file", accept: "image/*", multiple: true, class: "kp-offscreen",
     "aria-label": "Reference image files",
     tabindex: -1, "aria-hidden": "true" });
@@ -315,7 +315,7 @@ function render({ model, el }) {
         file.arrayBuffer().then((buffer) => send("add_reference", { name }, [buffer]));
         continue;
       }
-      trayNote.className = "kp-note kp-small klein-error";
+      trayNote.className = "kp-traynote kp-small klein-error";
     }
   }
   tray.addEventListener("dragover", (event) => {
@@ -348,7 +348,7 @@ function render({ model, el }) {
     trayHint.textContent = `${refs.length} of ${max} · drop image files here, or paste one (Ctrl+V)`;
     addFile.disabled = refs.length >= max;
     trayNote.textContent = model.get("tray_note");
-    trayNote.className = `kp-note kp-small klein-${model.get("tray_kind")}`;
+    trayNote.className = `kp-traynote kp-small klein-${model.get("tray_kind")}`;
     trayList.replaceChildren(...refs.map((ref, i) => {
       const size = ref.width ? `${ref.width}×${ref.height}` : "size unknown";
       const what = `image ${ref.number}: ${ref.label}, ${size}`;

@@ -7,10 +7,13 @@ The page sends an image's bytes once, as the one buffer of an ``add_reference`` 
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+import klein_widget.widget
 from klein_widget import InvalidRequestError
 from klein_widget.client._family import MAX_REFERENCES, resolve_model
 from klein_widget.emulator import Emulator
@@ -145,3 +148,23 @@ async def test_edit_this_takes_the_history_entry_and_no_bytes(panel: KleinPanel)
         "thumbs",
         "tray_thumbs",
     ]
+
+
+def test_the_page_holds_no_price_of_its_own() -> None:
+    # Prices come from Python (the registry, `prices`); a literal in panel.js goes stale.
+    js = (Path(klein_widget.widget.__file__).parent / "panel.js").read_text()
+    assert re.findall(r"\$\d", js) == []
+
+
+async def test_mode_from_the_page_applies_image_1s_size(panel: KleinPanel) -> None:
+    drop(panel, png(640, 480), "fox.png")
+    panel.mode = "generate"
+    panel.width, panel.height = 1024, 1024
+    # The page switches to Edit (a synced trait): the sliders follow image 1 again.
+    panel.set_state({"mode": "edit"})
+    assert (panel.width, panel.height) == (640, 480)
+    assert panel.model_line.startswith("FLUX.2 [klein] 4B edit")
+    order = panel.edits.order()
+    assert (order.edit, order.sized, order.model.name) == (True, False, "4b-edit")
+    panel.set_state({"klein_model": "9b"})
+    assert panel.edits.order().model.id == "wavespeed-ai/flux-2-klein-9b/edit"
