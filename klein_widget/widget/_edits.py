@@ -162,11 +162,10 @@ class EditControls:
         """Put back the mode, model and references ``entry`` was made with; True for an
         edit (its size then follows image 1 unless one was sent)."""
         p, request = self._panel, entry.request
-        weights = getattr(request, "model", "4b")
-        urls: tuple[str, ...] = tuple(getattr(request, "images", ()) or ())
+        urls = request.images if request.is_edit else ()
         held = self._made_from.get(entry.task_id)
         with p.hold_trait_notifications():
-            p.klein_model = canonical_weights(weights)
+            p.klein_model = canonical_weights(request.model)
             p.mode = "edit" if held or urls else "generate"
         if p.mode == "edit":
             if held is not None:
@@ -176,7 +175,7 @@ class EditControls:
                 self.tray.clear()
                 for n, url in enumerate(urls, 1):
                     self.tray.add_url(url, label=f"reference {n} of image #{entry.number}")
-                p.size_as_reference = getattr(request, "width", None) is None
+                p.size_as_reference = request.width is None
             n = len(self.tray)
             self._note(f"Restored the {n} reference(s) of image #{entry.number}.", "ok")
         self.sync()

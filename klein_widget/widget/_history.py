@@ -134,7 +134,7 @@ class HistoryEntry:
             "seed": r.seed,
             "nsfw": self.nsfw,
             "alt": self.alt,
-            "edit": bool(getattr(r, "images", ())),
+            "edit": r.is_edit,
         }
 
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -93,21 +94,9 @@ class PanelOrder:
     ) -> Generation:
         """Make the image: ``generate`` or ``edit``, on ``request``'s prompt and seed."""
         if not self.edit:
-            if self.weights == "4b":  # the default: the request as it is
-                return await client.generate(request, on_progress=on_progress, fresh=fresh)
-            generate: Any = client.generate
-            result: Generation = await generate(
-                request.prompt,
-                width=request.width,
-                height=request.height,
-                seed=request.seed,
-                model=self.weights,
-                on_progress=on_progress,
-                fresh=fresh,
-            )
-            return result
-        edit: Any = client.edit  # type: ignore[attr-defined]
-        made: Generation = await edit(
+            request = dataclasses.replace(request, model=self.weights)
+            return await client.generate(request, on_progress=on_progress, fresh=fresh)
+        return await client.edit(
             request.prompt,
             [item.image() for item in self.references],
             model=self.weights,
@@ -117,4 +106,3 @@ class PanelOrder:
             on_progress=on_progress,
             fresh=fresh,
         )
-        return made

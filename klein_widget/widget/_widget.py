@@ -207,7 +207,7 @@ class KleinPanel(PanelResults, PanelState):
         r = entry.request
         edit = self.edits.restore(entry)  # mode, model and references
         self.prompt, self.seed = r.prompt, r.seed
-        if not (edit and self.size_as_reference):
+        if not (edit and self.size_as_reference) and entry.size[0]:
             self.width, self.height = entry.size
         note = self.shower.show_entry(entry)
         w, h = entry.size
