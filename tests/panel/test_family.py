@@ -23,6 +23,8 @@ from klein_widget.widget._widget import KleinPanel
 from .conftest import RecordingComm, click
 
 SUBMIT_4B = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
+SUBMIT_9B = "/api/v3/wavespeed-ai/flux-2-klein-9b/text-to-image"
+EDIT_9B = "/api/v3/wavespeed-ai/flux-2-klein-9b/edit"
 
 
 def png(width: int, height: int, colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -168,3 +170,51 @@ async def test_mode_from_the_page_applies_image_1s_size(panel: KleinPanel) -> No
     assert (order.edit, order.sized, order.model.name) == (True, False, "4b-edit")
     panel.set_state({"klein_model": "9b"})
     assert panel.edits.order().model.id == "wavespeed-ai/flux-2-klein-9b/edit"
+
+
+async def test_9b_in_generate_mode_calls_the_9b_model(
+    panel: KleinPanel, emulator: Emulator
+) -> None:
+    panel.klein_model = "9b"
+    click(panel, "generate", prompt="a heron at dawn", width=512, height=512, seed=3)
+    (task,) = panel.tasks
+    generation = await task
+    assert generation is not None
+    assert generation.model == "9b"
+    assert emulator.count("POST", SUBMIT_9B) == 1
+    assert emulator.count("POST", SUBMIT_4B) == 0
+    assert panel.history[0].params()["model"] == generation.params()["model"]
+
+
+async def test_edit_sends_references_in_order_and_restores_them(
+    panel: KleinPanel, emulator: Emulator
+) -> None:
+    click(panel, "generate", prompt="a red fox", width=768, height=512, seed=7)
+    (task,) = panel.tasks
+    first = await task
+    assert first is not None
+    assert first.prediction.outputs
+    url = first.prediction.outputs[0]  # a URL reference passes through, never uploaded
+    assert panel.edits.tray.add_url(url, label="the fox") == ""
+    panel.mode, panel.klein_model = "edit", "9b"
+    assert panel.edits.tray.first_size is None  # a URL's size is not known here
+    click(panel, "generate", prompt="make it night", seed=11)
+    (task,) = panel.tasks
+    edit = await task
+    assert edit is not None
+    assert edit.model == "9b-edit"
+    assert edit.images == (url,)
+    assert edit.request.width is None  # "as reference": no size sent
+    assert emulator.count("POST", EDIT_9B) == 1
+    assert panel.history[0].item()["edit"]
+    # Generate mode again, then restore the edit: mode, model and references come back.
+    click(panel, "remove_reference", key=panel.references[0]["key"])
+    panel.mode, panel.klein_model = "generate", "4b"
+    panel.restore(edit.task_id)
+    assert (panel.mode, panel.klein_model) == ("edit", "9b")
+    assert [r["label"] for r in panel.references] == ["the fox"]
+    assert panel.size_as_reference
+    assert panel.edits.order().references[0].image() == url
+    # Restoring a plain image puts generate mode back (the tray stays as it was).
+    panel.restore(first.task_id)
+    assert panel.mode == "generate"
