@@ -81,6 +81,11 @@ class PanelOrder:
         return bool(self.references)
 
     @property
+    def label(self) -> str:
+        """``"9B edit"``: the model in the job's progress line."""
+        return f"{self.weights.upper()}{' edit' if self.edit else ''}"
+
+    @property
     def model(self) -> KleinModel:
         """The registry's model this job calls."""
         return model_for(self.weights, edit=self.edit)

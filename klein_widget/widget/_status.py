@@ -103,6 +103,7 @@ class PanelJob:
             "expected": self.expected,
             "seed": self.request.seed,
             "budget": self.budget(),
+            "model": self.order.label,
             "text": self.line(),
         }
 

@@ -708,7 +708,7 @@ function render({ model, el }) {
         h("span", { class: "kp-small", text: `Seed ${job.seed}: ${job.stage} · ${job.elapsed.toFixed(1)} s`
           + (job.expected ? ` of ~${job.expected.toFixed(1)} s` : "")
           + (job.expected && job.elapsed > 1.5 * job.expected ? " (longer than usual)" : "")
-          + (job.budget ? ` · ${job.budget}` : "")
+          + (job.budget ? ` · ${job.budget}` : "") + (job.model ? ` · ${job.model}` : "")
         }),
         bar,
         h("button", { type: "button", class: "kp-btn kp-x", "aria-label": `Cancel the image with seed ${job.seed}`,
