@@ -135,7 +135,10 @@ class EditControls:
     def draw_model(self) -> None:
         """The header's model and price (`klein_widget.widget._order.model_line`)."""
         p = self._panel
-        p.model_line = model_line(p.klein_model, edit=p.mode == "edit", base_url=p.client.base_url)
+        client = p.client
+        p.model_line = model_line(
+            p.klein_model, edit=p.mode == "edit", base_url=client.base_url, prices=client.prices
+        )
 
     # --- clicks -----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from klein_widget.client._async_client import AsyncKleinClient
-from klein_widget.client._family import MODELS, KleinModel, resolve_model
+from klein_widget.client._family import MODELS, KleinModel, PriceBook, resolve_model
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import money
 from klein_widget.client._models import GenerationRequest
@@ -42,14 +42,18 @@ def model_for(weights: str, *, edit: bool) -> KleinModel:
     return resolve_model(weights, edit=edit)
 
 
-def model_line(weights: str, *, edit: bool, base_url: str | None) -> str:
+def model_line(
+    weights: str, *, edit: bool, base_url: str | None, prices: PriceBook | None = None
+) -> str:
     """``FLUX.2 [klein] 9B · $0.016 reserved (price unconfirmed)``: the model and what one
-    image costs (or, unpublished, what a budget sets aside); ``simulated`` on an emulator."""
+    image costs (or, unpublished, what a budget sets aside); ``simulated`` on an emulator.
+    ``prices``: the client's, once WaveSpeed's price endpoint corrected one."""
     model = model_for(weights, edit=edit)
+    book = prices or PriceBook()
     name = f"FLUX.2 [klein] {model.weights.upper()}{' edit' if edit else ''}"
-    how = "per image" if model.price_confirmed else "reserved (price unconfirmed)"
+    how = "per image" if book.confirmed(model) else "reserved (price unconfirmed)"
     simulated = " · simulated" if prices_are_simulated(base_url) else ""
-    return f"{name} · {money(model.reserve_mills / 1000)} {how}{simulated}"
+    return f"{name} · {money(book.mills(model) / 1000)} {how}{simulated}"
 
 
 def model_choices() -> list[dict[str, Any]]:

@@ -14,23 +14,31 @@ import pytest
 from PIL import Image
 
 import klein_widget.widget
-from klein_widget import InvalidRequestError
+from klein_widget import AsyncKleinClient, InvalidRequestError, Session
 from klein_widget.client._family import MAX_REFERENCES, resolve_model
 from klein_widget.emulator import Emulator
 from klein_widget.widget._edits import EMPTY_TRAY
 from klein_widget.widget._widget import KleinPanel
+from tests.conftest import FAKE_KEY
 
 from .conftest import RecordingComm, click
 
 SUBMIT_4B = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
 SUBMIT_9B = "/api/v3/wavespeed-ai/flux-2-klein-9b/text-to-image"
 EDIT_9B = "/api/v3/wavespeed-ai/flux-2-klein-9b/edit"
+EDIT_4B = "/api/v3/wavespeed-ai/flux-2-klein-4b/edit"
+UPLOADS = "/api/v3/media/uploads"
 
 
 def png(width: int, height: int, colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, format="PNG")
     return out.getvalue()
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
 
 
 def drop(panel: KleinPanel, data: bytes, name: str = "photo.png") -> None:
@@ -53,6 +61,21 @@ async def test_model_picker_says_model_and_price_from_the_registry(panel: KleinP
     with pytest.raises(InvalidRequestError, match="model must be one of"):
         panel.klein_model = "12b"
     assert panel.klein_model == "4b"
+
+
+async def test_a_corrected_price_is_the_one_said(shared: Session) -> None:
+    # Once WaveSpeed's price endpoint answers, the client's price book says the price.
+    client = AsyncKleinClient(FAKE_KEY, "https://api.wavespeed.ai")
+    panel = KleinPanel(client)
+    try:
+        panel.klein_model = "9b"
+        assert panel.model_line == "FLUX.2 [klein] 9B · $0.016 reserved (price unconfirmed)"
+        client.prices.correct("9b", 12)
+        panel.refresh()
+        assert panel.model_line == "FLUX.2 [klein] 9B · $0.012 per image"
+    finally:
+        panel.close()
+        await client.aclose()
 
 
 async def test_files_join_the_tray_in_order_and_size_follows_image_1(panel: KleinPanel) -> None:
@@ -218,3 +241,35 @@ async def test_edit_sends_references_in_order_and_restores_them(
     # Restoring a plain image puts generate mode back (the tray stays as it was).
     panel.restore(first.task_id)
     assert panel.mode == "generate"
+
+
+async def test_edit_of_a_file_and_a_history_image(panel: KleinPanel, emulator: Emulator) -> None:
+    click(panel, "generate", prompt="a red fox", width=768, height=512, seed=7)
+    (task,) = panel.tasks
+    first = await task
+    assert first is not None
+    drop(panel, png(640, 480, (20, 90, 200)), "sofa.png")
+    click(panel, "edit_this", id=first.task_id)
+    assert [r["label"] for r in panel.references] == ["sofa.png", "image #1"]
+    assert (panel.width, panel.height) == (640, 480)
+    assert panel.model_line.startswith("FLUX.2 [klein] 4B edit")
+    click(panel, "generate", prompt="put the fox from image 2 on the sofa in image 1", seed=5)
+    (task,) = panel.tasks
+    edit = await task
+    assert edit is not None, panel.status
+    assert edit.model == "4b-edit"
+    assert len(edit.images) == len(edit.references) == 2
+    assert edit.request.width is None  # "as reference": the image keeps image 1's size
+    assert image_size(edit.image) == (640, 480)
+    assert emulator.count("POST", UPLOADS) == 2  # each image once
+    assert emulator.count("POST", EDIT_4B) == 1
+    assert panel.history[0].size == (640, 480)
+    assert panel.status.startswith("Done in "), panel.status
+    # The same edit again (fixed seed): nothing uploaded again, and it is free.
+    click(panel, "generate", prompt="put the fox from image 2 on the sofa in image 1", seed=5)
+    (task,) = panel.tasks
+    again = await task
+    assert again is not None
+    assert again.from_gallery
+    assert emulator.count("POST", UPLOADS) == 2
+    assert emulator.count("POST", EDIT_4B) == 1
