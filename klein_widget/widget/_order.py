@@ -29,10 +29,10 @@ from klein_widget.client._run import ProgressCallback
 from klein_widget.ui._text import prices_are_simulated
 from klein_widget.widget._tray import TrayItem
 
-__all__ = ["MODES", "WEIGHTS", "PanelOrder", "model_choices", "model_line"]
+__all__ = ["PANEL_MODES", "WEIGHTS", "PanelOrder", "model_choices", "model_line"]
 
 Mode = Literal["generate", "edit"]
-MODES: tuple[Mode, ...] = ("generate", "edit")
+PANEL_MODES: tuple[Mode, ...] = ("generate", "edit")
 # The picker offers the weights that both generate and edit (the LoRA endpoint is another door).
 WEIGHTS: tuple[str, ...] = tuple(m.name for m in MODELS if m.task == "text-to-image")
 

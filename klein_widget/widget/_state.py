@@ -39,7 +39,7 @@ from klein_widget.client._models import (
 )
 from klein_widget.ui._sizes import ASPECT_PRESETS, check_settings, size_for_aspect, snap_side
 from klein_widget.widget._fallback import fallback_html
-from klein_widget.widget._order import MODES, canonical_weights, model_choices
+from klein_widget.widget._order import PANEL_MODES, canonical_weights, model_choices
 from klein_widget.widget._tray import MAX_REFERENCE_BYTES
 
 __all__ = ["PanelState", "Setting", "Weights"]
@@ -144,7 +144,7 @@ class PanelState(anywidget.AnyWidget):
     # The family (issue 24): the model picker, the mode and the reference tray.
     klein_model = Weights("4b", help="The model's weights: '4b' or '9b'.").tag(sync=True)
     models = List(Dict(), model_choices(), help="The picker's options.").tag(sync=True)
-    mode = Enum(MODES, "generate", help="'generate', or 'edit' the references.").tag(sync=True)
+    mode = Enum(PANEL_MODES, "generate", help="'generate' or 'edit'.").tag(sync=True)
     model_line = Unicode("", help="The model and its price, in words.").tag(sync=True)
     references = List(Dict(), help="The reference tray, image 1 first.").tag(sync=True)
     size_as_reference = Bool(
