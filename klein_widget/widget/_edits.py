@@ -17,8 +17,10 @@ Example:
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from klein_widget.client._models import RANDOM_SEED
 from klein_widget.ui._sizes import snap_side
 from klein_widget.widget._order import PanelOrder, canonical_weights, model_line
 from klein_widget.widget._tray import ReferenceTray, TrayItem
@@ -160,6 +162,26 @@ class EditControls:
             self._made_from.move_to_end(task_id)
             while len(self._made_from) > REMEMBERED:
                 self._made_from.popitem(last=False)
+
+    def load(self, params: Mapping[str, Any]) -> None:
+        """Put an image's parameters (``klein_widget.load_params(path)``: prompt, size,
+        seed, model and, for an edit, its ``images``) into the panel."""
+        p, images = self._panel, [str(i) for i in params.get("images") or ()]
+        width, height = params.get("width"), params.get("height")
+        with p.hold_trait_notifications():
+            p.prompt = str(params.get("prompt", ""))
+            p.seed = params.get("seed", RANDOM_SEED)
+            p.klein_model = canonical_weights(params.get("model") or "4b")
+            p.mode = "edit" if images else "generate"
+            p.size_as_reference = bool(images) and width is None
+        if images:
+            self.tray.clear()
+            for n, url in enumerate(images, 1):
+                self.tray.add_url(url, label=f"reference {n}")
+            self._note(f"Loaded an edit of {len(self.tray)} reference(s).", "ok")
+        if width is not None and height is not None:
+            p.width, p.height = width, height
+        self.sync()
 
     def restore(self, entry: HistoryEntry) -> bool:
         """Put back the mode, model and references ``entry`` was made with; True for an

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from traitlets import observe
@@ -218,6 +219,11 @@ class KleinPanel(PanelResults, PanelState):
             "info",
         )
         self.refresh()
+
+    def load(self, params: Mapping[str, Any]) -> None:
+        """Set the panel from an image's parameters, e.g. ``panel.load(klein_widget.
+        load_params("fox.png"))``: an edit comes back in edit mode, with its references."""
+        self.edits.load(params)
 
     def close(self) -> None:
         """Stop every task, unsubscribe, and close the widget."""

@@ -4,9 +4,9 @@ then holds images to edit).
 
 The user picks 9B (the header names it with its price from the registry), presses "Edit
 this" on a history image, adds a file with the button, drops a file that is no image,
-pastes an image, offers a fifth, removes one by keyboard, and (with the family client
-merged) makes an edit whose image keeps image 1's size. Screenshots: the model picker,
-edit mode with two references.
+pastes an image, offers a fifth, removes one by keyboard, and makes an edit whose image
+keeps image 1's size. Screenshots: the model picker, edit mode with two references, the
+edit made.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from .panel_steps import panel_screenshot
+from .panel_steps import panel_screenshot, wait_image
 
+EDIT_SIZE = (768, 512)  # the edit's: image 1's (history image #1, panel_steps.FIRST)
 ADD_FILE_JS = """(el, [how, name, type, bytes]) => {
   const data = new DataTransfer();
   data.items.add(new File([new Uint8Array(bytes)], name, { type }));
@@ -120,3 +121,19 @@ def drive_family(page: Any, panel: Any, shots: Path) -> None:
     for left in (2, 1):  # each click waits for the tray it changed
         panel.get_by_role("button", name=re.compile(r"^Remove image 2: ")).click()
         expect(refs).to_have_count(left)
+
+    # The edit itself: image 1 (history image #1, 768x512) is uploaded and the new image
+    # keeps its size (none is sent); its job names the model.
+    panel.get_by_label("Prompt", exact=True).fill("make it night")
+    panel.get_by_label("Seed", exact=True).fill("77")
+    panel.get_by_role("button", name="Edit", exact=True).click()
+    width, height = EDIT_SIZE
+    expect(panel.locator(".kp-caption")).to_contain_text(
+        f"seed 77 · {width}×{height}", timeout=30_000
+    )
+    wait_image(panel, width, height)
+    expect(panel.locator(".klein-ok").first).to_contain_text("Done in")
+    expect(panel.locator(".kp-history .klein-thumb").first).to_have_attribute(
+        "aria-label", re.compile(rf"^Restore image #\d+: make it night, {width}×{height}, seed 77")
+    )
+    panel_screenshot(page, panel, shots / "family-edit-made.png")

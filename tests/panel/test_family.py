@@ -16,6 +16,7 @@ from PIL import Image
 import klein_widget.widget
 from klein_widget import AsyncKleinClient, InvalidRequestError, Session
 from klein_widget.client._family import MAX_REFERENCES, resolve_model
+from klein_widget.client._params import call_params
 from klein_widget.emulator import Emulator
 from klein_widget.widget._edits import EMPTY_TRAY
 from klein_widget.widget._widget import KleinPanel
@@ -273,3 +274,38 @@ async def test_edit_of_a_file_and_a_history_image(panel: KleinPanel, emulator: E
     assert again.from_gallery
     assert emulator.count("POST", UPLOADS) == 2
     assert emulator.count("POST", EDIT_4B) == 1
+
+
+async def test_load_of_an_edit_restores_it(panel: KleinPanel) -> None:
+    click(panel, "generate", prompt="a red fox", width=768, height=512, seed=7)
+    (task,) = panel.tasks
+    first = await task
+    assert first is not None
+    url = first.prediction.outputs[0]
+    panel.edits.tray.add_url(url, label="the fox")
+    panel.mode, panel.klein_model = "edit", "9b"
+    click(panel, "generate", prompt="make it night", seed=11)
+    (task,) = panel.tasks
+    edit = await task
+    assert edit is not None
+    params = call_params(edit.request)  # what load_params gives for an edit's file
+    other = KleinPanel()
+    try:
+        other.load(params)
+        assert (other.mode, other.klein_model, other.prompt, other.seed) == (
+            "edit",
+            "9b",
+            "make it night",
+            11,
+        )
+        assert [item.image() for item in other.edits.tray.items] == [url]
+        assert other.size_as_reference
+        other.load(call_params(first.request))  # the fox: a plain image
+        assert (other.mode, other.klein_model, other.width, other.height) == (
+            "generate",
+            "4b",
+            768,
+            512,
+        )
+    finally:
+        other.close()
