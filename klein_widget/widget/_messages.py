@@ -35,9 +35,14 @@ _FIELDS = ("prompt", "width", "height", "seed", "fresh", "klein_model", "mode")
 
 def generate_from(panel: KleinPanel, content: dict[str, Any]) -> None:
     """Generate with the values the page sent along (its state updates may lag behind)."""
+    # An edit "as reference" has the size Python set from image 1: a page that has not
+    # heard it yet must not turn it into a size of its own.
+    as_reference = content.get("mode", panel.mode) == "edit" and panel.size_as_reference
     try:
         with panel.hold_trait_notifications():
             for name in _FIELDS:
+                if as_reference and name in ("width", "height"):
+                    continue
                 if name in content:
                     setattr(panel, name, content[name])
     except InvalidRequestError as error:

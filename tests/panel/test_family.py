@@ -92,6 +92,9 @@ async def test_files_join_the_tray_in_order_and_size_follows_image_1(panel: Klei
     assert (panel.width, panel.height) == (1008, 704)
     assert panel.size_as_reference
     assert not panel.edits.order().sized
+    # A click from a page that has not heard image 1's size yet keeps it.
+    click(panel, "generate", prompt="", width=1024, height=1024, mode="edit")
+    assert (panel.width, panel.height, panel.size_as_reference) == (1008, 704, True)
     # Moving a slider sends that size; "Use image 1's size" goes back.
     panel.width = 768
     assert not panel.size_as_reference
