@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
 import threading
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
 from klein_widget.widget._times import GenerationTimes
 
-__all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory"]
+__all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory", "pixel_size"]
 
 LIMIT = 32  # entries kept (thumbnails about 3 KB each)
 FULL_IMAGES = 6  # newest entries whose full image stays in memory
@@ -57,6 +58,26 @@ def _prepare(chunk: list[tuple[int, Source]]) -> list[Prepared]:
             continue
         made.append((number, generation, _thumb(generation.image, generation.nsfw)))
     return made
+
+
+def pixel_size(data: bytes) -> tuple[int, int] | None:
+    """The pixel size read from image bytes' header, or None if they are no image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            return int(width), int(height)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
+def request_size(generation: Generation) -> tuple[int, int]:
+    """The size asked for; an edit that sent none has its first reference's (the image's)."""
+    r = generation.request
+    if r.width is not None and r.height is not None:
+        return r.width, r.height
+    return pixel_size(generation.image) or (0, 0)
 
 
 def _thumb(image: bytes, nsfw: bool) -> bytes:
@@ -84,6 +105,7 @@ class HistoryEntry:
     generation: Generation | None = field(repr=False)
     alt: str = ""  # `klein_widget.ui._figure.alt_text`
     made_with: dict[str, Any] = field(default_factory=dict, repr=False)  # Generation.params
+    size: tuple[int, int] = (0, 0)  # the image's (an edit may have sent none)
 
     def params(self) -> dict[str, Any]:
         """The parameters embedded in its image (`Generation.params`)."""
@@ -107,11 +129,12 @@ class HistoryEntry:
             "id": self.task_id,
             "number": self.number,
             "prompt": r.prompt,
-            "width": r.width,
-            "height": r.height,
+            "width": self.size[0],
+            "height": self.size[1],
             "seed": r.seed,
             "nsfw": self.nsfw,
             "alt": self.alt,
+            "edit": r.is_edit,
         }
 
 
@@ -171,6 +194,7 @@ class PanelHistory:
             generation=generation,
             alt=generation_alt(generation, base_url),
             made_with=generation.params(),
+            size=request_size(generation),
         )
 
     def sources(self, gallery: Gallery | None, *, recent: list[Generation]) -> list[Source]:

@@ -22,6 +22,7 @@ from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import Progress
+from klein_widget.widget._order import PanelOrder
 from klein_widget.widget._status import PanelJob
 
 TICK = 0.25  # seconds between live updates of the elapsed time
@@ -88,12 +89,19 @@ class Jobs:
         return len(self.active) >= self.limit
 
     def start(
-        self, request: GenerationRequest, client: AsyncKleinClient, *, fresh: bool = False
+        self,
+        request: GenerationRequest,
+        client: AsyncKleinClient,
+        *,
+        fresh: bool = False,
+        order: PanelOrder | None = None,
     ) -> asyncio.Task[Generation | None] | None:
         """Start generating ``request`` (its seed is drawn here if -1, so it is known at
-        once); None if there is no running loop. ``fresh`` skips the gallery."""
+        once) with ``order``'s model (and references: an edit); None if there is no
+        running loop. ``fresh`` skips the gallery."""
         concrete = request.with_concrete_seed()
         job = PanelJob(self._count + 1, concrete, request, self._expected(concrete))
+        job.order = order or PanelOrder()
         job.task = spawn(self._run(job, client, fresh))
         if job.task is None:
             return None
@@ -137,7 +145,7 @@ class Jobs:
                 self._on_change()
 
         try:
-            generation = await client.generate(job.request, on_progress=on_progress, fresh=fresh)
+            generation = await job.order.run(client, job.request, on_progress, fresh)
         except Exception as error:
             _log.debug("generation #%d failed", job.number, exc_info=True)
             self._on_failed(job, error)

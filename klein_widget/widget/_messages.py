@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from klein_widget.client._exceptions import InvalidRequestError
@@ -30,14 +30,19 @@ if TYPE_CHECKING:
 
 __all__ = ["handle_message"]
 
-_FIELDS = ("prompt", "width", "height", "seed", "fresh")
+_FIELDS = ("prompt", "width", "height", "seed", "fresh", "klein_model", "mode")
 
 
 def generate_from(panel: KleinPanel, content: dict[str, Any]) -> None:
     """Generate with the values the page sent along (its state updates may lag behind)."""
+    # An edit "as reference" has the size Python set from image 1: a page that has not
+    # heard it yet must not turn it into a size of its own.
+    as_reference = content.get("mode", panel.mode) == "edit" and panel.size_as_reference
     try:
         with panel.hold_trait_notifications():
             for name in _FIELDS:
+                if as_reference and name in ("width", "height"):
+                    continue
                 if name in content:
                     setattr(panel, name, content[name])
     except InvalidRequestError as error:
@@ -47,16 +52,37 @@ def generate_from(panel: KleinPanel, content: dict[str, Any]) -> None:
     panel.generate()
 
 
-def handle_message(panel: KleinPanel, content: Any) -> None:
-    """Do what the front end asked, on the panel's loop; unknown messages are ignored."""
+def add_reference(panel: KleinPanel, content: dict[str, Any], buffers: list[bytes]) -> None:
+    """An image from the page (a file, a drop, a paste): its bytes are the one buffer."""
+    name = str(content.get("name", ""))[:200]
+    if len(buffers) != 1:
+        panel.edits.refuse(f"{name or 'The image'} did not arrive: add it again.")
+        return
+    panel.edits.add_bytes(buffers[0], name)
+
+
+def hello(panel: KleinPanel) -> None:
+    """A view opened: it gets every thumbnail (the history's and the tray's)."""
+    panel.shower.send_thumbnails()
+    panel.edits.send_thumbnails()
+
+
+def _step(content: dict[str, Any]) -> int:
+    return -1 if content.get("by") == -1 else 1
+
+
+def handle_message(panel: KleinPanel, content: Any, buffers: Sequence[Any] = ()) -> None:
+    """Do what the front end asked, on the panel's loop; unknown messages are ignored.
+    ``buffers``: an ``add_reference``'s image bytes (the only message that has any)."""
     home = panel.home_loop
+    data = [bytes(b) for b in buffers or ()]  # the comm may reuse its memoryviews
     if home is not None and not home.is_closed() and running_loop() is not home:
-        home.call_soon_threadsafe(_handle, panel, content)
+        home.call_soon_threadsafe(_handle, panel, content, data)
     else:
-        _handle(panel, content)
+        _handle(panel, content, data)
 
 
-def _handle(panel: KleinPanel, content: Any) -> None:
+def _handle(panel: KleinPanel, content: Any, buffers: list[bytes]) -> None:
     if not isinstance(content, dict):
         return
     # Every message is answered at once: a page that hears nothing back within a few
@@ -73,7 +99,12 @@ def _handle(panel: KleinPanel, content: Any) -> None:
         "random_seed": lambda: setattr(panel, "seed", RANDOM_SEED),
         "reuse_seed": panel.reuse_seed,
         "restore": lambda: panel.restore(str(content.get("id", ""))),
-        "hello": panel.shower.send_thumbnails,
+        "hello": lambda: hello(panel),
+        "add_reference": lambda: add_reference(panel, content, buffers),
+        "edit_this": lambda: panel.edits.add_entry(str(content.get("id", ""))),
+        "remove_reference": lambda: panel.edits.remove(str(content.get("key", ""))),
+        "move_reference": lambda: panel.edits.move(str(content.get("key", "")), _step(content)),
+        "size_reference": panel.edits.as_reference,
         "want": lambda: panel.shower.transfer.want(str(content.get("key", ""))),
     }
     if kind == "preset" and content.get("name") in ASPECT_PRESETS:

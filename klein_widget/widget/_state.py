@@ -25,13 +25,24 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-from traitlets import Bool, Bytes, Dict, Int, List, TraitType, Unicode, observe
+from traitlets import Bool, Bytes, Dict, Enum, Int, List, TraitType, Unicode, observe
 
-from klein_widget.client._models import MAX_SEED, MAX_SIDE, MIN_SIDE, RANDOM_SEED, SIDE_STEP
+from klein_widget.client._family import MAX_REFERENCES
+from klein_widget.client._ledger import money
+from klein_widget.client._models import (
+    MAX_SEED,
+    MAX_SIDE,
+    MIN_SIDE,
+    PRICE_PER_ENHANCE_MILLS,
+    RANDOM_SEED,
+    SIDE_STEP,
+)
 from klein_widget.ui._sizes import ASPECT_PRESETS, check_settings, size_for_aspect, snap_side
 from klein_widget.widget._fallback import fallback_html
+from klein_widget.widget._order import PANEL_MODES, canonical_weights, model_choices
+from klein_widget.widget._tray import MAX_REFERENCE_BYTES
 
-__all__ = ["PanelState", "Setting"]
+__all__ = ["PanelState", "Setting", "Weights"]
 
 _HERE = Path(__file__).parent
 LIVE_VIEW_TEXT = "KleinPanel: the live panel shows here when its cell runs with a kernel."
@@ -50,6 +61,23 @@ class Setting(TraitType[int, int]):
     def validate(self, obj: Any, value: Any) -> int:
         check_settings(**{str(self.name): value})  # raises InvalidRequestError, as a request
         return value if self.name == "seed" else snap_side(value)
+
+
+class Weights(TraitType[str, str]):
+    """The picker's model: any name of the 4B or 9B weights, kept as ``"4b"``/``"9b"``
+    (`klein_widget.client._family.resolve_model` refuses unknown names, as a request).
+
+    Example:
+        >>> panel.klein_model = "wavespeed-ai/flux-2-klein-9b/text-to-image"  # doctest: +SKIP
+        >>> panel.klein_model  # doctest: +SKIP
+        '9b'
+    """
+
+    default_value = "4b"
+    info_text = "a model name of the family: '4b' or '9b'"
+
+    def validate(self, obj: Any, value: Any) -> str:
+        return canonical_weights(value)
 
 
 class PanelState(anywidget.AnyWidget):
@@ -79,6 +107,8 @@ class PanelState(anywidget.AnyWidget):
             "step": SIDE_STEP,
             "min_seed": RANDOM_SEED,
             "max_seed": MAX_SEED,
+            "max_references": MAX_REFERENCES,
+            "max_reference_bytes": MAX_REFERENCE_BYTES,
         },
         help="The model's bounds, for the front end's inputs.",
     ).tag(sync=True)
@@ -107,6 +137,21 @@ class PanelState(anywidget.AnyWidget):
     connection = Unicode("", help="Where images come from.").tag(sync=True)
     spend_line = Unicode("", help="What was spent (and saved).").tag(sync=True)
     key_missing = Bool(False).tag(sync=True)
+    prices = Dict(
+        {"enhance": money(PRICE_PER_ENHANCE_MILLS / 1000)},
+        help="Prices the page names, from Python (the page holds none of its own).",
+    ).tag(sync=True)
+    # The family (issue 24): the model picker, the mode and the reference tray.
+    klein_model = Weights("4b", help="The model's weights: '4b' or '9b'.").tag(sync=True)
+    models = List(Dict(), model_choices(), help="The picker's options.").tag(sync=True)
+    mode = Enum(PANEL_MODES, "generate", help="'generate' or 'edit'.").tag(sync=True)
+    model_line = Unicode("", help="The model and its price, in words.").tag(sync=True)
+    references = List(Dict(), help="The reference tray, image 1 first.").tag(sync=True)
+    size_as_reference = Bool(
+        True, help="An edit keeps image 1's size (none is sent); False: the sliders' size."
+    ).tag(sync=True)
+    tray_note = Unicode("", help="What the tray last did or refused.").tag(sync=True)
+    tray_kind = Unicode("muted").tag(sync=True)
 
     def apply_preset(self, name: str) -> None:
         """Set the size to the aspect ``name`` (e.g. ``"16:9"``), keeping the longer side."""

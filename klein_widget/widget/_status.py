@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 from klein_widget.client._config import DEFAULT_BASE_URL
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Spend
-from klein_widget.client._models import PRICE_PER_IMAGE, GenerationRequest
+from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import Progress, Stage
 from klein_widget.ui._text import budget_left_text, price_text, progress_text
+from klein_widget.widget._order import PanelOrder
 
 Kind = Literal["info", "busy", "ok", "warn", "error", "muted"]
 
@@ -60,6 +61,7 @@ class PanelJob:
     progress: Progress | None = None
     task: asyncio.Task[Generation | None] | None = None
     detached: bool = False  # the user stopped waiting; the image still lands in history
+    order: PanelOrder = dataclasses.field(default_factory=PanelOrder)  # model, references
 
     @property
     def accepted(self) -> bool:
@@ -101,6 +103,7 @@ class PanelJob:
             "expected": self.expected,
             "seed": self.request.seed,
             "budget": self.budget(),
+            "model": self.order.label,
             "text": self.line(),
         }
 
@@ -164,7 +167,8 @@ def cancelled_text(job: PanelJob, *, base_url: str) -> str:
         )
     return (
         f"Stopped waiting for the image with seed {seed}; WaveSpeed already accepted it, so it "
-        f"bills it ({price_text(PRICE_PER_IMAGE, base_url)}) and it still arrives in your history."
+        f"bills it ({price_text(job.order.model.reserve_mills / 1000, base_url)}) and it still "
+        "arrives in your history."
     )
 
 

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from traitlets import observe
@@ -29,20 +30,23 @@ from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
-from klein_widget.ui._text import done_text, error_text, short_error_text
+from klein_widget.ui._text import error_text
+from klein_widget.widget._edits import EditControls
 from klein_widget.widget._enhance import Enhancer
 from klein_widget.widget._history import HistoryEntry, PanelHistory
 from klein_widget.widget._jobs import NO_LOOP, Jobs, running_loop
 from klein_widget.widget._messages import handle_message
+from klein_widget.widget._order import PanelOrder
+from klein_widget.widget._results import PanelResults
 from klein_widget.widget._show import Shower
 from klein_widget.widget._state import PanelState
-from klein_widget.widget._status import Kind, PanelJob, PanelStatusLine, cancelled_text
+from klein_widget.widget._status import Kind, PanelStatusLine, cancelled_text
 from klein_widget.widget._times import GenerationTimes
 
 __all__ = ["MAX_IN_FLIGHT", "KleinPanel", "panel"]
 
 
-class KleinPanel(PanelState):
+class KleinPanel(PanelResults, PanelState):
     """The interactive image panel.
 
     ``client`` defaults to the session's shared async client
@@ -81,7 +85,8 @@ class KleinPanel(PanelState):
         )
         self.enhancer = Enhancer(self, lambda: self.client, on_change=self.refresh)
         self.shower = Shower(self)
-        self._retry: GenerationRequest | None = None
+        self._retry: tuple[GenerationRequest, PanelOrder] | None = None
+        self.edits = EditControls(self)  # the model picker, the mode, the reference tray
         self._history = PanelHistory()
         # Filled from the gallery (else the session's images) a few at a time on the
         # kernel's loop, so the panel shows at once; this task (None: done) says when.
@@ -94,10 +99,10 @@ class KleinPanel(PanelState):
             times=self.times,
             on_done=lambda _entries: self.shower.sync_items(),
         )
-        self.on_msg(lambda _w, content, _b: handle_message(self, content))
+        self.on_msg(lambda _w, content, buffers: handle_message(self, content, buffers))
         self._unsubscribe = session().subscribe(self._on_session_image)
         self._unwatch = session().watch(self.refresh)  # set_api_key() elsewhere: redraw
-        self.refresh()
+        self.edits.sync()  # also refreshes
 
     # --- Python-level access -------------------------------------------------------------
 
@@ -131,11 +136,12 @@ class KleinPanel(PanelState):
     # --- actions -------------------------------------------------------------------------
 
     def generate(
-        self, request: GenerationRequest | None = None
+        self, request: GenerationRequest | None = None, order: PanelOrder | None = None
     ) -> asyncio.Task[Generation | None] | None:
-        """Start one generation (from the fields unless ``request`` is given); returns its
-        task, or None if nothing could be sent (the status says why). The task's result
-        is the `Generation`, or None if it failed (the status says why)."""
+        """Start one generation, or an edit in edit mode (from the fields, the model
+        picker and the tray unless ``request``/``order`` are given); returns its task, or
+        None if nothing could be sent (the status says why). The task's result is the
+        `Generation`, or None if it failed (the status says why)."""
         client = self.client
         try:
             request = request or GenerationRequest(self.prompt, self.width, self.height, self.seed)
@@ -143,6 +149,7 @@ class KleinPanel(PanelState):
             refusal = error_text(error)
         else:
             refusal = error_text(missing_key_error()) if client.key_missing else ""
+        refusal = refusal or ("" if order is not None else self.edits.refusal())
         if self.jobs.full:
             refusal = (
                 f"{MAX_IN_FLIGHT} images are already in flight, the most at once: wait for "
@@ -155,14 +162,14 @@ class KleinPanel(PanelState):
             self.status_line.clear()  # a new batch: past outcomes go
         self.can_retry, self._retry = False, None
         self._loop = self._loop or running_loop()
-        task = self.jobs.start(request, client, fresh=self.fresh)
+        task = self.jobs.start(request, client, fresh=self.fresh, order=order or self.edits.order())
         if task is None:
             self._refuse(NO_LOOP)
         return task
 
     def retry(self) -> asyncio.Task[Generation | None] | None:
         """Send again the request that failed last (its seed as the user set it)."""
-        return self.generate(self._retry) if self._retry is not None else None
+        return self.generate(*self._retry) if self._retry is not None else None
 
     def cancel(self, number: int | None = None) -> int:
         """Stop waiting for job ``number`` (default: the newest); returns how many jobs
@@ -199,16 +206,24 @@ class KleinPanel(PanelState):
                 return
             entry = found
         r = entry.request
-        width, height = r.width or self.width, r.height or self.height  # an edit: kept
-        self.prompt, self.width, self.height, self.seed = r.prompt, width, height, r.seed
+        edit = self.edits.restore(entry)  # mode, model and references
+        self.prompt, self.seed = r.prompt, r.seed
+        if not (edit and self.size_as_reference) and entry.size[0]:
+            self.width, self.height = entry.size
         note = self.shower.show_entry(entry)
+        w, h = entry.size
         self.seed_restored = True
         self.status_line.set(
-            f"Restored image #{entry.number}{note} ({r.width}\u00d7{r.height}): seed {r.seed} "
+            f"Restored image #{entry.number}{note} ({w}\u00d7{h}): seed {r.seed} "
             "is now fixed, so Generate repeats it; Back to random for new ones.",
             "info",
         )
         self.refresh()
+
+    def load(self, params: Mapping[str, Any]) -> None:
+        """Set the panel from an image's parameters, e.g. ``panel.load(klein_widget.
+        load_params("fox.png"))``: an edit comes back in edit mode, with its references."""
+        self.edits.load(params)
 
     def close(self) -> None:
         """Stop every task, unsubscribe, and close the widget."""
@@ -222,52 +237,6 @@ class KleinPanel(PanelState):
                 self.enhancer.task.cancel()
         super().close()
 
-    # --- results ---------------------------------------------------------------------------
-
-    def _done(self, job: PanelJob, generation: Generation, client: AsyncKleinClient) -> None:
-        entry = self._add(generation, client.base_url)
-        self.shower.sent_thumbnail(entry)
-        if job.detached:  # the user stopped waiting: it joins the history quietly
-            self.status_line.add(
-                f"Image #{entry.number} (seed {generation.seed}) arrived: it is in the history.",
-                "muted",
-            )
-            return
-        self.last = generation
-        done = done_text(generation, base_url=client.base_url)
-        self.shower.show_entry(entry, generation, done=done)
-        self.status_line.add(done, "ok", f"#{entry.number}")
-
-    def _failed(self, job: PanelJob, error: Exception) -> None:
-        if job.detached:
-            return
-        text = short_error_text(error)
-        if job.asked.seed == RANDOM_SEED:  # Retry draws a new seed: nothing to change
-            text = text.replace(": Retry, or change the seed.", ": Retry (with a new random seed).")
-        self.status_line.add(text, "error", f"seed {job.request.seed}")
-        self._retry, self.can_retry = job.asked, True
-        self.image_stale = bool(self.image)
-
-    def _on_session_image(self, generation: Generation) -> None:
-        # Called by whoever made the image (%klein, another panel), maybe on another thread.
-        loop = self._loop
-        if loop is None or loop.is_closed() or running_loop() is loop:
-            self._add_external(generation)
-        else:
-            loop.call_soon_threadsafe(self._add_external, generation)
-
-    def _add(self, generation: Generation, base_url: str) -> HistoryEntry:
-        """Add to the history; a new image also teaches how long images take (once,
-        whether it comes from this panel or from elsewhere in the session)."""
-        if self._history.find(generation.task_id) is None:
-            self.times.learn_from(generation)
-        return self._history.add(generation, base_url=base_url)
-
-    def _add_external(self, generation: Generation) -> None:
-        entry = self._add(generation, session().base_url)
-        self.shower.sent_thumbnail(entry)
-        self.refresh()
-
     # --- status ----------------------------------------------------------------------------
 
     def _refuse(self, text: str, kind: Kind = "error") -> None:
@@ -275,10 +244,14 @@ class KleinPanel(PanelState):
         self.status_line.add(text, kind)
         self.refresh()
 
-    @observe("prompt", "width", "height", "seed")
+    @observe("prompt", "width", "height", "seed", "mode", "klein_model")
     def _input_changed(self, change: dict[str, Any]) -> None:
-        if not hasattr(self, "status_line"):
+        if not hasattr(self, "edits"):
             return
+        if change["name"] in ("mode", "klein_model"):
+            self.edits.sync()  # image 1's size in edit mode; the model line
+        elif change["name"] in ("width", "height") and self.mode == "edit":
+            self.size_as_reference = self.size_as_reference and self.edits.sizing
         if not self.jobs.active and any(o.kind == "error" for o in self.status_line.outcomes):
             self.status_line.clear_errors()  # a stale note about the old input goes
             self.refresh()
@@ -288,6 +261,7 @@ class KleinPanel(PanelState):
         if not hasattr(self, "jobs"):
             return
         self.shower.redraw_frame(self._client)  # also sets key_missing
+        self.edits.draw_model()  # "simulated" follows the client's URL
         active = self.jobs.active
         self.status, self.status_lines = self.status_line.render(
             active, limit=MAX_IN_FLIGHT, has_key=not self.key_missing

@@ -105,9 +105,9 @@ function render({ model, el }) {
   // ANSWER_WITHIN ms means the kernel is busy or gone: the panel says so (see markLost).
   let answerTimer = null;
   let lost = "";
-  const send = (type, extra = {}) => {
+  const send = (type, extra = {}, buffers = undefined) => {
     try {
-      model.send({ type, ...extra });
+      model.send({ type, ...extra }, undefined, buffers);
     } catch (error) { // Jupyter: "Cannot send" once the comm's kernel restarted or died
       commGone = true;
       markLost(lostText(frontEnd(el)));
@@ -122,14 +122,17 @@ function render({ model, el }) {
   const values = () => ({
     prompt: model.get("prompt"), width: model.get("width"), height: model.get("height"),
     seed: model.get("seed"), fresh: model.get("fresh"),
+    klein_model: model.get("klein_model"), mode: model.get("mode"),
   });
   const setTrait = (name, value) => { model.set(name, value); model.save_changes(); };
 
   // --- header --------------------------------------------------------------------------
+  // The model and its price, as Python words them from the registry (no price lives here).
+  const modelName = h("span", { class: "kp-title", text: "FLUX.2 [klein]" });
+  const modelLine = h("span", { class: "kp-muted kp-modelline" });
   const conn = h("span", { class: "kp-conn" });
   const head = h("div", { class: "kp-head" },
-    h("span", { class: "kp-title", text: "FLUX.2 [klein] 4B" }),
-    h("span", { class: "kp-muted", text: "text to image" }), conn);
+    modelName, modelLine, conn);
 
   // --- controls ------------------------------------------------------------------------
   const prompt = h("textarea", {
@@ -140,7 +143,8 @@ function render({ model, el }) {
   const hint = h("div", { id: `${id}-hint`, class: "kp-muted kp-small",
     text: "Ctrl+Enter (⌘+Enter) generates · Esc cancels the newest job" });
   const enhance = h("button", { type: "button", class: "kp-btn", onclick: () => send("enhance"),
-    title: "Rewrite the prompt with WaveSpeed's prompt optimizer ($0.001)" }, "Enhance prompt");
+    title: `Rewrite the prompt with WaveSpeed's prompt optimizer (${model.get("prices").enhance || "paid"})` },
+  "Enhance prompt");
   const undo = h("button", { type: "button", class: "kp-btn", onclick: () => send("undo") }, "Undo");
   const enhanceNote = h("div", { class: "kp-note kp-small", "aria-live": "polite" });
 
@@ -158,6 +162,7 @@ function render({ model, el }) {
   // the page sees them (capture), so the panel listens there first, for its sliders only.
   function sliderKey(event) {
     const input = event.composedPath()[0];
+    if (input?.type === "radio" && root.contains(input)) { radioKey(event, input); return; }
     if (input !== widthSlider.input && input !== heightSlider.input) return;
     const lo = Number(input.min), hi = Number(input.max), step = Number(input.step) || 1;
     let value = null;
@@ -171,6 +176,18 @@ function render({ model, el }) {
     if (value === Number(input.value)) return;
     input.value = String(value);
     input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  // The same for the panel's radio groups (model, mode): arrows choose, as in any page.
+  function radioKey(event, input) {
+    const by = { ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1 }[event.key];
+    if (!by || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const group = [...root.querySelectorAll(`input[type=radio][name="${input.name}"]`)];
+    const next = group[(group.indexOf(input) + by + group.length) % group.length];
+    next.checked = true;
+    next.focus();
+    next.dispatchEvent(new Event("change", { bubbles: true }));
   }
   window.addEventListener("keydown", sliderKey, true);
   cleanups.push(() => window.removeEventListener("keydown", sliderKey, true));
@@ -246,11 +263,143 @@ function render({ model, el }) {
   }
   const stageAnnouncer = h("div", { class: "kp-offscreen", "aria-live": "polite" });
 
+  // --- model, mode and the reference tray (issue 24) ------------------------------------
+  // Native radio groups in fieldsets (arrows move within a group, Tab leaves it).
+  function radios(name, legend, options, trait) {
+    const group = h("fieldset", { class: "kp-choice" }, h("legend", { text: legend }));
+    const inputs = options.map(([value, label]) => {
+      const input = h("input", { type: "radio", name: `${id}-${name}`, id: `${id}-${name}-${value}`,
+        value, onchange: () => { if (input.checked) setTrait(trait, value); } });
+      group.append(h("span", { class: "kp-radio" }, input,
+        h("label", { for: `${id}-${name}-${value}`, text: label })));
+      return input;
+    });
+    return { group, inputs };
+  }
+  const modelPick = radios("model", "Model", model.get("models").map((m) => [m.name, m.label]), "klein_model");
+  const modePick = radios("mode", "Mode", [["generate", "Generate"], ["edit", "Edit"]], "mode");
+  const trayList = h("ol", { class: "kp-tray-list", "aria-label": "Reference images, in order" });
+  const trayNote = h("div", { class: "kp-traynote kp-small", "aria-live": "polite", role: "status" });
+  const fileInput = h("input", { type: "file", accept: "image/*", multiple: true, class: "kp-offscreen",
+    "aria-label": "Reference image files",
+    tabindex: -1, "aria-hidden": "true" });
+  fileInput.addEventListener("change", () => { addFiles([...fileInput.files], "file"); fileInput.value = ""; });
+  const addFile = h("button", { type: "button", class: "kp-btn", onclick: () => fileInput.click(),
+    "aria-describedby": `${id}-trayhint` }, "Add images…");
+  const trayHint = h("span", { id: `${id}-trayhint`, class: "kp-small kp-muted" });
+  const tray = h("fieldset", { class: "kp-tray" }, h("legend", { text: "Reference images" }),
+    trayList, h("div", { class: "kp-row" }, addFile, trayHint), fileInput, trayNote);
+  const sizeNote = h("span", { class: "kp-small kp-muted", "aria-live": "polite" });
+  const asReference = h("button", { type: "button", class: "kp-btn", onclick: () => send("size_reference"),
+    title: "Edit at image 1's size: no size is sent" }, "Use image 1's size");
+  const trayThumbs = new Map(); // tray key -> blob URL
+  let trayFocus = null; // after a removal: the key (or "add") whose button takes the focus
+  // Files from the button, a drop or a paste: checked here (kind, count, size) so nothing
+  // is sent that Python would refuse; Python checks again (the bytes decode as an image).
+  function addFiles(files, how) {
+    const limits = model.get("limits");
+    let room = limits.max_references - model.get("references").length;
+    for (const file of files) {
+      const name = how === "paste" ? "" : file.name;
+      const label = name ? `"${name}"` : "The pasted image";
+      if (!file.type.startsWith("image/")) {
+        trayNote.textContent = `${label} is not an image: use a PNG, JPEG or WebP file. Nothing was added.`;
+      } else if (room <= 0) {
+        trayNote.textContent = `The tray holds ${limits.max_references} images at most, so ${label} `
+          + "was not added: remove one first.";
+      } else if (file.size > limits.max_reference_bytes) {
+        trayNote.textContent = `${label} is ${(file.size / 2 ** 20).toFixed(1)} MiB: the panel takes `
+          + `images up to ${Math.floor(limits.max_reference_bytes / 2 ** 20)} MiB.`;
+      } else {
+        room -= 1;
+        file.arrayBuffer().then((buffer) => send("add_reference", { name }, [buffer]));
+        continue;
+      }
+      trayNote.className = "kp-traynote kp-small klein-error";
+    }
+  }
+  tray.addEventListener("dragover", (event) => {
+    if (![...(event.dataTransfer?.types || [])].includes("Files")) return;
+    event.preventDefault();
+    event.stopPropagation();
+    event.dataTransfer.dropEffect = "copy";
+    tray.classList.add("kp-drop");
+  });
+  tray.addEventListener("dragleave", () => tray.classList.remove("kp-drop"));
+  tray.addEventListener("drop", (event) => {
+    tray.classList.remove("kp-drop");
+    if (!event.dataTransfer?.files?.length) return;
+    event.preventDefault();
+    event.stopPropagation();
+    addFiles([...event.dataTransfer.files], "drop");
+  });
+  function drawTray() {
+    const refs = model.get("references");
+    const max = model.get("limits").max_references;
+    const edit = model.get("mode") === "edit";
+    for (const input of modelPick.inputs) input.checked = input.value === model.get("klein_model");
+    for (const input of modePick.inputs) input.checked = input.value === model.get("mode");
+    tray.hidden = !edit;
+    const [name, ...price] = model.get("model_line").split(" · "); // name · price · simulated
+    modelName.textContent = name;
+    modelLine.textContent = price.join(" · ");
+    generate.textContent = edit ? "Edit" : "Generate";
+    hint.textContent = `Ctrl+Enter (⌘+Enter) ${edit ? "edits" : "generates"} · Esc cancels the newest job`;
+    trayHint.textContent = `${refs.length} of ${max} · drop image files here, or paste one (Ctrl+V)`;
+    addFile.disabled = refs.length >= max;
+    trayNote.textContent = model.get("tray_note");
+    trayNote.className = `kp-traynote kp-small klein-${model.get("tray_kind")}`;
+    trayList.replaceChildren(...refs.map((ref, i) => {
+      const size = ref.width ? `${ref.width}×${ref.height}` : "size unknown";
+      const what = `image ${ref.number}: ${ref.label}, ${size}`;
+      const up = h("button", { type: "button", class: "kp-btn kp-x", "aria-label": `Move ${what} earlier`,
+        title: "Move earlier", disabled: i === 0, "data-key": ref.key,
+        onclick: () => send("move_reference", { key: ref.key, by: -1 }) }, "↑");
+      const remove = h("button", { type: "button", class: "kp-btn kp-x kp-remove", "aria-label": `Remove ${what}`,
+        title: "Remove from the tray", "data-key": ref.key,
+        onclick: () => {
+          const next = refs[i + 1] || refs[i - 1];
+          trayFocus = { removed: ref.key, next: next ? next.key : "add" };
+          send("remove_reference", { key: ref.key });
+        } }, "✕");
+      return h("li", { class: "kp-ref" },
+        h("img", { alt: "", src: trayThumbs.get(ref.key) || null, width: 48, height: 48 }),
+        h("span", { class: "kp-small" }, h("b", { text: `image ${ref.number}` }), h("br"),
+          h("span", { text: `${ref.label} · ${size}` })), up, remove);
+    }));
+    // After a removal the focus goes on to the next reference's Remove (else Add images…),
+    // once the redraw is done (a notebook may move a lost focus to its cell meanwhile).
+    if (trayFocus && !refs.some((ref) => ref.key === trayFocus.removed)) {
+      const { next } = trayFocus;
+      trayFocus = null;
+      setTimeout(() => {
+        const target = next === "add" ? addFile : trayList.querySelector(`.kp-remove[data-key="${next}"]`);
+        (target && !target.disabled ? target : addFile).focus();
+      }, 0);
+    }
+    const first = refs[0];
+    const asRef = edit && first && model.get("size_as_reference");
+    sizeNote.textContent = !edit ? "" : !first ? "Edits keep image 1's size unless you set one."
+      : asRef ? `As image 1: ${first.width ? `${first.width}×${first.height}` : "its own size"} (no size is sent).`
+        : `${model.get("width")}×${model.get("height")} is sent (image 1 is `
+          + `${first.width ? `${first.width}×${first.height}` : "of unknown size"}).`;
+    asReference.hidden = !edit || !first || asRef;
+  }
+  // Paste an image anywhere in the panel: into the tray (text pastes as text).
+  function onPaste(event) {
+    const files = [...(event.clipboardData?.files || [])].filter((f) => f.type.startsWith("image/"));
+    if (!files.length) return;
+    event.preventDefault();
+    event.stopPropagation();
+    addFiles(files, "paste");
+  }
+
   const controls = h("div", { class: "kp-controls" },
+    h("div", { class: "kp-row kp-choices" }, modelPick.group, modePick.group),
     h("label", { for: `${id}-prompt`, class: "kp-label", text: "Prompt" }), prompt, hint,
-    h("div", { class: "kp-row" }, enhance, undo), enhanceNote,
+    h("div", { class: "kp-row" }, enhance, undo), enhanceNote, tray,
     h("fieldset", { class: "kp-size" }, h("legend", { text: "Size" }),
-      widthSlider.row, heightSlider.row, h("div", { class: "kp-row" }, swap), presets),
+      widthSlider.row, heightSlider.row, h("div", { class: "kp-row" }, swap, asReference), sizeNote, presets),
     h("div", { class: "kp-seedrow" },
       h("label", { for: `${id}-seed`, class: "kp-label", text: "Seed" }), seedInput, seedMode),
     h("div", { class: "kp-row" }, toRandom, reuse), seedMsg,
@@ -287,6 +436,10 @@ function render({ model, el }) {
     onclick: () => showFlagged(!flaggedShown()) }, "Show / hide");
   nsfwNote.append(nsfwShow);
   const download = h("a", { class: "kp-btn", role: "button" }, "Download");
+  // "Edit this": the image shown goes into the reference tray (by its history entry).
+  const editThis = h("button", { type: "button", class: "kp-btn",
+    onclick: () => send("edit_this", { id: model.get("current_id") }),
+    title: "Add this image to the reference tray and switch to Edit" }, "Edit this");
   const tabs = h("div", { class: "kp-tabs", role: "tablist", "aria-label": "Code for this image" });
   const code = h("pre", { class: "kp-code", id: `${id}-code`, role: "tabpanel", tabindex: 0 });
   const copy = h("button", { type: "button", class: "kp-btn kp-copy",
@@ -295,7 +448,7 @@ function render({ model, el }) {
     h("div", { class: "kp-small kp-muted", text: "Reproduce exactly this image (the key is read from $WAVESPEED_API_KEY):" }),
     h("div", { class: "kp-row kp-tabrow" }, tabs, copy), code);
   const result = h("div", { class: "kp-result" }, nsfwNote, enlarge, staleNote, caption,
-    h("div", { class: "kp-row" }, download), snippetBox);
+    h("div", { class: "kp-row" }, download, editThis), snippetBox);
 
   // --- history -------------------------------------------------------------------------
   const historyHead = h("div", { class: "kp-small kp-muted" });
@@ -312,7 +465,7 @@ function render({ model, el }) {
   // One Tab stop for the whole strip (the image shown, else the newest); arrows move on.
   strip.addEventListener("keydown", (event) => {
     const keys = { ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1 };
-    const buttons = [...strip.querySelectorAll("button")];
+    const buttons = [...strip.querySelectorAll(".klein-thumb")];
     const at = buttons.indexOf(focusedIn(strip));
     if (at < 0) return;
     let to = null;
@@ -322,8 +475,10 @@ function render({ model, el }) {
     if (to === null) return;
     event.preventDefault();
     event.stopPropagation();
-    buttons[at].tabIndex = -1;
-    buttons[to].tabIndex = 0;
+    for (const [button, stop] of [[buttons[at], -1], [buttons[to], 0]]) {
+      button.tabIndex = stop; // its cell's "Edit this" follows it
+      button.parentElement.querySelector(".kp-edit").tabIndex = stop;
+    }
     buttons[to].focus();
   });
   const history = h("section", { class: "kp-history", "aria-label": "History" },
@@ -395,6 +550,9 @@ function render({ model, el }) {
   const lbNext = h("button", { type: "button", class: "kp-btn", "aria-label": "Next image (newer)",
     onclick: () => step(-1) }, "Newer →");
   const lbClose = h("button", { type: "button", class: "kp-btn", onclick: () => closeLightbox() }, "Close");
+  const lbEdit = h("button", { type: "button", class: "kp-btn",
+    onclick: () => { send("edit_this", { id: model.get("current_id") }); closeLightbox(); },
+    "aria-label": "Edit this: add the image to the reference tray" }, "Edit this");
   const lbShow = h("button", { type: "button", class: "kp-btn", "aria-pressed": "false",
     "aria-label": "Show / hide the flagged image", onclick: () => showFlagged(!flaggedShown()) },
   "Show / hide");
@@ -427,11 +585,11 @@ function render({ model, el }) {
       "data-p-suppress-shortcuts": "true",
       onclick: (e) => { if (e.target === lightbox) closeLightbox(); } },
       h("div", { class: "kp-lightbox-inner" }, lbImg, lbText,
-        h("div", { class: "kp-row" }, lbPrev, lbNext, lbShow, lbClose)));
+        h("div", { class: "kp-row" }, lbPrev, lbNext, lbShow, lbEdit, lbClose)));
     lightbox.addEventListener("keydown", (event) => {
       const keys = { Escape: () => closeLightbox(), ArrowLeft: () => step(1), ArrowRight: () => step(-1) };
       if (event.key === "Tab") {
-        const stops = [lbPrev, lbNext, lbShow, lbClose].filter((b) => !b.disabled && !b.hidden);
+        const stops = [lbPrev, lbNext, lbShow, lbEdit, lbClose].filter((b) => !b.disabled && !b.hidden);
         const at = stops.indexOf(focusedIn(lightbox));
         const next = stops[(at + (event.shiftKey ? -1 : 1) + stops.length) % stops.length];
         next.focus();
@@ -471,6 +629,7 @@ function render({ model, el }) {
     }
     send("generate", values());
   }
+  root.addEventListener("paste", onPaste);
   root.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
@@ -549,7 +708,7 @@ function render({ model, el }) {
         h("span", { class: "kp-small", text: `Seed ${job.seed}: ${job.stage} · ${job.elapsed.toFixed(1)} s`
           + (job.expected ? ` of ~${job.expected.toFixed(1)} s` : "")
           + (job.expected && job.elapsed > 1.5 * job.expected ? " (longer than usual)" : "")
-          + (job.budget ? ` · ${job.budget}` : "")
+          + (job.budget ? ` · ${job.budget}` : "") + (job.model ? ` · ${job.model}` : "")
         }),
         bar,
         h("button", { type: "button", class: "kp-btn kp-x", "aria-label": `Cancel the image with seed ${job.seed}`,
@@ -647,7 +806,10 @@ function render({ model, el }) {
         onclick: () => send("restore", { id: entry.id }) },
         entry.nsfw ? h("span", { class: "kp-pic" }, pic, h("span", { class: "kp-flag", text: "Flagged NSFW: hidden" }))
           : pic,
-        h("span", { class: "kp-small", text: `${entry.width}×${entry.height} · ${entry.seed}` })));
+        h("span", { class: "kp-small", text: `${entry.width}×${entry.height} · ${entry.seed}` })),
+      h("button", { type: "button", class: "kp-btn kp-edit", tabindex: entry.id === stop ? 0 : -1,
+        "aria-label": `Edit this: add image #${entry.number} to the reference tray`,
+        onclick: () => send("edit_this", { id: entry.id }) }, "Edit this"));
     }));
   }
 
@@ -658,6 +820,7 @@ function render({ model, el }) {
     }
   };
   on("prompt width height seed seed_restored fresh active_preset image_info limits", drawFields);
+  on("references mode klein_model model_line tray_note tray_kind size_as_reference width height", drawTray);
   on("status_lines can_retry in_flight enhancing can_undo enhance_note enhance_kind connection spend_line", drawStatus);
   on("image_key image_info", drawImage);
   on("image_stale", drawStale);
@@ -675,6 +838,14 @@ function render({ model, el }) {
       if (msg.key === model.get("image_key") && msg.key !== shownKey) drawImage();
       return;
     }
+    if (msg && msg.type === "tray_thumbs") {
+      msg.keys.forEach((key, i) => {
+        if (trayThumbs.has(key)) URL.revokeObjectURL(trayThumbs.get(key));
+        trayThumbs.set(key, URL.createObjectURL(new Blob([buffers[i]], { type: "image/jpeg" })));
+      });
+      drawTray();
+      return;
+    }
     if (!msg || msg.type !== "thumbs") return;
     msg.ids.forEach((key, i) => {
       if (thumbs.has(key)) URL.revokeObjectURL(thumbs.get(key));
@@ -686,6 +857,7 @@ function render({ model, el }) {
   cleanups.push(() => model.off("msg:custom", onMessage));
 
   drawFields();
+  drawTray();
   drawStatus();
   drawImage();
   drawHistory();
@@ -695,7 +867,7 @@ function render({ model, el }) {
     clearTimeout(offlineTimer);
     for (const clean of cleanups) clean();
     if (lightbox) lightbox.remove();
-    for (const url of thumbs.values()) URL.revokeObjectURL(url);
+    for (const url of [...thumbs.values(), ...trayThumbs.values()]) URL.revokeObjectURL(url);
     if (imageUrl) URL.revokeObjectURL(imageUrl);
   };
 }

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from .family_steps import EDIT_SIZE, drive_family
 from .harness import (
     open_notebook,
     run_cell,
@@ -23,7 +24,6 @@ from .harness import (
 )
 from .panel_steps import (
     PANEL_CELL,
-    SECOND,
     check_image_tools,
     check_layout,
     drive_panel,
@@ -64,6 +64,8 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
             drive_panel(page, panel, emu.running, tmp_path)
         with timed("lab: lightbox, download, copy"):
             check_image_tools(page, panel, tmp_path)
+        with timed("lab: model picker, reference tray"):
+            drive_family(page, panel, tmp_path)  # the dark check below sees edit mode
         page.evaluate(
             "() => window.jupyterapp.commands.execute("
             "'apputils:change-theme', {theme: 'JupyterLab Dark'})"
@@ -85,14 +87,14 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
         run_cell(page, 1)
         second = page.locator(".klein-panel").nth(1)
         second.wait_for(state="visible", timeout=60_000)
-        wait_image(second, SECOND[1], SECOND[2])
+        wait_image(second, *EDIT_SIZE)  # the image shown last: drive_family's edit
         assert kernel.eval("panel.shower.transfer.transfers") == sent
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
         page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
         page.reload()
         wait_kernel_idle(page)
         reloaded = wait_for_widget(page, ".klein-panel")
-        wait_image(reloaded, SECOND[1], SECOND[2])
+        wait_image(reloaded, *EDIT_SIZE)
         screenshot(page, tmp_path / "panel-reloaded.png")
         assert kernel.eval("panel.shower.transfer.transfers") == sent + 1  # asked once
         kernel.close()

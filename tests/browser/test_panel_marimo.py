@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from .family_steps import drive_family
 from .harness import timed, wait_for_widget
 from .panel_steps import check_image_tools, drive_panel, emulator_env
 
@@ -46,3 +47,5 @@ def test_panel_in_marimo(start_marimo: Any, page: Any, tmp_path: Path) -> None:
             drive_panel(page, panel, emu.running, tmp_path)
         with timed("marimo: lightbox, download, copy"):
             check_image_tools(page, panel, tmp_path)
+        with timed("marimo: model picker, reference tray"):
+            drive_family(page, panel, tmp_path)

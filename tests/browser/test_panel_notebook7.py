@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from .family_steps import drive_family
 from .harness import open_notebook7, run_all_cells, timed, wait_for_widget, write_notebook
 from .panel_steps import PANEL_CELL, drive_panel, emulator_env
 
@@ -24,3 +25,5 @@ def test_panel_in_notebook7(start_lab: Any, page: Any, tmp_path: Path) -> None:
             panel = wait_for_widget(page, ".klein-panel")
         with timed("notebook 7: two images, a restore, a cancel"):
             drive_panel(page, panel, emu.running, tmp_path)
+        with timed("notebook 7: model picker, reference tray"):
+            drive_family(page, panel, tmp_path)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from .family_steps import drive_family
 from .harness import timed, wait_for_widget, write_notebook
 from .panel_steps import PANEL_CELL, drive_panel, emulator_env
 
@@ -22,4 +23,6 @@ def test_panel_in_voila(start_voila: Any, page: Any, tmp_path: Path) -> None:
             panel = wait_for_widget(page, ".klein-panel", timeout=90)
         with timed("voila: two images, a restore, a cancel"):
             drive_panel(page, panel, emu.running, tmp_path)
+        with timed("voila: model picker, reference tray"):
+            drive_family(page, panel, tmp_path)
     assert page.locator(".jp-InputArea").count() == 0  # an app: outputs only
