@@ -67,11 +67,13 @@ class BaseClient(SubmitRules, ProvenanceRules):
         rng: random.Random | None = None,
         inline_images: bool = True,
         rate_limit: int | RateLimit | Pacer | None = None,
+        download_grace: float = DOWNLOAD_GRACE,
     ) -> None:
         self._api_key = _config.resolve_api_key(api_key)
         _envelope.protect_logs(self._api_key)
         self.base_url = _config.resolve_base_url(base_url)
         self.timeout = timeout
+        self.download_grace = download_grace
         self._ledger = ledger if ledger is not None else Ledger(max_spend)
         self._refunded: set[str] = set()  # failed tasks taken off the spend
         if ledger is not None and max_spend is not None:
@@ -285,7 +287,7 @@ class BaseClient(SubmitRules, ProvenanceRules):
 
     def _download_run(self, run: Run) -> Run:
         """The run a paid image's download is held to: the timeout, or the grace if later."""
-        deadline = max(run.deadline, self._clock() + DOWNLOAD_GRACE)
+        deadline = max(run.deadline, self._clock() + self.download_grace)
         return dataclasses.replace(run, deadline=deadline)
 
     def _finish(
