@@ -221,7 +221,7 @@ SLOW = (
     "tests/gateway/test_students.py::test_serve_prints",
 )
 # The longest first under xdist, so they overlap with the many short ones instead of
-# leaving one worker busy at the end; each of these also makes the result others share
+# leaving one worker busy at the end; the first ones also make the results others share
 # (`run_once`: the build, the bench run, the lessons' first runs).
 LONGEST_FIRST = (
     "tests/test_packaging.py::test_the_wheel",
@@ -230,6 +230,9 @@ LONGEST_FIRST = (
     "tests/test_home.py",
     "tests/notebooks/test_notebooks.py::test_running",
     "tests/hostile/test_properties.py",
+    "tests/gateway/test_properties.py",
+    "tests/gateway/test_students.py::test_the_cli",
+    "tests/unit/test_cli.py",
 )
 # Tests that read such a shared result: last, so no worker sits waiting for it.
 READ_LATER = ("tests/bench/", "tests/test_packaging.py::test_sdist", "tests/notebooks/")
