@@ -226,6 +226,9 @@ SLOW = (
     "tests/panel/test_snippets.py::test_cli_snippet",
     # a class of hostile clients against a served gateway (29 s at load 20)
     "tests/gateway/hostile_class/test_client_faults.py::test_wrong_tokens",
+    # real waits: a 5 s download grace, a class against a slowed database (13 s at load 9)
+    "tests/hostile/test_deadlines.py::test_slow_trickling",
+    "tests/gateway/hostile_class/test_loop_stall.py",
 )
 # Every test that reads a lesson's run (the `lessons` fixture of tests/notebooks) is slow
 # too: the first to ask runs the lesson in a kernel, whichever lesson a new test reads.
