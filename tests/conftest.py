@@ -219,9 +219,22 @@ SLOW = (
     "tests/emulator/test_packs.py::test_klein_emulator",
     "tests/gateway/test_students.py::test_the_cli",
     "tests/gateway/test_students.py::test_serve_prints",
+    "tests/gateway/test_startup.py",
+    "tests/gateway/test_pack.py",
+    "tests/store/test_batch.py::test_terminal_confirmation",
+    "tests/store/test_batch.py::test_no_stdin",
+    "tests/panel/test_snippets.py::test_cli_snippet",
+    # a class of hostile clients against a served gateway (29 s at load 20)
+    "tests/gateway/hostile_class/test_client_faults.py::test_wrong_tokens",
+    # real waits: a 5 s download grace, a class against a slowed database (13 s at load 9)
+    "tests/hostile/test_deadlines.py::test_slow_trickling",
+    "tests/gateway/hostile_class/test_loop_stall.py",
 )
+# Every test that reads a lesson's run (the `lessons` fixture of tests/notebooks) is slow
+# too: the first to ask runs the lesson in a kernel, whichever lesson a new test reads.
+SLOW_FIXTURES = ("lessons",)
 # The longest first under xdist, so they overlap with the many short ones instead of
-# leaving one worker busy at the end; each of these also makes the result others share
+# leaving one worker busy at the end; the first ones also make the results others share
 # (`run_once`: the build, the bench run, the lessons' first runs).
 LONGEST_FIRST = (
     "tests/test_packaging.py::test_the_wheel",
@@ -230,6 +243,9 @@ LONGEST_FIRST = (
     "tests/test_home.py",
     "tests/notebooks/test_notebooks.py::test_running",
     "tests/hostile/test_properties.py",
+    "tests/gateway/test_properties.py",
+    "tests/gateway/test_students.py::test_the_cli",
+    "tests/unit/test_cli.py",
 )
 # Tests that read such a shared result: last, so no worker sits waiting for it.
 READ_LATER = ("tests/bench/", "tests/test_packaging.py::test_sdist", "tests/notebooks/")
@@ -248,6 +264,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     browser tests last, so quick failures show first."""
     for item in items:
         slow_kind = any(item.get_closest_marker(kind) for kind in ("browser", "packaging"))
+        slow_kind |= any(name in getattr(item, "fixturenames", ()) for name in SLOW_FIXTURES)
         if slow_kind or item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
     if hasattr(config, "workerinput"):  # an xdist worker: all workers sort alike

@@ -17,7 +17,7 @@ import httpx
 
 from klein_widget._version import __version__
 from klein_widget.client import _config, _envelope, _policy
-from klein_widget.client._constants import DEFAULT_TIMEOUT
+from klein_widget.client._constants import DEFAULT_TIMEOUT, DOWNLOAD_GRACE
 from klein_widget.client._exceptions import (
     KleinError,
     RateLimitError,
@@ -63,11 +63,13 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
         rng: random.Random | None = None,
         inline_images: bool = True,
         rate_limit: int | RateLimit | Pacer | None = None,
+        download_grace: float = DOWNLOAD_GRACE,
     ) -> None:
         self._api_key = _config.resolve_api_key(api_key)
         _envelope.protect_logs(self._api_key)
         self.base_url = _config.resolve_base_url(base_url)
         self.timeout = timeout
+        self.download_grace = download_grace
         self._ledger = ledger if ledger is not None else Ledger(max_spend)
         self._refunded: set[str] = set()  # failed tasks taken off the spend
         self._prices = self._ledger.prices  # `prices`: what model_price corrects, shared

@@ -12,7 +12,6 @@ from typing import Any
 
 from klein_widget.client import _policy
 from klein_widget.client._answers import poll_url
-from klein_widget.client._constants import DOWNLOAD_GRACE
 from klein_widget.client._models import Prediction
 from klein_widget.client._run import Run, timed_out
 
@@ -29,6 +28,7 @@ class PollRules:
     poll: _policy.PollSchedule
     _clock: Callable[[], float]
     _inference: _policy.InferenceTimes
+    download_grace: float
 
     def _poll_url(self, task_id: str, prediction: Prediction | None) -> str:
         return poll_url(task_id, prediction, self.base_url)
@@ -50,6 +50,7 @@ class PollRules:
         return pause
 
     def _download_run(self, run: Run) -> Run:
-        """The run a paid image's download is held to: the timeout, or the grace if later."""
-        deadline = max(run.deadline, self._clock() + DOWNLOAD_GRACE)
+        """The run a paid image's download is held to: the timeout, or the client's
+        ``download_grace`` if later."""
+        deadline = max(run.deadline, self._clock() + self.download_grace)
         return dataclasses.replace(run, deadline=deadline)

@@ -21,6 +21,7 @@ from klein_widget.client._answers import (
 )
 from klein_widget.client._constants import (
     DEFAULT_TIMEOUT,
+    DOWNLOAD_GRACE,
     POOL_LIMITS,
     READ_TIMEOUT,
 )
@@ -56,7 +57,7 @@ class KleinClient(SyncLoops):
             or ``httpx.ASGITransport`` when awaited); closed by you, not by the client.
         sleep: how the client waits between polls and retries (tests pass a fast one).
         timeout: seconds a call waits for its image (`DEFAULT_TIMEOUT`); a paid image's
-            download gets `DOWNLOAD_GRACE` more.
+            download gets ``download_grace`` more.
         max_spend: a cap in dollars on what this client (or its ``ledger``) spends.
         ledger: a spend ledger to share, and so one budget, between clients.
         journal: where paid tasks and images are recorded (a `Gallery`); wins over ``gallery``.
@@ -68,6 +69,8 @@ class KleinClient(SyncLoops):
         inline_images: let WaveSpeed send small images inline (no download round trip).
         rate_limit: images a minute to pace submits to (or a `RateLimit`, or a shared
             `Pacer`); None learns it from 429s.
+        download_grace: seconds a paid image may still take to download once ``timeout``
+            has passed (`DOWNLOAD_GRACE`; tests of that bound pass a short one).
 
     Example:
         >>> with KleinClient() as client:  # doctest: +SKIP
@@ -93,6 +96,7 @@ class KleinClient(SyncLoops):
         rng: random.Random | None = None,
         inline_images: bool = True,
         rate_limit: int | RateLimit | Pacer | None = None,
+        download_grace: float = DOWNLOAD_GRACE,
     ) -> None:
         super().__init__(
             api_key,
@@ -108,6 +112,7 @@ class KleinClient(SyncLoops):
             rng=rng,
             inline_images=inline_images,
             rate_limit=rate_limit,
+            download_grace=download_grace,
         )
         self._http = http_client or httpx.Client(limits=POOL_LIMITS)
         self._owns_http = http_client is None
@@ -153,8 +158,8 @@ class KleinClient(SyncLoops):
         With a seed of your own, an image the gallery already holds for exactly this
         prompt, size and seed comes back from disk, free (``from_gallery=True``);
         ``fresh=True`` asks WaveSpeed again.
-        The call ends within ``timeout`` (plus `DOWNLOAD_GRACE` for a paid image's
-        download); after that the task id is in the error, to `fetch` later.
+        The call ends within ``timeout`` (plus the client's ``download_grace`` for a paid
+        image's download); after that the task id is in the error, to `fetch` later.
 
         Example:
             >>> gen = client.generate("a lighthouse at dusk", seed=7)  # doctest: +SKIP

@@ -243,24 +243,18 @@ class ServerProcess:
         return probe
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the server: SIGTERM its process group (it shuts its kernels down), then SIGKILL."""
+        """Stop the server and its kernels at once (SIGKILL): a test's server has nothing
+        to keep, and a graceful stop (SIGTERM) waited seconds for each kernel to shut down."""
         for probe in self._probes:
             probe.close()
         self._probes.clear()
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        # Kernels run in their own sessions, so the group kill does not reach them.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # first, so it starts no more kernels
+        # Kernels run in their own sessions, so the group kill does not reach them.
         if self.runtime_dir is not None:
             _kill_processes_mentioning(str(self.runtime_dir))
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout)
 
 
 def _kill_processes_mentioning(marker: str) -> None:
