@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from klein_widget.client._exceptions import GenerationFailedError, KleinError
+from klein_widget.gateway._asks import upstream_request
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._settle import Verdict, history, verdict
 from klein_widget.gateway._upstream import Upstream
@@ -109,7 +110,8 @@ class Aftercare:
         task = await self.run(self.db.task, task_id)
         if task is None or not task.open:
             return
-        request = dataclasses.replace(task.request, sync_mode=False, base64_output=False)
+        plain = dataclasses.replace(task.request, sync_mode=False, base64_output=False)
+        request = upstream_request(plain, task.inputs)  # as it was sent: the journal's key
         delay = 1.0
         while True:
             try:
@@ -121,8 +123,9 @@ class Aftercare:
                 why = error.message
             else:
                 if gen.path is not None:
-                    done = {"status": "completed", "inference_ms": gen.prediction.inference_ms}
-                    await self.run(self.db.update, task_id, upstream_id=upstream_id, **done)
+                    done = gen.prediction.inference_ms
+                    await self.run(self.db.update, task_id, status="completed",
+                                   upstream_id=upstream_id, inference_ms=done)  # fmt: skip
                     return
                 why = STORE_FULL
             if _age(task.created_at) > self.retention:  # WaveSpeed no longer keeps it
@@ -145,7 +148,7 @@ class Aftercare:
             if items is not None:
                 ids = [str(i.get("id")) for i in items if isinstance(i, dict)]
                 owned = await self.run(self.db.owned_upstream_ids, ids)
-                found = verdict(items, task.request, owned)
+                found = verdict(items, task.request, owned, task.inputs)
             if found[0] == "none":
                 await self.run(self.db.refund, task_id, REFUNDED)
                 return

@@ -27,6 +27,7 @@ from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, export_pack
 from klein_widget.gateway._teacher import (
     TEACHER_COOKIE,
+    model_text,
     money,
     nsfw_flags,
     render,
@@ -130,6 +131,7 @@ async def state(request: Request) -> Response:
                 "position": place[0] if place else None,
                 "student": task.student,
                 "status": "waiting" if task.status == "queued" else "upstream",
+                "model": model_text(task),
                 "prompt": task.request.prompt[:120],
             }
         )

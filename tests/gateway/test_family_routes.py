@@ -1,0 +1,145 @@
+"""The klein family through the gateway, driven with raw requests (issue 24): every model's
+submit path, each model's price charged (an unconfirmed one reserves the family's highest
+known price and says so), edits' ``images`` and LoRA ``loras`` checked before any charge,
+upload tickets from upstream with the teacher's key (never in the answer) under per-student
+caps, the price endpoint answered here, and the dashboard and CSV naming each task's model.
+
+The upstream is the package's emulator over loopback, with a canary key it insists on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from klein_widget.client._family import MODELS, resolve_model
+from klein_widget.emulator import RunningEmulator
+from klein_widget.emulator import start as start_emulator
+from klein_widget.gateway import RunningGateway, start
+from klein_widget.gateway._uploads import UploadLimits
+from tests.gateway.conftest import FAST, bearer, body
+
+CANARY = "wsk-CANARY-family-5e0b7c2d91"
+EDIT_9B = resolve_model("9b-edit")
+T2I_9B = resolve_model("9b")
+LORA_4B = resolve_model("4b-lora")
+PNG_BYTES = Path(__file__).resolve().parents[2] / "docs" / "panel-top.png"
+
+
+@pytest.fixture
+def upstream() -> Iterator[RunningEmulator]:
+    """The emulator on loopback, refusing any key but the canary."""
+    with start_emulator(inference_time=FAST, api_key=CANARY) as emu:
+        yield emu
+
+
+@pytest.fixture
+def class_gw(tmp_path: Path, upstream: RunningEmulator) -> Iterator[RunningGateway]:
+    caps = UploadLimits(max_bytes=4 << 20, per_hour=3)
+    with start(tmp_path / "class.sqlite3", upstream=upstream.base_url, api_key=CANARY,
+               uploads=caps) as gw:  # fmt: skip
+        yield gw
+
+
+def _left(gw: RunningGateway, name: str) -> int:
+    student = gw.gateway.db.student(name)
+    assert student is not None
+    return student.left_mills
+
+
+def _post(gw: RunningGateway, token: str, path: str, payload: Any) -> httpx.Response:
+    return httpx.post(gw.base_url + path, json=payload, headers=bearer(token), timeout=10)
+
+
+def test_the_index_lists_every_model_of_the_family(class_gw: RunningGateway) -> None:
+    listed = httpx.get(class_gw.base_url + "/").json()["models"]
+    assert [m.id for m in MODELS] == listed[: len(MODELS)]
+
+
+@pytest.mark.parametrize(
+    ("path", "extra", "status", "words"),
+    [
+        (T2I_9B.path, {"images": ["https://example.org/a.png"]}, 400, "takes no images"),
+        (resolve_model("4b").path, {"loras": [{"path": "a/b"}]}, 400, "takes no loras"),
+        (EDIT_9B.path, {}, 400, "images is required"),
+        (EDIT_9B.path, {"images": []}, 400, "images is required"),
+        (EDIT_9B.path, {"images": ["https://example.org/a.png"] * 5}, 400, "1 to 4"),
+        (EDIT_9B.path, {"images": ["file:///etc/passwd"]}, 400, "images[0] must be an http(s)"),
+        (EDIT_9B.path, {"images": [7]}, 400, "images[0] must be an http(s)"),
+        (LORA_4B.path, {"loras": [{"path": "a/b", "scale": 3}]}, 400, "scale must be"),
+        (LORA_4B.path, {"loras": [{"path": ""}]}, 400, "path is required"),
+        (LORA_4B.path, {"loras": [{"path": "a/b"}] * 4}, 400, "at most 3"),
+        (LORA_4B.path, {"loras": "a/b"}, 400, "loras must be a list"),
+        ("/api/v3/wavespeed-ai/flux-2-klein-12b/text-to-image", {}, 404, "not found"),
+    ],
+)
+def test_bad_family_input_is_refused_before_any_charge(
+    class_gw: RunningGateway, path: str, extra: dict[str, Any], status: int, words: str
+) -> None:
+    ada = class_gw.gateway.db.add_student("ada", 2000)
+    answer = _post(class_gw, ada, path, body(**extra))
+    assert answer.status_code == status, answer.text
+    assert words in answer.json()["message"]
+    assert _left(class_gw, "ada") == 2000
+    assert class_gw.gateway.db.tasks("queued", "forwarding", "submitted", "following") == []
+
+
+def _ticket(gw: RunningGateway, token: str, size: int) -> httpx.Response:
+    asked = {"filename": "photo.png", "size": size, "content_type": "image/png"}
+    return _post(gw, token, "/api/v3/media/uploads", asked)
+
+
+def test_an_upload_ticket_comes_from_upstream_free_and_without_the_key(
+    class_gw: RunningGateway, upstream: RunningEmulator
+) -> None:
+    ada = class_gw.gateway.db.add_student("ada", 2000)
+    data = PNG_BYTES.read_bytes()[:4096]
+    answer = _ticket(class_gw, ada, len(data))
+    assert answer.status_code == 200, answer.text
+    assert CANARY not in answer.text
+    assert ada not in answer.text
+    ticket = answer.json()["data"]
+    assert ticket["upload"]["url"].startswith(upstream.base_url)  # the storage, not us
+    put = httpx.put(ticket["upload"]["url"], content=data, headers=ticket["upload"]["headers"])
+    assert put.status_code == 200  # the emulator refuses a PUT that carries any key
+    assert httpx.get(ticket["download_url"]).content == data
+    assert _left(class_gw, "ada") == 2000  # uploads are not charged
+
+
+def test_uploads_are_capped_per_student(class_gw: RunningGateway) -> None:
+    ada = class_gw.gateway.db.add_student("ada", 2000)
+    bo = class_gw.gateway.db.add_student("bo", 2000)
+    too_big = _ticket(class_gw, ada, (4 << 20) + 1)
+    assert too_big.status_code == 413
+    assert [_ticket(class_gw, ada, 100).status_code for _ in range(3)] == [200] * 3
+    fourth = _ticket(class_gw, ada, 100)
+    assert fourth.status_code == 429
+    assert int(fourth.headers["Retry-After"]) > 0
+    assert _ticket(class_gw, bo, 100).status_code == 200  # one student's cap is theirs alone
+
+
+def test_a_ticket_needs_a_class_token(class_gw: RunningGateway) -> None:
+    asked = {"filename": "photo.png", "size": 10}
+    nobody = httpx.post(class_gw.base_url + "/api/v3/media/uploads", json=asked)
+    assert nobody.status_code == 401
+    wrong = httpx.post(
+        class_gw.base_url + "/api/v3/media/uploads", json=asked, headers=bearer("kgw_nope")
+    )
+    assert wrong.status_code == 401
+
+
+def test_the_price_endpoint_answers_what_the_gateway_charges(class_gw: RunningGateway) -> None:
+    ada = class_gw.gateway.db.add_student("ada", 2000)
+    for model in MODELS:
+        answer = _post(class_gw, ada, "/api/v3/model/price", {"model_id": model.id, "inputs": {}})
+        assert answer.status_code == 200
+        data = answer.json()["data"]
+        assert data["price_mills"] == model.reserve_mills
+        assert data["price_confirmed"] is model.price_confirmed
+        assert CANARY not in answer.text
+    unknown = _post(class_gw, ada, "/api/v3/model/price", {"model_id": "nope"})
+    assert unknown.status_code == 404
+    assert httpx.post(class_gw.base_url + "/api/v3/model/price", json={}).status_code == 401
