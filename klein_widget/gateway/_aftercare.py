@@ -27,7 +27,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from klein_widget.client._exceptions import GenerationFailedError, KleinError
-from klein_widget.gateway._asks import upstream_request
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._settle import Verdict, history, verdict
 from klein_widget.gateway._upstream import Upstream
@@ -110,8 +109,7 @@ class Aftercare:
         task = await self.run(self.db.task, task_id)
         if task is None or not task.open:
             return
-        plain = dataclasses.replace(task.request, sync_mode=False, base64_output=False)
-        request = upstream_request(plain, task.inputs)  # as it was sent: the journal's key
+        request = dataclasses.replace(task.request, sync_mode=False, base64_output=False)
         delay = 1.0
         while True:
             try:

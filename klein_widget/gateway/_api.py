@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -41,10 +42,10 @@ from klein_widget.client._models import (
     GenerationRequest,
 )
 from klein_widget.gateway._answer import budget_text, image_bytes, task_data
-from klein_widget.gateway._asks import Ask, inputs_of, read_ask, upstream_request
+from klein_widget.gateway._asks import Ask, read_ask
 from klein_widget.gateway._auth import authorize, authorize_and
 from klein_widget.gateway._hidden import from_store, served_to
-from klein_widget.gateway._rows import GatewayTask, Student, budget_fields
+from klein_widget.gateway._rows import GatewayTask, Inputs, Student, budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._upload_routes import reference_hashes
 from klein_widget.serving._http import Problem, envelope, image_response, read_json
@@ -93,10 +94,12 @@ async def _enhance(
 async def _image(request: Request, gateway: Gateway, student: Student, ask: Ask) -> GatewayTask:
     """An image task: from the class's store (free), following the same recipe being made
     now (free), or charged the model's price (reserved where unconfirmed) and queued."""
+    references = await reference_hashes(gateway, ask.request.images)  # a 400 before a charge
+    if references:  # keyed by content: two uploads of one photo are one reference
+        ask = Ask(dataclasses.replace(ask.request, references=references), ask.model)
     asked = ask.request.with_concrete_seed()  # the key of a drawn seed is its own
     fixed = not asked.seed_drawn
-    references = await reference_hashes(gateway, ask.images)  # a 400 before any charge
-    inputs = inputs_of(ask, asked, references)
+    inputs = Inputs.of(asked)
     db, name, model = gateway.db, student.name, ask.model
     made = None
     if fixed:
@@ -104,8 +107,7 @@ async def _image(request: Request, gateway: Gateway, student: Student, ask: Ask)
         # on the real service never gets a stand-in left from a rehearsal on the emulator, nor
         # an image the teacher hid.
         def stored() -> GalleryEntry | None:
-            sent = upstream_request(asked, inputs)
-            found = gateway.gallery.lookup(sent, real_only=not gateway.upstream.simulated)
+            found = gateway.gallery.lookup(asked, real_only=not gateway.upstream.simulated)
             return from_store(request, found)
 
         made = await run_in_threadpool(stored)

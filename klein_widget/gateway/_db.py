@@ -176,6 +176,7 @@ class ClassDB(TeacherRecords):
         ``inputs``: an image task's model, references, LoRAs and recipe key."""
         task_id = secrets.token_hex(16)
         r = request
+        inputs = inputs or (Inputs.of(r) if kind == "image" else Inputs())
         with self._write() as db:
             charged = db.execute(
                 "UPDATE students SET spent_mills = spent_mills + ? WHERE name = ? "
@@ -190,9 +191,9 @@ class ClassDB(TeacherRecords):
                 " sync_mode, base64_output, status, upstream_id, cost_mills, cached, created_at,"
                 " done_at, leader, style, model, images, refs, loras, sized, recipe,"
                 " price_confirmed) VALUES (" + ", ".join("?" * 25) + ")",
-                (task_id, student, kind, r.prompt, r.width, r.height, r.seed, r.seed_drawn,
-                 r.sync_mode, r.base64_output, status, upstream_id, cost_mills, cached,
-                 now_text(), done, leader, style, *(inputs or Inputs()).columns()),
+                (task_id, student, kind, r.prompt, r.width or 0, r.height or 0, r.seed,
+                 r.seed_drawn, r.sync_mode, r.base64_output, status, upstream_id, cost_mills,
+                 cached, now_text(), done, leader, style, *inputs.columns()),
             )  # fmt: skip
         found = self.task(task_id)
         assert found is not None
@@ -233,7 +234,8 @@ class ClassDB(TeacherRecords):
         ``share`` and there is one (free), else charged and queued. Atomic: two identical
         requests at once make one leader and one follower. None if the budget or the token
         refuses it."""
-        inputs = inputs or Inputs()
+        request = request.with_concrete_seed()
+        inputs = inputs or Inputs.of(request)
         with self._lock:
             leader = self.leader_for(inputs.recipe) if share and inputs.recipe else None
             if leader is not None:
@@ -241,8 +243,7 @@ class ClassDB(TeacherRecords):
                     student, "image", request, 0, status="following", cached=True,
                     leader=leader.id, inputs=inputs,
                 )  # fmt: skip
-            concrete = request.with_concrete_seed()
-            return self.open_task(student, "image", concrete, cost_mills, inputs=inputs)
+            return self.open_task(student, "image", request, cost_mills, inputs=inputs)
 
     def settle_followers(self, leader: GatewayTask) -> list[str]:
         """The leader has finished: its followers complete with its image, or fail (free,

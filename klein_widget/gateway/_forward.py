@@ -1,11 +1,11 @@
 """Sending one task upstream and deciding its fate from the answer (a mixin of `Dispatcher`).
 
-Each task goes through `AsyncKleinClient.generate` (the request as `upstream_request`
-builds it: the task's model, references and LoRAs), whose rules decide what may be sent
-again. The outcome: completed; accepted upstream and followed by `Aftercare`; refused or
-failed (refunded: WaveSpeed refunds failed tasks too); put back in line after a 429 that
-was surely not taken; or of unknown fate, held "pending" and settled against upstream's
-record (`_settle`).
+Each task goes through `AsyncKleinClient.generate` (its request carries the model, an
+edit's image URLs and references, the LoRAs), whose rules decide what may be sent again.
+The outcome: completed; accepted upstream and followed by `Aftercare`; refused or failed
+(refunded: WaveSpeed refunds failed tasks too); put back in line after a 429 that was
+surely not taken; or of unknown fate, held "pending" and settled against upstream's record
+(`_settle`).
 
 Example:
     >>> await dispatcher._send(task)  # doctest: +SKIP
@@ -28,7 +28,6 @@ from klein_widget.client._exceptions import (
 from klein_widget.client._run import Progress
 from klein_widget.client.batch._concurrency import Concurrency
 from klein_widget.gateway._aftercare import PENDING, Aftercare
-from klein_widget.gateway._asks import upstream_request
 from klein_widget.gateway._checks import StoreWatch
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._lines import Lines
@@ -86,8 +85,7 @@ class Forwarding:
             elif step.stage == "rate_limited":
                 self.concurrency.rate_limited()
 
-        plain = dataclasses.replace(task.request, sync_mode=False, base64_output=False)
-        request = upstream_request(plain, task.inputs)
+        request = dataclasses.replace(task.request, sync_mode=False, base64_output=False)
         try:
             if task.kind == "enhance":
                 text = await self.upstream.client.enhance_prompt(request.prompt, style=task.style)

@@ -175,6 +175,19 @@ class Inputs:
         """The family's model."""
         return resolve_model(self.model)
 
+    @classmethod
+    def of(cls, request: GenerationRequest) -> Inputs:
+        """An image task's inputs, from its request (with its concrete seed and, for an
+        edit, each image's content hash as its references). The recipe key is the
+        request's one `recipe_key` (model, prompt, size, seed, references, LoRAs), so a 4B
+        and a 9B request never share, nor two edits of different photos, while two uploads
+        of the same photo do."""
+        model = request.klein_model
+        return cls(
+            model.name, request.images, request.references, request.loras,
+            request.width is not None, request.key, model.price_confirmed,
+        )  # fmt: skip
+
     def columns(self) -> tuple[Any, ...]:
         """The values of `FAMILY_COLUMNS`, in order."""
         loras = [[path, scale] for path, scale in self.loras]
@@ -248,14 +261,20 @@ def budget_fields(student: Student) -> dict[str, Any]:
 
 
 def task_from_row(row: sqlite3.Row) -> GatewayTask:
+    inputs = _inputs(row)
+    sized = inputs.sized or row["kind"] != "image"
     request = GenerationRequest(
         row["prompt"],
-        row["width"] or 1024,
-        row["height"] or 1024,
+        (row["width"] or 1024) if sized else None,
+        (row["height"] or 1024) if sized else None,
         row["seed"],
         bool(row["sync_mode"]),
         bool(row["base64_output"]),
         seed_drawn=bool(row["seed_drawn"]),
+        model=inputs.model if row["kind"] == "image" else DEFAULT_MODEL.name,
+        images=inputs.images,
+        references=inputs.references,
+        loras=inputs.loras,
     )
     return GatewayTask(
         seq=row["seq"],
@@ -274,7 +293,7 @@ def task_from_row(row: sqlite3.Row) -> GatewayTask:
         done_at=row["done_at"],
         leader=row["leader"],
         style=row["style"],
-        inputs=_inputs(row),
+        inputs=inputs,
     )
 
 

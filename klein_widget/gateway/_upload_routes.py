@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from typing import Any
 
 import httpx
@@ -29,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from klein_widget.client._family import MODELS, find_model
+from klein_widget.client._family_inputs import url_sha256
 from klein_widget.gateway._auth import authorize
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._upstream import EMULATOR_ORIGIN
@@ -107,6 +107,8 @@ async def ticket(request: Request) -> Response:
     except httpx.HTTPError as error:
         raise Problem(502, NO_TICKET.format(type(error).__name__)) from None
     data = _checked_ticket(answer)
+    if gateway.upstream.says_key(answer.text):  # a ticket is passed on whole: never with it
+        raise Problem(502, NO_TICKET.format("its answer held the class's key"))
     base = str(request.base_url).rstrip("/")
     if gateway.upstream.app is not None:  # rehearsal: the storage is reached through us
         data["upload"]["url"] = _rehearsal_url(data["upload"]["url"], base)
@@ -182,7 +184,7 @@ async def reference_hashes(gateway: Gateway, images: tuple[str, ...]) -> tuple[s
         known = desk.known_hash(url)
         if known is None and desk.is_ours(url):
             known = desk.remember_hash(url, await _read_upload(gateway, url, i))
-        out.append(known or hashlib.sha256(url.encode("utf-8")).hexdigest())
+        out.append(known or url_sha256(url))
     return tuple(out)
 
 

@@ -105,6 +105,12 @@ class Upstream:
         url = self.client.base_url + "/api/v3/media/uploads"
         return await self.http.post(url, json=asked, headers=headers, timeout=30.0)
 
+    def says_key(self, text: str) -> bool:
+        """Whether ``text`` (an upstream answer to pass on to a student) holds the teacher's
+        key: such an answer is never passed on."""
+        key = self.client._headers(True).get("Authorization", "").removeprefix("Bearer ")
+        return bool(key) and key in text
+
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self.http.aclose()

@@ -8,14 +8,20 @@ The upstream is the package's emulator over loopback, with a canary key it insis
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from klein_widget.client._family import MODELS, resolve_model
+from klein_widget.client._family import HIGHEST_KNOWN_PRICE_MILLS, MODELS, resolve_model
 from klein_widget.emulator import RunningEmulator
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import RunningGateway, start
@@ -62,15 +68,16 @@ def test_the_index_lists_every_model_of_the_family(class_gw: RunningGateway) -> 
 @pytest.mark.parametrize(
     ("path", "extra", "status", "words"),
     [
-        (T2I_9B.path, {"images": ["https://example.org/a.png"]}, 400, "takes no images"),
-        (resolve_model("4b").path, {"loras": [{"path": "a/b"}]}, 400, "takes no loras"),
-        (EDIT_9B.path, {}, 400, "images is required"),
-        (EDIT_9B.path, {"images": []}, 400, "images is required"),
-        (EDIT_9B.path, {"images": ["https://example.org/a.png"] * 5}, 400, "1 to 4"),
-        (EDIT_9B.path, {"images": ["file:///etc/passwd"]}, 400, "images[0] must be an http(s)"),
-        (EDIT_9B.path, {"images": [7]}, 400, "images[0] must be an http(s)"),
+        (T2I_9B.path, {"images": ["https://example.org/a.png"]}, 400, "takes no reference"),
+        (resolve_model("4b").path, {"loras": [{"path": "a/b"}]}, 400, "takes no LoRAs"),
+        (EDIT_9B.path, {}, 400, "1 to 4 reference images, not 0"),
+        (EDIT_9B.path, {"images": []}, 400, "1 to 4 reference images, not 0"),
+        (EDIT_9B.path, {"images": ["https://example.org/a.png"] * 5}, 400, "not 5"),
+        (EDIT_9B.path, {"images": ["file:///etc/passwd"]}, 400, "http(s) URLs"),
+        (EDIT_9B.path, {"images": [7]}, 400, "http(s) URLs"),
+        (EDIT_9B.path, {"images": "https://example.org/a.png"}, 400, "http(s) URLs"),
         (LORA_4B.path, {"loras": [{"path": "a/b", "scale": 3}]}, 400, "scale must be"),
-        (LORA_4B.path, {"loras": [{"path": ""}]}, 400, "path is required"),
+        (LORA_4B.path, {"loras": [{"path": ""}]}, 400, "needs a path"),
         (LORA_4B.path, {"loras": [{"path": "a/b"}] * 4}, 400, "at most 3"),
         (LORA_4B.path, {"loras": "a/b"}, 400, "loras must be a list"),
         ("/api/v3/wavespeed-ai/flux-2-klein-12b/text-to-image", {}, 404, "not found"),
@@ -143,3 +150,67 @@ def test_the_price_endpoint_answers_what_the_gateway_charges(class_gw: RunningGa
     unknown = _post(class_gw, ada, "/api/v3/model/price", {"model_id": "nope"})
     assert unknown.status_code == 404
     assert httpx.post(class_gw.base_url + "/api/v3/model/price", json={}).status_code == 401
+
+
+def test_each_model_is_charged_its_price_and_an_unconfirmed_one_is_marked(
+    class_gw: RunningGateway,
+) -> None:
+    ada = class_gw.gateway.db.add_student("ada", 2000)
+    four = _post(class_gw, ada, resolve_model("4b").path, body(seed=1)).json()["data"]
+    nine = _post(class_gw, ada, T2I_9B.path, body(seed=1)).json()["data"]
+    assert four["model"] == resolve_model("4b").id
+    assert (four["gateway"]["model"], four["gateway"]["cost"]) == ("4b", 0.008)
+    assert four["gateway"]["price_confirmed"] is True
+    assert nine["model"] == T2I_9B.id
+    assert nine["gateway"]["model"] == "9b"
+    assert nine["gateway"]["cost"] == HIGHEST_KNOWN_PRICE_MILLS / 1000  # reserved
+    assert nine["gateway"]["price_confirmed"] is False
+    assert _left(class_gw, "ada") == 2000 - 8 - HIGHEST_KNOWN_PRICE_MILLS
+
+
+def test_a_budget_refusal_says_an_unconfirmed_price_is_reserved(class_gw: RunningGateway) -> None:
+    ada = class_gw.gateway.db.add_student("ada", 10)
+    refused = _post(class_gw, ada, T2I_9B.path, body())
+    assert refused.status_code == 402
+    assert "$0.016, reserved: its price is unconfirmed" in refused.json()["message"]
+    assert _left(class_gw, "ada") == 10
+
+
+def test_the_csv_and_the_dashboard_name_each_tasks_model(class_gw: RunningGateway) -> None:
+    ada = class_gw.gateway.db.add_student("ada", 2000)
+    _post(class_gw, ada, resolve_model("4b").path, body(seed=3))
+    _post(class_gw, ada, T2I_9B.path, body(seed=3))
+    cookie = {"klein_teacher": class_gw.gateway.teacher_token}
+    got = httpx.get(class_gw.base_url + "/dashboard/tasks.csv", cookies=cookie)
+    rows = list(csv.DictReader(io.StringIO(got.text)))
+    assert sorted((r["model"], r["cost_dollars"], r["price_confirmed"]) for r in rows) == [
+        ("4b", "0.008", "1"),
+        ("9b", str(HIGHEST_KNOWN_PRICE_MILLS / 1000), "0"),
+    ]
+    number = class_gw.gateway.db.student_ids()["ada"]
+    page = httpx.get(f"{class_gw.base_url}/dashboard/students/{number}", cookies=cookie).text
+    assert "<td>9b</td>" in page
+    assert "(unconfirmed)" in page
+    state = httpx.get(class_gw.base_url + "/dashboard/state.json", cookies=cookie).json()
+    assert {t["model"] for t in state["tasks"]} <= {"4b", "9b"}
+
+
+def _echoing_storage() -> Starlette:
+    """An upstream whose upload ticket quotes the Authorization header it was sent."""
+
+    async def ticket(request: Request) -> JSONResponse:
+        header = request.headers.get("authorization", "")
+        upload = {"method": "PUT", "url": "https://storage.example/u/1", "headers": {"X": header}}
+        data = {"upload": upload, "download_url": "https://storage.example/f/1.png"}
+        return JSONResponse({"code": 200, "message": "success", "data": data})
+
+    return Starlette(routes=[Route("/api/v3/media/uploads", ticket, methods=["POST"])])
+
+
+def test_a_ticket_that_quotes_the_key_is_never_passed_on(tmp_path: Path) -> None:
+    with start(tmp_path / "class.sqlite3", upstream=_echoing_storage(), api_key=CANARY) as gw:
+        ada = gw.gateway.db.add_student("ada", 2000)
+        answer = _ticket(gw, ada, 100)
+    assert answer.status_code == 502
+    assert CANARY not in answer.text
+    assert "no upload ticket" in answer.json()["message"]

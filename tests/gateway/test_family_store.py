@@ -19,7 +19,8 @@ from klein_widget.client._models import GenerationRequest
 from klein_widget.emulator import RunningEmulator
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import ClassDB, RunningGateway, start
-from klein_widget.gateway._asks import inputs_of, read_ask
+from klein_widget.gateway._asks import read_ask
+from klein_widget.gateway._rows import Inputs
 from tests.gateway.conftest import FAST, SUBMIT, bearer, body, wait_result
 
 KEY = "wsk-family-store-4c1d"
@@ -29,10 +30,9 @@ EDIT_9B = "wavespeed-ai/flux-2-klein-9b/edit"
 PHOTO = (Path(__file__).resolve().parents[2] / "docs" / "panel-top.png").read_bytes()
 
 
-def _inputs(path: str, **fields: object) -> tuple[GenerationRequest, object]:
+def _inputs(path: str, **fields: object) -> tuple[GenerationRequest, Inputs]:
     ask = read_ask(path, {"prompt": "a red fox", "size": "512*512", "seed": 7, **fields})
-    refs = tuple(hashlib.sha256(u.encode()).hexdigest() for u in ask.images)
-    return ask.request, inputs_of(ask, ask.request, refs)
+    return ask.request, Inputs.of(ask.request)
 
 
 def test_in_flight_sharing_matches_the_recipe_key_not_the_columns(tmp_path: Path) -> None:
@@ -41,9 +41,9 @@ def test_in_flight_sharing_matches_the_recipe_key_not_the_columns(tmp_path: Path
         db.add_student(name, 2000)
     four, four_inputs = _inputs(T2I_4B)
     nine, nine_inputs = _inputs(T2I_9B)
-    leader = db.open_or_follow("ada", four, 8, share=True, inputs=four_inputs)  # type: ignore[arg-type]
-    other = db.open_or_follow("bo", nine, 16, share=True, inputs=nine_inputs)  # type: ignore[arg-type]
-    same = db.open_or_follow("cy", four, 8, share=True, inputs=four_inputs)  # type: ignore[arg-type]
+    leader = db.open_or_follow("ada", four, 8, share=True, inputs=four_inputs)
+    other = db.open_or_follow("bo", nine, 16, share=True, inputs=nine_inputs)
+    same = db.open_or_follow("cy", four, 8, share=True, inputs=four_inputs)
     assert leader is not None
     assert other is not None
     assert same is not None
@@ -51,8 +51,8 @@ def test_in_flight_sharing_matches_the_recipe_key_not_the_columns(tmp_path: Path
     assert (same.status, same.leader, same.cost_mills) == ("following", leader.id, 0)
     edit, edit_inputs = _inputs(EDIT_9B, images=["https://example.org/a.png"])
     other_photo, other_inputs = _inputs(EDIT_9B, images=["https://example.org/b.png"])
-    first = db.open_or_follow("di", edit, 16, share=True, inputs=edit_inputs)  # type: ignore[arg-type]
-    second = db.open_or_follow("di", other_photo, 16, share=True, inputs=other_inputs)  # type: ignore[arg-type]
+    first = db.open_or_follow("di", edit, 16, share=True, inputs=edit_inputs)
+    second = db.open_or_follow("di", other_photo, 16, share=True, inputs=other_inputs)
     assert first is not None
     assert second is not None
     assert second.status == "queued"  # another reference: another picture
@@ -66,7 +66,7 @@ def test_update_sets_only_its_fixed_columns(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cost_mills cannot be updated"):
         db.update(task.id, cost_mills=0)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="cannot be updated"):
-        db.update(task.id, **{"status = 'completed', cost_mills": 0})  # type: ignore[arg-type]
+        db.update(task.id, **{"status = 'completed', cost_mills": 0})
     db.update(task.id, status="failed", error="why")
     after = db.task(task.id)
     assert after is not None
