@@ -72,6 +72,7 @@ def test_a_seed_anyone_made_is_free_and_marked(gateway: RunningGateway, ada: str
     assert upstream_of(gateway).accepted == 1  # the class paid once
     db = gateway.gateway.db
     assert db.student("bo").spent_mills == 0  # type: ignore[union-attr]
+    assert db.student("ada").spent_mills == 8  # lesson 04: "you were not charged again"  # type: ignore[union-attr]
     data = httpx.get(
         f"{gateway.base_url}/api/v3/predictions/{second.prediction.id}/result", headers=bearer(bo)
     ).json()["data"]

@@ -6,6 +6,9 @@ item without its input, and a student's 51st hand-in is refused."""
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -124,3 +127,20 @@ def test_a_students_fifty_first_hand_in_is_refused(gateway: RunningGateway, ada:
     refused = httpx.post(gateway.base_url + HAND_IN_PATH, content=b"PK", headers=bearer(ada))
     assert refused.status_code == 409
     assert "You have handed in 50 times" in refused.json()["message"]
+
+
+def test_the_sdk_reads_the_key_variable_but_not_the_base_url_one(tmp_path: Path) -> None:
+    """ "The SDK (2.0.5) reads `WAVESPEED_API_KEY` but **not** `WAVESPEED_BASE_URL`" (it
+    reads the key when it is imported, so a fresh interpreter shows it)."""
+    env = {
+        **os.environ,
+        "WAVESPEED_API_KEY": "kgw_from_the_variable",
+        "WAVESPEED_BASE_URL": "http://127.0.0.1:9",
+        "HOME": str(tmp_path),
+    }
+    code = "import wavespeed; c = wavespeed.Client(); print(c.api_key, c.base_url)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.split() == ["kgw_from_the_variable", "https://api.wavespeed.ai"]
+    assert "reads `WAVESPEED_API_KEY` but **not** `WAVESPEED_BASE_URL`" in GATEWAY_MD
