@@ -112,3 +112,16 @@ def test_two_students_editing_one_photo_pay_once(class_gw: RunningGateway) -> No
         different = second.edit("make it night", [_upload(class_gw, bo, other)], model="9b", seed=5)
     assert not different.prediction.cached  # another photo: another recipe, paid
     assert _spent(class_gw, "bo") == 16
+
+
+def test_an_edit_on_a_rehearsal_gateway(gateway: RunningGateway) -> None:
+    """With the emulator in-process, the ticket's URLs are the gateway's own, and the edit
+    reads the upload through them."""
+    ada = gateway.gateway.db.add_student("ada", 2000)
+    url = _upload(gateway, ada, _photo(320, 256))
+    assert url.startswith(gateway.base_url + "/emulator/files/")
+    with _client(gateway, ada) as client:
+        made = client.edit("make it night", [url], seed=2)
+    assert made.model == "4b-edit"
+    assert Image.open(io.BytesIO(made.image)).size == (320, 256)
+    assert _spent(gateway, "ada") == HIGHEST_KNOWN_PRICE_MILLS  # 4B edit: unconfirmed
