@@ -47,6 +47,8 @@ def page_frame(gateway: Gateway) -> dict[str, Any]:
     return {
         "upstream": gateway.upstream.label,
         "class_spend": money(sum(s.spent_mills for s in gateway.db.students())),
+        # Images of models WaveSpeed publishes no price for: charged the family's highest.
+        "reserved": money(reserved) if (reserved := gateway.db.reserved_mills()) else None,
         # A rehearsal on the emulator bills nothing: say so beside the class's spend.
         "simulated": gateway.upstream.simulated,
     }

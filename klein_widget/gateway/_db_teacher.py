@@ -106,6 +106,12 @@ class TeacherRecords:
         )
         return {r["student"]: {k: int(r[k] or 0) for k in r.keys()[1:]} for r in rows}
 
+    def reserved_mills(self) -> int:
+        """What the class was charged at unconfirmed prices (the family's highest known
+        price, reserved for a model WaveSpeed publishes no price for)."""
+        sql = "SELECT SUM(cost_mills) AS s FROM tasks WHERE kind = 'image' AND price_confirmed = 0"
+        return int(self._rows(sql)[0]["s"] or 0)
+
     # --- WaveSpeed's flags, and images hidden from the class -----------------------------
 
     def nsfw_flags(self, upstream_ids: list[str]) -> dict[str, bool]:

@@ -191,6 +191,9 @@ def test_the_csv_and_the_dashboard_name_each_tasks_model(class_gw: RunningGatewa
     page = httpx.get(f"{class_gw.base_url}/dashboard/students/{number}", cookies=cookie).text
     assert "<td>9b</td>" in page
     assert "(unconfirmed)" in page
+    reserved = f"(${HIGHEST_KNOWN_PRICE_MILLS / 1000:.3f} of it at unconfirmed prices"
+    assert reserved in page
+    assert reserved in httpx.get(class_gw.base_url + "/dashboard", cookies=cookie).text
     state = httpx.get(class_gw.base_url + "/dashboard/state.json", cookies=cookie).json()
     assert {t["model"] for t in state["tasks"]} <= {"4b", "9b"}
 
