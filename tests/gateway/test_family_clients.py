@@ -2,38 +2,24 @@
 LoRA text-to-image charged at their reserved price, a 4B and a 9B request for one prompt and
 seed made (and paid) apart, and an edit of an upload made through the gateway's ticket: two
 students who upload the same photo and ask the same fixed-seed edit pay once, and the edit
-keeps the photo's size. The upstream is the package's emulator over loopback."""
+keeps the photo's size. The upstream is the package's emulator over loopback (conftest's
+`class_gw`)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 from PIL import Image
 
 from klein_widget import KleinClient
 from klein_widget.client._family import HIGHEST_KNOWN_PRICE_MILLS
 from klein_widget.emulator import RunningEmulator
-from klein_widget.emulator import start as start_emulator
-from klein_widget.gateway import RunningGateway, start
+from klein_widget.gateway import RunningGateway
 from tests.conftest import fast_options
-from tests.gateway.conftest import FAST, bearer
+from tests.gateway.conftest import bearer
 
-KEY = "wsk-family-clients-77a1"
 SMALL = {"width": 256, "height": 256}
-
-
-@pytest.fixture
-def class_gw(tmp_path: Path) -> Iterator[RunningGateway]:
-    with (
-        start_emulator(inference_time=FAST, api_key=KEY) as upstream,
-        start(tmp_path / "class.sqlite3", upstream=upstream.base_url, api_key=KEY) as gw,
-    ):
-        gw.upstream = upstream  # type: ignore[attr-defined]
-        yield gw
 
 
 def _client(gw: RunningGateway, token: str) -> KleinClient:
@@ -93,7 +79,9 @@ def test_a_4b_and_a_9b_request_for_one_prompt_and_seed_never_share(
     assert (_spent(class_gw, "ada"), _spent(class_gw, "bo")) == (8, HIGHEST_KNOWN_PRICE_MILLS)
 
 
-def test_two_students_editing_one_photo_pay_once(class_gw: RunningGateway) -> None:
+def test_two_students_editing_one_photo_pay_once(
+    class_gw: RunningGateway, loopback_upstream: RunningEmulator
+) -> None:
     db = class_gw.gateway.db
     ada, bo = db.add_student("ada", 2000), db.add_student("bo", 2000)
     photo = _photo(384, 256)
@@ -105,8 +93,7 @@ def test_two_students_editing_one_photo_pay_once(class_gw: RunningGateway) -> No
     assert again.prediction.cached
     assert again.image == made.image
     assert (_spent(class_gw, "ada"), _spent(class_gw, "bo")) == (16, 0)  # 9B edit: $0.016
-    upstream: RunningEmulator = class_gw.upstream  # type: ignore[attr-defined]
-    assert upstream.emulator.accepted == 1  # one image made upstream for the two
+    assert loopback_upstream.emulator.accepted == 1  # one image made upstream for the two
     other = _photo(256, 384)
     with _client(class_gw, bo) as second:
         different = second.edit("make it night", [_upload(class_gw, bo, other)], model="9b", seed=5)

@@ -4,13 +4,13 @@ known price and says so), edits' ``images`` and LoRA ``loras`` checked before an
 upload tickets from upstream with the teacher's key (never in the answer) under per-student
 caps, the price endpoint answered here, and the dashboard and CSV naming each task's model.
 
-The upstream is the package's emulator over loopback, with a canary key it insists on."""
+The upstream is the package's emulator over loopback, with a canary key it insists on
+(conftest's `class_gw`)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,31 +23,14 @@ from starlette.routing import Route
 
 from klein_widget.client._family import HIGHEST_KNOWN_PRICE_MILLS, MODELS, resolve_model
 from klein_widget.emulator import RunningEmulator
-from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import RunningGateway, start
 from klein_widget.gateway._uploads import UploadLimits
-from tests.gateway.conftest import FAST, bearer, body
+from tests.gateway.conftest import TEACHER_KEY, bearer, body
 
-CANARY = "wsk-CANARY-family-5e0b7c2d91"
 EDIT_9B = resolve_model("9b-edit")
 T2I_9B = resolve_model("9b")
 LORA_4B = resolve_model("4b-lora")
 PNG_BYTES = Path(__file__).resolve().parents[2] / "docs" / "panel-top.png"
-
-
-@pytest.fixture
-def upstream() -> Iterator[RunningEmulator]:
-    """The emulator on loopback, refusing any key but the canary."""
-    with start_emulator(inference_time=FAST, api_key=CANARY) as emu:
-        yield emu
-
-
-@pytest.fixture
-def class_gw(tmp_path: Path, upstream: RunningEmulator) -> Iterator[RunningGateway]:
-    caps = UploadLimits(max_bytes=4 << 20, per_hour=3)
-    with start(tmp_path / "class.sqlite3", upstream=upstream.base_url, api_key=CANARY,
-               uploads=caps) as gw:  # fmt: skip
-        yield gw
 
 
 def _left(gw: RunningGateway, name: str) -> int:
@@ -100,32 +83,35 @@ def _ticket(gw: RunningGateway, token: str, size: int) -> httpx.Response:
 
 
 def test_an_upload_ticket_comes_from_upstream_free_and_without_the_key(
-    class_gw: RunningGateway, upstream: RunningEmulator
+    class_gw: RunningGateway, loopback_upstream: RunningEmulator
 ) -> None:
     ada = class_gw.gateway.db.add_student("ada", 2000)
     data = PNG_BYTES.read_bytes()[:4096]
     answer = _ticket(class_gw, ada, len(data))
     assert answer.status_code == 200, answer.text
-    assert CANARY not in answer.text
+    assert TEACHER_KEY not in answer.text
     assert ada not in answer.text
     ticket = answer.json()["data"]
-    assert ticket["upload"]["url"].startswith(upstream.base_url)  # the storage, not us
+    assert ticket["upload"]["url"].startswith(loopback_upstream.base_url)  # the storage, not us
     put = httpx.put(ticket["upload"]["url"], content=data, headers=ticket["upload"]["headers"])
     assert put.status_code == 200  # the emulator refuses a PUT that carries any key
     assert httpx.get(ticket["download_url"]).content == data
     assert _left(class_gw, "ada") == 2000  # uploads are not charged
 
 
-def test_uploads_are_capped_per_student(class_gw: RunningGateway) -> None:
-    ada = class_gw.gateway.db.add_student("ada", 2000)
-    bo = class_gw.gateway.db.add_student("bo", 2000)
-    too_big = _ticket(class_gw, ada, (4 << 20) + 1)
-    assert too_big.status_code == 413
-    assert [_ticket(class_gw, ada, 100).status_code for _ in range(3)] == [200] * 3
-    fourth = _ticket(class_gw, ada, 100)
-    assert fourth.status_code == 429
-    assert int(fourth.headers["Retry-After"]) > 0
-    assert _ticket(class_gw, bo, 100).status_code == 200  # one student's cap is theirs alone
+def test_uploads_are_capped_per_student(tmp_path: Path, loopback_upstream: RunningEmulator) -> None:
+    caps = UploadLimits(max_bytes=4 << 20, per_hour=3)
+    url = loopback_upstream.base_url
+    with start(tmp_path / "c.sqlite3", upstream=url, api_key=TEACHER_KEY, uploads=caps) as gw:
+        ada = gw.gateway.db.add_student("ada", 2000)
+        bo = gw.gateway.db.add_student("bo", 2000)
+        too_big = _ticket(gw, ada, (4 << 20) + 1)
+        assert too_big.status_code == 413
+        assert [_ticket(gw, ada, 100).status_code for _ in range(3)] == [200] * 3
+        fourth = _ticket(gw, ada, 100)
+        assert fourth.status_code == 429
+        assert int(fourth.headers["Retry-After"]) > 0
+        assert _ticket(gw, bo, 100).status_code == 200  # one student's cap is theirs alone
 
 
 def test_a_ticket_needs_a_class_token(class_gw: RunningGateway) -> None:
@@ -146,7 +132,7 @@ def test_the_price_endpoint_answers_what_the_gateway_charges(class_gw: RunningGa
         data = answer.json()["data"]
         assert data["price_mills"] == model.reserve_mills
         assert data["price_confirmed"] is model.price_confirmed
-        assert CANARY not in answer.text
+        assert TEACHER_KEY not in answer.text
     unknown = _post(class_gw, ada, "/api/v3/model/price", {"model_id": "nope"})
     assert unknown.status_code == 404
     assert httpx.post(class_gw.base_url + "/api/v3/model/price", json={}).status_code == 401
@@ -211,9 +197,9 @@ def _echoing_storage() -> Starlette:
 
 
 def test_a_ticket_that_quotes_the_key_is_never_passed_on(tmp_path: Path) -> None:
-    with start(tmp_path / "class.sqlite3", upstream=_echoing_storage(), api_key=CANARY) as gw:
+    with start(tmp_path / "class.sqlite3", upstream=_echoing_storage(), api_key=TEACHER_KEY) as gw:
         ada = gw.gateway.db.add_student("ada", 2000)
         answer = _ticket(gw, ada, 100)
     assert answer.status_code == 502
-    assert CANARY not in answer.text
+    assert TEACHER_KEY not in answer.text
     assert "no upload ticket" in answer.json()["message"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,13 +16,11 @@ import pytest
 
 from klein_widget.client._models import GenerationRequest
 from klein_widget.emulator import RunningEmulator
-from klein_widget.emulator import start as start_emulator
-from klein_widget.gateway import ClassDB, RunningGateway, start
+from klein_widget.gateway import ClassDB, RunningGateway
 from klein_widget.gateway._asks import read_ask
 from klein_widget.gateway._rows import Inputs
-from tests.gateway.conftest import FAST, SUBMIT, bearer, body, wait_result
+from tests.gateway.conftest import SUBMIT, TEACHER_KEY, bearer, body, wait_result
 
-KEY = "wsk-family-store-4c1d"
 T2I_4B = "wavespeed-ai/flux-2-klein-4b/text-to-image"
 T2I_9B = "wavespeed-ai/flux-2-klein-9b/text-to-image"
 EDIT_9B = "wavespeed-ai/flux-2-klein-9b/edit"
@@ -99,18 +96,6 @@ def test_a_class_database_from_before_the_family_reads_as_4b(tmp_path: Path) -> 
     assert task.inputs.klein_model.id == T2I_4B
 
 
-@pytest.fixture
-def upstream() -> Iterator[RunningEmulator]:
-    with start_emulator(inference_time=FAST, api_key=KEY) as emu:
-        yield emu
-
-
-@pytest.fixture
-def class_gw(tmp_path: Path, upstream: RunningEmulator) -> Iterator[RunningGateway]:
-    with start(tmp_path / "class.sqlite3", upstream=upstream.base_url, api_key=KEY) as gw:
-        yield gw
-
-
 def _upload(gw: RunningGateway, token: str, data: bytes) -> str:
     asked = {"filename": "photo.png", "size": len(data), "content_type": "image/png"}
     got = httpx.post(gw.base_url + "/api/v3/media/uploads", json=asked, headers=bearer(token))
@@ -122,7 +107,7 @@ def _upload(gw: RunningGateway, token: str, data: bytes) -> str:
 
 
 def test_two_uploads_of_one_photo_are_one_reference(
-    class_gw: RunningGateway, upstream: RunningEmulator
+    class_gw: RunningGateway, loopback_upstream: RunningEmulator
 ) -> None:
     db = class_gw.gateway.db
     ada, bo = db.add_student("ada", 2000), db.add_student("bo", 2000)
@@ -130,9 +115,9 @@ def test_two_uploads_of_one_photo_are_one_reference(
     assert urls[0] != urls[1]
     # A URL the gateway did not hand out is keyed by its text, never fetched by the gateway.
     direct = httpx.post(
-        upstream.base_url + "/api/v3/media/uploads",
+        loopback_upstream.base_url + "/api/v3/media/uploads",
         json={"filename": "x.png", "size": 3},
-        headers=bearer(KEY),
+        headers=bearer(TEACHER_KEY),
     ).json()["data"]["download_url"]
     for token, url in ((ada, urls[0]), (bo, urls[1]), (bo, direct)):
         edit = body("make it night", images=[url], seed=-1)
