@@ -99,8 +99,9 @@ async def _image(request: Request, gateway: Gateway, student: Student, ask: Ask)
         ask = Ask(dataclasses.replace(ask.request, references=references), ask.model)
     asked = ask.request.with_concrete_seed()  # the key of a drawn seed is its own
     fixed = not asked.seed_drawn
-    inputs = Inputs.of(asked)
-    db, name, model = gateway.db, student.name, ask.model
+    cost, confirmed = gateway.price(ask.model)  # unconfirmed: the family's highest, reserved
+    inputs = Inputs.of(asked, confirmed)
+    db, name = gateway.db, student.name
     made = None
     if fixed:
         # The store's one lookup by recipe key (its index and a file: off the loop); a class
@@ -122,12 +123,11 @@ async def _image(request: Request, gateway: Gateway, student: Student, ask: Ask)
     problem = await gateway.store.problem()
     if problem is not None:  # refuse before charging: it could not keep the image
         raise Problem(503, STORE_DOWN.format(problem), headers={"Retry-After": "60"})
-    cost = model.reserve_mills  # the price, or the family's highest while unconfirmed
     # Being made right now for someone (the same recipe key): share it.
     task = await gateway.run(db.open_or_follow, name, asked, cost, share=fixed, inputs=inputs)
     if task is None:
         now = await gateway.run(db.student, name) or student
-        raise Problem(402, budget_text(now, cost, model.price_confirmed))
+        raise Problem(402, budget_text(now, cost, confirmed))
     if task.status == "queued":
         gateway.dispatcher.enqueue(task)
     return task

@@ -176,16 +176,18 @@ class Inputs:
         return resolve_model(self.model)
 
     @classmethod
-    def of(cls, request: GenerationRequest) -> Inputs:
+    def of(cls, request: GenerationRequest, confirmed: bool | None = None) -> Inputs:
         """An image task's inputs, from its request (with its concrete seed and, for an
         edit, each image's content hash as its references). The recipe key is the
         request's one `recipe_key` (model, prompt, size, seed, references, LoRAs), so a 4B
         and a 9B request never share, nor two edits of different photos, while two uploads
-        of the same photo do."""
+        of the same photo do. ``confirmed``: whether the price charged is a known one
+        (default: published on the model's page)."""
         model = request.klein_model
+        confirmed = model.price_confirmed if confirmed is None else confirmed
         return cls(
             model.name, request.images, request.references, request.loras,
-            request.width is not None, request.key, model.price_confirmed,
+            request.width is not None, request.key, confirmed,
         )  # fmt: skip
 
     def columns(self) -> tuple[Any, ...]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 from starlette.requests import Request
 from starlette.types import ASGIApp
 
+from klein_widget.client._family import KleinModel
 from klein_widget.client._metadata import embed_params, strip_params
 from klein_widget.client._policy import RetryPolicy
 from klein_widget.gateway._checks import MIN_FREE_BYTES, StoreWatch
@@ -200,6 +201,14 @@ class Gateway:
             emulator_inference_time=emulator_inference_time,
         )
         return cls(db, gallery, link, **options)
+
+    def price(self, model: KleinModel) -> tuple[int, bool]:
+        """What this class charges for one image of ``model``, in mills, and whether that
+        is a known price: WaveSpeed's published one, or the one its price endpoint gave
+        the gateway's client (`PriceBook`, learned at the model's first paid image);
+        else the family's highest known price, reserved."""
+        prices = self.upstream.client.prices
+        return prices.mills(model), prices.confirmed(model)
 
     def ensure_started(self) -> None:
         """Start the queue on the running loop (first request, or the server's startup)."""

@@ -4,9 +4,9 @@
   teacher's key and answered as upstream gave it; the ``PUT`` then goes straight to the
   storage URL with no key. Free, but capped per student (`UploadLimits`): 413 for a file
   over the size cap, 429 with Retry-After past the hourly counts.
-* ``POST /api/v3/model/price`` (class token): what this gateway charges for a model,
-  answered here from the family's table (nothing goes upstream, so no key can leak): the
-  price, or the family's highest known price where WaveSpeed publishes none
+* ``POST /api/v3/model/price`` (class token): what this gateway charges for a model
+  (`Gateway.price`), answered here (nothing goes upstream on a student's say, so no key
+  can leak): a known price, or the family's highest known price while unconfirmed
   (``price_confirmed`` false), in the emulator's shape.
 * Rehearsing on the built-in emulator (in-process, so its storage has no address of its
   own), the tickets' URLs are the gateway's, and `rehearsal_upload` / `rehearsal_file`
@@ -128,16 +128,19 @@ async def model_price(request: Request) -> Response:
         known = ", ".join(m.id for m in MODELS)
         shown = model_id[:80] if isinstance(model_id, str) else model_id
         raise Problem(404, f"Model {shown!r} not found: this gateway serves {known}.")
-    source = model.price_source
-    if not model.price_confirmed:
-        source += ": the family's highest known price, reserved from your budget"
+    mills, confirmed = gateway.price(model)
+    source = model.price_source if model.price_confirmed else "WaveSpeed's price endpoint"
+    if not confirmed:
+        source = (
+            f"{model.price_source}: the family's highest known price, reserved from your budget"
+        )
     data = {
         "model_id": model.id,
-        "price_mills": model.reserve_mills,
-        "unit_price": model.reserve_mills / 1000,
+        "price_mills": mills,
+        "unit_price": mills / 1000,
         "currency": "USD",
         "price_source": source,
-        "price_confirmed": model.price_confirmed,
+        "price_confirmed": confirmed,
         "simulated": gateway.upstream.simulated,
     }
     return JSONResponse(envelope(data))

@@ -8,6 +8,7 @@ keeps the photo's size. The upstream is the package's emulator over loopback (co
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import httpx
 from PIL import Image
@@ -112,3 +113,33 @@ def test_an_edit_on_a_rehearsal_gateway(gateway: RunningGateway) -> None:
     assert made.model == "4b-edit"
     assert Image.open(io.BytesIO(made.image)).size == (320, 256)
     assert _spent(gateway, "ada") == HIGHEST_KNOWN_PRICE_MILLS  # 4B edit: unconfirmed
+
+
+def test_students_edit_a_local_file_through_the_gateway_and_pay_once(
+    class_gw: RunningGateway, loopback_upstream: RunningEmulator, tmp_path: Path
+) -> None:
+    """The client's own upload (a ticket from the gateway with the class token, the PUT to
+    the storage) then the edit: the same photo from two students is one recipe."""
+    db = class_gw.gateway.db
+    ada, bo = db.add_student("ada", 2000), db.add_student("bo", 2000)
+    photo = tmp_path / "my holiday photo.png"
+    photo.write_bytes(_photo(448, 320))
+    with _client(class_gw, ada) as first, _client(class_gw, bo) as second:
+        made = first.edit("make it night", [photo], model="9b", seed=9)
+        again = second.edit("make it night", [photo.read_bytes()], model="9b", seed=9)
+    assert Image.open(io.BytesIO(made.image)).size == (448, 320)
+    assert again.prediction.cached
+    assert (_spent(class_gw, "ada"), _spent(class_gw, "bo")) == (16, 0)
+    assert loopback_upstream.emulator.accepted == 1
+    sent = db.tasks("completed")[0].inputs.images[0]
+    assert "holiday" not in sent  # no local name reaches the gateway or upstream
+
+
+def test_a_local_file_edit_on_a_rehearsal_gateway(gateway: RunningGateway, tmp_path: Path) -> None:
+    ada = gateway.gateway.db.add_student("ada", 2000)
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(_photo(256, 320))
+    with _client(gateway, ada) as client:
+        made = client.edit("make it night", [photo], seed=4)
+    assert Image.open(io.BytesIO(made.image)).size == (256, 320)
+    assert made.model == "4b-edit"

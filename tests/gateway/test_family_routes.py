@@ -203,3 +203,18 @@ def test_a_ticket_that_quotes_the_key_is_never_passed_on(tmp_path: Path) -> None
     assert answer.status_code == 502
     assert TEACHER_KEY not in answer.text
     assert "no upload ticket" in answer.json()["message"]
+
+
+def test_a_price_the_gateways_client_learned_is_charged_and_confirmed(
+    class_gw: RunningGateway,
+) -> None:
+    """Once the gateway's own client has WaveSpeed's price for a model (its price endpoint,
+    asked at the model's first paid image), students are charged that price, confirmed."""
+    ada = class_gw.gateway.db.add_student("ada", 2000)
+    class_gw.gateway.upstream.client.prices.correct(T2I_9B, 11)
+    nine = _post(class_gw, ada, T2I_9B.path, body(seed=4)).json()["data"]["gateway"]
+    assert (nine["cost"], nine["price_confirmed"]) == (0.011, True)
+    asked = {"model_id": T2I_9B.id, "inputs": {}}
+    price = _post(class_gw, ada, "/api/v3/model/price", asked).json()["data"]
+    assert (price["price_mills"], price["price_confirmed"]) == (11, True)
+    assert _left(class_gw, "ada") == 2000 - 11
