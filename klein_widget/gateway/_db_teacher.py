@@ -1,6 +1,6 @@
 """The class database's teacher-side records, mixed into `ClassDB`: students by number
 (URLs never carry a name), a student's tasks over time, WaveSpeed's NSFW flag per image,
-images the teacher hid from the class, reissued tokens and hand-ins.
+images the teacher hid from the class, reissued tokens, the uploads it handed out, and hand-ins.
 
 Example:
     >>> db = ClassDB(":memory:")  # doctest: +SKIP
@@ -151,6 +151,27 @@ class TeacherRecords:
         """Whether the teacher hid this image."""
         sql = "SELECT 1 FROM hidden_images WHERE upstream_id = ?"
         return bool(upstream_id) and bool(self._rows(sql, (upstream_id,)))
+
+    # --- uploads the gateway handed out ------------------------------------------------
+
+    def record_upload(self, url: str, student: str) -> None:
+        """Remember a ``download_url`` this gateway handed out (to ``student``)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO uploads (url, student, issued_at) VALUES (?, ?, ?)",
+                (url, student, now_text()),
+            )
+
+    def upload(self, url: str) -> tuple[bool, str | None]:
+        """(whether this gateway handed ``url`` out, its file's sha256 once read)."""
+        rows = self._rows("SELECT sha256 FROM uploads WHERE url = ?", (url,))
+        return (True, rows[0]["sha256"]) if rows else (False, None)
+
+    def set_upload_hash(self, url: str, sha256: str) -> None:
+        """Keep the sha256 of an issued upload's file (an upload's URL never changes what
+        it serves)."""
+        with self._write() as db:
+            db.execute("UPDATE uploads SET sha256 = ? WHERE url = ?", (sha256, url))
 
     # --- hand-ins -----------------------------------------------------------------------
 

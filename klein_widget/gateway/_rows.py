@@ -80,6 +80,12 @@ CREATE TABLE IF NOT EXISTS hand_ins (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_student ON tasks (student, seq);
+CREATE TABLE IF NOT EXISTS uploads (
+    url TEXT PRIMARY KEY,
+    student TEXT NOT NULL,
+    sha256 TEXT,
+    issued_at TEXT NOT NULL
+);
 """
 # The klein family's columns of ``tasks``, added to a database made before them (its rows
 # were all 4B text-to-image, at a confirmed price). ``recipe`` is the one recipe key.

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any
 
 import httpx
@@ -113,7 +114,7 @@ async def ticket(request: Request) -> Response:
     if gateway.upstream.app is not None:  # rehearsal: the storage is reached through us
         data["upload"]["url"] = _rehearsal_url(data["upload"]["url"], base)
         data["download_url"] = _rehearsal_url(data["download_url"], base)
-    desk.issued(data["download_url"])
+    await gateway.run(gateway.db.record_upload, data["download_url"], student.name)
     return JSONResponse(envelope(data))
 
 
@@ -179,14 +180,15 @@ async def _read_upload(gateway: Gateway, url: str, i: int) -> bytes:
 
 async def reference_hashes(gateway: Gateway, images: tuple[str, ...]) -> tuple[str, ...]:
     """The sha256 of each edit image, in order: an upload this gateway issued is read once
-    (then remembered by URL); any other URL is keyed by its text, as the client keys a URL
-    it was given (the gateway fetches nothing a student names: no requests into its own
-    network on a student's say)."""
-    desk, out = gateway.uploads, []
+    (then remembered by URL, in the class database); any other URL is keyed by its text,
+    as the client keys a URL it was given (the gateway fetches nothing a student names: no
+    requests into its own network on a student's say)."""
+    out = []
     for i, url in enumerate(images):
-        known = desk.known_hash(url)
-        if known is None and desk.is_ours(url):
-            known = desk.remember_hash(url, await _read_upload(gateway, url, i))
+        ours, known = await gateway.run(gateway.db.upload, url)
+        if ours and known is None:
+            known = hashlib.sha256(await _read_upload(gateway, url, i)).hexdigest()
+            await gateway.run(gateway.db.set_upload_hash, url, known)
         out.append(known or url_sha256(url))
     return tuple(out)
 

@@ -6,12 +6,13 @@ goes straight to the storage URL with no key at all. Uploads are not charged (Wa
 does not bill them), so they are capped instead, per student: a file's size
 (`UploadLimits.max_bytes`), and tickets and bytes per hour.
 
-The desk also remembers each ``download_url`` it handed out. An edit that names one is
-keyed in the class's store by the file's content, not its URL: the gateway fetches that
-file once (from the upstream's storage, never from an address a student chose, so it
-cannot be pointed at the gateway's own network), under the size cap and a deadline,
-hashes it and keeps ``url -> sha256`` (an upload's URL never changes what it serves).
-Two students uploading the same photo therefore ask for the same recipe.
+The class database remembers each ``download_url`` handed out (`ClassDB.record_upload`,
+across restarts). An edit that names one is keyed in the class's store by the file's
+content, not its URL: the gateway fetches that file once (from the upstream's storage,
+never from an address a student chose, so it cannot be pointed at the gateway's own
+network), under the size cap and a deadline, hashes it and keeps ``url -> sha256`` (an
+upload's URL never changes what it serves). Two students uploading the same photo
+therefore ask for the same recipe.
 
 Example:
     >>> desk = UploadDesk(UploadLimits(per_hour=1))
@@ -21,16 +22,14 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 
 __all__ = ["UploadDesk", "UploadLimits"]
 
 _HOUR = 3600.0
-_REMEMBERED = 50_000  # download URLs handed out (and their hashes): oldest forgotten
 
 
 @dataclass(frozen=True)
@@ -48,14 +47,12 @@ class UploadLimits:
 
 
 class UploadDesk:
-    """Tickets handed out per student (a sliding hour, in memory) and the download URLs
-    the gateway issued, with their files' sha256 once read. Safe across threads."""
+    """Tickets handed out per student in the last hour (in memory). Safe across threads."""
 
     def __init__(self, limits: UploadLimits) -> None:
         self.limits = limits
         self._lock = threading.Lock()
         self._recent: dict[str, deque[tuple[float, int]]] = {}
-        self._issued: OrderedDict[str, str | None] = OrderedDict()  # url -> sha256
 
     def admit(self, student: str, size: int, now: float | None = None) -> str | None:
         """Count one ticket of ``size`` bytes for ``student``; None if allowed, else why
@@ -81,29 +78,3 @@ class UploadDesk:
         with self._lock:
             recent = self._recent.get(student)
             return max(1, int(recent[0][0] + _HOUR - now) + 1) if recent else 1
-
-    def issued(self, url: str) -> None:
-        """Remember a ``download_url`` this gateway handed out."""
-        with self._lock:
-            self._issued.setdefault(url, None)
-            self._issued.move_to_end(url)
-            while len(self._issued) > _REMEMBERED:
-                self._issued.popitem(last=False)
-
-    def is_ours(self, url: str) -> bool:
-        """Whether ``url`` is a download URL this gateway handed out."""
-        with self._lock:
-            return url in self._issued
-
-    def known_hash(self, url: str) -> str | None:
-        """The sha256 of an issued URL's file, once read (`remember_hash`)."""
-        with self._lock:
-            return self._issued.get(url)
-
-    def remember_hash(self, url: str, data: bytes) -> str:
-        """Hash an issued URL's file and keep it; returns the sha256 hex."""
-        digest = hashlib.sha256(data).hexdigest()
-        with self._lock:
-            if url in self._issued:
-                self._issued[url] = digest
-        return digest

@@ -16,7 +16,7 @@ import pytest
 
 from klein_widget.client._models import GenerationRequest
 from klein_widget.emulator import RunningEmulator
-from klein_widget.gateway import ClassDB, RunningGateway
+from klein_widget.gateway import ClassDB, RunningGateway, start
 from klein_widget.gateway._asks import read_ask
 from klein_widget.gateway._rows import Inputs
 from tests.gateway.conftest import SUBMIT, TEACHER_KEY, bearer, body, wait_result
@@ -181,3 +181,19 @@ def test_a_rehearsal_gateway_passes_uploads_to_its_emulator(gateway: RunningGate
     put = httpx.put(ticket["upload"]["url"], content=PHOTO, headers=ticket["upload"]["headers"])
     assert put.status_code == 200
     assert httpx.get(ticket["download_url"]).content == PHOTO
+
+
+def test_an_upload_handed_out_before_a_restart_is_still_keyed_by_content(
+    tmp_path: Path, loopback_upstream: RunningEmulator
+) -> None:
+    db_path, url = tmp_path / "class.sqlite3", loopback_upstream.base_url
+    with start(db_path, upstream=url, api_key=TEACHER_KEY) as first:
+        ada = first.gateway.db.add_student("ada", 2000)
+        photo_url = _upload(first, ada, PHOTO)
+    with start(db_path, upstream=url, api_key=TEACHER_KEY) as second:
+        edit = body("make it night", images=[photo_url], seed=-1)
+        answer = httpx.post(f"{second.base_url}/api/v3/{EDIT_9B}", json=edit, headers=bearer(ada))
+        assert answer.status_code == 200, answer.text
+        task = second.gateway.db.task(answer.json()["data"]["id"])
+    assert task is not None
+    assert task.inputs.references == (hashlib.sha256(PHOTO).hexdigest(),)
