@@ -121,8 +121,9 @@ class Aftercare:
                 why = error.message
             else:
                 if gen.path is not None:
-                    done = {"status": "completed", "inference_ms": gen.prediction.inference_ms}
-                    await self.run(self.db.update, task_id, upstream_id=upstream_id, **done)
+                    done = gen.prediction.inference_ms
+                    await self.run(self.db.update, task_id, status="completed",
+                                   upstream_id=upstream_id, inference_ms=done)  # fmt: skip
                     return
                 why = STORE_FULL
             if _age(task.created_at) > self.retention:  # WaveSpeed no longer keeps it
@@ -145,7 +146,7 @@ class Aftercare:
             if items is not None:
                 ids = [str(i.get("id")) for i in items if isinstance(i, dict)]
                 owned = await self.run(self.db.owned_upstream_ids, ids)
-                found = verdict(items, task.request, owned)
+                found = verdict(items, task.request, owned, task.inputs)
             if found[0] == "none":
                 await self.run(self.db.refund, task_id, REFUNDED)
                 return

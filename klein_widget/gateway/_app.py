@@ -13,22 +13,26 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
-from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
-from klein_widget.gateway import _api
+from klein_widget.client._family import MODELS
+from klein_widget.client._models import ENHANCER_MODEL_ID
+from klein_widget.gateway import _api, _upload_routes
 from klein_widget.gateway._classwork import HAND_IN_MAX_BYTES, HAND_IN_PATH
 from klein_widget.gateway._conn import BodyLimit, quiet_accept_errors
 from klein_widget.gateway._routes import teacher_routes
-from klein_widget.gateway._state import Gateway, gateway_of
+from klein_widget.gateway._state import Gateway, OpenOptions, gateway_of
+from klein_widget.gateway._upload_routes import REHEARSAL_FILES, REHEARSAL_UPLOADS
 from klein_widget.serving._http import EXCEPTION_HANDLERS, envelope
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["create_app"]
 
@@ -42,7 +46,7 @@ async def index(request: Request) -> Response:
         {
             "name": "klein gateway",
             "about": "A classroom gateway to WaveSpeed: use the token your teacher gave you.",
-            "models": [MODEL_ID, ENHANCER_MODEL_ID],
+            "models": [*(m.id for m in MODELS), ENHANCER_MODEL_ID],
             "set": {"WAVESPEED_BASE_URL": base, "WAVESPEED_API_KEY": "<your class token>"},
             "upstream": gateway_of(request).upstream.label,
         }
@@ -62,14 +66,13 @@ def create_app(
     db_path: str | PathLike[str] | None = None,
     *,
     gateway: Gateway | None = None,
-    upstream: str | ASGIApp = "emulator",
-    api_key: str | None = None,
-    **options: Any,
+    **options: Unpack[OpenOptions],
 ) -> Starlette:
     """Build a gateway app on a class database (made if missing); its state is
-    ``app.state.gateway`` (a `Gateway`). ``upstream``: ``"emulator"`` (in-process),
-    ``"wavespeed"``, a base URL, or an ASGI app. ``api_key``: the teacher's key (default
-    ``$WAVESPEED_API_KEY``), sent only upstream. ``options``: `Gateway.open`'s.
+    ``app.state.gateway`` (a `Gateway`). ``options`` are `Gateway.open`'s (`OpenOptions`):
+    ``upstream``: ``"emulator"`` (in-process), ``"wavespeed"``, a base URL, or an ASGI app;
+    ``api_key``: the teacher's key (default ``$WAVESPEED_API_KEY``), sent only upstream;
+    and `Gateway`'s own (`ClassOptions`).
 
     Example:
         >>> app = create_app(tmp / "class.sqlite3")  # doctest: +SKIP
@@ -77,7 +80,7 @@ def create_app(
     if gateway is None:
         if db_path is None:
             raise ValueError("create_app needs db_path (or a gateway)")
-        gateway = Gateway.open(db_path, upstream=upstream, api_key=api_key, **options)
+        gateway = Gateway.open(db_path, **options)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -93,15 +96,29 @@ def create_app(
         BodyLimit,
         max_bytes=gateway.max_body_bytes,
         timeout=limits.body_timeout,
-        larger={HAND_IN_PATH: HAND_IN_MAX_BYTES},  # a lesson pack: checked again by its route
+        # A lesson pack (checked again by its route); a rehearsal upload's PUT.
+        larger={
+            HAND_IN_PATH: HAND_IN_MAX_BYTES,
+            REHEARSAL_UPLOADS: gateway.uploads.limits.max_bytes,
+        },
     )
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}/result", _api.result, methods=["GET"]),
             Route("/api/v3/predictions/{task_id}", _api.result, methods=["GET"]),
+            Route("/api/v3/media/uploads", _upload_routes.ticket, methods=["POST"]),
+            Route("/api/v3/model/price", _upload_routes.model_price, methods=["POST"]),
             Route("/api/v3/{model:path}", _api.submit, methods=["POST"]),
             Route("/gateway/images/{task_id}.png", _api.image, methods=["GET"]),
+            Route(
+                f"{REHEARSAL_UPLOADS}{{token}}", _upload_routes.rehearsal_upload, methods=["PUT"]
+            ),
+            Route(
+                f"{REHEARSAL_FILES}{{token}}/{{name}}",
+                _upload_routes.rehearsal_file,
+                methods=["GET"],
+            ),
             *teacher_routes(),
         ],
         middleware=[body],

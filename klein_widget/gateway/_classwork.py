@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from klein_widget.gateway._api import authorize
+from klein_widget.gateway._auth import authorize
 from klein_widget.gateway._rows import budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.serving._http import Problem, envelope, read_body

@@ -190,11 +190,19 @@ class BodyLimit:
             headers={"Connection": "close"},
         )
 
+    def _cap(self, path: str) -> int:
+        """The cap for ``path``: a ``larger`` path's (one ending in ``/`` covers what is
+        under it), else `max_bytes`."""
+        for prefix, cap in self.larger.items():
+            if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+                return cap
+        return self.max_bytes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap = self.larger.get(scope["path"], self.max_bytes)
+        cap = self._cap(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:
             await _answer(scope, receive, send, self._too_large(cap))

@@ -27,6 +27,7 @@ from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, export_pack
 from klein_widget.gateway._teacher import (
     TEACHER_COOKIE,
+    model_text,
     money,
     nsfw_flags,
     render,
@@ -46,6 +47,8 @@ def page_frame(gateway: Gateway) -> dict[str, Any]:
     return {
         "upstream": gateway.upstream.label,
         "class_spend": money(sum(s.spent_mills for s in gateway.db.students())),
+        # Images of models WaveSpeed publishes no price for: charged the family's highest.
+        "reserved": money(reserved) if (reserved := gateway.db.reserved_mills()) else None,
         # A rehearsal on the emulator bills nothing: say so beside the class's spend.
         "simulated": gateway.upstream.simulated,
     }
@@ -130,6 +133,7 @@ async def state(request: Request) -> Response:
                 "position": place[0] if place else None,
                 "student": task.student,
                 "status": "waiting" if task.status == "queued" else "upstream",
+                "model": model_text(task),
                 "prompt": task.request.prompt[:120],
             }
         )

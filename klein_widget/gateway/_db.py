@@ -24,26 +24,29 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klein_widget.client._models import GenerationRequest
 from klein_widget.gateway._db_teacher import TeacherRecords
 from klein_widget.gateway._rows import (
     CLASS_SCHEMA,
+    TASK_UPDATES,
     GatewayTask,
+    Inputs,
     Student,
+    TaskUpdate,
+    add_family_columns,
+    now_text,
     student_from_row,
     task_from_row,
 )
 from klein_widget.gateway._tokens import new_token, token_hash
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = ["ClassDB", "GatewayTask", "Student"]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class ClassDB(TeacherRecords):
@@ -65,6 +68,8 @@ class ClassDB(TeacherRecords):
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a crash
         self._conn.executescript(CLASS_SCHEMA)
+        with self._write() as db:
+            add_family_columns(db)  # a database made before the klein family
 
     def close(self) -> None:
         """Close the connection (the database stays as it is: nothing is lost)."""
@@ -102,7 +107,7 @@ class ClassDB(TeacherRecords):
                 db.execute(
                     "INSERT INTO students (name, token_hash, budget_mills, created_at) "
                     "VALUES (?, ?, ?, ?)",
-                    (name, token_hash(token), budget_mills, _now()),
+                    (name, token_hash(token), budget_mills, now_text()),
                 )
         except sqlite3.IntegrityError:
             raise ValueError(f"there is already a student called {name!r}") from None
@@ -164,11 +169,14 @@ class ClassDB(TeacherRecords):
         cached: bool = False,
         leader: str | None = None,
         style: str | None = None,
+        inputs: Inputs | None = None,
     ) -> GatewayTask | None:
         """Charge ``cost_mills`` and record the task, in one transaction; None (nothing
-        charged, nothing recorded) if that would pass the budget or the token is revoked."""
+        charged, nothing recorded) if that would pass the budget or the token is revoked.
+        ``inputs``: an image task's model, references, LoRAs and recipe key."""
         task_id = secrets.token_hex(16)
         r = request
+        inputs = inputs or (Inputs.of(r) if kind == "image" else Inputs())
         with self._write() as db:
             charged = db.execute(
                 "UPDATE students SET spent_mills = spent_mills + ? WHERE name = ? "
@@ -177,15 +185,15 @@ class ClassDB(TeacherRecords):
             ).rowcount
             if not charged:
                 return None
-            done = _now() if status in ("completed", "failed") else None
+            done = now_text() if status in ("completed", "failed") else None
             db.execute(
                 "INSERT INTO tasks (id, student, kind, prompt, width, height, seed, seed_drawn,"
                 " sync_mode, base64_output, status, upstream_id, cost_mills, cached, created_at,"
-                " done_at, leader, style) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?)",
-                (task_id, student, kind, r.prompt, r.width, r.height, r.seed, r.seed_drawn,
-                 r.sync_mode, r.base64_output, status, upstream_id, cost_mills, cached,
-                 _now(), done, leader, style),
+                " done_at, leader, style, model, images, refs, loras, sized, recipe,"
+                " price_confirmed) VALUES (" + ", ".join("?" * 25) + ")",
+                (task_id, student, kind, r.prompt, r.width or 0, r.height or 0, r.seed,
+                 r.seed_drawn, r.sync_mode, r.base64_output, status, upstream_id, cost_mills,
+                 cached, now_text(), done, leader, style, *inputs.columns()),
             )  # fmt: skip
         found = self.task(task_id)
         assert found is not None
@@ -202,16 +210,15 @@ class ClassDB(TeacherRecords):
         sql = f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY seq LIMIT ?"
         return [task_from_row(r) for r in self._rows(sql, (*statuses, limit))]
 
-    def leader_for(self, request: GenerationRequest) -> GatewayTask | None:
-        """An unfinished image task for exactly this prompt, size and seed that is paying
-        for its image (not itself following one): a new one can share its image."""
+    def leader_for(self, recipe: str) -> GatewayTask | None:
+        """An unfinished image task with this recipe key (`klein_widget.client._recipe`:
+        model, prompt, size, seed, references, LoRAs) that is paying for its image (not
+        itself following one): a new one can share its image."""
         sql = (
-            "SELECT * FROM tasks WHERE prompt = ? AND width = ? AND height = ? AND seed = ? "
-            "AND kind = 'image' AND status IN ('queued', 'forwarding', 'submitted') "
-            "ORDER BY seq LIMIT 1"
+            "SELECT * FROM tasks WHERE recipe = ? AND kind = 'image' "
+            "AND status IN ('queued', 'forwarding', 'submitted') ORDER BY seq LIMIT 1"
         )
-        r = request
-        rows = self._rows(sql, (r.prompt, r.width, r.height, r.seed))
+        rows = self._rows(sql, (recipe,))
         return task_from_row(rows[0]) if rows else None
 
     def open_or_follow(
@@ -221,17 +228,22 @@ class ClassDB(TeacherRecords):
         cost_mills: int,
         *,
         share: bool,
+        inputs: Inputs | None = None,
     ) -> GatewayTask | None:
-        """One image task: following an unfinished identical one if ``share`` and there is
-        one (free), else charged and queued. Atomic: two identical requests at once make
-        one leader and one follower. None if the budget or the token refuses it."""
+        """One image task: following an unfinished one with the same recipe key if
+        ``share`` and there is one (free), else charged and queued. Atomic: two identical
+        requests at once make one leader and one follower. None if the budget or the token
+        refuses it."""
+        request = request.with_concrete_seed()
+        inputs = inputs or Inputs.of(request)
         with self._lock:
-            leader = self.leader_for(request) if share else None
+            leader = self.leader_for(inputs.recipe) if share and inputs.recipe else None
             if leader is not None:
                 return self.open_task(
-                    student, "image", request, 0, status="following", cached=True, leader=leader.id
-                )
-            return self.open_task(student, "image", request.with_concrete_seed(), cost_mills)
+                    student, "image", request, 0, status="following", cached=True,
+                    leader=leader.id, inputs=inputs,
+                )  # fmt: skip
+            return self.open_task(student, "image", request, cost_mills, inputs=inputs)
 
     def settle_followers(self, leader: GatewayTask) -> list[str]:
         """The leader has finished: its followers complete with its image, or fail (free,
@@ -240,28 +252,26 @@ class ClassDB(TeacherRecords):
         ids = [r["id"] for r in self._rows(sql, (leader.id,))]
         for task_id in ids:
             if leader.status == "completed":
-                done = {"upstream_id": leader.upstream_id, "inference_ms": leader.inference_ms}
-                self.update(task_id, status="completed", **done)
+                made = leader.upstream_id, leader.inference_ms
+                self.update(task_id, status="completed", upstream_id=made[0], inference_ms=made[1])
             else:
                 why = f"The same request of another student failed ({leader.error}); ask again."
                 self.update(task_id, status="failed", error=why)
         return ids
 
-    def gallery(self, limit: int = 60) -> list[GatewayTask]:
-        """The class's completed images, newest first."""
-        sql = (
-            "SELECT * FROM tasks WHERE status = 'completed' AND kind = 'image' "
-            "ORDER BY seq DESC LIMIT ?"
-        )
-        return [task_from_row(r) for r in self._rows(sql, (limit,))]
-
-    def update(self, task_id: str, **fields: Any) -> None:
-        """Set a task's columns (``status``, ``upstream_id``, ``error``, ...)."""
-        if fields.get("status") in ("completed", "failed"):
-            fields.setdefault("done_at", _now())
-        columns = ", ".join(f"{name} = ?" for name in fields)
+    def update(self, task_id: str, **fields: Unpack[TaskUpdate]) -> None:
+        """Set some of a task's `TASK_UPDATES` columns (``status``, ``upstream_id``, ...);
+        any other name is a `ValueError`. The SQL names only columns from that fixed list."""
+        unknown = set(fields) - set(TASK_UPDATES)
+        if unknown:
+            raise ValueError(f"a task's {', '.join(sorted(unknown))} cannot be updated")
+        values: dict[str, object] = dict(fields)
+        if values.get("status") in ("completed", "failed"):
+            values.setdefault("done_at", now_text())
+        columns = [name for name in TASK_UPDATES if name in values]
+        sql = "UPDATE tasks SET " + ", ".join(f"{name} = ?" for name in columns) + " WHERE id = ?"
         with self._write() as db:
-            db.execute(f"UPDATE tasks SET {columns} WHERE id = ?", (*fields.values(), task_id))
+            db.execute(sql, (*(values[name] for name in columns), task_id))
 
     def refund(self, task_id: str, reason: str) -> None:
         """The task surely never reached upstream: fail it and give the money back."""
@@ -278,7 +288,7 @@ class ClassDB(TeacherRecords):
             db.execute(
                 "UPDATE tasks SET status = 'failed', error = ?, cost_mills = 0, done_at = ? "
                 "WHERE id = ?",
-                (reason, _now(), task_id),
+                (reason, now_text(), task_id),
             )
 
     def owned_upstream_ids(self, upstream_ids: list[str]) -> set[str]:
@@ -291,14 +301,3 @@ class ClassDB(TeacherRecords):
             )
             found |= {r["upstream_id"] for r in self._rows(sql, tuple(part))}
         return found
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Per student: images made, from the cache, failed, waiting."""
-        rows = self._rows(
-            "SELECT student, SUM(status = 'completed' AND kind = 'image') AS images, "
-            "SUM(cached) AS cached, SUM(status = 'failed') AS failed, "
-            "SUM(status IN ('queued', 'forwarding', 'submitted', 'following', 'pending')) "
-            "AS waiting "
-            "FROM tasks GROUP BY student"
-        )
-        return {r["student"]: {k: int(r[k] or 0) for k in r.keys()[1:]} for r in rows}

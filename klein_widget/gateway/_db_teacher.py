@@ -1,6 +1,6 @@
 """The class database's teacher-side records, mixed into `ClassDB`: students by number
 (URLs never carry a name), a student's tasks over time, WaveSpeed's NSFW flag per image,
-images the teacher hid from the class, reissued tokens and hand-ins.
+images the teacher hid from the class, reissued tokens, the uploads it handed out, and hand-ins.
 
 Example:
     >>> db = ClassDB(":memory:")  # doctest: +SKIP
@@ -14,17 +14,19 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from datetime import datetime, timezone
 from typing import Any
 
-from klein_widget.gateway._rows import GatewayTask, HandIn, Student, student_from_row, task_from_row
+from klein_widget.gateway._rows import (
+    GatewayTask,
+    HandIn,
+    Student,
+    now_text,
+    student_from_row,
+    task_from_row,
+)
 from klein_widget.gateway._tokens import new_token, token_hash
 
 __all__ = ["TeacherRecords"]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _hand_in(row: sqlite3.Row) -> HandIn:
@@ -85,6 +87,31 @@ class TeacherRecords:
             yield [task_from_row(row) for row in rows]
             seq = rows[-1]["seq"]
 
+    def gallery(self, limit: int = 60) -> list[GatewayTask]:
+        """The class's completed images, newest first."""
+        sql = (
+            "SELECT * FROM tasks WHERE status = 'completed' AND kind = 'image' "
+            "ORDER BY seq DESC LIMIT ?"
+        )
+        return [task_from_row(r) for r in self._rows(sql, (limit,))]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per student: images made, from the cache, failed, waiting."""
+        rows = self._rows(
+            "SELECT student, SUM(status = 'completed' AND kind = 'image') AS images, "
+            "SUM(cached) AS cached, SUM(status = 'failed') AS failed, "
+            "SUM(status IN ('queued', 'forwarding', 'submitted', 'following', 'pending')) "
+            "AS waiting "
+            "FROM tasks GROUP BY student"
+        )
+        return {r["student"]: {k: int(r[k] or 0) for k in r.keys()[1:]} for r in rows}
+
+    def reserved_mills(self) -> int:
+        """What the class was charged at unconfirmed prices (the family's highest known
+        price, reserved for a model WaveSpeed publishes no price for)."""
+        sql = "SELECT SUM(cost_mills) AS s FROM tasks WHERE kind = 'image' AND price_confirmed = 0"
+        return int(self._rows(sql)[0]["s"] or 0)
+
     # --- WaveSpeed's flags, and images hidden from the class -----------------------------
 
     def nsfw_flags(self, upstream_ids: list[str]) -> dict[str, bool]:
@@ -111,7 +138,7 @@ class TeacherRecords:
             if hidden:
                 db.execute(
                     "INSERT OR IGNORE INTO hidden_images (upstream_id, hidden_at) VALUES (?, ?)",
-                    (upstream_id, _now()),
+                    (upstream_id, now_text()),
                 )
             else:
                 db.execute("DELETE FROM hidden_images WHERE upstream_id = ?", (upstream_id,))
@@ -125,11 +152,32 @@ class TeacherRecords:
         sql = "SELECT 1 FROM hidden_images WHERE upstream_id = ?"
         return bool(upstream_id) and bool(self._rows(sql, (upstream_id,)))
 
+    # --- uploads the gateway handed out ------------------------------------------------
+
+    def record_upload(self, url: str, student: str) -> None:
+        """Remember a ``download_url`` this gateway handed out (to ``student``)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO uploads (url, student, issued_at) VALUES (?, ?, ?)",
+                (url, student, now_text()),
+            )
+
+    def upload(self, url: str) -> tuple[bool, str | None]:
+        """(whether this gateway handed ``url`` out, its file's sha256 once read)."""
+        rows = self._rows("SELECT sha256 FROM uploads WHERE url = ?", (url,))
+        return (True, rows[0]["sha256"]) if rows else (False, None)
+
+    def set_upload_hash(self, url: str, sha256: str) -> None:
+        """Keep the sha256 of an issued upload's file (an upload's URL never changes what
+        it serves)."""
+        with self._write() as db:
+            db.execute("UPDATE uploads SET sha256 = ? WHERE url = ?", (sha256, url))
+
     # --- hand-ins -----------------------------------------------------------------------
 
     def add_hand_in(self, student: str, title: str, images: int, size: int) -> HandIn:
         """Record a hand-in (its file is written by the caller under the returned id)."""
-        hand_in = HandIn(secrets.token_hex(16), student, title[:200], images, size, _now())
+        hand_in = HandIn(secrets.token_hex(16), student, title[:200], images, size, now_text())
         with self._write() as db:
             db.execute(
                 "INSERT INTO hand_ins (id, student, title, images, size, created_at) "

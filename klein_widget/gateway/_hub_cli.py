@@ -73,6 +73,7 @@ def serve_hub(args: argparse.Namespace) -> int:
     from klein_widget.gateway._app import create_app
     from klein_widget.gateway._hub import HubLayer, HubPolicy, HubService
     from klein_widget.gateway._server import server_for
+    from klein_widget.gateway.cli import upload_limits
     from klein_widget.serving._http import bind
 
     if not os.environ.get("JUPYTERHUB_API_TOKEN"):
@@ -84,8 +85,10 @@ def serve_hub(args: argparse.Namespace) -> int:
         print("error: no WaveSpeed key: give --key-file (or $WAVESPEED_API_KEY), or use "
               "--upstream emulator to rehearse", file=sys.stderr)  # fmt: skip
         return 2
-    options = {"max_concurrency": args.concurrency, "public_gallery": args.public_gallery}
-    app = create_app(args.db, upstream=args.upstream, api_key=key, **options)
+    app = create_app(
+        args.db, upstream=args.upstream, api_key=key, max_concurrency=args.concurrency,
+        public_gallery=args.public_gallery, uploads=upload_limits(args),
+    )  # fmt: skip
     policy = HubPolicy(args.hub_budget, args.hub_group, args.hub_teacher_group)
     hub = HubService(policy)
     app.state.hub_policy = policy

@@ -22,7 +22,16 @@ from klein_widget.gateway._classwork import hand_ins_folder
 from klein_widget.gateway._dashboard import hand_in_rows, page_frame, student_named, student_row
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import Gateway
-from klein_widget.gateway._teacher import money, nsfw_flags, render, shown_image, teacher
+from klein_widget.gateway._teacher import (
+    UNCONFIRMED,
+    cost_text,
+    model_text,
+    money,
+    nsfw_flags,
+    render,
+    shown_image,
+    teacher,
+)
 from klein_widget.serving._http import Problem
 
 __all__ = ["CSV_COLUMNS", "csv_cell", "hand_in_file", "student_page", "tasks_csv"]
@@ -30,8 +39,9 @@ __all__ = ["CSV_COLUMNS", "csv_cell", "hand_in_file", "student_page", "tasks_csv
 # What a spreadsheet reads as a formula (or a DDE command) when a cell starts with it.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 CSV_COLUMNS = (
-    "created_at", "done_at", "student", "kind", "prompt", "width", "height", "seed", "status",
-    "cost_dollars", "from_store", "nsfw_flagged", "hidden", "image_url", "error", "task_id",
+    "created_at", "done_at", "student", "kind", "model", "prompt", "width", "height", "seed",
+    "references", "loras", "status", "cost_dollars", "price_confirmed", "from_store",
+    "nsfw_flagged", "hidden", "image_url", "error", "task_id",
 )  # fmt: skip
 
 
@@ -51,10 +61,15 @@ def csv_cell(value: object) -> str:
 
 def _task_row(task: GatewayTask, base: str, flags: dict[str, bool], hidden: set[str]) -> list[str]:
     image = task.kind == "image" and task.status == "completed"
-    r = task.request
+    r, i = task.request, task.inputs
+    sized = task.kind == "image" and i.sized
+    loras = " ".join(f"{path}:{scale:g}" for path, scale in i.loras)
     cells: list[object] = [
-        task.created_at, task.done_at, task.student, task.kind, r.prompt, r.width, r.height,
-        r.seed, task.status, task.cost_mills / 1000, int(task.cached),
+        task.created_at, task.done_at, task.student, task.kind,
+        i.model if task.kind == "image" else "", r.prompt,
+        r.width if sized else "", r.height if sized else "", r.seed,
+        " ".join(i.images), loras, task.status, task.cost_mills / 1000,
+        int(i.price_confirmed or task.kind != "image"), int(task.cached),
         int(image and flags.get(task.upstream_id or "", False)),
         int((task.upstream_id or "") in hidden),
         f"{base}/gateway/images/{task.id}.png" if image else "", task.error, task.id,
@@ -109,10 +124,12 @@ def _student_data(gateway: Gateway, request: Request, number: int) -> dict[str, 
             {
                 "time": task.created_at[:19].replace("T", " "),
                 "kind": task.kind,
+                "model": model_text(task),
                 "prompt": task.request.prompt,
                 "seed": task.request.seed if task.kind == "image" else "",
                 "status": task.status + (" (from store)" if task.cached else ""),
-                "cost": money(task.cost_mills),
+                "cost": cost_text(task),
+                "unconfirmed": cost_text(task) != money(task.cost_mills),
                 "image": shown_image(task, flags, hidden) if shows else None,
             }
         )
@@ -123,6 +140,7 @@ def _student_data(gateway: Gateway, request: Request, number: int) -> dict[str, 
         "student": student_row(student, number, counts),
         "tasks": tasks,
         "hand_ins": hand_ins,
+        "unconfirmed": UNCONFIRMED,
     }
 
 

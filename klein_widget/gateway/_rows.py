@@ -8,19 +8,28 @@ Example:
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypedDict
 
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel, resolve_model
 from klein_widget.client._models import GenerationRequest
 
 __all__ = [
     "CLASS_SCHEMA",
+    "FAMILY_COLUMNS",
     "OPEN_STATUSES",
+    "TASK_UPDATES",
     "GatewayTask",
     "HandIn",
+    "Inputs",
     "Student",
+    "TaskUpdate",
+    "add_family_columns",
     "budget_fields",
+    "now_text",
     "student_from_row",
     "task_from_row",
 ]
@@ -59,7 +68,6 @@ CREATE TABLE IF NOT EXISTS tasks (
     style TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, seq);
-CREATE INDEX IF NOT EXISTS tasks_key ON tasks (prompt, width, height, seed);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS image_flags (upstream_id TEXT PRIMARY KEY, nsfw INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS hidden_images (upstream_id TEXT PRIMARY KEY, hidden_at TEXT NOT NULL);
@@ -72,7 +80,57 @@ CREATE TABLE IF NOT EXISTS hand_ins (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_student ON tasks (student, seq);
+CREATE TABLE IF NOT EXISTS uploads (
+    url TEXT PRIMARY KEY,
+    student TEXT NOT NULL,
+    sha256 TEXT,
+    issued_at TEXT NOT NULL
+);
 """
+# The klein family's columns of ``tasks``, added to a database made before them (its rows
+# were all 4B text-to-image, at a confirmed price). ``recipe`` is the one recipe key.
+FAMILY_COLUMNS = (
+    ("model", f"TEXT NOT NULL DEFAULT '{DEFAULT_MODEL.name}'"),
+    ("images", "TEXT NOT NULL DEFAULT '[]'"),
+    ("refs", "TEXT NOT NULL DEFAULT '[]'"),
+    ("loras", "TEXT NOT NULL DEFAULT '[]'"),
+    ("sized", "INTEGER NOT NULL DEFAULT 1"),
+    ("recipe", "TEXT"),
+    ("price_confirmed", "INTEGER NOT NULL DEFAULT 1"),
+)
+RECIPE_INDEX = "CREATE INDEX IF NOT EXISTS tasks_recipe ON tasks (recipe, status)"
+
+
+def add_family_columns(db: sqlite3.Connection) -> None:
+    """Give a database made before the klein family its columns (old rows: 4B, confirmed),
+    in the caller's transaction."""
+    have = {r["name"] for r in db.execute("PRAGMA table_info(tasks)")}
+    for name, kind in FAMILY_COLUMNS:  # names and types from a fixed tuple
+        if name not in have:
+            db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {kind}")
+    db.execute(RECIPE_INDEX)
+
+
+# The only columns `ClassDB.update` may set: its SQL is built from this tuple alone.
+TASK_UPDATES = ("status", "upstream_id", "error", "text_output", "inference_ms", "done_at")
+
+
+class TaskUpdate(TypedDict, total=False):
+    """What `ClassDB.update` may set (the names of `TASK_UPDATES`)."""
+
+    status: str
+    upstream_id: str | None
+    error: str
+    text_output: str | None
+    inference_ms: int | None
+    done_at: str
+
+
+def now_text() -> str:
+    """Now, as the database writes times (UTC, ISO 8601, milliseconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
 # "following": waiting for another student's identical request (its ``leader``), free.
 # "pending": its submit may or may not have reached upstream; settled against upstream's
 # record of predictions, then charged (followed on) or refunded.
@@ -100,6 +158,66 @@ class Student:
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """What besides prompt, size and seed decides a task's picture and price: the model (a
+    short name), an edit's image URLs and their content hashes, the LoRAs, whether a size
+    was given, the recipe key, and whether the price charged is WaveSpeed's published one.
+
+    Example:
+        >>> Inputs().klein_model.id
+        'wavespeed-ai/flux-2-klein-4b/text-to-image'
+    """
+
+    model: str = DEFAULT_MODEL.name
+    images: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    loras: tuple[tuple[str, float], ...] = ()
+    sized: bool = True
+    recipe: str | None = None
+    price_confirmed: bool = True
+
+    @property
+    def klein_model(self) -> KleinModel:
+        """The family's model."""
+        return resolve_model(self.model)
+
+    @classmethod
+    def of(cls, request: GenerationRequest, confirmed: bool | None = None) -> Inputs:
+        """An image task's inputs, from its request (with its concrete seed and, for an
+        edit, each image's content hash as its references). The recipe key is the
+        request's one `recipe_key` (model, prompt, size, seed, references, LoRAs), so a 4B
+        and a 9B request never share, nor two edits of different photos, while two uploads
+        of the same photo do. ``confirmed``: whether the price charged is a known one
+        (default: published on the model's page)."""
+        model = request.klein_model
+        confirmed = model.price_confirmed if confirmed is None else confirmed
+        return cls(
+            model.name, request.images, request.references, request.loras,
+            request.width is not None, request.key, confirmed,
+        )  # fmt: skip
+
+    def columns(self) -> tuple[Any, ...]:
+        """The values of `FAMILY_COLUMNS`, in order."""
+        loras = [[path, scale] for path, scale in self.loras]
+        return (
+            self.model, json.dumps(list(self.images)), json.dumps(list(self.references)),
+            json.dumps(loras), int(self.sized), self.recipe, int(self.price_confirmed),
+        )  # fmt: skip
+
+
+def _inputs(row: sqlite3.Row) -> Inputs:
+    return Inputs(
+        model=row["model"],
+        images=tuple(json.loads(row["images"])),
+        references=tuple(json.loads(row["refs"])),
+        loras=tuple((str(p), float(s)) for p, s in json.loads(row["loras"])),
+        sized=bool(row["sized"]),
+        recipe=row["recipe"],
+        price_confirmed=bool(row["price_confirmed"]),
+    )
+
+
+@dataclass(frozen=True)
 class GatewayTask:
     """One task a student asked for (a row of ``tasks``)."""
 
@@ -119,6 +237,7 @@ class GatewayTask:
     done_at: str | None
     leader: str | None = None  # for a "following" task: the task whose image it shares
     style: str | None = None  # an "enhance" task's optimizer style, as the student asked
+    inputs: Inputs = field(default_factory=Inputs)  # the model and the rest (images only)
 
     @property
     def open(self) -> bool:
@@ -150,14 +269,20 @@ def budget_fields(student: Student) -> dict[str, Any]:
 
 
 def task_from_row(row: sqlite3.Row) -> GatewayTask:
+    inputs = _inputs(row)
+    sized = inputs.sized or row["kind"] != "image"
     request = GenerationRequest(
         row["prompt"],
-        row["width"] or 1024,
-        row["height"] or 1024,
+        (row["width"] or 1024) if sized else None,
+        (row["height"] or 1024) if sized else None,
         row["seed"],
         bool(row["sync_mode"]),
         bool(row["base64_output"]),
         seed_drawn=bool(row["seed_drawn"]),
+        model=inputs.model if row["kind"] == "image" else DEFAULT_MODEL.name,
+        images=inputs.images,
+        references=inputs.references,
+        loras=inputs.loras,
     )
     return GatewayTask(
         seq=row["seq"],
@@ -176,6 +301,7 @@ def task_from_row(row: sqlite3.Row) -> GatewayTask:
         done_at=row["done_at"],
         leader=row["leader"],
         style=row["style"],
+        inputs=inputs,
     )
 
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
 
 from klein_widget.gateway._app import create_app
 from klein_widget.gateway._conn import Limits, protocol_for
-from klein_widget.gateway._state import Gateway
+from klein_widget.gateway._state import Gateway, OpenOptions
 from klein_widget.serving._http import ServedInThread
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["RunningGateway", "server_for", "start"]
 
@@ -73,7 +76,11 @@ class RunningGateway(ServedInThread):
 
 
 def start(
-    db_path: str | PathLike[str], *, host: str = "127.0.0.1", port: int = 0, **options: Any
+    db_path: str | PathLike[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    **options: Unpack[OpenOptions],
 ) -> RunningGateway:
     """Serve a gateway on ``host:port`` (0: a free port) in a daemon thread; returns once it
     accepts connections. ``options``: `create_app`'s.

@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import httpx
 
-from klein_widget.client._models import MODEL_ID, GenerationRequest
+from klein_widget.client._models import GenerationRequest
+from klein_widget.gateway._rows import Inputs
 from klein_widget.gateway._upstream import Upstream
 
 __all__ = ["HISTORY_PATH", "Verdict", "history", "verdict"]
@@ -65,30 +66,37 @@ async def history(upstream: Upstream, after: datetime, before: datetime) -> list
     return None  # more than we can read: stay pending rather than guess
 
 
-def _same_input(item: dict[str, Any], request: GenerationRequest) -> bool | None:
-    """Whether a history item was made from ``request`` (None: it does not say)."""
+def _same_input(item: dict[str, Any], request: GenerationRequest, inputs: Inputs) -> bool | None:
+    """Whether a history item was made from ``request`` (None: it does not say). An edit
+    sent without a size matches whatever size upstream chose; its images must agree."""
     given = item.get("input")
     if not isinstance(given, dict) or "prompt" not in given:
         return None
     size = f"{request.width}*{request.height}"
+    sent = str(given.get("size", "1024*1024")).replace("x", "*")
     return (
         given.get("prompt") == request.prompt
-        and str(given.get("size", "1024*1024")).replace("x", "*") == size
+        and (sent == size or not inputs.sized)
         and given.get("seed") == request.seed
+        and given.get("images", list(inputs.images)) == list(inputs.images)
     )
 
 
-def verdict(items: list[Any], request: GenerationRequest, owned: set[str]) -> Verdict:
-    """("found", id) if exactly one unowned prediction matches ``request``; ("none", None)
-    if none can; ("unsure", None) if an item cannot be told apart, or two match."""
+def verdict(
+    items: list[Any], request: GenerationRequest, owned: set[str], inputs: Inputs | None = None
+) -> Verdict:
+    """("found", id) if exactly one unowned prediction of the task's model (``inputs``;
+    default 4B) matches ``request``; ("none", None) if none can; ("unsure", None) if an
+    item cannot be told apart, or two match."""
+    inputs = inputs or Inputs()
     matches: list[str] = []
     unsure = False
     for item in items:
         if not isinstance(item, dict) or item.get("id") in owned:
             continue
-        if item.get("model") not in (None, MODEL_ID):
+        if item.get("model") not in (None, inputs.klein_model.id):
             continue
-        same = _same_input(item, request)
+        same = _same_input(item, request, inputs)
         if same is None:
             unsure = True
         elif same:

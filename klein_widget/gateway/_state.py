@@ -14,11 +14,12 @@ import tempfile
 from collections.abc import Collection
 from os import PathLike
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from starlette.requests import Request
 from starlette.types import ASGIApp
 
+from klein_widget.client._family import KleinModel
 from klein_widget.client._metadata import embed_params, strip_params
 from klein_widget.client._policy import RetryPolicy
 from klein_widget.gateway._checks import MIN_FREE_BYTES, StoreWatch
@@ -26,6 +27,7 @@ from klein_widget.gateway._conn import Limits
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._dispatch import Dispatcher
 from klein_widget.gateway._tokens import FailedLogins, new_token, token_hash
+from klein_widget.gateway._uploads import UploadDesk, UploadLimits
 from klein_widget.gateway._upstream import Upstream
 from klein_widget.gateway._worker import DBThread
 from klein_widget.store._files import written_images
@@ -33,9 +35,14 @@ from klein_widget.store._gallery import Gallery
 from klein_widget.store._make_pack import make_pack
 from klein_widget.store._pack_files import PackError
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES_GATEWAY",
+    "ClassOptions",
     "Gateway",
+    "OpenOptions",
     "export_pack",
     "gateway_of",
     "images_folder",
@@ -88,8 +95,42 @@ def export_pack(
         return make_pack(chosen.parent, out)
 
 
+class ClassOptions(TypedDict, total=False):
+    """`Gateway`'s keyword options (each documented there), for typed ``**options``."""
+
+    teacher_token: str | None
+    public_gallery: bool
+    max_concurrency: int
+    max_body_bytes: int
+    sync_window: float
+    failed_logins: FailedLogins | None
+    min_free_bytes: int
+    settle_after: float
+    max_backoff: float
+    limits: Limits | None
+    uploads: UploadLimits | None
+
+
+class OpenOptions(ClassOptions, total=False):
+    """`Gateway.open`'s keyword options: where upstream is, with which key, and the rest."""
+
+    upstream: str | ASGIApp
+    api_key: str | None
+    images: str | PathLike[str] | None
+    retry: RetryPolicy | None
+    emulator_inference_time: float
+
+
 class Gateway:
-    """The state of one gateway app (see `create_app`)."""
+    """The state of one gateway app (see `create_app`).
+
+    ``teacher_token``: the dashboard's (new when None); ``public_gallery``: every student
+    may read every task; ``max_concurrency``: most tasks upstream at once;
+    ``max_body_bytes``: a request body's cap; ``sync_window``: how long a sync submit
+    waits; ``failed_logins``: the wrong-token limiter; ``min_free_bytes``: the store's
+    room; ``settle_after``/``max_backoff``: `Aftercare`'s; ``limits``: connections and
+    bodies (`_conn`); ``uploads``: each student's upload caps (`UploadLimits`).
+    """
 
     def __init__(
         self,
@@ -107,6 +148,7 @@ class Gateway:
         settle_after: float = 10.0,
         max_backoff: float = 60.0,
         limits: Limits | None = None,
+        uploads: UploadLimits | None = None,
     ) -> None:
         self.db = db
         self.gallery = gallery
@@ -133,6 +175,8 @@ class Gateway:
         self.logins = failed_logins or FailedLogins()
         self.limits = limits or Limits()
         """Timeouts and caps on connections and bodies (`_conn`), applied by `server_for`."""
+        self.uploads = UploadDesk(uploads or UploadLimits())
+        """Upload tickets asked for through the gateway, per student (`_uploads`)."""
 
     @classmethod
     def open(
@@ -144,7 +188,7 @@ class Gateway:
         images: str | PathLike[str] | None = None,
         retry: RetryPolicy | None = None,
         emulator_inference_time: float = 0.6,
-        **options: object,
+        **options: Unpack[ClassOptions],
     ) -> Gateway:
         """Open (or create) a class database and its image store, and connect upstream."""
         db = ClassDB(db_path)
@@ -156,7 +200,15 @@ class Gateway:
             retry=retry,
             emulator_inference_time=emulator_inference_time,
         )
-        return cls(db, gallery, link, **options)  # type: ignore[arg-type]
+        return cls(db, gallery, link, **options)
+
+    def price(self, model: KleinModel) -> tuple[int, bool]:
+        """What this class charges for one image of ``model``, in mills, and whether that
+        is a known price: WaveSpeed's published one, or the one its price endpoint gave
+        the gateway's client (`PriceBook`, learned at the model's first paid image);
+        else the family's highest known price, reserved."""
+        prices = self.upstream.client.prices
+        return prices.mills(model), prices.confirmed(model)
 
     def ensure_started(self) -> None:
         """Start the queue on the running loop (first request, or the server's startup)."""

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from klein_widget.client._ledger import money as dollars
-from klein_widget.gateway._api import guard_logins
+from klein_widget.gateway._auth import guard_logins
 from klein_widget.gateway._hidden import TEACHER_COOKIE
 from klein_widget.gateway._hub import hub_teacher
 from klein_widget.gateway._rows import GatewayTask
@@ -32,6 +32,9 @@ __all__ = [
     "PAGE_HEADERS",
     "STATIC",
     "TEACHER_COOKIE",
+    "UNCONFIRMED",
+    "cost_text",
+    "model_text",
     "money",
     "nsfw_flags",
     "render",
@@ -115,6 +118,24 @@ def nsfw_flags(gateway: Gateway, tasks: list[GatewayTask]) -> dict[str, bool]:
     return {**flags, **learned}
 
 
+UNCONFIRMED = "unconfirmed price: the family's highest known, reserved"
+
+
+def model_text(task: GatewayTask) -> str:
+    """A task's model as the pages show it: the family's short name (an edit with its
+    number of references), or "prompt optimizer"."""
+    if task.kind != "image":
+        return "prompt optimizer"
+    refs = len(task.inputs.images)
+    return task.inputs.model + (f" ({refs} ref{'s' if refs > 1 else ''})" if refs else "")
+
+
+def cost_text(task: GatewayTask) -> str:
+    """A task's cost as the pages show it, marked where the price is unconfirmed."""
+    unsure = task.kind == "image" and task.cost_mills and not task.inputs.price_confirmed
+    return money(task.cost_mills) + (" (unconfirmed)" if unsure else "")
+
+
 def shown_image(task: GatewayTask, flags: dict[str, bool], hidden: set[str]) -> dict[str, Any]:
     """What a page shows of a completed image task: its link, prompt, seed, size, owner,
     whether WaveSpeed flagged it (`nsfw_flags`) and whether the teacher hid it."""
@@ -127,6 +148,7 @@ def shown_image(task: GatewayTask, flags: dict[str, bool], hidden: set[str]) -> 
         "seed": r.seed,
         "size": f"{r.width}×{r.height}",
         "student": task.student,
+        "model": model_text(task),
         "cached": task.cached,
         "flagged": flags.get(upstream_id, False),
         "hidden": upstream_id in hidden,

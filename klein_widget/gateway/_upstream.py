@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from starlette.types import ASGIApp
@@ -96,6 +97,19 @@ class Upstream:
         """True if the upstream bills nothing: the built-in emulator, or as the client's one
         rule has it (what the upstream said in its answers, else loopback means emulator)."""
         return self.app is not None or self.client.server_simulates
+
+    async def ticket(self, asked: dict[str, Any]) -> httpx.Response:
+        """Ask upstream for an upload ticket (``POST /api/v3/media/uploads``) with the
+        teacher's key, which goes in this request's header and nowhere else."""
+        headers = self.client._headers(True)  # the client's one place that sets the key
+        url = self.client.base_url + "/api/v3/media/uploads"
+        return await self.http.post(url, json=asked, headers=headers, timeout=30.0)
+
+    def says_key(self, text: str) -> bool:
+        """Whether ``text`` (an upstream answer to pass on to a student) holds the teacher's
+        key: such an answer is never passed on."""
+        key = self.client._headers(True).get("Authorization", "").removeprefix("Bearer ")
+        return bool(key) and key in text
 
     async def aclose(self) -> None:
         """Close the connection pool."""

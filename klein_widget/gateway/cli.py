@@ -18,6 +18,10 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from klein_widget.gateway._uploads import UploadLimits
 
 __all__ = ["build_parser", "main"]
 
@@ -32,6 +36,19 @@ def _dollars(text: str) -> int:
     if not value.is_finite() or value < 0 or mills != mills.to_integral_value():
         raise argparse.ArgumentTypeError(f"a budget is dollars like 2.00, not {text!r}")
     return int(mills)
+
+
+def upload_limits(args: argparse.Namespace) -> UploadLimits:
+    """Each student's upload caps from ``serve``'s ``--upload-mb`` and ``--uploads-per-hour``
+    (the hourly bytes stay 10 files' worth)."""
+    from klein_widget.gateway._uploads import UploadLimits
+
+    if not 0 < args.upload_mb <= 200 or args.uploads_per_hour < 1:
+        raise ValueError(
+            "--upload-mb must be above 0 and at most 200, --uploads-per-hour 1 or more"
+        )
+    size = int(args.upload_mb * (1 << 20))
+    return UploadLimits(max_bytes=size, per_hour=args.uploads_per_hour, bytes_per_hour=10 * size)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--concurrency", type=int, default=8, help="most tasks upstream at once")
     serve.add_argument(
         "--public-gallery", action="store_true", help="students may read each other's tasks"
+    )
+    serve.add_argument(
+        "--upload-mb",
+        type=float,
+        default=20.0,
+        help="largest file a student may upload for an edit, in MB (default %(default)g)",
+    )
+    serve.add_argument(
+        "--uploads-per-hour",
+        type=int,
+        default=60,
+        help="uploads each student may make in an hour (default %(default)s)",
     )
     serve.add_argument(
         "--trust-proxy",
@@ -163,6 +192,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_concurrency=args.concurrency,
             public_gallery=args.public_gallery,
             limits=limits,
+            uploads=upload_limits(args),
         )
     except (sqlite3.Error, OSError, ValueError) as error:
         print(f"error: the gateway cannot start: {error}.", file=sys.stderr)

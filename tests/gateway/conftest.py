@@ -11,13 +11,15 @@ import httpx
 import pytest
 
 from klein_widget import KleinClient
-from klein_widget.emulator import Emulator
+from klein_widget.emulator import Emulator, RunningEmulator
+from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import RunningGateway, start
 from tests.conftest import fast_options
 
 SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
 ENHANCE = "/api/v3/wavespeed-ai/prompt-optimizer"
 FAST = 0.02  # the emulator's inference time where timing is not the subject
+TEACHER_KEY = "wsk-CANARY-family-5e0b7c2d91"  # a canary: no answer may hold it
 
 
 def upstream_of(running: RunningGateway) -> Emulator:
@@ -40,6 +42,22 @@ def body(prompt: str = "a red fox in the snow", **fields: Any) -> dict[str, Any]
 def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
     """A gateway on loopback; upstream: the emulator in-process (20 ms per image)."""
     with start(tmp_path / "class.sqlite3", upstream="emulator", emulator_inference_time=FAST) as gw:
+        yield gw
+
+
+@pytest.fixture
+def loopback_upstream() -> Iterator[RunningEmulator]:
+    """The emulator over loopback (its uploads' URLs reachable), refusing any key but the
+    teacher's (`TEACHER_KEY`)."""
+    with start_emulator(inference_time=FAST, api_key=TEACHER_KEY) as emu:
+        yield emu
+
+
+@pytest.fixture
+def class_gw(tmp_path: Path, loopback_upstream: RunningEmulator) -> Iterator[RunningGateway]:
+    """A gateway in front of `loopback_upstream`, with the teacher's key."""
+    url = loopback_upstream.base_url
+    with start(tmp_path / "class.sqlite3", upstream=url, api_key=TEACHER_KEY) as gw:
         yield gw
 
 

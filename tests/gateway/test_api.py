@@ -58,6 +58,8 @@ def test_outputs_are_the_gateways_own_urls(gateway: RunningGateway, ada: str) ->
         "cost": 0.008,
         "budget_left_mills": 1992,
         "charge": "charged",
+        "model": "4b",
+        "price_confirmed": True,
     }
 
 
@@ -70,6 +72,7 @@ def test_a_seed_anyone_made_is_free_and_marked(gateway: RunningGateway, ada: str
     assert upstream_of(gateway).accepted == 1  # the class paid once
     db = gateway.gateway.db
     assert db.student("bo").spent_mills == 0  # type: ignore[union-attr]
+    assert db.student("ada").spent_mills == 8  # lesson 04: "you were not charged again"  # type: ignore[union-attr]
     data = httpx.get(
         f"{gateway.base_url}/api/v3/predictions/{second.prediction.id}/result", headers=bearer(bo)
     ).json()["data"]
@@ -78,6 +81,8 @@ def test_a_seed_anyone_made_is_free_and_marked(gateway: RunningGateway, ada: str
         "cost": 0.0,
         "budget_left_mills": 2000,
         "charge": "free",
+        "model": "4b",
+        "price_confirmed": True,
     }
 
 
@@ -182,5 +187,7 @@ def test_sync_mode_waits_for_a_shared_image(gateway: RunningGateway, ada: str, b
         "cost": 0.0,
         "budget_left_mills": 2000,
         "charge": "free",
+        "model": "4b",
+        "price_confirmed": True,
     }
     assert wait_result(gateway.base_url, ada, first.json()["data"]["id"])["status"] == "completed"

@@ -85,3 +85,15 @@ def test_check_says_ready_or_names_each_problem(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 2  # the database and the store
+
+
+def test_upload_caps_come_from_serves_flags(tmp_path: Path) -> None:
+    from klein_widget.gateway._uploads import UploadLimits
+    from klein_widget.gateway.cli import build_parser, upload_limits
+
+    args = build_parser().parse_args(["serve", "--upload-mb", "5", "--uploads-per-hour", "10"])
+    assert upload_limits(args) == UploadLimits(
+        max_bytes=5 << 20, per_hour=10, bytes_per_hour=50 << 20
+    )
+    assert upload_limits(build_parser().parse_args(["serve"])) == UploadLimits()
+    refused(serve(tmp_path / "class.sqlite3", "--upload-mb", "0"), "--upload-mb must be")

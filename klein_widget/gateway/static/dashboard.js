@@ -37,7 +37,7 @@ async function refresh() {
   queue.replaceChildren();
   for (const t of s.tasks) {
     const tr = document.createElement('tr');
-    for (const v of [t.position ?? '–', t.student, t.status, t.prompt]) {
+    for (const v of [t.position ?? '–', t.student, t.status, t.model, t.prompt]) {
       const td = document.createElement('td'); td.textContent = v; tr.appendChild(td);
     }
     queue.appendChild(tr);
