@@ -5,12 +5,12 @@ and the download. The source of the blocking `_sync_loops` (``python scripts/una
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
 
-from klein_widget.client import _config, _envelope
+from klein_widget.client import _envelope
 from klein_widget.client._answers import (
     buffered,
     image_or_url,
@@ -25,9 +25,10 @@ from klein_widget.client._constants import (
 from klein_widget.client._deadline import AsyncDeadline
 from klein_widget.client._disk import DiskThread
 from klein_widget.client._exceptions import KleinError
+from klein_widget.client._family import KleinModel
+from klein_widget.client._family_rules import ReferenceLike, charge_for
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
-    MODEL_ID,
     GenerationRequest,
     Prediction,
 )
@@ -143,19 +144,20 @@ class AsyncLoops(BaseClient):
                 await self._sleep(delay)
 
     async def _submit(
-        self, request: GenerationRequest, run: Run, model: str, mills: int, body: dict[str, Any]
+        self, request: GenerationRequest, run: Run, body: dict[str, Any], model: str | None = None
     ) -> Prediction:
-        run.report("submitting")
-        token = self._ledger.reserve(mills, "image" if model == MODEL_ID else "enhancement")
+        """Send the submit once (retried only when surely not taken) to ``request``'s model
+        (``model``: the prompt optimizer's id), its price reserved first."""
+        charge = charge_for(request, self._ledger, model)
+        run.report("submitting", note=self._asking_note(request))
+        token = self._ledger.reserve(charge.mills, charge.kind, confirmed=charge.confirmed)
         try:
-            response = await self._post(
-                _config.submit_path(model), body, run, paced=model == MODEL_ID
-            )
+            response = await self._post(charge.path, body, run, paced=charge.paced)
         except BaseException as error:  # a cancel may come after the server took it
             self._settle(token, error)
             raise
         outcome = self._accepted(request, response, token)
-        if token[1] == "image":  # an enhancement is no image: never journaled as one
+        if token.kind == "image":  # an enhancement is no image: never journaled as one
             # The journal's disk work: awaited, in a worker thread, so the loop never waits.
             await self._disk.run(self._journal_submitted, request, outcome)
         if isinstance(outcome, KleinError):
@@ -199,3 +201,27 @@ class AsyncLoops(BaseClient):
         generation = await self._disk.run(self._journal_completed, generation)
         run.report("done", prediction)
         return generation
+
+    async def _make(self, request: GenerationRequest, run: Run) -> Generation:
+        """Submit ``request`` (its model's unconfirmed price asked first, once), wait for
+        it and download its image: the paid half of every call that makes one."""
+        model = request.klein_model
+        if self._price_to_ask(model):
+            self._learned_price(model, await self.model_price(model))
+        prediction = await self._submit(request, run, self._submit_body(request))
+        if not prediction.done:
+            prediction = await self._wait(prediction.id, run, prediction)
+        return await self._complete(request, prediction, run)
+
+    # Hooks family-uploads' mixin (`_async_uploads`) overrides, until it lands here:
+    # references given as URLs pass through, and no server is asked its price.
+
+    async def _upload_references(
+        self, references: Sequence[ReferenceLike], run: Run
+    ) -> tuple[str, ...]:
+        """The URLs to send for ``references``, in order (uploading local ones)."""
+        return tuple(ref.url or "" for ref in references)
+
+    async def model_price(self, model: KleinModel) -> int | None:
+        """``model``'s price in mills as its server names it, or None."""
+        return None

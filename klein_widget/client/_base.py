@@ -11,36 +11,32 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import httpx
 
 from klein_widget._version import __version__
 from klein_widget.client import _config, _envelope, _policy
-from klein_widget.client._answers import (
-    poll_url,
-)
-from klein_widget.client._constants import (
-    DEFAULT_TIMEOUT,
-    DOWNLOAD_GRACE,
-)
+from klein_widget.client._constants import DEFAULT_TIMEOUT
 from klein_widget.client._exceptions import (
     KleinError,
     RateLimitError,
 )
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
+from klein_widget.client._family_inputs import LoraOption
+from klein_widget.client._family_rules import FamilyRules
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import (
     DEFAULT_SIDE,
-    PRICE_PER_IMAGE_MILLS,
     RANDOM_SEED,
     GenerationRequest,
     Prediction,
 )
+from klein_widget.client._polls import PollRules
 from klein_widget.client._provenance import ProvenanceRules
-from klein_widget.client._run import ProgressCallback, Run, given_up, timed_out
+from klein_widget.client._run import ProgressCallback, Run, given_up
 from klein_widget.client._submits import SubmitRules
 from klein_widget.client.batch._pacing import Pacer, RateLimit
 from klein_widget.client.batch._plan import Plan, build_requests, plan_batch
@@ -48,7 +44,7 @@ from klein_widget.client.batch._plan import Plan, build_requests, plan_batch
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
-class BaseClient(SubmitRules, ProvenanceRules):
+class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
     """Configuration and decisions shared by the sync and async clients."""
 
     def __init__(
@@ -149,17 +145,25 @@ class BaseClient(SubmitRules, ProvenanceRules):
         self,
         prompt: str | GenerationRequest,
         *,
-        width: int = DEFAULT_SIDE,
-        height: int = DEFAULT_SIDE,
+        width: int | None = DEFAULT_SIDE,
+        height: int | None = DEFAULT_SIDE,
         seed: int = RANDOM_SEED,
         sync_mode: bool = False,
         base64_output: bool = False,
+        model: str | KleinModel = DEFAULT_MODEL.name,
+        loras: LoraOption = None,
     ) -> GenerationRequest:
         """Validate (raising before anything is sent) and draw a concrete seed."""
-        if isinstance(prompt, GenerationRequest):
-            request = prompt
-        else:
-            request = GenerationRequest(prompt, width, height, seed, sync_mode, base64_output)
+        request = self._family_request(
+            prompt,
+            width=width,
+            height=height,
+            seed=seed,
+            sync_mode=sync_mode,
+            base64_output=base64_output,
+            model=model,
+            loras=loras,
+        )
         if self.key_missing:
             raise _config.missing_key_error()
         return request.with_concrete_seed(self._rng)
@@ -183,7 +187,7 @@ class BaseClient(SubmitRules, ProvenanceRules):
                     _log.info("passing over a stand-in for %r: asking the real service", request)
                     self._pass_over(request, stand_in)
             return None
-        self._ledger.reuse(PRICE_PER_IMAGE_MILLS)
+        self._ledger.reuse(self._ledger.price_for(request.klein_model)[0])
         return dataclasses.replace(made, from_gallery=True)
 
     def plan_batch(
@@ -257,42 +261,20 @@ class BaseClient(SubmitRules, ProvenanceRules):
     def _refund_if_failed(self, prediction: Prediction) -> None:
         """WaveSpeed refunds an image task that ends ``failed``: take it off the spend, if
         this client charged it (a task fetched by `resume` was paid in an earlier session)."""
-        charged_here = prediction.id in self._requests
-        if prediction.status == "failed" and charged_here and prediction.id not in self._refunded:
+        request = self._requests.get(prediction.id)  # charged here
+        if prediction.status == "failed" and request and prediction.id not in self._refunded:
             self._refunded.add(prediction.id)
-            self._ledger.refund(PRICE_PER_IMAGE_MILLS, simulated=self._simulates(prediction))
+            mills, confirmed = self._ledger.price_for(request.klein_model)
+            simulated = self._simulates(prediction)
+            self._ledger.refund(mills, simulated=simulated, confirmed=confirmed)
 
     # --- results -----------------------------------------------------------------------
-
-    def _poll_url(self, task_id: str, prediction: Prediction | None) -> str:
-        return poll_url(task_id, prediction, self.base_url)
-
-    def _poll_delays(self, run: Run) -> Iterator[float]:
-        """The pauses between polls for this run's image size."""
-        expected = self._inference.expected(run.request.width * run.request.height)
-        since = self._clock() - (run.started if run.sent is None else run.sent)
-        return self.poll.delays(expected, since)
-
-    def _poll_delay(self, delays: Any, run: Run, task_id: str) -> float:
-        """The next pause, or raise `GenerationTimeoutError` if the deadline is reached."""
-        remaining = run.deadline - self._clock()
-        if remaining <= 0:
-            _log.info("giving up on task %s at the deadline", task_id)
-            raise timed_out(task_id, run)
-        pause = float(min(next(delays), remaining))
-        _log.debug("task %s still running; next poll in %.3f s", task_id, pause)
-        return pause
-
-    def _download_run(self, run: Run) -> Run:
-        """The run a paid image's download is held to: the timeout, or the grace if later."""
-        deadline = max(run.deadline, self._clock() + DOWNLOAD_GRACE)
-        return dataclasses.replace(run, deadline=deadline)
 
     def _finish(
         self, request: GenerationRequest, prediction: Prediction, image: bytes, run: Run
     ) -> Generation:
         """The image as a `Generation` (not yet journaled: see `_journal_completed`)."""
-        self._inference.learn(request.width * request.height, prediction.inference_ms)
+        self._inference.learn(request.pixels, prediction.inference_ms)
         return Generation(
             request,
             prediction,

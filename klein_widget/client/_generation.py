@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from klein_widget._version import __version__
+from klein_widget.client._family_inputs import family_params
 from klein_widget.client._metadata import ImageFormat, detect_format, embed_params
 from klein_widget.client._models import (
-    PRICE_PER_IMAGE,
     GenerationRequest,
     MadeFromRequest,
     Prediction,
@@ -64,20 +64,42 @@ class Generation(MadeFromRequest):
         return self.prediction.nsfw
 
     @property
+    def model(self) -> str:
+        """The model's short name (``"4b"``, ``"9b-edit"``, ...): ``request.model``."""
+        return self.request.model
+
+    @property
+    def price_confirmed(self) -> bool:
+        """False when the model's price is unconfirmed (``cost`` is then what a budget
+        reserves for it: the family's highest known price)."""
+        return self.request.klein_model.price_confirmed
+
+    @property
     def cost(self) -> float:
-        """What this image cost this time, in dollars: nothing if it came from the gallery
-        (or a gateway's class store answered it, ``cached``)."""
-        return 0.0 if self.from_gallery or self.prediction.cached else PRICE_PER_IMAGE
+        """What this image cost this time, in dollars: the model's price (reserved at the
+        family's highest while unconfirmed: `price_confirmed`); nothing if it came from
+        the gallery (or a gateway's class store answered it, ``cached``)."""
+        free = self.from_gallery or self.prediction.cached
+        return 0.0 if free else self.request.klein_model.reserve_mills / 1000
+
+    def _made_size(self) -> tuple[int, int]:
+        try:  # the header only: Pillow decodes no pixels for .size
+            with self.to_pil() as picture:
+                return (int(picture.width), int(picture.height))
+        except Exception:  # no bytes (a batch keeps them on disk), or not an image
+            return (0, 0)
 
     def params(self) -> dict[str, Any]:
         """Everything needed to regenerate this image; embedded by `save`."""
         created = self.prediction.created_at
+        request = self.request
         return {
             "prompt": self.prompt,
-            "width": self.request.width,
-            "height": self.request.height,
+            "width": request.width,
+            "height": request.height,
             "seed": self.seed,
             "model": self.prediction.model,
+            **family_params(request),
             "task_id": self.task_id,
             "created_at": created.isoformat() if created else None,
             "inference_ms": self.prediction.inference_ms,
@@ -121,6 +143,6 @@ class Generation(MadeFromRequest):
 
     def __repr__(self) -> str:
         return (
-            f"Generation(prompt={self.prompt!r}, size={self.request.width}x{self.request.height},"
+            f"Generation(prompt={self.prompt!r}, size={self.size[0]}x{self.size[1]},"
             f" seed={self.seed}, task_id={self.task_id!r}, {len(self.image)} bytes {self.format})"
         )

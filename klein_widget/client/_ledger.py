@@ -5,14 +5,31 @@ never together cross ``max_spend``. The reservation is committed once the server
 have accepted the task (we count what may be billed) and released only when the server
 certainly refused it. A task that then ends failed is refunded by WaveSpeed: `refund`
 takes it off again (and counts it as refunded, not as an image).
+
+Each model of the family has its price (`price_for`): WaveSpeed's published one, one
+learned from its price endpoint (`learn_price`), else the family's highest known price,
+reserved and counted as unconfirmed, which the spend line says.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from klein_widget.client._exceptions import BudgetExceededError
+from klein_widget.client._family import KleinModel
+
+UNCONFIRMED_NOTE = "price unconfirmed"  # every door marks an unconfirmed figure so
+
+
+class Reservation(NamedTuple):
+    """What `Ledger.reserve` holds for one submit: mills, kind, and whether the price is
+    confirmed (an unconfirmed one is the family's highest, reserved)."""
+
+    mills: int
+    kind: str
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -26,6 +43,7 @@ class Spend:
     saved_mills: int = 0  # what those would have cost
     simulated_mills: int = 0  # the part of ``mills`` a local emulator "charged": not billed
     refunded: int = 0  # accepted tasks that ended failed: WaveSpeed refunds them
+    unconfirmed_mills: int = 0  # the part of ``mills`` reserved at an unconfirmed price
 
     @property
     def dollars(self) -> float:
@@ -44,20 +62,23 @@ class Spend:
 
     @property
     def price(self) -> str:
-        """The total as shown: ``$0.016``, ``$0.016 simulated`` or ``$0.008 + $0.016 simulated``.
+        """The total as shown: ``$0.016``, ``$0.016 simulated`` or ``$0.008 + $0.016 simulated``;
+        a part reserved at an unconfirmed price says so (`unconfirmed_text`).
 
         Example:
             >>> Spend(3, 0, 24, simulated_mills=16).price
             '$0.008 + $0.016 simulated'
+            >>> Spend(1, 0, 16, unconfirmed_mills=16).price
+            '$0.016 reserved, price unconfirmed'
         """
         simulated = f"{money(self.simulated_mills / 1000)} simulated"
         if not self.simulated_mills:
-            return money(self.dollars)
-        return (
-            simulated
-            if self.mills == self.simulated_mills
-            else f"{money(self.billed)} + {simulated}"
-        )
+            text = money(self.dollars)
+        elif self.mills == self.simulated_mills:
+            text = simulated
+        else:
+            text = f"{money(self.billed)} + {simulated}"
+        return unconfirmed_text(text, self.unconfirmed_mills, self.mills)
 
     def __str__(self) -> str:
         noun = "image" if self.images == 1 else "images"
@@ -75,6 +96,25 @@ def money(dollars: float) -> str:
         ('$0.008', '$1.040')
     """
     return f"${dollars:.3f}"
+
+
+def unconfirmed_text(text: str, unconfirmed_mills: int, total_mills: int) -> str:
+    """``text`` (a price as shown) marked where ``unconfirmed_mills`` of its
+    ``total_mills`` were reserved at an unconfirmed price: the one rule every door's
+    price follows.
+
+    Example:
+        >>> unconfirmed_text("$0.016", 16, 16), unconfirmed_text("$0.024", 16, 24)
+        ('$0.016 reserved, price unconfirmed', '$0.024 (of it $0.016 reserved, price unconfirmed)')
+        >>> unconfirmed_text("$0.016 simulated", 16, 16)
+        '$0.016 simulated, price unconfirmed'
+    """
+    if unconfirmed_mills <= 0:
+        return text
+    if unconfirmed_mills < total_mills:
+        return f"{text} (of it {money(unconfirmed_mills / 1000)} reserved, {UNCONFIRMED_NOTE})"
+    reserved = "" if text.endswith("simulated") else " reserved"
+    return f"{text}{reserved}, {UNCONFIRMED_NOTE}"
 
 
 class Ledger:
@@ -101,6 +141,9 @@ class Ledger:
         self._saved = 0
         self._simulated = 0
         self._refunded = 0
+        self._unconfirmed = 0
+        self._prices: dict[str, int] = {}  # model name -> mills learned from its server
+        self.asked_prices: set[str] = set()  # models whose price was asked (once)
 
     @property
     def max_spend(self) -> float | None:
@@ -124,7 +167,28 @@ class Ledger:
                 self._saved,
                 self._simulated,
                 self._refunded,
+                self._unconfirmed,
             )
+
+    def price_for(self, model: KleinModel) -> tuple[int, bool]:
+        """(mills, confirmed) one image of ``model`` costs: its published price, one
+        learned (`learn_price`), else the family's highest, unconfirmed.
+
+        Example:
+            >>> from klein_widget.client._family import resolve_model
+            >>> Ledger().price_for(resolve_model("9b"))
+            (16, False)
+        """
+        with self._lock:
+            learned = self._prices.get(model.name)
+        if learned is not None:
+            return learned, True
+        return model.reserve_mills, model.price_confirmed
+
+    def learn_price(self, model: KleinModel, mills: int) -> None:
+        """``model``'s server named its price: use it from now on (budgets included)."""
+        with self._lock:
+            self._prices[model.name] = mills
 
     def reuse(self, mills: int) -> None:
         """An image was answered from what was already made: count what it saved."""
@@ -132,8 +196,9 @@ class Ledger:
             self._reused += 1
             self._saved += mills
 
-    def reserve(self, mills: int, kind: str) -> tuple[int, str]:
-        """Hold ``mills`` for one submission, or raise `BudgetExceededError`."""
+    def reserve(self, mills: int, kind: str, *, confirmed: bool = True) -> Reservation:
+        """Hold ``mills`` for one submission, or raise `BudgetExceededError`
+        (``confirmed=False``: the price is the family's highest, not known)."""
         with self._lock:
             if self._limit is not None and self._committed + self._reserved + mills > self._limit:
                 held = (self._committed + self._reserved) / 1000
@@ -143,31 +208,33 @@ class Ledger:
                     "(max_spend). Nothing was sent. Raise max_spend to continue."
                 )
             self._reserved += mills
-            return (mills, kind)
+            return Reservation(mills, kind, confirmed)
 
-    def commit(self, token: tuple[int, str], *, simulated: bool = False) -> None:
+    def commit(self, token: Reservation, *, simulated: bool = False) -> None:
         """The server may have accepted it: count it as spent (``simulated``: by a local
         emulator, which bills nothing; kept apart so a later real bill is not mixed in)."""
-        mills, kind = token
+        mills, kind, confirmed = token
         with self._lock:
             self._reserved -= mills
             self._committed += mills
             self._simulated += mills if simulated else 0
+            self._unconfirmed += 0 if confirmed else mills
             if kind == "image":
                 self._images += 1
             else:
                 self._enhancements += 1
 
-    def refund(self, mills: int, *, simulated: bool = False) -> None:
+    def refund(self, mills: int, *, simulated: bool = False, confirmed: bool = True) -> None:
         """An accepted image task ended failed, and WaveSpeed refunds those: take it off
         the spend and the images, and count it as refunded."""
         with self._lock:
             self._committed -= mills
             self._simulated -= mills if simulated else 0
+            self._unconfirmed -= 0 if confirmed else mills
             self._images -= 1
             self._refunded += 1
 
-    def release(self, token: tuple[int, str]) -> None:
+    def release(self, token: Reservation) -> None:
         """The server certainly did not take it: give the reservation back."""
         with self._lock:
             self._reserved -= token[0]

@@ -33,8 +33,8 @@ class Recipe:
 
     model: str
     prompt: str
-    width: int
-    height: int
+    width: int | None  # None: an edit that keeps its first image's size
+    height: int | None
     seed: int
     references: tuple[str, ...] = ()
     loras: tuple[tuple[str, float], ...] = ()

@@ -17,7 +17,17 @@ from typing import Literal
 from klein_widget.client._exceptions import GenerationTimeoutError, KleinError, fetch_later
 from klein_widget.client._models import WAITING_STATUSES, GenerationRequest, Prediction
 
-__all__ = ["Progress", "ProgressCallback", "Run", "Stage", "given_up", "stage_of", "timed_out"]
+__all__ = [
+    "Progress",
+    "ProgressCallback",
+    "Run",
+    "Stage",
+    "asking_note",
+    "given_up",
+    "service_label",
+    "stage_of",
+    "timed_out",
+]
 
 # "submitted": the server accepted the task (it answers "created" whether or not it will
 # queue it); "queued": a later poll still finds it waiting to start.
@@ -36,7 +46,9 @@ class Progress:
     request: GenerationRequest
     task_id: str | None = None
     prediction: Prediction | None = None
-    note: str = ""  # a rate limit's countdown: "rate limit: next image in 23 s; ..."
+    # A rate limit's countdown ("rate limit: next image in 23 s; ..."), or while
+    # submitting, why a stand-in was passed over (`asking_note`).
+    note: str = ""
     wait: float | None = None  # seconds until the submit may go, while paced to the limit
 
 
@@ -72,6 +84,27 @@ class Run:
             self.on_progress(
                 Progress(stage, self.elapsed(), self.request, self.task_id, prediction, note, wait)
             )
+
+
+def service_label(service: str) -> str:
+    """A service as a status line names it: WaveSpeed by name, any other by its host.
+
+    Example:
+        >>> service_label("api.wavespeed.ai"), service_label("gw.example.org")
+        ('WaveSpeed', 'gw.example.org')
+    """
+    return "WaveSpeed" if service.endswith("wavespeed.ai") else service
+
+
+def asking_note(service: str) -> str:
+    """The status while a request goes to a real ``service`` because the gallery held only
+    a stand-in for it (the ``submitting`` stage's note).
+
+    Example:
+        >>> asking_note("api.wavespeed.ai")
+        'Your gallery only has an emulator stand-in for this; asking WaveSpeed'
+    """
+    return f"Your gallery only has an emulator stand-in for this; asking {service_label(service)}"
 
 
 def stage_of(prediction: Prediction) -> Stage:

@@ -19,7 +19,7 @@ from klein_widget.client._answers import prediction_from, submit_data
 from klein_widget.client._constants import REMEMBERED_TASKS
 from klein_widget.client._exceptions import APIStatusError, KleinError, RateLimitError
 from klein_widget.client._journal import Journal
-from klein_widget.client._ledger import Ledger
+from klein_widget.client._ledger import Ledger, Reservation
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._run import Run
 from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
@@ -58,7 +58,7 @@ class SubmitRules:
         """The submit body on the wire: the request, with the image asked inline when the
         policy says so (the request itself, its snippet and its gallery row stay as asked)."""
         body = request.to_json()
-        pixels = request.width * request.height
+        pixels = request.pixels
         asked = request.base64_output
         if self.inline_images and _policy.inline_output(
             pixels, asked=asked, round_trip=self._round_trip
@@ -119,7 +119,7 @@ class SubmitRules:
         if response.status_code == 429:
             _envelope.parse_envelope(response, secret=self._api_key)
 
-    def _settle(self, token: tuple[int, str], error: BaseException) -> None:
+    def _settle(self, token: Reservation, error: BaseException) -> None:
         """After a failed submit, count it as spent unless the server surely refused it."""
         if not isinstance(error, KleinError) or error.maybe_accepted:
             self._ledger.commit(token, simulated=self._simulates(None))
@@ -127,7 +127,7 @@ class SubmitRules:
             self._ledger.release(token)
 
     def _accepted(
-        self, request: GenerationRequest, response: httpx.Response, token: tuple[int, str]
+        self, request: GenerationRequest, response: httpx.Response, token: Reservation
     ) -> Prediction | KleinError:
         """The submit answer as a Prediction, or the error it means (returned, for the
         client to journal before raising it); the ledger is settled either way."""

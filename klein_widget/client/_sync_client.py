@@ -24,15 +24,15 @@ from klein_widget.client._constants import (
     POOL_LIMITS,
     READ_TIMEOUT,
 )
+from klein_widget.client._edit_inputs import ImageInputs, to_references
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
+from klein_widget.client._family_inputs import LoraOption
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal
 from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import (
     DEFAULT_SIDE,
     ENHANCER_MODEL_ID,
-    MODEL_ID,
-    PRICE_PER_ENHANCE_MILLS,
-    PRICE_PER_IMAGE_MILLS,
     RANDOM_SEED,
     GenerationRequest,
     Prediction,
@@ -134,11 +134,18 @@ class KleinClient(SyncLoops):
         seed: int = RANDOM_SEED,
         sync_mode: bool = False,
         base64_output: bool = False,
+        model: str | KleinModel = DEFAULT_MODEL.name,
+        loras: LoraOption = None,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
         fresh: bool = False,
     ) -> Generation:
         """Make one image and return it once it is downloaded.
+
+        ``model``: ``"4b"`` (default), ``"9b"``, ``"4b-lora"`` or a full WaveSpeed id.
+        ``loras``: ``["path_or_url", ("path_or_url", scale), ...]`` (scale 0-2, default
+        1), sent to the 4B LoRA endpoint. An edit's `GenerationRequest` (from a gallery
+        entry) is sent as it is.
 
         ``seed=-1`` draws a seed here and sends it, so ``Generation.seed`` is always the
         one used. Invalid input raises `InvalidRequestError` before anything is sent.
@@ -150,6 +157,7 @@ class KleinClient(SyncLoops):
 
         Example:
             >>> gen = client.generate("a lighthouse at dusk", seed=7)  # doctest: +SKIP
+            >>> gen = client.generate("a fox", model="9b", seed=7)  # doctest: +SKIP
         """
         request = self._build_request(
             prompt,
@@ -158,17 +166,64 @@ class KleinClient(SyncLoops):
             seed=seed,
             sync_mode=sync_mode,
             base64_output=base64_output,
+            model=model,
+            loras=loras,
         )
         run = self._start(request, timeout, on_progress)
         made = self._already_made(request, fresh)
         if made is not None:
             run.report("done", made.prediction)
             return made
-        body = self._submit_body(request)
-        prediction = self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, body)
-        if not prediction.done:
-            prediction = self._wait(prediction.id, run, prediction)
-        return self._complete(request, prediction, run)
+        return self._make(request, run)
+
+    def edit(
+        self,
+        prompt: str,
+        images: ImageInputs,
+        *,
+        model: str | KleinModel = DEFAULT_MODEL.name,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int = RANDOM_SEED,
+        sync_mode: bool = False,
+        base64_output: bool = False,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        fresh: bool = False,
+    ) -> Generation:
+        """Edit 1 to 4 reference images as ``prompt`` says ("make it night", "put the cat
+        from image 1 on the sofa in image 2") and return the new image.
+
+        ``images``: file paths, bytes, PIL images, `Generation` objects, gallery entries
+        or ``http(s)`` URLs; local ones are uploaded (each distinct image once per client),
+        URLs pass through. ``model``: ``"4b"`` or ``"9b"`` (that weight's edit model).
+        Without ``width``/``height`` the image keeps the first reference's size. Bad input
+        raises `InvalidRequestError` before anything is sent or uploaded. With a seed of
+        your own, the same edit of the same images comes from the gallery, free.
+
+        Example:
+            >>> gen = client.edit("make it night", [earlier], seed=7)  # doctest: +SKIP
+        """
+        references = to_references(images)
+        request = self._build_request(
+            self._edit_request(
+                prompt,
+                references,
+                model=model,
+                width=width,
+                height=height,
+                seed=seed,
+                sync_mode=sync_mode,
+                base64_output=base64_output,
+            )
+        )
+        run = self._start(request, timeout, on_progress)
+        made = self._already_made(request, fresh)
+        if made is not None:
+            run.report("done", made.prediction)
+            return made
+        urls = self._upload_references(references, run)
+        return self._make(self._uploaded(request, urls), run)
 
     def submit(
         self,
@@ -178,18 +233,27 @@ class KleinClient(SyncLoops):
         height: int = DEFAULT_SIDE,
         seed: int = RANDOM_SEED,
         base64_output: bool = False,
+        model: str | KleinModel = DEFAULT_MODEL.name,
+        loras: LoraOption = None,
     ) -> Prediction:
-        """Submit a task and return at once (status ``created``/``processing``).
+        """Submit a task and return at once (status ``created``/``processing``); ``model``
+        and ``loras`` as for `generate` (an edit's request must carry its URLs).
 
         Example:
             >>> pred = client.submit("a red fox", seed=42)  # doctest: +SKIP
             >>> gen = client.fetch(pred.id)  # doctest: +SKIP
         """
         request = self._build_request(
-            prompt, width=width, height=height, seed=seed, base64_output=base64_output
+            prompt,
+            width=width,
+            height=height,
+            seed=seed,
+            base64_output=base64_output,
+            model=model,
+            loras=loras,
         )
         run = self._start(request, None, None)
-        return self._submit(request, run, MODEL_ID, PRICE_PER_IMAGE_MILLS, request.to_json())
+        return self._submit(request, run, request.to_json())
 
     def get_result(self, task_id: str) -> Prediction:
         """The task's current state: one request, no retries."""
@@ -238,7 +302,7 @@ class KleinClient(SyncLoops):
         request = self._build_request(text)
         body = enhancer_body(request.prompt, style)
         run = self._start(request, timeout, None)
-        prediction = self._submit(request, run, ENHANCER_MODEL_ID, PRICE_PER_ENHANCE_MILLS, body)
+        prediction = self._submit(request, run, body, ENHANCER_MODEL_ID)
         if not prediction.done:
             prediction = self._wait(prediction.id, run)
         first_output(prediction)

@@ -221,8 +221,8 @@ def parse_line(
         )
     return MagicArgs(
         prompt=template.strip() if variants else request.prompt if prompt.strip() else "",
-        width=request.width,
-        height=request.height,
+        width=width,
+        height=height,
         seed=request.seed,
         count=count,
         sync=request.sync_mode,

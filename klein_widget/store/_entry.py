@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from klein_widget.client._config import is_local, needs_key, service_name
+from klein_widget.client._family_inputs import family_from_params
 from klein_widget.client._metadata import emulator_stamped
 from klein_widget.client._models import MODEL_ID, GenerationRequest, MadeFromRequest
 
@@ -56,6 +58,11 @@ class GalleryEntry(MadeFromRequest):
     simulated: bool = True
     service: str = ""
     recipe_key: str = ""  # `recipe_key` of what it was made with (the lookup compares it)
+    # The size stored for it: an edit that kept its first image's size sent none.
+    stored_size: tuple[int, int] = (0, 0)
+
+    def _made_size(self) -> tuple[int, int]:
+        return self.stored_size
 
     @property
     def time(self) -> datetime | None:
@@ -63,9 +70,22 @@ class GalleryEntry(MadeFromRequest):
         return self.completed_at or self.submitted_at
 
     def params(self) -> dict[str, Any]:
-        """Keyword arguments that regenerate this image: ``client.generate(**e.params())``."""
+        """Keyword arguments that make this image again: ``client.generate(**e.params())``,
+        or for an edit (``e.request.is_edit``) ``client.edit(**e.params())``, whose
+        ``images`` are the URLs it sent (``client.generate(e.request)`` re-runs it free).
+
+        Example:
+            >>> entry.params()  # doctest: +SKIP
+            {'prompt': 'a fox', 'width': 512, 'height': 512, 'seed': 7, 'model': '9b'}
+        """
         r = self.request
-        return {"prompt": r.prompt, "width": r.width, "height": r.height, "seed": r.seed}
+        made: dict[str, Any] = {"prompt": r.prompt, "width": r.width, "height": r.height}
+        made |= {"seed": r.seed, "model": r.model.removesuffix("-edit")}
+        if r.is_edit:
+            made["images"] = list(r.images)
+        if r.loras:
+            made["loras"] = list(r.loras)
+        return made
 
 
 def infer_provenance(origin: str, path: Path | None) -> tuple[bool, str]:
@@ -115,15 +135,19 @@ def entry_from_row(row: sqlite3.Row, folder: Path) -> GalleryEntry:
     Example:
         >>> entry_from_row(db.execute("SELECT * FROM images").fetchone(), folder)  # doctest: +SKIP
     """
+    names = row.keys()
+    family = json.loads(row["family"]) if "family" in names and row["family"] else None
+    sized = not isinstance(family, dict) or family.get("sized", True)
+    stored = (row["width"], row["height"])
     request = GenerationRequest(
         row["prompt"],
-        row["width"],
-        row["height"],
+        stored[0] if sized else None,
+        stored[1] if sized else None,
         row["seed"],
         bool(row["sync_mode"]),
         bool(row["base64_output"]),
+        **family_from_params(family, row["model"]),
     )
-    names = row.keys()
     path = folder / row["path"] if row["path"] else None
     said = row["simulated"] if "simulated" in names else None
     if said is None:
@@ -149,5 +173,7 @@ def entry_from_row(row: sqlite3.Row, folder: Path) -> GalleryEntry:
         attempts=row["attempts"],
         simulated=simulated,
         service=service,
+        # Before the recipe was stored: 4B text-to-image, asked of the row's model.
         recipe_key=key or request.recipe(row["model"] or MODEL_ID).key,
+        stored_size=stored,
     )

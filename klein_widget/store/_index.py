@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from klein_widget.client._config import url_origin
+from klein_widget.client._family_inputs import family_params
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import ENHANCER_MODEL_ID, GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry, entry_from_row
@@ -59,7 +61,8 @@ CREATE TABLE IF NOT EXISTS images (
     attempts INTEGER NOT NULL DEFAULT 0,
     recipe TEXT,
     simulated INTEGER,
-    service TEXT NOT NULL DEFAULT ''
+    service TEXT NOT NULL DEFAULT '',
+    family TEXT
 );
 CREATE INDEX IF NOT EXISTS images_key ON images (prompt, width, height, seed);
 CREATE INDEX IF NOT EXISTS images_status ON images (status, submitted_at);
@@ -69,8 +72,14 @@ CREATE INDEX IF NOT EXISTS images_completed ON images (completed_at);
 
 # Columns added after the first release: an older index gets them on its first write, and
 # its rows read with their provenance inferred (`klein_widget.store._entry.infer_provenance`).
-# ``simulated`` NULL means "not recorded"; ``recipe`` NULL means "compute it from the row".
-_ADDED = {"recipe": "TEXT", "simulated": "INTEGER", "service": "TEXT NOT NULL DEFAULT ''"}
+# ``simulated`` NULL means "not recorded"; ``recipe`` NULL means "compute it from the row";
+# ``family`` (JSON: `family_params`) NULL means 4B text-to-image, all there was before it.
+_ADDED = {
+    "recipe": "TEXT",
+    "simulated": "INTEGER",
+    "service": "TEXT NOT NULL DEFAULT ''",
+    "family": "TEXT",
+}
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -89,19 +98,25 @@ def _now() -> str:
     return _stamp(datetime.now(timezone.utc))
 
 
-def _task_columns(request: GenerationRequest, prediction: Prediction) -> tuple[Any, ...]:
-    """task_id, prompt, width, height, seed, sync_mode, base64_output, model, origin, recipe."""
+def _task_columns(
+    request: GenerationRequest, prediction: Prediction, made: tuple[int, int] = (0, 0)
+) -> tuple[Any, ...]:
+    """task_id, prompt, width, height, seed, sync_mode, base64_output, model, origin, recipe,
+    family. An edit that kept its first image's size stores the size ``made`` (0 before
+    it is known), and ``family`` says the size was not sent."""
+    width, height = (request.width, request.height) if request.width is not None else made
     return (
         prediction.id,
         request.prompt,
-        request.width,
-        request.height,
+        width,
+        height,
         request.seed,
         int(request.sync_mode),
         int(request.base64_output),
         prediction.model,
         url_origin(prediction.urls.get("get", "")),
-        request.recipe(prediction.model).key,
+        request.key,
+        json.dumps(family_params(request), ensure_ascii=False),
     )
 
 
@@ -176,8 +191,8 @@ class GalleryIndex:
         """Insert an accepted task as ``submitted`` (a row already there is left alone)."""
         self._execute(
             "INSERT INTO images (task_id, status, prompt, width, height, seed, "
-            "sync_mode, base64_output, model, origin, recipe, submitted_at, created_at, "
-            "simulated) VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "sync_mode, base64_output, model, origin, recipe, family, submitted_at, "
+            "created_at, simulated) VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(task_id) DO NOTHING",
             (
                 *_task_columns(request, prediction),
@@ -192,18 +207,19 @@ class GalleryIndex:
         prediction = generation.prediction
         self._execute(
             "INSERT INTO images (task_id, status, prompt, width, height, seed, sync_mode, "
-            "base64_output, model, origin, recipe, submitted_at, completed_at, created_at, "
-            "inference_ms, elapsed, cost, nsfw, path, simulated, service) "
-            "VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "base64_output, model, origin, recipe, family, submitted_at, completed_at, "
+            "created_at, inference_ms, elapsed, cost, nsfw, path, simulated, service) "
+            "VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(task_id) DO UPDATE SET status='completed', "
             "completed_at=excluded.completed_at, "
             "created_at=coalesce(excluded.created_at, created_at), "
             "inference_ms=excluded.inference_ms, elapsed=excluded.elapsed, "
             "cost=excluded.cost, nsfw=excluded.nsfw, path=excluded.path, "
-            "model=excluded.model, recipe=excluded.recipe, simulated=excluded.simulated, "
+            "model=excluded.model, recipe=excluded.recipe, family=excluded.family, "
+            "width=excluded.width, height=excluded.height, simulated=excluded.simulated, "
             "service=excluded.service, error=''",
             (
-                *_task_columns(generation.request, prediction),
+                *_task_columns(generation.request, prediction, generation.size),
                 _now(),
                 _now(),
                 _created(prediction),
@@ -272,11 +288,12 @@ class GalleryIndex:
     ) -> list[GalleryEntry]:
         # The indexed columns narrow the rows; the one key (`recipe_key`) decides.
         key = request.key
-        found = self._select(
-            f"status='{status}' AND prompt=? AND width=? AND height=? AND seed=?",
-            (request.prompt, request.width, request.height, request.seed),
-            f"ORDER BY {order} DESC",
-        )
+        where = f"status='{status}' AND prompt=? AND seed=?"
+        args: tuple[object, ...] = (request.prompt, request.seed)
+        if request.width is not None:  # an edit that kept its image's size: any size
+            where += " AND width=? AND height=?"
+            args += (request.width, request.height)
+        found = self._select(where, args, f"ORDER BY {order} DESC")
         return [entry for entry in found if entry.recipe_key == key]
 
     def lookup(self, request: GenerationRequest, *, real_only: bool = False) -> GalleryEntry | None:

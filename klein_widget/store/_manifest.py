@@ -101,7 +101,7 @@ class PackEntry:
     def order(self) -> tuple[str, str, int, int, int]:
         """Where the line goes in a manifest and a listing: model, prompt, size, seed."""
         r = self.request
-        return (self.model, r.prompt, r.width, r.height, r.seed)
+        return (self.model, r.prompt, r.width or 0, r.height or 0, r.seed)
 
     def to_json(self) -> dict[str, Any]:
         """The manifest line (what `from_json` reads)."""

@@ -69,7 +69,7 @@ def _words(label: Label) -> list[tuple[str, bool]]:
 def _row_height(row: Sequence[Cell], side: int) -> int:
     """The tallest thumbnail of a row: a landscape image's is less than ``side``."""
     heights = [
-        side * min(cell.request.height, cell.request.width) // cell.request.width
+        side * min(cell.size[1], cell.size[0]) // max(cell.size[0], 1)
         for cell in row
         if isinstance(cell, Generation)
     ]

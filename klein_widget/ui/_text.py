@@ -20,9 +20,9 @@ from klein_widget.client._exceptions import (
     RateLimitError,
 )
 from klein_widget.client._generation import Generation
-from klein_widget.client._ledger import money
+from klein_widget.client._ledger import money, unconfirmed_text
 from klein_widget.client._models import Prediction
-from klein_widget.client._run import Progress
+from klein_widget.client._run import Progress, service_label
 
 __all__ = [
     "budget_left_text",
@@ -72,8 +72,8 @@ def progress_text(progress: Progress) -> str:
         'Generating… 0.4 s'
     """
     elapsed = f"{progress.elapsed:.1f} s"
-    if progress.stage == "submitting":
-        return "Submitting…"
+    if progress.stage == "submitting":  # passing over a stand-in: why it is sent
+        return f"{progress.note}…" if progress.note else "Submitting…"
     if progress.stage == "rate_limited" and progress.note:  # paced: the countdown
         return progress.note[:1].upper() + progress.note[1:]
     if progress.stage == "rate_limited":
@@ -146,9 +146,9 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
     left = budget_left_text(generation.prediction)
     if left:
         parts.append(left)
-    parts += [
-        price_text(generation.cost, base_url, simulated=generation.prediction.simulated),
-    ]
+    cost = price_text(generation.cost, base_url, simulated=generation.prediction.simulated)
+    mills = 0 if generation.price_confirmed else round(generation.cost * 1000)
+    parts.append(unconfirmed_text(cost, mills, mills))  # the ledger's one rule
     if generation.nsfw:
         parts.append("flagged NSFW by the server")
     return " · ".join(parts)
@@ -174,7 +174,7 @@ def passed_over_text(generation: Generation) -> str:
         >>> passed_over_text(gen)  # doctest: +SKIP
         'Your gallery only had an emulator stand-in for this; asked api.wavespeed.ai'
     """
-    asked = "WaveSpeed" if generation.service.endswith("wavespeed.ai") else generation.service
+    asked = service_label(generation.service)
     return f"Your gallery only had an emulator stand-in for this; asked {asked}"
 
 

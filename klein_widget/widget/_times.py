@@ -31,11 +31,11 @@ class GenerationTimes:
 
     def expected(self, request: GenerationRequest) -> float | None:
         """Seconds ``request`` should take, or None before anything is learned."""
-        return self._times.expected(request.width * request.height)
+        return self._times.expected(request.pixels)
 
     def learn_from(self, generation: Generation | None) -> None:
         """Learn from one finished image (not from one the gallery answered)."""
         if generation is None or generation.elapsed <= 0 or generation.from_gallery:
             return
         request = generation.request
-        self._times.learn(request.width * request.height, round(generation.elapsed * 1000))
+        self._times.learn(request.pixels, round(generation.elapsed * 1000))

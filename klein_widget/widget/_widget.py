@@ -199,7 +199,8 @@ class KleinPanel(PanelState):
                 return
             entry = found
         r = entry.request
-        self.prompt, self.width, self.height, self.seed = r.prompt, r.width, r.height, r.seed
+        width, height = r.width or self.width, r.height or self.height  # an edit: kept
+        self.prompt, self.width, self.height, self.seed = r.prompt, width, height, r.seed
         note = self.shower.show_entry(entry)
         self.seed_restored = True
         self.status_line.set(

@@ -5,6 +5,8 @@ A *target* is one way of spending money through the public API:
 - ``sync`` / ``async``: ``KleinClient.generate`` / ``AsyncKleinClient.generate`` (one image)
 - ``batch`` / ``abatch``: ``generate_many(["a fox", "a cat"], seed=1)`` on either client
 - ``resume``: ``klein_widget.resume(client)`` for a task an earlier call submitted
+- ``edit`` / ``aedit``: ``edit(prompt, [url], model="9b")`` on either client (a reference
+  given as a URL: nothing to upload, so the edit's submit alone is under test)
 
 `run_target` makes a fresh client (fast poll and retry schedules, passed through
 configuration) with a fresh gallery folder, runs the call in a worker thread under a
@@ -50,6 +52,7 @@ from klein_widget import (
     KleinClient,
     KleinError,
 )
+from klein_widget.client._family import resolve_model
 from tests.conftest import fast_options
 from tests.hostile.server import Answer, HostileServer, Request, Route
 
@@ -68,7 +71,10 @@ MEMORY_LIMIT = 100 * 2**20
 # A call still running this long after its longest documented bound (a download's) is
 # stopped (servers aborted) and fails.
 HARD_CAP = 5.0
-TARGETS = ("sync", "async", "batch", "abatch", "resume")
+TARGETS = ("sync", "async", "batch", "abatch", "resume", "edit", "aedit")
+ONE_IMAGE = ("sync", "async", "edit", "aedit")  # targets that make one image
+REFERENCE = "https://images.example/reference.png"  # passed through, never fetched
+EDIT_MODEL = "9b"
 Target = str
 
 
@@ -241,11 +247,13 @@ def run_target(
     """Make one call of ``target`` against the servers after applying ``scripts``."""
     servers.reset()
     folder = gallery or new_gallery()
-    asked = {"sync": 1, "async": 1, "batch": 2, "abatch": 2, "resume": 0}[target]
+    asked = {"batch": 2, "abatch": 2, "resume": 0}.get(target, 1)
     outcome = Outcome(target, timeout, asked, gallery=folder)
-    kind = "async" if target in ("async", "abatch") else "sync"
+    kind = "async" if target in ("async", "abatch", "aedit") else "sync"
     # A budget of exactly the images asked for: a reservation left held shows up below.
-    budget = max(asked, 1) * klein_widget.PRICE_PER_IMAGE if max_spend == "asked" else max_spend
+    price = resolve_model(EDIT_MODEL, edit=True).reserve_mills / 1000 if "edit" in target else None
+    price = price or klein_widget.PRICE_PER_IMAGE
+    budget = max(asked, 1) * price if max_spend == "asked" else max_spend
     # A script for the download makes the client ask for URLs, so the download it scripts
     # happens; otherwise clients keep their default (the image inline in the last poll).
     inline = not (scripts and "image" in scripts)
@@ -304,6 +312,19 @@ def run_target(
                 )
 
         bounded(lambda: asyncio.run(many()), servers, outcome)
+    elif target in ("edit", "aedit"):
+        edit = {"model": EDIT_MODEL, "sync_mode": sync_mode, "base64_output": base64_output}
+
+        async def edited() -> Any:
+            async with made() as aclient:
+                return await aclient.edit(PROMPTS[0], [REFERENCE], **edit, **request)
+
+        if target == "edit":
+            bounded(
+                lambda: made().edit(PROMPTS[0], [REFERENCE], **edit, **request), servers, outcome
+            )
+        else:
+            bounded(lambda: asyncio.run(edited()), servers, outcome)
     else:
         holder["client"] = client
         bounded(lambda: klein_widget.resume(client, timeout=timeout), servers, outcome)
@@ -433,7 +454,7 @@ def check_invariants(
     accepted = [r for r in records_now if r.outcome == "accepted"]
     ambiguous = [r for r in records_now if r.outcome == "ambiguous"]
     by_prompt = {r.prompt: r.task_id for r in accepted}
-    if outcome.target in ("sync", "async") and outcome.raised is not None and accepted:
+    if outcome.target in ONE_IMAGE and outcome.raised is not None and accepted:
         error = outcome.raised
         assert getattr(error, "task_id", None) == accepted[-1].task_id, (
             f"[5 lost task id] accepted {accepted[-1].task_id!r}, error says "

@@ -68,6 +68,7 @@ from typing import Any, Literal
 from PIL import Image
 
 SUBMIT_PATH = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
+EDIT_PATH = "/api/v3/wavespeed-ai/flux-2-klein-9b/edit"  # an edit's submit: the same rules
 RESULT_PATH_TEMPLATE = "/api/v3/predictions/%ID%/result"  # a body/header template
 MODEL = "wavespeed-ai/flux-2-klein-4b/text-to-image"
 Route = Literal["submit", "result", "result_alt", "image", "other"]
@@ -433,7 +434,7 @@ class HostileServer:
         path = target.split("?", 1)[0]
         route: Route = "other"
         task_id = None
-        if method == "POST" and path.rstrip("/") == SUBMIT_PATH:
+        if method == "POST" and path.rstrip("/") in (SUBMIT_PATH, EDIT_PATH):
             route = "submit"
         elif method == "GET" and (found := _TASK_IN_PATH.match(path)):
             route = "result" if found.group(2) else "result_alt"

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import answers
-from tests.hostile.harness import TARGETS, Servers, check_invariants, run_target
+from tests.hostile.harness import ONE_IMAGE, TARGETS, Servers, check_invariants, run_target
 
 # Bounded for CI: a fixed example sequence, no shrinking (each example is real HTTP with
 # timeouts), no example database written to the working tree.
@@ -78,7 +78,7 @@ def test_safe_answers_keep_every_invariant(
 # --- fault families: one hostile answer among safe ones ---------------------------------------
 
 ALL = TARGETS
-SUBMITTERS = ("sync", "async", "batch", "abatch")
+SUBMITTERS = ("sync", "async", "batch", "abatch", "edit", "aedit")
 
 
 class Family:
@@ -136,7 +136,7 @@ FAMILIES = {
     "submit_429_huge": Family(
         A.one_fault(A.on("submit", A.submit_429_huge), A.READ_SAFE),
         A.only("submit", A.with_retry_after(429, "99999", b"{}")),
-        ("sync", "async"),  # generate_many: see test_batch_submit_429_long_retry_after_is_bounded
+        ONE_IMAGE,  # generate_many: see test_batch_submit_429_long_retry_after_is_bounded
         examples=10,
     ),
 }

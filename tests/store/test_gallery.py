@@ -150,7 +150,13 @@ def test_history_entries_regenerate_and_load(client: KleinClient) -> None:
     gen = client.generate("a kite", width=256, height=256, seed=5)
     past = history()
 
-    assert past[0].params() == {"prompt": "a kite", "width": 256, "height": 256, "seed": 5}
+    assert past[0].params() == {
+        "prompt": "a kite",
+        "width": 256,
+        "height": 256,
+        "seed": 5,
+        "model": "4b",
+    }
     loaded = past.load(0)
     assert loaded.task_id == gen.task_id
     assert pixels(loaded.image) == pixels(gen.image)

@@ -17,10 +17,11 @@ from starlette.testclient import TestClient
 
 from klein_widget import Gallery, GenerationRequest, KleinClient, Prediction
 from klein_widget.cli._main import main
+from klein_widget.client._run import Progress
 from klein_widget.emulator import create_app
 from klein_widget.store import make_pack, open_pack
 from klein_widget.store._resume import resume_tasks
-from klein_widget.ui._text import done_text
+from klein_widget.ui._text import done_text, progress_text
 from tests.conftest import FAKE_KEY, fast_options
 from tests.store.conftest import SUBMIT_PATH
 from tests.store.packs import LESSON, LOCAL_URL, manifest_of, members, rezip, with_manifest
@@ -225,3 +226,21 @@ def test_a_pack_from_before_provenance_is_not_passed_off_as_real(
     assert main(["pack", "show", str(old)]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
     assert [row.split()[3] for row in rows] == ["unknown"] * len(LESSON)
+
+
+def test_the_status_says_why_while_a_passed_over_request_is_sent(lab: Lab) -> None:
+    lab.rehearsal.generate(LESSON[0])
+    seen: list[Progress] = []
+    lab.paid.generate(LESSON[0], on_progress=seen.append)
+
+    sending = [p for p in seen if p.stage == "submitting"]
+    assert [p.note for p in sending] == [
+        "Your gallery only has an emulator stand-in for this; asking real.test"
+    ]
+    assert progress_text(sending[0]) == (
+        "Your gallery only has an emulator stand-in for this; asking real.test…"
+    )
+    # A request with no stand-in passed over is sent without a note.
+    quiet: list[Progress] = []
+    lab.paid.generate(LESSON[1], on_progress=quiet.append)
+    assert [p.note for p in quiet if p.stage == "submitting"] == [""]

@@ -23,7 +23,6 @@ from klein_widget.client._ledger import money
 from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import (
     DEFAULT_SIDE,
-    PRICE_PER_IMAGE_MILLS,
     RANDOM_SEED,
     GenerationRequest,
 )
@@ -192,8 +191,9 @@ class Plan:
 
     @property
     def cost_mills(self) -> int:
-        """The price of the new jobs, in mills (exact)."""
-        return self.new_jobs * PRICE_PER_IMAGE_MILLS
+        """The price of the new jobs, in mills (exact): each at its model's price (the
+        family's highest where that is unconfirmed, as a budget reserves it)."""
+        return sum(job.request.klein_model.reserve_mills for job in self.jobs if not job.task_id)
 
     @property
     def cost(self) -> float:

@@ -1,0 +1,155 @@
+"""What the clients decide for the family's models: which endpoint and price a request
+goes to (`Charge`), an edit's request from its references, when a model's unconfirmed
+price is asked of its server, and the status note while a stand-in is passed over.
+
+A mixin of `BaseClient`, kept apart so each module reads in one sitting.
+
+Example:
+    >>> from klein_widget.client._ledger import Ledger
+    >>> charge_for(GenerationRequest("a fox", model="9b"), Ledger())
+    Charge(path='/api/v3/wavespeed-ai/flux-2-klein-9b/text-to-image', mills=16, kind='image', confirmed=False, paced=True)
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Protocol
+
+from klein_widget.client import _config
+from klein_widget.client._family import KleinModel, resolve_model
+from klein_widget.client._family_inputs import LoraOption, model_for_loras
+from klein_widget.client._ledger import Ledger
+from klein_widget.client._models import (
+    PRICE_PER_ENHANCE_MILLS,
+    RANDOM_SEED,
+    GenerationRequest,
+    Prediction,
+)
+from klein_widget.client._run import asking_note
+
+__all__ = ["Charge", "FamilyRules", "ReferenceLike", "charge_for"]
+
+
+class ReferenceLike(Protocol):
+    """What an edit needs of a reference image (`klein_widget.client._references.Reference`)."""
+
+    @property
+    def url(self) -> str | None: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+
+class Charge(NamedTuple):
+    """Where a submit goes and what it reserves."""
+
+    path: str
+    mills: int
+    kind: str  # "image" (journaled, paced) or "enhancement"
+    confirmed: bool
+    paced: bool
+
+
+def charge_for(request: GenerationRequest, ledger: Ledger, model_id: str | None = None) -> Charge:
+    """An image request's endpoint and price (its model's: `Ledger.price_for`); with
+    ``model_id`` (the prompt optimizer) that model's path at the optimizer's price."""
+    if model_id is not None:
+        return Charge(_config.submit_path(model_id), PRICE_PER_ENHANCE_MILLS, "enhancement",
+                      True, False)  # fmt: skip
+    mills, confirmed = ledger.price_for(request.klein_model)
+    return Charge(request.klein_model.path, mills, "image", confirmed, True)
+
+
+class FamilyRules:
+    """The family's decisions around a call (mixed into `BaseClient`)."""
+
+    _api_key: str | None
+    _ledger: Ledger
+    _passed_over: OrderedDict[str, str]  # `ProvenanceRules`: recipe key -> stand-in's service
+    base_url: str
+    _simulates: Callable[[Prediction | None], bool]  # `ProvenanceRules._simulates`
+
+    def _family_request(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        width: int | None,
+        height: int | None,
+        seed: int,
+        sync_mode: bool,
+        base64_output: bool,
+        model: str | KleinModel,
+        loras: LoraOption,
+    ) -> GenerationRequest:
+        """A text-to-image request (or a `GenerationRequest` given whole), validated:
+        LoRAs with ``"4b"`` go to the 4B LoRA endpoint (`model_for_loras`)."""
+        if isinstance(prompt, GenerationRequest):
+            return prompt
+        return GenerationRequest(
+            prompt,
+            width,
+            height,
+            seed,
+            sync_mode,
+            base64_output,
+            model=model_for_loras(model, loras),
+            loras=loras or (),  # type: ignore[arg-type]  # made a tuple by its check
+        )
+
+    @staticmethod
+    def _edit_request(
+        prompt: str,
+        references: Sequence[ReferenceLike],
+        *,
+        model: str | KleinModel,
+        width: int | None,
+        height: int | None,
+        seed: int = RANDOM_SEED,
+        sync_mode: bool = False,
+        base64_output: bool = False,
+    ) -> GenerationRequest:
+        """An edit of ``references`` on ``model``'s edit model; its ``images`` are the
+        references' URLs when all are URLs, else empty until `_uploaded` fills them."""
+        urls = tuple(ref.url for ref in references)
+        return GenerationRequest(
+            prompt,
+            width,
+            height,
+            seed,
+            sync_mode,
+            base64_output,
+            model=resolve_model(model, edit=True).name,
+            images=tuple(u for u in urls if u) if all(urls) else (),
+            references=tuple(ref.sha256 for ref in references),
+        )
+
+    @staticmethod
+    def _uploaded(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
+        """The edit with its references' URLs (uploaded or given), ready to send."""
+        return dataclasses.replace(request, images=tuple(urls))
+
+    def _asking_note(self, request: GenerationRequest) -> str:
+        """The status while ``request`` is sent: why, when the gallery held only a
+        stand-in for it (`_already_made` passed it over)."""
+        if request.key not in self._passed_over:
+            return ""
+        return asking_note(_config.service_name(self.base_url, False))
+
+    def _price_to_ask(self, model: KleinModel) -> bool:
+        """Ask ``model``'s server its price now? Once per ledger, for a model whose price
+        is unconfirmed, with a real key on a real server (an emulator's figure is its own
+        guess). Marked asked here, so concurrent calls ask once."""
+        ledger = self._ledger
+        if model.price_confirmed or self._api_key is None or self._simulates(None):
+            return False
+        if model.name in ledger.asked_prices or ledger.price_for(model)[1]:
+            return False
+        ledger.asked_prices.add(model.name)
+        return True
+
+    def _learned_price(self, model: KleinModel, mills: int | None) -> None:
+        """The price endpoint's answer (None: no useful one): used from now on."""
+        if mills is not None and mills > 0:
+            self._ledger.learn_price(model, mills)
