@@ -79,6 +79,7 @@ RULES: list[tuple[str, str]] = [
     (r"^import asyncio\n", ""),  # `time` is imported already (the clock)
     (r"\bAwaitable, Callable\b", "Callable"),
     (r"\bagenerate_many\b", "generate_many"),
+    (r"\baedit_many\b", "edit_many"),
     (r"\barun_plan\b", "run_plan"),
     (r"\bAsyncBatchClient\b", "BatchClient"),
     (r"\bAsyncJobs\b", "ThreadJobs"),

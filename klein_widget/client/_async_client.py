@@ -316,3 +316,4 @@ class AsyncKleinClient(AsyncLoops):
         return enhanced_text(prediction)
 
     generate_many = _batch_async.agenerate_many  # many at once: `_batch_async.agenerate_many`
+    edit_many = _batch_async.aedit_many  # many edits at once: `_batch_async.aedit_many`

@@ -5,7 +5,8 @@ and the download. The source of the blocking `_sync_loops` (``python scripts/una
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ from klein_widget.client._models import (
     Prediction,
 )
 from klein_widget.client._run import Run, stage_of
+from klein_widget.client.batch._plan import Plan
 
 
 class AsyncLoops(BaseClient):
@@ -212,6 +214,21 @@ class AsyncLoops(BaseClient):
         if not prediction.done:
             prediction = await self._wait(prediction.id, run, prediction)
         return await self._complete(request, prediction, run)
+
+    async def _upload_plan(
+        self, plan: Plan, references: Mapping[str, ReferenceLike], timeout: float | None
+    ) -> None:
+        """Upload the references of a batch's edits that will be sent (not those the
+        gallery answers), each distinct image once, before any submit."""
+        for place, job in enumerate(plan.jobs):
+            request = job.request
+            if job.task_id is None and request.is_edit and not request.images:
+                run = self._start(request, timeout, None)
+                refs = [references[sha] for sha in request.references]
+                sent = self._uploaded(request, await self._upload_references(refs, run))
+                plan.jobs[place] = dataclasses.replace(job, request=sent)
+                for index in job.indices:
+                    plan.requests[index] = sent
 
     # Hooks family-uploads' mixin (`_async_uploads`) overrides, until it lands here:
     # references given as URLs pass through, and no server is asked its price.

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import (
+    DEFAULT_MODEL,
     LORA_SCALE_RANGE,
     MAX_LORAS,
     MAX_REFERENCES,
@@ -37,6 +38,7 @@ __all__ = [
     "family_from_params",
     "family_params",
     "lora_json",
+    "loras_from_json",
     "model_for_loras",
     "url_sha256",
 ]
@@ -214,13 +216,14 @@ def lora_json(loras: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:
 
 def family_params(request: GenerationRequest) -> dict[str, Any]:
     """A request's family fields as JSON-ready parameters (the gallery's row, an image
-    file's embedded parameters): ``model`` (short name), ``images``, ``references``,
+    file's embedded parameters): ``model_name`` (the short name: ``model`` is the
+    WaveSpeed id that made it), ``images``, ``references``,
     ``loras`` as ``[[path, scale], ...]``, and ``sized`` (False: an edit that kept its
     first image's size).
 
     Example:
         >>> from klein_widget.client._models import GenerationRequest
-        >>> family_params(GenerationRequest("a fox"))["model"]
+        >>> family_params(GenerationRequest("a fox"))["model_name"]
         '4b'
     """
     return {
@@ -244,10 +247,20 @@ def family_from_params(params: object, model: str = "") -> dict[str, Any]:
     name = found.get("model_name")
     if not isinstance(name, str) or find_model(name) is None:
         known = find_model(model) if model else None
-        name = known.name if known is not None else "4b"
+        name = known.name if known is not None else DEFAULT_MODEL.name
     return {
         "model": name,
         "images": tuple(found.get("images") or ()),
         "references": tuple(found.get("references") or ()),
         "loras": tuple(tuple(item) for item in found.get("loras") or ()),
     }
+
+
+def loras_from_json(value: object) -> object:
+    """``[{"path", "scale"}]`` as ``((path, scale), ...)`` (checked by the request)."""
+    if not isinstance(value, list):
+        return value
+    return tuple(
+        (item.get("path"), item.get("scale", 1.0)) if isinstance(item, dict) else item
+        for item in value
+    )

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Protocol
 
 from klein_widget.client import _config
+from klein_widget.client._edit_inputs import ImageInputs, to_references
+from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import KleinModel, resolve_model
 from klein_widget.client._family_inputs import LoraOption, model_for_loras
 from klein_widget.client._ledger import Ledger
@@ -124,6 +126,50 @@ class FamilyRules:
             images=tuple(u for u in urls if u) if all(urls) else (),
             references=tuple(ref.sha256 for ref in references),
         )
+
+    def _edit_batch(
+        self,
+        items: Iterable[object],
+        images: ImageInputs | None,
+        *,
+        model: str | KleinModel,
+        width: int | None,
+        height: int | None,
+        seed: int,
+    ) -> tuple[list[GenerationRequest], dict[str, ReferenceLike]]:
+        """`edit_many`'s requests, each validated (its images read) before anything is
+        sent: an item is a prompt (an edit of ``images``), a ``(prompt, images)`` pair or
+        a `GenerationRequest`; and every reference by its sha256, to upload."""
+        if isinstance(items, str | GenerationRequest):
+            raise InvalidRequestError(
+                "edit_many takes a list of prompts (each an edit of images=...), of "
+                "(prompt, images) pairs or of GenerationRequest objects; for one edit use edit().",
+                field="items",
+            )
+        requests: list[GenerationRequest] = []
+        references: dict[str, ReferenceLike] = {}
+        for index, item in enumerate(items):
+            try:
+                if isinstance(item, GenerationRequest):
+                    requests.append(item)
+                    continue
+                prompt, own = item if isinstance(item, tuple) else (item, images)
+                if own is None:
+                    raise InvalidRequestError(
+                        "no images to edit: pass images=[...] or (prompt, images) items",
+                        field="images",
+                    )
+                refs = to_references(own)
+                references.update((ref.sha256, ref) for ref in refs)
+                edit = self._edit_request(
+                    prompt, refs, model=model, width=width, height=height, seed=seed
+                )
+                requests.append(edit)
+            except InvalidRequestError as error:
+                raise InvalidRequestError(
+                    f"batch item {index}: {error.message}. Nothing was sent.", field=error.field
+                ) from None
+        return requests, references
 
     @staticmethod
     def _uploaded(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from klein_widget.client._checks import check_bool, check_int
+from klein_widget.client._checks import check_prompt as check_prompt
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel, find_model
-from klein_widget.client._family_inputs import check_family, lora_json
+from klein_widget.client._family_inputs import check_family, lora_json, loras_from_json
 from klein_widget.client._prediction import FAILED_STATUSES as FAILED_STATUSES
 from klein_widget.client._prediction import MODEL_ID as MODEL_ID
 from klein_widget.client._prediction import STATUSES as STATUSES
@@ -37,57 +39,6 @@ PRICE_PER_IMAGE_MILLS: int = DEFAULT_MODEL.reserve_mills
 PRICE_PER_ENHANCE_MILLS = 1
 PRICE_PER_IMAGE = PRICE_PER_IMAGE_MILLS / 1000
 DEFAULT_SIZE = f"{DEFAULT_SIDE}*{DEFAULT_SIDE}"
-
-
-def _check_int(name: str, value: object, low: int, high: int, hint: str = "") -> int:
-    # bool is an int subclass, and 1024.0 is a float: both are mistakes worth naming.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequestError(
-            f"{name} must be a whole number from {low} to {high}{hint}, "
-            f"not {type(value).__name__} {value!r}",
-            field=name,
-        )
-    if not low <= value <= high:
-        raise InvalidRequestError(
-            f"{name} must be from {low} to {high}{hint}, not {value}", field=name
-        )
-    return value
-
-
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidRequestError(
-            f"{name} must be True or False, not {type(value).__name__} {value!r}", field=name
-        )
-    return value
-
-
-def check_prompt(prompt: object) -> str:
-    """Return the prompt stripped of surrounding blanks, or raise `InvalidRequestError`.
-
-    Example:
-        >>> check_prompt("  a red fox ")
-        'a red fox'
-    """
-    if not isinstance(prompt, str):
-        raise InvalidRequestError(
-            f"prompt must be text, not {type(prompt).__name__}", field="prompt"
-        )
-    text = prompt.strip()
-    if not text:
-        raise InvalidRequestError(
-            "prompt is empty: describe the image, e.g. 'a red fox in snow'", field="prompt"
-        )
-    if not text.isascii():
-        try:  # a lone surrogate (a bad paste) cannot be sent as UTF-8 JSON
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidRequestError(
-                "prompt contains a broken character (an unpaired surrogate, often from a bad "
-                "copy-paste): retype that part of the prompt",
-                field="prompt",
-            ) from None
-    return text
 
 
 @dataclass(frozen=True)
@@ -140,11 +91,11 @@ class GenerationRequest:
                     field="width" if self.width is None else "height",
                 )
         else:
-            _check_int("width", self.width, klein.min_side, klein.max_side, side_hint)
-            _check_int("height", self.height, klein.min_side, klein.max_side, side_hint)
-        _check_int("seed", self.seed, RANDOM_SEED, MAX_SEED, " (-1 means random)")
-        _check_bool("sync_mode", self.sync_mode)
-        _check_bool("base64_output", self.base64_output)
+            check_int("width", self.width, klein.min_side, klein.max_side, side_hint)
+            check_int("height", self.height, klein.min_side, klein.max_side, side_hint)
+        check_int("seed", self.seed, RANDOM_SEED, MAX_SEED, " (-1 means random)")
+        check_bool("sync_mode", self.sync_mode)
+        check_bool("base64_output", self.base64_output)
 
     @property
     def klein_model(self) -> KleinModel:
@@ -244,18 +195,8 @@ class GenerationRequest:
             base64_output=body.get("enable_base64_output", False),
             model=model.name if isinstance(model, KleinModel) else model,
             images=tuple(images) if isinstance(images, list) else images,
-            loras=_loras_from_json(body.get("loras", ())),  # type: ignore[arg-type]
+            loras=loras_from_json(body.get("loras", ())),  # type: ignore[arg-type]
         )
-
-
-def _loras_from_json(value: object) -> object:
-    """``[{"path", "scale"}]`` as ``((path, scale), ...)`` (checked by the request)."""
-    if not isinstance(value, list):
-        return value
-    return tuple(
-        (item.get("path"), item.get("scale", 1.0)) if isinstance(item, dict) else item
-        for item in value
-    )
 
 
 class MadeFromRequest:

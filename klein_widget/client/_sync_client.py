@@ -309,3 +309,4 @@ class KleinClient(SyncLoops):
         return enhanced_text(prediction)
 
     generate_many = _batch_sync.generate_many  # many at once: `_batch_sync.generate_many`
+    edit_many = _batch_sync.edit_many  # many edits at once: `_batch_sync.edit_many`

@@ -23,6 +23,7 @@ from klein_widget.client._config import is_local, needs_key, service_name
 from klein_widget.client._family_inputs import family_from_params
 from klein_widget.client._metadata import emulator_stamped
 from klein_widget.client._models import MODEL_ID, GenerationRequest, MadeFromRequest
+from klein_widget.client._params import call_params
 
 __all__ = ["EntryStatus", "GalleryEntry", "entry_from_row"]
 
@@ -72,20 +73,14 @@ class GalleryEntry(MadeFromRequest):
     def params(self) -> dict[str, Any]:
         """Keyword arguments that make this image again: ``client.generate(**e.params())``,
         or for an edit (``e.request.is_edit``) ``client.edit(**e.params())``, whose
-        ``images`` are the URLs it sent (``client.generate(e.request)`` re-runs it free).
+        ``images`` are the URLs it sent (`call_params`); ``client.generate(e.request)``
+        sends the request itself.
 
         Example:
             >>> entry.params()  # doctest: +SKIP
             {'prompt': 'a fox', 'width': 512, 'height': 512, 'seed': 7, 'model': '9b'}
         """
-        r = self.request
-        made: dict[str, Any] = {"prompt": r.prompt, "width": r.width, "height": r.height}
-        made |= {"seed": r.seed, "model": r.model.removesuffix("-edit")}
-        if r.is_edit:
-            made["images"] = list(r.images)
-        if r.loras:
-            made["loras"] = list(r.loras)
-        return made
+        return call_params(self.request)
 
 
 def infer_provenance(origin: str, path: Path | None) -> tuple[bool, str]:

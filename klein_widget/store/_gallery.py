@@ -36,6 +36,7 @@ from typing import TypeVar
 from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.client._params import request_from_params
 from klein_widget.store._attached import stored_in_packs
 from klein_widget.store._entry import GalleryEntry, file_provenance
 from klein_widget.store._files import find_written, write_image, written_images
@@ -164,12 +165,7 @@ class Gallery:
         count = 0
         for path, params in written_images(self.path):
             try:
-                request = GenerationRequest(
-                    str(params["prompt"]),
-                    int(params["width"]),
-                    int(params["height"]),
-                    int(params["seed"]),
-                )
+                request = request_from_params(params)
                 prediction = Prediction.from_json(
                     {
                         "id": str(params["task_id"]),

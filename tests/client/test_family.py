@@ -4,6 +4,7 @@ sends only what applies, is priced by its model, and refuses bad input before se
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from typing import Any
 
@@ -184,3 +185,62 @@ async def test_edit_requests_round_trip_through_the_gallery(klein: Both) -> None
     redone = await klein("edit", **entry.params())
     assert redone.from_gallery
     assert redone.task_id == gen.task_id
+
+
+async def test_edit_many_sends_each_edit_once_and_reruns_free(
+    klein: Both, emulator: Emulator
+) -> None:
+    url = await made_url(klein)
+    prompts = ["make it night", "make it snowy", "make it night"]  # one repeated
+    result = await klein("edit_many", prompts, images=[url], seed=7, progress=False)
+
+    assert [item.ok for item in result] == [True, True, True]
+    assert emulator.count("POST", EDIT_4B) == 2  # the repeat is the same image: sent once
+    assert result[0].generation.task_id == result[2].generation.task_id
+    assert {g.model for g in result.generations} == {"4b-edit"}
+    assert klein.client.spend.images == 3  # the first barn, then two edits
+
+    again = await klein("edit_many", prompts, images=[url], seed=7, progress=False)
+    assert again.skipped == 3
+    assert emulator.count("POST", EDIT_4B) == 2
+
+
+async def test_edit_many_takes_pairs_and_requests(klein: Both, emulator: Emulator) -> None:
+    url = await made_url(klein)
+    done = await klein("edit", "make it night", [url], seed=7)
+    items = [("make it pink", [url, url]), done.request]
+    result = await klein("edit_many", items, model="9b", width=256, height=256, progress=False)
+
+    assert [item.ok for item in result] == [True, True]
+    assert emulator.count("POST", EDIT_9B) == 1  # the pair, on 9B
+    assert result[1].skipped  # the request the gallery holds
+    assert len(emulator.tasks[result[0].generation.task_id].references) == 2
+
+
+async def test_generate_many_takes_edit_requests(klein: Both, emulator: Emulator) -> None:
+    url = await made_url(klein)
+    done = await klein("edit", "make it night", [url], seed=7)
+    request = dataclasses.replace(done.request, prompt="make it snowy")
+    result = await klein("generate_many", [request, "a heron"], seed=7, progress=False, **SMALL)
+
+    assert [item.ok for item in result] == [True, True]
+    assert emulator.count("POST", EDIT_4B) == 2
+    assert result[0].generation.request == request
+
+
+@pytest.mark.parametrize(
+    ("items", "options", "words"),
+    [
+        (["make it night"], {}, "batch item 0: no images"),
+        (["night", ("x", ["https://e.x/a.png"] * 5)], {"images": "https://e.x/a.png"}, "item 1"),
+        ("make it night", {"images": ["https://e.x/a.png"]}, "a list of prompts"),
+    ],
+)
+async def test_bad_edit_batches_send_nothing(
+    klein: Both, emulator: Emulator, items: Any, options: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        await klein("edit_many", items, progress=False, **options)
+
+    assert words in caught.value.message
+    assert emulator.count() == 0

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from klein_widget.client._edit_inputs import ImageInputs
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
+from klein_widget.client._family_rules import ReferenceLike
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._run import ProgressCallback
@@ -36,7 +39,7 @@ from klein_widget.client.batch._runner import (
 )
 from klein_widget.client.batch._tally import ItemCallback
 
-__all__ = ["AsyncBatchClient", "agenerate_many", "arun_plan"]
+__all__ = ["AsyncBatchClient", "aedit_many", "agenerate_many", "arun_plan"]
 
 
 class AsyncBatchClient(BatchClientBase, Protocol):
@@ -55,10 +58,25 @@ class AsyncBatchClient(BatchClientBase, Protocol):
         self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
     ) -> Generation: ...
 
+    def _edit_batch(
+        self,
+        items: Iterable[object],
+        images: ImageInputs | None,
+        *,
+        model: str | KleinModel,
+        width: int | None,
+        height: int | None,
+        seed: int,
+    ) -> tuple[list[GenerationRequest], dict[str, ReferenceLike]]: ...
+
+    async def _upload_plan(
+        self, plan: Plan, references: Mapping[str, ReferenceLike], timeout: float | None
+    ) -> None: ...
+
 
 def _planned(
     client: AsyncBatchClient,
-    items: Iterable[str | GenerationRequest],
+    items: Iterable[str | GenerationRequest] | list[GenerationRequest],
     width: int,
     height: int,
     seed: int,
@@ -172,3 +190,53 @@ async def arun_plan(
         jobs.close()
         tally.bar.close()
     return tally.result()
+
+
+async def aedit_many(
+    client: AsyncBatchClient,
+    items: Iterable[object],
+    images: ImageInputs | None = None,
+    *,
+    model: str | KleinModel = DEFAULT_MODEL.name,
+    width: int | None = None,
+    height: int | None = None,
+    seed: int = RANDOM_SEED,
+    concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
+    fresh: bool = False,
+    progress: bool | None = None,
+    confirm: bool | None = None,
+    confirm_over: float | None = DEFAULT_CONFIRM_OVER,
+    timeout: float | None = None,
+    on_item: ItemCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    keep_images: bool | None = None,
+) -> BatchResult:
+    """Many edits at once, as `generate_many` runs many images: items are prompts (each
+    an edit of ``images``), ``(prompt, images)`` pairs or edit `GenerationRequest` objects.
+
+    Every item's images are read and checked before anything is sent; the gallery answers
+    fixed-seed edits it already holds, free; the rest's local images are uploaded (each
+    distinct one once), then each edit is submitted once. ``model``, ``width``, ``height``
+    and ``seed`` as for `edit`; the other options as for `generate_many`.
+
+    Example:
+        >>> result = await client.edit_many(["make it night", "make it snowy"],
+        ...                                 images=[gen], seed=7)  # doctest: +SKIP
+    """
+    requests, references = client._edit_batch(
+        items, images, model=model, width=width, height=height, seed=seed
+    )
+    # The gallery's look-ups are disk work: in a worker thread when awaited.
+    plan = await asyncio.to_thread(
+        _planned, client, requests, DEFAULT_SIDE, DEFAULT_SIDE, seed, fresh, confirm, confirm_over
+    )
+    await client._upload_plan(plan, references, timeout)
+    options = BatchOptions(
+        concurrency=concurrency,
+        progress=progress,
+        timeout=timeout,
+        on_item=on_item,
+        on_progress=on_progress,
+        keep_images=keep_images,
+    )
+    return await arun_plan(client, plan, options)

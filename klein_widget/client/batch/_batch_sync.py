@@ -8,9 +8,12 @@ works inside a running notebook cell: it has no event loop of its own.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from klein_widget.client._edit_inputs import ImageInputs
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
+from klein_widget.client._family_rules import ReferenceLike
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._run import ProgressCallback
@@ -27,7 +30,7 @@ from klein_widget.client.batch._runner import (
 )
 from klein_widget.client.batch._tally import ItemCallback
 
-__all__ = ["BatchClient", "generate_many", "run_plan"]
+__all__ = ["BatchClient", "edit_many", "generate_many", "run_plan"]
 
 
 class BatchClient(BatchClientBase, Protocol):
@@ -46,10 +49,25 @@ class BatchClient(BatchClientBase, Protocol):
         self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
     ) -> Generation: ...
 
+    def _edit_batch(
+        self,
+        items: Iterable[object],
+        images: ImageInputs | None,
+        *,
+        model: str | KleinModel,
+        width: int | None,
+        height: int | None,
+        seed: int,
+    ) -> tuple[list[GenerationRequest], dict[str, ReferenceLike]]: ...
+
+    def _upload_plan(
+        self, plan: Plan, references: Mapping[str, ReferenceLike], timeout: float | None
+    ) -> None: ...
+
 
 def _planned(
     client: BatchClient,
-    items: Iterable[str | GenerationRequest],
+    items: Iterable[str | GenerationRequest] | list[GenerationRequest],
     width: int,
     height: int,
     seed: int,
@@ -160,3 +178,53 @@ def run_plan(
         jobs.close()
         tally.bar.close()
     return tally.result()
+
+
+def edit_many(
+    client: BatchClient,
+    items: Iterable[object],
+    images: ImageInputs | None = None,
+    *,
+    model: str | KleinModel = DEFAULT_MODEL.name,
+    width: int | None = None,
+    height: int | None = None,
+    seed: int = RANDOM_SEED,
+    concurrency: int | Concurrency = DEFAULT_CONCURRENCY,
+    fresh: bool = False,
+    progress: bool | None = None,
+    confirm: bool | None = None,
+    confirm_over: float | None = DEFAULT_CONFIRM_OVER,
+    timeout: float | None = None,
+    on_item: ItemCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    keep_images: bool | None = None,
+) -> BatchResult:
+    """Many edits at once, as `generate_many` runs many images: items are prompts (each
+    an edit of ``images``), ``(prompt, images)`` pairs or edit `GenerationRequest` objects.
+
+    Every item's images are read and checked before anything is sent; the gallery answers
+    fixed-seed edits it already holds, free; the rest's local images are uploaded (each
+    distinct one once), then each edit is submitted once. ``model``, ``width``, ``height``
+    and ``seed`` as for `edit`; the other options as for `generate_many`.
+
+    Example:
+        >>> result = client.edit_many(["make it night", "make it snowy"],
+        ...                                 images=[gen], seed=7)  # doctest: +SKIP
+    """
+    requests, references = client._edit_batch(
+        items, images, model=model, width=width, height=height, seed=seed
+    )
+    # The gallery's look-ups are disk work: called directly when blocking.
+    plan = _planned(
+        client, requests, DEFAULT_SIDE, DEFAULT_SIDE, seed, fresh, confirm, confirm_over
+    )
+    client._upload_plan(plan, references, timeout)
+    options = BatchOptions(
+        concurrency=concurrency,
+        progress=progress,
+        timeout=timeout,
+        on_item=on_item,
+        on_progress=on_progress,
+        keep_images=keep_images,
+    )
+    return run_plan(client, plan, options)
