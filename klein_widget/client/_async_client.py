@@ -29,9 +29,9 @@ from klein_widget.client._constants import (
     READ_TIMEOUT,
 )
 from klein_widget.client._disk import DiskThread
-from klein_widget.client._edit_inputs import ImageInputs, to_references
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption
+from klein_widget.client._family_rules import ImageInputs
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal
 from klein_widget.client._ledger import Ledger
@@ -44,6 +44,7 @@ from klein_widget.client._models import (
     enhancer_body,
 )
 from klein_widget.client._policy import PollSchedule, RetryPolicy
+from klein_widget.client._references import to_references
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client._transport import default_async_http
 from klein_widget.client.batch import _batch_async
@@ -230,7 +231,7 @@ class AsyncKleinClient(AsyncLoops):
             run.report("done", made.prediction)
             return made
         urls = await self._upload_references(references, run)
-        return await self._make(self._uploaded(request, urls), run)
+        return await self._make(self._with_urls(request, urls), run)
 
     async def submit(
         self,

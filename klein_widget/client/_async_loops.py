@@ -6,7 +6,7 @@ and the download. The source of the blocking `_sync_loops` (``python scripts/una
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -18,7 +18,7 @@ from klein_widget.client._answers import (
     image_parser,
     result_parser,
 )
-from klein_widget.client._base import BaseClient
+from klein_widget.client._async_uploads import AsyncUploads
 from klein_widget.client._constants import (
     MAX_IMAGE_BYTES,
     MAX_JSON_BYTES,
@@ -26,18 +26,18 @@ from klein_widget.client._constants import (
 from klein_widget.client._deadline import AsyncDeadline
 from klein_widget.client._disk import DiskThread
 from klein_widget.client._exceptions import KleinError
-from klein_widget.client._family import KleinModel
-from klein_widget.client._family_rules import ReferenceLike, charge_for
+from klein_widget.client._family_rules import charge_for
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
+from klein_widget.client._references import Reference
 from klein_widget.client._run import Run, stage_of
 from klein_widget.client.batch._plan import Plan
 
 
-class AsyncLoops(BaseClient):
+class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
     """The loops `AsyncKleinClient`'s calls run (its connection pool and sleep are set by
     the client's constructor)."""
 
@@ -208,15 +208,15 @@ class AsyncLoops(BaseClient):
         """Submit ``request`` (its model's unconfirmed price asked first, once), wait for
         it and download its image: the paid half of every call that makes one."""
         model = request.klein_model
-        if self._price_to_ask(model):
-            self._learned_price(model, await self.model_price(model))
+        if self._price_to_ask(model):  # the answer goes into `prices`: the ledger's
+            await self.model_price(model)
         prediction = await self._submit(request, run, self._submit_body(request))
         if not prediction.done:
             prediction = await self._wait(prediction.id, run, prediction)
         return await self._complete(request, prediction, run)
 
     async def _upload_plan(
-        self, plan: Plan, references: Mapping[str, ReferenceLike], timeout: float | None
+        self, plan: Plan, references: Mapping[str, Reference], timeout: float | None
     ) -> None:
         """Upload the references of a batch's edits that will be sent (not those the
         gallery answers), each distinct image once, before any submit."""
@@ -225,20 +225,7 @@ class AsyncLoops(BaseClient):
             if job.task_id is None and request.is_edit and not request.images:
                 run = self._start(request, timeout, None)
                 refs = [references[sha] for sha in request.references]
-                sent = self._uploaded(request, await self._upload_references(refs, run))
+                sent = self._with_urls(request, await self._upload_references(refs, run))
                 plan.jobs[place] = dataclasses.replace(job, request=sent)
                 for index in job.indices:
                     plan.requests[index] = sent
-
-    # Hooks family-uploads' mixin (`_async_uploads`) overrides, until it lands here:
-    # references given as URLs pass through, and no server is asked its price.
-
-    async def _upload_references(
-        self, references: Sequence[ReferenceLike], run: Run
-    ) -> tuple[str, ...]:
-        """The URLs to send for ``references``, in order (uploading local ones)."""
-        return tuple(ref.url or "" for ref in references)
-
-    async def model_price(self, model: KleinModel) -> int | None:
-        """``model``'s price in mills as its server names it, or None."""
-        return None

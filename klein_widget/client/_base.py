@@ -70,6 +70,7 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
         self.timeout = timeout
         self._ledger = ledger if ledger is not None else Ledger(max_spend)
         self._refunded: set[str] = set()  # failed tasks taken off the spend
+        self._prices = self._ledger.prices  # `prices`: what model_price corrects, shared
         if ledger is not None and max_spend is not None:
             ledger.max_spend = max_spend
         # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
@@ -280,6 +281,7 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
             prediction,
             image,
             elapsed=run.elapsed(),
+            price=self._ledger.price_for(request.klein_model),
             **self._provenance(request, prediction),
         )
 

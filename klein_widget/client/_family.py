@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,9 +29,11 @@ __all__ = [
     "DEFAULT_MODEL",
     "HIGHEST_KNOWN_PRICE_MILLS",
     "MODELS",
+    "PRICE_CORRECTED",
     "PRICE_FROM_PAGE",
     "PRICE_UNCONFIRMED",
     "KleinModel",
+    "PriceBook",
     "find_model",
     "resolve_model",
 ]
@@ -159,3 +162,52 @@ def resolve_model(name: str | KleinModel = DEFAULT_MODEL.name, *, edit: bool = F
             )
         return sibling
     return model
+
+
+PRICE_CORRECTED = "WaveSpeed's price endpoint"
+
+
+class PriceBook:
+    """Each model's price as one client (or one shared ledger) knows it: the table's,
+    corrected by what WaveSpeed's price endpoint answered (`AsyncKleinClient.model_price`
+    writes here; the ledger reads `mills` and `confirmed`).
+
+    Example:
+        >>> book = PriceBook()
+        >>> book.mills("9b"), book.confirmed("9b")
+        (16, False)
+        >>> book.correct("9b", 10)
+        >>> book.mills("9b"), book.confirmed("9b"), book.source("9b")
+        (10, True, "WaveSpeed's price endpoint")
+    """
+
+    def __init__(self) -> None:
+        self._mills: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def correct(self, model: str | KleinModel, mills: int) -> None:
+        """Record ``mills`` as ``model``'s price, as the price endpoint answered it."""
+        if isinstance(mills, bool) or not isinstance(mills, int) or mills <= 0:
+            raise ValueError(f"a price is a positive whole number of mills, not {mills!r}")
+        with self._lock:
+            self._mills[resolve_model(model).name] = mills
+
+    def corrected(self, model: str | KleinModel) -> int | None:
+        """The price the endpoint answered for ``model``, or None if it has not."""
+        with self._lock:
+            return self._mills.get(resolve_model(model).name)
+
+    def mills(self, model: str | KleinModel) -> int:
+        """What one image of ``model`` costs (or reserves, while unconfirmed), in mills."""
+        found = self.corrected(model)
+        return resolve_model(model).reserve_mills if found is None else found
+
+    def confirmed(self, model: str | KleinModel) -> bool:
+        """True if the price is a known one: corrected here, or published on its page."""
+        return self.corrected(model) is not None or resolve_model(model).price_confirmed
+
+    def source(self, model: str | KleinModel) -> str:
+        """Where `mills` comes from (for the spend line and ``params()``)."""
+        if self.corrected(model) is not None:
+            return PRICE_CORRECTED
+        return resolve_model(model).price_source

@@ -15,10 +15,9 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from klein_widget.client import _config
-from klein_widget.client._edit_inputs import ImageInputs, to_references
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import KleinModel, resolve_model
 from klein_widget.client._family_inputs import LoraOption, model_for_loras
@@ -29,19 +28,13 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
+from klein_widget.client._references import Reference, to_references
 from klein_widget.client._run import asking_note
 
-__all__ = ["Charge", "FamilyRules", "ReferenceLike", "charge_for"]
+__all__ = ["Charge", "FamilyRules", "ImageInputs", "charge_for"]
 
-
-class ReferenceLike(Protocol):
-    """What an edit needs of a reference image (`klein_widget.client._references.Reference`)."""
-
-    @property
-    def url(self) -> str | None: ...
-
-    @property
-    def sha256(self) -> str: ...
+# What ``edit(images=...)`` takes: one image or 1 to 4 of them (see `to_references`).
+ImageInputs = Any
 
 
 class Charge(NamedTuple):
@@ -103,7 +96,7 @@ class FamilyRules:
     @staticmethod
     def _edit_request(
         prompt: str,
-        references: Sequence[ReferenceLike],
+        references: Sequence[Reference],
         *,
         model: str | KleinModel,
         width: int | None,
@@ -113,7 +106,7 @@ class FamilyRules:
         base64_output: bool = False,
     ) -> GenerationRequest:
         """An edit of ``references`` on ``model``'s edit model; its ``images`` are the
-        references' URLs when all are URLs, else empty until `_uploaded` fills them."""
+        references' URLs when all are URLs, else empty until `_with_urls` fills them."""
         urls = tuple(ref.url for ref in references)
         return GenerationRequest(
             prompt,
@@ -136,7 +129,7 @@ class FamilyRules:
         width: int | None,
         height: int | None,
         seed: int,
-    ) -> tuple[list[GenerationRequest], dict[str, ReferenceLike]]:
+    ) -> tuple[list[GenerationRequest], dict[str, Reference]]:
         """`edit_many`'s requests, each validated (its images read) before anything is
         sent: an item is a prompt (an edit of ``images``), a ``(prompt, images)`` pair or
         a `GenerationRequest`; and every reference by its sha256, to upload."""
@@ -147,7 +140,7 @@ class FamilyRules:
                 field="items",
             )
         requests: list[GenerationRequest] = []
-        references: dict[str, ReferenceLike] = {}
+        references: dict[str, Reference] = {}
         for index, item in enumerate(items):
             try:
                 if isinstance(item, GenerationRequest):
@@ -172,7 +165,7 @@ class FamilyRules:
         return requests, references
 
     @staticmethod
-    def _uploaded(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
+    def _with_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
         """The edit with its references' URLs (uploaded or given), ready to send."""
         return dataclasses.replace(request, images=tuple(urls))
 
@@ -194,8 +187,3 @@ class FamilyRules:
             return False
         ledger.asked_prices.add(model.name)
         return True
-
-    def _learned_price(self, model: KleinModel, mills: int | None) -> None:
-        """The price endpoint's answer (None: no useful one): used from now on."""
-        if mills is not None and mills > 0:
-            self._ledger.learn_price(model, mills)

@@ -47,6 +47,9 @@ class Generation(MadeFromRequest):
     # A stand-in the gallery held for this request and did not use (the request went to a
     # real service): the stand-in's service, so the status can say why this was paid.
     passed_over: str = ""
+    # (mills, confirmed) as the client's ledger priced it (its price endpoint may have
+    # corrected the table's); None: the table's (`KleinModel.reserve_mills`).
+    price: tuple[int, bool] | None = None
 
     @property
     def format(self) -> ImageFormat:
@@ -72,15 +75,16 @@ class Generation(MadeFromRequest):
     def price_confirmed(self) -> bool:
         """False when the model's price is unconfirmed (``cost`` is then what a budget
         reserves for it: the family's highest known price)."""
-        return self.request.klein_model.price_confirmed
+        return self.price[1] if self.price else self.request.klein_model.price_confirmed
 
     @property
     def cost(self) -> float:
         """What this image cost this time, in dollars: the model's price (reserved at the
         family's highest while unconfirmed: `price_confirmed`); nothing if it came from
         the gallery (or a gateway's class store answered it, ``cached``)."""
-        free = self.from_gallery or self.prediction.cached
-        return 0.0 if free else self.request.klein_model.reserve_mills / 1000
+        if self.from_gallery or self.prediction.cached:
+            return 0.0
+        return (self.price[0] if self.price else self.request.klein_model.reserve_mills) / 1000
 
     def _made_size(self) -> tuple[int, int]:
         try:  # the header only: Pillow decodes no pixels for .size

@@ -6,9 +6,10 @@ have accepted the task (we count what may be billed) and released only when the 
 certainly refused it. A task that then ends failed is refunded by WaveSpeed: `refund`
 takes it off again (and counts it as refunded, not as an image).
 
-Each model of the family has its price (`price_for`): WaveSpeed's published one, one
-learned from its price endpoint (`learn_price`), else the family's highest known price,
-reserved and counted as unconfirmed, which the spend line says.
+Each model of the family has its price (`price_for`, from the ledger's `PriceBook`, so
+clients sharing a ledger share prices): WaveSpeed's published one, one its price endpoint
+answered (`PriceBook.correct`), else the family's highest known price, reserved and
+counted as unconfirmed, which the spend line says.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from klein_widget.client._exceptions import BudgetExceededError
-from klein_widget.client._family import KleinModel
+from klein_widget.client._family import KleinModel, PriceBook
 
 UNCONFIRMED_NOTE = "price unconfirmed"  # every door marks an unconfirmed figure so
 
@@ -142,7 +143,7 @@ class Ledger:
         self._simulated = 0
         self._refunded = 0
         self._unconfirmed = 0
-        self._prices: dict[str, int] = {}  # model name -> mills learned from its server
+        self.prices = PriceBook()  # each model's price, corrected by its price endpoint
         self.asked_prices: set[str] = set()  # models whose price was asked (once)
 
     @property
@@ -171,24 +172,19 @@ class Ledger:
             )
 
     def price_for(self, model: KleinModel) -> tuple[int, bool]:
-        """(mills, confirmed) one image of ``model`` costs: its published price, one
-        learned (`learn_price`), else the family's highest, unconfirmed.
+        """(mills, confirmed) one image of ``model`` costs: its published price, one its
+        price endpoint answered (`prices`), else the family's highest, unconfirmed.
 
         Example:
             >>> from klein_widget.client._family import resolve_model
-            >>> Ledger().price_for(resolve_model("9b"))
+            >>> ledger = Ledger()
+            >>> ledger.price_for(resolve_model("9b"))
             (16, False)
+            >>> ledger.prices.correct("9b", 10)
+            >>> ledger.price_for(resolve_model("9b"))
+            (10, True)
         """
-        with self._lock:
-            learned = self._prices.get(model.name)
-        if learned is not None:
-            return learned, True
-        return model.reserve_mills, model.price_confirmed
-
-    def learn_price(self, model: KleinModel, mills: int) -> None:
-        """``model``'s server named its price: use it from now on (budgets included)."""
-        with self._lock:
-            self._prices[model.name] = mills
+        return self.prices.mills(model), self.prices.confirmed(model)
 
     def reuse(self, mills: int) -> None:
         """An image was answered from what was already made: count what it saved."""

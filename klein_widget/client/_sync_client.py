@@ -24,9 +24,9 @@ from klein_widget.client._constants import (
     POOL_LIMITS,
     READ_TIMEOUT,
 )
-from klein_widget.client._edit_inputs import ImageInputs, to_references
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption
+from klein_widget.client._family_rules import ImageInputs
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal
 from klein_widget.client._ledger import Ledger
@@ -39,6 +39,7 @@ from klein_widget.client._models import (
     enhancer_body,
 )
 from klein_widget.client._policy import PollSchedule, RetryPolicy
+from klein_widget.client._references import to_references
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client._sync_loops import SyncLoops
 from klein_widget.client.batch import _batch_sync
@@ -223,7 +224,7 @@ class KleinClient(SyncLoops):
             run.report("done", made.prediction)
             return made
         urls = self._upload_references(references, run)
-        return self._make(self._uploaded(request, urls), run)
+        return self._make(self._with_urls(request, urls), run)
 
     def submit(
         self,

@@ -51,7 +51,7 @@ from starlette.routing import Route
 
 from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
-from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
+from klein_widget.emulator._family_routes import PRICE_ROUTES, history_input, read_order
 from klein_widget.emulator._http import Gate, act, authorize, fault_response, gateway_page
 from klein_widget.emulator._network import Latency
 from klein_widget.emulator._prompts import MODES, enhance_prompt
@@ -161,7 +161,13 @@ async def submit(request: Request) -> Response:
     except PackError as error:  # the pack changed on disk since the emulator started
         raise Problem(500, str(error)) from None
     task = emu.submit(
-        gen, now, stored=stored, model=family, references=order.references, loras=order.loras
+        gen,
+        now,
+        stored=stored,
+        model=family,
+        references=order.references,
+        images=order.images,
+        loras=order.loras,
     )
     _prerender(emu, task)
     act(fault)  # a "drop" here comes after the task was accepted, as the real risk is
@@ -266,12 +272,10 @@ async def history(request: Request) -> Response:
     for task in found[(page - 1) * size : page * size]:
         data = await _task_json(request, task) if task.text is not None else {}
         if task.request is not None:  # outputs as links: a listing never renders images
-            r = task.request
             status = task.status(time.monotonic())
             data = {"id": task.id, "model": task.model, "status": status,
                     "created_at": wire_time(task.created_at), "outputs": [], "simulated": True,
-                    "input": {"prompt": r.prompt, "size": f"{r.width}*{r.height}",
-                              "seed": r.seed}}  # fmt: skip
+                    "input": history_input(task)}  # fmt: skip
         items.append(data)
     return JSONResponse(
         envelope({"page": page, "page_size": size, "total": len(found), "items": items})

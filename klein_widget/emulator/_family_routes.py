@@ -18,8 +18,9 @@ The emulator never goes to the network: an image URL must be one of its own (an 
 ``POST /api/v3/model/price`` with ``{"model_id", "inputs"}`` answers the emulator's own
 price. WaveSpeed's answer shape is unconfirmed; this one is the emulator's guess:
 ``data = {"model_id", "price_mills", "unit_price" (dollars), "currency": "USD",
-"price_source", "simulated": true}``, ``price_source`` saying where the figure comes from
-(WaveSpeed's page, or "unconfirmed: the family's highest known price").
+"price_source", "confirmed", "simulated": true}``, ``price_source`` saying where the figure
+comes from (WaveSpeed's page, or "unconfirmed: the family's highest known price") and
+``confirmed`` whether WaveSpeed publishes it (a client does not take a guess as a price).
 """
 
 from __future__ import annotations
@@ -49,19 +50,22 @@ from klein_widget.serving._http import Problem, envelope, read_json
 
 if TYPE_CHECKING:
     from klein_widget.emulator._state import Emulator
+    from klein_widget.emulator._task import Task
 
-__all__ = ["PRICE_ROUTES", "Order", "read_order"]
+__all__ = ["PRICE_ROUTES", "Order", "history_input", "read_order"]
 
 _FETCH_TIMEOUT = 10.0  # seconds for one loopback reference
 
 
 @dataclass(frozen=True)
 class Order:
-    """One submit as read: the request, an edit's reference images, a LoRA list."""
+    """One submit as read: the request, an edit's reference images (and their URLs as
+    sent), a LoRA list."""
 
     request: GenerationRequest
     references: tuple[bytes, ...] = ()
     loras: tuple[tuple[str, float], ...] = ()
+    images: tuple[str, ...] = ()
 
 
 def _takers(field: str) -> str:
@@ -166,6 +170,7 @@ async def read_order(
         if field in body and not takes:
             raise Problem(400, f"{model.id} takes no {field}: use {_takers(field)}.")
     references: tuple[bytes, ...] = ()
+    urls: tuple[str, ...] = ()
     if model.takes_images:
         images = body.get("images")
         if not isinstance(images, list) or not 1 <= len(images) <= model.max_images:
@@ -175,6 +180,7 @@ async def read_order(
                 "(upload local files with POST /api/v3/media/uploads).",
             )
         references = tuple([await _fetch(request, emu, url, i) for i, url in enumerate(images)])
+        urls = tuple(images)  # each checked by _fetch: an http(s) URL
         sizes = []
         for i, data in enumerate(references):
             try:  # decoding is CPU work: off the loop
@@ -188,7 +194,20 @@ async def read_order(
         gen = GenerationRequest.from_json(body)
     except (ValueError, TypeError) as exc:  # InvalidRequestError is a ValueError
         raise Problem(400, str(exc)) from None
-    return Order(gen, references, loras)
+    return Order(gen, references, loras, urls)
+
+
+def history_input(task: Task) -> dict[str, Any]:
+    """What the prediction history lists as a task's ``input``: everything it was made
+    from (the concrete seed; an edit's image URLs; LoRAs), as a client would send it again."""
+    r = task.request
+    assert r is not None, "only image tasks have an input"
+    found: dict[str, Any] = {"prompt": r.prompt, "size": r.size, "seed": r.seed}
+    if task.images:
+        found["images"] = list(task.images)
+    if task.loras:
+        found["loras"] = [{"path": path, "scale": scale} for path, scale in task.loras]
+    return found
 
 
 def price_of(model: KleinModel) -> dict[str, Any]:
@@ -204,6 +223,7 @@ def price_of(model: KleinModel) -> dict[str, Any]:
         "unit_price": model.reserve_mills / 1000,
         "currency": "USD",
         "price_source": source,
+        "confirmed": model.price_confirmed,
         "simulated": True,
     }
 

@@ -285,13 +285,15 @@ class Emulator:
         stored: bytes | None = None,
         model: KleinModel = DEFAULT_MODEL,
         references: tuple[bytes, ...] = (),
+        images: tuple[str, ...] = (),
         loras: tuple[tuple[str, float], ...] = (),
     ) -> Task:
         """Accept (and bill, at ``model``'s price) one image task; a -1 seed becomes a
         random one.
 
         ``stored``: the image to serve (a lesson pack's, see `pack_image`) instead of a
-        drawn one. ``references``: an edit's input images; ``loras``: (path, scale)s."""
+        drawn one. ``references``: an edit's input images (``images``: their URLs as sent);
+        ``loras``: (path, scale)s."""
         now = time.monotonic() if now is None else now
         if request.seed == RANDOM_SEED:
             # Like the real service: random, not reproducible, and not reported back.
@@ -311,6 +313,7 @@ class Emulator:
             nsfw=fault == "nsfw",
             stored=stored,
             references=references,
+            images=images,
             loras=loras,
             price_mills=model.reserve_mills,  # an unconfirmed price: the family's highest
         )

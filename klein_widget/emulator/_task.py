@@ -51,6 +51,7 @@ class Task:
     prerendered: bool = False  # the image was drawn during the simulated inference
     stored: bytes | None = None  # a lesson pack's image for this request, served as it is
     references: tuple[bytes, ...] = ()  # an edit's input images, first one first
+    images: tuple[str, ...] = ()  # an edit's image URLs, as sent (the history lists them)
     loras: tuple[tuple[str, float], ...] = ()  # (path, scale) of each LoRA, as sent
     price_mills: int = 0  # what this task bills (simulated), from the family's table
 

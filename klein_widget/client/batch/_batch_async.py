@@ -20,11 +20,11 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from klein_widget.client._edit_inputs import ImageInputs
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
-from klein_widget.client._family_rules import ReferenceLike
+from klein_widget.client._family_rules import ImageInputs
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
+from klein_widget.client._references import Reference
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
 from klein_widget.client.batch._plan import DEFAULT_CONFIRM_OVER, BatchResult, Plan, check_cost
@@ -67,10 +67,10 @@ class AsyncBatchClient(BatchClientBase, Protocol):
         width: int | None,
         height: int | None,
         seed: int,
-    ) -> tuple[list[GenerationRequest], dict[str, ReferenceLike]]: ...
+    ) -> tuple[list[GenerationRequest], dict[str, Reference]]: ...
 
     async def _upload_plan(
-        self, plan: Plan, references: Mapping[str, ReferenceLike], timeout: float | None
+        self, plan: Plan, references: Mapping[str, Reference], timeout: float | None
     ) -> None: ...
 
 

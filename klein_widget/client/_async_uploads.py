@@ -1,0 +1,225 @@
+"""The async client's uploads and price look-up: a mixin of its loops (`AsyncLoops`).
+
+`_upload_references` turns an edit's references into the URLs its ``images`` sends: a
+URL the user gave passes through; local bytes go up with WaveSpeed's upload protocol
+(the official SDK's ``Client.upload``: a ticket from ``POST /api/v3/media/uploads`` with
+the key, then a ``PUT`` of the bytes to the ticket's URL with exactly the ticket's
+headers and never the key: that URL is another host's), once per distinct image (by
+sha256) per client. Uploads are not billed: a ticket or a PUT that fails for a passing
+reason (a connection error, 429, 5xx) is tried again within the call's deadline, which
+costs nothing; a refused or failed upload raises a `KleinError` and no submit follows.
+
+`model_price` asks WaveSpeed's price endpoint for a model's price and records it in the
+client's `PriceBook` (``client.prices``); it never raises for an answer it cannot read.
+
+The source of the blocking `_sync_uploads` (``python scripts/unasync.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar, cast
+
+import httpx
+from anyio import Lock
+
+from klein_widget.client import _envelope
+from klein_widget.client._answers import buffered
+from klein_widget.client._base import BaseClient
+from klein_widget.client._deadline import AsyncDeadline
+from klein_widget.client._exceptions import KleinError
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel, PriceBook, resolve_model
+from klein_widget.client._references import Reference
+from klein_widget.client._run import Run
+from klein_widget.client._upload_answers import (
+    MAX_UPLOAD_ANSWER,
+    PRICE_INPUTS,
+    PRICE_PATH,
+    PRICE_TIMEOUT,
+    UPLOAD_PATH,
+    check_put,
+    in_upload,
+    price_mills,
+    read_ticket,
+    ticket_body,
+    upload_timed_out,
+)
+
+T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
+
+
+class AsyncUploads(BaseClient):
+    """Uploads and the price look-up, for `AsyncLoops` (its pool and sleep are set by the
+    client's constructor)."""
+
+    _http: httpx.AsyncClient
+    _sleep: Callable[[float], Awaitable[None]]
+
+    # --- state, made on first use (the constructor may also set it: a shared book) -------
+
+    @property
+    def prices(self) -> PriceBook:
+        """Each model's price as this client knows it, corrected by `model_price`."""
+        return cast(PriceBook, self.__dict__.setdefault("_prices", PriceBook()))
+
+    def _uploads(self) -> tuple[dict[str, str], dict[str, Lock]]:
+        """sha256 -> download URL of what this client uploaded, and a lock per sha256 so
+        two calls uploading the same image at once upload it once."""
+        uploaded = cast("dict[str, str]", self.__dict__.setdefault("_uploaded", {}))
+        locks = cast("dict[str, Lock]", self.__dict__.setdefault("_upload_locks", {}))
+        return uploaded, locks
+
+    # --- uploads ---------------------------------------------------------------------------
+
+    async def _upload_references(
+        self, references: Sequence[Reference], run: Run
+    ) -> tuple[str, ...]:
+        """The URLs an edit sends as ``images``, in order (see the module docstring)."""
+        uploaded, locks = self._uploads()
+        urls: list[str] = []
+        for number, reference in enumerate(references, 1):
+            if reference.url is not None:
+                urls.append(reference.url)
+                continue
+            lock = locks.setdefault(reference.sha256, Lock())  # setdefault: atomic
+            async with lock:
+                url = uploaded.get(reference.sha256)
+                if url is None:
+                    url = await self._upload(reference, number, run)
+                    uploaded[reference.sha256] = url
+            urls.append(url)
+        return tuple(urls)
+
+    async def _upload(self, reference: Reference, number: int, run: Run) -> str:
+        """Upload one reference's bytes; its download URL."""
+        body = ticket_body(reference)
+        answer = await self._upload_step(
+            lambda: self._request("POST", self._url(UPLOAD_PATH), run.deadline, json=body),
+            lambda response: _envelope.parse_envelope(response, secret=self._api_key),
+            number,
+            run,
+        )
+        ticket = read_ticket(answer, number, self._api_key)  # a bogus one is not retried
+        await self._upload_step(
+            lambda: self._request(
+                "PUT",
+                ticket.url,
+                run.deadline,
+                content=reference.data,
+                headers=ticket.headers,
+                auth=False,
+            ),
+            lambda response: check_put(response, number, self._api_key),
+            number,
+            run,
+        )
+        return ticket.download_url
+
+    async def _upload_step(
+        self,
+        request: Callable[[], httpx.Request],
+        parse: Callable[[httpx.Response], T],
+        number: int,
+        run: Run,
+    ) -> T:
+        """One request of an upload, tried again (it is free) while the policy and the
+        deadline allow."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._exchange(request(), run.deadline, "upload")
+                return parse(response)
+            except KleinError as error:
+                delay = self._retry_delay(error, attempt, run.deadline)
+                if delay is None:
+                    if self._clock() >= run.deadline:
+                        raise upload_timed_out(number, run.deadline - run.started, error) from None
+                    raise in_upload(error, number) from None
+                await self._sleep(delay)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        deadline: float,
+        *,
+        json: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> httpx.Request:
+        """A request with the key only if ``auth`` (to the API's own origin): one for
+        another host carries exactly ``headers``, whatever the pool's defaults say."""
+        sent = self._headers(auth) if auth else {}
+        request = self._http.build_request(
+            method,
+            url,
+            json=json,
+            content=content,
+            headers={**sent, **(headers or {})},
+            timeout=self._timeout(deadline),
+        )
+        if not auth:
+            for name in ("authorization", "proxy-authorization", "cookie"):
+                if name not in {h.lower() for h in headers or {}}:
+                    request.headers.pop(name, None)
+        return request
+
+    async def _exchange(
+        self, request: httpx.Request, deadline: float, during: str
+    ) -> httpx.Response:
+        """Send ``request`` (no redirects) and read its answer, held to ``deadline`` as a
+        whole and capped at `MAX_UPLOAD_ANSWER` bytes."""
+        try:
+            async with AsyncDeadline(deadline - self._clock()) as overall:
+                response = await self._http.send(request, stream=True, follow_redirects=False)
+                try:
+                    overall.watch(response)
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        self._check_body(size, MAX_UPLOAD_ANSWER, deadline, during)
+                finally:
+                    await response.aclose()
+        except httpx.RequestError as exc:  # transport, undecodable bodies
+            raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
+        return buffered(response, b"".join(chunks))
+
+    # --- prices ----------------------------------------------------------------------------
+
+    async def model_price(
+        self, model: str | KleinModel = DEFAULT_MODEL.name, inputs: dict[str, Any] | None = None
+    ) -> int | None:
+        """``model``'s price for one image in mills, from WaveSpeed's price endpoint
+        (``POST /api/v3/model/price``), recorded in `prices`; None if there is no key or
+        the endpoint does not answer usefully (any error, any shape `price_mills` cannot
+        read). An unknown model name raises `InvalidRequestError`.
+
+        Example:
+            >>> await client.model_price("9b")  # doctest: +SKIP
+            10
+        """
+        chosen = resolve_model(model)
+        if self.key_missing:
+            return None
+        deadline = self._clock() + PRICE_TIMEOUT
+        body = {"model_id": chosen.id, "inputs": PRICE_INPUTS if inputs is None else inputs}
+        try:
+            request = self._request("POST", self._url(PRICE_PATH), deadline, json=body)
+            response = await self._exchange(request, deadline, "price look-up")
+            data = _envelope.parse_envelope(response, secret=self._api_key)
+        except KleinError as error:  # a correction, not a requirement
+            _log.info("no price for %s from the price endpoint: %s", chosen.id, error.message)
+            return None
+        mills = price_mills(data)
+        if mills is None:
+            _log.info("the price endpoint's answer for %s was not read as a price", chosen.id)
+            return None
+        self.prices.correct(chosen, mills)
+        return mills
