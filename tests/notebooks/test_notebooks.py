@@ -40,8 +40,10 @@ CORE = [
     "04-classroom.ipynb",
     "05-what-models-get-wrong.ipynb",
     "06-bias-safety-ethics.ipynb",
+    "07-editing.ipynb",
 ]
 LESSONS = NAMES[1:]  # the students' notebooks (00 is the teacher's)
+FINAL_PROJECT = "06-bias-safety-ethics.ipynb"  # the unit's final project is in lesson 06
 CELL_TIMEOUT = 180  # seconds; a whole grid of images is one cell
 INFERENCE_TIME = "0.05"  # the emulator's seconds per image in the lessons' kernels
 
@@ -112,7 +114,7 @@ def test_exercises_are_gradable_and_run_all_never_runs_a_solution(name: str) -> 
 
 
 def test_the_final_project_and_menus_are_there() -> None:
-    assert "## Final project" in "\n".join(c.source for c in load(LESSONS[-1]).cells)
+    assert "## Final project" in "\n".join(c.source for c in load(FINAL_PROJECT).cells)
     for name in LESSONS:
         cells = load(name).cells
         if any("menu" in c.metadata.get("tags", []) for c in cells):
@@ -282,6 +284,23 @@ def test_seeds_and_batches_runs_on_the_emulator(lessons: LessonRuns) -> None:
         if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
     ]
     assert widget_views, "the batch showed no progress bar"
+
+
+def test_editing_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("07-editing.ipynb")
+    notebook, workdir = run.notebook, run.workdir
+    no_errors(notebook)
+    cost = lesson_costs.check("07-editing.ipynb", notebook)
+    assert left_behind(workdir) == []
+    text = text_of(notebook)
+    assert "Using the local emulator" in text
+    assert "size of the edits: (768, 512) (768, 512) (image 1's)" in text  # no size sent
+    assert "4b: 4b-edit · from the gallery: True · $0.0" in text  # section 2's edit, again
+    assert "9b: 9b-edit · from the gallery: False · $0.016" in text
+    assert "from the gallery: True · cost: 0.0" in text  # an edit's free re-run
+    assert "the same picture: True" in text
+    assert images(notebook) >= cost.images
+    assert 'role="alert"' not in text
 
 
 def _made(gallery: Path) -> dict[str, tuple[str, int, int, int]]:
