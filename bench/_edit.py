@@ -19,14 +19,13 @@ Example:
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import Iterator
 
 import httpx
 from PIL import Image, ImageDraw
 
-from bench._clients import API_KEY, Maker
+from bench._clients import API_KEY, Maker, inline_post
 from klein_widget import KleinClient
 from klein_widget.client._family import resolve_model
 
@@ -71,14 +70,7 @@ def bare_edit(http: httpx.Client, base_url: str, pool: Iterator[bytes]) -> Maker
         data = ticket.raise_for_status().json()["data"]
         upload = data["upload"]
         http.put(upload["url"], content=reference, headers=upload["headers"]).raise_for_status()
-        payload = {
-            "prompt": EDIT_PROMPT,
-            "images": [data["download_url"]],
-            "seed": seed,
-            "enable_sync_mode": True,
-            "enable_base64_output": True,
-        }
-        answer = http.post(f"{base_url}{EDIT_MODEL.path}", json=payload, headers=headers)
-        return base64.b64decode(answer.raise_for_status().json()["data"]["outputs"][0])
+        payload = {"prompt": EDIT_PROMPT, "images": [data["download_url"]], "seed": seed}
+        return inline_post(http, f"{base_url}{EDIT_MODEL.path}", payload)
 
     return make

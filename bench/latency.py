@@ -29,14 +29,13 @@ Example:
 
 from __future__ import annotations
 
-import base64
 import sys
 import time
 from collections.abc import Callable
 
 import httpx
 
-from bench._clients import API_KEY, Maker, klein, official
+from bench._clients import API_KEY, Maker, inline_post, klein, official
 from bench._config import PROMPT, Config
 from bench._edit import EDIT, EDIT_LIMIT, bare_edit, klein_edit, references
 from bench._emulator import EmulatorProcess
@@ -62,18 +61,10 @@ PNG = b"\x89PNG"
 
 def _limit(http: httpx.Client, base_url: str, size: int) -> Maker:
     """One sync-mode POST with the image inline: the least a client can do."""
-    headers = {"Authorization": f"Bearer {API_KEY}"}
 
     def make(seed: int) -> bytes:
-        payload = {
-            "prompt": PROMPT,
-            "size": f"{size}*{size}",
-            "seed": seed,
-            "enable_sync_mode": True,
-            "enable_base64_output": True,
-        }
-        answer = http.post(f"{base_url}/api/v3/{MODEL_ID}", json=payload, headers=headers)
-        return base64.b64decode(answer.raise_for_status().json()["data"]["outputs"][0])
+        payload = {"prompt": PROMPT, "size": f"{size}*{size}", "seed": seed}
+        return inline_post(http, f"{base_url}/api/v3/{MODEL_ID}", payload)
 
     return make
 

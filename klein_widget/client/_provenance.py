@@ -66,8 +66,7 @@ class ProvenanceRules:
 
     def _pass_over(self, request: GenerationRequest, stand_in: Generation) -> None:
         """A stored stand-in did not answer ``request`` (its server is real, or has not yet
-        said): remember
-        whose it was, so the paid image can say why it was paid."""
+        said): remember whose it was, so the paid image can say why it was paid."""
         self._passed_over[request.key] = stand_in.service or "a simulating server"
         while len(self._passed_over) > REMEMBERED_TASKS:
             self._passed_over.popitem(last=False)
