@@ -16,112 +16,23 @@ Example:
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from klein_widget.client._config import url_origin
-from klein_widget.client._family_inputs import family_params
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import ENHANCER_MODEL_ID, GenerationRequest, Prediction
 from klein_widget.store._entry import GalleryEntry, entry_from_row
+from klein_widget.store._schema import SCHEMA, created, migrate, now, stamp, task_columns
 
 __all__ = ["INDEX_NAME", "MAX_ATTEMPTS", "GalleryIndex"]
 
 INDEX_NAME = "index.sqlite3"
 MAX_ATTEMPTS = 3  # resume gives up on a task after this many fetches that went nowhere
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS images (
-    task_id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    seed INTEGER NOT NULL,
-    sync_mode INTEGER NOT NULL DEFAULT 0,
-    base64_output INTEGER NOT NULL DEFAULT 0,
-    model TEXT NOT NULL DEFAULT '',
-    origin TEXT NOT NULL DEFAULT '',
-    submitted_at TEXT,
-    completed_at TEXT,
-    created_at TEXT,
-    inference_ms INTEGER,
-    elapsed REAL,
-    cost REAL,
-    nsfw INTEGER NOT NULL DEFAULT 0,
-    path TEXT,
-    error TEXT NOT NULL DEFAULT '',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    recipe TEXT,
-    simulated INTEGER,
-    service TEXT NOT NULL DEFAULT '',
-    family TEXT
-);
-CREATE INDEX IF NOT EXISTS images_key ON images (prompt, width, height, seed);
-CREATE INDEX IF NOT EXISTS images_status ON images (status, submitted_at);
-CREATE INDEX IF NOT EXISTS images_completed ON images (completed_at);
-"""
-
-
-# Columns added after the first release: an older index gets them on its first write, and
-# its rows read with their provenance inferred (`klein_widget.store._entry.infer_provenance`).
-# ``simulated`` NULL means "not recorded"; ``recipe`` NULL means "compute it from the row";
-# ``family`` (JSON: `family_params`) NULL means 4B text-to-image, all there was before it.
-_ADDED = {
-    "recipe": "TEXT",
-    "simulated": "INTEGER",
-    "service": "TEXT NOT NULL DEFAULT ''",
-    "family": "TEXT",
-}
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    have = {row[1] for row in db.execute("PRAGMA table_info(images)")}
-    for name, kind in _ADDED.items():
-        if name not in have:
-            db.execute(f"ALTER TABLE images ADD COLUMN {name} {kind}")
-
-
-def _stamp(moment: datetime) -> str:
-    # One fixed ISO format in UTC, so text order is time order in SQL.
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _now() -> str:
-    return _stamp(datetime.now(timezone.utc))
-
-
-def _task_columns(
-    request: GenerationRequest, prediction: Prediction, made: tuple[int, int] = (0, 0)
-) -> tuple[Any, ...]:
-    """task_id, prompt, width, height, seed, sync_mode, base64_output, model, origin, recipe,
-    family. An edit that kept its first image's size stores the size ``made`` (0 before
-    it is known), and ``family`` says the size was not sent."""
-    width, height = (request.width, request.height) if request.width is not None else made
-    return (
-        prediction.id,
-        request.prompt,
-        width,
-        height,
-        request.seed,
-        int(request.sync_mode),
-        int(request.base64_output),
-        prediction.model,
-        url_origin(prediction.urls.get("get", "")),
-        request.key,
-        json.dumps(family_params(request), ensure_ascii=False),
-    )
-
-
-def _created(prediction: Prediction) -> str | None:
-    return prediction.created_at.isoformat() if prediction.created_at else None
 
 
 def _connect(index: Path) -> sqlite3.Connection:
@@ -170,8 +81,8 @@ class GalleryIndex:
                 try:
                     with closing(_connect(self.file)) as db:
                         db.execute("PRAGMA journal_mode=WAL")
-                        db.executescript(_SCHEMA)
-                        _migrate(db)
+                        db.executescript(SCHEMA)
+                        migrate(db)
                     break
                 except sqlite3.OperationalError as error:
                     if "locked" not in str(error) or attempt == 49:
@@ -195,9 +106,9 @@ class GalleryIndex:
             "created_at, simulated) VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(task_id) DO NOTHING",
             (
-                *_task_columns(request, prediction),
-                _now(),
-                _created(prediction),
+                *task_columns(request, prediction),
+                now(),
+                created(prediction),
                 prediction.simulated,  # as the server said on accepting it (None: not said)
             ),
         )
@@ -219,10 +130,10 @@ class GalleryIndex:
             "width=excluded.width, height=excluded.height, simulated=excluded.simulated, "
             "service=excluded.service, error=''",
             (
-                *_task_columns(generation.request, prediction, generation.size),
-                _now(),
-                _now(),
-                _created(prediction),
+                *task_columns(generation.request, prediction, generation.size),
+                now(),
+                now(),
+                created(prediction),
                 prediction.inference_ms,
                 generation.elapsed,
                 generation.cost,
@@ -350,10 +261,10 @@ class GalleryIndex:
             args += [size[0], size[1]]
         if since is not None:
             where.append("completed_at>=?")
-            args.append(_stamp(since))
+            args.append(stamp(since))
         if until is not None:
             where.append("completed_at<?")
-            args.append(_stamp(until))
+            args.append(stamp(until))
         tail = "ORDER BY completed_at DESC"
         if limit is not None:
             tail += f" LIMIT {max(0, int(limit))}"

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from klein_widget import InvalidRequestError
+from klein_widget import GenerationRequest, InvalidRequestError
 from klein_widget.client._family import resolve_model
+from klein_widget.client._family_inputs import url_sha256
 from klein_widget.emulator import Emulator
+from klein_widget.ui._text import done_text
 from tests.client.conftest import Both
 from tests.conftest import TEST_URL
 
@@ -47,6 +49,7 @@ async def test_model_9b_goes_to_its_path_at_its_price(klein: Both, emulator: Emu
     assert gen.cost == 0.016
     assert not gen.price_confirmed
     assert str(klein.client.spend) == "1 image, $0.016 simulated, price unconfirmed"
+    assert done_text(gen, base_url=TEST_URL).endswith("$0.016 simulated, price unconfirmed")
     assert gen.params()["model"] == resolve_model("9b").id
 
 
@@ -244,3 +247,32 @@ async def test_bad_edit_batches_send_nothing(
 
     assert words in caught.value.message
     assert emulator.count() == 0
+
+
+def test_a_request_sends_only_what_its_model_takes() -> None:
+    url = "https://example.com/cat.png"
+    edit = GenerationRequest("make it night", None, None, 7, model="9b-edit", images=(url,))
+    body = edit.to_json()
+    assert "size" not in body
+    assert "loras" not in body
+    assert body["images"] == [url]
+    assert edit.references == (url_sha256(url),)
+    assert GenerationRequest.from_json(body, "9b-edit") == edit
+
+    lora = GenerationRequest("a fox", 512, 512, 7, model="4b-lora", loras=(("owner/ink", 0.5),))
+    assert lora.to_json()["loras"] == [{"path": "owner/ink", "scale": 0.5}]
+    assert "images" not in lora.to_json()
+    assert GenerationRequest.from_json(lora.to_json()) == lora  # loras: the LoRA endpoint
+    plain = GenerationRequest("a fox", 512, 512, 7)
+    assert set(plain.to_json()) == {
+        "prompt",
+        "size",
+        "seed",
+        "enable_sync_mode",
+        "enable_base64_output",
+    }
+    # The recipe names everything that decides the picture.
+    keys = {r.key for r in (plain, lora, dataclasses.replace(plain, model="9b"))}
+    assert len(keys) == 3
+    assert edit.recipe().model == "wavespeed-ai/flux-2-klein-9b/edit"
+    assert lora.recipe().loras == (("owner/ink", 0.5),)
