@@ -209,7 +209,7 @@ class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
         it and download its image: the paid half of every call that makes one."""
         model = request.klein_model
         if self._price_to_ask(model):  # the answer goes into `prices`: the ledger's
-            await self.model_price(model)
+            await self.model_price(model, wait=run.deadline - self._clock())  # a correction
         prediction = await self._submit(request, run, self._submit_body(request))
         if not prediction.done:
             prediction = await self._wait(prediction.id, run, prediction)

@@ -10,7 +10,8 @@ reason (a connection error, 429, 5xx) is tried again within the call's deadline,
 costs nothing; a refused or failed upload raises a `KleinError` and no submit follows.
 
 `model_price` asks WaveSpeed's price endpoint for a model's price and records it in the
-client's `PriceBook` (``client.prices``); it never raises for an answer it cannot read.
+client's `PriceBook` (``client.prices``, the ledger's); it never raises for an answer it
+cannot read.
 
 The source of the blocking `_sync_uploads` (``python scripts/unasync.py``).
 """
@@ -62,13 +63,14 @@ class AsyncUploads(BaseClient):
 
     @property
     def prices(self) -> PriceBook:
-        """Each model's price as this client knows it, corrected by `model_price`."""
+        """Each model's price as this client knows it, corrected by `model_price` (the
+        ledger's book, shared by the clients sharing it)."""
         return cast(PriceBook, self.__dict__.setdefault("_prices", PriceBook()))
 
     def _uploads(self) -> tuple[dict[str, str], dict[str, Lock]]:
         """sha256 -> download URL of what this client uploaded, and a lock per sha256 so
         two calls uploading the same image at once upload it once."""
-        uploaded = cast("dict[str, str]", self.__dict__.setdefault("_uploaded", {}))
+        uploaded = cast("dict[str, str]", self.__dict__.setdefault("_upload_cache", {}))
         locks = cast("dict[str, Lock]", self.__dict__.setdefault("_upload_locks", {}))
         return uploaded, locks
 
@@ -95,43 +97,51 @@ class AsyncUploads(BaseClient):
 
     async def _upload(self, reference: Reference, number: int, run: Run) -> str:
         """Upload one reference's bytes; its download URL."""
-        body = ticket_body(reference)
         answer = await self._upload_step(
-            lambda: self._request("POST", self._url(UPLOAD_PATH), run.deadline, json=body),
+            "POST",
+            self._url(UPLOAD_PATH),
             lambda response: _envelope.parse_envelope(response, secret=self._api_key),
             number,
             run,
+            json=ticket_body(reference),
         )
         ticket = read_ticket(answer, number, self._api_key)  # a bogus one is not retried
         await self._upload_step(
-            lambda: self._request(
-                "PUT",
-                ticket.url,
-                run.deadline,
-                content=reference.data,
-                headers=ticket.headers,
-                auth=False,
-            ),
+            "PUT",
+            ticket.url,
             lambda response: check_put(response, number, self._api_key),
             number,
             run,
+            content=reference.data,
+            headers=ticket.headers,
+            foreign=True,
         )
         return ticket.download_url
 
     async def _upload_step(
         self,
-        request: Callable[[], httpx.Request],
+        method: str,
+        url: str,
         parse: Callable[[httpx.Response], T],
         number: int,
         run: Run,
+        *,
+        json: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        foreign: bool = False,
     ) -> T:
-        """One request of an upload, tried again (it is free) while the policy and the
-        deadline allow."""
+        """One request of an upload (``foreign``: to the upload host, without the key),
+        tried again (it is free) while the policy and the deadline allow."""
         attempt = 0
         while True:
             attempt += 1
+            request = self._request(
+                method, url, run.deadline, json=json, content=content, headers=headers,
+                foreign=foreign,
+            )  # fmt: skip
             try:
-                response = await self._exchange(request(), run.deadline, "upload")
+                response = await self._exchange(request, run.deadline, "upload", foreign=foreign)
                 return parse(response)
             except KleinError as error:
                 delay = self._retry_delay(error, attempt, run.deadline)
@@ -150,11 +160,11 @@ class AsyncUploads(BaseClient):
         json: dict[str, Any] | None = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
-        auth: bool = True,
+        foreign: bool = False,
     ) -> httpx.Request:
-        """A request with the key only if ``auth`` (to the API's own origin): one for
-        another host carries exactly ``headers``, whatever the pool's defaults say."""
-        sent = self._headers(auth) if auth else {}
+        """A request to the API's own origin, with the key; ``foreign``: to another host,
+        with exactly ``headers`` and no key, whatever the pool's defaults say."""
+        sent = {} if foreign else self._headers(True)
         request = self._http.build_request(
             method,
             url,
@@ -163,20 +173,24 @@ class AsyncUploads(BaseClient):
             headers={**sent, **(headers or {})},
             timeout=self._timeout(deadline),
         )
-        if not auth:
+        if foreign:
             for name in ("authorization", "proxy-authorization", "cookie"):
                 if name not in {h.lower() for h in headers or {}}:
                     request.headers.pop(name, None)
         return request
 
     async def _exchange(
-        self, request: httpx.Request, deadline: float, during: str
+        self, request: httpx.Request, deadline: float, during: str, *, foreign: bool = False
     ) -> httpx.Response:
         """Send ``request`` (no redirects) and read its answer, held to ``deadline`` as a
-        whole and capped at `MAX_UPLOAD_ANSWER` bytes."""
+        whole and capped at `MAX_UPLOAD_ANSWER` bytes. ``foreign``: to another host, so
+        not even the pool's own ``auth`` goes with it."""
+        auth = None if foreign else httpx.USE_CLIENT_DEFAULT
         try:
             async with AsyncDeadline(deadline - self._clock()) as overall:
-                response = await self._http.send(request, stream=True, follow_redirects=False)
+                response = await self._http.send(
+                    request, auth=auth, stream=True, follow_redirects=False
+                )
                 try:
                     overall.watch(response)
                     chunks: list[bytes] = []
@@ -194,21 +208,27 @@ class AsyncUploads(BaseClient):
     # --- prices ----------------------------------------------------------------------------
 
     async def model_price(
-        self, model: str | KleinModel = DEFAULT_MODEL.name, inputs: dict[str, Any] | None = None
+        self,
+        model: str | KleinModel = DEFAULT_MODEL.name,
+        inputs: dict[str, Any] | None = None,
+        *,
+        wait: float | None = None,
     ) -> int | None:
         """``model``'s price for one image in mills, from WaveSpeed's price endpoint
-        (``POST /api/v3/model/price``), recorded in `prices`; None if there is no key or
-        the endpoint does not answer usefully (any error, any shape `price_mills` cannot
-        read). An unknown model name raises `InvalidRequestError`.
+        (``POST /api/v3/model/price``), recorded in `prices` (the ledger's) and used from then on;
+        None if there is no key or the endpoint does not answer usefully within ``wait``
+        seconds (at most `PRICE_TIMEOUT`): any error, any shape `price_mills` cannot
+        read. An unknown model name raises `InvalidRequestError`.
 
         Example:
             >>> await client.model_price("9b")  # doctest: +SKIP
             10
         """
         chosen = resolve_model(model)
-        if self.key_missing:
+        limit = PRICE_TIMEOUT if wait is None else min(PRICE_TIMEOUT, wait)
+        if self.key_missing or limit <= 0:
             return None
-        deadline = self._clock() + PRICE_TIMEOUT
+        deadline = self._clock() + limit
         body = {"model_id": chosen.id, "inputs": PRICE_INPUTS if inputs is None else inputs}
         try:
             request = self._request("POST", self._url(PRICE_PATH), deadline, json=body)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 from klein_widget.client._constants import MAX_IMAGE_PIXELS
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import MAX_REFERENCES
+from klein_widget.client._family_inputs import url_sha256
 from klein_widget.client._metadata import check_image
 
 __all__ = ["WAVESPEED_UPLOAD_LIMIT", "Reference", "to_references"]
@@ -112,9 +114,7 @@ def _as_list(images: Any) -> list[Any]:
 
 
 def _is_pil(value: object) -> bool:
-    # Pillow is imported only if a PIL image could be here (it is already loaded then).
-    import sys
-
+    # Pillow is not imported for this: a PIL image can only exist if it is loaded already.
     pil = sys.modules.get("PIL.Image")
     return pil is not None and isinstance(value, pil.Image)
 
@@ -142,8 +142,7 @@ def _url_reference(url: str, i: int, where: str) -> Reference:
     parts = urlsplit(url)
     if not parts.hostname or any(c.isspace() for c in url):
         raise _refuse(f"{where} is not a usable URL: {url[:120]!r}; give a full http(s) URL.")
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    return Reference(url, None, f"reference-{i + 1}", None, digest, None)
+    return Reference(url, None, f"reference-{i + 1}", None, url_sha256(url), None)
 
 
 def _read_file(path: Path, where: str) -> bytes:

@@ -206,7 +206,7 @@ class SyncLoops(SyncUploads):  # uploads and prices: `_sync_uploads`
         it and download its image: the paid half of every call that makes one."""
         model = request.klein_model
         if self._price_to_ask(model):  # the answer goes into `prices`: the ledger's
-            self.model_price(model)
+            self.model_price(model, wait=run.deadline - self._clock())  # a correction
         prediction = self._submit(request, run, self._submit_body(request))
         if not prediction.done:
             prediction = self._wait(prediction.id, run, prediction)

@@ -6,18 +6,18 @@ a failed upload raising before any submit."""
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from klein_widget import AsyncKleinClient, KleinClient
-from klein_widget.client._base import BaseClient
 from klein_widget.client._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -25,69 +25,25 @@ from klein_widget.client._exceptions import (
     InvalidRequestError,
     KleinError,
 )
+from klein_widget.client._family import resolve_model
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._references import to_references
 from klein_widget.emulator import RunningEmulator, create_app, start
-from klein_widget.emulator._render import render_png
 from tests.conftest import fast_options
+from tests.emulator.kinds import BARN, FOX, KEY, URL, Make, make
 
-KEY = "wsk-uploads-4f1d9b2c7e"
-URL = "http://testserver"
 TICKET = "/api/v3/media/uploads"
 PUT = "/emulator/uploads/*"
-FOX = render_png("a red fox", 1, 320, 256)
-BARN = render_png("a red barn", 2, 256, 384)
+
+__all__ = ["make"]  # the fixture (tests/emulator/kinds.py), used by name
 
 
-class Client:
-    """One client of either kind, its calls awaited alike (the blocking one in a thread)."""
+class PoolAuth(httpx.Auth):
+    """Credentials a user's own pool adds to every request it sends."""
 
-    def __init__(self, client: BaseClient) -> None:
-        self.client = client
-
-    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        method = getattr(self.client, name)
-        if inspect.iscoroutinefunction(method):
-            return await method(*args, **kwargs)
-        return await asyncio.to_thread(method, *args, **kwargs)
-
-    async def upload(self, images: Any, timeout: float = 5.0) -> tuple[str, ...]:
-        run = self.client._start(GenerationRequest("an edit"), timeout, None)
-        urls: tuple[str, ...] = await self.call("_upload_references", to_references(images), run)
-        return urls
-
-
-Make = Callable[..., Client]
-
-
-@pytest.fixture(params=["sync", "async"])
-async def make(request: pytest.FixtureRequest) -> AsyncIterator[Make]:
-    """``make(app, **options)``: a fresh client of this kind on ``app`` (in-process)."""
-    opened: list[Any] = []
-
-    def build(app: Starlette, key: str | None = KEY, **options: Any) -> Client:
-        headers = options.pop("headers", None)
-        if request.param == "sync":
-            http: Any = TestClient(app, base_url=URL, headers=headers)
-            client: BaseClient = KleinClient(
-                key, URL, http_client=http, gallery=False, **fast_options(**options)
-            )
-        else:
-            http = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=URL, headers=headers
-            )
-            client = AsyncKleinClient(
-                key, URL, http_client=http, gallery=False, **fast_options(**options)
-            )
-        opened.append(http)
-        return Client(client)
-
-    yield build
-    for http in opened:
-        if isinstance(http, httpx.AsyncClient):
-            await http.aclose()
-        else:
-            http.close()
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = "Bearer the-pools-own-credential"
+        yield request
 
 
 @pytest.fixture
@@ -123,6 +79,14 @@ async def test_the_key_goes_to_the_ticket_never_to_the_put(make: Make, app: Star
         await make(app, headers=headers).upload([FOX])
     assert emu.count("PUT", PUT, status=200) == 2
     assert emu.count("PUT", PUT, status=400) == 0
+
+
+async def test_not_even_the_pools_own_auth_goes_with_the_put(make: Make) -> None:
+    """A pool with credentials of its own (an ``httpx.Auth``): the ticket may carry them
+    (this emulator wants no particular key), the PUT never does."""
+    keyless = create_app(inference_time=0.01)
+    await make(keyless, auth=PoolAuth()).upload([FOX])
+    assert keyless.state.emulator.count("PUT", PUT, status=200) == 1
 
 
 async def test_concurrent_calls_upload_an_image_once(make: Make, app: Starlette) -> None:
@@ -202,23 +166,38 @@ async def test_without_a_key_on_wavespeed_nothing_is_sent(make: Make) -> None:
     assert await client.call("model_price", "9b") is None
 
 
-async def test_model_price_reads_the_endpoint_and_corrects_the_book(
+async def test_model_price_reads_the_endpoint_and_the_ledger_uses_it(
     make: Make, app: Starlette
 ) -> None:
     client = make(app)
+    nine = resolve_model("9b")
+    assert client.client.ledger.price_for(nine) == (16, False)
     assert await client.call("model_price", "9b-edit") == 16  # published: the emulator's
-    assert client.client.prices.source("9b-edit") == "WaveSpeed's price endpoint"
-    # An unconfirmed price: the emulator says it guesses, and the client keeps "unconfirmed".
-    assert await client.call("model_price", "4b-edit") is None
-    assert not client.client.prices.confirmed("4b-edit")
+    # An unconfirmed price: the emulator says it guesses, and the ledger keeps "unconfirmed".
+    assert await client.call("model_price", "9b") is None
+    assert client.client.ledger.price_for(nine) == (16, False)
     with pytest.raises(InvalidRequestError):
         await client.call("model_price", "12b")
 
 
-async def test_model_price_never_raises_for_a_bad_answer(make: Make, app: Starlette) -> None:
+async def test_a_price_the_server_names_is_used_from_then_on(make: Make) -> None:
+    app = create_app(inference_time=0.01, api_key=KEY)
+    edit4 = resolve_model("4b-edit")
+
+    async def priced(request: Request) -> JSONResponse:
+        return JSONResponse({"code": 200, "message": "success", "data": {"price": 0.012}})
+
+    app.router.routes.insert(0, Route("/api/v3/model/price", priced, methods=["POST"]))
+    client = make(app)
+    assert await client.call("model_price", edit4) == 12
+    assert client.client.ledger.price_for(edit4) == (12, True)
+
+
+async def test_model_price_never_raises_for_a_bad_answer(make: Make) -> None:
     client = make(create_app(inference_time=0.01, api_key="another-key-entirely"))
     assert await client.call("model_price", "9b") is None  # 401
-    assert client.client.prices.mills("9b") == 16  # the family's highest, still
+    assert await client.call("model_price", "9b", wait=0) is None  # no time: not asked
+    assert client.client.ledger.price_for(resolve_model("9b")) == (16, False)
 
 
 def test_over_loopback_both_clients_upload_and_the_bytes_arrive(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ the ticket and no local path in any request (`tests/hostile/uploads.py` says how
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -11,18 +12,32 @@ import pytest
 
 from klein_widget import APIConnectionError, APIStatusError, AuthenticationError
 from klein_widget.client._exceptions import GenerationTimeoutError
-from tests.hostile.harness import KEY, SLACK, TIMEOUT, Servers
+from tests.hostile.harness import (
+    KEY,
+    SLACK,
+    TIMEOUT,
+    Outcome,
+    Servers,
+    bounded,
+    check_invariants,
+    downloads,
+    make_client,
+    new_gallery,
+)
 from tests.hostile.server import PNG, Answer, envelope, json_answer
 from tests.hostile.uploads import (
     FILE_PREFIX,
     PUT_PREFIX,
     UploadHost,
     check_upload_invariants,
+    request_text,
     run_upload,
     ticket,
 )
 
-BOTH = ("sync", "async")
+BOTH = ("sync", "async")  # `_upload_references` alone
+EDITS = ("edit", "aedit")  # the public edit(): the upload, then (only if it worked) the submit
+EVERY = BOTH + EDITS
 HELD = 3.0  # a held or trickled answer lasts longer than TIMEOUT + SLACK
 ALWAYS = 20  # more answers than any retry policy tries
 
@@ -104,7 +119,7 @@ TICKET_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", sorted(TICKET_FAULTS))
-@pytest.mark.parametrize("kind", BOTH)
+@pytest.mark.parametrize("kind", EVERY)
 def test_a_bad_ticket_raises_and_nothing_is_put(
     kind: str, fault: str, servers: Servers, host: UploadHost, private: Path
 ) -> None:
@@ -131,7 +146,7 @@ PUT_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", sorted(PUT_FAULTS))
-@pytest.mark.parametrize("kind", BOTH)
+@pytest.mark.parametrize("kind", EVERY)
 def test_a_failed_put_raises_before_any_submit(
     kind: str, fault: str, servers: Servers, host: UploadHost, private: Path
 ) -> None:
@@ -167,7 +182,7 @@ SLOW = {
 
 
 @pytest.mark.parametrize("case", sorted(SLOW))
-@pytest.mark.parametrize("kind", BOTH)
+@pytest.mark.parametrize("kind", EVERY)
 def test_a_slow_upload_ends_at_the_deadline(
     kind: str, case: str, servers: Servers, host: UploadHost
 ) -> None:
@@ -190,10 +205,89 @@ def test_the_bound_is_checked(servers: Servers, host: UploadHost) -> None:
         check_upload_invariants(outcome, servers, slack=0.1)
 
 
+@pytest.mark.parametrize("kind", EVERY)
+def test_a_refused_reference_sends_nothing(
+    kind: str, servers: Servers, host: UploadHost, tmp_path: Path
+) -> None:
+    for images in ([PNG, b"not an image"], [PNG, tmp_path / "missing.png"], [PNG] * 5):
+        outcome = run_upload(kind, servers, images)
+        assert outcome.raised is not None
+        assert outcome.raised.field == "images"  # type: ignore[attr-defined]
+        assert servers.api.requests == []
+        assert servers.img.requests == []
+
+
+# --- through edit(): the upload, then the one paid submit ----------------------------------
+
+
+@pytest.mark.parametrize("kind", EDITS)
+def test_an_edit_uploads_then_submits_once(
+    kind: str, servers: Servers, host: UploadHost, private: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    outcome = run_upload(kind, servers, [private, PNG, "https://cdn.example/b.png"])
+    outcome.downloads = downloads(servers)
+    assert outcome.raised is None, outcome.describe()
+    check_invariants(outcome, servers, caplog.records)
+    (submit,) = [r for r in servers.api.requests if r.route == "submit"]
+    puts = [r for r in servers.img.requests if r.method == "PUT"]
+    assert len(puts) == 1  # the path and the bytes are one image: uploaded once
+    sent = json.loads(submit.body)
+    assert sent["images"][0] == sent["images"][1]
+    assert sent["images"][0].startswith(servers.img.base_url + FILE_PREFIX)
+    assert sent["images"][2] == "https://cdn.example/b.png"
+    assert "size" not in sent  # the output keeps the first reference's size
+    assert host.order[:3] == ["POST", "PUT", "submit"]  # the ticket, the bytes, then paid
+    assert outcome.result.request.images == tuple(sent["images"])
+    assert outcome.client.spend.images == 1
+    check_upload_invariants_but_submits(outcome, servers, private)
+
+
+def check_upload_invariants_but_submits(outcome: Outcome, servers: Servers, private: Path) -> None:
+    """The key and the path, as `check_upload_invariants` checks them, for a call that
+    rightly submitted."""
+    for request in servers.img.requests:
+        assert KEY not in request_text(request), request.path
+    for request in servers.api.requests + servers.img.requests:
+        for name in secrets_of(private):
+            assert name not in request_text(request), (request.method, request.path)
+
+
+PRICE_ANSWERS = {
+    "held": Answer(hold=True),
+    "trickle": json_answer(envelope({"price": 0.012}), trickle=0.1),
+    "500": json_answer(b"{}", 500),
+    "html": Answer(200, body=b"<html>gateway</html>"),
+    "no price": json_answer(envelope({"price": "ask sales"})),
+    "key echoed": json_answer(b'{"message":"bad key %AUTH%"}', 401),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PRICE_ANSWERS))
 @pytest.mark.parametrize("kind", BOTH)
-def test_a_refused_reference_sends_nothing(kind: str, servers: Servers, host: UploadHost) -> None:
-    outcome = run_upload(kind, servers, [PNG, b"not an image"])
-    assert outcome.raised is not None
-    assert outcome.raised.field == "images"  # type: ignore[attr-defined]
-    assert servers.api.requests == []
-    assert servers.img.requests == []
+def test_a_price_look_up_never_raises_nor_outlives_its_wait(
+    kind: str, case: str, servers: Servers
+) -> None:
+    """``model_price`` is a correction: whatever the endpoint does, None within ``wait``."""
+    servers.api.stream_seconds = HELD
+    answer = PRICE_ANSWERS[case]
+    servers.api.rule = lambda r: answer if r.path == "/api/v3/model/price" else None
+    client = make_client(kind, servers, new_gallery(), timeout=TIMEOUT)
+    outcome = Outcome(kind, 0.5, 0)
+
+    def ask() -> object:
+        if kind == "sync":
+            with client:
+                return client.model_price("9b", wait=0.5)
+
+        async def asked() -> object:
+            async with client:
+                return await client.model_price("9b", wait=0.5)
+
+        return asyncio.run(asked())
+
+    bounded(ask, servers, outcome)
+    assert outcome.raised is None, outcome.describe()
+    assert outcome.result is None
+    assert outcome.elapsed <= 0.5 + SLACK, outcome.describe()
+    assert client.prices.mills("9b") == 16  # still the family's highest, unconfirmed
+    assert not client.prices.confirmed("9b")

@@ -4,8 +4,9 @@
 URL and download URL are on the *other* origin, as WaveSpeed's storage is) and the PUT on
 the other server, each from a script of `Answer`s first (the server's ``rule`` hook; the
 servers themselves are unchanged), then normally. `run_upload` drives one client call
-(``sync`` / ``async``: `_upload_references` on a fresh client) bounded like every hostile
-call; `check_upload_invariants` asserts what an upload promises:
+(``sync`` / ``async``: `_upload_references` on a fresh client; ``edit`` / ``aedit``: the
+public ``edit()`` on the 9B edit model, which uploads and then submits) bounded like
+every hostile call; `check_upload_invariants` asserts what a failed upload promises:
 
 1. it ends within its ``timeout`` plus `SLACK` (no image is downloaded, so no grace);
 2. only `KleinError`s escape, with a message, saying nothing was submitted, and never
@@ -27,13 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from klein_widget import KleinError
-from klein_widget.client._family import MODELS
+from klein_widget import KleinClient, KleinError
+from klein_widget.client._family import MODELS, resolve_model
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._references import to_references
 from tests.hostile.harness import (
     KEY,
+    PROMPTS,
     SECRETS,
+    SEED,
     SLACK,
     TIMEOUT,
     Outcome,
@@ -46,6 +49,7 @@ from tests.hostile.harness import (
 from tests.hostile.server import Answer, Request, envelope, json_answer
 
 UPLOAD_PATH = "/api/v3/media/uploads"
+EDIT = resolve_model("9b", edit=True)  # the hostile server takes its submits
 PUT_PREFIX = "/put/"
 FILE_PREFIX = "/files/"
 _tokens = itertools.count(1)
@@ -75,6 +79,7 @@ class UploadHost:
     servers: Servers
     tickets: deque[Answer] = field(default_factory=deque)
     puts: deque[Answer] = field(default_factory=deque)
+    order: list[str] = field(default_factory=list)  # every request to either server, in order
 
     def install(self) -> UploadHost:
         self.servers.api.rule = self._answer
@@ -87,6 +92,7 @@ class UploadHost:
                 queue.extend([answer] * max(1, answer.repeat))
 
     def _answer(self, request: Request) -> Answer | None:
+        self.order.append("submit" if request.route == "submit" else request.method)
         if request.method == "POST" and request.path.split("?")[0] == UPLOAD_PATH:
             return self.tickets.popleft() if self.tickets else ticket()
         if request.method == "PUT":
@@ -111,13 +117,17 @@ def run_upload(
 ) -> Outcome:
     """One `_upload_references` call on a fresh ``kind`` client, bounded (the client is
     made before: the bound is the call's, not the gallery's set-up)."""
-    outcome = Outcome(kind, timeout, 0, gallery=new_gallery())
-    budget = 0.008  # one image's worth: an upload must leave it untouched
-    client = make_client(kind, servers, outcome.gallery or Path(), timeout=timeout,
-                         key=key, max_spend=budget)  # fmt: skip
+    outcome = Outcome(kind, timeout, int(kind in ("edit", "aedit")), gallery=new_gallery())
+    budget = EDIT.reserve_mills / 1000  # one edit's worth: an upload must leave it untouched
+    kind_of_client = "async" if kind in ("async", "aedit") else "sync"
+    folder = outcome.gallery or Path()
+    client = make_client(kind_of_client, servers, folder, timeout=timeout, key=key,
+                         max_spend=budget)  # fmt: skip
     outcome.client = client
 
     def call() -> Any:
+        if kind in ("edit", "aedit"):
+            return edit(client, images, timeout)
         references = to_references(images)
         run = client._start(GenerationRequest("an edit"), timeout, None)
         if kind == "sync":
@@ -134,6 +144,20 @@ def run_upload(
     if outcome.raised is not None:
         outcome.errors.append(outcome.raised)
     return outcome
+
+
+def edit(client: Any, images: Any, timeout: float) -> Any:
+    """``client.edit(...)`` of ``images`` on the 9B edit model, closing the client after."""
+    options = {"model": EDIT.weights, "seed": SEED, "timeout": timeout}
+    if isinstance(client, KleinClient):
+        with client:
+            return client.edit(PROMPTS[0], images, **options)
+
+    async def edited() -> Any:
+        async with client:
+            return await client.edit(PROMPTS[0], images, **options)
+
+    return asyncio.run(edited())
 
 
 SUBMIT_PATHS = frozenset(m.path for m in MODELS)
@@ -165,7 +189,8 @@ def check_upload_invariants(
     client = outcome.client
     if client is not None:
         assert client.spend.images == 0, f"[3 spent] {client.spend}; {said}"
-        assert client.ledger.reserve(8, "image") is not None, f"[3 budget held] {said}"
+        token = client.ledger.reserve(EDIT.reserve_mills, "image")  # the budget is free
+        client.ledger.release(token)
     # 4. the key: with the ticket only
     for request in everything:
         carries = any(secret in request_text(request) for secret in SECRETS)
