@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -71,6 +72,13 @@ def klein(
         return generation.image
 
     return make
+
+
+def inline_post(http: httpx.Client, url: str, payload: dict[str, Any]) -> bytes:
+    """One sync-mode POST of ``payload`` with the image inline (base64): its bytes."""
+    body = {**payload, "enable_sync_mode": True, "enable_base64_output": True}
+    answer = http.post(url, json=body, headers={"Authorization": f"Bearer {API_KEY}"})
+    return base64.b64decode(answer.raise_for_status().json()["data"]["outputs"][0])
 
 
 def floor(http: httpx.Client, base_url: str) -> Maker:

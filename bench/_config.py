@@ -1,4 +1,4 @@
-"""How big each benchmark is: the full run (about 8 minutes), ``--quick`` (about 3) and
+"""How big each benchmark is: the full run (about 9 minutes), ``--quick`` (about 3) and
 ``--smoke``; how long each takes on a 2-core machine is `Config.takes`, which ``--help``
 shows and the README and RESULTS.md repeat (tests/bench/test_drift.py checks they agree).
 
@@ -42,7 +42,7 @@ class Config:
 
 
 PRESETS: dict[str, Config] = {
-    "full": Config("full", takes="about 8 minutes"),
+    "full": Config("full", takes="about 9 minutes"),
     "quick": Config(
         "quick",
         takes="about 3 minutes",

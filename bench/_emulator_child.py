@@ -11,7 +11,9 @@ task of a given size serves one PNG, drawn once at start-up and made photo-like 
 fine noise (about 1.6 MB at 1024x1024): downloads cost a transfer, not a drawing, and
 weigh what real ones do. ``--image drawn`` keeps the emulator's own images.
 
-The server is the emulator's own (`make_server`), on a loopback port of its choosing.
+The server is the emulator's own (`make_server`), on a loopback port of its choosing. Its
+network delay (``configure(network_delay=...)``) holds every request and answer, uploads
+included (the ticket and the PUT of an edit's reference), for the same half round trip.
 
 Commands: ``{"cmd": "configure", "knobs": {...}}``, ``{"cmd": "reset"}``,
 ``{"cmd": "size"}`` (length of the request log), ``{"cmd": "log", "since": N}``

@@ -1,7 +1,7 @@
 """Run the benchmarks of issues 8 and 17: klein_widget against WaveSpeed's official SDK.
 
-    .venv/bin/python -m bench            # the full run, about 8 minutes
-    .venv/bin/python -m bench --only latency,load   # issue 17's figures, about 3 minutes
+    .venv/bin/python -m bench            # the full run, about 9 minutes
+    .venv/bin/python -m bench --only latency,load   # issue 17's figures, about 4 minutes
     .venv/bin/python -m bench --quick    # about 3 minutes, for development
     .venv/bin/python -m bench --only single,batch --json out.json
     .venv/bin/python -m bench --record   # also write the figures into bench/RESULTS.md

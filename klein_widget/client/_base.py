@@ -181,7 +181,7 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
         image says which stand-in it replaced (``passed_over``)."""
         if fresh or request.seed_drawn or self.journal is None:
             return None
-        real_only = not self.server_simulates
+        real_only = not self.stand_ins_answer
         made = self.journal.stored(request, real_only=real_only)
         if made is None:
             if real_only:

@@ -5,6 +5,11 @@ The one rule (for the spend line, the gallery and packs alike): a server is simu
 it says ``"simulated": true`` in its answers; if it has not said, a server on this machine
 (loopback) is taken to be the emulator and any other to be real. A mixin of `BaseClient`,
 kept apart so each module reads in one sitting.
+
+Free re-runs ask more: a stored stand-in answers only a server that has said it simulates
+(`stand_ins_answer`). Until this client's server has said, it may be a gateway in front of
+WaveSpeed on this machine, so "not yet known" takes only real images; the first answer
+settles it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ class ProvenanceRules:
         service is answered only with real images. See `_simulates`, the one rule."""
         return self._simulates(None)
 
+    @property
+    def stand_ins_answer(self) -> bool:
+        """Whether a stored stand-in (or an image of unknown origin) may answer this
+        client's server, free: only once that server has said ``"simulated": true``. A
+        loopback server not yet heard from counts as the emulator for the spend line
+        (`server_simulates`), but a stand-in passed off as real costs more than one
+        simulated image sent, so until it has said, the lookup takes only real images."""
+        return self._heard == (_config.url_origin(self.base_url), True)
+
     def _simulates(self, prediction: Prediction | None) -> bool:
         """As the server says in an answer (remembered for the next request), else by where
         it is: on this machine (loopback), an emulator."""
@@ -51,8 +65,8 @@ class ProvenanceRules:
         return _config.is_local(self.base_url)
 
     def _pass_over(self, request: GenerationRequest, stand_in: Generation) -> None:
-        """A stored stand-in did not answer ``request`` (its server is real): remember
-        whose it was, so the paid image can say why it was paid."""
+        """A stored stand-in did not answer ``request`` (its server is real, or has not yet
+        said): remember whose it was, so the paid image can say why it was paid."""
         self._passed_over[request.key] = stand_in.service or "a simulating server"
         while len(self._passed_over) > REMEMBERED_TASKS:
             self._passed_over.popitem(last=False)
@@ -60,8 +74,11 @@ class ProvenanceRules:
     def _provenance(self, request: GenerationRequest, prediction: Prediction) -> dict[str, Any]:
         """The provenance fields of the `Generation` this server just made for ``request``."""
         simulated = self._simulates(prediction)
+        passed_over = self._passed_over.pop(request.key, "")
         return {
             "simulated": simulated,
             "service": _config.service_name(self.base_url, simulated),
-            "passed_over": self._passed_over.pop(request.key, ""),
+            # A stand-in passed over while the server's nature was not yet known was no
+            # replacement if the server turns out to simulate: nothing to explain then.
+            "passed_over": "" if simulated else passed_over,
         }

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from bench._edit import EDIT, EDIT_LIMIT
 from tests.conftest import run_once
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +141,7 @@ def test_latency_has_every_mode_at_every_round_trip_as_a_ratio_to_the_limit(
         "klein_widget sync_mode",
         "klein_widget sync_mode + base64",
         "wavespeed SDK run()",
+        EDIT,  # issue 24: upload + submit + poll + download, against the edit's own limit
     )
     for rtt in ("0 ms", "50 ms"):  # the smoke preset's round trips
         for mode in modes:
@@ -151,6 +153,11 @@ def test_latency_has_every_mode_at_every_round_trip_as_a_ratio_to_the_limit(
         limit = next(r for r in rows if r["label"].startswith("limit:") and rtt in r["label"])
         assert limit["values"]["vs_limit"] == 1.0
         assert limit["values"]["nominal_s"] >= limit["values"]["rtt_s"]
+        (edit_limit,) = [r for r in rows if r["label"] == f"{EDIT_LIMIT} @ {rtt}"]
+        assert edit_limit["values"]["vs_limit"] == 1.0
+        (edit,) = [r for r in rows if r["label"] == f"{EDIT} @ {rtt}"]
+        assert edit["values"]["limit_s"] == edit_limit["values"]["median_s"]
+        assert edit["ratio"] == edit["values"]["vs_limit"]  # the target is of the edit's limit
 
 
 def test_load_reports_cpu_with_and_without_sniffio_and_the_big_batch(

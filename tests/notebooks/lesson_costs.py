@@ -7,9 +7,9 @@ figure drifts more than `TOLERANCE` from the measurement. To print the table for
 
     python -m tests.notebooks.lesson_costs
 
-A measurement is a first Run All in a fresh folder: the images made (at $0.008 each, counted in
-the gallery's index) plus prompt-enhancer calls ($0.001 each, counted in the emulator's log),
-what a real key would pay.
+A measurement is a first Run All in a fresh folder: the images made (each at its model's price,
+$0.008 for 4B, counted in the gallery's index) plus prompt-enhancer calls ($0.001 each, counted
+in the emulator's log), what a real key would pay.
 """
 
 from __future__ import annotations
@@ -35,19 +35,24 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "TEACHING.md"
 TOLERANCE = 0.10  # a stated figure may be this far (a fraction) from the measured one
 _MARK = "LESSON-COST "
 # Images made: the rows of the gallery's index (every client of a lesson saves there; answers
-# from the gallery or a pack add none). Enhancer calls: the session emulator's log.
+# from the gallery or a pack add none), each at its model's price (an unconfirmed one at the
+# family's highest, as budgets reserve it). Enhancer calls: the session emulator's log.
 MEASURE_SOURCE = f"""
 import json as _json, sqlite3 as _sqlite3
 import klein_widget as _klein
+from klein_widget.client._family import find_model as _find_model
 _session = _klein.session()
 _index = _session.gallery.path / "index.sqlite3"
-_images = 0
+_images = _mills = 0
 if _index.exists():  # no gallery: nothing was saved, so nothing was made
     with _sqlite3.connect(_index) as _db:
-        _images = _db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        for _model, _count in _db.execute("SELECT model, COUNT(*) FROM images GROUP BY model"):
+            _found = _find_model(_model)
+            _images += _count
+            _mills += _count * (_found.reserve_mills if _found else {PRICE_PER_IMAGE_MILLS})
 _emulator = _session.emulator
 _enhanced = _emulator.emulator.count("POST", "/api/v3/{ENHANCER_MODEL_ID}") if _emulator else 0
-_mills = _images * {PRICE_PER_IMAGE_MILLS} + _enhanced * {PRICE_PER_ENHANCE_MILLS}
+_mills += _enhanced * {PRICE_PER_ENHANCE_MILLS}
 print({_MARK!r} + _json.dumps({{"images": _images, "mills": _mills}}))
 """
 # "About 12 images (about \$0.10 with a key" in a lesson's first cell.

@@ -1,8 +1,9 @@
 """A lesson's menu cell, answered from the teacher's pack for a student with no key.
 
-The teacher runs lesson 02's lighting grid (here on one emulator) and packs the gallery; a
-student on another emulator, with an empty gallery and the pack attached, picks one of the
-menu's options: the picture is the teacher's, free, and the student's emulator makes nothing.
+The teacher runs lesson 02's lighting grid with a key (here on an emulator that answers as
+the real service does, so the pack holds real images) and packs the gallery; a student on an
+emulator, with an empty gallery and the pack attached, picks one of the menu's options: the
+picture is the teacher's, free, and the student's emulator makes nothing.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def test_a_keyless_students_menu_choice_comes_from_the_teachers_pack(tmp_path: P
         style="a vintage travel poster",
     )
     options = [step.with_(lighting=light) for light in _lights()]
-    with start(port=0, inference_time=0.01) as teachers, start(port=0, inference_time=0.01) as own:
+    with (
+        start(port=0, inference_time=0.01, simulated=False) as teachers,
+        start(port=0, inference_time=0.01) as own,
+    ):
         teacher = KleinClient(
             FAKE_KEY, teachers.base_url, gallery=Gallery(tmp_path / "teacher"), **fast_options()
         )
@@ -61,6 +65,7 @@ def test_a_keyless_students_menu_choice_comes_from_the_teachers_pack(tmp_path: P
         picked = mine.generations[0]
         assert isinstance(picked, Generation)
         assert picked.from_pack
+        assert not picked.simulated  # the teacher's real picture answers at once
         assert picked.cost == 0
         teachers_picture = grid.generations[choice - 1]
         assert isinstance(teachers_picture, Generation)

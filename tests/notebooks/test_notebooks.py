@@ -40,8 +40,10 @@ CORE = [
     "04-classroom.ipynb",
     "05-what-models-get-wrong.ipynb",
     "06-bias-safety-ethics.ipynb",
+    "07-editing.ipynb",
 ]
 LESSONS = NAMES[1:]  # the students' notebooks (00 is the teacher's)
+FINAL_PROJECT = "06-bias-safety-ethics.ipynb"  # the unit's final project is in lesson 06
 CELL_TIMEOUT = 180  # seconds; a whole grid of images is one cell
 INFERENCE_TIME = "0.05"  # the emulator's seconds per image in the lessons' kernels
 
@@ -112,7 +114,7 @@ def test_exercises_are_gradable_and_run_all_never_runs_a_solution(name: str) -> 
 
 
 def test_the_final_project_and_menus_are_there() -> None:
-    assert "## Final project" in "\n".join(c.source for c in load(LESSONS[-1]).cells)
+    assert "## Final project" in "\n".join(c.source for c in load(FINAL_PROJECT).cells)
     for name in LESSONS:
         cells = load(name).cells
         if any("menu" in c.metadata.get("tags", []) for c in cells):
@@ -124,7 +126,9 @@ def left_behind(where: Path) -> list[str]:
     return sorted(p.name for p in where.iterdir() if p.name != "klein-outputs")
 
 
-def execute(name: str, where: Path, gallery: Path) -> nbformat.NotebookNode:
+def execute(name: str, where: Path, gallery: Path, **service: str) -> nbformat.NotebookNode:
+    """Run lesson ``name`` in ``where`` with ``gallery``; ``service``: environment variables
+    (``WAVESPEED_BASE_URL``, ``WAVESPEED_API_KEY``) for a server other than the emulator."""
     notebook = lesson_costs.with_measure(load(name))  # a last cell prints what it made
     client = NotebookClient(
         notebook,
@@ -140,6 +144,7 @@ def execute(name: str, where: Path, gallery: Path) -> nbformat.NotebookNode:
         if name not in ("WAVESPEED_API_KEY", "WAVESPEED_BASE_URL")
     }
     env.update(KLEIN_GALLERY=str(gallery), KLEIN_EMULATOR_INFERENCE_TIME=INFERENCE_TIME)
+    env.update(service)
     client.execute(env=env)  # raises CellExecutionError on the first failing cell
     return notebook
 
@@ -269,7 +274,8 @@ def test_seeds_and_batches_runs_on_the_emulator(lessons: LessonRuns) -> None:
     assert re.search(r"\d+ images in lesson-03.zip; the first:", text)
     assert "from the pack: lesson-03.zip · cost: 0.0" in text
     assert "the teacher's picture: True" in text
-    assert "images the student paid for: 0" in text
+    assert "the student's own picture, from the pack: no" in text
+    assert "images the student paid for: 1" in text  # its own; the boat came from the pack
     assert (workdir / "klein-outputs" / "lesson-03.zip").is_file()
     assert images(notebook) >= 20
     widget_views = [
@@ -280,13 +286,46 @@ def test_seeds_and_batches_runs_on_the_emulator(lessons: LessonRuns) -> None:
     assert widget_views, "the batch showed no progress bar"
 
 
+def test_editing_runs_on_the_emulator(lessons: LessonRuns) -> None:
+    run = lessons.first("07-editing.ipynb")
+    notebook, workdir = run.notebook, run.workdir
+    no_errors(notebook)
+    cost = lesson_costs.check("07-editing.ipynb", notebook)
+    assert left_behind(workdir) == []
+    text = text_of(notebook)
+    assert "Using the local emulator" in text
+    assert "size of the edits: (768, 512) (768, 512) (image 1's)" in text  # no size sent
+    assert "4b: 4b-edit · from the gallery: True · $0.0" in text  # section 2's edit, again
+    assert "9b: 9b-edit · from the gallery: False · $0.016" in text
+    assert "from the gallery: True · cost: 0.0" in text  # an edit's free re-run
+    assert "the same picture: True" in text
+    assert images(notebook) >= cost.images
+    assert 'role="alert"' not in text
+
+
 def _made(gallery: Path) -> dict[str, tuple[str, int, int, int]]:
     """task id -> (prompt, width, height, seed) of every task the gallery recorded."""
+    return {task: key for task, (key, _) in _stored(gallery).items()}
+
+
+def _stored(gallery: Path) -> dict[str, tuple[tuple[str, int, int, int], bool]]:
+    """task id -> ((prompt, width, height, seed), simulated) of every task in the gallery."""
     if not (gallery / "index.sqlite3").exists():  # nothing was saved (00's rehearsal)
         return {}
     with sqlite3.connect(gallery / "index.sqlite3") as db:
-        rows = db.execute("SELECT task_id, prompt, width, height, seed FROM images").fetchall()
-    return {task_id: (prompt, w, h, seed) for task_id, prompt, w, h, seed in rows}
+        rows = db.execute(
+            "SELECT task_id, prompt, width, height, seed, simulated FROM images"
+        ).fetchall()
+    return {task: ((prompt, w, h, seed), bool(sim)) for task, prompt, w, h, seed, sim in rows}
+
+
+# What Restart & Run All draws again on the emulator, by lesson: the fixed-seed requests each
+# client of the new kernel makes before the emulator's first answer says it simulates (the
+# first cell, or the first grid, of each client). Until then a server on this machine could be
+# a gateway in front of WaveSpeed, and a stand-in never answers a real service (issue 21).
+# They are stand-ins again, so nothing is paid; with a key nothing is sent again
+# (tests/notebooks/test_real_after_emulator.py).
+REDRAWN = {"01": 2, "02": 2, "03": 1, "04": 1, "05": 3, "06": 12, "07": 1}
 
 
 @pytest.mark.parametrize("name", LESSONS)  # 00's rehearsal saves nothing: its students
@@ -294,7 +333,8 @@ def test_running_a_lesson_again_pays_for_no_fixed_seed(
     name: str, lessons: LessonRuns, tmp_path: Path
 ) -> None:
     """Restart & Run All: every cell with a fixed seed is answered from the gallery the
-    second time; only random seeds (new images) are sent again."""
+    second time, but for what the kernel asks before the emulator has said it simulates
+    (`REDRAWN`: stand-ins, free); only random seeds (new images) are sent again."""
     run = lessons.first(name)
     no_errors(run.notebook)
     first = run.made
@@ -303,11 +343,12 @@ def test_running_a_lesson_again_pays_for_no_fixed_seed(
     shutil.copytree(run.workdir, workdir)
     shutil.copytree(run.gallery, gallery)
     no_errors(execute(name, workdir, gallery))
-    again = {task: key for task, key in _made(gallery).items() if task not in first}
+    again = {task: row for task, row in _stored(gallery).items() if task not in first}
 
     assert first  # the lesson made images
-    resent = sorted(set(again.values()) & set(first.values()))
-    assert resent == [], f"{name} paid again for {resent}"
+    resent = sorted({key for key, _ in again.values()} & set(first.values()))
+    assert len(resent) == REDRAWN[name[:2]], f"{name} sent again {resent}"
+    assert all(simulated for key, simulated in again.values() if key in resent)  # not paid
 
 
 def test_classroom_runs_on_a_gateway(lessons: LessonRuns) -> None:

@@ -134,10 +134,12 @@ def test_a_pack_of_stand_ins_says_so_and_never_answers_a_real_service(
         assert not made.from_pack
         assert sent(real) == 1
         keyless = client_at(stack, emulator, LOCAL_URL, Gallery(tmp_path / "k", packs=[pack]))
+        unheard = keyless.generate(LESSON[0])  # not yet known to simulate: sent
         practice = keyless.generate(LESSON[1])
+    assert not unheard.from_pack
     assert practice.from_pack == "lesson.zip"
     assert practice.simulated
-    assert sent(emulator) == len(LESSON)  # the teacher's only: the pack answered the student
+    assert sent(emulator) == len(LESSON) + 1  # then the pack answered the student
 
 
 def test_a_loopback_server_is_an_emulator_until_it_says_otherwise(

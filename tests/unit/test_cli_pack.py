@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from starlette.testclient import TestClient
+
+from klein_widget import Gallery, KleinClient
 from klein_widget.client._metadata import strip_params
-from klein_widget.emulator import RunningEmulator
+from klein_widget.emulator import RunningEmulator, create_app
 from tests.conftest import FAKE_KEY
 from tests.store.packs import LESSON, teach
 from tests.unit.test_cli import run
+
+REAL_URL = "http://real.test"  # served in-process: answers as a real service does
 
 
 def test_make_then_show_a_pack_from_a_gallery(tmp_path: Path) -> None:
@@ -51,7 +56,17 @@ def test_make_from_neither_a_notebook_nor_a_gallery(tmp_path: Path) -> None:
 def test_klein_generate_answers_from_klein_packs(
     tmp_path: Path, live_emulator: RunningEmulator
 ) -> None:
-    made = teach(tmp_path / "teacher")
+    # The teacher's pack of real images (a server that answers as a real one): a pack of
+    # stand-ins answers only a server that has said it simulates, and one command's client
+    # has heard nothing before its only request.
+    app = create_app(inference_time=0.01, simulated=False)
+    with (
+        TestClient(app, base_url=REAL_URL) as http,
+        KleinClient(
+            FAKE_KEY, REAL_URL, http_client=http, gallery=Gallery(tmp_path / "teacher")
+        ) as teacher,
+    ):
+        made = [teacher.generate(request) for request in LESSON]
     run(["pack", "make", str(tmp_path / "teacher"), "-o", "lesson.zip"], dict(os.environ), tmp_path)
     env = {
         **os.environ,
@@ -66,8 +81,5 @@ def test_klein_generate_answers_from_klein_packs(
     done = run(["generate", first.prompt, *size, "-o", "boat.png"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert live_emulator.emulator.count("POST") == before  # nothing sent
-    assert (
-        "From your lesson pack (lesson.zip, emulator stand-in) · seed 1 · 256×256 · $0.000"
-        in done.stderr
-    )
+    assert "From your lesson pack (lesson.zip) · seed 1 · 256×256 · $0.000" in done.stderr
     assert strip_params((tmp_path / "boat.png").read_bytes()) == made[0].image
