@@ -180,6 +180,7 @@ class Session:
                 self._sync = KleinClient(
                     self._api_key, self._base_url, **shared, http_client=self._http
                 )
+                self._tell_what_the_server_is(self._sync)
             return self._sync
 
     def async_client(self) -> AsyncKleinClient:
@@ -190,7 +191,15 @@ class Session:
                 self._async = AsyncKleinClient(
                     self._api_key, self._base_url, **shared, http_client=self._async_http
                 )
+                self._tell_what_the_server_is(self._async)
             return self._async
+
+    def _tell_what_the_server_is(self, client: KleinClient | AsyncKleinClient) -> None:
+        # An emulator this session started is known to be one before it has answered, so
+        # its stand-ins answer fixed-seed re-runs from the first call (a server not yet
+        # heard from gets only real images: `ProvenanceRules.stand_ins_answer`).
+        if self.using_emulator and self.emulator is not None:
+            client.heard_from_server(bool(self.emulator.app.state.simulated))
 
     def leave_emulator(self) -> None:
         """Stop the local emulator, if one runs, and go back to the configured API."""

@@ -52,6 +52,12 @@ class ProvenanceRules:
         simulated image sent, so until it has said, the lookup takes only real images."""
         return self._heard == (_config.url_origin(self.base_url), True)
 
+    def heard_from_server(self, simulated: bool) -> None:
+        """Take it as said that this client's server simulates (or not), as if it had
+        answered: for a caller that knows for sure, e.g. a session that started the
+        emulator it points its clients at (its stand-ins may then answer at once)."""
+        self._heard = (_config.url_origin(self.base_url), simulated)
+
     def _simulates(self, prediction: Prediction | None) -> bool:
         """As the server says in an answer (remembered for the next request), else by where
         it is: on this machine (loopback), an emulator."""

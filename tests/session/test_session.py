@@ -179,3 +179,22 @@ def test_the_emulators_time_comes_from_the_environment(monkeypatch: pytest.Monke
     with pytest.raises(ValueError, match=EMULATOR_TIME_ENV):
         klein_widget.use_emulator(quiet=True, fail_rate=0.5)
     assert klein_widget.session().emulator is given  # a bad value leaves it running
+
+
+def test_the_emulator_a_session_started_answers_re_runs_from_the_first_call() -> None:
+    """A new kernel's first fixed-seed request to the emulator its session started comes
+    from the gallery: the session knows its server simulates before it has answered (a
+    loopback server nobody vouches for gets only real images: issue 21)."""
+    klein_widget.use_emulator(quiet=True, inference_time=0.01)
+    session = klein_widget.session()
+    session.configure(poll=PollSchedule(fast=0.005, cap=0.05))
+    made = session.client().generate("a fox", width=256, height=256, seed=5)
+    session.configure(poll=PollSchedule(fast=0.005, cap=0.06))  # new clients: nothing heard
+    again = session.client()
+    assert again.stand_ins_answer
+    reused = again.generate("a fox", width=256, height=256, seed=5)
+    assert reused.from_gallery
+    assert reused.task_id == made.task_id
+    plain = klein_widget.KleinClient()  # one the session did not make: not yet heard from
+    assert plain.base_url == session.base_url
+    assert not plain.stand_ins_answer
