@@ -81,7 +81,13 @@ def test_load_params_regenerates_identical_bytes(client: KleinClient, emulator: 
     assert emulator.count("POST", SUBMIT_PATH) == 1
     again = client.generate(**params, fresh=True)
 
-    assert params == {"prompt": "a lighthouse at dusk", "width": 512, "height": 256, "seed": 1234}
+    assert params == {
+        "prompt": "a lighthouse at dusk",
+        "width": 512,
+        "height": 256,
+        "seed": 1234,
+        "model": "4b",
+    }
     assert again.image == first.image
     assert again.path != first.path  # a second file, not an overwrite
     assert emulator.count("POST", SUBMIT_PATH) == 2
@@ -96,7 +102,7 @@ def test_load_params_reads_a_copied_file_and_saved_jpegs(
     copy.write_bytes(gen.path.read_bytes())
     jpeg = gen.save(tmp_path / "owl.jpg")
 
-    expected = {"prompt": "an owl", "width": 256, "height": 256, "seed": 9}
+    expected = {"prompt": "an owl", "width": 256, "height": 256, "seed": 9, "model": "4b"}
     assert load_params(copy) == expected
     assert load_params(str(jpeg)) == expected
     assert load_params(copy.read_bytes()) == expected
