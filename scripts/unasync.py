@@ -91,6 +91,9 @@ RULES: list[tuple[str, str]] = [
     (r"\basyncio\.sleep\b", "time.sleep"),
     (r"^import asyncio\n", ""),  # `time` is imported already (the clock)
     (r"\bAwaitable, Callable\b", "Callable"),
+    # Independent calls (an edit's uploads) run at once when awaited, in order when not.
+    (r"\ball_at_once\b", "one_by_one"),
+    (r"uploaded all at once", "uploaded one by one"),
     (r"\bagenerate_many\b", "generate_many"),
     (r"\baedit_many\b", "edit_many"),
     (r"\barun_plan\b", "run_plan"),
