@@ -13,6 +13,7 @@ import binascii
 import dataclasses
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,6 +31,7 @@ __all__ = [
     "decode_base64_output",
     "enhanced_text",
     "first_output",
+    "http_url",
     "image_or_url",
     "image_parser",
     "poll_url",
@@ -37,6 +39,20 @@ __all__ = [
     "result_parser",
     "submit_data",
 ]
+
+
+def http_url(value: object) -> bool:
+    """Is ``value`` an absolute http(s) URL with a host, the only kind this package
+    downloads from or uploads to (`url_origin` takes any scheme)?
+
+    Example:
+        >>> http_url("https://cdn.example/fox.png"), http_url("ftp://cdn.example/fox.png")
+        (True, False)
+    """
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def decode_base64_output(output: str) -> bytes | None:
@@ -159,19 +175,23 @@ def result_parser(task_id: str, secret: str | None) -> Callable[[httpx.Response]
 def image_or_url(prediction: Prediction, base_url: str) -> tuple[bytes | None, str]:
     """A completed task's image if inline (base64), else the absolute URL to download.
 
-    A relative URL is the API's own; anything but http(s) is refused.
+    A relative URL is the API's own; a URL of any scheme but http(s) (``ftp:``,
+    ``file:``, ...) is refused with an error naming the task, and nothing is fetched.
     """
     output = first_output(prediction)
+    scheme = urlsplit(output).scheme.lower()
+    if output.startswith("/") or scheme not in ("", "data"):  # a URL, not inline bytes
+        url = base_url + output if output.startswith("/") else output
+        if not http_url(url):
+            raise bogus_image(
+                prediction.id, f"its URL {output[:80]!r} is not an http(s) URL with a host"
+            )
+        return None, url
     try:
-        image = decode_base64_output(output)
+        image = decode_base64_output(output) or b""  # never None: URLs are handled above
     except ValueError as error:
         raise bogus_image(prediction.id, str(error)) from None
-    if image is not None:
-        return checked_image(prediction.id, image), ""
-    url = base_url + output if output.startswith("/") else output
-    if url_origin(url) == "":
-        raise bogus_image(prediction.id, f"its URL {output[:80]!r} is not http(s)")
-    return None, url
+    return checked_image(prediction.id, image), ""
 
 
 def image_parser(task_id: str, secret: str | None = None) -> Callable[[httpx.Response], bytes]:

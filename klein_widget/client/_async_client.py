@@ -1,5 +1,5 @@
-"""`AsyncKleinClient`: its arguments and its public calls; the I/O loops they run are in
-`_async_loops`.
+"""`AsyncKleinClient`: its arguments and its calls that make an image; the calls on a task
+by its id are in `_async_tasks`, the I/O loops they all run in `_async_loops`.
 
 Every decision (validation, error mapping, retry, poll schedule, budget, journal) is in
 `_base.BaseClient`, `_answers` and the pure policy modules. This file is the source of
@@ -16,18 +16,12 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from klein_widget.client import _config
-from klein_widget.client._answers import (
-    enhanced_text,
-    first_output,
-    result_parser,
-)
-from klein_widget.client._async_loops import AsyncLoops
+from klein_widget.client._answers import enhanced_text, first_output
+from klein_widget.client._async_tasks import AsyncTasks
 from klein_widget.client._constants import (
     DEFAULT_TIMEOUT,
     DOWNLOAD_GRACE,
     POOL_LIMITS,
-    READ_TIMEOUT,
 )
 from klein_widget.client._disk import DiskThread
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
@@ -41,7 +35,6 @@ from klein_widget.client._models import (
     ENHANCER_MODEL_ID,
     RANDOM_SEED,
     GenerationRequest,
-    Prediction,
     enhancer_body,
 )
 from klein_widget.client._policy import PollSchedule, RetryPolicy
@@ -52,7 +45,7 @@ from klein_widget.client.batch import _batch_async
 from klein_widget.client.batch._pacing import Pacer, RateLimit
 
 
-class AsyncKleinClient(AsyncLoops):
+class AsyncKleinClient(AsyncTasks):  # submit and fetch later: `_async_tasks`
     """FLUX.2 [klein] 4B on WaveSpeed: awaited, so many generations run at once on one event loop.
 
     Args:
@@ -237,68 +230,6 @@ class AsyncKleinClient(AsyncLoops):
             return made
         urls = await self._upload_references(references, run)
         return await self._make(self._with_urls(request, urls), run)
-
-    async def submit(
-        self,
-        prompt: str | GenerationRequest,
-        *,
-        width: int = DEFAULT_SIDE,
-        height: int = DEFAULT_SIDE,
-        seed: int = RANDOM_SEED,
-        base64_output: bool = False,
-        model: str | KleinModel = DEFAULT_MODEL.name,
-        loras: LoraOption = None,
-    ) -> Prediction:
-        """Submit a task and return at once (status ``created``/``processing``); ``model``
-        and ``loras`` as for `generate` (an edit's request must carry its URLs).
-
-        Example:
-            >>> pred = await client.submit("a red fox", seed=42)  # doctest: +SKIP
-            >>> gen = await client.fetch(pred.id)  # doctest: +SKIP
-        """
-        request = self._build_request(
-            prompt,
-            width=width,
-            height=height,
-            seed=seed,
-            base64_output=base64_output,
-            model=model,
-            loras=loras,
-        )
-        run = self._start(request, None, None)
-        return await self._submit(request, run, request.to_json())
-
-    async def get_result(self, task_id: str) -> Prediction:
-        """The task's current state: one request, no retries."""
-        self._headers(auth=True)  # fail early and clearly without a key
-        response = await self._send(
-            "GET",
-            self._url(_config.result_path(task_id)),
-            during="polling",
-            auth=True,
-            deadline=self._clock() + READ_TIMEOUT,
-        )
-        return result_parser(task_id, self._api_key)(response)
-
-    async def wait(self, task_id: str, *, timeout: float | None = None) -> Prediction:
-        """Poll until the task completes; raise if it fails or ``timeout`` passes."""
-        request = self.request_for(task_id) or GenerationRequest("(unknown)")
-        run = self._start(request, timeout, None)
-        prediction = await self._wait(task_id, run)
-        first_output(prediction)
-        return prediction
-
-    async def fetch(
-        self,
-        task_id: str,
-        *,
-        request: GenerationRequest | None = None,
-        timeout: float | None = None,
-    ) -> Generation:
-        """Wait for an already-submitted task and download its image (nothing is resubmitted)."""
-        request = self._fetch_request(task_id, request)
-        run = self._start(request, timeout, None)
-        return await self._complete(request, await self._wait(task_id, run), run)
 
     async def enhance_prompt(
         self, text: str, *, style: str | None = None, timeout: float | None = None

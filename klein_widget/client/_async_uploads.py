@@ -5,7 +5,8 @@ URL the user gave passes through; local bytes go up with WaveSpeed's upload prot
 (the official SDK's ``Client.upload``: a ticket from ``POST /api/v3/media/uploads`` with
 the key, then a ``PUT`` of the bytes to the ticket's URL with exactly the ticket's
 headers and never the key: that URL is another host's), once per distinct image (by
-sha256) per client. Uploads are not billed: a ticket or a PUT that fails for a passing
+sha256) per client, an edit's distinct images all at once (one by one on the blocking
+client). Uploads are not billed: a ticket or a PUT that fails for a passing
 reason (a connection error, 429, 5xx) is tried again within the call's deadline, which
 costs nothing; a refused or failed upload raises a `KleinError` and no submit follows.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -33,6 +35,7 @@ from klein_widget.client._exceptions import KleinError
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel, PriceBook, resolve_model
 from klein_widget.client._references import Reference
 from klein_widget.client._run import Run
+from klein_widget.client._together import all_at_once
 from klein_widget.client._upload_answers import (
     MAX_UPLOAD_ANSWER,
     PRICE_INPUTS,
@@ -79,21 +82,32 @@ class AsyncUploads(BaseClient):
     async def _upload_references(
         self, references: Sequence[Reference], run: Run
     ) -> tuple[str, ...]:
-        """The URLs an edit sends as ``images``, in order (see the module docstring)."""
-        uploaded, locks = self._uploads()
-        urls: list[str] = []
+        """The URLs an edit sends as ``images``, in order (see the module docstring): its
+        distinct local images uploaded all at once."""
+        firsts: dict[str, tuple[Reference, int]] = {}  # sha256 -> its first place
         for number, reference in enumerate(references, 1):
-            if reference.url is not None:
-                urls.append(reference.url)
-                continue
-            lock = locks.setdefault(reference.sha256, Lock())  # setdefault: atomic
-            async with lock:
-                url = uploaded.get(reference.sha256)
-                if url is None:
-                    url = await self._upload(reference, number, run)
-                    uploaded[reference.sha256] = url
-            urls.append(url)
-        return tuple(urls)
+            if reference.url is None:
+                firsts.setdefault(reference.sha256, (reference, number))
+        urls = await all_at_once(
+            [
+                partial(self._upload_once, reference, number, run)
+                for reference, number in firsts.values()
+            ]
+        )
+        made = dict(zip(firsts, urls, strict=True))
+        return tuple(r.url if r.url is not None else made[r.sha256] for r in references)
+
+    async def _upload_once(self, reference: Reference, number: int, run: Run) -> str:
+        """This image's URL: uploaded by this client before, or now (once, even when two
+        calls ask for it at the same time)."""
+        uploaded, locks = self._uploads()
+        lock = locks.setdefault(reference.sha256, Lock())  # setdefault: atomic
+        async with lock:
+            url = uploaded.get(reference.sha256)
+            if url is None:
+                url = await self._upload(reference, number, run)
+                uploaded[reference.sha256] = url
+        return url
 
     async def _upload(self, reference: Reference, number: int, run: Run) -> str:
         """Upload one reference's bytes; its download URL."""

@@ -13,17 +13,11 @@ from collections.abc import Callable
 
 import httpx
 
-from klein_widget.client import _config
-from klein_widget.client._answers import (
-    enhanced_text,
-    first_output,
-    result_parser,
-)
+from klein_widget.client._answers import enhanced_text, first_output
 from klein_widget.client._constants import (
     DEFAULT_TIMEOUT,
     DOWNLOAD_GRACE,
     POOL_LIMITS,
-    READ_TIMEOUT,
 )
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption
@@ -36,18 +30,17 @@ from klein_widget.client._models import (
     ENHANCER_MODEL_ID,
     RANDOM_SEED,
     GenerationRequest,
-    Prediction,
     enhancer_body,
 )
 from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._references import to_references
 from klein_widget.client._run import ProgressCallback
-from klein_widget.client._sync_loops import SyncLoops
+from klein_widget.client._sync_tasks import SyncTasks
 from klein_widget.client.batch import _batch_sync
 from klein_widget.client.batch._pacing import Pacer, RateLimit
 
 
-class KleinClient(SyncLoops):
+class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
     """FLUX.2 [klein] 4B on WaveSpeed: blocking, one at a time.
 
     Args:
@@ -230,68 +223,6 @@ class KleinClient(SyncLoops):
             return made
         urls = self._upload_references(references, run)
         return self._make(self._with_urls(request, urls), run)
-
-    def submit(
-        self,
-        prompt: str | GenerationRequest,
-        *,
-        width: int = DEFAULT_SIDE,
-        height: int = DEFAULT_SIDE,
-        seed: int = RANDOM_SEED,
-        base64_output: bool = False,
-        model: str | KleinModel = DEFAULT_MODEL.name,
-        loras: LoraOption = None,
-    ) -> Prediction:
-        """Submit a task and return at once (status ``created``/``processing``); ``model``
-        and ``loras`` as for `generate` (an edit's request must carry its URLs).
-
-        Example:
-            >>> pred = client.submit("a red fox", seed=42)  # doctest: +SKIP
-            >>> gen = client.fetch(pred.id)  # doctest: +SKIP
-        """
-        request = self._build_request(
-            prompt,
-            width=width,
-            height=height,
-            seed=seed,
-            base64_output=base64_output,
-            model=model,
-            loras=loras,
-        )
-        run = self._start(request, None, None)
-        return self._submit(request, run, request.to_json())
-
-    def get_result(self, task_id: str) -> Prediction:
-        """The task's current state: one request, no retries."""
-        self._headers(auth=True)  # fail early and clearly without a key
-        response = self._send(
-            "GET",
-            self._url(_config.result_path(task_id)),
-            during="polling",
-            auth=True,
-            deadline=self._clock() + READ_TIMEOUT,
-        )
-        return result_parser(task_id, self._api_key)(response)
-
-    def wait(self, task_id: str, *, timeout: float | None = None) -> Prediction:
-        """Poll until the task completes; raise if it fails or ``timeout`` passes."""
-        request = self.request_for(task_id) or GenerationRequest("(unknown)")
-        run = self._start(request, timeout, None)
-        prediction = self._wait(task_id, run)
-        first_output(prediction)
-        return prediction
-
-    def fetch(
-        self,
-        task_id: str,
-        *,
-        request: GenerationRequest | None = None,
-        timeout: float | None = None,
-    ) -> Generation:
-        """Wait for an already-submitted task and download its image (nothing is resubmitted)."""
-        request = self._fetch_request(task_id, request)
-        run = self._start(request, timeout, None)
-        return self._complete(request, self._wait(task_id, run), run)
 
     def enhance_prompt(
         self, text: str, *, style: str | None = None, timeout: float | None = None

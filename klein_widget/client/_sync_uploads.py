@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from threading import Lock
 from typing import Any, TypeVar, cast
 
@@ -21,6 +22,7 @@ from klein_widget.client._exceptions import KleinError
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel, PriceBook, resolve_model
 from klein_widget.client._references import Reference
 from klein_widget.client._run import Run
+from klein_widget.client._together import one_by_one
 from klein_widget.client._upload_answers import (
     MAX_UPLOAD_ANSWER,
     PRICE_INPUTS,
@@ -65,21 +67,32 @@ class SyncUploads(BaseClient):
     # --- uploads ---------------------------------------------------------------------------
 
     def _upload_references(self, references: Sequence[Reference], run: Run) -> tuple[str, ...]:
-        """The URLs an edit sends as ``images``, in order (see the module docstring)."""
-        uploaded, locks = self._uploads()
-        urls: list[str] = []
+        """The URLs an edit sends as ``images``, in order (see the module docstring): its
+        distinct local images uploaded one by one."""
+        firsts: dict[str, tuple[Reference, int]] = {}  # sha256 -> its first place
         for number, reference in enumerate(references, 1):
-            if reference.url is not None:
-                urls.append(reference.url)
-                continue
-            lock = locks.setdefault(reference.sha256, Lock())  # setdefault: atomic
-            with lock:
-                url = uploaded.get(reference.sha256)
-                if url is None:
-                    url = self._upload(reference, number, run)
-                    uploaded[reference.sha256] = url
-            urls.append(url)
-        return tuple(urls)
+            if reference.url is None:
+                firsts.setdefault(reference.sha256, (reference, number))
+        urls = one_by_one(
+            [
+                partial(self._upload_once, reference, number, run)
+                for reference, number in firsts.values()
+            ]
+        )
+        made = dict(zip(firsts, urls, strict=True))
+        return tuple(r.url if r.url is not None else made[r.sha256] for r in references)
+
+    def _upload_once(self, reference: Reference, number: int, run: Run) -> str:
+        """This image's URL: uploaded by this client before, or now (once, even when two
+        calls ask for it at the same time)."""
+        uploaded, locks = self._uploads()
+        lock = locks.setdefault(reference.sha256, Lock())  # setdefault: atomic
+        with lock:
+            url = uploaded.get(reference.sha256)
+            if url is None:
+                url = self._upload(reference, number, run)
+                uploaded[reference.sha256] = url
+        return url
 
     def _upload(self, reference: Reference, number: int, run: Run) -> str:
         """Upload one reference's bytes; its download URL."""

@@ -22,11 +22,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 
 from klein_widget.client import _envelope
+from klein_widget.client._answers import http_url
 from klein_widget.client._exceptions import (
     APIStatusError,
     GenerationTimeoutError,
@@ -125,14 +125,6 @@ def _bogus(number: int, why: str) -> APIStatusError:
     )
 
 
-def _http_url(value: object) -> bool:
-    """An absolute http(s) URL with a host (`url_origin` takes any scheme)."""
-    if not isinstance(value, str) or any(c.isspace() for c in value):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-
-
 def read_ticket(data: Mapping[str, Any], number: int, secret: str | None) -> Ticket:
     """The ticket in an answer's ``data``, or an `APIStatusError` if a part is missing or
     it would send the key to the upload host."""
@@ -142,7 +134,7 @@ def read_ticket(data: Mapping[str, Any], number: int, secret: str | None) -> Tic
     method = upload.get("method")
     if not isinstance(method, str) or method.upper() != "PUT":
         raise _bogus(number, f"it asks for {str(method)[:20]!r}, not PUT")
-    if not _http_url(upload.get("url")):
+    if not http_url(upload.get("url")):
         raise _bogus(number, "its upload URL is not http(s)")
     headers = upload.get("headers", {})
     if headers is None:
@@ -155,7 +147,7 @@ def read_ticket(data: Mapping[str, Any], number: int, secret: str | None) -> Tic
         # The PUT goes to another host: a ticket echoing the key must not carry it there.
         raise _bogus(number, "its headers hold the API key, which never goes to the upload host")
     download = data.get("download_url")
-    if not _http_url(download):
+    if not http_url(download):
         raise _bogus(number, "its download_url is not an http(s) URL")
     return Ticket(str(upload["url"]), dict(headers), str(download))
 

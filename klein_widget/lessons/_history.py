@@ -19,12 +19,8 @@ from typing import Any, overload
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import read_params
-from klein_widget.client._models import (
-    DEFAULT_SIDE,
-    RANDOM_SEED,
-    GenerationRequest,
-    parse_size,
-)
+from klein_widget.client._models import parse_size
+from klein_widget.client._params import call_params, request_from_params
 from klein_widget.store._gallery import Gallery, GalleryEntry
 from klein_widget.store._place import GalleryOption, resolve_gallery
 from klein_widget.ui._images import THUMBNAIL_SIDE, ThumbnailError, thumbnail_uri
@@ -204,13 +200,16 @@ def history(
 def load_params(source: str | PathLike[str] | bytes) -> dict[str, Any]:
     """The generation parameters saved in an image (or its ``.json`` sidecar).
 
-    Returns ``prompt``, ``width``, ``height`` and ``seed``, validated, so the picture can
-    be made again: ``client.generate(**load_params(path))``. Raises ``ValueError`` if the
-    file carries no klein-widget parameters.
+    Returns ``prompt``, ``width``, ``height``, ``seed`` and ``model``, validated, so the
+    picture can be made again: ``client.generate(**load_params(path))``. A saved edit
+    gives ``edit`` keyword arguments (its ``images`` as the URLs it sent, ``width`` and
+    ``height`` None if it kept its first image's size): ``client.edit(**load_params(path))``;
+    LoRAs come back as ``loras``. Raises ``ValueError`` if the file carries no (valid)
+    klein-widget parameters.
 
     Example:
         >>> load_params("klein-outputs/2026-11-24/153012-a-red-fox-42.png")  # doctest: +SKIP
-        {'prompt': 'a red fox', 'width': 768, 'height': 512, 'seed': 42}
+        {'prompt': 'a red fox', 'width': 768, 'height': 512, 'seed': 42, 'model': '4b'}
     """
     params = read_params(source)
     if params is None and not isinstance(source, bytes):
@@ -224,17 +223,7 @@ def load_params(source: str | PathLike[str] | bytes) -> dict[str, Any]:
             "(the gallery, or Generation.save) can be regenerated this way."
         )
     try:
-        request = GenerationRequest(
-            params.get("prompt"),  # type: ignore[arg-type]  # validated right here
-            params.get("width", DEFAULT_SIDE),
-            params.get("height", DEFAULT_SIDE),
-            params.get("seed", RANDOM_SEED),
-        )
-    except InvalidRequestError as error:
+        request = request_from_params(params)
+    except (InvalidRequestError, TypeError, ValueError) as error:
         raise ValueError(f"The parameters in {where} are not valid: {error}") from None
-    return {
-        "prompt": request.prompt,
-        "width": request.width,
-        "height": request.height,
-        "seed": request.seed,
-    }
+    return call_params(request)

@@ -185,18 +185,9 @@ class Gallery:
             count += 1
         return count
 
-    # --- marks ---------------------------------------------------------------------------------
-
-    def mark_failed(self, task_id: str, reason: str) -> None:
-        """The task ended without an image: never try to fetch it again."""
-        self._update(self._index.mark_failed, task_id, reason)
-
-    def mark_attempt(self, task_id: str, reason: str) -> None:
-        """A fetch went nowhere; after `MAX_ATTEMPTS` the task is ``abandoned``."""
-        self._update(self._index.mark_attempt, task_id, reason)
-
     def _update(self, change: Callable[[str, str], None], task_id: str, reason: str) -> None:
-        # Both marks go through here, so the warning (stacklevel=4) names their caller.
+        # Both marks (`task_failed`, `task_attempted`) go through here, so the warning
+        # (stacklevel=4) names their caller.
         try:
             change(task_id, reason)
         except Exception as error:
@@ -215,22 +206,16 @@ class Gallery:
             "read the index", lambda: self._index.lookup(request, real_only=real_only), None
         )
 
-    def lookup_pending(self, request: GenerationRequest, origin: str) -> GalleryEntry | None:
-        """An accepted (paid) task for this prompt, size and seed on the server at ``origin``
-        whose image never arrived: fetch it rather than pay again."""
-        return self._read(
-            "read the index", lambda: self._index.lookup_pending(request, origin), None
-        )
-
-    # The rest of the client's `Journal` protocol, in its words.
+    # The rest of the client's `Journal` protocol.
 
     def task_failed(self, task_id: str, reason: str) -> None:
-        """Journal hook: the task ended without an image (`mark_failed`)."""
-        self.mark_failed(task_id, reason)
+        """Journal hook: the task ended without an image: never try to fetch it again."""
+        self._update(self._index.mark_failed, task_id, reason)
 
     def task_attempted(self, task_id: str, reason: str) -> None:
-        """Journal hook: a fetch went nowhere (`mark_attempt`)."""
-        self.mark_attempt(task_id, reason)
+        """Journal hook: a fetch went nowhere; after `MAX_ATTEMPTS` the task is
+        ``abandoned``."""
+        self._update(self._index.mark_attempt, task_id, reason)
 
     def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
         """Journal hook: the image already made for exactly this request, from disk:
@@ -246,8 +231,11 @@ class Gallery:
         return stored_in_packs(self.packs, request, real_only=real_only)
 
     def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
-        """Journal hook: a paid task for this request whose image never arrived."""
-        found = self.lookup_pending(request, origin)
+        """Journal hook: an accepted (paid) task for this prompt, size and seed on the
+        server at ``origin`` whose image never arrived (fetch it rather than pay again)."""
+        found = self._read(
+            "read the index", lambda: self._index.lookup_pending(request, origin), None
+        )
         return found.task_id if found is not None else None
 
     def pending(self) -> list[GalleryEntry]:

@@ -81,7 +81,13 @@ def test_load_params_regenerates_identical_bytes(client: KleinClient, emulator: 
     assert emulator.count("POST", SUBMIT_PATH) == 1
     again = client.generate(**params, fresh=True)
 
-    assert params == {"prompt": "a lighthouse at dusk", "width": 512, "height": 256, "seed": 1234}
+    assert params == {
+        "prompt": "a lighthouse at dusk",
+        "width": 512,
+        "height": 256,
+        "seed": 1234,
+        "model": "4b",
+    }
     assert again.image == first.image
     assert again.path != first.path  # a second file, not an overwrite
     assert emulator.count("POST", SUBMIT_PATH) == 2
@@ -96,7 +102,7 @@ def test_load_params_reads_a_copied_file_and_saved_jpegs(
     copy.write_bytes(gen.path.read_bytes())
     jpeg = gen.save(tmp_path / "owl.jpg")
 
-    expected = {"prompt": "an owl", "width": 256, "height": 256, "seed": 9}
+    expected = {"prompt": "an owl", "width": 256, "height": 256, "seed": 9, "model": "4b"}
     assert load_params(copy) == expected
     assert load_params(str(jpeg)) == expected
     assert load_params(copy.read_bytes()) == expected
@@ -384,3 +390,19 @@ def test_a_lost_index_is_rebuilt_from_the_files(
     again = client.generate("an owl", width=256, height=256, seed=2)  # free again
     assert again.from_gallery
     assert emulator.count("POST", SUBMIT_PATH) == 2
+
+
+def test_a_mark_the_gallery_cannot_write_warns_at_its_callers_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the gallery folder should be")
+    gallery = Gallery(blocker)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gallery.task_failed("t-1", "refused")
+        gallery.task_attempted("t-2", "no answer")
+
+    # The journal hooks write the index themselves: no twin names between, so the
+    # warning points at the line that called them, not inside the gallery.
+    assert all("could not update a task" in str(w.message) for w in caught)
+    assert [Path(w.filename).name for w in caught] == [Path(__file__).name] * 2

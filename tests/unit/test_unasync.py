@@ -4,6 +4,7 @@ someone edits one side and not the other."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -37,4 +38,29 @@ def test_the_check_catches_an_edit_to_one_side(tmp_path: Path) -> None:
     loops_source, loops_target, loops_header = unasync.PAIRS[1]
     edited = loops_source.read_text().replace("attempt += 1", "attempt += 2", 1)
     assert unasync.formatted(unasync.unasync(edited, loops_header)) != loops_target.read_text()
-    assert "class KleinClient(SyncLoops):" in unasync.TARGET.read_text()
+    assert "class KleinClient(SyncTasks):" in unasync.TARGET.read_text()
+
+
+def test_each_generated_pair_stays_under_300_lines() -> None:
+    """The clients are split along their seams (the calls that make an image; the calls on
+    a task by its id; the loops; the uploads), not grown past a readable module."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import unasync
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    for source, target, _ in unasync.PAIRS:
+        for path in (source, target):
+            lines = len(path.read_text().splitlines())
+            assert lines < 300, f"{path.name} has {lines} lines"
+
+
+def test_the_split_keeps_every_public_call_and_its_docstring() -> None:
+    from klein_widget import AsyncKleinClient, KleinClient
+
+    calls = ("generate", "edit", "submit", "get_result", "wait", "fetch", "enhance_prompt")
+    for name in calls:
+        blocking, awaited = getattr(KleinClient, name), getattr(AsyncKleinClient, name)
+        assert blocking.__doc__
+        assert blocking.__doc__ == awaited.__doc__.replace("await ", "")
+        assert inspect.signature(blocking) == inspect.signature(awaited)
