@@ -55,6 +55,7 @@ class ClientOptions(TypedDict, total=False):
     rng: random.Random | None
     inline_images: bool
     rate_limit: int | RateLimit | Pacer | None
+    download_grace: float
 
 
 class SharedOptions(ClientOptions, total=False):

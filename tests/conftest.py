@@ -169,6 +169,27 @@ def live_env(live_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) ->
     return live_emulator.base_url
 
 
+@pytest.fixture
+def sdk_config() -> Iterator[Callable[..., None]]:
+    """Set the official SDK's ``wavespeed.config.api`` values for one test, restored after.
+
+    Not `monkeypatch.setattr`: the SDK's config proxy loses a key on its undo (the key is
+    deleted, not put back), which breaks every later SDK test in the worker."""
+    import wavespeed
+
+    api = wavespeed.config.api
+    saved: dict[str, Any] = {}
+
+    def put(**values: Any) -> None:
+        for name, value in values.items():
+            saved.setdefault(name, getattr(api, name))
+            setattr(api, name, value)
+
+    yield put
+    for name, value in saved.items():
+        setattr(api, name, value)
+
+
 # The slow tests (kernels, subprocesses, browsers, builds, hypothesis over real HTTP, waits
 # for real timeouts), by module or test id prefix: marked `slow`, so `-m "not slow"` is the
 # day-to-day loop. Browser and packaging tests are slow too.

@@ -338,4 +338,9 @@ def test_the_wheel_installs_in_a_new_venv_and_makes_an_image(
         [str(venv / "bin" / "klein"), "--help"], capture_output=True, text=True, env=env
     )
     assert helped.returncode == 0
-    assert re.findall(r"^    (\w+) ", helped.stdout, re.M)[:3] == ["generate", "enhance", "resume"]
+    assert re.findall(r"^    (\w+) ", helped.stdout, re.M)[:4] == [
+        "generate",
+        "edit",
+        "enhance",
+        "resume",
+    ]

@@ -6,7 +6,7 @@ carries it and its PUT, which the emulator refuses with a key, does not)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +109,15 @@ def test_an_upload_over_the_limit_is_refused_at_the_ticket(
 
 
 def test_the_module_level_upload_and_run(
-    keyed: RunningEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    keyed: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    sdk_config: Callable[..., None],
+    tmp_path: Path,
 ) -> None:
     """``wavespeed.upload`` / ``wavespeed.run`` with the SDK's configuration pointed at
     the emulator (it ignores WAVESPEED_BASE_URL; its config module is the way)."""
     keyed.emulator.reset()
-    monkeypatch.setattr(wavespeed.config.api, "api_key", KEY)
-    monkeypatch.setattr(wavespeed.config.api, "base_url", keyed.base_url)
+    sdk_config(api_key=KEY, base_url=keyed.base_url)
     monkeypatch.setattr(wavespeed.api, "_default_client", None)  # made again from the config
     picture = tmp_path / "barn.png"
     picture.write_bytes(BARN)

@@ -4,6 +4,7 @@ show of giving it work against a gateway."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,9 @@ def test_the_sdk_with_base_url_in_code_reaches_the_gateway(
 
 
 def test_the_sdk_config_base_url_reaches_the_gateway(
-    gateway: RunningGateway, ada: str, monkeypatch: pytest.MonkeyPatch
+    gateway: RunningGateway, ada: str, sdk_config: Callable[..., None]
 ) -> None:
-    monkeypatch.setattr(wavespeed.config.api, "base_url", gateway.base_url)
-    monkeypatch.setattr(wavespeed.config.api, "api_key", ada)
+    sdk_config(base_url=gateway.base_url, api_key=ada)
     output = wavespeed.run(MODEL_ID, INPUT, poll_interval=0.02, timeout=30)
     assert output["outputs"][0].startswith(gateway.base_url + "/gateway/images/")
 
