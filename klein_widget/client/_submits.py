@@ -17,7 +17,12 @@ import httpx
 from klein_widget.client import _envelope, _policy
 from klein_widget.client._answers import prediction_from, submit_data
 from klein_widget.client._constants import REMEMBERED_TASKS
-from klein_widget.client._exceptions import APIStatusError, KleinError, RateLimitError
+from klein_widget.client._exceptions import (
+    APIStatusError,
+    GenerationTimeoutError,
+    KleinError,
+    RateLimitError,
+)
 from klein_widget.client._journal import Journal
 from klein_widget.client._ledger import Ledger, Reservation
 from klein_widget.client._models import GenerationRequest, Prediction
@@ -27,6 +32,9 @@ from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
 __all__ = ["SubmitRules"]
 
 _PACE_QUIET = 0.1  # seconds: a pacing wait shorter than this is not reported
+# The least time a submit must have left to be sent: one sent with less cannot be answered
+# before its deadline, so it would be paid for with no task id to fetch it by.
+_LEAST_TO_SUBMIT = 0.02  # seconds; the learned round trip when it is longer
 
 
 class SubmitRules:
@@ -91,6 +99,19 @@ class SubmitRules:
         if wait > _PACE_QUIET:  # not for the brief waits for a submit's answer
             run.report("rate_limited", note=self.pacer.note(), wait=wait)
         return min(wait, 1.0)  # look again each second: the countdown moves
+
+    def _time_to_submit(self, run: Run) -> None:
+        """Raise `GenerationTimeoutError` (nothing sent, nothing billed) when too little of
+        the call's time is left for a submit's answer to arrive: a submit sent then could
+        be taken and billed with its task id lost at the deadline."""
+        left = run.deadline - self._clock()
+        if left < max(_LEAST_TO_SUBMIT, self._round_trip or 0.0):
+            raise GenerationTimeoutError(
+                f"Only {max(left, 0.0) * 1000:.0f} ms of this call's time was left, too "
+                "little for WaveSpeed to answer a submit, so nothing was sent or billed. "
+                "Use a longer timeout.",
+                maybe_accepted=False,
+            )
 
     def _submitted(self, run: Run, *, paced: bool, sync: bool) -> None:
         """A submit was answered (not with a 429): count it, and learn the round trip."""

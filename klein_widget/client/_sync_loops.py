@@ -94,8 +94,9 @@ class SyncLoops(SyncUploads):  # uploads and prices: `_sync_uploads`
             attempt += 1
             while paced and (pause := self._pace(run)) > 0:  # the account's rate limit
                 self._sleep(pause)
-            run.sent = self._clock()
             try:
+                self._time_to_submit(run)  # in the try: a paced slot claimed is given back
+                run.sent = self._clock()
                 response = self._send(
                     "POST",
                     self._url(path),

@@ -264,3 +264,21 @@ async def test_retry_and_poll_decisions_are_logged_quietly(
     assert all(r.levelno < 30 for r in records)  # nothing reaches a default (WARNING) handler
     assert gen.prediction.id in " ".join(r.getMessage() for r in records if "poll" in r.msg)
     assert FAKE_KEY not in caplog.text
+
+
+async def test_a_submit_with_less_time_left_than_its_round_trip_is_not_sent(
+    klein: Both, emulator: Emulator
+) -> None:
+    """A submit that cannot be answered before the call's deadline is not sent: it would
+    be billed with its task id lost. The client knows the round trip from earlier answers."""
+    emulator.network_delay = 0.3  # each answer comes 0.3 s after its request
+    await klein("generate", "a fox", width=256, height=256, seed=1, timeout=10)
+    assert emulator.count("POST", SUBMIT) == 1
+
+    with pytest.raises(GenerationTimeoutError, match="nothing was sent or billed") as caught:
+        await klein("generate", "a fox", width=256, height=256, seed=2, timeout=0.2)
+
+    assert not caught.value.maybe_accepted
+    assert caught.value.task_id is None
+    assert emulator.count("POST", SUBMIT) == 1  # the second was never sent
+    assert klein.client.spend.images == 1
