@@ -70,7 +70,7 @@ echo "Running ruff format --check..."
 .venv/bin/ruff format --check .
 echo "Running mypy (strict)..."
 .venv/bin/mypy
-echo "Running pytest in 4 processes (about 5.5 minutes measured on a quiet 2-core machine)... [setup took $((SECONDS - started)) s]"
+echo "Running pytest in 4 processes (about 7 minutes measured on a quiet 2-core machine)... [setup took $((SECONDS - started)) s]"
 # pytest's own exit code: 0 all passed; 5 (no tests collected) is a failure like any other.
 # --maxschedchunk 2: a worker takes two tests at a time, so the longest (first in the order
 # of tests/conftest.py) spread over the workers.
