@@ -1,4 +1,4 @@
-"""klein-widget: FLUX.2 [klein] 4B text-to-image in Jupyter, on WaveSpeed or a local emulator.
+"""klein-widget: the FLUX.2 [klein] family (4B, 9B, edits) in Jupyter, on WaveSpeed or an emulator.
 
 Example:
     >>> from klein_widget import KleinClient
