@@ -189,14 +189,15 @@ def price_mills(data: object) -> int | None:
     dollars (a number or a numeric string, ``$`` allowed) under one of `PRICE_KEYS`, also
     one level down in ``data.price``. Dollars must be above 0 and at most `MAX_DOLLARS`;
     they are rounded up to whole mills (a budget never reserves too little). An answer
-    with ``"confirmed": false`` (the emulator's, for a price WaveSpeed publishes nowhere)
-    and anything else is None: the correction is skipped, never guessed.
+    with ``"price_confirmed": false`` (the emulator's and a gateway's reserve, for a price
+    WaveSpeed publishes nowhere: `klein_widget.serving._wire.price_data`) and anything else
+    is None: the correction is skipped, never guessed.
 
     Example:
         >>> price_mills(0.0104), price_mills({"price": {"amount": "0.016"}})
         (11, 16)
     """
-    if isinstance(data, Mapping) and data.get("confirmed") is False:
+    if isinstance(data, Mapping) and data.get("price_confirmed") is False:
         return None  # the server itself says the figure is a guess
     return _price_in(data)
 

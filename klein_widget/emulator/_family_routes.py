@@ -16,11 +16,10 @@ The emulator never goes to the network: an image URL must be one of its own (an 
 400 before anything is billed, as is an image it cannot read.
 
 ``POST /api/v3/model/price`` with ``{"model_id", "inputs"}`` answers the emulator's own
-price. WaveSpeed's answer shape is unconfirmed; this one is the emulator's guess:
-``data = {"model_id", "price_mills", "unit_price" (dollars), "currency": "USD",
-"price_source", "confirmed", "simulated": true}``, ``price_source`` saying where the figure
+price. WaveSpeed's answer shape is unconfirmed; the emulator and the gateway write one
+guess (`klein_widget.serving._wire.price_data`): ``price_source`` says where the figure
 comes from (WaveSpeed's page, or "unconfirmed: the family's highest known price") and
-``confirmed`` whether WaveSpeed publishes it (a client does not take a guess as a price).
+``price_confirmed`` whether WaveSpeed publishes it (a client does not take a guess as a price).
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from klein_widget.client._models import GenerationRequest
 from klein_widget.emulator._edit_render import open_reference
 from klein_widget.emulator._http import authorize
 from klein_widget.serving._http import Problem, envelope, read_json
+from klein_widget.serving._wire import price_data
 
 if TYPE_CHECKING:
     from klein_widget.emulator._state import Emulator
@@ -197,21 +197,15 @@ async def read_order(
 
 
 def price_of(model: KleinModel) -> dict[str, Any]:
-    """The price endpoint's ``data`` for ``model`` (the emulator's guess at its shape)."""
+    """The price endpoint's ``data`` for ``model``: its price, or the family's highest."""
     source = (
         model.price_source
         if model.price_confirmed
         else f"{model.price_source}: the family's highest known price"
     )
-    return {
-        "model_id": model.id,
-        "price_mills": model.reserve_mills,
-        "unit_price": model.reserve_mills / 1000,
-        "currency": "USD",
-        "price_source": source,
-        "confirmed": model.price_confirmed,
-        "simulated": True,
-    }
+    return price_data(
+        model, model.reserve_mills, confirmed=model.price_confirmed, source=source, simulated=True
+    )
 
 
 async def model_price(request: Request) -> Response:

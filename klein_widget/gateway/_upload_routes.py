@@ -34,6 +34,7 @@ from klein_widget.gateway._auth import authorize
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._upstream import EMULATOR_ORIGIN
 from klein_widget.serving._http import Problem, envelope, read_json
+from klein_widget.serving._wire import price_data
 
 __all__ = [
     "REHEARSAL_FILES",
@@ -135,15 +136,9 @@ async def model_price(request: Request) -> Response:
         source = (
             f"{model.price_source}: the family's highest known price, reserved from your budget"
         )
-    data = {
-        "model_id": model.id,
-        "price_mills": mills,
-        "unit_price": mills / 1000,
-        "currency": "USD",
-        "price_source": source,
-        "price_confirmed": confirmed,
-        "simulated": gateway.upstream.simulated,
-    }
+    data = price_data(
+        model, mills, confirmed=confirmed, source=source, simulated=gateway.upstream.simulated
+    )
     return JSONResponse(envelope(data))
 
 

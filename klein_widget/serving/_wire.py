@@ -4,6 +4,8 @@
   carry in the envelope), in the field order WaveSpeed sends.
 * `sync_timed_out`: the sync-mode timeout, as WaveSpeed answers it: HTTP 200, the task
   still ``processing``, ``data.code`` 5004 and an error saying where to poll.
+* `price_data`: the price endpoint's ``data`` (``POST /api/v3/model/price``; WaveSpeed's
+  shape is unconfirmed, this is both servers' one guess, read by the client's `price_mills`).
 * `read_enhancer_body`: the prompt optimizer's body (``text``, ``mode``, ``style``,
   ``enable_sync_mode``), checked by the client's own rules (`check_prompt`, `check_style`).
 
@@ -24,9 +26,17 @@ from datetime import datetime
 from typing import Any
 
 from klein_widget.client._config import result_path
+from klein_widget.client._family import KleinModel
 from klein_widget.client._models import check_prompt, check_style
 
-__all__ = ["EnhancerBody", "prediction_data", "read_enhancer_body", "sync_timed_out", "wire_time"]
+__all__ = [
+    "EnhancerBody",
+    "prediction_data",
+    "price_data",
+    "read_enhancer_body",
+    "sync_timed_out",
+    "wire_time",
+]
 
 
 def wire_time(when: datetime | str) -> str:
@@ -86,6 +96,30 @@ class EnhancerBody:
     mode: str
     style: str | None
     sync: bool
+
+
+def price_data(
+    model: KleinModel, mills: int, *, confirmed: bool, source: str, simulated: bool
+) -> dict[str, Any]:
+    """The price endpoint's ``data``: ``mills`` for one image of ``model``, and whether that
+    is a price WaveSpeed confirmed (``price_confirmed``: false means a reserve, which a
+    client never takes as the price).
+
+    Example:
+        >>> from klein_widget.client._family import resolve_model
+        >>> price_data(resolve_model("9b"), 16, confirmed=False, source="unconfirmed",
+        ...            simulated=True)["price_confirmed"]
+        False
+    """
+    return {
+        "model_id": model.id,
+        "price_mills": mills,
+        "unit_price": mills / 1000,
+        "currency": "USD",
+        "price_source": source,
+        "price_confirmed": confirmed,
+        "simulated": simulated,
+    }
 
 
 def read_enhancer_body(body: Mapping[str, Any], modes: Sequence[str]) -> EnhancerBody:

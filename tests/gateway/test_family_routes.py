@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from klein_widget.client._family import HIGHEST_KNOWN_PRICE_MILLS, MODELS, resolve_model
+from klein_widget.client._upload_answers import price_mills
 from klein_widget.emulator import RunningEmulator
 from klein_widget.gateway import RunningGateway, start
 from klein_widget.gateway._uploads import UploadLimits
@@ -132,6 +133,8 @@ def test_the_price_endpoint_answers_what_the_gateway_charges(class_gw: RunningGa
         data = answer.json()["data"]
         assert data["price_mills"] == model.reserve_mills
         assert data["price_confirmed"] is model.price_confirmed
+        # The client's reader takes a confirmed price and never the gateway's reserve.
+        assert price_mills(data) == (model.price_mills if model.price_confirmed else None)
         assert TEACHER_KEY not in answer.text
     unknown = _post(class_gw, ada, "/api/v3/model/price", {"model_id": "nope"})
     assert unknown.status_code == 404

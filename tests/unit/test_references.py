@@ -162,7 +162,7 @@ def test_a_file_over_the_upload_limit_is_refused_unread(tmp_path: Path) -> None:
         ({"price": {"amount": 0.01}}, 10),
         ({"price_mills": 9, "unit_price": 0.5}, 9),
         ({"total_price": 0.02, "currency": "USD"}, 20),
-        ({"price_mills": 16, "unit_price": 0.016, "confirmed": False}, None),
+        ({"price_mills": 16, "unit_price": 0.016, "price_confirmed": False}, None),
         ({"price": 8}, None),  # 8 dollars an image: another unit, not guessed
         ({"price": 0}, None),
         ({"price": True}, None),
