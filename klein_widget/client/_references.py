@@ -37,7 +37,7 @@ from klein_widget.client._family import MAX_REFERENCES
 from klein_widget.client._family_inputs import url_sha256
 from klein_widget.client._metadata import check_image
 
-__all__ = ["WAVESPEED_UPLOAD_LIMIT", "Reference", "to_references"]
+__all__ = ["WAVESPEED_UPLOAD_LIMIT", "Reference", "header_size", "to_references"]
 
 WAVESPEED_UPLOAD_LIMIT = 200 << 20  # "200 MB": the official SDK's check (200 * 1024 * 1024)
 # What a reference may be, said once for every refusal.
@@ -202,7 +202,7 @@ def _local_reference(data: bytes, i: int, where: str) -> Reference:
         found = check_image(data, MAX_IMAGE_PIXELS)
     except ValueError as error:
         raise _refuse(f"{where} is not an image: {error}. Give {_KINDS}.") from None
-    size = _header_size(data)
+    size = header_size(data)
     return Reference(
         url=None,
         data=data,
@@ -213,13 +213,14 @@ def _local_reference(data: bytes, i: int, where: str) -> Reference:
     )
 
 
-def _header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the header alone: Pillow reads it lazily, decoding nothing."""
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from image bytes' header alone (Pillow reads it lazily, decoding
+    nothing), or None if they are no image: a size is a convenience, not a check."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as picture:
             width, height = picture.size
-    except Exception:  # check_image accepted it; a size is a convenience, not a must
+    except Exception:  # a size is a convenience: whatever Pillow cannot open has none
         return None
     return (int(width), int(height))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import io
 import logging
 import threading
 from collections.abc import Callable
@@ -30,13 +29,14 @@ from typing import Any
 
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
+from klein_widget.client._references import header_size
 from klein_widget.store._gallery import Gallery
 from klein_widget.ui._figure import generation_alt
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
 from klein_widget.widget._times import GenerationTimes
 
-__all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory", "pixel_size"]
+__all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory"]
 
 LIMIT = 32  # entries kept (thumbnails about 3 KB each)
 FULL_IMAGES = 6  # newest entries whose full image stays in memory
@@ -60,24 +60,12 @@ def _prepare(chunk: list[tuple[int, Source]]) -> list[Prepared]:
     return made
 
 
-def pixel_size(data: bytes) -> tuple[int, int] | None:
-    """The pixel size read from image bytes' header, or None if they are no image."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            return int(width), int(height)
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
-
-
 def request_size(generation: Generation) -> tuple[int, int]:
     """The size asked for; an edit that sent none has its first reference's (the image's)."""
     r = generation.request
     if r.width is not None and r.height is not None:
         return r.width, r.height
-    return pixel_size(generation.image) or (0, 0)
+    return header_size(generation.image) or (0, 0)
 
 
 def _thumb(image: bytes, nsfw: bool) -> bytes:

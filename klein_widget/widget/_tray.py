@@ -25,8 +25,9 @@ from typing import Any
 
 from klein_widget.client._family import MAX_REFERENCES
 from klein_widget.client._generation import Generation
+from klein_widget.client._references import header_size
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
-from klein_widget.widget._history import HistoryEntry, pixel_size
+from klein_widget.widget._history import HistoryEntry
 from klein_widget.widget._transfer import image_key
 
 __all__ = ["MAX_REFERENCE_BYTES", "ReferenceTray", "TrayItem"]
@@ -108,7 +109,7 @@ class ReferenceTray:
         key = image_key(data)
         if any(item.key == key for item in self._items):
             return f"{quoted} is already in the tray (image {self.number(key)})."
-        self._items.append(TrayItem(key, label, pixel_size(data), picture, data=data))
+        self._items.append(TrayItem(key, label, header_size(data), picture, data=data))
         return ""
 
     def add_entry(self, entry: HistoryEntry) -> str:
