@@ -17,7 +17,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from klein_widget._version import __version__
-from klein_widget.client import _journal
 from klein_widget.client._constants import DEFAULT_TIMEOUT, DOWNLOAD_GRACE
 from klein_widget.client._exceptions import (
     APIConnectionError,
@@ -123,34 +122,6 @@ __all__ = [
     "use_emulator",
     "use_pack",
 ]
-
-
-# The composition root: what a client's `gallery=` opens (the store), its batch progress bar
-# and its confirmation question (the UI), which client/ may not import itself. Wired here,
-# where every use of the package passes first (klein_widget.client cannot load without this
-# module), so a client journals the same whatever else was imported; each piece is imported
-# when first used, so this costs nothing at import.
-def _open_gallery(place: _journal.JournalPlace) -> _journal.Journal | None:
-    from klein_widget.store._place import resolve_gallery
-
-    return resolve_gallery(place)
-
-
-def _progress_bar(total: int, enabled: bool | None, label: str) -> _journal.Bar:
-    from klein_widget.ui._progress import progress_bar
-
-    return progress_bar(total, enabled=enabled, label=label)
-
-
-def _ask(question: str) -> str | None:
-    from klein_widget.ui._progress import ask
-
-    return ask(question)
-
-
-_journal.install(
-    _journal.Providers(open_journal=_open_gallery, progress_bar=_progress_bar, ask=_ask)
-)
 
 
 def __getattr__(name: str) -> Any:

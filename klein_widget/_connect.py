@@ -13,14 +13,13 @@ from os import PathLike
 from typing import TYPE_CHECKING
 
 from klein_widget._hub_connect import use_hub_gateway
-from klein_widget._session import Session, session
+from klein_widget._session import session
 from klein_widget.client import _config
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.store._attached import attach_pack
-from klein_widget.store._gallery import Gallery
 from klein_widget.store._pack import LessonPack
 from klein_widget.store._place import GalleryOption, resolve_gallery
-from klein_widget.store._resume import ResumeReport, resume_tasks
+from klein_widget.store._resume import ResumeReport, gallery_of, resume_tasks
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.11
@@ -156,12 +155,7 @@ def resume(
         ResumeReport(3 fetched)
     """
     client = client if client is not None else session().client()
-    if gallery is not None:
-        store = resolve_gallery(gallery)
-    elif isinstance(client.journal, Session):
-        store = client.journal.gallery
-    else:
-        store = client.journal if isinstance(client.journal, Gallery) else None
+    store = resolve_gallery(gallery) if gallery is not None else gallery_of(client)
     return resume_tasks(client, store, timeout=timeout)
 
 

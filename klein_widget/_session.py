@@ -2,7 +2,8 @@
 ``%klein`` and the lesson helpers, so they show the same spend and the same images.
 
 The session hands out a blocking client (for ``%klein`` and scripts) and an async client
-(for the panel, which runs on the kernel's event loop); both share one ledger and journal.
+(for the panel, which runs on the kernel's event loop); both share one ledger and journal
+(the session's gallery) and tell the session each image they make (``on_image``).
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import Journal
 from klein_widget.client._ledger import Ledger, Spend
-from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.client.batch._pacing import Pacer, RateLimit
-from klein_widget.store._attached import stored_in_packs
+from klein_widget.store._attached import PacksOnly
 from klein_widget.store._gallery import Gallery
 from klein_widget.store._place import GalleryOption, RunsIn, resolve_gallery
 
@@ -63,6 +63,7 @@ class SharedOptions(ClientOptions, total=False):
 
     ledger: Ledger
     journal: Journal
+    on_image: Callable[[Generation], None]
 
 
 class Session:
@@ -170,8 +171,11 @@ class Session:
         return self.emulator is not None and self.base_url == self.emulator.base_url
 
     def _shared_options(self) -> SharedOptions:
-        # What both shared clients get: one ledger, this session as journal, the options.
-        return {**self.client_options, "ledger": self.ledger, "journal": self}
+        # What both shared clients get: one ledger, the session's gallery as journal (with it
+        # off, the attached packs still answer), this session told of each image, the options.
+        journal = self.gallery if self.gallery is not None else PacksOnly()
+        shared: SharedOptions = {"ledger": self.ledger, "journal": journal}
+        return {**self.client_options, **shared, "on_image": self._image_made}
 
     def client(self) -> KleinClient:
         """The shared blocking client."""
@@ -233,45 +237,14 @@ class Session:
         """Images and dollars spent this session, by every shared client."""
         return self.ledger.spend
 
-    # The session is the shared clients' journal: every image they make passes here once.
-
-    def task_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
-        """Journal hook: forward to the gallery so an accepted task survives a restart."""
-        if self.gallery is not None:
-            self.gallery.task_submitted(request, prediction)
-
-    def task_completed(self, generation: Generation) -> Generation:
-        """Journal hook: store the image, add it to the history, tell listeners."""
-        if self.gallery is not None:
-            generation = self.gallery.task_completed(generation)
+    def _image_made(self, generation: Generation) -> None:
+        """Each image a shared client makes (journaled): into the history, to listeners."""
         self.history.append(generation)
         held = sum(len(g.image) for g in self.history)
         while len(self.history) > 1 and held > HISTORY_BYTES:  # the newest always stays
             held -= len(self.history.popleft().image)
         for listener in list(self._listeners):
             listener(generation)
-        return generation
-
-    def task_failed(self, task_id: str, reason: str) -> None:
-        """Journal hook: forward to the gallery."""
-        if self.gallery is not None:
-            self.gallery.task_failed(task_id, reason)
-
-    def task_attempted(self, task_id: str, reason: str) -> None:
-        """Journal hook: forward to the gallery."""
-        if self.gallery is not None:
-            self.gallery.task_attempted(task_id, reason)
-
-    def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
-        """Journal hook: the image for exactly this request in the gallery or, with the
-        gallery off, in an attached lesson pack (``real_only``: no stand-in)."""
-        if self.gallery is not None:
-            return self.gallery.stored(request, real_only=real_only)
-        return stored_in_packs(None, request, real_only=real_only)
-
-    def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
-        """Journal hook: a paid task for this request that never arrived, if any."""
-        return self.gallery.unfinished_task(request, origin) if self.gallery else None
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with each new image; returns a function that unsubscribes."""

@@ -25,8 +25,7 @@ from klein_widget.cli._parser import edit_size, out_path, requested_loras, reque
 from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
-from klein_widget.store._gallery import Gallery
-from klein_widget.store._resume import resume_tasks
+from klein_widget.store._resume import gallery_of, resume_tasks
 from klein_widget.ui._text import done_text, progress_text
 
 __all__ = ["ImageNotWritten", "ProgressPrinter", "edit", "enhance", "generate"]
@@ -141,8 +140,7 @@ def _make_and_save(
 def resume(args: argparse.Namespace) -> int:
     """``klein resume``: fetch the gallery's paid tasks whose image never arrived."""
     with KleinClient() as client:
-        gallery = client.journal if isinstance(client.journal, Gallery) else None
-        report = resume_tasks(client, gallery, timeout=args.timeout)
+        report = resume_tasks(client, gallery_of(client), timeout=args.timeout)
     for generation in report.generations:
         print(generation.path or generation.task_id)
     print(

@@ -13,9 +13,12 @@
   paced to the account's rate limit (given, or learned from 429s).
 - `_ledger`: spend and the budget cap; `_metadata`: parameters embedded in image files.
 - `_journal`: what the client needs from above (the gallery, a progress bar, a question)
-  as protocols, installed by the composition root.
+  as protocols, and the three lazy imports that reach the real ones.
+- `_envelope`: the server's answers in the client's terms; `_redact`: the key kept out
+  of logs, messages and kept answers.
 
-Imports nothing else of the package, nor ipywidgets, IPython or sqlite3 (tested).
+Imports nothing else of the package (but `_journal`'s three lazy edges), nor ipywidgets,
+IPython or sqlite3 (tested).
 """
 
 from klein_widget.client.batch._pacing import Pacer, RateLimit

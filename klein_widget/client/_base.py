@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from klein_widget._version import __version__
-from klein_widget.client import _config, _envelope, _policy
+from klein_widget.client import _config, _policy, _redact
 from klein_widget.client._constants import DEFAULT_TIMEOUT, DOWNLOAD_GRACE
 from klein_widget.client._exceptions import (
     KleinError,
@@ -57,6 +57,7 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
         ledger: Ledger | None = None,
         journal: Journal | None = None,
         gallery: GalleryOption = True,
+        on_image: Callable[[Generation], None] | None = None,
         poll: _policy.PollSchedule | None = None,
         retry: _policy.RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -66,7 +67,7 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
         download_grace: float = DOWNLOAD_GRACE,
     ) -> None:
         self._api_key = _config.resolve_api_key(api_key)
-        _envelope.protect_logs(self._api_key)
+        _redact.protect_logs(self._api_key)
         self.base_url = _config.resolve_base_url(base_url)
         self.timeout = timeout
         self.download_grace = download_grace
@@ -77,6 +78,7 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
             ledger.max_spend = max_spend
         # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
         self.journal: Journal | None = journal if journal is not None else journal_for(gallery)
+        self.on_image = on_image
         self.poll = poll or _policy.DEFAULT_POLL
         self.retry = retry or _policy.RetryPolicy()
         self._clock = clock
@@ -288,9 +290,13 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
         )
 
     def _journal_completed(self, generation: Generation) -> Generation:
-        """Store the image in the journal (with ``path`` set). Disk I/O: the async client
-        runs it in a worker thread."""
-        return generation if self.journal is None else self.journal.task_completed(generation)
+        """Store the image in the journal (with ``path`` set), then tell ``on_image``. Disk
+        I/O: the async client runs it in a worker thread."""
+        if self.journal is not None:
+            generation = self.journal.task_completed(generation)
+        if self.on_image is not None:
+            self.on_image(generation)
+        return generation
 
     def _fetch_request(self, task_id: str, request: GenerationRequest | None) -> GenerationRequest:
         found = request or self._requests.get(task_id)

@@ -1,14 +1,13 @@
-"""What the client needs from the layers above it, as protocols, and who provides them.
+"""What the client needs from the layers above it, as protocols, and where each comes from.
 
-The client imports no store and no UI (an import rule, tested in
-``tests/unit/test_import_rules.py``). Three things it needs live up there: the journal that
-keeps every paid task (the gallery), the progress bar of a batch, and a way to ask a person
-before a costly batch. The client names them here as protocols; the composition root
-(``klein_widget/__init__.py``, which runs before any module of ``klein_widget.client`` can
-load) installs the real providers with `install`, each importing its piece on first use.
-What a client journals to is its ``journal=`` (explicit, e.g. the session) or what its
-``gallery=`` names (default: the default gallery); it shows in the client's repr. Without a
-provider (this module used alone) a client keeps no journal, shows no bar and never asks.
+The client builds on nothing above it (an import rule, tested in
+``tests/unit/test_import_rules.py``) but for three lazy edges, all here: the journal that
+keeps every paid task (the store's gallery, opened by `journal_for`), the progress bar of a
+batch and the question before a costly batch (the UI's, `progress_bar` and `ask`). Each is
+imported when first used, so a client that is given ``gallery=False`` (or its own
+``journal=``) and no bar never loads the store or the UI. No registry, nothing installed:
+what a client journals to is its ``journal=`` (explicit, e.g. the session's gallery) or
+what its ``gallery=`` names (default: the default gallery); its repr shows it.
 
 Example:
     >>> journal_for(False) is None
@@ -18,8 +17,6 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Union
 
 if TYPE_CHECKING:
@@ -31,9 +28,7 @@ __all__ = [
     "GalleryOption",
     "Journal",
     "NoBar",
-    "Providers",
     "ask",
-    "install",
     "journal_for",
     "progress_bar",
 ]
@@ -77,7 +72,6 @@ class Bar(Protocol):
 
 # A client's ``gallery=`` option: a journal, a folder, True (the default place) or off.
 GalleryOption = Union["Journal", str, "os.PathLike[str]", bool, None]
-JournalPlace = Union[str, "os.PathLike[str]", bool]  # what the installed opener resolves
 
 
 class NoBar:
@@ -93,38 +87,28 @@ class NoBar:
         pass
 
 
-@dataclass
-class Providers:
-    """The providers installed by the composition root (defaults: none)."""
-
-    open_journal: Callable[[JournalPlace], Journal | None] = lambda place: None
-    progress_bar: Callable[[int, bool | None, str], Bar] = lambda total, enabled, label: NoBar()
-    ask: Callable[[str], str | None] = lambda question: None
-
-
-_PROVIDERS = Providers()
-
-
-def install(providers: Providers) -> None:
-    """Install the real providers (called once, by ``klein_widget/__init__.py``)."""
-    global _PROVIDERS
-    _PROVIDERS = providers
-
-
 def journal_for(option: GalleryOption) -> Journal | None:
-    """The journal a ``gallery=`` option names (None when off or nothing is installed)."""
+    """The journal a ``gallery=`` option names (None when off)."""
     if option is None or option is False:
         return None
     if isinstance(option, str | os.PathLike | bool):
-        return _PROVIDERS.open_journal(option)
+        from klein_widget.store._place import resolve_gallery
+
+        return resolve_gallery(option)
     return option  # already a journal
 
 
 def progress_bar(total: int, *, enabled: bool | None, label: str) -> Bar:
     """A progress bar for ``total`` items (``enabled``: None automatic, False none)."""
-    return NoBar() if enabled is False else _PROVIDERS.progress_bar(total, enabled, label)
+    if enabled is False:
+        return NoBar()
+    from klein_widget.ui._progress import progress_bar as shown_bar
+
+    return shown_bar(total, enabled=enabled, label=label)
 
 
 def ask(question: str) -> str | None:
     """Ask a person and return the answer, or None when nobody can answer."""
-    return _PROVIDERS.ask(question)
+    from klein_widget.ui._progress import ask as ask_here
+
+    return ask_here(question)

@@ -55,6 +55,8 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
         ledger: a spend ledger to share, and so one budget, between clients.
         journal: where paid tasks and images are recorded (a `Gallery`); wins over ``gallery``.
         gallery: a folder, True for the default place, or False for none.
+        on_image: called with each image this client makes once it is journaled (the
+            session keeps its history so); in the async client, from the journal's thread.
         poll: when to ask for a task's result (`PollSchedule`).
         retry: how reads are retried (`RetryPolicy`); a submit only when surely not taken.
         clock: the monotonic clock deadlines are measured on.
@@ -83,6 +85,7 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
         ledger: Ledger | None = None,
         journal: Journal | None = None,
         gallery: GalleryOption = True,
+        on_image: Callable[[Generation], None] | None = None,
         poll: PollSchedule | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -99,6 +102,7 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
             ledger=ledger,
             journal=journal,
             gallery=gallery,
+            on_image=on_image,
             poll=poll,
             retry=retry,
             clock=clock,

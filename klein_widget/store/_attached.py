@@ -4,6 +4,10 @@
 Every gallery that was not given its own ``packs=`` consults these after its own index,
 in `Gallery.stored`: the one lookup behind free re-runs and lesson packs.
 
+Process-wide by decision (docs/ARCHITECTURE.md, "Process-wide state"): attaching a pack
+reaches every client of the process, a ``KleinClient()`` made later included, as
+``$KLEIN_PACKS`` does; kept on the session it would miss the clients the session did not make.
+
 Example:
     >>> pack = attach_pack("lesson-02.zip")  # doctest: +SKIP
     >>> attached_packs()  # doctest: +SKIP
@@ -19,10 +23,17 @@ from os import PathLike
 from pathlib import Path
 
 from klein_widget.client._generation import Generation
-from klein_widget.client._models import GenerationRequest
+from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.store._pack import LessonPack, PackError, open_pack
 
-__all__ = ["PACKS_ENV", "attach_pack", "attached_packs", "detach_packs", "stored_in_packs"]
+__all__ = [
+    "PACKS_ENV",
+    "PacksOnly",
+    "attach_pack",
+    "attached_packs",
+    "detach_packs",
+    "stored_in_packs",
+]
 
 PACKS_ENV = "KLEIN_PACKS"
 
@@ -94,3 +105,36 @@ def stored_in_packs(
             return found
         stand_in = stand_in or found
     return None if real_only else stand_in
+
+
+class PacksOnly:
+    """A journal that keeps nothing and answers free re-runs from the attached packs: what
+    the session's clients journal to when its gallery is off (a lesson pack still answers).
+
+    Example:
+        >>> PacksOnly().unfinished_task(request, "https://api.wavespeed.ai")  # doctest: +SKIP
+    """
+
+    def __repr__(self) -> str:
+        return "PacksOnly()"
+
+    def task_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
+        """Nothing is kept."""
+
+    def task_completed(self, generation: Generation) -> Generation:
+        """Nothing is kept: the image is returned as it is."""
+        return generation
+
+    def task_failed(self, task_id: str, reason: str) -> None:
+        """Nothing is kept."""
+
+    def task_attempted(self, task_id: str, reason: str) -> None:
+        """Nothing is kept."""
+
+    def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
+        """The attached packs' image for exactly this request (`stored_in_packs`)."""
+        return stored_in_packs(None, request, real_only=real_only)
+
+    def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
+        """None: nothing paid is kept here."""
+        return None

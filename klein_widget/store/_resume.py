@@ -26,7 +26,7 @@ from klein_widget.store._gallery import Gallery
 if TYPE_CHECKING:
     from klein_widget.client._sync_client import KleinClient
 
-__all__ = ["ResumeReport", "resume_tasks"]
+__all__ = ["ResumeReport", "gallery_of", "resume_tasks"]
 
 RESUME_WORKERS = 4
 
@@ -57,6 +57,12 @@ class ResumeReport:
         if self.stand_ins:
             parts.append(f"{self.stand_ins} emulator stand-ins (not asked of a real service)")
         return f"ResumeReport({', '.join(parts)})"
+
+
+def gallery_of(client: KleinClient) -> Gallery | None:
+    """The gallery ``client`` journals to, whose pending tasks `resume_tasks` fetches; None
+    for another `Journal` (it keeps no list of tasks to fetch) or none."""
+    return client.journal if isinstance(client.journal, Gallery) else None
 
 
 def resume_tasks(

@@ -17,7 +17,16 @@ from klein_widget import AsyncKleinClient, KleinClient
 from klein_widget._session import ClientOptions
 
 # What the session passes itself rather than taking from `configure`'s client options.
-SESSION_OWNED = {"api_key", "base_url", "http_client", "sleep", "ledger", "journal", "gallery"}
+SESSION_OWNED = {
+    "api_key",
+    "base_url",
+    "http_client",
+    "sleep",
+    "ledger",
+    "journal",
+    "gallery",
+    "on_image",
+}
 
 
 @pytest.mark.parametrize("client", [KleinClient, AsyncKleinClient])

@@ -102,6 +102,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # `klein gateway --upstream emulator` (a rehearsal) runs an emulator in-process: its
     # public `create_app`, imported lazily in gateway/_upstream.py, is the one edge.
     "gateway": ("klein_widget.emulator.create_app",),
+    # A client's default journal is the store's gallery, its batch bar and spend question the
+    # UI's: three lazy imports in client/_journal.py (a plain `KleinClient()` journals to the
+    # default gallery), visible here instead of a registry filled at import.
+    "client": (
+        "klein_widget.store._place.resolve_gallery",
+        "klein_widget.ui._progress.progress_bar",
+        "klein_widget.ui._progress.ask",
+    ),
 }
 
 

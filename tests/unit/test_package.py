@@ -71,5 +71,8 @@ def test_importing_creates_no_session_and_a_plain_client_still_journals(tmp_path
 def test_a_clients_repr_names_what_it_journals_to() -> None:
     off = klein_widget.KleinClient("k", "http://127.0.0.1:9", gallery=False)
     assert repr(off).endswith("journal=None)")
-    shared = klein_widget.session().client()
-    assert "journal=Session(" in repr(shared)
+    session = klein_widget.session()
+    shared = session.client()
+    assert session.gallery is not None
+    assert shared.journal is session.gallery
+    assert f"journal={session.gallery!r}" in repr(shared)
