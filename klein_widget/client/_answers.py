@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from klein_widget.client import _envelope
+from klein_widget.client import _envelope, _redact
 from klein_widget.client._config import result_path, url_origin
 from klein_widget.client._constants import MAX_IMAGE_PIXELS
 from klein_widget.client._exceptions import APIStatusError, GenerationFailedError, fetch_later
@@ -110,9 +110,7 @@ def prediction_from(
             maybe_accepted=True,
         ) from None
     if prediction.error and secret:
-        prediction = dataclasses.replace(
-            prediction, error=_envelope.redact(prediction.error, secret)
-        )
+        prediction = dataclasses.replace(prediction, error=_redact.redact(prediction.error, secret))
     return prediction
 
 
@@ -205,7 +203,7 @@ def image_parser(task_id: str, secret: str | None = None) -> Callable[[httpx.Res
                 status_code=response.status_code,
                 task_id=task_id,
                 maybe_accepted=True,
-                response=_envelope.redacted_response(response, secret),
+                response=_redact.redacted_response(response, secret),
             )
         if response.status_code >= 300:  # an error page from a CDN: retryable
             raise _envelope.status_error(
@@ -214,7 +212,7 @@ def image_parser(task_id: str, secret: str | None = None) -> Callable[[httpx.Res
                 retry_after=_envelope.parse_retry_after(response.headers.get("retry-after")),
                 task_id=task_id,
                 maybe_accepted=True,
-                response=_envelope.redacted_response(response, secret),
+                response=_redact.redacted_response(response, secret),
             )
         return checked_image(task_id, response.content)
 

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from klein_widget.client import _envelope
+from klein_widget.client import _redact
 from klein_widget.client._answers import http_url
 from klein_widget.client._exceptions import (
     APIStatusError,
@@ -157,14 +157,14 @@ def check_put(response: httpx.Response, number: int, secret: str | None) -> None
     status = response.status_code
     if 200 <= status < 300:
         return
-    detail = _envelope.redact(
+    detail = _redact.redact(
         response.content[:300].decode("utf-8", "replace").strip() or "no message", secret
     )
     hint = " (the ticket may have expired: try again)" if status in (401, 403) else ""
     raise APIStatusError(
         f"the upload host refused the bytes of {_what(number)} with HTTP {status}{hint}: {detail}",
         status_code=status,
-        response=_envelope.redacted_response(response, secret),
+        response=_redact.redacted_response(response, secret),
     )
 
 

@@ -26,7 +26,7 @@ from klein_widget.client._family_inputs import LoraOption, check_loras
 from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
-from klein_widget.client.batch._plan import BatchItem
+from klein_widget.client.batch._result import BatchItem
 from klein_widget.lessons._axes import plan_grid
 from klein_widget.lessons._compare_result import CompareResult, render, summary
 from klein_widget.lessons._grid_inputs import (

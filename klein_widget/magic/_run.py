@@ -27,7 +27,7 @@ from klein_widget.client._exceptions import KleinError
 from klein_widget.client._generation import Generation
 from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
-from klein_widget.client.batch._plan import BatchItem
+from klein_widget.client.batch._result import BatchItem
 from klein_widget.lessons._compare import CompareResult, compare
 from klein_widget.lessons._variant_text import PROTECTED, literal
 from klein_widget.lessons._variants import expand_variants

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from klein_widget.client.batch._plan import KEEP_IMAGES_UP_TO, keeps_in_memory
+from klein_widget.client.batch._result import KEEP_IMAGES_UP_TO, keeps_in_memory
 from klein_widget.emulator import Emulator
 from tests.client.conftest import MakeClient
 

@@ -17,7 +17,7 @@ from klein_widget import (
     RateLimitError,
     RetryPolicy,
 )
-from klein_widget.client import _config, _envelope, _policy
+from klein_widget.client import _config, _envelope, _policy, _redact
 
 KEY = "wsk-secret-123456"
 
@@ -103,8 +103,8 @@ def test_sync_timeouts_are_recognised(
 
 
 def test_short_test_keys_are_not_redacted_out_of_words() -> None:
-    assert _envelope.redact("klein emulator", "k") == "klein emulator"
-    assert _envelope.redact(f"key {KEY} here", KEY) == "key [redacted] here"
+    assert _redact.redact("klein emulator", "k") == "klein emulator"
+    assert _redact.redact(f"key {KEY} here", KEY) == "key [redacted] here"
 
 
 def test_retry_after_accepts_seconds_and_dates() -> None:

@@ -18,7 +18,8 @@ from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationReq
 from klein_widget.client._references import Reference
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
-from klein_widget.client.batch._plan import DEFAULT_CONFIRM_OVER, BatchResult, Plan, check_cost
+from klein_widget.client.batch._plan import DEFAULT_CONFIRM_OVER, Plan, check_cost
+from klein_widget.client.batch._result import BatchResult
 from klein_widget.client.batch._runner import (
     DEFAULT_OPTIONS,
     BatchClientBase,

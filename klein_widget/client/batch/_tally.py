@@ -23,7 +23,8 @@ from klein_widget.client._exceptions import (
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import Journal, progress_bar
 from klein_widget.client.batch._concurrency import Concurrency
-from klein_widget.client.batch._plan import BatchItem, BatchResult, Plan, keeps_in_memory
+from klein_widget.client.batch._plan import Plan
+from klein_widget.client.batch._result import BatchItem, BatchResult, keeps_in_memory
 
 __all__ = ["MAX_REQUEUES", "MAX_REQUEUE_DELAY", "REQUEUE_DELAY", "ItemCallback", "Tally"]
 
