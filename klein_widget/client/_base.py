@@ -6,12 +6,11 @@ decide between two requests is a method here, written once.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import httpx
 
@@ -27,6 +26,7 @@ from klein_widget.client._family_inputs import LoraOption
 from klein_widget.client._family_rules import FamilyRules
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal, journal_for
+from klein_widget.client._journaling import JournalRules
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -35,16 +35,14 @@ from klein_widget.client._models import (
     Prediction,
 )
 from klein_widget.client._polls import PollRules
-from klein_widget.client._provenance import ProvenanceRules
 from klein_widget.client._run import ProgressCallback, Run, given_up
 from klein_widget.client._submits import SubmitRules
 from klein_widget.client.batch._pacing import Pacer, RateLimit
-from klein_widget.client.batch._plan import Plan, build_requests, plan_batch
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
-class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
+class BaseClient(SubmitRules, JournalRules, FamilyRules, PollRules):
     """Configuration and decisions shared by the sync and async clients."""
 
     def __init__(
@@ -73,7 +71,6 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
         self.download_grace = download_grace
         self._ledger = ledger if ledger is not None else Ledger(max_spend)
         self._refunded: set[str] = set()  # failed tasks taken off the spend
-        self._prices = self._ledger.prices  # `prices`: what model_price corrects, shared
         if ledger is not None and max_spend is not None:
             ledger.max_spend = max_spend
         # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
@@ -173,52 +170,6 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
             raise _config.missing_key_error()
         return request.with_concrete_seed(self._rng)
 
-    def _already_made(self, request: GenerationRequest, fresh: bool) -> Generation | None:
-        """Free re-runs, the one rule: a request with a seed of its own (not drawn here)
-        whose image the journal (the gallery, a lesson pack) already holds is answered from
-        there, not sent and not paid; ``fresh=True`` asks the server again.
-
-        A request to a real service takes only a real image: a simulated stand-in (or one
-        whose origin is unknown) is passed over, the request is sent, and the finished
-        image says which stand-in it replaced (``passed_over``)."""
-        if fresh or request.seed_drawn or self.journal is None:
-            return None
-        real_only = not self.stand_ins_answer
-        made = self.journal.stored(request, real_only=real_only)
-        if made is None:
-            if real_only:
-                stand_in = self.journal.stored(request, real_only=False)
-                if stand_in is not None:
-                    _log.info("passing over a stand-in for %r: asking the real service", request)
-                    self._pass_over(request, stand_in)
-            return None
-        self._ledger.reuse(self._ledger.price_for(request.klein_model)[0])
-        return dataclasses.replace(made, from_gallery=True)
-
-    def plan_batch(
-        self,
-        items: Iterable[str | GenerationRequest],
-        *,
-        width: int = DEFAULT_SIDE,
-        height: int = DEFAULT_SIDE,
-        seed: int = RANDOM_SEED,
-        fresh: bool = False,
-    ) -> Plan:
-        """A batch's plan (internal: `generate_many`'s first step): every item validated
-        before anything is sent, ``-1`` seeds drawn, duplicates merged, what the journal
-        has taken from it free (`_already_made`) and what an earlier run paid for fetched.
-        Disk work: the async client runs it in a worker thread."""
-        requests = build_requests(items, width=width, height=height, seed=seed, rng=self._rng)
-        journal = self.journal
-        if journal is None or fresh:
-            return plan_batch(requests)
-        origin = _config.url_origin(self.base_url)
-        return plan_batch(
-            requests,
-            lambda r: self._already_made(r, fresh),
-            lambda r: journal.unfinished_task(r, origin),
-        )
-
     def _start(
         self,
         request: GenerationRequest,
@@ -288,15 +239,6 @@ class BaseClient(SubmitRules, ProvenanceRules, FamilyRules, PollRules):
             price=self._ledger.price_for(request.klein_model),
             **self._provenance(request, prediction),
         )
-
-    def _journal_completed(self, generation: Generation) -> Generation:
-        """Store the image in the journal (with ``path`` set), then tell ``on_image``. Disk
-        I/O: the async client runs it in a worker thread."""
-        if self.journal is not None:
-            generation = self.journal.task_completed(generation)
-        if self.on_image is not None:
-            self.on_image(generation)
-        return generation
 
     def _fetch_request(self, task_id: str, request: GenerationRequest | None) -> GenerationRequest:
         found = request or self._requests.get(task_id)

@@ -49,13 +49,13 @@ class SyncUploads(BaseClient):
     _http: httpx.Client
     _sleep: Callable[[float], None]
 
-    # --- state, made on first use (the constructor may also set it: a shared book) -------
+    # --- state: the prices (the ledger's book), the uploads (made on first use) ---------
 
     @property
     def prices(self) -> PriceBook:
         """Each model's price as this client knows it, corrected by `model_price` (the
         ledger's book, shared by the clients sharing it)."""
-        return cast(PriceBook, self.__dict__.setdefault("_prices", PriceBook()))
+        return self._ledger.prices
 
     def _uploads(self) -> tuple[dict[str, str], dict[str, Lock]]:
         """sha256 -> download URL of what this client uploaded, and a lock per sha256 so

@@ -30,18 +30,15 @@ from typing import TYPE_CHECKING, Any
 from klein_widget.client._models import GenerationRequest
 from klein_widget.gateway._db_teacher import TeacherRecords
 from klein_widget.gateway._rows import (
-    CLASS_SCHEMA,
     TASK_UPDATES,
     GatewayTask,
     Inputs,
     Student,
     TaskUpdate,
-    add_family_columns,
     now_text,
-    student_from_row,
     task_from_row,
 )
-from klein_widget.gateway._tokens import new_token, token_hash
+from klein_widget.gateway._schema import CLASS_SCHEMA, add_family_columns
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -90,58 +87,6 @@ class ClassDB(TeacherRecords):
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._conn.execute(sql, args))
-
-    # --- students -----------------------------------------------------------------------
-
-    def add_student(self, name: str, budget_mills: int) -> str:
-        """Add a student; returns the token (only its hash is stored). Raises `ValueError`
-        if the name is taken or empty."""
-        name = name.strip()
-        if not name or len(name) > 100 or not name.isprintable():
-            raise ValueError(f"a student's name must be 1-100 printable characters: {name!r}")
-        if budget_mills < 0:
-            raise ValueError("a budget cannot be negative")
-        token = new_token()
-        try:
-            with self._write() as db:
-                db.execute(
-                    "INSERT INTO students (name, token_hash, budget_mills, created_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (name, token_hash(token), budget_mills, now_text()),
-                )
-        except sqlite3.IntegrityError:
-            raise ValueError(f"there is already a student called {name!r}") from None
-        return token
-
-    def students(self) -> list[Student]:
-        """Every student, by name."""
-        return [student_from_row(r) for r in self._rows("SELECT * FROM students ORDER BY name")]
-
-    def student(self, name: str) -> Student | None:
-        """One student by name, or None."""
-        rows = self._rows("SELECT * FROM students WHERE name = ?", (name,))
-        return student_from_row(rows[0]) if rows else None
-
-    def student_by_token(self, token: str) -> Student | None:
-        """The student holding ``token`` (revoked ones too), found by the token's hash."""
-        rows = self._rows("SELECT * FROM students WHERE token_hash = ?", (token_hash(token),))
-        return student_from_row(rows[0]) if rows else None
-
-    def _update_student(self, name: str, sql: str, args: tuple[Any, ...]) -> None:
-        with self._write() as db:
-            if db.execute(sql, (*args, name)).rowcount == 0:
-                raise KeyError(f"there is no student called {name!r}")
-
-    def revoke(self, name: str) -> None:
-        """The student's token stops working at once (spend and images are kept)."""
-        self._update_student(name, "UPDATE students SET revoked = 1 WHERE name = ?", ())
-
-    def set_budget(self, name: str, budget_mills: int) -> None:
-        """Set a student's budget (spend so far stays)."""
-        if budget_mills < 0:
-            raise ValueError("a budget cannot be negative")
-        sql = "UPDATE students SET budget_mills = ? WHERE name = ?"
-        self._update_student(name, sql, (budget_mills,))
 
     # --- settings -----------------------------------------------------------------------
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
-from typing import Any
 
+from klein_widget.gateway._db_students import StudentRecords
 from klein_widget.gateway._rows import (
     GatewayTask,
     HandIn,
@@ -35,14 +34,8 @@ def _hand_in(row: sqlite3.Row) -> HandIn:
     )
 
 
-class TeacherRecords:
+class TeacherRecords(StudentRecords):
     """What the dashboard reads and writes beyond budgets (a mixin of `ClassDB`)."""
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:  # ClassDB's
-        raise NotImplementedError
-
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:  # ClassDB's
-        raise NotImplementedError
 
     # --- students by number -------------------------------------------------------------
 

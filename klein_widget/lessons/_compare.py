@@ -39,7 +39,8 @@ from klein_widget.lessons._grid_inputs import (
     as_sizes,
 )
 from klein_widget.lessons._live import LiveGrid
-from klein_widget.lessons._variants import VARIANTS_CONFIRM_OVER, Variants, expand_variants
+from klein_widget.lessons._variant_set import Variants
+from klein_widget.lessons._variants import VARIANTS_CONFIRM_OVER, expand_variants
 from klein_widget.ui._grid import GridHTML
 
 __all__ = ["COMPARE_SIDE", "DEFAULT_SEEDS", "CompareResult", "compare"]

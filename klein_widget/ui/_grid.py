@@ -32,13 +32,18 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
 
-from klein_widget.client._generation import Generation
-from klein_widget.ui._figure import generation_alt, nsfw_gate
-from klein_widget.ui._images import ThumbnailError, thumbnail_uri
+from klein_widget.ui._grid_cells import (
+    BORDER,
+    CELL_CSS,
+    FONT,
+    LABEL_CSS,
+    Cell,
+    cell_html,
+    label_html,
+    title_html,
+)
 from klein_widget.ui._labels import Label, Segment, highlight_differences, label_text
-from klein_widget.ui._text import error_text
 
 __all__ = [
     "GRID_THUMBNAIL_SIDE",
@@ -57,8 +62,6 @@ __all__ = [
 GRID_THUMBNAIL_SIDE = 256  # px, long side: enough to compare, small enough for notebooks
 LABEL_WIDTH = 180  # px the row labels get when there is room
 _CELL_PAD = 14  # px around a thumbnail (padding and border)
-
-Cell: TypeAlias = Generation | BaseException | str | None
 
 
 class GridHTML(str):
@@ -98,74 +101,9 @@ class GridSection:
         _check_labels("column_labels", self.column_labels, self.columns)
 
 
-_FONT = "var(--jp-ui-font-color1, inherit)"
-_MUTED = "var(--jp-ui-font-color2, #777)"
-_BORDER = "var(--jp-border-color2, rgba(128, 128, 128, 0.35))"
-_ERROR = "var(--jp-error-color1, #d32f2f)"
-# Translucent, so the highlight reads on light and dark backgrounds alike; underlined and
-# bold too, so the changed words stand out without seeing colour.
-_MARK = (
-    "background: rgba(255, 196, 0, 0.38); color: inherit; padding: 0 2px; border-radius: 3px; "
-    "font-weight: 700; text-decoration: underline; text-decoration-thickness: 2px;"
-)
-_CELL = f"padding: 6px; vertical-align: top; text-align: center; border: 1px solid {_BORDER};"
-_LABEL = f"padding: 6px 8px; vertical-align: middle; border: 1px solid {_BORDER}; color: {_FONT};"
-
-
-def label_html(label: Label) -> str:
-    """A label as escaped HTML, emphasised segments in ``<mark>``."""
-    if isinstance(label, str):
-        return html.escape(label)
-    parts = []
-    for segment in label:
-        text = html.escape(segment.text)
-        parts.append(f'<mark style="{_MARK}">{text}</mark>' if segment.emphasised else text)
-    return "".join(parts)
-
-
-def _cell_html(cell: Cell, side: int, base_url: str | None = None) -> str:
-    box = f"max-width: {side}px; margin: 0 auto;"
-    if isinstance(cell, Generation):
-        tip = html.escape(
-            f"{cell.prompt}\nseed {cell.seed} · {cell.size[0]}x{cell.size[1]}", quote=True
-        )
-        alt = html.escape(generation_alt(cell, base_url), quote=True)
-        caption = f"seed {cell.seed}" + (" · flagged NSFW" if cell.nsfw else "")
-        try:
-            picture = nsfw_gate(
-                f'<img src="{thumbnail_uri(cell, side)}" alt="{alt}" '
-                'style="display: block; width: 100%; height: auto; margin: 0 auto; '
-                'border-radius: 3px;"/>',
-                nsfw=cell.nsfw,
-            )
-        except ThumbnailError as error:  # one unreadable image must not break the grid
-            picture = (
-                f'<div style="color: {_ERROR}; font-size: 0.9em;">{html.escape(str(error))}</div>'
-            )
-        return (
-            f'<figure style="{box}" title="{tip}">{picture}'
-            f'<figcaption style="font-size: 0.85em; color: {_MUTED}; margin-top: 3px;">'
-            f"{html.escape(caption)}</figcaption></figure>"
-        )
-    if isinstance(cell, BaseException):
-        message = html.escape(error_text(cell))
-        return (
-            f'<div style="{box} color: {_ERROR}; font-size: 0.9em; text-align: left; '
-            f'white-space: pre-wrap;" role="alert">{message}</div>'
-        )
-    text = "waiting…" if cell is None else cell
-    return f'<div style="{box} color: {_MUTED}; font-size: 0.9em;">{html.escape(text)}</div>'
-
-
 def _check_labels(name: str, labels: Sequence[Label] | None, count: int) -> None:
     if labels is not None and len(labels) != count:
         raise ValueError(f"{name} has {len(labels)} labels for {count} {name.split('_')[0]}s")
-
-
-def _title_html(title: Label | None) -> str:
-    if title is None:
-        return ""
-    return f'<div style="font-weight: 600; margin: 4px 0 6px;">{label_html(title)}</div>'
 
 
 def _table(section: GridSection, side: int, base_url: str | None) -> str:
@@ -180,9 +118,9 @@ def _table(section: GridSection, side: int, base_url: str | None) -> str:
         share = min(40.0, max(20.0, 100 * LABEL_WIDTH / natural))
         lines.append(f'<colgroup><col style="width: {share:.1f}%;"/></colgroup>')
     if section.column_labels is not None:
-        corner = f'<th style="{_LABEL}"></th>' if labelled else ""
+        corner = f'<th style="{LABEL_CSS}"></th>' if labelled else ""
         heads = "".join(
-            f'<th scope="col" style="{_LABEL} text-align: center; font-weight: 600; '
+            f'<th scope="col" style="{LABEL_CSS} text-align: center; font-weight: 600; '
             f'overflow-wrap: break-word;">{label_html(label)}</th>'
             for label in section.column_labels
         )
@@ -194,12 +132,14 @@ def _table(section: GridSection, side: int, base_url: str | None) -> str:
             label = section.row_labels[index]
             tip = html.escape(label_text(label), quote=True)
             cells.append(
-                f'<th scope="row" title="{tip}" style="{_LABEL} text-align: left; '
+                f'<th scope="row" title="{tip}" style="{LABEL_CSS} text-align: left; '
                 'font-weight: normal; overflow-wrap: break-word; hyphens: auto;">'
                 f"{label_html(label)}</th>"
             )
-        cells.extend(f'<td style="{_CELL}">{_cell_html(cell, side, base_url)}</td>' for cell in row)
-        cells.extend(f'<td style="{_CELL}"></td>' for _ in range(columns - len(row)))
+        cells.extend(
+            f'<td style="{CELL_CSS}">{cell_html(cell, side, base_url)}</td>' for cell in row
+        )
+        cells.extend(f'<td style="{CELL_CSS}"></td>' for _ in range(columns - len(row)))
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody></table>")
     return "\n".join(lines)
@@ -229,8 +169,8 @@ def render_sections(
     _check_side(thumbnail)
     for section in sections:
         section.check()
-    lines = [f'<div class="klein-grid" style="color: {_FONT}; max-width: 100%;">']
-    lines.append(_title_html(title))
+    lines = [f'<div class="klein-grid" style="color: {FONT}; max-width: 100%;">']
+    lines.append(title_html(title))
     for section in sections:
         if section.heading is not None:
             lines.append(
@@ -294,14 +234,14 @@ def render_tiles(
     count = columns or tile_columns(len(cells))
     natural = count * (thumbnail + _CELL_PAD)
     tiles = "".join(
-        f'<div style="border: 1px solid {_BORDER}; padding: 6px; min-width: 0; '
+        f'<div style="border: 1px solid {BORDER}; padding: 6px; min-width: 0; '
         'text-align: center;">'
-        f"{_cell_html(cell, thumbnail, base_url)}</div>"
+        f"{cell_html(cell, thumbnail, base_url)}</div>"
         for cell in cells
     )
     return GridHTML(
-        f'<div class="klein-grid" style="color: {_FONT}; max-width: 100%;">'
-        f"{_title_html(title)}"
+        f'<div class="klein-grid" style="color: {FONT}; max-width: 100%;">'
+        f"{title_html(title)}"
         f'<div style="display: grid; grid-template-columns: repeat({count}, minmax(0, 1fr)); '
         f'gap: 4px; width: 100%; max-width: {natural}px;">{tiles}</div></div>'
     )

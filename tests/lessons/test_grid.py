@@ -14,9 +14,9 @@ from klein_widget.ui._grid import (
     GridHTML,
     Segment,
     highlight_differences,
-    label_html,
     render_grid,
 )
+from klein_widget.ui._grid_cells import label_html
 
 
 def emphasised(rows: list[list[Segment]]) -> list[list[str]]:
