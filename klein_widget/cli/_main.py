@@ -73,36 +73,34 @@ def _missing_extra() -> str | None:
     return None
 
 
+def _needs_extra(command: str, error: ImportError) -> int:
+    """Say which extra ``klein COMMAND`` needs and how to install it (re-raise ``error``
+    when the extra is there: then it is a bug, shown as one)."""
+    missing = _missing_extra()
+    if missing is None:
+        raise error
+    print(
+        f"error: `klein {command}` needs the [{command}] extra ({missing} is not installed). "
+        f"Install it into the Python that runs klein ({sys.executable}):\n\n"
+        f'    pip install "klein-widget[{command}]"\n',
+        file=sys.stderr,
+    )
+    return MISSING_EXTRA
+
+
 def _emulator(argv: list[str]) -> int:
     try:
         from klein_widget.emulator.cli import main as emulator_main
-    except ImportError:
-        missing = _missing_extra()
-        if missing is None:
-            raise  # the extra is there: this is a bug, show it
-        print(
-            f"error: `klein emulator` needs the [emulator] extra ({missing} is not installed). "
-            f"Install it into the Python that runs klein ({sys.executable}):\n\n"
-            '    pip install "klein-widget[emulator]"\n',
-            file=sys.stderr,
-        )
-        return MISSING_EXTRA
+    except ImportError as error:
+        return _needs_extra("emulator", error)
     return emulator_main(argv)
 
 
 def _gateway(argv: list[str]) -> int:
     try:
         from klein_widget.gateway.cli import main as gateway_main
-    except ImportError:
-        missing = _missing_extra()
-        if missing is None:
-            raise
-        print(
-            f"error: `klein gateway` needs the [gateway] extra ({missing} is not installed):"
-            '\n\n    pip install "klein-widget[gateway]"\n',
-            file=sys.stderr,
-        )
-        return MISSING_EXTRA
+    except ImportError as error:
+        return _needs_extra("gateway", error)
     return gateway_main(argv)
 
 

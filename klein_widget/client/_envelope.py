@@ -156,52 +156,39 @@ def parse_envelope(
     """
     content = response.content
     body = _json_or_none(content)
-    status = response.status_code
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
-    if not 200 <= status < 300:
-        message = redact(_server_message(body, content), secret)
-        raise status_error(
-            status,
-            message,
-            retry_after=retry_after,
-            task_id=task_id,
-            maybe_accepted=maybe_accepted,
-            key_sent=secret is not None,
-            server=server_name(response),
-            response=redacted_response(response, secret),
-        )
-    if not isinstance(body, Mapping):
-        # A 2xx with a non-JSON page is a misbehaving gateway: worth another try on GETs.
-        raise APIStatusError(
-            f"WaveSpeed answered {status} without a JSON body: "
-            + redact(_server_message(body, content), secret),
-            status_code=502,
-            task_id=task_id,
-            maybe_accepted=maybe_accepted,
-            response=redacted_response(response, secret),
-        )
-    code = body.get("code", 200)
-    if isinstance(code, int) and not isinstance(code, bool) and code != 200:
-        raise status_error(
+
+    def refused(code: int) -> KleinError:  # the server said no: its message, mapped
+        return status_error(
             code,
             redact(_server_message(body, content), secret),
-            retry_after=retry_after,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
             task_id=task_id,
             maybe_accepted=maybe_accepted,
             key_sent=secret is not None,
             server=server_name(response),
             response=redacted_response(response, secret),
         )
-    data = body.get("data")
-    if not isinstance(data, Mapping):
-        raise APIStatusError(
-            "WaveSpeed answered without a data object: "
-            + redact(content[:200].decode("utf-8", "replace"), secret),
+
+    def malformed(what: str, said: str) -> APIStatusError:  # a misbehaving gateway: retried
+        return APIStatusError(
+            f"WaveSpeed answered {what}: " + redact(said, secret),
             status_code=502,
             task_id=task_id,
             maybe_accepted=maybe_accepted,
             response=redacted_response(response, secret),
         )
+
+    status = response.status_code
+    if not 200 <= status < 300:
+        raise refused(status)
+    if not isinstance(body, Mapping):
+        raise malformed(f"{status} without a JSON body", _server_message(body, content))
+    code = body.get("code", 200)
+    if isinstance(code, int) and not isinstance(code, bool) and code != 200:
+        raise refused(code)
+    data = body.get("data")
+    if not isinstance(data, Mapping):
+        raise malformed("without a data object", content[:200].decode("utf-8", "replace"))
     return dict(data)
 
 

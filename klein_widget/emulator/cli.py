@@ -55,6 +55,15 @@ def _seconds(text: str) -> float:
     return value
 
 
+_RATE_FLAGS = {
+    "fail_rate": "share of tasks that end 'failed'",
+    "result_error_rate": "share of result GETs answered with --result-error-status",
+    "drop_rate": "share of result GETs whose connection is dropped",
+    "sync_timeout_rate": "share of sync-mode submissions that time out",
+    "nsfw_rate": "share of images flagged has_nsfw_contents",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (one flag per emulator knob)."""
     p = argparse.ArgumentParser(
@@ -134,20 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=Settings.seed, help="seed of the fault dice (default 0)"
     )
-    p.add_argument(
-        "--fail-rate",
-        type=_rate,
-        default=Faults.fail_rate,
-        metavar="P",
-        help="share of tasks that end 'failed'",
-    )
-    p.add_argument(
-        "--result-error-rate",
-        type=_rate,
-        default=Faults.result_error_rate,
-        metavar="P",
-        help="share of result GETs answered with --result-error-status",
-    )
+    for name, meaning in _RATE_FLAGS.items():  # the fault dice, each a share of 0-1
+        flag = "--" + name.replace("_", "-")
+        p.add_argument(flag, type=_rate, default=getattr(Faults, name), metavar="P", help=meaning)
     p.add_argument(
         "--result-error-status",
         type=int,
@@ -156,31 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="status of injected result errors (default 503)",
     )
     p.add_argument(
-        "--drop-rate",
-        type=_rate,
-        default=Faults.drop_rate,
-        metavar="P",
-        help="share of result GETs whose connection is dropped",
-    )
-    p.add_argument(
-        "--sync-timeout-rate",
-        type=_rate,
-        default=Faults.sync_timeout_rate,
-        metavar="P",
-        help="share of sync-mode submissions that time out",
-    )
-    p.add_argument(
         "--sync-timeout-style",
         choices=("gateway", "body"),
         default=Faults.sync_timeout_style,
         help="a 504 HTML page (gateway) or a JSON 'processing' body with code 5004",
-    )
-    p.add_argument(
-        "--nsfw-rate",
-        type=_rate,
-        default=Faults.nsfw_rate,
-        metavar="P",
-        help="share of images flagged has_nsfw_contents",
     )
     p.add_argument(
         "--log-level",
