@@ -27,6 +27,7 @@ from typing import Any
 import anywidget
 from traitlets import Bool, Bytes, Dict, Enum, Int, List, TraitType, Unicode, observe
 
+from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._family import MAX_REFERENCES
 from klein_widget.client._ledger import money
 from klein_widget.client._models import (
@@ -109,8 +110,9 @@ class PanelState(anywidget.AnyWidget):
             "max_seed": MAX_SEED,
             "max_references": MAX_REFERENCES,
             "max_reference_bytes": MAX_REFERENCE_BYTES,
+            "max_in_flight": MAX_IN_FLIGHT,
         },
-        help="The model's bounds, for the front end's inputs.",
+        help="The model's bounds and the panel's, for the front end's inputs.",
     ).tag(sync=True)
     presets = List(Unicode(), list(ASPECT_PRESETS), help="Aspect preset names.").tag(sync=True)
     active_preset = Unicode("1:1", help="The preset the size matches, or ''.").tag(sync=True)

@@ -696,7 +696,7 @@ function render({ model, el }) {
     retry.hidden = !model.get("can_retry");
     const jobs = model.get("in_flight");
     cancel.disabled = jobs.length === 0 && !model.get("enhancing");
-    generate.disabled = jobs.length >= 4 || !!lost;
+    generate.disabled = jobs.length >= model.get("limits").max_in_flight || !!lost;
     progress.replaceChildren(...jobs.map((job) => {
       const pct = job.expected ? Math.min(95, (100 * job.elapsed) / job.expected) : null;
       const bar = h("div", { class: `kp-bar${pct === null ? " kp-indeterminate" : ""}`,
@@ -821,7 +821,7 @@ function render({ model, el }) {
   };
   on("prompt width height seed seed_restored fresh active_preset image_info limits", drawFields);
   on("references mode klein_model model_line tray_note tray_kind size_as_reference width height", drawTray);
-  on("status_lines can_retry in_flight enhancing can_undo enhance_note enhance_kind connection spend_line", drawStatus);
+  on("status_lines can_retry in_flight limits enhancing can_undo enhance_note enhance_kind connection spend_line", drawStatus);
   on("image_key image_info", drawImage);
   on("image_stale", drawStale);
   on("snippets", drawSnippets);

@@ -187,6 +187,7 @@ async def test_several_in_flight_up_to_the_limit(panel: KleinPanel, emulator: Em
     assert panel.running == MAX_IN_FLIGHT
     assert len(panel.in_flight) == MAX_IN_FLIGHT
     assert f"{MAX_IN_FLIGHT} in flight, the most at once" in panel.status
+    assert panel.limits["max_in_flight"] == MAX_IN_FLIGHT  # the page's Generate stops there
 
     assert panel.generate() is None  # refused, and said so
     assert "already in flight" in panel.status
