@@ -109,18 +109,8 @@ class Shower:
             p.image_format = fmt
             p.image = data
             p.image_key = self.transfer.show(data, fmt)
-            p.image_info = {
-                "id": entry.task_id,
-                "number": entry.number,
-                "prompt": r.prompt,
-                "width": entry.size[0],
-                "height": entry.size[1],
-                "seed": r.seed,
-                "nsfw": entry.nsfw,
-                "alt": entry.alt,
-                "done": done,
-                "filename": download_name(r.prompt, r.seed, extension),
-            }
+            filename = download_name(r.prompt, r.seed, extension)
+            p.image_info = {**entry.item(), "done": done, "filename": filename}
             p.snippets = code
             p.current_id = entry.task_id
             p.image_stale = False
