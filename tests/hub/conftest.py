@@ -24,6 +24,7 @@ import pytest
 
 from klein_widget.gateway._hub_config import jupyterhub_config
 from tests.browser.harness import free_port
+from tests.gateway import loopback
 
 REPO = Path(__file__).resolve().parents[2]
 CHP = REPO / ".venv" / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -48,7 +49,7 @@ class Hub:
     def admin(self, method: str, path: str, **options: object) -> httpx.Response:
         """A Hub API call with the test service's admin token."""
         headers = {"Authorization": f"token {self.admin_token}"}
-        return httpx.request(method, self.api + path, headers=headers, timeout=20, **options)  # type: ignore[arg-type]
+        return loopback.request(method, self.api + path, headers=headers, timeout=20, **options)  # type: ignore[arg-type]
 
     def server_token(self, user: str) -> str:
         """A token for ``user`` with the scopes the Hub gives a single-user server's
@@ -165,7 +166,7 @@ def _wait_for_gateway(hub: Hub, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             pytest.fail(f"JupyterHub exited ({process.returncode}):\n{hub.log.read_text()[-4000:]}")
         try:
-            if httpx.get(hub.url + "/services/klein/", timeout=5).status_code == 200:
+            if loopback.get(hub.url + "/services/klein/", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
