@@ -3,23 +3,27 @@ package's emulator (in-process), students with tokens, and clients pointed at it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import resource
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from klein_widget import KleinClient
+from klein_widget.cli import main as klein_main
 from klein_widget.emulator import Emulator, RunningEmulator
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import RunningGateway, start
 from tests.conftest import fast_options
+from tests.gateway import loopback
 
 SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
 ENHANCE = "/api/v3/wavespeed-ai/prompt-optimizer"
 FAST = 0.02  # the emulator's inference time where timing is not the subject
 TEACHER_KEY = "wsk-CANARY-family-5e0b7c2d91"  # a canary: no answer may hold it
+POLL_CAP = 0.1  # seconds between polls of a task, at most (each poll is a request)
 
 
 def upstream_of(running: RunningGateway) -> Emulator:
@@ -83,10 +87,40 @@ def wait_result(base: str, token: str, task_id: str, limit: float = 10.0) -> dic
     import time
 
     deadline = time.monotonic() + limit
+    pause = 0.01
     while time.monotonic() < deadline:
-        r = httpx.get(f"{base}/api/v3/predictions/{task_id}/result", headers=bearer(token))
+        r = loopback.get(f"{base}/api/v3/predictions/{task_id}/result", headers=bearer(token))
         data: dict[str, Any] = r.json()["data"]
         if data["status"] in ("completed", "failed"):
             return data
-        time.sleep(0.01)
+        time.sleep(pause)
+        pause = min(POLL_CAP, pause * 1.5)  # quick for a quick task, no busy loop for a slow one
     raise AssertionError(f"task {task_id} did not finish in {limit} s")
+
+
+KleinRun = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def klein_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> KleinRun:
+    """``klein gateway ARGS`` run in this process, through the entry point the console
+    script calls: its exit code, stdout and stderr, as `subprocess.run` gives them. A new
+    Python per call costs half a CPU-second; each command family keeps one test that runs
+    the real process (exit status, output through a pipe)."""
+    monkeypatch.chdir(tmp_path)
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)  # `check` raises it: put back
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        try:
+            code = klein_main(["gateway", *args])
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, files)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["klein", "gateway", *args], code, out, err)
+
+    return run

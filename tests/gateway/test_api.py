@@ -15,6 +15,7 @@ import wavespeed
 from klein_widget import InvalidRequestError
 from klein_widget.client._models import MODEL_ID
 from klein_widget.gateway import RunningGateway
+from tests.gateway import loopback
 
 from .conftest import ENHANCE, SUBMIT, bearer, body, student_client, upstream_of, wait_result
 
@@ -35,7 +36,7 @@ def test_the_client_generates_polls_syncs_and_inlines(gateway: RunningGateway, a
 
 
 def test_outputs_are_the_gateways_own_urls(gateway: RunningGateway, ada: str) -> None:
-    r = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada))
+    r = loopback.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada))
     assert r.status_code == 200
     submitted = r.json()
     assert submitted["code"] == 200
@@ -48,10 +49,10 @@ def test_outputs_are_the_gateways_own_urls(gateway: RunningGateway, ada: str) ->
     data = wait_result(gateway.base_url, ada, task_id)
     url = data["outputs"][0]
     assert url == f"{gateway.base_url}/gateway/images/{task_id}.png"
-    png = httpx.get(url).content
+    png = loopback.get(url).content
     assert png.startswith(b"\x89PNG")
     # The alternative result URL answers the same task.
-    alt = httpx.get(f"{gateway.base_url}/api/v3/predictions/{task_id}", headers=bearer(ada))
+    alt = loopback.get(f"{gateway.base_url}/api/v3/predictions/{task_id}", headers=bearer(ada))
     assert alt.json()["data"]["outputs"] == [url]
     assert data["gateway"] == {
         "cached": False,
@@ -73,7 +74,7 @@ def test_a_seed_anyone_made_is_free_and_marked(gateway: RunningGateway, ada: str
     db = gateway.gateway.db
     assert db.student("bo").spent_mills == 0  # type: ignore[union-attr]
     assert db.student("ada").spent_mills == 8  # lesson 04: "you were not charged again"  # type: ignore[union-attr]
-    data = httpx.get(
+    data = loopback.get(
         f"{gateway.base_url}/api/v3/predictions/{second.prediction.id}/result", headers=bearer(bo)
     ).json()["data"]
     assert data["gateway"] == {
@@ -88,7 +89,7 @@ def test_a_seed_anyone_made_is_free_and_marked(gateway: RunningGateway, ada: str
 
 def test_a_random_seed_never_comes_from_the_store(gateway: RunningGateway, ada: str) -> None:
     for _ in range(2):
-        r = httpx.post(gateway.base_url + SUBMIT, json=body(seed=-1), headers=bearer(ada))
+        r = loopback.post(gateway.base_url + SUBMIT, json=body(seed=-1), headers=bearer(ada))
         wait_result(gateway.base_url, ada, r.json()["data"]["id"])
     assert upstream_of(gateway).accepted == 2
 
@@ -102,7 +103,7 @@ def test_the_official_sdk_works_unchanged(gateway: RunningGateway, ada: str) -> 
         enable_sync_mode=True, poll_interval=0.01,
     )["outputs"][0]  # fmt: skip
     assert polled.startswith(gateway.base_url + "/gateway/images/")
-    assert httpx.get(polled).content.startswith(b"\x89PNG")
+    assert loopback.get(polled).content.startswith(b"\x89PNG")
     assert base64.b64decode(inline).startswith(b"\x89PNG")
 
 
@@ -138,7 +139,7 @@ def test_the_optimizers_style_reaches_upstream_and_a_bad_one_is_refused(
         ({"style": "cubist"}, "style must be one of"),
         ({"mode": "video"}, "mode must be"),
     ):
-        answer = httpx.post(
+        answer = loopback.post(
             gateway.base_url + ENHANCE,
             json={"text": "a fox", "enable_sync_mode": True, **wrong},
             headers=bearer(ada),
@@ -166,7 +167,7 @@ def test_a_class_running_one_cell_at_once_pays_once(
     for token, answer in zip(tokens, answers, strict=True):
         data = wait_result(gateway.base_url, token, answer.json()["data"]["id"])
         assert data["status"] == "completed"
-        images.add(httpx.get(data["outputs"][0]).content)
+        images.add(loopback.get(data["outputs"][0]).content)
     assert len(images) == 1
     assert upstream_of(gateway).accepted == 1
     spent = sorted(s.spent_mills for s in db.students())
@@ -175,8 +176,8 @@ def test_a_class_running_one_cell_at_once_pays_once(
 
 def test_sync_mode_waits_for_a_shared_image(gateway: RunningGateway, ada: str, bo: str) -> None:
     upstream_of(gateway).configure(inference_time=0.3)
-    first = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada))
-    second = httpx.post(
+    first = loopback.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada))
+    second = loopback.post(
         gateway.base_url + SUBMIT, json=body(enable_sync_mode=True), headers=bearer(bo),
         timeout=30,
     )  # fmt: skip

@@ -11,6 +11,7 @@ from klein_widget.client._exceptions import BudgetExceededError
 from klein_widget.emulator import create_app as create_emulator
 from klein_widget.gateway import RunningGateway, start
 from klein_widget.gateway._dispatch import KEY_REFUSED
+from tests.gateway import loopback
 
 from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
 
@@ -60,11 +61,11 @@ def test_twenty_concurrent_submits_at_the_edge_never_overspend(gateway: RunningG
 
 def test_a_raised_budget_works_at_once(gateway: RunningGateway) -> None:
     token = gateway.gateway.db.add_student("ada", 0)
-    r = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(token))
+    r = loopback.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(token))
     assert r.status_code == 402
     assert "$0.00" in r.json()["message"]
     gateway.gateway.db.set_budget("ada", 8)
-    r = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(token))
+    r = loopback.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(token))
     assert r.status_code == 200
 
 
@@ -75,17 +76,17 @@ def test_a_refused_forward_is_refunded_and_a_dropped_one_is_never_resent(
     gateway.gateway.dispatcher.care.settle_after = 0.1
     emulator = upstream_of(gateway)
     emulator.script("submit", 400, "drop")  # refused outright; then accepted, answer lost
-    refused = httpx.post(gateway.base_url + SUBMIT, json=body(seed=1), headers=bearer(token))
+    refused = loopback.post(gateway.base_url + SUBMIT, json=body(seed=1), headers=bearer(token))
     data = wait_result(gateway.base_url, token, refused.json()["data"]["id"])
     assert data["status"] == "failed"
     assert "400" in data["error"]
     assert data["gateway"]["cost"] == 0.0  # refunded: it never reached WaveSpeed's queue
-    dropped = httpx.post(gateway.base_url + SUBMIT, json=body(seed=2), headers=bearer(token))
+    dropped = loopback.post(gateway.base_url + SUBMIT, json=body(seed=2), headers=bearer(token))
     data = wait_result(gateway.base_url, token, dropped.json()["data"]["id"])
     # Upstream's record of predictions shows it was made: fetched, not sent again.
     assert data["status"] == "completed"
     assert data["gateway"]["charge"] == "charged"
-    assert httpx.get(data["outputs"][0]).content.startswith(b"\x89PNG")
+    assert loopback.get(data["outputs"][0]).content.startswith(b"\x89PNG")
     assert emulator.count("POST", SUBMIT) == 2  # one each: the dropped one was not re-sent
     assert emulator.accepted == 1
     assert gateway.gateway.db.student("ada").spent_mills == 8  # type: ignore[union-attr]
@@ -95,7 +96,7 @@ def test_a_refused_teacher_key_is_explained_and_not_charged(tmp_path: Path) -> N
     upstream = create_emulator(inference_time=0.02, api_key="wsk-the-right-key-000")
     with start(tmp_path / "class.sqlite3", upstream=upstream, api_key="wsk-a-wrong-key-111") as gw:
         token = gw.gateway.db.add_student("ada", 2000)
-        r = httpx.post(gw.base_url + SUBMIT, json=body(), headers=bearer(token))
+        r = loopback.post(gw.base_url + SUBMIT, json=body(), headers=bearer(token))
         data = wait_result(gw.base_url, token, r.json()["data"]["id"])
         assert data["status"] == "failed"
         assert data["error"] == KEY_REFUSED

@@ -27,6 +27,7 @@ from klein_widget.gateway.cli import main as gateway_cli
 from klein_widget.store import open_pack
 from klein_widget.ui._text import done_text
 from tests.conftest import fast_options
+from tests.gateway import loopback
 
 from .conftest import SUBMIT, bearer, body, student_client, wait_result
 
@@ -40,7 +41,7 @@ def teacher_web(gateway: RunningGateway) -> Iterator[httpx.Client]:
 
 
 def made(gateway: RunningGateway, token: str, prompt: str, seed: int) -> dict[str, Any]:
-    answer = httpx.post(
+    answer = loopback.post(
         gateway.base_url + SUBMIT, json=body(prompt, seed=seed), headers=bearer(token)
     )
     submitted: dict[str, Any] = answer.json()["data"]
@@ -70,9 +71,9 @@ def test_reissue_prints_a_new_token_and_the_old_one_stops_at_once(
     new = capsys.readouterr().out.strip()
     assert new.startswith("kgw_")
     assert new != ada
-    me = httpx.get(gateway.base_url + "/api/klein/me", headers=bearer(ada))
+    me = loopback.get(gateway.base_url + "/api/klein/me", headers=bearer(ada))
     assert me.status_code == 401
-    me = httpx.get(gateway.base_url + "/api/klein/me", headers=bearer(new))
+    me = loopback.get(gateway.base_url + "/api/klein/me", headers=bearer(new))
     assert me.json()["data"]["spent_mills"] == 8  # the same student: spend and images kept
     assert me.json()["data"]["images"] == 1
     assert gateway_cli(["reissue", "nobody", "--db", db]) == 1
@@ -81,7 +82,7 @@ def test_reissue_prints_a_new_token_and_the_old_one_stops_at_once(
 def test_a_student_sees_what_is_left_in_me_and_in_every_answer(
     gateway: RunningGateway, ada: str
 ) -> None:
-    me = httpx.get(gateway.base_url + "/api/klein/me", headers=bearer(ada)).json()["data"]
+    me = loopback.get(gateway.base_url + "/api/klein/me", headers=bearer(ada)).json()["data"]
     assert me["name"] == "ada"
     assert (me["budget_mills"], me["spent_mills"], me["budget_left_mills"]) == (2000, 0, 2000)
     first = made(gateway, ada, "a fox", 1)
@@ -91,9 +92,9 @@ def test_a_student_sees_what_is_left_in_me_and_in_every_answer(
     again = wait_result(gateway.base_url, ada, made(gateway, ada, "a fox", 1)["id"])
     assert again["gateway"]["cached"] is True
     assert again["gateway"]["budget_left_mills"] == 1992  # a free repeat costs nothing
-    me = httpx.get(gateway.base_url + "/api/klein/me", headers=bearer(ada)).json()["data"]
+    me = loopback.get(gateway.base_url + "/api/klein/me", headers=bearer(ada)).json()["data"]
     assert (me["spent_mills"], me["budget_left"]) == (8, "$1.992")
-    assert httpx.get(gateway.base_url + "/api/klein/me").status_code == 401
+    assert loopback.get(gateway.base_url + "/api/klein/me").status_code == 401
 
     # The client's status line (panel, %klein, CLI) says it too.
     with student_client(gateway, ada) as client:
@@ -119,7 +120,7 @@ def test_the_tasks_csv_lists_every_task_and_no_cell_is_a_formula(gateway: Runnin
         assert row["cost_dollars"] == "0.008"
         assert row["image_url"].startswith(gateway.base_url + "/gateway/images/")
         assert row["created_at"] <= row["done_at"]
-    assert httpx.get(gateway.base_url + "/dashboard/tasks.csv").status_code == 401
+    assert loopback.get(gateway.base_url + "/dashboard/tasks.csv").status_code == 401
 
 
 def test_a_hand_in_is_checked_listed_and_downloaded(
@@ -149,11 +150,11 @@ def test_a_hand_in_is_checked_listed_and_downloaded(
     junk = zipfile.ZipFile(tmp_path / "junk.zip", "w")
     junk.writestr("notes.txt", "not a pack")
     junk.close()
-    refused = httpx.post(url, content=(tmp_path / "junk.zip").read_bytes(), headers=bearer(ada))
+    refused = loopback.post(url, content=(tmp_path / "junk.zip").read_bytes(), headers=bearer(ada))
     assert refused.status_code == 400
     assert "lesson pack" in refused.json()["message"]
     assert declares_too_much(gateway, ada).startswith("HTTP/1.1 413")  # before the body
-    assert httpx.post(url, content=b"PK", headers=bearer("kgw_wrong")).status_code == 401
+    assert loopback.post(url, content=b"PK", headers=bearer("kgw_wrong")).status_code == 401
     monkeypatch.setenv("WAVESPEED_API_KEY", "")
     assert klein(["hand-in", str(gallery)]) == 2  # said before anything is sent
     monkeypatch.setenv("WAVESPEED_API_KEY", ada)
@@ -174,4 +175,4 @@ def test_a_hand_in_is_checked_listed_and_downloaded(
     assert "ada-lesson-02--b-.zip" in download.headers["content-disposition"]
     (tmp_path / "got.zip").write_bytes(download.content)
     assert len(open_pack(tmp_path / "got.zip", verify=True)) == 2
-    assert httpx.get(gateway.base_url + link).status_code == 401  # the teacher's only
+    assert loopback.get(gateway.base_url + link).status_code == 401  # the teacher's only

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from klein_widget.gateway import RunningGateway
 from klein_widget.store import open_pack
 from tests.browser.harness import VIEWPORT, screenshot
+from tests.gateway import loopback
 
 from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
 from .dashboard_helpers import chromium_browser  # noqa: F401  (the chromium fixture)
@@ -31,11 +31,11 @@ def test_the_dashboard_shows_spend_queue_gallery_and_controls(
     with student_client(gateway, ada) as client:
         for seed in (1, 2):
             client.generate("a lighthouse at dusk, oil painting", width=320, height=256, seed=seed)
-    made = httpx.post(gateway.base_url + SUBMIT, json=body(HOSTILE, seed=3), headers=bearer(bo))
+    made = loopback.post(gateway.base_url + SUBMIT, json=body(HOSTILE, seed=3), headers=bearer(bo))
     wait_result(gateway.base_url, bo, made.json()["data"]["id"])
     upstream_of(gateway).configure(inference_time=30.0)  # two more stay in the live queue
     for seed in (4, 5):
-        httpx.post(
+        loopback.post(
             gateway.base_url + SUBMIT, json=body("a slow fox", seed=seed), headers=bearer(bo)
         )
 

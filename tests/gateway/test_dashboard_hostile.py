@@ -16,6 +16,7 @@ import pytest
 from klein_widget.gateway import RunningGateway
 from klein_widget.gateway._state import export_pack
 from tests.browser.harness import screenshot
+from tests.gateway import loopback
 
 from .conftest import SUBMIT, bearer, body, wait_result
 from .dashboard_helpers import HOSTILE, chromium_browser, teacher_page  # noqa: F401  (the chromium fixture)
@@ -33,7 +34,7 @@ def test_every_field_shows_hostile_text_literally_and_runs_nothing(
     tokens = []
     for n, text in enumerate(HOSTILE):
         tokens.append(db.add_student(text, 2000))
-        made = httpx.post(
+        made = loopback.post(
             gateway.base_url + SUBMIT, json=body(text, seed=n), headers=bearer(tokens[-1])
         ).json()
         wait_result(gateway.base_url, tokens[-1], made["data"]["id"])
@@ -41,7 +42,7 @@ def test_every_field_shows_hostile_text_literally_and_runs_nothing(
     pack = export_pack(gateway.gateway.gallery.path, tmp_path / "pack.zip")
     assert len(pack["images"]) == len(HOSTILE)
     for token, text in zip(tokens, HOSTILE, strict=True):  # hand-in titles too
-        handed = httpx.post(
+        handed = loopback.post(
             gateway.base_url + "/api/klein/hand-in",
             params={"title": text},
             content=(tmp_path / "pack.zip").read_bytes(),

@@ -17,6 +17,7 @@ from klein_widget.gateway import RunningGateway
 from klein_widget.gateway.cli import main as gateway_cli
 from klein_widget.store import open_pack
 from tests.browser.harness import screenshot
+from tests.gateway import loopback
 
 from .conftest import SUBMIT, bearer, body, upstream_of, wait_result
 from .dashboard_helpers import chromium_browser, teacher_page  # noqa: F401  (the chromium fixture)
@@ -26,7 +27,7 @@ BLUR = "getComputedStyle(document.querySelector('#gallery figure.flagged img')).
 
 def make(gateway: RunningGateway, token: str, prompt: str, seed: int) -> dict[str, Any]:
     asked = body(prompt, seed=seed)
-    made = httpx.post(gateway.base_url + SUBMIT, json=asked, headers=bearer(token))
+    made = loopback.post(gateway.base_url + SUBMIT, json=asked, headers=bearer(token))
     return wait_result(gateway.base_url, token, made.json()["data"]["id"])
 
 
@@ -93,7 +94,7 @@ def test_an_image_hidden_from_the_class_is_not_served_reused_or_exported(
     upstream_of(gateway).configure(faults=Faults(nsfw_rate=1.0))
     hidden = make(gateway, ada, "a flagged harbour", 2)
     link = hidden["outputs"][0]
-    assert httpx.get(link).status_code == 200
+    assert loopback.get(link).status_code == 200
 
     tab = teacher_page(chromium, gateway)
     figure = tab.page.locator("#gallery figure", has_text="a flagged harbour")
@@ -113,7 +114,7 @@ def test_an_image_hidden_from_the_class_is_not_served_reused_or_exported(
     exported = open_pack(tmp_path / "cli.zip", verify=True)
     assert [e.request.prompt for e in exported.entries] == ["a calm harbour"]
 
-    assert httpx.get(link).status_code == 404  # nobody else gets the hidden image
+    assert loopback.get(link).status_code == 404  # nobody else gets the hidden image
     again = make(gateway, bo, "a flagged harbour", 2)  # the same request: made anew, paid
     assert again["gateway"]["cached"] is False
     assert again["gateway"]["cost"] == 0.008

@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-
 from klein_widget.client._models import GenerationRequest
 from klein_widget.gateway import RunningGateway, start
 from klein_widget.gateway._aftercare import Aftercare
@@ -24,6 +22,7 @@ from klein_widget.gateway._settle import verdict
 from klein_widget.gateway._state import DEFAULT_MAX_BODY_BYTES_GATEWAY, Gateway
 from klein_widget.gateway._tokens import FailedLogins
 from klein_widget.gateway._uploads import UploadLimits
+from tests.gateway import loopback
 from tests.gateway.conftest import bearer
 
 GATEWAY_MD = (Path(__file__).resolve().parents[2] / "docs" / "GATEWAY.md").read_text("utf-8")
@@ -89,7 +88,7 @@ def test_the_teacher_token_is_new_at_each_start_and_a_strict_httponly_cookie(
     for _ in range(2):
         with start(tmp_path / "class.sqlite3", upstream="emulator") as gw:
             tokens.append(gw.gateway.teacher_token)
-            login = httpx.get(f"{gw.base_url}/dashboard?token={gw.gateway.teacher_token}")
+            login = loopback.get(f"{gw.base_url}/dashboard?token={gw.gateway.teacher_token}")
             cookie = login.headers["set-cookie"].lower()
             assert login.status_code in (302, 303, 307)  # the token leaves the address bar
             assert "httponly" in cookie
@@ -124,7 +123,7 @@ def test_settling_never_guesses() -> None:
 def test_a_students_fifty_first_hand_in_is_refused(gateway: RunningGateway, ada: str) -> None:
     for n in range(HAND_INS_PER_STUDENT):
         gateway.gateway.db.add_hand_in("ada", f"lesson {n}", 1, 100)
-    refused = httpx.post(gateway.base_url + HAND_IN_PATH, content=b"PK", headers=bearer(ada))
+    refused = loopback.post(gateway.base_url + HAND_IN_PATH, content=b"PK", headers=bearer(ada))
     assert refused.status_code == 409
     assert "You have handed in 50 times" in refused.json()["message"]
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from klein_widget.gateway import start
 from klein_widget.ui._text import done_text, progress_text
+from tests.gateway import loopback
 
 from .conftest import SUBMIT, bearer, body, student_client, upstream_of, wait_result
 
@@ -21,15 +20,17 @@ def test_one_students_grid_does_not_starve_another(tmp_path: Path) -> None:
     ) as gw:  # fmt: skip
         ada, bo = gw.gateway.db.add_student("ada", 2000), gw.gateway.db.add_student("bo", 2000)
         grid = [
-            httpx.post(gw.base_url + SUBMIT, json=body(seed=s), headers=bearer(ada)).json()["data"]
+            loopback.post(gw.base_url + SUBMIT, json=body(seed=s), headers=bearer(ada)).json()[
+                "data"
+            ]
             for s in range(12)
         ]
-        mine = httpx.post(gw.base_url + SUBMIT, json=body(seed=99), headers=bearer(bo)).json()
+        mine = loopback.post(gw.base_url + SUBMIT, json=body(seed=99), headers=bearer(bo)).json()
         done_before = len(gw.gateway.db.tasks("completed"))  # ada's, finished before bo asked
         place = mine["data"]["gateway"]
         assert 1 <= place["queue_position"] <= 2  # next after ada's current one
         assert place["estimated_wait_s"] >= 0
-        last = httpx.get(grid[-1]["urls"]["get"], headers=bearer(ada)).json()["data"]
+        last = loopback.get(grid[-1]["urls"]["get"], headers=bearer(ada)).json()["data"]
         if last["status"] == "created":  # still waiting: its place is behind bo's
             assert last["gateway"]["queue_position"] > place["queue_position"]
         wait_result(gw.base_url, bo, mine["data"]["id"])
@@ -51,9 +52,9 @@ def test_429s_teach_the_gateway_and_nothing_is_paid_twice(tmp_path: Path) -> Non
         emulator.configure(rate_limit=3, rate_window=1.0)
         ada = gw.gateway.db.add_student("ada", 2000)
         ids = [
-            httpx.post(gw.base_url + SUBMIT, json=body(seed=s), headers=bearer(ada)).json()["data"][
-                "id"
-            ]
+            loopback.post(gw.base_url + SUBMIT, json=body(seed=s), headers=bearer(ada)).json()[
+                "data"
+            ]["id"]
             for s in range(7)
         ]
         for task_id in ids:
@@ -71,7 +72,7 @@ def test_a_students_client_shows_its_place_in_the_class_queue(tmp_path: Path) ->
     ) as gw:  # fmt: skip
         ada, bo = gw.gateway.db.add_student("ada", 2000), gw.gateway.db.add_student("bo", 2000)
         for seed in range(4):  # ada's grid fills the one upstream slot and the queue
-            httpx.post(gw.base_url + SUBMIT, json=body(seed=seed), headers=bearer(ada))
+            loopback.post(gw.base_url + SUBMIT, json=body(seed=seed), headers=bearer(ada))
         lines: list[str] = []
         client = student_client(gw, bo)
         gen = client.generate(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import httpx
 from PIL import Image
 
 from klein_widget import KleinClient
@@ -18,6 +17,7 @@ from klein_widget.client._family import HIGHEST_KNOWN_PRICE_MILLS
 from klein_widget.emulator import RunningEmulator
 from klein_widget.gateway import RunningGateway
 from tests.conftest import fast_options
+from tests.gateway import loopback
 from tests.gateway.conftest import bearer
 
 SMALL = {"width": 256, "height": 256}
@@ -42,9 +42,9 @@ def _photo(width: int, height: int) -> bytes:
 def _upload(gw: RunningGateway, token: str, data: bytes) -> str:
     """A student's upload through the gateway's ticket (the PUT goes to the storage)."""
     asked = {"filename": "photo.png", "size": len(data), "content_type": "image/png"}
-    got = httpx.post(gw.base_url + "/api/v3/media/uploads", json=asked, headers=bearer(token))
+    got = loopback.post(gw.base_url + "/api/v3/media/uploads", json=asked, headers=bearer(token))
     ticket = got.json()["data"]
-    assert httpx.put(ticket["upload"]["url"], content=data, headers=ticket["upload"]["headers"])
+    assert loopback.put(ticket["upload"]["url"], content=data, headers=ticket["upload"]["headers"])
     url: str = ticket["download_url"]
     return url
 

@@ -26,6 +26,7 @@ from klein_widget.client._upload_answers import price_mills
 from klein_widget.emulator import RunningEmulator
 from klein_widget.gateway import RunningGateway, start
 from klein_widget.gateway._uploads import UploadLimits
+from tests.gateway import loopback
 from tests.gateway.conftest import TEACHER_KEY, bearer, body
 
 EDIT_9B = resolve_model("9b-edit")
@@ -41,11 +42,11 @@ def _left(gw: RunningGateway, name: str) -> int:
 
 
 def _post(gw: RunningGateway, token: str, path: str, payload: Any) -> httpx.Response:
-    return httpx.post(gw.base_url + path, json=payload, headers=bearer(token), timeout=10)
+    return loopback.post(gw.base_url + path, json=payload, headers=bearer(token), timeout=10)
 
 
 def test_the_index_lists_every_model_of_the_family(class_gw: RunningGateway) -> None:
-    listed = httpx.get(class_gw.base_url + "/").json()["models"]
+    listed = loopback.get(class_gw.base_url + "/").json()["models"]
     assert [m.id for m in MODELS] == listed[: len(MODELS)]
 
 
@@ -94,9 +95,9 @@ def test_an_upload_ticket_comes_from_upstream_free_and_without_the_key(
     assert ada not in answer.text
     ticket = answer.json()["data"]
     assert ticket["upload"]["url"].startswith(loopback_upstream.base_url)  # the storage, not us
-    put = httpx.put(ticket["upload"]["url"], content=data, headers=ticket["upload"]["headers"])
+    put = loopback.put(ticket["upload"]["url"], content=data, headers=ticket["upload"]["headers"])
     assert put.status_code == 200  # the emulator refuses a PUT that carries any key
-    assert httpx.get(ticket["download_url"]).content == data
+    assert loopback.get(ticket["download_url"]).content == data
     assert _left(class_gw, "ada") == 2000  # uploads are not charged
 
 
@@ -117,9 +118,9 @@ def test_uploads_are_capped_per_student(tmp_path: Path, loopback_upstream: Runni
 
 def test_a_ticket_needs_a_class_token(class_gw: RunningGateway) -> None:
     asked = {"filename": "photo.png", "size": 10}
-    nobody = httpx.post(class_gw.base_url + "/api/v3/media/uploads", json=asked)
+    nobody = loopback.post(class_gw.base_url + "/api/v3/media/uploads", json=asked)
     assert nobody.status_code == 401
-    wrong = httpx.post(
+    wrong = loopback.post(
         class_gw.base_url + "/api/v3/media/uploads", json=asked, headers=bearer("kgw_nope")
     )
     assert wrong.status_code == 401
@@ -138,7 +139,7 @@ def test_the_price_endpoint_answers_what_the_gateway_charges(class_gw: RunningGa
         assert TEACHER_KEY not in answer.text
     unknown = _post(class_gw, ada, "/api/v3/model/price", {"model_id": "nope"})
     assert unknown.status_code == 404
-    assert httpx.post(class_gw.base_url + "/api/v3/model/price", json={}).status_code == 401
+    assert loopback.post(class_gw.base_url + "/api/v3/model/price", json={}).status_code == 401
 
 
 def test_each_model_is_charged_its_price_and_an_unconfirmed_one_is_marked(
@@ -170,20 +171,20 @@ def test_the_csv_and_the_dashboard_name_each_tasks_model(class_gw: RunningGatewa
     _post(class_gw, ada, resolve_model("4b").path, body(seed=3))
     _post(class_gw, ada, T2I_9B.path, body(seed=3))
     cookie = {"klein_teacher": class_gw.gateway.teacher_token}
-    got = httpx.get(class_gw.base_url + "/dashboard/tasks.csv", cookies=cookie)
+    got = loopback.get(class_gw.base_url + "/dashboard/tasks.csv", cookies=cookie)
     rows = list(csv.DictReader(io.StringIO(got.text)))
     assert sorted((r["model"], r["cost_dollars"], r["price_confirmed"]) for r in rows) == [
         ("4b", "0.008", "1"),
         ("9b", str(HIGHEST_KNOWN_PRICE_MILLS / 1000), "0"),
     ]
     number = class_gw.gateway.db.student_ids()["ada"]
-    page = httpx.get(f"{class_gw.base_url}/dashboard/students/{number}", cookies=cookie).text
+    page = loopback.get(f"{class_gw.base_url}/dashboard/students/{number}", cookies=cookie).text
     assert "<td>9b</td>" in page
     assert "(unconfirmed)" in page
     reserved = f"(${HIGHEST_KNOWN_PRICE_MILLS / 1000:.3f} of it at unconfirmed prices"
     assert reserved in page
-    assert reserved in httpx.get(class_gw.base_url + "/dashboard", cookies=cookie).text
-    state = httpx.get(class_gw.base_url + "/dashboard/state.json", cookies=cookie).json()
+    assert reserved in loopback.get(class_gw.base_url + "/dashboard", cookies=cookie).text
+    state = loopback.get(class_gw.base_url + "/dashboard/state.json", cookies=cookie).json()
     assert {t["model"] for t in state["tasks"]} <= {"4b", "9b"}
 
 

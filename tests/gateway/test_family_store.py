@@ -11,7 +11,6 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-import httpx
 import pytest
 
 from klein_widget.client._models import GenerationRequest
@@ -19,6 +18,7 @@ from klein_widget.emulator import RunningEmulator
 from klein_widget.gateway import ClassDB, RunningGateway, start
 from klein_widget.gateway._asks import read_ask
 from klein_widget.gateway._rows import Inputs
+from tests.gateway import loopback
 from tests.gateway.conftest import SUBMIT, TEACHER_KEY, bearer, body, wait_result
 
 T2I_4B = "wavespeed-ai/flux-2-klein-4b/text-to-image"
@@ -98,9 +98,9 @@ def test_a_class_database_from_before_the_family_reads_as_4b(tmp_path: Path) -> 
 
 def _upload(gw: RunningGateway, token: str, data: bytes) -> str:
     asked = {"filename": "photo.png", "size": len(data), "content_type": "image/png"}
-    got = httpx.post(gw.base_url + "/api/v3/media/uploads", json=asked, headers=bearer(token))
+    got = loopback.post(gw.base_url + "/api/v3/media/uploads", json=asked, headers=bearer(token))
     ticket = got.json()["data"]
-    put = httpx.put(ticket["upload"]["url"], content=data, headers=ticket["upload"]["headers"])
+    put = loopback.put(ticket["upload"]["url"], content=data, headers=ticket["upload"]["headers"])
     assert put.status_code == 200
     url: str = ticket["download_url"]
     return url
@@ -114,14 +114,14 @@ def test_two_uploads_of_one_photo_are_one_reference(
     urls = [_upload(class_gw, token, PHOTO) for token in (ada, bo)]
     assert urls[0] != urls[1]
     # A URL the gateway did not hand out is keyed by its text, never fetched by the gateway.
-    direct = httpx.post(
+    direct = loopback.post(
         loopback_upstream.base_url + "/api/v3/media/uploads",
         json={"filename": "x.png", "size": 3},
         headers=bearer(TEACHER_KEY),
     ).json()["data"]["download_url"]
     for token, url in ((ada, urls[0]), (bo, urls[1]), (bo, direct)):
         edit = body("make it night", images=[url], seed=-1)
-        answer = httpx.post(
+        answer = loopback.post(
             f"{class_gw.base_url}/api/v3/{EDIT_9B}", json=edit, headers=bearer(token)
         )
         assert answer.status_code == 200, answer.text
@@ -134,11 +134,11 @@ def test_two_uploads_of_one_photo_are_one_reference(
 def test_an_unfinished_upload_is_refused_before_any_charge(class_gw: RunningGateway) -> None:
     ada = class_gw.gateway.db.add_student("ada", 2000)
     asked = {"filename": "photo.png", "size": len(PHOTO), "content_type": "image/png"}
-    ticket = httpx.post(
+    ticket = loopback.post(
         class_gw.base_url + "/api/v3/media/uploads", json=asked, headers=bearer(ada)
     ).json()["data"]  # no PUT follows
     edit = body("make it night", images=[ticket["download_url"]])
-    answer = httpx.post(f"{class_gw.base_url}/api/v3/{EDIT_9B}", json=edit, headers=bearer(ada))
+    answer = loopback.post(f"{class_gw.base_url}/api/v3/{EDIT_9B}", json=edit, headers=bearer(ada))
     assert answer.status_code == 400
     assert "finish the upload's PUT" in answer.json()["message"]
     student = class_gw.gateway.db.student("ada")
@@ -150,7 +150,7 @@ def test_a_hidden_image_asked_for_inline_is_not_handed_out(gateway: RunningGatew
     db = gateway.gateway.db
     ada = db.add_student("ada", 2000)
     inline = body(enable_base64_output=True, enable_sync_mode=True)
-    made = httpx.post(gateway.base_url + SUBMIT, json=inline, headers=bearer(ada)).json()["data"]
+    made = loopback.post(gateway.base_url + SUBMIT, json=inline, headers=bearer(ada)).json()["data"]
     assert made["status"] == "completed"
     assert not made["outputs"][0].startswith("http")  # base64 while it is shown
     task = db.task(made["id"])
@@ -160,7 +160,7 @@ def test_a_hidden_image_asked_for_inline_is_not_handed_out(gateway: RunningGatew
     link = f"{gateway.base_url}/gateway/images/{made['id']}.png"
     assert again["outputs"] == [link]  # the link, not the bytes
     assert again["gateway"]["hidden"] is True
-    refused = httpx.get(link)
+    refused = loopback.get(link)
     assert refused.status_code == 404
     assert "your teacher hid it" in refused.json()["message"]
 
@@ -168,19 +168,19 @@ def test_a_hidden_image_asked_for_inline_is_not_handed_out(gateway: RunningGatew
 def test_a_rehearsal_gateway_passes_uploads_to_its_emulator(gateway: RunningGateway) -> None:
     ada = gateway.gateway.db.add_student("ada", 2000)
     asked = {"filename": "photo.png", "size": len(PHOTO), "content_type": "image/png"}
-    ticket = httpx.post(
+    ticket = loopback.post(
         gateway.base_url + "/api/v3/media/uploads", json=asked, headers=bearer(ada)
     ).json()["data"]
     assert ticket["upload"]["url"].startswith(gateway.base_url + "/emulator/uploads/")
-    keyed = httpx.put(
+    keyed = loopback.put(
         ticket["upload"]["url"],
         content=PHOTO,
         headers={**ticket["upload"]["headers"], **bearer(ada)},
     )
     assert keyed.status_code == 400  # a key never goes to the storage URL
-    put = httpx.put(ticket["upload"]["url"], content=PHOTO, headers=ticket["upload"]["headers"])
+    put = loopback.put(ticket["upload"]["url"], content=PHOTO, headers=ticket["upload"]["headers"])
     assert put.status_code == 200
-    assert httpx.get(ticket["download_url"]).content == PHOTO
+    assert loopback.get(ticket["download_url"]).content == PHOTO
 
 
 def test_an_upload_handed_out_before_a_restart_is_still_keyed_by_content(
@@ -192,7 +192,9 @@ def test_an_upload_handed_out_before_a_restart_is_still_keyed_by_content(
         photo_url = _upload(first, ada, PHOTO)
     with start(db_path, upstream=url, api_key=TEACHER_KEY) as second:
         edit = body("make it night", images=[photo_url], seed=-1)
-        answer = httpx.post(f"{second.base_url}/api/v3/{EDIT_9B}", json=edit, headers=bearer(ada))
+        answer = loopback.post(
+            f"{second.base_url}/api/v3/{EDIT_9B}", json=edit, headers=bearer(ada)
+        )
         assert answer.status_code == 200, answer.text
         task = second.gateway.db.task(answer.json()["data"]["id"])
     assert task is not None

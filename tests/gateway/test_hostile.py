@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from klein_widget.gateway import RunningGateway, start
+from tests.gateway import loopback
 
 from .conftest import FAST, SUBMIT, bearer, body, wait_result
 
@@ -43,7 +44,7 @@ def test_bad_bodies(
     gateway: RunningGateway, ada: str, content: bytes, ctype: str, status: int, says: str
 ) -> None:
     headers = {**bearer(ada), "Content-Type": ctype}
-    r = httpx.post(gateway.base_url + SUBMIT, content=content, headers=headers, timeout=TIMEOUT)
+    r = loopback.post(gateway.base_url + SUBMIT, content=content, headers=headers, timeout=TIMEOUT)
     refused(r, status, says)
 
 
@@ -65,10 +66,10 @@ def test_a_huge_body_is_refused_without_reading_it(gateway: RunningGateway, ada:
 
 def test_unknown_routes_models_and_methods(gateway: RunningGateway, ada: str) -> None:
     base = gateway.base_url
-    refused(httpx.get(base + "/nope", headers=bearer(ada)), 404, "Not Found")
-    refused(httpx.post(base + "/api/v3/some/other-model", json=body(), headers=bearer(ada)),
+    refused(loopback.get(base + "/nope", headers=bearer(ada)), 404, "Not Found")
+    refused(loopback.post(base + "/api/v3/some/other-model", json=body(), headers=bearer(ada)),
             404, "not found")  # fmt: skip
-    refused(httpx.delete(base + SUBMIT, headers=bearer(ada)), 405, "Method Not Allowed")
+    refused(loopback.delete(base + SUBMIT, headers=bearer(ada)), 405, "Method Not Allowed")
 
 
 @pytest.mark.parametrize(
@@ -83,7 +84,7 @@ def test_unknown_routes_models_and_methods(gateway: RunningGateway, ada: str) ->
     ],
 )
 def test_path_traversal_finds_nothing(gateway: RunningGateway, ada: str, path: str) -> None:
-    r = httpx.get(gateway.base_url + path, headers=bearer(ada), timeout=TIMEOUT)
+    r = loopback.get(gateway.base_url + path, headers=bearer(ada), timeout=TIMEOUT)
     assert r.status_code in (404, 405)  # 405: a decoded path that reads as a model's
     assert r.json()["message"]
     assert b"CREATE TABLE" not in r.content
@@ -91,11 +92,11 @@ def test_path_traversal_finds_nothing(gateway: RunningGateway, ada: str, path: s
 
 
 def test_another_students_prediction_is_refused(gateway: RunningGateway, ada: str, bo: str) -> None:
-    task_id = httpx.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada)).json()[
+    task_id = loopback.post(gateway.base_url + SUBMIT, json=body(), headers=bearer(ada)).json()[
         "data"
     ]["id"]
     wait_result(gateway.base_url, ada, task_id)
-    r = httpx.get(f"{gateway.base_url}/api/v3/predictions/{task_id}/result", headers=bearer(bo))
+    r = loopback.get(f"{gateway.base_url}/api/v3/predictions/{task_id}/result", headers=bearer(bo))
     refused(r, 404, "among yours")
 
 
@@ -103,9 +104,9 @@ def test_a_public_gallery_lets_students_read_each_other(tmp_path: Path) -> None:
     db = tmp_path / "class.sqlite3"
     with start(db, upstream="emulator", emulator_inference_time=FAST, public_gallery=True) as gw:
         ada, bo = gw.gateway.db.add_student("ada", 100), gw.gateway.db.add_student("bo", 100)
-        task_id = httpx.post(gw.base_url + SUBMIT, json=body(), headers=bearer(ada)).json()["data"][
-            "id"
-        ]
+        task_id = loopback.post(gw.base_url + SUBMIT, json=body(), headers=bearer(ada)).json()[
+            "data"
+        ]["id"]
         assert wait_result(gw.base_url, bo, task_id)["status"] == "completed"
 
 
@@ -125,7 +126,9 @@ def test_nothing_answered_500(gateway: RunningGateway, ada: str) -> None:
     ]
     codes = []
     for method, path, payload in odd:
-        r = httpx.request(method, base + path, json=payload, headers=bearer(ada), timeout=TIMEOUT)
+        r = loopback.request(
+            method, base + path, json=payload, headers=bearer(ada), timeout=TIMEOUT
+        )
         assert r.status_code < 500, (path, r.status_code, r.text[:200])
         assert isinstance(r.json()["message"], str)
         codes.append(r.status_code)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
-
 from klein_widget.client._models import GenerationRequest
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import ClassDB, start
 from klein_widget.gateway._aftercare import REFUNDED
+from tests.gateway import loopback
 
 from .conftest import SUBMIT, bearer, body, wait_result
 
@@ -25,7 +24,7 @@ def test_a_restart_resumes_from_the_journal_without_paying_again(tmp_path: Path)
         first = start(db_path, **options)
         token = first.gateway.db.add_student("ada", 2000)
         ids = [
-            httpx.post(first.base_url + SUBMIT, json=body(seed=s), headers=bearer(token)).json()[
+            loopback.post(first.base_url + SUBMIT, json=body(seed=s), headers=bearer(token)).json()[
                 "data"
             ]["id"]
             for s in (1, 2, 3)
@@ -49,7 +48,7 @@ def test_a_restart_resumes_from_the_journal_without_paying_again(tmp_path: Path)
             for task_id in [*ids, queued.id]:
                 data = wait_result(second.base_url, token, task_id)
                 assert data["status"] == "completed"
-                assert httpx.get(data["outputs"][0]).content.startswith(b"\x89PNG")
+                assert loopback.get(data["outputs"][0]).content.startswith(b"\x89PNG")
             gone = wait_result(second.base_url, token, lost.id)
             assert gone["status"] == "failed"
             assert gone["error"] == REFUNDED  # upstream's record has no such submit

@@ -7,13 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-
 from klein_widget.client._models import GenerationRequest
 from klein_widget.gateway import RunningGateway
 from klein_widget.store import open_pack
+from tests.gateway import loopback
 
-from .conftest import student_client
+from .conftest import KleinRun, student_client
 
 
 def test_the_class_store_exports_as_a_lesson_pack(
@@ -39,23 +38,22 @@ def test_the_class_store_exports_as_a_lesson_pack(
         assert found.image == image  # the bytes as served to the students
 
     teacher = {"klein_teacher": gateway.gateway.teacher_token}
-    download = httpx.get(f"{gateway.base_url}/dashboard/pack.zip", cookies=teacher, timeout=60)
+    download = loopback.get(f"{gateway.base_url}/dashboard/pack.zip", cookies=teacher, timeout=60)
     assert download.status_code == 200
     assert download.headers["content-disposition"] == 'attachment; filename="class-pack.zip"'
     (tmp_path / "dashboard.zip").write_bytes(download.content)
     assert len(open_pack(tmp_path / "dashboard.zip", verify=True)) == 2
-    assert httpx.get(f"{gateway.base_url}/dashboard/pack.zip", timeout=30).status_code == 401
+    assert loopback.get(f"{gateway.base_url}/dashboard/pack.zip", timeout=30).status_code == 401
 
 
-def test_an_empty_class_has_nothing_to_export(gateway: RunningGateway, tmp_path: Path) -> None:
+def test_an_empty_class_has_nothing_to_export(
+    gateway: RunningGateway, tmp_path: Path, klein_here: KleinRun
+) -> None:
     teacher = {"klein_teacher": gateway.gateway.teacher_token}
-    r = httpx.get(f"{gateway.base_url}/dashboard/pack.zip", cookies=teacher, timeout=30)
+    r = loopback.get(f"{gateway.base_url}/dashboard/pack.zip", cookies=teacher, timeout=30)
     assert r.status_code == 409
     assert "nothing to pack" in r.json()["message"]
-    done = subprocess.run(
-        [sys.executable, "-m", "klein_widget", "gateway", "export-pack", "--db",
-         gateway.gateway.db.path, "-o", str(tmp_path / "x.zip")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    db = gateway.gateway.db.path
+    done = klein_here("export-pack", "--db", db, "-o", str(tmp_path / "x.zip"))
     assert done.returncode == 1
     assert "nothing to pack" in done.stderr

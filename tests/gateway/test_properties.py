@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from klein_widget.gateway import RunningGateway, start
+from tests.gateway import loopback
 
 from .conftest import ENHANCE, SUBMIT, bearer
 
@@ -47,7 +47,7 @@ def test_any_json_gets_an_envelope_never_a_5xx(
     shared: tuple[RunningGateway, str], payload: dict[str, Any], path: str
 ) -> None:
     gateway, token = shared
-    r = httpx.post(gateway.base_url + path, json=payload, headers=bearer(token), timeout=30)
+    r = loopback.post(gateway.base_url + path, json=payload, headers=bearer(token), timeout=30)
     assert r.status_code < 500, r.text
     answer = r.json()
     assert set(answer) == {"code", "message", "data"}

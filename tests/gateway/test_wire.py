@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from klein_widget.emulator import RunningEmulator, start
 from klein_widget.gateway import RunningGateway
+from tests.gateway import loopback
 
 from .conftest import ENHANCE, FAST, SUBMIT, bearer, body
 
@@ -24,8 +24,8 @@ def test_both_servers_write_a_prediction_alike(
     gateway: RunningGateway, ada: str, emulator: RunningEmulator
 ) -> None:
     asked = body(enable_sync_mode=True)
-    ours = httpx.post(gateway.base_url + SUBMIT, json=asked, headers=bearer(ada)).json()["data"]
-    theirs = httpx.post(emulator.base_url + SUBMIT, json=asked).json()["data"]
+    ours = loopback.post(gateway.base_url + SUBMIT, json=asked, headers=bearer(ada)).json()["data"]
+    theirs = loopback.post(emulator.base_url + SUBMIT, json=asked).json()["data"]
     # Each server's own extra after WaveSpeed's fields: the gateway's "gateway", the
     # emulator's simulated "price_mills".
     assert [key for key in ours if key != "gateway"] == [k for k in theirs if k != "price_mills"]
@@ -46,8 +46,8 @@ def test_both_servers_write_a_prediction_alike(
 def test_both_servers_refuse_a_bad_optimizer_body_in_the_same_words(
     gateway: RunningGateway, ada: str, emulator: RunningEmulator, wrong: dict[str, object]
 ) -> None:
-    ours = httpx.post(gateway.base_url + ENHANCE, json=wrong, headers=bearer(ada))
-    theirs = httpx.post(emulator.base_url + ENHANCE, json=wrong)
+    ours = loopback.post(gateway.base_url + ENHANCE, json=wrong, headers=bearer(ada))
+    theirs = loopback.post(emulator.base_url + ENHANCE, json=wrong)
     assert (ours.status_code, theirs.status_code) == (400, 400)
     assert ours.json()["message"] == theirs.json()["message"]
     assert gateway.gateway.db.student("ada").spent_mills == 0  # type: ignore[union-attr]

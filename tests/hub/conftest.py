@@ -5,16 +5,21 @@ service that `klein gateway jupyterhub-config` prints (upstream: the emulator), 
 service holds an admin token to make users, their servers' tokens and (once) a real
 single-user server (jupyterhub-singleuser, homes under tmp).
 
-One Hub per test module (it takes a few seconds to start); its database, cookie secret, the
-gateway's class and each student's home are under the module's tmp folder.
+One Hub for the whole run (it takes a few CPU-seconds to start, and its proxy, service and
+spawned servers more): the first xdist worker that needs it starts it, the others use it,
+and the one that started it stops it once no worker holds it (`hub`). So every test has
+users of its own. Its database, cookie secret, the gateway's class and each student's home
+are under the starting worker's tmp folder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,8 @@ import pytest
 
 from klein_widget.gateway._hub_config import jupyterhub_config
 from tests.browser.harness import free_port
+from tests.gateway import loopback
+from tests.hub.sharing import shared
 
 REPO = Path(__file__).resolve().parents[2]
 CHP = REPO / ".venv" / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -48,7 +55,7 @@ class Hub:
     def admin(self, method: str, path: str, **options: object) -> httpx.Response:
         """A Hub API call with the test service's admin token."""
         headers = {"Authorization": f"token {self.admin_token}"}
-        return httpx.request(method, self.api + path, headers=headers, timeout=20, **options)  # type: ignore[arg-type]
+        return loopback.request(method, self.api + path, headers=headers, timeout=20, **options)  # type: ignore[arg-type]
 
     def server_token(self, user: str) -> str:
         """A token for ``user`` with the scopes the Hub gives a single-user server's
@@ -117,13 +124,25 @@ c.JupyterHub.load_roles.append({{"name": "test-admin", "services": ["test-admin"
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A Hub with the class gateway as its service ``klein``, until the module ends."""
+    """The run's Hub, with the class gateway as its service ``klein``: started here, or
+    the one another worker started (`tests.hub.sharing`)."""
+
+    def start() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+        process, hub = _start_hub(tmp_path_factory.mktemp("hub"))
+        return process, {k: str(v) for k, v in dataclasses.asdict(hub).items()}
+
+    with shared(tmp_path_factory, "hub", start) as f:
+        yield Hub(url=f["url"], api=f["api"], admin_token=f["admin_token"],
+                  folder=Path(f["folder"]), tmp=Path(f["tmp"]), log=Path(f["log"]))  # fmt: skip
+
+
+def _start_hub(tmp: Path) -> tuple[subprocess.Popen[bytes], Hub]:
+    """Start a Hub under ``tmp`` and wait until its gateway answers through the proxy."""
     if not CHP.exists():
         pytest.fail(f"configurable-http-proxy is not at {CHP}: `bash scripts/test.sh` installs "
                     "it (npm install configurable-http-proxy into .venv/chp)")  # fmt: skip
-    tmp = tmp_path_factory.mktemp("hub")
     folder = tmp / "klein"
     folder.mkdir()
     (folder / "wavespeed.key").write_text(CANARY_KEY + "\n")
@@ -146,26 +165,21 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     )  # fmt: skip
     try:
         _wait_for_gateway(hub, process)
-        yield hub
-    finally:
+    except BaseException:
         process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        process.wait(timeout=30)
+        raise
+    return process, hub
 
 
 def _wait_for_gateway(hub: Hub, process: subprocess.Popen[bytes]) -> None:
     """Until the gateway answers through the proxy (bounded: 120 s on a busy machine)."""
-    import time
-
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"JupyterHub exited ({process.returncode}):\n{hub.log.read_text()[-4000:]}")
         try:
-            if httpx.get(hub.url + "/services/klein/", timeout=5).status_code == 200:
+            if loopback.get(hub.url + "/services/klein/", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

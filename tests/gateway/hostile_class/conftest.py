@@ -25,7 +25,8 @@ from klein_widget.emulator import Emulator
 from klein_widget.emulator import create_app as create_emulator
 from klein_widget.gateway import RunningGateway, start
 from tests.conftest import FAST_RETRY
-from tests.gateway.conftest import FAST, SUBMIT, bearer
+from tests.gateway import loopback
+from tests.gateway.conftest import FAST, POLL_CAP, SUBMIT, bearer
 
 TEACHER_KEY = "wsk-hostile-class-canary-5f1e9a0c7d"
 SETTLED = 20.0  # seconds a class may take to settle every task after the faults stop
@@ -101,13 +102,13 @@ class HostileClass:
 
     def submit(self, token: str, **fields: Any) -> httpx.Response:
         payload = {"prompt": "a fox", "size": "320*256", "seed": 1, **fields}
-        answer = httpx.post(self.base + SUBMIT, json=payload, headers=bearer(token), timeout=30)
+        answer = loopback.post(self.base + SUBMIT, json=payload, headers=bearer(token), timeout=30)
         self.answers.append(answer.text)
         return answer
 
     def result(self, token: str, task_id: str) -> dict[str, Any]:
         url = f"{self.base}/api/v3/predictions/{task_id}/result"
-        answer = httpx.get(url, headers=bearer(token), timeout=30)
+        answer = loopback.get(url, headers=bearer(token), timeout=30)
         self.answers.append(answer.text)
         data: dict[str, Any] = answer.json()["data"]
         return data
@@ -115,11 +116,13 @@ class HostileClass:
     def settled(self, token: str, task_id: str, limit: float = SETTLED) -> dict[str, Any]:
         """Poll until the task is completed or failed (bounded)."""
         deadline = time.monotonic() + limit
+        pause = 0.02
         while time.monotonic() < deadline:
             data = self.result(token, task_id)
             if data["status"] in ("completed", "failed"):
                 return data
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(POLL_CAP, pause * 1.5)
         raise AssertionError(f"task {task_id} did not settle in {limit} s: {data}")
 
     def invariants(self) -> None:

@@ -18,6 +18,7 @@ from klein_widget.gateway import RunningGateway, start
 from klein_widget.gateway._conn import Limits
 from klein_widget.gateway._server import server_for
 from klein_widget.gateway._tokens import FailedLogins
+from tests.gateway import loopback
 from tests.gateway.conftest import FAST, SUBMIT, bearer, body
 
 from .conftest import SERVED
@@ -41,7 +42,7 @@ def _address(gw: RunningGateway) -> tuple[str, int]:
 
 def served(gw: RunningGateway, token: str) -> None:
     """A valid student's submit is answered 200 within SERVED seconds."""
-    answer = httpx.post(gw.base_url + SUBMIT, json=body(), headers=bearer(token), timeout=SERVED)
+    answer = loopback.post(gw.base_url + SUBMIT, json=body(), headers=bearer(token), timeout=SERVED)
     assert answer.status_code == 200, answer.text
 
 
@@ -67,13 +68,13 @@ def test_wrong_tokens_from_a_shared_spoofing_address_lock_out_no_one(
     for i in range(40):  # one stale tab, and a guesser with a fresh token and address each
         for token in ("kgw_stale-tab", f"kgw_guess{i}"):
             spoof = {"X-Forwarded-For": f"10.0.{i}.1", **bearer(token)}
-            code = httpx.post(guarded.base_url + SUBMIT, json=body(), headers=spoof).status_code
+            code = loopback.post(guarded.base_url + SUBMIT, json=body(), headers=spoof).status_code
             assert code in (401, 429)
-    stale = httpx.post(guarded.base_url + SUBMIT, json=body(), headers=bearer("kgw_stale-tab"))
+    stale = loopback.post(guarded.base_url + SUBMIT, json=body(), headers=bearer("kgw_stale-tab"))
     assert stale.status_code == 429
     assert len(gw.logins) <= gw.logins.cap
     served(guarded, ada)  # same address, right token
-    teacher = httpx.get(f"{guarded.base_url}/dashboard/state.json?token={gw.teacher_token}")
+    teacher = loopback.get(f"{guarded.base_url}/dashboard/state.json?token={gw.teacher_token}")
     assert teacher.status_code == 200
 
 
@@ -142,8 +143,8 @@ def test_a_streamed_big_body_is_refused_while_it_streams(guarded: RunningGateway
 
     headers = {**bearer(ada), "Content-Type": "application/json"}
     try:
-        answer = httpx.post(guarded.base_url + SUBMIT, content=chunks(), headers=headers,
-                            timeout=SERVED)  # fmt: skip
+        answer = loopback.post(guarded.base_url + SUBMIT, content=chunks(), headers=headers,
+                               timeout=SERVED)  # fmt: skip
         assert answer.status_code == 413
     except httpx.TransportError:
         pass  # the server answered and closed while we were still sending: refused too
@@ -181,6 +182,6 @@ def test_a_hostile_mix_still_serves_students_within_the_bound(
         for _ in range(LIMITS.max_connections):
             stack.enter_context(closing(socket.create_connection(_address(guarded))))
         for i in range(10):
-            httpx.post(guarded.base_url + SUBMIT, json=body(), headers=bearer(f"kgw_bad{i}"))
+            loopback.post(guarded.base_url + SUBMIT, json=body(), headers=bearer(f"kgw_bad{i}"))
         served(guarded, ada)
     assert time.monotonic() - started < 60 * repeat  # bounded: never a hang

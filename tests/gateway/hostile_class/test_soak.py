@@ -16,24 +16,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway.conftest import SUBMIT, bearer, body
+from tests.gateway.conftest import SUBMIT, KleinRun, bearer, body
 
 IDLE = 400  # sockets held open: more than the child may open files
 ROUNDS = 20  # student requests made while they are held
 SERVED = 10.0  # seconds each may take
 
 
-def _klein(*args: str, cwd: Path) -> str:
-    command = [sys.executable, "-m", "klein_widget", "gateway", *args]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
 @pytest.mark.slow
-def test_a_low_file_limit_and_idle_sockets_still_serve_students(tmp_path: Path) -> None:
+def test_a_low_file_limit_and_idle_sockets_still_serve_students(
+    tmp_path: Path, klein_here: KleinRun
+) -> None:
     db = str(tmp_path / "class.sqlite3")
-    token = _klein("add-student", "ada", "--budget", "5.00", "--db", db, cwd=tmp_path)
+    added = klein_here("add-student", "ada", "--budget", "5.00", "--db", db)
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip()
     serve = shlex.join([sys.executable, "-m", "klein_widget", "gateway", "serve", "--db", db,
                         "--port", "0", "--upstream", "emulator"])  # fmt: skip
     log = (tmp_path / "gateway.log").open("w+")

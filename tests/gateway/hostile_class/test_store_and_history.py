@@ -9,10 +9,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-import httpx
-
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway._dispatch import STORE_REFUSED
+from tests.gateway import loopback
 
 from .conftest import HostileClass
 
@@ -63,23 +62,25 @@ def test_the_emulator_lists_predictions_by_time_window() -> None:
         submit = url + "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
         for seed in range(3):
             body = {"prompt": "a fox", "size": "320*256", "seed": seed}
-            assert httpx.post(submit, json=body, headers=KEY).status_code == 200
+            assert loopback.post(submit, json=body, headers=KEY).status_code == 200
         now = datetime.now(timezone.utc)
         window = {"created_after": (now - timedelta(minutes=1)).isoformat(),
                   "created_before": (now + timedelta(minutes=1)).isoformat()}  # fmt: skip
-        page = httpx.post(url + "/api/v3/predictions", json={**window, "page_size": 2},
-                          headers=KEY).json()["data"]  # fmt: skip
+        page = loopback.post(url + "/api/v3/predictions", json={**window, "page_size": 2},
+                             headers=KEY).json()["data"]  # fmt: skip
         assert page["total"] == 3
         assert len(page["items"]) == 2
         assert page["items"][0]["input"] == {"prompt": "a fox", "size": "320*256", "seed": 2}
-        rest = httpx.post(url + "/api/v3/predictions", json={**window, "page": 2, "page_size": 2},
-                          headers=KEY).json()["data"]  # fmt: skip
+        more = {**window, "page": 2, "page_size": 2}
+        rest = loopback.post(url + "/api/v3/predictions", json=more, headers=KEY).json()["data"]
         assert [i["input"]["seed"] for i in rest["items"]] == [0]
         later = {"created_after": (now + timedelta(minutes=1)).isoformat()}
-        none = httpx.post(url + "/api/v3/predictions", json=later, headers=KEY).json()["data"]
+        none = loopback.post(url + "/api/v3/predictions", json=later, headers=KEY).json()["data"]
         assert none["items"] == []
-        assert httpx.post(url + "/api/v3/predictions", json={}).status_code == 401
-        bad = httpx.post(url + "/api/v3/predictions", json={"created_after": "soon"}, headers=KEY)
+        assert loopback.post(url + "/api/v3/predictions", json={}).status_code == 401
+        bad = loopback.post(
+            url + "/api/v3/predictions", json={"created_after": "soon"}, headers=KEY
+        )
         assert bad.status_code == 400
 
 
@@ -104,5 +105,5 @@ def test_an_image_the_store_could_not_keep_is_fetched_again_once_it_can(
     folder.mkdir()
     data = klass.settled(token, task_id)
     assert data["status"] == "completed"
-    assert httpx.get(data["outputs"][0]).content.startswith(b"\x89PNG")
+    assert loopback.get(data["outputs"][0]).content.startswith(b"\x89PNG")
     klass.invariants()
