@@ -6,7 +6,8 @@
   really moves every one of them).
 - The README keeps its two first commands; the exit codes docs/CLIENT.md lists (and what each
   means) are those ``klein --help``, ``klein generate --help`` and ``klein enhance --help`` list.
-- ``python -m build`` makes an sdist and a wheel that pass ``twine check --strict``, with
+- ``build`` (as ``python -m build`` does: the wheel from the sdist, in an isolated environment)
+  makes an sdist and a wheel that pass ``twine check --strict``, with
   nothing in the sdist that is not the project's (marked ``packaging``: a few seconds, but
   build's isolated environment needs pip to reach an index).
 - The wheel installs with its ``[emulator]`` extra into a new, empty venv and makes an image
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -213,13 +215,24 @@ def test_readme_exit_codes_are_the_cli_help(
 
 
 def _build(out: Path) -> None:
-    built = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    """The sdist, then the wheel from the unpacked sdist, as ``python -m build`` makes them,
+    in one isolated environment holding only pyproject's build requirements (``build`` makes
+    one per step: a second environment and a second install of the same requirements)."""
+    from build import ProjectBuilder
+    from build.env import DefaultIsolatedEnv
+
+    with DefaultIsolatedEnv() as env, tempfile.TemporaryDirectory() as unpacked:
+        builder = ProjectBuilder.from_isolated_env(env, ROOT)
+        env.install(builder.build_system_requires)
+        env.install(builder.get_requires_for_build("sdist"))
+        sdist = builder.build("sdist", out)
+        with tarfile.open(sdist) as archive:
+            archive.extractall(unpacked, filter="data")
+        (source,) = Path(unpacked).iterdir()
+        from_sdist = ProjectBuilder.from_isolated_env(env, source)
+        env.install(from_sdist.build_system_requires)  # the sdist's own: already there
+        env.install(from_sdist.get_requires_for_build("wheel"))
+        from_sdist.build("wheel", out)
 
 
 @pytest.fixture(scope="module")
