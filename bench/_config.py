@@ -22,6 +22,7 @@ class Config:
     name: str
     takes: str = ""  # how long the whole run takes on a quiet 2-core machine
     inference_time: float = 0.6  # seconds the emulator spends "processing" an image
+    photo_compress: int = 6  # the emulator's photo-weight PNGs: zlib level (1 draws faster)
     warmup: int = 2  # images per client before the measured ones (single, cpu, latency)
     single_samples: int = 20  # images per client for the end-to-end percentiles
     cold_samples: int = 5  # first images of brand-new clients
@@ -65,6 +66,7 @@ PRESETS: dict[str, Config] = {
     "smoke": Config(
         "smoke",
         inference_time=0.05,
+        photo_compress=1,
         warmup=1,
         single_samples=2,
         cold_samples=1,

@@ -100,7 +100,9 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
         os.environ["KLEIN_GALLERY"] = str(gallery / "default")
         needs_server = {"single", "batch", "cpu", "latency", "load", "memory"} & set(only)
         if needs_server:
-            with EmulatorProcess(inference_time=config.inference_time) as emulator:
+            with EmulatorProcess(
+                inference_time=config.inference_time, photo_compress=config.photo_compress
+            ) as emulator:
                 if "single" in only:
                     from bench import single
 
