@@ -22,6 +22,8 @@ class Config:
     name: str
     takes: str = ""  # how long the whole run takes on a quiet 2-core machine
     inference_time: float = 0.6  # seconds the emulator spends "processing" an image
+    photo_compress: int = 6  # the emulator's photo-weight PNGs: zlib level (1 draws faster)
+    warmup: int = 2  # images per client before the measured ones (single, cpu, latency)
     single_samples: int = 20  # images per client for the end-to-end percentiles
     cold_samples: int = 5  # first images of brand-new clients
     batch_images: int = 64
@@ -35,6 +37,7 @@ class Config:
     latency_rtts: tuple[float, ...] = (0.0, 0.05, 0.15)  # seconds of round trip
     latency_samples: int = 5  # images per client per round trip (median reported)
     latency_size: int = 512
+    inline_samples: int = 5  # images per mode and size in the inline-or-download table
     load_images: int = 300  # per CPU measurement at concurrency 32
     load_concurrency: int = 32
     load_size: int = 256
@@ -54,25 +57,30 @@ PRESETS: dict[str, Config] = {
         memory_generations=40,
         cpu_images=5,
         latency_samples=3,
+        inline_samples=3,
         load_images=150,
         scale_images=2_000,
     ),
-    # For the smoke test: every code path, tiny counts, tiny inference time.
+    # For the smoke test: every code path once, tiny counts, tiny inference time (one
+    # warm-up image, one sample, one import per module: its figures are not read).
     "smoke": Config(
         "smoke",
         inference_time=0.05,
+        photo_compress=1,
+        warmup=1,
         single_samples=2,
         cold_samples=1,
         batch_images=8,
         batch_concurrency=4,
         batch_repeats=1,
-        import_repeats=3,
+        import_repeats=1,
         memory_generations=4,
         cpu_images=2,
         latency_rtts=(0.0, 0.05),
         latency_samples=1,
-        load_images=20,
+        inline_samples=1,
+        load_images=10,
         load_concurrency=4,
-        scale_images=40,
+        scale_images=20,
     ),
 }

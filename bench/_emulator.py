@@ -47,6 +47,7 @@ class EmulatorProcess:
 
     ``image``: ``"photo"`` (one photo-weight PNG per size, served at once) or ``"drawn"``
     (the emulator's own placeholders, drawn on first download); see the child's docstring.
+    ``photo_compress``: the photos' PNG compression level (lower draws them faster).
     """
 
     def __init__(
@@ -55,9 +56,10 @@ class EmulatorProcess:
         inference_time: float = 0.6,
         concurrency: int | None = None,
         image: str = "photo",
+        photo_compress: int = 6,
     ) -> None:
         command = [sys.executable, str(CHILD), f"--inference-time={inference_time}"]
-        command.append(f"--image={image}")
+        command += [f"--image={image}", f"--photo-compress={photo_compress}"]
         if concurrency:
             command.append(f"--concurrency={concurrency}")
         self.inference_time = inference_time

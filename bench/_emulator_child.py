@@ -46,11 +46,13 @@ PHOTO_NOISE = 5  # sigma of the grain that makes a drawing compress like a photo
 # ~3 s) would reconnect for every image, which costs handshakes once the network knob
 # charges them. Front ends of real APIs keep idle connections for a minute or more.
 KEEP_ALIVE = 75.0
+PNG_COMPRESS_LEVEL = 6  # Pillow's default: the weight of the figures in RESULTS.md
 
 
 @functools.lru_cache(maxsize=8)
-def photo_png(width: int, height: int) -> bytes:
-    """A photo-weight PNG of the emulator's drawing (the same bytes for every call)."""
+def photo_png(width: int, height: int, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """A photo-weight PNG of the emulator's drawing (the same bytes for every call); a lower
+    ``compress_level`` draws it faster and a little heavier (the smoke run's)."""
     drawn = render_png("a red fox in fresh snow", 0, width, height)
     with Image.open(io.BytesIO(drawn)) as source:
         scene = source.convert("RGB")
@@ -59,17 +61,18 @@ def photo_png(width: int, height: int) -> bytes:
         for _ in range(3)
     ]
     out = io.BytesIO()
-    ImageChops.add(scene, Image.merge("RGB", grain)).save(out, format="PNG")
+    photo = ImageChops.add(scene, Image.merge("RGB", grain))
+    photo.save(out, format="PNG", compress_level=compress_level)
     return out.getvalue()
 
 
-def _serve_photos() -> None:
+def _serve_photos(compress_level: int) -> None:
     """Make every task's image the cached photo-weight PNG of its size."""
-    photo_png(1024, 1024)  # drawn now, not during the first measured download
+    photo_png(1024, 1024, compress_level)  # drawn now, not during the first measured download
 
     def image(task: Task) -> bytes:
         assert task.request is not None, "only text-to-image tasks have images"
-        return photo_png(task.request.width, task.request.height)
+        return photo_png(task.request.width, task.request.height, compress_level)
 
     Task.image = image  # type: ignore[method-assign, assignment]
 
@@ -97,9 +100,10 @@ def main() -> int:
     parser.add_argument("--inference-time", type=float, default=0.6)
     parser.add_argument("--concurrency", type=int, default=0)
     parser.add_argument("--image", choices=("photo", "drawn"), default="photo")
+    parser.add_argument("--photo-compress", type=int, default=PNG_COMPRESS_LEVEL)
     args = parser.parse_args()
     if args.image == "photo":
-        _serve_photos()
+        _serve_photos(args.photo_compress)
     app = create_app(inference_time=args.inference_time, concurrency=args.concurrency or None)
     emulator: Emulator = app.state.emulator
     sock = bind("127.0.0.1", 0)

@@ -32,7 +32,6 @@ from bench._report import Section, ratio
 from klein_widget import AsyncKleinClient
 
 KLEIN_ASYNC = "AsyncKleinClient polling"
-WARMUP = 2
 
 
 def _sequential(make: Maker) -> Callable[[int, int], None]:
@@ -45,15 +44,15 @@ def _sequential(make: Maker) -> Callable[[int, int], None]:
     return images
 
 
-def _async_cpu(base_url: str, first_seed: int, n: int) -> float:
+def _async_cpu(base_url: str, first_seed: int, n: int, warmup: int) -> float:
     """CPU seconds per image of one AsyncKleinClient making ``n`` images in turn, warmed up."""
 
     async def go() -> float:
         async with AsyncKleinClient(API_KEY, base_url, gallery=False) as client:
-            for seed in range(first_seed, first_seed + WARMUP):
+            for seed in range(first_seed, first_seed + warmup):
                 await client.generate(PROMPT, width=SIZE, height=SIZE, seed=seed)
             began = time.process_time()
-            for seed in range(first_seed + WARMUP, first_seed + WARMUP + n):
+            for seed in range(first_seed + warmup, first_seed + warmup + n):
                 await client.generate(PROMPT, width=SIZE, height=SIZE, seed=seed)
             return (time.process_time() - began) / n
 
@@ -72,13 +71,13 @@ def run(config: Config, emulator: EmulatorProcess, gallery: Path) -> Section:
         seed = 5000
         for name, images in runs.items():
             print(f"  cpu: {name}", file=sys.stderr)
-            images(seed, WARMUP)
+            images(seed, config.warmup)
             began = time.process_time()
-            images(seed + WARMUP, n)
+            images(seed + config.warmup, n)
             per_image[name] = (time.process_time() - began) / n
-            seed += WARMUP + n
+            seed += config.warmup + n
         print(f"  cpu: {KLEIN_ASYNC}", file=sys.stderr)
-        per_image[KLEIN_ASYNC] = _async_cpu(emulator.base_url, seed, n)
+        per_image[KLEIN_ASYNC] = _async_cpu(emulator.base_url, seed, n, config.warmup)
     sdk = per_image[OFFICIAL_POLL]
     inference = config.inference_time
     section = Section(
@@ -99,7 +98,7 @@ def run(config: Config, emulator: EmulatorProcess, gallery: Path) -> Section:
             values={"cpu_ms": cpu * 1000, "vs_sdk": cpu / sdk, "of_inference": cpu / inference},
         )
     section.notes.append(
-        f"Each client makes {WARMUP} images before the measured ones. The images are "
+        f"Each client makes {config.warmup} images before the measured ones. The images are "
         "photo-weight PNGs (about 1.5 MB), so the download and the gallery's copy cost "
         "what they would with real output."
     )

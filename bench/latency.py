@@ -54,7 +54,6 @@ LIMIT = "limit: bare httpx sync+base64 POST"
 ORDER = (DEFAULT, BY_URL, SYNC, SYNC_B64, SDK, LIMIT, EDIT, EDIT_LIMIT)
 LIMIT_OF = {EDIT: EDIT_LIMIT, EDIT_LIMIT: EDIT_LIMIT}  # an edit's limit includes its upload
 TARGETS = {DEFAULT: "inference + RTT", EDIT: "its limit (inference + upload + RTT)"}
-WARMUP = 2
 GAP = 0.05  # seconds between two images
 PNG = b"\x89PNG"
 
@@ -81,7 +80,7 @@ def _measure(config: Config, base_url: str, first_seed: int) -> dict[str, list[f
         KleinClient(API_KEY, base_url, gallery=False) as editor,
         httpx.Client(timeout=60) as http,
     ):
-        edits = WARMUP + config.latency_samples  # a new reference for every edit
+        edits = config.warmup + config.latency_samples  # a new reference for every edit
         makers: dict[str, Callable[[int], bytes]] = {
             DEFAULT: klein(plain, size=size),
             BY_URL: klein(by_url, size=size),
@@ -93,7 +92,7 @@ def _measure(config: Config, base_url: str, first_seed: int) -> dict[str, list[f
             EDIT_LIMIT: bare_edit(http, base_url, references(edits, size, salt=-first_seed)),
         }
         seed = first_seed
-        for _ in range(WARMUP):
+        for _ in range(config.warmup):
             for make in makers.values():
                 seed += 1
                 make(seed)
@@ -112,7 +111,7 @@ def inline_or_download(config: Config, emulator: EmulatorProcess) -> Section:
     """Per size, at RTT 0: the image inline in the last poll vs a download after it."""
     emulator.configure(inference_time=0.1, network_delay=0.0)
     rows: dict[tuple[int, str], tuple[float, float]] = {}
-    samples = max(3, config.latency_samples)
+    samples, warmup = config.inline_samples, config.warmup
     for size in SIZES:
         print(f"  latency: inline or download, {size}x{size}", file=sys.stderr)
         with (
@@ -127,12 +126,12 @@ def inline_or_download(config: Config, emulator: EmulatorProcess) -> Section:
             seed = 40_000 + size
             times: dict[str, list[float]] = {name: [] for name in makers}
             cpu: dict[str, float] = dict.fromkeys(makers, 0.0)
-            for round_ in range(WARMUP + samples):
+            for round_ in range(warmup + samples):
                 for name, make in makers.items():
                     seed += 1
                     began, cpu_began = time.perf_counter(), time.process_time()
                     make(seed)
-                    if round_ >= WARMUP:
+                    if round_ >= warmup:
                         times[name].append(time.perf_counter() - began)
                         cpu[name] += time.process_time() - cpu_began
             for name in makers:
@@ -228,7 +227,7 @@ def run(config: Config, emulator: EmulatorProcess) -> list[Section]:
         "then submits, polls and downloads as generate() does. Their limit column is the "
         "edit's own, measured: a bare httpx ticket, PUT and sync+base64 edit POST, "
         "inference + upload + 1 RTT; the target (<= 1.05x) is of that limit.",
-        f"Each contender makes {WARMUP} images on fresh clients at each RTT before the "
+        f"Each contender makes {config.warmup} images on fresh clients at each RTT before the "
         "measured ones (connections open, klein_widget has learned the timing). Images are "
         "photo-weight PNGs; the SDK downloads with requests.get (a new connection each "
         "time, which over the internet would cost more round trips than here).",

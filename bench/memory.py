@@ -9,7 +9,7 @@ from ``/proc/self/statm`` inside the kernel, after ``gc.collect()``.
 The emulator runs in another process with a short inference time: only memory matters.
 
 Example:
-    >>> section = run(PRESETS["quick"], gallery)  # doctest: +SKIP
+    >>> section = run(PRESETS["quick"], emulator, gallery)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -123,13 +123,18 @@ class _Kernel:
         self.manager.shutdown_kernel(now=True)
 
 
-def run(config: Config, gallery: Path) -> Section:
+def run(config: Config, emulator: EmulatorProcess, gallery: Path) -> Section:
     """Generate ``memory_generations`` images from a panel in a kernel; report RSS growth."""
     count = config.memory_generations
-    with (
-        EmulatorProcess(inference_time=config.memory_inference_time) as emulator,
-        tempfile.TemporaryDirectory(prefix="klein-bench-kernel-") as scratch,
-    ):
+    # The run's emulator, reset: it is another process, so its state weighs nothing here.
+    emulator.reset()
+    emulator.configure(
+        inference_time=config.memory_inference_time,
+        concurrency=None,
+        rate_limit=None,
+        network_delay=0.0,
+    )
+    with tempfile.TemporaryDirectory(prefix="klein-bench-kernel-") as scratch:
         env = {
             **os.environ,
             "WAVESPEED_API_KEY": API_KEY,

@@ -98,9 +98,11 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
         gallery = Path(scratch) / "gallery"
         # Nothing may land in ./klein-outputs, whatever a client's default.
         os.environ["KLEIN_GALLERY"] = str(gallery / "default")
-        needs_server = {"single", "batch", "cpu", "latency", "load"} & set(only)
+        needs_server = {"single", "batch", "cpu", "latency", "load", "memory"} & set(only)
         if needs_server:
-            with EmulatorProcess(inference_time=config.inference_time) as emulator:
+            with EmulatorProcess(
+                inference_time=config.inference_time, photo_compress=config.photo_compress
+            ) as emulator:
                 if "single" in only:
                     from bench import single
 
@@ -126,6 +128,11 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
 
                     print("client CPU under load, and a big batch (8)", file=sys.stderr)
                     done(load.run(config, emulator))
+                if "memory" in only:
+                    from bench import memory
+
+                    print("kernel memory (5)", file=sys.stderr)
+                    done(memory.run(config, emulator, gallery))
         if "gateway" in only:
             from bench import gateway
 
@@ -136,11 +143,6 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
 
             print("imports (4)", file=sys.stderr)
             done(imports.run(config))
-        if "memory" in only:
-            from bench import memory
-
-            print("kernel memory (5)", file=sys.stderr)
-            done(memory.run(config, gallery))
     order = {"single": 1, "requests": 2, "batch": 3, "imports": 4, "memory": 5, "cpu": 6}
     order.update(latency=7, inline=8, load=9, gateway=10)
     return sorted(sections, key=lambda s: order.get(s.key, 99))

@@ -34,7 +34,6 @@ from klein_widget import KleinClient
 TARGET = 1.10  # end-to-end at most 1.10x the inference time (issue 8)
 ORDER = (KLEIN_POLL, KLEIN_SYNC, KLEIN_GALLERY, OFFICIAL_POLL, OFFICIAL_SYNC, FLOOR)
 COLD = "klein_widget polling, 1st image"
-WARMUP = 2  # images per client before measuring: connections, imports, learned timing
 GAP = 0.05  # seconds between two images, so each one's log records are its own
 PNG = b"\x89PNG"
 
@@ -63,8 +62,8 @@ def run(config: Config, emulator: EmulatorProcess, gallery: Path) -> tuple[Secti
     starts: list[tuple[float, str]] = []
     seed = 1000
     with Makers(emulator.base_url, gallery=gallery) as makers:
-        for name in ORDER:  # warm-up, not measured
-            for _ in range(WARMUP):
+        for name in ORDER:  # warm-up (connections, imports, learned timing), not measured
+            for _ in range(config.warmup):
                 seed += 1
                 makers.get(name)(seed)
         mark = emulator.mark()

@@ -6,7 +6,8 @@
   really moves every one of them).
 - The README keeps its two first commands; the exit codes docs/CLIENT.md lists (and what each
   means) are those ``klein --help``, ``klein generate --help`` and ``klein enhance --help`` list.
-- ``python -m build`` makes an sdist and a wheel that pass ``twine check --strict``, with
+- ``build`` (as ``python -m build`` does: the wheel from the sdist, in an isolated environment)
+  makes an sdist and a wheel that pass ``twine check --strict``, with
   nothing in the sdist that is not the project's (marked ``packaging``: a few seconds, but
   build's isolated environment needs pip to reach an index).
 - The wheel installs with its ``[emulator]`` extra into a new, empty venv and makes an image
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -159,36 +161,78 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert commands == ["bash scripts/quickstart.sh", "bash scripts/test.sh"]
 
 
-def _help_exit_codes(*args: str) -> list[tuple[int, str]]:
-    klein = Path(sys.executable).with_name("klein")
-    command = [str(klein)] if klein.exists() else [sys.executable, "-m", "klein_widget"]
-    shown = subprocess.run([*command, *args, "--help"], capture_output=True, text=True, check=True)
-    epilog = shown.stdout.split("exit codes:", 1)[1]
+COMMANDS = [(), ("generate",), ("edit",), ("enhance",)]
+# Every command's --help from the CLI's own entry (`klein_widget.cli.main`, what the `klein`
+# script runs), all in one fresh interpreter: one start-up instead of one per command.
+_SHOW_HELPS = """
+import contextlib, io, json, sys
+from klein_widget.cli import main
+shown = []
+for args in json.loads(sys.argv[1]):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            main([*args, "--help"])
+        except SystemExit as stop:
+            assert stop.code in (0, None), stop.code
+    shown.append(out.getvalue())
+print(json.dumps(shown))
+"""
+
+
+@pytest.fixture(scope="module")
+def cli_help() -> dict[tuple[str, ...], str]:
+    """What ``klein [command] --help`` prints, by command."""
+    shown = subprocess.run(
+        [sys.executable, "-c", _SHOW_HELPS, json.dumps(COMMANDS)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return dict(zip(COMMANDS, json.loads(shown.stdout), strict=True))
+
+
+def _help_exit_codes(shown: str) -> list[tuple[int, str]]:
+    epilog = shown.split("exit codes:", 1)[1]
     return [(int(code), meaning) for code, meaning in re.findall(r"^  (\d+) +(.+)$", epilog, re.M)]
 
 
-@pytest.mark.parametrize("command", [(), ("generate",), ("edit",), ("enhance",)])
-def test_readme_exit_codes_are_the_cli_help(command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("command", COMMANDS)
+def test_readme_exit_codes_are_the_cli_help(
+    command: tuple[str, ...], cli_help: dict[tuple[str, ...], str]
+) -> None:
     section = (
         (ROOT / "docs" / "CLIENT.md").read_text().split("Exit codes", 1)[1].split("\n## ", 1)[0]
     )
     rows = re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M)
     readme = [(int(code), meaning.replace("`", "")) for code, meaning in rows]
     assert [code for code, _ in readme] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 130]
-    assert readme == _help_exit_codes(*command)
+    assert readme == _help_exit_codes(cli_help[command])
 
 
 # --------------------------------------------------------------------------- sdist and wheel
 
 
 def _build(out: Path) -> None:
-    built = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    """The sdist, then the wheel from the unpacked sdist, as ``python -m build`` makes them,
+    in one isolated environment holding only pyproject's build requirements (``build`` makes
+    one per step: a second environment and a second install of the same requirements)."""
+    from build import ProjectBuilder
+    from build.env import DefaultIsolatedEnv
+
+    with DefaultIsolatedEnv() as env, tempfile.TemporaryDirectory() as unpacked:
+        builder = ProjectBuilder.from_isolated_env(env, ROOT)
+        env.install(builder.build_system_requires)
+        env.install(builder.get_requires_for_build("sdist"))
+        sdist = builder.build("sdist", out)
+        with tarfile.open(sdist) as archive:
+            archive.extractall(unpacked, filter="data")
+        (source,) = Path(unpacked).iterdir()
+        from_sdist = ProjectBuilder.from_isolated_env(env, source)
+        env.install(from_sdist.build_system_requires)  # the sdist's own: already there
+        env.install(from_sdist.get_requires_for_build("wheel"))
+        from_sdist.build("wheel", out)
 
 
 @pytest.fixture(scope="module")

@@ -25,15 +25,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import httpx
-import httpx_aiohttp
+
+# aiohttp and httpx-aiohttp are imported where they are used: aiohttp's import makes SSL
+# contexts (~0.2 CPU-s), which a process that never opens an async pool (a kernel with the
+# blocking client, the CLI) need not pay.
 
 __all__ = ["SafeAiohttpTransport", "default_async_http"]
 
 
 def _remapped(error: Exception) -> httpx.TransportError:
     """An httpx error for what aiohttp raised: a connect error only if nothing was sent."""
+    import aiohttp
+
     cause = error.__cause__ if isinstance(error, httpx.ConnectTimeout) else error
     if isinstance(cause, aiohttp.ClientConnectorError):
         return httpx.ConnectError(str(error))  # never connected: nothing was sent
@@ -44,6 +48,8 @@ def _remapped(error: Exception) -> httpx.TransportError:
 
 def _foreign(error: Exception) -> bool:
     """An error httpx-aiohttp mislabels (see above) or lets through unmapped."""
+    import aiohttp
+
     return isinstance(error, httpx.ConnectTimeout | aiohttp.ClientError)
 
 
@@ -90,6 +96,9 @@ class SafeAiohttpTransport(httpx.AsyncBaseTransport):
 def default_async_http(limits: httpx.Limits) -> httpx.AsyncClient:
     """The ``httpx.AsyncClient`` an `AsyncKleinClient` opens when given none: httpx's API
     over aiohttp's pool (``httpx-aiohttp``, a dependency)."""
+    import aiohttp
+    import httpx_aiohttp
+
     ssl_context = httpx.create_ssl_context()
 
     def session() -> aiohttp.ClientSession:  # made on first use, inside the running loop

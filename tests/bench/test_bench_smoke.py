@@ -1,7 +1,7 @@
 """The benchmarks still run: ``python -m bench --smoke`` end to end, checking structure only.
 
 Benchmarks are not tests: nothing here looks at a time. This runs every benchmark with
-tiny counts and a tiny inference time (every section, as three ``--only`` groups at once),
+tiny counts and a tiny inference time (every section, as two ``--only`` groups at once),
 and checks that each prints its figures as ratios to its baseline and writes them to JSON,
 so the bench cannot rot unnoticed.
 """
@@ -37,10 +37,11 @@ TITLES = {
 }
 
 
-# The smoke run's sections in three groups of about equal length, run at once: each section
-# mostly waits (inference times, round trips, fresh interpreters and a kernel starting), so
-# together they take about a third of one `python -m bench --smoke` (69 s on 2 cores).
-GROUPS = ("latency", "single,batch,imports", "cpu,load,memory")
+# The smoke run's sections in two groups of about equal length, run at once: each section
+# mostly waits (inference times, round trips), so two halves take about half of one
+# `python -m bench --smoke`. Each group pays for one interpreter and one emulator process,
+# so there are no more groups than the waits need.
+GROUPS = ("latency,imports", "single,batch,cpu,load,memory")
 
 
 def _run_smoke(folder: Path) -> None:
