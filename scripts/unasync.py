@@ -92,8 +92,7 @@ RULES: list[tuple[str, str]] = [
     (r"^from anyio import Lock\n", "from threading import Lock\n"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
     # The async pool may run over aiohttp (`_transport`); the blocking one is httpx's own.
-    (r"\bdefault_async_http\(", "httpx.Client(limits="),
-    (r"^from klein_widget\.client\._transport import default_async_http\n", ""),
+    (r"\bdefault_async_http\b", "default_http"),
     (r"\baclose\b", "close"),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),

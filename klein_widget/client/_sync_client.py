@@ -36,6 +36,7 @@ from klein_widget.client._policy import PollSchedule, RetryPolicy
 from klein_widget.client._references import to_references
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client._sync_tasks import SyncTasks
+from klein_widget.client._transport import default_http
 from klein_widget.client.batch import _batch_sync
 from klein_widget.client.batch._pacing import Pacer, RateLimit
 
@@ -111,7 +112,7 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
             rate_limit=rate_limit,
             download_grace=download_grace,
         )
-        self._http = http_client or httpx.Client(limits=POOL_LIMITS)
+        self._http = http_client or default_http(POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
 

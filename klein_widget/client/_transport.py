@@ -17,12 +17,18 @@ silent second try of a GET on a dropped connection is off: the client's retry po
 decides. aiohttp has no public switch for that try (3.14); its session attribute is set,
 and a hostile test (a download whose connections all drop) fails if it stops working.
 
+Both clients' pools (`default_async_http`, `default_http`) share one TLS context,
+`shared_ssl_context`: building one loads the CA bundle, about 25 ms of CPU, which every
+client made paid again (for a plain ``http://`` server too, where it is never used).
+
 Example:
     >>> http = default_async_http(httpx.Limits(max_connections=4))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import AsyncIterator
 
 import httpx
@@ -31,7 +37,7 @@ import httpx
 # contexts (~0.2 CPU-s), which a process that never opens an async pool (a kernel with the
 # blocking client, the CLI) need not pay.
 
-__all__ = ["SafeAiohttpTransport", "default_async_http"]
+__all__ = ["SafeAiohttpTransport", "default_async_http", "default_http", "shared_ssl_context"]
 
 
 def _remapped(error: Exception) -> httpx.TransportError:
@@ -93,13 +99,26 @@ class SafeAiohttpTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context of every pool the clients open, made once per process (an
+    ``SSLContext`` is safe to share between connections, threads and event loops; aiohttp
+    shares its own default one so). ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are read then."""
+    return httpx.create_ssl_context()
+
+
+def default_http(limits: httpx.Limits) -> httpx.Client:
+    """The ``httpx.Client`` a `KleinClient` opens when given none: httpx's own pool."""
+    return httpx.Client(limits=limits, verify=shared_ssl_context())
+
+
 def default_async_http(limits: httpx.Limits) -> httpx.AsyncClient:
     """The ``httpx.AsyncClient`` an `AsyncKleinClient` opens when given none: httpx's API
     over aiohttp's pool (``httpx-aiohttp``, a dependency)."""
     import aiohttp
     import httpx_aiohttp
 
-    ssl_context = httpx.create_ssl_context()
+    ssl_context = shared_ssl_context()
 
     def session() -> aiohttp.ClientSession:  # made on first use, inside the running loop
         connector = aiohttp.TCPConnector(
@@ -113,5 +132,6 @@ def default_async_http(limits: httpx.Limits) -> httpx.AsyncClient:
         made._retry_connection = False
         return made
 
-    inner = httpx_aiohttp.AiohttpTransport(limits=limits, client=session)
+    # verify= given, or the transport builds a context of its own (which it never uses).
+    inner = httpx_aiohttp.AiohttpTransport(limits=limits, client=session, verify=ssl_context)
     return httpx.AsyncClient(transport=SafeAiohttpTransport(inner), limits=limits)
