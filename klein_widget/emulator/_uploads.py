@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from klein_widget.emulator._http import act, authorize
 from klein_widget.serving._http import Problem, envelope, read_json
+from klein_widget.serving._wire import read_ticket_body
 
 if TYPE_CHECKING:
     from klein_widget.emulator._state import Emulator
@@ -118,21 +119,14 @@ async def create_upload(request: Request) -> Response:
         return answer
     authorize(request, emu)
     body = await read_json(request, emu.max_body_bytes)
-    name, size, kind = body.get("filename"), body.get("size"), body.get("content_type")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise Problem(400, 'filename is required: the file\'s name, e.g. {"filename": "a.png"}.')
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise Problem(400, f"size must be the file's length in bytes (at least 1), not {size!r}.")
-    if size > emu.uploads.max_bytes:
-        raise Problem(413, f"File too large: at most {emu.uploads.max_bytes} bytes, not {size}.")
-    if kind is not None and (not isinstance(kind, str) or "/" not in kind or len(kind) > 200):
-        raise Problem(400, f"content_type must look like 'image/png', not {kind!r}.")
-    token = emu.uploads.ticket(name.rsplit("/", 1)[-1], size, kind)
+    asked = read_ticket_body(body, emu.uploads.max_bytes)
+    name, kind = asked["filename"], asked["content_type"]
+    token = emu.uploads.ticket(name, asked["size"], kind)
     base = str(request.base_url).rstrip("/")
     headers = {"Content-Type": kind} if kind else {}
     ticket = {
         "upload": {"method": "PUT", "url": f"{base}{PUT_PREFIX}{token}", "headers": headers},
-        "download_url": f"{base}{FILE_PREFIX}{token}/{quote(name.rsplit('/', 1)[-1], safe='')}",
+        "download_url": f"{base}{FILE_PREFIX}{token}/{quote(name, safe='')}",
     }
     return JSONResponse(envelope(ticket))
 

@@ -34,27 +34,6 @@ KNOB_FLAGS = frozenset(StartKnobs.__annotations__) - {
 checks are `Settings`' and `Faults`', not written again here."""
 
 
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
-    return value
-
-
 _RATE_FLAGS = {
     "fail_rate": "share of tasks that end 'failed'",
     "result_error_rate": "share of result GETs answered with --result-error-status",
@@ -78,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--inference-time",
-        type=_seconds,
+        type=float,
         default=Settings.inference_time,
         metavar="S",
         help="seconds each image spends processing (default %(default)s)",
@@ -88,21 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=int,
         default=None,
         metavar="N",
         help="tasks processed at once; the rest queue in 'created' (default: no limit)",
     )
     p.add_argument(
         "--rate-limit",
-        type=_positive_int,
+        type=int,
         default=None,
         metavar="N",
         help="image submissions per minute before 429 (default: no limit)",
     )
     p.add_argument(
         "--sync-timeout",
-        type=_seconds,
+        type=float,
         default=None,
         metavar="S",
         help="longest a sync-mode POST waits before timing out (default: no limit)",
@@ -117,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--network-delay",
-        type=_seconds,
+        type=float,
         default=Settings.network_delay,
         metavar="S",
         help="seconds of network round trip added to every request, half each way "
@@ -145,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name, meaning in _RATE_FLAGS.items():  # the fault dice, each a share of 0-1
         flag = "--" + name.replace("_", "-")
-        p.add_argument(flag, type=_rate, default=getattr(Faults, name), metavar="P", help=meaning)
+        p.add_argument(flag, type=float, default=getattr(Faults, name), metavar="P", help=meaning)
     p.add_argument(
         "--result-error-status",
         type=int,

@@ -53,13 +53,8 @@ class TeacherRecords(StudentRecords):
         """A new token for ``name``; the old one stops working at once (the same row, so
         spend, budget and images stay). A revoked student is let back in. Returns the token."""
         token = new_token()
-        with self._write() as db:
-            changed = db.execute(
-                "UPDATE students SET token_hash = ?, revoked = 0 WHERE name = ?",
-                (token_hash(token), name),
-            ).rowcount
-        if not changed:
-            raise KeyError(f"there is no student called {name!r}")
+        sql = "UPDATE students SET token_hash = ?, revoked = 0 WHERE name = ?"
+        self._update_student(name, sql, (token_hash(token),))
         return token
 
     # --- tasks over time ----------------------------------------------------------------

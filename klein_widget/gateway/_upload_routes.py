@@ -34,7 +34,7 @@ from klein_widget.gateway._auth import authorize
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._upstream import EMULATOR_ORIGIN
 from klein_widget.serving._http import Problem, envelope, read_json
-from klein_widget.serving._wire import price_data
+from klein_widget.serving._wire import price_data, read_ticket_body
 
 __all__ = [
     "REHEARSAL_FILES",
@@ -54,21 +54,6 @@ NO_TICKET = (
     "WaveSpeed gave the class gateway no upload ticket ({}): nothing was charged; try "
     "again, or tell your teacher if it goes on."
 )
-
-
-def _ticket_body(body: dict[str, Any], max_bytes: int) -> dict[str, Any]:
-    name, size, kind = body.get("filename"), body.get("size"), body.get("content_type")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise Problem(400, 'filename is required: the file\'s name, e.g. {"filename": "a.png"}.')
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise Problem(400, f"size must be the file's length in bytes (at least 1), not {size!r}.")
-    if size > max_bytes:
-        raise Problem(
-            413, f"File too large for the class gateway: at most {max_bytes} bytes, not {size}."
-        )
-    if kind is not None and (not isinstance(kind, str) or "/" not in kind or len(kind) > 200):
-        raise Problem(400, f"content_type must look like 'image/png', not {kind!r}.")
-    return {"filename": name.rsplit("/", 1)[-1], "size": size, "content_type": kind}
 
 
 def _checked_ticket(answer: httpx.Response) -> dict[str, Any]:
@@ -99,7 +84,8 @@ async def ticket(request: Request) -> Response:
     student = await authorize(request)
     gateway = gateway_of(request)
     desk = gateway.uploads
-    asked = _ticket_body(await read_json(request, gateway.max_body_bytes), desk.limits.max_bytes)
+    body = await read_json(request, gateway.max_body_bytes)
+    asked = read_ticket_body(body, desk.limits.max_bytes, server=" for the class gateway")
     why = desk.admit(student.name, asked["size"])
     if why is not None:
         wait = str(desk.wait(student.name))

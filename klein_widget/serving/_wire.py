@@ -6,6 +6,7 @@
   still ``processing``, ``data.code`` 5004 and an error saying where to poll.
 * `price_data`: the price endpoint's ``data`` (``POST /api/v3/model/price``; WaveSpeed's
   shape is unconfirmed, this is both servers' one guess, read by the client's `price_mills`).
+* `read_ticket_body`: an upload ticket's body (``filename``, ``size``, ``content_type``).
 * `read_enhancer_body`: the prompt optimizer's body (``text``, ``mode``, ``style``,
   ``enable_sync_mode``), checked by the client's own rules (`check_prompt`, `check_style`).
 
@@ -28,12 +29,14 @@ from typing import Any
 from klein_widget.client._config import result_path
 from klein_widget.client._family import KleinModel
 from klein_widget.client._models import check_prompt, check_style
+from klein_widget.serving._http import Problem
 
 __all__ = [
     "EnhancerBody",
     "prediction_data",
     "price_data",
     "read_enhancer_body",
+    "read_ticket_body",
     "sync_timed_out",
     "wire_time",
 ]
@@ -120,6 +123,24 @@ def price_data(
         "price_confirmed": confirmed,
         "simulated": simulated,
     }
+
+
+def read_ticket_body(
+    body: Mapping[str, Any], max_bytes: int, *, server: str = ""
+) -> dict[str, Any]:
+    """An upload ticket's body checked (the file's base name, its size, its type), or a
+    `Problem` saying what to send: 413 over ``max_bytes`` (``server``: this server's
+    name in that sentence, e.g. `` for the class gateway``), else 400."""
+    name, size, kind = body.get("filename"), body.get("size"), body.get("content_type")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise Problem(400, 'filename is required: the file\'s name, e.g. {"filename": "a.png"}.')
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise Problem(400, f"size must be the file's length in bytes (at least 1), not {size!r}.")
+    if size > max_bytes:
+        raise Problem(413, f"File too large{server}: at most {max_bytes} bytes, not {size}.")
+    if kind is not None and (not isinstance(kind, str) or "/" not in kind or len(kind) > 200):
+        raise Problem(400, f"content_type must look like 'image/png', not {kind!r}.")
+    return {"filename": name.rsplit("/", 1)[-1], "size": size, "content_type": kind}
 
 
 def read_enhancer_body(body: Mapping[str, Any], modes: Sequence[str]) -> EnhancerBody:

@@ -143,25 +143,20 @@ class PanelHistory:
         """The entry of a task, if it is kept."""
         return next((e for e in self._entries if e.task_id == task_id), None)
 
-    def add(self, generation: Generation, *, base_url: str, newest: bool = True) -> HistoryEntry:
-        """Add ``generation`` (newest, or oldest when loading) or return its entry."""
+    def add(self, generation: Generation, *, base_url: str) -> HistoryEntry:
+        """Add ``generation`` as the newest (loading adds below: `fill`), or return its entry."""
         found = self.find(generation.task_id) if generation.task_id else None
         if found is not None:
             return found
         picture = _thumb(generation.image, generation.nsfw)  # slow: outside the lock
         with self._lock:  # the kernel may hand over images on two threads at once
             found = self.find(generation.task_id) if generation.task_id else None
-            return found or self._insert(generation, picture, base_url, newest)
+            return found or self._insert(generation, picture, base_url)
 
-    def _insert(
-        self, generation: Generation, picture: bytes, base_url: str, newest: bool
-    ) -> HistoryEntry:
+    def _insert(self, generation: Generation, picture: bytes, base_url: str) -> HistoryEntry:
         self.count += 1
         entry = self._entry(self.count, generation, picture, base_url)
-        if newest:
-            self._entries.insert(0, entry)
-        else:
-            self._entries.append(entry)
+        self._entries.insert(0, entry)
         for old in self._entries[FULL_IMAGES:]:
             old.generation = None
         del self._entries[LIMIT:]
