@@ -6,7 +6,9 @@ recipe were sent instead of following A, B's prediction would be in that history
 B's upstream id is in the gateway's rows (B's answer is still on its way), and A would
 claim it: two students charged for one image. `Gate` holds each side at the exact point
 of that window (no sleeps): the history read until B is upstream (or follows A), and B's
-accepted answer until A's fate is written.
+accepted answer until A's fate is written. And when both submits were in fact taken
+upstream (answers lost), two pending tasks of one recipe would each see two unowned
+matches and stay unsure for ever: B follows A instead, so one image is made and paid once.
 """
 
 from __future__ import annotations
@@ -109,6 +111,34 @@ def test_a_pending_submit_never_claims_a_later_same_recipe_image(tmp_path: Path)
             if e.request is not None and not e.fail_reason
         )
         assert charged == made, (charged, made, ends)  # nobody pays for an image not made
+        klass.invariants()
+    finally:
+        gate.release.set()
+        klass.running.stop()
+
+
+def test_a_same_recipe_task_follows_a_pending_one_that_was_made(tmp_path: Path) -> None:
+    klass = HostileClass(tmp_path)
+    db = klass.running.gateway.db
+    gate = Gate(klass.emulator_app, answer_when=lambda: True)
+    klass.flaky.app = gate
+    try:
+        ada, bob = db.add_student("ada", 100), db.add_student("bob", 100)
+        # Both submits would be taken upstream with their answers lost: two pending tasks
+        # of one recipe would each see two unowned matches and stay unsure for ever.
+        klass.emulator.script("submit", "drop", "drop")
+        first = klass.submit(ada).json()["data"]["id"]
+        assert _until(lambda: getattr(db.task(first), "status", "") == "pending")
+        second = klass.submit(bob).json()["data"]["id"]
+        assert _until(lambda: getattr(db.task(second), "status", "") in ("following", "pending"))
+        gate.release.set()
+        ends = [klass.settled(ada, first), klass.settled(bob, second)]
+        assert [e["status"] for e in ends] == ["completed", "completed"]
+        made, shared = db.task(first), db.task(second)
+        assert made is not None
+        assert shared is not None
+        assert (made.upstream_id, made.cost_mills, shared.cost_mills) == (shared.upstream_id, 8, 0)
+        assert klass.emulator.accepted == 1  # sent once
         klass.invariants()
     finally:
         gate.release.set()
