@@ -158,10 +158,12 @@ class ClassDB(TeacherRecords):
     def leader_for(self, recipe: str) -> GatewayTask | None:
         """An unfinished image task with this recipe key (`klein_widget.client._recipe`:
         model, prompt, size, seed, references, LoRAs) that is paying for its image (not
-        itself following one): a new one can share its image."""
+        itself following one): a new one can share its image. A ``pending`` one counts
+        too: were the new one sent, its prediction would match the pending one's in the
+        history it is settled against, before the new one's upstream id is written."""
         sql = (
             "SELECT * FROM tasks WHERE recipe = ? AND kind = 'image' "
-            "AND status IN ('queued', 'forwarding', 'submitted') ORDER BY seq LIMIT 1"
+            "AND status IN ('queued', 'forwarding', 'submitted', 'pending') ORDER BY seq LIMIT 1"
         )
         rows = self._rows(sql, (recipe,))
         return task_from_row(rows[0]) if rows else None
