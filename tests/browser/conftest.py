@@ -70,7 +70,7 @@ def _artifacts(request: pytest.FixtureRequest, tmp_path: Path) -> _Artifacts:
 
 class _Shared:
     """Chromium (with its Playwright) and the Lab server, kept from one browser test to the
-    next in this process and ended when the next test does not use them.
+    next in this process and ended when the next test is not a browser test.
 
     Not session fixtures: while sync Playwright runs, its event loop is marked as running in
     this thread, and an async test run after it would fail; an idle Lab would keep using a
@@ -111,12 +111,11 @@ _SHARED = _Shared()
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After a browser test's fixtures are gone, end what the next test will not use."""
+    """After a browser test's fixtures are gone, end Chromium and Lab if the next test is not
+    a browser test."""
     yield
-    needs = set(getattr(nextitem, "fixturenames", ()))
-    if "browser" not in needs:
+    if "browser" not in getattr(nextitem, "fixturenames", ()):
         _SHARED.close_browser()
-    if "start_lab" not in needs:
         _SHARED.close_lab()
 
 
