@@ -7,8 +7,9 @@ temporary folder and none of the state variables set (``IPYTHONDIR``, ``JUPYTER_
 a real IPython shell that stores history, a notebook run in a real kernel, JupyterLab with a
 kernel, and Chromium opening it. Afterwards the fake home must still be empty.
 
-The shell-and-kernel probe runs twice: in one process, and under pytest-xdist (two workers,
-as ``scripts/test.sh`` runs the suite), where each worker sets up its own state folders.
+The shell-and-kernel probe runs in one process, and again under pytest-xdist (two workers,
+as ``scripts/test.sh`` runs the suite, where each worker sets up its own state folders) in one
+session with the Lab-and-Chromium probe, each module on a worker of its own.
 A control run without ``tests/conftest.py`` shows the probe is sensitive: the same shell and
 kernel then write ``~/.ipython``. Removing the isolation from ``tests/conftest.py`` or
 ``tests/browser/harness.py`` makes these tests fail and name what was written.
@@ -79,22 +80,21 @@ def _user_environment(home: Path) -> dict[str, str]:
 
 
 def _run_probe(
-    tmp_path: Path, source: str, *, with_conftest: bool = True, workers: int = 0
+    tmp_path: Path, sources: dict[str, str], *, with_conftest: bool = True, workers: int = 0
 ) -> list[str]:
-    """Run ``source`` as a test module in a fresh pytest; return what it left in HOME."""
+    """Run ``sources`` (file name: source) as test modules in a fresh pytest; return what they
+    left in HOME. Under xdist each module goes to one worker (``--dist loadfile``)."""
     home = tmp_path / "home"
     home.mkdir()
     probe = tmp_path / "probe"
     probe.mkdir()
-    (probe / "test_probe.py").write_text(source)
+    for name, source in sources.items():
+        (probe / name).write_text(source)
     (probe / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     plugins = ["-p", "tests.conftest"] if with_conftest else []
-    parallel = ["-p", "xdist", "-n", str(workers)] if workers else []
+    parallel = ["-p", "xdist", "-n", str(workers), "--dist", "loadfile"] if workers else []
     run = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", *plugins, *parallel),
-            *("-q", "-x", str(probe / "test_probe.py")),
-        ],
+        [*(sys.executable, "-m", "pytest", *plugins, *parallel), *("-q", "-x", str(probe))],
         cwd=probe,
         env=_user_environment(home),
         stdin=subprocess.DEVNULL,
@@ -103,21 +103,22 @@ def _run_probe(
         timeout=240,
     )
     assert run.returncode == 0, f"the probe session failed:\n{run.stdout}\n{run.stderr}"
+    assert f"{len(sources)} passed" in run.stdout, run.stdout
     return sorted(str(path.relative_to(home)) for path in home.rglob("*"))
 
 
-@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "xdist"])
-def test_shell_and_kernel_leave_home_alone(tmp_path: Path, workers: int) -> None:
-    written = _run_probe(tmp_path, SHELL_AND_KERNEL, workers=workers)
+def test_shell_and_kernel_leave_home_alone(tmp_path: Path) -> None:
+    written = _run_probe(tmp_path, {"test_shell.py": SHELL_AND_KERNEL})
     assert written == [], f"the test suite wrote into the user's home: {written}"
 
 
 def test_the_probe_sees_writes_without_the_isolation(tmp_path: Path) -> None:
-    written = _run_probe(tmp_path, SHELL_AND_KERNEL, with_conftest=False)
+    written = _run_probe(tmp_path, {"test_shell.py": SHELL_AND_KERNEL}, with_conftest=False)
     assert ".ipython/profile_default/history.sqlite" in written, written
 
 
 @pytest.mark.browser
-def test_lab_and_chromium_leave_home_alone(tmp_path: Path) -> None:
-    written = _run_probe(tmp_path, LAB_AND_CHROMIUM)
-    assert written == [], f"the browser tests wrote into the user's home: {written}"
+def test_xdist_workers_with_lab_and_chromium_leave_home_alone(tmp_path: Path) -> None:
+    sources = {"test_shell.py": SHELL_AND_KERNEL, "test_lab.py": LAB_AND_CHROMIUM}
+    written = _run_probe(tmp_path, sources, workers=2)
+    assert written == [], f"the test suite or its browser tests wrote into the home: {written}"

@@ -1,9 +1,12 @@
 """Fixtures for browser tests: Chromium pages, JupyterLab and Voila servers, failure reports.
 
 Fixtures:
-    browser      one headless Debian Chromium per session (fails clearly if it is missing)
+    browser      headless Debian Chromium (fails clearly if it is missing), one for each run
+                 of consecutive browser tests in a process
     page         a fresh context and page per test; its browser console is kept
-    start_lab    ``start_lab(root_dir, env=None) -> ServerProcess``; stopped after the test
+    start_lab    ``start_lab(root_dir, env=None) -> ServerProcess``: this test's view of the
+                 process's shared JupyterLab server (also Notebook 7's pages), see
+                 ``shared_lab.py``; its kernels end after the test
     start_voila  ``start_voila(notebook, env=None) -> ServerProcess``; stopped after the test
 
 After each test that used ``page`` a full-page screenshot is saved as
@@ -40,9 +43,9 @@ from .harness import (
     require_chromium,
     screenshot,
 )
-from .harness import start_lab as _start_lab
 from .harness import start_marimo as _start_marimo
 from .harness import start_voila as _start_voila
+from .shared_lab import SharedLab
 
 
 @dataclass
@@ -65,22 +68,62 @@ def _artifacts(request: pytest.FixtureRequest, tmp_path: Path) -> _Artifacts:
     return art
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium, shared by a module's browser tests.
+class _Shared:
+    """Chromium (with its Playwright) and the Lab server, kept from one browser test to the
+    next in this process and ended when the next test is not a browser test.
 
-    Module scope, not session: while sync Playwright runs, its event loop is marked as
-    running in this thread, and any async test scheduled after it would fail.
+    Not session fixtures: while sync Playwright runs, its event loop is marked as running in
+    this thread, and an async test run after it would fail; an idle Lab would keep using a
+    worker's CPU and memory while it runs the rest of the suite.
     """
-    require_chromium()
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    def __init__(self) -> None:
+        self.playwright: Any = None
+        self.chromium: Any = None
+        self.lab: SharedLab | None = None
+
+    def browser(self) -> Any:
+        if self.chromium is None or not self.chromium.is_connected():
+            self.close_browser()
+            from playwright.sync_api import sync_playwright
+
+            self.playwright = sync_playwright().start()
+            self.chromium = launch_chromium(self.playwright)
+        return self.chromium
+
+    def close_browser(self) -> None:
+        if self.chromium is not None:
+            with contextlib.suppress(Exception):
+                self.chromium.close()
+            self.chromium = None
+        if self.playwright is not None:
+            self.playwright.stop()
+            self.playwright = None
+
+    def close_lab(self) -> None:
+        if self.lab is not None:
+            self.lab.stop()
+            self.lab = None
+
+
+_SHARED = _Shared()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a browser test's fixtures are gone, end Chromium and Lab if the next test is not
+    a browser test."""
+    yield
+    if "browser" not in getattr(nextitem, "fixturenames", ()):
+        _SHARED.close_browser()
+        _SHARED.close_lab()
+
+
+@pytest.fixture
+def browser() -> Any:
+    """Headless Debian Chromium, shared with the browser tests run next in this process."""
+    require_chromium()
+    return _SHARED.browser()
 
 
 @pytest.fixture
@@ -116,17 +159,21 @@ ServerFactory = Callable[..., ServerProcess]
 
 
 @pytest.fixture
-def start_lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
-    """Factory: ``start_lab(root_dir, env=None, notebook7=False)`` starts JupyterLab (or
-    Notebook 7) serving ``root_dir``."""
+def start_lab(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerFactory]:
+    """Factory: ``start_lab(root_dir, env=None)``, this test's view of the shared JupyterLab
+    server (Lab at ``/lab/tree``, Notebook 7 at ``/notebooks``) for the notebooks in
+    ``root_dir``, whose kernels get ``env``."""
     art = _artifacts(request, tmp_path)
 
-    def start(
-        root_dir: Path, env: Mapping[str, str] | None = None, *, notebook7: bool = False
-    ) -> ServerProcess:
-        server = _start_lab(root_dir, tmp_path / f"lab{len(art.servers)}", env, notebook7=notebook7)
-        art.servers.append(server)
-        return server
+    def start(root_dir: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
+        if _SHARED.lab is None:
+            base = tmp_path_factory.getbasetemp()
+            _SHARED.lab = SharedLab(base, tmp_path_factory.mktemp("shared-lab"))
+        view = _SHARED.lab.view(root_dir, env)
+        art.servers.append(view)
+        return view
 
     yield start
     for server in art.servers:

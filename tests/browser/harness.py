@@ -131,6 +131,47 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=1))
 
 
+def write_kernelspec(data_dir: Path, name: str, env: Mapping[str, str] | None = None) -> Path:
+    """Write kernelspec ``name`` (ipykernel on ``sys.executable``) under ``data_dir/kernels``.
+
+    ``env`` is added to the environment of each kernel started from it. Its display name is
+    always :data:`KERNEL_DISPLAY_NAME`, so Lab shows what a user sees.
+
+    Example: ``write_kernelspec(data_dir, "t-1a2b", {"WAVESPEED_BASE_URL": url})``
+    """
+    spec: dict[str, Any] = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": KERNEL_DISPLAY_NAME,
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
+    if env:
+        spec["env"] = dict(env)
+    folder = data_dir / "kernels" / name
+    _write_json(folder / "kernel.json", spec)
+    return folder
+
+
+def write_lab_settings(settings_dir: Path) -> None:
+    """Write the Lab settings every test starts from, removing any other (a theme a test set).
+
+    Example: ``write_lab_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))``
+    """
+    shutil.rmtree(settings_dir, ignore_errors=True)
+    settings = settings_dir / "@jupyterlab"
+    _write_json(
+        settings / "apputils-extension" / "notification.jupyterlab-settings",
+        {"fetchNews": "false", "checkForUpdates": False},
+    )
+    # Autosave would rewrite the test's notebook; windowing would detach off-screen cells.
+    _write_json(
+        settings / "docmanager-extension" / "plugin.jupyterlab-settings", {"autosave": False}
+    )
+    _write_json(
+        settings / "notebook-extension" / "tracker.jupyterlab-settings", {"windowingMode": "none"}
+    )
+
+
 def jupyter_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment for a Jupyter server whose config/data/runtime/settings live under ``home``.
 
@@ -154,27 +195,8 @@ def jupyter_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     # The user data dir comes first on the kernel search path, so this spec wins over any other.
-    _write_json(
-        dirs["JUPYTER_DATA_DIR"] / "kernels" / "python3" / "kernel.json",
-        {
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": KERNEL_DISPLAY_NAME,
-            "language": "python",
-            "metadata": {"debugger": True},
-        },
-    )
-    settings = dirs["JUPYTERLAB_SETTINGS_DIR"] / "@jupyterlab"
-    _write_json(
-        settings / "apputils-extension" / "notification.jupyterlab-settings",
-        {"fetchNews": "false", "checkForUpdates": False},
-    )
-    # Autosave would rewrite the test's notebook; windowing would detach off-screen cells.
-    _write_json(
-        settings / "docmanager-extension" / "plugin.jupyterlab-settings", {"autosave": False}
-    )
-    _write_json(
-        settings / "notebook-extension" / "tracker.jupyterlab-settings", {"windowingMode": "none"}
-    )
+    write_kernelspec(dirs["JUPYTER_DATA_DIR"], "python3")
+    write_lab_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
     env = dict(os.environ)
     for name in ("JUPYTER_TOKEN", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH"):
         env.pop(name, None)
@@ -212,7 +234,16 @@ class ServerProcess:
     log_path: Path
     proc: subprocess.Popen[bytes]
     runtime_dir: Path | None = None
+    #: Where this test's files are below the server's root (``""``, or ``"folder/"``).
+    prefix: str = ""
     _probes: list[KernelProbe] = field(default_factory=list)
+
+    def page_url(self, route: str, name: str) -> str:
+        """URL of file ``name`` of this test under ``route`` (``lab/tree``, ``notebooks``).
+
+        Example: ``page.goto(server.page_url("lab/tree", "demo.ipynb") + "?reset")``
+        """
+        return f"{self.url}/{route}/{self.prefix}{name}"
 
     def log_text(self, max_lines: int = 400) -> str:
         """The last ``max_lines`` lines of the server's log."""
@@ -346,7 +377,6 @@ def start_lab(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     full_env = jupyter_env(work_dir / "jupyter", env)
-    app = "JupyterNotebookApp" if notebook7 else "LabApp"
     cmd = [
         sys.executable,
         "-m",
@@ -361,8 +391,10 @@ def start_lab(
         "--ServerApp.password=",
         "--ServerApp.disable_check_xsrf=True",
         "--LabApp.news_url=None",
-        # window.jupyterapp lets run_all_cells() call Lab commands instead of hunting menus.
-        f"--{app}.expose_app_in_browser=True",
+        # window.jupyterapp lets run_all_cells() call Lab commands instead of hunting menus;
+        # a Lab server also serves Notebook 7's pages (/notebooks/NAME.ipynb).
+        "--LabApp.expose_app_in_browser=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
     ]
     return start_server(
         "notebook7" if notebook7 else "jupyterlab",
@@ -579,7 +611,7 @@ def open_notebook(page: Any, server: ServerProcess, name: str, timeout: float = 
 
     Example: ``open_notebook(page, server, "demo.ipynb")``
     """
-    page.goto(f"{server.url}/lab/tree/{name}?reset")
+    page.goto(server.page_url("lab/tree", name) + "?reset")
     wait_kernel_idle(page, timeout)
 
 
@@ -596,7 +628,7 @@ def wait_kernel_idle(page: Any, timeout: float = 90.0) -> None:
 
 def open_notebook7(page: Any, server: ServerProcess, name: str, timeout: float = 90.0) -> None:
     """Open ``name`` in Notebook 7 and wait until its kernel is idle."""
-    page.goto(f"{server.url}/notebooks/{name}")
+    page.goto(server.page_url("notebooks", name))
     page.wait_for_function(
         "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel"
         "?.status === 'idle'",

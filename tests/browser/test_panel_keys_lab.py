@@ -33,7 +33,7 @@ IDLE_JS = (
 def test_panel_keys(front_end: str, start_lab: Any, page: Any, tmp_path: Path) -> None:
     nb = write_notebook(tmp_path / "notebooks" / "keys.ipynb", [PANEL_CELL, "1 + 1"])
     with emulator_env(tmp_path) as emu:
-        server = start_lab(nb.parent, env=emu.env, notebook7=front_end == "notebook7")
+        server = start_lab(nb.parent, env=emu.env)
         if front_end == "lab":
             open_notebook(page, server, "keys.ipynb")
             run_cell(page, 0)

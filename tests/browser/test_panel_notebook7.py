@@ -17,7 +17,7 @@ def test_panel_in_notebook7(start_lab: Any, page: Any, tmp_path: Path) -> None:
     nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL])
     with emulator_env(tmp_path) as emu:
         with timed("notebook 7: server up"):
-            server = start_lab(nb.parent, env=emu.env, notebook7=True)
+            server = start_lab(nb.parent, env=emu.env)
         with timed("notebook 7: kernel idle"):
             open_notebook7(page, server, "panel.ipynb")
         with timed("notebook 7: panel shown"):

@@ -123,7 +123,7 @@ def test_saved_notebook_in_nbviewer_html_and_in_lab(
     del notebook.metadata["kernelspec"]
     notebook.metadata.pop("language_info", None)  # else Lab starts a Python kernel for it
     nbformat.write(notebook, folder / "nokernel.ipynb")
-    page.goto(f"{server.url}/lab/tree/nokernel.ipynb?reset")
+    page.goto(server.page_url("lab/tree", "nokernel.ipynb") + "?reset")
     page.get_by_role("dialog").get_by_role("button", name="No Kernel", exact=True).click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.locator(".jp-StatusBar-TextItem", has_text="No Kernel")).to_be_visible()
