@@ -18,13 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from ipywidgets import Widget
 from ipywidgets.widgets.widget import _instances as widget_instances
-from nbclient import NotebookClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -436,6 +434,11 @@ def test_saved_notebook_with_widget_state(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WRONG_KEY", WRONG_KEY)  # the kernel reads it: it is in no cell
+    # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
+    # collects this file over a CPU-second, and only this slow test uses it.
+    import nbformat
+    from nbclient import NotebookClient
+
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in NOTEBOOK_CELLS]
     NotebookClient(
