@@ -199,6 +199,7 @@ SLOW = (
     "tests/test_home.py",
     "tests/bench/test_bench_smoke.py",
     "tests/browser/",
+    "tests/lessons/test_grid_browser.py",  # browser-marked; here so -m "not slow" skips its import
     "tests/notebooks/test_lesson_pack.py",
     "tests/notebooks/test_notebooks.py::test_running",
     "tests/notebooks/test_notebooks.py::test_quickstart",
@@ -270,6 +271,23 @@ LONGEST_FIRST = (
 )
 # Tests that read such a shared result: last, so no worker sits waiting for it.
 READ_LATER = ("tests/bench/", "tests/test_packaging.py::test_sdist", "tests/notebooks/")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``-m "not slow"`` (the quick loop) a file or folder whose every test is slow by
+    `SLOW` is not even imported: its tests would all be deselected, and importing them costs
+    each xdist worker seconds (browsers' and notebooks' imports: nbformat, jsonschema, ...)."""
+    if " ".join(str(config.getoption("markexpr", "")).split()) != "not slow":
+        return None
+    if not collection_path.is_relative_to(config.rootpath):
+        return None
+    relative = collection_path.relative_to(config.rootpath).as_posix()
+    whole = relative + "/" if collection_path.is_dir() else relative
+    return True if whole in _WHOLLY_SLOW else None
+
+
+# The entries of `SLOW` that name a whole file or folder (no test id).
+_WHOLLY_SLOW = frozenset(prefix for prefix in SLOW if "::" not in prefix)
 
 
 def _rank(item: pytest.Item) -> int:

@@ -21,7 +21,6 @@ from klein_widget.emulator import RunningEmulator
 from tests.conftest import FAKE_KEY, fast_options
 
 SLOW_DISK = 0.3  # seconds each journal call takes
-MAX_STALL = 0.1  # the worst lateness of the loop allowed while images are made
 PROBE_EVERY = 0.005
 
 
@@ -31,9 +30,16 @@ class SlowDiskGallery(Gallery):
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self.calls = 0
+        self.on_the_loop = 0  # calls made on the event loop's own thread
 
     def _slow(self) -> None:
         self.calls += 1
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread: the loop runs on meanwhile
+            pass
+        else:
+            self.on_the_loop += 1
         time.sleep(SLOW_DISK)
 
     def task_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
@@ -107,8 +113,11 @@ async def test_a_slow_disk_never_stalls_the_loop(
 
         lag = await measured(make())
     assert gallery.calls >= 11  # each of them 0.3 s on the disk
-    assert lag.wakes > 0
-    assert lag.worst < MAX_STALL, f"the loop stalled {lag.worst * 1000:.0f} ms"
+    # None of them ran on the loop's thread: that is what never stalls it, and unlike the
+    # probe's lateness it holds however busy the machine is (with several test processes
+    # on 2 cores the probe woke 0.13 s and 0.28 s late with no call on the loop).
+    assert gallery.on_the_loop == 0
+    assert lag.wakes > 0  # the loop ran other tasks meanwhile
 
 
 async def test_an_awaited_batch_over_its_limit_raises_instead_of_asking(

@@ -10,9 +10,7 @@ import sys
 import time
 
 import httpx
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from klein_widget.emulator import Faults, RunningEmulator, Settings, start
 from klein_widget.emulator.cli import KNOB_FLAGS, build_parser, settings_from
@@ -52,6 +50,11 @@ async def test_start_inside_a_running_event_loop() -> None:
 
 
 def test_start_inside_a_real_jupyter_kernel() -> None:
+    # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
+    # collects this file over a CPU-second, and only this slow test uses it.
+    import nbformat
+    from nbclient import NotebookClient
+
     cells = [
         "from klein_widget.emulator import start\nrunning = start(inference_time=0.01)",
         "import httpx\n"

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from nbclient import NotebookClient
 
 import klein_widget
 from klein_widget import (
@@ -194,6 +192,11 @@ LIVE_NOTEBOOK = [
 
 
 def test_in_a_kernel_the_grid_shows_live_once(tmp_path: Path) -> None:
+    # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
+    # collects this file over a CPU-second, and only this slow test uses it.
+    import nbformat
+    from nbclient import NotebookClient
+
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in LIVE_NOTEBOOK])
     NotebookClient(
         notebook,

@@ -12,10 +12,8 @@ import io
 import re
 from pathlib import Path
 
-import nbformat
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from nbclient import NotebookClient
 from PIL import Image
 
 from klein_widget import Session
@@ -62,6 +60,11 @@ async def test_display_shows_the_view_and_a_fallback_updated_as_images_arrive(
 
 def test_a_saved_notebook_keeps_the_last_image(live_env: str, tmp_path: Path) -> None:
     # A real kernel runs the notebook (as Jupyter does); the saved file is read back.
+    # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
+    # collects this file over a CPU-second, and only this slow test uses it.
+    import nbformat
+    from nbclient import NotebookClient
+
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell(source)

@@ -3,6 +3,7 @@ not by which modules happen to be imported."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,10 @@ def test_a_script_that_imports_ipykernel_is_still_a_script(tmp_path: Path) -> No
         "print(where_running(), default_folder().name)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    # Where bytecode goes (scripts/test.sh: inside .venv), or the script writes __pycache__
+    # folders into the package's tree.
+    bytecode = ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE")
+    env.update({name: os.environ[name] for name in bytecode if name in os.environ})
     said = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from contextlib import ExitStack
 from pathlib import Path
 
-import nbformat
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -42,6 +41,10 @@ def make(app: Starlette, gallery: Gallery, requests: list[GenerationRequest]) ->
 
 def notebook_showing(generations: list[Generation], path: Path) -> Path:
     """A saved notebook whose outputs show ``generations`` (as their repr, as Jupyter does)."""
+    # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
+    # collects this file over a CPU-second, and only this helper uses it.
+    import nbformat
+
     cell = nbformat.v4.new_code_cell("gen")
     cell.outputs = [
         nbformat.v4.new_output("execute_result", {"text/plain": repr(g)}, execution_count=1)

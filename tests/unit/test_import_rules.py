@@ -7,6 +7,7 @@ Every import in every module counts, also those inside functions and under
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -120,7 +121,8 @@ def is_allowed(name: str, allowed: tuple[str, ...]) -> bool:
     )
 
 
-def imported_names(path: Path) -> set[str]:
+@functools.cache  # read once per process: two tests walk every module
+def imported_names(path: Path) -> frozenset[str]:
     """Every module name a file imports, resolved to absolute dotted names."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
@@ -132,7 +134,7 @@ def imported_names(path: Path) -> set[str]:
             base = node.module or ""
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
-    return names
+    return frozenset(names)
 
 
 def part_of(path: Path) -> str:

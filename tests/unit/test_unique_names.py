@@ -10,12 +10,14 @@ them agreeing. Import the one definition instead.
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "klein_widget"
 
 
+@functools.cache  # parsed once per process: both checks read every module
 def _modules() -> list[tuple[str, ast.Module]]:
     return [
         (str(path.relative_to(PACKAGE.parent)), ast.parse(path.read_text(), filename=str(path)))
