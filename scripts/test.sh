@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every check, from a fresh machine: .venv with the [dev] extra, the Debian packages the tests
 # need, then ruff, mypy --strict and the whole pytest suite, in 4 processes (pytest-xdist:
-# the suite mostly waits on servers, kernels and browsers, so 4 fit 2 cores; the longest
-# tests start first; a costly build, bench run or lesson run is made once and shared; the
-# quick loop too: on a quiet 2-core machine its -n 2/4/6 took 164/96/85 s, 148/140/150 CPU-s).
+# the suite waits on servers, kernels and browsers as much as it computes, so 4 fit 2 cores;
+# the longest tests start first; a costly build, bench run or lesson run is made once and
+# shared). Measured on a quiet 2-core machine, 2026-12-07: the quick loop at -n 2/4/6 took
+# 164/96/85 s (148/140/150 CPU-s); the whole suite at -n 6 was no faster from a fresh clone
+# and two hostile calls overran their deadline bounds with six processes on two cores.
 # Extra args go to pytest, e.g.
 #   bash scripts/test.sh tests/client -x        one folder, stop at the first failure
 #   bash scripts/test.sh -m "not slow"          the day-to-day loop: no kernels, browsers,
