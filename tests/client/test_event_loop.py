@@ -21,7 +21,6 @@ from klein_widget.emulator import RunningEmulator
 from tests.conftest import FAKE_KEY, fast_options
 
 SLOW_DISK = 0.3  # seconds each journal call takes
-MAX_STALL = 0.1  # the worst lateness of the loop allowed while images are made
 PROBE_EVERY = 0.005
 
 
@@ -116,11 +115,11 @@ async def test_a_slow_disk_never_stalls_the_loop(
     assert gallery.calls >= 11  # each of them 0.3 s on the disk
     # None of them ran on the loop's thread: that is what never stalls it, and unlike the
     # probe's lateness it holds however busy the machine is (with several test processes
-    # on a loaded 2-core machine the probe once woke 0.13 s late with no call on the loop).
+    # on a loaded 2-core machine the probe woke 0.13 s late with no call on the loop, so
+    # the lateness is shown, not asserted: tests assert no wall-clock times).
     assert gallery.on_the_loop == 0
     assert lag.wakes > 0  # the loop ran other tasks meanwhile
-    # And the figure, as a user feels it: the worst lateness of the loop.
-    assert lag.worst < MAX_STALL, f"the loop stalled {lag.worst * 1000:.0f} ms"
+    print(f"the loop's worst lateness: {lag.worst * 1000:.0f} ms")
 
 
 async def test_an_awaited_batch_over_its_limit_raises_instead_of_asking(

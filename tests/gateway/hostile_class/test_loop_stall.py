@@ -1,7 +1,10 @@
 """No database work on the event loop: with every SQLite call made slow on purpose (as on
 a network disk, or while another writer holds the lock), a class submitting and polling
-while the teacher's dashboard refreshes never stalls the gateway's loop for 100 ms
-(measured by a loop-lag probe)."""
+while the teacher's dashboard refreshes never makes a database call on the gateway's loop,
+so it never stalls it. The test counts calls made on a thread that runs an event loop (a
+fact, whatever the machine's load); a loop-lag probe shows the loop kept running. The
+probe's lateness is not asserted: with four test processes on two cores it reached 117 ms
+with no call on the loop (tests assert no wall-clock times; see STYLE.md)."""
 
 from __future__ import annotations
 
@@ -22,18 +25,31 @@ from tests.conftest import FAST_RETRY
 from tests.gateway.conftest import FAST, SUBMIT, bearer
 
 SLOW = 0.12  # seconds per database call: more than the stall allowed
-STALL = 0.100  # the worst loop stall allowed, in seconds
 
 
 class SlowDB(ClassDB):
-    """The class database with every read and write slowed down."""
+    """The class database with every read and write slowed down, counting the calls made
+    on a thread that is running an event loop (each would stall that loop for `SLOW`)."""
+
+    calls = 0
+    on_a_loop = 0
+
+    def _slow(self) -> None:
+        self.calls += 1
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # a worker thread: what the gateway should use
+        else:
+            self.on_a_loop += 1
+        time.sleep(SLOW)
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        time.sleep(SLOW)
+        self._slow()
         return super()._rows(sql, args)
 
     def _write(self) -> Any:
-        time.sleep(SLOW)
+        self._slow()
         return super()._write()
 
 
@@ -45,7 +61,7 @@ async def _probe(worst: list[float], stop: asyncio.Event) -> None:
         worst[0] = max(worst[0], time.perf_counter() - began - 0.005)
 
 
-async def _class(tmp_path: Path, upstream_url: str) -> float:
+async def _class(tmp_path: Path, upstream_url: str) -> tuple[SlowDB, float]:
     db_path = tmp_path / "class.sqlite3"
     gallery = Gallery(images_folder(db_path))
     # Upstream over loopback, in its own thread: only the gateway's work is on this loop.
@@ -77,6 +93,7 @@ async def _class(tmp_path: Path, upstream_url: str) -> float:
                 answer = await http.get(page, headers=cookie)
                 assert answer.status_code == 200, (page, answer.status_code)
 
+        db.calls = db.on_a_loop = 0  # set-up (students, the gateway made) is done: serving starts
         gateway.ensure_started()
         await student(tokens[0], 99)  # a first image loads what loads once (codecs, ...)
         await teacher()  # and a first page its templates
@@ -88,10 +105,12 @@ async def _class(tmp_path: Path, upstream_url: str) -> float:
         stop.set()
         await probe
         await gateway.aclose()
-    return worst[0]
+    return db, worst[0]
 
 
 def test_a_slow_database_never_stalls_the_gateways_loop(tmp_path: Path) -> None:
     with start_emulator(inference_time=FAST) as upstream:
-        worst = asyncio.run(_class(tmp_path, upstream.base_url))
-    assert worst < STALL, f"the loop stalled for {worst * 1000:.0f} ms"
+        db, worst = asyncio.run(_class(tmp_path, upstream.base_url))
+    assert db.calls > 20, db.calls  # the class's work went through the slow database
+    assert db.on_a_loop == 0, f"{db.on_a_loop} database calls ran on the event loop"
+    print(f"the loop's worst lateness: {worst * 1000:.0f} ms")
