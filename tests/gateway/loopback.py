@@ -3,9 +3,9 @@ without building a TLS context per call.
 
 ``httpx.get(url)`` makes a client for the one call, and with it a TLS context that loads
 the CA bundle: about 30 ms of CPU each time, though a loopback URL is plain HTTP. A test
-polling a task every 10 ms spent most of its CPU there. These pass one context, made once
-per process, so each call still opens its own connection as before and costs only what
-its request costs.
+polling a task every 10 ms spent most of its CPU there. These pass the package's own
+one-per-process context (`shared_ssl_context`, what the clients' pools use), so each call
+still opens its own connection as before and costs only what its request costs.
 
 Example:
     >>> from tests.gateway import loopback
@@ -14,17 +14,16 @@ Example:
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 import httpx
 
-_TLS = ssl.create_default_context()  # unused on http://; shared so no call builds its own
+from klein_widget.client._transport import shared_ssl_context
 
 
 def request(method: str, url: str, **options: Any) -> httpx.Response:
     """`httpx.request` with the shared TLS context."""
-    options.setdefault("verify", _TLS)
+    options.setdefault("verify", shared_ssl_context())
     return httpx.request(method, url, **options)
 
 
