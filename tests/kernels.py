@@ -95,11 +95,13 @@ def execute(
     """
     # Here, not at the top: nbclient loads nbformat (jsonschema's grammars), over a CPU-second
     # for every process that collects a test module importing this one.
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     with socket_folder() as folder:
-        manager = AsyncKernelManager(kernel_name="python3", **ipc_traits(folder))
-        client = NotebookClient(notebook, km=manager, kernel_name="python3", **options)
+        # As configuration, not a manager of our own: nbclient shuts down only a kernel
+        # whose manager it made.
+        config = Config({"KernelManager": ipc_traits(folder)})
+        client = NotebookClient(notebook, kernel_name="python3", config=config, **options)
         client.execute(**({} if env is None else {"env": dict(env)}))
     return notebook

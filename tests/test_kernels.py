@@ -4,6 +4,7 @@ and bind no TCP port that a client chose: no port for another process to take fi
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,8 @@ tcp = [int(r[1].rsplit(":", 1)[1], 16) for t in ("tcp", "tcp6") for r in rows(t)
 unix = [r[7] for r in rows("unix") if r[6] in held and len(r) > 7]
 app = IPKernelApp.instance()
 print(json.dumps({
-    "transport": app.transport, "ip": app.ip, "connection_file": app.connection_file,
+    "pid": os.getpid(), "transport": app.transport, "ip": app.ip,
+    "connection_file": app.connection_file,
     "tcp": sorted(tcp), "pipe": app.iopub_thread._pipe_port, "unix": sorted(set(unix)),
 }))
 """
@@ -61,3 +63,5 @@ def test_a_kernel_of_the_tests_uses_unix_sockets_only(tmp_path: Path) -> None:
     assert sorted(p.name for p in bound) == [f"ipc-{n}" for n in range(1, 6)], bound
     assert all(p.parent == folder and len(str(p)) < 100 for p in bound)
     assert not folder.exists()  # removed with the kernel
+    with pytest.raises(ChildProcessError):  # which was shut down and reaped, not left running
+        os.waitpid(seen["pid"], os.WNOHANG)
