@@ -88,7 +88,8 @@ def execute(
 ) -> NotebookNode:
     """Run every cell of ``notebook`` in a new ``python3`` kernel on ipc (nbclient), in place;
     ``env`` is the kernel's whole environment (default: this process's), ``options`` go to
-    ``NotebookClient`` (``timeout``, ``resources``, ``on_cell_executed``…). Raises
+    ``NotebookClient`` (``timeout``, ``resources``, ``on_cell_executed``…); the kernel is
+    killed after the last cell (``shutdown_kernel="immediate"``) unless they say otherwise. Raises
     ``CellExecutionError`` on the first failing cell; returns ``notebook``.
 
     Example: ``execute(nb, timeout=60, resources={"metadata": {"path": str(tmp_path)}})``
@@ -102,6 +103,10 @@ def execute(
         # As configuration, not a manager of our own: nbclient shuts down only a kernel
         # whose manager it made.
         config = Config({"KernelManager": ipc_traits(folder)})
+        # Killed once the last cell has run, not asked to shut down: a graceful shutdown
+        # waits a second or more for what the notebook started (an emulator, a gateway) to
+        # stop, and no test reads anything a kernel does after its last cell.
+        options.setdefault("shutdown_kernel", "immediate")
         client = NotebookClient(notebook, kernel_name="python3", config=config, **options)
         client.execute(**({} if env is None else {"env": dict(env)}))
     return notebook
