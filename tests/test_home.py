@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHELL_AND_KERNEL = """
 import nbformat
 from IPython.core.interactiveshell import InteractiveShell
-from nbclient import NotebookClient
+
+from tests.kernels import execute
 
 
 def test_shell_and_kernel(tmp_path):
@@ -40,9 +41,7 @@ def test_shell_and_kernel(tmp_path):
     shell.history_manager.writeout_cache()  # what the shell does on exit
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("print(6 * 7)")]
-    NotebookClient(
-        notebook, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
+    execute(notebook, resources={"metadata": {"path": str(tmp_path)}})
     assert notebook.cells[0].outputs[0]["text"] == "42\\n"
 """
 

@@ -47,6 +47,7 @@ from klein_widget import (
 from klein_widget.emulator import RunningEmulator, start
 from klein_widget.ui._text import error_text
 from tests.conftest import FAKE_KEY, fast_options
+from tests.kernels import execute
 
 WRONG_KEY = "wsk-wrong-77e1d0c9b8a7f6e5d4c3"  # a rejected key must not leak either
 SECRETS = (FAKE_KEY, FAKE_KEY[-16:], WRONG_KEY, WRONG_KEY[-16:])
@@ -439,17 +440,15 @@ def test_saved_notebook_with_widget_state(
     # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
     # collects this file over a CPU-second, and only this slow test uses it.
     import nbformat
-    from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in NOTEBOOK_CELLS]
-    NotebookClient(
+    execute(
         notebook,
         timeout=60,
-        kernel_name="python3",
         store_widget_state=True,
         resources={"metadata": {"path": str(tmp_path)}},
-    ).execute()
+    )
     evidence.expect_logs = False
     saved = tmp_path / "saved.ipynb"
     nbformat.write(notebook, saved)

@@ -42,6 +42,8 @@ import httpx
 import nbformat
 import pytest
 
+from tests.kernels import SERVER_ARGUMENTS, short_folder
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -367,8 +369,9 @@ def start_lab(
 ) -> ServerProcess:
     """Start JupyterLab serving ``root_dir`` (no token, no xsrf, news off) on a free port.
 
-    ``work_dir`` receives the Jupyter dirs and ``lab.log``. ``env`` is added to the environment
-    of the server and its kernels.
+    ``work_dir`` receives ``lab.log``; the Jupyter dirs are in a short folder of /tmp, as the
+    kernels' Unix sockets (tests/kernels.py) need. ``env`` is added to the environment of the
+    server and its kernels.
 
     With ``notebook7``, the server is Notebook 7's (``/notebooks/NAME.ipynb``).
 
@@ -376,11 +379,12 @@ def start_lab(
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    full_env = jupyter_env(work_dir / "jupyter", env)
+    full_env = jupyter_env(short_folder(), env)  # kernels' sockets need a short path
     cmd = [
         sys.executable,
         "-m",
         "notebook" if notebook7 else "jupyterlab",
+        *SERVER_ARGUMENTS,
         "--no-browser",
         "--allow-root",
         "--ip=127.0.0.1",
@@ -421,12 +425,13 @@ def start_voila(
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    full_env = jupyter_env(work_dir / "jupyter", env)
+    full_env = jupyter_env(short_folder(), env)  # kernels' sockets need a short path
     cmd = [
         sys.executable,
         "-m",
         "voila",
         str(notebook),
+        *SERVER_ARGUMENTS,
         "--no-browser",
         f"--port={port}",
         "--Voila.ip=127.0.0.1",

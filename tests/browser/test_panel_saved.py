@@ -25,6 +25,8 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
+from tests.kernels import ipc_arguments, socket_folder
+
 from .harness import jupyter_env, open_notebook, screenshot, timed, write_notebook
 from .panel_steps import emulator_env
 
@@ -47,11 +49,12 @@ SETTLED = """() => {
 
 def execute(notebook: Path, env: dict[str, str]) -> Path:
     """Run ``notebook`` in a real kernel and save it with its outputs and widget state."""
-    subprocess.run(
-        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-         "--inplace", str(notebook)],
-        env=env, check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
+    with socket_folder() as folder:
+        subprocess.run(
+            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+             "--inplace", *ipc_arguments(folder), str(notebook)],
+            env=env, check=True, capture_output=True, timeout=180,
+        )  # fmt: skip
     return notebook
 
 

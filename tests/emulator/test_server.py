@@ -14,6 +14,7 @@ import pytest
 
 from klein_widget.emulator import Faults, RunningEmulator, Settings, start
 from klein_widget.emulator.cli import KNOB_FLAGS, build_parser, settings_from
+from tests.kernels import execute
 
 from .conftest import AUTH, SUBMIT, body
 
@@ -53,7 +54,6 @@ def test_start_inside_a_real_jupyter_kernel() -> None:
     # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
     # collects this file over a CPU-second, and only this slow test uses it.
     import nbformat
-    from nbclient import NotebookClient
 
     cells = [
         "from klein_widget.emulator import start\nrunning = start(inference_time=0.01)",
@@ -65,7 +65,7 @@ def test_start_inside_a_real_jupyter_kernel() -> None:
         "running.stop()\nprint(running.running)",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    execute(nb, timeout=60)
     assert nb.cells[1].outputs[0]["text"].strip() == "completed 1"
     assert nb.cells[2].outputs[0]["text"].strip() == "False"
 

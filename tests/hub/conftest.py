@@ -31,6 +31,7 @@ from klein_widget.gateway._hub_config import jupyterhub_config
 from tests.browser.harness import free_port
 from tests.gateway import loopback
 from tests.hub.sharing import shared
+from tests.kernels import SERVER_ARGUMENTS, SOCKET_ROOT
 
 REPO = Path(__file__).resolve().parents[2]
 CHP = REPO / ".venv" / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -114,7 +115,12 @@ c.JupyterHub.cookie_secret_file = {str(tmp / "cookie_secret")!r}
 {block}
 c.Spawner.cmd = [{str(Path(sys.executable).parent / "jupyterhub-singleuser")!r}]
 c.Spawner.default_url = "/lab"
-c.Spawner.args = ["--allow-root"]  # the test machine may run as root
+c.Spawner.args = {["--allow-root", *SERVER_ARGUMENTS]!r}  # may run as root; kernels on ipc
+# The kernels' Unix sockets are named after their connection files: a short runtime dir.
+import atexit, shutil, tempfile
+_runtime = tempfile.mkdtemp(prefix="jupyter-", dir={SOCKET_ROOT!r})
+atexit.register(shutil.rmtree, _runtime, True)
+c.Spawner.environment.update({{"JUPYTER_RUNTIME_DIR": _runtime}})
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.SimpleLocalProcessSpawner.home_dir_template = {str(tmp / "home-{username}")!r}

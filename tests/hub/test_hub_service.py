@@ -247,7 +247,10 @@ async def _execute(server: str, kernel: str, headers: dict[str, str], code: str)
 
 
 def test_a_kernel_in_a_spawned_server_makes_an_image_with_no_token(hub: Hub) -> None:
-    printed = run_in_spawned_kernel(hub, "hal", KERNEL)
+    transport = "from ipykernel.kernelapp import IPKernelApp\n" \
+        "print('TRANSPORT', IPKernelApp.instance().transport)\n"  # fmt: skip
+    printed = run_in_spawned_kernel(hub, "hal", KERNEL + transport)
+    assert "TRANSPORT ipc" in printed  # the server's kernels bind no TCP port (tests/kernels.py)
     line = next(x for x in printed.splitlines() if x.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
     assert result["made"] == [{"ok": True, "png": True}], printed[-2000:]

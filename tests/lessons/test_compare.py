@@ -23,6 +23,7 @@ from klein_widget.lessons._compare import CompareResult, compare
 from klein_widget.lessons._prompts import PromptBuilder
 from klein_widget.ui._sizes import size_for_aspect
 from tests.conftest import fast_options
+from tests.kernels import execute
 
 
 def test_every_combination_is_made_once_in_prompt_by_seed_order(
@@ -195,15 +196,9 @@ def test_in_a_kernel_the_grid_shows_live_once(tmp_path: Path) -> None:
     # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
     # collects this file over a CPU-second, and only this slow test uses it.
     import nbformat
-    from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in LIVE_NOTEBOOK])
-    NotebookClient(
-        notebook,
-        timeout=120,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    ).execute()
+    execute(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}})
     first, later = notebook.cells[0].outputs, notebook.cells[1].outputs
     # The live grid, updated in place until it was complete.
     [live] = [o for o in first if o.output_type == "display_data"]

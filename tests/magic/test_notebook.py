@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbclient import NotebookClient
 
+from tests.kernels import execute
 from tests.magic.conftest import shown_image
 
 NOTEBOOK = Path(__file__).with_name("magic_forms.ipynb")
@@ -22,14 +22,12 @@ def test_every_form_runs_in_a_kernel(live_env: str, tmp_path: Path) -> None:
         replies[cell_index] = execute_reply["content"]["status"]
 
     # The kernel inherits $WAVESPEED_BASE_URL/KEY (the emulator) and $KLEIN_GALLERY.
-    client = NotebookClient(
+    execute(
         notebook,
         timeout=60,
-        kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
         on_cell_executed=record,
     )
-    client.execute()
     cells = {c.source.splitlines()[0]: c for c in notebook.cells if c.get("outputs")}
 
     def outputs(first_line: str, kind: str | None = None) -> list[Any]:

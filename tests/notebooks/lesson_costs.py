@@ -29,6 +29,7 @@ from klein_widget.client._models import (
     PRICE_PER_ENHANCE_MILLS,
     PRICE_PER_IMAGE_MILLS,
 )
+from tests.kernels import execute
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "TEACHING.md"
@@ -125,12 +126,8 @@ def check(name: str, notebook: nbformat.NotebookNode) -> Cost:
 
 def measure(name: str, where: Path) -> Cost:
     """Run lesson ``name`` on the emulator in the folder ``where`` and return its cost."""
-    from nbclient import NotebookClient
-
     notebook = with_measure(nbformat.read(NOTEBOOKS / name, as_version=4))
-    NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(where)}}
-    ).execute()
+    execute(notebook, timeout=300, resources={"metadata": {"path": str(where)}})
     return measured(notebook)
 
 

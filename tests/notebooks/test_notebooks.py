@@ -25,8 +25,8 @@ from typing import Any
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
+from tests import kernels
 from tests.conftest import run_once
 from tests.notebooks import lesson_costs
 
@@ -130,12 +130,6 @@ def execute(name: str, where: Path, gallery: Path, **service: str) -> nbformat.N
     """Run lesson ``name`` in ``where`` with ``gallery``; ``service``: environment variables
     (``WAVESPEED_BASE_URL``, ``WAVESPEED_API_KEY``) for a server other than the emulator."""
     notebook = lesson_costs.with_measure(load(name))  # a last cell prints what it made
-    client = NotebookClient(
-        notebook,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(where)}},
-    )
     # The kernel's environment: no key or endpoint (so connect() starts the emulator), this
     # lesson's own gallery, and a quick emulator.
     env = {
@@ -145,8 +139,10 @@ def execute(name: str, where: Path, gallery: Path, **service: str) -> nbformat.N
     }
     env.update(KLEIN_GALLERY=str(gallery), KLEIN_EMULATOR_INFERENCE_TIME=INFERENCE_TIME)
     env.update(service)
-    client.execute(env=env)  # raises CellExecutionError on the first failing cell
-    return notebook
+    # Raises CellExecutionError on the first failing cell.
+    return kernels.execute(
+        notebook, env=env, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(where)}}
+    )
 
 
 @dataclass

@@ -19,6 +19,7 @@ from PIL import Image
 from klein_widget import Session
 from klein_widget.widget._state import LIVE_VIEW_TEXT
 from klein_widget.widget._widget import KleinPanel
+from tests.kernels import execute
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -63,7 +64,6 @@ def test_a_saved_notebook_keeps_the_last_image(live_env: str, tmp_path: Path) ->
     # Here, not at the top: nbformat (jsonschema's grammars) costs every process that
     # collects this file over a CPU-second, and only this slow test uses it.
     import nbformat
-    from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
@@ -76,9 +76,7 @@ def test_a_saved_notebook_keeps_the_last_image(live_env: str, tmp_path: Path) ->
             "gen = await panel.generate()\nprint(gen.seed)",
         )
     ]
-    NotebookClient(
-        notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
+    execute(notebook, timeout=60, resources={"metadata": {"path": str(tmp_path)}})
     saved = tmp_path / "saved.ipynb"
     nbformat.write(notebook, saved)
 

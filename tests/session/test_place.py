@@ -12,6 +12,7 @@ import pytest
 
 import klein_widget
 from klein_widget.store._place import default_folder, resolve_gallery, where_running
+from tests.kernels import ipc_traits, socket_folder
 
 
 def test_the_caller_says_where_it_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,18 +64,23 @@ def test_a_script_that_imports_ipykernel_is_still_a_script(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_a_running_kernel_is_a_notebook() -> None:
-    from jupyter_client.manager import start_new_kernel
+    from jupyter_client.manager import KernelManager
 
-    manager, kernel = start_new_kernel(kernel_name="python3")
-    try:
-        seen: list[str] = []
-        kernel.execute_interactive(
-            "from klein_widget.store._place import default_folder, where_running\n"
-            "print(where_running(), default_folder())",
-            timeout=60,
-            output_hook=lambda msg: seen.append(msg["content"].get("text", "")),
-        )
-    finally:
-        kernel.stop_channels()
-        manager.shutdown_kernel(now=True)
+    with socket_folder() as folder:
+        manager = KernelManager(kernel_name="python3", **ipc_traits(folder))
+        manager.start_kernel()
+        kernel = manager.client()
+        kernel.start_channels()
+        try:
+            kernel.wait_for_ready(timeout=60)
+            seen: list[str] = []
+            kernel.execute_interactive(
+                "from klein_widget.store._place import default_folder, where_running\n"
+                "print(where_running(), default_folder())",
+                timeout=60,
+                output_hook=lambda msg: seen.append(msg["content"].get("text", "")),
+            )
+        finally:
+            kernel.stop_channels()
+            manager.shutdown_kernel(now=True)
     assert "".join(seen).split() == ["notebook", "klein-outputs"]

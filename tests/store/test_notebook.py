@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbclient import NotebookClient
 
 from klein_widget import Gallery
 from klein_widget.emulator import RunningEmulator
+from tests.kernels import execute
 from tests.store.conftest import SUBMIT_PATH
 
 CELLS = [
@@ -43,12 +43,7 @@ def test_batch_in_a_kernel(live_emulator: RunningEmulator, live_env: str, isolat
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     submits = live_emulator.emulator.count("POST", SUBMIT_PATH)
 
-    NotebookClient(
-        notebook,
-        timeout=60,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(isolated.parent)}},
-    ).execute()
+    execute(notebook, timeout=60, resources={"metadata": {"path": str(isolated.parent)}})
 
     def text(index: int) -> str:
         return "".join(o.get("text", "") for o in notebook.cells[index].outputs)
