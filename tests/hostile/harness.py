@@ -69,7 +69,8 @@ TIMEOUT = 1.5
 # come before the stall finish comfortably: without faults a whole call (submit, polls,
 # download) took a median 0.15-0.25 s and at most 0.7 s with the machine at load 9 on two
 # cores (first calls excluded: `warm_up`). A call that stalls anyway still must end within
-# its bound; `reached` tells (as a hypothesis event) whether the stall was met.
+# its bound; `reached` tells (as a hypothesis event) whether the stall was met. A flood (a
+# body past the size caps) is no stall: reading it to the cap takes CPU, so it keeps TIMEOUT.
 STALL_TIMEOUT = 0.75
 # The documented bound of a call is its ``timeout``, and ``timeout + download_grace`` when
 # a paid image's download ran (`KleinClient.generate`'s docstring). On top, a stated
