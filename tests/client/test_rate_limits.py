@@ -2,7 +2,7 @@
 
 The pacer's rules run on a hand-moved clock (a Bronze minute in no time); the batches run
 on the emulator playing Bronze (2 images per window, 2 at once) with its window shortened
-by configuration to 2 s, and the client told the same window, so they take seconds.
+by configuration to 1 s, and the client told the same window, so they take seconds.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from klein_widget.emulator import Emulator
 from tests.client.conftest import MakeClient
 
 SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
-WINDOW = 2.0  # seconds: the emulator's Bronze "minute" here
+WINDOW = 1.0  # seconds: the emulator's Bronze "minute" here
 
 
 class Clock:
@@ -130,7 +130,7 @@ async def test_a_grid_on_bronze_learns_the_limit_and_fails_nothing(
     notes = [p.note for p in heard if p.stage == "rate_limited" and p.wait]
     assert notes, "the wait was silent"
     assert "next image in" in notes[-1]
-    assert f"WaveSpeed allows {learned.images} per 2 s on this account" in notes[-1]
+    assert f"WaveSpeed allows {learned.images} per {WINDOW:g} s on this account" in notes[-1]
 
 
 async def test_a_given_limit_meets_no_429_at_all(

@@ -308,6 +308,12 @@ def slow(body: bytes) -> st.SearchStrategy[Answer]:
     )
 
 
+def floods(scripts: dict[str, tuple[Answer, ...]]) -> bool:
+    """Whether a scripted answer floods (a body past every size cap, or endless) rather
+    than stalls: the body cap should end it, which takes reading time, not waiting."""
+    return any(a.endless or a.pad >= 2**20 for answers in scripts.values() for a in answers)
+
+
 _ENVELOPE = envelope(status="created", outputs=[])
 slow_submit = slow(_ENVELOPE)
 slow_read = st.one_of(on("result", slow(envelope())), on("image", slow(PNG)))

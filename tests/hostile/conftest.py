@@ -34,7 +34,9 @@ def server_pair() -> Iterator[Servers]:
     """The hostile API server and its other origin, shared by a test module."""
     img = HostileServer(name="img", stream_seconds=STREAM_SECONDS)
     with img, HostileServer(image_origin=img, stream_seconds=STREAM_SECONDS) as api:
-        yield Servers(api, img)
+        pair = Servers(api, img)
+        harness.warm_up(pair)
+        yield pair
 
 
 @pytest.fixture

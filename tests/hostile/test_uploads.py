@@ -15,6 +15,7 @@ from klein_widget.client._exceptions import GenerationTimeoutError
 from tests.hostile.harness import (
     KEY,
     SLACK,
+    STALL_TIMEOUT,
     TIMEOUT,
     Outcome,
     Servers,
@@ -38,7 +39,7 @@ from tests.hostile.uploads import (
 BOTH = ("sync", "async")  # `_upload_references` alone
 EDITS = ("edit", "aedit")  # the public edit(): the upload, then (only if it worked) the submit
 EVERY = BOTH + EDITS
-HELD = 3.0  # a held or trickled answer lasts longer than TIMEOUT + SLACK
+HELD = 3.0  # a held or trickled answer lasts longer than TIMEOUT + SLACK (2.5 s)
 ALWAYS = 20  # more answers than any retry policy tries
 
 
@@ -188,10 +189,10 @@ def test_a_slow_upload_ends_at_the_deadline(
 ) -> None:
     tickets, puts = SLOW[case]
     host.script(tickets=tickets, puts=puts)
-    outcome = run_upload(kind, servers, [PNG])
+    outcome = run_upload(kind, servers, [PNG], timeout=STALL_TIMEOUT)  # waited out
     assert isinstance(outcome.raised, GenerationTimeoutError), outcome.describe()
     assert "Gave up uploading reference image 1" in outcome.raised.message
-    assert outcome.elapsed <= TIMEOUT + SLACK
+    assert outcome.elapsed <= STALL_TIMEOUT + SLACK
     check_upload_invariants(outcome, servers)
 
 
