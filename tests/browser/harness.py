@@ -57,6 +57,9 @@ CHROMIUM_ARGS = [
 LAB_KERNEL_IDLE = "(ipykernel) | Idle"
 KERNEL_DISPLAY_NAME = "Python 3 (ipykernel)"
 VIEWPORT = {"width": 1280, "height": 1000}
+#: ``polling=`` for ``page.wait_for_function``: its default polls on every animation frame
+#: (60 times a second), which keeps Chromium's renderer busy for the whole wait.
+POLL_MS = 100
 
 T = TypeVar("T")
 
@@ -633,6 +636,7 @@ def open_notebook7(page: Any, server: ServerProcess, name: str, timeout: float =
         "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel"
         "?.status === 'idle'",
         timeout=timeout * 1000,
+        polling=POLL_MS,
     )
 
 

@@ -25,7 +25,7 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from .harness import jupyter_env, open_notebook, screenshot, timed, write_notebook
+from .harness import POLL_MS, jupyter_env, open_notebook, screenshot, timed, write_notebook
 from .panel_steps import emulator_env
 
 PROMPT, WIDTH, HEIGHT, SEED = "a saved fox <on> ice", 512, 256, 3
@@ -113,7 +113,7 @@ def test_saved_notebook_in_nbviewer_html_and_in_lab(
     output = page.locator(".jp-Cell").first.locator(".jp-OutputArea")
     # The widget manager settles: the view (if drawn from the saved widget state) finds
     # no kernel behind it and shrinks to a note, or the output's text form is shown.
-    page.wait_for_function(SETTLED, timeout=30_000)
+    page.wait_for_function(SETTLED, timeout=30_000, polling=POLL_MS)
     check_fallback(output)
     screenshot(page, tmp_path / "saved-lab.png")
     text = output.inner_text()
@@ -127,7 +127,7 @@ def test_saved_notebook_in_nbviewer_html_and_in_lab(
     page.get_by_role("dialog").get_by_role("button", name="No Kernel", exact=True).click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.locator(".jp-StatusBar-TextItem", has_text="No Kernel")).to_be_visible()
-    page.wait_for_function(SETTLED, timeout=30_000)
+    page.wait_for_function(SETTLED, timeout=30_000, polling=POLL_MS)
     output = page.locator(".jp-Cell").first.locator(".jp-OutputArea")
     check_fallback(output)
     screenshot(page, tmp_path / "saved-lab-no-kernel.png")
