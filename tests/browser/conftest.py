@@ -7,7 +7,11 @@ Fixtures:
     start_lab    ``start_lab(root_dir, env=None) -> ServerProcess``: this test's view of the
                  process's shared JupyterLab server (also Notebook 7's pages), see
                  ``shared_lab.py``; its kernels end after the test
-    start_voila  ``start_voila(notebook, env=None) -> ServerProcess``; stopped after the test
+    start_voila  ``start_voila(notebook, env=None) -> ServerProcess``: ``notebook`` as a Voila
+                 app, rendered by the shared Lab server's Voila extension; its kernels end
+                 after the test
+    start_voila_server  the same from a ``voila`` server of the test's own (the standalone
+                 command), stopped after the test
 
 After each test that used ``page`` a full-page screenshot is saved as
 ``<tmp_path>/screenshot.png`` (path printed and shown in the report); when a test fails, the
@@ -168,10 +172,32 @@ def start_lab(
     art = _artifacts(request, tmp_path)
 
     def start(root_dir: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
-        if _SHARED.lab is None:
-            base = tmp_path_factory.getbasetemp()
-            _SHARED.lab = SharedLab(base, tmp_path_factory.mktemp("shared-lab"))
-        view = _SHARED.lab.view(root_dir, env)
+        view = _shared_lab(tmp_path_factory).view(root_dir, env)
+        art.servers.append(view)
+        return view
+
+    yield start
+    for server in art.servers:
+        server.stop()
+
+
+def _shared_lab(tmp_path_factory: pytest.TempPathFactory) -> SharedLab:
+    if _SHARED.lab is None:
+        base = tmp_path_factory.getbasetemp()
+        _SHARED.lab = SharedLab(base, tmp_path_factory.mktemp("shared-lab"))
+    return _SHARED.lab
+
+
+@pytest.fixture
+def start_voila(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerFactory]:
+    """Factory: ``start_voila(notebook, env=None)``, ``notebook`` as a Voila app on the shared
+    Lab server (``/voila/render/...``, Voila's server extension), its kernels given ``env``."""
+    art = _artifacts(request, tmp_path)
+
+    def start(notebook: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
+        view = _shared_lab(tmp_path_factory).voila(notebook, env)
         art.servers.append(view)
         return view
 
@@ -181,8 +207,9 @@ def start_lab(
 
 
 @pytest.fixture
-def start_voila(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
-    """Factory: ``start_voila(notebook, env=None)`` serves ``notebook`` as a Voila app."""
+def start_voila_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory: ``start_voila_server(notebook, env=None)`` serves ``notebook`` as a Voila app
+    from a ``voila`` server of its own."""
     art = _artifacts(request, tmp_path)
 
     def start(notebook: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
