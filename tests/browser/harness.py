@@ -179,7 +179,8 @@ def jupyter_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     """Environment for a Jupyter server whose config/data/runtime/settings live under ``home``.
 
     Installs a ``python3`` kernelspec running ``sys.executable`` (the venv's Python, wherever the
-    venv is) and Lab settings that stop the news pop-up, autosave and cell virtualisation.
+    venv is), Lab settings that stop the news pop-up, autosave and cell virtualisation, and a
+    page config that stops Lab's rebuild check.
     ``extra`` (e.g. ``WAVESPEED_BASE_URL``) reaches the server and so every kernel it starts.
 
     Example: ``env = jupyter_env(tmp_path / "jupyter", {"WAVESPEED_API_KEY": "test"})``
@@ -200,6 +201,11 @@ def jupyter_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     # The user data dir comes first on the kernel search path, so this spec wins over any other.
     write_kernelspec(dirs["JUPYTER_DATA_DIR"], "python3")
     write_lab_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
+    # Each Lab page load asks the server whether the app needs a rebuild, which runs node and
+    # reads every extension's package.json: a test's Lab never does.
+    _write_json(
+        dirs["JUPYTER_CONFIG_DIR"] / "labconfig" / "page_config.json", {"buildCheck": False}
+    )
     env = dict(os.environ)
     for name in ("JUPYTER_TOKEN", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH"):
         env.pop(name, None)
