@@ -7,7 +7,11 @@ Fixtures:
     start_lab    ``start_lab(root_dir, env=None) -> ServerProcess``: this test's view of the
                  process's shared JupyterLab server (also Notebook 7's pages), see
                  ``shared_lab.py``; its kernels end after the test
-    start_voila  ``start_voila(notebook, env=None) -> ServerProcess``; stopped after the test
+    start_voila  ``start_voila(notebook, env=None) -> ServerProcess``: ``notebook`` as a Voila
+                 app, rendered by the shared Lab server's Voila extension; its kernels end
+                 after the test
+    start_voila_server  the same from a ``voila`` server of the test's own (the standalone
+                 command), stopped after the test
 
 After each test that used ``page`` a full-page screenshot is saved as
 ``<tmp_path>/screenshot.png`` (path printed and shown in the report); when a test fails, the
@@ -156,6 +160,32 @@ def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 ServerFactory = Callable[..., ServerProcess]
+#: ``make(path, env, n)``: this test's ``n``-th server (or view) for ``path``.
+ServerMaker = Callable[[Path, Mapping[str, str] | None, int], ServerProcess]
+
+
+def _servers(
+    request: pytest.FixtureRequest, tmp_path: Path, make: ServerMaker
+) -> Iterator[ServerFactory]:
+    """A factory fixture's body: ``start(path, env=None)`` servers recorded for the failure
+    report, each stopped after the test."""
+    art = _artifacts(request, tmp_path)
+
+    def start(path: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
+        server = make(path, env, len(art.servers))
+        art.servers.append(server)
+        return server
+
+    yield start
+    for server in art.servers:
+        server.stop()
+
+
+def _shared_lab(tmp_path_factory: pytest.TempPathFactory) -> SharedLab:
+    if _SHARED.lab is None:
+        base = tmp_path_factory.getbasetemp()
+        _SHARED.lab = SharedLab(base, tmp_path_factory.mktemp("shared-lab"))
+    return _SHARED.lab
 
 
 @pytest.fixture
@@ -165,49 +195,37 @@ def start_lab(
     """Factory: ``start_lab(root_dir, env=None)``, this test's view of the shared JupyterLab
     server (Lab at ``/lab/tree``, Notebook 7 at ``/notebooks``) for the notebooks in
     ``root_dir``, whose kernels get ``env``."""
-    art = _artifacts(request, tmp_path)
-
-    def start(root_dir: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
-        if _SHARED.lab is None:
-            base = tmp_path_factory.getbasetemp()
-            _SHARED.lab = SharedLab(base, tmp_path_factory.mktemp("shared-lab"))
-        view = _SHARED.lab.view(root_dir, env)
-        art.servers.append(view)
-        return view
-
-    yield start
-    for server in art.servers:
-        server.stop()
+    yield from _servers(
+        request, tmp_path, lambda root, env, _: _shared_lab(tmp_path_factory).view(root, env)
+    )
 
 
 @pytest.fixture
-def start_voila(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
-    """Factory: ``start_voila(notebook, env=None)`` serves ``notebook`` as a Voila app."""
-    art = _artifacts(request, tmp_path)
+def start_voila(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerFactory]:
+    """Factory: ``start_voila(notebook, env=None)``, ``notebook`` as a Voila app on the shared
+    Lab server (``/voila/render/...``, Voila's server extension), its kernels given ``env``."""
+    yield from _servers(
+        request, tmp_path, lambda nb, env, _: _shared_lab(tmp_path_factory).voila(nb, env)
+    )
 
-    def start(notebook: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
-        server = _start_voila(notebook, tmp_path / f"voila{len(art.servers)}", env)
-        art.servers.append(server)
-        return server
 
-    yield start
-    for server in art.servers:
-        server.stop()
+@pytest.fixture
+def start_voila_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Factory: ``start_voila_server(notebook, env=None)`` serves ``notebook`` as a Voila app
+    from a ``voila`` server of its own."""
+    yield from _servers(
+        request, tmp_path, lambda nb, env, n: _start_voila(nb, tmp_path / f"voila{n}", env)
+    )
 
 
 @pytest.fixture
 def start_marimo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerFactory]:
     """Factory: ``start_marimo(notebook_py, env=None)`` serves a marimo notebook as an app."""
-    art = _artifacts(request, tmp_path)
-
-    def start(notebook: Path, env: Mapping[str, str] | None = None) -> ServerProcess:
-        server = _start_marimo(notebook, tmp_path / f"marimo{len(art.servers)}", env)
-        art.servers.append(server)
-        return server
-
-    yield start
-    for server in art.servers:
-        server.stop()
+    yield from _servers(
+        request, tmp_path, lambda nb, env, n: _start_marimo(nb, tmp_path / f"marimo{n}", env)
+    )
 
 
 @pytest.hookimpl(wrapper=True)

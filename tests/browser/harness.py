@@ -59,6 +59,9 @@ CHROMIUM_ARGS = [
 LAB_KERNEL_IDLE = "(ipykernel) | Idle"
 KERNEL_DISPLAY_NAME = "Python 3 (ipykernel)"
 VIEWPORT = {"width": 1280, "height": 1000}
+#: ``polling=`` for ``page.wait_for_function``: its default polls on every animation frame
+#: (60 times a second), which keeps Chromium's renderer busy for the whole wait.
+POLL_MS = 100
 
 T = TypeVar("T")
 
@@ -178,7 +181,8 @@ def jupyter_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     """Environment for a Jupyter server whose config/data/runtime/settings live under ``home``.
 
     Installs a ``python3`` kernelspec running ``sys.executable`` (the venv's Python, wherever the
-    venv is) and Lab settings that stop the news pop-up, autosave and cell virtualisation.
+    venv is), Lab settings that stop the news pop-up, autosave and cell virtualisation, and a
+    page config that stops Lab's rebuild check.
     ``extra`` (e.g. ``WAVESPEED_BASE_URL``) reaches the server and so every kernel it starts.
 
     Example: ``env = jupyter_env(tmp_path / "jupyter", {"WAVESPEED_API_KEY": "test"})``
@@ -199,6 +203,11 @@ def jupyter_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     # The user data dir comes first on the kernel search path, so this spec wins over any other.
     write_kernelspec(dirs["JUPYTER_DATA_DIR"], "python3")
     write_lab_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
+    # Each Lab page load asks the server whether the app needs a rebuild, which runs node and
+    # reads every extension's package.json: a test's Lab never does.
+    _write_json(
+        dirs["JUPYTER_CONFIG_DIR"] / "labconfig" / "page_config.json", {"buildCheck": False}
+    )
     env = dict(os.environ)
     for name in ("JUPYTER_TOKEN", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH"):
         env.pop(name, None)
@@ -638,6 +647,7 @@ def open_notebook7(page: Any, server: ServerProcess, name: str, timeout: float =
         "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel"
         "?.status === 'idle'",
         timeout=timeout * 1000,
+        polling=POLL_MS,
     )
 
 

@@ -12,8 +12,10 @@ serves the process's whole temporary folder (every test's ``tmp_path`` is inside
 - on ``stop()``, its sessions and kernels shut down, its kernelspec removed and Lab's
   settings back as they started (a test may switch the theme to dark).
 
-The same server serves Notebook 7's pages (``/notebooks/...``): notebook 7 is a Lab server
-extension. If the server died, the next view starts a new one.
+The same server serves Notebook 7's pages (``/notebooks/...``), and Voila apps through Voila's
+server extension (:meth:`SharedLab.voila`, ``/voila/render/...``): both are Jupyter server
+extensions, so no test starts a server of its own for them. If the server died, the next view
+starts a new one.
 
 Example::
 
@@ -27,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,6 +90,48 @@ class LabView(ServerProcess):
             write_lab_settings(self.settings_dir)
 
 
+@dataclass
+class VoilaView(LabView):
+    """One test's Voila app on a :class:`SharedLab` (``url`` is the app's page). Voila's
+    kernels have no session: this view's are the kernels in no session that the server did
+    not have when the view was made."""
+
+    kernels_before: frozenset[str] = frozenset()
+
+    def kernel_ids(self) -> list[str]:
+        """Ids of this app's kernels (each page load starts one)."""
+        with httpx.Client(timeout=10.0, trust_env=False) as client:
+            kernels = client.get(f"{self.url_root}/api/kernels")
+            sessions = client.get(f"{self.url_root}/api/sessions")
+        kernels.raise_for_status()
+        sessions.raise_for_status()
+        in_sessions = {s["kernel"]["id"] for s in sessions.json() if s.get("kernel")}
+        ids = [k["id"] for k in kernels.json()]
+        return [k for k in ids if k not in in_sessions and k not in self.kernels_before]
+
+    @property
+    def url_root(self) -> str:
+        """The server's root URL (``url`` is the app's page)."""
+        return self.url.split("/voila/render/", 1)[0]
+
+    def kernel_connection_files(self) -> list[Path]:
+        """Connection files of this app's kernels."""
+        if self.runtime_dir is None:
+            return []
+        files = [self.runtime_dir / f"kernel-{k}.json" for k in self.kernel_ids()]
+        return [f for f in files if f.exists()]
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Shut this app's kernels down, then what :meth:`LabView.stop` ends."""
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.Client(timeout=timeout, trust_env=False) as client,
+        ):
+            for kernel_id in self.kernel_ids():
+                client.delete(f"{self.url_root}/api/kernels/{kernel_id}")
+        super().stop(timeout)
+
+
 class SharedLab:
     """A JupyterLab server serving ``root`` (started on first use), viewed by many tests."""
 
@@ -103,7 +148,12 @@ class SharedLab:
             # Started inside a test, after the `isolated` fixture cleared the key and URL
             # from the environment; the gallery a kernel writes to comes from its kernelspec.
             env = {"KLEIN_GALLERY": str(self.work_dir / "gallery")}
-            self.server = start_lab(self.root, self.work_dir / f"lab{self.starts}", env)
+            work = self.work_dir / f"lab{self.starts}"
+            # As `start_voila`'s command line does: a failing cell's traceback on the page.
+            config = work / "jupyter" / "config" / "jupyter_server_config.json"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(json.dumps({"VoilaConfiguration": {"show_tracebacks": True}}))
+            self.server = start_lab(self.root, work, env)
             self.starts += 1
         return self.server
 
@@ -139,6 +189,25 @@ class SharedLab:
             prefix=prefix,
             kernelspec_dir=spec_dir,
             settings_dir=jupyter / "lab-settings",
+        )
+
+    def voila(self, notebook: Path, env: Mapping[str, str] | None = None) -> VoilaView:
+        """``notebook`` as a Voila app rendered by the server's Voila extension, its kernels
+        started with ``env`` (as :meth:`view`)."""
+        view = self.view(notebook.parent, env)
+        with httpx.Client(timeout=10.0, trust_env=False) as client:
+            answer = client.get(f"{view.url}/api/kernels")
+        answer.raise_for_status()
+        return VoilaView(
+            "voila",
+            f"{view.url}/voila/render/{view.prefix}{notebook.name}",
+            view.log_path,
+            view.proc,
+            view.runtime_dir,
+            prefix=view.prefix,
+            kernelspec_dir=view.kernelspec_dir,
+            settings_dir=view.settings_dir,
+            kernels_before=frozenset(k["id"] for k in answer.json()),
         )
 
     def stop(self) -> None:

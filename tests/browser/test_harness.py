@@ -90,10 +90,11 @@ def test_lab_widgets_round_trip(start_lab: Any, page: Any, tmp_path: Path) -> No
 
 
 @pytest.mark.browser
-def test_voila_widgets_round_trip(start_voila: Any, page: Any, tmp_path: Path) -> None:
+def test_voila_widgets_round_trip(start_voila_server: Any, page: Any, tmp_path: Path) -> None:
+    # The standalone `voila` command (the panel's Voila tests use the shared Lab's extension).
     nb = write_notebook(tmp_path / "notebooks" / "demo.ipynb", [DEMO_CELL])
     with timed("voila: server up"):
-        server = start_voila(nb, env=ENV)
+        server = start_voila_server(nb, env=ENV)
     with timed("voila: widgets shown"):
         page.goto(server.url)
         panel = wait_for_widget(page, ".demo-panel", timeout=90)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from .harness import (
+    POLL_MS,
     open_notebook,
     open_notebook7,
     run_all_cells,
@@ -44,7 +45,7 @@ def test_panel_keys(front_end: str, start_lab: Any, page: Any, tmp_path: Path) -
 
         def restart() -> None:
             page.evaluate(RESTART_JS)
-            page.wait_for_function(IDLE_JS, timeout=90_000)
+            page.wait_for_function(IDLE_JS, timeout=90_000, polling=POLL_MS)
 
         problems = keys_problems(page, panel, emu.running, tmp_path, restart)
         screenshot(page, tmp_path / f"keys-{front_end}.png")

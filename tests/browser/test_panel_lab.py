@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from .family_steps import EDIT_SIZE, drive_family
 from .harness import (
+    POLL_MS,
     open_notebook,
     run_cell,
     screenshot,
@@ -32,12 +33,24 @@ from .panel_steps import (
 )
 
 SECOND_VIEW = "panel  # a second view of the same panel"
-BUSY = "import time\ntime.sleep(9)  # the kernel answers the panel's view late"
+
+
+def busy_until(flag: Path) -> str:
+    """A cell that keeps the kernel busy (so it answers the panel's view late) until the test
+    has seen the view wait and creates ``flag``; bounded, in case the test never does."""
+    return (
+        "import pathlib, time\n"
+        "deadline = time.monotonic() + 90\n"
+        f"while not pathlib.Path({str(flag)!r}).exists() and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)"
+    )
 
 
 @pytest.mark.browser
 def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
-    nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL, SECOND_VIEW, BUSY])
+    answer = tmp_path / "answer-the-view"
+    cells = [PANEL_CELL, SECOND_VIEW, busy_until(answer)]
+    nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", cells)
     with emulator_env(tmp_path) as emu:
         with timed("lab: server up"):
             server = start_lab(nb.parent, env=emu.env)
@@ -58,6 +71,7 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
         expect(fallback).to_be_visible()
         expect(panel.get_by_label("Prompt", exact=True)).to_be_hidden()
         screenshot(page, tmp_path / "panel-waiting-for-kernel.png")
+        answer.touch()  # the kernel is free: it answers the view
         expect(note).to_be_hidden(timeout=30_000)
         expect(fallback).to_be_hidden()
         with timed("lab: two images, a restore, a cancel"):
@@ -70,7 +84,9 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
             "() => window.jupyterapp.commands.execute("
             "'apputils:change-theme', {theme: 'JupyterLab Dark'})"
         )
-        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+        page.wait_for_function(
+            "() => document.body.dataset.jpThemeLight === 'false'", polling=POLL_MS
+        )
         check_layout(page, panel, tmp_path, "dark")
         # The fallback output was updated with the last image, by its display id.
         html = page.evaluate(
@@ -90,7 +106,9 @@ def test_panel_in_lab(start_lab: Any, page: Any, tmp_path: Path) -> None:
         wait_image(second, *EDIT_SIZE)  # the image shown last: drive_family's edit
         assert kernel.eval("panel.shower.transfer.transfers") == sent
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+        page.wait_for_function(
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", polling=POLL_MS
+        )
         page.reload()
         wait_kernel_idle(page)
         reloaded = wait_for_widget(page, ".klein-panel")

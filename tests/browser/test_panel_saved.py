@@ -27,7 +27,7 @@ from playwright.sync_api import expect
 
 from tests.kernels import ipc_arguments, socket_folder
 
-from .harness import jupyter_env, open_notebook, screenshot, timed, write_notebook
+from .harness import POLL_MS, jupyter_env, open_notebook, screenshot, timed, write_notebook
 from .panel_steps import emulator_env
 
 PROMPT, WIDTH, HEIGHT, SEED = "a saved fox <on> ice", 512, 256, 3
@@ -38,8 +38,10 @@ CELLS = [
     "gen = await panel.generate()\nprint(gen.seed)",
 ]
 ERRORS = ("model not found", "Error displaying widget")
+OPEN_JS = "(path) => window.jupyterapp.commands.execute('docmanager:open', {path})"
 SETTLED = """() => {
-  const area = document.querySelector('.jp-Cell .jp-OutputArea');
+  const notebook = window.jupyterapp.shell.currentWidget.node;
+  const area = notebook.querySelector('.jp-Cell .jp-OutputArea');
   if (!area || area.textContent.includes('Loading widget')) return false;
   return area.querySelector('.klein-panel')
     ? area.querySelector('.klein-panel.kp-offline') !== null
@@ -116,7 +118,7 @@ def test_saved_notebook_in_nbviewer_html_and_in_lab(
     output = page.locator(".jp-Cell").first.locator(".jp-OutputArea")
     # The widget manager settles: the view (if drawn from the saved widget state) finds
     # no kernel behind it and shrinks to a note, or the output's text form is shown.
-    page.wait_for_function(SETTLED, timeout=30_000)
+    page.wait_for_function(SETTLED, timeout=30_000, polling=POLL_MS)
     check_fallback(output)
     screenshot(page, tmp_path / "saved-lab.png")
     text = output.inner_text()
@@ -126,12 +128,14 @@ def test_saved_notebook_in_nbviewer_html_and_in_lab(
     del notebook.metadata["kernelspec"]
     notebook.metadata.pop("language_info", None)  # else Lab starts a Python kernel for it
     nbformat.write(notebook, folder / "nokernel.ipynb")
-    page.goto(server.page_url("lab/tree", "nokernel.ipynb") + "?reset")
+    # Opened from the running Lab, as from its file browser (the app is not loaded again).
+    page.evaluate(OPEN_JS, f"{server.prefix}nokernel.ipynb")
     page.get_by_role("dialog").get_by_role("button", name="No Kernel", exact=True).click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.locator(".jp-StatusBar-TextItem", has_text="No Kernel")).to_be_visible()
-    page.wait_for_function(SETTLED, timeout=30_000)
-    output = page.locator(".jp-Cell").first.locator(".jp-OutputArea")
+    page.wait_for_function(SETTLED, timeout=30_000, polling=POLL_MS)
+    shown = page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
+    output = page.locator(f"[id='{shown}'] .jp-Cell").first.locator(".jp-OutputArea")
     check_fallback(output)
     screenshot(page, tmp_path / "saved-lab-no-kernel.png")
     text = output.inner_text()

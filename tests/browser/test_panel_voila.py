@@ -1,4 +1,5 @@
-"""The klein panel as a Voila app: the same user steps as in JupyterLab."""
+"""The klein panel as a Voila app (rendered by the shared Jupyter server's Voila extension, as
+``/voila/render/...``): the same user steps as in JupyterLab."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .panel_steps import PANEL_CELL, drive_panel, emulator_env
 def test_panel_in_voila(start_voila: Any, page: Any, tmp_path: Path) -> None:
     nb = write_notebook(tmp_path / "notebooks" / "panel.ipynb", [PANEL_CELL])
     with emulator_env(tmp_path) as emu:
-        with timed("voila: server up"):
+        with timed("voila: app ready"):
             server = start_voila(nb, env=emu.env)
         with timed("voila: panel shown"):
             page.goto(server.url)
