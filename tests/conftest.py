@@ -29,6 +29,7 @@ from starlette.testclient import TestClient
 import klein_widget._session as session_module
 from klein_widget import AsyncKleinClient, KleinClient, PollSchedule, RetryPolicy
 from klein_widget.emulator import Emulator, RunningEmulator, create_app, start
+from tests.stopping import join_stopped, stop_later, stopped_later
 
 # A key distinctive enough to search for in every output (key-hygiene tests).
 FAKE_KEY = "wsk-test-3f9c1a7e5d2b4c6e8a0f"
@@ -84,6 +85,15 @@ def pytest_configure(config: pytest.Config) -> None:
     atexit.register(shutil.rmtree, state, ignore_errors=True)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Wait for the fixtures' servers still stopping (`tests.stopping`)."""
+    left = join_stopped()
+    if left:
+        session.config.issue_config_time_warning(
+            pytest.PytestWarning(f"servers still running at the end: {left}"), stacklevel=2
+        )
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Restore the variables (the folder itself goes at exit)."""
     if _HOME_STATE not in config.stash:
@@ -110,7 +120,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(session_module, "_SESSION", fresh)
     yield gallery
     if fresh.emulator is not None:
-        fresh.emulator.stop()
+        stop_later(fresh.emulator)
 
 
 @pytest.fixture
@@ -157,7 +167,7 @@ async def async_client(emulator_app: Starlette) -> AsyncIterator[AsyncKleinClien
 @pytest.fixture(scope="module")
 def live_emulator() -> Iterator[RunningEmulator]:
     """The emulator over loopback (uvicorn in a thread), shared by a test module."""
-    with start(port=0, inference_time=0.05) as running:
+    with stopped_later(start(port=0, inference_time=0.05)) as running:
         yield running
 
 
