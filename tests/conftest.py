@@ -15,6 +15,7 @@ import atexit
 import fcntl
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,15 @@ from klein_widget import AsyncKleinClient, KleinClient, PollSchedule, RetryPolic
 from klein_widget.emulator import Emulator, RunningEmulator, create_app, start
 from tests.selection import SLOW, SLOW_FIXTURES, WHOLLY_SLOW, rank
 from tests.stopping import join_stopped, stop_later, stopped_later
+
+# jsonschema (which nbformat imports, and notebook and browser helpers import nbformat at
+# their top) imports rfc3987_syntax when it is installed, and that module builds its Lark
+# grammars at import: ~1.3 CPU-s in every pytest process, i.e. in every xdist worker, for
+# the "iri" and "iri-reference" format checks, which nothing here asks for (nbformat's
+# schemas use no "format"). jsonschema treats the module as optional (an ImportError
+# leaves those two formats unchecked), so the test processes go without it. Subprocesses
+# (kernels, Jupyter servers, `klein`) are untouched.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 # A key distinctive enough to search for in every output (key-hygiene tests).
 FAKE_KEY = "wsk-test-3f9c1a7e5d2b4c6e8a0f"
