@@ -112,6 +112,13 @@ LONGEST_FIRST = (
     "tests/gateway/test_properties.py",
     "tests/gateway/test_students.py::test_the_cli",
     "tests/unit/test_cli.py",
+    # the quick loop's longest (a subprocess each, or many images): first among the quick
+    # ones, so the loop does not end on one worker running them alone
+    "tests/session/test_place.py::test_a_script_that_imports_ipykernel",
+    "tests/panel/test_snippets_edit.py::test_the_python_and_cli_edit",
+    "tests/panel/test_history.py::test_strip_is_bounded",
+    "tests/store/test_gallery.py::test_concurrent_processes",
+    "tests/unit/test_unique_names.py",
 )
 # Tests that read such a shared result: last, so no worker sits waiting for it.
 READ_LATER = ("tests/bench/", "tests/test_packaging.py::test_sdist", "tests/notebooks/")
