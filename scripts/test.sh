@@ -92,5 +92,5 @@ export PYTHONPYCACHEPREFIX="$PWD/.venv/pycache"
 echo "Running pytest in 4 processes... [setup took $((SECONDS - started)) s]"
 # pytest's own exit code: 0 all passed; 5 (no tests collected) is a failure like any other.
 # --maxschedchunk 2: a worker takes two tests at a time, so the longest (first in the order
-# of tests/conftest.py) spread over the workers.
+# of tests/selection.py) spread over the workers.
 exec .venv/bin/python -m pytest -n 4 --maxschedchunk 2 "$@"

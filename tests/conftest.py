@@ -15,6 +15,7 @@ import atexit
 import fcntl
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,17 @@ from starlette.testclient import TestClient
 import klein_widget._session as session_module
 from klein_widget import AsyncKleinClient, KleinClient, PollSchedule, RetryPolicy
 from klein_widget.emulator import Emulator, RunningEmulator, create_app, start
+from tests.selection import SLOW, SLOW_FIXTURES, WHOLLY_SLOW, rank
+from tests.stopping import join_stopped, stop_later, stopped_later
+
+# jsonschema (which nbformat imports, and notebook and browser helpers import nbformat at
+# their top) imports rfc3987_syntax when it is installed, and that module builds its Lark
+# grammars at import: ~1.3 CPU-s in every pytest process, i.e. in every xdist worker, for
+# the "iri" and "iri-reference" format checks, which nothing here asks for (nbformat's
+# schemas use no "format"). jsonschema treats the module as optional (an ImportError
+# leaves those two formats unchecked), so the test processes go without it. Subprocesses
+# (kernels, Jupyter servers, `klein`) are untouched.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 # A key distinctive enough to search for in every output (key-hygiene tests).
 FAKE_KEY = "wsk-test-3f9c1a7e5d2b4c6e8a0f"
@@ -84,6 +96,15 @@ def pytest_configure(config: pytest.Config) -> None:
     atexit.register(shutil.rmtree, state, ignore_errors=True)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Wait for the fixtures' servers still stopping (`tests.stopping`)."""
+    left = join_stopped()
+    if left:
+        session.config.issue_config_time_warning(
+            pytest.PytestWarning(f"servers still running at the end: {left}"), stacklevel=2
+        )
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Restore the variables (the folder itself goes at exit)."""
     if _HOME_STATE not in config.stash:
@@ -110,7 +131,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(session_module, "_SESSION", fresh)
     yield gallery
     if fresh.emulator is not None:
-        fresh.emulator.stop()
+        stop_later(fresh.emulator)
 
 
 @pytest.fixture
@@ -157,7 +178,7 @@ async def async_client(emulator_app: Starlette) -> AsyncIterator[AsyncKleinClien
 @pytest.fixture(scope="module")
 def live_emulator() -> Iterator[RunningEmulator]:
     """The emulator over loopback (uvicorn in a thread), shared by a test module."""
-    with start(port=0, inference_time=0.05) as running:
+    with stopped_later(start(port=0, inference_time=0.05)) as running:
         yield running
 
 
@@ -190,89 +211,6 @@ def sdk_config() -> Iterator[Callable[..., None]]:
         setattr(api, name, value)
 
 
-# The slow tests (kernels, subprocesses, browsers, builds, hypothesis over real HTTP, waits
-# for real timeouts), by module or test id prefix: marked `slow`, so `-m "not slow"` is the
-# day-to-day loop. Browser and packaging tests are slow too.
-SLOW = (
-    # builds, bench runs, browsers, kernels
-    "tests/test_packaging.py",
-    "tests/test_home.py",
-    "tests/bench/test_bench_smoke.py",
-    "tests/browser/",
-    "tests/lessons/test_grid_browser.py",  # browser-marked; here so -m "not slow" skips its import
-    "tests/notebooks/test_lesson_pack.py",
-    "tests/notebooks/test_notebooks.py::test_running",
-    "tests/notebooks/test_notebooks.py::test_quickstart",
-    "tests/notebooks/test_notebooks.py::test_prompt",
-    "tests/notebooks/test_notebooks.py::test_seeds",
-    "tests/notebooks/test_notebooks.py::test_classroom",
-    "tests/magic/test_notebook.py",
-    "tests/store/test_notebook.py",
-    "tests/emulator/test_server.py::test_start_inside_a_real_jupyter_kernel",
-    "tests/lessons/test_compare.py::test_in_a_kernel",
-    "tests/panel/test_fallback.py::test_a_saved_notebook",
-    "tests/test_key_hygiene.py::test_saved_notebook",
-    # hypothesis over real HTTP or many examples
-    "tests/hostile/test_properties.py",
-    "tests/gateway/test_properties.py",
-    "tests/store/test_validation_properties.py",
-    "tests/magic/test_magic_args.py::test_format_then_parse",
-    # real waits for rate windows
-    "tests/client/test_rate_limits.py",
-    # `klein`, `klein emulator` and `klein gateway` as processes
-    "tests/unit/test_cli.py::test_generate",
-    "tests/unit/test_cli.py::test_python_m",
-    "tests/unit/test_cli.py::test_random_seed",
-    "tests/unit/test_cli.py::test_progress",
-    "tests/unit/test_cli.py::test_out_is",
-    "tests/unit/test_cli.py::test_with_the_gallery_off",
-    "tests/unit/test_cli.py::test_an_out",
-    "tests/unit/test_cli.py::test_a_server",
-    "tests/unit/test_cli.py::test_aspect",
-    "tests/unit/test_cli.py::test_failed_task",
-    "tests/unit/test_cli.py::test_enhance",
-    "tests/unit/test_cli.py::test_connect_without",
-    "tests/unit/test_cli.py::test_klein_emulator_without",
-    "tests/unit/test_cli.py::test_a_fixed_seed",
-    "tests/unit/test_cli.py::test_a_timeout",
-    "tests/unit/test_cli.py::test_sync_and_base64",
-    "tests/unit/test_cli_pack.py",
-    "tests/emulator/test_server.py::test_cli",
-    "tests/emulator/test_packs.py::test_klein_emulator",
-    "tests/gateway/test_students.py::test_the_cli",
-    "tests/gateway/test_students.py::test_serve_prints",
-    "tests/gateway/test_startup.py",
-    "tests/gateway/test_pack.py",
-    "tests/store/test_batch.py::test_terminal_confirmation",
-    "tests/store/test_batch.py::test_no_stdin",
-    "tests/panel/test_snippets.py::test_cli_snippet",
-    # a class of hostile clients against a served gateway (29 s at load 20)
-    "tests/gateway/hostile_class/test_client_faults.py::test_wrong_tokens",
-    # real waits: a 5 s download grace, a class against a slowed database (13 s at load 9)
-    "tests/hostile/test_deadlines.py::test_slow_trickling",
-    "tests/gateway/hostile_class/test_loop_stall.py",
-)
-# Every test that reads a lesson's run (the `lessons` fixture of tests/notebooks) is slow
-# too: the first to ask runs the lesson in a kernel, whichever lesson a new test reads.
-SLOW_FIXTURES = ("lessons",)
-# The longest first under xdist, so they overlap with the many short ones instead of
-# leaving one worker busy at the end; the first ones also make the results others share
-# (`run_once`: the build, the bench run, the lessons' first runs).
-LONGEST_FIRST = (
-    "tests/test_packaging.py::test_the_wheel",
-    "tests/bench/test_bench_smoke.py::test_every_section",
-    "tests/browser/",
-    "tests/test_home.py",
-    "tests/notebooks/test_notebooks.py::test_running",
-    "tests/hostile/test_properties.py",
-    "tests/gateway/test_properties.py",
-    "tests/gateway/test_students.py::test_the_cli",
-    "tests/unit/test_cli.py",
-)
-# Tests that read such a shared result: last, so no worker sits waiting for it.
-READ_LATER = ("tests/bench/", "tests/test_packaging.py::test_sdist", "tests/notebooks/")
-
-
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Under ``-m "not slow"`` (the quick loop) a file or folder whose every test is slow by
     `SLOW` is not even imported: its tests would all be deselected, and importing them costs
@@ -283,18 +221,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         return None
     relative = collection_path.relative_to(config.rootpath).as_posix()
     whole = relative + "/" if collection_path.is_dir() else relative
-    return True if whole in _WHOLLY_SLOW else None
-
-
-# The entries of `SLOW` that name a whole file or folder (no test id).
-_WHOLLY_SLOW = frozenset(prefix for prefix in SLOW if "::" not in prefix)
-
-
-def _rank(item: pytest.Item) -> int:
-    for rank, prefix in enumerate(LONGEST_FIRST):
-        if item.nodeid.startswith(prefix):
-            return rank
-    return len(LONGEST_FIRST) + item.nodeid.startswith(READ_LATER)
+    return True if whole in WHOLLY_SLOW else None
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's -m deselects by marker
@@ -307,7 +234,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if slow_kind or item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
     if hasattr(config, "workerinput"):  # an xdist worker: all workers sort alike
-        items.sort(key=_rank)
+        items.sort(key=rank)
     else:
         items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 

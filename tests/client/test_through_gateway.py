@@ -16,13 +16,15 @@ from klein_widget.gateway import RunningGateway, start
 from klein_widget.gateway._state import export_pack, images_folder
 from klein_widget.ui._text import done_text
 from tests.conftest import fast_options
+from tests.stopping import stopped_later
 
 SMALL = {"width": 256, "height": 256}
 
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
-    with start(tmp_path / "class.sqlite3", upstream="emulator", emulator_inference_time=0.02) as gw:
+    db = tmp_path / "class.sqlite3"
+    with stopped_later(start(db, upstream="emulator", emulator_inference_time=0.02)) as gw:
         yield gw
 
 
@@ -72,7 +74,7 @@ def test_klein_exits_4_on_the_gateways_budget_refusal(
 
 def test_the_gateways_export_keeps_nsfw_flags_and_says_stand_in(tmp_path: Path) -> None:
     flagging = create_app(inference_time=0.02, faults=Faults(nsfw_rate=1.0))
-    with start(tmp_path / "class.sqlite3", upstream=flagging) as running:
+    with stopped_later(start(tmp_path / "class.sqlite3", upstream=flagging)) as running:
         ada = running.gateway.db.add_student("ada", 2000)
         with KleinClient(ada, running.base_url, gallery=False, **fast_options()) as client:
             made = client.generate("a red fox in the snow", seed=4, **SMALL)

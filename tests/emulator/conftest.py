@@ -11,6 +11,7 @@ import pytest
 from starlette.applications import Starlette
 
 from klein_widget.emulator import Emulator, RunningEmulator, create_app, start
+from tests.stopping import stopped_later
 
 SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
 ENHANCE = "/api/v3/wavespeed-ai/prompt-optimizer"
@@ -53,7 +54,7 @@ async def bare(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def live() -> Iterator[RunningEmulator]:
     """A fresh emulator over loopback (uvicorn in a thread)."""
-    with start(port=0, inference_time=FAST) as running:
+    with stopped_later(start(port=0, inference_time=FAST)) as running:
         yield running
 
 

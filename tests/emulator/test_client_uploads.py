@@ -31,6 +31,7 @@ from klein_widget.client._references import to_references
 from klein_widget.emulator import RunningEmulator, create_app, start
 from tests.conftest import fast_options
 from tests.emulator.kinds import BARN, FOX, KEY, URL, Make, make
+from tests.stopping import stopped_later
 
 TICKET = "/api/v3/media/uploads"
 PUT = "/emulator/uploads/*"
@@ -135,7 +136,7 @@ async def test_a_failed_upload_raises_and_nothing_is_cached(
 def test_an_upload_past_the_deadline_says_so() -> None:
     """Over loopback (an in-process transport has no clock): every answer takes 2 s, the
     call has 0.3 s, and it ends at its deadline, before any ticket came back."""
-    with start(port=0, inference_time=0.01, network_delay=4.0) as live:
+    with stopped_later(start(port=0, inference_time=0.01, network_delay=4.0)) as live:
         for kind in (KleinClient, AsyncKleinClient):
             client = kind(KEY, live.base_url, gallery=False, **fast_options())
             run = client._start(GenerationRequest("x"), 0.3, None)
@@ -203,7 +204,7 @@ async def test_model_price_never_raises_for_a_bad_answer(make: Make) -> None:
 def test_over_loopback_both_clients_upload_and_the_bytes_arrive(tmp_path: Path) -> None:
     picture = tmp_path / "holiday photo.png"
     picture.write_bytes(FOX)
-    with start(port=0, inference_time=0.01, api_key=KEY) as live:
+    with stopped_later(start(port=0, inference_time=0.01, api_key=KEY)) as live:
         with KleinClient(KEY, live.base_url, gallery=False, **fast_options()) as client:
             run = client._start(GenerationRequest("x"), 5.0, None)
             (url,) = client._upload_references(to_references([picture]), run)

@@ -14,6 +14,7 @@ import pytest
 from klein_widget.emulator import Emulator, create_app, start
 from klein_widget.emulator._settings import TIERS
 from klein_widget.emulator.cli import build_parser
+from tests.stopping import stopped_later
 
 from .conftest import AUTH, SUBMIT, body
 
@@ -25,7 +26,10 @@ def _timed(http: httpx.Client, method: str, url: str, **kwargs: object) -> float
 
 
 def test_each_request_over_loopback_costs_at_least_one_round_trip() -> None:
-    with start(inference_time=0.0, network_delay=0.2) as live, httpx.Client(headers=AUTH) as http:
+    with (
+        stopped_later(start(inference_time=0.0, network_delay=0.2)) as live,
+        httpx.Client(headers=AUTH) as http,
+    ):
         assert live.emulator.network_delay == 0.2
         http.get(f"{live.base_url}/")  # the connection is open before we time
         assert _timed(http, "GET", f"{live.base_url}/") >= 0.2
@@ -33,7 +37,10 @@ def test_each_request_over_loopback_costs_at_least_one_round_trip() -> None:
 
 
 def test_a_sync_answer_costs_the_inference_plus_one_round_trip() -> None:
-    with start(inference_time=0.1, network_delay=0.2) as live, httpx.Client(headers=AUTH) as http:
+    with (
+        stopped_later(start(inference_time=0.1, network_delay=0.2)) as live,
+        httpx.Client(headers=AUTH) as http,
+    ):
         http.get(f"{live.base_url}/")
         url = f"{live.base_url}{SUBMIT}"
         elapsed = _timed(http, "POST", url, json=body(enable_sync_mode=True))
@@ -43,7 +50,7 @@ def test_a_sync_answer_costs_the_inference_plus_one_round_trip() -> None:
 
 
 def test_the_delay_changes_at_run_time_and_zero_adds_nothing_deliberate() -> None:
-    with start(inference_time=0.0) as live, httpx.Client() as http:
+    with stopped_later(start(inference_time=0.0)) as live, httpx.Client() as http:
         assert live.emulator.network_delay == 0.0
         live.emulator.configure(network_delay=0.3)
         assert _timed(http, "GET", f"{live.base_url}/") >= 0.3
@@ -52,7 +59,9 @@ def test_the_delay_changes_at_run_time_and_zero_adds_nothing_deliberate() -> Non
 
 def test_a_new_connection_pays_its_handshake_round_trips_once() -> None:
     with (
-        start(inference_time=0.0, network_delay=0.1, connection_round_trips=2) as live,
+        stopped_later(
+            start(inference_time=0.0, network_delay=0.1, connection_round_trips=2)
+        ) as live,
         httpx.Client() as http,
     ):
         first = _timed(http, "GET", f"{live.base_url}/")  # opens the connection

@@ -15,6 +15,7 @@ import pytest
 from klein_widget.emulator import Faults, RunningEmulator, Settings, start
 from klein_widget.emulator.cli import KNOB_FLAGS, build_parser, settings_from
 from tests.kernels import execute
+from tests.stopping import stopped_later
 
 from .conftest import AUTH, SUBMIT, body
 
@@ -34,7 +35,10 @@ def test_start_serves_on_a_free_port_and_stops() -> None:
 
 
 def test_two_emulators_side_by_side() -> None:
-    with start(inference_time=0.01) as a, start(inference_time=0.01, api_key="k") as b:
+    with (
+        stopped_later(start(inference_time=0.01)) as a,
+        stopped_later(start(inference_time=0.01, api_key="k")) as b,
+    ):
         assert a.base_url != b.base_url
         assert httpx.post(f"{a.base_url}{SUBMIT}", json=body(), headers=AUTH).status_code == 200
         assert httpx.post(f"{b.base_url}{SUBMIT}", json=body(), headers=AUTH).status_code == 401
@@ -43,7 +47,7 @@ def test_two_emulators_side_by_side() -> None:
 
 async def test_start_inside_a_running_event_loop() -> None:
     # As in a Jupyter kernel: this thread already runs a loop.
-    with start(inference_time=0.01) as live:
+    with stopped_later(start(inference_time=0.01)) as live:
         async with httpx.AsyncClient(base_url=live.base_url, headers=AUTH) as http:
             data = (await http.post(SUBMIT, json=body(enable_sync_mode=True))).json()["data"]
             image = await http.get(data["outputs"][0])
@@ -169,7 +173,7 @@ def test_cli_serves_with_its_flags_and_stops_cleanly_on_ctrl_c() -> None:
 
 def test_images_are_drawn_during_the_simulated_inference() -> None:
     """A real server has the image ready when it says completed; so does the emulator."""
-    with start(port=0, inference_time=1.0) as running, httpx.Client() as http:
+    with stopped_later(start(port=0, inference_time=1.0)) as running, httpx.Client() as http:
         answer = http.post(
             running.base_url + "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image",
             json={"prompt": "a fox", "size": "1536*1536", "seed": 5},

@@ -18,6 +18,7 @@ from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import RunningGateway, start
 from tests.conftest import fast_options
 from tests.gateway import loopback
+from tests.stopping import stopped_later
 
 SUBMIT = "/api/v3/wavespeed-ai/flux-2-klein-4b/text-to-image"
 ENHANCE = "/api/v3/wavespeed-ai/prompt-optimizer"
@@ -45,7 +46,8 @@ def body(prompt: str = "a red fox in the snow", **fields: Any) -> dict[str, Any]
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
     """A gateway on loopback; upstream: the emulator in-process (20 ms per image)."""
-    with start(tmp_path / "class.sqlite3", upstream="emulator", emulator_inference_time=FAST) as gw:
+    db = tmp_path / "class.sqlite3"
+    with stopped_later(start(db, upstream="emulator", emulator_inference_time=FAST)) as gw:
         yield gw
 
 
@@ -53,7 +55,7 @@ def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
 def loopback_upstream() -> Iterator[RunningEmulator]:
     """The emulator over loopback (its uploads' URLs reachable), refusing any key but the
     teacher's (`TEACHER_KEY`)."""
-    with start_emulator(inference_time=FAST, api_key=TEACHER_KEY) as emu:
+    with stopped_later(start_emulator(inference_time=FAST, api_key=TEACHER_KEY)) as emu:
         yield emu
 
 
@@ -61,7 +63,7 @@ def loopback_upstream() -> Iterator[RunningEmulator]:
 def class_gw(tmp_path: Path, loopback_upstream: RunningEmulator) -> Iterator[RunningGateway]:
     """A gateway in front of `loopback_upstream`, with the teacher's key."""
     url = loopback_upstream.base_url
-    with start(tmp_path / "class.sqlite3", upstream=url, api_key=TEACHER_KEY) as gw:
+    with stopped_later(start(tmp_path / "class.sqlite3", upstream=url, api_key=TEACHER_KEY)) as gw:
         yield gw
 
 

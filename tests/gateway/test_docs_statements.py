@@ -24,6 +24,7 @@ from klein_widget.gateway._tokens import FailedLogins
 from klein_widget.gateway._uploads import UploadLimits
 from tests.gateway import loopback
 from tests.gateway.conftest import bearer
+from tests.stopping import stopped_later
 
 GATEWAY_MD = (Path(__file__).resolve().parents[2] / "docs" / "GATEWAY.md").read_text("utf-8")
 
@@ -69,8 +70,8 @@ def test_the_limits_table_is_the_codes_defaults() -> None:
 def test_uvicorn_gets_the_tables_caps(tmp_path: Path) -> None:
     """ "requests in progress: the connection cap + 1 (uvicorn's 503)", the backlog, the
     head and keep-alive limits: as `serve` configures uvicorn."""
-    with start(
-        tmp_path / "class.sqlite3", upstream="emulator", limits=Limits(max_connections=99)
+    with stopped_later(
+        start(tmp_path / "class.sqlite3", upstream="emulator", limits=Limits(max_connections=99))
     ) as gw:
         config = server_for(gw.app).config
     assert config.limit_concurrency == 100

@@ -10,13 +10,14 @@ import pytest
 from klein_widget.emulator import RunningEmulator, start
 from klein_widget.gateway import RunningGateway
 from tests.gateway import loopback
+from tests.stopping import stopped_later
 
 from .conftest import ENHANCE, FAST, SUBMIT, bearer, body
 
 
 @pytest.fixture
 def emulator() -> Iterator[RunningEmulator]:
-    with start(inference_time=FAST) as running:
+    with stopped_later(start(inference_time=FAST)) as running:
         yield running
 
 

@@ -9,12 +9,13 @@ import pytest
 from klein_widget import KleinClient
 from klein_widget.emulator import RunningEmulator, start
 from tests.conftest import FAKE_KEY, fast_options
+from tests.stopping import stopped_later
 
 
 @pytest.fixture
 def emu() -> Iterator[RunningEmulator]:
     """A fresh loopback emulator per test (its log and fault script are per test)."""
-    with start(port=0, inference_time=0.05) as running:
+    with stopped_later(start(port=0, inference_time=0.05)) as running:
         yield running
 
 
