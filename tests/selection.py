@@ -65,7 +65,7 @@ SLOW = (
     "tests/panel/test_snippets.py::test_cli_snippet",
     # a class of hostile clients against a served gateway (29 s at load 20)
     "tests/gateway/hostile_class/test_client_faults.py::test_wrong_tokens",
-    # real waits: a 5 s download grace, a class against a slowed database (13 s at load 9)
+    # real waits: a 5 s download grace, a class against a slowed database (about 5 s)
     "tests/hostile/test_deadlines.py::test_slow_trickling",
     "tests/gateway/hostile_class/test_loop_stall.py",
     # Waits out real time by design: a test that spends 1.5 s or more waiting for a clock (a
