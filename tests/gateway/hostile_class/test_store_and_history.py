@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway._dispatch import STORE_REFUSED
 from tests.gateway import loopback
@@ -84,6 +86,9 @@ def test_the_emulator_lists_predictions_by_time_window() -> None:
         assert bad.status_code == 400
 
 
+# The store warns, as it should, each time it cannot keep the image (from the gateway's
+# own thread, so at any point of the test); the test checks what the student sees.
+@pytest.mark.filterwarnings("ignore:klein-widget could not save the image:RuntimeWarning")
 def test_an_image_the_store_could_not_keep_is_fetched_again_once_it_can(
     hostile: Callable[..., HostileClass],
 ) -> None:
