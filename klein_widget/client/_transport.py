@@ -19,7 +19,9 @@ connections all drop) fails if that try comes back.
 
 Both clients' pools (`default_async_http`, `default_http`) share one TLS context,
 `shared_ssl_context`: building one loads the CA bundle, about 25 ms of CPU, which every
-client made paid again (for a plain ``http://`` server too, where it is never used).
+client made paid again (for a plain ``http://`` server too, where it is never used). The
+package's other HTTP clients take it too: the emulator's reference fetch (one a request),
+``klein hand-in``, the Hub connector and the gateway's upstream and Hub look-ups.
 
 Example:
     >>> http = default_async_http(httpx.Limits(max_connections=4))  # doctest: +SKIP
