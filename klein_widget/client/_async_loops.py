@@ -79,12 +79,13 @@ class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
                     )
                     try:
                         overall.watch(response)
-                        following = response.next_request if method == "GET" else None
-                        if following is None:
-                            body = await self._body(response, limit, deadline, during)
-                            return buffered(response, body)
+                        # A hop's body too (capped): read to its end, its connection is kept.
+                        body = await self._body(response, limit, deadline, during)
                     finally:
                         await response.aclose()
+                    following = response.next_request if method == "GET" else None
+                    if following is None:
+                        return buffered(response, body)
                     request = following
             raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
         except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies

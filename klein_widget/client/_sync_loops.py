@@ -78,12 +78,13 @@ class SyncLoops(SyncUploads):  # uploads and prices: `_sync_uploads`
                     )
                     try:
                         overall.watch(response)
-                        following = response.next_request if method == "GET" else None
-                        if following is None:
-                            body = self._body(response, limit, deadline, during)
-                            return buffered(response, body)
+                        # A hop's body too (capped): read to its end, its connection is kept.
+                        body = self._body(response, limit, deadline, during)
                     finally:
                         response.close()
+                    following = response.next_request if method == "GET" else None
+                    if following is None:
+                        return buffered(response, body)
                     request = following
             raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
         except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
