@@ -34,7 +34,7 @@ from bench._config import PRESETS, Config
 from bench._emulator import ROOT, EmulatorProcess
 from bench._report import Section
 
-SECTIONS = ("single", "batch", "cpu", "imports", "memory", "latency", "load")
+SECTIONS = ("single", "batch", "cpu", "imports", "memory", "latency", "load", "stall")
 ON_REQUEST = ("gateway",)  # only with --only: issue 16's classroom gateway
 RESULTS = Path(__file__).with_name("RESULTS.md")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -98,7 +98,7 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
         gallery = Path(scratch) / "gallery"
         # Nothing may land in ./klein-outputs, whatever a client's default.
         os.environ["KLEIN_GALLERY"] = str(gallery / "default")
-        needs_server = {"single", "batch", "cpu", "latency", "load", "memory"} & set(only)
+        needs_server = {"single", "batch", "cpu", "latency", "load", "memory", "stall"} & set(only)
         if needs_server:
             with EmulatorProcess(
                 inference_time=config.inference_time, photo_compress=config.photo_compress
@@ -133,6 +133,11 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
 
                     print("kernel memory (5)", file=sys.stderr)
                     done(memory.run(config, emulator, gallery))
+                if "stall" in only:
+                    from bench import stall
+
+                    print("event-loop stall on a slow disk (10)", file=sys.stderr)
+                    done(stall.run(config, emulator))
         if "gateway" in only:
             from bench import gateway
 
@@ -144,7 +149,7 @@ def run(config: Config, only: Sequence[str]) -> list[Section]:
             print("imports (4)", file=sys.stderr)
             done(imports.run(config))
     order = {"single": 1, "requests": 2, "batch": 3, "imports": 4, "memory": 5, "cpu": 6}
-    order.update(latency=7, inline=8, load=9, gateway=10)
+    order.update(latency=7, inline=8, load=9, gateway=10, stall=11)
     return sorted(sections, key=lambda s: order.get(s.key, 99))
 
 

@@ -22,6 +22,7 @@ import httpx
 
 from klein_widget._session import session
 from klein_widget.client import _config
+from klein_widget.client._transport import shared_ssl_context
 
 __all__ = ["class_gateway", "hub_gateway_url", "use_hub_gateway"]
 
@@ -39,6 +40,7 @@ def hub_gateway_url(env: Mapping[str, str]) -> str | None:
             f"{api.rstrip('/')}/services/{quote(name, safe='')}",
             headers={"Authorization": f"token {token}"},
             timeout=5.0,
+            verify=shared_ssl_context(),
         )
     except httpx.HTTPError:
         reply = None

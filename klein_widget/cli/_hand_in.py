@@ -27,6 +27,7 @@ from klein_widget.client._exceptions import (
     AuthenticationError,
     InvalidRequestError,
 )
+from klein_widget.client._transport import shared_ssl_context
 from klein_widget.store import make_pack, open_pack
 
 __all__ = ["add_hand_in_parser", "hand_in", "hand_in_command"]
@@ -91,6 +92,7 @@ def hand_in(
             content=data,
             headers={"Authorization": f"Bearer {key}", "Content-Type": "application/zip"},
             timeout=120,
+            verify=shared_ssl_context(),
         )
     except httpx.HTTPError as error:
         raise APIConnectionError(f"The gateway at {base} could not be reached: {error}") from None

@@ -207,17 +207,24 @@ class AsyncUploads(BaseClient):
                 )
                 try:
                     overall.watch(response)
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in response.aiter_bytes():
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        self._check_body(size, MAX_UPLOAD_ANSWER, deadline, during)
+                    body = await self._body(response, MAX_UPLOAD_ANSWER, deadline, during)
                 finally:
                     await response.aclose()
         except httpx.RequestError as exc:  # transport, undecodable bodies
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
-        return buffered(response, b"".join(chunks))
+        return buffered(response, body)
+
+    async def _body(
+        self, response: httpx.Response, limit: int, deadline: float, during: str
+    ) -> bytes:
+        """``response``'s whole body, streamed under ``limit`` bytes and ``deadline``."""
+        chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            self._check_body(size, limit, deadline, during)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     # --- prices ----------------------------------------------------------------------------
 

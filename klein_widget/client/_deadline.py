@@ -4,8 +4,9 @@ A server that sends a byte just before each read timeout (a trickle) or a byte a
 nothing keeps a per-read timeout from ever firing, so the client also holds the whole
 request to its deadline. Awaited, an anyio cancel scope cancels the request at the deadline
 (headers and body alike); blocking, a timer shuts the connection's socket down once the
-answer's headers are in (httpx's public ``network_stream`` extension), which ends a read in
-progress at once. Either way the request raises ``httpx.ReadTimeout`` at the deadline.
+answer's headers are in (httpx's public ``network_stream`` extension; re-armed on each
+redirect hop's answer, as the clients follow redirects one hop at a time), which ends a
+read in progress at once. Either way the request raises ``httpx.ReadTimeout`` at the deadline.
 
 Example:
     >>> with SyncDeadline(5.0) as deadline, http.stream("GET", url) as response:  # doctest: +SKIP
@@ -65,7 +66,10 @@ class SyncDeadline:
         return self
 
     def watch(self, response: httpx.Response) -> None:
-        """Arm the timer on ``response``'s socket (a transport without one: per-read only)."""
+        """Arm the timer on ``response``'s socket (a transport without one: per-read only),
+        instead of the last response's (a redirect's hop) if there was one."""
+        if self._timer is not None:
+            self._timer.cancel()
         stream = response.extensions.get("network_stream")
         sock = stream.get_extra_info("socket") if stream is not None else None
         if not isinstance(sock, socket.socket):

@@ -59,32 +59,36 @@ class SyncLoops(SyncUploads):  # uploads and prices: `_sync_uploads`
         """One request, its body streamed under ``limit`` bytes and held to ``deadline``
         as a whole (`_deadline`), not only read by read.
 
-        Redirects are followed for GETs only: a submit is never re-sent elsewhere.
+        Redirects are followed for GETs only (a submit is never re-sent elsewhere), one hop
+        at a time: each hop's timeouts are what is left of ``deadline`` when it starts and
+        the overall deadline watches each hop, so a chain of slow hops ends at the deadline
+        too (httpx's own following sets every hop's timeouts at the start of the chain).
         """
-        headers = self._headers(auth)
-        timeout = self._timeout(deadline, long_read=long_read)
+        request = self._http.build_request(method, url, json=json, headers=self._headers(auth))
         try:
-            with (
-                SyncDeadline(deadline - self._clock()) as overall,  # not only per read
-                self._http.stream(
-                    method,
-                    url,
-                    json=json,
-                    headers=headers,
-                    timeout=timeout,
-                    follow_redirects=method == "GET",
-                ) as response,
-            ):
-                overall.watch(response)
-                chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
-                size = 0
-                for chunk in response.iter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    self._check_body(size, limit, deadline, during)
+            with SyncDeadline(deadline - self._clock()) as overall:  # not only per read
+                for hop in range(self._http.max_redirects + 1):
+                    timeout = self._timeout(deadline, long_read=long_read)
+                    request.extensions["timeout"] = timeout.as_dict()
+                    response = self._http.send(
+                        request,
+                        auth=None if hop else httpx.USE_CLIENT_DEFAULT,  # as httpx: first only
+                        stream=True,
+                        follow_redirects=False,
+                    )
+                    try:
+                        overall.watch(response)
+                        # A hop's body too (capped): read to its end, its connection is kept.
+                        body = self._body(response, limit, deadline, during)
+                    finally:
+                        response.close()
+                    following = response.next_request if method == "GET" else None
+                    if following is None:
+                        return buffered(response, body)
+                    request = following
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
         except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
-        return buffered(response, chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     def _post(
         self, path: str, body: dict[str, Any], run: Run, *, paced: bool = False

@@ -13,13 +13,15 @@ send again", and a second bill. Here only a failure to connect
 (``aiohttp.ClientConnectorError``) stays a connect error; every other one becomes a read
 error, which the client treats as "may have been accepted". aiohttp errors it lets
 through unmapped (a malformed answer) become ``httpx.RemoteProtocolError``, and aiohttp's
-silent second try of a GET on a dropped connection is off: the client's retry policy
-decides. aiohttp has no public switch for that try (3.14); its session attribute is set,
-and a hostile test (a download whose connections all drop) fails if it stops working.
+silent second try of a GET on a dropped connection is off (`_aiohttp_pool`, a client
+middleware): the client's retry policy decides. A hostile test (a download whose
+connections all drop) fails if that try comes back.
 
 Both clients' pools (`default_async_http`, `default_http`) share one TLS context,
 `shared_ssl_context`: building one loads the CA bundle, about 25 ms of CPU, which every
-client made paid again (for a plain ``http://`` server too, where it is never used).
+client made paid again (for a plain ``http://`` server too, where it is never used). The
+package's other HTTP clients take it too: the emulator's reference fetch (one a request),
+``klein hand-in``, the Hub connector and the gateway's upstream and Hub look-ups.
 
 Example:
     >>> http = default_async_http(httpx.Limits(max_connections=4))  # doctest: +SKIP
@@ -115,23 +117,14 @@ def default_http(limits: httpx.Limits) -> httpx.Client:
 def default_async_http(limits: httpx.Limits) -> httpx.AsyncClient:
     """The ``httpx.AsyncClient`` an `AsyncKleinClient` opens when given none: httpx's API
     over aiohttp's pool (``httpx-aiohttp``, a dependency)."""
-    import aiohttp
     import httpx_aiohttp
+
+    from klein_widget.client._aiohttp_pool import session
 
     ssl_context = shared_ssl_context()
 
-    def session() -> aiohttp.ClientSession:  # made on first use, inside the running loop
-        connector = aiohttp.TCPConnector(
-            limit=limits.max_connections or 0,
-            keepalive_timeout=limits.keepalive_expiry,
-            ssl=ssl_context,
-        )
-        made = aiohttp.ClientSession(connector=connector)
-        # aiohttp quietly sends a GET again when a kept-alive connection drops; the
-        # client's own retry policy (counted, logged, within the deadline) decides here.
-        made._retry_connection = False
-        return made
-
     # verify= given, or the transport builds a context of its own (which it never uses).
-    inner = httpx_aiohttp.AiohttpTransport(limits=limits, client=session, verify=ssl_context)
+    inner = httpx_aiohttp.AiohttpTransport(
+        limits=limits, client=lambda: session(limits, ssl_context), verify=ssl_context
+    )
     return httpx.AsyncClient(transport=SafeAiohttpTransport(inner), limits=limits)

@@ -43,6 +43,7 @@ from klein_widget.client._family import (
     find_model,
 )
 from klein_widget.client._models import GenerationRequest
+from klein_widget.client._transport import shared_ssl_context
 from klein_widget.emulator._edit_render import open_reference
 from klein_widget.emulator._http import authorize
 from klein_widget.serving._http import Problem, envelope, read_json
@@ -127,7 +128,9 @@ async def _fetch(request: Request, emu: Emulator, url: object, i: int) -> bytes:
     body = bytearray()
     try:
         async with (
-            httpx.AsyncClient(timeout=_FETCH_TIMEOUT, trust_env=False) as client,
+            httpx.AsyncClient(
+                timeout=_FETCH_TIMEOUT, trust_env=False, verify=shared_ssl_context()
+            ) as client,
             client.stream("GET", parts.geturl()) as answer,
         ):
             async for chunk in answer.aiter_bytes():

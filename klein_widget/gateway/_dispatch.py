@@ -65,6 +65,7 @@ class Dispatcher(Forwarding):
         self.concurrency = Concurrency(maximum=max_concurrency)
         self._lines = Lines()  # student -> queued ids, round-robin
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._finishing: set[asyncio.Task[None]] = set()  # `finished` after a job ended
         self._done: dict[str, asyncio.Event] = {}
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -87,6 +88,8 @@ class Dispatcher(Forwarding):
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await job
+        # A cancelled job's shielded `finished` still runs: it ends before the DB thread.
+        await asyncio.gather(*self._finishing, return_exceptions=True)
         await self.care.stop()
         self._loop_task = None
 
@@ -178,7 +181,10 @@ class Dispatcher(Forwarding):
         try:
             await self._send(task)
         finally:
-            await asyncio.shield(self.finished(task.id))
+            finishing = asyncio.get_running_loop().create_task(self.finished(task.id))
+            self._finishing.add(finishing)
+            finishing.add_done_callback(self._finishing.discard)
+            await asyncio.shield(finishing)
 
     # --- after a restart -----------------------------------------------------------------
 

@@ -35,6 +35,7 @@ import httpx
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from klein_widget.client._transport import shared_ssl_context
 from klein_widget.gateway._hub_web import bearer, cookies, prefixed, reply
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, gateway_of
@@ -148,7 +149,7 @@ class HubService:
         self._cache_seconds = cache_seconds
         self._profiles: dict[str, tuple[HubUser, float]] = {}
         self._sessions: dict[str, tuple[str, float]] = {}
-        self._http = httpx.AsyncClient(timeout=10.0)
+        self._http = httpx.AsyncClient(timeout=10.0, verify=shared_ssl_context())
 
     async def user_for_token(self, token: str) -> HubUser | None:
         """The Hub user a token belongs to (None: the Hub does not know it)."""

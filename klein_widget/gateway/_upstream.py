@@ -23,6 +23,7 @@ from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import DEFAULT_BASE_URL, url_origin
 from klein_widget.client._constants import POOL_LIMITS
 from klein_widget.client._policy import RetryPolicy
+from klein_widget.client._transport import shared_ssl_context
 from klein_widget.client.batch._pacing import RateLimit
 from klein_widget.store._gallery import Gallery
 
@@ -75,7 +76,7 @@ class Upstream:
                 raise ValueError(
                     f"--upstream must be 'emulator' or an http(s) URL, not {upstream!r}"
                 )
-            http = httpx.AsyncClient(limits=POOL_LIMITS)
+            http = httpx.AsyncClient(limits=POOL_LIMITS, verify=shared_ssl_context())
             label = "WaveSpeed" if base_url == DEFAULT_BASE_URL else base_url
         client = AsyncKleinClient(
             api_key,

@@ -34,6 +34,7 @@ TITLES = {
     "latency": "7. One 512x512 image over a network",
     "inline": "7b. The image inline",
     "load": "8. Client CPU per image at concurrency",
+    "stall": "10. Event-loop stall",
 }
 
 
@@ -41,7 +42,7 @@ TITLES = {
 # mostly waits (inference times, round trips), so two halves take about half of one
 # `python -m bench --smoke`. Each group pays for one interpreter and one emulator process,
 # so there are no more groups than the waits need.
-GROUPS = ("latency,imports", "single,batch,cpu,load,memory")
+GROUPS = ("latency,imports,stall", "single,batch,cpu,load,memory")
 
 
 def _run_smoke(folder: Path) -> None:
@@ -197,3 +198,16 @@ def test_load_measures_the_aiohttp_pool_when_it_is_installed(
     if importlib.util.find_spec("httpx_aiohttp") is not None:
         assert any("httpx-aiohttp" in label for label in labels), labels
     assert any("gallery on" in label for label in labels), labels
+
+
+def test_the_stall_row_measures_both_loops_with_no_slow_call_on_them(
+    smoke: tuple[str, dict[str, Any]],
+) -> None:
+    stdout, data = smoke
+    assert "< 100 ms" in _section_text(stdout, TITLES["stall"])
+    rows = {s["key"]: s for s in data["sections"]}["stall"]["rows"]
+    assert [r["label"].split(",")[0] for r in rows] == ["client", "gateway"]
+    for row in rows:
+        assert row["values"]["calls"] > 0, row  # the work went through the slow disk
+        assert row["values"]["on_loop"] == 0, row  # and none of it on the loop's thread
+        assert row["values"]["worst_ms"] > 0, row
