@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -94,7 +95,13 @@ class _Kernel:
     """One ipykernel and a client that reads everything it publishes."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.manager = KernelManager(kernel_name="python3")
+        # Unix sockets where there are any: over TCP another process can take a port between
+        # jupyter_client choosing it and the kernel binding it (the test suite runs this
+        # bench beside other kernels). A short folder of its own: socket paths are limited
+        # to ~107 bytes, and jupyter_client numbers sockets by the files already there.
+        self._sockets = tempfile.mkdtemp(prefix="kernel-", dir="/tmp") if os.name == "posix" else ""
+        ipc = {"transport": "ipc", "ip": f"{self._sockets}/ipc"} if self._sockets else {}
+        self.manager = KernelManager(kernel_name="python3", **ipc)
         self.manager.start_kernel(env=env)
         self.client = self.manager.client()
         self.client.start_channels()
@@ -121,6 +128,8 @@ class _Kernel:
     def close(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+        if self._sockets:
+            shutil.rmtree(self._sockets, ignore_errors=True)
 
 
 def run(config: Config, emulator: EmulatorProcess, gallery: Path) -> Section:
