@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from bench.stall import SlowDB
 from klein_widget.emulator import start as start_emulator
-from klein_widget.gateway import ClassDB, Gateway, create_app
+from klein_widget.gateway import Gateway, create_app
 from klein_widget.gateway._hidden import TEACHER_COOKIE
 from klein_widget.gateway._state import images_folder
 from klein_widget.gateway._upstream import Upstream
@@ -28,32 +28,6 @@ from tests.gateway.conftest import FAST, SUBMIT, bearer
 # The count of calls made on the loop is what is asserted, not a stall, so this need not
 # exceed a stall bound (it was 0.12 s when one was asserted: the test took 13 s, 5 s now).
 SLOW = 0.04
-
-
-class SlowDB(ClassDB):
-    """The class database with every read and write slowed down, counting the calls made
-    on a thread that is running an event loop (each would stall that loop for `SLOW`)."""
-
-    calls = 0
-    on_a_loop = 0
-
-    def _slow(self) -> None:
-        self.calls += 1
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass  # a worker thread: what the gateway should use
-        else:
-            self.on_a_loop += 1
-        time.sleep(SLOW)
-
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        self._slow()
-        return super()._rows(sql, args)
-
-    def _write(self) -> Any:
-        self._slow()
-        return super()._write()
 
 
 async def _probe(worst: list[float], stop: asyncio.Event) -> None:
@@ -69,7 +43,7 @@ async def _class(tmp_path: Path, upstream_url: str) -> tuple[SlowDB, float]:
     gallery = Gallery(images_folder(db_path))
     # Upstream over loopback, in its own thread: only the gateway's work is on this loop.
     upstream = Upstream.connect(upstream_url, gallery=gallery, api_key=None, retry=FAST_RETRY)
-    db = SlowDB(db_path)
+    db = SlowDB(db_path, SLOW)  # counts the calls made on a thread running a loop
     tokens = [db.add_student(f"s{i}", 1000) for i in range(3)]
     gateway = Gateway(db, gallery, upstream)
     app = create_app(gateway=gateway)
@@ -96,7 +70,7 @@ async def _class(tmp_path: Path, upstream_url: str) -> tuple[SlowDB, float]:
                 answer = await http.get(page, headers=cookie)
                 assert answer.status_code == 200, (page, answer.status_code)
 
-        db.calls = db.on_a_loop = 0  # set-up (students, the gateway made) is done: serving starts
+        db.calls = db.on_the_loop = 0  # set-up (students, the gateway made) is done: serving starts
         gateway.ensure_started()
         await student(tokens[0], 99)  # a first image loads what loads once (codecs, ...)
         await teacher()  # and a first page its templates
@@ -115,5 +89,5 @@ def test_a_slow_database_never_stalls_the_gateways_loop(tmp_path: Path) -> None:
     with start_emulator(inference_time=FAST) as upstream:
         db, worst = asyncio.run(_class(tmp_path, upstream.base_url))
     assert db.calls > 20, db.calls  # the class's work went through the slow database
-    assert db.on_a_loop == 0, f"{db.on_a_loop} database calls ran on the event loop"
+    assert db.on_the_loop == 0, f"{db.on_the_loop} database calls ran on the event loop"
     print(f"the loop's worst lateness: {worst * 1000:.0f} ms")
