@@ -89,7 +89,8 @@ def execute(
     """Run every cell of ``notebook`` in a new ``python3`` kernel on ipc (nbclient), in place;
     ``env`` is the kernel's whole environment (default: this process's), ``options`` go to
     ``NotebookClient`` (``timeout``, ``resources``, ``on_cell_executed``…); the kernel is
-    killed after the last cell (``shutdown_kernel="immediate"``) unless they say otherwise. Raises
+    killed after the last cell (``shutdown_kernel="immediate"``) and each cell's printed
+    text is one output per stream (``coalesce_streams``) unless they say otherwise. Raises
     ``CellExecutionError`` on the first failing cell; returns ``notebook``.
 
     Example: ``execute(nb, timeout=60, resources={"metadata": {"path": str(tmp_path)}})``
@@ -107,6 +108,10 @@ def execute(
         # waits a second or more for what the notebook started (an emulator, a gateway) to
         # stop, and no test reads anything a kernel does after its last cell.
         options.setdefault("shutdown_kernel", "immediate")
+        # A cell's output as a front end shows it: the kernel sends a print's pieces in as
+        # many messages as its output thread happened to flush ("24", " images…"), and
+        # Jupyter shows them as one text; so does the notebook this returns.
+        options.setdefault("coalesce_streams", True)
         client = NotebookClient(notebook, kernel_name="python3", config=config, **options)
         client.execute(**({} if env is None else {"env": dict(env)}))
     return notebook

@@ -65,3 +65,15 @@ def test_a_kernel_of_the_tests_uses_unix_sockets_only(tmp_path: Path) -> None:
     assert not folder.exists()  # removed with the kernel
     with pytest.raises(ChildProcessError):  # which was shut down and reaped, not left running
         os.waitpid(seen["pid"], os.WNOHANG)
+
+
+def test_a_print_sent_in_pieces_is_one_output_as_jupyter_shows_it(tmp_path: Path) -> None:
+    import nbformat
+
+    # Two messages on the kernel's side, as when its output thread flushes mid-print.
+    source = 'print(24, end="", flush=True)\nprint(" images in lesson-03.zip")'
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    execute(notebook, timeout=60, resources={"metadata": {"path": str(tmp_path)}})
+    assert notebook.cells[0].outputs == [
+        {"output_type": "stream", "name": "stdout", "text": "24 images in lesson-03.zip\n"}
+    ]
