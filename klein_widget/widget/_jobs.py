@@ -79,11 +79,6 @@ class Jobs:
         return [job for job in self._jobs.values() if not job.detached]
 
     @property
-    def detached(self) -> list[PanelJob]:
-        """Jobs the user stopped waiting for that still run (their images are paid)."""
-        return [job for job in self._jobs.values() if job.detached]
-
-    @property
     def full(self) -> bool:
         """True when no more may start."""
         return len(self.active) >= self.limit

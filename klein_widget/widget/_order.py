@@ -37,18 +37,13 @@ PANEL_MODES: tuple[Mode, ...] = ("generate", "edit")
 WEIGHTS: tuple[str, ...] = tuple(m.name for m in MODELS if m.task == "text-to-image")
 
 
-def model_for(weights: str, *, edit: bool) -> KleinModel:
-    """The registry's model for the picker's ``weights`` in a mode."""
-    return resolve_model(weights, edit=edit)
-
-
 def model_line(
     weights: str, *, edit: bool, base_url: str | None, prices: PriceBook | None = None
 ) -> str:
     """``FLUX.2 [klein] 9B · $0.016 reserved (price unconfirmed)``: the model and what one
     image costs (or, unpublished, what a budget sets aside); ``simulated`` on an emulator.
     ``prices``: the client's, once WaveSpeed's price endpoint corrected one."""
-    model = model_for(weights, edit=edit)
+    model = resolve_model(weights, edit=edit)
     book = prices or PriceBook()
     name = f"FLUX.2 [klein] {model.weights.upper()}{' edit' if edit else ''}"
     how = "per image" if book.confirmed(model) else "reserved (price unconfirmed)"
@@ -92,7 +87,7 @@ class PanelOrder:
     @property
     def model(self) -> KleinModel:
         """The registry's model this job calls."""
-        return model_for(self.weights, edit=self.edit)
+        return resolve_model(self.weights, edit=self.edit)
 
     async def run(
         self,
