@@ -9,6 +9,14 @@ once and its history fills in), so the history survives kernel restarts. Entries
 widgets: the front end draws them from `HistoryEntry.item` and gets each thumbnail once,
 as a binary buffer.
 
+The history also learns how long images take, for the progress bar's estimate
+(`PanelHistory.expected`). The bar measures a job from the click to the image on screen
+(sending, queue, inference, download), so it learns exactly that: each new image's
+``elapsed`` per size, with the client's own rule (`klein_widget.client._policy.InferenceTimes`:
+a running average per size, a scaled lower bound for sizes not seen yet), from the panel's
+images, the session's others (``%klein``, other panels) and, when a panel opens, the
+gallery's recorded times. Images answered from the gallery teach nothing (no wait).
+
 Example:
     >>> history = PanelHistory()
     >>> history.entries
@@ -29,12 +37,12 @@ from typing import Any
 
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
+from klein_widget.client._policy import InferenceTimes
 from klein_widget.client._references import header_size
 from klein_widget.store._gallery import Gallery
 from klein_widget.ui._figure import generation_alt
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
-from klein_widget.widget._times import GenerationTimes
 
 __all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory"]
 
@@ -133,6 +141,7 @@ class PanelHistory:
         self._entries: list[HistoryEntry] = []
         self._lock = threading.Lock()
         self.count = 0  # images added this panel's life (also those no longer kept)
+        self._times = InferenceTimes()  # end-to-end seconds per image size
 
     @property
     def entries(self) -> list[HistoryEntry]:
@@ -143,8 +152,19 @@ class PanelHistory:
         """The entry of a task, if it is kept."""
         return next((e for e in self._entries if e.task_id == task_id), None)
 
+    def expected(self, request: GenerationRequest) -> float | None:
+        """Seconds ``request`` should take, or None before anything is learned."""
+        return self._times.expected(request.pixels)
+
+    def _learn(self, generation: Generation | None) -> None:
+        """Learn from one finished image (not from one the gallery answered)."""
+        if generation is None or generation.elapsed <= 0 or generation.from_gallery:
+            return
+        self._times.learn(generation.request.pixels, round(generation.elapsed * 1000))
+
     def add(self, generation: Generation, *, base_url: str) -> HistoryEntry:
-        """Add ``generation`` as the newest (loading adds below: `fill`), or return its entry."""
+        """Add ``generation`` as the newest (loading adds below: `fill`), or return its entry;
+        a new image teaches how long images take (once, wherever in the session it was made)."""
         found = self.find(generation.task_id) if generation.task_id else None
         if found is not None:
             return found
@@ -155,6 +175,7 @@ class PanelHistory:
 
     def _insert(self, generation: Generation, picture: bytes, base_url: str) -> HistoryEntry:
         self.count += 1
+        self._learn(generation)
         entry = self._entry(self.count, generation, picture, base_url)
         self._entries.insert(0, entry)
         for old in self._entries[FULL_IMAGES:]:
@@ -220,16 +241,15 @@ class PanelHistory:
         base_url: str,
         loop: asyncio.AbstractEventLoop | None,
         on_step: Callable[[list[HistoryEntry]], None],
-        times: GenerationTimes,
-        on_done: Callable[[list[HistoryEntry]], object],
+        on_done: Callable[[], object],
     ) -> asyncio.Task[None] | None:
         """`fill` as a task on ``loop``, or at once with no loop (a script) or nothing to
         read; then learn from the entries how long images take, and call ``on_done``."""
 
         def done(entries: list[HistoryEntry]) -> None:
             for entry in reversed(entries):  # oldest first, as they were made
-                times.learn_from(entry.generation)
-            on_done(entries)
+                self._learn(entry.generation)
+            on_done()
 
         if loop is None or not sources:
             done(self.fill_now(sources, base_url=base_url))
@@ -263,11 +283,3 @@ class PanelHistory:
             for old in self._entries[FULL_IMAGES:]:
                 old.generation = None
         return entries
-
-    def items(self) -> list[dict[str, Any]]:
-        """The front end's list, newest first."""
-        return [e.item() for e in self._entries]
-
-    def clear(self) -> None:
-        """Forget every entry."""
-        self._entries.clear()
