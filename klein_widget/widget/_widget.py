@@ -82,7 +82,7 @@ class KleinPanel(PanelState):
             on_failed=self._failed,
             expected=self._history.expected,
         )
-        self.enhancer = Enhancer(self, lambda: self.client, on_change=self.refresh)
+        self.enhancer = Enhancer(self)
         self.shower = Shower(self, self._history)
         self.edits = EditControls(self)  # the model picker, the mode, the reference tray
         super().__init__(prompt=prompt, width=width, height=height, seed=seed)
