@@ -212,10 +212,9 @@ def snippets(
         ['Python', '%klein', 'curl', 'CLI']
     """
     implicit = None if base_url_from_env else base_url
-    found = {
+    return {
         "Python": python_snippet(request, base_url=implicit, filename=filename),
         "%klein": magic_snippet(request),
         "curl": curl_snippet(request, base_url=base_url, filename=filename),
         "CLI": cli_snippet(request, base_url=implicit, filename=filename),
     }
-    return {title: text for title, text in found.items() if text is not None}

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from klein_widget.client._async_client import AsyncKleinClient
+from klein_widget.client._config import is_local
 from klein_widget.client._family import MODELS, KleinModel, PriceBook, resolve_model
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import money
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import ProgressCallback
-from klein_widget.ui._text import prices_are_simulated
 from klein_widget.widget._tray import TrayItem
 
 __all__ = ["PANEL_MODES", "WEIGHTS", "PanelOrder", "model_choices", "model_line"]
@@ -47,7 +47,7 @@ def model_line(
     book = prices or PriceBook()
     name = f"FLUX.2 [klein] {model.weights.upper()}{' edit' if edit else ''}"
     how = "per image" if book.confirmed(model) else "reserved (price unconfirmed)"
-    simulated = " · simulated" if prices_are_simulated(base_url) else ""
+    simulated = " · simulated" if is_local(base_url) else ""
     return f"{name} · {money(book.mills(model) / 1000)} {how}{simulated}"
 
 
