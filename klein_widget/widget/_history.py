@@ -4,7 +4,7 @@ Memory stays bounded however many images are made: at most `LIMIT` entries, each
 small JPEG thumbnail (made by `klein_widget.ui._images`, like every thumbnail), and full
 images only for the newest `FULL_IMAGES`; older ones are read back from their gallery
 file when restored. A new panel starts from the gallery on disk (`PanelHistory.sources`,
-then `PanelHistory.fill` a few images at a time in a worker thread, so the panel shows at
+then `PanelHistory.start` a few images at a time in a worker thread, so the panel shows at
 once and its history fills in), so the history survives kernel restarts. Entries carry no
 widgets: the front end draws them from `HistoryEntry.item` and gets each thumbnail once,
 as a binary buffer.
@@ -163,7 +163,7 @@ class PanelHistory:
         self._times.learn(generation.request.pixels, round(generation.elapsed * 1000))
 
     def add(self, generation: Generation, *, base_url: str) -> HistoryEntry:
-        """Add ``generation`` as the newest (loading adds below: `fill`), or return its entry;
+        """Add ``generation`` as the newest (loading adds below: `start`), or return its entry;
         a new image teaches how long images take (once, wherever in the session it was made)."""
         found = self.find(generation.task_id) if generation.task_id else None
         if found is not None:
@@ -204,35 +204,12 @@ class PanelHistory:
     def sources(self, gallery: Gallery | None, *, recent: list[Generation]) -> list[Source]:
         """What a new panel's history starts from, newest first: the gallery's newest
         images, else ``recent`` (the session's, when there is no gallery). Cheap: reads
-        the index only; the images are read (and thumbnailed) by `fill`."""
+        the index only; the images are read (and thumbnailed) by `start`."""
         if gallery is not None:
             rows = gallery.find(limit=LIMIT)
             if rows:
                 return [functools.partial(gallery.load, row) for row in rows]
         return [functools.partial(lambda g: g, g) for g in reversed(recent[-LIMIT:])]
-
-    async def fill(
-        self,
-        sources: list[Source],
-        *,
-        base_url: str,
-        on_step: Callable[[list[HistoryEntry]], None],
-        step: int = STEP,
-    ) -> list[HistoryEntry]:
-        """Add ``sources`` (newest first) below what is there, ``step`` at a time: each
-        step's files are read and thumbnailed in a worker thread, so the kernel's loop
-        (and the panel's first render) never waits; ``on_step`` shows each step."""
-        numbers = self._reserve(len(sources))
-        added: list[HistoryEntry] = []
-        for start in range(0, len(sources), step):
-            chunk = list(
-                zip(numbers[start : start + step], sources[start : start + step], strict=True)
-            )
-            made = await asyncio.to_thread(_prepare, chunk)
-            entries = self._append(made, base_url)
-            added += entries
-            on_step(entries)
-        return added
 
     def start(
         self,
@@ -243,8 +220,12 @@ class PanelHistory:
         on_step: Callable[[list[HistoryEntry]], None],
         on_done: Callable[[], object],
     ) -> asyncio.Task[None] | None:
-        """`fill` as a task on ``loop``, or at once with no loop (a script) or nothing to
-        read; then learn from the entries how long images take, and call ``on_done``."""
+        """Add ``sources`` (newest first) below what is there: as a task on ``loop``,
+        `STEP` at a time, each step's files read and thumbnailed in a worker thread, so the
+        kernel's loop (and the panel's first render) never waits, and ``on_step`` shows
+        each step; with no loop (a script) or nothing to read, all at once. Then learn
+        from the entries how long images take, and call ``on_done``."""
+        numbers = self._reserve(len(sources))
 
         def done(entries: list[HistoryEntry]) -> None:
             for entry in reversed(entries):  # oldest first, as they were made
@@ -252,18 +233,19 @@ class PanelHistory:
             on_done()
 
         if loop is None or not sources:
-            done(self.fill_now(sources, base_url=base_url))
+            done(self._append(_prepare(list(zip(numbers, sources, strict=True))), base_url))
             return None
 
         async def fill() -> None:
-            done(await self.fill(sources, base_url=base_url, on_step=on_step))
+            added: list[HistoryEntry] = []
+            for at in range(0, len(sources), STEP):
+                chunk = list(zip(numbers[at : at + STEP], sources[at : at + STEP], strict=True))
+                entries = self._append(await asyncio.to_thread(_prepare, chunk), base_url)
+                added += entries
+                on_step(entries)
+            done(added)
 
         return loop.create_task(fill())
-
-    def fill_now(self, sources: list[Source], *, base_url: str) -> list[HistoryEntry]:
-        """`fill` without an event loop (a script): all at once."""
-        numbers = self._reserve(len(sources))
-        return self._append(_prepare(list(zip(numbers, sources, strict=True))), base_url)
 
     def _reserve(self, count: int) -> list[int]:
         """Numbers for ``count`` older images, newest first; later images count on."""

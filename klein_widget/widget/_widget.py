@@ -76,7 +76,6 @@ class KleinPanel(PanelState):
         self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
         self._history = PanelHistory()
         self.jobs = Jobs(
-            limit=MAX_IN_FLIGHT,
             on_change=self.refresh,
             on_done=self._done,
             on_failed=self._failed,
