@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
@@ -43,6 +43,9 @@ from klein_widget.store._gallery import Gallery
 from klein_widget.ui._figure import generation_alt
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
+
+if TYPE_CHECKING:
+    from klein_widget.widget._order import PanelOrder
 
 __all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory"]
 
@@ -102,6 +105,8 @@ class HistoryEntry:
     alt: str = ""  # `klein_widget.ui._figure.alt_text`
     made_with: dict[str, Any] = field(default_factory=dict, repr=False)  # Generation.params
     size: tuple[int, int] = (0, 0)  # the image's (an edit may have sent none)
+    # An edit this panel made: its model and references, which a restore puts back.
+    made_by: PanelOrder | None = field(default=None, repr=False)
 
     def params(self) -> dict[str, Any]:
         """The parameters embedded in its image (`Generation.params`)."""

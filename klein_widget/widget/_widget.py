@@ -73,7 +73,7 @@ class KleinPanel(PanelState):
     ) -> None:
         self._client = client
         # The helpers exist before the traits are set: the observers below may use them.
-        self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
+        self.status_line = PanelStatusLine()
         self._history = PanelHistory()
         self.jobs = Jobs(
             on_change=self.refresh,
@@ -240,7 +240,8 @@ class KleinPanel(PanelState):
 
     def _done(self, job: PanelJob, generation: Generation, client: AsyncKleinClient) -> None:
         entry = self._history.add(generation, base_url=client.base_url)
-        self.edits.remember(generation.task_id, job.order)
+        if job.order.edit:
+            entry.made_by = job.order
         self.shower.send_thumbnails([entry])
         if job.detached:  # the user stopped waiting: it joins the history quietly
             self.status_line.add(
@@ -299,7 +300,7 @@ class KleinPanel(PanelState):
         self.edits.draw_model()  # "simulated" follows the client's URL
         active = self.jobs.active
         self.status, self.status_lines = self.status_line.render(
-            active, limit=MAX_IN_FLIGHT, has_key=not self.key_missing
+            active, has_key=not self.key_missing
         )
         self.in_flight = [job.item() for job in active]
         self.running = len(active)
