@@ -75,10 +75,10 @@ def progress_text(progress: Progress) -> str:
 def _waiting(prediction: Prediction | None) -> str:
     """What a queued task waits for: a classroom gateway says its place in line."""
     position = prediction.queue_position if prediction is not None else None
-    if position is None:
+    if prediction is None or position is None:
         return "Waiting to start"
     text = f"In the class queue, {_ordinal(position)} in line"
-    wait = prediction.queue_wait if prediction is not None else None
+    wait = prediction.queue_wait
     return text + (f", about {wait:.0f} s" if wait is not None else "")
 
 

@@ -59,7 +59,7 @@ def model_choices() -> list[dict[str, Any]]:
 def canonical_weights(name: Any) -> str:
     """``"9b"`` for any name of the 9B weights (short, edit, or full WaveSpeed id);
     raises `InvalidRequestError` (field ``model``) for a name the registry does not know."""
-    model = resolve_model(str(name) if not isinstance(name, str) else name)
+    model = resolve_model(str(name))
     if model.weights not in WEIGHTS or model.takes_loras:
         return resolve_model(model.weights).name
     return model.weights

@@ -31,18 +31,7 @@ from klein_widget.widget._transfer import ImageTransfer
 if TYPE_CHECKING:
     from klein_widget.widget._state import PanelState
 
-__all__ = ["Shower", "download_name"]
-
-
-def download_name(prompt: str, seed: int, extension: str) -> str:
-    """The file name Download saves to: from the prompt and the seed.
-
-    Example:
-        >>> download_name("A red fox, in snow!", 42, "png")
-        'a-red-fox-in-snow-42.png'
-    """
-    return f"{slug(prompt)}-{seed}.{extension}"
-
+__all__ = ["Shower"]
 
 EMULATOR_FIRST = (
     "import klein_widget\n\n"
@@ -109,7 +98,8 @@ class Shower:
             p.image_format = fmt
             p.image = data
             p.image_key = self.transfer.show(data, fmt)
-            filename = download_name(r.prompt, r.seed, extension)
+            # Download saves to a name from the prompt and seed: "a-red-fox-in-snow-42.png".
+            filename = f"{slug(r.prompt)}-{r.seed}.{extension}"
             p.image_info = {**entry.item(), "done": done, "filename": filename}
             p.snippets = code
             p.current_id = entry.task_id
