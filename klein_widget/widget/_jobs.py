@@ -43,6 +43,18 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+def call_home(
+    loop: asyncio.AbstractEventLoop | None, work: Callable[..., object], *args: Any
+) -> None:
+    """Call ``work(*args)`` on ``loop``, the kernel's loop a panel was made on: at once if
+    this code runs there (or there is none, or it closed), else soon, from its thread.
+    ipykernel 7 may run a widget's messages, and %klein its images, on another thread."""
+    if loop is None or loop.is_closed() or running_loop() is loop:
+        work(*args)
+    else:
+        loop.call_soon_threadsafe(work, *args)
+
+
 def spawn(work: Coroutine[Any, Any, T]) -> asyncio.Task[T] | None:
     """Run ``work`` as a task on the running loop; None (and ``work`` closed) if there is none."""
     loop = running_loop()

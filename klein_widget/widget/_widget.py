@@ -5,11 +5,9 @@ panel.css). Work runs as tasks on the kernel's event loop, so the kernel never b
 other cells run meanwhile and up to `MAX_IN_FLIGHT` images can be in flight. The front
 end sends small messages (``{"type": "generate"}``...) that call the methods below.
 The pieces, all in ``klein_widget.widget``: `_state` (traits), `_jobs` (tasks in flight),
-`_enhance` (prompt optimizer), `_status` (words), `_history` (thumbnails, and how long
-images take), `_show` (what is shown), `_edits` (model, mode, references), `_fallback`
-(the static copy for saved notebooks). A finished job lands here (`KleinPanel._done`):
-its image in the history, the image shown, the status; so do images made elsewhere in
-the session (``%klein``, another panel).
+`_enhance` (prompt optimizer), `_status` (words), `_history` (thumbnails, how long images
+take), `_show`, `_edits` (model, mode, references), `_fallback` (the static copy for saved
+notebooks). Finished jobs, and images made elsewhere in the session, land here.
 
 Example:
     >>> import klein_widget
@@ -37,7 +35,7 @@ from klein_widget.ui._text import done_text, error_text, short_error_text
 from klein_widget.widget._edits import EditControls
 from klein_widget.widget._enhance import Enhancer
 from klein_widget.widget._history import HistoryEntry, PanelHistory
-from klein_widget.widget._jobs import NO_LOOP, Jobs, running_loop
+from klein_widget.widget._jobs import NO_LOOP, Jobs, call_home, running_loop
 from klein_widget.widget._messages import handle_message
 from klein_widget.widget._order import PanelOrder
 from klein_widget.widget._show import Shower
@@ -99,7 +97,10 @@ class KleinPanel(PanelState):
             on_done=self.shower.sync_items,
         )
         self.on_msg(lambda _w, content, buffers: handle_message(self, content, buffers))
-        self._unsubscribe = session().subscribe(self._on_session_image)
+        # Images made elsewhere (%klein, another panel), maybe handed over on another thread.
+        self._unsubscribe = session().subscribe(
+            lambda generation: call_home(self._loop, self._add_external, generation)
+        )
         self._unwatch = session().watch(self.refresh)  # set_api_key() elsewhere: redraw
         self.edits.sync()  # also refreshes
 
@@ -177,8 +178,7 @@ class KleinPanel(PanelState):
         active = self.jobs.active
         job = self.jobs.get(number) if number is not None else (active[-1] if active else None)
         if job is None:
-            if self.enhancer.task is not None:
-                self.enhancer.cancel()
+            self.enhancer.cancel()  # if one runs
             return 0
         self.jobs.cancel(job)
         self.status_line.add(cancelled_text(job, base_url=self.client.base_url), "warn")
@@ -199,21 +199,19 @@ class KleinPanel(PanelState):
         prompt, size and seed back; the seed is then fixed (say ``seed = -1`` for random)."""
         if isinstance(entry, int):
             entry = self._history.entries[entry]
-        elif isinstance(entry, str):
-            found = self._history.find(entry)
-            if found is None:
-                return
-            entry = found
-        r = entry.request
-        edit = self.edits.restore(entry)  # mode, model and references
+        shown = self._history.find(entry) if isinstance(entry, str) else entry
+        if shown is None:  # a task id no longer in the history
+            return
+        r = shown.request
+        edit = self.edits.restore(shown)  # mode, model and references
         self.prompt, self.seed = r.prompt, r.seed
-        if not (edit and self.size_as_reference) and entry.size[0]:
-            self.width, self.height = entry.size
-        note = self.shower.show_entry(entry)
-        w, h = entry.size
+        if not (edit and self.size_as_reference) and shown.size[0]:
+            self.width, self.height = shown.size
+        note = self.shower.show_entry(shown)
+        w, h = shown.size
         self.seed_restored = True
         self.status_line.set(
-            f"Restored image #{entry.number}{note} ({w}\u00d7{h}): seed {r.seed} "
+            f"Restored image #{shown.number}{note} ({w}\u00d7{h}): seed {r.seed} "
             "is now fixed, so Generate repeats it; Back to random for new ones.",
             "info",
         )
@@ -263,14 +261,6 @@ class KleinPanel(PanelState):
         self.status_line.add(text, "error", f"seed {job.request.seed}")
         self._retry, self.can_retry = (job.asked, job.order), True
         self.image_stale = bool(self.image)
-
-    def _on_session_image(self, generation: Generation) -> None:
-        # Called by whoever made the image (%klein, another panel), maybe on another thread.
-        loop = self._loop
-        if loop is None or loop.is_closed() or running_loop() is loop:
-            self._add_external(generation)
-        else:
-            loop.call_soon_threadsafe(self._add_external, generation)
 
     def _add_external(self, generation: Generation) -> None:
         entry = self._history.add(generation, base_url=session().base_url)
