@@ -23,7 +23,7 @@ import html
 
 from klein_widget.client._generation import Generation
 
-__all__ = ["NSFW_NOTE", "alt_text", "generation_alt", "is_stand_in", "nsfw_gate"]
+__all__ = ["NSFW_NOTE", "alt_text", "generation_alt", "nsfw_gate"]
 
 NSFW_NOTE = "The server flagged this image as possibly unsafe (NSFW), so it is hidden."
 PROMPT_NOTE = "(the prompt this image was made from, not a description of it)"
@@ -34,23 +34,18 @@ def alt_text(prompt: str, *, stand_in: bool) -> str:
     return f"emulator stand-in for: {prompt}" if stand_in else f"{prompt} {PROMPT_NOTE}"
 
 
-def is_stand_in(generation: Generation, base_url: str | None = None) -> bool:
-    """True if an emulator drew it: the provenance the image carries (`Generation.simulated`,
-    recorded by the client from the server's answers and kept by the gallery, so an
-    emulator image restored while a real key is set is still a stand-in; unknown
-    provenance counts as simulated). ``base_url``, where the image is shown from, does
-    not decide it: a gallery holds images of several servers.
+def generation_alt(generation: Generation, base_url: str | None = None) -> str:
+    """`alt_text` for ``generation``: a stand-in if an emulator drew it, by the provenance
+    the image carries (`Generation.simulated`, recorded by the client from the server's
+    answers and kept by the gallery, so an emulator image restored while a real key is set
+    is still a stand-in; unknown provenance counts as simulated). ``base_url``, where the
+    image is shown from, does not decide it: a gallery holds images of several servers.
 
     Example:
-        >>> is_stand_in(generation, "https://api.wavespeed.ai")  # doctest: +SKIP
-        False
+        >>> generation_alt(generation, "https://api.wavespeed.ai")  # doctest: +SKIP
+        'a red fox (the prompt this image was made from, not a description of it)'
     """
-    return generation.simulated
-
-
-def generation_alt(generation: Generation, base_url: str | None = None) -> str:
-    """`alt_text` for ``generation`` (see `is_stand_in` for ``base_url``)."""
-    return alt_text(generation.prompt, stand_in=is_stand_in(generation, base_url))
+    return alt_text(generation.prompt, stand_in=generation.simulated)
 
 
 def nsfw_gate(picture: str, *, nsfw: bool) -> str:

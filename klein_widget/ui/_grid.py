@@ -220,7 +220,6 @@ def render_tiles(
     *,
     title: Label | None = None,
     thumbnail: int = GRID_THUMBNAIL_SIDE,
-    columns: int | None = None,
     base_url: str | None = None,
 ) -> GridHTML:
     """Unlabelled images that wrap into `tile_columns` columns and shrink to fit the cell.
@@ -231,7 +230,7 @@ def render_tiles(
         True
     """
     _check_side(thumbnail)
-    count = columns or tile_columns(len(cells))
+    count = tile_columns(len(cells))
     natural = count * (thumbnail + _CELL_PAD)
     tiles = "".join(
         f'<div style="border: 1px solid {BORDER}; padding: 6px; min-width: 0; '

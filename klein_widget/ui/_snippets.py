@@ -3,6 +3,13 @@
 Pure functions of a `GenerationRequest` with a concrete seed. The key is always read
 from ``$WAVESPEED_API_KEY`` by the code shown, never written into it.
 
+An edit's curl script first uploads each local reference with WaveSpeed's upload protocol,
+as its official SDK speaks it, in POSIX shell with curl and jq: ``POST
+$BASE/api/v3/media/uploads`` with the key and the file's name, size and type gives a
+ticket; the bytes are ``PUT`` to the ticket's URL with exactly the ticket's headers and
+never the key (on WaveSpeed that URL is another host's); the ticket's ``download_url``
+goes into the body's ``images``. A failed upload prints the answer and no submit follows.
+
 Example:
     >>> from klein_widget.client._models import GenerationRequest
     >>> print(cli_snippet(GenerationRequest("a red fox", 768, 512, seed=42)))
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Sequence
 
 from klein_widget.client._config import (
     API_KEY_ENV,
@@ -22,7 +30,7 @@ from klein_widget.client._config import (
     submit_path,
 )
 from klein_widget.client._models import RANDOM_SEED, GenerationRequest
-from klein_widget.ui._curl_uploads import images_filter, upload_guard, upload_steps
+from klein_widget.client._upload_answers import UPLOAD_PATH
 from klein_widget.ui._family_text import lora_text, reference_words, snippet_values
 from klein_widget.ui._magic_line import format_magic
 
@@ -96,11 +104,10 @@ def python_snippet(
         for n, r in enumerate(references, 1)
         if r.uploaded
     ]
-    call = ["gen = client.edit(", f"    {request.prompt!r},"] if request.is_edit else []
+    method = "edit" if request.is_edit else "generate"
+    call = [f"gen = client.{method}(", f"    {request.prompt!r},"]
     if request.is_edit:
         call.append(f"    {[r.word for r in references]!r},")
-    else:
-        call = ["gen = client.generate(", f"    {request.prompt!r},"]
     return "\n".join(
         [
             "from klein_widget import KleinClient",
@@ -140,6 +147,57 @@ def cli_snippet(
     return f"{prefix}{CLI_COMMAND} {command} {' '.join(words)} {' '.join(options)}"
 
 
+_UPLOAD_FUNCTION = [
+    "# Upload a local file (free): a ticket from $BASE (with the key), the bytes PUT to the",
+    "# ticket's URL (another host: never the key there), then print its download URL.",
+    "upload() {",
+    "  FILE=$1",
+    '  case "$FILE" in *.jpg|*.jpeg) TYPE=image/jpeg;; *.webp) TYPE=image/webp;; '
+    "*) TYPE=image/png;; esac",
+    f'  TICKET=$(curl -sS -X POST "$BASE{UPLOAD_PATH}" \\',
+    f'    -H "Authorization: Bearer ${API_KEY_ENV}" \\',
+    '    -H "Content-Type: application/json" \\',
+    '    -d "$(jq -cn --arg f "$FILE" --arg t "$TYPE" --argjson s "$(wc -c < "$FILE")" \\',
+    "      '{filename: $f, size: $s, content_type: $t}')\")",
+    "  PUT_URL=$(printf '%s' \"$TICKET\" | jq -r '.data.upload.url // empty')",
+    '  [ -n "$PUT_URL" ] || { printf \'upload failed: %s\\n\' "$TICKET" >&2; return 1; }',
+    "  set --",
+    '  while IFS= read -r HEADER; do [ -n "$HEADER" ] && set -- "$@" -H "$HEADER"; done <<HEADERS',
+    "$(printf '%s' \"$TICKET\" | jq -r '.data.upload.headers // {} | to_entries[] | "
+    '"\\(.key): \\(.value)"\')',
+    "HEADERS",
+    '  curl -sS -f -X PUT "$PUT_URL" "$@" --data-binary "@$FILE" >/dev/null || return 1',
+    "  printf '%s' \"$TICKET\" | jq -r '.data.download_url'",
+    "}",
+]
+
+
+def _variable(index: int) -> str:
+    return f"IMAGE{index + 1}"
+
+
+def _upload_steps(uploads: Sequence[tuple[int, str]]) -> list[str]:
+    """The ``upload`` function and one ``IMAGEn=$(upload FILE)`` line per local reference
+    (``uploads``: each reference's index in ``images`` and its file name)."""
+    return [
+        *_UPLOAD_FUNCTION,
+        *(f"{_variable(index)}=$(upload {shlex.quote(name)})" for index, name in uploads),
+    ]
+
+
+def _upload_guard(uploads: Sequence[tuple[int, str]]) -> str:
+    """``[ -n "$IMAGE1" ] && `` for each upload: the submit runs only if every upload
+    gave its URL."""
+    return "".join(f'[ -n "${_variable(index)}" ] && ' for index, _ in uploads)
+
+
+def _images_filter(uploads: Sequence[tuple[int, str]]) -> str:
+    """The jq command that puts each upload's URL into the body's ``images``."""
+    arguments = " ".join(f'--arg {_variable(i).lower()} "${_variable(i)}"' for i, _ in uploads)
+    program = " | ".join(f".images[{i}] = ${_variable(i).lower()}" for i, _ in uploads)
+    return f"jq -c {arguments} {shlex.quote(program)}"
+
+
 def curl_snippet(
     request: GenerationRequest, *, base_url: str | None = None, filename: str | None = None
 ) -> str:
@@ -155,7 +213,7 @@ def curl_snippet(
     base = (base_url or DEFAULT_BASE_URL).rstrip("/")
     uploads = [(n, r.word) for n, r in enumerate(reference_words(request)) if r.uploaded]
     sent = request.to_json()
-    for index, name in uploads:  # the URL its upload gives goes there (images_filter)
+    for index, name in uploads:  # the URL its upload gives goes there (_images_filter)
         sent["images"][index] = name
     body = json.dumps(sent, ensure_ascii=False)
     auth = f'-H "Authorization: Bearer ${API_KEY_ENV}"'
@@ -163,13 +221,13 @@ def curl_snippet(
     poll = result_path("$TASK")
     data = f"  -d {shlex.quote(body)})"
     if uploads:
-        data = f"  -d \"$(printf '%s' {shlex.quote(body)} | {images_filter(uploads)})\")"
+        data = f"  -d \"$(printf '%s' {shlex.quote(body)} | {_images_filter(uploads)})\")"
     return "\n".join(
         [
             f"# Submit, poll, download (needs curl and jq). The key comes from ${API_KEY_ENV}.",
             f"BASE={shlex.quote(base)}",
-            *(upload_steps(uploads) if uploads else []),
-            f"{upload_guard(uploads)}SUBMIT=$(curl -sS -X POST "
+            *(_upload_steps(uploads) if uploads else []),
+            f"{_upload_guard(uploads)}SUBMIT=$(curl -sS -X POST "
             f'"$BASE{submit_path(request.klein_model.id)}" \\',
             f"  {auth} \\",
             '  -H "Content-Type: application/json" \\',
@@ -212,10 +270,9 @@ def snippets(
         ['Python', '%klein', 'curl', 'CLI']
     """
     implicit = None if base_url_from_env else base_url
-    found = {
+    return {
         "Python": python_snippet(request, base_url=implicit, filename=filename),
         "%klein": magic_snippet(request),
         "curl": curl_snippet(request, base_url=base_url, filename=filename),
         "CLI": cli_snippet(request, base_url=implicit, filename=filename),
     }
-    return {title: text for title, text in found.items() if text is not None}

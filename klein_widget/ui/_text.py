@@ -11,11 +11,8 @@ from klein_widget.client._config import is_local
 from klein_widget.client._exceptions import (
     APIConnectionError,
     APIStatusError,
-    AuthenticationError,
-    BudgetExceededError,
     GenerationFailedError,
     GenerationTimeoutError,
-    InvalidRequestError,
     KleinError,
     RateLimitError,
 )
@@ -28,26 +25,10 @@ __all__ = [
     "budget_left_text",
     "done_text",
     "error_text",
-    "passed_over_text",
     "price_text",
-    "prices_are_simulated",
     "progress_text",
     "short_error_text",
-    "stand_in_text",
 ]
-
-
-def prices_are_simulated(base_url: str | None) -> bool:
-    """True if ``base_url`` is on this machine (loopback): a local emulator, which bills
-    nothing, so every price a door shows for it is only what WaveSpeed would charge.
-
-    Example:
-        >>> prices_are_simulated("http://127.0.0.1:8765")
-        True
-        >>> prices_are_simulated("https://api.wavespeed.ai")
-        False
-    """
-    return is_local(base_url)
 
 
 def price_text(dollars: float, base_url: str | None, *, simulated: bool | None = None) -> str:
@@ -59,8 +40,10 @@ def price_text(dollars: float, base_url: str | None, *, simulated: bool | None =
         >>> price_text(0.008, "https://api.wavespeed.ai")
         '$0.008'
     """
-    if simulated is None:  # the server did not say (WaveSpeed never does): judge by where
-        simulated = prices_are_simulated(base_url)
+    # The server did not say (WaveSpeed never does): judge by where. A server on this
+    # machine (loopback) is a local emulator, which bills nothing.
+    if simulated is None:
+        simulated = is_local(base_url)
     return f"{money(dollars)}{' simulated' if simulated else ''}"
 
 
@@ -92,10 +75,10 @@ def progress_text(progress: Progress) -> str:
 def _waiting(prediction: Prediction | None) -> str:
     """What a queued task waits for: a classroom gateway says its place in line."""
     position = prediction.queue_position if prediction is not None else None
-    if position is None:
+    if prediction is None or position is None:
         return "Waiting to start"
     text = f"In the class queue, {_ordinal(position)} in line"
-    wait = prediction.queue_wait if prediction is not None else None
+    wait = prediction.queue_wait
     return text + (f", about {wait:.0f} s" if wait is not None else "")
 
 
@@ -129,7 +112,9 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
         >>> done_text(gen, base_url="https://api.wavespeed.ai")  # doctest: +SKIP
         'Done in 0.66 s (inference 0.60 s) · seed 42 · 768×512 · $0.008'
     """
-    made = stand_in_text(generation)
+    # A simulating server drew it (only the emulator draws; a rehearsal gateway passes
+    # its stand-ins on), answered from the gallery or a pack: the caption says which.
+    made = ", emulator stand-in" if generation.simulated else ""
     if generation.from_pack:  # made by whoever made the pack: nothing sent or paid
         parts = [f"From your lesson pack ({generation.from_pack}{made})"]
     elif generation.from_gallery:  # already made: nothing was sent, nothing was paid
@@ -139,8 +124,9 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
         inference = generation.prediction.inference_ms
         if inference is not None:
             parts[0] += f" (inference {inference / 1000:.2f} s)"
-        if generation.passed_over:
-            parts.insert(0, passed_over_text(generation))
+        if generation.passed_over:  # the gallery held only a stand-in; this went to a real service
+            asked = service_label(generation.service)
+            parts.insert(0, f"Your gallery only had an emulator stand-in for this; asked {asked}")
     width, height = generation.size
     parts += [f"seed {generation.seed}", f"{width}×{height}"]
     left = budget_left_text(generation.prediction)
@@ -154,30 +140,6 @@ def done_text(generation: Generation, *, base_url: str | None) -> str:
     return " · ".join(parts)
 
 
-def stand_in_text(generation: Generation) -> str:
-    """``", emulator stand-in"`` for an image a simulating server drew (only the emulator
-    draws them; a rehearsal gateway passes them on), answered from the gallery or a pack
-    (a caption says which it is); ``""`` for a real image.
-
-    Example:
-        >>> stand_in_text(gen)  # doctest: +SKIP
-        ', emulator stand-in'
-    """
-    return ", emulator stand-in" if generation.simulated else ""
-
-
-def passed_over_text(generation: Generation) -> str:
-    """Why an image that looked already made was sent and paid: the gallery held only a
-    stand-in for it, and the request went to a real service.
-
-    Example:
-        >>> passed_over_text(gen)  # doctest: +SKIP
-        'Your gallery only had an emulator stand-in for this; asked api.wavespeed.ai'
-    """
-    asked = service_label(generation.service)
-    return f"Your gallery only had an emulator stand-in for this; asked {asked}"
-
-
 def _sentence(text: str) -> str:
     text = text.strip()
     return text if text.endswith((".", "!", "?")) else text + "."
@@ -189,9 +151,7 @@ def error_text(error: BaseException) -> str:
     The messages of klein-widget's errors already say what to do; this adds the task id
     where it matters and names errors that come from elsewhere.
     """
-    if isinstance(error, InvalidRequestError | BudgetExceededError | AuthenticationError):
-        return _sentence(error.message)
-    if isinstance(error, RateLimitError):
+    if isinstance(error, RateLimitError):  # an APIStatusError, said without its task id
         return _sentence(error.message)
     if isinstance(error, GenerationFailedError):
         reason = error.prediction.error or "no reason given"

@@ -5,8 +5,9 @@ shows of it into the panel's traits: ``references``, ``tray_note``, ``model_line
 in edit mode with the size "as reference", ``width``/``height`` set to image 1's size
 (snapped into the sliders' range) so the sliders show it. Moving a slider in edit mode
 sends that size instead; "As reference" goes back. `EditControls.order` is what a click
-asks for (`klein_widget.widget._order.PanelOrder`); an edit's references are remembered
-by its task id, so restoring it from the history puts them back in the tray.
+asks for (`klein_widget.widget._order.PanelOrder`); an edit's history entry keeps it
+(`HistoryEntry.made_by`), so restoring it from the history puts its references back in
+the tray.
 
 Example:
     >>> panel.edits.add_entry(panel.history[0].task_id)  # "Edit this"  # doctest: +SKIP
@@ -16,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EditControls"]
 
-REMEMBERED = 64  # edits whose references a restore can put back (the history keeps 32)
 EMPTY_TRAY = (
     "Add a reference image to edit: Edit this on a history image, Add images…, drop a "
     "file on the tray, or paste one (Ctrl+V). Nothing was sent."
@@ -44,7 +43,6 @@ class EditControls:
     def __init__(self, panel: KleinPanel) -> None:
         self._panel = panel
         self.tray = ReferenceTray()
-        self._made_from: OrderedDict[str, PanelOrder] = OrderedDict()
         self._sent: set[str] = set()  # tray thumbnails the page has
         self.sizing = False  # True while the size is set from image 1 (not the user)
 
@@ -155,14 +153,6 @@ class EditControls:
             return PanelOrder(p.klein_model)
         return PanelOrder(p.klein_model, tuple(self.tray.items), sized=not p.size_as_reference)
 
-    def remember(self, task_id: str, order: PanelOrder) -> None:
-        """Keep an edit's references, for a restore from the history."""
-        if order.edit and task_id:
-            self._made_from[task_id] = order
-            self._made_from.move_to_end(task_id)
-            while len(self._made_from) > REMEMBERED:
-                self._made_from.popitem(last=False)
-
     def load(self, params: Mapping[str, Any]) -> None:
         """Put an image's parameters (``klein_widget.load_params(path)``: prompt, size,
         seed, model and, for an edit, its ``images``) into the panel."""
@@ -188,7 +178,7 @@ class EditControls:
         edit (its size then follows image 1 unless one was sent)."""
         p, request = self._panel, entry.request
         urls = request.images if request.is_edit else ()
-        held = self._made_from.get(entry.task_id)
+        held = entry.made_by
         with p.hold_trait_notifications():
             p.klein_model = canonical_weights(request.model)
             p.mode = "edit" if held or urls else "generate"

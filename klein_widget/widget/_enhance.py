@@ -1,10 +1,11 @@
 """The panel's "Enhance prompt": WaveSpeed's prompt optimizer, with before/after and undo.
 
-Its progress, result and errors show in its own note (the panel's ``enhance_note``
-trait), so they never hide how a generation ended.
+Its progress, result and errors show in its own note (the panel's ``enhance_note``,
+``enhance_kind``, ``enhancing`` and ``can_undo`` traits), so they never hide how a
+generation ended.
 
 Example:
-    >>> enhancer = Enhancer(panel, get_client, on_change)  # doctest: +SKIP
+    >>> enhancer = Enhancer(panel)  # doctest: +SKIP
     >>> new_prompt = await enhancer.start()  # doctest: +SKIP
     >>> enhancer.undo()  # doctest: +SKIP
 """
@@ -12,8 +13,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from klein_widget.client._async_client import AsyncKleinClient
 from klein_widget.client._config import missing_key_error
@@ -22,29 +22,15 @@ from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS, check_prompt
 from klein_widget.ui._text import error_text, price_text
 from klein_widget.widget._jobs import NO_LOOP, spawn
 
-
-class EnhanceHost(Protocol):
-    """What the enhancer reads and writes on the panel (its synced traits)."""
-
-    prompt: str
-    enhance_note: str
-    enhance_kind: str
-    enhancing: bool
-    can_undo: bool
+if TYPE_CHECKING:
+    from klein_widget.widget._widget import KleinPanel
 
 
 class Enhancer:
     """Runs one enhancement at a time and remembers the prompt before it, for Undo."""
 
-    def __init__(
-        self,
-        host: EnhanceHost,
-        get_client: Callable[[], AsyncKleinClient],
-        on_change: Callable[[], None],
-    ) -> None:
-        self._host = host
-        self._get_client = get_client
-        self._on_change = on_change
+    def __init__(self, panel: KleinPanel) -> None:
+        self._panel = panel
         self.task: asyncio.Task[str | None] | None = None
         self.before: str | None = None
         self.text = ""  # the note as plain text
@@ -54,11 +40,11 @@ class Enhancer:
         if self.task is not None:
             return None
         try:
-            before = check_prompt(self._host.prompt)
+            before = check_prompt(self._panel.prompt)
         except InvalidRequestError as error:
             self._note(error_text(error), "error")
             return None
-        client = self._get_client()
+        client = self._panel.client
         if client.key_missing:
             self._note(error_text(missing_key_error()), "error")
             return None
@@ -67,9 +53,9 @@ class Enhancer:
             self._note(NO_LOOP, "error")
             return None
         self.task.add_done_callback(lambda _t: self._over())
-        self._host.enhancing = True
+        self._panel.enhancing = True
         self._note("Enhancing the prompt…", "busy")
-        self._on_change()
+        self._panel.refresh()
         return self.task
 
     def cancel(self) -> None:
@@ -82,8 +68,8 @@ class Enhancer:
         """Put back the prompt from before the last enhancement."""
         if self.before is None:
             return
-        self._host.prompt, self.before = self.before, None
-        self._host.can_undo = False
+        self._panel.prompt, self.before = self.before, None
+        self._panel.can_undo = False
         self._note("Back to your prompt.", "muted")
 
     async def _run(self, client: AsyncKleinClient, before: str) -> str | None:
@@ -93,17 +79,17 @@ class Enhancer:
             self._note(error_text(error), "error")
             return None
         self.before = before
-        self._host.prompt = after
-        self._host.can_undo = True
+        self._panel.prompt = after
+        self._panel.can_undo = True
         cost = price_text(PRICE_PER_ENHANCE_MILLS / 1000, client.base_url)
         self._note(f"Prompt enhanced ({cost}). Before: {before}\nAfter: {after}", "ok")
         return after
 
     def _over(self) -> None:
         self.task = None
-        self._host.enhancing = False
-        self._on_change()
+        self._panel.enhancing = False
+        self._panel.refresh()
 
     def _note(self, text: str, kind: str) -> None:
         self.text = text
-        self._host.enhance_note, self._host.enhance_kind = text, kind
+        self._panel.enhance_note, self._panel.enhance_kind = text, kind

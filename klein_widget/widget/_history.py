@@ -4,10 +4,18 @@ Memory stays bounded however many images are made: at most `LIMIT` entries, each
 small JPEG thumbnail (made by `klein_widget.ui._images`, like every thumbnail), and full
 images only for the newest `FULL_IMAGES`; older ones are read back from their gallery
 file when restored. A new panel starts from the gallery on disk (`PanelHistory.sources`,
-then `PanelHistory.fill` a few images at a time in a worker thread, so the panel shows at
+then `PanelHistory.start` a few images at a time in a worker thread, so the panel shows at
 once and its history fills in), so the history survives kernel restarts. Entries carry no
 widgets: the front end draws them from `HistoryEntry.item` and gets each thumbnail once,
 as a binary buffer.
+
+The history also learns how long images take, for the progress bar's estimate
+(`PanelHistory.expected`). The bar measures a job from the click to the image on screen
+(sending, queue, inference, download), so it learns exactly that: each new image's
+``elapsed`` per size, with the client's own rule (`klein_widget.client._policy.InferenceTimes`:
+a running average per size, a scaled lower bound for sizes not seen yet), from the panel's
+images, the session's others (``%klein``, other panels) and, when a panel opens, the
+gallery's recorded times. Images answered from the gallery teach nothing (no wait).
 
 Example:
     >>> history = PanelHistory()
@@ -25,16 +33,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
+from klein_widget.client._policy import InferenceTimes
 from klein_widget.client._references import header_size
 from klein_widget.store._gallery import Gallery
 from klein_widget.ui._figure import generation_alt
 from klein_widget.ui._images import ThumbnailError, placeholder, thumbnail
 from klein_widget.ui._text import done_text
-from klein_widget.widget._times import GenerationTimes
+
+if TYPE_CHECKING:
+    from klein_widget.widget._order import PanelOrder
 
 __all__ = ["FULL_IMAGES", "LIMIT", "STEP", "HistoryEntry", "PanelHistory"]
 
@@ -94,6 +105,8 @@ class HistoryEntry:
     alt: str = ""  # `klein_widget.ui._figure.alt_text`
     made_with: dict[str, Any] = field(default_factory=dict, repr=False)  # Generation.params
     size: tuple[int, int] = (0, 0)  # the image's (an edit may have sent none)
+    # An edit this panel made: its model and references, which a restore puts back.
+    made_by: PanelOrder | None = field(default=None, repr=False)
 
     def params(self) -> dict[str, Any]:
         """The parameters embedded in its image (`Generation.params`)."""
@@ -133,6 +146,7 @@ class PanelHistory:
         self._entries: list[HistoryEntry] = []
         self._lock = threading.Lock()
         self.count = 0  # images added this panel's life (also those no longer kept)
+        self._times = InferenceTimes()  # end-to-end seconds per image size
 
     @property
     def entries(self) -> list[HistoryEntry]:
@@ -143,8 +157,19 @@ class PanelHistory:
         """The entry of a task, if it is kept."""
         return next((e for e in self._entries if e.task_id == task_id), None)
 
+    def expected(self, request: GenerationRequest) -> float | None:
+        """Seconds ``request`` should take, or None before anything is learned."""
+        return self._times.expected(request.pixels)
+
+    def _learn(self, generation: Generation | None) -> None:
+        """Learn from one finished image (not from one the gallery answered)."""
+        if generation is None or generation.elapsed <= 0 or generation.from_gallery:
+            return
+        self._times.learn(generation.request.pixels, round(generation.elapsed * 1000))
+
     def add(self, generation: Generation, *, base_url: str) -> HistoryEntry:
-        """Add ``generation`` as the newest (loading adds below: `fill`), or return its entry."""
+        """Add ``generation`` as the newest (loading adds below: `start`), or return its entry;
+        a new image teaches how long images take (once, wherever in the session it was made)."""
         found = self.find(generation.task_id) if generation.task_id else None
         if found is not None:
             return found
@@ -155,6 +180,7 @@ class PanelHistory:
 
     def _insert(self, generation: Generation, picture: bytes, base_url: str) -> HistoryEntry:
         self.count += 1
+        self._learn(generation)
         entry = self._entry(self.count, generation, picture, base_url)
         self._entries.insert(0, entry)
         for old in self._entries[FULL_IMAGES:]:
@@ -183,35 +209,12 @@ class PanelHistory:
     def sources(self, gallery: Gallery | None, *, recent: list[Generation]) -> list[Source]:
         """What a new panel's history starts from, newest first: the gallery's newest
         images, else ``recent`` (the session's, when there is no gallery). Cheap: reads
-        the index only; the images are read (and thumbnailed) by `fill`."""
+        the index only; the images are read (and thumbnailed) by `start`."""
         if gallery is not None:
             rows = gallery.find(limit=LIMIT)
             if rows:
                 return [functools.partial(gallery.load, row) for row in rows]
         return [functools.partial(lambda g: g, g) for g in reversed(recent[-LIMIT:])]
-
-    async def fill(
-        self,
-        sources: list[Source],
-        *,
-        base_url: str,
-        on_step: Callable[[list[HistoryEntry]], None],
-        step: int = STEP,
-    ) -> list[HistoryEntry]:
-        """Add ``sources`` (newest first) below what is there, ``step`` at a time: each
-        step's files are read and thumbnailed in a worker thread, so the kernel's loop
-        (and the panel's first render) never waits; ``on_step`` shows each step."""
-        numbers = self._reserve(len(sources))
-        added: list[HistoryEntry] = []
-        for start in range(0, len(sources), step):
-            chunk = list(
-                zip(numbers[start : start + step], sources[start : start + step], strict=True)
-            )
-            made = await asyncio.to_thread(_prepare, chunk)
-            entries = self._append(made, base_url)
-            added += entries
-            on_step(entries)
-        return added
 
     def start(
         self,
@@ -220,30 +223,34 @@ class PanelHistory:
         base_url: str,
         loop: asyncio.AbstractEventLoop | None,
         on_step: Callable[[list[HistoryEntry]], None],
-        times: GenerationTimes,
-        on_done: Callable[[list[HistoryEntry]], object],
+        on_done: Callable[[], object],
     ) -> asyncio.Task[None] | None:
-        """`fill` as a task on ``loop``, or at once with no loop (a script) or nothing to
-        read; then learn from the entries how long images take, and call ``on_done``."""
+        """Add ``sources`` (newest first) below what is there: as a task on ``loop``,
+        `STEP` at a time, each step's files read and thumbnailed in a worker thread, so the
+        kernel's loop (and the panel's first render) never waits, and ``on_step`` shows
+        each step; with no loop (a script) or nothing to read, all at once. Then learn
+        from the entries how long images take, and call ``on_done``."""
+        numbers = self._reserve(len(sources))
 
         def done(entries: list[HistoryEntry]) -> None:
             for entry in reversed(entries):  # oldest first, as they were made
-                times.learn_from(entry.generation)
-            on_done(entries)
+                self._learn(entry.generation)
+            on_done()
 
         if loop is None or not sources:
-            done(self.fill_now(sources, base_url=base_url))
+            done(self._append(_prepare(list(zip(numbers, sources, strict=True))), base_url))
             return None
 
         async def fill() -> None:
-            done(await self.fill(sources, base_url=base_url, on_step=on_step))
+            added: list[HistoryEntry] = []
+            for at in range(0, len(sources), STEP):
+                chunk = list(zip(numbers[at : at + STEP], sources[at : at + STEP], strict=True))
+                entries = self._append(await asyncio.to_thread(_prepare, chunk), base_url)
+                added += entries
+                on_step(entries)
+            done(added)
 
         return loop.create_task(fill())
-
-    def fill_now(self, sources: list[Source], *, base_url: str) -> list[HistoryEntry]:
-        """`fill` without an event loop (a script): all at once."""
-        numbers = self._reserve(len(sources))
-        return self._append(_prepare(list(zip(numbers, sources, strict=True))), base_url)
 
     def _reserve(self, count: int) -> list[int]:
         """Numbers for ``count`` older images, newest first; later images count on."""
@@ -263,11 +270,3 @@ class PanelHistory:
             for old in self._entries[FULL_IMAGES:]:
                 old.generation = None
         return entries
-
-    def items(self) -> list[dict[str, Any]]:
-        """The front end's list, newest first."""
-        return [e.item() for e in self._entries]
-
-    def clear(self) -> None:
-        """Forget every entry."""
-        self._entries.clear()

@@ -7,7 +7,7 @@ already have accepted is detached (its task runs on, and its image still lands i
 gallery and the history, so spend and history agree); one not yet sent is cancelled.
 
 Example:
-    >>> jobs = Jobs(limit=4, on_change=redraw, on_done=show, on_failed=report)  # doctest: +SKIP
+    >>> jobs = Jobs(on_change=redraw, on_done=show, on_failed=report)  # doctest: +SKIP
     >>> task = jobs.start(request, client)  # doctest: +SKIP
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from klein_widget.client._async_client import AsyncKleinClient
+from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import Progress
@@ -42,29 +43,38 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+def call_home(
+    loop: asyncio.AbstractEventLoop | None, work: Callable[..., object], *args: Any
+) -> None:
+    """Call ``work(*args)`` on ``loop``, the kernel's loop a panel was made on: at once if
+    this code runs there (or there is none, or it closed), else soon, from its thread.
+    ipykernel 7 may run a widget's messages, and %klein its images, on another thread."""
+    if loop is None or loop.is_closed() or running_loop() is loop:
+        work(*args)
+    else:
+        loop.call_soon_threadsafe(work, *args)
+
+
 def spawn(work: Coroutine[Any, Any, T]) -> asyncio.Task[T] | None:
     """Run ``work`` as a task on the running loop; None (and ``work`` closed) if there is none."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
+    loop = running_loop()
+    if loop is None:
         work.close()
         return None
     return loop.create_task(work)
 
 
 class Jobs:
-    """The panel's generations in flight, numbered from 1."""
+    """The panel's generations in flight, numbered from 1, at most `MAX_IN_FLIGHT`."""
 
     def __init__(
         self,
         *,
-        limit: int,
         on_change: Callable[[], None],
         on_done: Callable[[PanelJob, Generation, AsyncKleinClient], None],
         on_failed: Callable[[PanelJob, Exception], None],
         expected: Callable[[GenerationRequest], float | None] = lambda _r: None,
     ) -> None:
-        self.limit = limit
         self._on_change = on_change
         self._on_done = on_done
         self._on_failed = on_failed
@@ -79,14 +89,9 @@ class Jobs:
         return [job for job in self._jobs.values() if not job.detached]
 
     @property
-    def detached(self) -> list[PanelJob]:
-        """Jobs the user stopped waiting for that still run (their images are paid)."""
-        return [job for job in self._jobs.values() if job.detached]
-
-    @property
     def full(self) -> bool:
         """True when no more may start."""
-        return len(self.active) >= self.limit
+        return len(self.active) >= MAX_IN_FLIGHT
 
     def start(
         self,

@@ -23,7 +23,7 @@ from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._models import RANDOM_SEED
 from klein_widget.ui._sizes import ASPECT_PRESETS
 from klein_widget.ui._text import error_text
-from klein_widget.widget._jobs import running_loop
+from klein_widget.widget._jobs import call_home
 
 if TYPE_CHECKING:
     from klein_widget.widget._widget import KleinPanel
@@ -74,12 +74,8 @@ def _step(content: dict[str, Any]) -> int:
 def handle_message(panel: KleinPanel, content: Any, buffers: Sequence[Any] = ()) -> None:
     """Do what the front end asked, on the panel's loop; unknown messages are ignored.
     ``buffers``: an ``add_reference``'s image bytes (the only message that has any)."""
-    home = panel.home_loop
     data = [bytes(b) for b in buffers or ()]  # the comm may reuse its memoryviews
-    if home is not None and not home.is_closed() and running_loop() is not home:
-        home.call_soon_threadsafe(_handle, panel, content, data)
-    else:
-        _handle(panel, content, data)
+    call_home(panel.home_loop, _handle, panel, content, data)
 
 
 def _handle(panel: KleinPanel, content: Any, buffers: list[bytes]) -> None:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from klein_widget.client._async_client import AsyncKleinClient
+from klein_widget.client._config import is_local
 from klein_widget.client._family import MODELS, KleinModel, PriceBook, resolve_model
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import money
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import ProgressCallback
-from klein_widget.ui._text import prices_are_simulated
 from klein_widget.widget._tray import TrayItem
 
 __all__ = ["PANEL_MODES", "WEIGHTS", "PanelOrder", "model_choices", "model_line"]
@@ -37,22 +37,17 @@ PANEL_MODES: tuple[Mode, ...] = ("generate", "edit")
 WEIGHTS: tuple[str, ...] = tuple(m.name for m in MODELS if m.task == "text-to-image")
 
 
-def model_for(weights: str, *, edit: bool) -> KleinModel:
-    """The registry's model for the picker's ``weights`` in a mode."""
-    return resolve_model(weights, edit=edit)
-
-
 def model_line(
     weights: str, *, edit: bool, base_url: str | None, prices: PriceBook | None = None
 ) -> str:
     """``FLUX.2 [klein] 9B · $0.016 reserved (price unconfirmed)``: the model and what one
     image costs (or, unpublished, what a budget sets aside); ``simulated`` on an emulator.
     ``prices``: the client's, once WaveSpeed's price endpoint corrected one."""
-    model = model_for(weights, edit=edit)
+    model = resolve_model(weights, edit=edit)
     book = prices or PriceBook()
     name = f"FLUX.2 [klein] {model.weights.upper()}{' edit' if edit else ''}"
     how = "per image" if book.confirmed(model) else "reserved (price unconfirmed)"
-    simulated = " · simulated" if prices_are_simulated(base_url) else ""
+    simulated = " · simulated" if is_local(base_url) else ""
     return f"{name} · {money(book.mills(model) / 1000)} {how}{simulated}"
 
 
@@ -64,7 +59,7 @@ def model_choices() -> list[dict[str, Any]]:
 def canonical_weights(name: Any) -> str:
     """``"9b"`` for any name of the 9B weights (short, edit, or full WaveSpeed id);
     raises `InvalidRequestError` (field ``model``) for a name the registry does not know."""
-    model = resolve_model(str(name) if not isinstance(name, str) else name)
+    model = resolve_model(str(name))
     if model.weights not in WEIGHTS or model.takes_loras:
         return resolve_model(model.weights).name
     return model.weights
@@ -92,7 +87,7 @@ class PanelOrder:
     @property
     def model(self) -> KleinModel:
         """The registry's model this job calls."""
-        return model_for(self.weights, edit=self.edit)
+        return resolve_model(self.weights, edit=self.edit)
 
     async def run(
         self,

@@ -6,7 +6,7 @@ sends each thumbnail to the front end once as a binary buffer, and keeps the sta
 fallback (`klein_widget.widget._fallback`) in step with the image shown.
 
 Example:
-    >>> shower = Shower(panel)  # doctest: +SKIP
+    >>> shower = Shower(panel, history)  # doctest: +SKIP
     >>> shower.show_entry(panel.history[0])  # doctest: +SKIP
     ''
 """
@@ -24,25 +24,14 @@ from klein_widget.client._metadata import embed_params, read_params
 from klein_widget.store._files import slug
 from klein_widget.ui._snippets import default_filename, snippets
 from klein_widget.widget._fallback import fallback_html
-from klein_widget.widget._history import HistoryEntry
+from klein_widget.widget._history import HistoryEntry, PanelHistory
 from klein_widget.widget._status import connection_text, spend_text
 from klein_widget.widget._transfer import ImageTransfer
 
 if TYPE_CHECKING:
     from klein_widget.widget._state import PanelState
 
-__all__ = ["Shower", "download_name"]
-
-
-def download_name(prompt: str, seed: int, extension: str) -> str:
-    """The file name Download saves to: from the prompt and the seed.
-
-    Example:
-        >>> download_name("A red fox, in snow!", 42, "png")
-        'a-red-fox-in-snow-42.png'
-    """
-    return f"{slug(prompt)}-{seed}.{extension}"
-
+__all__ = ["Shower"]
 
 EMULATOR_FIRST = (
     "import klein_widget\n\n"
@@ -78,9 +67,9 @@ def entry_snippets(entry: HistoryEntry, filename: str) -> dict[str, str]:
 class Shower:
     """Writes what the panel shows into its traits."""
 
-    def __init__(self, panel: PanelState) -> None:
+    def __init__(self, panel: PanelState, history: PanelHistory) -> None:
         self._panel = panel
-        self._history: list[HistoryEntry] = []
+        self._history = history
         self.transfer = ImageTransfer(lambda content, buffers: panel.send(content, buffers))
 
     def show_entry(
@@ -109,7 +98,8 @@ class Shower:
             p.image_format = fmt
             p.image = data
             p.image_key = self.transfer.show(data, fmt)
-            filename = download_name(r.prompt, r.seed, extension)
+            # Download saves to a name from the prompt and seed: "a-red-fox-in-snow-42.png".
+            filename = f"{slug(r.prompt)}-{r.seed}.{extension}"
             p.image_info = {**entry.item(), "done": done, "filename": filename}
             p.snippets = code
             p.current_id = entry.task_id
@@ -121,28 +111,20 @@ class Shower:
         )
         return note
 
-    def sent_thumbnail(self, entry: HistoryEntry) -> None:
-        """Update the history list and send ``entry``'s thumbnail (once)."""
-        self.sync_items()
-        self._panel.send({"type": "thumbs", "ids": [entry.task_id]}, [entry.thumbnail])
-
     def send_thumbnails(self, entries: list[HistoryEntry] | None = None) -> None:
         """Update the history list and send the thumbnails of ``entries`` (default: every
         kept one, for a view that just opened)."""
         self.sync_items()
-        hello, entries = entries is None, self._entries() if entries is None else entries
+        hello, entries = entries is None, self._history.entries if entries is None else entries
         if entries or hello:  # a view always gets an answer: it knows its kernel is there
             self._panel.send(
                 {"type": "thumbs", "ids": [e.task_id for e in entries]},
                 [e.thumbnail for e in entries],
             )
 
-    def _entries(self) -> list[HistoryEntry]:
-        return list(getattr(self._panel, "history", []))
-
     def sync_items(self) -> None:
         """Write the history list (without thumbnails) into the panel's traits."""
-        entries = self._entries()
+        entries = self._history.entries
         with self._panel.hold_sync():
             self._panel.history_items = [e.item() for e in entries]
             self._panel.history_count = max((e.number for e in entries), default=0)
@@ -150,13 +132,13 @@ class Shower:
     def redraw_frame(self, client: AsyncKleinClient | None) -> None:
         """Where images come from and what was spent, for ``client`` (None: the
         session's, whose spend also counts ``%klein``)."""
-        url = client.base_url if client is not None else session().base_url
-        missing = client.key_missing if client is not None else session().key_missing
-        emulator = session().using_emulator and url == session().base_url
-        ledger = client.ledger if client is not None else session().ledger
+        shared = session()
+        source = client if client is not None else shared
+        url, missing = source.base_url, source.key_missing
+        emulator = shared.using_emulator and url == shared.base_url
         with self._panel.hold_sync():
             self._panel.key_missing = missing
             self._panel.connection = connection_text(url, emulator=emulator, has_key=not missing)
             self._panel.spend_line = spend_text(
-                ledger.spend, session_wide=ledger is session().ledger, base_url=url
+                source.ledger.spend, session_wide=source.ledger is shared.ledger, base_url=url
             )

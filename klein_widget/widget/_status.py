@@ -9,7 +9,7 @@ come from `klein_widget.ui._text`, shared with ``%klein`` and the CLI.
 Example:
     >>> status = PanelStatusLine()
     >>> status.add("Done in 0.7 s · seed 42", "ok", tag="#1")
-    >>> status.render([], limit=4, has_key=True)[0]
+    >>> status.render([], has_key=True)[0]
     'Done in 0.7 s · seed 42'
 """
 
@@ -24,6 +24,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from klein_widget.client._config import DEFAULT_BASE_URL
+from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._generation import Generation
 from klein_widget.client._ledger import Spend
 from klein_widget.client._models import GenerationRequest
@@ -121,9 +122,8 @@ class Outcome:
 class PanelStatusLine:
     """The outcomes of the current batch, rendered with the jobs still in flight."""
 
-    def __init__(self, keep: int = 4) -> None:
+    def __init__(self) -> None:
         self.outcomes: list[Outcome] = []
-        self._keep = keep
 
     def set(self, text: str, kind: Kind) -> None:
         """Replace everything shown with one message."""
@@ -132,7 +132,7 @@ class PanelStatusLine:
     def add(self, text: str, kind: Kind, tag: str = "") -> None:
         """Add how one job (or request) ended, keeping the last few."""
         self.outcomes = [o for o in self.outcomes if o.text != text or o.tag != tag]
-        self.outcomes = [*self.outcomes, Outcome(text, kind, tag)][-self._keep :]
+        self.outcomes = [*self.outcomes, Outcome(text, kind, tag)][-MAX_IN_FLIGHT:]
 
     def clear(self) -> None:
         """Forget past outcomes (a new batch starts, or the input changed)."""
@@ -143,7 +143,7 @@ class PanelStatusLine:
         self.outcomes = [o for o in self.outcomes if o.kind not in ("error", "warn")]
 
     def render(
-        self, jobs: Sequence[PanelJob], *, limit: int, has_key: bool
+        self, jobs: Sequence[PanelJob], *, has_key: bool
     ) -> tuple[str, list[dict[str, str]]]:
         """The plain text and the front end's lines, from the outcomes and the jobs."""
         numbered = sum(bool(o.tag) for o in self.outcomes) + len(jobs) > 1
@@ -151,8 +151,8 @@ class PanelStatusLine:
             (f"{o.tag} {o.text}" if numbered and o.tag else o.text, o.kind) for o in self.outcomes
         ]
         lines += [(j.line(), "busy") for j in jobs]  # each says its seed
-        if len(jobs) >= limit:
-            lines.append((f"{limit} in flight, the most at once.", "muted"))
+        if len(jobs) >= MAX_IN_FLIGHT:
+            lines.append((f"{MAX_IN_FLIGHT} in flight, the most at once.", "muted"))
         if not lines:
             lines = [(NO_KEY_TEXT, "warn")] if not has_key else [("Ready.", "muted")]
         return "\n".join(t for t, _ in lines), [{"text": t, "kind": k} for t, k in lines]

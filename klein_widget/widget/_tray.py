@@ -125,16 +125,15 @@ class ReferenceTray:
         self._items.append(TrayItem(key, label, entry.size, entry.thumbnail, entry=entry))
         return ""
 
-    def add_url(self, url: str, *, label: str = "") -> str:
+    def add_url(self, url: str, *, label: str) -> str:
         """Add a reference by URL (what a restored edit was sent); returns why it was
         refused, or ``""``."""
         key = f"url-{image_key(url.encode())}"
         if any(item.key == key for item in self._items):
             return ""
-        refusal = self._room(label or "the image")
+        refusal = self._room(label)
         if refusal:
             return refusal
-        label = label or "an uploaded image"
         self._items.append(TrayItem(key, label, None, placeholder(), url=url))
         return ""
 

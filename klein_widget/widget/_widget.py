@@ -5,8 +5,9 @@ panel.css). Work runs as tasks on the kernel's event loop, so the kernel never b
 other cells run meanwhile and up to `MAX_IN_FLIGHT` images can be in flight. The front
 end sends small messages (``{"type": "generate"}``...) that call the methods below.
 The pieces, all in ``klein_widget.widget``: `_state` (traits), `_jobs` (tasks in flight),
-`_enhance` (prompt optimizer), `_status` (words), `_history` (thumbnails), `_fallback`
-(the static copy for saved notebooks).
+`_enhance` (prompt optimizer), `_status` (words), `_history` (thumbnails, how long images
+take), `_show`, `_edits` (model, mode, references), `_fallback` (the static copy for saved
+notebooks). Finished jobs, and images made elsewhere in the session, land here.
 
 Example:
     >>> import klein_widget
@@ -30,23 +31,21 @@ from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
-from klein_widget.ui._text import error_text
+from klein_widget.ui._text import done_text, error_text, short_error_text
 from klein_widget.widget._edits import EditControls
 from klein_widget.widget._enhance import Enhancer
 from klein_widget.widget._history import HistoryEntry, PanelHistory
-from klein_widget.widget._jobs import NO_LOOP, Jobs, running_loop
+from klein_widget.widget._jobs import NO_LOOP, Jobs, call_home, running_loop
 from klein_widget.widget._messages import handle_message
 from klein_widget.widget._order import PanelOrder
-from klein_widget.widget._results import PanelResults
 from klein_widget.widget._show import Shower
 from klein_widget.widget._state import PanelState
-from klein_widget.widget._status import Kind, PanelStatusLine, cancelled_text
-from klein_widget.widget._times import GenerationTimes
+from klein_widget.widget._status import Kind, PanelJob, PanelStatusLine, cancelled_text
 
 __all__ = ["MAX_IN_FLIGHT", "KleinPanel", "panel"]
 
 
-class KleinPanel(PanelResults, PanelState):
+class KleinPanel(PanelState):
     """The interactive image panel.
 
     ``client`` defaults to the session's shared async client
@@ -71,23 +70,22 @@ class KleinPanel(PanelResults, PanelState):
         seed: int = RANDOM_SEED,
     ) -> None:
         self._client = client
-        super().__init__(prompt=prompt, width=width, height=height, seed=seed)
-        self.last: Generation | None = None
-        self._loop = running_loop()
-        self.status_line = PanelStatusLine(keep=MAX_IN_FLIGHT)
-        self.times = GenerationTimes()  # seconds a generation takes, learned per size
+        # The helpers exist before the traits are set: the observers below may use them.
+        self.status_line = PanelStatusLine()
+        self._history = PanelHistory()
         self.jobs = Jobs(
-            limit=MAX_IN_FLIGHT,
             on_change=self.refresh,
             on_done=self._done,
             on_failed=self._failed,
-            expected=self.times.expected,
+            expected=self._history.expected,
         )
-        self.enhancer = Enhancer(self, lambda: self.client, on_change=self.refresh)
-        self.shower = Shower(self)
-        self._retry: tuple[GenerationRequest, PanelOrder] | None = None
+        self.enhancer = Enhancer(self)
+        self.shower = Shower(self, self._history)
         self.edits = EditControls(self)  # the model picker, the mode, the reference tray
-        self._history = PanelHistory()
+        super().__init__(prompt=prompt, width=width, height=height, seed=seed)
+        self.last: Generation | None = None
+        self._loop = running_loop()
+        self._retry: tuple[GenerationRequest, PanelOrder] | None = None
         # Filled from the gallery (else the session's images) a few at a time on the
         # kernel's loop, so the panel shows at once; this task (None: done) says when.
         gallery = session().gallery if client is None else None
@@ -96,11 +94,13 @@ class KleinPanel(PanelResults, PanelState):
             base_url=session().base_url if client is None else self.client.base_url,
             loop=self._loop,
             on_step=self.shower.send_thumbnails,
-            times=self.times,
-            on_done=lambda _entries: self.shower.sync_items(),
+            on_done=self.shower.sync_items,
         )
         self.on_msg(lambda _w, content, buffers: handle_message(self, content, buffers))
-        self._unsubscribe = session().subscribe(self._on_session_image)
+        # Images made elsewhere (%klein, another panel), maybe handed over on another thread.
+        self._unsubscribe = session().subscribe(
+            lambda generation: call_home(self._loop, self._add_external, generation)
+        )
         self._unwatch = session().watch(self.refresh)  # set_api_key() elsewhere: redraw
         self.edits.sync()  # also refreshes
 
@@ -178,8 +178,7 @@ class KleinPanel(PanelResults, PanelState):
         active = self.jobs.active
         job = self.jobs.get(number) if number is not None else (active[-1] if active else None)
         if job is None:
-            if self.enhancer.task is not None:
-                self.enhancer.cancel()
+            self.enhancer.cancel()  # if one runs
             return 0
         self.jobs.cancel(job)
         self.status_line.add(cancelled_text(job, base_url=self.client.base_url), "warn")
@@ -200,21 +199,19 @@ class KleinPanel(PanelResults, PanelState):
         prompt, size and seed back; the seed is then fixed (say ``seed = -1`` for random)."""
         if isinstance(entry, int):
             entry = self._history.entries[entry]
-        elif isinstance(entry, str):
-            found = self._history.find(entry)
-            if found is None:
-                return
-            entry = found
-        r = entry.request
-        edit = self.edits.restore(entry)  # mode, model and references
+        shown = self._history.find(entry) if isinstance(entry, str) else entry
+        if shown is None:  # a task id no longer in the history
+            return
+        r = shown.request
+        edit = self.edits.restore(shown)  # mode, model and references
         self.prompt, self.seed = r.prompt, r.seed
-        if not (edit and self.size_as_reference) and entry.size[0]:
-            self.width, self.height = entry.size
-        note = self.shower.show_entry(entry)
-        w, h = entry.size
+        if not (edit and self.size_as_reference) and shown.size[0]:
+            self.width, self.height = shown.size
+        note = self.shower.show_entry(shown)
+        w, h = shown.size
         self.seed_restored = True
         self.status_line.set(
-            f"Restored image #{entry.number}{note} ({w}\u00d7{h}): seed {r.seed} "
+            f"Restored image #{shown.number}{note} ({w}\u00d7{h}): seed {r.seed} "
             "is now fixed, so Generate repeats it; Back to random for new ones.",
             "info",
         )
@@ -237,6 +234,39 @@ class KleinPanel(PanelResults, PanelState):
                 self.enhancer.task.cancel()
         super().close()
 
+    # --- results ---------------------------------------------------------------------------
+
+    def _done(self, job: PanelJob, generation: Generation, client: AsyncKleinClient) -> None:
+        entry = self._history.add(generation, base_url=client.base_url)
+        if job.order.edit:
+            entry.made_by = job.order
+        self.shower.send_thumbnails([entry])
+        if job.detached:  # the user stopped waiting: it joins the history quietly
+            self.status_line.add(
+                f"Image #{entry.number} (seed {generation.seed}) arrived: it is in the history.",
+                "muted",
+            )
+            return
+        self.last = generation
+        done = done_text(generation, base_url=client.base_url)
+        self.shower.show_entry(entry, generation, done=done)
+        self.status_line.add(done, "ok", f"#{entry.number}")
+
+    def _failed(self, job: PanelJob, error: Exception) -> None:
+        if job.detached:
+            return
+        text = short_error_text(error)
+        if job.asked.seed == RANDOM_SEED:  # Retry draws a new seed: nothing to change
+            text = text.replace(": Retry, or change the seed.", ": Retry (with a new random seed).")
+        self.status_line.add(text, "error", f"seed {job.request.seed}")
+        self._retry, self.can_retry = (job.asked, job.order), True
+        self.image_stale = bool(self.image)
+
+    def _add_external(self, generation: Generation) -> None:
+        entry = self._history.add(generation, base_url=session().base_url)
+        self.shower.send_thumbnails([entry])
+        self.refresh()
+
     # --- status ----------------------------------------------------------------------------
 
     def _refuse(self, text: str, kind: Kind = "error") -> None:
@@ -246,8 +276,6 @@ class KleinPanel(PanelResults, PanelState):
 
     @observe("prompt", "width", "height", "seed", "mode", "klein_model")
     def _input_changed(self, change: dict[str, Any]) -> None:
-        if not hasattr(self, "edits"):
-            return
         if change["name"] in ("mode", "klein_model"):
             self.edits.sync()  # image 1's size in edit mode; the model line
         elif change["name"] in ("width", "height") and self.mode == "edit":
@@ -258,29 +286,15 @@ class KleinPanel(PanelResults, PanelState):
 
     def refresh(self) -> None:
         """Redraw status, progress, connection and spend from the current state."""
-        if not hasattr(self, "jobs"):
-            return
         self.shower.redraw_frame(self._client)  # also sets key_missing
         self.edits.draw_model()  # "simulated" follows the client's URL
         active = self.jobs.active
         self.status, self.status_lines = self.status_line.render(
-            active, limit=MAX_IN_FLIGHT, has_key=not self.key_missing
+            active, has_key=not self.key_missing
         )
         self.in_flight = [job.item() for job in active]
         self.running = len(active)
 
 
-def panel(
-    client: AsyncKleinClient | None = None,
-    *,
-    prompt: str = "",
-    width: int = DEFAULT_SIDE,
-    height: int = DEFAULT_SIDE,
-    seed: int = RANDOM_SEED,
-) -> KleinPanel:
-    """A new `KleinPanel` (display it by leaving it last in a cell).
-
-    Example:
-        >>> klein_widget.panel(prompt="a red fox", width=768, height=512)  # doctest: +SKIP
-    """
-    return KleinPanel(client, prompt=prompt, width=width, height=height, seed=seed)
+# ``klein_widget.panel(...)``: a new panel (display it by leaving it last in a cell).
+panel = KleinPanel

@@ -58,7 +58,10 @@ async def test_an_emulator_image_restored_under_a_real_url_is_called_a_stand_in(
     assert gallery is not None
     history = PanelHistory()
     # The panel now talks to WaveSpeed: the image from the gallery is still a stand-in.
-    history.fill_now(history.sources(gallery, recent=[]), base_url=DEFAULT_BASE_URL)
+    sources = history.sources(gallery, recent=[])
+    history.start(  # with no loop: at once, as in a script
+        sources, base_url=DEFAULT_BASE_URL, loop=None, on_step=lambda _: None, on_done=lambda: None
+    )
     entry = history.find(made.task_id)
     assert entry is not None
     assert entry.alt == "emulator stand-in for: a gallery fox"  # image, lightbox, thumbnail

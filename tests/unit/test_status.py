@@ -14,14 +14,13 @@ from klein_widget import (
     Prediction,
     Progress,
 )
-from klein_widget.client._config import DEFAULT_BASE_URL
+from klein_widget.client._config import DEFAULT_BASE_URL, is_local
 from klein_widget.client._generation import Generation
 from klein_widget.ui._progress import progress_bar
 from klein_widget.ui._text import (
     done_text,
     error_text,
     price_text,
-    prices_are_simulated,
     progress_text,
 )
 from tests.conftest import FAKE_KEY
@@ -106,7 +105,7 @@ def test_done_line_has_times_seed_size_and_cost() -> None:
     ],
 )
 def test_prices_from_this_machine_are_simulated(base_url: str | None, simulated: bool) -> None:
-    assert prices_are_simulated(base_url) is simulated
+    assert is_local(base_url) is simulated
     assert price_text(0.04, base_url) == ("$0.040 simulated" if simulated else "$0.040")
 
 
