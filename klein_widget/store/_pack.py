@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterable
 from datetime import datetime
 from os import PathLike
@@ -104,8 +103,6 @@ class LessonPack:
         self.entries = tuple(entries)
         self._files = files
         self._by_key = {e.key: e for e in self.entries}
-        self._checked: set[str] = set()
-        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -128,12 +125,9 @@ class LessonPack:
         """The image of ``entry`` as served, checked (see `check_image_file`)."""
         try:
             data = self._files.read(entry.file, min(entry.size, MAX_IMAGE_BYTES))
-            image = check_image_file(entry, data)
+            return check_image_file(entry, data)
         except (PackError, OSError) as error:  # OSError: the pack was moved or deleted
             raise refused(self.path, error) from None
-        with self._lock:
-            self._checked.add(entry.file)
-        return image
 
     def image_for(self, request: GenerationRequest, model: str = MODEL_ID) -> bytes | None:
         """The image bytes for this request (as served), or None if the pack lacks it."""
@@ -182,8 +176,7 @@ class LessonPack:
             LessonPack('lesson-02.zip', 24 images)
         """
         for entry in self.entries:
-            if entry.file not in self._checked:
-                self.read(entry)
+            self.read(entry)
         return self
 
 
