@@ -216,13 +216,13 @@ class Gallery(GalleryIndex):
         this gallery's own, else a lesson pack's (``packs``, or the attached ones); a real
         image before a stand-in, and with ``real_only`` never a stand-in."""
         found = self.lookup(request, real_only=real_only)
-        if found is not None and (found.simulated and not real_only):
+        if found is None:
+            return stored_in_packs(self.packs, request, real_only=real_only)
+        if found.simulated:  # a pack's real image beats the gallery's stand-in
             packed = stored_in_packs(self.packs, request, real_only=True)
-            if packed is not None:  # a pack's real image beats the gallery's stand-in
+            if packed is not None:
                 return packed
-        if found is not None:
-            return self.load(found)
-        return stored_in_packs(self.packs, request, real_only=real_only)
+        return self.load(found)
 
     def load(self, entry: GalleryEntry | str) -> Generation:
         """The stored image as a `Generation`: the bytes as served (the embedded parameters

@@ -213,28 +213,21 @@ class GalleryIndex:
         limit: int | None = 50,
     ) -> list[GalleryEntry]:
         """Completed images, newest first, filtered (prompt: a substring, any case)."""
-        where: list[str] = ["status='completed'"]
-        args: list[object] = []
-        if prompt:
-            escaped = prompt.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("prompt LIKE ? ESCAPE '\\'")
-            args.append(f"%{escaped}%")
-        if seed is not None:
-            where.append("seed=?")
-            args.append(seed)
-        if size is not None:
-            where += ["width=?", "height=?"]
-            args += [size[0], size[1]]
-        if since is not None:
-            where.append("completed_at>=?")
-            args.append(stamp(since))
-        if until is not None:
-            where.append("completed_at<?")
-            args.append(stamp(until))
+        escaped = (prompt or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        filters: list[tuple[str, object]] = [  # each applies when its value is given
+            ("prompt LIKE ? ESCAPE '\\'", f"%{escaped}%" if prompt else None),
+            ("seed=?", seed),
+            ("width=?", size[0] if size is not None else None),
+            ("height=?", size[1] if size is not None else None),
+            ("completed_at>=?", stamp(since) if since is not None else None),
+            ("completed_at<?", stamp(until) if until is not None else None),
+        ]
+        given = [(clause, value) for clause, value in filters if value is not None]
+        where = " AND ".join(["status='completed'", *(clause for clause, _ in given)])
         tail = "ORDER BY completed_at DESC"
         if limit is not None:
             tail += f" LIMIT {max(0, int(limit))}"
-        return self._select(" AND ".join(where), tuple(args), tail)
+        return self._select(where, tuple(value for _, value in given), tail)
 
     def __len__(self) -> int:
         """How many completed images the index holds."""
