@@ -26,11 +26,16 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
+from klein_widget.client._config import url_origin
+from klein_widget.client._family_inputs import family_params
 from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import GenerationRequest, Prediction
@@ -38,13 +43,43 @@ from klein_widget.client._params import request_from_params
 from klein_widget.store._attached import stored_in_packs
 from klein_widget.store._entry import GalleryEntry, file_provenance
 from klein_widget.store._files import find_written, write_image, written_images
-from klein_widget.store._index import GalleryIndex
+from klein_widget.store._index import GalleryIndex, stamp
 from klein_widget.store._pack import LessonPack
-from klein_widget.store._schema import created, now, task_columns
 
 __all__ = ["MAX_ATTEMPTS", "Gallery", "GalleryEntry"]
 
 MAX_ATTEMPTS = 3  # resume gives up on a task after this many fetches that went nowhere
+
+
+def _now() -> str:
+    return stamp(datetime.now(timezone.utc))
+
+
+def _created(prediction: Prediction) -> str | None:
+    return prediction.created_at.isoformat() if prediction.created_at else None
+
+
+def _task_columns(
+    request: GenerationRequest, prediction: Prediction, made: tuple[int, int] = (0, 0)
+) -> tuple[Any, ...]:
+    """The first columns of both rows written below, in their order: task_id, prompt, width,
+    height, seed, sync_mode, base64_output, model, origin, recipe, family. An edit that kept
+    its first image's size stores the size ``made`` (0 before it is known), and ``family``
+    says the size was not sent."""
+    width, height = (request.width, request.height) if request.width is not None else made
+    return (
+        prediction.id,
+        request.prompt,
+        width,
+        height,
+        request.seed,
+        int(request.sync_mode),
+        int(request.base64_output),
+        prediction.model,
+        url_origin(prediction.urls.get("get", "")),
+        request.key,
+        json.dumps(family_params(request), ensure_ascii=False),
+    )
 
 
 class Gallery(GalleryIndex):
@@ -87,9 +122,9 @@ class Gallery(GalleryIndex):
                 "VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(task_id) DO NOTHING",
                 (
-                    *task_columns(request, prediction),
-                    now(),
-                    created(prediction),
+                    *_task_columns(request, prediction),
+                    _now(),
+                    _created(prediction),
                     prediction.simulated,  # as the server said on accepting it (None: not said)
                 ),
             )
@@ -143,10 +178,10 @@ class Gallery(GalleryIndex):
             "width=excluded.width, height=excluded.height, simulated=excluded.simulated, "
             "service=excluded.service, error=''",
             (
-                *task_columns(generation.request, prediction, generation.size),
-                now(),
-                now(),
-                created(prediction),
+                *_task_columns(generation.request, prediction, generation.size),
+                _now(),
+                _now(),
+                _created(prediction),
                 prediction.inference_ms,
                 generation.elapsed,
                 generation.cost,

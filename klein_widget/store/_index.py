@@ -1,6 +1,8 @@
 """The gallery's SQLite index: one row per accepted task, in ``index.sqlite3`` (WAL).
 
-`GalleryIndex` makes the table on first write and reads it; `Gallery`
+`GalleryIndex` makes the table on first write (an index from an older release gets the
+columns added since) and reads it; ``submitted_at`` and ``completed_at`` are one fixed ISO
+format in UTC (`stamp`), so text order is time order in SQL. `Gallery`
 (`klein_widget.store._gallery`), the journal, writes the rows (their statuses are told
 there) and the image files. Nothing paid for may vanish silently, and a broken index must
 crash neither a generation nor a read: what fails warns (`GalleryIndex._warn`: the
@@ -21,16 +23,76 @@ import threading
 import time
 import warnings
 from contextlib import closing
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from klein_widget.client._models import ENHANCER_MODEL_ID, GenerationRequest
 from klein_widget.store._entry import GalleryEntry, entry_from_row
-from klein_widget.store._schema import SCHEMA, migrate, stamp
 
-__all__ = ["INDEX_NAME", "GalleryIndex"]
+__all__ = ["INDEX_NAME", "GalleryIndex", "stamp"]
 
 INDEX_NAME = "index.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    task_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    sync_mode INTEGER NOT NULL DEFAULT 0,
+    base64_output INTEGER NOT NULL DEFAULT 0,
+    model TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',
+    submitted_at TEXT,
+    completed_at TEXT,
+    created_at TEXT,
+    inference_ms INTEGER,
+    elapsed REAL,
+    cost REAL,
+    nsfw INTEGER NOT NULL DEFAULT 0,
+    path TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    recipe TEXT,
+    simulated INTEGER,
+    service TEXT NOT NULL DEFAULT '',
+    family TEXT
+);
+CREATE INDEX IF NOT EXISTS images_key ON images (prompt, width, height, seed);
+CREATE INDEX IF NOT EXISTS images_status ON images (status, submitted_at);
+CREATE INDEX IF NOT EXISTS images_completed ON images (completed_at);
+"""
+
+
+# Columns added after the first release: an older index gets them on its first write, and
+# its rows read with their provenance inferred (`klein_widget.store._entry.infer_provenance`).
+# ``simulated`` NULL means "not recorded"; ``recipe`` NULL means "compute it from the row";
+# ``family`` (JSON: `family_params`) NULL means 4B text-to-image, all there was before it.
+_ADDED = {
+    "recipe": "TEXT",
+    "simulated": "INTEGER",
+    "service": "TEXT NOT NULL DEFAULT ''",
+    "family": "TEXT",
+}
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(images)")}
+    for name, kind in _ADDED.items():
+        if name not in have:
+            db.execute(f"ALTER TABLE images ADD COLUMN {name} {kind}")
+
+
+def stamp(moment: datetime) -> str:
+    """One fixed ISO format in UTC, so text order is time order in SQL.
+
+    Example:
+        >>> stamp(datetime(2026, 1, 2, tzinfo=timezone.utc))
+        '2026-01-02T00:00:00.000000+00:00'
+    """
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _connect(index: Path) -> sqlite3.Connection:
@@ -99,8 +161,8 @@ class GalleryIndex:
                 try:
                     with closing(_connect(self.index_path)) as db:
                         db.execute("PRAGMA journal_mode=WAL")
-                        db.executescript(SCHEMA)
-                        migrate(db)
+                        db.executescript(_SCHEMA)
+                        _migrate(db)
                     break
                 except sqlite3.OperationalError as error:
                     if "locked" not in str(error) or attempt == 49:
