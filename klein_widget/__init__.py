@@ -54,29 +54,23 @@ if TYPE_CHECKING:
 
 # Imported when first touched (as httpx and anywidget do): the clients and the session load
 # asyncio, the gallery SQLite, the widget IPython; `import klein_widget` loads none of them
-# (tests/unit/test_package.py), so a script pays only for what it uses.
-_LAZY: dict[str, str] = {
-    "AsyncKleinClient": "klein_widget.client._async_client",
-    "CompareResult": "klein_widget.lessons._compare",
-    "Gallery": "klein_widget.store._gallery",
-    "KleinClient": "klein_widget.client._sync_client",
-    "KleinMagics": "klein_widget.magic._magics",
-    "KleinPanel": "klein_widget.widget._widget",
-    "PromptBuilder": "klein_widget.lessons._prompts",
-    "Session": "klein_widget._session",
-    "compare": "klein_widget.lessons._compare",
-    "connect": "klein_widget._connect",
-    "expand_variants": "klein_widget.lessons._variants",
-    "history": "klein_widget.lessons._history",
-    "load_params": "klein_widget.lessons._history",
-    "panel": "klein_widget.widget._widget",
-    "render_grid": "klein_widget.ui._grid",
-    "resume": "klein_widget._connect",
-    "session": "klein_widget._session",
-    "set_api_key": "klein_widget._connect",
-    "use_emulator": "klein_widget._connect",
-    "use_pack": "klein_widget._connect",
+# (tests/unit/test_package.py), so a script pays only for what it uses. The same modules and
+# names as the imports for type checkers above, line for line.
+_LAZY_FROM: dict[str, tuple[str, ...]] = {
+    "klein_widget._connect": ("connect", "resume", "set_api_key", "use_emulator", "use_pack"),
+    "klein_widget._session": ("Session", "session"),
+    "klein_widget.client._async_client": ("AsyncKleinClient",),
+    "klein_widget.client._sync_client": ("KleinClient",),
+    "klein_widget.lessons._compare": ("CompareResult", "compare"),
+    "klein_widget.lessons._history": ("history", "load_params"),
+    "klein_widget.lessons._prompts": ("PromptBuilder",),
+    "klein_widget.lessons._variants": ("expand_variants",),
+    "klein_widget.magic._magics": ("KleinMagics",),
+    "klein_widget.store._gallery": ("Gallery",),
+    "klein_widget.ui._grid": ("render_grid",),
+    "klein_widget.widget._widget": ("KleinPanel", "panel"),
 }
+_LAZY = {name: module for module, names in _LAZY_FROM.items() for name in names}
 
 __all__ = [
     "DEFAULT_TIMEOUT",

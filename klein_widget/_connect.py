@@ -113,9 +113,7 @@ def _with_configured_time(knobs: StartKnobs) -> StartKnobs:
         raise ValueError(
             f"${EMULATOR_TIME_ENV} must be a number of seconds, e.g. 0.05, not {value!r}"
         ) from None
-    timed = knobs.copy()
-    timed["inference_time"] = seconds
-    return timed
+    return {**knobs, "inference_time": seconds}
 
 
 def connect(*, quiet: bool = False) -> str:

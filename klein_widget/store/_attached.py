@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -39,7 +40,6 @@ PACKS_ENV = "KLEIN_PACKS"
 
 _LOCK = threading.Lock()
 _ATTACHED: list[LessonPack] = []
-_FROM_ENV: tuple[str, list[LessonPack]] = ("", [])  # the value read, and its packs
 
 
 def attach_pack(pack: LessonPack | str | PathLike[str]) -> LessonPack:
@@ -63,12 +63,8 @@ def detach_packs() -> None:
         _ATTACHED.clear()
 
 
-def _env_packs() -> list[LessonPack]:
-    global _FROM_ENV
-    value = os.environ.get(PACKS_ENV, "").strip()
-    with _LOCK:
-        if value == _FROM_ENV[0]:
-            return _FROM_ENV[1]
+@functools.lru_cache(maxsize=1)  # read again only when $KLEIN_PACKS changes
+def _packs_named(value: str) -> tuple[LessonPack, ...]:
     packs = []
     for part in value.split(os.pathsep):
         if part.strip():
@@ -76,16 +72,14 @@ def _env_packs() -> list[LessonPack]:
                 packs.append(open_pack(Path(part.strip()), verify=True))
             except PackError as error:
                 raise PackError(f"${PACKS_ENV} names a pack that cannot be used. {error}") from None
-    with _LOCK:
-        _FROM_ENV = (value, packs)
-    return packs
+    return tuple(packs)
 
 
 def attached_packs() -> list[LessonPack]:
     """The packs every gallery consults: ``$KLEIN_PACKS``'s first, then attached ones."""
-    env = _env_packs()
+    env = _packs_named(os.environ.get(PACKS_ENV, "").strip())
     with _LOCK:
-        return env + [p for p in _ATTACHED if p.path not in {e.path for e in env}]
+        return list(env) + [p for p in _ATTACHED if p.path not in {e.path for e in env}]
 
 
 def stored_in_packs(

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from klein_widget.client._config import is_local, needs_key, service_name
+from klein_widget.client._config import needs_key, service_name
 from klein_widget.client._family_inputs import family_from_params
 from klein_widget.client._metadata import emulator_stamped
 from klein_widget.client._models import MODEL_ID, GenerationRequest, MadeFromRequest
@@ -98,8 +98,6 @@ def infer_provenance(origin: str, path: Path | None) -> tuple[bool, str]:
         except OSError:
             stamped = False
         return stamped, service_name(origin, stamped)
-    if origin and is_local(origin):
-        return True, service_name(origin, True)
     return True, service_name(origin, True) if origin else _UNKNOWN
 
 

@@ -25,7 +25,6 @@ from klein_widget.client._metadata import detect_format, embed_params, read_para
 __all__ = ["find_written", "slug", "write_image", "written_images"]
 
 _SUFFIXES = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
-_PATTERNS = ("*/*.png", "*/*.jpg", "*/*.webp")
 
 
 def slug(prompt: str, limit: int = 40) -> str:
@@ -101,8 +100,8 @@ def write_image(folder: Path, generation: Generation) -> Path:
 
 def written_images(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     """Every image file in the gallery with the parameters it carries (others are skipped)."""
-    for pattern in _PATTERNS:
-        for path in sorted(folder.glob(pattern)):
+    for suffix in _SUFFIXES.values():
+        for path in sorted(folder.glob(f"*/*{suffix}")):
             params = params_of(path)
             if params is not None and params.get("task_id"):
                 yield path, params

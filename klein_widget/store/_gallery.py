@@ -8,12 +8,14 @@ klein-outputs/
 
 `Gallery` is the clients' `Journal`: a row is written when the server accepts a task
 (so `klein_widget.resume()` can fetch it after a kernel restart) and completed with the
-image's path once it is downloaded. The file is written before the index, and nothing here
-may crash a generation or a read: a broken index, a full disk or a read-only folder warns
-(naming the image or task, every time) and the image is still returned. The files carry
-their parameters, so `Gallery.rebuild_index` can make a lost index again. The index lives
-in `klein_widget.store._index` (SQLite) and `klein_widget.store._entry` (`GalleryEntry`);
-the files in `klein_widget.store._files`; where a gallery lives in `_place`.
+image's path once it is downloaded; else it ends ``failed`` (the task ended without an
+image) or ``abandoned`` (`MAX_ATTEMPTS` fetches went nowhere). The file is written before
+the index, and nothing here may crash a generation or a read: a broken index, a full disk
+or a read-only folder warns (naming the image or task, every time) and the image is still
+returned. The files carry their parameters, so `Gallery.rebuild_index` can make a lost
+index again. A `Gallery` is its index (`klein_widget.store._index`: the table and its
+reads; rows as `klein_widget.store._entry.GalleryEntry`), the writes and the files
+(`klein_widget.store._files`); where a gallery lives is `_place`'s rule.
 
 Example:
     >>> gallery = Gallery("klein-outputs")  # doctest: +SKIP
@@ -24,15 +26,16 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
+import json
 import threading
-import warnings
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
+from klein_widget.client._config import url_origin
+from klein_widget.client._family_inputs import family_params
 from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import strip_params
 from klein_widget.client._models import GenerationRequest, Prediction
@@ -40,15 +43,46 @@ from klein_widget.client._params import request_from_params
 from klein_widget.store._attached import stored_in_packs
 from klein_widget.store._entry import GalleryEntry, file_provenance
 from klein_widget.store._files import find_written, write_image, written_images
-from klein_widget.store._index import GalleryIndex
+from klein_widget.store._index import GalleryIndex, stamp
 from klein_widget.store._pack import LessonPack
 
-__all__ = ["Gallery", "GalleryEntry"]
+__all__ = ["MAX_ATTEMPTS", "Gallery", "GalleryEntry"]
 
-T = TypeVar("T")
+MAX_ATTEMPTS = 3  # resume gives up on a task after this many fetches that went nowhere
 
 
-class Gallery:
+def _now() -> str:
+    return stamp(datetime.now(timezone.utc))
+
+
+def _created(prediction: Prediction) -> str | None:
+    return prediction.created_at.isoformat() if prediction.created_at else None
+
+
+def _task_columns(
+    request: GenerationRequest, prediction: Prediction, made: tuple[int, int] = (0, 0)
+) -> tuple[Any, ...]:
+    """The first columns of both rows written below, in their order: task_id, prompt, width,
+    height, seed, sync_mode, base64_output, model, origin, recipe, family. An edit that kept
+    its first image's size stores the size ``made`` (0 before it is known), and ``family``
+    says the size was not sent."""
+    width, height = (request.width, request.height) if request.width is not None else made
+    return (
+        prediction.id,
+        request.prompt,
+        width,
+        height,
+        request.seed,
+        int(request.sync_mode),
+        int(request.base64_output),
+        prediction.model,
+        url_origin(prediction.urls.get("get", "")),
+        request.key,
+        json.dumps(family_params(request), ensure_ascii=False),
+    )
+
+
+class Gallery(GalleryIndex):
     """Images on disk, their parameters embedded, indexed in ``index.sqlite3`` (WAL).
 
     Cheap to create: the folder and index are made on first write. Implements the
@@ -68,57 +102,32 @@ class Gallery:
         *,
         packs: Sequence[LessonPack] | None = None,
     ) -> None:
-        self.path = Path(path).expanduser().absolute()
+        super().__init__(Path(path).expanduser().absolute())
         self.packs = packs  # read-only lesson packs; None: those attached to the process
-        self._index = GalleryIndex(self.path)
         self._write_lock = threading.Lock()
-        self._reported: set[str] = set()  # unreadable rows already named in a warning
         self._unwritten: set[str] = set()  # submitted here, no file written for them yet
-
-    @property
-    def index_path(self) -> Path:
-        """The SQLite index file."""
-        return self._index.file
 
     def __repr__(self) -> str:
         return f"Gallery({str(self.path)!r})"
 
-    def _warn(self, doing: str, error: BaseException) -> None:
-        # Every time, naming what it was about: a paid image must never vanish silently.
-        warnings.warn(
-            f"klein-widget could not {doing} in the gallery at {self.path} "
-            f"({type(error).__name__}: {error}). Images are still returned: save them with "
-            "gen.save(path), or point gallery=... / $KLEIN_GALLERY at a writable folder "
-            "(or 'off'); Gallery(path).rebuild_index() remakes a broken index from the files.",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-
-    def _read(self, doing: str, read: Callable[[], T], nothing: T) -> T:
-        """Read the index; a broken or unreadable one warns and reads as ``nothing``."""
-        try:
-            found = read()
-        except sqlite3.Error as error:
-            self._warn(doing, error)
-            return nothing
-        fresh = {k: v for k, v in self._index.unreadable.items() if k not in self._reported}
-        if fresh:
-            self._reported.update(fresh)
-            names = ", ".join(f"{k} ({v})" for k, v in sorted(fresh.items())[:5])
-            warnings.warn(
-                f"klein-widget skipped {len(fresh)} unreadable row(s) of the gallery index at "
-                f"{self.index_path}: {names}. The rest of the gallery is fine.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return found
-
-    # --- the Journal protocol ------------------------------------------------------------------
+    # --- the Journal protocol (`unfinished_task`: a read, the index's) ----------------------------
 
     def task_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
         """Record an accepted task so a restarted kernel can still fetch it."""
-        try:
-            self._index.record_submitted(request, prediction)
+        try:  # a row already there is left alone
+            self._execute(
+                "INSERT INTO images (task_id, status, prompt, width, height, seed, "
+                "sync_mode, base64_output, model, origin, recipe, family, submitted_at, "
+                "created_at, simulated) "
+                "VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(task_id) DO NOTHING",
+                (
+                    *_task_columns(request, prediction),
+                    _now(),
+                    _created(prediction),
+                    prediction.simulated,  # as the server said on accepting it (None: not said)
+                ),
+            )
             self._unwritten.add(prediction.id)
         except Exception as error:  # the task is accepted; losing the row must not lose it
             self._warn("record an accepted task", error)
@@ -137,7 +146,7 @@ class Gallery:
             fresh = task_id in self._unwritten
             self._unwritten.discard(task_id)
             if not fresh:
-                known = self._read("look up a task", lambda: self._index.entry(task_id), None)
+                known = self.entry(task_id)
                 if known is not None and known.path is not None and known.path.exists():
                     return dataclasses.replace(generation, path=known.path)
             try:
@@ -147,10 +156,60 @@ class Gallery:
                 self._warn(f"save the image of task {task_id}", error)
                 return generation
             try:
-                self._index.record_completed(generation, path)
+                self._record_completed(generation, path)
             except Exception as error:
                 self._warn(f"index the image saved at {path}", error)
         return dataclasses.replace(generation, path=path)
+
+    def _record_completed(self, generation: Generation, path: Path) -> None:
+        # The row ``completed``, with its image at ``path`` (inserted if unknown).
+        prediction = generation.prediction
+        self._execute(
+            "INSERT INTO images (task_id, status, prompt, width, height, seed, sync_mode, "
+            "base64_output, model, origin, recipe, family, submitted_at, completed_at, "
+            "created_at, inference_ms, elapsed, cost, nsfw, path, simulated, service) "
+            "VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(task_id) DO UPDATE SET status='completed', "
+            "completed_at=excluded.completed_at, "
+            "created_at=coalesce(excluded.created_at, created_at), "
+            "inference_ms=excluded.inference_ms, elapsed=excluded.elapsed, "
+            "cost=excluded.cost, nsfw=excluded.nsfw, path=excluded.path, "
+            "model=excluded.model, recipe=excluded.recipe, family=excluded.family, "
+            "width=excluded.width, height=excluded.height, simulated=excluded.simulated, "
+            "service=excluded.service, error=''",
+            (
+                *_task_columns(generation.request, prediction, generation.size),
+                _now(),
+                _now(),
+                _created(prediction),
+                prediction.inference_ms,
+                generation.elapsed,
+                generation.cost,
+                int(generation.nsfw),
+                str(path.relative_to(self.path)),
+                int(generation.simulated),
+                generation.service,
+            ),
+        )
+
+    def _mark(self, sql: str, args: tuple[object, ...]) -> None:
+        try:
+            self._execute(sql, args)
+        except Exception as error:  # a mark lost must not lose the image, nor crash the run
+            self._warn("update a task", error)
+
+    def task_failed(self, task_id: str, reason: str) -> None:
+        """Journal hook: the task ended without an image: never try to fetch it again."""
+        self._mark("UPDATE images SET status='failed', error=? WHERE task_id=?", (reason, task_id))
+
+    def task_attempted(self, task_id: str, reason: str) -> None:
+        """Journal hook: a fetch went nowhere; after `MAX_ATTEMPTS` the task is
+        ``abandoned``."""
+        self._mark(
+            "UPDATE images SET attempts=attempts+1, error=?, status=CASE WHEN attempts+1>=? "
+            "THEN 'abandoned' ELSE status END WHERE task_id=? AND status='submitted'",
+            (reason, MAX_ATTEMPTS, task_id),
+        )
 
     def rebuild_index(self) -> int:
         """Index every image file in the folder from its embedded parameters; returns how many.
@@ -181,88 +240,24 @@ class Gallery:
                 continue
             made = Generation(request, prediction, b"", simulated=simulated, service=service)
             with self._write_lock:
-                self._index.record_completed(made, path)
+                self._record_completed(made, path)
             count += 1
         return count
 
-    def _update(self, change: Callable[[str, str], None], task_id: str, reason: str) -> None:
-        # Both marks (`task_failed`, `task_attempted`) go through here, so the warning
-        # (stacklevel=4) names their caller.
-        try:
-            change(task_id, reason)
-        except Exception as error:
-            self._warn("update a task", error)
-
-    # --- reading ---------------------------------------------------------------------------------
-
-    def entry(self, task_id: str) -> GalleryEntry | None:
-        """The row for one task, or None."""
-        return self._read("read the index", lambda: self._index.entry(task_id), None)
-
-    def lookup(self, request: GenerationRequest, *, real_only: bool = False) -> GalleryEntry | None:
-        """The newest completed image of exactly this recipe (`recipe_key`) whose file
-        exists, a real one first (``real_only``: never a stand-in)."""
-        return self._read(
-            "read the index", lambda: self._index.lookup(request, real_only=real_only), None
-        )
-
-    # The rest of the client's `Journal` protocol.
-
-    def task_failed(self, task_id: str, reason: str) -> None:
-        """Journal hook: the task ended without an image: never try to fetch it again."""
-        self._update(self._index.mark_failed, task_id, reason)
-
-    def task_attempted(self, task_id: str, reason: str) -> None:
-        """Journal hook: a fetch went nowhere; after `MAX_ATTEMPTS` the task is
-        ``abandoned``."""
-        self._update(self._index.mark_attempt, task_id, reason)
+    # --- reading (the index's: `entry`, `lookup`, `pending`, `find`, ``len``) --------------------
 
     def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
         """Journal hook: the image already made for exactly this request, from disk:
         this gallery's own, else a lesson pack's (``packs``, or the attached ones); a real
         image before a stand-in, and with ``real_only`` never a stand-in."""
         found = self.lookup(request, real_only=real_only)
-        if found is not None and (found.simulated and not real_only):
+        if found is None:
+            return stored_in_packs(self.packs, request, real_only=real_only)
+        if found.simulated:  # a pack's real image beats the gallery's stand-in
             packed = stored_in_packs(self.packs, request, real_only=True)
-            if packed is not None:  # a pack's real image beats the gallery's stand-in
+            if packed is not None:
                 return packed
-        if found is not None:
-            return self.load(found)
-        return stored_in_packs(self.packs, request, real_only=real_only)
-
-    def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
-        """Journal hook: an accepted (paid) task for this prompt, size and seed on the
-        server at ``origin`` whose image never arrived (fetch it rather than pay again)."""
-        found = self._read(
-            "read the index", lambda: self._index.lookup_pending(request, origin), None
-        )
-        return found.task_id if found is not None else None
-
-    def pending(self) -> list[GalleryEntry]:
-        """Accepted tasks whose image never arrived (oldest first): what `resume` fetches."""
-        return self._read("read the index", self._index.pending, [])
-
-    def find(
-        self,
-        prompt: str | None = None,
-        *,
-        seed: int | None = None,
-        size: tuple[int, int] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = 50,
-    ) -> list[GalleryEntry]:
-        """Completed images, newest first, filtered (prompt: a substring, any case)."""
-        return self._read(
-            "read the index",
-            lambda: self._index.find(
-                prompt, seed=seed, size=size, since=since, until=until, limit=limit
-            ),
-            [],
-        )
-
-    def __len__(self) -> int:
-        return self._read("read the index", self._index.count, 0)
+        return self.load(found)
 
     def load(self, entry: GalleryEntry | str) -> Generation:
         """The stored image as a `Generation`: the bytes as served (the embedded parameters

@@ -1,13 +1,13 @@
 """The gallery's SQLite index: one row per accepted task, in ``index.sqlite3`` (WAL).
 
-A row is inserted as ``submitted`` when the server accepts a task and moves on to
-``completed`` (with the image's path, relative to the gallery folder), ``failed`` (the
-task ended without an image) or ``abandoned`` (`MAX_ATTEMPTS` fetches went nowhere).
-``submitted_at`` and ``completed_at`` are one fixed ISO format in UTC, so text order is
-time order in SQL.
-
-`GalleryIndex` raises on any database error: deciding that a broken index must not
-crash a generation is the `Gallery`'s job, not this module's.
+`GalleryIndex` makes the table on first write (an index from an older release gets the
+columns added since) and reads it; ``submitted_at`` and ``completed_at`` are one fixed ISO
+format in UTC (`stamp`), so text order is time order in SQL. `Gallery`
+(`klein_widget.store._gallery`), the journal, writes the rows (their statuses are told
+there) and the image files. Nothing paid for may vanish silently, and a broken index must
+crash neither a generation nor a read: what fails warns (`GalleryIndex._warn`: the
+gallery, what failed, what to do) and a read then finds nothing; a row no request can be
+made from is skipped and named in a warning, once.
 
 Example:
     >>> index = GalleryIndex(Path("klein-outputs"))  # doctest: +SKIP
@@ -16,23 +16,83 @@ Example:
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from datetime import datetime
+import warnings
+from contextlib import closing
+from datetime import datetime, timezone
 from pathlib import Path
 
-from klein_widget.client._generation import Generation
-from klein_widget.client._models import ENHANCER_MODEL_ID, GenerationRequest, Prediction
+from klein_widget.client._models import ENHANCER_MODEL_ID, GenerationRequest
 from klein_widget.store._entry import GalleryEntry, entry_from_row
-from klein_widget.store._schema import SCHEMA, created, migrate, now, stamp, task_columns
 
-__all__ = ["INDEX_NAME", "MAX_ATTEMPTS", "GalleryIndex"]
+__all__ = ["INDEX_NAME", "GalleryIndex", "stamp"]
 
 INDEX_NAME = "index.sqlite3"
-MAX_ATTEMPTS = 3  # resume gives up on a task after this many fetches that went nowhere
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    task_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    sync_mode INTEGER NOT NULL DEFAULT 0,
+    base64_output INTEGER NOT NULL DEFAULT 0,
+    model TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',
+    submitted_at TEXT,
+    completed_at TEXT,
+    created_at TEXT,
+    inference_ms INTEGER,
+    elapsed REAL,
+    cost REAL,
+    nsfw INTEGER NOT NULL DEFAULT 0,
+    path TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    recipe TEXT,
+    simulated INTEGER,
+    service TEXT NOT NULL DEFAULT '',
+    family TEXT
+);
+CREATE INDEX IF NOT EXISTS images_key ON images (prompt, width, height, seed);
+CREATE INDEX IF NOT EXISTS images_status ON images (status, submitted_at);
+CREATE INDEX IF NOT EXISTS images_completed ON images (completed_at);
+"""
+
+
+# Columns added after the first release: an older index gets them on its first write, and
+# its rows read with their provenance inferred (`klein_widget.store._entry.infer_provenance`).
+# ``simulated`` NULL means "not recorded"; ``recipe`` NULL means "compute it from the row";
+# ``family`` (JSON: `family_params`) NULL means 4B text-to-image, all there was before it.
+_ADDED = {
+    "recipe": "TEXT",
+    "simulated": "INTEGER",
+    "service": "TEXT NOT NULL DEFAULT ''",
+    "family": "TEXT",
+}
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(images)")}
+    for name, kind in _ADDED.items():
+        if name not in have:
+            db.execute(f"ALTER TABLE images ADD COLUMN {name} {kind}")
+
+
+def stamp(moment: datetime) -> str:
+    """One fixed ISO format in UTC, so text order is time order in SQL.
+
+    Example:
+        >>> stamp(datetime(2026, 1, 2, tzinfo=timezone.utc))
+        '2026-01-02T00:00:00.000000+00:00'
+    """
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _connect(index: Path) -> sqlite3.Connection:
@@ -43,46 +103,66 @@ def _connect(index: Path) -> sqlite3.Connection:
     return db
 
 
+_STORE = os.path.dirname(__file__) + os.sep
+
+
+def _outside_store() -> int:
+    # The stack level of the store's first caller outside it, where a warning points (as
+    # Python 3.12's ``skip_file_prefixes``): the line that called the gallery.
+    level, frame = 1, sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_STORE):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 # Read-only connections create nothing, so a read-only gallery can be read. A WAL database
 # in a folder we may not write needs ``immutable`` (no -shm file can be made): tried second.
 _READ_MODES = ("mode=ro", "immutable=1")
 
 
 class GalleryIndex:
-    """The ``images`` table of the gallery in ``folder``; paths in it are relative to ``folder``.
+    """The ``images`` table of the gallery at ``path``; paths in it are relative to ``path``.
 
-    Made on first write; reading a gallery that does not exist yet finds nothing.
+    Made on first write; reading a gallery that does not exist yet finds nothing, and a
+    read never raises (see the module's docstring).
 
     Example:
-        >>> GalleryIndex(Path("klein-outputs")).file.name
+        >>> GalleryIndex(Path("klein-outputs")).index_path.name
         'index.sqlite3'
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.file = folder / INDEX_NAME
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.index_path = path / INDEX_NAME
         self._ready = False
         self._lock = threading.Lock()
-        self.unreadable: dict[str, str] = {}  # task id -> why its row was skipped
+        self._reported: set[str] = set()  # unreadable rows already named in a warning
 
-    def exists(self) -> bool:
-        """Whether the index file is there (reading never creates it)."""
-        return self.file.exists()
+    def _warn(self, doing: str, error: BaseException) -> None:
+        # Every time, naming what it was about: a paid image must never vanish silently.
+        warnings.warn(
+            f"klein-widget could not {doing} in the gallery at {self.path} "
+            f"({type(error).__name__}: {error}). Images are still returned: save them with "
+            "gen.save(path), or point gallery=... / $KLEIN_GALLERY at a writable folder "
+            "(or 'off'); Gallery(path).rebuild_index() remakes a broken index from the files.",
+            RuntimeWarning,
+            stacklevel=_outside_store(),
+        )
 
     def _ensure(self) -> None:
         # Re-checked each time: someone may have deleted the folder since.
-        if self._ready and self.exists():
+        if self._ready and self.index_path.exists():
             return
         with self._lock:
-            if self._ready and self.exists():
+            if self._ready and self.index_path.exists():
                 return
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(parents=True, exist_ok=True)
             for attempt in range(50):  # WAL switching needs a moment alone with the file
                 try:
-                    with closing(_connect(self.file)) as db:
+                    with closing(_connect(self.index_path)) as db:
                         db.execute("PRAGMA journal_mode=WAL")
-                        db.executescript(SCHEMA)
-                        migrate(db)
+                        db.executescript(_SCHEMA)
+                        _migrate(db)
                     break
                 except sqlite3.OperationalError as error:
                     if "locked" not in str(error) or attempt == 49:
@@ -90,103 +170,49 @@ class GalleryIndex:
                     time.sleep(0.02)
             self._ready = True
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        self._ensure()
-        with closing(_connect(self.file)) as db:
-            yield db
-
-    # --- writing -------------------------------------------------------------------------------
-
-    def record_submitted(self, request: GenerationRequest, prediction: Prediction) -> None:
-        """Insert an accepted task as ``submitted`` (a row already there is left alone)."""
-        self._execute(
-            "INSERT INTO images (task_id, status, prompt, width, height, seed, "
-            "sync_mode, base64_output, model, origin, recipe, family, submitted_at, "
-            "created_at, simulated) VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(task_id) DO NOTHING",
-            (
-                *task_columns(request, prediction),
-                now(),
-                created(prediction),
-                prediction.simulated,  # as the server said on accepting it (None: not said)
-            ),
-        )
-
-    def record_completed(self, generation: Generation, path: Path) -> None:
-        """Mark the task ``completed`` with its image at ``path`` (inserting it if unknown)."""
-        prediction = generation.prediction
-        self._execute(
-            "INSERT INTO images (task_id, status, prompt, width, height, seed, sync_mode, "
-            "base64_output, model, origin, recipe, family, submitted_at, completed_at, "
-            "created_at, inference_ms, elapsed, cost, nsfw, path, simulated, service) "
-            "VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(task_id) DO UPDATE SET status='completed', "
-            "completed_at=excluded.completed_at, "
-            "created_at=coalesce(excluded.created_at, created_at), "
-            "inference_ms=excluded.inference_ms, elapsed=excluded.elapsed, "
-            "cost=excluded.cost, nsfw=excluded.nsfw, path=excluded.path, "
-            "model=excluded.model, recipe=excluded.recipe, family=excluded.family, "
-            "width=excluded.width, height=excluded.height, simulated=excluded.simulated, "
-            "service=excluded.service, error=''",
-            (
-                *task_columns(generation.request, prediction, generation.size),
-                now(),
-                now(),
-                created(prediction),
-                prediction.inference_ms,
-                generation.elapsed,
-                generation.cost,
-                int(generation.nsfw),
-                str(path.relative_to(self.folder)),
-                int(generation.simulated),
-                generation.service,
-            ),
-        )
-
-    def mark_failed(self, task_id: str, reason: str) -> None:
-        """The task ended without an image: never try to fetch it again."""
-        self._execute(
-            "UPDATE images SET status='failed', error=? WHERE task_id=?", (reason, task_id)
-        )
-
-    def mark_attempt(self, task_id: str, reason: str) -> None:
-        """A fetch went nowhere; after `MAX_ATTEMPTS` the task is ``abandoned``."""
-        self._execute(
-            "UPDATE images SET attempts=attempts+1, error=?, status=CASE WHEN attempts+1>=? "
-            "THEN 'abandoned' ELSE status END WHERE task_id=? AND status='submitted'",
-            (reason, MAX_ATTEMPTS, task_id),
-        )
-
     def _execute(self, sql: str, args: tuple[object, ...]) -> None:
-        with self._db() as db:
+        """Write: one statement, the table made first if need be. Raises on any error."""
+        self._ensure()
+        with closing(_connect(self.index_path)) as db:
             db.execute(sql, args)
 
     # --- reading -------------------------------------------------------------------------------
 
     def _rows(self, sql: str, args: tuple[object, ...]) -> list[sqlite3.Row]:
-        if not self.exists():  # reading never creates the folder
+        if not self.index_path.exists():  # reading never creates the folder
             return []
-        uri = self.file.absolute().as_uri()
+        uri = self.index_path.absolute().as_uri()
         for mode in _READ_MODES:
             try:
                 with closing(sqlite3.connect(f"{uri}?{mode}", uri=True, timeout=30.0)) as db:
                     db.row_factory = sqlite3.Row
                     return db.execute(sql, args).fetchall()
-            except sqlite3.OperationalError as error:
+            except sqlite3.Error as error:
                 if "no such table" in str(error):  # created, never written
                     return []
-                if mode == _READ_MODES[-1]:
-                    raise
-        return []  # not reached: the last mode returns or raises
+                if isinstance(error, sqlite3.OperationalError) and mode != _READ_MODES[-1]:
+                    continue  # the next mode may open it
+                self._warn("read the index", error)
+                return []
+        return []  # not reached: the last mode returns
 
     def _select(self, where: str, args: tuple[object, ...], tail: str = "") -> list[GalleryEntry]:
-        entries = []
+        entries, unreadable = [], {}
         for row in self._rows(f"SELECT * FROM images WHERE {where} {tail}", args):
             try:
-                entries.append(entry_from_row(row, self.folder))
+                entries.append(entry_from_row(row, self.path))
             except (ValueError, TypeError, KeyError) as error:  # a row no request can be
-                self.unreadable[str(row["task_id"])] = str(error)
+                unreadable[str(row["task_id"])] = str(error)
+        fresh = {k: v for k, v in unreadable.items() if k not in self._reported}
+        if fresh:
+            self._reported.update(fresh)
+            names = ", ".join(f"{k} ({v})" for k, v in sorted(fresh.items())[:5])
+            warnings.warn(
+                f"klein-widget skipped {len(fresh)} unreadable row(s) of the gallery index at "
+                f"{self.index_path}: {names}. The rest of the gallery is fine.",
+                RuntimeWarning,
+                stacklevel=_outside_store(),
+            )
         return entries
 
     def entry(self, task_id: str) -> GalleryEntry | None:
@@ -208,8 +234,9 @@ class GalleryIndex:
         return [entry for entry in found if entry.recipe_key == key]
 
     def lookup(self, request: GenerationRequest, *, real_only: bool = False) -> GalleryEntry | None:
-        """The newest completed image of exactly this recipe whose file exists, a real one
-        before a stand-in (``real_only``: never a stand-in or an image of unknown origin)."""
+        """The newest completed image of exactly this recipe (`recipe_key`) whose file
+        exists, a real one first (``real_only``: never a stand-in or an image of unknown
+        origin)."""
         there = [
             entry
             for entry in self._same_recipe("completed", request, "completed_at")
@@ -219,19 +246,20 @@ class GalleryIndex:
         chosen = real or ([] if real_only else there)
         return chosen[0] if chosen else None
 
-    def lookup_pending(self, request: GenerationRequest, origin: str) -> GalleryEntry | None:
-        """The newest ``submitted`` task for this recipe from ``origin``
-        (or from an unrecorded origin)."""
+    def unfinished_task(self, request: GenerationRequest, origin: str) -> str | None:
+        """Journal hook: an accepted (paid) task for this prompt, size and seed on the
+        server at ``origin`` whose image never arrived (fetch it rather than pay again)."""
         for entry in self._same_recipe("submitted", request, "submitted_at"):
             # An unrecorded origin is taken only for a real task: a stand-in's task id is
             # never asked of another server.
             if entry.origin == origin or (not entry.origin and not entry.simulated):
-                return entry
+                return entry.task_id
         return None
 
     def pending(self) -> list[GalleryEntry]:
-        """``submitted`` image tasks, oldest first (a prompt optimizer's task, which older
-        versions journaled too, is no image: never pending)."""
+        """Accepted tasks whose image never arrived, oldest first: what `resume` fetches (a
+        prompt optimizer's task, which older versions journaled too, is no image: never
+        pending)."""
         return self._select(
             "status='submitted' AND model!=?", (ENHANCER_MODEL_ID,), "ORDER BY submitted_at"
         )
@@ -247,30 +275,23 @@ class GalleryIndex:
         limit: int | None = 50,
     ) -> list[GalleryEntry]:
         """Completed images, newest first, filtered (prompt: a substring, any case)."""
-        where: list[str] = ["status='completed'"]
-        args: list[object] = []
-        if prompt:
-            escaped = prompt.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("prompt LIKE ? ESCAPE '\\'")
-            args.append(f"%{escaped}%")
-        if seed is not None:
-            where.append("seed=?")
-            args.append(seed)
-        if size is not None:
-            where += ["width=?", "height=?"]
-            args += [size[0], size[1]]
-        if since is not None:
-            where.append("completed_at>=?")
-            args.append(stamp(since))
-        if until is not None:
-            where.append("completed_at<?")
-            args.append(stamp(until))
+        escaped = (prompt or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        filters: list[tuple[str, object]] = [  # each applies when its value is given
+            ("prompt LIKE ? ESCAPE '\\'", f"%{escaped}%" if prompt else None),
+            ("seed=?", seed),
+            ("width=?", size[0] if size is not None else None),
+            ("height=?", size[1] if size is not None else None),
+            ("completed_at>=?", stamp(since) if since is not None else None),
+            ("completed_at<?", stamp(until) if until is not None else None),
+        ]
+        given = [(clause, value) for clause, value in filters if value is not None]
+        where = " AND ".join(["status='completed'", *(clause for clause, _ in given)])
         tail = "ORDER BY completed_at DESC"
         if limit is not None:
             tail += f" LIMIT {max(0, int(limit))}"
-        return self._select(" AND ".join(where), tuple(args), tail)
+        return self._select(where, tuple(value for _, value in given), tail)
 
-    def count(self) -> int:
+    def __len__(self) -> int:
         """How many completed images the index holds."""
         rows = self._rows("SELECT count(*) FROM images WHERE status='completed'", ())
         return int(rows[0][0]) if rows else 0

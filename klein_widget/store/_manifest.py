@@ -82,9 +82,7 @@ class PackEntry:
             )
         except KeyError as missing:
             raise PackError(f"{where} has no {missing.args[0]!r}") from None
-        except PackError as error:
-            raise PackError(f"{where}: {error}") from None
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError) as error:  # a `PackError` too: it is a ValueError
             raise PackError(f"{where}: {error}") from None
         if request.seed < 0:
             raise PackError(f"{where}: seed {request.seed} is not a concrete seed")

@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterable
 from datetime import datetime
 from os import PathLike
@@ -31,7 +30,7 @@ from pathlib import Path
 from klein_widget.client._constants import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 from klein_widget.client._generation import Generation
 from klein_widget.client._metadata import check_image, read_params, strip_params
-from klein_widget.client._models import MODEL_ID, GenerationRequest, Prediction
+from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.store._manifest import PACK_FORMAT, PACK_VERSION, PackEntry, read_manifest
 from klein_widget.store._pack_files import (
     MANIFEST_NAME,
@@ -104,8 +103,6 @@ class LessonPack:
         self.entries = tuple(entries)
         self._files = files
         self._by_key = {e.key: e for e in self.entries}
-        self._checked: set[str] = set()
-        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -118,26 +115,24 @@ class LessonPack:
     def __repr__(self) -> str:
         return f"LessonPack({str(self.path)!r}, {len(self)} images)"
 
-    def entry_for(self, request: GenerationRequest, model: str = MODEL_ID) -> PackEntry | None:
-        """The manifest line for exactly this model, prompt, size and concrete seed."""
+    def entry_for(self, request: GenerationRequest) -> PackEntry | None:
+        """The manifest line for exactly this recipe (`recipe_key`: model, prompt, size and
+        concrete seed)."""
         if request.seed_drawn or request.seed < 0:
             return None
-        return self._by_key.get(request.recipe(model).key)
+        return self._by_key.get(request.key)
 
     def read(self, entry: PackEntry) -> bytes:
         """The image of ``entry`` as served, checked (see `check_image_file`)."""
         try:
             data = self._files.read(entry.file, min(entry.size, MAX_IMAGE_BYTES))
-            image = check_image_file(entry, data)
+            return check_image_file(entry, data)
         except (PackError, OSError) as error:  # OSError: the pack was moved or deleted
             raise refused(self.path, error) from None
-        with self._lock:
-            self._checked.add(entry.file)
-        return image
 
-    def image_for(self, request: GenerationRequest, model: str = MODEL_ID) -> bytes | None:
+    def image_for(self, request: GenerationRequest) -> bytes | None:
         """The image bytes for this request (as served), or None if the pack lacks it."""
-        entry = self.entry_for(request, model)
+        entry = self.entry_for(request)
         return self.read(entry) if entry is not None else None
 
     def stored(self, request: GenerationRequest, *, real_only: bool = False) -> Generation | None:
@@ -160,12 +155,8 @@ class LessonPack:
             timings={"inference": entry.inference_ms} if entry.inference_ms is not None else {},
             created_at=datetime.fromisoformat(entry.created_at) if entry.created_at else None,
         )
-        r = entry.request
-        made = GenerationRequest(
-            r.prompt, r.width, r.height, r.seed, request.sync_mode, request.base64_output
-        )
         return Generation(
-            made,
+            request,  # the same recipe as the entry's
             prediction,
             image,
             from_gallery=True,
@@ -182,8 +173,7 @@ class LessonPack:
             LessonPack('lesson-02.zip', 24 images)
         """
         for entry in self.entries:
-            if entry.file not in self._checked:
-                self.read(entry)
+            self.read(entry)
         return self
 
 

@@ -21,8 +21,7 @@ import os
 import stat
 import zipfile
 import zlib
-from pathlib import Path, PurePosixPath
-from typing import Protocol
+from pathlib import Path
 
 from klein_widget.client._constants import MAX_IMAGE_BYTES
 from klein_widget.client._exceptions import KleinError
@@ -35,7 +34,6 @@ __all__ = [
     "MAX_RATIO",
     "FolderFiles",
     "PackError",
-    "PackFiles",
     "ZipFiles",
     "pack_files",
     "safe_member_name",
@@ -64,33 +62,16 @@ def safe_member_name(name: str) -> str:
         >>> safe_member_name("2026-11-24/fox.png")
         '2026-11-24/fox.png'
     """
-    path = PurePosixPath(name)
     if (
         not name
         or "\\" in name
         or "\0" in name
-        or name.startswith("/")
+        or name.startswith("/")  # absolute
         or (len(name) > 1 and name[1] == ":")  # C:... on Windows
         or any(part in ("..", ".", "") for part in name.split("/"))
-        or path.is_absolute()
     ):
         raise PackError(f"the name {name!r} points outside the pack")
     return name
-
-
-class PackFiles(Protocol):
-    """The files of a pack, by member name (``a/b.png``), read with limits."""
-
-    where: Path
-
-    def names(self) -> list[str]:
-        """Every file's name (checked by `safe_member_name`)."""
-
-    def declared(self, name: str) -> int:
-        """The size the zip's directory (or the file system) gives for the file."""
-
-    def read(self, name: str, limit: int) -> bytes:
-        """The file's bytes; `PackError` if it is missing or larger than ``limit``."""
 
 
 def _too_large(name: str, limit: int) -> PackError:

@@ -102,12 +102,9 @@ def resume_tasks(
     result = run_plan(client, plan, options)
     for entry, item in zip(todo, result, strict=True):
         if item.generation is not None:
-            # The client's journal may be elsewhere (or off): make sure this gallery has it.
-            generation = item.generation
-            current = store.entry(entry.task_id)
-            if current is None or current.status != "completed":
-                generation = store.task_completed(generation)
-            report.generations.append(generation)
+            # The client's journal may be elsewhere (or off): make sure this gallery has it
+            # (`task_completed` saves a task once: one already saved comes back as it is).
+            report.generations.append(store.task_completed(item.generation))
         elif isinstance(item.error, AuthenticationError):
             raise item.error  # every task fails the same way: stop and say so
         elif isinstance(item.error, GenerationFailedError) or (

@@ -406,3 +406,21 @@ def test_a_mark_the_gallery_cannot_write_warns_at_its_callers_line(tmp_path: Pat
     # warning points at the line that called them, not inside the gallery.
     assert all("could not update a task" in str(w.message) for w in caught)
     assert [Path(w.filename).name for w in caught] == [Path(__file__).name] * 2
+
+
+def test_a_broken_index_warns_at_the_line_that_read_it(tmp_path: Path) -> None:
+    (tmp_path / "index.sqlite3").write_bytes(b"not a database " * 100)
+    gallery = Gallery(tmp_path, packs=())
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # Reads of every depth inside the store (lookup goes through two helpers, stored
+        # through lookup): each reads as nothing and warns here, not inside the store.
+        found = (gallery.find(), len(gallery), gallery.pending(), gallery.entry("t"))
+        asked = klein_widget.GenerationRequest("an owl", 256, 256, 7)
+        more = (gallery.lookup(asked), gallery.unfinished_task(asked, "x"), gallery.stored(asked))
+
+    assert found == ([], 0, [], None)
+    assert more == (None, None, None)
+    assert all("could not read the index" in str(w.message) for w in caught)
+    assert [Path(w.filename).name for w in caught] == [Path(__file__).name] * 7

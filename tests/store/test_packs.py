@@ -83,15 +83,18 @@ def test_the_gallerys_own_image_wins_and_fresh_asks_again(pack: Path, tmp_path: 
 def test_a_pack_answers_only_its_exact_requests(pack: Path) -> None:
     opened = open_pack(pack)
     first = LESSON[0]
-    assert opened.stored(first) is not None
+    found = opened.stored(first)
+    assert found is not None
+    assert found.request == first  # the model asked for, sync_mode and all
     for other in (
         dataclasses.replace(first, seed=3),
         dataclasses.replace(first, width=272),
         dataclasses.replace(first, prompt=first.prompt + "!"),
         dataclasses.replace(first, seed_drawn=True),  # the same seed, but drawn for a -1
+        dataclasses.replace(first, model="9b"),  # another model: not this picture
     ):
         assert opened.stored(other) is None, other
-    assert opened.entry_for(first, model="another/model") is None
+        assert opened.image_for(other) is None, other  # what the emulator serves
 
 
 def test_make_pack_is_deterministic_and_the_zip_fixed(pack: Path, tmp_path: Path) -> None:
