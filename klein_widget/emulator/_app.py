@@ -47,9 +47,16 @@ from starlette.routing import Route
 from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
-from klein_widget.emulator._http import Gate, act, authorize, fault_response, gateway_page
-from klein_widget.emulator._network import Latency
-from klein_widget.emulator._predictions import PREDICTION_ROUTES, emulator_of, task_json
+from klein_widget.emulator._http import (
+    Gate,
+    Latency,
+    act,
+    authorize,
+    emulator_of,
+    fault_response,
+    gateway_page,
+)
+from klein_widget.emulator._predictions import PREDICTION_ROUTES, task_json
 from klein_widget.emulator._prompts import MODES, enhance_prompt
 from klein_widget.emulator._settings import Knobs, Settings
 from klein_widget.emulator._state import Emulator, Task
@@ -194,7 +201,7 @@ def create_app(
     ``knobs`` are `Settings`' fields by name (``inference_time=0.02``, ``api_key=...``),
     over ``settings`` if given; an unknown name or a bad value is a `ValueError`.
     ``network_delay``: seconds of round trip added to every request (half each way; see
-    `klein_widget.emulator._network`, which also says how ``connection_round_trips``
+    `klein_widget.emulator._http`, which also says how ``connection_round_trips``
     charges new connections). ``tier``: ``"bronze"``, ``"silver"``, ``"gold"`` or
     ``"ultra"`` sets ``rate_limit`` and ``concurrency`` to that WaveSpeed tier's
     (per minute and at once), unless they are given too. ``packs``: lesson packs (paths

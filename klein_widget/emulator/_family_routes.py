@@ -27,7 +27,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -45,7 +45,7 @@ from klein_widget.client._family import (
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._transport import shared_ssl_context
 from klein_widget.emulator._edit_render import open_reference
-from klein_widget.emulator._http import authorize
+from klein_widget.emulator._http import authorize, emulator_of
 from klein_widget.serving._http import Problem, envelope, read_json
 from klein_widget.serving._wire import price_data
 
@@ -213,7 +213,7 @@ def price_of(model: KleinModel) -> dict[str, Any]:
 
 async def model_price(request: Request) -> Response:
     """``POST /api/v3/model/price``: ``{"model_id", "inputs"}`` → this model's price."""
-    emu = cast("Emulator", request.app.state.emulator)
+    emu = emulator_of(request)
     authorize(request, emu)
     body = await read_json(request, emu.max_body_bytes)
     model_id, inputs = body.get("model_id"), body.get("inputs", {})

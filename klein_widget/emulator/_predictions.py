@@ -18,25 +18,19 @@ from __future__ import annotations
 import base64
 import time
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from klein_widget.emulator._http import act, authorize
-from klein_widget.emulator._state import Emulator
+from klein_widget.emulator._http import act, authorize, emulator_of
 from klein_widget.emulator._task import Task
 from klein_widget.serving._http import Problem, envelope, image_response, read_json
 from klein_widget.serving._wire import prediction_data, wire_time
 
-__all__ = ["PREDICTION_ROUTES", "emulator_of", "submitted_input", "task_json"]
-
-
-def emulator_of(request: Request) -> Emulator:
-    """The live `Emulator` behind the app that got ``request``."""
-    return cast(Emulator, request.app.state.emulator)
+__all__ = ["PREDICTION_ROUTES", "submitted_input", "task_json"]
 
 
 async def task_json(request: Request, task: Task, *, status: str | None = None) -> dict[str, Any]:

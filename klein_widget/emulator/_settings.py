@@ -84,7 +84,7 @@ class Settings:
     """The largest JSON body accepted."""
     network_delay: float = 0.0
     """Seconds of network round trip added to every request (half each way; see
-    `klein_widget.emulator._network`)."""
+    `klein_widget.emulator._http`)."""
     connection_round_trips: int = 0
     """Extra round trips the first request on a new connection pays (1: TCP's handshake;
     2: TCP + TLS 1.3). Only over a server, where connections exist."""

@@ -25,19 +25,15 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from klein_widget.emulator._http import act, authorize
+from klein_widget.emulator._http import act, authorize, emulator_of
 from klein_widget.serving._http import Problem, envelope, read_json
 from klein_widget.serving._wire import read_ticket_body
-
-if TYPE_CHECKING:
-    from klein_widget.emulator._state import Emulator
 
 __all__ = ["MAX_STORED_BYTES", "MAX_UPLOAD_BYTES", "UPLOAD_ROUTES", "Upload", "Uploads"]
 
@@ -107,13 +103,9 @@ class Uploads:
             self._items.clear()
 
 
-def _store(request: Request) -> Uploads:
-    return cast("Emulator", request.app.state.emulator).uploads
-
-
 async def create_upload(request: Request) -> Response:
     """``POST /api/v3/media/uploads``: a ticket for one file (free)."""
-    emu = cast("Emulator", request.app.state.emulator)
+    emu = emulator_of(request)
     answer = act(emu.next_fault("upload"))
     if answer is not None:
         return answer
@@ -135,10 +127,11 @@ async def put_upload(request: Request) -> Response:
     """``PUT /emulator/uploads/{token}``: the bytes of a ticket (no key: another host)."""
     if "authorization" in request.headers:
         raise Problem(400, UPLOAD_KEY_REFUSED)
-    answer = act(cast("Emulator", request.app.state.emulator).next_fault("upload"))
+    emu = emulator_of(request)
+    answer = act(emu.next_fault("upload"))
     if answer is not None:
         return answer
-    store = _store(request)
+    store = emu.uploads
     item = store.get(request.path_params["token"])
     if item is None:
         raise Problem(404, "Upload not found: ask POST /api/v3/media/uploads for a ticket first.")
@@ -158,7 +151,7 @@ async def put_upload(request: Request) -> Response:
 
 async def get_upload(request: Request) -> Response:
     """``GET /emulator/files/{token}/{name}``: an uploaded file (no key, like a CDN)."""
-    item = _store(request).get(request.path_params["token"])
+    item = emulator_of(request).uploads.get(request.path_params["token"])
     if item is None or item.data is None:
         raise Problem(404, "File not found: no upload with this URL has been completed.")
     kind = item.content_type or "application/octet-stream"
