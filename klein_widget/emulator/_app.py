@@ -47,15 +47,7 @@ from starlette.routing import Route
 from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
-from klein_widget.emulator._http import (
-    Gate,
-    Latency,
-    act,
-    authorize,
-    emulator_of,
-    fault_response,
-    gateway_page,
-)
+from klein_widget.emulator._http import Gate, Latency, act, authorize, emulator_of, fault_response
 from klein_widget.emulator._predictions import PREDICTION_ROUTES, task_json
 from klein_widget.emulator._prompts import MODES, enhance_prompt
 from klein_widget.emulator._settings import Knobs, Settings
@@ -173,7 +165,7 @@ async def _wait_sync(request: Request, emu: Emulator, task: Task) -> Response:
 
 async def _sync_timeout(request: Request, task: Task, style: str) -> Response:
     if style == "gateway":
-        return gateway_page(504)
+        return fault_response(504)  # a gateway's HTML page
     data = await task_json(request, task, status="processing")
     return JSONResponse(envelope(sync_timed_out(data)))
 

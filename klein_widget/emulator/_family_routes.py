@@ -44,8 +44,8 @@ from klein_widget.client._family import (
 )
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._transport import shared_ssl_context
-from klein_widget.emulator._edit_render import open_reference
 from klein_widget.emulator._http import authorize, emulator_of
+from klein_widget.emulator._render import open_reference
 from klein_widget.serving._http import Problem, envelope, read_json
 from klein_widget.serving._wire import price_data
 
