@@ -297,10 +297,10 @@ class Emulator:
             self.billed_mills += task.price_mills
         return task
 
-    def submit_text(self, text: str, now: float | None = None) -> Task:
+    def submit_text(self, text: str) -> Task:
         """Run the prompt optimizer (free, quick, never faulted)."""
-        now = time.monotonic() if now is None else now
-        return self._new_task(ENHANCER_MODEL_ID, now, min(self.inference_time, 0.2), text=text)
+        duration = min(self.inference_time, 0.2)
+        return self._new_task(ENHANCER_MODEL_ID, time.monotonic(), duration, text=text)
 
     def get(self, task_id: str) -> Task | None:
         """The task with this id, or None."""
