@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 
-from klein_widget.cli._codes import exit_codes_text
 from klein_widget.client._config import API_KEY_ENV, BASE_URL_ENV
 from klein_widget.client._exceptions import (
     APIConnectionError,
@@ -40,8 +39,6 @@ def add_hand_in_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="hand in a notebook's images (or a lesson pack) to your class gateway",
         description=f"Hand in a run notebook's images (or a .zip from `klein pack make`) to "
         f"the class gateway at ${BASE_URL_ENV}, with your class token in ${API_KEY_ENV}.",
-        epilog=exit_codes_text(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.add_argument("source", metavar="NOTEBOOK_OR_PACK", help="a .ipynb or a pack's .zip")
     sub.add_argument("--title", default=None, help="what the teacher sees (default: the name)")
