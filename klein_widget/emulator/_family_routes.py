@@ -24,7 +24,6 @@ comes from (WaveSpeed's page, or "unconfirmed: the family's highest known price"
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from klein_widget.client._config import is_local
 from klein_widget.client._family import (
     LORA_SCALE_RANGE,
     MODELS,
@@ -98,15 +98,6 @@ def _loras(model: KleinModel, value: object) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 async def _fetch(request: Request, emu: Emulator, url: object, i: int) -> bytes:
     """The bytes of ``images[i]``: from this emulator itself, or over loopback."""
     where = f"images[{i}]"
@@ -118,7 +109,7 @@ async def _fetch(request: Request, emu: Emulator, url: object, i: int) -> bytes:
         if data is None:
             raise Problem(400, f"{where}: no upload or output at {url} on this emulator.")
         return data
-    if not _is_loopback(parts.hostname):
+    if not is_local(parts.geturl()):
         raise Problem(
             400,
             f"{where}: the emulator never goes to the network, and {parts.hostname} is not "

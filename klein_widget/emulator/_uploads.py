@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from klein_widget.emulator._http import act, authorize, emulator_of
-from klein_widget.serving._http import Problem, envelope, read_json
+from klein_widget.serving._http import Problem, envelope, read_body, read_json
 from klein_widget.serving._wire import read_ticket_body
 
 __all__ = ["MAX_STORED_BYTES", "MAX_UPLOAD_BYTES", "UPLOAD_ROUTES", "Upload", "Uploads"]
@@ -138,14 +138,11 @@ async def put_upload(request: Request) -> Response:
     sent = request.headers.get("content-type")
     if item.content_type and sent != item.content_type:
         raise Problem(400, f"Content-Type must be {item.content_type!r} (the ticket's headers).")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > item.size:
-            break  # read no more than was declared
+    wrong_size = Problem(400, f"The ticket is for {item.size} bytes; this upload was not.")
+    data = await read_body(request, item.size, wrong_size)  # no more than was declared
     if len(data) != item.size:
-        raise Problem(400, f"The ticket is for {item.size} bytes; this upload was not.")
-    store.put(request.path_params["token"], bytes(data))
+        raise wrong_size
+    store.put(request.path_params["token"], data)
     return Response(status_code=200)
 
 
