@@ -54,7 +54,7 @@ __all__ = [
     "CONNECTION_EXTENSION",
     "DROP_EXTENSION",
     "Gate",
-    "HangUp",
+    "Injected",
     "Latency",
     "act",
     "authorize",
@@ -83,12 +83,13 @@ _PHRASES = {
 }
 
 
-class HangUp(Exception):
-    """Close the connection without answering (caught by `Gate`)."""
+class Injected(Exception):
+    """An injected fault in place of the route's answer: an error status, or no answer at
+    all ("drop", "reset"). Raised by `act`, performed by `Gate`."""
 
-    def __init__(self, how: str) -> None:
-        super().__init__(how)
-        self.how = how
+    def __init__(self, action: Action) -> None:
+        super().__init__(action)
+        self.action = action
 
 
 def gateway_page(status: int) -> HTMLResponse:
@@ -140,17 +141,15 @@ def authorize(request: Request, emu: Emulator) -> None:
         raise Problem(401, "Invalid authentication: the API key was not accepted.")
 
 
-def act(fault: Action | None) -> Response | None:
-    """Turn a network-level fault into its answer (or a hang-up); None to go on."""
-    if isinstance(fault, int):
-        return fault_response(fault)
-    if fault in ("drop", "reset"):
-        raise HangUp(str(fault))
-    return None
+def act(fault: Action | None) -> None:
+    """Perform a network-level fault (an error status, "drop", "reset") instead of the
+    route's answer, by raising `Injected`; with any other fault, or none, the route goes on."""
+    if isinstance(fault, int) or fault in ("drop", "reset"):
+        raise Injected(fault)
 
 
 class Gate:
-    """Outer middleware: logs every answer in the emulator and performs hang-ups."""
+    """Outer middleware: logs every answer in the emulator and performs injected faults."""
 
     def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
         self.app = app
@@ -171,10 +170,12 @@ class Gate:
         method, path = scope["method"], scope["path"]
         try:
             await self.app(scope, receive, send_status)
-        except HangUp as hang_up:
-            self.emulator.log(method, path, 0)
-            await _hang_up(scope, receive, hang_up.how)
-            return
+        except Injected as fault:
+            if not isinstance(fault.action, int):  # no answer at all
+                self.emulator.log(method, path, 0)
+                await _hang_up(scope, receive, fault.action)
+                return
+            await fault_response(fault.action)(scope, receive, send_status)
         except BaseException:
             self.emulator.log(method, path, status)
             raise
