@@ -118,21 +118,15 @@ class Settings:
         )
 
     @classmethod
-    def of(
-        cls,
-        settings: Settings | None,
-        knobs: Mapping[str, object],
-        names: frozenset[str] | None = None,
-    ) -> Settings:
-        """``settings`` (or the defaults) with ``knobs`` replaced; a name not among ``names``
-        (default: every field) is a `ValueError` naming it (callers that are not
-        type-checked pass any name).
+    def of(cls, settings: Settings | None, knobs: Mapping[str, object]) -> Settings:
+        """``settings`` (or the defaults) with ``knobs`` replaced; unknown names are a
+        `ValueError` naming them (callers that are not type-checked pass any name).
 
         Example:
             >>> Settings.of(None, {"concurrency": 2}).concurrency
             2
         """
-        unknown = set(knobs) - (names or {f.name for f in dataclasses.fields(cls)})
+        unknown = set(knobs) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
         # The names are checked here and the values by `__post_init__`: a `Knobs` now.

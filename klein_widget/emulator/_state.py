@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import ENHANCER_MODEL_ID, RANDOM_SEED, GenerationRequest
 from klein_widget.emulator._faults import Action, Channel, FaultDice, Faults, FaultScript
-from klein_widget.emulator._settings import CONFIGURABLE, Knobs, LiveKnobs, Settings
+from klein_widget.emulator._settings import CONFIGURABLE, TIERS, Knobs, LiveKnobs, Settings
 from klein_widget.emulator._task import RequestRecord, Task
 from klein_widget.emulator._uploads import Uploads
 
@@ -123,11 +123,16 @@ class Emulator:
             >>> (emu.rate_limit, emu.concurrency, emu.network_delay)
             (500, 300, 0.05)
         """
-        # Checked as the constructor checks them, and the tier's limits filled in alike.
-        checked = Settings.of(None, knobs, names=CONFIGURABLE).resolved()
-        tiered = {"rate_limit", "concurrency"} if checked.tier is not None else set()
-        for name in (set(knobs) | tiered) - {"tier"}:
-            setattr(self, name, getattr(checked, name))
+        unknown = set(knobs) - CONFIGURABLE
+        if unknown:
+            raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
+        Settings.of(None, knobs)  # checks them
+        tier = knobs.pop("tier", None)
+        if tier is not None:  # explicit limits win, even None (no limit)
+            knobs.setdefault("rate_limit", TIERS[tier].rate_limit)
+            knobs.setdefault("concurrency", TIERS[tier].concurrency)
+        for name, value in knobs.items():
+            setattr(self, name, value)
 
     def script(self, channel: Channel, *actions: Action) -> None:
         """Queue exact faults for the next requests on ``channel`` (see `_faults`).
