@@ -55,8 +55,6 @@ def hand_in(
     *,
     title: str | None = None,
     gallery: str | PathLike[str] | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Hand in a notebook's images or a pack; returns what the gateway kept (``id``,
     ``title``, ``images``, ``size``). Errors are the client's (`KleinError`), raised
@@ -66,8 +64,8 @@ def hand_in(
         >>> hand_in("lesson-02.ipynb")["images"]  # doctest: +SKIP
         24
     """
-    base = (base_url or os.environ.get(BASE_URL_ENV) or "").rstrip("/")
-    key = (api_key or os.environ.get(API_KEY_ENV) or "").strip()
+    base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
+    key = os.environ.get(API_KEY_ENV, "").strip()
     if not base or not key:
         raise InvalidRequestError(
             f"Set {BASE_URL_ENV} to your class gateway and {API_KEY_ENV} to your class token "

@@ -143,12 +143,10 @@ class FaultScript:
             queue = self._queues[channel]
             return queue.popleft() if queue else None
 
-    def pending(self, channel: Channel | None = None) -> int:
-        """How many scripted actions are still waiting (on one channel or all)."""
+    def pending(self) -> int:
+        """How many scripted actions are still waiting."""
         with self._lock:
-            if channel is None:
-                return sum(len(q) for q in self._queues.values())
-            return len(self._queues[channel])
+            return sum(len(q) for q in self._queues.values())
 
     def clear(self) -> None:
         """Forget every scripted action."""

@@ -144,9 +144,9 @@ class Emulator:
         """
         self._script.add(channel, *actions)
 
-    def pending_script(self, channel: Channel | None = None) -> int:
+    def pending_script(self) -> int:
         """How many scripted faults have not happened yet."""
-        return self._script.pending(channel)
+        return self._script.pending()
 
     def next_fault(self, channel: Channel) -> Action | None:
         """The fault for this request: the script first, then the seeded rates."""
