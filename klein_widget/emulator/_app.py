@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app"]
 
+_SERVED = (*(m.id for m in MODELS), ENHANCER_MODEL_ID)  # the models this emulator answers
+
 
 # -- endpoints -----------------------------------------------------------------------------
 
@@ -73,7 +75,7 @@ async def index(request: Request) -> JSONResponse:
         {
             "name": "klein emulator",
             "about": "A local stand-in for WaveSpeed's API; images are placeholders.",
-            "models": [*(m.id for m in MODELS), ENHANCER_MODEL_ID],
+            "models": list(_SERVED),
             "submit": f"{base}/api/v3/{MODEL_ID}",
             "result": f"{base}/api/v3/predictions/{{id}}/result",
             "lesson_packs": [pack.name for pack in emulator_of(request).packs],
@@ -88,8 +90,7 @@ async def submit(request: Request) -> Response:
     model = request.path_params["model"]
     family = find_model(model) if model == model.lower() else None  # ids are lower case
     if family is None and model != ENHANCER_MODEL_ID:
-        served = ", ".join([*(m.id for m in MODELS), ENHANCER_MODEL_ID])
-        raise Problem(404, f"Model {model!r} not found: this emulator serves {served}.")
+        raise Problem(404, f"Model {model!r} not found: this emulator serves {', '.join(_SERVED)}.")
     body = await read_json(request, emu.max_body_bytes)
     if family is None:
         return await _enhance(request, emu, body)

@@ -248,9 +248,8 @@ class Emulator:
             return task
 
     def pack_image(self, request: GenerationRequest) -> bytes | None:
-        """The image a lesson pack holds for this request (never for a -1 seed), or None."""
-        if request.seed == RANDOM_SEED:
-            return None
+        """The image a lesson pack holds for this request (never for a -1 seed: the pack's
+        rule), or None."""
         for pack in self.packs:
             found = pack.image_for(request)
             if found is not None:
