@@ -60,7 +60,6 @@ __all__ = [
     "authorize",
     "emulator_of",
     "fault_response",
-    "gateway_page",
 ]
 
 DROP_EXTENSION = "klein_widget.emulator.hang_up"
@@ -92,7 +91,7 @@ class Injected(Exception):
         self.action = action
 
 
-def gateway_page(status: int) -> HTMLResponse:
+def _gateway_page(status: int) -> HTMLResponse:
     """A non-JSON error page, as a reverse proxy in front of the API sends."""
     phrase = _PHRASES.get(status, "Error")
     html = (
@@ -106,7 +105,7 @@ def gateway_page(status: int) -> HTMLResponse:
 def fault_response(status: int) -> Response:
     """The answer for an injected error status (502/504 as HTML, others as JSON)."""
     if status in (502, 504):
-        return gateway_page(status)
+        return _gateway_page(status)
     headers = {"Retry-After": "1"} if status in (429, 503) else None
     phrase = _PHRASES.get(status, "Error")
     return error_response(
