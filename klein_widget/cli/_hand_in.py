@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 
-from klein_widget.cli._codes import exit_codes_text
 from klein_widget.client._config import API_KEY_ENV, BASE_URL_ENV
 from klein_widget.client._exceptions import (
     APIConnectionError,
@@ -40,8 +39,6 @@ def add_hand_in_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="hand in a notebook's images (or a lesson pack) to your class gateway",
         description=f"Hand in a run notebook's images (or a .zip from `klein pack make`) to "
         f"the class gateway at ${BASE_URL_ENV}, with your class token in ${API_KEY_ENV}.",
-        epilog=exit_codes_text(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.add_argument("source", metavar="NOTEBOOK_OR_PACK", help="a .ipynb or a pack's .zip")
     sub.add_argument("--title", default=None, help="what the teacher sees (default: the name)")
@@ -58,8 +55,6 @@ def hand_in(
     *,
     title: str | None = None,
     gallery: str | PathLike[str] | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Hand in a notebook's images or a pack; returns what the gateway kept (``id``,
     ``title``, ``images``, ``size``). Errors are the client's (`KleinError`), raised
@@ -69,8 +64,8 @@ def hand_in(
         >>> hand_in("lesson-02.ipynb")["images"]  # doctest: +SKIP
         24
     """
-    base = (base_url or os.environ.get(BASE_URL_ENV) or "").rstrip("/")
-    key = (api_key or os.environ.get(API_KEY_ENV) or "").strip()
+    base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
+    key = os.environ.get(API_KEY_ENV, "").strip()
     if not base or not key:
         raise InvalidRequestError(
             f"Set {BASE_URL_ENV} to your class gateway and {API_KEY_ENV} to your class token "

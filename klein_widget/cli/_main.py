@@ -88,20 +88,16 @@ def _needs_extra(command: str, error: ImportError) -> int:
     return MISSING_EXTRA
 
 
-def _emulator(argv: list[str]) -> int:
+def _serve(command: str, argv: list[str]) -> int:
+    """``klein emulator ...`` or ``klein gateway ...``: each server's own command line."""
     try:
-        from klein_widget.emulator.cli import main as emulator_main
+        if command == "emulator":
+            from klein_widget.emulator.cli import main as server_main
+        else:
+            from klein_widget.gateway.cli import main as server_main
     except ImportError as error:
-        return _needs_extra("emulator", error)
-    return emulator_main(argv)
-
-
-def _gateway(argv: list[str]) -> int:
-    try:
-        from klein_widget.gateway.cli import main as gateway_main
-    except ImportError as error:
-        return _needs_extra("gateway", error)
-    return gateway_main(argv)
+        return _needs_extra(command, error)
+    return server_main(argv)
 
 
 def _on_a_hub() -> None:
@@ -119,10 +115,8 @@ def _on_a_hub() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``klein`` command line; returns the exit code (``klein --help`` lists them)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["emulator"]:
-        return _emulator(argv[1:])
-    if argv[:1] == ["gateway"]:  # the classroom gateway's own parser (klein_widget.gateway.cli)
-        return _gateway(argv[1:])
+    if argv[:1] in (["emulator"], ["gateway"]):  # their own parsers (klein_widget.*.cli)
+        return _serve(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     try:
         commands = {

@@ -15,7 +15,6 @@ import argparse
 import sys
 from typing import Any
 
-from klein_widget.cli._codes import exit_codes_text
 from klein_widget.store._make_pack import make_pack
 from klein_widget.store._pack import PACK_FORMAT, PACK_VERSION, open_pack
 
@@ -30,13 +29,10 @@ _ABOUT = (
 
 def add_pack_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``pack make`` and ``pack show`` to the ``klein`` parser's commands."""
-    formatter = argparse.RawDescriptionHelpFormatter
     pack_parser = commands.add_parser(
         "pack",
         help="make or list a lesson pack (real images for students with no key)",
         description=_ABOUT,
-        epilog=exit_codes_text(),
-        formatter_class=formatter,
     )
     actions = pack_parser.add_subparsers(dest="pack_command", required=True, metavar="ACTION")
     make = actions.add_parser(
@@ -44,8 +40,6 @@ def add_pack_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="make a pack from a run notebook's images or a gallery folder",
         description="Make a lesson pack from the images a run (and saved) notebook shows, "
         "or from every image of a gallery folder.\n\n" + _ABOUT,
-        epilog=exit_codes_text(),
-        formatter_class=formatter,
     )
     make.add_argument("source", metavar="NOTEBOOK_OR_GALLERY", help="a .ipynb or a folder")
     make.add_argument(
@@ -62,8 +56,6 @@ def add_pack_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "show",
         help="list a pack's images (and check every one)",
         description="List a lesson pack's images, after checking every one.\n\n" + _ABOUT,
-        epilog=exit_codes_text(),
-        formatter_class=formatter,
     )
     show.add_argument("pack", metavar="PACK", help="a .zip or folder")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from klein_widget.cli._codes import exit_codes_text
 from klein_widget.cli._hand_in import add_hand_in_parser
@@ -46,26 +47,30 @@ _DESCRIPTION = (
 )
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A parser of the ``klein`` command, as its commands' are too (argparse makes a
+    subcommand's parser of its parent's class): descriptions kept as written, and the exit
+    codes at the end of every ``--help``."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(
+            epilog=exit_codes_text(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **options,
+        )
+
+
 def _subparser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
 ) -> argparse.ArgumentParser:
     return commands.add_parser(
-        name,
-        help=summary,
-        description=summary[0].upper() + summary[1:] + ".",
-        epilog=exit_codes_text(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        name, help=summary, description=summary[0].upper() + summary[1:] + "."
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``klein`` parser; every ``--help`` ends with the exit codes."""
-    parser = argparse.ArgumentParser(
-        prog=CLI_COMMAND,
-        description=_DESCRIPTION,
-        epilog=exit_codes_text(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser: argparse.ArgumentParser = _CommandParser(prog=CLI_COMMAND, description=_DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = _subparser(commands, "generate", "make one image and save it")

@@ -23,7 +23,7 @@ keyword arguments, typed for checkers and IDEs as `Knobs` / `StartKnobs`, CLI fl
 and attributes of the live `Emulator` at ``app.state.emulator``): ``inference_time``
 (0.6 s), ``api_key``, ``concurrency``, ``rate_limit`` (per ``rate_window``, 60 s), ``sync_timeout``,
 ``queue_time``, ``max_body_bytes``, ``faults`` (a `Faults`), ``seed``, ``network_delay``
-(seconds of round trip, half each way) and ``connection_round_trips`` (see `_network`),
+(seconds of round trip, half each way) and ``connection_round_trips`` (see `_http`),
 and ``tier`` (a WaveSpeed account tier's rate limit and concurrency). Tests script exact
 faults with ``emulator.script(channel, *actions)`` and read ``emulator.requests``,
 ``emulator.count(method, path)`` and ``emulator.accepted``; the channels and actions are

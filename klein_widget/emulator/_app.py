@@ -47,9 +47,8 @@ from starlette.routing import Route
 from klein_widget.client._family import DEFAULT_MODEL, MODELS, find_model
 from klein_widget.client._models import ENHANCER_MODEL_ID, MODEL_ID
 from klein_widget.emulator._family_routes import PRICE_ROUTES, read_order
-from klein_widget.emulator._http import Gate, act, authorize, fault_response, gateway_page
-from klein_widget.emulator._network import Latency
-from klein_widget.emulator._predictions import PREDICTION_ROUTES, emulator_of, task_json
+from klein_widget.emulator._http import Gate, Latency, act, authorize, emulator_of, fault_response
+from klein_widget.emulator._predictions import PREDICTION_ROUTES, task_json
 from klein_widget.emulator._prompts import MODES, enhance_prompt
 from klein_widget.emulator._settings import Knobs, Settings
 from klein_widget.emulator._state import Emulator, Task
@@ -63,6 +62,8 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app"]
 
+_SERVED = (*(m.id for m in MODELS), ENHANCER_MODEL_ID)  # the models this emulator answers
+
 
 # -- endpoints -----------------------------------------------------------------------------
 
@@ -74,7 +75,7 @@ async def index(request: Request) -> JSONResponse:
         {
             "name": "klein emulator",
             "about": "A local stand-in for WaveSpeed's API; images are placeholders.",
-            "models": [*(m.id for m in MODELS), ENHANCER_MODEL_ID],
+            "models": list(_SERVED),
             "submit": f"{base}/api/v3/{MODEL_ID}",
             "result": f"{base}/api/v3/predictions/{{id}}/result",
             "lesson_packs": [pack.name for pack in emulator_of(request).packs],
@@ -89,8 +90,7 @@ async def submit(request: Request) -> Response:
     model = request.path_params["model"]
     family = find_model(model) if model == model.lower() else None  # ids are lower case
     if family is None and model != ENHANCER_MODEL_ID:
-        served = ", ".join([*(m.id for m in MODELS), ENHANCER_MODEL_ID])
-        raise Problem(404, f"Model {model!r} not found: this emulator serves {served}.")
+        raise Problem(404, f"Model {model!r} not found: this emulator serves {', '.join(_SERVED)}.")
     body = await read_json(request, emu.max_body_bytes)
     if family is None:
         return await _enhance(request, emu, body)
@@ -166,7 +166,7 @@ async def _wait_sync(request: Request, emu: Emulator, task: Task) -> Response:
 
 async def _sync_timeout(request: Request, task: Task, style: str) -> Response:
     if style == "gateway":
-        return gateway_page(504)
+        return fault_response(504)  # a gateway's HTML page
     data = await task_json(request, task, status="processing")
     return JSONResponse(envelope(sync_timed_out(data)))
 
@@ -194,7 +194,7 @@ def create_app(
     ``knobs`` are `Settings`' fields by name (``inference_time=0.02``, ``api_key=...``),
     over ``settings`` if given; an unknown name or a bad value is a `ValueError`.
     ``network_delay``: seconds of round trip added to every request (half each way; see
-    `klein_widget.emulator._network`, which also says how ``connection_round_trips``
+    `klein_widget.emulator._http`, which also says how ``connection_round_trips``
     charges new connections). ``tier``: ``"bronze"``, ``"silver"``, ``"gold"`` or
     ``"ultra"`` sets ``rate_limit`` and ``concurrency`` to that WaveSpeed tier's
     (per minute and at once), unless they are given too. ``packs``: lesson packs (paths

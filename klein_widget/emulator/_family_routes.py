@@ -24,10 +24,9 @@ comes from (WaveSpeed's page, or "unconfirmed: the family's highest known price"
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from klein_widget.client._config import is_local
 from klein_widget.client._family import (
     LORA_SCALE_RANGE,
     MODELS,
@@ -44,8 +44,8 @@ from klein_widget.client._family import (
 )
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client._transport import shared_ssl_context
-from klein_widget.emulator._edit_render import open_reference
-from klein_widget.emulator._http import authorize
+from klein_widget.emulator._http import authorize, emulator_of
+from klein_widget.emulator._render import open_reference
 from klein_widget.serving._http import Problem, envelope, read_json
 from klein_widget.serving._wire import price_data
 
@@ -98,15 +98,6 @@ def _loras(model: KleinModel, value: object) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 async def _fetch(request: Request, emu: Emulator, url: object, i: int) -> bytes:
     """The bytes of ``images[i]``: from this emulator itself, or over loopback."""
     where = f"images[{i}]"
@@ -118,7 +109,7 @@ async def _fetch(request: Request, emu: Emulator, url: object, i: int) -> bytes:
         if data is None:
             raise Problem(400, f"{where}: no upload or output at {url} on this emulator.")
         return data
-    if not _is_loopback(parts.hostname):
+    if not is_local(parts.geturl()):
         raise Problem(
             400,
             f"{where}: the emulator never goes to the network, and {parts.hostname} is not "
@@ -213,7 +204,7 @@ def price_of(model: KleinModel) -> dict[str, Any]:
 
 async def model_price(request: Request) -> Response:
     """``POST /api/v3/model/price``: ``{"model_id", "inputs"}`` → this model's price."""
-    emu = cast("Emulator", request.app.state.emulator)
+    emu = emulator_of(request)
     authorize(request, emu)
     body = await read_json(request, emu.max_body_bytes)
     model_id, inputs = body.get("model_id"), body.get("inputs", {})

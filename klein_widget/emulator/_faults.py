@@ -45,7 +45,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal, get_args
 
 __all__ = ["Action", "Channel", "FaultDice", "FaultScript", "Faults", "SyncStyle"]
@@ -90,13 +90,7 @@ class Faults:
     """Share of completed tasks flagged ``has_nsfw_contents: [true]``."""
 
     def __post_init__(self) -> None:
-        for name in (
-            "result_error_rate",
-            "drop_rate",
-            "fail_rate",
-            "sync_timeout_rate",
-            "nsfw_rate",
-        ):
+        for name in (f.name for f in fields(self) if f.name.endswith("_rate")):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{name} must be a number from 0 to 1, not {value!r}")
@@ -149,12 +143,10 @@ class FaultScript:
             queue = self._queues[channel]
             return queue.popleft() if queue else None
 
-    def pending(self, channel: Channel | None = None) -> int:
-        """How many scripted actions are still waiting (on one channel or all)."""
+    def pending(self) -> int:
+        """How many scripted actions are still waiting."""
         with self._lock:
-            if channel is None:
-                return sum(len(q) for q in self._queues.values())
-            return len(self._queues[channel])
+            return sum(len(q) for q in self._queues.values())
 
     def clear(self) -> None:
         """Forget every scripted action."""

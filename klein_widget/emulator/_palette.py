@@ -9,7 +9,7 @@ a prompt change it, and nothing else (subjects, styles, counts, text, moods are 
   prompt beats a colour mentioned earlier. Plurals count ("greys", "blues"), and so do
   the common colour words of German, French, Spanish, Italian and Portuguese ("rot",
   "rouge", "rojo", "rosso", "vermelho"...), and hex codes ("#1E90FF").
-* **scene words** ("ocean", "city", "forest", "mountain", "desert", "meadow"...: `SCENE_WORDS`)
+* **scene words** ("ocean", "city", "forest", "mountain", "desert", "meadow"...)
   pick the landscape; **time words** ("night", "sunset", "dawn", "noon"...) pick the
   sky; **winter words** ("snow", "ice"..., and "Schnee", "neige", "nieve", "neve") whiten
   the ground. Scene and time words are English only.
@@ -37,7 +37,7 @@ import random
 import re
 from dataclasses import dataclass
 
-__all__ = ["RGB", "SCENE_WORDS", "Scene", "digest", "mix", "palette_words", "read_scene"]
+__all__ = ["RGB", "Scene", "digest", "mix", "palette_words", "read_scene"]
 
 RGB = tuple[int, int, int]
 
@@ -253,10 +253,6 @@ def palette_words(prompt: str) -> tuple[str, ...]:
     return tuple(found[-_PALETTE_SIZE:])
 
 
-SCENE_WORDS: dict[str, tuple[str, ...]] = {}
-"""Every word the emulator reads, by what it sets: each landscape, each time of day, winter."""
-
-
 def read_scene(prompt: str) -> Scene:
     """Read the palette and the kind of landscape from the prompt's words."""
     words = _prompt_words(prompt)
@@ -281,6 +277,3 @@ def read_scene(prompt: str) -> Scene:
     if time == "night":
         ground = mix(ground, (12, 16, 36), 0.55)
     return Scene(kind, time, sky_top, sky_horizon, sun, ground, accent, winter)
-
-
-SCENE_WORDS.update({**_SCENES, **_TIMES, "winter": _WINTER})

@@ -18,25 +18,19 @@ from __future__ import annotations
 import base64
 import time
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from klein_widget.emulator._http import act, authorize
-from klein_widget.emulator._state import Emulator
+from klein_widget.emulator._http import act, authorize, emulator_of
 from klein_widget.emulator._task import Task
 from klein_widget.serving._http import Problem, envelope, image_response, read_json
 from klein_widget.serving._wire import prediction_data, wire_time
 
-__all__ = ["PREDICTION_ROUTES", "emulator_of", "submitted_input", "task_json"]
-
-
-def emulator_of(request: Request) -> Emulator:
-    """The live `Emulator` behind the app that got ``request``."""
-    return cast(Emulator, request.app.state.emulator)
+__all__ = ["PREDICTION_ROUTES", "submitted_input", "task_json"]
 
 
 async def task_json(request: Request, task: Task, *, status: str | None = None) -> dict[str, Any]:
@@ -72,9 +66,7 @@ async def task_json(request: Request, task: Task, *, status: str | None = None) 
 async def result(request: Request) -> Response:
     """``GET /api/v3/predictions/{id}/result`` (and the same without ``/result``)."""
     emu = emulator_of(request)
-    answer = act(emu.next_fault("result"))
-    if answer is not None:
-        return answer
+    act(emu.next_fault("result"))
     authorize(request, emu)
     task_id = request.path_params["task_id"]
     task = emu.get(task_id)
@@ -148,9 +140,7 @@ async def history(request: Request) -> Response:
 async def image(request: Request) -> Response:
     """``GET /emulator/images/{id}/0.png``: the output of a completed task."""
     emu = emulator_of(request)
-    answer = act(emu.next_fault("image"))
-    if answer is not None:
-        return answer
+    act(emu.next_fault("image"))
     task = emu.get(request.path_params["task_id"])
     ready = task is not None and task.request is not None
     if not ready or request.path_params["index"] != 0:

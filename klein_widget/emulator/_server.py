@@ -22,8 +22,7 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from klein_widget.emulator._app import create_app
-from klein_widget.emulator._http import DROP_EXTENSION
-from klein_widget.emulator._network import CONNECTION_EXTENSION
+from klein_widget.emulator._http import CONNECTION_EXTENSION, DROP_EXTENSION
 from klein_widget.emulator._settings import Settings, StartKnobs, gather_faults
 from klein_widget.emulator._state import Emulator
 from klein_widget.serving._http import ServedInThread, no_delay

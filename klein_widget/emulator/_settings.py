@@ -28,7 +28,6 @@ from klein_widget.store._pack import LessonPack
 
 __all__ = [
     "CONFIGURABLE",
-    "DEFAULT_MAX_BODY_BYTES",
     "TIERS",
     "FaultRates",
     "Knobs",
@@ -37,8 +36,6 @@ __all__ = [
     "StartKnobs",
     "Tier",
 ]
-
-DEFAULT_MAX_BODY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -80,11 +77,11 @@ class Settings:
     """Seconds every task spends ``created`` before it may start."""
     rate_window: float = 60.0
     """The window ``rate_limit`` counts in, in seconds."""
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_body_bytes: int = 1 << 20
     """The largest JSON body accepted."""
     network_delay: float = 0.0
     """Seconds of network round trip added to every request (half each way; see
-    `klein_widget.emulator._network`)."""
+    `klein_widget.emulator._http`)."""
     connection_round_trips: int = 0
     """Extra round trips the first request on a new connection pays (1: TCP's handshake;
     2: TCP + TLS 1.3). Only over a server, where connections exist."""

@@ -14,8 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from klein_widget.client._models import GenerationRequest, Status
-from klein_widget.emulator._edit_render import edit_png
-from klein_widget.emulator._render import BADGE_TEXT, render_png
+from klein_widget.emulator._render import BADGE_TEXT, edit_png, render_png
 
 __all__ = ["RequestRecord", "Task"]
 

@@ -25,19 +25,15 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from klein_widget.emulator._http import act, authorize
-from klein_widget.serving._http import Problem, envelope, read_json
+from klein_widget.emulator._http import act, authorize, emulator_of
+from klein_widget.serving._http import Problem, envelope, read_body, read_json
 from klein_widget.serving._wire import read_ticket_body
-
-if TYPE_CHECKING:
-    from klein_widget.emulator._state import Emulator
 
 __all__ = ["MAX_STORED_BYTES", "MAX_UPLOAD_BYTES", "UPLOAD_ROUTES", "Upload", "Uploads"]
 
@@ -107,16 +103,10 @@ class Uploads:
             self._items.clear()
 
 
-def _store(request: Request) -> Uploads:
-    return cast("Emulator", request.app.state.emulator).uploads
-
-
 async def create_upload(request: Request) -> Response:
     """``POST /api/v3/media/uploads``: a ticket for one file (free)."""
-    emu = cast("Emulator", request.app.state.emulator)
-    answer = act(emu.next_fault("upload"))
-    if answer is not None:
-        return answer
+    emu = emulator_of(request)
+    act(emu.next_fault("upload"))
     authorize(request, emu)
     body = await read_json(request, emu.max_body_bytes)
     asked = read_ticket_body(body, emu.uploads.max_bytes)
@@ -135,30 +125,26 @@ async def put_upload(request: Request) -> Response:
     """``PUT /emulator/uploads/{token}``: the bytes of a ticket (no key: another host)."""
     if "authorization" in request.headers:
         raise Problem(400, UPLOAD_KEY_REFUSED)
-    answer = act(cast("Emulator", request.app.state.emulator).next_fault("upload"))
-    if answer is not None:
-        return answer
-    store = _store(request)
+    emu = emulator_of(request)
+    act(emu.next_fault("upload"))
+    store = emu.uploads
     item = store.get(request.path_params["token"])
     if item is None:
         raise Problem(404, "Upload not found: ask POST /api/v3/media/uploads for a ticket first.")
     sent = request.headers.get("content-type")
     if item.content_type and sent != item.content_type:
         raise Problem(400, f"Content-Type must be {item.content_type!r} (the ticket's headers).")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > item.size:
-            break  # read no more than was declared
+    wrong_size = Problem(400, f"The ticket is for {item.size} bytes; this upload was not.")
+    data = await read_body(request, item.size, wrong_size)  # no more than was declared
     if len(data) != item.size:
-        raise Problem(400, f"The ticket is for {item.size} bytes; this upload was not.")
-    store.put(request.path_params["token"], bytes(data))
+        raise wrong_size
+    store.put(request.path_params["token"], data)
     return Response(status_code=200)
 
 
 async def get_upload(request: Request) -> Response:
     """``GET /emulator/files/{token}/{name}``: an uploaded file (no key, like a CDN)."""
-    item = _store(request).get(request.path_params["token"])
+    item = emulator_of(request).uploads.get(request.path_params["token"])
     if item is None or item.data is None:
         raise Problem(404, "File not found: no upload with this URL has been completed.")
     kind = item.content_type or "application/octet-stream"
