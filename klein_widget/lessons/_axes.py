@@ -10,7 +10,7 @@ same prompt and seed sit side by side on each. More than three varying axes fold
 variant groups into one.
 
 Example:
-    >>> plan = plan_grid(["a {red|blue} fox"], [1, 2], [(512, 512)], [])
+    >>> plan = plan_grid([expand_variants("a {red|blue} fox")], [1, 2], [(512, 512)], [None])
     >>> [a.name for a in plan.axes], plan.rows, plan.columns, len(plan.requests)
     (['prompt', 'model', 'seed', 'size'], 0, 2, 4)
 """
@@ -77,9 +77,10 @@ class GridPlan:
         grids: list[list[list[Cell]]] = [
             [[None] * width for _ in range(height)] for _ in range(blocks)
         ]
+        where = (self.sections, self.rows, self.columns)
         for index, item in enumerate(items):
             place = self.position(index)
-            s, r, c = (place[a] if a is not None else 0 for a in self._where())
+            s, r, c = (place[a] if a is not None else 0 for a in where)
             grids[s][r][c] = item
         seed_axis = self.axes[-2]
         return [
@@ -91,9 +92,6 @@ class GridPlan:
             )
             for s, grid in enumerate(grids)
         ]
-
-    def _where(self) -> tuple[int | None, int | None, int | None]:
-        return (self.sections, self.rows, self.columns)
 
     def _labels(self, axis: int | None, fixed: list[Label], short: bool = False) -> list[Label]:
         if axis is None:
@@ -140,30 +138,28 @@ def _group_labels(variants: Variants, axis: int) -> tuple[Label, ...]:
 
 
 def plan_grid(
-    prompts: Sequence[str],
+    expansions: Sequence[Variants],
     seeds: Sequence[int],
     sizes: Sequence[tuple[int, int]],
     size_names: Sequence[str | None],
     *,
-    expanded: Sequence[Variants] | None = None,
     models: Sequence[KleinModel] = (DEFAULT_MODEL,),
     loras: tuple[tuple[str, float], ...] = (),
+    sync: bool = False,
 ) -> GridPlan:
-    """The grid for ``prompts`` (templates: one, or several forming one axis), ``models``,
-    ``seeds`` and ``sizes`` (``size_names`` label presets), every cell with ``loras``.
-    ``expanded``: the templates' expansions."""
-    from klein_widget.lessons._variants import expand_variants
-
-    expansions = list(expanded) if expanded is not None else [expand_variants(p) for p in prompts]
+    """The grid for ``expansions`` (what the templates expand to: one, or several forming
+    one axis), ``models``, ``seeds`` and ``sizes`` (``size_names`` label presets), every
+    cell with ``loras`` (and WaveSpeed's sync mode if ``sync``)."""
     texts = tuple(p for v in expansions for p in v.prompts)
-    names = list(size_names) + [None] * (len(sizes) - len(size_names))
     model_axis = GridAxis(
         "model",
         tuple(model_label(m) for m in models),
         tuple(model_label(m).removeprefix("FLUX.2 [klein] ") for m in models),
     )
     seed_axis = GridAxis("seed", tuple(_seed_label(s) for s in seeds))
-    size_axis = GridAxis("size", tuple(size_label(s, n) for s, n in zip(sizes, names, strict=True)))
+    size_axis = GridAxis(
+        "size", tuple(size_label(s, n) for s, n in zip(sizes, size_names, strict=True))
+    )
     groups = expansions[0].axes if len(expansions) == 1 else ()
     wide = [g for g in groups if len(g.values) > 1]
     varying = len(wide) + (len(models) > 1) + (len(seeds) > 1) + (len(sizes) > 1)
@@ -194,7 +190,7 @@ def plan_grid(
         sections = wide_axes[2] if len(wide_axes) > 2 else None
     assert math.prod(len(a.labels) for a in prompt_axes) == len(texts)
     requests = tuple(
-        GenerationRequest(text, width, height, seed, model=model.name, loras=loras)
+        GenerationRequest(text, width, height, seed, sync, model=model.name, loras=loras)
         for text in texts
         for model in models
         for seed in seeds
