@@ -20,7 +20,6 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-from klein_widget._connect import use_pack
 from klein_widget._session import session
 from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import KleinError
@@ -43,13 +42,7 @@ from klein_widget.magic._values import LAST
 from klein_widget.ui._snippets import default_filename
 from klein_widget.ui._text import done_text, error_text, progress_text
 
-__all__ = ["edit_images", "enhance_prompt", "make_grid", "make_one", "out_path", "use_pack_of"]
-
-
-def use_pack_of(args: MagicArgs) -> None:
-    """``--pack``: attach the lesson pack (a bad one raises `PackError`, a `KleinError`)."""
-    if args.pack:
-        use_pack(args.pack)
+__all__ = ["edit_images", "enhance_prompt", "make_grid", "make_one", "out_path"]
 
 
 def enhance_prompt(client: KleinClient, prompt: str) -> str:

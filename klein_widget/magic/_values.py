@@ -6,8 +6,8 @@ Sizes and seeds that are not whole numbers come back as text for `GenerationRequ
 refuse in its own words: the rules of a request live there, once.
 
 Example:
-    >>> lora_value("owner/watercolour:0.8"), lora_value("https://x.test/style.safetensors")
-    (('owner/watercolour', 0.8), ('https://x.test/style.safetensors', 1.0))
+    >>> seed_value("random"), count_value("4")
+    (-1, 4)
     >>> model_value("9b").name
     '9b'
 """
@@ -38,7 +38,6 @@ __all__ = [
     "given",
     "image_values",
     "integer",
-    "lora_value",
     "lora_values",
     "model_value",
     "seed_value",
@@ -154,22 +153,22 @@ def model_value(text: str | None, *, edit: bool = False, loras: bool = False) ->
     return model
 
 
-def lora_value(text: str) -> tuple[str, float]:
-    """``URL[:SCALE]`` as ``(path, scale)``, by the rule every door reads it
-    (`klein_widget.ui._family_text.lora_from_text`)."""
-    try:
-        return lora_from_text(text)
-    except InvalidRequestError as error:
-        raise MagicUsageError(str(error)) from None
-
-
 def lora_values(texts: Sequence[str]) -> tuple[tuple[str, float], ...]:
-    """Every ``--lora``, at most `MAX_LORAS`."""
+    """Every ``--lora``, at most `MAX_LORAS`: ``URL[:SCALE]`` as ``(path, scale)``, by the
+    rule every door reads it (`klein_widget.ui._family_text.lora_from_text`).
+
+    Example:
+        >>> lora_values(["owner/watercolour:0.8", "https://x.test/style.safetensors"])
+        (('owner/watercolour', 0.8), ('https://x.test/style.safetensors', 1.0))
+    """
     if len(texts) > MAX_LORAS:
         raise MagicUsageError(
             f"{len(texts)} --lora options: FLUX.2 [klein] takes at most {MAX_LORAS} LoRAs at once"
         )
-    return tuple(lora_value(text) for text in texts)
+    try:
+        return tuple(lora_from_text(text) for text in texts)
+    except InvalidRequestError as error:
+        raise MagicUsageError(str(error)) from None
 
 
 def _is_url(text: str) -> bool:
