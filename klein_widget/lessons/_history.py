@@ -112,12 +112,10 @@ class History(Sequence[GalleryEntry]):
             raise LookupError("The gallery is off, so there is nothing to load.")
         return self.gallery.load(self.entries[index])
 
-    def _where(self) -> str:
-        return "the gallery is off" if self.gallery is None else str(self.gallery.path)
-
     def __repr__(self) -> str:
         noun = "image" if len(self) == 1 else "images"
-        lines = [f"{len(self)} {noun} ({self._where()}), newest first:"]
+        where = "the gallery is off" if self.gallery is None else str(self.gallery.path)
+        lines = [f"{len(self)} {noun} ({where}), newest first:"]
         for e in self.entries:
             name = e.path.name if e.path else "(no file)"
             lines.append(

@@ -22,8 +22,7 @@ from __future__ import annotations
 import html
 import os
 import textwrap
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from klein_widget.client._models import check_prompt
 from klein_widget.lessons._variant_set import Variants
@@ -223,10 +222,7 @@ class PromptBuilder:
         unknown = sorted(set(changes) - set(PARTS))
         if unknown:
             raise TypeError(f"unknown part {', '.join(unknown)}: the parts are {', '.join(PARTS)}")
-        current: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        current.update(changes)
-        subject = current.pop("subject")
-        return PromptBuilder(subject, **current)
+        return PromptBuilder(**{name: getattr(self, name) for name in PARTS} | changes)
 
     replace = with_
 
