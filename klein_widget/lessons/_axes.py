@@ -117,7 +117,8 @@ def _seed_label(seed: int) -> str:
 
 def _group_labels(variants: Variants, axis: int) -> tuple[Label, ...]:
     """For variant group ``axis``: the template with this group's value emphasised and
-    the other groups written as they were (``a [red] fox in {snow|rain}``)."""
+    the other groups written as they were (``a [red] fox in {snow|rain}``); for a template
+    of two or more groups (one group's label is the whole prompt, as written)."""
     sample = variants[0].segments
     labels: list[Label] = []
     for value in variants.axes[axis].values:
@@ -131,9 +132,7 @@ def _group_labels(variants: Variants, axis: int) -> tuple[Label, ...]:
             else:
                 pieces.append(Segment(variants.axes[seen].source))
             seen += 1
-        labels.append(pieces if len(variants.axes) > 1 else [Segment(value, True)])
-    if len(variants.axes) == 1:  # one group: the whole prompt reads best
-        return tuple(list(v.segments) for v in variants)
+        labels.append(pieces)
     return tuple(labels)
 
 

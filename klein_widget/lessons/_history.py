@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from os import PathLike
 from pathlib import Path
@@ -102,9 +102,6 @@ class History(Sequence[GalleryEntry]):
 
     def __len__(self) -> int:
         return len(self.entries)
-
-    def __iter__(self) -> Iterator[GalleryEntry]:
-        return iter(self.entries)
 
     def load(self, index: int) -> Generation:
         """The ``index``-th entry as a `Generation` (image bytes read from disk)."""

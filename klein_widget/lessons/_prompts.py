@@ -177,15 +177,8 @@ class PromptBuilder:
             if colours:
                 raise TypeError("give colours= or colors=, not both (they are the same part)")
             colours = colors
-        values = {
-            "subject": subject,
-            "style": style,
-            "lighting": lighting,
-            "colours": colours,
-            "mood": mood,
-            "composition": composition,
-        }
-        for name, value in values.items():
+        values = (subject, style, lighting, colours, mood, composition)  # in PARTS order
+        for name, value in zip(PARTS, values, strict=True):
             object.__setattr__(self, name, _clean(name, value))
         if not self.subject:
             raise ValueError(

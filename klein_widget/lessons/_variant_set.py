@@ -4,7 +4,7 @@ each `Variant` prompt with its chosen words, and `Variants`, all of them with th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import overload
 
@@ -68,9 +68,6 @@ class Variants(Sequence[Variant]):
 
     def __len__(self) -> int:
         return len(self.variants)
-
-    def __iter__(self) -> Iterator[Variant]:
-        return iter(self.variants)
 
     @property
     def prompts(self) -> tuple[str, ...]:

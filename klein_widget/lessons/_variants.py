@@ -58,12 +58,8 @@ __all__ = [
     "ASK_OVER_IMAGES",
     "MAX_EXPANSIONS",
     "VARIANTS_CONFIRM_OVER",
-    "WILDCARDS_ENV",
     "expand_variants",
-    "has_variants",
     "known_wildcard",
-    "literal",
-    "wildcards_folder",
 ]
 
 ASK_OVER_IMAGES = 64  # a grid of more new images than this asks first
