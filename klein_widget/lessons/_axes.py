@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import RANDOM_SEED, GenerationRequest
-from klein_widget.lessons._variant_set import Variants
+from klein_widget.lessons._variants import Variants
 from klein_widget.ui._grid import Cell, GridSection
 from klein_widget.ui._labels import Label, Segment, highlight_differences
 

@@ -36,8 +36,7 @@ from klein_widget.client.batch._result import BatchItem
 from klein_widget.lessons._axes import plan_grid
 from klein_widget.lessons._compare_result import CompareResult, LiveGrid, render
 from klein_widget.lessons._prompts import PromptBuilder
-from klein_widget.lessons._variant_set import Variants
-from klein_widget.lessons._variants import VARIANTS_CONFIRM_OVER, expand_variants
+from klein_widget.lessons._variants import VARIANTS_CONFIRM_OVER, Variants, expand_variants
 from klein_widget.ui._grid import GridHTML
 from klein_widget.ui._sizes import size_for_aspect
 

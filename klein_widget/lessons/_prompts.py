@@ -25,8 +25,7 @@ import textwrap
 from dataclasses import dataclass
 
 from klein_widget.client._models import check_prompt
-from klein_widget.lessons._variant_set import Variants
-from klein_widget.lessons._variants import expand_variants
+from klein_widget.lessons._variants import Variants, expand_variants
 
 __all__ = ["PARTS", "PART_HELP", "Explanation", "PromptBuilder"]
 
