@@ -63,8 +63,8 @@ class MagicArgs:
     ``prompt`` is empty only when none was given (then ``%klein`` opens the panel).
 
     Example:
-        >>> parse_line("a fox -n 3 -s 10").requests()[-1].seed
-        12
+        >>> parse_line("a fox -n 3 -s 10").grid_seeds()
+        (10, 11, 12)
     """
 
     prompt: str
@@ -110,22 +110,15 @@ class MagicArgs:
         return tuple(first + i for i in range(self.count))
 
     def request(self, prompt: str | None = None) -> GenerationRequest:
-        """The first (or only) image's request; ``prompt`` replaces the prompt (--enhance)."""
-        return self.requests(prompt)[0]
-
-    def requests(
-        self, prompt: str | None = None, rng: random.Random | None = None
-    ) -> tuple[GenerationRequest, ...]:
-        """One request per image, seeds as `grid_seeds` gives them (not for an edit: its
-        images are uploaded first, and the client builds its request)."""
+        """The first (or only) image's request, at the first of `grid_seeds`; ``prompt``
+        replaces the prompt (--enhance). Not for an edit: its images are uploaded first,
+        and the client builds its request."""
         if self.edit or self.width is None or self.height is None:
             raise ValueError("an edit's request is made by client.edit, from its images")
         text = self.prompt if prompt is None else prompt
-        return tuple(
-            GenerationRequest(
-                text, self.width, self.height, seed, self.sync, model=self.model, loras=self.loras
-            )
-            for seed in self.grid_seeds(rng)
+        seed = self.grid_seeds()[0]
+        return GenerationRequest(
+            text, self.width, self.height, seed, self.sync, model=self.model, loras=self.loras
         )
 
 
