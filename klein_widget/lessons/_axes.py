@@ -70,24 +70,20 @@ class GridPlan:
 
     def layout(self, items: Sequence[Cell]) -> list[GridSection]:
         """``items`` (one per request, in order) arranged into labelled sections."""
-        count = {i: len(a.labels) for i, a in enumerate(self.axes)}
-        blocks = count.get(self.sections, 1) if self.sections is not None else 1
-        height = count[self.rows] if self.rows is not None else 1
-        width = count[self.columns] if self.columns is not None else 1
+        where = (self.sections, self.rows, self.columns)
+        blocks, height, width = (len(self.axes[a].labels) if a is not None else 1 for a in where)
         grids: list[list[list[Cell]]] = [
             [[None] * width for _ in range(height)] for _ in range(blocks)
         ]
-        where = (self.sections, self.rows, self.columns)
         for index, item in enumerate(items):
             place = self.position(index)
             s, r, c = (place[a] if a is not None else 0 for a in where)
             grids[s][r][c] = item
-        seed_axis = self.axes[-2]
         return [
             GridSection(
                 grid,
                 row_labels=self._labels(self.rows, [self.fixed_label]),
-                column_labels=self._labels(self.columns, [seed_axis.labels[0]], short=True),
+                column_labels=self._labels(self.columns, [self.axes[-2].labels[0]], short=True),
                 heading=self.axes[self.sections].labels[s] if self.sections is not None else None,
             )
             for s, grid in enumerate(grids)
@@ -160,8 +156,8 @@ def plan_grid(
         "size", tuple(size_label(s, n) for s, n in zip(sizes, size_names, strict=True))
     )
     groups = expansions[0].axes if len(expansions) == 1 else ()
-    wide = [g for g in groups if len(g.values) > 1]
-    varying = len(wide) + (len(models) > 1) + (len(seeds) > 1) + (len(sizes) > 1)
+    wide = sum(len(g.values) > 1 for g in groups)
+    varying = wide + (len(models) > 1) + (len(seeds) > 1) + (len(sizes) > 1)
     if len(expansions) == 1 and len(groups) > 1 and varying <= 3:
         prompt_axes = [
             GridAxis(
@@ -174,8 +170,7 @@ def plan_grid(
     elif len(expansions) == 1 and groups:
         prompt_axes = [GridAxis("prompt", tuple(list(v.segments) for v in expansions[0]))]
     else:
-        labels: list[Label] = list(highlight_differences(texts))
-        prompt_axes = [GridAxis("prompt", tuple(labels))]
+        prompt_axes = [GridAxis("prompt", tuple(highlight_differences(texts)))]
     axes = (*prompt_axes, model_axis, seed_axis, size_axis)
     wide_axes = [i for i, a in enumerate(axes) if len(a.labels) > 1]
     rows = columns = sections = None
@@ -195,7 +190,6 @@ def plan_grid(
         for seed in seeds
         for width, height in sizes
     )
-    fixed = texts[0] if len(texts) == 1 else "prompt"
     return GridPlan(
         texts,
         tuple(models),
@@ -206,5 +200,5 @@ def plan_grid(
         columns,
         sections,
         requests,
-        fixed,
+        texts[0] if len(texts) == 1 else "prompt",
     )
