@@ -133,9 +133,7 @@ def compare(
     items: list[Generation | BaseException | None] = [None] * total
     shown: list[LiveGrid | None] = []  # the live grid, started with the first image
     if display:
-        every = expanded[0]
-        if len(expanded) > 1:  # a list of prompts: count them all
-            every = Variants(texts[0], (), tuple(v for e in expanded for v in e))
+        every = Variants(texts[0], (), tuple(v for e in expanded for v in e))  # every prompt
         cost = every.cost_text(
             len(seed_values), len(size_values), client.base_url, models=model_values
         )

@@ -38,7 +38,7 @@ from klein_widget.magic._display import (
     show_once,
     with_enhancement,
 )
-from klein_widget.magic._values import LAST
+from klein_widget.magic._values import LAST, is_url
 from klein_widget.ui._snippets import default_filename
 from klein_widget.ui._text import done_text, error_text, progress_text
 
@@ -71,7 +71,7 @@ def edit_images(args: MagicArgs) -> list[Generation | Path | str]:
                     "(e.g. %klein a red fox), or give a file, a URL or a gallery task id"
                 )
             found.append(history[-1])
-        elif word.lower().startswith(("http://", "https://")):
+        elif is_url(word):
             found.append(word)
         elif Path(word).expanduser().is_file():
             found.append(Path(word).expanduser())

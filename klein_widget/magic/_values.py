@@ -38,6 +38,7 @@ __all__ = [
     "given",
     "image_values",
     "integer",
+    "is_url",
     "lora_values",
     "model_value",
     "seed_value",
@@ -171,7 +172,8 @@ def lora_values(texts: Sequence[str]) -> tuple[tuple[str, float], ...]:
         raise MagicUsageError(str(error)) from None
 
 
-def _is_url(text: str) -> bool:
+def is_url(text: str) -> bool:
+    """True for an http(s) URL (an image the client passes on as it is)."""
     return text.lower().startswith(("http://", "https://"))
 
 
@@ -183,7 +185,7 @@ def _check_image(text: str, flag: str) -> str:
         raise MagicUsageError(f"{flag} needs an image: a file, an http(s) URL, or last")
     if word.lower() == LAST:
         return LAST
-    if _is_url(word):
+    if is_url(word):
         return word
     path = Path(word).expanduser()
     if path.is_file():
