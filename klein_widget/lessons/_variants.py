@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -302,9 +303,7 @@ def expand_variants(template: str, *, wildcards: str | os.PathLike[str] | None =
             raise _invalid(template, f"{error}: {_SYNTAX_HELP}") from None
         pieces.append(values)
         axes.append(Axis(_source(token), values))
-    total = 1
-    for axis in axes:
-        total *= max(1, len(axis.values))
+    total = math.prod(max(1, len(axis.values)) for axis in axes)
     if total > MAX_EXPANSIONS:
         raise _invalid(template, f"it expands to {total} prompts, over {MAX_EXPANSIONS}")
     variants = [_variant(pieces, choice) for choice in itertools.product(*[a.values for a in axes])]

@@ -116,18 +116,16 @@ def split_words(text: str) -> list[str]:
             if started:
                 words.append(Word("".join(word), start, i))
                 word, started = [], False
-        elif char in _QUOTES and not (i > 0 and text[i - 1].isalnum()):
-            start = i if not started else start
-            quote, started = char, True
-        elif char == "\\" and i + 1 < n and (text[i + 1] in "\\'\"" or text[i + 1].isspace()):
-            start = i if not started else start
-            i += 1
-            word.append(text[i])
-            started = True
         else:
-            start = i if not started else start
-            word.append(char)
-            started = True
+            if not started:
+                start, started = i, True
+            if char in _QUOTES and not (i > 0 and text[i - 1].isalnum()):
+                quote = char
+            elif char == "\\" and i + 1 < n and (text[i + 1] in "\\'\"" or text[i + 1].isspace()):
+                i += 1
+                word.append(text[i])
+            else:
+                word.append(char)
         i += 1
     if quote:
         raise MagicUsageError(
