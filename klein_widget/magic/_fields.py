@@ -60,11 +60,8 @@ def _split_field(field_name: str) -> tuple[str, list[tuple[bool, str | int]]]:
 
 
 class _NamespaceFormatter(string.Formatter):
-    """`str.format` over a namespace: names, ``.attr`` and ``[index]`` only, no calls."""
-
-    def __init__(self, namespace: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.namespace = namespace
+    """`str.format` over a namespace (its keyword arguments): names, ``.attr`` and
+    ``[index]`` only, no calls."""
 
     def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         first, rest = _split_field(field_name)
@@ -73,12 +70,12 @@ class _NamespaceFormatter(string.Formatter):
                 f"{{}} and {{{field_name or 0}}} are not filled in: name a variable, e.g. "
                 f"{{animal}}, or {_BRACES_HELP}"
             )
-        if first not in self.namespace:
+        if first not in kwargs:
             raise MagicUsageError(
                 f"{{{field_name}}}: there is no variable named {first!r}; define it in a "
                 f"cell first, or {_BRACES_HELP}"
             )
-        value = self.namespace[first]
+        value = kwargs[first]
         for is_attribute, key in rest:
             if is_attribute and str(key).startswith("_"):
                 raise MagicUsageError(
@@ -157,7 +154,7 @@ def expand(text: str, namespace: Mapping[str, Any]) -> str:
     if "{" not in text and "}" not in text:
         return text
     try:
-        return _NamespaceFormatter(namespace).vformat(text, (), {})
+        return _NamespaceFormatter().vformat(text, (), namespace)
     except MagicUsageError:
         raise
     except (ValueError, TypeError) as error:  # unbalanced braces, a bad format spec
