@@ -96,16 +96,13 @@ class KleinMagics(Magics):
             args = parse_line(line, self.defaults(), cell=cell, namespace=namespace)
         except MagicUsageError as error:
             raise UsageError(str(error)) from None
-        try:
-            if args.pack:  # a bad pack raises PackError, a KleinError
+        try:  # a bad pack (PackError) or an API error: a message, no traceback
+            if args.pack:
                 use_pack(args.pack)
-        except KleinError as error:
-            raise UsageError(error_text(error)) from error
-        if args.panel or not args.prompt:
-            self._open_panel(args)
-            return None
-        client = session().client()
-        try:
+            if args.panel or not args.prompt:
+                self._open_panel(args)
+                return None
+            client = session().client()
             if args.grid:
                 return make_grid(client, args, self.out_dir)
             return make_one(client, args, self.out_dir)
