@@ -185,10 +185,8 @@ def _check_image(text: str, flag: str) -> str:
         raise MagicUsageError(f"{flag} needs an image: a file, an http(s) URL, or last")
     if word.lower() == LAST:
         return LAST
-    if is_url(word):
-        return word
     path = Path(word).expanduser()
-    if path.is_file():
+    if is_url(word) or path.is_file():
         return word
     looks_like_a_file = any(sep in word for sep in "/\\") or path.suffix.lower() in _IMAGE_SUFFIXES
     if flag == "--ref" or looks_like_a_file:
