@@ -10,7 +10,7 @@ same prompt and seed sit side by side on each. More than three varying axes fold
 variant groups into one.
 
 Example:
-    >>> plan = plan_grid(["a {red|blue} fox"], [1, 2], [(512, 512)], [])
+    >>> plan = plan_grid([expand_variants("a {red|blue} fox")], [1, 2], [(512, 512)], [None])
     >>> [a.name for a in plan.axes], plan.rows, plan.columns, len(plan.requests)
     (['prompt', 'model', 'seed', 'size'], 0, 2, 4)
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import RANDOM_SEED, GenerationRequest
-from klein_widget.lessons._variant_set import Variants
+from klein_widget.lessons._variants import Variants
 from klein_widget.ui._grid import Cell, GridSection
 from klein_widget.ui._labels import Label, Segment, highlight_differences
 
@@ -70,30 +70,24 @@ class GridPlan:
 
     def layout(self, items: Sequence[Cell]) -> list[GridSection]:
         """``items`` (one per request, in order) arranged into labelled sections."""
-        count = {i: len(a.labels) for i, a in enumerate(self.axes)}
-        blocks = count.get(self.sections, 1) if self.sections is not None else 1
-        height = count[self.rows] if self.rows is not None else 1
-        width = count[self.columns] if self.columns is not None else 1
+        where = (self.sections, self.rows, self.columns)
+        blocks, height, width = (len(self.axes[a].labels) if a is not None else 1 for a in where)
         grids: list[list[list[Cell]]] = [
             [[None] * width for _ in range(height)] for _ in range(blocks)
         ]
         for index, item in enumerate(items):
             place = self.position(index)
-            s, r, c = (place[a] if a is not None else 0 for a in self._where())
+            s, r, c = (place[a] if a is not None else 0 for a in where)
             grids[s][r][c] = item
-        seed_axis = self.axes[-2]
         return [
             GridSection(
                 grid,
                 row_labels=self._labels(self.rows, [self.fixed_label]),
-                column_labels=self._labels(self.columns, [seed_axis.labels[0]], short=True),
+                column_labels=self._labels(self.columns, [self.axes[-2].labels[0]], short=True),
                 heading=self.axes[self.sections].labels[s] if self.sections is not None else None,
             )
             for s, grid in enumerate(grids)
         ]
-
-    def _where(self) -> tuple[int | None, int | None, int | None]:
-        return (self.sections, self.rows, self.columns)
 
     def _labels(self, axis: int | None, fixed: list[Label], short: bool = False) -> list[Label]:
         if axis is None:
@@ -119,7 +113,8 @@ def _seed_label(seed: int) -> str:
 
 def _group_labels(variants: Variants, axis: int) -> tuple[Label, ...]:
     """For variant group ``axis``: the template with this group's value emphasised and
-    the other groups written as they were (``a [red] fox in {snow|rain}``)."""
+    the other groups written as they were (``a [red] fox in {snow|rain}``); for a template
+    of two or more groups (one group's label is the whole prompt, as written)."""
     sample = variants[0].segments
     labels: list[Label] = []
     for value in variants.axes[axis].values:
@@ -133,40 +128,36 @@ def _group_labels(variants: Variants, axis: int) -> tuple[Label, ...]:
             else:
                 pieces.append(Segment(variants.axes[seen].source))
             seen += 1
-        labels.append(pieces if len(variants.axes) > 1 else [Segment(value, True)])
-    if len(variants.axes) == 1:  # one group: the whole prompt reads best
-        return tuple(list(v.segments) for v in variants)
+        labels.append(pieces)
     return tuple(labels)
 
 
 def plan_grid(
-    prompts: Sequence[str],
+    expansions: Sequence[Variants],
     seeds: Sequence[int],
     sizes: Sequence[tuple[int, int]],
     size_names: Sequence[str | None],
     *,
-    expanded: Sequence[Variants] | None = None,
     models: Sequence[KleinModel] = (DEFAULT_MODEL,),
     loras: tuple[tuple[str, float], ...] = (),
+    sync: bool = False,
 ) -> GridPlan:
-    """The grid for ``prompts`` (templates: one, or several forming one axis), ``models``,
-    ``seeds`` and ``sizes`` (``size_names`` label presets), every cell with ``loras``.
-    ``expanded``: the templates' expansions."""
-    from klein_widget.lessons._variants import expand_variants
-
-    expansions = list(expanded) if expanded is not None else [expand_variants(p) for p in prompts]
+    """The grid for ``expansions`` (what the templates expand to: one, or several forming
+    one axis), ``models``, ``seeds`` and ``sizes`` (``size_names`` label presets), every
+    cell with ``loras`` (and WaveSpeed's sync mode if ``sync``)."""
     texts = tuple(p for v in expansions for p in v.prompts)
-    names = list(size_names) + [None] * (len(sizes) - len(size_names))
     model_axis = GridAxis(
         "model",
         tuple(model_label(m) for m in models),
         tuple(model_label(m).removeprefix("FLUX.2 [klein] ") for m in models),
     )
     seed_axis = GridAxis("seed", tuple(_seed_label(s) for s in seeds))
-    size_axis = GridAxis("size", tuple(size_label(s, n) for s, n in zip(sizes, names, strict=True)))
+    size_axis = GridAxis(
+        "size", tuple(size_label(s, n) for s, n in zip(sizes, size_names, strict=True))
+    )
     groups = expansions[0].axes if len(expansions) == 1 else ()
-    wide = [g for g in groups if len(g.values) > 1]
-    varying = len(wide) + (len(models) > 1) + (len(seeds) > 1) + (len(sizes) > 1)
+    wide = sum(len(g.values) > 1 for g in groups)
+    varying = wide + (len(models) > 1) + (len(seeds) > 1) + (len(sizes) > 1)
     if len(expansions) == 1 and len(groups) > 1 and varying <= 3:
         prompt_axes = [
             GridAxis(
@@ -179,8 +170,7 @@ def plan_grid(
     elif len(expansions) == 1 and groups:
         prompt_axes = [GridAxis("prompt", tuple(list(v.segments) for v in expansions[0]))]
     else:
-        labels: list[Label] = list(highlight_differences(texts))
-        prompt_axes = [GridAxis("prompt", tuple(labels))]
+        prompt_axes = [GridAxis("prompt", tuple(highlight_differences(texts)))]
     axes = (*prompt_axes, model_axis, seed_axis, size_axis)
     wide_axes = [i for i, a in enumerate(axes) if len(a.labels) > 1]
     rows = columns = sections = None
@@ -194,13 +184,12 @@ def plan_grid(
         sections = wide_axes[2] if len(wide_axes) > 2 else None
     assert math.prod(len(a.labels) for a in prompt_axes) == len(texts)
     requests = tuple(
-        GenerationRequest(text, width, height, seed, model=model.name, loras=loras)
+        GenerationRequest(text, width, height, seed, sync, model=model.name, loras=loras)
         for text in texts
         for model in models
         for seed in seeds
         for width, height in sizes
     )
-    fixed = texts[0] if len(texts) == 1 else "prompt"
     return GridPlan(
         texts,
         tuple(models),
@@ -211,5 +200,5 @@ def plan_grid(
         columns,
         sections,
         requests,
-        fixed,
+        texts[0] if len(texts) == 1 else "prompt",
     )

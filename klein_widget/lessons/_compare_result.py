@@ -1,5 +1,7 @@
 """`CompareResult`: what `klein_widget.lessons._compare.compare` returns, a grid of
-images (or the errors of their cells) that displays itself, its title line, and its PNG.
+images (or the errors of their cells) that displays itself, its title line, and its PNG;
+`LiveGrid`, the display a grid fills in while it is made (in a kernel only); and
+`hold_until_cell_ends`, the rule that keeps a result shown live from showing twice.
 
 Example:
     >>> result = compare("a {red|blue} fox", seeds=[1, 2])  # doctest: +SKIP
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,10 @@ from klein_widget.ui._grid import (
     render_tiles,
 )
 from klein_widget.ui._grid_image import grid_png
+from klein_widget.ui._progress import in_kernel
 from klein_widget.ui._text import price_text
 
-__all__ = ["CompareResult", "render", "summary"]
+__all__ = ["CompareResult", "LiveGrid", "hold_until_cell_ends", "render"]
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,18 @@ class CompareResult:
     @property
     def summary(self) -> str:
         """The grid's title line: its axes, images, cost and time."""
-        return summary(self)
+        made, failed = len(self.generations), len(self.errors)
+        at = "" if len(self.sizes) > 1 else f" at {self.width}x{self.height}"
+        text = (
+            f"{_axes_text(self)}{at}: {_count(made, 'image')} "
+            f"({self.cost_text}) in {self.elapsed:.1f} s"
+        )
+        text += f", {failed} failed" if failed else ""
+        text += f", {self.reused} from your gallery, free" if self.reused else ""
+        if len(self.prompts) == 1 and (self.plan.rows is not None or self.tiles):
+            # no row says the prompt
+            text += f" · {self.prompts[0]}"
+        return text
 
     def grid(self, *, thumbnail: int | None = None) -> GridHTML:
         """The grid as HTML (``thumbnail`` sets the thumbnail side in pixels)."""
@@ -201,22 +215,6 @@ def _axes_text(result: CompareResult) -> str:
     return text + (f" x {len(result.sizes)} sizes" if len(result.sizes) > 1 else "")
 
 
-def summary(result: CompareResult) -> str:
-    """The grid's title line: its axes, images, cost and time."""
-    made, failed = len(result.generations), len(result.errors)
-    at = "" if len(result.sizes) > 1 else f" at {result.width}x{result.height}"
-    text = (
-        f"{_axes_text(result)}{at}: {_count(made, 'image')} "
-        f"({result.cost_text}) in {result.elapsed:.1f} s"
-    )
-    text += f", {failed} failed" if failed else ""
-    text += f", {result.reused} from your gallery, free" if result.reused else ""
-    if len(result.prompts) == 1 and (result.plan.rows is not None or result.tiles):
-        # no row says the prompt
-        text += f" · {result.prompts[0]}"
-    return text
-
-
 def render(
     plan: GridPlan,
     items: Sequence[Cell],
@@ -230,3 +228,51 @@ def render(
     if tiles:
         return render_tiles(items, title=title, base_url=base_url or None, **options)
     return render_sections(plan.layout(items), title=title, base_url=base_url or None, **options)
+
+
+class LiveGrid:
+    """A display that is updated in place while a grid fills in (only inside a kernel).
+
+    Example:
+        >>> LiveGrid.start(lambda title: GridHTML(title)) is None  # not in a kernel
+        True
+    """
+
+    def __init__(self, shell: Any, render: Callable[[str], GridHTML]) -> None:
+        from IPython.display import display
+
+        self._shell = shell
+        self._render = render
+        self._handle = display(render(""), display_id=True)  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def start(cls, render: Callable[[str], GridHTML]) -> LiveGrid | None:
+        """A live grid in a Jupyter kernel; None elsewhere (a terminal can't show HTML)."""
+        if not in_kernel():
+            return None
+        from IPython import get_ipython
+
+        return cls(get_ipython(), render)
+
+    def update(self, title: str) -> None:
+        self._handle.update(self._render(title))
+
+    def mark_shown(self, flag: threading.Event) -> None:
+        """Set ``flag`` until the running cell finishes, then clear it."""
+        hold_until_cell_ends(self._shell, flag)
+
+
+def hold_until_cell_ends(shell: Any, flag: threading.Event) -> None:
+    """Set ``flag`` until ``shell``'s running cell finishes, then clear it.
+
+    Example:
+        >>> hold_until_cell_ends(get_ipython(), result._shown_live)  # doctest: +SKIP
+    """
+    flag.set()
+    events = shell.events
+
+    def clear(*_: object) -> None:
+        flag.clear()
+        events.unregister("post_run_cell", clear)
+
+    events.register("post_run_cell", clear)

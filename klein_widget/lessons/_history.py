@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from os import PathLike
 from pathlib import Path
@@ -103,21 +103,16 @@ class History(Sequence[GalleryEntry]):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __iter__(self) -> Iterator[GalleryEntry]:
-        return iter(self.entries)
-
     def load(self, index: int) -> Generation:
         """The ``index``-th entry as a `Generation` (image bytes read from disk)."""
         if self.gallery is None:
             raise LookupError("The gallery is off, so there is nothing to load.")
         return self.gallery.load(self.entries[index])
 
-    def _where(self) -> str:
-        return "the gallery is off" if self.gallery is None else str(self.gallery.path)
-
     def __repr__(self) -> str:
         noun = "image" if len(self) == 1 else "images"
-        lines = [f"{len(self)} {noun} ({self._where()}), newest first:"]
+        where = "the gallery is off" if self.gallery is None else str(self.gallery.path)
+        lines = [f"{len(self)} {noun} ({where}), newest first:"]
         for e in self.entries:
             name = e.path.name if e.path else "(no file)"
             lines.append(

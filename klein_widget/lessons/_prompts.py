@@ -22,12 +22,10 @@ from __future__ import annotations
 import html
 import os
 import textwrap
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from klein_widget.client._models import check_prompt
-from klein_widget.lessons._variant_set import Variants
-from klein_widget.lessons._variants import expand_variants
+from klein_widget.lessons._variants import Variants, expand_variants
 
 __all__ = ["PARTS", "PART_HELP", "Explanation", "PromptBuilder"]
 
@@ -178,15 +176,8 @@ class PromptBuilder:
             if colours:
                 raise TypeError("give colours= or colors=, not both (they are the same part)")
             colours = colors
-        values = {
-            "subject": subject,
-            "style": style,
-            "lighting": lighting,
-            "colours": colours,
-            "mood": mood,
-            "composition": composition,
-        }
-        for name, value in values.items():
+        values = (subject, style, lighting, colours, mood, composition)  # in PARTS order
+        for name, value in zip(PARTS, values, strict=True):
             object.__setattr__(self, name, _clean(name, value))
         if not self.subject:
             raise ValueError(
@@ -223,10 +214,7 @@ class PromptBuilder:
         unknown = sorted(set(changes) - set(PARTS))
         if unknown:
             raise TypeError(f"unknown part {', '.join(unknown)}: the parts are {', '.join(PARTS)}")
-        current: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        current.update(changes)
-        subject = current.pop("subject")
-        return PromptBuilder(subject, **current)
+        return PromptBuilder(**{name: getattr(self, name) for name in PARTS} | changes)
 
     replace = with_
 

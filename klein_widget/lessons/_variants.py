@@ -11,8 +11,10 @@ Only a brace group holding ``|``, a ``__wildcard__`` or a counted or weighted fo
 variant: ``a sign that says {OPEN}`` is sent as written, and so is a JSON prompt
 (``{"scene": "a fox in snow"}``), which is never expanded.
 
-Each `Variant` says which words varied (``choices``, and ``segments`` with those words
-emphasised, for grid labels). Mistakes are `InvalidRequestError` before anything is sent.
+What a template expands to is `Variants`: its `Axis` parts that vary, and each `Variant`
+prompt, which says which words varied (``choices``, and ``segments`` with those words
+emphasised, for grid labels), all of them with their cost (`Variants.cost_text`).
+Mistakes are `InvalidRequestError` before anything is sent.
 The library treats ``#``, ``//``, ``$``, ``%`` and ``__`` as syntax everywhere; here they
 stay literal text unless they are variant syntax, so ``a $5 bill, #1 fan`` is unharmed.
 
@@ -27,15 +29,17 @@ Example:
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from klein_widget.client._exceptions import InvalidRequestError
+from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
-from klein_widget.lessons._variant_set import Axis, Variant, Variants
 from klein_widget.lessons._variant_text import (
     PROTECTED,
     WILDCARDS_ENV,
@@ -49,6 +53,7 @@ from klein_widget.lessons._variant_text import (
     wildcards_folder,
 )
 from klein_widget.ui._labels import Segment
+from klein_widget.ui._text import price_text
 
 if TYPE_CHECKING:
     from dynamicprompts.commands import Command
@@ -58,12 +63,11 @@ __all__ = [
     "ASK_OVER_IMAGES",
     "MAX_EXPANSIONS",
     "VARIANTS_CONFIRM_OVER",
-    "WILDCARDS_ENV",
+    "Axis",
+    "Variant",
+    "Variants",
     "expand_variants",
-    "has_variants",
     "known_wildcard",
-    "literal",
-    "wildcards_folder",
 ]
 
 ASK_OVER_IMAGES = 64  # a grid of more new images than this asks first
@@ -74,6 +78,94 @@ _SYNTAX_HELP = (
     "write alternatives as {red|blue}, weighted as {2::red|blue}, two at once as "
     "{2$$red|blue|green}, and wildcards as __name__ (a file name.txt)"
 )
+
+
+# --- what a template expands to ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One part of a template that varies: how it was written and what it becomes."""
+
+    source: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One expanded prompt: its text, the value chosen for each axis, and the text in
+    `Segment` pieces with the chosen words emphasised (for labels).
+
+    Example:
+        >>> v = expand_variants("a {red|blue} fox")[1]
+        >>> v.prompt, v.choices, [s.text for s in v.segments if s.emphasised]
+        ('a blue fox', ('blue',), ['blue'])
+    """
+
+    prompt: str
+    choices: tuple[str, ...]
+    segments: tuple[Segment, ...]
+
+    @property
+    def label(self) -> str:
+        """The chosen words, ``" · "`` between axes (the prompt if nothing varied)."""
+        return " · ".join(c or "(nothing)" for c in self.choices) if self.choices else self.prompt
+
+
+@dataclass(frozen=True)
+class Variants(Sequence[Variant]):
+    """What a template expands to: its axes and every combination, the first axis slowest.
+
+    Example:
+        >>> v = expand_variants("a {red|blue} fox, __animal__", wildcards=None)
+        ... # doctest: +SKIP
+        >>> expand_variants("a {red|blue} fox").cost_text(seeds=3)
+        '2 prompts x 3 seeds = 6 images, at most $0.048 (images already in the gallery are free)'
+    """
+
+    template: str
+    axes: tuple[Axis, ...]
+    variants: tuple[Variant, ...]
+
+    @overload
+    def __getitem__(self, index: int) -> Variant: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Variant]: ...
+    def __getitem__(self, index: int | slice) -> Variant | Sequence[Variant]:
+        return self.variants[index]
+
+    def __len__(self) -> int:
+        return len(self.variants)
+
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        """The expanded prompts, in order."""
+        return tuple(v.prompt for v in self.variants)
+
+    def cost_text(
+        self,
+        seeds: int = 1,
+        sizes: int = 1,
+        base_url: str | None = None,
+        *,
+        models: Sequence[KleinModel] = (DEFAULT_MODEL,),
+    ) -> str:
+        """What making every prompt on each of ``models`` with ``seeds`` seeds and ``sizes``
+        sizes costs at most, each model at the price a budget reserves for it (``base_url``
+        a local emulator: the price says "simulated")."""
+        parts = [(len(self), "prompt"), (len(models), "model"), (seeds, "seed"), (sizes, "size")]
+        shown = [f"{n} {noun}{'s' * (n != 1)}" for n, noun in parts if n > 1 or noun == "prompt"]
+        each = len(self) * seeds * sizes
+        images = each * len(models)
+        dollars = each * sum(model.reserve_mills for model in models) / 1000
+        return (
+            f"{' x '.join(shown)} = {images} image{'s' * (images != 1)}, at most "
+            f"{price_text(dollars, base_url)} "
+            "(images already in the gallery are free)"
+        )
+
+
+# --- expanding ---------------------------------------------------------------------
 
 
 def _invalid(template: str, reason: str) -> InvalidRequestError:
@@ -211,9 +303,7 @@ def expand_variants(template: str, *, wildcards: str | os.PathLike[str] | None =
             raise _invalid(template, f"{error}: {_SYNTAX_HELP}") from None
         pieces.append(values)
         axes.append(Axis(_source(token), values))
-    total = 1
-    for axis in axes:
-        total *= max(1, len(axis.values))
+    total = math.prod(max(1, len(axis.values)) for axis in axes)
     if total > MAX_EXPANSIONS:
         raise _invalid(template, f"it expands to {total} prompts, over {MAX_EXPANSIONS}")
     variants = [_variant(pieces, choice) for choice in itertools.product(*[a.values for a in axes])]

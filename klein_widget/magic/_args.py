@@ -3,7 +3,7 @@
 The magic's name and a JSON prompt come off first, then the words are split
 (`klein_widget.magic._line`) and the options sorted out (a parser built from the options'
 one declaration, `klein_widget.ui._magic_options`), ``{name}`` fields are filled in
-(`klein_widget.magic._fields.expand`), and the values are read (`klein_widget.magic._values`)
+(`klein_widget.magic._fields`), and the values are read (`klein_widget.magic._values`)
 and checked by `GenerationRequest`, the one place those rules live. Any mistake is a
 `MagicUsageError` that says what is allowed; nothing is sent. The rules of the line, as
 users read them, are ``%klein?`` (`klein_widget.ui._magic_help.MAGIC_HELP`).
@@ -29,8 +29,8 @@ from klein_widget.client._family import DEFAULT_MODEL
 from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, RANDOM_SEED, GenerationRequest
 from klein_widget.lessons._variant_text import has_variants, restore
 from klein_widget.lessons._variants import expand_variants
-from klein_widget.magic._fields import expand
-from klein_widget.magic._line import json_head, prompt_text, split_words, strip_magic_name
+from klein_widget.magic._fields import expand, expand_prompt
+from klein_widget.magic._line import Word, json_head, prompt_text, split_words, strip_magic_name
 from klein_widget.magic._values import (
     count_value,
     given,
@@ -63,8 +63,8 @@ class MagicArgs:
     ``prompt`` is empty only when none was given (then ``%klein`` opens the panel).
 
     Example:
-        >>> parse_line("a fox -n 3 -s 10").requests()[-1].seed
-        12
+        >>> parse_line("a fox -n 3 -s 10").grid_seeds()
+        (10, 11, 12)
     """
 
     prompt: str
@@ -110,22 +110,15 @@ class MagicArgs:
         return tuple(first + i for i in range(self.count))
 
     def request(self, prompt: str | None = None) -> GenerationRequest:
-        """The first (or only) image's request; ``prompt`` replaces the prompt (--enhance)."""
-        return self.requests(prompt)[0]
-
-    def requests(
-        self, prompt: str | None = None, rng: random.Random | None = None
-    ) -> tuple[GenerationRequest, ...]:
-        """One request per image, seeds as `grid_seeds` gives them (not for an edit: its
-        images are uploaded first, and the client builds its request)."""
+        """The first (or only) image's request, at the first of `grid_seeds`; ``prompt``
+        replaces the prompt (--enhance). Not for an edit: its images are uploaded first,
+        and the client builds its request."""
         if self.edit or self.width is None or self.height is None:
             raise ValueError("an edit's request is made by client.edit, from its images")
         text = self.prompt if prompt is None else prompt
-        return tuple(
-            GenerationRequest(
-                text, self.width, self.height, seed, self.sync, model=self.model, loras=self.loras
-            )
-            for seed in self.grid_seeds(rng)
+        seed = self.grid_seeds()[0]
+        return GenerationRequest(
+            text, self.width, self.height, seed, self.sync, model=self.model, loras=self.loras
         )
 
 
@@ -155,7 +148,7 @@ def parse_line(
     line, cell = strip_magic_name(line, cell)
     head, line = json_head(line) if cell is None else ("", line)
     options = parse_options(split_words(line))
-    words: list[str] = options.words
+    words: list[Word] = options.words  # the Words split_words made, in order
     if head and words:
         raise MagicUsageError(
             f"after a JSON prompt only options may follow, not {' '.join(words)!r}: "
@@ -179,7 +172,7 @@ def parse_line(
     }
     has_prompt = cell is not None or bool(words) or bool(head)
     typed = cell if cell is not None else head or prompt_text(line, words)
-    template = expand(typed, names, variants=True)
+    template = expand_prompt(typed, names)
     prompt = restore(template)
     if has_prompt and not prompt.strip():
         raise MagicUsageError(

@@ -4,7 +4,7 @@
 If the call is also the cell's last expression, IPython would show the returned value a
 second time; what ``%klein`` has shown (`show_once`) is therefore silent until the cell
 finishes, by the rule `compare`'s grids follow
-(`klein_widget.lessons._live.hold_until_cell_ends`). `ShownGeneration` is the image
+(`klein_widget.lessons._compare_result.hold_until_cell_ends`). `ShownGeneration` is the image
 returned; `StatusLine` is the one line of text above.
 
 Example (in a notebook):
@@ -27,7 +27,7 @@ from IPython import get_ipython
 from klein_widget._session import session
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import PRICE_PER_ENHANCE_MILLS
-from klein_widget.lessons._live import hold_until_cell_ends
+from klein_widget.lessons._compare_result import hold_until_cell_ends
 from klein_widget.ui._figure import generation_alt, nsfw_gate
 from klein_widget.ui._progress import in_kernel
 from klein_widget.ui._text import price_text

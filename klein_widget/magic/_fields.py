@@ -8,7 +8,7 @@ variants (`restore` gives the plain text back).
 
 Example:
     >>> from klein_widget.lessons._variant_text import restore
-    >>> restore(expand("a {size} {red|blue} fox {{x}}", {"size": "small"}, variants=True))
+    >>> restore(expand_prompt("a {size} {red|blue} fox {{x}}", {"size": "small"}))
     'a small {red|blue} fox {x}'
 """
 
@@ -29,7 +29,7 @@ from klein_widget.lessons._variant_text import (
 )
 from klein_widget.ui._magic_options import MagicUsageError
 
-__all__ = ["expand"]
+__all__ = ["expand", "expand_prompt"]
 
 _BRACES_HELP = "write {{ and }} for literal braces"
 
@@ -60,11 +60,8 @@ def _split_field(field_name: str) -> tuple[str, list[tuple[bool, str | int]]]:
 
 
 class _NamespaceFormatter(string.Formatter):
-    """`str.format` over a namespace: names, ``.attr`` and ``[index]`` only, no calls."""
-
-    def __init__(self, namespace: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.namespace = namespace
+    """`str.format` over a namespace (its keyword arguments): names, ``.attr`` and
+    ``[index]`` only, no calls."""
 
     def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         first, rest = _split_field(field_name)
@@ -73,12 +70,12 @@ class _NamespaceFormatter(string.Formatter):
                 f"{{}} and {{{field_name or 0}}} are not filled in: name a variable, e.g. "
                 f"{{animal}}, or {_BRACES_HELP}"
             )
-        if first not in self.namespace:
+        if first not in kwargs:
             raise MagicUsageError(
                 f"{{{field_name}}}: there is no variable named {first!r}; define it in a "
                 f"cell first, or {_BRACES_HELP}"
             )
-        value = self.namespace[first]
+        value = kwargs[first]
         for is_attribute, key in rest:
             if is_attribute and str(key).startswith("_"):
                 raise MagicUsageError(
@@ -115,7 +112,10 @@ def _known_wildcards_only(text: str) -> str:
     return WILDCARD.sub(keep, text)
 
 
-def _expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
+def expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
+    """A prompt with its ``{name}`` fields filled in from ``namespace``: variant fields are
+    kept, and literal text is protected for `klein_widget.lessons._variants` (`restore`
+    gives plain text back). A JSON prompt is all literal."""
     if is_json_prompt(text):
         return PROTECTED + literal(text)
     text = _known_wildcards_only(escape_own(text))
@@ -143,22 +143,18 @@ def _expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
     return PROTECTED + "".join(pieces)
 
 
-def expand(text: str, namespace: Mapping[str, Any], *, variants: bool = False) -> str:
-    """Fill in ``{name}`` fields from ``namespace``; ``{{`` and ``}}`` are literal braces.
-
-    With ``variants=True`` (a prompt) variant fields are kept and literal text is
-    protected for `klein_widget.lessons._variants` (`restore` gives plain text back).
+def expand(text: str, namespace: Mapping[str, Any]) -> str:
+    """Fill in ``{name}`` fields from ``namespace``; ``{{`` and ``}}`` are literal braces
+    (an option's value; a prompt is `expand_prompt`'s).
 
     Example:
         >>> expand("a {colour} fox {{not a field}}", {"colour": "red"})
         'a red fox {not a field}'
     """
-    if variants:
-        return _expand_prompt(text, namespace)
     if "{" not in text and "}" not in text:
         return text
     try:
-        return _NamespaceFormatter(namespace).vformat(text, (), {})
+        return _NamespaceFormatter().vformat(text, (), namespace)
     except MagicUsageError:
         raise
     except (ValueError, TypeError) as error:  # unbalanced braces, a bad format spec

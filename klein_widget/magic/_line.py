@@ -39,7 +39,7 @@ class Word(str):
         return word
 
 
-def prompt_text(line: str, words: list[str]) -> str:
+def prompt_text(line: str, words: list[Word]) -> str:
     """The prompt as typed: the line's text from the first prompt word to the last, quotes
     and all (quotes tell FLUX.2 which text to draw); a prompt that is one quoted string
     (``"a fox, at dusk"``) is that string without its quotes. Words separated by options
@@ -52,17 +52,14 @@ def prompt_text(line: str, words: list[str]) -> str:
         >>> prompt_text('"a fox, at dusk" -s 3', split_words('"a fox, at dusk" -s 3')[:1])
         'a fox, at dusk'
     """
-    spans = [(w.start, w.end) if isinstance(w, Word) else None for w in words]
-    if not words or None in spans:
-        return " ".join(words)
+    if not words:
+        return ""
     first = words[0]
-    assert isinstance(first, Word)
     if len(words) == 1 and _whole_quoted(line[first.start : first.end]):
         return str(first)
     runs: list[str] = []
     run_start = run_end = -1
     for word in words:
-        assert isinstance(word, Word)
         if run_end >= 0 and line[run_end : word.start].strip():
             runs.append(line[run_start:run_end])
             run_start = -1
@@ -119,18 +116,16 @@ def split_words(text: str) -> list[str]:
             if started:
                 words.append(Word("".join(word), start, i))
                 word, started = [], False
-        elif char in _QUOTES and not (i > 0 and text[i - 1].isalnum()):
-            start = i if not started else start
-            quote, started = char, True
-        elif char == "\\" and i + 1 < n and (text[i + 1] in "\\'\"" or text[i + 1].isspace()):
-            start = i if not started else start
-            i += 1
-            word.append(text[i])
-            started = True
         else:
-            start = i if not started else start
-            word.append(char)
-            started = True
+            if not started:
+                start, started = i, True
+            if char in _QUOTES and not (i > 0 and text[i - 1].isalnum()):
+                quote = char
+            elif char == "\\" and i + 1 < n and (text[i + 1] in "\\'\"" or text[i + 1].isspace()):
+                i += 1
+                word.append(text[i])
+            else:
+                word.append(char)
         i += 1
     if quote:
         raise MagicUsageError(

@@ -28,12 +28,13 @@ from IPython.core.magic import (
 )
 from traitlets import Bool, Int, TraitError, Unicode, validate
 
+from klein_widget._connect import use_pack
 from klein_widget._session import session
 from klein_widget.client._exceptions import InvalidRequestError, KleinError
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED
 from klein_widget.magic._args import MagicArgs, MagicDefaults, MagicUsageError, parse_line
 from klein_widget.magic._display import ShownGeneration, display
-from klein_widget.magic._run import make_grid, make_one, use_pack_of
+from klein_widget.magic._run import make_grid, make_one
 from klein_widget.ui._magic_help import MAGIC_HELP
 from klein_widget.ui._sizes import check_settings
 from klein_widget.ui._text import error_text
@@ -95,15 +96,13 @@ class KleinMagics(Magics):
             args = parse_line(line, self.defaults(), cell=cell, namespace=namespace)
         except MagicUsageError as error:
             raise UsageError(str(error)) from None
-        try:
-            use_pack_of(args)
-        except KleinError as error:
-            raise UsageError(error_text(error)) from error
-        if args.panel or not args.prompt:
-            self._open_panel(args)
-            return None
-        client = session().client()
-        try:
+        try:  # a bad pack (PackError) or an API error: a message, no traceback
+            if args.pack:
+                use_pack(args.pack)
+            if args.panel or not args.prompt:
+                self._open_panel(args)
+                return None
+            client = session().client()
             if args.grid:
                 return make_grid(client, args, self.out_dir)
             return make_one(client, args, self.out_dir)

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-from klein_widget._connect import use_pack
 from klein_widget._session import session
 from klein_widget.client._constants import MAX_IN_FLIGHT
 from klein_widget.client._exceptions import KleinError
@@ -39,17 +38,11 @@ from klein_widget.magic._display import (
     show_once,
     with_enhancement,
 )
-from klein_widget.magic._values import LAST
+from klein_widget.magic._values import LAST, is_url
 from klein_widget.ui._snippets import default_filename
 from klein_widget.ui._text import done_text, error_text, progress_text
 
-__all__ = ["edit_images", "enhance_prompt", "make_grid", "make_one", "out_path", "use_pack_of"]
-
-
-def use_pack_of(args: MagicArgs) -> None:
-    """``--pack``: attach the lesson pack (a bad one raises `PackError`, a `KleinError`)."""
-    if args.pack:
-        use_pack(args.pack)
+__all__ = ["edit_images", "enhance_prompt", "make_grid", "make_one", "out_path"]
 
 
 def enhance_prompt(client: KleinClient, prompt: str) -> str:
@@ -78,7 +71,7 @@ def edit_images(args: MagicArgs) -> list[Generation | Path | str]:
                     "(e.g. %klein a red fox), or give a file, a URL or a gallery task id"
                 )
             found.append(history[-1])
-        elif word.lower().startswith(("http://", "https://")):
+        elif is_url(word):
             found.append(word)
         elif Path(word).expanduser().is_file():
             found.append(Path(word).expanduser())

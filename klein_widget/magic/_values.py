@@ -6,8 +6,8 @@ Sizes and seeds that are not whole numbers come back as text for `GenerationRequ
 refuse in its own words: the rules of a request live there, once.
 
 Example:
-    >>> lora_value("owner/watercolour:0.8"), lora_value("https://x.test/style.safetensors")
-    (('owner/watercolour', 0.8), ('https://x.test/style.safetensors', 1.0))
+    >>> seed_value("random"), count_value("4")
+    (-1, 4)
     >>> model_value("9b").name
     '9b'
 """
@@ -38,7 +38,7 @@ __all__ = [
     "given",
     "image_values",
     "integer",
-    "lora_value",
+    "is_url",
     "lora_values",
     "model_value",
     "seed_value",
@@ -154,25 +154,26 @@ def model_value(text: str | None, *, edit: bool = False, loras: bool = False) ->
     return model
 
 
-def lora_value(text: str) -> tuple[str, float]:
-    """``URL[:SCALE]`` as ``(path, scale)``, by the rule every door reads it
-    (`klein_widget.ui._family_text.lora_from_text`)."""
-    try:
-        return lora_from_text(text)
-    except InvalidRequestError as error:
-        raise MagicUsageError(str(error)) from None
-
-
 def lora_values(texts: Sequence[str]) -> tuple[tuple[str, float], ...]:
-    """Every ``--lora``, at most `MAX_LORAS`."""
+    """Every ``--lora``, at most `MAX_LORAS`: ``URL[:SCALE]`` as ``(path, scale)``, by the
+    rule every door reads it (`klein_widget.ui._family_text.lora_from_text`).
+
+    Example:
+        >>> lora_values(["owner/watercolour:0.8", "https://x.test/style.safetensors"])
+        (('owner/watercolour', 0.8), ('https://x.test/style.safetensors', 1.0))
+    """
     if len(texts) > MAX_LORAS:
         raise MagicUsageError(
             f"{len(texts)} --lora options: FLUX.2 [klein] takes at most {MAX_LORAS} LoRAs at once"
         )
-    return tuple(lora_value(text) for text in texts)
+    try:
+        return tuple(lora_from_text(text) for text in texts)
+    except InvalidRequestError as error:
+        raise MagicUsageError(str(error)) from None
 
 
-def _is_url(text: str) -> bool:
+def is_url(text: str) -> bool:
+    """True for an http(s) URL (an image the client passes on as it is)."""
     return text.lower().startswith(("http://", "https://"))
 
 
@@ -184,10 +185,8 @@ def _check_image(text: str, flag: str) -> str:
         raise MagicUsageError(f"{flag} needs an image: a file, an http(s) URL, or last")
     if word.lower() == LAST:
         return LAST
-    if _is_url(word):
-        return word
     path = Path(word).expanduser()
-    if path.is_file():
+    if is_url(word) or path.is_file():
         return word
     looks_like_a_file = any(sep in word for sep in "/\\") or path.suffix.lower() in _IMAGE_SUFFIXES
     if flag == "--ref" or looks_like_a_file:

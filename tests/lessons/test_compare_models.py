@@ -9,8 +9,8 @@ from klein_widget import Generation, InvalidRequestError, KleinClient
 from klein_widget.client._family import resolve_model
 from klein_widget.emulator import RunningEmulator
 from klein_widget.lessons._axes import plan_grid
-from klein_widget.lessons._compare import compare
-from klein_widget.lessons._grid_inputs import as_models
+from klein_widget.lessons._compare import as_models, compare
+from klein_widget.lessons._variants import expand_variants
 
 
 def test_one_prompt_and_seed_on_both_models_side_by_side(
@@ -66,7 +66,9 @@ def test_variants_are_rows_and_models_columns(loop_client: KleinClient) -> None:
 
 
 def test_models_with_seeds_make_a_model_by_seed_table() -> None:
-    plan = plan_grid(["a fox"], [1, 2], [(256, 256)], [], models=as_models(["4b", "9b"]))
+    plan = plan_grid(
+        [expand_variants("a fox")], [1, 2], [(256, 256)], [None], models=as_models(["4b", "9b"])
+    )
     assert plan.axes[plan.rows or 0].name == "model"
     assert plan.axes[plan.columns or 0].name == "seed"
     assert [(r.model, r.seed) for r in plan.requests] == [

@@ -11,18 +11,15 @@ from hypothesis import strategies as st
 from klein_widget import InvalidRequestError
 from klein_widget.lessons._variant_text import (
     PROTECTED,
+    WILDCARDS_ENV,
     escape_own,
     guard,
     has_variants,
     literal,
     restore,
-)
-from klein_widget.lessons._variants import (
-    MAX_EXPANSIONS,
-    WILDCARDS_ENV,
-    expand_variants,
     wildcards_folder,
 )
+from klein_widget.lessons._variants import MAX_EXPANSIONS, expand_variants
 
 
 def test_alternatives_expand_combinatorially_first_group_slowest() -> None:

@@ -90,15 +90,15 @@ def test_size_and_aspect() -> None:
 
 def test_count_makes_consecutive_seeds() -> None:
     args = parse_line("a fox -n 4 -s 10")
-    assert [r.seed for r in args.requests()] == [10, 11, 12, 13]
-    drawn = [r.seed for r in parse_line("a fox -n 3").requests()]
-    assert drawn == list(range(drawn[0], drawn[0] + 3))
+    assert args.grid_seeds() == (10, 11, 12, 13)
+    drawn = parse_line("a fox -n 3").grid_seeds()
+    assert drawn == tuple(range(drawn[0], drawn[0] + 3))
     assert drawn[0] >= 0
-    assert [r.seed for r in parse_line("a fox").requests()] == [-1]  # the client draws it
-    top = parse_line(f"a fox -n {MAX_COUNT} -s {MAX_SEED - MAX_COUNT + 1}").requests()
-    assert top[-1].seed == MAX_SEED
-    enhanced = args.requests("a fox, oil painting")
-    assert {r.prompt for r in enhanced} == {"a fox, oil painting"}
+    assert parse_line("a fox").request().seed == -1  # the client draws it
+    top = parse_line(f"a fox -n {MAX_COUNT} -s {MAX_SEED - MAX_COUNT + 1}").grid_seeds()
+    assert top[-1] == MAX_SEED
+    enhanced = args.request("a fox, oil painting")
+    assert (enhanced.prompt, enhanced.seed) == ("a fox, oil painting", 10)
 
 
 def test_no_prompt_means_panel() -> None:
