@@ -27,9 +27,9 @@ import re
 from pathlib import Path
 
 __all__ = [
-    "PROTECTED",
     "WILDCARD",
     "WILDCARDS_ENV",
+    "Protected",
     "escape_own",
     "guard",
     "has_variants",
@@ -48,20 +48,26 @@ WILDCARDS_ENV = "KLEIN_WILDCARDS"
 _STAND_IN = {"#": "\ue000", "/": "\ue001", "$": "\ue002", "%": "\ue003", "_": "\ue004"}
 _STAND_IN.update({"{": "\ue005", "}": "\ue006", "|": "\ue007"})
 _RESTORE = {v: k for k, v in _STAND_IN.items()}
-# A stand-in (or this escape, or the mark) already in the user's text is kept as escape +
-# itself, so restoring never turns a character the user typed into another (found by
-# hypothesis). A template already protected (by `literal` and `escape_own`, as `%klein`
-# builds one) starts with `PROTECTED`, so `expand_variants` does not escape it twice.
+# A stand-in (or this escape) already in the user's text is kept as escape + itself, so
+# restoring never turns a character the user typed into another (found by hypothesis).
 _ESCAPE = "\ue008"
-PROTECTED = "\ue009"
-_OWN = re.compile(r"[\ue000-\ue009]")
-_RESTORING = re.compile(r"\ue008([\ue000-\ue009])|([\ue000-\ue007])|\ue009")
+_OWN = re.compile(r"[\ue000-\ue008]")
+_RESTORING = re.compile(r"\ue008([\ue000-\ue008])|([\ue000-\ue007])")
 WILDCARD = re.compile(r"__(?:[^\W_]|[/.*\-]|_(?!_))+__")
 """A ``__name__`` wildcard reference (``__colours/warm__``, ``__animal*__``)."""
 _LOOSE = re.compile(r"/(?=[/*])|(?<!\$)\$(?![${])|%(?!\{)|__+|#")
 _VARIANT_HINT = re.compile(r"\{|" + WILDCARD.pattern)
 # {2$$a|b}, {1-3$$a|b}, {2$$ and $$a|b}: a count before $$; {2::a}, {0.5::a|b}: a weight.
 _COUNTED = re.compile(r"\s*(?:\d*\s*-?\s*\d*\s*\$\$|\d*\.?\d+\s*::)")
+
+
+class Protected(str):
+    """A template whose own text is protected already (by `literal` and `escape_own`, as
+    `%klein` builds one): `expand_variants` does not escape it twice. A type, not a leading
+    mark in the text: a prompt may start with any character a user can type (hypothesis
+    found one that a mark made disappear)."""
+
+    __slots__ = ()
 
 
 def literal(text: str) -> str:
@@ -193,9 +199,7 @@ def guard(template: str) -> str:
 
 def restore(text: str) -> str:
     """Undo `literal` and `guard`: the stand-ins back to the characters they stand for."""
-    return _RESTORING.sub(
-        lambda m: m.group(1) or (_RESTORE[m.group(2)] if m.group(2) else ""), text
-    )
+    return _RESTORING.sub(lambda m: m.group(1) or _RESTORE[m.group(2)], text)
 
 
 def wildcards_folder(folder: str | os.PathLike[str] | None = None) -> Path | None:

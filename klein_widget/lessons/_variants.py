@@ -41,8 +41,8 @@ from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._models import PRICE_PER_IMAGE_MILLS
 from klein_widget.lessons._variant_text import (
-    PROTECTED,
     WILDCARDS_ENV,
+    Protected,
     escape_own,
     guard,
     has_variants,
@@ -261,12 +261,9 @@ def expand_variants(template: str, *, wildcards: str | os.PathLike[str] | None =
     if not isinstance(template, str):
         raise InvalidRequestError(f"prompt must be text, not {type(template).__name__}")
     # %klein's templates come protected already; anyone else's is the user's own text.
-    if template.startswith(PROTECTED):
-        template = template[1:]
-    elif is_json_prompt(template):
-        template = literal(template)  # a structured prompt is sent as written
-    else:
-        template = escape_own(template)
+    if not isinstance(template, Protected):
+        # A structured prompt is sent as written.
+        template = literal(template) if is_json_prompt(template) else escape_own(template)
     template = literal_braces(template)
     if not has_variants(template):
         plain = restore(template)

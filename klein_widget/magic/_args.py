@@ -27,7 +27,7 @@ from typing import Any
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import DEFAULT_MODEL
 from klein_widget.client._models import DEFAULT_SIDE, MAX_SEED, RANDOM_SEED, GenerationRequest
-from klein_widget.lessons._variant_text import has_variants, restore
+from klein_widget.lessons._variant_text import Protected, has_variants, restore
 from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._fields import expand, expand_prompt
 from klein_widget.magic._line import Word, json_head, prompt_text, split_words, strip_magic_name
@@ -223,8 +223,10 @@ def parse_line(
             f"seeds go up to {MAX_SEED}: start at {MAX_SEED - count + 1} or lower"
         )
     keep = bool(images) and not sized  # an edit keeps its first image's size
+    # A template stays protected on its way to compare; a plain prompt is the request's.
+    said = request.prompt if prompt.strip() else ""
     return MagicArgs(
-        prompt=template.strip() if variants else request.prompt if prompt.strip() else "",
+        prompt=Protected(template.strip()) if variants else said,
         width=None if keep else request.width,
         height=None if keep else request.height,
         seed=request.seed,

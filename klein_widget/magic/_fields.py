@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from klein_widget.lessons._variant_text import (
-    PROTECTED,
     WILDCARD,
+    Protected,
     escape_own,
     is_json_prompt,
     is_variant_group,
@@ -117,7 +117,7 @@ def expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
     kept, and literal text is protected for `klein_widget.lessons._variants` (`restore`
     gives plain text back). A JSON prompt is all literal."""
     if is_json_prompt(text):
-        return PROTECTED + literal(text)
+        return Protected(literal(text))
     text = _known_wildcards_only(escape_own(text))
     pieces: list[str] = []
     position = 0
@@ -140,7 +140,7 @@ def expand_prompt(text: str, namespace: Mapping[str, Any]) -> str:
         else:
             pieces.append(char)
             position += 1
-    return PROTECTED + "".join(pieces)
+    return Protected("".join(pieces))
 
 
 def expand(text: str, namespace: Mapping[str, Any]) -> str:

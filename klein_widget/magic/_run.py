@@ -28,7 +28,7 @@ from klein_widget.client._run import Progress
 from klein_widget.client._sync_client import KleinClient
 from klein_widget.client.batch._result import BatchItem
 from klein_widget.lessons._compare import CompareResult, compare
-from klein_widget.lessons._variant_text import PROTECTED, literal
+from klein_widget.lessons._variant_text import Protected, literal
 from klein_widget.lessons._variants import expand_variants
 from klein_widget.magic._args import MagicArgs
 from klein_widget.magic._display import (
@@ -148,7 +148,7 @@ def make_grid(client: KleinClient, args: MagicArgs, out_dir: str | None) -> Comp
     # A plain prompt (also an enhanced one) is protected: nothing in it expands as a variant.
     template = enhance_prompt(client, args.prompt) if args.enhance else args.prompt
     if not args.variants:
-        template = PROTECTED + literal(template)
+        template = Protected(literal(template))
     seeds = args.grid_seeds()
     total = len(seeds) * len(expand_variants(template).prompts)
     finished: list[BatchItem] = []

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from klein_widget import InvalidRequestError
 from klein_widget.lessons._variant_text import (
-    PROTECTED,
     WILDCARDS_ENV,
+    Protected,
     escape_own,
     guard,
     has_variants,
@@ -68,16 +68,23 @@ def test_characters_the_library_treats_as_syntax_stay_literal_beside_variants() 
 
 
 # The private-use characters are those the guard itself stands in with.
-@given(st.text(alphabet="ab #$%/_*{}|:xyz \ue000\ue003\ue007\ue008", max_size=30))
+@given(st.text(alphabet="ab #$%/_*{}|:xyz \ue000\ue003\ue007\ue008\ue009", max_size=30))
 def test_literal_text_survives_guarding_and_never_expands(text: str) -> None:
     assert restore(guard(escape_own(text))) == text
     assert restore(literal(text)) == text
     # %klein's way: a protected template, its values kept literal...
-    protected = PROTECTED + literal(text) + " {1|2}"
+    protected = Protected(literal(text) + " {1|2}")
     assert expand_variants(protected).prompts == (f"{text} 1", f"{text} 2")
     # ...and anyone else's: the user's own text, whatever characters it holds.
     if not has_variants(text):
         assert expand_variants(text).prompts == (text,)
+
+
+def test_a_prompt_may_start_with_any_character() -> None:
+    # %klein's protection is a type, not a mark in the text: this prompt lost its first
+    # character when a leading U+E009 meant "protected" (found by hypothesis).
+    assert expand_variants("\ue009a fox").prompts == ("\ue009a fox",)
+    assert expand_variants(Protected(literal("\ue009a {fox}"))).prompts == ("\ue009a {fox}",)
 
 
 def test_wildcards_from_a_folder_argument_or_the_environment(
