@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
@@ -20,7 +19,6 @@ from typing import Any, NamedTuple
 from klein_widget.client import _config
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import KleinModel, resolve_model
-from klein_widget.client._family_inputs import LoraOption, model_for_loras
 from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import (
     PRICE_PER_ENHANCE_MILLS,
@@ -66,33 +64,6 @@ class FamilyRules:
     base_url: str
     _simulates: Callable[[Prediction | None], bool]  # `ProvenanceRules._simulates`
 
-    def _family_request(
-        self,
-        prompt: str | GenerationRequest,
-        *,
-        width: int | None,
-        height: int | None,
-        seed: int,
-        sync_mode: bool,
-        base64_output: bool,
-        model: str | KleinModel,
-        loras: LoraOption,
-    ) -> GenerationRequest:
-        """A text-to-image request (or a `GenerationRequest` given whole), validated:
-        LoRAs with ``"4b"`` go to the 4B LoRA endpoint (`model_for_loras`)."""
-        if isinstance(prompt, GenerationRequest):
-            return prompt
-        return GenerationRequest(
-            prompt,
-            width,
-            height,
-            seed,
-            sync_mode,
-            base64_output,
-            model=model_for_loras(model, loras),
-            loras=loras or (),  # type: ignore[arg-type]  # made a tuple by its check
-        )
-
     @staticmethod
     def _edit_request(
         prompt: str,
@@ -106,7 +77,7 @@ class FamilyRules:
         base64_output: bool = False,
     ) -> GenerationRequest:
         """An edit of ``references`` on ``model``'s edit model; its ``images`` are the
-        references' URLs when all are URLs, else empty until `_with_urls` fills them."""
+        references' URLs when all are URLs, else empty until they are uploaded."""
         urls = tuple(ref.url for ref in references)
         return GenerationRequest(
             prompt,
@@ -163,11 +134,6 @@ class FamilyRules:
                     f"batch item {index}: {error.message}. Nothing was sent.", field=error.field
                 ) from None
         return requests, references
-
-    @staticmethod
-    def _with_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
-        """The edit with its references' URLs (uploaded or given), ready to send."""
-        return dataclasses.replace(request, images=tuple(urls))
 
     def _asking_note(self, request: GenerationRequest) -> str:
         """The status while ``request`` is sent: why, when the gallery held only a

@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from klein_widget.client import _policy
-from klein_widget.client._answers import poll_url
-from klein_widget.client._models import Prediction
 from klein_widget.client._run import Run, timed_out
 
 __all__ = ["PollRules"]
@@ -29,9 +27,6 @@ class PollRules:
     _clock: Callable[[], float]
     _inference: _policy.InferenceTimes
     download_grace: float
-
-    def _poll_url(self, task_id: str, prediction: Prediction | None) -> str:
-        return poll_url(task_id, prediction, self.base_url)
 
     def _poll_delays(self, run: Run) -> Iterator[float]:
         """The pauses between polls for this run's image size."""

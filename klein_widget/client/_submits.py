@@ -7,7 +7,6 @@ A mixin of `BaseClient`, kept apart so each module reads in one sitting.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -128,12 +127,6 @@ class SubmitRules:
             self.pacer.refused(error.retry_after)
         else:
             self.pacer.released()
-
-    @staticmethod
-    def _without_inline(prediction: Prediction) -> Prediction:
-        """A prediction whose inline image the client asked for itself, without it: the
-        image is kept once (as bytes), not a second time as base64 text."""
-        return dataclasses.replace(prediction, outputs=())
 
     def _check_submit_rate_limit(self, response: httpx.Response) -> None:
         """A 429 on submit means "not taken": raise it so the submit loop may retry."""

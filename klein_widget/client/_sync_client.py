@@ -7,12 +7,15 @@ the pure policy modules; only the I/O loops are here.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import httpx
 
+from klein_widget.client import _config, _redact
 from klein_widget.client._answers import enhanced_text, first_output
 from klein_widget.client._constants import (
     DEFAULT_TIMEOUT,
@@ -23,7 +26,7 @@ from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption
 from klein_widget.client._family_rules import ImageInputs
 from klein_widget.client._generation import Generation
-from klein_widget.client._journal import GalleryOption, Journal
+from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -32,7 +35,7 @@ from klein_widget.client._models import (
     GenerationRequest,
     enhancer_body,
 )
-from klein_widget.client._policy import PollSchedule, RetryPolicy
+from klein_widget.client._policy import DEFAULT_POLL, InferenceTimes, PollSchedule, RetryPolicy
 from klein_widget.client._references import to_references
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client._sync_tasks import SyncTasks
@@ -95,23 +98,28 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
         rate_limit: int | RateLimit | Pacer | None = None,
         download_grace: float = DOWNLOAD_GRACE,
     ) -> None:
-        super().__init__(
-            api_key,
-            base_url,
-            timeout=timeout,
-            max_spend=max_spend,
-            ledger=ledger,
-            journal=journal,
-            gallery=gallery,
-            on_image=on_image,
-            poll=poll,
-            retry=retry,
-            clock=clock,
-            rng=rng,
-            inline_images=inline_images,
-            rate_limit=rate_limit,
-            download_grace=download_grace,
-        )
+        self._api_key = _config.resolve_api_key(api_key)
+        _redact.protect_logs(self._api_key)
+        self.base_url = _config.resolve_base_url(base_url)
+        self.timeout = timeout
+        self.download_grace = download_grace
+        self._ledger = ledger if ledger is not None else Ledger(max_spend)
+        if ledger is not None and max_spend is not None:
+            ledger.max_spend = max_spend
+        self._refunded = set()
+        # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
+        self.journal = journal if journal is not None else journal_for(gallery)
+        self.on_image = on_image
+        self.poll = poll or DEFAULT_POLL
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._inference = InferenceTimes()  # learned, for the poll schedule
+        self._init_submits(inline_images, rate_limit, clock)
+        self._requests = OrderedDict()
+        self._init_provenance()
+        self._uploaded = {}
+        self._upload_locks = {}
         self._http = http_client or default_http(POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
@@ -227,7 +235,7 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
             run.report("done", made.prediction)
             return made
         urls = self._upload_references(references, run)
-        return self._make(self._with_urls(request, urls), run)
+        return self._make(dataclasses.replace(request, images=urls), run)
 
     def enhance_prompt(
         self, text: str, *, style: str | None = None, timeout: float | None = None
