@@ -210,18 +210,18 @@ class AsyncLoops(BaseClient):
         return outcome
 
     async def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
-        delays = self._poll_delays(run)
+        pauses = self._poll_pauses(run, task_id)
         parse = result_parser(task_id, self._api_key)
         give_up = partial(given_up, task_id=task_id, run=run)
         url = poll_url(task_id, accepted, self.base_url)
         if run.sent is not None:  # just submitted: no poll before the expected finish
-            await self._sleep(self._poll_delay(delays, run, task_id))
+            await self._sleep(next(pauses))
         while True:
             prediction = await self._read(url, parse, during="polling", run=run, give_up=give_up)
             if prediction.done:
                 return prediction
             run.report(stage_of(prediction), prediction)
-            await self._sleep(self._poll_delay(delays, run, task_id))
+            await self._sleep(next(pauses))
 
     async def _complete(
         self, request: GenerationRequest, prediction: Prediction, run: Run

@@ -6,7 +6,9 @@ decide between two requests is a method here, written once.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Iterator
 
 from klein_widget._version import __version__
 from klein_widget.client import _config, _policy
@@ -26,18 +28,20 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
-from klein_widget.client._polls import PollRules
-from klein_widget.client._run import ProgressCallback, Run
+from klein_widget.client._run import ProgressCallback, Run, timed_out
 from klein_widget.client._submits import SubmitRules
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
-class BaseClient(SubmitRules, JournalRules, FamilyRules, PollRules):
+class BaseClient(SubmitRules, JournalRules, FamilyRules):
     """Configuration and decisions shared by the sync and async clients."""
 
     timeout: float
+    download_grace: float
     retry: _policy.RetryPolicy
+    poll: _policy.PollSchedule
+    _inference: _policy.InferenceTimes  # learned, for the poll schedule
     _refunded: set[str]  # failed tasks taken off the spend
 
     # --- configuration -----------------------------------------------------------------
@@ -162,6 +166,28 @@ class BaseClient(SubmitRules, JournalRules, FamilyRules, PollRules):
             # Say so: the status line, and batches back off.
             run.report("rate_limited", note=self.pacer.note())
         return delay
+
+    # --- polls and the download ----------------------------------------------------------
+
+    def _poll_pauses(self, run: Run, task_id: str) -> Iterator[float]:
+        """The pauses between polls for this run's image size; raises
+        `GenerationTimeoutError` when the next is asked for at the deadline."""
+        expected = self._inference.expected(run.request.pixels)
+        since = self._clock() - (run.started if run.sent is None else run.sent)
+        for delay in self.poll.delays(expected, since):
+            remaining = run.deadline - self._clock()
+            if remaining <= 0:
+                _log.info("giving up on task %s at the deadline", task_id)
+                raise timed_out(task_id, run)
+            pause = float(min(delay, remaining))
+            _log.debug("task %s still running; next poll in %.3f s", task_id, pause)
+            yield pause
+
+    def _download_run(self, run: Run) -> Run:
+        """The run a paid image's download is held to: the timeout, or the client's
+        ``download_grace`` if later."""
+        deadline = max(run.deadline, self._clock() + self.download_grace)
+        return dataclasses.replace(run, deadline=deadline)
 
     def _refund_if_failed(self, prediction: Prediction) -> None:
         """WaveSpeed refunds an image task that ends ``failed``: take it off the spend, if
