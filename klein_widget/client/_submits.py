@@ -73,14 +73,6 @@ class SubmitRules:
             body["enable_base64_output"] = True
         return body
 
-    def _learn_round_trip(self, run: Run) -> None:
-        """Fold a (non-sync) submit's round trip into the running estimate."""
-        if run.sent is None:
-            return
-        seconds = self._clock() - run.sent
-        previous = self._round_trip
-        self._round_trip = seconds if previous is None else 0.7 * previous + 0.3 * seconds
-
     def _pace(self, run: Run) -> float:
         """Claim a submit's place under the rate limit: 0 to send now, else seconds to
         sleep before asking again (a countdown is reported). Raises `RateLimitError`
@@ -113,17 +105,18 @@ class SubmitRules:
             )
 
     def _submitted(self, run: Run, *, paced: bool, sync: bool) -> None:
-        """A submit was answered (not with a 429): count it, and learn the round trip."""
+        """A submit was answered (not with a 429): count it, and fold its round trip into
+        the running estimate (a sync-mode answer waits for the image: none to learn)."""
         if paced:
             self.pacer.accepted()
-        if not sync:  # a sync-mode answer waits for the image: no round trip to learn
-            self._learn_round_trip(run)
+        if not sync and run.sent is not None:
+            seconds = self._clock() - run.sent
+            previous = self._round_trip
+            self._round_trip = seconds if previous is None else 0.7 * previous + 0.3 * seconds
 
-    def _paced(self, error: BaseException | None) -> None:
-        """Tell the pacer how a claimed submit ended (None: answered, not with a 429)."""
-        if error is None:
-            self.pacer.accepted()
-        elif isinstance(error, RateLimitError) and not error.maybe_accepted:
+    def _paced(self, error: BaseException) -> None:
+        """Tell the pacer how a claimed submit ended that was not answered (or met a 429)."""
+        if isinstance(error, RateLimitError) and not error.maybe_accepted:
             self.pacer.refused(error.retry_after)
         else:
             self.pacer.released()
