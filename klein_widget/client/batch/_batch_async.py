@@ -33,12 +33,10 @@ from klein_widget.client.batch._runner import (
     DEFAULT_OPTIONS,
     AsyncJobs,
     BatchClientBase,
-    BatchOptions,
     PacingGate,
-    new_tally,
     reporter,
 )
-from klein_widget.client.batch._tally import ItemCallback
+from klein_widget.client.batch._tally import BatchOptions, ItemCallback, Tally
 
 __all__ = ["AsyncBatchClient", "aedit_many", "agenerate_many", "arun_plan"]
 
@@ -153,7 +151,9 @@ async def arun_plan(
     """Run a planned batch: submit or fetch each job, as many at once as the controller
     and the rate limit allow, and give every item its image or its error."""
     control = options.control()
-    tally = new_tally(client, plan, options)
+    journal = client.journal if options.journal is None else options.journal
+    timeout = client.timeout if options.timeout is None else options.timeout
+    tally = Tally(plan, options, journal=journal, timeout=timeout)
     gate = PacingGate(client.pacer, tally, options.on_progress)
     jobs = AsyncJobs(control.maximum, options.on_progress)
     try:

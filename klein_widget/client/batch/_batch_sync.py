@@ -23,13 +23,11 @@ from klein_widget.client.batch._result import BatchResult
 from klein_widget.client.batch._runner import (
     DEFAULT_OPTIONS,
     BatchClientBase,
-    BatchOptions,
     PacingGate,
     ThreadJobs,
-    new_tally,
     reporter,
 )
-from klein_widget.client.batch._tally import ItemCallback
+from klein_widget.client.batch._tally import BatchOptions, ItemCallback, Tally
 
 __all__ = ["BatchClient", "edit_many", "generate_many", "run_plan"]
 
@@ -141,7 +139,9 @@ def run_plan(
     """Run a planned batch: submit or fetch each job, as many at once as the controller
     and the rate limit allow, and give every item its image or its error."""
     control = options.control()
-    tally = new_tally(client, plan, options)
+    journal = client.journal if options.journal is None else options.journal
+    timeout = client.timeout if options.timeout is None else options.timeout
+    tally = Tally(plan, options, journal=journal, timeout=timeout)
     gate = PacingGate(client.pacer, tally, options.on_progress)
     jobs = ThreadJobs(control.maximum, options.on_progress)
     try:
