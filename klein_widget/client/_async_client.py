@@ -29,7 +29,7 @@ from klein_widget.client._constants import (
 from klein_widget.client._disk import DiskThread
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption
-from klein_widget.client._family_rules import ImageInputs
+from klein_widget.client._family_rules import ImageInputs, edit_request
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger
@@ -224,7 +224,7 @@ class AsyncKleinClient(AsyncTasks):  # submit and fetch later: `_async_tasks`
         """
         references = to_references(images)
         request = self._build_request(
-            self._edit_request(
+            edit_request(
                 prompt,
                 references,
                 model=model,

@@ -24,7 +24,7 @@ from klein_widget.client._constants import (
 )
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption
-from klein_widget.client._family_rules import ImageInputs
+from klein_widget.client._family_rules import ImageInputs, edit_request
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger
@@ -218,7 +218,7 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
         """
         references = to_references(images)
         request = self._build_request(
-            self._edit_request(
+            edit_request(
                 prompt,
                 references,
                 model=model,

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
-from klein_widget.client._family_rules import ImageInputs
+from klein_widget.client._family_rules import ImageInputs, edit_requests
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._references import Reference
@@ -56,17 +56,6 @@ class AsyncBatchClient(BatchClientBase, Protocol):
     async def fetch(
         self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
     ) -> Generation: ...
-
-    def _edit_batch(
-        self,
-        items: Iterable[object],
-        images: ImageInputs | None,
-        *,
-        model: str | KleinModel,
-        width: int | None,
-        height: int | None,
-        seed: int,
-    ) -> tuple[list[GenerationRequest], dict[str, Reference]]: ...
 
     async def _upload_plan(
         self, plan: Plan, references: Mapping[str, Reference], timeout: float | None
@@ -224,7 +213,7 @@ async def aedit_many(
         >>> result = await client.edit_many(["make it night", "make it snowy"],
         ...                                 images=[gen], seed=7)  # doctest: +SKIP
     """
-    requests, references = client._edit_batch(
+    requests, references = edit_requests(
         items, images, model=model, width=width, height=height, seed=seed
     )
     # The gallery's look-ups are disk work: in a worker thread when awaited.

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
-from klein_widget.client._family_rules import ImageInputs
+from klein_widget.client._family_rules import ImageInputs, edit_requests
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._references import Reference
@@ -47,17 +47,6 @@ class BatchClient(BatchClientBase, Protocol):
     def fetch(
         self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
     ) -> Generation: ...
-
-    def _edit_batch(
-        self,
-        items: Iterable[object],
-        images: ImageInputs | None,
-        *,
-        model: str | KleinModel,
-        width: int | None,
-        height: int | None,
-        seed: int,
-    ) -> tuple[list[GenerationRequest], dict[str, Reference]]: ...
 
     def _upload_plan(
         self, plan: Plan, references: Mapping[str, Reference], timeout: float | None
@@ -212,7 +201,7 @@ def edit_many(
         >>> result = client.edit_many(["make it night", "make it snowy"],
         ...                                 images=[gen], seed=7)  # doctest: +SKIP
     """
-    requests, references = client._edit_batch(
+    requests, references = edit_requests(
         items, images, model=model, width=width, height=height, seed=seed
     )
     # The gallery's look-ups are disk work: called directly when blocking.
