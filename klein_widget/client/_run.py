@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from klein_widget.client._exceptions import GenerationTimeoutError, KleinError, fetch_later
-from klein_widget.client._models import WAITING_STATUSES, GenerationRequest, Prediction
+from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.client._prediction import WAITING_STATUSES
 
 __all__ = [
     "Progress",
