@@ -1,7 +1,11 @@
 """What `KleinClient` and `AsyncKleinClient` share: configuration, state and every decision.
 
 The two clients keep only their mirrored I/O loops (send, sleep, await); everything they
-decide between two requests is a method here, written once.
+decide between two requests is a method here, written once. The decisions come in
+layers, each a module that reads in one sitting and builds on the one before, so each
+piece of state is declared once: `ProvenanceRules` (is the server simulating),
+`JournalRules` (free re-runs, a batch's plan, the journal), `FamilyRules` (endpoints,
+prices, edits), `SubmitRules` (a submit's body, pacing and answer), then `BaseClient`.
 """
 
 from __future__ import annotations
@@ -18,9 +22,7 @@ from klein_widget.client._exceptions import (
 )
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption, model_for_loras
-from klein_widget.client._family_rules import FamilyRules
 from klein_widget.client._generation import Generation
-from klein_widget.client._journaling import JournalRules
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -34,7 +36,7 @@ from klein_widget.client._submits import SubmitRules
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
-class BaseClient(SubmitRules, JournalRules, FamilyRules):
+class BaseClient(SubmitRules):
     """Configuration and decisions shared by the sync and async clients."""
 
     timeout: float

@@ -12,19 +12,18 @@ Example:
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from klein_widget.client import _config
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import KleinModel, resolve_model
+from klein_widget.client._journaling import JournalRules
 from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import (
     PRICE_PER_ENHANCE_MILLS,
     RANDOM_SEED,
     GenerationRequest,
-    Prediction,
 )
 from klein_widget.client._references import Reference, to_references
 from klein_widget.client._run import asking_note
@@ -123,14 +122,11 @@ def edit_requests(
     return each_item(items, edit), references
 
 
-class FamilyRules:
-    """The family's decisions around a call (mixed into `BaseClient`)."""
+class FamilyRules(JournalRules):
+    """The family's decisions around a call (mixed into `BaseClient`, over the journal's
+    and the provenance rules)."""
 
     _api_key: str | None
-    _ledger: Ledger
-    _passed_over: OrderedDict[str, str]  # `ProvenanceRules`: recipe key -> stand-in's service
-    base_url: str
-    _simulates: Callable[[Prediction | None], bool]  # `ProvenanceRules._simulates`
 
     def _asking_note(self, request: GenerationRequest) -> str:
         """The status while ``request`` is sent: why, when the gallery held only a

@@ -22,8 +22,8 @@ from klein_widget.client._exceptions import (
     KleinError,
     RateLimitError,
 )
-from klein_widget.client._journal import Journal
-from klein_widget.client._ledger import Ledger, Reservation
+from klein_widget.client._family_rules import FamilyRules
+from klein_widget.client._ledger import Reservation
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._run import Run
 from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
@@ -36,16 +36,12 @@ _PACE_QUIET = 0.1  # seconds: a pacing wait shorter than this is not reported
 _LEAST_TO_SUBMIT = 0.02  # seconds; the learned round trip when it is longer
 
 
-class SubmitRules:
-    """The submit's body, pacing, round trip and answer (mixed into `BaseClient`)."""
+class SubmitRules(FamilyRules):
+    """The submit's body, pacing, round trip and answer (mixed into `BaseClient`, over the
+    family's rules and what they build on)."""
 
     _clock: Callable[[], float]
-    _api_key: str | None
-    base_url: str
-    _ledger: Ledger
-    journal: Journal | None
     _requests: OrderedDict[str, GenerationRequest]
-    _simulates: Callable[[Prediction | None], bool]  # `ProvenanceRules._simulates`
 
     def _init_submits(
         self,
