@@ -23,16 +23,17 @@ from typing import Protocol
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_rules import ImageInputs, edit_requests
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import Journal
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._references import Reference
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
+from klein_widget.client.batch._pacing import Pacer
 from klein_widget.client.batch._plan import DEFAULT_CONFIRM_OVER, Plan, check_cost
 from klein_widget.client.batch._result import BatchResult
 from klein_widget.client.batch._runner import (
     DEFAULT_OPTIONS,
     AsyncJobs,
-    BatchClientBase,
     PacingGate,
     reporter,
 )
@@ -41,8 +42,22 @@ from klein_widget.client.batch._tally import BatchOptions, ItemCallback, Tally
 __all__ = ["AsyncBatchClient", "aedit_many", "agenerate_many", "arun_plan"]
 
 
-class AsyncBatchClient(BatchClientBase, Protocol):
+class AsyncBatchClient(Protocol):
     """What this runner needs of a client (`AsyncKleinClient` is one)."""
+
+    timeout: float
+    journal: Journal | None
+    pacer: Pacer
+
+    def plan_batch(
+        self,
+        items: Iterable[str | GenerationRequest],
+        *,
+        width: int,
+        height: int,
+        seed: int,
+        fresh: bool,
+    ) -> Plan: ...
 
     async def generate(
         self,

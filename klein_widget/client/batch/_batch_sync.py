@@ -14,15 +14,16 @@ from typing import Protocol
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_rules import ImageInputs, edit_requests
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import Journal
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._references import Reference
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
+from klein_widget.client.batch._pacing import Pacer
 from klein_widget.client.batch._plan import DEFAULT_CONFIRM_OVER, Plan, check_cost
 from klein_widget.client.batch._result import BatchResult
 from klein_widget.client.batch._runner import (
     DEFAULT_OPTIONS,
-    BatchClientBase,
     PacingGate,
     ThreadJobs,
     reporter,
@@ -32,8 +33,22 @@ from klein_widget.client.batch._tally import BatchOptions, ItemCallback, Tally
 __all__ = ["BatchClient", "edit_many", "generate_many", "run_plan"]
 
 
-class BatchClient(BatchClientBase, Protocol):
+class BatchClient(Protocol):
     """What this runner needs of a client (`KleinClient` is one)."""
+
+    timeout: float
+    journal: Journal | None
+    pacer: Pacer
+
+    def plan_batch(
+        self,
+        items: Iterable[str | GenerationRequest],
+        *,
+        width: int,
+        height: int,
+        seed: int,
+        fresh: bool,
+    ) -> Plan: ...
 
     def generate(
         self,

@@ -1,5 +1,5 @@
-"""What the batch runner's two flavours share: the clients it drives (as protocols), the
-rate-limit gate, and how jobs run (threads or asyncio tasks).
+"""What the batch runner's two flavours share: the rate-limit gate, and how jobs run
+(threads or asyncio tasks).
 
 The runner loop itself is written once, awaited, in `_batch_async` (``arun_plan``);
 ``python scripts/unasync.py`` generates the blocking twin in `_batch_sync`, swapping
@@ -12,23 +12,19 @@ from __future__ import annotations
 import asyncio
 import queue
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Protocol
+from typing import Any
 
 from klein_widget.client._generation import Generation
-from klein_widget.client._journal import Journal
-from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import Progress, ProgressCallback
 from klein_widget.client.batch._concurrency import Concurrency
 from klein_widget.client.batch._pacing import ANSWER_POLL, Pacer
-from klein_widget.client.batch._plan import Plan
 from klein_widget.client.batch._tally import BatchOptions, Tally
 
 __all__ = [
     "DEFAULT_OPTIONS",
     "AsyncJobs",
-    "BatchClientBase",
     "BatchOptions",
     "PacingGate",
     "ThreadJobs",
@@ -41,25 +37,6 @@ Outcome = Generation | BaseException
 
 
 DEFAULT_OPTIONS = BatchOptions()
-
-
-class BatchClientBase(Protocol):
-    """What both runners need of any client (the blocking and awaited calls are in
-    `_batch_async.AsyncBatchClient` and its generated twin)."""
-
-    timeout: float
-    journal: Journal | None
-    pacer: Pacer
-
-    def plan_batch(
-        self,
-        items: Iterable[str | GenerationRequest],
-        *,
-        width: int,
-        height: int,
-        seed: int,
-        fresh: bool,
-    ) -> Plan: ...
 
 
 def reporter(
