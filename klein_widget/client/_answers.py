@@ -135,12 +135,13 @@ def bogus_image(task_id: str, why: str) -> APIStatusError:
 
 
 def enhanced_text(prediction: Prediction) -> str:
-    text = prediction.outputs[0] if prediction.outputs else ""
-    if not text.strip():
+    """The prompt optimizer's text, or raise as `first_output` does, or if it is blank."""
+    text = first_output(prediction).strip()
+    if not text:
         raise APIStatusError(
             "The prompt enhancer returned no text.", status_code=502, task_id=prediction.id
         )
-    return text.strip()
+    return text
 
 
 def result_parser(task_id: str, secret: str | None) -> Callable[[httpx.Response], Prediction]:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from klein_widget.client import _config, _redact
-from klein_widget.client._answers import enhanced_text, first_output
+from klein_widget.client._answers import enhanced_text
 from klein_widget.client._async_tasks import AsyncTasks
 from klein_widget.client._constants import (
     DEFAULT_TIMEOUT,
@@ -45,7 +45,7 @@ from klein_widget.client._references import to_references
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client._transport import default_async_http
 from klein_widget.client.batch import _batch_async
-from klein_widget.client.batch._pacing import Pacer, RateLimit
+from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
 
 
 class AsyncKleinClient(AsyncTasks):  # submit and fetch later: `_async_tasks`
@@ -119,9 +119,12 @@ class AsyncKleinClient(AsyncTasks):  # submit and fetch later: `_async_tasks`
         self._clock = clock
         self._rng = rng or random.Random()
         self._inference = InferenceTimes()  # learned, for the poll schedule
-        self._init_submits(inline_images, rate_limit, clock)
-        self._requests = OrderedDict()
-        self._init_provenance()
+        self.inline_images = inline_images
+        self._round_trip = None
+        self.pacer = pacer_for(rate_limit, clock)
+        self._requests = OrderedDict()  # task id -> its request, for `fetch`
+        self._heard = None  # see `_provenance`
+        self._passed_over = OrderedDict()
         self._uploaded = {}
         self._upload_locks = {}
         self._http = http_client or default_async_http(POOL_LIMITS)
@@ -261,7 +264,6 @@ class AsyncKleinClient(AsyncTasks):  # submit and fetch later: `_async_tasks`
         prediction = await self._submit(request, run, body, ENHANCER_MODEL_ID)
         if not prediction.done:
             prediction = await self._wait(prediction.id, run)
-        first_output(prediction)
         return enhanced_text(prediction)
 
     generate_many = _batch_async.agenerate_many  # many at once: `_batch_async.agenerate_many`

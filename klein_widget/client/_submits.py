@@ -26,7 +26,7 @@ from klein_widget.client._family_rules import FamilyRules
 from klein_widget.client._ledger import Reservation
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._run import Run
-from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
+from klein_widget.client.batch._pacing import Pacer
 
 __all__ = ["SubmitRules"]
 
@@ -42,20 +42,13 @@ class SubmitRules(FamilyRules):
 
     _clock: Callable[[], float]
     _requests: OrderedDict[str, GenerationRequest]
-
-    def _init_submits(
-        self,
-        inline_images: bool,
-        rate_limit: int | RateLimit | Pacer | None,
-        clock: Callable[[], float],
-    ) -> None:
-        # Images come inline in the answer that says "completed" (no download round trip)
-        # where that is cheaper; False: always as URLs (unless a call asks for base64).
-        self.inline_images = inline_images
-        self._round_trip: float | None = None  # seconds, learned from submits' answers
-        # Submits paced to the account's rate limit: ``rate_limit`` images a minute (or a
-        # `RateLimit`, or a shared `Pacer`), else what 429s show; for every call and batch.
-        self.pacer = pacer_for(rate_limit, clock)
+    # Images come inline in the answer that says "completed" (no download round trip)
+    # where that is cheaper; False: always as URLs (unless a call asks for base64).
+    inline_images: bool
+    _round_trip: float | None  # seconds, learned from submits' answers
+    # Submits paced to the account's rate limit: ``rate_limit`` images a minute (or a
+    # `RateLimit`, or a shared `Pacer`), else what 429s show; for every call and batch.
+    pacer: Pacer
 
     def _submit_body(self, request: GenerationRequest) -> dict[str, Any]:
         """The submit body on the wire: the request, with the image asked inline when the
