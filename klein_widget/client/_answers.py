@@ -171,7 +171,7 @@ def image_or_url(prediction: Prediction, base_url: str) -> tuple[bytes | None, s
                 prediction.id, f"its URL {output[:80]!r} is not an http(s) URL with a host"
             )
         return None, url
-    payload = output.split(",", 1)[1] if output.startswith("data:") else output
+    payload = output.partition(",")[2] if output.startswith("data:") else output
     try:
         image = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
