@@ -2,8 +2,8 @@
 that names the task when an answer is not what WaveSpeed ever sends.
 
 Example:
-    >>> decode_base64_output("https://cdn.example/fox.png") is None
-    True
+    >>> poll_url("t1", None, "https://api.wavespeed.ai")
+    'https://api.wavespeed.ai/api/v3/predictions/t1/result'
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ __all__ = [
     "bogus_image",
     "buffered",
     "checked_image",
-    "decode_base64_output",
     "enhanced_text",
     "first_output",
     "http_url",
@@ -53,20 +52,6 @@ def http_url(value: object) -> bool:
         return False
     parts = urlsplit(value)
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-
-
-def decode_base64_output(output: str) -> bytes | None:
-    """The image bytes if ``output`` is base64 (naked or a data: URL), None if it is a URL.
-
-    Raises `ValueError` if it is neither (text that is not base64).
-    """
-    if output.startswith(("http://", "https://", "/")):
-        return None
-    payload = output.split(",", 1)[1] if output.startswith("data:") else output
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("it is neither an image URL nor base64") from None
 
 
 _ENCODING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -150,12 +135,13 @@ def bogus_image(task_id: str, why: str) -> APIStatusError:
 
 
 def enhanced_text(prediction: Prediction) -> str:
-    text = prediction.outputs[0] if prediction.outputs else ""
-    if not text.strip():
+    """The prompt optimizer's text, or raise as `first_output` does, or if it is blank."""
+    text = first_output(prediction).strip()
+    if not text:
         raise APIStatusError(
             "The prompt enhancer returned no text.", status_code=502, task_id=prediction.id
         )
-    return text.strip()
+    return text
 
 
 def result_parser(task_id: str, secret: str | None) -> Callable[[httpx.Response], Prediction]:
@@ -185,10 +171,11 @@ def image_or_url(prediction: Prediction, base_url: str) -> tuple[bytes | None, s
                 prediction.id, f"its URL {output[:80]!r} is not an http(s) URL with a host"
             )
         return None, url
+    payload = output.partition(",")[2] if output.startswith("data:") else output
     try:
-        image = decode_base64_output(output) or b""  # never None: URLs are handled above
-    except ValueError as error:
-        raise bogus_image(prediction.id, str(error)) from None
+        image = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise bogus_image(prediction.id, "it is neither an image URL nor base64") from None
     return checked_image(prediction.id, image), ""
 
 

@@ -1,13 +1,15 @@
 """The async client's I/O loops (send, sleep, await), and nothing else: a request held
-to its deadline and its size cap, a submit retried only when surely not taken, polls,
+to its deadline and its size cap, a submit retried only when surely not taken, a free
+request (a poll, a download, an upload's step) retried within the call's deadline, polls,
 and the download. The source of the blocking `_sync_loops` (``python scripts/unasync.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
 
 import httpx
 
@@ -16,9 +18,10 @@ from klein_widget.client._answers import (
     buffered,
     image_or_url,
     image_parser,
+    poll_url,
     result_parser,
 )
-from klein_widget.client._async_uploads import AsyncUploads
+from klein_widget.client._base import BaseClient
 from klein_widget.client._constants import (
     MAX_IMAGE_BYTES,
     MAX_JSON_BYTES,
@@ -32,12 +35,13 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
-from klein_widget.client._references import Reference
-from klein_widget.client._run import Run, stage_of
-from klein_widget.client.batch._plan import Plan
+from klein_widget.client._policy import check_body, request_timeout
+from klein_widget.client._run import Run, given_up, stage_of
+
+T = TypeVar("T")
 
 
-class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
+class AsyncLoops(BaseClient):
     """The loops `AsyncKleinClient`'s calls run (its connection pool and sleep are set by
     the client's constructor)."""
 
@@ -51,29 +55,42 @@ class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
         url: str,
         *,
         during: str,
-        auth: bool,
         deadline: float,
+        auth: bool = True,
+        foreign: bool = False,
         limit: int = MAX_JSON_BYTES,
         long_read: bool = False,
         json: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One request, its body streamed under ``limit`` bytes and held to ``deadline``
-        as a whole (`_deadline`), not only read by read.
+        as a whole (`_deadline`), not only read by read. ``auth``: with the key (the API's
+        own origin); ``foreign``: to another host (the upload host), with exactly
+        ``headers`` and no key, whatever the pool's defaults say.
 
         Redirects are followed for GETs only (a submit is never re-sent elsewhere), one hop
         at a time: each hop's timeouts are what is left of ``deadline`` when it starts and
         the overall deadline watches each hop, so a chain of slow hops ends at the deadline
         too (httpx's own following sets every hop's timeouts at the start of the chain).
         """
-        request = self._http.build_request(method, url, json=json, headers=self._headers(auth))
+        sent = {} if foreign else self._headers(auth)
+        request = self._http.build_request(
+            method, url, json=json, content=content, headers={**sent, **(headers or {})}
+        )
+        if foreign:
+            for name in ("authorization", "proxy-authorization", "cookie"):
+                if name not in {h.lower() for h in headers or {}}:
+                    request.headers.pop(name, None)
         try:
             async with AsyncDeadline(deadline - self._clock()) as overall:  # not only per read
                 for hop in range(self._http.max_redirects + 1):
-                    timeout = self._timeout(deadline, long_read=long_read)
+                    timeout = request_timeout(deadline - self._clock(), long_read=long_read)
                     request.extensions["timeout"] = timeout.as_dict()
                     response = await self._http.send(
                         request,
-                        auth=None if hop else httpx.USE_CLIENT_DEFAULT,  # as httpx: first only
+                        # As httpx: the pool's own auth on the first hop only; never abroad.
+                        auth=None if hop or foreign else httpx.USE_CLIENT_DEFAULT,
                         stream=True,
                         follow_redirects=False,
                     )
@@ -90,6 +107,18 @@ class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
             raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
         except httpx.RequestError as exc:  # transport, redirect loops, undecodable bodies
             raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
+
+    async def _body(
+        self, response: httpx.Response, limit: int, deadline: float, during: str
+    ) -> bytes:
+        """``response``'s whole body, streamed under ``limit`` bytes and ``deadline``."""
+        chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            check_body(size, limit, past_deadline=self._clock() > deadline, during=during)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _post(
         self, path: str, body: dict[str, Any], run: Run, *, paced: bool = False
@@ -128,26 +157,34 @@ class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
     async def _read(
         self,
         url: str,
-        parse: Callable[[httpx.Response], Any],
+        parse: Callable[[httpx.Response], T],
         *,
         during: str,
         run: Run,
-        task_id: str | None,
+        give_up: Callable[[KleinError], KleinError],
+        method: str = "GET",
         limit: int = MAX_JSON_BYTES,
-    ) -> Any:
-        auth = self._same_origin(url)
+        foreign: bool = False,
+        json: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> T:
+        """A request that costs nothing to repeat (a poll, a download, an upload's step),
+        tried again while the policy and ``run``'s deadline allow; then ``give_up`` says
+        what to raise."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = await self._send(
-                    "GET", url, during=during, auth=auth, deadline=run.deadline, limit=limit
-                )
+                    method, url, during=during, deadline=run.deadline, auth=self._same_origin(url),
+                    foreign=foreign, limit=limit, json=json, content=content, headers=headers,
+                )  # fmt: skip
                 return parse(response)
             except KleinError as error:
                 delay = self._retry_delay(error, attempt, run.deadline)
                 if delay is None:
-                    raise self._given_up(error, task_id, run) from None
+                    raise give_up(error) from None
                 await self._sleep(delay)
 
     async def _submit(
@@ -173,19 +210,18 @@ class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
         return outcome
 
     async def _wait(self, task_id: str, run: Run, accepted: Prediction | None = None) -> Prediction:
-        delays = self._poll_delays(run)
+        pauses = self._poll_pauses(run, task_id)
         parse = result_parser(task_id, self._api_key)
-        url = self._poll_url(task_id, accepted)
+        give_up = partial(given_up, task_id=task_id, run=run)
+        url = poll_url(task_id, accepted, self.base_url)
         if run.sent is not None:  # just submitted: no poll before the expected finish
-            await self._sleep(self._poll_delay(delays, run, task_id))
+            await self._sleep(next(pauses))
         while True:
-            prediction: Prediction = await self._read(
-                url, parse, during="polling", run=run, task_id=task_id
-            )
+            prediction = await self._read(url, parse, during="polling", run=run, give_up=give_up)
             if prediction.done:
                 return prediction
             run.report(stage_of(prediction), prediction)
-            await self._sleep(self._poll_delay(delays, run, task_id))
+            await self._sleep(next(pauses))
 
     async def _complete(
         self, request: GenerationRequest, prediction: Prediction, run: Run
@@ -193,44 +229,20 @@ class AsyncLoops(AsyncUploads):  # uploads and prices: `_async_uploads`
         self._refund_if_failed(prediction)
         image, url = image_or_url(prediction, self.base_url)
         if image is not None and not request.base64_output:
-            prediction = self._without_inline(prediction)  # the bytes are in `image` now
+            # The bytes are in `image` now: kept once, not a second time as base64 text.
+            prediction = dataclasses.replace(prediction, outputs=())
         run.report("downloading", prediction)
         if image is None:
+            download = self._download_run(run)
             image = await self._read(
                 url,
                 image_parser(prediction.id, self._api_key),
                 during="download",
-                run=self._download_run(run),
-                task_id=prediction.id,
+                run=download,
+                give_up=partial(given_up, task_id=prediction.id, run=download),
                 limit=MAX_IMAGE_BYTES,
             )
         generation = self._finish(request, prediction, image, run)
         generation = await self._disk.run(self._journal_completed, generation)
         run.report("done", prediction)
         return generation
-
-    async def _make(self, request: GenerationRequest, run: Run) -> Generation:
-        """Submit ``request`` (its model's unconfirmed price asked first, once), wait for
-        it and download its image: the paid half of every call that makes one."""
-        model = request.klein_model
-        if self._price_to_ask(model):  # the answer goes into `prices`: the ledger's
-            await self.model_price(model, wait=run.deadline - self._clock())  # a correction
-        prediction = await self._submit(request, run, self._submit_body(request))
-        if not prediction.done:
-            prediction = await self._wait(prediction.id, run, prediction)
-        return await self._complete(request, prediction, run)
-
-    async def _upload_plan(
-        self, plan: Plan, references: Mapping[str, Reference], timeout: float | None
-    ) -> None:
-        """Upload the references of a batch's edits that will be sent (not those the
-        gallery answers), each distinct image once, before any submit."""
-        for place, job in enumerate(plan.jobs):
-            request = job.request
-            if job.task_id is None and request.is_edit and not request.images:
-                run = self._start(request, timeout, None)
-                refs = [references[sha] for sha in request.references]
-                sent = self._with_urls(request, await self._upload_references(refs, run))
-                plan.jobs[place] = dataclasses.replace(job, request=sent)
-                for index in job.indices:
-                    plan.requests[index] = sent

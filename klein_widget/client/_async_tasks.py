@@ -1,23 +1,32 @@
 """The async client's calls on a task by its id: `submit` one and come back later with
-`get_result`, `wait` or `fetch` (a mixin of `AsyncKleinClient`, over its loops).
+`get_result`, `wait` or `fetch`; and the paid half of `generate` and `edit` (`_make`, and
+a batch's uploads before its submits). A mixin of `AsyncKleinClient`, over its uploads
+and loops.
 
 The source of the blocking `_sync_tasks` (``python scripts/unasync.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 from klein_widget.client import _config
 from klein_widget.client._answers import first_output, result_parser
-from klein_widget.client._async_loops import AsyncLoops
+from klein_widget.client._async_uploads import AsyncUploads
 from klein_widget.client._constants import READ_TIMEOUT
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption
 from klein_widget.client._generation import Generation
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest, Prediction
+from klein_widget.client._references import Reference
+from klein_widget.client._run import Run
+from klein_widget.client.batch._plan import Plan
 
 
-class AsyncTasks(AsyncLoops):  # the I/O loops: `_async_loops`
-    """`submit`, `get_result`, `wait` and `fetch`, for `AsyncKleinClient`."""
+class AsyncTasks(AsyncUploads):  # uploads and prices: `_async_uploads`
+    """`submit`, `get_result`, `wait` and `fetch`, and the paid half of `generate` and
+    `edit`, for `AsyncKleinClient`."""
 
     async def submit(
         self,
@@ -80,3 +89,30 @@ class AsyncTasks(AsyncLoops):  # the I/O loops: `_async_loops`
         request = self._fetch_request(task_id, request)
         run = self._start(request, timeout, None)
         return await self._complete(request, await self._wait(task_id, run), run)
+
+    async def _make(self, request: GenerationRequest, run: Run) -> Generation:
+        """Submit ``request`` (its model's unconfirmed price asked first, once), wait for
+        it and download its image: the paid half of every call that makes one."""
+        model = request.klein_model
+        if self._price_to_ask(model):  # the answer goes into `prices`: the ledger's
+            await self.model_price(model, wait=run.deadline - self._clock())  # a correction
+        prediction = await self._submit(request, run, self._submit_body(request))
+        if not prediction.done:
+            prediction = await self._wait(prediction.id, run, prediction)
+        return await self._complete(request, prediction, run)
+
+    async def _upload_plan(
+        self, plan: Plan, references: Mapping[str, Reference], timeout: float | None
+    ) -> None:
+        """Upload the references of a batch's edits that will be sent (not those the
+        gallery answers), each distinct image once, before any submit."""
+        for place, job in enumerate(plan.jobs):
+            request = job.request
+            if job.task_id is None and request.is_edit and not request.images:
+                run = self._start(request, timeout, None)
+                refs = [references[sha] for sha in request.references]
+                urls = await self._upload_references(refs, run)
+                sent = dataclasses.replace(request, images=urls)
+                plan.jobs[place] = dataclasses.replace(job, request=sent)
+                for index in job.indices:
+                    plan.requests[index] = sent

@@ -1,4 +1,4 @@
-"""The async client's uploads and price look-up: a mixin of its loops (`AsyncLoops`).
+"""The async client's uploads and price look-up, over its loops (`AsyncLoops`).
 
 `_upload_references` turns an edit's references into the URLs its ``images`` sends: a
 URL the user gave passes through; local bytes go up with WaveSpeed's upload protocol
@@ -20,17 +20,14 @@ The source of the blocking `_sync_uploads` (``python scripts/unasync.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any
 
-import httpx
 from anyio import Lock
 
 from klein_widget.client import _envelope
-from klein_widget.client._answers import buffered
-from klein_widget.client._base import BaseClient
-from klein_widget.client._deadline import AsyncDeadline
+from klein_widget.client._async_loops import AsyncLoops
 from klein_widget.client._exceptions import KleinError
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel, PriceBook, resolve_model
 from klein_widget.client._references import Reference
@@ -43,39 +40,29 @@ from klein_widget.client._upload_answers import (
     PRICE_TIMEOUT,
     UPLOAD_PATH,
     check_put,
-    in_upload,
     price_mills,
     read_ticket,
     ticket_body,
-    upload_timed_out,
+    upload_failed,
 )
-
-T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
 
-class AsyncUploads(BaseClient):
-    """Uploads and the price look-up, for `AsyncLoops` (its pool and sleep are set by the
-    client's constructor)."""
+class AsyncUploads(AsyncLoops):  # the I/O loops: `_async_loops`
+    """Uploads and the price look-up, for `AsyncKleinClient`."""
 
-    _http: httpx.AsyncClient
-    _sleep: Callable[[float], Awaitable[None]]
+    _uploaded: dict[str, str]  # sha256 -> the download URL of what this client uploaded
+    # A lock per sha256, so two calls uploading the same image at once upload it once.
+    _upload_locks: dict[str, Lock]
 
-    # --- state: the prices (the ledger's book), the uploads (made on first use) ---------
+    # --- the prices (the ledger's book) -----------------------------------------------------
 
     @property
     def prices(self) -> PriceBook:
         """Each model's price as this client knows it, corrected by `model_price` (the
         ledger's book, shared by the clients sharing it)."""
         return self._ledger.prices
-
-    def _uploads(self) -> tuple[dict[str, str], dict[str, Lock]]:
-        """sha256 -> download URL of what this client uploaded, and a lock per sha256 so
-        two calls uploading the same image at once upload it once."""
-        uploaded = cast("dict[str, str]", self.__dict__.setdefault("_upload_cache", {}))
-        locks = cast("dict[str, Lock]", self.__dict__.setdefault("_upload_locks", {}))
-        return uploaded, locks
 
     # --- uploads ---------------------------------------------------------------------------
 
@@ -100,131 +87,41 @@ class AsyncUploads(BaseClient):
     async def _upload_once(self, reference: Reference, number: int, run: Run) -> str:
         """This image's URL: uploaded by this client before, or now (once, even when two
         calls ask for it at the same time)."""
-        uploaded, locks = self._uploads()
-        lock = locks.setdefault(reference.sha256, Lock())  # setdefault: atomic
+        lock = self._upload_locks.setdefault(reference.sha256, Lock())  # setdefault: atomic
         async with lock:
-            url = uploaded.get(reference.sha256)
+            url = self._uploaded.get(reference.sha256)
             if url is None:
                 url = await self._upload(reference, number, run)
-                uploaded[reference.sha256] = url
+                self._uploaded[reference.sha256] = url
         return url
 
     async def _upload(self, reference: Reference, number: int, run: Run) -> str:
-        """Upload one reference's bytes; its download URL."""
-        answer = await self._upload_step(
-            "POST",
+        """Upload one reference's bytes; its download URL. Each step is free to repeat."""
+        give_up = partial(upload_failed, number=number, run=run)
+        answer = await self._read(
             self._url(UPLOAD_PATH),
-            lambda response: _envelope.parse_envelope(response, secret=self._api_key),
-            number,
-            run,
+            partial(_envelope.parse_envelope, secret=self._api_key),
+            during="upload",
+            run=run,
+            give_up=give_up,
+            method="POST",
+            limit=MAX_UPLOAD_ANSWER,
             json=ticket_body(reference),
         )
         ticket = read_ticket(answer, number, self._api_key)  # a bogus one is not retried
-        await self._upload_step(
-            "PUT",
+        await self._read(
             ticket.url,
-            lambda response: check_put(response, number, self._api_key),
-            number,
-            run,
+            partial(check_put, number=number, secret=self._api_key),
+            during="upload",
+            run=run,
+            give_up=give_up,
+            method="PUT",
+            limit=MAX_UPLOAD_ANSWER,
+            foreign=True,
             content=reference.data,
             headers=ticket.headers,
-            foreign=True,
         )
         return ticket.download_url
-
-    async def _upload_step(
-        self,
-        method: str,
-        url: str,
-        parse: Callable[[httpx.Response], T],
-        number: int,
-        run: Run,
-        *,
-        json: dict[str, Any] | None = None,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        foreign: bool = False,
-    ) -> T:
-        """One request of an upload (``foreign``: to the upload host, without the key),
-        tried again (it is free) while the policy and the deadline allow."""
-        attempt = 0
-        while True:
-            attempt += 1
-            request = self._request(
-                method, url, run.deadline, json=json, content=content, headers=headers,
-                foreign=foreign,
-            )  # fmt: skip
-            try:
-                response = await self._exchange(request, run.deadline, "upload", foreign=foreign)
-                return parse(response)
-            except KleinError as error:
-                delay = self._retry_delay(error, attempt, run.deadline)
-                if delay is None:
-                    if self._clock() >= run.deadline:
-                        raise upload_timed_out(number, run.deadline - run.started, error) from None
-                    raise in_upload(error, number) from None
-                await self._sleep(delay)
-
-    def _request(
-        self,
-        method: str,
-        url: str,
-        deadline: float,
-        *,
-        json: dict[str, Any] | None = None,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        foreign: bool = False,
-    ) -> httpx.Request:
-        """A request to the API's own origin, with the key; ``foreign``: to another host,
-        with exactly ``headers`` and no key, whatever the pool's defaults say."""
-        sent = {} if foreign else self._headers(True)
-        request = self._http.build_request(
-            method,
-            url,
-            json=json,
-            content=content,
-            headers={**sent, **(headers or {})},
-            timeout=self._timeout(deadline),
-        )
-        if foreign:
-            for name in ("authorization", "proxy-authorization", "cookie"):
-                if name not in {h.lower() for h in headers or {}}:
-                    request.headers.pop(name, None)
-        return request
-
-    async def _exchange(
-        self, request: httpx.Request, deadline: float, during: str, *, foreign: bool = False
-    ) -> httpx.Response:
-        """Send ``request`` (no redirects) and read its answer, held to ``deadline`` as a
-        whole and capped at `MAX_UPLOAD_ANSWER` bytes. ``foreign``: to another host, so
-        not even the pool's own ``auth`` goes with it."""
-        auth = None if foreign else httpx.USE_CLIENT_DEFAULT
-        try:
-            async with AsyncDeadline(deadline - self._clock()) as overall:
-                response = await self._http.send(
-                    request, auth=auth, stream=True, follow_redirects=False
-                )
-                try:
-                    overall.watch(response)
-                    body = await self._body(response, MAX_UPLOAD_ANSWER, deadline, during)
-                finally:
-                    await response.aclose()
-        except httpx.RequestError as exc:  # transport, undecodable bodies
-            raise _envelope.connection_error(exc, during=during, secret=self._api_key) from None
-        return buffered(response, body)
-
-    async def _body(
-        self, response: httpx.Response, limit: int, deadline: float, during: str
-    ) -> bytes:
-        """``response``'s whole body, streamed under ``limit`` bytes and ``deadline``."""
-        chunks: list[bytes] = []  # joined once at the end: no regrowing buffer
-        size = 0
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            self._check_body(size, limit, deadline, during)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     # --- prices ----------------------------------------------------------------------------
 
@@ -252,8 +149,14 @@ class AsyncUploads(BaseClient):
         deadline = self._clock() + limit
         body = {"model_id": chosen.id, "inputs": PRICE_INPUTS if inputs is None else inputs}
         try:
-            request = self._request("POST", self._url(PRICE_PATH), deadline, json=body)
-            response = await self._exchange(request, deadline, "price look-up")
+            response = await self._send(
+                "POST",
+                self._url(PRICE_PATH),
+                during="price look-up",
+                deadline=deadline,
+                limit=MAX_UPLOAD_ANSWER,
+                json=body,
+            )
             data = _envelope.parse_envelope(response, secret=self._api_key)
         except KleinError as error:  # a correction, not a requirement
             _log.info("no price for %s from the price endpoint: %s", chosen.id, error.message)

@@ -1,32 +1,28 @@
 """What `KleinClient` and `AsyncKleinClient` share: configuration, state and every decision.
 
 The two clients keep only their mirrored I/O loops (send, sleep, await); everything they
-decide between two requests is a method here, written once.
+decide between two requests is a method here, written once. The decisions come in
+layers, each a module that reads in one sitting and builds on the one before, so each
+piece of state is declared once: `ProvenanceRules` (is the server simulating),
+`JournalRules` (free re-runs, a batch's plan, the journal), `FamilyRules` (endpoints,
+prices, edits), `SubmitRules` (a submit's body, pacing and answer), then `BaseClient`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import random
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-
-import httpx
+from collections.abc import Iterator
 
 from klein_widget._version import __version__
-from klein_widget.client import _config, _policy, _redact
-from klein_widget.client._constants import DEFAULT_TIMEOUT, DOWNLOAD_GRACE
+from klein_widget.client import _config, _policy
 from klein_widget.client._exceptions import (
     KleinError,
     RateLimitError,
 )
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
-from klein_widget.client._family_inputs import LoraOption
-from klein_widget.client._family_rules import FamilyRules
+from klein_widget.client._family_inputs import LoraOption, model_for_loras
 from klein_widget.client._generation import Generation
-from klein_widget.client._journal import GalleryOption, Journal, journal_for
-from klein_widget.client._journaling import JournalRules
 from klein_widget.client._ledger import Ledger, Spend
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -34,58 +30,21 @@ from klein_widget.client._models import (
     GenerationRequest,
     Prediction,
 )
-from klein_widget.client._polls import PollRules
-from klein_widget.client._run import ProgressCallback, Run, given_up
+from klein_widget.client._run import ProgressCallback, Run, timed_out
 from klein_widget.client._submits import SubmitRules
-from klein_widget.client.batch._pacing import Pacer, RateLimit
 
 _log = logging.getLogger(__name__)  # retry and poll decisions; silent unless configured
 
 
-class BaseClient(SubmitRules, JournalRules, FamilyRules, PollRules):
+class BaseClient(SubmitRules):
     """Configuration and decisions shared by the sync and async clients."""
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_spend: float | None = None,
-        ledger: Ledger | None = None,
-        journal: Journal | None = None,
-        gallery: GalleryOption = True,
-        on_image: Callable[[Generation], None] | None = None,
-        poll: _policy.PollSchedule | None = None,
-        retry: _policy.RetryPolicy | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
-        inline_images: bool = True,
-        rate_limit: int | RateLimit | Pacer | None = None,
-        download_grace: float = DOWNLOAD_GRACE,
-    ) -> None:
-        self._api_key = _config.resolve_api_key(api_key)
-        _redact.protect_logs(self._api_key)
-        self.base_url = _config.resolve_base_url(base_url)
-        self.timeout = timeout
-        self.download_grace = download_grace
-        self._ledger = ledger if ledger is not None else Ledger(max_spend)
-        self._refunded: set[str] = set()  # failed tasks taken off the spend
-        if ledger is not None and max_spend is not None:
-            ledger.max_spend = max_spend
-        # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
-        self.journal: Journal | None = journal if journal is not None else journal_for(gallery)
-        self.on_image = on_image
-        self.poll = poll or _policy.DEFAULT_POLL
-        self.retry = retry or _policy.RetryPolicy()
-        self._clock = clock
-        self._rng = rng or random.Random()
-        self._inference = _policy.InferenceTimes()  # learned, for the poll schedule
-        # Images come inline in the answer that says "completed" (no download round trip);
-        # False: as URLs, downloaded after (unless a call asks for base64 itself).
-        self._init_submits(inline_images, rate_limit, clock)
-        self._requests: OrderedDict[str, GenerationRequest] = OrderedDict()
-        self._init_provenance()
+    timeout: float
+    download_grace: float
+    retry: _policy.RetryPolicy
+    poll: _policy.PollSchedule
+    _inference: _policy.InferenceTimes  # learned, for the poll schedule
+    _refunded: set[str]  # failed tasks taken off the spend
 
     # --- configuration -----------------------------------------------------------------
 
@@ -155,17 +114,22 @@ class BaseClient(SubmitRules, JournalRules, FamilyRules, PollRules):
         model: str | KleinModel = DEFAULT_MODEL.name,
         loras: LoraOption = None,
     ) -> GenerationRequest:
-        """Validate (raising before anything is sent) and draw a concrete seed."""
-        request = self._family_request(
-            prompt,
-            width=width,
-            height=height,
-            seed=seed,
-            sync_mode=sync_mode,
-            base64_output=base64_output,
-            model=model,
-            loras=loras,
-        )
+        """Validate (raising before anything is sent) and draw a concrete seed. A
+        `GenerationRequest` given whole is taken as it is; LoRAs with ``"4b"`` go to the 4B
+        LoRA endpoint (`model_for_loras`)."""
+        if isinstance(prompt, GenerationRequest):
+            request = prompt
+        else:
+            request = GenerationRequest(
+                prompt,
+                width,
+                height,
+                seed,
+                sync_mode,
+                base64_output,
+                model=model_for_loras(model, loras),
+                loras=loras or (),  # type: ignore[arg-type]  # made a tuple by its check
+            )
         if self.key_missing:
             raise _config.missing_key_error()
         return request.with_concrete_seed(self._rng)
@@ -179,15 +143,6 @@ class BaseClient(SubmitRules, JournalRules, FamilyRules, PollRules):
         now = self._clock()
         limit = self.timeout if timeout is None else timeout
         return Run(request, now, now + limit, self._clock, on_progress)
-
-    def _timeout(self, deadline: float, *, long_read: bool = False) -> httpx.Timeout:
-        return _policy.request_timeout(deadline - self._clock(), long_read=long_read)
-
-    def _check_body(self, size: int, limit: int, deadline: float, during: str) -> None:
-        _policy.check_body(size, limit, past_deadline=self._clock() > deadline, during=during)
-
-    def _given_up(self, error: KleinError, task_id: str | None, run: Run) -> KleinError:
-        return given_up(error, task_id, run, self._clock())
 
     def _retry_delay(
         self,
@@ -213,6 +168,28 @@ class BaseClient(SubmitRules, JournalRules, FamilyRules, PollRules):
             # Say so: the status line, and batches back off.
             run.report("rate_limited", note=self.pacer.note())
         return delay
+
+    # --- polls and the download ----------------------------------------------------------
+
+    def _poll_pauses(self, run: Run, task_id: str) -> Iterator[float]:
+        """The pauses between polls for this run's image size; raises
+        `GenerationTimeoutError` when the next is asked for at the deadline."""
+        expected = self._inference.expected(run.request.pixels)
+        since = self._clock() - (run.started if run.sent is None else run.sent)
+        for delay in self.poll.delays(expected, since):
+            remaining = run.deadline - self._clock()
+            if remaining <= 0:
+                _log.info("giving up on task %s at the deadline", task_id)
+                raise timed_out(task_id, run)
+            pause = float(min(delay, remaining))
+            _log.debug("task %s still running; next poll in %.3f s", task_id, pause)
+            yield pause
+
+    def _download_run(self, run: Run) -> Run:
+        """The run a paid image's download is held to: the timeout, or the client's
+        ``download_grace`` if later."""
+        deadline = max(run.deadline, self._clock() + self.download_grace)
+        return dataclasses.replace(run, deadline=deadline)
 
     def _refund_if_failed(self, prediction: Prediction) -> None:
         """WaveSpeed refunds an image task that ends ``failed``: take it off the spend, if

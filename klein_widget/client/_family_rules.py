@@ -1,5 +1,5 @@
 """What the clients decide for the family's models: which endpoint and price a request
-goes to (`Charge`), an edit's request from its references, when a model's unconfirmed
+goes to (`Charge`), an edit's request from its references (and a batch's edits), when a model's unconfirmed
 price is asked of its server, and the status note while a stand-in is passed over.
 
 A mixin of `BaseClient`, kept apart so each module reads in one sitting.
@@ -12,26 +12,31 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from klein_widget.client import _config
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import KleinModel, resolve_model
-from klein_widget.client._family_inputs import LoraOption, model_for_loras
+from klein_widget.client._journaling import JournalRules
 from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import (
     PRICE_PER_ENHANCE_MILLS,
     RANDOM_SEED,
     GenerationRequest,
-    Prediction,
 )
 from klein_widget.client._references import Reference, to_references
 from klein_widget.client._run import asking_note
+from klein_widget.client.batch._plan import each_item
 
-__all__ = ["Charge", "FamilyRules", "ImageInputs", "charge_for"]
+__all__ = [
+    "Charge",
+    "FamilyRules",
+    "ImageInputs",
+    "charge_for",
+    "edit_request",
+    "edit_requests",
+]
 
 # What ``edit(images=...)`` takes: one image or 1 to 4 of them (see `to_references`).
 ImageInputs = Any
@@ -57,117 +62,71 @@ def charge_for(request: GenerationRequest, ledger: Ledger, model_id: str | None 
     return Charge(request.klein_model.path, mills, "image", confirmed, True)
 
 
-class FamilyRules:
-    """The family's decisions around a call (mixed into `BaseClient`)."""
+def edit_request(
+    prompt: str,
+    references: Sequence[Reference],
+    *,
+    model: str | KleinModel,
+    width: int | None,
+    height: int | None,
+    seed: int = RANDOM_SEED,
+    sync_mode: bool = False,
+    base64_output: bool = False,
+) -> GenerationRequest:
+    """An edit of ``references`` on ``model``'s edit model; its ``images`` are the
+    references' URLs when all are URLs, else empty until they are uploaded."""
+    urls = tuple(ref.url for ref in references)
+    return GenerationRequest(
+        prompt,
+        width,
+        height,
+        seed,
+        sync_mode,
+        base64_output,
+        model=resolve_model(model, edit=True).name,
+        images=tuple(u for u in urls if u) if all(urls) else (),
+        references=tuple(ref.sha256 for ref in references),
+    )
+
+
+def edit_requests(
+    items: Iterable[object],
+    images: ImageInputs | None,
+    *,
+    model: str | KleinModel,
+    width: int | None,
+    height: int | None,
+    seed: int,
+) -> tuple[list[GenerationRequest], dict[str, Reference]]:
+    """`edit_many`'s requests, each validated (its images read) before anything is
+    sent: an item is a prompt (an edit of ``images``), a ``(prompt, images)`` pair or
+    a `GenerationRequest`; and every reference by its sha256, to upload."""
+    if isinstance(items, str | GenerationRequest):
+        raise InvalidRequestError(
+            "edit_many takes a list of prompts (each an edit of images=...), of "
+            "(prompt, images) pairs or of GenerationRequest objects; for one edit use edit().",
+            field="items",
+        )
+    references: dict[str, Reference] = {}
+
+    def edit(item: object) -> GenerationRequest:
+        prompt, own = item if isinstance(item, tuple) else (item, images)
+        if own is None:
+            raise InvalidRequestError(
+                "no images to edit: pass images=[...] or (prompt, images) items", field="images"
+            )
+        refs = to_references(own)
+        references.update((ref.sha256, ref) for ref in refs)
+        return edit_request(prompt, refs, model=model, width=width, height=height, seed=seed)
+
+    return each_item(items, edit), references
+
+
+class FamilyRules(JournalRules):
+    """The family's decisions around a call (mixed into `BaseClient`, over the journal's
+    and the provenance rules)."""
 
     _api_key: str | None
-    _ledger: Ledger
-    _passed_over: OrderedDict[str, str]  # `ProvenanceRules`: recipe key -> stand-in's service
-    base_url: str
-    _simulates: Callable[[Prediction | None], bool]  # `ProvenanceRules._simulates`
-
-    def _family_request(
-        self,
-        prompt: str | GenerationRequest,
-        *,
-        width: int | None,
-        height: int | None,
-        seed: int,
-        sync_mode: bool,
-        base64_output: bool,
-        model: str | KleinModel,
-        loras: LoraOption,
-    ) -> GenerationRequest:
-        """A text-to-image request (or a `GenerationRequest` given whole), validated:
-        LoRAs with ``"4b"`` go to the 4B LoRA endpoint (`model_for_loras`)."""
-        if isinstance(prompt, GenerationRequest):
-            return prompt
-        return GenerationRequest(
-            prompt,
-            width,
-            height,
-            seed,
-            sync_mode,
-            base64_output,
-            model=model_for_loras(model, loras),
-            loras=loras or (),  # type: ignore[arg-type]  # made a tuple by its check
-        )
-
-    @staticmethod
-    def _edit_request(
-        prompt: str,
-        references: Sequence[Reference],
-        *,
-        model: str | KleinModel,
-        width: int | None,
-        height: int | None,
-        seed: int = RANDOM_SEED,
-        sync_mode: bool = False,
-        base64_output: bool = False,
-    ) -> GenerationRequest:
-        """An edit of ``references`` on ``model``'s edit model; its ``images`` are the
-        references' URLs when all are URLs, else empty until `_with_urls` fills them."""
-        urls = tuple(ref.url for ref in references)
-        return GenerationRequest(
-            prompt,
-            width,
-            height,
-            seed,
-            sync_mode,
-            base64_output,
-            model=resolve_model(model, edit=True).name,
-            images=tuple(u for u in urls if u) if all(urls) else (),
-            references=tuple(ref.sha256 for ref in references),
-        )
-
-    def _edit_batch(
-        self,
-        items: Iterable[object],
-        images: ImageInputs | None,
-        *,
-        model: str | KleinModel,
-        width: int | None,
-        height: int | None,
-        seed: int,
-    ) -> tuple[list[GenerationRequest], dict[str, Reference]]:
-        """`edit_many`'s requests, each validated (its images read) before anything is
-        sent: an item is a prompt (an edit of ``images``), a ``(prompt, images)`` pair or
-        a `GenerationRequest`; and every reference by its sha256, to upload."""
-        if isinstance(items, str | GenerationRequest):
-            raise InvalidRequestError(
-                "edit_many takes a list of prompts (each an edit of images=...), of "
-                "(prompt, images) pairs or of GenerationRequest objects; for one edit use edit().",
-                field="items",
-            )
-        requests: list[GenerationRequest] = []
-        references: dict[str, Reference] = {}
-        for index, item in enumerate(items):
-            try:
-                if isinstance(item, GenerationRequest):
-                    requests.append(item)
-                    continue
-                prompt, own = item if isinstance(item, tuple) else (item, images)
-                if own is None:
-                    raise InvalidRequestError(
-                        "no images to edit: pass images=[...] or (prompt, images) items",
-                        field="images",
-                    )
-                refs = to_references(own)
-                references.update((ref.sha256, ref) for ref in refs)
-                edit = self._edit_request(
-                    prompt, refs, model=model, width=width, height=height, seed=seed
-                )
-                requests.append(edit)
-            except InvalidRequestError as error:
-                raise InvalidRequestError(
-                    f"batch item {index}: {error.message}. Nothing was sent.", field=error.field
-                ) from None
-        return requests, references
-
-    @staticmethod
-    def _with_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
-        """The edit with its references' URLs (uploaded or given), ready to send."""
-        return dataclasses.replace(request, images=tuple(urls))
 
     def _asking_note(self, request: GenerationRequest) -> str:
         """The status while ``request`` is sent: why, when the gallery held only a

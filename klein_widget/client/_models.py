@@ -18,11 +18,7 @@ from klein_widget.client._checks import check_prompt as check_prompt
 from klein_widget.client._exceptions import InvalidRequestError
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel, find_model
 from klein_widget.client._family_inputs import check_family, lora_json, loras_from_json
-from klein_widget.client._prediction import FAILED_STATUSES as FAILED_STATUSES
 from klein_widget.client._prediction import MODEL_ID as MODEL_ID
-from klein_widget.client._prediction import STATUSES as STATUSES
-from klein_widget.client._prediction import TERMINAL_STATUSES as TERMINAL_STATUSES
-from klein_widget.client._prediction import WAITING_STATUSES as WAITING_STATUSES
 from klein_widget.client._prediction import Prediction as Prediction
 from klein_widget.client._prediction import Status as Status
 from klein_widget.client._recipe import Recipe, recipe_key

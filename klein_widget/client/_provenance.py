@@ -29,12 +29,9 @@ class ProvenanceRules:
     """What the server last said about ``simulated``, and the stand-ins passed over."""
 
     base_url: str
-
-    def _init_provenance(self) -> None:
-        # What this client's server last said (origin, said): see `_simulates`.
-        self._heard: tuple[str, bool] | None = None
-        # Recipe keys whose stored stand-in was passed over -> the stand-in's service.
-        self._passed_over: OrderedDict[str, str] = OrderedDict()
+    _heard: tuple[str, bool] | None  # what this client's server last said (origin, said)
+    # Recipe keys whose stored stand-in was passed over -> the stand-in's service.
+    _passed_over: OrderedDict[str, str]
 
     @property
     def server_simulates(self) -> bool:

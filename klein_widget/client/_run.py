@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from klein_widget.client._exceptions import GenerationTimeoutError, KleinError, fetch_later
-from klein_widget.client._models import WAITING_STATUSES, GenerationRequest, Prediction
+from klein_widget.client._models import GenerationRequest, Prediction
+from klein_widget.client._prediction import WAITING_STATUSES
 
 __all__ = [
     "Progress",
@@ -123,7 +124,7 @@ def timed_out(task_id: str, run: Run, cause: KleinError | None = None) -> Genera
     )
 
 
-def given_up(error: KleinError, task_id: str | None, run: Run, now: float) -> KleinError:
+def given_up(error: KleinError, task_id: str | None, run: Run) -> KleinError:
     """The error to raise when a read is given up: after acceptance it names the task.
 
     Out of time, it is a `GenerationTimeoutError`, so every call that ran out of time
@@ -131,7 +132,7 @@ def given_up(error: KleinError, task_id: str | None, run: Run, now: float) -> Kl
     """
     if task_id is None:
         return error
-    if now >= run.deadline and not isinstance(error, GenerationTimeoutError):
+    if run.clock() >= run.deadline and not isinstance(error, GenerationTimeoutError):
         return timed_out(task_id, run, error)
     error.task_id = error.task_id or task_id
     error.maybe_accepted = True

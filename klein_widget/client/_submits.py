@@ -7,7 +7,6 @@ A mixin of `BaseClient`, kept apart so each module reads in one sitting.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -23,11 +22,11 @@ from klein_widget.client._exceptions import (
     KleinError,
     RateLimitError,
 )
-from klein_widget.client._journal import Journal
-from klein_widget.client._ledger import Ledger, Reservation
+from klein_widget.client._family_rules import FamilyRules
+from klein_widget.client._ledger import Reservation
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.client._run import Run
-from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
+from klein_widget.client.batch._pacing import Pacer
 
 __all__ = ["SubmitRules"]
 
@@ -37,30 +36,19 @@ _PACE_QUIET = 0.1  # seconds: a pacing wait shorter than this is not reported
 _LEAST_TO_SUBMIT = 0.02  # seconds; the learned round trip when it is longer
 
 
-class SubmitRules:
-    """The submit's body, pacing, round trip and answer (mixed into `BaseClient`)."""
+class SubmitRules(FamilyRules):
+    """The submit's body, pacing, round trip and answer (mixed into `BaseClient`, over the
+    family's rules and what they build on)."""
 
     _clock: Callable[[], float]
-    _api_key: str | None
-    base_url: str
-    _ledger: Ledger
-    journal: Journal | None
     _requests: OrderedDict[str, GenerationRequest]
-    _simulates: Callable[[Prediction | None], bool]  # `ProvenanceRules._simulates`
-
-    def _init_submits(
-        self,
-        inline_images: bool,
-        rate_limit: int | RateLimit | Pacer | None,
-        clock: Callable[[], float],
-    ) -> None:
-        # Images come inline in the answer that says "completed" (no download round trip)
-        # where that is cheaper; False: always as URLs (unless a call asks for base64).
-        self.inline_images = inline_images
-        self._round_trip: float | None = None  # seconds, learned from submits' answers
-        # Submits paced to the account's rate limit: ``rate_limit`` images a minute (or a
-        # `RateLimit`, or a shared `Pacer`), else what 429s show; for every call and batch.
-        self.pacer = pacer_for(rate_limit, clock)
+    # Images come inline in the answer that says "completed" (no download round trip)
+    # where that is cheaper; False: always as URLs (unless a call asks for base64).
+    inline_images: bool
+    _round_trip: float | None  # seconds, learned from submits' answers
+    # Submits paced to the account's rate limit: ``rate_limit`` images a minute (or a
+    # `RateLimit`, or a shared `Pacer`), else what 429s show; for every call and batch.
+    pacer: Pacer
 
     def _submit_body(self, request: GenerationRequest) -> dict[str, Any]:
         """The submit body on the wire: the request, with the image asked inline when the
@@ -73,14 +61,6 @@ class SubmitRules:
         ):
             body["enable_base64_output"] = True
         return body
-
-    def _learn_round_trip(self, run: Run) -> None:
-        """Fold a (non-sync) submit's round trip into the running estimate."""
-        if run.sent is None:
-            return
-        seconds = self._clock() - run.sent
-        previous = self._round_trip
-        self._round_trip = seconds if previous is None else 0.7 * previous + 0.3 * seconds
 
     def _pace(self, run: Run) -> float:
         """Claim a submit's place under the rate limit: 0 to send now, else seconds to
@@ -114,26 +94,21 @@ class SubmitRules:
             )
 
     def _submitted(self, run: Run, *, paced: bool, sync: bool) -> None:
-        """A submit was answered (not with a 429): count it, and learn the round trip."""
+        """A submit was answered (not with a 429): count it, and fold its round trip into
+        the running estimate (a sync-mode answer waits for the image: none to learn)."""
         if paced:
             self.pacer.accepted()
-        if not sync:  # a sync-mode answer waits for the image: no round trip to learn
-            self._learn_round_trip(run)
+        if not sync and run.sent is not None:
+            seconds = self._clock() - run.sent
+            previous = self._round_trip
+            self._round_trip = seconds if previous is None else 0.7 * previous + 0.3 * seconds
 
-    def _paced(self, error: BaseException | None) -> None:
-        """Tell the pacer how a claimed submit ended (None: answered, not with a 429)."""
-        if error is None:
-            self.pacer.accepted()
-        elif isinstance(error, RateLimitError) and not error.maybe_accepted:
+    def _paced(self, error: BaseException) -> None:
+        """Tell the pacer how a claimed submit ended that was not answered (or met a 429)."""
+        if isinstance(error, RateLimitError) and not error.maybe_accepted:
             self.pacer.refused(error.retry_after)
         else:
             self.pacer.released()
-
-    @staticmethod
-    def _without_inline(prediction: Prediction) -> Prediction:
-        """A prediction whose inline image the client asked for itself, without it: the
-        image is kept once (as bytes), not a second time as base64 text."""
-        return dataclasses.replace(prediction, outputs=())
 
     def _check_submit_rate_limit(self, response: httpx.Response) -> None:
         """A 429 on submit means "not taken": raise it so the submit loop may retry."""

@@ -7,13 +7,16 @@ the pure policy modules; only the I/O loops are here.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import httpx
 
-from klein_widget.client._answers import enhanced_text, first_output
+from klein_widget.client import _config, _redact
+from klein_widget.client._answers import enhanced_text
 from klein_widget.client._constants import (
     DEFAULT_TIMEOUT,
     DOWNLOAD_GRACE,
@@ -21,9 +24,9 @@ from klein_widget.client._constants import (
 )
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
 from klein_widget.client._family_inputs import LoraOption
-from klein_widget.client._family_rules import ImageInputs
+from klein_widget.client._family_rules import ImageInputs, edit_request
 from klein_widget.client._generation import Generation
-from klein_widget.client._journal import GalleryOption, Journal
+from klein_widget.client._journal import GalleryOption, Journal, journal_for
 from klein_widget.client._ledger import Ledger
 from klein_widget.client._models import (
     DEFAULT_SIDE,
@@ -32,13 +35,13 @@ from klein_widget.client._models import (
     GenerationRequest,
     enhancer_body,
 )
-from klein_widget.client._policy import PollSchedule, RetryPolicy
+from klein_widget.client._policy import DEFAULT_POLL, InferenceTimes, PollSchedule, RetryPolicy
 from klein_widget.client._references import to_references
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client._sync_tasks import SyncTasks
 from klein_widget.client._transport import default_http
 from klein_widget.client.batch import _batch_sync
-from klein_widget.client.batch._pacing import Pacer, RateLimit
+from klein_widget.client.batch._pacing import Pacer, RateLimit, pacer_for
 
 
 class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
@@ -95,23 +98,31 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
         rate_limit: int | RateLimit | Pacer | None = None,
         download_grace: float = DOWNLOAD_GRACE,
     ) -> None:
-        super().__init__(
-            api_key,
-            base_url,
-            timeout=timeout,
-            max_spend=max_spend,
-            ledger=ledger,
-            journal=journal,
-            gallery=gallery,
-            on_image=on_image,
-            poll=poll,
-            retry=retry,
-            clock=clock,
-            rng=rng,
-            inline_images=inline_images,
-            rate_limit=rate_limit,
-            download_grace=download_grace,
-        )
+        self._api_key = _config.resolve_api_key(api_key)
+        _redact.protect_logs(self._api_key)
+        self.base_url = _config.resolve_base_url(base_url)
+        self.timeout = timeout
+        self.download_grace = download_grace
+        self._ledger = ledger if ledger is not None else Ledger(max_spend)
+        if ledger is not None and max_spend is not None:
+            ledger.max_spend = max_spend
+        self._refunded = set()
+        # An explicit journal wins; else the gallery (default: $KLEIN_GALLERY or ./klein-outputs).
+        self.journal = journal if journal is not None else journal_for(gallery)
+        self.on_image = on_image
+        self.poll = poll or DEFAULT_POLL
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._inference = InferenceTimes()  # learned, for the poll schedule
+        self.inline_images = inline_images
+        self._round_trip = None
+        self.pacer = pacer_for(rate_limit, clock)
+        self._requests = OrderedDict()  # task id -> its request, for `fetch`
+        self._heard = None  # see `_provenance`
+        self._passed_over = OrderedDict()
+        self._uploaded = {}
+        self._upload_locks = {}
         self._http = http_client or default_http(POOL_LIMITS)
         self._owns_http = http_client is None
         self._sleep = sleep
@@ -210,7 +221,7 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
         """
         references = to_references(images)
         request = self._build_request(
-            self._edit_request(
+            edit_request(
                 prompt,
                 references,
                 model=model,
@@ -227,7 +238,7 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
             run.report("done", made.prediction)
             return made
         urls = self._upload_references(references, run)
-        return self._make(self._with_urls(request, urls), run)
+        return self._make(dataclasses.replace(request, images=urls), run)
 
     def enhance_prompt(
         self, text: str, *, style: str | None = None, timeout: float | None = None
@@ -247,7 +258,6 @@ class KleinClient(SyncTasks):  # submit and fetch later: `_sync_tasks`
         prediction = self._submit(request, run, body, ENHANCER_MODEL_ID)
         if not prediction.done:
             prediction = self._wait(prediction.id, run)
-        first_output(prediction)
         return enhanced_text(prediction)
 
     generate_many = _batch_sync.generate_many  # many at once: `_batch_sync.generate_many`

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -33,6 +33,7 @@ from klein_widget.client._exceptions import (
     KleinError,
 )
 from klein_widget.client._references import Reference
+from klein_widget.client._run import Run
 
 __all__ = [
     "PRICE_INPUTS",
@@ -41,11 +42,10 @@ __all__ = [
     "UPLOAD_PATH",
     "Ticket",
     "check_put",
-    "in_upload",
     "price_mills",
     "read_ticket",
     "ticket_body",
-    "upload_timed_out",
+    "upload_failed",
 ]
 
 UPLOAD_PATH = "/api/v3/media/uploads"
@@ -69,8 +69,6 @@ PRICE_KEYS = (
     "cost",
     "amount",
 )
-
-E = TypeVar("E", bound=KleinError)
 
 
 @dataclass(frozen=True)
@@ -96,9 +94,16 @@ def _what(number: int) -> str:
     return f"reference image {number}"
 
 
-def in_upload(error: E, number: int) -> E:
-    """``error``, its message saying it came while uploading reference ``number`` and that
-    nothing was submitted; never "maybe accepted" (an upload is no task)."""
+def upload_failed(error: KleinError, number: int, run: Run) -> KleinError:
+    """What an upload of reference ``number`` raises once ``error`` ends it: at the call's
+    deadline a `GenerationTimeoutError`, else ``error`` saying it came while uploading and
+    that nothing was submitted; never "maybe accepted" (an upload is no task)."""
+    if run.clock() >= run.deadline:
+        return GenerationTimeoutError(
+            f"Gave up uploading {_what(number)} after {run.deadline - run.started:g} s (the "
+            f"last answer: {error.message}). Nothing was submitted or billed; try again, or "
+            "with a longer timeout."
+        )
     suffix = " Nothing was submitted or billed."
     if not error.message.startswith("Uploading "):
         error.message = f"Uploading {_what(number)} failed: {error.message.rstrip()}{suffix}"
@@ -106,15 +111,6 @@ def in_upload(error: E, number: int) -> E:
     error.maybe_accepted = False
     error.task_id = None
     return error
-
-
-def upload_timed_out(number: int, waited: float, cause: KleinError) -> GenerationTimeoutError:
-    """The error for an upload still unfinished at the call's deadline."""
-    return GenerationTimeoutError(
-        f"Gave up uploading {_what(number)} after {waited:g} s (the last answer: "
-        f"{cause.message}). Nothing was submitted or billed; try again, or with a longer "
-        "timeout."
-    )
 
 
 def _bogus(number: int, why: str) -> APIStatusError:

@@ -17,7 +17,7 @@ from klein_widget import Gallery, Generation, GenerationFailedError, KleinClient
 from klein_widget.client._models import GenerationRequest
 from klein_widget.client.batch._concurrency import Concurrency
 from klein_widget.client.batch._plan import Job, Plan
-from klein_widget.client.batch._tally import Tally
+from klein_widget.client.batch._tally import BatchOptions, Tally
 from tests.conftest import FAKE_KEY, TEST_URL, fast_options
 
 
@@ -85,7 +85,8 @@ def failed_paid_task(resubmit_lost: bool) -> tuple[Tally, CountingJournal]:
     request = GenerationRequest("a fox", width=256, height=256, seed=1)
     plan = Plan([request], [Job(request, (0,), task_id="t-paid")])
     journal = CountingJournal()
-    tally = Tally(plan, journal, progress=False, timeout=5.0, resubmit_lost=resubmit_lost)
+    options = BatchOptions(resubmit_lost=resubmit_lost)
+    tally = Tally(plan, options, journal=journal, timeout=5.0)
     job = tally.next_ready(0.0)
     assert job == 0
     failed = GenerationFailedError(

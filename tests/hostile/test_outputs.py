@@ -60,6 +60,12 @@ def test_short_base64_is_not_an_image(target: str, servers: Servers) -> None:
     assert not list(outcome.gallery.rglob("*.bin")), "a bogus image was saved"
 
 
+@pytest.mark.parametrize("target", BOTH)
+def test_data_url_without_a_comma_is_error_with_task_id(target: str, servers: Servers) -> None:
+    outcome = run_target(target, servers, poll_says("data:image/png"), base64_output=True)
+    assert_fails_with_task_id(outcome, servers)
+
+
 def test_plain_text_output_is_error_with_task_id(servers: Servers) -> None:
     outcome = run_target("sync", servers, poll_says("hello world"))
     assert_fails_with_task_id(outcome, servers)

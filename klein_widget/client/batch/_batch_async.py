@@ -21,30 +21,43 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from klein_widget.client._family import DEFAULT_MODEL, KleinModel
-from klein_widget.client._family_rules import ImageInputs
+from klein_widget.client._family_rules import ImageInputs, edit_requests
 from klein_widget.client._generation import Generation
+from klein_widget.client._journal import Journal
 from klein_widget.client._models import DEFAULT_SIDE, RANDOM_SEED, GenerationRequest
 from klein_widget.client._references import Reference
 from klein_widget.client._run import ProgressCallback
 from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
+from klein_widget.client.batch._pacing import Pacer
 from klein_widget.client.batch._plan import DEFAULT_CONFIRM_OVER, Plan, check_cost
 from klein_widget.client.batch._result import BatchResult
 from klein_widget.client.batch._runner import (
     DEFAULT_OPTIONS,
     AsyncJobs,
-    BatchClientBase,
-    BatchOptions,
     PacingGate,
-    new_tally,
     reporter,
 )
-from klein_widget.client.batch._tally import ItemCallback
+from klein_widget.client.batch._tally import BatchOptions, ItemCallback, Tally
 
 __all__ = ["AsyncBatchClient", "aedit_many", "agenerate_many", "arun_plan"]
 
 
-class AsyncBatchClient(BatchClientBase, Protocol):
+class AsyncBatchClient(Protocol):
     """What this runner needs of a client (`AsyncKleinClient` is one)."""
+
+    timeout: float
+    journal: Journal | None
+    pacer: Pacer
+
+    def plan_batch(
+        self,
+        items: Iterable[str | GenerationRequest],
+        *,
+        width: int,
+        height: int,
+        seed: int,
+        fresh: bool,
+    ) -> Plan: ...
 
     async def generate(
         self,
@@ -58,17 +71,6 @@ class AsyncBatchClient(BatchClientBase, Protocol):
     async def fetch(
         self, task_id: str, *, request: GenerationRequest | None = ..., timeout: float | None = ...
     ) -> Generation: ...
-
-    def _edit_batch(
-        self,
-        items: Iterable[object],
-        images: ImageInputs | None,
-        *,
-        model: str | KleinModel,
-        width: int | None,
-        height: int | None,
-        seed: int,
-    ) -> tuple[list[GenerationRequest], dict[str, Reference]]: ...
 
     async def _upload_plan(
         self, plan: Plan, references: Mapping[str, Reference], timeout: float | None
@@ -153,7 +155,9 @@ async def arun_plan(
     """Run a planned batch: submit or fetch each job, as many at once as the controller
     and the rate limit allow, and give every item its image or its error."""
     control = options.control()
-    tally = new_tally(client, plan, options)
+    journal = client.journal if options.journal is None else options.journal
+    timeout = client.timeout if options.timeout is None else options.timeout
+    tally = Tally(plan, options, journal=journal, timeout=timeout)
     gate = PacingGate(client.pacer, tally, options.on_progress)
     jobs = AsyncJobs(control.maximum, options.on_progress)
     try:
@@ -224,7 +228,7 @@ async def aedit_many(
         >>> result = await client.edit_many(["make it night", "make it snowy"],
         ...                                 images=[gen], seed=7)  # doctest: +SKIP
     """
-    requests, references = client._edit_batch(
+    requests, references = edit_requests(
         items, images, model=model, width=width, height=height, seed=seed
     )
     # The gallery's look-ups are disk work: in a worker thread when awaited.

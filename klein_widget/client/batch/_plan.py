@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from klein_widget.client._exceptions import BudgetExceededError, InvalidRequestError
 from klein_widget.client._generation import Generation
@@ -34,8 +34,11 @@ __all__ = [
     "Plan",
     "build_requests",
     "check_cost",
+    "each_item",
     "plan_batch",
 ]
+
+T = TypeVar("T")
 
 DEFAULT_CONFIRM_OVER = 1.00  # dollars: ask before spending more than this in one batch
 
@@ -96,18 +99,24 @@ def build_requests(
             "generate_many(['a fox', 'a cat']); for a single image use generate().",
             field="items",
         )
+    requests = each_item(items, lambda prompt: GenerationRequest(prompt, width, height, seed))
+    return [request.with_concrete_seed(rng) for request in requests]
+
+
+def each_item(
+    items: Iterable[T | GenerationRequest], make: Callable[[T], GenerationRequest]
+) -> list[GenerationRequest]:
+    """Each item of a batch as a request (a `GenerationRequest` as it is, any other made by
+    ``make``), validated before anything is sent; the first invalid one raises, saying
+    which it is."""
     requests = []
     for index, item in enumerate(items):
         try:
-            if isinstance(item, GenerationRequest):
-                request = item
-            else:
-                request = GenerationRequest(item, width, height, seed)
+            requests.append(item if isinstance(item, GenerationRequest) else make(item))
         except InvalidRequestError as error:
             raise InvalidRequestError(
                 f"batch item {index}: {error.message}. Nothing was sent.", field=error.field
             ) from None
-        requests.append(request.with_concrete_seed(rng))
     return requests
 
 

@@ -1,5 +1,5 @@
-"""What the batch runner's two flavours share: its options, the clients it drives (as
-protocols), the rate-limit gate, and how jobs run (threads or asyncio tasks).
+"""What the batch runner's two flavours share: the rate-limit gate, and how jobs run
+(threads or asyncio tasks).
 
 The runner loop itself is written once, awaited, in `_batch_async` (``arun_plan``);
 ``python scripts/unasync.py`` generates the blocking twin in `_batch_sync`, swapping
@@ -12,28 +12,22 @@ from __future__ import annotations
 import asyncio
 import queue
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from klein_widget.client._generation import Generation
-from klein_widget.client._journal import Journal
-from klein_widget.client._models import GenerationRequest
 from klein_widget.client._run import Progress, ProgressCallback
-from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
+from klein_widget.client.batch._concurrency import Concurrency
 from klein_widget.client.batch._pacing import ANSWER_POLL, Pacer
-from klein_widget.client.batch._plan import Plan
-from klein_widget.client.batch._tally import ItemCallback, Tally
+from klein_widget.client.batch._tally import BatchOptions, Tally
 
 __all__ = [
     "DEFAULT_OPTIONS",
     "AsyncJobs",
-    "BatchClientBase",
     "BatchOptions",
     "PacingGate",
     "ThreadJobs",
-    "new_tally",
     "reporter",
 ]
 
@@ -42,62 +36,7 @@ _TICK = 0.1  # seconds between deliveries of progress to the caller's thread
 Outcome = Generation | BaseException
 
 
-@dataclass(frozen=True)
-class BatchOptions:
-    """How a planned batch runs (`generate_many` fills it in from its arguments).
-
-    ``journal`` (default: the client's) hears of paid tasks that fail;
-    ``resubmit_lost=False`` only fetches (what `resume` needs).
-    """
-
-    concurrency: int | Concurrency = DEFAULT_CONCURRENCY
-    progress: bool | None = False
-    timeout: float | None = None
-    on_item: ItemCallback | None = None
-    on_progress: ProgressCallback | None = None
-    keep_images: bool | None = True
-    journal: Journal | None = None
-    resubmit_lost: bool = True
-
-    def control(self) -> Concurrency:
-        """The concurrency controller (a fresh one for a plain number)."""
-        given = self.concurrency
-        return given if isinstance(given, Concurrency) else Concurrency(given)
-
-
 DEFAULT_OPTIONS = BatchOptions()
-
-
-class BatchClientBase(Protocol):
-    """What both runners need of any client (the blocking and awaited calls are in
-    `_batch_async.AsyncBatchClient` and its generated twin)."""
-
-    timeout: float
-    journal: Journal | None
-    pacer: Pacer
-
-    def plan_batch(
-        self,
-        items: Iterable[str | GenerationRequest],
-        *,
-        width: int,
-        height: int,
-        seed: int,
-        fresh: bool,
-    ) -> Plan: ...
-
-
-def new_tally(client: BatchClientBase, plan: Plan, options: BatchOptions) -> Tally:
-    """The books of one run of ``plan``."""
-    return Tally(
-        plan,
-        client.journal if options.journal is None else options.journal,
-        progress=options.progress,
-        timeout=client.timeout if options.timeout is None else options.timeout,
-        on_item=options.on_item,
-        resubmit_lost=options.resubmit_lost,
-        keep_images=options.keep_images,
-    )
 
 
 def reporter(

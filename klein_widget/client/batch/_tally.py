@@ -1,4 +1,5 @@
-"""The bookkeeping of one batch: which job runs next, what each item got, who hears of it.
+"""The bookkeeping of one batch: which job runs next, what each item got, who hears of it;
+and how a batch runs (`BatchOptions`).
 
 The runner (`_batch_async`, and its generated twin) feeds it outcomes and asks it what to
 start; its only I/O is telling the journal of paid tasks that failed.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from klein_widget.client._exceptions import (
     APIStatusError,
@@ -22,11 +24,19 @@ from klein_widget.client._exceptions import (
 )
 from klein_widget.client._generation import Generation
 from klein_widget.client._journal import Journal, progress_bar
-from klein_widget.client.batch._concurrency import Concurrency
+from klein_widget.client._run import ProgressCallback
+from klein_widget.client.batch._concurrency import DEFAULT_CONCURRENCY, Concurrency
 from klein_widget.client.batch._plan import Plan
 from klein_widget.client.batch._result import BatchItem, BatchResult, keeps_in_memory
 
-__all__ = ["MAX_REQUEUES", "MAX_REQUEUE_DELAY", "REQUEUE_DELAY", "ItemCallback", "Tally"]
+__all__ = [
+    "MAX_REQUEUES",
+    "MAX_REQUEUE_DELAY",
+    "REQUEUE_DELAY",
+    "BatchOptions",
+    "ItemCallback",
+    "Tally",
+]
 
 MAX_REQUEUES = 5  # times an item refused with 429 (after the client's own retries) goes back
 REQUEUE_DELAY = 1.0  # seconds before a refused item is tried again, if the server gave no hint
@@ -35,33 +45,48 @@ MAX_REQUEUE_DELAY = 60.0  # a Retry-After longer than this is not waited out in 
 ItemCallback = Callable[[BatchItem], None]
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a planned batch runs (`generate_many` fills it in from its arguments).
+
+    ``journal`` (default: the client's) hears of paid tasks that fail;
+    ``resubmit_lost=False`` only fetches (what `resume` needs).
+    """
+
+    concurrency: int | Concurrency = DEFAULT_CONCURRENCY
+    progress: bool | None = False
+    timeout: float | None = None
+    on_item: ItemCallback | None = None
+    on_progress: ProgressCallback | None = None
+    keep_images: bool | None = True
+    journal: Journal | None = None
+    resubmit_lost: bool = True
+
+    def control(self) -> Concurrency:
+        """The concurrency controller (a fresh one for a plain number)."""
+        given = self.concurrency
+        return given if isinstance(given, Concurrency) else Concurrency(given)
+
+
 class Tally:
     """Per-job outcomes, requeue bookkeeping, the progress bar and the item callback."""
 
     def __init__(
-        self,
-        plan: Plan,
-        journal: Journal | None,
-        *,
-        progress: bool | None,
-        timeout: float,
-        on_item: ItemCallback | None = None,
-        resubmit_lost: bool = True,
-        keep_images: bool | None = True,
+        self, plan: Plan, options: BatchOptions, *, journal: Journal | None, timeout: float
     ) -> None:
         self.plan = plan
-        self.journal = journal
+        self.journal = journal  # the client's, unless the options name one
         self.timeout = timeout  # each job's own: its requeues wait within it
-        self.on_item = on_item
-        self.resubmit_lost = resubmit_lost
-        self.in_memory = keeps_in_memory(keep_images, len(plan.requests))
+        self.on_item = options.on_item
+        self.resubmit_lost = options.resubmit_lost
+        self.in_memory = keeps_in_memory(options.keep_images, len(plan.requests))
         self.items = [BatchItem(i, r) for i, r in enumerate(plan.requests)]
         self.waiting: deque[tuple[float, int]] = deque((0.0, j) for j in range(len(plan.jobs)))
         self.requeues = [0] * len(plan.jobs)
         self.started: list[float | None] = [None] * len(plan.jobs)
         self.done = 0
         self.failed = 0
-        self.bar = progress_bar(len(self.items), enabled=progress, label="klein batch")
+        self.bar = progress_bar(len(self.items), enabled=options.progress, label="klein batch")
         for index, made in plan.found.items():
             self.items[index].skipped = True
             self._finish(index, made)
