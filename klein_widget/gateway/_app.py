@@ -19,15 +19,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from klein_widget.client._family import MODELS
 from klein_widget.client._models import ENHANCER_MODEL_ID
-from klein_widget.gateway import _api, _upload_routes
+from klein_widget.gateway import _api, _classwork, _dashboard, _pages, _upload_routes
 from klein_widget.gateway._classwork import HAND_IN_MAX_BYTES, HAND_IN_PATH
 from klein_widget.gateway._conn import BodyLimit, quiet_accept_errors
-from klein_widget.gateway._routes import teacher_routes
 from klein_widget.gateway._state import Gateway, OpenOptions, gateway_of
+from klein_widget.gateway._teacher import STATIC
 from klein_widget.gateway._upload_routes import REHEARSAL_FILES, REHEARSAL_UPLOADS
 from klein_widget.serving._http import EXCEPTION_HANDLERS, envelope
 
@@ -102,6 +103,7 @@ def create_app(
             REHEARSAL_UPLOADS: gateway.uploads.limits.max_bytes,
         },
     )
+    d = _dashboard
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
@@ -119,7 +121,19 @@ def create_app(
                 _upload_routes.rehearsal_file,
                 methods=["GET"],
             ),
-            *teacher_routes(),
+            # The teacher's side, and the students' own teacher-facing routes.
+            Route("/dashboard", d.dashboard, methods=["GET"]),
+            Route("/dashboard/state.json", d.state, methods=["GET"]),
+            Route("/dashboard/pack.zip", d.pack, methods=["GET"]),
+            Route("/dashboard/tasks.csv", _pages.tasks_csv, methods=["GET"]),
+            Route("/dashboard/students/{number}", _pages.student_page, methods=["GET"]),
+            Route("/dashboard/students/{number}/revoke", d.revoke, methods=["POST"]),
+            Route("/dashboard/students/{number}/budget", d.budget, methods=["POST"]),
+            Route("/dashboard/images/{task_id}/hide", d.hide, methods=["POST"]),
+            Route("/dashboard/hand-ins/{hand_in_id}.zip", _pages.hand_in_file, methods=["GET"]),
+            Route("/api/klein/me", _classwork.me, methods=["GET"]),
+            Route(HAND_IN_PATH, _classwork.hand_in, methods=["POST"]),
+            Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
         ],
         middleware=[body],
         exception_handlers=handlers,
