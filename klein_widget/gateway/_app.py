@@ -29,7 +29,7 @@ from klein_widget.gateway._classwork import HAND_IN_MAX_BYTES, HAND_IN_PATH
 from klein_widget.gateway._conn import BodyLimit, quiet_accept_errors
 from klein_widget.gateway._state import Gateway, OpenOptions, gateway_of
 from klein_widget.gateway._teacher import STATIC
-from klein_widget.gateway._upload_routes import REHEARSAL_FILES, REHEARSAL_UPLOADS
+from klein_widget.gateway._upload_routes import REHEARSAL_FILES, REHEARSAL_UPLOADS, rehearsal
 from klein_widget.serving._http import EXCEPTION_HANDLERS, envelope
 
 if TYPE_CHECKING:
@@ -113,14 +113,8 @@ def create_app(
             Route("/api/v3/model/price", _upload_routes.model_price, methods=["POST"]),
             Route("/api/v3/{model:path}", _api.submit, methods=["POST"]),
             Route("/gateway/images/{task_id}.png", _api.image, methods=["GET"]),
-            Route(
-                f"{REHEARSAL_UPLOADS}{{token}}", _upload_routes.rehearsal_upload, methods=["PUT"]
-            ),
-            Route(
-                f"{REHEARSAL_FILES}{{token}}/{{name}}",
-                _upload_routes.rehearsal_file,
-                methods=["GET"],
-            ),
+            Route(f"{REHEARSAL_UPLOADS}{{token}}", rehearsal, methods=["PUT"]),
+            Route(f"{REHEARSAL_FILES}{{token}}/{{name}}", rehearsal, methods=["GET"]),
             # The teacher's side, and the students' own teacher-facing routes.
             Route("/dashboard", d.dashboard, methods=["GET"]),
             Route("/dashboard/state.json", d.state, methods=["GET"]),
