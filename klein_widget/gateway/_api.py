@@ -43,8 +43,7 @@ from klein_widget.client._models import (
 )
 from klein_widget.gateway._answer import budget_text, image_bytes, task_data
 from klein_widget.gateway._asks import Ask, read_ask
-from klein_widget.gateway._auth import authorize, authorize_and
-from klein_widget.gateway._hidden import from_store, served_to
+from klein_widget.gateway._auth import TEACHER_COOKIE, authorize, authorize_and, is_teacher
 from klein_widget.gateway._rows import GatewayTask, Inputs, Student, budget_fields
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._upload_routes import reference_hashes
@@ -106,10 +105,10 @@ async def _image(request: Request, gateway: Gateway, student: Student, ask: Ask)
     if fixed:
         # The store's one lookup by recipe key (its index and a file: off the loop); a class
         # on the real service never gets a stand-in left from a rehearsal on the emulator, nor
-        # an image the teacher hid.
+        # an image the teacher hid (that one is made anew, and paid).
         def stored() -> GalleryEntry | None:
             found = gateway.gallery.lookup(asked, real_only=not gateway.upstream.simulated)
-            return from_store(request, found)
+            return None if found is None or gateway.db.is_hidden(found.task_id) else found
 
         made = await run_in_threadpool(stored)
     if made is not None:
@@ -182,6 +181,10 @@ async def image(request: Request) -> Response:
     task = await gateway.run(gateway.db.task, task_id) if TASK_ID.fullmatch(task_id) else None
     if task is None or task.status != "completed" or task.kind != "image":
         raise Problem(404, "Image not found: image links come from a completed task's outputs.")
-    await gateway.run(served_to, request, task)
+    # A hidden image is served to the teacher alone (by the dashboard's cookie, so the
+    # dashboard's own gallery still shows it).
+    hidden = await gateway.run(gateway.db.is_hidden, task.upstream_id)
+    if hidden and not is_teacher(gateway, request.cookies.get(TEACHER_COOKIE)):
+        raise Problem(404, "Image not available: your teacher hid it from the class.")
     data, _ = await image_bytes(gateway, task)
     return image_response(data, "private, max-age=3600")

@@ -22,15 +22,21 @@ from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._tokens import same_token, token_bucket, token_hash
 from klein_widget.serving._http import Problem, bearer_token
 
-__all__ = ["authorize", "authorize_and", "guard_logins"]
+__all__ = ["TEACHER_COOKIE", "authorize", "authorize_and", "guard_logins", "is_teacher"]
 
 T = TypeVar("T")
+TEACHER_COOKIE = "klein_teacher"  # the dashboard's login, once its ?token= link is opened
+
+
+def is_teacher(gateway: Gateway, given: str | None) -> bool:
+    """Whether ``given`` is the teacher's token (compared by hash, in constant time)."""
+    return given is not None and same_token(given, token_hash(gateway.teacher_token))
 
 
 def _presented(request: Request) -> str:
     """The credential a request carries: a bearer token, else the dashboard's cookie or
     ``?token=`` (what a wrong one is counted under)."""
-    given = bearer_token(request) or request.cookies.get("klein_teacher")
+    given = bearer_token(request) or request.cookies.get(TEACHER_COOKIE)
     return given or request.query_params.get("token") or ""
 
 
@@ -50,7 +56,7 @@ def guard_logins(request: Request, *, whose: str) -> tuple[Gateway, str]:
     gateway = gateway_of(request)
     gateway.ensure_started()
     given = _presented(request)
-    if given and same_token(given, token_hash(gateway.teacher_token)):
+    if is_teacher(gateway, given):
         return gateway, token_bucket(given)
     wait = gateway.logins.wait(token_bucket(given))
     if wait:

@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import hmac
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from klein_widget.client._ledger import money as dollars
-from klein_widget.gateway._auth import guard_logins
-from klein_widget.gateway._hidden import TEACHER_COOKIE
+from klein_widget.gateway._auth import TEACHER_COOKIE, guard_logins, is_teacher
 from klein_widget.gateway._hub import hub_teacher
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import Gateway, gateway_of
@@ -66,10 +64,6 @@ NOT_TEACHER = (
 )
 
 
-def _same(given: str, token: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
-
-
 def teacher(request: Request) -> Gateway:
     """The gateway, if the request carries the teacher's token (a ``?token=`` link first:
     a fresh link beats a stale cookie), or a Hub login (gateway/_hub.py); else a 401 that
@@ -79,7 +73,7 @@ def teacher(request: Request) -> Gateway:
     gateway, address = guard_logins(request, whose="the teacher token")
     link = request.query_params.get("token")
     cookie = request.cookies.get(TEACHER_COOKIE)
-    if any(given is not None and _same(given, gateway.teacher_token) for given in (link, cookie)):
+    if is_teacher(gateway, link) or is_teacher(gateway, cookie):
         return gateway
     gateway.logins.failed(address)
     raise Problem(401, NOT_TEACHER, headers={"Set-Cookie": _DROP_COOKIE} if cookie else None)
