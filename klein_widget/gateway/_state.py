@@ -160,9 +160,9 @@ class Gateway:
         self.dispatcher = Dispatcher(
             db,
             upstream,
+            self.run,
+            self.store,
             max_concurrency=max_concurrency,
-            run=self.run,
-            store=self.store,
             settle_after=settle_after,
             max_backoff=max_backoff,
         )
