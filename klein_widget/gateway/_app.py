@@ -30,7 +30,7 @@ from klein_widget.gateway._conn import BodyLimit, quiet_accept_errors
 from klein_widget.gateway._state import Gateway, OpenOptions, gateway_of
 from klein_widget.gateway._teacher import STATIC
 from klein_widget.gateway._upload_routes import REHEARSAL_FILES, REHEARSAL_UPLOADS, rehearsal
-from klein_widget.serving._http import EXCEPTION_HANDLERS, envelope
+from klein_widget.serving._http import EXCEPTION_HANDLERS, error_response
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -57,10 +57,7 @@ async def index(request: Request) -> Response:
 async def _crash(request: Request, exc: Exception) -> Response:
     # Never the exception's text: it might quote something it should not.
     _log.error("gateway error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return JSONResponse(
-        envelope(None, 500, f"Internal gateway error ({type(exc).__name__}); tell your teacher."),
-        status_code=500,
-    )
+    return error_response(500, f"Internal gateway error ({type(exc).__name__}); tell your teacher.")
 
 
 def create_app(
