@@ -240,11 +240,5 @@ class ClassDB(TeacherRecords):
 
     def owned_upstream_ids(self, upstream_ids: list[str]) -> set[str]:
         """Which of these upstream ids already belong to a task of this class."""
-        found: set[str] = set()
-        for start in range(0, len(upstream_ids), 500):  # SQLite's limit on variables
-            part = upstream_ids[start : start + 500]
-            sql = (
-                f"SELECT upstream_id FROM tasks WHERE upstream_id IN ({','.join('?' * len(part))})"
-            )
-            found |= {r["upstream_id"] for r in self._rows(sql, tuple(part))}
-        return found
+        rows = self._rows_in("SELECT upstream_id FROM tasks WHERE upstream_id IN", upstream_ids)
+        return {r["upstream_id"] for r in rows}
