@@ -175,14 +175,12 @@ class ClassDB(TeacherRecords):
         cost_mills: int,
         *,
         share: bool,
-        inputs: Inputs | None = None,
+        inputs: Inputs,
     ) -> GatewayTask | None:
         """One image task: following an unfinished one with the same recipe key if
         ``share`` and there is one (free), else charged and queued. Atomic: two identical
         requests at once make one leader and one follower. None if the budget or the token
         refuses it."""
-        request = request.with_concrete_seed()
-        inputs = inputs or Inputs.of(request)
         with self._lock:
             leader = self.leader_for(inputs.recipe) if share and inputs.recipe else None
             if leader is not None:

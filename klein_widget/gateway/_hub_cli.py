@@ -99,7 +99,7 @@ def serve_hub(args: argparse.Namespace) -> int:
     sock.listen(2048)
     print(f"klein gateway serving the Hub at {hub.prefix}/ on {args.host}:{where.port} "
           f"(upstream: {app.state.gateway.upstream.label})", flush=True)  # fmt: skip
-    server_for(app, log_level="warning").run(sockets=[sock])
+    server_for(app).run(sockets=[sock])
     return 0
 
 

@@ -27,9 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["RunningGateway", "server_for", "start"]
 
 
-def server_for(
-    app: Starlette, log_level: str = "warning", trust_proxy: Sequence[str] = ()
-) -> uvicorn.Server:
+def server_for(app: Starlette, trust_proxy: Sequence[str] = ()) -> uvicorn.Server:
     """A uvicorn server for a gateway app (lifespan on: the journal resumes at start),
     with the gateway's `Limits`. ``X-Forwarded-For`` is believed only from the addresses
     in ``trust_proxy`` (default: from nobody)."""
@@ -37,7 +35,7 @@ def server_for(
     config = uvicorn.Config(
         app,
         lifespan="on",
-        log_level=log_level,
+        log_level="warning",
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=2,

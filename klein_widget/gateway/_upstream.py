@@ -50,7 +50,6 @@ class Upstream:
         *,
         gallery: Gallery | None,
         api_key: str | None,
-        timeout: float = 600.0,
         retry: RetryPolicy | None = None,
         emulator_inference_time: float = 0.6,
     ) -> Upstream:
@@ -84,7 +83,7 @@ class Upstream:
             http_client=http,
             journal=gallery,
             gallery=gallery if gallery is not None else False,
-            timeout=timeout,
+            timeout=600.0,  # one image's whole wait upstream
             retry=retry,
             # No slow start: the client's pacer would send one submit and wait for its
             # answer before the next, so one hanging submit held back the whole class.

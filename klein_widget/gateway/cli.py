@@ -206,7 +206,7 @@ def _serve(args: argparse.Namespace) -> int:
     print("students set (each with their own token from `klein gateway add-student`):")
     print(f"    export WAVESPEED_BASE_URL={base}")
     print("    export WAVESPEED_API_KEY=<their token>", flush=True)
-    server = server_for(app, log_level="warning", trust_proxy=args.trust_proxy)
+    server = server_for(app, trust_proxy=args.trust_proxy)
     server.run(sockets=[bound])
     return 0
 
