@@ -31,12 +31,6 @@ from klein_widget.gateway._tokens import new_token, token_hash
 __all__ = ["TeacherRecords"]
 
 
-def _hand_in(row: sqlite3.Row) -> HandIn:
-    return HandIn(
-        row["id"], row["student"], row["title"], row["images"], row["size"], row["created_at"]
-    )
-
-
 def _check_budget(budget_mills: int) -> None:
     if budget_mills < 0:
         raise ValueError("a budget cannot be negative")
@@ -247,9 +241,9 @@ class TeacherRecords:
         """Hand-ins, newest first (one student's, or the class's)."""
         where, args = ("WHERE student = ?", (student,)) if student is not None else ("", ())
         rows = self._rows(f"SELECT * FROM hand_ins {where} ORDER BY created_at DESC", args)
-        return [_hand_in(r) for r in rows]
+        return [HandIn(**r) for r in rows]  # its columns are its fields
 
     def hand_in(self, hand_in_id: str) -> HandIn | None:
         """One hand-in by id, or None."""
         rows = self._rows("SELECT * FROM hand_ins WHERE id = ?", (hand_in_id,))
-        return _hand_in(rows[0]) if rows else None
+        return HandIn(**rows[0]) if rows else None
