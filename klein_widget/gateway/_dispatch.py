@@ -14,7 +14,7 @@ Every database call goes through the gateway's `DBThread`: nothing here blocks t
 A task's fate, read from the client's answer (`Dispatcher._send`): completed; accepted
 upstream and followed by `Aftercare`; refused or failed (refunded: WaveSpeed refunds failed
 tasks too); put back in line after a 429 that was surely not taken; or of unknown fate,
-held "pending" and settled against upstream's record (`_settle`).
+held "pending" and settled against upstream's record (`_aftercare`).
 
 Example:
     >>> dispatcher = Dispatcher(db, upstream, run, store, max_concurrency=8)  # doctest: +SKIP
