@@ -3,7 +3,7 @@ students, Hub admins (or a named group) are teachers, and nobody handles a token
 
 The Hub starts the gateway with ``JUPYTERHUB_API_TOKEN``, ``JUPYTERHUB_API_URL`` and
 ``JUPYTERHUB_SERVICE_PREFIX`` (``/services/klein/``) and routes that prefix to it.
-`HubService.wrap` is a thin ASGI layer in front of the gateway's app that
+`HubLayer` is a thin ASGI layer in front of the gateway's app that
 
 * serves the app under the prefix (``root_path``, so its links and image URLs carry it);
 * resolves a Bearer token that is not a class token (``kgw_...``) to a Hub user with
@@ -175,32 +175,6 @@ class HubService:
         self._profiles[name] = (user, time.monotonic() + self._cache_seconds)
         return user
 
-    def wrap(self, app: ASGIApp) -> ASGIApp:
-        """``app`` (the gateway's) served under the Hub's prefix, with Hub identities."""
-
-        async def served(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            path: str = scope["path"]
-            if path == self.prefix or path.startswith(self.prefix + "/"):
-                scope = {**scope, "root_path": self.prefix}
-                path = path[len(self.prefix) :] or "/"
-            scope = {**scope, "state": dict(scope.get("state") or {})}
-            if path == "/oauth_callback":
-                await self._callback(scope, send)
-                return
-            token = bearer(scope)
-            if token is not None and not token.startswith("kgw_"):
-                user = await self.user_for_token(token)
-                scope["state"][HUB_USER] = user if user is not None else _Refused()
-            if path.startswith("/dashboard") and not await self._teacher(scope, path, send):
-                return
-            dashboard = path.startswith("/dashboard")
-            await app(scope, receive, prefixed(send, self.prefix) if dashboard else send)
-
-        return served
-
     async def _teacher(self, scope: Scope, path: str, send: Send) -> bool:
         """Marks a Hub teacher's dashboard request; sends a login redirect or a refusal
         (and returns False) for anyone else, unless they bring the teacher token."""
@@ -254,11 +228,32 @@ class HubService:
 
 
 class HubLayer:
-    """`HubService.wrap` as Starlette middleware: ``app.add_middleware(HubLayer,
-    service=hub)`` (so the app stays the gateway's Starlette app)."""
+    """ASGI middleware: the gateway's app served under the Hub's prefix, with Hub identities
+    (`HubService`): ``app.add_middleware(HubLayer, service=hub)``, so the app stays the
+    gateway's Starlette app."""
 
     def __init__(self, app: ASGIApp, service: HubService) -> None:
-        self._served = service.wrap(app)
+        self.app = app
+        self.hub = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._served(scope, receive, send)
+        app, hub = self.app, self.hub
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == hub.prefix or path.startswith(hub.prefix + "/"):
+            scope = {**scope, "root_path": hub.prefix}
+            path = path[len(hub.prefix) :] or "/"
+        scope = {**scope, "state": dict(scope.get("state") or {})}
+        if path == "/oauth_callback":
+            await hub._callback(scope, send)
+            return
+        token = bearer(scope)
+        if token is not None and not token.startswith("kgw_"):
+            user = await hub.user_for_token(token)
+            scope["state"][HUB_USER] = user if user is not None else _Refused()
+        if path.startswith("/dashboard") and not await hub._teacher(scope, path, send):
+            return
+        dashboard = path.startswith("/dashboard")
+        await app(scope, receive, prefixed(send, hub.prefix) if dashboard else send)
