@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 from klein_widget.client._family import KleinModel
 from klein_widget.client._metadata import embed_params, strip_params
 from klein_widget.client._policy import RetryPolicy
-from klein_widget.gateway._checks import MIN_FREE_BYTES, StoreWatch
+from klein_widget.gateway._checks import StoreWatch
 from klein_widget.gateway._conn import Limits
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._dispatch import Dispatcher
@@ -103,8 +103,6 @@ class ClassOptions(TypedDict, total=False):
     max_concurrency: int
     max_body_bytes: int
     sync_window: float
-    failed_logins: FailedLogins | None
-    min_free_bytes: int
     settle_after: float
     max_backoff: float
     limits: Limits | None
@@ -127,8 +125,7 @@ class Gateway:
     ``teacher_token``: the dashboard's (new when None); ``public_gallery``: every student
     may read every task; ``max_concurrency``: most tasks upstream at once;
     ``max_body_bytes``: a request body's cap; ``sync_window``: how long a sync submit
-    waits; ``failed_logins``: the wrong-token limiter; ``min_free_bytes``: the store's
-    room; ``settle_after``/``max_backoff``: `Aftercare`'s; ``limits``: connections and
+    waits; ``settle_after``/``max_backoff``: `Aftercare`'s; ``limits``: connections and
     bodies (`_conn`); ``uploads``: each student's upload caps (`UploadLimits`).
     """
 
@@ -143,8 +140,6 @@ class Gateway:
         max_concurrency: int = 8,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES_GATEWAY,
         sync_window: float = 100.0,
-        failed_logins: FailedLogins | None = None,
-        min_free_bytes: int = MIN_FREE_BYTES,
         settle_after: float = 10.0,
         max_backoff: float = 60.0,
         limits: Limits | None = None,
@@ -155,7 +150,7 @@ class Gateway:
         self.upstream = upstream
         self.run = DBThread()
         """The one thread every database call of a request or the queue runs on."""
-        self.store = StoreWatch(gallery.path, min_free_bytes)
+        self.store = StoreWatch(gallery.path)
         """Whether the image store can keep images (checked off the loop, every 2 s)."""
         self.dispatcher = Dispatcher(
             db,
@@ -172,7 +167,8 @@ class Gateway:
         self.public_gallery = public_gallery
         self.max_body_bytes = max_body_bytes
         self.sync_window = sync_window
-        self.logins = failed_logins or FailedLogins()
+        self.logins = FailedLogins()
+        """The wrong-token limiter (`FailedLogins`)."""
         self.limits = limits or Limits()
         """Timeouts and caps on connections and bodies (`_conn`), applied by `server_for`."""
         self.uploads = UploadDesk(uploads or UploadLimits())
