@@ -196,9 +196,6 @@ class Aftercare:
             return
         await self._finished(task_id)
 
-    def _backoff(self, delay: float) -> float:
-        return min(self.max_backoff, delay * 2)
-
     async def _follow(self, task_id: str, upstream_id: str) -> None:
         task = await self.run(self.db.task, task_id)
         if task is None or not task.open:
@@ -225,7 +222,7 @@ class Aftercare:
                 return
             _log.warning("task %s: still waiting for its image (%s)", task_id, why[:200])
             await asyncio.sleep(delay)
-            delay = self._backoff(delay)
+            delay = min(self.max_backoff, delay * 2)
 
     async def _settle(self, task_id: str) -> None:
         await asyncio.sleep(self.settle_after)  # the record of a submit in flight lands first
@@ -249,4 +246,4 @@ class Aftercare:
                 await self._follow(task_id, found[1])
                 return
             await asyncio.sleep(delay)
-            delay = self._backoff(delay)
+            delay = min(self.max_backoff, delay * 2)

@@ -104,7 +104,7 @@ class Dispatcher:
         if self._loop_task is not None and not self._loop_task.done():
             return
         self._wake = asyncio.Event()
-        self._loop_task = asyncio.get_running_loop().create_task(self._main())
+        self._loop_task = asyncio.get_running_loop().create_task(self._dispatch())
 
     async def stop(self) -> None:
         """Stop dispatching; tasks upstream are left to the journal (resumed next start)."""
@@ -162,12 +162,9 @@ class Dispatcher:
 
     # --- the loop ------------------------------------------------------------------------
 
-    async def _main(self) -> None:
-        await self.resume_journal()
-        await self._dispatch()
-
     async def _dispatch(self) -> None:
         assert self._wake is not None
+        await self.resume_journal()
         while True:
             pause = self._paused_until - time.monotonic()
             if pause > 0:
