@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from klein_widget.client._transport import shared_ssl_context
-from klein_widget.gateway._hub_web import bearer, cookies, prefixed, reply
+from klein_widget.gateway._hub_web import bearer, cookies, reply
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.serving._http import Problem
@@ -255,5 +255,4 @@ class HubLayer:
             scope["state"][HUB_USER] = user if user is not None else _Refused()
         if path.startswith("/dashboard") and not await hub._teacher(scope, path, send):
             return
-        dashboard = path.startswith("/dashboard")
-        await app(scope, receive, prefixed(send, hub.prefix) if dashboard else send)
+        await app(scope, receive, send)

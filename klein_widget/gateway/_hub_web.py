@@ -1,6 +1,5 @@
 """The few ASGI pieces the Hub layer (`klein_widget.gateway._hub`) needs: cookies and the
-Bearer token of a request, a small HTML or redirect answer, and the dashboard's links moved
-under the Hub service's prefix.
+Bearer token of a request, and a small HTML or redirect answer.
 
 Example:
     >>> bearer({"headers": [(b"authorization", b"Bearer abc")]})
@@ -9,11 +8,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from starlette.types import Scope, Send
 
-from starlette.types import Message, Scope, Send
-
-__all__ = ["bearer", "cookies", "prefixed", "reply"]
+__all__ = ["bearer", "cookies", "reply"]
 
 
 def cookies(scope: Scope) -> dict[str, str]:
@@ -44,35 +41,3 @@ async def reply(send: Send, status: int, body: str, headers: list[tuple[bytes, b
     head += [(b"content-length", str(len(data)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": data})
-
-
-def prefixed(send: Send, root: str) -> Send:
-    """The dashboard's site-absolute links (in its HTML and scripts) and redirects, moved
-    under the prefix (the pages were written for a gateway at the root of its address)."""
-    prefix = root.encode()
-    start: dict[str, Any] = {}
-    chunks: list[bytes] = []
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = [
-                (k, prefix + v if k == b"location" and v.startswith(b"/") else v)
-                for k, v in message.get("headers", [])
-            ]
-            start.update(message, headers=headers)
-            return
-        chunks.append(message.get("body", b""))
-        if message.get("more_body"):
-            return
-        body = b"".join(chunks)
-        kind = b"".join(v for k, v in start["headers"] if k == b"content-type")
-        page = kind.startswith(b"text/html") or b"javascript" in kind  # not JSON, not a zip
-        for quote in (b'"', b"'") if page else ():
-            for root in (b"/dashboard", b"/gateway/"):
-                body = body.replace(quote + root, quote + prefix + root)
-        headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    return sending

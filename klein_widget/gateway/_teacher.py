@@ -90,6 +90,8 @@ def teacher(request: Request) -> Gateway:
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     """A page from ``templates/<template>`` with plain data (escaped by the template)."""
+    # Links start with ``root``: under the Hub the pages are at its service prefix.
+    context = {**context, "root": request.scope.get("root_path", "")}
     return _TEMPLATES.TemplateResponse(
         request, template, context, status_code=status, headers=PAGE_HEADERS
     )
