@@ -45,7 +45,7 @@ from klein_widget.gateway._aftercare import PENDING, Aftercare
 from klein_widget.gateway._checks import StoreWatch
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._lines import Lines
-from klein_widget.gateway._rows import GatewayTask
+from klein_widget.gateway._rows import OPEN_STATUSES, GatewayTask
 from klein_widget.gateway._upstream import Upstream
 from klein_widget.gateway._worker import DBThread
 
@@ -299,8 +299,7 @@ class Dispatcher:
     async def resume_journal(self) -> None:
         """Queue what was queued; follow what upstream accepted; settle what may have
         reached it (never re-sent)."""
-        statuses = ("queued", "forwarding", "submitted", "following", "pending")
-        for task in await self.run(self.db.tasks, *statuses):
+        for task in await self.run(self.db.tasks, *OPEN_STATUSES):
             if task.status == "following":
                 leader = await self.run(self.db.task, task.leader or "")
                 if leader is None or not leader.open:  # finished while we were down

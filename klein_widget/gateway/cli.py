@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from klein_widget.gateway._db import ClassDB
     from klein_widget.gateway._uploads import UploadLimits
 
 __all__ = ["build_parser", "main"]
@@ -211,10 +212,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _roster(db: object, path: Path) -> int:
-    from klein_widget.gateway._db import ClassDB
-
-    assert isinstance(db, ClassDB)
+def _roster(db: ClassDB, path: Path) -> int:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = [r for r in csv.reader(handle) if r and any(c.strip() for c in r)]
     if rows and rows[0][0].strip().lower() == "name":
