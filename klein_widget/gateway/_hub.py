@@ -36,7 +36,6 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from klein_widget.client._transport import shared_ssl_context
-from klein_widget.gateway._hub_web import bearer, cookies, reply
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.serving._http import Problem
@@ -133,6 +132,44 @@ def hub_teacher(request: Request) -> bool:
     """Whether the request is a teacher's, logged in with the Hub (see `HubService`)."""
     state: dict[str, Any] = request.scope.get("state") or {}
     return state.get(HUB_TEACHER) is True
+
+
+# --- the few ASGI pieces the Hub layer needs -------------------------------------------
+
+
+def cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies by name (the first of each)."""
+    jar: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, val = part.strip().partition("=")
+                jar.setdefault(key, val)
+    return jar
+
+
+def bearer(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer`` (or ``token``) header, if any.
+
+    Example:
+        >>> bearer({"headers": [(b"authorization", b"Bearer abc")]})
+        'abc'
+    """
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() in ("bearer", "token") and token.strip():
+                return str(token.strip()[:512])
+    return None
+
+
+async def reply(send: Send, status: int, body: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """Answer with an HTML ``body`` (or a redirect, with a ``location`` header)."""
+    data = body.encode()
+    head = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
+    head += [(b"content-length", str(len(data)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": data})
 
 
 class HubService:
