@@ -1,9 +1,14 @@
-"""`create_app`: the classroom gateway as a Starlette app (students' API + dashboard).
+"""`create_app`: the classroom gateway as a Starlette app (students' API + dashboard), and
+serving it with uvicorn: in a background thread (`start`: tests, notebooks) or in the
+foreground (`server_for`: the CLI). No access log: a dashboard link carries the teacher's
+token, and nothing the gateway logs may carry a secret.
 
 Example:
     >>> app = create_app("class.sqlite3", upstream="emulator")  # doctest: +SKIP
     >>> app.state.gateway.teacher_token.startswith("kgw_")  # doctest: +SKIP
     True
+    >>> with start("class.sqlite3") as running:  # doctest: +SKIP
+    ...     print(running.base_url, running.gateway.teacher_token)
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -26,16 +32,16 @@ from klein_widget.client._family import MODELS
 from klein_widget.client._models import ENHANCER_MODEL_ID
 from klein_widget.gateway import _api, _classwork, _dashboard, _pages, _upload_routes
 from klein_widget.gateway._classwork import HAND_IN_MAX_BYTES, HAND_IN_PATH
-from klein_widget.gateway._conn import BodyLimit, quiet_accept_errors
+from klein_widget.gateway._conn import BodyLimit, Limits, protocol_for, quiet_accept_errors
 from klein_widget.gateway._state import Gateway, OpenOptions, gateway_of
 from klein_widget.gateway._teacher import STATIC
 from klein_widget.gateway._upload_routes import REHEARSAL_FILES, REHEARSAL_UPLOADS, rehearsal
-from klein_widget.serving._http import EXCEPTION_HANDLERS, error_response
+from klein_widget.serving._http import EXCEPTION_HANDLERS, ServedInThread, error_response
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["create_app"]
+__all__ = ["RunningGateway", "create_app", "server_for", "start"]
 
 _log = logging.getLogger(__name__)
 
@@ -132,3 +138,67 @@ def create_app(
     )
     app.state.gateway = gateway
     return app
+
+
+def server_for(app: Starlette, trust_proxy: Sequence[str] = ()) -> uvicorn.Server:
+    """A uvicorn server for a gateway app (lifespan on: the journal resumes at start),
+    with the gateway's `Limits`. ``X-Forwarded-For`` is believed only from the addresses
+    in ``trust_proxy`` (default: from nobody)."""
+    limits: Limits = app.state.gateway.limits
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=2,
+        http=protocol_for(limits),
+        timeout_keep_alive=limits.keep_alive,
+        h11_max_incomplete_event_size=limits.max_head_bytes,
+        # Requests beyond this many at once get uvicorn's 503: a backstop to the cap on
+        # connections, which keeps file descriptors from running out.
+        limit_concurrency=limits.max_connections + 1,
+        backlog=limits.backlog,
+        proxy_headers=bool(trust_proxy),
+        forwarded_allow_ips=list(trust_proxy) or None,
+    )
+    return uvicorn.Server(config)
+
+
+class RunningGateway(ServedInThread):
+    """A gateway served in a daemon thread; stop it with `stop` or ``with`` (tasks in
+    flight stay in the journal).
+
+    Example:
+        >>> running = start(tmp / "class.sqlite3")  # doctest: +SKIP
+        >>> running.stop()  # doctest: +SKIP
+    """
+
+    stop_wait = 10.0  # its lifespan hands what is in flight back to the journal first
+
+    @property
+    def gateway(self) -> Gateway:
+        """The live state: database, store, queue, teacher token."""
+        gateway: Gateway = self.app.state.gateway
+        return gateway
+
+    def __repr__(self) -> str:
+        return f"<RunningGateway {self.base_url}>"
+
+
+def start(
+    db_path: str | PathLike[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    **options: Unpack[OpenOptions],
+) -> RunningGateway:
+    """Serve a gateway on ``host:port`` (0: a free port) in a daemon thread; returns once it
+    accepts connections. ``options``: `create_app`'s.
+
+    Example:
+        >>> with start(tmp / "class.sqlite3", upstream="emulator") as running:  # doctest: +SKIP
+        ...     token = running.gateway.db.add_student("ada", 2000)
+    """
+    app = create_app(db_path, **options)
+    return RunningGateway.launch(app, server_for(app), host, port, "klein gateway")

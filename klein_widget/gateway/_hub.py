@@ -91,7 +91,6 @@ def hub_student(request: Request) -> Student | None:
     if user is None:
         return None
     gateway = gateway_of(request)
-    gateway.ensure_started()
     if isinstance(user, _Refused):
         raise Problem(
             401,

@@ -73,9 +73,8 @@ def _api_key(key_file: Path | None) -> str | None:
 
 def serve_hub(args: argparse.Namespace) -> int:
     """``klein gateway serve --hub``: serve the gateway as the Hub's service until stopped."""
-    from klein_widget.gateway._app import create_app
+    from klein_widget.gateway._app import create_app, server_for
     from klein_widget.gateway._hub import HubLayer, HubPolicy, HubService
-    from klein_widget.gateway._server import server_for
     from klein_widget.gateway.cli import upload_limits
     from klein_widget.serving._http import bind
 

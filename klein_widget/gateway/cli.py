@@ -161,9 +161,8 @@ def _serve(args: argparse.Namespace) -> int:
     import sqlite3
 
     from klein_widget.client._config import API_KEY_ENV
-    from klein_widget.gateway._app import create_app
+    from klein_widget.gateway._app import create_app, server_for
     from klein_widget.gateway._conn import Limits, connections_for, raise_file_limit
-    from klein_widget.gateway._server import server_for
     from klein_widget.serving._http import url_for
 
     key = os.environ.get(API_KEY_ENV) or None
