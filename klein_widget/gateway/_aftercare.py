@@ -66,7 +66,6 @@ Verdict = tuple[Literal["found", "none", "unsure"], str | None]
 async def history(upstream: Upstream, after: datetime, before: datetime) -> list[Any] | None:
     """Every prediction of the account created in ``[after, before]`` (widened by
     `SLACK`), or None if the history could not be read in full (try again later)."""
-    url = upstream.client.base_url + HISTORY_PATH
     items: list[Any] = []
     for page in range(1, _MAX_PAGES + 1):
         body = {
@@ -76,9 +75,7 @@ async def history(upstream: Upstream, after: datetime, before: datetime) -> list
             "created_before": (before + SLACK).isoformat(),
         }
         try:
-            # The key goes only in the header, to the upstream's own origin.
-            headers = upstream.client._headers(auth=True)
-            answer = await upstream.http.post(url, json=body, headers=headers, timeout=30.0)
+            answer = await upstream.post(HISTORY_PATH, body)
             data = answer.json().get("data") if answer.status_code == 200 else None
         except (httpx.HTTPError, ValueError, AttributeError) as error:
             _log.warning("prediction history unreadable: %s", type(error).__name__)
