@@ -38,10 +38,9 @@ import httpx
 
 from klein_widget.client._exceptions import GenerationFailedError, KleinError
 from klein_widget.client._models import GenerationRequest
-from klein_widget.gateway._db import ClassDB
+from klein_widget.gateway._db import ClassDB, DBThread
 from klein_widget.gateway._rows import Inputs
 from klein_widget.gateway._upstream import Upstream
-from klein_widget.gateway._worker import DBThread
 
 __all__ = ["HISTORY_PATH", "PENDING", "REFUNDED", "Aftercare", "Verdict", "history", "verdict"]
 

@@ -43,11 +43,10 @@ from klein_widget.client._run import Progress
 from klein_widget.client.batch._concurrency import Concurrency
 from klein_widget.gateway._aftercare import PENDING, Aftercare
 from klein_widget.gateway._checks import StoreWatch
-from klein_widget.gateway._db import ClassDB
+from klein_widget.gateway._db import ClassDB, DBThread
 from klein_widget.gateway._lines import Lines
 from klein_widget.gateway._rows import OPEN_STATUSES, GatewayTask
 from klein_widget.gateway._upstream import Upstream
-from klein_widget.gateway._worker import DBThread
 
 __all__ = ["KEY_REFUSED", "STORE_REFUSED", "Dispatcher"]
 

@@ -24,12 +24,11 @@ from klein_widget.client._metadata import embed_params, strip_params
 from klein_widget.client._policy import RetryPolicy
 from klein_widget.gateway._checks import StoreWatch
 from klein_widget.gateway._conn import Limits
-from klein_widget.gateway._db import ClassDB
+from klein_widget.gateway._db import ClassDB, DBThread
 from klein_widget.gateway._dispatch import Dispatcher
 from klein_widget.gateway._tokens import FailedLogins, new_token, token_hash
 from klein_widget.gateway._uploads import UploadDesk, UploadLimits
 from klein_widget.gateway._upstream import Upstream
-from klein_widget.gateway._worker import DBThread
 from klein_widget.store._files import written_images
 from klein_widget.store._gallery import Gallery
 from klein_widget.store._make_pack import make_pack
