@@ -30,11 +30,10 @@ __all__ = ["build_parser", "main"]
 def _dollars(text: str) -> int:
     """Dollars (``2.00``) as whole mills; refuses negatives and fractions of a mill."""
     try:
-        value = Decimal(text.strip().lstrip("$"))
+        mills = Decimal(text.strip().lstrip("$")) * 1000
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"a budget is dollars like 2.00, not {text!r}") from None
-    mills = value * 1000
-    if not value.is_finite() or value < 0 or mills != mills.to_integral_value():
+        mills = Decimal("NaN")
+    if not mills.is_finite() or mills < 0 or mills != mills.to_integral_value():
         raise argparse.ArgumentTypeError(f"a budget is dollars like 2.00, not {text!r}")
     return int(mills)
 
