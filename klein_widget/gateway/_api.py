@@ -83,18 +83,6 @@ def read_ask(path: str, body: dict[str, Any]) -> GenerationRequest:
         raise Problem(400, str(error)) from None
 
 
-def _own_task(request: Request, student: Student, task: GatewayTask | None) -> GatewayTask:
-    gateway = gateway_of(request)
-    task_id = request.path_params["task_id"]
-    if task is None or (task.student != student.name and not gateway.public_gallery):
-        raise Problem(
-            404,
-            f"No prediction with id {task_id[:40]!r} among yours: ids come from your "
-            "submit's data.id.",
-        )
-    return task
-
-
 async def _queued(
     gateway: Gateway, student: Student, task: GatewayTask | None, cost: int, confirmed: bool
 ) -> GatewayTask:
@@ -194,7 +182,12 @@ async def result(request: Request) -> Response:
 
     student, found = await authorize_and(request, lookup)
     task, entry = found or (None, None)
-    task = _own_task(request, student, task)
+    if task is None or (task.student != student.name and not gateway.public_gallery):
+        raise Problem(
+            404,
+            f"No prediction with id {task_id[:40]!r} among yours: ids come from your "
+            "submit's data.id.",
+        )
     data = await task_data(request, task, entry)
     data["gateway"].update(budget_fields(student))  # the caller's, whoever's task it is
     return JSONResponse(envelope(data))
