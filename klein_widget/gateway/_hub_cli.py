@@ -40,8 +40,6 @@ def add_hub_arguments(
     )
     hub.add_argument("--hub-budget", type=dollars, default=dollars("2.00"),
                      help="a Hub user's budget when first seen, dollars")  # fmt: skip
-    hub.add_argument("--hub-group", help="only this Hub group's members are students")
-    hub.add_argument("--hub-teacher-group", help="this Hub group's members are teachers too")
     config = commands.add_parser(
         "jupyterhub-config",
         help="print the block that runs the gateway as a JupyterHub service",
@@ -56,8 +54,9 @@ def add_hub_arguments(
     config.add_argument("--upstream", default="wavespeed", help="'wavespeed', 'emulator' or a URL")
     config.add_argument("--key-file", help="the WaveSpeed key's file (default DIR/wavespeed.key)")
     config.add_argument("--hub-budget", default="2.00", type=budget_text, help="dollars each")
-    config.add_argument("--hub-group", help="only this Hub group's members are students")
-    config.add_argument("--hub-teacher-group", help="this Hub group's members are teachers too")
+    for parser in (hub, config):
+        parser.add_argument("--hub-group", help="only this Hub group's members are students")
+        parser.add_argument("--hub-teacher-group", help="this Hub group's members are teachers too")
 
 
 def _api_key(key_file: Path | None) -> str | None:
