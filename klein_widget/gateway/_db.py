@@ -207,9 +207,9 @@ class ClassDB(TeacherRecords):
                 )  # fmt: skip
             return self.open_task(student, "image", request, cost_mills, inputs=inputs)
 
-    def settle_followers(self, leader: GatewayTask) -> list[str]:
+    def settle_followers(self, leader: GatewayTask) -> None:
         """The leader has finished: its followers complete with its image, or fail (free,
-        so the student may simply ask again). Returns their ids."""
+        so the student may simply ask again)."""
         sql = "SELECT id FROM tasks WHERE leader = ? AND status = 'following'"
         ids = [r["id"] for r in self._rows(sql, (leader.id,))]
         for task_id in ids:
@@ -219,7 +219,6 @@ class ClassDB(TeacherRecords):
             else:
                 why = f"The same request of another student failed ({leader.error}); ask again."
                 self.update(task_id, status="failed", error=why)
-        return ids
 
     def update(self, task_id: str, **fields: Unpack[TaskUpdate]) -> None:
         """Set some of a task's `TASK_UPDATES` columns (``status``, ``upstream_id``, ...);

@@ -29,8 +29,6 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Coroutine
-from typing import Any
 
 from klein_widget.client._exceptions import (
     APIConnectionError,
@@ -177,11 +175,11 @@ class Dispatcher:
             task = await self.run(self.db.task, task_id) if task_id else None
             if task is None or task.status != "queued":
                 continue
-            self._start_job(task, self._forward(task))
+            self._start_job(task)
 
-    def _start_job(self, task: GatewayTask, work: Coroutine[Any, Any, None]) -> None:
+    def _start_job(self, task: GatewayTask) -> None:
         self.concurrency.started(task.seq)
-        job = asyncio.get_running_loop().create_task(work)
+        job = asyncio.get_running_loop().create_task(self._forward(task))
         self._running[task.id] = job
         job.add_done_callback(lambda _: self._slot_freed(task.id))
 
