@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import uvicorn
 from starlette.applications import Starlette
@@ -94,12 +94,10 @@ def create_app(
         await gateway.dispatcher.stop()  # what is in flight stays in the journal
         await gateway.upstream.aclose()
 
-    handlers = {**EXCEPTION_HANDLERS, Exception: _crash}
-    limits = gateway.limits
     body = Middleware(
         BodyLimit,
         max_bytes=gateway.max_body_bytes,
-        timeout=limits.body_timeout,
+        timeout=gateway.limits.body_timeout,
         # A lesson pack (checked again by its route); a rehearsal upload's PUT.
         larger={
             HAND_IN_PATH: HAND_IN_MAX_BYTES,
@@ -133,7 +131,7 @@ def create_app(
             Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
         ],
         middleware=[body],
-        exception_handlers=handlers,
+        exception_handlers={**EXCEPTION_HANDLERS, Exception: _crash},
         lifespan=lifespan,
     )
     app.state.gateway = gateway
@@ -179,8 +177,7 @@ class RunningGateway(ServedInThread):
     @property
     def gateway(self) -> Gateway:
         """The live state: database, store, queue, teacher token."""
-        gateway: Gateway = self.app.state.gateway
-        return gateway
+        return cast(Gateway, self.app.state.gateway)
 
     def __repr__(self) -> str:
         return f"<RunningGateway {self.base_url}>"

@@ -47,6 +47,7 @@ HUB_TEACHER = "klein_hub_teacher"  # request state: a teacher logged in with the
 _SESSION_COOKIE = "klein-hub-session"
 _OAUTH_STATE = "klein-hub-oauth-state"
 _SESSION_SECONDS = 8 * 3600
+CACHE_SECONDS = 60  # a Hub token's answer is kept this long (a revoked one works as long)
 _log = logging.getLogger(__name__)
 
 
@@ -173,16 +174,15 @@ async def reply(send: Send, status: int, body: str, headers: list[tuple[bytes, b
 
 class HubService:
     """The Hub's side of a gateway: who a token or a browser belongs to. Made from the
-    environment the Hub gives a managed service; ``cache_seconds``: how long a token's
+    environment the Hub gives a managed service; `CACHE_SECONDS`: how long a token's
     answer is kept (a revoked Hub token works at most that long)."""
 
-    def __init__(self, policy: HubPolicy, *, cache_seconds: int = 60) -> None:
+    def __init__(self, policy: HubPolicy) -> None:
         from jupyterhub.services.auth import HubOAuth  # type: ignore[import-untyped]
 
         self.policy = policy
-        self.auth = HubOAuth(cache_max_age=cache_seconds)
+        self.auth = HubOAuth(cache_max_age=CACHE_SECONDS)
         self.prefix = "/" + self.auth.base_url.strip("/")  # "/services/klein"
-        self._cache_seconds = cache_seconds
         self._profiles: dict[str, tuple[HubUser, float]] = {}
         self._sessions: dict[str, tuple[str, float]] = {}
         self._http = httpx.AsyncClient(timeout=10.0, verify=shared_ssl_context())
@@ -208,7 +208,7 @@ class HubService:
             hint = "has the service the read:users role `klein gateway jupyterhub-config` gives?"
             _log.warning("no profile from the Hub (%d): %s", answer.status_code, hint)
         user = HubUser(name, bool(model.get("admin")), frozenset(model.get("groups") or ()))
-        self._profiles[name] = (user, time.monotonic() + self._cache_seconds)
+        self._profiles[name] = (user, time.monotonic() + CACHE_SECONDS)
         return user
 
     async def _teacher(self, scope: Scope, path: str, send: Send) -> bool:
