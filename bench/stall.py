@@ -39,7 +39,7 @@ from bench._report import Section, ratio
 from klein_widget import AsyncKleinClient, Gallery, Generation
 from klein_widget.client._models import GenerationRequest, Prediction
 from klein_widget.gateway import ClassDB, Gateway, create_app
-from klein_widget.gateway._hidden import TEACHER_COOKIE
+from klein_widget.gateway._auth import TEACHER_COOKIE
 from klein_widget.gateway._state import images_folder
 from klein_widget.gateway._upstream import Upstream
 

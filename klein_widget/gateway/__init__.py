@@ -10,8 +10,9 @@ teacher's key stays in the gateway's environment and is sent only upstream.
 - `_tokens`: tokens (stored as hashes) and the limiter of wrong guesses.
 - `_upstream`: the `AsyncKleinClient` the gateway forwards through (its money rules).
 - `_dispatch`: the round-robin queue under the upstream's learned limits; the journal.
-- `_api`: the students' routes; `_dashboard`: the teacher's page; `_app`: `create_app`.
-- `_state`: `Gateway`, what one app holds; `_server`: uvicorn; `cli`: ``klein gateway``.
+- `_api`: the students' routes; `_dashboard`: the teacher's page; `_app`: `create_app`,
+  served by uvicorn (`start`, `server_for`).
+- `_state`: `Gateway`, what one app holds; `cli`: ``klein gateway``.
 
 Imports the client, the store and the emulator; nothing imports it but the CLI (tested).
 
@@ -31,10 +32,9 @@ except ModuleNotFoundError as missing:
         name=missing.name,
     ) from missing
 
-from klein_widget.gateway._app import create_app
+from klein_widget.gateway._app import RunningGateway, create_app, start
 from klein_widget.gateway._db import ClassDB
 from klein_widget.gateway._rows import GatewayTask, Student
-from klein_widget.gateway._server import RunningGateway, start
 from klein_widget.gateway._state import Gateway
 
 __all__ = [

@@ -8,8 +8,16 @@ for nothing and no paid image is lost.
   take the file, only delays it. The row stays ``submitted``, so a restart follows it on.
 - `Aftercare.settle`: a ``pending`` task (its submit answered 5xx, or the connection or the
   gateway died mid-forward) is looked up in the account's prediction history
-  (`klein_widget.gateway._settle`), after ``settle_after`` seconds so the record is there:
-  found → followed and charged; surely absent → refunded, and the student is told which.
+  (``POST /api/v3/predictions`` with a time window: `history`), after ``settle_after``
+  seconds so the record is there: found → followed and charged; surely absent → refunded,
+  and the student is told which.
+
+The rule for settling is the cautious one (`verdict`): a task is refunded only when the
+history answered in full for the window and holds no prediction that could be it; a
+prediction with exactly its model, prompt, size and seed (the gateway always sends a
+concrete seed) that no other task of the class owns is taken as it, then fetched and
+charged like any other; anything the gateway cannot tell apart (a history item without its
+input) keeps the task pending.
 
 Example:
     >>> care = Aftercare(db, run, upstream, finished)  # doctest: +SKIP
@@ -23,16 +31,18 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+import httpx
 
 from klein_widget.client._exceptions import GenerationFailedError, KleinError
-from klein_widget.gateway._db import ClassDB
-from klein_widget.gateway._settle import Verdict, history, verdict
+from klein_widget.client._models import GenerationRequest
+from klein_widget.gateway._db import ClassDB, DBThread
+from klein_widget.gateway._rows import Inputs
 from klein_widget.gateway._upstream import Upstream
-from klein_widget.gateway._worker import DBThread
 
-__all__ = ["PENDING", "REFUNDED", "Aftercare"]
+__all__ = ["HISTORY_PATH", "PENDING", "REFUNDED", "Aftercare", "Verdict", "history", "verdict"]
 
 _log = logging.getLogger(__name__)
 PENDING = (
@@ -44,6 +54,86 @@ REFUNDED = (
     "Ask again."
 )
 STORE_FULL = "the image is made and paid for; the class store cannot keep it yet, retrying"
+HISTORY_PATH = "/api/v3/predictions"
+_PAGE = 100
+_MAX_PAGES = 50  # 5,000 predictions in one window: far more than one class makes
+SLACK = timedelta(minutes=2)  # clocks differ: widen the window both ways
+
+Verdict = tuple[Literal["found", "none", "unsure"], str | None]
+
+
+async def history(upstream: Upstream, after: datetime, before: datetime) -> list[Any] | None:
+    """Every prediction of the account created in ``[after, before]`` (widened by
+    `SLACK`), or None if the history could not be read in full (try again later)."""
+    items: list[Any] = []
+    for page in range(1, _MAX_PAGES + 1):
+        body = {
+            "page": page,
+            "page_size": _PAGE,
+            "created_after": (after - SLACK).isoformat(),
+            "created_before": (before + SLACK).isoformat(),
+        }
+        try:
+            answer = await upstream.post(HISTORY_PATH, body)
+            data = answer.json().get("data") if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError) as error:
+            _log.warning("prediction history unreadable: %s", type(error).__name__)
+            return None
+        found = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(found, list):
+            _log.warning("prediction history: HTTP %s, no list of items", answer.status_code)
+            return None
+        items += found
+        if len(found) < _PAGE:
+            return items
+    return None  # more than we can read: stay pending rather than guess
+
+
+def _same_input(item: dict[str, Any], request: GenerationRequest, inputs: Inputs) -> bool | None:
+    """Whether a history item was made from ``request`` (None: it does not say). An edit
+    sent without a size matches whatever size upstream chose; its images must agree."""
+    given = item.get("input")
+    if not isinstance(given, dict) or "prompt" not in given:
+        return None
+    size = f"{request.width}*{request.height}"
+    sent = str(given.get("size", "1024*1024")).replace("x", "*")
+    return (
+        given.get("prompt") == request.prompt
+        and (sent == size or not inputs.sized)
+        and given.get("seed") == request.seed
+        and given.get("images", list(inputs.images)) == list(inputs.images)
+    )
+
+
+def verdict(
+    items: list[Any], request: GenerationRequest, owned: set[str], inputs: Inputs | None = None
+) -> Verdict:
+    """("found", id) if exactly one unowned prediction of the task's model (``inputs``;
+    default 4B) matches ``request``; ("none", None) if none can; ("unsure", None) if an
+    item cannot be told apart, or two match.
+
+    Example:
+        >>> verdict([], GenerationRequest("a fox", 320, 256, 7), owned=set())
+        ('none', None)
+    """
+    inputs = inputs or Inputs()
+    matches: list[str] = []
+    unsure = False
+    for item in items:
+        if not isinstance(item, dict) or item.get("id") in owned:
+            continue
+        if item.get("model") not in (None, inputs.klein_model.id):
+            continue
+        same = _same_input(item, request, inputs)
+        if same is None:
+            unsure = True
+        elif same:
+            matches.append(str(item.get("id")))
+    if len(matches) == 1:
+        return "found", matches[0]
+    if matches or unsure:
+        return "unsure", None
+    return "none", None
 
 
 def _age(created_at: str) -> float:
@@ -102,9 +192,6 @@ class Aftercare:
             return
         await self._finished(task_id)
 
-    def _backoff(self, delay: float) -> float:
-        return min(self.max_backoff, delay * 2)
-
     async def _follow(self, task_id: str, upstream_id: str) -> None:
         task = await self.run(self.db.task, task_id)
         if task is None or not task.open:
@@ -131,7 +218,7 @@ class Aftercare:
                 return
             _log.warning("task %s: still waiting for its image (%s)", task_id, why[:200])
             await asyncio.sleep(delay)
-            delay = self._backoff(delay)
+            delay = min(self.max_backoff, delay * 2)
 
     async def _settle(self, task_id: str) -> None:
         await asyncio.sleep(self.settle_after)  # the record of a submit in flight lands first
@@ -155,4 +242,4 @@ class Aftercare:
                 await self._follow(task_id, found[1])
                 return
             await asyncio.sleep(delay)
-            delay = self._backoff(delay)
+            delay = min(self.max_backoff, delay * 2)

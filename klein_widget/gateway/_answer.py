@@ -27,7 +27,7 @@ from klein_widget.serving._http import Problem
 from klein_widget.serving._wire import prediction_data
 from klein_widget.store._entry import GalleryEntry
 
-__all__ = ["budget_text", "charge_state", "image_bytes", "model_fields", "task_data"]
+__all__ = ["budget_text", "charge_state", "image_bytes", "task_data"]
 
 _STATUS = {
     "queued": "created",
@@ -50,14 +50,6 @@ def charge_state(task: GatewayTask) -> str:
     if task.status == "pending":
         return "pending"
     return "charged" if task.cost_mills > 0 else "refunded"
-
-
-def model_fields(task: GatewayTask) -> dict[str, Any]:
-    """``data.gateway``'s model fields: the family's short name, and whether the cost is
-    WaveSpeed's published price (False: the family's highest known price, reserved)."""
-    if task.kind != "image":
-        return {}
-    return {"model": task.inputs.model, "price_confirmed": task.inputs.price_confirmed}
 
 
 def _dollars(mills: int) -> str:
@@ -112,8 +104,9 @@ async def task_data(
         "cached": task.cached,
         "cost": task.cost_mills / 1000,
         "charge": charge_state(task),
-        **model_fields(task),
     }
+    if task.kind == "image":  # its model, and whether WaveSpeed published its price
+        extra.update(model=task.inputs.model, price_confirmed=task.inputs.price_confirmed)
     if hidden:
         extra["hidden"] = True
     leader = task.leader if task.status == "following" else None

@@ -22,40 +22,24 @@ from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._tokens import same_token, token_bucket, token_hash
 from klein_widget.serving._http import Problem, bearer_token
 
-__all__ = ["authorize", "authorize_and", "guard_logins"]
+__all__ = ["TEACHER_COOKIE", "authorize", "authorize_and", "is_teacher", "locked_out"]
 
 T = TypeVar("T")
+TEACHER_COOKIE = "klein_teacher"  # the dashboard's login, once its ?token= link is opened
 
 
-def _presented(request: Request) -> str:
-    """The credential a request carries: a bearer token, else the dashboard's cookie or
-    ``?token=`` (what a wrong one is counted under)."""
-    given = bearer_token(request) or request.cookies.get("klein_teacher")
-    return given or request.query_params.get("token") or ""
+def is_teacher(gateway: Gateway, given: str | None) -> bool:
+    """Whether ``given`` is the teacher's token (compared by hash, in constant time)."""
+    return given is not None and same_token(given, token_hash(gateway.teacher_token))
 
 
-def _locked_out(wait: float, whose: str) -> Problem:
+def locked_out(wait: float, whose: str) -> Problem:
+    """The 429 while a wrong token is held back; ``whose`` names the token to try again with."""
     return Problem(
         429,
         f"Too many tries of this wrong token: try again in {wait:g} s, with {whose}.",
         headers={"Retry-After": str(int(wait))},
     )
-
-
-def guard_logins(request: Request, *, whose: str) -> tuple[Gateway, str]:
-    """The gateway and the bucket the request's token is counted under if it is wrong
-    (`token_bucket`), or a 429 while that wrong token is held back. The teacher's token
-    is never held back, so one stale tab cannot lock the teacher out; ``whose`` names the
-    token to try again with."""
-    gateway = gateway_of(request)
-    gateway.ensure_started()
-    given = _presented(request)
-    if given and same_token(given, token_hash(gateway.teacher_token)):
-        return gateway, token_bucket(given)
-    wait = gateway.logins.wait(token_bucket(given))
-    if wait:
-        raise _locked_out(wait, whose)
-    return gateway, token_bucket(given)
 
 
 async def authorize(request: Request) -> Student:
@@ -91,7 +75,7 @@ async def authorize_and(request: Request, then: Callable[[], T]) -> tuple[Studen
         bucket = token_bucket(token)
         wait = gateway.logins.wait(bucket)
         if wait:
-            raise _locked_out(wait, "the token your teacher gave you")
+            raise locked_out(wait, "the token your teacher gave you")
         gateway.logins.failed(bucket)
         raise Problem(
             401, "This token is not one of this class's: ask your teacher for your token."

@@ -24,6 +24,7 @@ from pathlib import Path
 __all__ = ["MIN_FREE_BYTES", "StoreWatch", "db_problem", "store_problem"]
 
 MIN_FREE_BYTES = 200 << 20  # room for ~200 photo-weight images: a lesson's worth
+CHECK_EVERY = 2.0  # seconds between two checks of the store while the class submits
 
 
 def store_problem(folder: str | PathLike[str], min_free: int = MIN_FREE_BYTES) -> str | None:
@@ -89,7 +90,7 @@ def db_problem(db_path: str | PathLike[str]) -> str | None:
 
 
 class StoreWatch:
-    """`store_problem`, checked off the event loop at most every ``every`` seconds (a
+    """`store_problem`, checked off the event loop at most every `CHECK_EVERY` seconds (a
     classroom's worth of submits must not each write a probe file).
 
     Example:
@@ -97,12 +98,8 @@ class StoreWatch:
         >>> await watch.problem()  # doctest: +SKIP
     """
 
-    def __init__(
-        self, folder: str | PathLike[str], min_free: int = MIN_FREE_BYTES, every: float = 2.0
-    ) -> None:
+    def __init__(self, folder: str | PathLike[str]) -> None:
         self.folder = Path(folder)
-        self.min_free = min_free
-        self.every = every
         self._checked = -math.inf
         self._problem: str | None = None
         self._lock: asyncio.Lock | None = None
@@ -111,7 +108,7 @@ class StoreWatch:
         """Why the store cannot keep images now, or None."""
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:
-            if time.monotonic() - self._checked >= self.every:
-                self._problem = await asyncio.to_thread(store_problem, self.folder, self.min_free)
+            if time.monotonic() - self._checked >= CHECK_EVERY:
+                self._problem = await asyncio.to_thread(store_problem, self.folder)
                 self._checked = time.monotonic()
             return self._problem

@@ -74,17 +74,6 @@ async def me(request: Request) -> Response:
     return JSONResponse(envelope(data), headers={"Cache-Control": "no-store"})
 
 
-async def _body(request: Request) -> bytes:
-    """The upload, refused by its declared length or as soon as it streams past the cap."""
-    too_big = Problem(
-        413, f"A hand-in is at most {HAND_IN_MAX_BYTES >> 20} MB: hand in fewer images."
-    )
-    body = await read_body(request, HAND_IN_MAX_BYTES, too_big)
-    if not body:
-        raise Problem(400, "Send the lesson pack (a .zip from `klein pack make`) as the body.")
-    return body
-
-
 def _keep(gateway: Gateway, student: str, title: str, data: bytes) -> dict[str, Any]:
     folder = hand_ins_folder(gateway.db.path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,6 +98,12 @@ async def hand_in(request: Request) -> Response:
     title = (request.query_params.get("title") or "hand-in").strip()[:200] or "hand-in"
     if len(await gateway.run(gateway.db.hand_ins, student.name)) >= HAND_INS_PER_STUDENT:
         raise Problem(409, f"You have handed in {HAND_INS_PER_STUDENT} times: ask your teacher.")
-    data = await _body(request)
+    # Refused by its declared length, or as soon as it streams past the cap.
+    too_big = Problem(
+        413, f"A hand-in is at most {HAND_IN_MAX_BYTES >> 20} MB: hand in fewer images."
+    )
+    data = await read_body(request, HAND_IN_MAX_BYTES, too_big)
+    if not data:
+        raise Problem(400, "Send the lesson pack (a .zip from `klein pack make`) as the body.")
     kept = await run_in_threadpool(_keep, gateway, student.name, title, data)
     return JSONResponse(envelope(kept))

@@ -31,11 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import h11
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from klein_widget.serving._http import Problem, envelope, no_delay
+from klein_widget.serving._http import Problem, error_response, no_delay
 
 __all__ = [
     "BodyLimit",
@@ -205,7 +204,9 @@ class BodyLimit:
         cap = self._cap(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:
-            await _answer(scope, receive, send, self._too_large(cap))
+            too_large = self._too_large(cap)
+            answer = error_response(too_large.status, too_large.message, too_large.headers)
+            await answer(scope, receive, send)
             return
         deadline = time.monotonic() + self.timeout
         seen = 0
@@ -223,12 +224,3 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
-
-
-async def _answer(scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
-    answer = JSONResponse(
-        envelope(None, problem.status, problem.message),
-        status_code=problem.status,
-        headers=problem.headers,
-    )
-    await answer(scope, receive, send)

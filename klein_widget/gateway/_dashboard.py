@@ -86,7 +86,8 @@ async def dashboard(request: Request) -> Response:
     """``GET /dashboard``: the page (``?token=`` logs in and redirects without it)."""
     gateway = teacher(request)
     if "token" in request.query_params:
-        response: Response = RedirectResponse("/dashboard", status_code=303)
+        root = request.scope.get("root_path", "")  # under the Hub, its service prefix
+        response: Response = RedirectResponse(root + "/dashboard", status_code=303)
         response.set_cookie(TEACHER_COOKIE, gateway.teacher_token, httponly=True, samesite="strict")
         return response
     page = await gateway.run(_dashboard_data, gateway)  # database and store: off the loop
@@ -193,7 +194,8 @@ def back(request: Request) -> Response:
     """Back to the page the form was on (only this server's own dashboard pages)."""
     where = request.query_params.get("back", "")
     same_site = where.startswith("/dashboard") and not where.startswith("/dashboard/static")
-    return RedirectResponse(where if same_site else "/dashboard", status_code=303)
+    root = request.scope.get("root_path", "")  # under the Hub, its service prefix
+    return RedirectResponse(where if same_site else root + "/dashboard", status_code=303)
 
 
 async def revoke(request: Request) -> Response:

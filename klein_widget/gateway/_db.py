@@ -10,22 +10,36 @@ gateway's gallery (`klein_widget.store.Gallery`), keyed by the upstream task id.
 The charge and the task row are written in one transaction, with the budget check in the
 same UPDATE, so concurrent submits can never spend past a budget.
 
+`DBThread` is the one thread the database work runs on, so no SQLite call (a ``BEGIN
+IMMEDIATE`` may wait up to its 10 s busy timeout, a slow disk makes every call slow) ever
+stalls the event loop that serves the whole class. One thread, not a pool: calls run in the
+order they were made, so a task's "submitted" is always written before its "completed", and
+SQLite sees one writer.
+
 Example:
     >>> db = ClassDB(":memory:")
     >>> token = db.add_student("ada", 2000)
     >>> db.student_by_token(token).name
     'ada'
+    >>> run = DBThread()
+    >>> import asyncio
+    >>> asyncio.run(run(db.student, "ada")).budget_mills
+    2000
+    >>> run.close()
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from klein_widget.client._models import GenerationRequest
 from klein_widget.gateway._db_teacher import TeacherRecords
@@ -43,7 +57,10 @@ from klein_widget.gateway._schema import CLASS_SCHEMA, add_family_columns
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["ClassDB", "GatewayTask", "Student"]
+__all__ = ["ClassDB", "DBThread", "GatewayTask", "Student"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ClassDB(TeacherRecords):
@@ -175,14 +192,12 @@ class ClassDB(TeacherRecords):
         cost_mills: int,
         *,
         share: bool,
-        inputs: Inputs | None = None,
+        inputs: Inputs,
     ) -> GatewayTask | None:
         """One image task: following an unfinished one with the same recipe key if
         ``share`` and there is one (free), else charged and queued. Atomic: two identical
         requests at once make one leader and one follower. None if the budget or the token
         refuses it."""
-        request = request.with_concrete_seed()
-        inputs = inputs or Inputs.of(request)
         with self._lock:
             leader = self.leader_for(inputs.recipe) if share and inputs.recipe else None
             if leader is not None:
@@ -192,9 +207,9 @@ class ClassDB(TeacherRecords):
                 )  # fmt: skip
             return self.open_task(student, "image", request, cost_mills, inputs=inputs)
 
-    def settle_followers(self, leader: GatewayTask) -> list[str]:
+    def settle_followers(self, leader: GatewayTask) -> None:
         """The leader has finished: its followers complete with its image, or fail (free,
-        so the student may simply ask again). Returns their ids."""
+        so the student may simply ask again)."""
         sql = "SELECT id FROM tasks WHERE leader = ? AND status = 'following'"
         ids = [r["id"] for r in self._rows(sql, (leader.id,))]
         for task_id in ids:
@@ -204,7 +219,6 @@ class ClassDB(TeacherRecords):
             else:
                 why = f"The same request of another student failed ({leader.error}); ask again."
                 self.update(task_id, status="failed", error=why)
-        return ids
 
     def update(self, task_id: str, **fields: Unpack[TaskUpdate]) -> None:
         """Set some of a task's `TASK_UPDATES` columns (``status``, ``upstream_id``, ...);
@@ -240,11 +254,25 @@ class ClassDB(TeacherRecords):
 
     def owned_upstream_ids(self, upstream_ids: list[str]) -> set[str]:
         """Which of these upstream ids already belong to a task of this class."""
-        found: set[str] = set()
-        for start in range(0, len(upstream_ids), 500):  # SQLite's limit on variables
-            part = upstream_ids[start : start + 500]
-            sql = (
-                f"SELECT upstream_id FROM tasks WHERE upstream_id IN ({','.join('?' * len(part))})"
-            )
-            found |= {r["upstream_id"] for r in self._rows(sql, tuple(part))}
-        return found
+        rows = self._rows_in("SELECT upstream_id FROM tasks WHERE upstream_id IN", upstream_ids)
+        return {r["upstream_id"] for r in rows}
+
+
+class DBThread:
+    """Runs functions on one worker thread: ``await run(fn, *args)`` from async code,
+    ``run.post(fn, *args)`` from a callback that cannot await (same order either way)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klein-gateway-db")
+
+    async def __call__(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        call = functools.partial(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    def post(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Queue a call without waiting for it (it still runs before any later call)."""
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread."""
+        self._pool.shutdown(wait=True)

@@ -1,6 +1,8 @@
-"""The class database's teacher-side records, mixed into `ClassDB`: students by number
-(URLs never carry a name), a student's tasks over time, WaveSpeed's NSFW flag per image,
-images the teacher hid from the class, reissued tokens, the uploads it handed out, and hand-ins.
+"""The class database's records beyond the queue and the ledger, mixed into `ClassDB`:
+students (added with a token, only its hash kept; found by name, token or number, since
+URLs never carry a name; revoked, given a budget, reissued a token), a student's tasks over
+time, WaveSpeed's NSFW flag per image, images the teacher hid from the class, the uploads
+it handed out, and hand-ins.
 
 Example:
     >>> db = ClassDB(":memory:")  # doctest: +SKIP
@@ -13,8 +15,9 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
 
-from klein_widget.gateway._db_students import StudentRecords
 from klein_widget.gateway._rows import (
     GatewayTask,
     HandIn,
@@ -28,14 +31,78 @@ from klein_widget.gateway._tokens import new_token, token_hash
 __all__ = ["TeacherRecords"]
 
 
-def _hand_in(row: sqlite3.Row) -> HandIn:
-    return HandIn(
-        row["id"], row["student"], row["title"], row["images"], row["size"], row["created_at"]
-    )
+def _check_budget(budget_mills: int) -> None:
+    if budget_mills < 0:
+        raise ValueError("a budget cannot be negative")
 
 
-class TeacherRecords(StudentRecords):
-    """What the dashboard reads and writes beyond budgets (a mixin of `ClassDB`)."""
+class TeacherRecords:
+    """The students' rows and what the dashboard reads and writes (a mixin of `ClassDB`)."""
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:  # ClassDB's
+        raise NotImplementedError
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:  # ClassDB's
+        raise NotImplementedError
+
+    def _rows_in(self, sql: str, ids: list[str]) -> list[sqlite3.Row]:
+        """The rows of ``sql``, which ends in ``IN``, for ``ids`` (500 at a time: SQLite's
+        limit on parameters)."""
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows += self._rows(f"{sql} ({','.join('?' * len(part))})", tuple(part))
+        return rows
+
+    # --- students -----------------------------------------------------------------------
+
+    def add_student(self, name: str, budget_mills: int) -> str:
+        """Add a student; returns the token (only its hash is stored). Raises `ValueError`
+        if the name is taken or empty."""
+        name = name.strip()
+        if not name or len(name) > 100 or not name.isprintable():
+            raise ValueError(f"a student's name must be 1-100 printable characters: {name!r}")
+        _check_budget(budget_mills)
+        token = new_token()
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO students (name, token_hash, budget_mills, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (name, token_hash(token), budget_mills, now_text()),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"there is already a student called {name!r}") from None
+        return token
+
+    def students(self) -> list[Student]:
+        """Every student, by name."""
+        return [student_from_row(r) for r in self._rows("SELECT * FROM students ORDER BY name")]
+
+    def student(self, name: str) -> Student | None:
+        """One student by name, or None."""
+        rows = self._rows("SELECT * FROM students WHERE name = ?", (name,))
+        return student_from_row(rows[0]) if rows else None
+
+    def student_by_token(self, token: str) -> Student | None:
+        """The student holding ``token`` (revoked ones too), found by the token's hash."""
+        rows = self._rows("SELECT * FROM students WHERE token_hash = ?", (token_hash(token),))
+        return student_from_row(rows[0]) if rows else None
+
+    def _update_student(self, name: str, sql: str, args: tuple[Any, ...]) -> None:
+        with self._write() as db:
+            if db.execute(sql, (*args, name)).rowcount == 0:
+                raise KeyError(f"there is no student called {name!r}")
+
+    def revoke(self, name: str) -> None:
+        """The student's token stops working at once (spend and images are kept)."""
+        self._update_student(name, "UPDATE students SET revoked = 1 WHERE name = ?", ())
+
+    def set_budget(self, name: str, budget_mills: int) -> None:
+        """Set a student's budget (spend so far stays)."""
+        _check_budget(budget_mills)
+        sql = "UPDATE students SET budget_mills = ? WHERE name = ?"
+        self._update_student(name, sql, (budget_mills,))
 
     # --- students by number -------------------------------------------------------------
 
@@ -104,12 +171,8 @@ class TeacherRecords(StudentRecords):
 
     def nsfw_flags(self, upstream_ids: list[str]) -> dict[str, bool]:
         """The stored ``has_nsfw_contents`` of these images (those known so far)."""
-        found: dict[str, bool] = {}
-        for start in range(0, len(upstream_ids), 500):  # SQLite's limit on parameters
-            part = upstream_ids[start : start + 500]
-            sql = f"SELECT * FROM image_flags WHERE upstream_id IN ({','.join('?' * len(part))})"
-            found.update({r["upstream_id"]: bool(r["nsfw"]) for r in self._rows(sql, tuple(part))})
-        return found
+        rows = self._rows_in("SELECT * FROM image_flags WHERE upstream_id IN", upstream_ids)
+        return {r["upstream_id"]: bool(r["nsfw"]) for r in rows}
 
     def record_nsfw_flags(self, flags: dict[str, bool]) -> None:
         """Store images' flags (an image's flag never changes once it is made)."""
@@ -178,9 +241,9 @@ class TeacherRecords(StudentRecords):
         """Hand-ins, newest first (one student's, or the class's)."""
         where, args = ("WHERE student = ?", (student,)) if student is not None else ("", ())
         rows = self._rows(f"SELECT * FROM hand_ins {where} ORDER BY created_at DESC", args)
-        return [_hand_in(r) for r in rows]
+        return [HandIn(**r) for r in rows]  # its columns are its fields
 
     def hand_in(self, hand_in_id: str) -> HandIn | None:
         """One hand-in by id, or None."""
         rows = self._rows("SELECT * FROM hand_ins WHERE id = ?", (hand_in_id,))
-        return _hand_in(rows[0]) if rows else None
+        return HandIn(**rows[0]) if rows else None

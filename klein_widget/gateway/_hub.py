@@ -3,7 +3,7 @@ students, Hub admins (or a named group) are teachers, and nobody handles a token
 
 The Hub starts the gateway with ``JUPYTERHUB_API_TOKEN``, ``JUPYTERHUB_API_URL`` and
 ``JUPYTERHUB_SERVICE_PREFIX`` (``/services/klein/``) and routes that prefix to it.
-`HubService.wrap` is a thin ASGI layer in front of the gateway's app that
+`HubLayer` is a thin ASGI layer in front of the gateway's app that
 
 * serves the app under the prefix (``root_path``, so its links and image URLs carry it);
 * resolves a Bearer token that is not a class token (``kgw_...``) to a Hub user with
@@ -36,7 +36,6 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from klein_widget.client._transport import shared_ssl_context
-from klein_widget.gateway._hub_web import bearer, cookies, prefixed, reply
 from klein_widget.gateway._rows import Student
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.serving._http import Problem
@@ -48,6 +47,7 @@ HUB_TEACHER = "klein_hub_teacher"  # request state: a teacher logged in with the
 _SESSION_COOKIE = "klein-hub-session"
 _OAUTH_STATE = "klein-hub-oauth-state"
 _SESSION_SECONDS = 8 * 3600
+CACHE_SECONDS = 60  # a Hub token's answer is kept this long (a revoked one works as long)
 _log = logging.getLogger(__name__)
 
 
@@ -92,7 +92,6 @@ def hub_student(request: Request) -> Student | None:
     if user is None:
         return None
     gateway = gateway_of(request)
-    gateway.ensure_started()
     if isinstance(user, _Refused):
         raise Problem(
             401,
@@ -135,18 +134,55 @@ def hub_teacher(request: Request) -> bool:
     return state.get(HUB_TEACHER) is True
 
 
+# --- the few ASGI pieces the Hub layer needs -------------------------------------------
+
+
+def cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies by name (the first of each)."""
+    jar: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, val = part.strip().partition("=")
+                jar.setdefault(key, val)
+    return jar
+
+
+def bearer(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer`` (or ``token``) header, if any.
+
+    Example:
+        >>> bearer({"headers": [(b"authorization", b"Bearer abc")]})
+        'abc'
+    """
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() in ("bearer", "token") and token.strip():
+                return str(token.strip()[:512])
+    return None
+
+
+async def reply(send: Send, status: int, body: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """Answer with an HTML ``body`` (or a redirect, with a ``location`` header)."""
+    data = body.encode()
+    head = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
+    head += [(b"content-length", str(len(data)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": data})
+
+
 class HubService:
     """The Hub's side of a gateway: who a token or a browser belongs to. Made from the
-    environment the Hub gives a managed service; ``cache_seconds``: how long a token's
+    environment the Hub gives a managed service; `CACHE_SECONDS`: how long a token's
     answer is kept (a revoked Hub token works at most that long)."""
 
-    def __init__(self, policy: HubPolicy, *, cache_seconds: int = 60) -> None:
+    def __init__(self, policy: HubPolicy) -> None:
         from jupyterhub.services.auth import HubOAuth  # type: ignore[import-untyped]
 
         self.policy = policy
-        self.auth = HubOAuth(cache_max_age=cache_seconds)
+        self.auth = HubOAuth(cache_max_age=CACHE_SECONDS)
         self.prefix = "/" + self.auth.base_url.strip("/")  # "/services/klein"
-        self._cache_seconds = cache_seconds
         self._profiles: dict[str, tuple[HubUser, float]] = {}
         self._sessions: dict[str, tuple[str, float]] = {}
         self._http = httpx.AsyncClient(timeout=10.0, verify=shared_ssl_context())
@@ -172,34 +208,8 @@ class HubService:
             hint = "has the service the read:users role `klein gateway jupyterhub-config` gives?"
             _log.warning("no profile from the Hub (%d): %s", answer.status_code, hint)
         user = HubUser(name, bool(model.get("admin")), frozenset(model.get("groups") or ()))
-        self._profiles[name] = (user, time.monotonic() + self._cache_seconds)
+        self._profiles[name] = (user, time.monotonic() + CACHE_SECONDS)
         return user
-
-    def wrap(self, app: ASGIApp) -> ASGIApp:
-        """``app`` (the gateway's) served under the Hub's prefix, with Hub identities."""
-
-        async def served(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            path: str = scope["path"]
-            if path == self.prefix or path.startswith(self.prefix + "/"):
-                scope = {**scope, "root_path": self.prefix}
-                path = path[len(self.prefix) :] or "/"
-            scope = {**scope, "state": dict(scope.get("state") or {})}
-            if path == "/oauth_callback":
-                await self._callback(scope, send)
-                return
-            token = bearer(scope)
-            if token is not None and not token.startswith("kgw_"):
-                user = await self.user_for_token(token)
-                scope["state"][HUB_USER] = user if user is not None else _Refused()
-            if path.startswith("/dashboard") and not await self._teacher(scope, path, send):
-                return
-            dashboard = path.startswith("/dashboard")
-            await app(scope, receive, prefixed(send, self.prefix) if dashboard else send)
-
-        return served
 
     async def _teacher(self, scope: Scope, path: str, send: Send) -> bool:
         """Marks a Hub teacher's dashboard request; sends a login redirect or a refusal
@@ -254,11 +264,31 @@ class HubService:
 
 
 class HubLayer:
-    """`HubService.wrap` as Starlette middleware: ``app.add_middleware(HubLayer,
-    service=hub)`` (so the app stays the gateway's Starlette app)."""
+    """ASGI middleware: the gateway's app served under the Hub's prefix, with Hub identities
+    (`HubService`): ``app.add_middleware(HubLayer, service=hub)``, so the app stays the
+    gateway's Starlette app."""
 
     def __init__(self, app: ASGIApp, service: HubService) -> None:
-        self._served = service.wrap(app)
+        self.app = app
+        self.hub = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._served(scope, receive, send)
+        app, hub = self.app, self.hub
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == hub.prefix or path.startswith(hub.prefix + "/"):
+            scope = {**scope, "root_path": hub.prefix}
+            path = path[len(hub.prefix) :] or "/"
+        scope = {**scope, "state": dict(scope.get("state") or {})}
+        if path == "/oauth_callback":
+            await hub._callback(scope, send)
+            return
+        token = bearer(scope)
+        if token is not None and not token.startswith("kgw_"):
+            user = await hub.user_for_token(token)
+            scope["state"][HUB_USER] = user if user is not None else _Refused()
+        if path.startswith("/dashboard") and not await hub._teacher(scope, path, send):
+            return
+        await app(scope, receive, send)

@@ -1,6 +1,9 @@
 """The Hub parts of ``klein gateway``: ``serve --hub`` (the gateway as a JupyterHub-managed
-service, `klein_widget.gateway._hub`) and ``jupyterhub-config`` (the block a teacher adds to
-``jupyterhub_config.py``, `klein_widget.gateway._hub_config`).
+service, `klein_widget.gateway._hub`) and ``jupyterhub-config`` (`jupyterhub_config`: the
+block a teacher adds to ``jupyterhub_config.py``: the gateway as a Hub-managed service at
+``/services/<name>/``, its roles, and where its database, image store and WaveSpeed key
+live. The key is never written into the config: the gateway reads it from a file, or the
+Hub passes its own ``$WAVESPEED_API_KEY`` on).
 
 Example:
     $ klein gateway jupyterhub-config --dir /srv/klein >> jupyterhub_config.py
@@ -9,13 +12,15 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["add_hub_arguments", "hub_config", "serve_hub"]
+__all__ = ["add_hub_arguments", "hub_config", "jupyterhub_config", "serve_hub"]
 
 
 def add_hub_arguments(
@@ -35,8 +40,6 @@ def add_hub_arguments(
     )
     hub.add_argument("--hub-budget", type=dollars, default=dollars("2.00"),
                      help="a Hub user's budget when first seen, dollars")  # fmt: skip
-    hub.add_argument("--hub-group", help="only this Hub group's members are students")
-    hub.add_argument("--hub-teacher-group", help="this Hub group's members are teachers too")
     config = commands.add_parser(
         "jupyterhub-config",
         help="print the block that runs the gateway as a JupyterHub service",
@@ -51,8 +54,9 @@ def add_hub_arguments(
     config.add_argument("--upstream", default="wavespeed", help="'wavespeed', 'emulator' or a URL")
     config.add_argument("--key-file", help="the WaveSpeed key's file (default DIR/wavespeed.key)")
     config.add_argument("--hub-budget", default="2.00", type=budget_text, help="dollars each")
-    config.add_argument("--hub-group", help="only this Hub group's members are students")
-    config.add_argument("--hub-teacher-group", help="this Hub group's members are teachers too")
+    for parser in (hub, config):
+        parser.add_argument("--hub-group", help="only this Hub group's members are students")
+        parser.add_argument("--hub-teacher-group", help="this Hub group's members are teachers too")
 
 
 def _api_key(key_file: Path | None) -> str | None:
@@ -68,11 +72,8 @@ def _api_key(key_file: Path | None) -> str | None:
 
 def serve_hub(args: argparse.Namespace) -> int:
     """``klein gateway serve --hub``: serve the gateway as the Hub's service until stopped."""
-    from urllib.parse import urlsplit
-
-    from klein_widget.gateway._app import create_app
+    from klein_widget.gateway._app import create_app, server_for
     from klein_widget.gateway._hub import HubLayer, HubPolicy, HubService
-    from klein_widget.gateway._server import server_for
     from klein_widget.gateway.cli import upload_limits
     from klein_widget.serving._http import bind
 
@@ -99,17 +100,94 @@ def serve_hub(args: argparse.Namespace) -> int:
     sock.listen(2048)
     print(f"klein gateway serving the Hub at {hub.prefix}/ on {args.host}:{where.port} "
           f"(upstream: {app.state.gateway.upstream.label})", flush=True)  # fmt: skip
-    server_for(app, log_level="warning").run(sockets=[sock])
+    server_for(app).run(sockets=[sock])
     return 0
 
 
 def hub_config(args: argparse.Namespace) -> int:
     """``klein gateway jupyterhub-config``: print the block."""
-    from klein_widget.gateway._hub_config import jupyterhub_config
-
     print(jupyterhub_config(
         folder=args.dir, name=args.name, port=args.port, url=args.url, upstream=args.upstream,
         budget=args.hub_budget, key_file=args.key_file, student_group=args.hub_group,
         teacher_group=args.hub_teacher_group, python=args.python,
     ), end="")  # fmt: skip
     return 0
+
+
+def jupyterhub_config(
+    *,
+    folder: str = "/srv/klein",
+    name: str = "klein",
+    port: int = 8800,
+    url: str | None = None,
+    upstream: str = "wavespeed",
+    budget: str = "2.00",
+    key_file: str | None = None,
+    student_group: str | None = None,
+    teacher_group: str | None = None,
+    python: str = sys.executable,
+) -> str:
+    """The config block, as text (Python for ``jupyterhub_config.py``). ``url``: where the
+    Hub, its proxy and students' servers reach the gateway (default on this machine).
+
+    Example:
+        >>> "/services/klein/" in jupyterhub_config(folder="/srv/klein")
+        True
+    """
+    folder = folder.rstrip("/") or "/"
+    command = [python, "-m", "klein_widget", "gateway", "serve", "--hub",
+               "--db", f"{folder}/class.sqlite3", "--upstream", upstream,
+               "--hub-budget", budget]  # fmt: skip
+    if upstream != "emulator" or key_file:
+        command += ["--key-file", key_file or f"{folder}/wavespeed.key"]
+    url = url or f"http://127.0.0.1:{port}"
+    if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
+        command += ["--host", "0.0.0.0"]  # reached from other machines or pods
+    if student_group:
+        command += ["--hub-group", student_group]
+    if teacher_group:
+        command += ["--hub-teacher-group", teacher_group]
+    args = ",\n        ".join(json.dumps(part) for part in command)
+    key_line = (
+        f"# The WaveSpeed key: one line in {key_file or folder + '/wavespeed.key'} (chmod 600,\n"
+        "# owned by the Hub's user); the gateway reads it at start, so it is in no config\n"
+        "# and in no student's environment.\n"
+        "# To pass the Hub's own $WAVESPEED_API_KEY on instead, drop --key-file and add\n"
+        '#     "environment": {"WAVESPEED_API_KEY": os.environ["WAVESPEED_API_KEY"]},\n'
+        if upstream != "emulator"
+        else "# Upstream: the built-in emulator (a rehearsal: no key, images are drawn).\n"
+    )
+    return f"""\
+# --- klein gateway: the class's WaveSpeed gateway as a Hub service ---------------------
+# (printed by `klein gateway jupyterhub-config`). Students need no token: each one's
+# server finds /services/{name}/ and signs in with its own Hub token. Hub admins are the
+# teachers: they open /services/{name}/dashboard through the Hub's login.
+# The class database is {folder}/class.sqlite3, its images {folder}/class-images/.
+{key_line}c.JupyterHub.services.append({{
+    "name": {json.dumps(name)},
+    "url": {json.dumps(url)},
+    "command": [
+        {args},
+    ],
+    "oauth_no_confirm": True,
+}})
+# The gateway reads who a token belongs to, their admin flag and groups.
+c.JupyterHub.load_roles.append(
+    {{"name": "klein-gateway", "services": [{json.dumps(name)}], "scopes": ["read:users"]}}
+)
+# Students' servers may look the service up (that is how they find it).
+c.JupyterHub.load_roles.append(
+    {{"name": "user", "scopes": ["self", "read:services!service={name}"]}}
+)
+c.JupyterHub.load_roles.append(
+    {{
+        "name": "server",
+        "scopes": [
+            "users:activity!user",
+            "access:servers!server",
+            "read:services!service={name}",
+        ],
+    }}
+)
+# --- end of the klein gateway block ------------------------------------------------------
+"""

@@ -31,9 +31,6 @@ __all__ = [
     "task_from_row",
 ]
 
-# The only columns `ClassDB.update` may set: its SQL is built from this tuple alone.
-TASK_UPDATES = ("status", "upstream_id", "error", "text_output", "inference_ms", "done_at")
-
 
 class TaskUpdate(TypedDict, total=False):
     """What `ClassDB.update` may set (the names of `TASK_UPDATES`)."""
@@ -44,6 +41,10 @@ class TaskUpdate(TypedDict, total=False):
     text_output: str | None
     inference_ms: int | None
     done_at: str
+
+
+# The only columns `ClassDB.update` may set: its SQL is built from these names alone.
+TASK_UPDATES = tuple(TaskUpdate.__annotations__)
 
 
 def now_text() -> str:
@@ -188,6 +189,13 @@ def budget_fields(student: Student) -> dict[str, Any]:
     return {"budget_left_mills": student.left_mills}
 
 
+# A task's columns that are its fields as they are (the rest make its request and inputs).
+_STORED_AS_IS = (
+    "seq", "id", "student", "kind", "status", "upstream_id", "cost_mills", "error",
+    "text_output", "inference_ms", "created_at", "done_at", "leader", "style",
+)  # fmt: skip
+
+
 def task_from_row(row: sqlite3.Row) -> GatewayTask:
     inputs = _inputs(row)
     sized = inputs.sized or row["kind"] != "image"
@@ -204,25 +212,8 @@ def task_from_row(row: sqlite3.Row) -> GatewayTask:
         references=inputs.references,
         loras=inputs.loras,
     )
-    return GatewayTask(
-        seq=row["seq"],
-        id=row["id"],
-        student=row["student"],
-        kind=row["kind"],
-        request=request,
-        status=row["status"],
-        upstream_id=row["upstream_id"],
-        cost_mills=row["cost_mills"],
-        cached=bool(row["cached"]),
-        error=row["error"],
-        text_output=row["text_output"],
-        inference_ms=row["inference_ms"],
-        created_at=row["created_at"],
-        done_at=row["done_at"],
-        leader=row["leader"],
-        style=row["style"],
-        inputs=inputs,
-    )
+    stored = {name: row[name] for name in _STORED_AS_IS}
+    return GatewayTask(**stored, request=request, cached=bool(row["cached"]), inputs=inputs)
 
 
 def student_from_row(row: sqlite3.Row) -> Student:

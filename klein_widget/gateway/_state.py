@@ -22,14 +22,13 @@ from starlette.types import ASGIApp
 from klein_widget.client._family import KleinModel
 from klein_widget.client._metadata import embed_params, strip_params
 from klein_widget.client._policy import RetryPolicy
-from klein_widget.gateway._checks import MIN_FREE_BYTES, StoreWatch
+from klein_widget.gateway._checks import StoreWatch
 from klein_widget.gateway._conn import Limits
-from klein_widget.gateway._db import ClassDB
+from klein_widget.gateway._db import ClassDB, DBThread
 from klein_widget.gateway._dispatch import Dispatcher
 from klein_widget.gateway._tokens import FailedLogins, new_token, token_hash
 from klein_widget.gateway._uploads import UploadDesk, UploadLimits
 from klein_widget.gateway._upstream import Upstream
-from klein_widget.gateway._worker import DBThread
 from klein_widget.store._files import written_images
 from klein_widget.store._gallery import Gallery
 from klein_widget.store._make_pack import make_pack
@@ -103,8 +102,6 @@ class ClassOptions(TypedDict, total=False):
     max_concurrency: int
     max_body_bytes: int
     sync_window: float
-    failed_logins: FailedLogins | None
-    min_free_bytes: int
     settle_after: float
     max_backoff: float
     limits: Limits | None
@@ -127,8 +124,7 @@ class Gateway:
     ``teacher_token``: the dashboard's (new when None); ``public_gallery``: every student
     may read every task; ``max_concurrency``: most tasks upstream at once;
     ``max_body_bytes``: a request body's cap; ``sync_window``: how long a sync submit
-    waits; ``failed_logins``: the wrong-token limiter; ``min_free_bytes``: the store's
-    room; ``settle_after``/``max_backoff``: `Aftercare`'s; ``limits``: connections and
+    waits; ``settle_after``/``max_backoff``: `Aftercare`'s; ``limits``: connections and
     bodies (`_conn`); ``uploads``: each student's upload caps (`UploadLimits`).
     """
 
@@ -143,8 +139,6 @@ class Gateway:
         max_concurrency: int = 8,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES_GATEWAY,
         sync_window: float = 100.0,
-        failed_logins: FailedLogins | None = None,
-        min_free_bytes: int = MIN_FREE_BYTES,
         settle_after: float = 10.0,
         max_backoff: float = 60.0,
         limits: Limits | None = None,
@@ -155,14 +149,14 @@ class Gateway:
         self.upstream = upstream
         self.run = DBThread()
         """The one thread every database call of a request or the queue runs on."""
-        self.store = StoreWatch(gallery.path, min_free_bytes)
+        self.store = StoreWatch(gallery.path)
         """Whether the image store can keep images (checked off the loop, every 2 s)."""
         self.dispatcher = Dispatcher(
             db,
             upstream,
+            self.run,
+            self.store,
             max_concurrency=max_concurrency,
-            run=self.run,
-            store=self.store,
             settle_after=settle_after,
             max_backoff=max_backoff,
         )
@@ -172,7 +166,8 @@ class Gateway:
         self.public_gallery = public_gallery
         self.max_body_bytes = max_body_bytes
         self.sync_window = sync_window
-        self.logins = failed_logins or FailedLogins()
+        self.logins = FailedLogins()
+        """The wrong-token limiter (`FailedLogins`)."""
         self.limits = limits or Limits()
         """Timeouts and caps on connections and bodies (`_conn`), applied by `server_for`."""
         self.uploads = UploadDesk(uploads or UploadLimits())

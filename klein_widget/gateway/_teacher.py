@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import hmac
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,12 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from klein_widget.client._ledger import money as dollars
-from klein_widget.gateway._auth import guard_logins
-from klein_widget.gateway._hidden import TEACHER_COOKIE
+from klein_widget.gateway._auth import TEACHER_COOKIE, is_teacher, locked_out
 from klein_widget.gateway._hub import hub_teacher
 from klein_widget.gateway._rows import GatewayTask
 from klein_widget.gateway._state import Gateway, gateway_of
-from klein_widget.serving._http import Problem
+from klein_widget.gateway._tokens import token_bucket
+from klein_widget.serving._http import Problem, bearer_token
 
 __all__ = [
     "PAGE_HEADERS",
@@ -66,27 +65,33 @@ NOT_TEACHER = (
 )
 
 
-def _same(given: str, token: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
-
-
 def teacher(request: Request) -> Gateway:
     """The gateway, if the request carries the teacher's token (a ``?token=`` link first:
     a fresh link beats a stale cookie), or a Hub login (gateway/_hub.py); else a 401 that
     drops a stale cookie, or a 429."""
+    gateway = gateway_of(request)
     if hub_teacher(request):  # logged in with the Hub: no teacher token on a Hub
-        return gateway_of(request)
-    gateway, address = guard_logins(request, whose="the teacher token")
+        return gateway
+    gateway.ensure_started()
     link = request.query_params.get("token")
     cookie = request.cookies.get(TEACHER_COOKIE)
-    if any(given is not None and _same(given, gateway.teacher_token) for given in (link, cookie)):
+    # A wrong token is counted under what it claims to be (a bearer token, else the cookie
+    # or the link); the teacher's own is never held back, so one stale tab cannot lock the
+    # teacher out.
+    given = bearer_token(request) or cookie or link or ""
+    bucket = token_bucket(given)
+    if not is_teacher(gateway, given) and (wait := gateway.logins.wait(bucket)):
+        raise locked_out(wait, "the teacher token")
+    if is_teacher(gateway, link) or is_teacher(gateway, cookie):
         return gateway
-    gateway.logins.failed(address)
+    gateway.logins.failed(bucket)
     raise Problem(401, NOT_TEACHER, headers={"Set-Cookie": _DROP_COOKIE} if cookie else None)
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     """A page from ``templates/<template>`` with plain data (escaped by the template)."""
+    # Links start with ``root``: under the Hub the pages are at its service prefix.
+    context = {**context, "root": request.scope.get("root_path", "")}
     return _TEMPLATES.TemplateResponse(
         request, template, context, status_code=status, headers=PAGE_HEADERS
     )

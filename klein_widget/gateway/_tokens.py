@@ -19,7 +19,6 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
 
 __all__ = ["FailedLogins", "new_token", "same_token", "token_bucket", "token_hash"]
 
@@ -86,7 +85,6 @@ class FailedLogins:
         self,
         limit: int = 20,
         window: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
         *,
         overall: int = 600,
         cap: int = 4096,
@@ -95,7 +93,6 @@ class FailedLogins:
         self.window = window
         self.overall = overall
         self.cap = cap
-        self._clock = clock
         self._lock = threading.Lock()
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._all: deque[float] = deque()
@@ -113,7 +110,7 @@ class FailedLogins:
         """Seconds this wrong token (or every wrong token, in a flood) must wait before its
         next check (0: go ahead)."""
         with self._lock:
-            now = self._clock()
+            now = time.monotonic()
             mine = self._trim(self._failures.get(bucket, deque()), now)
             if len(mine) >= self.limit:
                 return self._seconds(mine[0], self.window, now)
@@ -125,7 +122,7 @@ class FailedLogins:
     def failed(self, bucket: str) -> None:
         """Count one failed check of the token in ``bucket``."""
         with self._lock:
-            now = self._clock()
+            now = time.monotonic()
             times = self._trim(self._failures.pop(bucket, deque()), now)
             times.append(now)
             self._failures[bucket] = times  # most recent last

@@ -9,8 +9,8 @@
   can leak): a known price, or the family's highest known price while unconfirmed
   (``price_confirmed`` false), in the emulator's shape.
 * Rehearsing on the built-in emulator (in-process, so its storage has no address of its
-  own), the tickets' URLs are the gateway's, and `rehearsal_upload` / `rehearsal_file`
-  pass the PUT and the download to it.
+  own), the tickets' URLs are the gateway's, and `rehearsal` passes the PUT and the
+  download to it.
 
 `reference_hashes` keys an edit's images by content (see `_uploads`).
 
@@ -41,8 +41,7 @@ __all__ = [
     "REHEARSAL_UPLOADS",
     "model_price",
     "reference_hashes",
-    "rehearsal_file",
-    "rehearsal_upload",
+    "rehearsal",
     "ticket",
 ]
 
@@ -91,7 +90,7 @@ async def ticket(request: Request) -> Response:
         wait = str(desk.wait(student.name))
         raise Problem(429, f"Too many uploads: {why}. Try again later.", {"Retry-After": wait})
     try:
-        answer = await gateway.upstream.ticket(asked)
+        answer = await gateway.upstream.post("/api/v3/media/uploads", asked)
     except httpx.HTTPError as error:
         raise Problem(502, NO_TICKET.format(type(error).__name__)) from None
     data = _checked_ticket(answer)
@@ -174,24 +173,18 @@ async def reference_hashes(gateway: Gateway, images: tuple[str, ...]) -> tuple[s
     return tuple(out)
 
 
-async def _to_emulator(request: Request, method: str) -> Response:
+async def rehearsal(request: Request) -> Response:
+    """``PUT /emulator/uploads/{token}`` and ``GET /emulator/files/{token}/{name}`` on a
+    rehearsal gateway: the upload and the uploaded file, passed to the in-process emulator
+    (which refuses a PUT carrying a key, as WaveSpeed's storage host would never get one)."""
     gateway = gateway_of(request)
     if gateway.upstream.app is None:
         raise Problem(404, "Not found: this gateway's uploads go to WaveSpeed's storage.")
     headers = {k: v for k, v in request.headers.items() if k in ("content-type", "authorization")}
     url = EMULATOR_ORIGIN + request.url.path
-    content = await request.body() if method == "PUT" else None  # capped by BodyLimit
+    put = request.method == "PUT"  # else a GET (or its HEAD: asked as a GET)
+    content = await request.body() if put else None  # capped by BodyLimit
+    method = "PUT" if put else "GET"
     answer = await gateway.upstream.http.request(method, url, content=content, headers=headers)
     kind = answer.headers.get("content-type")
     return Response(answer.content, status_code=answer.status_code, media_type=kind)
-
-
-async def rehearsal_upload(request: Request) -> Response:
-    """``PUT /emulator/uploads/{token}`` on a rehearsal gateway: to the in-process emulator
-    (which refuses a PUT carrying a key, as WaveSpeed's storage host would never get one)."""
-    return await _to_emulator(request, "PUT")
-
-
-async def rehearsal_file(request: Request) -> Response:
-    """``GET /emulator/files/{token}/{name}`` on a rehearsal gateway: an uploaded file."""
-    return await _to_emulator(request, "GET")

@@ -50,7 +50,6 @@ class Upstream:
         *,
         gallery: Gallery | None,
         api_key: str | None,
-        timeout: float = 600.0,
         retry: RetryPolicy | None = None,
         emulator_inference_time: float = 0.6,
     ) -> Upstream:
@@ -84,7 +83,7 @@ class Upstream:
             http_client=http,
             journal=gallery,
             gallery=gallery if gallery is not None else False,
-            timeout=timeout,
+            timeout=600.0,  # one image's whole wait upstream
             retry=retry,
             # No slow start: the client's pacer would send one submit and wait for its
             # answer before the next, so one hanging submit held back the whole class.
@@ -99,12 +98,13 @@ class Upstream:
         rule has it (what the upstream said in its answers, else loopback means emulator)."""
         return self.app is not None or self.client.server_simulates
 
-    async def ticket(self, asked: dict[str, Any]) -> httpx.Response:
-        """Ask upstream for an upload ticket (``POST /api/v3/media/uploads``) with the
-        teacher's key, which goes in this request's header and nowhere else."""
+    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """``POST`` ``body`` to upstream's ``path`` (an upload ticket, the prediction
+        history) with the teacher's key, which goes in this request's header, to the
+        upstream's own origin, and nowhere else."""
         headers = self.client._headers(True)  # the client's one place that sets the key
-        url = self.client.base_url + "/api/v3/media/uploads"
-        return await self.http.post(url, json=asked, headers=headers, timeout=30.0)
+        url = self.client.base_url + path
+        return await self.http.post(url, json=body, headers=headers, timeout=30.0)
 
     def says_key(self, text: str) -> bool:
         """Whether ``text`` (an upstream answer to pass on to a student) holds the teacher's

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from klein_widget.gateway._db import ClassDB
     from klein_widget.gateway._uploads import UploadLimits
 
 __all__ = ["build_parser", "main"]
@@ -29,11 +30,10 @@ __all__ = ["build_parser", "main"]
 def _dollars(text: str) -> int:
     """Dollars (``2.00``) as whole mills; refuses negatives and fractions of a mill."""
     try:
-        value = Decimal(text.strip().lstrip("$"))
+        mills = Decimal(text.strip().lstrip("$")) * 1000
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"a budget is dollars like 2.00, not {text!r}") from None
-    mills = value * 1000
-    if not value.is_finite() or value < 0 or mills != mills.to_integral_value():
+        mills = Decimal("NaN")
+    if not mills.is_finite() or mills < 0 or mills != mills.to_integral_value():
         raise argparse.ArgumentTypeError(f"a budget is dollars like 2.00, not {text!r}")
     return int(mills)
 
@@ -160,9 +160,8 @@ def _serve(args: argparse.Namespace) -> int:
     import sqlite3
 
     from klein_widget.client._config import API_KEY_ENV
-    from klein_widget.gateway._app import create_app
+    from klein_widget.gateway._app import create_app, server_for
     from klein_widget.gateway._conn import Limits, connections_for, raise_file_limit
-    from klein_widget.gateway._server import server_for
     from klein_widget.serving._http import url_for
 
     key = os.environ.get(API_KEY_ENV) or None
@@ -206,15 +205,12 @@ def _serve(args: argparse.Namespace) -> int:
     print("students set (each with their own token from `klein gateway add-student`):")
     print(f"    export WAVESPEED_BASE_URL={base}")
     print("    export WAVESPEED_API_KEY=<their token>", flush=True)
-    server = server_for(app, log_level="warning", trust_proxy=args.trust_proxy)
+    server = server_for(app, trust_proxy=args.trust_proxy)
     server.run(sockets=[bound])
     return 0
 
 
-def _roster(db: object, path: Path) -> int:
-    from klein_widget.gateway._db import ClassDB
-
-    assert isinstance(db, ClassDB)
+def _roster(db: ClassDB, path: Path) -> int:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = [r for r in csv.reader(handle) if r and any(c.strip() for c in r)]
     if rows and rows[0][0].strip().lower() == "name":

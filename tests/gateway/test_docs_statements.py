@@ -13,12 +13,11 @@ from pathlib import Path
 
 from klein_widget.client._models import GenerationRequest
 from klein_widget.gateway import RunningGateway, start
-from klein_widget.gateway._aftercare import Aftercare
+from klein_widget.gateway._aftercare import Aftercare, verdict
+from klein_widget.gateway._app import server_for
 from klein_widget.gateway._checks import MIN_FREE_BYTES
 from klein_widget.gateway._classwork import HAND_IN_MAX_BYTES, HAND_IN_PATH, HAND_INS_PER_STUDENT
 from klein_widget.gateway._conn import Limits, connections_for
-from klein_widget.gateway._server import server_for
-from klein_widget.gateway._settle import verdict
 from klein_widget.gateway._state import DEFAULT_MAX_BODY_BYTES_GATEWAY, Gateway
 from klein_widget.gateway._tokens import FailedLogins
 from klein_widget.gateway._uploads import UploadLimits

@@ -16,7 +16,7 @@ import pytest
 from klein_widget.client._models import GenerationRequest
 from klein_widget.emulator import RunningEmulator
 from klein_widget.gateway import ClassDB, RunningGateway, start
-from klein_widget.gateway._asks import read_ask
+from klein_widget.gateway._api import read_ask
 from klein_widget.gateway._rows import Inputs
 from tests.gateway import loopback
 from tests.gateway.conftest import SUBMIT, TEACHER_KEY, bearer, body, wait_result
@@ -28,8 +28,8 @@ PHOTO = (Path(__file__).resolve().parents[2] / "docs" / "panel-top.png").read_by
 
 
 def _inputs(path: str, **fields: object) -> tuple[GenerationRequest, Inputs]:
-    ask = read_ask(path, {"prompt": "a red fox", "size": "512*512", "seed": 7, **fields})
-    return ask.request, Inputs.of(ask.request)
+    asked = read_ask(path, {"prompt": "a red fox", "size": "512*512", "seed": 7, **fields})
+    return asked, Inputs.of(asked)
 
 
 def test_in_flight_sharing_matches_the_recipe_key_not_the_columns(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from klein_widget.gateway._settle import HISTORY_PATH
+from klein_widget.gateway._aftercare import HISTORY_PATH
 from tests.gateway.conftest import SUBMIT
 from tests.gateway.hostile_class.conftest import HostileClass
 

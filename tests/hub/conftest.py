@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from klein_widget.gateway._hub_config import jupyterhub_config
+from klein_widget.gateway._hub_cli import jupyterhub_config
 from tests.browser.harness import free_port
 from tests.gateway import loopback
 from tests.hub.sharing import shared

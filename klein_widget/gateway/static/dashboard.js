@@ -26,7 +26,7 @@ function stopped() {
 }
 async function refresh() {
   let r;
-  try { r = await fetch('/dashboard/state.json', {credentials: 'same-origin'}); }
+  try { r = await fetch(document.body.dataset.root + '/dashboard/state.json', {credentials: 'same-origin'}); }
   catch (e) { return; }  // the gateway is down for a moment: try again next time
   if (r.status === 401) { stopped(); return; }  // a stale login: never send it again
   if (!r.ok) return;

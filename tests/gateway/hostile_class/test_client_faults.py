@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from klein_widget.gateway import RunningGateway, start
+from klein_widget.gateway._app import server_for
 from klein_widget.gateway._conn import Limits
-from klein_widget.gateway._server import server_for
 from klein_widget.gateway._tokens import FailedLogins
 from tests.gateway import loopback
 from tests.gateway.conftest import FAST, SUBMIT, bearer, body

@@ -17,7 +17,7 @@ import httpx
 from bench.stall import SlowDB
 from klein_widget.emulator import start as start_emulator
 from klein_widget.gateway import Gateway, create_app
-from klein_widget.gateway._hidden import TEACHER_COOKIE
+from klein_widget.gateway._auth import TEACHER_COOKIE
 from klein_widget.gateway._state import images_folder
 from klein_widget.gateway._upstream import Upstream
 from klein_widget.store._gallery import Gallery
