@@ -111,9 +111,9 @@ async def _enhance(gateway: Gateway, student: Student, body: dict[str, Any]) -> 
 async def _image(gateway: Gateway, student: Student, asked: GenerationRequest) -> GatewayTask:
     """An image task: from the class's store (free), following the same recipe being made
     now (free), or charged the model's price (reserved where unconfirmed) and queued."""
-    references = await reference_hashes(gateway, asked.images)  # a 400 before a charge
+    references, sent = await reference_hashes(gateway, asked.images)  # a 400 before a charge
     if references:  # keyed by content: two uploads of one photo are one reference
-        asked = dataclasses.replace(asked, references=references)
+        asked = dataclasses.replace(asked, images=sent, references=references)
     asked = asked.with_concrete_seed()  # the key of a drawn seed is its own
     fixed = not asked.seed_drawn
     # Where the model's price is unconfirmed: the family's highest known price, reserved.

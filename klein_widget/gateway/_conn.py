@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import h11
+from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -166,7 +167,8 @@ def protocol_for(limits: Limits) -> type[H11Protocol]:
 class BodyLimit:
     """ASGI middleware: 413 by Content-Length or as the body streams past ``max_bytes``
     (or, for a path named in ``larger``, its own cap: a hand-in's lesson pack); 408 if the
-    body takes longer than ``timeout`` seconds. Nothing is buffered here."""
+    body takes longer than ``timeout`` seconds. Nothing is buffered here. ``larger`` names
+    paths as the routes do, without the prefix the app is served under (``root_path``)."""
 
     def __init__(
         self,
@@ -201,7 +203,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap = self._cap(scope["path"])
+        # The path as the routes see it: under the Hub, without its ``/services/klein``.
+        cap = self._cap(get_route_path(scope))
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:
             too_large = self._too_large(cap)

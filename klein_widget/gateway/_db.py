@@ -207,18 +207,11 @@ class ClassDB(TeacherRecords):
                 )  # fmt: skip
             return self.open_task(student, "image", request, cost_mills, inputs=inputs)
 
-    def settle_followers(self, leader: GatewayTask) -> None:
-        """The leader has finished: its followers complete with its image, or fail (free,
-        so the student may simply ask again)."""
-        sql = "SELECT id FROM tasks WHERE leader = ? AND status = 'following'"
-        ids = [r["id"] for r in self._rows(sql, (leader.id,))]
-        for task_id in ids:
-            if leader.status == "completed":
-                made = leader.upstream_id, leader.inference_ms
-                self.update(task_id, status="completed", upstream_id=made[0], inference_ms=made[1])
-            else:
-                why = f"The same request of another student failed ({leader.error}); ask again."
-                self.update(task_id, status="failed", error=why)
+    def settle_followers(self, leader_id: str) -> None:
+        """Settle the followers of a finished (or vanished) task: for a journal written
+        before `update` and `refund` settled them with their leader."""
+        with self._write() as db:
+            _settle_followers(db, leader_id)
 
     def update(self, task_id: str, **fields: Unpack[TaskUpdate]) -> None:
         """Set some of a task's `TASK_UPDATES` columns (``status``, ``upstream_id``, ...);
@@ -233,6 +226,8 @@ class ClassDB(TeacherRecords):
         sql = "UPDATE tasks SET " + ", ".join(f"{name} = ?" for name in columns) + " WHERE id = ?"
         with self._write() as db:
             db.execute(sql, (*(values[name] for name in columns), task_id))
+            if values.get("status") in ("completed", "failed"):
+                _settle_followers(db, task_id)
 
     def refund(self, task_id: str, reason: str) -> None:
         """The task surely never reached upstream: fail it and give the money back."""
@@ -251,11 +246,36 @@ class ClassDB(TeacherRecords):
                 "WHERE id = ?",
                 (reason, now_text(), task_id),
             )
+            _settle_followers(db, task_id)
 
     def owned_upstream_ids(self, upstream_ids: list[str]) -> set[str]:
         """Which of these upstream ids already belong to a task of this class."""
         rows = self._rows_in("SELECT upstream_id FROM tasks WHERE upstream_id IN", upstream_ids)
         return {r["upstream_id"] for r in rows}
+
+
+def _settle_followers(db: sqlite3.Connection, leader_id: str) -> None:
+    """In the transaction that finishes a task: its followers complete with its image, or
+    fail (free, so the student may simply ask again); a vanished leader fails them. In
+    the same write, so no reader (a poll, the dashboard's counts, a test's invariants)
+    ever sees a finished leader with an open follower."""
+    rows = list(db.execute("SELECT * FROM tasks WHERE id = ?", (leader_id,)))
+    leader = task_from_row(rows[0]) if rows else None
+    if leader is not None and leader.open:
+        return
+    following = " WHERE leader = ? AND status = 'following'"
+    if leader is not None and leader.status == "completed":
+        made = (
+            "UPDATE tasks SET status = 'completed', upstream_id = ?, inference_ms = ?, done_at = ?"
+        )
+        db.execute(
+            made + following, (leader.upstream_id, leader.inference_ms, now_text(), leader_id)
+        )
+    else:
+        why = leader.error if leader is not None else "the gateway lost it"
+        error = f"The same request of another student failed ({why}); ask again."
+        failed = "UPDATE tasks SET status = 'failed', error = ?, done_at = ?"
+        db.execute(failed + following, (error, now_text(), leader_id))
 
 
 class DBThread:

@@ -189,10 +189,10 @@ class Dispatcher:
             self._wake.set()
 
     async def finished(self, task_id: str) -> None:
-        """A task's work has ended: if it is done, settle its followers and wake waiters."""
+        """A task's work has ended: if it is done, wake its waiters (its followers were
+        settled in the write that finished it: `ClassDB.update`, `ClassDB.refund`)."""
         task = await self.run(self.db.task, task_id)
         if task is not None and not task.open:
-            await self.run(self.db.settle_followers, task)
             self._done.setdefault(task_id, asyncio.Event()).set()
             self._done.pop(task_id, None)
 
@@ -299,9 +299,8 @@ class Dispatcher:
         for task in await self.run(self.db.tasks, *OPEN_STATUSES):
             if task.status == "following":
                 leader = await self.run(self.db.task, task.leader or "")
-                if leader is None or not leader.open:  # finished while we were down
-                    gone = leader or dataclasses.replace(task, status="failed")
-                    await self.run(self.db.settle_followers, gone)
+                if leader is None or not leader.open:  # a journal from before they settled
+                    await self.run(self.db.settle_followers, task.leader or "")
                 continue
             if task.status == "queued":
                 self.enqueue(task)

@@ -15,7 +15,7 @@
 `reference_hashes` keys an edit's images by content (see `_uploads`).
 
 Example:
-    >>> hashes = await reference_hashes(gateway, ("https://cdn.example/a.png",))  # doctest: +SKIP
+    >>> keys, sent = await reference_hashes(gateway, ("https://cdn.example/a",))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -76,6 +78,16 @@ def _checked_ticket(answer: httpx.Response) -> dict[str, Any]:
 def _rehearsal_url(url: str, base: str) -> str:
     """The in-process emulator's URL as the gateway serves it (others unchanged)."""
     return base + url[len(EMULATOR_ORIGIN) :] if url.startswith(EMULATOR_ORIGIN + "/") else url
+
+
+def _emulator_url(gateway: Gateway, url: str) -> str:
+    """An upload this gateway handed out, as its in-process emulator names it (`_rehearsal_url`
+    undone: the student's URL carries the gateway's address and, under the Hub, its prefix,
+    which the emulator does not serve); unchanged on a gateway to WaveSpeed."""
+    path = urlsplit(url).path
+    if gateway.upstream.app is None or REHEARSAL_FILES not in path:
+        return url
+    return EMULATOR_ORIGIN + path[path.index(REHEARSAL_FILES) :]
 
 
 async def ticket(request: Request) -> Response:
@@ -132,6 +144,7 @@ async def _read_upload(gateway: Gateway, url: str, i: int) -> bytes:
     limits = gateway.uploads.limits
     where = f"images[{i}]"
     body = bytearray()
+    url = _emulator_url(gateway, url)
 
     async def read() -> int:
         # No key: the storage is another host (the teacher's key goes only to the API).
@@ -158,19 +171,23 @@ async def _read_upload(gateway: Gateway, url: str, i: int) -> bytes:
     return bytes(body)
 
 
-async def reference_hashes(gateway: Gateway, images: tuple[str, ...]) -> tuple[str, ...]:
-    """The sha256 of each edit image, in order: an upload this gateway issued is read once
-    (then remembered by URL, in the class database); any other URL is keyed by its text,
-    as the client keys a URL it was given (the gateway fetches nothing a student names: no
-    requests into its own network on a student's say)."""
-    out = []
+async def reference_hashes(
+    gateway: Gateway, images: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The sha256 of each edit image, in order, and the URLs to send upstream: an upload
+    this gateway issued is read once (then remembered by URL, in the class database) and
+    sent as upstream names it (`_emulator_url`); any other URL is keyed by its text, as the
+    client keys a URL it was given (the gateway fetches nothing a student names: no
+    requests into its own network on a student's say), and sent as it is."""
+    hashes, sent = [], []
     for i, url in enumerate(images):
         ours, known = await gateway.run(gateway.db.upload, url)
         if ours and known is None:
             known = hashlib.sha256(await _read_upload(gateway, url, i)).hexdigest()
             await gateway.run(gateway.db.set_upload_hash, url, known)
-        out.append(known or url_sha256(url))
-    return tuple(out)
+        hashes.append(known or url_sha256(url))
+        sent.append(_emulator_url(gateway, url) if ours else url)
+    return tuple(hashes), tuple(sent)
 
 
 async def rehearsal(request: Request) -> Response:
@@ -181,7 +198,7 @@ async def rehearsal(request: Request) -> Response:
     if gateway.upstream.app is None:
         raise Problem(404, "Not found: this gateway's uploads go to WaveSpeed's storage.")
     headers = {k: v for k, v in request.headers.items() if k in ("content-type", "authorization")}
-    url = EMULATOR_ORIGIN + request.url.path
+    url = EMULATOR_ORIGIN + get_route_path(request.scope)  # without the Hub's prefix
     put = request.method == "PUT"  # else a GET (or its HEAD: asked as a GET)
     content = await request.body() if put else None  # capped by BodyLimit
     method = "PUT" if put else "GET"

@@ -55,6 +55,32 @@ def test_in_flight_sharing_matches_the_recipe_key_not_the_columns(tmp_path: Path
     assert second.status == "queued"  # another reference: another picture
 
 
+def test_followers_are_settled_in_the_write_that_finishes_their_leader(tmp_path: Path) -> None:
+    """No reader sees a finished leader with an open follower (under load the follower was
+    settled a few ms later, in a separate step, and a check in between found it open)."""
+    db = ClassDB(tmp_path / "class.sqlite3")
+    for name in ("ada", "bo", "cy", "di"):
+        db.add_student(name, 2000)
+    ids = []
+    for name, seed in (("ada", 7), ("bo", 7), ("cy", 8), ("di", 8)):
+        asked, inputs = _inputs(T2I_4B, seed=seed)
+        task = db.open_or_follow(name, asked, 8, share=True, inputs=inputs)
+        assert task is not None
+        ids.append(task.id)
+    leader, follower, refunded, follower_of_refunded = ids
+    db.update(leader, status="completed", upstream_id="up-1", inference_ms=12)
+    got = db.task(follower)
+    assert got is not None
+    assert (got.status, got.upstream_id, got.inference_ms, got.cost_mills) == (
+        "completed", "up-1", 12, 0)  # fmt: skip
+    db.refund(refunded, "nothing was made")
+    got = db.task(follower_of_refunded)
+    assert got is not None
+    assert (got.status, got.cost_mills) == ("failed", 0)
+    assert "nothing was made" in (got.error or "")
+    assert {s.name: s.spent_mills for s in db.students()} == {"ada": 8, "bo": 0, "cy": 0, "di": 0}
+
+
 def test_update_sets_only_its_fixed_columns(tmp_path: Path) -> None:
     db = ClassDB(tmp_path / "class.sqlite3")
     db.add_student("ada", 2000)

@@ -9,8 +9,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import Receive, Scope, Send
 
 from klein_widget.gateway import RunningGateway, start
+from klein_widget.gateway._conn import BodyLimit
 from tests.gateway import loopback
 
 from .conftest import FAST, SUBMIT, bearer, body, wait_result
@@ -134,3 +138,21 @@ def test_nothing_answered_500(gateway: RunningGateway, ada: str) -> None:
         codes.append(r.status_code)
     assert codes[1:] == [413, 400, 400, 400, 404, 401, 401, 401]
     assert gateway.gateway.db.student("ada").revoked is False  # type: ignore[union-attr]
+
+
+async def test_a_paths_own_body_cap_holds_under_a_prefix() -> None:
+    """Under the Hub the app is served at ``/services/klein`` (its ``root_path``): a path's
+    cap is found without the prefix, as the routes find the path (tests/hub does it live)."""
+
+    async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+        await Request(scope, receive).body()
+        await PlainTextResponse("read")(scope, receive, send)
+
+    app = BodyLimit(echo, max_bytes=10, timeout=5, larger={"/big": 100, "/files/": 100})
+    for root in ("", "/services/klein"):
+        transport = httpx.ASGITransport(app=app, root_path=root)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw" + root) as http:
+            for path, size, status in [("/big", 50, 200), ("/files/a", 50, 200),
+                                       ("/big", 101, 413), ("/small", 11, 413)]:  # fmt: skip
+                answer = await http.post(path.lstrip("/"), content=b"x" * size)
+                assert (root, path, size, answer.status_code) == (root, path, size, status)
