@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import h11
-from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -44,6 +43,7 @@ __all__ = [
     "protocol_for",
     "quiet_accept_errors",
     "raise_file_limit",
+    "route_path",
 ]
 
 _log = logging.getLogger(__name__)
@@ -164,6 +164,17 @@ def protocol_for(limits: Limits) -> type[H11Protocol]:
     return Guarded
 
 
+def route_path(scope: Scope) -> str:
+    """The request's path as the routes match it: without ``root_path`` (the Hub's
+    ``/services/klein``), which ASGI leaves in ``scope["path"]``; Starlette's router strips
+    it the same way, so a path-keyed rule here and the route it guards never disagree."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :]
+    return path
+
+
 class BodyLimit:
     """ASGI middleware: 413 by Content-Length or as the body streams past ``max_bytes``
     (or, for a path named in ``larger``, its own cap: a hand-in's lesson pack); 408 if the
@@ -204,7 +215,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         # The path as the routes see it: under the Hub, without its ``/services/klein``.
-        cap = self._cap(get_route_path(scope))
+        cap = self._cap(route_path(scope))
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:
             too_large = self._too_large(cap)

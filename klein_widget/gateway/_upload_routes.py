@@ -26,13 +26,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from klein_widget.client._family import MODELS, find_model
 from klein_widget.client._family_inputs import url_sha256
 from klein_widget.gateway._auth import authorize
+from klein_widget.gateway._conn import route_path
 from klein_widget.gateway._state import Gateway, gateway_of
 from klein_widget.gateway._upstream import EMULATOR_ORIGIN
 from klein_widget.serving._http import Problem, envelope, read_json
@@ -198,7 +198,7 @@ async def rehearsal(request: Request) -> Response:
     if gateway.upstream.app is None:
         raise Problem(404, "Not found: this gateway's uploads go to WaveSpeed's storage.")
     headers = {k: v for k, v in request.headers.items() if k in ("content-type", "authorization")}
-    url = EMULATOR_ORIGIN + get_route_path(request.scope)  # without the Hub's prefix
+    url = EMULATOR_ORIGIN + route_path(request.scope)  # without the Hub's prefix
     put = request.method == "PUT"  # else a GET (or its HEAD: asked as a GET)
     content = await request.body() if put else None  # capped by BodyLimit
     method = "PUT" if put else "GET"
