@@ -83,6 +83,10 @@ class SyncLoops(BaseClient):
         try:
             with SyncDeadline(deadline - self._clock()) as overall:  # not only per read
                 for hop in range(self._http.max_redirects + 1):
+                    if hop and self._clock() >= deadline:
+                        # A fast redirect loop would otherwise go on past the deadline: each
+                        # hop gets a 1 ms timeout, but a loopback answer beats even that.
+                        raise httpx.ReadTimeout(f"still redirected at the deadline ({during})")
                     timeout = request_timeout(deadline - self._clock(), long_read=long_read)
                     request.extensions["timeout"] = timeout.as_dict()
                     response = self._http.send(

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 # The async pool's libraries, imported before the first call: their import (0.3-1 s on a
 # busy machine) would otherwise count in the first async call's time bound.
+import asyncio
+import time
+from typing import Any
+
 import httpx_aiohttp  # noqa: F401
 import pytest
 
+from klein_widget import GenerationTimeoutError
 from tests.hostile import answers as A
-from tests.hostile.harness import Servers, check_invariants, run_target
+from tests.hostile.harness import Servers, check_invariants, make_client, new_gallery, run_target
 from tests.hostile.server import Answer
 
 BOTH = ("sync", "async")
@@ -49,3 +54,28 @@ def test_a_download_whose_redirects_are_each_slow_ends_at_the_deadline(
     check_invariants(outcome, servers)
     assert outcome.raised is not None, outcome.describe()
     assert servers.img.count("image") < HOPS, "the chain ran to its end: nothing stopped it"
+
+
+@pytest.mark.parametrize("target", BOTH)
+def test_no_redirect_hop_is_sent_after_the_deadline(target: str, servers: Servers) -> None:
+    """A poll redirected back to itself at once, with the client's clock (its ``clock=``
+    option) jumping a minute ahead when the first poll reaches the server: the deadline has
+    passed when the redirect comes back, so no second hop goes out. Each hop's 1 ms timeout
+    cannot stop it: a loopback answer comes within it (on a busy machine twenty such hops
+    took a second past a call's deadline)."""
+    servers.script({"result": [Answer(302, headers=(("Location", "%BASE%" + A.RESULT),),
+                                      repeat=20)]})  # fmt: skip
+
+    def clock() -> float:
+        return time.monotonic() + (60.0 if servers.api.count("result") else 0.0)
+
+    client = make_client(target, servers, new_gallery(), timeout=5.0, clock=clock)
+    request = {"width": 256, "height": 256, "seed": 1}
+
+    async def awaited() -> Any:
+        async with client:
+            return await client.generate("a fox", **request)
+
+    with pytest.raises(GenerationTimeoutError):
+        asyncio.run(awaited()) if target == "async" else client.generate("a fox", **request)
+    assert servers.api.count("result") == 1, "a redirect was followed after the deadline"
