@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.parsing import parse
+
 PACKAGE = Path(__file__).resolve().parents[2] / "klein_widget"
 
 # For each part of the package, what it must never import (parts are subpackages or the
@@ -124,7 +126,7 @@ def is_allowed(name: str, allowed: tuple[str, ...]) -> bool:
 @functools.cache  # read once per process: two tests walk every module
 def imported_names(path: Path) -> frozenset[str]:
     """Every module name a file imports, resolved to absolute dotted names."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = parse(path)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -14,13 +14,15 @@ import functools
 from collections import defaultdict
 from pathlib import Path
 
+from tests.unit.parsing import parse
+
 PACKAGE = Path(__file__).resolve().parents[2] / "klein_widget"
 
 
 @functools.cache  # parsed once per process: both checks read every module
 def _modules() -> list[tuple[str, ast.Module]]:
     return [
-        (str(path.relative_to(PACKAGE.parent)), ast.parse(path.read_text(), filename=str(path)))
+        (str(path.relative_to(PACKAGE.parent)), parse(path))
         for path in sorted(PACKAGE.rglob("*.py"))
     ]
 
