@@ -247,6 +247,19 @@ def make_client(
     )
 
 
+def generate_on_clock(kind: str, servers: Servers, clock: Callable[[], float]) -> Any:
+    """One ``generate`` of a fresh ``kind`` client whose deadlines read ``clock`` (its
+    ``clock=`` option): a test moves time at a chosen moment, with no wall-clock bound."""
+    client = make_client(kind, servers, new_gallery(), timeout=5.0, clock=clock)
+    request = {"width": 256, "height": 256, "seed": 1}
+
+    async def awaited() -> Any:
+        async with client:
+            return await client.generate("a fox", **request)
+
+    return asyncio.run(awaited()) if kind == "async" else client.generate("a fox", **request)
+
+
 GALLERY_ROOT: list[Path] = []  # set by conftest to a pytest temporary folder
 
 

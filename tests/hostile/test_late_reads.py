@@ -10,15 +10,13 @@ in for the starved process here: it jumps a minute ahead once the submit reaches
 from __future__ import annotations
 
 # The async pool's libraries, imported before the first call (see test_redirect_deadline).
-import asyncio
 import time
-from typing import Any
 
 import httpx_aiohttp  # noqa: F401
 import pytest
 
 from klein_widget import KleinError
-from tests.hostile.harness import Servers, make_client, new_gallery
+from tests.hostile.harness import Servers, generate_on_clock
 
 
 @pytest.mark.parametrize("target", ["sync", "async"])
@@ -28,15 +26,8 @@ def test_a_submit_answer_read_after_the_deadline_keeps_its_task_id(
     def clock() -> float:
         return time.monotonic() + (60.0 if servers.api.count("submit") else 0.0)
 
-    client = make_client(target, servers, new_gallery(), timeout=5.0, clock=clock)
-    request = {"width": 256, "height": 256, "seed": 1}
-
-    async def awaited() -> Any:
-        async with client:
-            return await client.generate("a fox", **request)
-
     with pytest.raises(KleinError) as raised:  # past the deadline: the poll is not waited for
-        asyncio.run(awaited()) if target == "async" else client.generate("a fox", **request)
+        generate_on_clock(target, servers, clock)
     (accepted,) = servers.api.accepted_ids()
     assert raised.value.task_id == accepted, raised.value
     assert raised.value.maybe_accepted is True

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 # The async pool's libraries, imported before the first call: their import (0.3-1 s on a
 # busy machine) would otherwise count in the first async call's time bound.
-import asyncio
 import time
-from typing import Any
 
 import httpx_aiohttp  # noqa: F401
 import pytest
 
 from klein_widget import GenerationTimeoutError
 from tests.hostile import answers as A
-from tests.hostile.harness import Servers, check_invariants, make_client, new_gallery, run_target
+from tests.hostile.harness import Servers, check_invariants, generate_on_clock, run_target
 from tests.hostile.server import Answer
 
 BOTH = ("sync", "async")
@@ -69,13 +67,6 @@ def test_no_redirect_hop_is_sent_after_the_deadline(target: str, servers: Server
     def clock() -> float:
         return time.monotonic() + (60.0 if servers.api.count("result") else 0.0)
 
-    client = make_client(target, servers, new_gallery(), timeout=5.0, clock=clock)
-    request = {"width": 256, "height": 256, "seed": 1}
-
-    async def awaited() -> Any:
-        async with client:
-            return await client.generate("a fox", **request)
-
     with pytest.raises(GenerationTimeoutError):
-        asyncio.run(awaited()) if target == "async" else client.generate("a fox", **request)
+        generate_on_clock(target, servers, clock)
     assert servers.api.count("result") == 1, "a redirect was followed after the deadline"
